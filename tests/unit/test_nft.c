@@ -1,0 +1,337 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/* moat - per-sandbox networks enforced by the host kernel
+ *
+ * test_nft.c - the ruleset compiler: golden files and structural checks
+ *
+ * Every tests/golden/NAME.yaml is a policy; the compiler's output for a
+ * fixed sandbox must equal tests/golden/NAME.nft byte for byte, and the
+ * base table tests/golden/base.nft. Run with MOAT_REGEN_GOLDEN=1 to
+ * rewrite the golden files after an intended change, then review the diff.
+ * The structural tests check properties the security of the table rests
+ * on, whatever the golden files say.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <string.h>
+#include <dirent.h>
+#include <cmocka.h>
+
+#include "nft.h"
+
+#ifndef MOAT_SRCDIR
+#define MOAT_SRCDIR "."
+#endif
+
+/**
+ * srcdir() - the source tree, from the environment or the build
+ *
+ * Return: path
+ */
+static const char *srcdir(void)
+{
+	const char *s = getenv("MOAT_SRCDIR");
+
+	return s && *s ? s : MOAT_SRCDIR;
+}
+
+/**
+ * read_file() - whole file into a string
+ * @path:	file
+ *
+ * Return: contents (caller frees), NULL if unreadable
+ */
+static char *read_file(const char *path)
+{
+	FILE *f = fopen(path, "re");
+	char *buf;
+	long n;
+
+	if (!f)
+		return NULL;
+	fseek(f, 0, SEEK_END);
+	n = ftell(f);
+	fseek(f, 0, SEEK_SET);
+	buf = xmalloc(n + 1);
+	if (fread(buf, 1, n, f) != (size_t)n) {
+		fclose(f);
+		free(buf);
+		return NULL;
+	}
+	buf[n] = '\0';
+	fclose(f);
+	return buf;
+}
+
+/**
+ * check_golden() - compare text with a golden file, or regenerate it
+ * @name:	file name under tests/golden
+ * @text:	compiler output
+ */
+static void check_golden(const char *name, const char *text)
+{
+	char *path = xasprintf("%s/tests/golden/%s", srcdir(), name);
+	const char *regen = getenv("MOAT_REGEN_GOLDEN");
+	char *want;
+
+	if (regen && *regen == '1') {
+		FILE *f = fopen(path, "we");
+
+		assert_non_null(f);
+		fputs(text, f);
+		fclose(f);
+		free(path);
+		return;
+	}
+	want = read_file(path);
+	if (!want)
+		fail_msg("missing golden file %s (run with MOAT_REGEN_GOLDEN=1)", path);
+	if (strcmp(want, text)) {
+		fprintf(stderr, "--- %s differs; got:\n%s\n", path, text);
+		fail_msg("output differs from %s (MOAT_REGEN_GOLDEN=1 rewrites it)", path);
+	}
+	free(want);
+	free(path);
+}
+
+/**
+ * test_sandbox() - a fixed sandbox for the golden files
+ * @s:		filled in
+ * @pol:	its policy
+ * @v6:		with IPv6
+ */
+static void test_sandbox(struct nft_sandbox *s, const struct policy *pol,
+			 bool v6)
+{
+	memset(s, 0, sizeof(*s));
+	strcpy(s->ifname, "moat7");
+	assert_int_equal(addr_parse("10.231.0.30", &s->addr4), 0);
+	assert_int_equal(addr_parse("10.231.0.29", &s->gw4), 0);
+	s->has_v6 = v6;
+	if (v6) {
+		assert_int_equal(addr_parse("fd6d:6f61:7400:7::2", &s->addr6), 0);
+		assert_int_equal(addr_parse("fd6d:6f61:7400:7::1", &s->gw6), 0);
+	}
+	s->pol = pol;
+}
+
+/**
+ * compile() - compile a policy text for the fixed sandbox
+ * @yaml:	policy
+ * @v6:		with IPv6
+ * @ok:		expected to compile
+ *
+ * Return: compiler output (caller frees)
+ */
+static char *compile(const char *yaml, bool v6, bool ok)
+{
+	struct errlist el = { 0 };
+	struct nft_sandbox s;
+	struct policy p;
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f;
+	int ret;
+
+	policy_init(&p);
+	if (policy_load_buf(&p, "test.yaml", yaml, strlen(yaml), &el)) {
+		errlist_print(&el, stderr);
+		fail_msg("policy did not load");
+	}
+	test_sandbox(&s, &p, v6);
+	f = open_memstream(&buf, &len);
+	ret = nft_sandbox_add_text(f, &s, &el);
+	fclose(f);
+	assert_int_equal(ret, ok ? 0 : -1);
+	errlist_free(&el);
+	policy_free(&p);
+	return buf;
+}
+
+/**
+ * test_golden_base() - the base table
+ * @state:	unused
+ */
+static void test_golden_base(void **state)
+{
+	struct nft_base b;
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	assert_int_equal(prefix_parse("10.231.0.0/16", &b.pool4, true), 0);
+	assert_int_equal(prefix_parse("fd6d:6f61:7400::/48", &b.pool6, true), 0);
+	f = open_memstream(&buf, &len);
+	assert_int_equal(nft_base_text(f, &b), 0);
+	fclose(f);
+	check_golden("base.nft", buf);
+
+	/* never the owner flag: rules must outlive moat (I6) */
+	assert_null(strstr(buf, "owner"));
+	/* fail closed after every dispatch */
+	assert_non_null(strstr(buf, "prerouting iifname \"moat*\" counter drop"));
+	assert_non_null(strstr(buf, "input iifname \"moat*\" counter drop"));
+	assert_non_null(strstr(buf, "forward iifname \"moat*\" counter drop"));
+	/* nothing new into a sandbox */
+	assert_non_null(strstr(buf, "forward oifname \"moat*\" counter drop"));
+	assert_int_not_equal(nft_base_hash(&b), 0);
+	free(buf);
+}
+
+/**
+ * test_golden_policies() - every tests/golden/NAME.yaml
+ * @state:	unused
+ */
+static void test_golden_policies(void **state)
+{
+	char *dir = xasprintf("%s/tests/golden", srcdir());
+	struct dirent *de;
+	int n = 0;
+	DIR *d;
+
+	d = opendir(dir);
+	assert_non_null(d);
+	while ((de = readdir(d))) {
+		size_t l = strlen(de->d_name);
+		char *path, *yaml, *out, *gname;
+		bool v6;
+
+		if (l < 6 || strcmp(de->d_name + l - 5, ".yaml"))
+			continue;
+		path = xasprintf("%s/%s", dir, de->d_name);
+		yaml = read_file(path);
+		assert_non_null(yaml);
+		v6 = strstr(de->d_name, "-v6") != NULL;
+		out = compile(yaml, v6, true);
+		gname = xasprintf("%.*s.nft", (int)(l - 5), de->d_name);
+		check_golden(gname, out);
+		free(gname);
+		free(out);
+		free(yaml);
+		free(path);
+		n++;
+	}
+	closedir(d);
+	free(dir);
+	assert_true(n >= 5);
+}
+
+/**
+ * pos() - offset of a needle, failing if absent
+ * @hay:	text
+ * @needle:	what to find
+ *
+ * Return: offset
+ */
+static size_t pos(const char *hay, const char *needle)
+{
+	const char *p = strstr(hay, needle);
+
+	if (!p)
+		fail_msg("'%s' not found in:\n%s", needle, hay);
+	return (size_t)(p - hay);
+}
+
+/**
+ * test_invariants_before_rules() - I1 and I4 drops precede the policy
+ * @state:	unused
+ */
+static void test_invariants_before_rules(void **state)
+{
+	char *out = compile("version: 1\negress:\n  default: allow\n  rules:\n"
+			    "    - allow: 0.0.0.0/0\n    - allow: ::/0\n", true, true);
+	size_t first_rule = pos(out, "ip daddr 0.0.0.0/0 accept");
+
+	assert_true(pos(out, "ip daddr @pool4 counter drop") < first_rule);
+	assert_true(pos(out, "th dport { 53, 137-138, 853, 5353, 5355 } counter drop") < first_rule);
+	assert_true(pos(out, "ip daddr @g4_multicast counter drop") < first_rule);
+	assert_true(pos(out, "ip6 daddr @g6_multicast counter drop") < first_rule);
+	/* default allow still only in forward: the host stays closed */
+	assert_null(strstr(out, "moat7_in counter accept"));
+	assert_true(pos(out, "moat7_in fib daddr type local counter reject") > 0);
+	free(out);
+}
+
+/**
+ * test_host_only_by_allow_host() - a CIDR allow never opens the host (I2)
+ * @state:	unused
+ */
+static void test_host_only_by_allow_host(void **state)
+{
+	char *out = compile("version: 1\negress:\n  rules:\n"
+			    "    - allow: 0.0.0.0/0\n    - deny: 192.168.0.0/16\n"
+			    "    - allow: host\n      ports: [11434]\n      protocol: tcp\n",
+			    false, true);
+	size_t deny = pos(out, "moat7_in ip daddr 192.168.0.0/16 reject");
+	size_t allow = pos(out, "moat7_in fib daddr type local tcp dport { 11434 } accept");
+
+	assert_true(deny < allow);
+	assert_null(strstr(out, "moat7_in ip daddr 0.0.0.0/0"));
+	free(out);
+}
+
+/**
+ * test_modes() - restricted and none forward nothing
+ * @state:	unused
+ */
+static void test_modes(void **state)
+{
+	char *out = compile("version: 1\nnetwork: restricted\negress:\n  default: allow\n",
+			    false, true);
+
+	assert_non_null(strstr(out, "moat7_fwd counter drop comment \"network restricted\""));
+	assert_null(strstr(out, "accept comment \"default"));
+	free(out);
+}
+
+/**
+ * test_antispoof() - sources other than the sandbox's are dropped (I5)
+ * @state:	unused
+ */
+static void test_antispoof(void **state)
+{
+	char *v4 = compile("version: 1\n", false, true);
+	char *v6 = compile("version: 1\n", true, true);
+
+	assert_non_null(strstr(v4, "moat7_pre ip saddr != 10.231.0.30 counter drop"));
+	assert_non_null(strstr(v4, "moat7_pre meta nfproto ipv6 drop"));
+	assert_non_null(strstr(v6, "moat7_pre ip6 saddr != fd6d:6f61:7400:7::2 counter drop"));
+	assert_true(pos(v6, "nd-router-advert") < pos(v6, "ip6 saddr { ::, fe80::/10 }"));
+	free(v4);
+	free(v6);
+}
+
+/**
+ * test_delete_text() - removal is idempotent and ordered
+ * @state:	unused
+ */
+static void test_delete_text(void **state)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	nft_sandbox_del_text(f, "moat7");
+	fclose(f);
+	check_golden("delete.nft", buf);
+	assert_true(pos(buf, "add chain inet moat moat7_fwd") <
+		    pos(buf, "delete element inet moat fwd_dispatch"));
+	assert_true(pos(buf, "delete element inet moat fwd_dispatch") <
+		    pos(buf, "delete chain inet moat moat7_fwd"));
+	free(buf);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_golden_base),
+		cmocka_unit_test(test_golden_policies),
+		cmocka_unit_test(test_invariants_before_rules),
+		cmocka_unit_test(test_host_only_by_allow_host),
+		cmocka_unit_test(test_modes),
+		cmocka_unit_test(test_antispoof),
+		cmocka_unit_test(test_delete_text),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
