@@ -56,5 +56,7 @@ int link_addrs(struct link_ctx *l, int family, struct link_addr **out,
 	       size_t *n);
 int link_list_names(struct link_ctx *l, const char *prefix, char (**out)[16],
 		    size_t *n);
+int link_shape(struct link_ctx *l, const char *name, const char *ifb,
+	       uint64_t egress_bps, uint64_t ingress_bps);
 
 #endif /* MOAT_LINK_H */

@@ -1,0 +1,32 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later
+ * moat - per-sandbox networks enforced by the host kernel
+ *
+ * exec.h - running a command inside a sandbox, without privileges
+ */
+#ifndef MOAT_EXEC_H
+#define MOAT_EXEC_H
+
+#include <sys/types.h>
+
+#include "common.h"
+
+/**
+ * struct exec_user - who a sandboxed command runs as
+ * @uid:	user ID
+ * @gid:	primary group ID
+ * @name:	user name if the UID has a passwd entry ("" otherwise)
+ * @explicit_gid: the group was given with --user UID:GID
+ */
+struct exec_user {
+	uid_t uid;
+	gid_t gid;
+	char name[64];
+	bool explicit_gid;
+};
+
+int exec_parse_user(const char *s, struct exec_user *u);
+int exec_default_user(struct exec_user *u);
+int exec_drop_privileges(const struct exec_user *u);
+int exec_enter(const char *netns, const struct exec_user *u, char *const argv[]);
+
+#endif /* MOAT_EXEC_H */

@@ -1,0 +1,679 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/* moat - per-sandbox networks enforced by the host kernel
+ *
+ * fwd.c - published ports: host listeners relayed into the sandbox
+ *
+ * Theory of operation
+ * -------------------
+ * "--publish [BIND:]HOSTPORT:SANDBOXPORT[/PROTO]" is served by the
+ * sandbox's supervisor, in the host's network namespace, the way Docker's
+ * userland proxy and pasta serve theirs: a socket bound to BIND:HOSTPORT
+ * (127.0.0.1 unless the user says otherwise) accepts peers and opens a
+ * connection of its own to the sandbox's address. Nothing is DNAT-ed, so
+ * the sandbox's chains never have to let anything new in: its replies come
+ * back as "established" traffic on the host's input hook.
+ *
+ * TCP bytes move with splice(2) through one pipe per direction, never
+ * copied to userspace; a direction stops reading while its pipe is full
+ * (back-pressure), and a FIN is passed on as shutdown(SHUT_WR) once the
+ * pipe has drained, so half-closed connections work. UDP peers each get a
+ * socket connected to the sandbox port, idle ones expire.
+ *
+ * Both tables are bounded by limits.connections: a peer beyond the limit is
+ * refused at once (closed, or its datagram dropped), and counted. On a
+ * non-loopback BIND, a peer whose address is outside ingress.allow_from (if
+ * the policy has one) is refused the same way.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <arpa/inet.h>
+
+#include "err.h"
+#include "fwd.h"
+
+/**
+ * fwd_sockaddr() - build a socket address from a prefix and a port
+ * @p:		address (family and bytes)
+ * @port:	port, host order
+ * @sa:		filled in
+ *
+ * Return: the address length
+ */
+static socklen_t fwd_sockaddr(const struct prefix *p, uint16_t port,
+			      struct sockaddr_storage *sa)
+{
+	memset(sa, 0, sizeof(*sa));
+	if (p->family == AF_INET) {
+		struct sockaddr_in *in = (struct sockaddr_in *)sa;
+
+		in->sin_family = AF_INET;
+		in->sin_port = htons(port);
+		memcpy(&in->sin_addr, p->addr, 4);
+		return sizeof(*in);
+	} else {
+		struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)sa;
+
+		in6->sin6_family = AF_INET6;
+		in6->sin6_port = htons(port);
+		memcpy(&in6->sin6_addr, p->addr, 16);
+		return sizeof(*in6);
+	}
+}
+
+/**
+ * fwd_ref() - pack an epoll reference
+ * @type:	SV_REF_*
+ * @idx:	table index
+ * @side:	TCP flow side
+ * @fd:		descriptor
+ *
+ * Return: the packed value
+ */
+static uint64_t fwd_ref(enum sv_ref_type type, unsigned idx, unsigned side,
+			int fd)
+{
+	union sv_ref r = { .type = type, .idx = idx, .side = side, .fd = fd };
+
+	return r.u64;
+}
+
+/**
+ * fwd_is_loopback() - whether a bind address is a loopback one
+ * @p:		address
+ *
+ * Return: true for 127/8 and ::1
+ */
+static bool fwd_is_loopback(const struct prefix *p)
+{
+	static const uint8_t lo6[16] = { [15] = 1 };
+
+	if (p->family == AF_INET)
+		return p->addr[0] == 127;
+	return !memcmp(p->addr, lo6, 16);
+}
+
+/**
+ * fwd_source_allowed() - check a peer against ingress.allow_from
+ * @f:		forwarder
+ * @l:		listener the peer came to
+ * @sa:		the peer's address
+ *
+ * Return: true if the peer may use the published port
+ */
+static bool fwd_source_allowed(const struct fwd *f, const struct fwd_listener *l,
+			       const struct sockaddr_storage *sa)
+{
+	struct prefix a = { 0 };
+	size_t i;
+
+	if (fwd_is_loopback(&l->spec.bind) || !f->nallow_from)
+		return true;
+	if (sa->ss_family == AF_INET) {
+		a.family = AF_INET;
+		a.plen = 32;
+		memcpy(a.addr, &((const struct sockaddr_in *)sa)->sin_addr, 4);
+	} else {
+		const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
+
+		a.family = AF_INET6;
+		a.plen = 128;
+		memcpy(a.addr, &in6->sin6_addr, 16);
+		if (IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr)) {
+			a.family = AF_INET;
+			a.plen = 32;
+			memmove(a.addr, a.addr + 12, 4);
+			memset(a.addr + 4, 0, 12);
+		}
+	}
+	for (i = 0; i < f->nallow_from; i++)
+		if (prefix_contains(&f->allow_from[i], &a))
+			return true;
+	return false;
+}
+
+/**
+ * fwd_listen() - open one published port
+ * @spec:	the port
+ * @err:	set to a message on failure
+ *
+ * Return: the socket, or -1 with @err set
+ */
+static int fwd_listen(const struct publish *spec, char **err)
+{
+	struct sockaddr_storage sa;
+	socklen_t len = fwd_sockaddr(&spec->bind, spec->host_port, &sa);
+	int type = spec->proto == PROTO_UDP ? SOCK_DGRAM : SOCK_STREAM;
+	char buf[INET6_ADDRSTRLEN + 4];
+	int fd, one = 1;
+
+	fd = socket(spec->bind.family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		goto fail;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (spec->bind.family == AF_INET6)
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+	if (bind(fd, (struct sockaddr *)&sa, len))
+		goto fail;
+	if (type == SOCK_STREAM && listen(fd, 128))
+		goto fail;
+	return fd;
+fail:
+	prefix_format(&spec->bind, buf, sizeof(buf));
+	*err = xasprintf("cannot publish %s%s%s:%u/%s: %s",
+			 spec->bind.family == AF_INET6 ? "[" : "", buf,
+			 spec->bind.family == AF_INET6 ? "]" : "",
+			 spec->host_port, proto_name(spec->proto),
+			 strerror(errno));
+	if (fd >= 0)
+		close(fd);
+	return -1;
+}
+
+/**
+ * fwd_init() - open every published port of a sandbox
+ * @f:		forwarder to initialise
+ * @epfd:	the supervisor's epoll instance
+ * @p:		policy (kept referenced for allow_from)
+ * @s:		the sandbox
+ * @err:	set to a message on failure
+ *
+ * Return: 0, or -1 with @err set and nothing left open
+ */
+int fwd_init(struct fwd *f, int epfd, const struct policy *p,
+	     const struct sb_state *s, char **err)
+{
+	size_t i;
+
+	memset(f, 0, sizeof(*f));
+	f->epfd = epfd;
+	f->dst4 = s->addr4;
+	f->dst6 = s->addr6;
+	f->allow_from = p->allow_from;
+	f->nallow_from = p->nallow_from;
+	f->max = p->connections ? p->connections : POLICY_CONNECTIONS_DEFAULT;
+	f->tcp = xcalloc(f->max, sizeof(*f->tcp));
+	f->udp = xcalloc(f->max, sizeof(*f->udp));
+	f->lst = xcalloc(p->npublish, sizeof(*f->lst));
+
+	for (i = 0; i < p->npublish; i++) {
+		struct fwd_listener *l = &f->lst[i];
+		struct epoll_event ev = { .events = EPOLLIN };
+
+		l->spec = p->publish[i];
+		l->fd = fwd_listen(&l->spec, err);
+		if (l->fd < 0) {
+			fwd_close(f);
+			return -1;
+		}
+		f->nlst++;
+		ev.data.u64 = fwd_ref(l->spec.proto == PROTO_UDP ? SV_REF_PUB_UDP :
+				      SV_REF_PUB_TCP, i, 0, l->fd);
+		if (epoll_ctl(epfd, EPOLL_CTL_ADD, l->fd, &ev)) {
+			*err = xasprintf("epoll: %s", strerror(errno));
+			fwd_close(f);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/**
+ * fwd_tcp_close() - end a relayed connection and free its slot
+ * @f:		forwarder
+ * @t:		connection
+ */
+static void fwd_tcp_close(struct fwd *f, struct fwd_tcp *t)
+{
+	int k, j;
+
+	for (k = 0; k < 2; k++) {
+		if (t->fd[k] >= 0) {
+			epoll_ctl(f->epfd, EPOLL_CTL_DEL, t->fd[k], NULL);
+			close(t->fd[k]);
+		}
+		for (j = 0; j < 2; j++)
+			if (t->dir[k].pipe[j] >= 0)
+				close(t->dir[k].pipe[j]);
+	}
+	memset(t, 0, sizeof(*t));
+}
+
+/**
+ * fwd_tcp_events() - register the events a connection waits for now
+ * @f:		forwarder
+ * @t:		connection
+ * @idx:	its slot
+ *
+ * A side is read while its outgoing pipe has room and it has not sent its
+ * FIN; it is written (EPOLLOUT) while the pipe towards it holds bytes, or,
+ * for the sandbox side, until the connection completes.
+ */
+static void fwd_tcp_events(struct fwd *f, struct fwd_tcp *t, unsigned idx)
+{
+	int k;
+
+	for (k = 0; k < 2; k++) {
+		struct epoll_event ev = { 0 };
+		struct fwd_dir *out = &t->dir[k], *in = &t->dir[!k];
+
+		if (!t->connected) {
+			ev.events = k == 1 ? EPOLLOUT : 0;
+		} else {
+			if (!out->eof && out->queued < FWD_PIPE_SIZE)
+				ev.events |= EPOLLIN | EPOLLRDHUP;
+			if (in->queued)
+				ev.events |= EPOLLOUT;
+		}
+		if (ev.events == t->events[k])
+			continue;
+		ev.data.u64 = fwd_ref(SV_REF_TCP_FLOW, idx, k, t->fd[k]);
+		epoll_ctl(f->epfd, EPOLL_CTL_MOD, t->fd[k], &ev);
+		t->events[k] = ev.events;
+	}
+}
+
+/**
+ * fwd_tcp_accept() - take a peer on a published TCP port
+ * @f:		forwarder
+ * @li:		listener index
+ */
+static void fwd_tcp_accept(struct fwd *f, unsigned li)
+{
+	const struct fwd_listener *l = &f->lst[li];
+	const struct prefix *dst;
+	struct sockaddr_storage sa;
+	socklen_t len = sizeof(sa);
+	struct fwd_tcp *t = NULL;
+	unsigned idx = 0;
+	int fd, sfd, k, one = 1;
+	size_t i;
+
+	fd = accept4(l->fd, (struct sockaddr *)&sa, &len,
+		     SOCK_NONBLOCK | SOCK_CLOEXEC);
+	if (fd < 0)
+		return;
+	if (!fwd_source_allowed(f, l, &sa)) {
+		f->stats.refused_source++;
+		close(fd);
+		return;
+	}
+	for (i = 0; i < f->max; i++) {
+		if (!f->tcp[i].used) {
+			t = &f->tcp[i];
+			idx = i;
+			break;
+		}
+	}
+	if (!t) {
+		f->stats.refused_limit++;
+		close(fd);
+		return;
+	}
+
+	dst = l->spec.bind.family == AF_INET6 && f->dst6.family ? &f->dst6 :
+	      &f->dst4;
+	len = fwd_sockaddr(dst, l->spec.sandbox_port, &sa);
+	sfd = socket(dst->family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (sfd < 0) {
+		close(fd);
+		return;
+	}
+	setsockopt(sfd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	if (connect(sfd, (struct sockaddr *)&sa, len) && errno != EINPROGRESS) {
+		f->stats.connect_failed++;
+		close(sfd);
+		close(fd);
+		return;
+	}
+
+	memset(t, 0, sizeof(*t));
+	t->fd[0] = fd;
+	t->fd[1] = sfd;
+	for (k = 0; k < 2; k++)
+		t->dir[k].pipe[0] = t->dir[k].pipe[1] = -1;
+	for (k = 0; k < 2; k++) {
+		if (pipe2(t->dir[k].pipe, O_NONBLOCK | O_CLOEXEC)) {
+			t->used = true;
+			fwd_tcp_close(f, t);
+			return;
+		}
+		fcntl(t->dir[k].pipe[0], F_SETPIPE_SZ, FWD_PIPE_SIZE);
+	}
+	t->used = true;
+	t->since = time(NULL);
+	for (k = 0; k < 2; k++) {
+		struct epoll_event ev = { .events = 0 };
+
+		ev.data.u64 = fwd_ref(SV_REF_TCP_FLOW, idx, k, t->fd[k]);
+		epoll_ctl(f->epfd, EPOLL_CTL_ADD, t->fd[k], &ev);
+	}
+	f->stats.accepted++;
+	fwd_tcp_events(f, t, idx);
+}
+
+/**
+ * fwd_pump() - move bytes along one direction as far as they go
+ * @from:	source socket
+ * @to:		destination socket
+ * @d:		the direction's state
+ * @count:	incremented by the bytes delivered to @to
+ *
+ * Return: 0, or -1 if the connection must be closed (error or reset)
+ */
+static int fwd_pump(int from, int to, struct fwd_dir *d, uint64_t *count)
+{
+	for (;;) {
+		bool progress = false;
+		ssize_t n;
+
+		if (!d->eof && d->queued < FWD_PIPE_SIZE) {
+			n = splice(from, NULL, d->pipe[1], NULL,
+				   FWD_PIPE_SIZE - d->queued,
+				   SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+			if (n == 0) {
+				d->eof = true;
+			} else if (n > 0) {
+				d->queued += n;
+				progress = true;
+			} else if (errno != EAGAIN && errno != EINTR) {
+				return -1;
+			}
+		}
+		if (d->queued) {
+			n = splice(d->pipe[0], NULL, to, NULL, d->queued,
+				   SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+			if (n > 0) {
+				d->queued -= n;
+				*count += n;
+				progress = true;
+			} else if (n < 0 && errno != EAGAIN && errno != EINTR) {
+				return -1;
+			}
+		}
+		if (!progress)
+			break;
+	}
+	if (d->eof && !d->queued && !d->shut) {
+		shutdown(to, SHUT_WR);
+		d->shut = true;
+	}
+	return 0;
+}
+
+/**
+ * fwd_tcp_event() - progress on a relayed connection
+ * @f:		forwarder
+ * @ref:	which connection and side
+ * @events:	epoll events
+ */
+static void fwd_tcp_event(struct fwd *f, union sv_ref ref, uint32_t events)
+{
+	struct fwd_tcp *t;
+
+	if (ref.idx >= f->max)
+		return;
+	t = &f->tcp[ref.idx];
+	if (!t->used || t->fd[ref.side] != ref.fd)
+		return;
+
+	if (!t->connected) {
+		int err = 0;
+		socklen_t sl = sizeof(err);
+
+		if (ref.side != 1)
+			return;	/* nothing is read before the sandbox answers */
+		if (getsockopt(t->fd[1], SOL_SOCKET, SO_ERROR, &err, &sl) || err) {
+			f->stats.connect_failed++;
+			fwd_tcp_close(f, t);
+			return;
+		}
+		t->connected = true;
+	} else if ((events & EPOLLERR) ||
+		   ((events & EPOLLHUP) && !(events & (EPOLLIN | EPOLLRDHUP)))) {
+		fwd_tcp_close(f, t);
+		return;
+	}
+
+	if (fwd_pump(t->fd[0], t->fd[1], &t->dir[0], &f->stats.bytes_in) ||
+	    fwd_pump(t->fd[1], t->fd[0], &t->dir[1], &f->stats.bytes_out)) {
+		fwd_tcp_close(f, t);
+		return;
+	}
+	if (t->dir[0].shut && t->dir[1].shut) {
+		fwd_tcp_close(f, t);
+		return;
+	}
+	fwd_tcp_events(f, t, ref.idx);
+}
+
+/**
+ * fwd_udp_peer() - datagram from a peer on a published UDP port
+ * @f:		forwarder
+ * @li:		listener index
+ */
+static void fwd_udp_peer(struct fwd *f, unsigned li)
+{
+	const struct fwd_listener *l = &f->lst[li];
+	struct sockaddr_storage sa, dsa;
+	socklen_t len = sizeof(sa), dlen;
+	struct fwd_udp *u = NULL, *fr = NULL;
+	const struct prefix *dst;
+	unsigned idx = 0;
+	char buf[65536];
+	ssize_t n;
+	size_t i;
+
+	n = recvfrom(l->fd, buf, sizeof(buf), 0, (struct sockaddr *)&sa, &len);
+	if (n < 0)
+		return;
+	if (!fwd_source_allowed(f, l, &sa)) {
+		f->stats.refused_source++;
+		return;
+	}
+	for (i = 0; i < f->max; i++) {
+		struct fwd_udp *c = &f->udp[i];
+
+		if (!c->used) {
+			if (!fr) {
+				fr = c;
+				idx = i;
+			}
+			continue;
+		}
+		if (c->lst == li && c->peerlen == len &&
+		    !memcmp(&c->peer, &sa, len)) {
+			u = c;
+			break;
+		}
+	}
+	if (!u) {
+		struct epoll_event ev = { .events = EPOLLIN };
+
+		if (!fr) {
+			f->stats.refused_limit++;
+			return;
+		}
+		u = fr;
+		dst = l->spec.bind.family == AF_INET6 && f->dst6.family ?
+		      &f->dst6 : &f->dst4;
+		dlen = fwd_sockaddr(dst, l->spec.sandbox_port, &dsa);
+		u->fd = socket(dst->family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+		if (u->fd < 0)
+			return;
+		if (connect(u->fd, (struct sockaddr *)&dsa, dlen)) {
+			close(u->fd);
+			return;
+		}
+		ev.data.u64 = fwd_ref(SV_REF_UDP_FLOW, idx, 0, u->fd);
+		if (epoll_ctl(f->epfd, EPOLL_CTL_ADD, u->fd, &ev)) {
+			close(u->fd);
+			return;
+		}
+		u->used = true;
+		u->lst = li;
+		memcpy(&u->peer, &sa, len);
+		u->peerlen = len;
+		f->stats.accepted++;
+	}
+	u->last = time(NULL);
+	if (send(u->fd, buf, n, 0) == n) {
+		f->stats.udp_datagrams++;
+		f->stats.bytes_in += n;
+	}
+}
+
+/**
+ * fwd_udp_close() - forget a UDP peer
+ * @f:		forwarder
+ * @u:		peer
+ */
+static void fwd_udp_close(struct fwd *f, struct fwd_udp *u)
+{
+	epoll_ctl(f->epfd, EPOLL_CTL_DEL, u->fd, NULL);
+	close(u->fd);
+	memset(u, 0, sizeof(*u));
+}
+
+/**
+ * fwd_udp_reply() - datagram from the sandbox to a UDP peer
+ * @f:		forwarder
+ * @ref:	which peer
+ */
+static void fwd_udp_reply(struct fwd *f, union sv_ref ref)
+{
+	struct fwd_udp *u;
+	char buf[65536];
+	ssize_t n;
+
+	if (ref.idx >= f->max)
+		return;
+	u = &f->udp[ref.idx];
+	if (!u->used || u->fd != ref.fd)
+		return;
+	n = recv(u->fd, buf, sizeof(buf), 0);
+	if (n < 0) {
+		if (errno != EAGAIN && errno != EINTR)
+			fwd_udp_close(f, u);	/* e.g. port unreachable */
+		return;
+	}
+	u->last = time(NULL);
+	if (sendto(f->lst[u->lst].fd, buf, n, 0, (struct sockaddr *)&u->peer,
+		   u->peerlen) == n) {
+		f->stats.udp_datagrams++;
+		f->stats.bytes_out += n;
+	}
+}
+
+/**
+ * fwd_event() - dispatch an epoll event that belongs to the forwarder
+ * @f:		forwarder
+ * @ref:	reference
+ * @events:	epoll events
+ */
+void fwd_event(struct fwd *f, union sv_ref ref, uint32_t events)
+{
+	switch (ref.type) {
+	case SV_REF_PUB_TCP:
+		if (ref.idx < f->nlst)
+			fwd_tcp_accept(f, ref.idx);
+		break;
+	case SV_REF_PUB_UDP:
+		if (ref.idx < f->nlst)
+			fwd_udp_peer(f, ref.idx);
+		break;
+	case SV_REF_TCP_FLOW:
+		fwd_tcp_event(f, ref, events);
+		break;
+	case SV_REF_UDP_FLOW:
+		fwd_udp_reply(f, ref);
+		break;
+	default:
+		break;
+	}
+}
+
+/**
+ * fwd_timer() - expire idle UDP peers and connections that never connected
+ * @f:		forwarder
+ * @now:	current time
+ */
+void fwd_timer(struct fwd *f, time_t now)
+{
+	size_t i;
+
+	for (i = 0; i < f->max; i++) {
+		if (f->tcp[i].used && !f->tcp[i].connected &&
+		    now - f->tcp[i].since > FWD_CONNECT_TIMEOUT) {
+			f->stats.connect_failed++;
+			fwd_tcp_close(f, &f->tcp[i]);
+		}
+		if (f->udp[i].used && now - f->udp[i].last > FWD_UDP_IDLE)
+			fwd_udp_close(f, &f->udp[i]);
+	}
+}
+
+/**
+ * fwd_active() - number of relayed connections and UDP peers
+ * @f:		forwarder
+ *
+ * Return: slots in use
+ */
+size_t fwd_active(const struct fwd *f)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < f->max; i++)
+		n += f->tcp[i].used + f->udp[i].used;
+	return n;
+}
+
+/**
+ * fwd_stats() - counters of the forwarder as JSON
+ * @f:		forwarder
+ *
+ * Return: new JSON object
+ */
+json_t *fwd_stats(const struct fwd *f)
+{
+	return json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}",
+			 "active", (json_int_t)fwd_active(f),
+			 "limit", (json_int_t)f->max,
+			 "accepted", (json_int_t)f->stats.accepted,
+			 "refused_source", (json_int_t)f->stats.refused_source,
+			 "refused_limit", (json_int_t)f->stats.refused_limit,
+			 "connect_failed", (json_int_t)f->stats.connect_failed,
+			 "bytes_in", (json_int_t)f->stats.bytes_in,
+			 "bytes_out", (json_int_t)f->stats.bytes_out,
+			 "udp_datagrams", (json_int_t)f->stats.udp_datagrams);
+}
+
+/**
+ * fwd_close() - close every socket and free the tables
+ * @f:		forwarder
+ */
+void fwd_close(struct fwd *f)
+{
+	size_t i;
+
+	for (i = 0; f->tcp && i < f->max; i++)
+		if (f->tcp[i].used)
+			fwd_tcp_close(f, &f->tcp[i]);
+	for (i = 0; f->udp && i < f->max; i++)
+		if (f->udp[i].used)
+			fwd_udp_close(f, &f->udp[i]);
+	for (i = 0; i < f->nlst; i++)
+		close(f->lst[i].fd);
+	free(f->tcp);
+	free(f->udp);
+	free(f->lst);
+	f->tcp = NULL;
+	f->udp = NULL;
+	f->lst = NULL;
+	f->nlst = 0;
+}

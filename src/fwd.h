@@ -1,0 +1,124 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later
+ * moat - per-sandbox networks enforced by the host kernel
+ *
+ * fwd.h - published ports: host listeners relayed into the sandbox
+ */
+#ifndef MOAT_FWD_H
+#define MOAT_FWD_H
+
+#include <time.h>
+#include <jansson.h>
+
+#include "policy.h"
+#include "state.h"
+#include "supervisor.h"
+
+#define FWD_PIPE_SIZE		(1 << 16)
+#define FWD_CONNECT_TIMEOUT	10	/* seconds */
+#define FWD_UDP_IDLE		60	/* seconds */
+
+/**
+ * struct fwd_listener - one published port
+ * @spec:	what the policy says
+ * @fd:		listening (TCP) or bound (UDP) socket in the host namespace
+ */
+struct fwd_listener {
+	struct publish spec;
+	int fd;
+};
+
+/**
+ * struct fwd_dir - one direction of a TCP relay
+ * @pipe:	pipe the bytes pass through (splice, no copy to userspace)
+ * @queued:	bytes in the pipe
+ * @eof:	the source has shut its write side
+ * @shut:	the destination's write side has been shut
+ */
+struct fwd_dir {
+	int pipe[2];
+	size_t queued;
+	bool eof;
+	bool shut;
+};
+
+/**
+ * struct fwd_tcp - a relayed TCP connection
+ * @used:	slot in use
+ * @fd:		[0] the accepted peer, [1] the connection into the sandbox
+ * @dir:	[0] peer to sandbox, [1] sandbox to peer
+ * @connected:	the connection into the sandbox is established
+ * @since:	when the connection was accepted
+ * @events:	epoll events currently registered for fd[0] and fd[1]
+ */
+struct fwd_tcp {
+	bool used;
+	int fd[2];
+	struct fwd_dir dir[2];
+	bool connected;
+	time_t since;
+	uint32_t events[2];
+};
+
+/**
+ * struct fwd_udp - a UDP peer of a published port
+ * @used:	slot in use
+ * @fd:		socket connected to the sandbox port
+ * @lst:	index of the listener the peer wrote to
+ * @peer:	the peer's address
+ * @peerlen:	its length
+ * @last:	time of the last datagram either way
+ */
+struct fwd_udp {
+	bool used;
+	int fd;
+	unsigned lst;
+	struct sockaddr_storage peer;
+	socklen_t peerlen;
+	time_t last;
+};
+
+/**
+ * struct fwd - the forwarder of one supervisor
+ * @epfd:	the supervisor's epoll instance
+ * @dst4:	sandbox IPv4 address
+ * @dst6:	sandbox IPv6 address (family 0 if none)
+ * @lst:	listeners
+ * @nlst:	number of listeners
+ * @tcp:	bounded table of TCP relays
+ * @udp:	bounded table of UDP peers
+ * @max:	size of each table (limits.connections)
+ * @allow_from:	sources allowed on non-loopback binds (empty: any)
+ * @nallow_from: number of sources
+ * @stats:	counters
+ */
+struct fwd {
+	int epfd;
+	struct prefix dst4;
+	struct prefix dst6;
+	struct fwd_listener *lst;
+	size_t nlst;
+	struct fwd_tcp *tcp;
+	struct fwd_udp *udp;
+	size_t max;
+	const struct prefix *allow_from;
+	size_t nallow_from;
+	struct {
+		uint64_t accepted;
+		uint64_t refused_source;
+		uint64_t refused_limit;
+		uint64_t connect_failed;
+		uint64_t bytes_in;
+		uint64_t bytes_out;
+		uint64_t udp_datagrams;
+	} stats;
+};
+
+int fwd_init(struct fwd *f, int epfd, const struct policy *p,
+	     const struct sb_state *s, char **err);
+void fwd_event(struct fwd *f, union sv_ref ref, uint32_t events);
+void fwd_timer(struct fwd *f, time_t now);
+json_t *fwd_stats(const struct fwd *f);
+size_t fwd_active(const struct fwd *f);
+void fwd_close(struct fwd *f);
+
+#endif /* MOAT_FWD_H */

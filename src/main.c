@@ -1,0 +1,1027 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/* moat - per-sandbox networks enforced by the host kernel
+ *
+ * main.c - the command line
+ *
+ * Theory of operation
+ * -------------------
+ * "moat COMMAND [OPTIONS] [ARGS]": each command is one function taking
+ * argc/argv after the command name. Options are parsed with getopt_long;
+ * the sandbox options shared by run and create build one effective policy:
+ * the --policy file, with rules from --allow/--deny in front of the file's
+ * (command-line rules are evaluated first), then the overrides. Every
+ * error is one line on stderr, and the exit status says what kind it was
+ * (SPEC §6): 0 success, 1 policy failure, 2 usage, 125 moat failed, or the
+ * command's own status for run and exec. The help texts here and the man
+ * pages under man/ say the same thing; keep them in step.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <signal.h>
+#include <string.h>
+#include <time.h>
+#include <sys/random.h>
+#include <sys/wait.h>
+#include <arpa/inet.h>
+
+#include "err.h"
+#include "exec.h"
+#include "nft.h"
+#include "policy.h"
+#include "sandbox.h"
+#include "state.h"
+#include "supervisor.h"
+
+static const char usage_main[] =
+"Usage: moat [--verbose] COMMAND [OPTIONS] [ARGS]\n"
+"\n"
+"Give a sandbox its own network and enforce, on the host, what it may reach.\n"
+"\n"
+"Commands:\n"
+"  run [OPTIONS] -- CMD [ARG...]   create a sandbox, run CMD inside, remove it\n"
+"  create NAME [OPTIONS]           create a sandbox and leave it running\n"
+"  exec NAME [--user U] -- CMD     run CMD inside an existing sandbox\n"
+"  rm [-f] NAME...                 remove sandboxes\n"
+"  ls [--json]                     list sandboxes\n"
+"  inspect NAME [--json]           show a sandbox's addresses, policy, counters\n"
+"  policy check FILE               validate a policy and print it normalised\n"
+"\n"
+"Run 'moat COMMAND --help' for a command's options; see moat(1).\n"
+"Exit status: 0 success, 1 policy failure, 2 usage, 125 moat failed;\n"
+"run and exec return the command's own status.\n";
+
+static const char usage_sandbox_opts[] =
+"Sandbox options:\n"
+"  --policy FILE             load a policy file (see moat.policy(5))\n"
+"  --name NAME               sandbox name (run: default run-XXXXXXXX)\n"
+"  --allow RULE              allow a destination, before the file's rules\n"
+"  --deny RULE               deny a destination, before the file's rules\n"
+"  --default-egress public|deny|allow\n"
+"                            what no rule matches (default: public)\n"
+"  --no-net                  network none: only lo inside\n"
+"  --restricted              network restricted: nothing out, published ports work\n"
+"  --publish [BIND:]HOSTPORT:SANDBOXPORT[/tcp|/udp]\n"
+"                            serve a sandbox port on the host (BIND 127.0.0.1)\n"
+"  --dns-upstream ADDR       resolver for the sandbox's DNS (refused in this\n"
+"                            version: DNS from sandboxes is dropped)\n"
+"  --no-rebind-protection    let DNS answers carry non-public addresses\n"
+"  --bandwidth RATE          limit each direction, e.g. 100mbit (refused in\n"
+"                            this version: not enforced yet)\n"
+"RULE: TARGET[:PORTS][/PROTO], e.g. 10.0.0.0/8:5432/tcp, [2001:db8::1]:443,\n"
+"      host:11434, metadata, 140.82.112.0/20:22,443/tcp\n";
+
+static const char usage_run[] =
+"Usage: moat run [OPTIONS] -- CMD [ARG...]\n"
+"\n"
+"Create a sandbox, run CMD inside it as an unprivileged user, remove the\n"
+"sandbox when CMD exits, and exit with CMD's status.\n"
+"\n"
+"  --user UID[:GID]          run CMD as this user (default: the user who ran\n"
+"                            sudo, else the caller)\n";
+
+static const char usage_create[] =
+"Usage: moat create NAME [OPTIONS]\n"
+"\n"
+"Create a sandbox and leave it running under its supervisor; print its name.\n"
+"\n";
+
+static const char usage_exec[] =
+"Usage: moat exec NAME [--user UID[:GID]] -- CMD [ARG...]\n"
+"\n"
+"Run CMD inside an existing sandbox, as an unprivileged user, and exit with\n"
+"its status.\n"
+"\n"
+"  --user UID[:GID]          run CMD as this user (default: the user who ran\n"
+"                            sudo, else the caller)\n";
+
+static const char usage_rm[] =
+"Usage: moat rm [-f|--force] NAME...\n"
+"\n"
+"Remove sandboxes: interface, rules, namespace and state. Without --force a\n"
+"sandbox that still has processes inside, or whose supervisor is dead, is\n"
+"refused; with it, those processes are killed and whatever is left removed.\n"
+"Exit status 1 if a sandbox does not exist.\n";
+
+static const char usage_ls[] =
+"Usage: moat ls [--json]\n"
+"\n"
+"List sandboxes: name, status (running; dead: its supervisor is gone;\n"
+"creating: being set up; broken: its record cannot be read), addresses.\n";
+
+static const char usage_inspect[] =
+"Usage: moat inspect NAME [--json]\n"
+"\n"
+"Show a sandbox: name, netns path, addresses, gateway, host interface,\n"
+"supervisor pid, effective policy, counters.\n";
+
+static const char usage_policy[] =
+"Usage: moat policy check FILE\n"
+"\n"
+"Validate a policy file and print it normalised. Errors are printed as\n"
+"FILE:LINE:COL: message; the exit status is then 1.\n";
+
+/**
+ * want_help() - whether the arguments ask for help
+ * @argc:	argument count
+ * @argv:	arguments
+ *
+ * Return: true if "--help" or "-h" comes before "--"
+ */
+static bool want_help(int argc, char **argv)
+{
+	int i;
+
+	for (i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--"))
+			break;
+		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h"))
+			return true;
+	}
+	return false;
+}
+
+/**
+ * usage_error() - print a usage error line
+ * @cmd:	command name
+ * @fmt:	message
+ *
+ * Return: MOAT_EXIT_USAGE
+ */
+static int usage_error(const char *cmd, const char *fmt, ...) PRINTF_FMT(2, 3);
+static int usage_error(const char *cmd, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "moat %s: ", cmd);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, " (see 'moat %s --help')\n", cmd);
+	return MOAT_EXIT_USAGE;
+}
+
+/**
+ * need_root() - refuse commands that change the host when not root
+ * @cmd:	command name
+ *
+ * Return: 0 if root, else prints and returns MOAT_EXIT_FAILURE
+ */
+static int need_root(const char *cmd)
+{
+	if (geteuid() == 0)
+		return 0;
+	msg_err("%s: must be run as root: it changes the host's network", cmd);
+	return MOAT_EXIT_FAILURE;
+}
+
+/**
+ * load_config() - read host-wide settings or print why not
+ * @c:		filled in
+ *
+ * Return: 0, or MOAT_EXIT_FAILURE
+ */
+static int load_config(struct moat_config *c)
+{
+	char *err;
+
+	if (state_config_load(c, &err)) {
+		msg_err("%s", err);
+		free(err);
+		return MOAT_EXIT_FAILURE;
+	}
+	return 0;
+}
+
+enum {
+	OPT_POLICY = 256, OPT_NAME, OPT_ALLOW, OPT_DENY, OPT_DEFAULT_EGRESS,
+	OPT_NO_NET, OPT_RESTRICTED, OPT_PUBLISH, OPT_DNS_UPSTREAM,
+	OPT_NO_REBIND, OPT_USER, OPT_BANDWIDTH, OPT_JSON, OPT_HELP,
+};
+
+/**
+ * struct sb_args - sandbox options as given
+ * @policy_file:	--policy
+ * @name:		--name or the positional name
+ * @user:		--user
+ * @cli:		rules from --allow/--deny, in order
+ * @default_egress:	--default-egress, or -1
+ * @no_net:		--no-net
+ * @restricted:		--restricted
+ * @publish:		--publish specs
+ * @npublish:		their number
+ * @upstream:		--dns-upstream addresses
+ * @nupstream:		their number
+ * @no_rebind:		--no-rebind-protection
+ * @bandwidth:		--bandwidth, or NULL
+ */
+struct sb_args {
+	const char *policy_file;
+	const char *name;
+	const char *user;
+	struct policy cli;
+	int default_egress;
+	bool no_net;
+	bool restricted;
+	struct publish publish[64];
+	size_t npublish;
+	struct prefix upstream[8];
+	size_t nupstream;
+	bool no_rebind;
+	const char *bandwidth;
+};
+
+static const struct option sb_longopts[] = {
+	{ "policy", required_argument, NULL, OPT_POLICY },
+	{ "name", required_argument, NULL, OPT_NAME },
+	{ "allow", required_argument, NULL, OPT_ALLOW },
+	{ "deny", required_argument, NULL, OPT_DENY },
+	{ "default-egress", required_argument, NULL, OPT_DEFAULT_EGRESS },
+	{ "no-net", no_argument, NULL, OPT_NO_NET },
+	{ "restricted", no_argument, NULL, OPT_RESTRICTED },
+	{ "publish", required_argument, NULL, OPT_PUBLISH },
+	{ "dns-upstream", required_argument, NULL, OPT_DNS_UPSTREAM },
+	{ "no-rebind-protection", no_argument, NULL, OPT_NO_REBIND },
+	{ "user", required_argument, NULL, OPT_USER },
+	{ "bandwidth", required_argument, NULL, OPT_BANDWIDTH },
+	{ "help", no_argument, NULL, OPT_HELP },
+	{ NULL, 0, NULL, 0 },
+};
+
+/**
+ * parse_sb_args() - parse the sandbox options of run and create
+ * @cmd:	command name, for messages
+ * @argc:	argument count (argv[0] is the command)
+ * @argv:	arguments
+ * @a:		filled in
+ * @with_user:	accept --user
+ *
+ * Return: 0, or an exit status after printing the error
+ */
+static int parse_sb_args(const char *cmd, int argc, char **argv,
+			 struct sb_args *a, bool with_user)
+{
+	struct errlist el = { 0 };
+	int opt;
+
+	memset(a, 0, sizeof(*a));
+	policy_init(&a->cli);
+	a->default_egress = -1;
+	optind = 1;
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, "+", sb_longopts, NULL)) != -1) {
+		switch (opt) {
+		case OPT_POLICY:
+			a->policy_file = optarg;
+			break;
+		case OPT_NAME:
+			a->name = optarg;
+			break;
+		case OPT_ALLOW:
+		case OPT_DENY:
+			if (policy_parse_rule_arg(&a->cli, optarg, opt == OPT_ALLOW,
+						  opt == OPT_ALLOW ? "--allow" : "--deny",
+						  &el)) {
+				errlist_print(&el, stderr);
+				errlist_free(&el);
+				return MOAT_EXIT_USAGE;
+			}
+			break;
+		case OPT_DEFAULT_EGRESS:
+			if (!strcmp(optarg, "public"))
+				a->default_egress = EGRESS_PUBLIC;
+			else if (!strcmp(optarg, "deny"))
+				a->default_egress = EGRESS_DENY;
+			else if (!strcmp(optarg, "allow"))
+				a->default_egress = EGRESS_ALLOW;
+			else
+				return usage_error(cmd, "--default-egress '%s': expected public, deny or allow",
+						   optarg);
+			break;
+		case OPT_NO_NET:
+			a->no_net = true;
+			break;
+		case OPT_RESTRICTED:
+			a->restricted = true;
+			break;
+		case OPT_PUBLISH:
+			if (a->npublish == ARRAY_SIZE(a->publish))
+				return usage_error(cmd, "too many --publish options (at most %zu)",
+						   ARRAY_SIZE(a->publish));
+			if (policy_parse_publish(optarg, &a->publish[a->npublish],
+						 "--publish", 0, 0, &el)) {
+				errlist_print(&el, stderr);
+				errlist_free(&el);
+				return MOAT_EXIT_USAGE;
+			}
+			a->npublish++;
+			break;
+		case OPT_DNS_UPSTREAM:
+			if (a->nupstream == ARRAY_SIZE(a->upstream))
+				return usage_error(cmd, "too many --dns-upstream options (at most %zu)",
+						   ARRAY_SIZE(a->upstream));
+			if (addr_parse(optarg, &a->upstream[a->nupstream]))
+				return usage_error(cmd, "--dns-upstream '%s': not an IPv4 or IPv6 address",
+						   optarg);
+			a->nupstream++;
+			break;
+		case OPT_NO_REBIND:
+			a->no_rebind = true;
+			break;
+		case OPT_USER:
+			if (!with_user)
+				return usage_error(cmd, "unknown option '--user'");
+			a->user = optarg;
+			break;
+		case OPT_BANDWIDTH: {
+			uint64_t bps;
+
+			if (policy_parse_rate(optarg, &bps))
+				return usage_error(cmd, "--bandwidth '%s': expected a rate such as 100mbit",
+						   optarg);
+			a->bandwidth = optarg;
+			break;
+		}
+		case OPT_HELP:
+			return MOAT_EXIT_USAGE;
+		default:
+			if (optopt)
+				return usage_error(cmd, "option '-%c' is not valid here", optopt);
+			return usage_error(cmd, "option '%s' is not valid here or lacks its argument",
+					   argv[optind - 1]);
+		}
+	}
+	if (a->no_net && a->restricted)
+		return usage_error(cmd, "--no-net and --restricted exclude each other");
+	if (a->name && !state_name_valid(a->name))
+		return usage_error(cmd, "name '%s': use 1 to %d letters, digits, '_', '.' or '-', starting with a letter or digit",
+				   a->name, MOAT_NAME_MAX);
+	return 0;
+}
+
+/**
+ * build_policy() - the effective policy from a file and the options
+ * @a:		parsed options
+ * @p:		initialised policy to fill
+ *
+ * Return: 0, or an exit status after printing the errors
+ */
+static int build_policy(struct sb_args *a, struct policy *p)
+{
+	struct errlist el = { 0 };
+	size_t i;
+
+	if (a->policy_file && policy_load_file(p, a->policy_file, &el)) {
+		errlist_print(&el, stderr);
+		errlist_free(&el);
+		return MOAT_EXIT_POLICY;
+	}
+	if (a->cli.nrules && policy_prepend_rules(p, a->cli.rules, a->cli.nrules)) {
+		msg_err("cannot combine the command-line rules with the policy");
+		return MOAT_EXIT_FAILURE;
+	}
+	if (a->default_egress >= 0)
+		p->egress_default = a->default_egress;
+	if (a->no_net)
+		p->mode = NET_NONE;
+	if (a->restricted)
+		p->mode = NET_RESTRICTED;
+	if (a->npublish) {
+		p->publish = xrealloc(p->publish, (p->npublish + a->npublish) *
+				      sizeof(*p->publish));
+		for (i = 0; i < a->npublish; i++)
+			p->publish[p->npublish++] = a->publish[i];
+	}
+	if (a->nupstream) {
+		p->loc_dns_upstream = (struct srcloc){ "--dns-upstream", 0, 0 };
+		p->dns_upstream = xrealloc(p->dns_upstream,
+					   (p->ndns_upstream + a->nupstream) *
+					   sizeof(*p->dns_upstream));
+		for (i = 0; i < a->nupstream; i++)
+			p->dns_upstream[p->ndns_upstream++] = a->upstream[i];
+	}
+	if (a->no_rebind)
+		p->rebind_protection = false;
+	if (a->bandwidth)
+		p->loc_bandwidth = (struct srcloc){ "--bandwidth", 0, 0 };
+	if (a->bandwidth)
+		policy_parse_rate(a->bandwidth, &p->bandwidth_bps);
+
+	for (i = 0; i < p->npublish; i++) {
+		size_t j;
+
+		for (j = 0; j < i; j++) {
+			if (p->publish[i].host_port == p->publish[j].host_port &&
+			    p->publish[i].proto == p->publish[j].proto &&
+			    !memcmp(&p->publish[i].bind, &p->publish[j].bind,
+				    sizeof(p->publish[i].bind))) {
+				msg_err("host port %u/%s is published twice",
+					p->publish[i].host_port,
+					proto_name(p->publish[i].proto));
+				return MOAT_EXIT_POLICY;
+			}
+		}
+	}
+	if (p->mode == NET_NONE && p->npublish) {
+		msg_err("ports cannot be published with network none: the "
+			"sandbox has no interface; use --restricted");
+		return MOAT_EXIT_POLICY;
+	}
+	if (policy_check_supported(p, &el)) {
+		errlist_print(&el, stderr);
+		errlist_free(&el);
+		return MOAT_EXIT_POLICY;
+	}
+	return 0;
+}
+
+/**
+ * random_name() - a name for a "moat run" sandbox without --name
+ * @buf:	output, at least 16 bytes
+ */
+static void random_name(char *buf)
+{
+	uint32_t r;
+
+	if (getrandom(&r, sizeof(r), 0) != sizeof(r))
+		r = (uint32_t)time(NULL) ^ (uint32_t)getpid();
+	snprintf(buf, 16, "run-%08x", r);
+}
+
+static pid_t run_child;
+
+/**
+ * run_forward_signal() - pass a termination signal on to the command
+ * @sig:	signal
+ */
+static void run_forward_signal(int sig)
+{
+	if (run_child > 0)
+		kill(run_child, sig);
+}
+
+/**
+ * cmd_run() - moat run
+ * @argc:	argument count
+ * @argv:	arguments, argv[0] = "run"
+ *
+ * Return: the command's exit status, or moat's
+ */
+static int cmd_run(int argc, char **argv)
+{
+	static const int fwd_sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT };
+	struct sigaction sa = { .sa_handler = run_forward_signal };
+	struct moat_config c;
+	struct exec_user u;
+	struct sb_args a;
+	struct sb_state s;
+	struct policy p;
+	char name[16];
+	struct sb_opts o;
+	int ret, status;
+	size_t i;
+
+	if (want_help(argc, argv)) {
+		printf("%s\n%s", usage_run, usage_sandbox_opts);
+		return 0;
+	}
+	ret = parse_sb_args("run", argc, argv, &a, true);
+	if (ret)
+		goto out_args;
+	if (optind >= argc) {
+		ret = usage_error("run", "missing the command to run (moat run [OPTIONS] -- CMD)");
+		goto out_args;
+	}
+	if (a.user ? exec_parse_user(a.user, &u) : exec_default_user(&u)) {
+		ret = MOAT_EXIT_USAGE;
+		goto out_args;
+	}
+	if ((ret = need_root("run")) || (ret = load_config(&c)))
+		goto out_args;
+	policy_init(&p);
+	ret = build_policy(&a, &p);
+	if (ret)
+		goto out;
+	if (!a.name)
+		random_name(name);
+	o.name = a.name ? a.name : name;
+	o.pol = &p;
+	o.run_mode = true;
+	o.watch_pid = getpid();
+	if (sandbox_create(&c, &o, &s)) {
+		ret = MOAT_EXIT_FAILURE;
+		goto out;
+	}
+
+	run_child = fork();
+	if (run_child < 0) {
+		msg_err("fork: %s", strerror(errno));
+		ret = MOAT_EXIT_FAILURE;
+	} else if (run_child == 0) {
+		_exit(exec_enter(s.netns, &u, argv + optind));
+	} else {
+		for (i = 0; i < ARRAY_SIZE(fwd_sigs); i++)
+			sigaction(fwd_sigs[i], &sa, NULL);
+		while (waitpid(run_child, &status, 0) < 0 && errno == EINTR)
+			;
+		if (WIFEXITED(status))
+			ret = WEXITSTATUS(status);
+		else if (WIFSIGNALED(status))
+			ret = 128 + WTERMSIG(status);
+		else
+			ret = MOAT_EXIT_FAILURE;
+	}
+	if (sandbox_destroy(&c, s.name, true, false) && ret == 0)
+		ret = MOAT_EXIT_FAILURE;
+out:
+	policy_free(&p);
+out_args:
+	policy_free(&a.cli);
+	return ret;
+}
+
+/**
+ * cmd_create() - moat create
+ * @argc:	argument count
+ * @argv:	arguments, argv[0] = "create"
+ *
+ * Return: exit status
+ */
+static int cmd_create(int argc, char **argv)
+{
+	struct moat_config c;
+	struct sb_args a;
+	struct sb_state s;
+	struct policy p;
+	struct sb_opts o = { 0 };
+	int ret;
+
+	if (want_help(argc, argv)) {
+		printf("%s%s", usage_create, usage_sandbox_opts);
+		return 0;
+	}
+	/* NAME may come first: "moat create NAME [OPTIONS]" */
+	if (argc > 1 && argv[1][0] != '-') {
+		const char *name = argv[1];
+
+		argv[1] = argv[0];
+		ret = parse_sb_args("create", argc - 1, argv + 1, &a, false);
+		if (!ret && a.name && strcmp(a.name, name))
+			ret = usage_error("create", "two names given: '%s' and '%s'",
+					  name, a.name);
+		if (!ret && !state_name_valid(name))
+			ret = usage_error("create", "name '%s': use 1 to %d letters, digits, '_', '.' or '-', starting with a letter or digit",
+					  name, MOAT_NAME_MAX);
+		a.name = name;
+		argc--;
+		argv++;
+	} else {
+		ret = parse_sb_args("create", argc, argv, &a, false);
+	}
+	if (ret)
+		goto out_args;
+	if (optind < argc) {
+		ret = usage_error("create", "unexpected argument '%s'", argv[optind]);
+		goto out_args;
+	}
+	if (!a.name) {
+		ret = usage_error("create", "missing the sandbox name");
+		goto out_args;
+	}
+	if ((ret = need_root("create")) || (ret = load_config(&c)))
+		goto out_args;
+	policy_init(&p);
+	ret = build_policy(&a, &p);
+	if (ret)
+		goto out;
+	o.name = a.name;
+	o.pol = &p;
+	if (sandbox_create(&c, &o, &s)) {
+		ret = MOAT_EXIT_FAILURE;
+		goto out;
+	}
+	printf("%s\n", s.name);
+out:
+	policy_free(&p);
+out_args:
+	policy_free(&a.cli);
+	return ret;
+}
+
+/**
+ * cmd_exec() - moat exec
+ * @argc:	argument count
+ * @argv:	arguments, argv[0] = "exec"
+ *
+ * Return: the command's exit status, or moat's
+ */
+static int cmd_exec(int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{ "user", required_argument, NULL, OPT_USER },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *user = NULL, *name;
+	struct moat_config c;
+	struct exec_user u;
+	struct sb_state s;
+	enum sb_status st;
+	int opt, ret;
+
+	if (want_help(argc, argv)) {
+		printf("%s", usage_exec);
+		return 0;
+	}
+	if (argc < 2 || argv[1][0] == '-')
+		return usage_error("exec", "missing the sandbox name");
+	name = argv[1];
+	argv[1] = argv[0];
+	argc--;
+	argv++;
+	optind = 1;
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, "+", lo, NULL)) != -1) {
+		if (opt != OPT_USER)
+			return usage_error("exec", "option '%s' is not valid here or lacks its argument",
+					   argv[optind - 1]);
+		user = optarg;
+	}
+	if (optind >= argc)
+		return usage_error("exec", "missing the command to run (moat exec NAME -- CMD)");
+	if (user ? exec_parse_user(user, &u) : exec_default_user(&u))
+		return MOAT_EXIT_USAGE;
+	if ((ret = need_root("exec")) || (ret = load_config(&c)))
+		return ret;
+	ret = state_read(&c, name, &s);
+	if (ret == -ENOENT) {
+		msg_err("no such sandbox: %s", name);
+		return MOAT_EXIT_POLICY;
+	}
+	if (ret) {
+		msg_err("the record of sandbox '%s' is unreadable", name);
+		return MOAT_EXIT_FAILURE;
+	}
+	st = state_status(&s);
+	if (st != SB_RUNNING) {
+		msg_err("sandbox '%s' is %s; remove it with 'moat rm -f %s'",
+			name, state_status_name(st), name);
+		return MOAT_EXIT_FAILURE;
+	}
+	return exec_enter(s.netns, &u, argv + optind);
+}
+
+/**
+ * cmd_rm() - moat rm
+ * @argc:	argument count
+ * @argv:	arguments, argv[0] = "rm"
+ *
+ * Return: 0, 1 if a sandbox did not exist, 125 if one could not be removed
+ */
+static int cmd_rm(int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{ "force", no_argument, NULL, 'f' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct moat_config c;
+	bool force = false;
+	int opt, ret = 0, r, i;
+
+	if (want_help(argc, argv)) {
+		printf("%s", usage_rm);
+		return 0;
+	}
+	optind = 1;
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, "f", lo, NULL)) != -1) {
+		if (opt != 'f')
+			return usage_error("rm", "option '%s' is not valid here",
+					   argv[optind - 1]);
+		force = true;
+	}
+	if (optind >= argc)
+		return usage_error("rm", "missing the sandbox name");
+	for (i = optind; i < argc; i++)
+		if (!state_name_valid(argv[i]))
+			return usage_error("rm", "'%s' is not a sandbox name", argv[i]);
+	if ((ret = need_root("rm")) || (ret = load_config(&c)))
+		return ret;
+	for (i = optind; i < argc; i++) {
+		r = sandbox_destroy(&c, argv[i], force, false);
+		if (r == 1 && ret == 0)
+			ret = MOAT_EXIT_POLICY;
+		else if (r < 0)
+			ret = MOAT_EXIT_FAILURE;
+	}
+	return ret;
+}
+
+/**
+ * json_opt() - parse a lone --json option
+ * @cmd:	command name
+ * @argc:	argument count
+ * @argv:	arguments
+ * @json:	set if --json was given
+ * @npos:	number of positional arguments expected
+ * @pos:	set to the positional arguments
+ *
+ * Return: 0, or an exit status after printing the error
+ */
+static int json_opt(const char *cmd, int argc, char **argv, bool *json,
+		    int npos, char **pos)
+{
+	int i, n = 0;
+
+	*json = false;
+	for (i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--json"))
+			*json = true;
+		else if (argv[i][0] == '-')
+			return usage_error(cmd, "unknown option '%s'", argv[i]);
+		else if (n < npos)
+			pos[n++] = argv[i];
+		else
+			return usage_error(cmd, "unexpected argument '%s'", argv[i]);
+	}
+	if (n < npos)
+		return usage_error(cmd, "missing the sandbox name");
+	return 0;
+}
+
+/**
+ * addr_str() - an address for display
+ * @p:		address (family 0: none)
+ * @buf:	buffer of INET6_ADDRSTRLEN bytes
+ *
+ * Return: @buf, or "-" if there is no address
+ */
+static const char *addr_str(const struct prefix *p, char *buf)
+{
+	if (!p->family || !inet_ntop(p->family, p->addr, buf, INET6_ADDRSTRLEN))
+		return "-";
+	return buf;
+}
+
+/**
+ * cmd_ls() - moat ls
+ * @argc:	argument count
+ * @argv:	arguments, argv[0] = "ls"
+ *
+ * Return: exit status
+ */
+static int cmd_ls(int argc, char **argv)
+{
+	char (*names)[MOAT_NAME_MAX + 1] = NULL;
+	struct moat_config c;
+	json_t *arr = NULL;
+	size_t n = 0, i;
+	bool json;
+	int ret;
+
+	if (want_help(argc, argv)) {
+		printf("%s", usage_ls);
+		return 0;
+	}
+	if ((ret = json_opt("ls", argc, argv, &json, 0, NULL)) ||
+	    (ret = load_config(&c)))
+		return ret;
+	if ((ret = state_list(&c, &names, &n))) {
+		msg_err("cannot list %s: %s", c.run_dir, strerror(-ret));
+		free(names);
+		return MOAT_EXIT_FAILURE;
+	}
+	if (json)
+		arr = json_array();
+	else
+		printf("%-24s %-9s %-10s %-15s %-10s %s\n", "NAME", "STATUS",
+		       "NETWORK", "IPV4", "INTERFACE", "SUPERVISOR");
+	for (i = 0; i < n; i++) {
+		char b4[INET6_ADDRSTRLEN];
+		struct sb_state s;
+		const char *st;
+
+		if (state_read(&c, names[i], &s)) {
+			if (json)
+				json_array_append_new(arr, json_pack("{s:s,s:s}",
+					"name", names[i], "status", "broken"));
+			else
+				printf("%-24s %-9s\n", names[i], "broken");
+			continue;
+		}
+		st = state_status_name(state_status(&s));
+		if (json) {
+			json_t *o = state_to_json(&s);
+
+			json_object_set_new(o, "status", json_string(st));
+			json_array_append_new(arr, o);
+		} else {
+			printf("%-24s %-9s %-10s %-15s %-10s %d\n", s.name, st,
+			       s.mode, s.has_net ? addr_str(&s.addr4, b4) : "-",
+			       s.has_net ? s.ifname : "-", (int)s.supervisor_pid);
+		}
+	}
+	if (json) {
+		char *out = json_dumps(arr, JSON_INDENT(2));
+
+		if (out)
+			printf("%s\n", out);
+		free(out);
+		json_decref(arr);
+	}
+	free(names);
+	return 0;
+}
+
+/**
+ * cmd_inspect() - moat inspect
+ * @argc:	argument count
+ * @argv:	arguments, argv[0] = "inspect"
+ *
+ * Return: exit status
+ */
+static int cmd_inspect(int argc, char **argv)
+{
+	json_t *o, *counters = NULL, *sv = NULL;
+	struct moat_config c;
+	struct sb_state s;
+	struct policy p;
+	char *name = NULL;
+	bool json;
+	int ret;
+
+	if (want_help(argc, argv)) {
+		printf("%s", usage_inspect);
+		return 0;
+	}
+	if ((ret = json_opt("inspect", argc, argv, &json, 1, &name)) ||
+	    (ret = load_config(&c)))
+		return ret;
+	if (!state_name_valid(name))
+		return usage_error("inspect", "'%s' is not a sandbox name", name);
+	ret = state_read(&c, name, &s);
+	if (ret == -ENOENT) {
+		msg_err("no such sandbox: %s", name);
+		return MOAT_EXIT_POLICY;
+	}
+	if (ret) {
+		msg_err("the record of sandbox '%s' is unreadable", name);
+		return MOAT_EXIT_FAILURE;
+	}
+	o = state_to_json(&s);
+	json_object_set_new(o, "status",
+			    json_string(state_status_name(state_status(&s))));
+	policy_init(&p);
+	if (sandbox_load_policy(&c, name, &p) == 0)
+		json_object_set_new(o, "policy", policy_to_json(&p));
+	else
+		json_object_set_new(o, "policy", json_null());
+	policy_free(&p);
+	if (s.has_net && geteuid() == 0 && nft_counters_json(s.ifname, &counters) == 0)
+		json_object_set_new(o, "counters", counters);
+	else
+		json_object_set_new(o, "counters", json_null());
+	if (state_status(&s) == SB_RUNNING &&
+	    supervisor_query(&c, name, "status", &sv) == 0)
+		json_object_set_new(o, "supervisor", sv);
+	else
+		json_object_set_new(o, "supervisor", json_null());
+
+	if (json) {
+		char *out = json_dumps(o, JSON_INDENT(2) | JSON_SORT_KEYS);
+
+		if (out)
+			printf("%s\n", out);
+		free(out);
+	} else {
+		char b[INET6_ADDRSTRLEN];
+		char *pol;
+
+		printf("name:            %s\n", s.name);
+		printf("status:          %s\n", state_status_name(state_status(&s)));
+		printf("network:         %s\n", s.mode);
+		printf("netns:           %s\n", s.netns);
+		printf("host_interface:  %s\n", s.has_net ? s.ifname : "-");
+		printf("ipv4:            %s\n", s.has_net ? addr_str(&s.addr4, b) : "-");
+		printf("gateway4:        %s\n", s.has_net ? addr_str(&s.gw4, b) : "-");
+		printf("ipv6:            %s\n", addr_str(&s.addr6, b));
+		printf("gateway6:        %s\n", addr_str(&s.gw6, b));
+		printf("supervisor_pid:  %d\n", (int)s.supervisor_pid);
+		pol = json_dumps(json_object_get(o, "counters"), JSON_INDENT(2) | JSON_SORT_KEYS);
+		printf("counters:        %s\n", pol ? pol : "null");
+		free(pol);
+		pol = json_dumps(json_object_get(o, "supervisor"), JSON_INDENT(2) | JSON_SORT_KEYS);
+		printf("supervisor:      %s\n", pol ? pol : "null");
+		free(pol);
+		pol = json_dumps(json_object_get(o, "policy"), JSON_INDENT(2));
+		printf("policy:          %s\n", pol ? pol : "null");
+		free(pol);
+	}
+	json_decref(o);
+	return 0;
+}
+
+/**
+ * cmd_policy() - moat policy check FILE
+ * @argc:	argument count
+ * @argv:	arguments, argv[0] = "policy"
+ *
+ * Return: 0 if the policy is valid, 1 if not, 2 on usage errors
+ */
+static int cmd_policy(int argc, char **argv)
+{
+	struct errlist el = { 0 };
+	struct policy p;
+	int ret = 0;
+
+	if (want_help(argc, argv)) {
+		printf("%s", usage_policy);
+		return 0;
+	}
+	if (argc < 2 || strcmp(argv[1], "check"))
+		return usage_error("policy", "expected 'check FILE'");
+	if (argc != 3)
+		return usage_error("policy", argc < 3 ? "missing the policy file" :
+				   "expected exactly one policy file");
+	policy_init(&p);
+	if (policy_load_file(&p, argv[2], &el) || policy_check_supported(&p, &el)) {
+		errlist_print(&el, stderr);
+		ret = MOAT_EXIT_POLICY;
+	} else {
+		policy_print(&p, stdout);
+	}
+	errlist_free(&el);
+	policy_free(&p);
+	return ret;
+}
+
+/**
+ * cmd_supervise() - hidden: "moat __supervise NAME READY_FD WATCH_PID"
+ * @argc:	argument count
+ * @argv:	arguments
+ *
+ * Return: exit status
+ */
+static int cmd_supervise(int argc, char **argv)
+{
+	struct moat_config c;
+	int ret;
+
+	if (argc != 4)
+		return MOAT_EXIT_USAGE;
+	if ((ret = load_config(&c)))
+		return ret;
+	return supervisor_main(&c, argv[1], atoi(argv[2]), (pid_t)atoi(argv[3]));
+}
+
+/**
+ * main() - dispatch to a command
+ * @argc:	argument count
+ * @argv:	arguments
+ *
+ * Return: exit status
+ */
+int main(int argc, char **argv)
+{
+	static const struct {
+		const char *name;
+		int (*fn)(int, char **);
+	} cmds[] = {
+		{ "run", cmd_run }, { "create", cmd_create }, { "exec", cmd_exec },
+		{ "rm", cmd_rm }, { "ls", cmd_ls }, { "inspect", cmd_inspect },
+		{ "policy", cmd_policy }, { "__supervise", cmd_supervise },
+	};
+	size_t i;
+
+	while (argc > 1 && argv[1][0] == '-') {
+		if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+			printf("%s", usage_main);
+			return 0;
+		}
+		if (!strcmp(argv[1], "--version")) {
+			printf("moat %s\n", MOAT_VERSION);
+			return 0;
+		}
+		if (!strcmp(argv[1], "--verbose") || !strcmp(argv[1], "-v")) {
+			msg_verbose = true;
+			argc--;
+			argv++;
+			continue;
+		}
+		fprintf(stderr, "moat: unknown option '%s' (see 'moat --help')\n",
+			argv[1]);
+		return MOAT_EXIT_USAGE;
+	}
+	if (argc < 2) {
+		fprintf(stderr, "%s", usage_main);
+		return MOAT_EXIT_USAGE;
+	}
+	if (!strcmp(argv[1], "help")) {
+		printf("%s", usage_main);
+		return 0;
+	}
+	for (i = 0; i < ARRAY_SIZE(cmds); i++)
+		if (!strcmp(argv[1], cmds[i].name))
+			return cmds[i].fn(argc - 1, argv + 1);
+	fprintf(stderr, "moat: unknown command '%s' (see 'moat --help')\n", argv[1]);
+	return MOAT_EXIT_USAGE;
+}

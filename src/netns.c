@@ -1,0 +1,358 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/* moat - per-sandbox networks enforced by the host kernel
+ *
+ * netns.c - named network namespaces (/run/netns/NAME, as ip-netns(8))
+ *
+ * Theory of operation
+ * ===================
+ *
+ * A network namespace lives as long as something refers to it: a task, an
+ * open descriptor, or a bind mount of its nsfs inode. moat keeps every
+ * sandbox namespace alive with a bind mount at /run/netns/moat-NAME, exactly
+ * as "ip netns add" does, so that ip-netns(8), nsenter(1) and container
+ * tooling all see and can enter it, and so that it survives moat itself.
+ *
+ * netns_create() follows iproute2 step by step:
+ *
+ *   1. make sure the directory holding the namespace file exists, and that
+ *      it is a mount point with shared propagation (MS_SHARED | MS_REC),
+ *      bind-mounting it onto itself first if it is not a mount point yet.
+ *      Shared propagation makes the bind mounts below, and their removal,
+ *      visible in every mount namespace that is a peer of ours (for
+ *      example the one of a runtime that later enters the sandbox), and
+ *      lets an unmount here free the namespace everywhere;
+ *   2. create the (empty) mount target with O_EXCL, so that an existing
+ *      namespace is never replaced: -EEXIST;
+ *   3. unshare(CLONE_NEWNET) in the calling thread, bind-mount
+ *      /proc/thread-self/ns/net onto the target, and setns() straight back
+ *      to the namespace saved before unsharing.
+ *
+ * Doing this in-process rather than in a forked child keeps creation cheap
+ * (no fork of a possibly large process, no synchronisation) and needs
+ * nothing but CAP_SYS_ADMIN, which moat has anyway. Only the calling thread
+ * changes namespace (setns() and unshare() of CLONE_NEWNET are per-thread),
+ * which is also why the saved and mounted descriptors are those of
+ * /proc/thread-self, not /proc/self (the thread-group leader). Failing to
+ * return to the original namespace would leave moat configuring the wrong
+ * network, silently: that cannot happen short of a kernel bug, and if it
+ * does we abort() rather than carry on. On any other failure, everything
+ * done so far is undone and the target file removed.
+ *
+ * Mount namespaces: moat runs in, and mounts into, the mount namespace of
+ * its caller. Tools such as "ip netns exec" run their command in a private
+ * mount namespace (to remount /sys), where the bind mounts made here would
+ * be invisible to everybody else and vanish with the command: moat must not
+ * be run under "ip netns exec". Entering only a network namespace, as
+ * "nsenter --net=/run/netns/X" does, is fine.
+ *
+ * Sysctls: the files under /proc/sys/net belong to the network namespace of
+ * the task that opens them, and stay bound to it once open. netns_sysctl()
+ * and netns_sysctl_read() therefore setns() into the target namespace, open
+ * the file, setns() back, and only then read or write it.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <sched.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+
+#include "netns.h"
+
+#define NETNS_SELF	"/proc/thread-self/ns/net"
+#define SYSCTL_ROOT	"/proc/sys/"
+
+/**
+ * netns_return() - go back to a saved network namespace, or abort
+ * @orig:	descriptor of the namespace to return to
+ *
+ * Staying in another namespace would have every following operation of
+ * moat act on the wrong network, without any sign of it: there is no way
+ * to recover safely, so this aborts. It cannot fail unless the kernel
+ * does, as we just left @orig with the same privileges.
+ */
+static void netns_return(int orig)
+{
+	if (setns(orig, CLONE_NEWNET))
+		abort();
+}
+
+/**
+ * netns_run_dir() - make a directory an existing, shared mount point
+ * @dir:	directory, created with mode 0755 if missing (one level only)
+ *
+ * Return: 0 on success, negative error code on failure
+ */
+static int netns_run_dir(const char *dir)
+{
+	bool bound = false;
+
+	if (mkdir(dir, 0755) && errno != EEXIST)
+		return -errno;
+
+	/* As ip-netns(8): mount --make-rshared DIR, upgrading DIR to a mount
+	 * point with a recursive bind mount onto itself if it is not one
+	 * (EINVAL).
+	 */
+	while (mount("", dir, "none", MS_SHARED | MS_REC, NULL)) {
+		if (errno != EINVAL || bound)
+			return -errno;
+		if (mount(dir, dir, "none", MS_BIND | MS_REC, NULL))
+			return -errno;
+		bound = true;
+	}
+
+	return 0;
+}
+
+/**
+ * netns_create() - create a network namespace kept alive by a bind mount
+ * @path:	mount target to create, such as /run/netns/moat-NAME: an
+ *		absolute path, not directly under /
+ *
+ * The caller's own network namespace is unchanged on return. The new
+ * namespace has only a loopback interface, down.
+ *
+ * Return: 0 on success, -EEXIST if @path exists, other negative error code
+ * on failure (nothing is left behind)
+ */
+int netns_create(const char *path)
+{
+	autoclose int orig = -1, fd = -1;
+	char dir[PATH_MAX];
+	char *slash;
+	int rc;
+
+	if (!path || !*path)
+		return -EINVAL;
+
+	if (snprintf(dir, sizeof(dir), "%s", path) >= (int)sizeof(dir))
+		return -ENAMETOOLONG;
+	slash = strrchr(dir, '/');
+	if (!slash || slash == dir || !slash[1] || dir[0] != '/')
+		return -EINVAL;		/* never make "/" or "." rshared */
+	*slash = '\0';
+
+	rc = netns_run_dir(dir);
+	if (rc)
+		return rc;
+
+	orig = open(NETNS_SELF, O_RDONLY | O_CLOEXEC);
+	if (orig < 0)
+		return -errno;
+
+	fd = open(path, O_RDONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	close(steal_fd(&fd));
+
+	if (unshare(CLONE_NEWNET)) {
+		rc = -errno;
+		goto undo;
+	}
+
+	rc = mount(NETNS_SELF, path, "none", MS_BIND, NULL) ? -errno : 0;
+	netns_return(orig);
+	if (rc)
+		goto undo;
+
+	return 0;
+
+undo:
+	unlink(path);
+	return rc;
+}
+
+/**
+ * netns_remove() - unmount and remove a namespace created by netns_create()
+ * @path:	mount target
+ *
+ * The namespace itself goes away once no task, descriptor or other mount
+ * refers to it any more. A missing @path, or a @path that is no longer a
+ * mount point (a leftover of an interrupted creation), is not an error.
+ *
+ * Return: 0 on success, negative error code on failure
+ */
+int netns_remove(const char *path)
+{
+	if (!path || !*path)
+		return -EINVAL;
+
+	if (umount2(path, MNT_DETACH) && errno != EINVAL && errno != ENOENT)
+		return -errno;
+
+	if (unlink(path) && errno != ENOENT)
+		return -errno;
+
+	return 0;
+}
+
+/**
+ * netns_open() - open a network namespace for netns_enter() or setns()
+ * @path:	namespace file, such as /run/netns/moat-NAME or /proc/PID/ns/net
+ *
+ * Return: close-on-exec descriptor, negative error code on failure
+ */
+int netns_open(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	return fd < 0 ? -errno : fd;
+}
+
+/**
+ * netns_enter() - move the calling thread into a network namespace
+ * @nsfd:	descriptor from netns_open()
+ *
+ * Return: 0 on success, negative error code on failure
+ */
+int netns_enter(int nsfd)
+{
+	return setns(nsfd, CLONE_NEWNET) ? -errno : 0;
+}
+
+/**
+ * netns_sysctl_path() - build the /proc/sys path of a sysctl key
+ * @key:	"net/ipv4/ip_forward" (taken as a path as soon as it holds a
+ *		'/': interface names may contain dots) or "net.ipv4.ip_forward"
+ * @buf:	path buffer
+ * @len:	size of @buf
+ *
+ * Return: 0 on success, -EINVAL for an empty, absolute or ".." key,
+ * -ENAMETOOLONG if @buf is too small
+ */
+static int netns_sysctl_path(const char *key, char *buf, size_t len)
+{
+	bool slashes = strchr(key, '/');
+	char *p;
+
+	if (!*key || *key == '/' || *key == '.' || strstr(key, "..") ||
+	    strstr(key, "//"))
+		return -EINVAL;
+
+	if (snprintf(buf, len, SYSCTL_ROOT "%s", key) >= (int)len)
+		return -ENAMETOOLONG;
+
+	if (!slashes) {
+		for (p = buf + strlen(SYSCTL_ROOT); *p; p++) {
+			if (*p == '.')
+				*p = '/';
+		}
+	}
+
+	return 0;
+}
+
+/**
+ * netns_sysctl_open() - open a sysctl file as seen from a network namespace
+ * @nsfd:	namespace descriptor, -1 for the current namespace
+ * @key:	sysctl key, see netns_sysctl_path()
+ * @flags:	open(2) flags, O_CLOEXEC is added
+ *
+ * Return: descriptor on success, negative error code on failure
+ */
+static int netns_sysctl_open(int nsfd, const char *key, int flags)
+{
+	autoclose int orig = -1;
+	char path[PATH_MAX];
+	int fd, rc;
+
+	rc = netns_sysctl_path(key, path, sizeof(path));
+	if (rc)
+		return rc;
+
+	if (nsfd < 0) {
+		fd = open(path, flags | O_CLOEXEC);
+		return fd < 0 ? -errno : fd;
+	}
+
+	orig = open(NETNS_SELF, O_RDONLY | O_CLOEXEC);
+	if (orig < 0)
+		return -errno;
+
+	if (setns(nsfd, CLONE_NEWNET))
+		return -errno;
+
+	fd = open(path, flags | O_CLOEXEC);
+	rc = fd < 0 ? -errno : fd;
+	netns_return(orig);
+
+	return rc;
+}
+
+/**
+ * netns_sysctl() - write a sysctl of a network namespace
+ * @nsfd:	namespace descriptor, -1 for the current namespace
+ * @key:	"net/ipv6/conf/all/disable_ipv6" or "net.ipv4.ip_forward": see
+ *		netns_sysctl_path()
+ * @val:	value to write, without trailing newline
+ *
+ * Return: 0 on success, negative error code on failure (-ENOENT for an
+ * unknown key, the kernel's error for a rejected value)
+ */
+int netns_sysctl(int nsfd, const char *key, const char *val)
+{
+	autoclose int fd = -1;
+	size_t len = strlen(val);
+	ssize_t n;
+
+	fd = netns_sysctl_open(nsfd, key, O_WRONLY);
+	if (fd < 0)
+		return fd;
+
+	n = write(fd, val, len);
+	if (n < 0)
+		return -errno;
+	if ((size_t)n != len)
+		return -EIO;
+
+	return 0;
+}
+
+/**
+ * netns_sysctl_read() - read a sysctl of a network namespace
+ * @nsfd:	namespace descriptor, -1 for the current namespace
+ * @key:	sysctl key, see netns_sysctl_path()
+ * @buf:	buffer for the value, NUL-terminated, trailing newline removed
+ * @len:	size of @buf
+ *
+ * Return: 0 on success, -EOVERFLOW if the value does not fit in @buf,
+ * other negative error code on failure
+ */
+int netns_sysctl_read(int nsfd, const char *key, char *buf, size_t len)
+{
+	autoclose int fd = -1;
+	size_t got = 0;
+	ssize_t n;
+
+	if (!len)
+		return -EINVAL;
+
+	fd = netns_sysctl_open(nsfd, key, O_RDONLY);
+	if (fd < 0)
+		return fd;
+
+	while (got < len) {
+		n = read(fd, buf + got, len - got);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (!n)
+			break;
+		got += n;
+	}
+
+	if (got == len) {
+		buf[0] = '\0';
+		return -EOVERFLOW;
+	}
+
+	buf[got] = '\0';
+	while (got && (buf[got - 1] == '\n' || buf[got - 1] == ' '))
+		buf[--got] = '\0';
+
+	return 0;
+}

@@ -1,0 +1,728 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/* moat - per-sandbox networks enforced by the host kernel
+ *
+ * sandbox.c - set-up and tear-down of a sandbox, all or nothing
+ *
+ * Theory of operation
+ * -------------------
+ * Creating a sandbox, under the global lock:
+ *
+ *   1. allocate an index (addresses and interface name derive from it) and
+ *      refuse a pool that overlaps a host route;
+ *   2. write the record (state.json, "complete": false) and the effective
+ *      policy (policy.yaml): from here on, tear-down knows what to remove;
+ *   3. create the network namespace /run/netns/moat-NAME and, unless the
+ *      network is "none", a veth pair: "moatN" on the host, "eth0" inside;
+ *      host-side hardening sysctls, addresses, the sandbox's routes;
+ *   4. one nftables transaction: the base table if it is missing or out of
+ *      date, the sandbox's chains and its dispatch entries;
+ *   5. links up, supervisor started and ready (it binds published ports,
+ *      which can fail);
+ *   6. the record is marked complete.
+ *
+ * Any failure runs the tear-down, which is idempotent and is also what
+ * "moat rm" uses: interface deleted (the sandbox is cut off at once), nft
+ * objects deleted in one transaction, namespace unmounted, record removed
+ * last, so that an interrupted tear-down can be finished by "moat rm -f".
+ * Until the record is removed the index stays taken, so a half-removed
+ * sandbox's interface name is never handed to another one.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <string.h>
+#include <time.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <linux/rtnetlink.h>
+
+#include "link.h"
+#include "netns.h"
+#include "nft.h"
+#include "sandbox.h"
+#include "supervisor.h"
+
+/**
+ * sandbox_check_pool() - refuse pools that overlap a route of the host
+ * @c:		settings
+ * @l:		route netlink in the host namespace
+ * @v6:		also check the IPv6 pool
+ *
+ * Return: 0, or -1 after printing which route overlaps
+ */
+static int sandbox_check_pool(const struct moat_config *c, struct link_ctx *l,
+			      bool v6)
+{
+	int fams[2] = { AF_INET, AF_INET6 };
+	int k, ret = 0;
+
+	for (k = 0; k < (v6 ? 2 : 1); k++) {
+		const struct prefix *pool = k ? &c->pool6 : &c->pool4;
+		struct link_route *r;
+		size_t n, i;
+		int err;
+
+		err = link_routes(l, fams[k], &r, &n);
+		if (err) {
+			msg_err("cannot read the host's routes: %s", strerror(-err));
+			return -1;
+		}
+		for (i = 0; i < n && !ret; i++) {
+			char rb[INET6_ADDRSTRLEN + 4], pb[INET6_ADDRSTRLEN + 4];
+
+			if (r[i].dst.plen == 0 ||
+			    !strncmp(r[i].ifname, NFT_IFPREFIX, strlen(NFT_IFPREFIX)))
+				continue;
+			if (r[i].type != RTN_UNICAST && r[i].type != RTN_LOCAL &&
+			    r[i].type != RTN_BLACKHOLE && r[i].type != RTN_UNREACHABLE &&
+			    r[i].type != RTN_PROHIBIT)
+				continue;
+			if (fams[k] == AF_INET6 && r[i].dst.addr[0] == 0xfe &&
+			    (r[i].dst.addr[1] & 0xc0) == 0x80)
+				continue;	/* link-local */
+			if (!prefix_overlaps(pool, &r[i].dst))
+				continue;
+			prefix_format(&r[i].dst, rb, sizeof(rb));
+			prefix_format(pool, pb, sizeof(pb));
+			msg_err("sandbox pool %s overlaps the host route %s%s%s; "
+				"choose another pool with MOAT_POOL%d", pb, rb,
+				*r[i].ifname ? " dev " : "", r[i].ifname,
+				k ? 6 : 4);
+			ret = -1;
+		}
+		free(r);
+	}
+	return ret;
+}
+
+/**
+ * sandbox_host_has_ipv6() - whether the host has global IPv6 connectivity
+ * @l:		route netlink in the host namespace
+ *
+ * Return: true if there is an IPv6 default route and a global address
+ *	   (2000::/3) outside the moat interfaces
+ */
+static bool sandbox_host_has_ipv6(struct link_ctx *l)
+{
+	struct link_route *r = NULL;
+	struct link_addr *a = NULL;
+	bool route = false, addr = false;
+	const char *env = getenv("MOAT_IPV6");
+	size_t n, i;
+
+	if (env && !strcmp(env, "off"))
+		return false;
+	if (!link_routes(l, AF_INET6, &r, &n)) {
+		for (i = 0; i < n; i++)
+			if (r[i].dst.plen == 0 && r[i].type == RTN_UNICAST &&
+			    strncmp(r[i].ifname, NFT_IFPREFIX, strlen(NFT_IFPREFIX)))
+				route = true;
+	}
+	free(r);
+	if (!link_addrs(l, AF_INET6, &a, &n)) {
+		for (i = 0; i < n; i++)
+			if ((a[i].addr.addr[0] & 0xe0) == 0x20 &&
+			    strncmp(a[i].ifname, NFT_IFPREFIX, strlen(NFT_IFPREFIX)))
+				addr = true;
+	}
+	free(a);
+	return route && addr;
+}
+
+/**
+ * sandbox_base_hash_path() - where the fingerprint of the base table is kept
+ * @c:		settings
+ *
+ * Return: path, to be freed by the caller
+ */
+static char *sandbox_base_hash_path(const struct moat_config *c)
+{
+	return xasprintf("%s/base.hash", c->run_dir);
+}
+
+/**
+ * sandbox_nft_add() - one transaction: base table if needed, the sandbox
+ * @c:		settings
+ * @s:		record
+ * @pol:	effective policy
+ *
+ * Return: 0, or -1 after printing why
+ */
+static int sandbox_nft_add(const struct moat_config *c, const struct sb_state *s,
+			   const struct policy *pol)
+{
+	struct nft_base b = { .pool4 = c->pool4, .pool6 = c->pool6 };
+	autofree char *hpath = sandbox_base_hash_path(c);
+	struct nft_sandbox ns = { 0 };
+	struct errlist el = { 0 };
+	char *buf = NULL, *err = NULL, hbuf[32] = "";
+	uint64_t h = nft_base_hash(&b);
+	bool need_base = true;
+	size_t len = 0;
+	FILE *f;
+	int ret;
+
+	if (nft_table_exists()) {
+		autofclose FILE *hf = fopen(hpath, "re");
+
+		if (hf && fgets(hbuf, sizeof(hbuf), hf) &&
+		    strtoull(hbuf, NULL, 16) == h)
+			need_base = false;
+	}
+
+	snprintf(ns.ifname, sizeof(ns.ifname), "%s", s->ifname);
+	ns.addr4 = s->addr4;
+	ns.gw4 = s->gw4;
+	ns.has_v6 = s->has_v6;
+	ns.addr6 = s->addr6;
+	ns.gw6 = s->gw6;
+	ns.pol = pol;
+
+	f = open_memstream(&buf, &len);
+	if (!f)
+		die_oom();
+	if (need_base && nft_base_text(f, &b)) {
+		fclose(f);
+		free(buf);
+		msg_err("cannot compile the base ruleset");
+		return -1;
+	}
+	ret = nft_sandbox_add_text(f, &ns, &el);
+	fclose(f);
+	if (ret) {
+		errlist_print(&el, stderr);
+		errlist_free(&el);
+		free(buf);
+		return -1;
+	}
+	ret = nft_run(buf, &err);
+	free(buf);
+	if (ret) {
+		msg_err("nftables refused the sandbox's rules: %s", err);
+		free(err);
+		return -1;
+	}
+	if (need_base) {
+		autofclose FILE *hf = fopen(hpath, "we");
+
+		if (hf)
+			fprintf(hf, "%016llx\n", (unsigned long long)h);
+	}
+	return 0;
+}
+
+/**
+ * sandbox_nft_del() - remove a sandbox's nftables objects, idempotently
+ * @s:		record
+ *
+ * Return: 0, or -1 after printing why
+ */
+static int sandbox_nft_del(const struct sb_state *s)
+{
+	char *buf = NULL, *err = NULL;
+	size_t len = 0;
+	FILE *f;
+	int ret;
+
+	if (!s->has_net || !*s->ifname || !nft_table_exists())
+		return 0;
+	f = open_memstream(&buf, &len);
+	if (!f)
+		die_oom();
+	nft_sandbox_del_text(f, s->ifname);
+	fclose(f);
+	ret = nft_run(buf, &err);
+	free(buf);
+	if (ret) {
+		msg_err("cannot remove the rules of sandbox '%s': %s", s->name, err);
+		free(err);
+		return -1;
+	}
+	return 0;
+}
+
+/**
+ * sandbox_sysctls() - host- and sandbox-side kernel settings
+ * @s:		record
+ * @nsfd:	sandbox namespace
+ *
+ * Host side of the veth: no router advertisements or redirects accepted
+ * or sent, strict reverse-path filtering, no route_localnet (martian
+ * loopback destinations stay martian), ARP answered only for the
+ * gateway's own address, and no IPv6 at all when the sandbox has none.
+ *
+ * Return: 0, or -1 after printing which setting failed
+ */
+static int sandbox_sysctls(const struct sb_state *s, int nsfd)
+{
+	static const char *const host4[][2] = {
+		{ "rp_filter", "1" }, { "route_localnet", "0" },
+		{ "accept_redirects", "0" }, { "send_redirects", "0" },
+		{ "accept_source_route", "0" }, { "proxy_arp", "0" },
+		{ "arp_ignore", "1" }, { "arp_announce", "2" },
+	};
+	char key[128];
+	size_t i;
+	int err;
+
+	for (i = 0; i < ARRAY_SIZE(host4); i++) {
+		snprintf(key, sizeof(key), "net/ipv4/conf/%s/%s", s->ifname,
+			 host4[i][0]);
+		err = netns_sysctl(-1, key, host4[i][1]);
+		if (err)
+			goto fail;
+	}
+	snprintf(key, sizeof(key), "net/ipv6/conf/%s/disable_ipv6", s->ifname);
+	err = netns_sysctl(-1, key, s->has_v6 ? "0" : "1");
+	if (err && err != -ENOENT)
+		goto fail;
+	if (s->has_v6) {
+		snprintf(key, sizeof(key), "net/ipv6/conf/%s/accept_ra", s->ifname);
+		if ((err = netns_sysctl(-1, key, "0")))
+			goto fail;
+		snprintf(key, sizeof(key), "net/ipv6/conf/%s/accept_redirects",
+			 s->ifname);
+		if ((err = netns_sysctl(-1, key, "0")))
+			goto fail;
+	}
+
+	/* moat routes for its sandboxes, as Docker does (docs/HOST.md) */
+	if ((err = netns_sysctl(-1, strcpy(key, "net/ipv4/ip_forward"), "1")))
+		goto fail;
+	if (s->has_v6 &&
+	    (err = netns_sysctl(-1, strcpy(key, "net/ipv6/conf/all/forwarding"), "1")))
+		goto fail;
+
+	/* inside: IPv6 off unless configured (the host side refuses it anyway) */
+	if (!s->has_v6) {
+		if ((err = netns_sysctl(nsfd, strcpy(key, "net/ipv6/conf/all/disable_ipv6"), "1")) &&
+		    err != -ENOENT)
+			goto fail;
+		if ((err = netns_sysctl(nsfd, strcpy(key, "net/ipv6/conf/default/disable_ipv6"), "1")) &&
+		    err != -ENOENT)
+			goto fail;
+	}
+	return 0;
+fail:
+	msg_err("cannot set %s: %s", key, strerror(-err));
+	return -1;
+}
+
+/**
+ * sandbox_setup_net() - namespace contents: links, addresses, routes, rules
+ * @c:		settings
+ * @s:		record
+ * @pol:	effective policy
+ * @nsfd:	sandbox namespace
+ *
+ * Return: 0, or -1 after printing why
+ */
+static int sandbox_setup_net(const struct moat_config *c,
+			     const struct sb_state *s,
+			     const struct policy *pol, int nsfd)
+{
+	struct link_ctx *host = NULL, *in = NULL;
+	struct prefix a;
+	int err, ret = -1;
+
+	in = link_open(nsfd);
+	if (!in) {
+		msg_err("cannot open route netlink in the sandbox namespace");
+		goto out;
+	}
+	if ((err = link_up(in, "lo"))) {
+		msg_err("cannot set lo up in the sandbox: %s", strerror(-err));
+		goto out;
+	}
+	if (!s->has_net) {
+		ret = 0;
+		goto out;
+	}
+
+	host = link_open(-1);
+	if (!host) {
+		msg_err("cannot open route netlink");
+		goto out;
+	}
+	if ((err = link_veth_add(host, s->ifname, nsfd, "eth0"))) {
+		msg_err("cannot create the veth pair %s/eth0: %s", s->ifname,
+			strerror(-err));
+		goto out;
+	}
+	if (sandbox_sysctls(s, nsfd))
+		goto out;
+
+	a = s->gw4;
+	a.plen = 30;
+	if ((err = link_addr_add(host, s->ifname, &a, false)))
+		goto addr_fail;
+	a = s->addr4;
+	a.plen = 30;
+	if ((err = link_addr_add(in, "eth0", &a, false)))
+		goto addr_fail;
+	if (s->has_v6) {
+		a = s->gw6;
+		a.plen = 64;
+		if ((err = link_addr_add(host, s->ifname, &a, true)))
+			goto addr_fail;
+		a = s->addr6;
+		a.plen = 64;
+		if ((err = link_addr_add(in, "eth0", &a, true)))
+			goto addr_fail;
+	}
+
+	if (sandbox_nft_add(c, s, pol))
+		goto out;
+
+	if ((err = link_up(host, s->ifname)) || (err = link_up(in, "eth0"))) {
+		msg_err("cannot set the sandbox's links up: %s", strerror(-err));
+		goto out;
+	}
+	memset(&a, 0, sizeof(a));
+	a.family = AF_INET;
+	if ((err = link_route_add(in, &a, "eth0", &s->gw4))) {
+		msg_err("cannot add the sandbox's default route: %s", strerror(-err));
+		goto out;
+	}
+	if (s->has_v6) {
+		a.family = AF_INET6;
+		if ((err = link_route_add(in, &a, "eth0", &s->gw6))) {
+			msg_err("cannot add the sandbox's IPv6 default route: %s",
+				strerror(-err));
+			goto out;
+		}
+	}
+	ret = 0;
+	goto out;
+
+addr_fail:
+	msg_err("cannot add the sandbox's addresses: %s", strerror(-err));
+out:
+	if (host)
+		link_close(host);
+	if (in)
+		link_close(in);
+	return ret;
+}
+
+/**
+ * sandbox_write_policy() - store the effective policy, normalised
+ * @c:		settings
+ * @name:	sandbox
+ * @pol:	policy
+ *
+ * Return: 0 or -errno
+ */
+static int sandbox_write_policy(const struct moat_config *c, const char *name,
+				const struct policy *pol)
+{
+	autofree char *path = state_path(c, name, "policy.yaml");
+	FILE *f = fopen(path, "we");
+
+	if (!f)
+		return -errno;
+	policy_print(pol, f);
+	if (fclose(f))
+		return -errno;
+	return 0;
+}
+
+/**
+ * sandbox_load_policy() - load a sandbox's stored effective policy
+ * @c:		settings
+ * @name:	sandbox
+ * @p:		initialised policy to fill
+ *
+ * Return: 0, or -1 after printing why
+ */
+int sandbox_load_policy(const struct moat_config *c, const char *name,
+			struct policy *p)
+{
+	autofree char *path = state_path(c, name, "policy.yaml");
+	struct errlist el = { 0 };
+	int ret;
+
+	ret = policy_load_file(p, path, &el);
+	if (ret)
+		errlist_print(&el, stderr);
+	errlist_free(&el);
+	return ret;
+}
+
+/**
+ * sandbox_create() - create a sandbox, completely or not at all
+ * @c:		settings
+ * @o:		what to create
+ * @out:	the record of the new sandbox
+ *
+ * Return: 0, or -1 after printing why (nothing is left behind)
+ */
+int sandbox_create(const struct moat_config *c, const struct sb_opts *o,
+		   struct sb_state *out)
+{
+	struct sb_state s = { 0 };
+	autofree char *dir = NULL;
+	struct link_ctx *host = NULL;
+	autoclose int nsfd = -1;
+	struct stat st;
+	int lock, err;
+
+	lock = state_lock(c);
+	if (lock < 0) {
+		msg_err("cannot lock %s: %s", c->run_dir, strerror(-lock));
+		return -1;
+	}
+
+	snprintf(s.name, sizeof(s.name), "%s", o->name);
+	snprintf(s.netns, sizeof(s.netns), NETNS_RUN_DIR "/moat-%s", o->name);
+	snprintf(s.mode, sizeof(s.mode), "%s", net_mode_name(o->pol->mode));
+	s.has_net = o->pol->mode != NET_NONE;
+	s.run_mode = o->run_mode;
+	s.created = time(NULL);
+
+	dir = state_dir(c, o->name);
+	if (!stat(dir, &st)) {
+		msg_err("a sandbox named '%s' already exists", o->name);
+		state_unlock(lock);
+		return -1;
+	}
+	if (!stat(s.netns, &st)) {
+		msg_err("%s already exists: another tool or an unfinished "
+			"removal uses the name '%s'", s.netns, o->name);
+		state_unlock(lock);
+		return -1;
+	}
+
+	if (s.has_net) {
+		host = link_open(-1);
+		if (!host) {
+			msg_err("cannot open route netlink");
+			state_unlock(lock);
+			return -1;
+		}
+		s.has_v6 = sandbox_host_has_ipv6(host);
+		if (sandbox_check_pool(c, host, s.has_v6)) {
+			link_close(host);
+			state_unlock(lock);
+			return -1;
+		}
+		err = state_alloc_index(c, &s.idx);
+		if (err) {
+			msg_err(err == -ENOSPC ? "the sandbox pool is exhausted" :
+				"cannot allocate an address: %s", strerror(-err));
+			link_close(host);
+			state_unlock(lock);
+			return -1;
+		}
+		state_addresses(c, &s);
+		if (!s.has_v6) {
+			memset(&s.addr6, 0, sizeof(s.addr6));
+			memset(&s.gw6, 0, sizeof(s.gw6));
+		}
+		snprintf(s.ifname, sizeof(s.ifname), NFT_IFPREFIX "%u", s.idx);
+		err = link_exists(host, s.ifname);
+		link_close(host);
+		if (err != 0) {
+			msg_err(err > 0 ? "interface %s exists but no sandbox owns "
+				"it: remove it first" : "cannot look up %s", s.ifname);
+			state_unlock(lock);
+			return -1;
+		}
+	}
+
+	if ((err = state_write(c, &s)) ||
+	    (err = sandbox_write_policy(c, s.name, o->pol))) {
+		msg_err("cannot write the state of sandbox '%s': %s", s.name,
+			strerror(-err));
+		state_remove(c, s.name);
+		state_unlock(lock);
+		return -1;
+	}
+
+	if ((err = netns_create(s.netns))) {
+		msg_err("cannot create %s: %s", s.netns, strerror(-err));
+		goto fail;
+	}
+	nsfd = netns_open(s.netns);
+	if (nsfd < 0) {
+		msg_err("cannot open %s: %s", s.netns, strerror(-nsfd));
+		goto fail;
+	}
+	if (sandbox_setup_net(c, &s, o->pol, nsfd))
+		goto fail;
+	if (supervisor_start(c, &s, o->pol, o->run_mode ? o->watch_pid : 0,
+			     &s.supervisor_pid, &s.supervisor_start))
+		goto fail;
+	s.complete = true;
+	if ((err = state_write(c, &s))) {
+		msg_err("cannot write the state of sandbox '%s': %s", s.name,
+			strerror(-err));
+		goto fail;
+	}
+	state_unlock(lock);
+	*out = s;
+	return 0;
+
+fail:
+	supervisor_stop(&s);
+	sandbox_teardown(c, &s);
+	state_unlock(lock);
+	return -1;
+}
+
+/**
+ * sandbox_teardown() - remove everything a sandbox has; idempotent
+ * @c:		settings
+ * @s:		record (its supervisor must already be stopped)
+ *
+ * Return: 0, or -1 if something could not be removed (the record is then
+ *	   kept, so that "moat rm -f" can finish the job)
+ */
+int sandbox_teardown(const struct moat_config *c, const struct sb_state *s)
+{
+	int ret = 0, err;
+
+	if (s->has_net && *s->ifname) {
+		struct link_ctx *host = link_open(-1);
+
+		if (!host) {
+			msg_err("cannot open route netlink");
+			ret = -1;
+		} else {
+			err = link_del(host, s->ifname);
+			if (err && err != -ENODEV && err != -ENOENT) {
+				msg_err("cannot delete %s: %s", s->ifname,
+					strerror(-err));
+				ret = -1;
+			}
+			link_close(host);
+		}
+		if (sandbox_nft_del(s))
+			ret = -1;
+	}
+	if (*s->netns && (err = netns_remove(s->netns))) {
+		msg_err("cannot remove %s: %s", s->netns, strerror(-err));
+		ret = -1;
+	}
+	if (ret == 0 && (err = state_remove(c, s->name))) {
+		msg_err("cannot remove the state of '%s': %s", s->name,
+			strerror(-err));
+		ret = -1;
+	}
+	return ret;
+}
+
+/**
+ * sandbox_processes() - processes whose network namespace is the sandbox's
+ * @s:		record
+ * @pids:	set to an array the caller frees
+ * @n:		set to its length
+ *
+ * Return: 0, or -errno if the namespace cannot be examined
+ */
+int sandbox_processes(const struct sb_state *s, pid_t **pids, size_t *n)
+{
+	struct stat ns, st;
+	struct dirent *de;
+	size_t cap = 8;
+	DIR *d;
+
+	*n = 0;
+	*pids = xcalloc(cap, sizeof(**pids));
+	if (stat(s->netns, &ns))
+		return errno == ENOENT ? 0 : -errno;
+	d = opendir("/proc");
+	if (!d)
+		return -errno;
+	while ((de = readdir(d))) {
+		char path[64];
+		char *end;
+		long pid = strtol(de->d_name, &end, 10);
+
+		if (*end || pid <= 0)
+			continue;
+		snprintf(path, sizeof(path), "/proc/%ld/ns/net", pid);
+		if (stat(path, &st) || st.st_ino != ns.st_ino ||
+		    st.st_dev != ns.st_dev)
+			continue;
+		if (*n == cap) {
+			cap *= 2;
+			*pids = xrealloc(*pids, cap * sizeof(**pids));
+		}
+		(*pids)[(*n)++] = (pid_t)pid;
+	}
+	closedir(d);
+	return 0;
+}
+
+/**
+ * sandbox_destroy() - "moat rm": stop, kill if forced, tear down
+ * @c:		settings
+ * @name:	sandbox
+ * @force:	also remove dead or half-created sandboxes and kill the
+ *		processes still inside
+ * @locked:	the caller holds the global lock already
+ *
+ * Return: 0, 1 if there is no such sandbox, -1 after printing why it was
+ *	   refused or failed
+ */
+int sandbox_destroy(const struct moat_config *c, const char *name, bool force,
+		    bool locked)
+{
+	struct sb_state s;
+	enum sb_status st;
+	pid_t *pids = NULL;
+	size_t n = 0, i;
+	int lock = -1, err, ret = -1;
+
+	if (!locked) {
+		lock = state_lock(c);
+		if (lock < 0) {
+			msg_err("cannot lock %s: %s", c->run_dir, strerror(-lock));
+			return -1;
+		}
+	}
+	err = state_read(c, name, &s);
+	if (err == -ENOENT) {
+		msg_err("no such sandbox: %s", name);
+		ret = 1;
+		goto out;
+	}
+	if (err) {
+		if (!force) {
+			msg_err("the record of sandbox '%s' is unreadable; "
+				"use rm -f to remove what is left", name);
+			goto out;
+		}
+		/* best effort: the namespace name is known, the rest is not */
+		memset(&s, 0, sizeof(s));
+		snprintf(s.name, sizeof(s.name), "%s", name);
+		snprintf(s.netns, sizeof(s.netns), NETNS_RUN_DIR "/moat-%s", name);
+	}
+
+	st = state_status(&s);
+	if (!force && st != SB_RUNNING) {
+		msg_err("sandbox '%s' is %s; use rm -f to remove it", name,
+			state_status_name(st));
+		goto out;
+	}
+	if (sandbox_processes(&s, &pids, &n) == 0 && n) {
+		if (!force) {
+			msg_err("sandbox '%s' still has %zu process%s inside; "
+				"use rm -f to kill them", name, n,
+				n == 1 ? "" : "es");
+			goto out;
+		}
+		for (i = 0; i < n; i++)
+			if (pids[i] != s.supervisor_pid)
+				kill(pids[i], SIGKILL);
+	}
+	supervisor_stop(&s);
+	ret = sandbox_teardown(c, &s) ? -1 : 0;
+out:
+	free(pids);
+	if (!locked)
+		state_unlock(lock);
+	return ret;
+}

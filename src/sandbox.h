@@ -1,0 +1,36 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later
+ * moat - per-sandbox networks enforced by the host kernel
+ *
+ * sandbox.h - set-up and tear-down of a sandbox, all or nothing
+ */
+#ifndef MOAT_SANDBOX_H
+#define MOAT_SANDBOX_H
+
+#include "policy.h"
+#include "state.h"
+
+/**
+ * struct sb_opts - what to create
+ * @name:	sandbox name
+ * @pol:	effective policy (validated)
+ * @run_mode:	created by "moat run": the supervisor tears the sandbox down
+ *		if @watch_pid dies first
+ * @watch_pid:	the "moat run" process, with @run_mode
+ */
+struct sb_opts {
+	const char *name;
+	const struct policy *pol;
+	bool run_mode;
+	pid_t watch_pid;
+};
+
+int sandbox_create(const struct moat_config *c, const struct sb_opts *o,
+		   struct sb_state *out);
+int sandbox_destroy(const struct moat_config *c, const char *name, bool force,
+		    bool locked);
+int sandbox_teardown(const struct moat_config *c, const struct sb_state *s);
+int sandbox_processes(const struct sb_state *s, pid_t **pids, size_t *n);
+int sandbox_load_policy(const struct moat_config *c, const char *name,
+			struct policy *p);
+
+#endif /* MOAT_SANDBOX_H */

@@ -1,0 +1,603 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/* moat - per-sandbox networks enforced by the host kernel
+ *
+ * state.c - moat's state on the host: run directory, lock, sandbox records
+ *
+ * Theory of operation
+ * -------------------
+ * There is no daemon. What moat knows of its sandboxes lives in a run
+ * directory (/run/moat by default, a tmpfs: state does not survive a
+ * reboot, and neither do namespaces or nftables rules):
+ *
+ *   /run/moat/lock                      flock(2): serialises allocation,
+ *                                       set-up and tear-down bookkeeping
+ *   /run/moat/sandboxes/NAME/state.json the record (struct sb_state)
+ *   /run/moat/sandboxes/NAME/policy.yaml the effective, normalised policy
+ *   /run/moat/sandboxes/NAME/ctl.sock   the supervisor's control socket
+ *
+ * A record is written, atomically by rename(2), before anything is set up,
+ * with "complete": false; so whatever happens to the process creating it,
+ * "moat rm -f" knows what to remove. Addresses are derived from the index:
+ * sandbox N owns the N-th /30 of the IPv4 pool (gateway .1, sandbox .2) and
+ * the N-th /64 of the IPv6 pool (gateway ::1, sandbox ::2). An index is
+ * free when no record holds it; allocation happens under the lock.
+ */
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <arpa/inet.h>
+
+#include <jansson.h>
+
+#include "err.h"
+#include "state.h"
+
+/**
+ * mkdir_p() - create a directory and its parents, mode 0755
+ * @path:	directory
+ *
+ * Return: 0 or -errno
+ */
+static int mkdir_p(const char *path)
+{
+	char buf[PATH_MAX];
+	char *p;
+
+	if (snprintf(buf, sizeof(buf), "%s", path) >= (int)sizeof(buf))
+		return -ENAMETOOLONG;
+	for (p = buf + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(buf, 0755) && errno != EEXIST)
+			return -errno;
+		*p = '/';
+	}
+	if (mkdir(buf, 0755) && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
+/**
+ * state_config_load() - read host-wide settings from the environment
+ * @c:		filled in
+ * @err:	set to a message (caller frees) on failure
+ *
+ * MOAT_RUN_DIR, MOAT_POOL4 and MOAT_POOL6 override the defaults.
+ *
+ * Return: 0, or -1 with @err set
+ */
+int state_config_load(struct moat_config *c, char **err)
+{
+	const char *rd = getenv("MOAT_RUN_DIR");
+	const char *p4 = getenv("MOAT_POOL4");
+	const char *p6 = getenv("MOAT_POOL6");
+
+	*err = NULL;
+	memset(c, 0, sizeof(*c));
+	if (!rd || !*rd)
+		rd = STATE_RUN_DIR_DEFAULT;
+	if (rd[0] != '/' || strlen(rd) >= sizeof(c->run_dir) - 64) {
+		*err = xasprintf("MOAT_RUN_DIR '%s': must be an absolute path "
+				 "shorter than %zu characters", rd,
+				 sizeof(c->run_dir) - 64);
+		return -1;
+	}
+	strcpy(c->run_dir, rd);
+
+	if (!p4 || !*p4)
+		p4 = STATE_POOL4_DEFAULT;
+	if (prefix_parse(p4, &c->pool4, true) || c->pool4.family != AF_INET ||
+	    c->pool4.plen > 30 || c->pool4.plen < 8) {
+		*err = xasprintf("MOAT_POOL4 '%s': expected an IPv4 prefix "
+				 "between /8 and /30 with no host bits set", p4);
+		return -1;
+	}
+	if (!p6 || !*p6)
+		p6 = STATE_POOL6_DEFAULT;
+	if (prefix_parse(p6, &c->pool6, true) || c->pool6.family != AF_INET6 ||
+	    c->pool6.plen > 64 || c->pool6.plen < 32) {
+		*err = xasprintf("MOAT_POOL6 '%s': expected an IPv6 prefix "
+				 "between /32 and /64 with no host bits set", p6);
+		return -1;
+	}
+	return 0;
+}
+
+/**
+ * state_lock() - take the global lock, creating the run directory
+ * @c:		settings
+ *
+ * Return: the lock descriptor (release with state_unlock()), or -errno
+ */
+int state_lock(const struct moat_config *c)
+{
+	char path[PATH_MAX];
+	int fd, ret;
+
+	snprintf(path, sizeof(path), "%s/sandboxes", c->run_dir);
+	ret = mkdir_p(path);
+	if (ret)
+		return ret;
+	snprintf(path, sizeof(path), "%s/lock", c->run_dir);
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -errno;
+	while (flock(fd, LOCK_EX)) {
+		if (errno == EINTR)
+			continue;
+		ret = -errno;
+		close(fd);
+		return ret;
+	}
+	return fd;
+}
+
+/**
+ * state_unlock() - release the global lock
+ * @fd:		descriptor from state_lock(), ignored if negative
+ */
+void state_unlock(int fd)
+{
+	if (fd >= 0)
+		close(fd);
+}
+
+/**
+ * state_dir() - directory of a sandbox's record
+ * @c:		settings
+ * @name:	sandbox name
+ *
+ * Return: path, to be freed by the caller
+ */
+char *state_dir(const struct moat_config *c, const char *name)
+{
+	return xasprintf("%s/sandboxes/%s", c->run_dir, name);
+}
+
+/**
+ * state_path() - path of a file in a sandbox's directory
+ * @c:		settings
+ * @name:	sandbox name
+ * @file:	file name
+ *
+ * Return: path, to be freed by the caller
+ */
+char *state_path(const struct moat_config *c, const char *name,
+		 const char *file)
+{
+	return xasprintf("%s/sandboxes/%s/%s", c->run_dir, name, file);
+}
+
+/**
+ * state_name_valid() - check a sandbox name
+ * @name:	name
+ *
+ * Names are 1 to MOAT_NAME_MAX characters of [A-Za-z0-9_.-], starting
+ * with a letter or digit, so they are safe as file and namespace names.
+ *
+ * Return: true if valid
+ */
+bool state_name_valid(const char *name)
+{
+	size_t i, n = strlen(name);
+
+	if (n == 0 || n > MOAT_NAME_MAX || !isalnum((unsigned char)name[0]))
+		return false;
+	for (i = 0; i < n; i++) {
+		unsigned char ch = name[i];
+
+		if (!isalnum(ch) && ch != '_' && ch != '.' && ch != '-')
+			return false;
+	}
+	return true;
+}
+
+/**
+ * pfx_json() - a prefix as a JSON string without its length, or null
+ * @p:		prefix (family 0: none)
+ *
+ * Return: new JSON value
+ */
+static json_t *pfx_json(const struct prefix *p)
+{
+	char buf[INET6_ADDRSTRLEN];
+
+	if (!p->family || !inet_ntop(p->family, p->addr, buf, sizeof(buf)))
+		return json_null();
+	return json_string(buf);
+}
+
+/**
+ * state_to_json() - a record as the JSON object moat stores and prints
+ * @s:		record
+ *
+ * Return: new JSON object
+ */
+json_t *state_to_json(const struct sb_state *s)
+{
+	json_t *o = json_object();
+
+	json_object_set_new(o, "name", json_string(s->name));
+	json_object_set_new(o, "index", json_integer(s->idx));
+	json_object_set_new(o, "netns", json_string(s->netns));
+	json_object_set_new(o, "network", json_string(s->mode));
+	json_object_set_new(o, "host_interface",
+			    s->has_net ? json_string(s->ifname) : json_null());
+	json_object_set_new(o, "ipv4", s->has_net ? pfx_json(&s->addr4) : json_null());
+	json_object_set_new(o, "gateway4", s->has_net ? pfx_json(&s->gw4) : json_null());
+	json_object_set_new(o, "ipv6", s->has_v6 ? pfx_json(&s->addr6) : json_null());
+	json_object_set_new(o, "gateway6", s->has_v6 ? pfx_json(&s->gw6) : json_null());
+	json_object_set_new(o, "supervisor_pid", json_integer(s->supervisor_pid));
+	json_object_set_new(o, "supervisor_start",
+			    json_integer((json_int_t)s->supervisor_start));
+	json_object_set_new(o, "created", json_integer(s->created));
+	json_object_set_new(o, "complete", json_boolean(s->complete));
+	json_object_set_new(o, "run_mode", json_boolean(s->run_mode));
+	return o;
+}
+
+/**
+ * state_write() - store a record atomically
+ * @c:		settings
+ * @s:		record
+ *
+ * Return: 0 or -errno
+ */
+int state_write(const struct moat_config *c, const struct sb_state *s)
+{
+	autofree char *dir = state_dir(c, s->name);
+	autofree char *tmp = state_path(c, s->name, "state.json.tmp");
+	autofree char *path = state_path(c, s->name, "state.json");
+	json_t *o = state_to_json(s);
+	int ret;
+
+	ret = mkdir_p(dir);
+	if (ret) {
+		json_decref(o);
+		return ret;
+	}
+	ret = json_dump_file(o, tmp, JSON_INDENT(2) | JSON_SORT_KEYS);
+	json_decref(o);
+	if (ret)
+		return -EIO;
+	if (rename(tmp, path))
+		return -errno;
+	return 0;
+}
+
+/**
+ * json_pfx() - read an address field of a record
+ * @o:		object
+ * @key:	field
+ * @family:	AF_INET or AF_INET6
+ * @p:		set to the address (full-length prefix), zeroed if null
+ *
+ * Return: 0, or -1 if malformed
+ */
+static int json_pfx(json_t *o, const char *key, int family, struct prefix *p)
+{
+	json_t *v = json_object_get(o, key);
+
+	memset(p, 0, sizeof(*p));
+	if (!v || json_is_null(v))
+		return 0;
+	if (!json_is_string(v) || addr_parse(json_string_value(v), p) ||
+	    p->family != family)
+		return -1;
+	return 0;
+}
+
+/**
+ * state_read() - load a record
+ * @c:		settings
+ * @name:	sandbox name
+ * @s:		filled in
+ *
+ * Return: 0, -ENOENT if there is no such sandbox, -EINVAL if the record
+ *	   is unreadable
+ */
+int state_read(const struct moat_config *c, const char *name,
+	       struct sb_state *s)
+{
+	autofree char *path = state_path(c, name, "state.json");
+	json_t *o, *v;
+	const char *str;
+	int ret = -EINVAL;
+
+	memset(s, 0, sizeof(*s));
+	if (!state_name_valid(name))
+		return -ENOENT;
+	if (access(path, F_OK))
+		return -errno == -ENOENT ? -ENOENT : -errno;
+	o = json_load_file(path, 0, NULL);
+	if (!o)
+		return -EINVAL;
+
+	snprintf(s->name, sizeof(s->name), "%s", name);
+	s->idx = json_integer_value(json_object_get(o, "index"));
+	str = json_string_value(json_object_get(o, "netns"));
+	if (!str || strlen(str) >= sizeof(s->netns))
+		goto out;
+	strcpy(s->netns, str);
+	str = json_string_value(json_object_get(o, "network"));
+	snprintf(s->mode, sizeof(s->mode), "%s", str ? str : "filtered");
+	v = json_object_get(o, "host_interface");
+	if (json_is_string(v)) {
+		if (strlen(json_string_value(v)) >= sizeof(s->ifname))
+			goto out;
+		strcpy(s->ifname, json_string_value(v));
+		s->has_net = true;
+	}
+	if (json_pfx(o, "ipv4", AF_INET, &s->addr4) ||
+	    json_pfx(o, "gateway4", AF_INET, &s->gw4) ||
+	    json_pfx(o, "ipv6", AF_INET6, &s->addr6) ||
+	    json_pfx(o, "gateway6", AF_INET6, &s->gw6))
+		goto out;
+	s->has_v6 = s->addr6.family == AF_INET6;
+	s->supervisor_pid = json_integer_value(json_object_get(o, "supervisor_pid"));
+	s->supervisor_start = json_integer_value(json_object_get(o, "supervisor_start"));
+	s->created = json_integer_value(json_object_get(o, "created"));
+	s->complete = json_is_true(json_object_get(o, "complete"));
+	s->run_mode = json_is_true(json_object_get(o, "run_mode"));
+	ret = 0;
+out:
+	json_decref(o);
+	return ret;
+}
+
+/**
+ * name_cmp() - qsort() comparator for sandbox names
+ * @a:		name
+ * @b:		name
+ *
+ * Return: strcmp() order
+ */
+static int name_cmp(const void *a, const void *b)
+{
+	return strcmp(a, b);
+}
+
+/**
+ * state_list() - names of every sandbox with a directory, sorted
+ * @c:		settings
+ * @names:	set to an array the caller frees
+ * @n:		set to the number of names
+ *
+ * Return: 0 or -errno
+ */
+int state_list(const struct moat_config *c, char (**names)[MOAT_NAME_MAX + 1],
+	       size_t *n)
+{
+	char path[PATH_MAX];
+	struct dirent *de;
+	size_t cap = 16;
+	DIR *d;
+
+	*n = 0;
+	*names = xcalloc(cap, sizeof(**names));
+	snprintf(path, sizeof(path), "%s/sandboxes", c->run_dir);
+	d = opendir(path);
+	if (!d)
+		return errno == ENOENT ? 0 : -errno;
+	while ((de = readdir(d))) {
+		if (!state_name_valid(de->d_name))
+			continue;
+		if (*n == cap) {
+			cap *= 2;
+			*names = xrealloc(*names, cap * sizeof(**names));
+		}
+		/* state_name_valid() bounded the length */
+		memcpy((*names)[(*n)++], de->d_name, strlen(de->d_name) + 1);
+	}
+	closedir(d);
+	qsort(*names, *n, sizeof(**names), name_cmp);
+	return 0;
+}
+
+/**
+ * state_remove() - delete a sandbox's directory and what it holds
+ * @c:		settings
+ * @name:	sandbox name
+ *
+ * Return: 0 or -errno (a missing directory is not an error)
+ */
+int state_remove(const struct moat_config *c, const char *name)
+{
+	autofree char *dir = state_dir(c, name);
+	struct dirent *de;
+	DIR *d;
+	int ret = 0;
+
+	d = opendir(dir);
+	if (!d)
+		return errno == ENOENT ? 0 : -errno;
+	while ((de = readdir(d))) {
+		char *p;
+
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		p = xasprintf("%s/%s", dir, de->d_name);
+		if (unlink(p) && errno != ENOENT)
+			ret = -errno;
+		free(p);
+	}
+	closedir(d);
+	if (rmdir(dir) && errno != ENOENT)
+		ret = -errno;
+	return ret;
+}
+
+/**
+ * state_pool_size() - number of sandbox slots in the pools
+ * @c:		settings
+ *
+ * Return: slots, the smaller of the IPv4 /30s and IPv6 /64s, capped
+ */
+static unsigned state_pool_size(const struct moat_config *c)
+{
+	unsigned long long n4 = 1ULL << (32 - c->pool4.plen - 2);
+	unsigned long long n6 = 1ULL << (64 - c->pool6.plen);
+	unsigned long long n = n4 < n6 ? n4 : n6;
+
+	return n > 1000000 ? 1000000 : (unsigned)n;
+}
+
+/**
+ * state_alloc_index() - find the lowest free index; call under the lock
+ * @c:		settings
+ * @idx:	set to the index
+ *
+ * Return: 0, or -ENOSPC if the pool is exhausted, or -errno
+ */
+int state_alloc_index(const struct moat_config *c, unsigned *idx)
+{
+	char (*names)[MOAT_NAME_MAX + 1];
+	unsigned size = state_pool_size(c), i;
+	uint8_t *used;
+	size_t n, k;
+	int ret;
+
+	ret = state_list(c, &names, &n);
+	if (ret) {
+		free(names);
+		return ret;
+	}
+	used = xcalloc(size, 1);
+	for (k = 0; k < n; k++) {
+		struct sb_state s;
+
+		if (state_read(c, names[k], &s))
+			continue;
+		if (s.has_net && s.idx < size)
+			used[s.idx] = 1;
+	}
+	free(names);
+	ret = -ENOSPC;
+	for (i = 0; i < size; i++) {
+		if (!used[i]) {
+			*idx = i;
+			ret = 0;
+			break;
+		}
+	}
+	free(used);
+	return ret;
+}
+
+/**
+ * state_addresses() - derive a sandbox's addresses from its index
+ * @c:		settings
+ * @s:		record with @idx set; addresses are filled in
+ */
+void state_addresses(const struct moat_config *c, struct sb_state *s)
+{
+	uint32_t base, net;
+	unsigned shift, k;
+	uint64_t sub;
+
+	memcpy(&base, c->pool4.addr, 4);
+	net = ntohl(base) + 4 * s->idx;
+	memset(&s->gw4, 0, sizeof(s->gw4));
+	s->gw4.family = AF_INET;
+	s->gw4.plen = 32;
+	s->addr4 = s->gw4;
+	base = htonl(net + 1);
+	memcpy(s->gw4.addr, &base, 4);
+	base = htonl(net + 2);
+	memcpy(s->addr4.addr, &base, 4);
+
+	/* the index fills bits plen..63 of the IPv6 pool */
+	memset(&s->gw6, 0, sizeof(s->gw6));
+	s->gw6.family = AF_INET6;
+	s->gw6.plen = 128;
+	memcpy(s->gw6.addr, c->pool6.addr, 8);
+	shift = 64 - c->pool6.plen;
+	sub = 0;
+	for (k = 0; k < 8; k++)
+		sub = (sub << 8) | s->gw6.addr[k];
+	sub |= (uint64_t)s->idx & ((shift >= 64) ? ~0ULL : ((1ULL << shift) - 1));
+	for (k = 0; k < 8; k++)
+		s->gw6.addr[7 - k] = (sub >> (8 * k)) & 0xff;
+	s->addr6 = s->gw6;
+	s->gw6.addr[15] = 1;
+	s->addr6.addr[15] = 2;
+}
+
+/**
+ * state_proc_starttime() - start time of a process, from /proc/PID/stat
+ * @pid:	process
+ * @start:	set to field 22, clock ticks since boot
+ *
+ * Return: 0, or -errno (-ENOENT if there is no such process)
+ */
+int state_proc_starttime(pid_t pid, unsigned long long *start)
+{
+	char path[64], buf[1024];
+	autoclose int fd = -1;
+	ssize_t n;
+	char *p;
+	int field;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, sizeof(buf) - 1);
+	if (n <= 0)
+		return -EIO;
+	buf[n] = '\0';
+	p = strrchr(buf, ')');	/* comm may hold spaces and parentheses */
+	if (!p)
+		return -EIO;
+	/* after ") " comes field 3 (state); start time is field 22 */
+	for (field = 2; field < 22 && p; field++)
+		p = strchr(p + 1, ' ');
+	if (!p)
+		return -EIO;
+	*start = strtoull(p + 1, NULL, 10);
+	return 0;
+}
+
+/**
+ * state_status() - whether a sandbox's supervisor is alive
+ * @s:		record
+ *
+ * Return: status
+ */
+enum sb_status state_status(const struct sb_state *s)
+{
+	unsigned long long st;
+
+	if (!s->complete)
+		return SB_CREATING;
+	if (s->supervisor_pid <= 0 ||
+	    state_proc_starttime(s->supervisor_pid, &st) ||
+	    st != s->supervisor_start)
+		return SB_DEAD;
+	return SB_RUNNING;
+}
+
+/**
+ * state_status_name() - name of a status for moat ls
+ * @st:		status
+ *
+ * Return: "running", "dead" or "creating"
+ */
+const char *state_status_name(enum sb_status st)
+{
+	switch (st) {
+	case SB_RUNNING:
+		return "running";
+	case SB_DEAD:
+		return "dead";
+	case SB_CREATING:
+		return "creating";
+	}
+	return "unknown";
+}

@@ -1,0 +1,105 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later
+ * moat - per-sandbox networks enforced by the host kernel
+ *
+ * state.h - moat's state on the host: run directory, lock, sandbox records
+ */
+#ifndef MOAT_STATE_H
+#define MOAT_STATE_H
+
+#include <limits.h>
+#include <sys/types.h>
+
+#include <jansson.h>
+
+#include "addr.h"
+
+#define STATE_RUN_DIR_DEFAULT	"/run/moat"
+#define STATE_POOL4_DEFAULT	"10.231.0.0/16"
+#define STATE_POOL6_DEFAULT	"fd6d:6f61:7400::/48"
+
+/**
+ * enum sb_status - what moat ls shows
+ */
+enum sb_status {
+	SB_RUNNING = 0,		/* supervisor alive */
+	SB_DEAD,		/* supervisor gone: still closed, rm -f cleans */
+	SB_CREATING,		/* set-up not finished (or interrupted) */
+};
+
+/**
+ * struct sb_state - the record of one sandbox, state.json in its directory
+ * @name:		sandbox name
+ * @idx:		index in the pools
+ * @ifname:		host-side interface ("" for network none)
+ * @netns:		path of the network namespace
+ * @mode:		network mode name
+ * @has_net:		whether the sandbox has an interface (not "none")
+ * @addr4:		sandbox IPv4 address
+ * @gw4:		gateway IPv4 address
+ * @has_v6:		IPv6 configured
+ * @addr6:		sandbox IPv6 address
+ * @gw6:		gateway IPv6 address
+ * @supervisor_pid:	supervisor process, 0 if none yet
+ * @supervisor_start:	its start time (clock ticks since boot), against
+ *			PID reuse
+ * @created:		creation time, seconds since the epoch
+ * @complete:		set-up finished
+ * @run_mode:		created by "moat run" (torn down by its supervisor
+ *			if the moat process dies)
+ */
+struct sb_state {
+	char name[MOAT_NAME_MAX + 1];
+	unsigned idx;
+	char ifname[16];
+	char netns[PATH_MAX];
+	char mode[16];
+	bool has_net;
+	struct prefix addr4;
+	struct prefix gw4;
+	bool has_v6;
+	struct prefix addr6;
+	struct prefix gw6;
+	pid_t supervisor_pid;
+	unsigned long long supervisor_start;
+	long long created;
+	bool complete;
+	bool run_mode;
+};
+
+/**
+ * struct moat_config - host-wide settings
+ * @run_dir:	state directory (MOAT_RUN_DIR, default /run/moat)
+ * @pool4:	IPv4 pool (MOAT_POOL4)
+ * @pool6:	IPv6 ULA pool (MOAT_POOL6)
+ */
+struct moat_config {
+	char run_dir[PATH_MAX / 2];
+	struct prefix pool4;
+	struct prefix pool6;
+};
+
+int state_config_load(struct moat_config *c, char **err);
+int state_lock(const struct moat_config *c);
+void state_unlock(int fd);
+
+char *state_dir(const struct moat_config *c, const char *name);
+char *state_path(const struct moat_config *c, const char *name,
+		 const char *file);
+int state_write(const struct moat_config *c, const struct sb_state *s);
+int state_read(const struct moat_config *c, const char *name,
+	       struct sb_state *s);
+int state_list(const struct moat_config *c, char (**names)[MOAT_NAME_MAX + 1],
+	       size_t *n);
+int state_remove(const struct moat_config *c, const char *name);
+bool state_name_valid(const char *name);
+
+int state_alloc_index(const struct moat_config *c, unsigned *idx);
+void state_addresses(const struct moat_config *c, struct sb_state *s);
+
+enum sb_status state_status(const struct sb_state *s);
+const char *state_status_name(enum sb_status st);
+int state_proc_starttime(pid_t pid, unsigned long long *start);
+
+json_t *state_to_json(const struct sb_state *s);
+
+#endif /* MOAT_STATE_H */

@@ -1,0 +1,563 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/* moat - per-sandbox networks enforced by the host kernel
+ *
+ * supervisor.c - the per-sandbox supervisor process
+ *
+ * Theory of operation
+ * -------------------
+ * Every sandbox has one supervisor, the role conmon or pasta play for a
+ * Podman container: a small process in the host's network namespace that
+ * owns the sandbox's userspace services. Here those are its published
+ * ports (fwd.c) and its control socket; the DNS interceptor and the
+ * transparent proxy join them in later versions. There is no central
+ * daemon: a supervisor that crashes takes only its own sandbox's services
+ * with it, and because every rule lives in the kernel, nothing that was
+ * closed opens (I6); "moat ls" shows the sandbox as dead.
+ *
+ * "moat create" starts it with fork() and exec() of its own binary
+ * ("moat __supervise NAME"), so its address space holds none of the
+ * creating process's state. It reports readiness, or the reason it could
+ * not start (a published port already taken, say), on a pipe; creation
+ * waits for that and fails as a whole if the supervisor does.
+ *
+ * One thread, one epoll loop. Each registered descriptor carries a union
+ * sv_ref (type, table index, descriptor) and the loop dispatches on the
+ * type. A signalfd ends the loop on SIGTERM; a timerfd ticks once a second
+ * for expiry work. For "moat run", the supervisor also holds a pidfd of
+ * the moat process: if that dies before it removed the sandbox (killed,
+ * say), the supervisor removes the sandbox itself and exits.
+ *
+ * The control socket (ctl.sock in the sandbox's state directory, mode 0600
+ * in a root-owned directory) takes one line, "status" or "stop", and
+ * answers with one line of JSON.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/timerfd.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+
+#include "err.h"
+#include "fwd.h"
+#include "sandbox.h"
+#include "supervisor.h"
+
+#define SV_MAX_EVENTS	64
+#define SV_STOP_WAIT_MS	3000
+
+/**
+ * sv_pidfd_open() - pidfd_open(2), which glibc 2.36 does not wrap portably
+ * @pid:	process
+ *
+ * Return: descriptor, or -1 with errno set
+ */
+static int sv_pidfd_open(pid_t pid)
+{
+	return (int)syscall(SYS_pidfd_open, pid, 0);
+}
+
+/**
+ * supervisor_start() - start a sandbox's supervisor and wait until ready
+ * @c:		settings
+ * @s:		the sandbox (record and policy already stored)
+ * @p:		its policy (unused here: the supervisor reads the stored one)
+ * @watch:	"moat run" process to watch, 0 for none
+ * @pid:	set to the supervisor's PID
+ * @start:	set to its start time
+ *
+ * Return: 0, or -1 after printing why the supervisor could not start
+ */
+int supervisor_start(const struct moat_config *c, const struct sb_state *s,
+		     const struct policy *p, pid_t watch, pid_t *pid,
+		     unsigned long long *start)
+{
+	char buf[512], wbuf[32];
+	int pfd[2], status;
+	ssize_t n, len = 0;
+	pid_t child;
+
+	if (pipe2(pfd, O_CLOEXEC)) {
+		msg_err("pipe: %s", strerror(errno));
+		return -1;
+	}
+	child = fork();
+	if (child < 0) {
+		msg_err("fork: %s", strerror(errno));
+		close(pfd[0]);
+		close(pfd[1]);
+		return -1;
+	}
+	if (child == 0) {
+		char *argv[] = { (char *)"moat", (char *)"__supervise",
+				 (char *)s->name, (char *)"3", wbuf, NULL };
+		int nul;
+
+		setsid();
+		if (dup2(pfd[1], 3) < 0)
+			_exit(127);
+		nul = open("/dev/null", O_RDWR);
+		if (nul >= 0) {
+			dup2(nul, 0);
+			dup2(nul, 1);
+			dup2(nul, 2);
+		}
+		if (syscall(SYS_close_range, 4, ~0U, 0))
+			for (n = 4; n < 1024; n++)
+				close((int)n);
+		snprintf(wbuf, sizeof(wbuf), "%d", (int)watch);
+		execv("/proc/self/exe", argv);
+		_exit(127);
+	}
+	close(pfd[1]);
+	while (len < (ssize_t)sizeof(buf) - 1) {
+		n = read(pfd[0], buf + len, sizeof(buf) - 1 - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		len += n;
+	}
+	close(pfd[0]);
+	buf[len] = '\0';
+	if (len && buf[len - 1] == '\n')
+		buf[len - 1] = '\0';
+	if (strcmp(buf, "OK")) {
+		msg_err("the supervisor of '%s' did not start: %s", s->name,
+			*buf ? buf : "it exited without saying why");
+		kill(child, SIGKILL);
+		waitpid(child, &status, 0);
+		return -1;
+	}
+	*pid = child;
+	if (state_proc_starttime(child, start)) {
+		msg_err("the supervisor of '%s' vanished", s->name);
+		return -1;
+	}
+	return 0;
+}
+
+/**
+ * supervisor_stop() - stop a sandbox's supervisor, if it runs
+ * @s:		the sandbox
+ *
+ * SIGTERM, then SIGKILL if it has not exited after a while. Only a process
+ * whose start time matches the record is signalled (no PID reuse).
+ */
+void supervisor_stop(const struct sb_state *s)
+{
+	unsigned long long st;
+	struct pollfd pfd;
+	int fd, status;
+
+	if (s->supervisor_pid <= 0 ||
+	    state_proc_starttime(s->supervisor_pid, &st) ||
+	    st != s->supervisor_start)
+		return;
+	fd = sv_pidfd_open(s->supervisor_pid);
+	if (fd < 0)
+		return;
+	syscall(SYS_pidfd_send_signal, fd, SIGTERM, NULL, 0);
+	pfd.fd = fd;
+	pfd.events = POLLIN;
+	if (poll(&pfd, 1, SV_STOP_WAIT_MS) <= 0) {
+		syscall(SYS_pidfd_send_signal, fd, SIGKILL, NULL, 0);
+		poll(&pfd, 1, SV_STOP_WAIT_MS);
+	}
+	close(fd);
+	waitpid(s->supervisor_pid, &status, WNOHANG);	/* if it is our child */
+}
+
+/**
+ * sv_ctl_addr() - address of a sandbox's control socket
+ * @c:		settings
+ * @name:	sandbox
+ * @sun:	filled in
+ *
+ * Return: 0, or -ENAMETOOLONG
+ */
+static int sv_ctl_addr(const struct moat_config *c, const char *name,
+		       struct sockaddr_un *sun)
+{
+	autofree char *path = state_path(c, name, "ctl.sock");
+
+	memset(sun, 0, sizeof(*sun));
+	sun->sun_family = AF_UNIX;
+	if (strlen(path) >= sizeof(sun->sun_path))
+		return -ENAMETOOLONG;
+	strcpy(sun->sun_path, path);
+	return 0;
+}
+
+/**
+ * supervisor_query() - ask a supervisor something over its control socket
+ * @c:		settings
+ * @name:	sandbox
+ * @cmd:	"status" or "stop"
+ * @resp:	set to the parsed JSON answer
+ *
+ * Return: 0, or -errno
+ */
+int supervisor_query(const struct moat_config *c, const char *name,
+		     const char *cmd, json_t **resp)
+{
+	struct timeval tv = { .tv_sec = 2 };
+	autoclose int fd = -1;
+	struct sockaddr_un sun;
+	char buf[16384];
+	size_t len = 0;
+	ssize_t n;
+	int ret;
+
+	*resp = NULL;
+	ret = sv_ctl_addr(c, name, &sun);
+	if (ret)
+		return ret;
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)))
+		return -errno;
+	if (dprintf(fd, "%s\n", cmd) < 0)
+		return -errno;
+	while (len < sizeof(buf) - 1) {
+		n = read(fd, buf + len, sizeof(buf) - 1 - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		if (n == 0)
+			break;
+		len += n;
+	}
+	buf[len] = '\0';
+	*resp = json_loads(buf, 0, NULL);
+	return *resp ? 0 : -EPROTO;
+}
+
+/**
+ * struct sv - the supervisor's state
+ * @c:		settings
+ * @s:		the sandbox's record
+ * @pol:	its policy
+ * @epfd:	epoll instance
+ * @ctl:	listening control socket
+ * @watch:	pidfd of the "moat run" process, or -1
+ * @fwd:	published ports
+ * @started:	start time, seconds since the epoch
+ * @quit:	leave the loop
+ * @teardown:	remove the sandbox on the way out
+ */
+struct sv {
+	const struct moat_config *c;
+	struct sb_state s;
+	struct policy pol;
+	int epfd;
+	int ctl;
+	int watch;
+	struct fwd fwd;
+	time_t started;
+	bool quit;
+	bool teardown;
+};
+
+/**
+ * sv_add() - register a descriptor with the loop
+ * @sv:		supervisor
+ * @type:	SV_REF_*
+ * @fd:		descriptor
+ * @events:	epoll events
+ *
+ * Return: 0, or -1 with errno set
+ */
+static int sv_add(struct sv *sv, enum sv_ref_type type, int fd, uint32_t events)
+{
+	union sv_ref ref = { .type = type, .fd = fd };
+	struct epoll_event ev = { .events = events, .data.u64 = ref.u64 };
+
+	return epoll_ctl(sv->epfd, EPOLL_CTL_ADD, fd, &ev);
+}
+
+/**
+ * sv_status() - the answer to "status"
+ * @sv:		supervisor
+ *
+ * Return: new JSON object
+ */
+static json_t *sv_status(const struct sv *sv)
+{
+	return json_pack("{s:s,s:i,s:I,s:o}",
+			 "name", sv->s.name,
+			 "pid", (int)getpid(),
+			 "started", (json_int_t)sv->started,
+			 "publish", fwd_stats(&sv->fwd));
+}
+
+/**
+ * sv_ctl_conn() - serve one control request
+ * @sv:		supervisor
+ * @fd:		connection (closed here)
+ */
+static void sv_ctl_conn(struct sv *sv, int fd)
+{
+	char buf[64];
+	json_t *resp;
+	char *out;
+	ssize_t n;
+
+	n = recv(fd, buf, sizeof(buf) - 1, MSG_DONTWAIT);
+	if (n <= 0) {
+		epoll_ctl(sv->epfd, EPOLL_CTL_DEL, fd, NULL);
+		close(fd);
+		return;
+	}
+	buf[n] = '\0';
+	buf[strcspn(buf, "\r\n")] = '\0';
+	if (!strcmp(buf, "status")) {
+		resp = sv_status(sv);
+	} else if (!strcmp(buf, "stop")) {
+		resp = json_pack("{s:b}", "ok", 1);
+		sv->quit = true;
+	} else {
+		resp = json_pack("{s:s}", "error", "unknown command");
+	}
+	out = json_dumps(resp, JSON_COMPACT);
+	json_decref(resp);
+	if (out) {
+		if (send(fd, out, strlen(out), MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
+			msg_debug("control reply: %s", strerror(errno));
+		send(fd, "\n", 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+		free(out);
+	}
+	epoll_ctl(sv->epfd, EPOLL_CTL_DEL, fd, NULL);
+	close(fd);
+}
+
+/**
+ * sv_ctl_open() - create the control socket
+ * @sv:		supervisor
+ *
+ * Return: 0, or -errno
+ */
+static int sv_ctl_open(struct sv *sv)
+{
+	struct sockaddr_un sun;
+	mode_t old;
+	int ret;
+
+	ret = sv_ctl_addr(sv->c, sv->s.name, &sun);
+	if (ret)
+		return ret;
+	unlink(sun.sun_path);
+	sv->ctl = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (sv->ctl < 0)
+		return -errno;
+	old = umask(0077);
+	ret = bind(sv->ctl, (struct sockaddr *)&sun, sizeof(sun));
+	umask(old);
+	if (ret || listen(sv->ctl, 16))
+		return -errno;
+	return 0;
+}
+
+/**
+ * sv_loop() - the supervisor's event loop
+ * @sv:		supervisor
+ * @sfd:	signalfd
+ * @tfd:	timerfd
+ */
+static void sv_loop(struct sv *sv, int sfd, int tfd)
+{
+	struct epoll_event ev[SV_MAX_EVENTS];
+	int n, i;
+
+	while (!sv->quit) {
+		n = epoll_wait(sv->epfd, ev, SV_MAX_EVENTS, -1);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			msg_err("epoll_wait: %s", strerror(errno));
+			return;
+		}
+		for (i = 0; i < n; i++) {
+			union sv_ref ref = { .u64 = ev[i].data.u64 };
+
+			switch (ref.type) {
+			case SV_REF_SIGNAL: {
+				struct signalfd_siginfo si;
+
+				if (read(sfd, &si, sizeof(si)) == sizeof(si))
+					sv->quit = true;
+				break;
+			}
+			case SV_REF_WATCH:
+				sv->quit = true;
+				sv->teardown = true;
+				break;
+			case SV_REF_TIMER: {
+				uint64_t exp;
+
+				if (read(tfd, &exp, sizeof(exp)) == sizeof(exp))
+					fwd_timer(&sv->fwd, time(NULL));
+				break;
+			}
+			case SV_REF_CTL_LISTEN: {
+				int cfd = accept4(sv->ctl, NULL, NULL,
+						  SOCK_NONBLOCK | SOCK_CLOEXEC);
+
+				if (cfd >= 0 &&
+				    sv_add(sv, SV_REF_CTL_CONN, cfd, EPOLLIN))
+					close(cfd);
+				break;
+			}
+			case SV_REF_CTL_CONN:
+				sv_ctl_conn(sv, ref.fd);
+				break;
+			default:
+				fwd_event(&sv->fwd, ref, ev[i].events);
+				break;
+			}
+		}
+	}
+}
+
+/**
+ * sv_teardown() - remove the sandbox because "moat run" died
+ * @sv:		supervisor
+ *
+ * The record may already be gone (moat run finished its own clean-up
+ * between our wake-up and now): then there is nothing to do.
+ */
+static void sv_teardown(struct sv *sv)
+{
+	struct sb_state s;
+	pid_t *pids = NULL;
+	size_t n = 0, i;
+	int lock;
+
+	lock = state_lock(sv->c);
+	if (lock < 0)
+		return;
+	if (state_read(sv->c, sv->s.name, &s) == 0 &&
+	    s.supervisor_pid == getpid()) {
+		if (sandbox_processes(&s, &pids, &n) == 0)
+			for (i = 0; i < n; i++)
+				kill(pids[i], SIGKILL);
+		free(pids);
+		sandbox_teardown(sv->c, &s);
+	}
+	state_unlock(lock);
+}
+
+/**
+ * sv_raise_nofile() - raise the descriptor limit to its hard maximum
+ *
+ * A relayed connection costs six descriptors (two sockets, two pipes).
+ */
+static void sv_raise_nofile(void)
+{
+	struct rlimit rl;
+
+	if (!getrlimit(RLIMIT_NOFILE, &rl)) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
+/**
+ * supervisor_main() - body of "moat __supervise NAME READY_FD WATCH_PID"
+ * @c:		settings
+ * @name:	sandbox
+ * @ready_fd:	pipe to report "OK" or the reason for failing on
+ * @watch:	"moat run" process to watch, 0 for none
+ *
+ * Return: exit status
+ */
+int supervisor_main(const struct moat_config *c, const char *name,
+		    int ready_fd, pid_t watch)
+{
+	struct itimerspec its = { .it_interval = { 1, 0 }, .it_value = { 1, 0 } };
+	autoclose int sfd = -1, tfd = -1;
+	struct sv sv = { .c = c, .ctl = -1, .watch = -1 };
+	char *err = NULL;
+	sigset_t mask;
+	int ret;
+
+	prctl(PR_SET_NAME, "moat-supervise");
+	msg_prog = "moat-supervise";
+	sv.started = time(NULL);
+	policy_init(&sv.pol);
+
+	if (state_read(c, name, &sv.s)) {
+		dprintf(ready_fd, "cannot read the record of '%s'\n", name);
+		return MOAT_EXIT_FAILURE;
+	}
+	if (sandbox_load_policy(c, name, &sv.pol)) {
+		dprintf(ready_fd, "cannot load the policy of '%s'\n", name);
+		return MOAT_EXIT_FAILURE;
+	}
+	sv_raise_nofile();
+
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGHUP);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	sv.epfd = epoll_create1(EPOLL_CLOEXEC);
+	sfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+	tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	if (sv.epfd < 0 || sfd < 0 || tfd < 0 ||
+	    timerfd_settime(tfd, 0, &its, NULL) ||
+	    sv_add(&sv, SV_REF_SIGNAL, sfd, EPOLLIN) ||
+	    sv_add(&sv, SV_REF_TIMER, tfd, EPOLLIN)) {
+		dprintf(ready_fd, "cannot set up the event loop: %s\n",
+			strerror(errno));
+		return MOAT_EXIT_FAILURE;
+	}
+	if (watch > 0) {
+		sv.watch = sv_pidfd_open(watch);
+		if (sv.watch < 0 || sv_add(&sv, SV_REF_WATCH, sv.watch, EPOLLIN)) {
+			dprintf(ready_fd, "cannot watch process %d: %s\n",
+				(int)watch, strerror(errno));
+			return MOAT_EXIT_FAILURE;
+		}
+	}
+	if ((ret = sv_ctl_open(&sv)) || sv_add(&sv, SV_REF_CTL_LISTEN, sv.ctl, EPOLLIN)) {
+		dprintf(ready_fd, "cannot open the control socket: %s\n",
+			strerror(ret ? -ret : errno));
+		return MOAT_EXIT_FAILURE;
+	}
+	if (fwd_init(&sv.fwd, sv.epfd, &sv.pol, &sv.s, &err)) {
+		dprintf(ready_fd, "%s\n", err);
+		free(err);
+		return MOAT_EXIT_FAILURE;
+	}
+
+	dprintf(ready_fd, "OK\n");
+	close(ready_fd);
+
+	sv_loop(&sv, sfd, tfd);
+
+	fwd_close(&sv.fwd);
+	close(sv.ctl);
+	if (sv.watch >= 0)
+		close(sv.watch);
+	close(sv.epfd);
+	if (sv.teardown)
+		sv_teardown(&sv);
+	policy_free(&sv.pol);
+	return MOAT_EXIT_OK;
+}

@@ -1,0 +1,56 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later
+ * moat - per-sandbox networks enforced by the host kernel
+ *
+ * supervisor.h - the per-sandbox supervisor process
+ */
+#ifndef MOAT_SUPERVISOR_H
+#define MOAT_SUPERVISOR_H
+
+#include <jansson.h>
+
+#include "policy.h"
+#include "state.h"
+
+/**
+ * enum sv_ref_type - what an epoll event refers to
+ */
+enum sv_ref_type {
+	SV_REF_SIGNAL = 1,	/* signalfd */
+	SV_REF_WATCH,		/* pidfd of the "moat run" process */
+	SV_REF_TIMER,		/* timerfd, once a second */
+	SV_REF_CTL_LISTEN,	/* control socket */
+	SV_REF_CTL_CONN,	/* one control connection */
+	SV_REF_PUB_TCP,		/* published TCP port, listening */
+	SV_REF_PUB_UDP,		/* published UDP port */
+	SV_REF_TCP_FLOW,	/* one side of a forwarded TCP connection */
+	SV_REF_UDP_FLOW,	/* socket towards the sandbox for a UDP peer */
+};
+
+/**
+ * union sv_ref - epoll data: a type, an index into its table, a descriptor
+ * @type:	enum sv_ref_type
+ * @idx:	index in the table of that type
+ * @side:	for TCP flows: 0 the host-side peer, 1 the sandbox side
+ * @fd:		descriptor
+ * @u64:	the packed value given to epoll
+ */
+union sv_ref {
+	struct {
+		uint32_t type:8;
+		uint32_t side:1;
+		uint32_t idx:23;
+		int32_t fd;
+	};
+	uint64_t u64;
+};
+
+int supervisor_start(const struct moat_config *c, const struct sb_state *s,
+		     const struct policy *p, pid_t watch, pid_t *pid,
+		     unsigned long long *start);
+void supervisor_stop(const struct sb_state *s);
+int supervisor_query(const struct moat_config *c, const char *name,
+		     const char *cmd, json_t **resp);
+int supervisor_main(const struct moat_config *c, const char *name,
+		    int ready_fd, pid_t watch);
+
+#endif /* MOAT_SUPERVISOR_H */

@@ -1,0 +1,139 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+#
+# test_policy.sh - egress policies enforced (I3): defaults public, deny and
+# allow; address, CIDR and group rules with ports and protocols; first
+# match wins; command-line rules before the file's; "allow: host"; the
+# network modes none and restricted. Each denial is paired with a probe the
+# same policy allows.
+#
+#   [sandboxes, one per policy] --moatN-- [HOST] -- [LAN: private, metadata]
+#                                                       -- [INET: public]
+set -u
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/../lib/world.sh"
+. "$here/../lib/tap.sh"
+MOAT=${MOAT:?MOAT must name the moat binary}
+
+require_kernel_feature netns veth nftables || exit $?
+world_create || { echo "not ok - world: cannot build the test world"; exit 1; }
+export MOAT_RUN_DIR=$WORLD_DIR/run
+S=$WORLD_SUFFIX
+m() { in_host "$MOAT" "$@"; }
+world_on_destroy in_host sh -c "for n in \$(ls $MOAT_RUN_DIR/sandboxes 2>/dev/null); do $MOAT rm -f \$n; done" || true
+
+# sandbox NAME [OPTIONS...]: create it, or record a failure
+sandbox() {
+	local name=$1; shift
+	if ! out=$(m create "$name-$S" "$@" 2>&1); then
+		not_ok "create $name $*" "$out"
+		return 1
+	fi
+}
+P=$WORLD_DIR
+
+t_begin "default deny with an allowlist"
+cat >"$P/deny.yaml" <<'EOF'
+version: 1
+egress:
+  default: deny
+  rules:
+    - allow: 140.82.112.0/20
+      ports: [22, 443]
+      protocol: tcp
+    - allow: 1.1.1.1
+      ports: [9999]
+      protocol: udp
+    - allow: 192.168.77.10
+      ports: [5432]
+EOF
+sandbox deny --policy "$P/deny.yaml"
+D=moat-deny-$S
+assert_ok -m "allowed CIDR and port (tcp 140.82.112.3:22)" probe_tcp "$D" 140.82.112.3 22
+assert_fail -m "allowed CIDR, other port (tcp 140.82.112.3:9999)" probe_tcp "$D" 140.82.112.3 9999
+assert_ok -m "allowed udp 1.1.1.1:9999" probe_udp "$D" 1.1.1.1 9999
+assert_fail -m "same address over tcp (protocol: udp)" probe_tcp "$D" 1.1.1.1 9999
+assert_fail -m "public address not in the list" probe_tcp "$D" 93.184.216.34 22
+assert_fail -m "public IPv6 not in the list" probe_tcp "$D" 2606:2800:220:1::1 22
+assert_ok -m "explicitly allowed private service" probe_tcp "$D" 192.168.77.10 5432
+assert_fail -m "the same private host, other port" probe_tcp "$D" 192.168.77.10 80
+t0=$(date +%s%N)
+probe_tcp "$D" 93.184.216.34 22 >/dev/null 2>&1
+t1=$(date +%s%N)
+if [ $(( (t1 - t0) / 1000000 )) -lt 900 ]; then ok "a denied connection fails at once (rejected, $(( (t1 - t0) / 1000000 )) ms)"; else not_ok "denied connections are rejected, not left to time out"; fi
+
+t_begin "default allow minus metadata and a port"
+cat >"$P/allow.yaml" <<'EOF'
+version: 1
+egress:
+  default: allow
+  rules:
+    - deny: metadata
+    - deny: 10.0.0.0/8
+      ports: [5432]
+EOF
+sandbox allow --policy "$P/allow.yaml"
+L=moat-allow-$S
+assert_ok -m "LAN reachable with default allow" probe_tcp "$L" 192.168.77.10 80
+assert_ok -m "private 10.0.0.5:80 reachable" probe_tcp "$L" 10.0.0.5 80
+assert_fail -m "10.0.0.5:5432 denied by port" probe_tcp "$L" 10.0.0.5 5432
+assert_fail -m "metadata denied by group" probe_tcp "$L" 169.254.169.254 80
+assert_fail -m "IPv6 metadata denied by group" probe_tcp "$L" fd00:ec2::254 80
+assert_ok -m "link-local outside metadata reachable" probe_tcp "$L" 169.254.1.1 80
+assert_ok -m "public reachable" probe_tcp "$L" 93.184.216.34 22
+assert_fail -m "the host stays closed with default allow (I2)" probe_tcp "$L" 192.168.77.2 22
+assert_fail -m "other sandboxes stay closed with default allow (I1)" probe_tcp "$L" "$(m inspect "deny-$S" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["ipv4"])')" 22
+
+t_begin "first match wins; command-line rules come first"
+cat >"$P/order.yaml" <<'EOF'
+version: 1
+egress:
+  rules:
+    - deny: 140.82.112.3
+    - allow: private
+      protocol: tcp
+EOF
+sandbox order --policy "$P/order.yaml" --allow 140.82.112.3:22/tcp
+O=moat-order-$S
+assert_ok -m "--allow before the file's deny" probe_tcp "$O" 140.82.112.3 22
+assert_fail -m "the file's deny for other ports" probe_tcp "$O" 140.82.112.3 9999
+assert_ok -m "allow: private, tcp" probe_tcp "$O" 10.0.0.5 80
+assert_fail -m "allow: private does not cover udp" probe_udp "$O" 10.0.0.5 9
+assert_fail -m "allow: private does not cover metadata" probe_tcp "$O" 169.254.169.254 80
+sandbox order2 --deny 93.184.216.34 --default-egress public
+assert_fail -m "--deny of a public address" probe_tcp "moat-order2-$S" 93.184.216.34 22
+assert_ok -m "other public addresses stay open" probe_tcp "moat-order2-$S" 140.82.112.3 22
+
+t_begin "allow: host"
+sandbox host --allow host:8022/tcp
+H=moat-host-$S
+GW=$(m inspect "host-$S" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["gateway4"])')
+assert_ok -m "host:8022/tcp on the gateway" probe_tcp "$H" "$GW" 8022
+assert_ok -m "host:8022/tcp on the host's LAN address" probe_tcp "$H" 192.168.77.2 8022
+assert_fail -m "host port 22 stays closed" probe_tcp "$H" "$GW" 22
+assert_fail -m "host udp 8022 stays closed" probe_udp "$H" "$GW" 8022
+sandbox hostcidr --allow 192.168.77.0/24
+assert_ok -m "the CIDR opens the LAN" probe_tcp "moat-hostcidr-$S" 192.168.77.10 80
+assert_fail -m "but not the host inside it" probe_tcp "moat-hostcidr-$S" 192.168.77.2 22
+
+t_begin "network modes"
+sandbox restricted --restricted --default-egress allow
+R=moat-restricted-$S
+assert_fail -m "restricted: nothing out, even with default allow" probe_tcp "$R" 93.184.216.34 22
+assert_fail -m "restricted: not the host" probe_tcp "$R" 192.168.77.2 22
+assert_eq "$(ip netns exec "$R" ls /sys/class/net 2>/dev/null | sort | tr '\n' ' ')" "eth0 lo " "restricted: the interface exists"
+sandbox none --no-net
+N=moat-none-$S
+assert_eq "$(ip netns exec "$N" ip -o link show | awk -F': ' '{print $2}' | tr '\n' ' ')" "lo " "none: only lo"
+assert_fail -m "none: nothing out" probe_tcp "$N" 93.184.216.34 22
+assert_eq "$(m inspect "none-$S" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["host_interface"])')" None "none: no host interface"
+
+t_begin "icmp"
+sandbox icmp --default-egress deny --allow 1.1.1.1/icmp
+if command -v ping >/dev/null; then
+	assert_ok -m "allowed icmp to 1.1.1.1" ip netns exec "moat-icmp-$S" ping -c1 -W1 1.1.1.1
+	assert_fail -m "icmp to 8.8.8.8 denied" ip netns exec "moat-icmp-$S" ping -c1 -W1 8.8.8.8
+	assert_fail -m "tcp to 1.1.1.1 denied (icmp only)" probe_tcp "moat-icmp-$S" 1.1.1.1 9999
+fi
+
+t_end

@@ -1,0 +1,112 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+#
+# test_publish.sh - published ports: served by the supervisor on the host,
+# loopback by default (not reachable from the LAN), non-loopback binds
+# with ingress.allow_from, UDP, restricted mode, large transfers byte-exact
+# both ways, half-close, the connection limit.
+#
+#   [LAN 192.168.77.1] -- [HOST 127.0.0.1:P, 192.168.77.2:P  (supervisor)]
+#                                  | relays to
+#                           [sandbox: socat servers on :80 :81 :53u]
+set -u
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/../lib/world.sh"
+. "$here/../lib/tap.sh"
+MOAT=${MOAT:?MOAT must name the moat binary}
+
+require_kernel_feature netns veth nftables || exit $?
+world_create || { echo "not ok - world: cannot build the test world"; exit 1; }
+export MOAT_RUN_DIR=$WORLD_DIR/run
+S=$WORLD_SUFFIX
+m() { in_host "$MOAT" "$@"; }
+world_on_destroy in_host sh -c "for n in \$(ls $MOAT_RUN_DIR/sandboxes 2>/dev/null); do $MOAT rm -f \$n; done" || true
+pids=()
+kill_pids() { [ ${#pids[@]} = 0 ] || kill "${pids[@]}" 2>/dev/null; return 0; }
+world_on_destroy kill_pids
+
+# serve NS: token servers inside a sandbox (tcp 80, tcp 81 echo, udp 5353)
+serve() {
+	local ns=$1
+	ip netns exec "$ns" socat TCP-LISTEN:80,fork,reuseaddr SYSTEM:'echo SANDBOX-80' &
+	pids+=($!)
+	ip netns exec "$ns" socat TCP-LISTEN:81,fork,reuseaddr EXEC:cat &
+	pids+=($!)
+	ip netns exec "$ns" socat UDP-RECVFROM:5300,fork SYSTEM:'echo SANDBOX-UDP' &
+	pids+=($!)
+	world_wait_listen "$ns" tcp 80 && world_wait_listen "$ns" tcp 81 &&
+		world_wait_listen "$ns" udp 5300
+}
+
+t_begin "loopback publish (the default bind)"
+m create "p-$S" --publish 18080:80 --publish 18081:81 --publish 18053:5300/udp >/dev/null ||
+	not_ok "create with --publish"
+P=moat-p-$S
+serve "$P"
+assert_eq "$(probe_tcp host 127.0.0.1 18080)" SANDBOX-80 "reachable on host loopback"
+assert_eq "$(probe_udp host 127.0.0.1 18053)" SANDBOX-UDP "udp reachable on host loopback"
+assert_fail -m "not reachable from the LAN on the host's address" probe_tcp lan 192.168.77.2 18080
+assert_fail -m "not reachable from the host's LAN address either" probe_tcp host 192.168.77.2 18080
+assert_match "$(in_host ss -Hltn 'sport = :18080')" "127.0.0.1:18080" "listens on 127.0.0.1 only"
+
+t_begin "byte-exact transfers both ways, half-close"
+head -c 20000000 /dev/urandom >"$WORLD_DIR/big.bin"
+want=$(sha256sum <"$WORLD_DIR/big.bin" | cut -d' ' -f1)
+got=$(in_host sh -c "socat -T10 - TCP:127.0.0.1:18081 <'$WORLD_DIR/big.bin'" 2>/dev/null | sha256sum | cut -d' ' -f1)
+assert_eq "$got" "$want" "20 MB echoed through the published port, byte-exact"
+
+t_begin "non-loopback bind with allow_from"
+cat >"$WORLD_DIR/pub.yaml" <<'EOF'
+version: 1
+ingress:
+  publish: ["0.0.0.0:18090:80"]
+  allow_from: [192.168.77.1/32]
+EOF
+m create "q-$S" --policy "$WORLD_DIR/pub.yaml" >/dev/null || not_ok "create with allow_from"
+serve "moat-q-$S"
+assert_eq "$(probe_tcp lan 192.168.77.2 18090)" SANDBOX-80 "allowed LAN source reaches it"
+assert_fail -m "a source outside allow_from is refused" probe_tcp host 192.168.77.2 18090
+assert_fail -m "another sandbox cannot reach it through the host (I2)" probe_tcp "$P" 192.168.77.2 18090
+m create "r-$S" --publish 0.0.0.0:18091:80 >/dev/null
+serve "moat-r-$S"
+assert_eq "$(probe_tcp lan 192.168.77.2 18091)" SANDBOX-80 "no allow_from: any source (as Docker)"
+
+t_begin "restricted mode"
+m create "s-$S" --restricted --publish 18100:80 >/dev/null || not_ok "create restricted with --publish"
+serve "moat-s-$S"
+assert_eq "$(probe_tcp host 127.0.0.1 18100)" SANDBOX-80 "published port works in restricted mode"
+assert_fail -m "while the sandbox reaches nothing" probe_tcp "moat-s-$S" 93.184.216.34 22
+
+t_begin "connection limit"
+cat >"$WORLD_DIR/lim.yaml" <<'EOF'
+version: 1
+ingress:
+  publish: ["18110:81"]
+limits:
+  connections: 2
+EOF
+m create "l-$S" --policy "$WORLD_DIR/lim.yaml" >/dev/null || not_ok "create with limits.connections"
+serve "moat-l-$S"
+in_host socat -T20 TCP:127.0.0.1:18110 SYSTEM:'sleep 5' &
+c1=$!
+in_host socat -T20 TCP:127.0.0.1:18110 SYSTEM:'sleep 5' &
+c2=$!
+for _ in $(seq 100); do
+	a=$(m inspect "l-$S" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["supervisor"]["publish"]["active"])')
+	[ "$a" = 2 ] && break
+	sleep 0.05
+done
+assert_eq "$a" 2 "two connections active"
+out=$(echo hi | in_host socat -T2 - TCP:127.0.0.1:18110 2>/dev/null)
+assert_ne "$out" hi "a third is refused"
+ref=$(m inspect "l-$S" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["supervisor"]["publish"]["refused_limit"])')
+assert_eq "$ref" 1 "the refusal is counted"
+kill "$c1" "$c2" 2>/dev/null; wait "$c1" "$c2" 2>/dev/null
+for _ in $(seq 100); do
+	a=$(m inspect "l-$S" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["supervisor"]["publish"]["active"])')
+	[ "$a" = 0 ] && break
+	sleep 0.05
+done
+assert_eq "$(echo hi | in_host socat -T2 - TCP:127.0.0.1:18110)" hi "a new connection works once they closed"
+
+t_end
