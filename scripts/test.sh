@@ -76,7 +76,7 @@ for dir in build build-asan; do
 	[ "$dir" = build-asan ] && [ "${MOAT_SKIP_ASAN:-0}" = 1 ] && continue
 	stage "unit tests ($dir)"
 	for t in "$dir"/tests/test_*; do
-		[ -x "$t" ] || continue
+		[ -f "$t" ] && [ -x "$t" ] || continue
 		out=$(CMOCKA_MESSAGE_OUTPUT=stdout "$t" 2>&1)
 		echo "$out" | grep -E '^\[ +(OK|FAILED|PASSED|ERROR) +\]|^\[  FAILED|ERROR|runtime error|Sanitizer' | sed "s|^|$(basename "$t"): |"
 		count_cmocka "$out"
@@ -100,7 +100,7 @@ if [ "${MOAT_SKIP_FUZZ:-0}" != 1 ]; then
 		-Db_lundef=false -Dc_args=-fsanitize=fuzzer-no-link \
 		-Dbuildtype=debug; then
 		for h in build-fuzz/fuzz/fuzz_*; do
-			[ -x "$h" ] || continue
+			[ -f "$h" ] && [ -x "$h" ] || continue
 			name=${h##*/fuzz_}
 			corpus=$(mktemp -d)
 			cp -r "fuzz/corpus/$name/." "$corpus/" 2>/dev/null
