@@ -269,6 +269,8 @@ static void fwd_tcp_events(struct fwd *f, struct fwd_tcp *t, unsigned idx)
 			if (in->queued)
 				ev.events |= EPOLLOUT;
 		}
+		if (t->hup[k])
+			continue;	/* out of epoll: see fwd_tcp_event() */
 		if (ev.events == t->events[k])
 			continue;
 		ev.data.u64 = fwd_ref(SV_REF_TCP_FLOW, idx, k, t->fd[k]);
@@ -434,8 +436,7 @@ static void fwd_tcp_event(struct fwd *f, union sv_ref ref, uint32_t events)
 			return;
 		}
 		t->connected = true;
-	} else if ((events & EPOLLERR) ||
-		   ((events & EPOLLHUP) && !(events & (EPOLLIN | EPOLLRDHUP)))) {
+	} else if (events & EPOLLERR) {
 		fwd_tcp_close(f, t);
 		return;
 	}
@@ -448,6 +449,21 @@ static void fwd_tcp_event(struct fwd *f, union sv_ref ref, uint32_t events)
 	if (t->dir[0].shut && t->dir[1].shut) {
 		fwd_tcp_close(f, t);
 		return;
+	}
+	/* A side that hung up in both directions is reported by epoll until
+	 * it is removed, but the pipe from it may still hold its last bytes
+	 * for the other side: take it out of epoll and keep the connection
+	 * until they are delivered. What is still unread on it is read by
+	 * the pump above whenever the other side makes progress (every event
+	 * pumps both directions).
+	 */
+	if ((events & EPOLLHUP) && t->connected && !t->hup[ref.side]) {
+		if (t->dir[!ref.side].queued) {
+			fwd_tcp_close(f, t);	/* cannot be written to any more */
+			return;
+		}
+		epoll_ctl(f->epfd, EPOLL_CTL_DEL, t->fd[ref.side], NULL);
+		t->hup[ref.side] = true;
 	}
 	fwd_tcp_events(f, t, ref.idx);
 }

@@ -49,6 +49,7 @@ struct fwd_dir {
  * @connected:	the connection into the sandbox is established
  * @since:	when the connection was accepted
  * @events:	epoll events currently registered for fd[0] and fd[1]
+ * @hup:	fd[k] hung up and was taken out of epoll
  */
 struct fwd_tcp {
 	bool used;
@@ -57,6 +58,7 @@ struct fwd_tcp {
 	bool connected;
 	time_t since;
 	uint32_t events[2];
+	bool hup[2];
 };
 
 /**

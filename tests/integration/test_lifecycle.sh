@@ -124,6 +124,13 @@ assert_match "$out" "18090" "the error names the port"
 assert_eq "$(leftovers "f-$S" moat0) $(leftovers "f-$S" moat1)" " " "nothing left after the failed create"
 assert_eq "$(m ls | tail -n +2)" "" "ls is empty"
 kill "$busy"; wait "$busy" 2>/dev/null
+out=$(MOAT_POOL4=192.168.0.0/16 m create "f-$S" 2>&1); rc=$?
+assert_eq "$rc" 125 "a pool overlapping a host route is refused"
+assert_match "$out" "overlaps the host route 192.168.77.0/24" "the error names the route"
+assert_eq "$(leftovers "f-$S" moat0)" "" "nothing left after the refused pool"
+out=$(MOAT_POOL4=10.231.0.0/33 m create "f-$S" 2>&1); rc=$?
+assert_eq "$rc" 125 "a malformed pool is refused"
+assert_match "$out" "MOAT_POOL4" "the error names the variable"
 
 t_begin "moat run killed: its supervisor removes the sandbox"
 # exec: $! must be moat itself, not a subshell around it

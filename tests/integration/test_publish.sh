@@ -52,8 +52,21 @@ assert_match "$(in_host ss -Hltn 'sport = :18080')" "127.0.0.1:18080" "listens o
 t_begin "byte-exact transfers both ways, half-close"
 head -c 20000000 /dev/urandom >"$WORLD_DIR/big.bin"
 want=$(sha256sum <"$WORLD_DIR/big.bin" | cut -d' ' -f1)
-got=$(in_host sh -c "socat -T10 - TCP:127.0.0.1:18081 <'$WORLD_DIR/big.bin'" 2>/dev/null | sha256sum | cut -d' ' -f1)
+got=$(in_host sh -c "socat -t30 -T10 - TCP:127.0.0.1:18081 <'$WORLD_DIR/big.bin'" 2>/dev/null | sha256sum | cut -d' ' -f1)
 assert_eq "$got" "$want" "20 MB echoed through the published port, byte-exact"
+# (socat -t30: socat gives up 0.5 s after its stdin ends by default)
+# a reader that stalls near the end: the sandbox has sent everything and
+# closed while its last bytes still wait in the relay for the peer
+slow_sha='import hashlib,sys,time
+h=hashlib.sha256(); i=sys.stdin.buffer; n=0
+while True:
+    b=i.read(65536)
+    if not b: break
+    h.update(b); n+=len(b)
+    if n>=19000000 and n-len(b)<19000000: time.sleep(1)
+print(h.hexdigest())'
+got=$(in_host sh -c "socat -t30 -T10 - TCP:127.0.0.1:18081 <'$WORLD_DIR/big.bin'" 2>/dev/null | python3 -c "$slow_sha")
+assert_eq "$got" "$want" "byte-exact with a slow reader (nothing lost when the sandbox closes first)"
 
 t_begin "non-loopback bind with allow_from"
 cat >"$WORLD_DIR/pub.yaml" <<'EOF'
