@@ -36,6 +36,7 @@
  * golden files under tests/golden/ pin.
  */
 #include <errno.h>
+#include <stdarg.h>
 #include <string.h>
 
 #include <nftables/libnftables.h>
@@ -386,6 +387,228 @@ static void nft_in_rule(FILE *f, const char *chain, const struct rule *r)
 	fprintf(f, " %s\n", nft_verdict(false));
 }
 
+/*
+ * Observability: denial logs and counters by reason
+ * -------------------------------------------------
+ * Every denial in a sandbox's chains is emitted by nft_deny() as two rules
+ * with the same match: the first sends the packet to the sandbox's NFLOG
+ * group ("log group G", G = NFT_LOG_GROUP_BASE + the interface's index)
+ * with a prefix naming the reason ("moat:I2:host", "moat:rule:3"), behind
+ * the sandbox's named limit "<if>_log", so that a flood reaches userspace
+ * at a bounded rate; the second counts the packet in one of the sandbox's
+ * named counters (a fixed set, enum nft_ctr) and applies the verdict.
+ * Policy rules, compiled by nft_fwd_rule() and nft_in_rule(), are passed
+ * through nft_obs_policy_rule(), which does the same to their lines and
+ * counts allowed ones. The supervisor reads the group (log.c); "moat
+ * stats" reads the counters (stats.c).
+ */
+
+/* Counter suffixes, indexed by enum nft_ctr: see nft.h */
+const struct nft_ctr_desc nft_ctrs[NFT_CTR_COUNT] = {
+	[NFT_CTR_D_I1_EGRESS]	= { "d_i1_egress", "denied", "I1", "egress" },
+	[NFT_CTR_D_I2_HOST]	= { "d_i2_host", "denied", "I2", "host" },
+	[NFT_CTR_D_I3_EGRESS]	= { "d_i3_egress", "denied", "I3", "egress" },
+	[NFT_CTR_D_I4_EGRESS]	= { "d_i4_egress", "denied", "I4", "egress" },
+	[NFT_CTR_D_I4_HOST]	= { "d_i4_host", "denied", "I4", "host" },
+	[NFT_CTR_D_I5_ANY]	= { "d_i5_any", "denied", "I5", "any" },
+	[NFT_CTR_D_RULE_EGRESS]	= { "d_rule_egress", "denied", "rule", "egress" },
+	[NFT_CTR_D_RULE_HOST]	= { "d_rule_host", "denied", "rule", "host" },
+	[NFT_CTR_A_RULE_EGRESS]	= { "a_rule_egress", "allowed", "rule", "egress" },
+	[NFT_CTR_A_RULE_HOST]	= { "a_rule_host", "allowed", "rule", "host" },
+	[NFT_CTR_A_DEFAULT_EGRESS] = { "a_default_egress", "allowed", "default", "egress" },
+};
+
+/**
+ * nft_log_group() - the NFLOG group of a sandbox's denials
+ * @ifname:	host-side interface, "moat<N>"
+ *
+ * Return: NFT_LOG_GROUP_BASE + N, or 0 (no logging) if @ifname has no
+ *	   index or the index is past the 16-bit group space
+ */
+unsigned nft_log_group(const char *ifname)
+{
+	size_t l = strlen(NFT_IFPREFIX);
+	unsigned long n;
+	char *end;
+
+	if (strncmp(ifname, NFT_IFPREFIX, l) || !ifname[l] ||
+	    ifname[l] < '0' || ifname[l] > '9')
+		return 0;
+	errno = 0;
+	n = strtoul(ifname + l, &end, 10);
+	if (*end || errno || n > NFT_LOG_GROUP_MAX - NFT_LOG_GROUP_BASE)
+		return 0;
+	return NFT_LOG_GROUP_BASE + (unsigned)n;
+}
+
+/**
+ * nft_obs_objects_text() - a sandbox's named counters and log limit
+ * @f:		output
+ * @ifname:	host-side interface
+ */
+static void nft_obs_objects_text(FILE *f, const char *ifname)
+{
+	size_t k;
+
+	for (k = 0; k < NFT_CTR_COUNT; k++)
+		fprintf(f, "add counter inet %s %s_%s\n", NFT_TABLE, ifname,
+			nft_ctrs[k].name);
+	fprintf(f, "add limit inet %s %s_log { rate %u/second burst %u packets }\n",
+		NFT_TABLE, ifname, NFT_LOG_RATE, NFT_LOG_BURST);
+}
+
+/**
+ * nft_obs_del_text() - remove a sandbox's named counters and log limit
+ * @f:		output
+ * @ifname:	host-side interface
+ *
+ * Emitted after the chains that use them are deleted; the "add" first
+ * makes the removal succeed whether or not they exist.
+ */
+static void nft_obs_del_text(FILE *f, const char *ifname)
+{
+	size_t k;
+
+	nft_obs_objects_text(f, ifname);
+	for (k = 0; k < NFT_CTR_COUNT; k++)
+		fprintf(f, "delete counter inet %s %s_%s\n", NFT_TABLE, ifname,
+			nft_ctrs[k].name);
+	fprintf(f, "delete limit inet %s %s_log\n", NFT_TABLE, ifname);
+}
+
+/**
+ * nft_log_stmt() - the rate-limited log statement of a denial
+ * @f:		output
+ * @ifname:	host-side interface
+ * @reason:	reason, after "moat:" in the prefix ("I2:host", "rule:3")
+ */
+static void nft_log_stmt(FILE *f, const char *ifname, const char *reason)
+{
+	fprintf(f, " limit name \"%s_log\" log prefix \"%s%s\" group %u\n",
+		ifname, NFT_LOG_PREFIX, reason, nft_log_group(ifname));
+}
+
+/**
+ * nft_deny() - emit a denial: its log rule, then its counted verdict rule
+ * @f:		output
+ * @ifname:	host-side interface
+ * @chain:	chain name
+ * @ctr:	counter the denial is counted in
+ * @reason:	log prefix after "moat:", e.g. "I2:host"
+ * @verdict:	"drop" or a reject statement
+ * @comment:	rule comment
+ * @fmt:	the match, printf-style
+ */
+static void nft_deny(FILE *f, const char *ifname, const char *chain,
+		     enum nft_ctr ctr, const char *reason, const char *verdict,
+		     const char *comment, const char *fmt, ...) PRINTF_FMT(8, 9);
+static void nft_deny(FILE *f, const char *ifname, const char *chain,
+		     enum nft_ctr ctr, const char *reason, const char *verdict,
+		     const char *comment, const char *fmt, ...)
+{
+	char match[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(match, sizeof(match), fmt, ap);
+	va_end(ap);
+
+	if (nft_log_group(ifname)) {
+		fprintf(f, "add rule inet %s %s%s%s", NFT_TABLE, chain,
+			*match ? " " : "", match);
+		nft_log_stmt(f, ifname, reason);
+	}
+	fprintf(f, "add rule inet %s %s%s%s counter name \"%s_%s\" counter %s comment \"%s\"\n",
+		NFT_TABLE, chain, *match ? " " : "", match, ifname,
+		nft_ctrs[ctr].name, verdict, comment);
+}
+
+/**
+ * nft_obs_policy_rule() - log and count the lines of one compiled rule
+ * @f:		output
+ * @ifname:	host-side interface
+ * @idx:	1-based index of the rule in the effective policy
+ * @host:	the lines are for the input chain (the host), not forward
+ * @text:	lines from nft_fwd_rule() or nft_in_rule(), each ending in its
+ *		verdict ("accept" or "reject ...")
+ *
+ * An allowed line gets a counter before "accept"; a denied line becomes a
+ * log rule and a counted reject, as nft_deny() emits them.
+ */
+static void nft_obs_policy_rule(FILE *f, const char *ifname, size_t idx,
+				bool host, const char *text)
+{
+	static const char acc[] = " accept", rej[] = " reject with icmpx admin-prohibited";
+	const char *line = text, *nl;
+	char reason[32];
+
+	snprintf(reason, sizeof(reason), "rule:%zu", idx);
+	for (; *line; line = nl + 1) {
+		size_t len;
+
+		nl = strchr(line, '\n');
+		if (!nl)
+			nl = line + strlen(line);
+		len = (size_t)(nl - line);
+		if (len > strlen(acc) &&
+		    !strncmp(nl - strlen(acc), acc, strlen(acc))) {
+			fprintf(f, "%.*s counter name \"%s_%s\" counter accept\n",
+				(int)(len - strlen(acc)), line, ifname,
+				nft_ctrs[host ? NFT_CTR_A_RULE_HOST :
+					       NFT_CTR_A_RULE_EGRESS].name);
+		} else if (len > strlen(rej) &&
+			   !strncmp(nl - strlen(rej), rej, strlen(rej))) {
+			int mlen = (int)(len - strlen(rej));
+
+			if (nft_log_group(ifname)) {
+				fprintf(f, "%.*s", mlen, line);
+				nft_log_stmt(f, ifname, reason);
+			}
+			fprintf(f, "%.*s counter name \"%s_%s\" counter%s\n",
+				mlen, line, ifname,
+				nft_ctrs[host ? NFT_CTR_D_RULE_HOST :
+					       NFT_CTR_D_RULE_EGRESS].name, rej);
+		} else if (len) {
+			fprintf(f, "%.*s\n", (int)len, line);
+		}
+		if (!*nl)
+			break;
+	}
+}
+
+/**
+ * nft_rule_decorated() - compile one policy rule through nft_obs_policy_rule()
+ * @f:		output
+ * @s:		the sandbox
+ * @chain:	chain name
+ * @k:		0-based index of the rule
+ * @host:	input chain (nft_in_rule()) rather than forward (nft_fwd_rule())
+ * @el:		errors
+ *
+ * Return: 0, or -1 if the rule cannot be compiled
+ */
+static int nft_rule_decorated(FILE *f, const struct nft_sandbox *s,
+			      const char *chain, size_t k, bool host,
+			      struct errlist *el)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *m;
+	int ret = 0;
+
+	m = open_memstream(&buf, &len);
+	if (!m)
+		die_oom();
+	if (host)
+		nft_in_rule(m, chain, &s->pol->rules[k]);
+	else
+		ret = nft_fwd_rule(m, chain, &s->pol->rules[k], el);
+	fclose(m);
+	nft_obs_policy_rule(f, s->ifname, k + 1, host, buf);
+	free(buf);
+	return ret;
+}
+
 /**
  * nft_sandbox_add_text() - emit a sandbox's chains and dispatch entries
  * @f:		output
@@ -411,23 +634,28 @@ int nft_sandbox_add_text(FILE *f, const struct nft_sandbox *s,
 	/* prerouting: I5 anti-spoofing and martians */
 	fprintf(f, "add chain inet %s %s\n", t, pre);
 	fprintf(f, "flush chain inet %s %s\n", t, pre);
-	fprintf(f, "add rule inet %s %s icmp type redirect drop\n", t, pre);
-	fprintf(f, "add rule inet %s %s icmpv6 type { nd-router-advert, nd-redirect, nd-router-solicit } drop\n",
-		t, pre);
+	nft_obs_objects_text(f, i);
+	nft_deny(f, i, pre, NFT_CTR_D_I5_ANY, "I5:redirect", "drop",
+		 "redirects (I5)", "icmp type redirect");
+	nft_deny(f, i, pre, NFT_CTR_D_I5_ANY, "I5:ra", "drop",
+		 "router advertisements and redirects (I5)",
+		 "icmpv6 type { nd-router-advert, nd-redirect, nd-router-solicit }");
 	if (s->has_v6) {
 		fprintf(f, "add rule inet %s %s ip6 saddr { ::, fe80::/10 } icmpv6 type { nd-neighbor-solicit, nd-neighbor-advert } ip6 hoplimit 255 accept\n",
 			t, pre);
-		fprintf(f, "add rule inet %s %s ip6 saddr != %s counter drop comment \"spoofed source (I5)\"\n",
-			t, pre, pfx_str(&s->addr6, a6));
-		fprintf(f, "add rule inet %s %s ip6 daddr ::1 counter drop comment \"martian loopback\"\n", t, pre);
+		nft_deny(f, i, pre, NFT_CTR_D_I5_ANY, "I5:spoof", "drop",
+			 "spoofed source (I5)", "ip6 saddr != %s",
+			 pfx_str(&s->addr6, a6));
+		nft_deny(f, i, pre, NFT_CTR_D_I2_HOST, "I2:loopback", "drop",
+			 "martian loopback (I2)", "ip6 daddr ::1");
 	} else {
 		fprintf(f, "add rule inet %s %s meta nfproto ipv6 drop comment \"no IPv6 in this sandbox\"\n",
 			t, pre);
 	}
-	fprintf(f, "add rule inet %s %s ip saddr != %s counter drop comment \"spoofed source (I5)\"\n",
-		t, pre, pfx_str(&s->addr4, a4));
-	fprintf(f, "add rule inet %s %s ip daddr 127.0.0.0/8 counter drop comment \"martian loopback\"\n",
-		t, pre);
+	nft_deny(f, i, pre, NFT_CTR_D_I5_ANY, "I5:spoof", "drop",
+		 "spoofed source (I5)", "ip saddr != %s", pfx_str(&s->addr4, a4));
+	nft_deny(f, i, pre, NFT_CTR_D_I2_HOST, "I2:loopback", "drop",
+		 "martian loopback (I2)", "ip daddr 127.0.0.0/8");
 	fprintf(f, "add rule inet %s %s accept\n", t, pre);
 
 	/* input: the host (I2) */
@@ -440,53 +668,62 @@ int nft_sandbox_add_text(FILE *f, const struct nft_sandbox *s,
 			t, in);
 	if (p->mode == NET_FILTERED) {
 		/* "allow: host" must not open the host's resolver (I4) */
-		fprintf(f, "add rule inet %s %s meta l4proto { tcp, udp } th dport { " NFT_I4_PORTS " } counter drop comment \"DNS and its bypasses (I4)\"\n",
-			t, in);
+		nft_deny(f, i, in, NFT_CTR_D_I4_HOST, "I4:dns", "drop",
+			 "DNS and its bypasses (I4)",
+			 "meta l4proto { tcp, udp } th dport { " NFT_I4_PORTS " }");
 		for (k = 0; k < p->nrules; k++)
-			nft_in_rule(f, in, &p->rules[k]);
+			nft_rule_decorated(f, s, in, k, true, el);
 	}
-	fprintf(f, "add rule inet %s %s fib daddr type local counter reject with icmpx admin-prohibited comment \"the host (I2)\"\n",
-		t, in);
-	fprintf(f, "add rule inet %s %s counter drop\n", t, in);
+	nft_deny(f, i, in, NFT_CTR_D_I2_HOST, "I2:host",
+		 "reject with icmpx admin-prohibited", "the host (I2)",
+		 "fib daddr type local");
+	nft_deny(f, i, in, NFT_CTR_D_I4_HOST, "I4:multicast", "drop",
+		 "broadcast and multicast to the host (I4)", "%s", "");
 
 	/* forward: I1, I4, then the policy (I3) */
 	fprintf(f, "add chain inet %s %s\n", t, fwd);
 	fprintf(f, "flush chain inet %s %s\n", t, fwd);
 	if (p->mode != NET_FILTERED) {
-		fprintf(f, "add rule inet %s %s counter drop comment \"network %s\"\n",
-			t, fwd, net_mode_name(p->mode));
+		char why[32], cmt[32];
+
+		snprintf(why, sizeof(why), "I3:%s", net_mode_name(p->mode));
+		snprintf(cmt, sizeof(cmt), "network %s", net_mode_name(p->mode));
+		nft_deny(f, i, fwd, NFT_CTR_D_I3_EGRESS, why, "drop", cmt,
+			 "%s", "");
 	} else {
-		fprintf(f, "add rule inet %s %s ip daddr @pool4 counter drop comment \"other sandboxes (I1)\"\n",
-			t, fwd);
-		fprintf(f, "add rule inet %s %s ip6 daddr @pool6 counter drop comment \"other sandboxes (I1)\"\n",
-			t, fwd);
-		fprintf(f, "add rule inet %s %s meta l4proto { tcp, udp } th dport { " NFT_I4_PORTS " } counter drop comment \"DNS and its bypasses (I4)\"\n",
-			t, fwd);
-		fprintf(f, "add rule inet %s %s ip daddr @g4_multicast counter drop comment \"multicast and broadcast (I4)\"\n",
-			t, fwd);
-		fprintf(f, "add rule inet %s %s ip6 daddr @g6_multicast counter drop comment \"multicast (I4)\"\n",
-			t, fwd);
-		fprintf(f, "add rule inet %s %s fib daddr type broadcast counter drop comment \"broadcast (I4)\"\n",
-			t, fwd);
+		nft_deny(f, i, fwd, NFT_CTR_D_I1_EGRESS, "I1:sandbox", "drop",
+			 "other sandboxes (I1)", "ip daddr @pool4");
+		nft_deny(f, i, fwd, NFT_CTR_D_I1_EGRESS, "I1:sandbox", "drop",
+			 "other sandboxes (I1)", "ip6 daddr @pool6");
+		nft_deny(f, i, fwd, NFT_CTR_D_I4_EGRESS, "I4:dns", "drop",
+			 "DNS and its bypasses (I4)",
+			 "meta l4proto { tcp, udp } th dport { " NFT_I4_PORTS " }");
+		nft_deny(f, i, fwd, NFT_CTR_D_I4_EGRESS, "I4:multicast", "drop",
+			 "multicast and broadcast (I4)", "ip daddr @g4_multicast");
+		nft_deny(f, i, fwd, NFT_CTR_D_I4_EGRESS, "I4:multicast", "drop",
+			 "multicast (I4)", "ip6 daddr @g6_multicast");
+		nft_deny(f, i, fwd, NFT_CTR_D_I4_EGRESS, "I4:multicast", "drop",
+			 "broadcast (I4)", "fib daddr type broadcast");
 		for (k = 0; k < p->nrules; k++)
-			if (nft_fwd_rule(f, fwd, &p->rules[k], el))
+			if (nft_rule_decorated(f, s, fwd, k, false, el))
 				ret = -1;
 		switch (p->egress_default) {
 		case EGRESS_PUBLIC:
-			fprintf(f, "add rule inet %s %s ip daddr @g4_public counter accept comment \"default: public\"\n",
-				t, fwd);
-			fprintf(f, "add rule inet %s %s ip6 daddr @g6_public counter accept comment \"default: public\"\n",
-				t, fwd);
+			fprintf(f, "add rule inet %s %s ip daddr @g4_public counter name \"%s_%s\" counter accept comment \"default: public\"\n",
+				t, fwd, i, nft_ctrs[NFT_CTR_A_DEFAULT_EGRESS].name);
+			fprintf(f, "add rule inet %s %s ip6 daddr @g6_public counter name \"%s_%s\" counter accept comment \"default: public\"\n",
+				t, fwd, i, nft_ctrs[NFT_CTR_A_DEFAULT_EGRESS].name);
 			break;
 		case EGRESS_ALLOW:
-			fprintf(f, "add rule inet %s %s counter accept comment \"default: allow\"\n",
-				t, fwd);
+			fprintf(f, "add rule inet %s %s counter name \"%s_%s\" counter accept comment \"default: allow\"\n",
+				t, fwd, i, nft_ctrs[NFT_CTR_A_DEFAULT_EGRESS].name);
 			break;
 		case EGRESS_DENY:
 			break;
 		}
-		fprintf(f, "add rule inet %s %s counter reject with icmpx admin-prohibited comment \"not allowed by the policy (I3)\"\n",
-			t, fwd);
+		nft_deny(f, i, fwd, NFT_CTR_D_I3_EGRESS, "I3:default",
+			 "reject with icmpx admin-prohibited",
+			 "not allowed by the policy (I3)", "%s", "");
 	}
 	fprintf(f, "add rule inet %s %s drop\n", t, fwd);
 
@@ -526,6 +763,7 @@ void nft_sandbox_del_text(FILE *f, const char *ifname)
 		fprintf(f, "flush chain inet %s %s_%s\n", t, ifname, kinds[k]);
 		fprintf(f, "delete chain inet %s %s_%s\n", t, ifname, kinds[k]);
 	}
+	nft_obs_del_text(f, ifname);
 }
 
 /**

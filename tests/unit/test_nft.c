@@ -240,15 +240,15 @@ static void test_invariants_before_rules(void **state)
 {
 	char *out = compile("version: 1\negress:\n  default: allow\n  rules:\n"
 			    "    - allow: 0.0.0.0/0\n    - allow: ::/0\n", true, true);
-	size_t first_rule = pos(out, "ip daddr 0.0.0.0/0 accept");
+	size_t first_rule = pos(out, "ip daddr 0.0.0.0/0 counter name \"moat7_a_rule_egress\" counter accept");
 
-	assert_true(pos(out, "ip daddr @pool4 counter drop") < first_rule);
-	assert_true(pos(out, "th dport { 53, 137-138, 853, 5353, 5355 } counter drop") < first_rule);
-	assert_true(pos(out, "ip daddr @g4_multicast counter drop") < first_rule);
-	assert_true(pos(out, "ip6 daddr @g6_multicast counter drop") < first_rule);
+	assert_true(pos(out, "ip daddr @pool4 counter name \"moat7_d_i1_egress\" counter drop") < first_rule);
+	assert_true(pos(out, "th dport { 53, 137-138, 853, 5353, 5355 } counter name \"moat7_d_i4_egress\" counter drop") < first_rule);
+	assert_true(pos(out, "ip daddr @g4_multicast counter name \"moat7_d_i4_egress\" counter drop") < first_rule);
+	assert_true(pos(out, "ip6 daddr @g6_multicast counter name \"moat7_d_i4_egress\" counter drop") < first_rule);
 	/* default allow still only in forward: the host stays closed */
-	assert_null(strstr(out, "moat7_in counter accept"));
-	assert_true(pos(out, "moat7_in fib daddr type local counter reject") > 0);
+	assert_null(strstr(out, "moat7_in counter name \"moat7_a_default_egress\""));
+	assert_true(pos(out, "moat7_in fib daddr type local counter name \"moat7_d_i2_host\" counter reject") > 0);
 	free(out);
 }
 
@@ -262,8 +262,8 @@ static void test_host_only_by_allow_host(void **state)
 			    "    - allow: 0.0.0.0/0\n    - deny: 192.168.0.0/16\n"
 			    "    - allow: host\n      ports: [11434]\n      protocol: tcp\n",
 			    false, true);
-	size_t deny = pos(out, "moat7_in ip daddr 192.168.0.0/16 reject");
-	size_t allow = pos(out, "moat7_in fib daddr type local tcp dport { 11434 } accept");
+	size_t deny = pos(out, "moat7_in ip daddr 192.168.0.0/16 counter name \"moat7_d_rule_host\" counter reject");
+	size_t allow = pos(out, "moat7_in fib daddr type local tcp dport { 11434 } counter name \"moat7_a_rule_host\" counter accept");
 
 	assert_true(deny < allow);
 	assert_null(strstr(out, "moat7_in ip daddr 0.0.0.0/0"));
@@ -279,7 +279,7 @@ static void test_modes(void **state)
 	char *out = compile("version: 1\nnetwork: restricted\negress:\n  default: allow\n",
 			    false, true);
 
-	assert_non_null(strstr(out, "moat7_fwd counter drop comment \"network restricted\""));
+	assert_non_null(strstr(out, "moat7_fwd counter name \"moat7_d_i3_egress\" counter drop comment \"network restricted\""));
 	assert_null(strstr(out, "accept comment \"default"));
 	free(out);
 }
@@ -293,9 +293,9 @@ static void test_antispoof(void **state)
 	char *v4 = compile("version: 1\n", false, true);
 	char *v6 = compile("version: 1\n", true, true);
 
-	assert_non_null(strstr(v4, "moat7_pre ip saddr != 10.231.0.30 counter drop"));
+	assert_non_null(strstr(v4, "moat7_pre ip saddr != 10.231.0.30 counter name \"moat7_d_i5_any\" counter drop"));
 	assert_non_null(strstr(v4, "moat7_pre meta nfproto ipv6 drop"));
-	assert_non_null(strstr(v6, "moat7_pre ip6 saddr != fd6d:6f61:7400:7::2 counter drop"));
+	assert_non_null(strstr(v6, "moat7_pre ip6 saddr != fd6d:6f61:7400:7::2 counter name \"moat7_d_i5_any\" counter drop"));
 	assert_true(pos(v6, "nd-router-advert") < pos(v6, "ip6 saddr { ::, fe80::/10 }"));
 	free(v4);
 	free(v6);
@@ -321,6 +321,57 @@ static void test_delete_text(void **state)
 	free(buf);
 }
 
+/**
+ * test_logged_denials() - every counted denial is logged first, rate-limited
+ * @state:	unused
+ *
+ * For each rule that drops or rejects with a named counter, the rule just
+ * before it has the same match and logs to the sandbox's group with the
+ * shared limit; allowed flows are never logged.
+ */
+static void test_logged_denials(void **state)
+{
+	char *out = compile("version: 1\negress:\n  default: deny\n  rules:\n"
+			    "    - allow: 140.82.112.0/20\n      ports: [22]\n"
+			    "    - deny: metadata\n    - deny: host\n", true, true);
+	char *save = NULL, *line, *prev = NULL;
+	int denials = 0;
+
+	assert_int_equal(nft_log_group("moat7"), NFT_LOG_GROUP_BASE + 7);
+	assert_int_equal(nft_log_group("moat"), 0);
+	assert_int_equal(nft_log_group("moat70000"), 0);
+	assert_int_equal(nft_log_group("eth0"), 0);
+	assert_non_null(strstr(out, "add limit inet moat moat7_log { rate"));
+	for (line = strtok_r(out, "\n", &save); line;
+	     prev = line, line = strtok_r(NULL, "\n", &save)) {
+		const char *c = strstr(line, " counter name \"moat7_d_");
+		const char *l;
+
+		if (strstr(line, "log prefix"))
+			assert_non_null(strstr(line, " limit name \"moat7_log\" log prefix \"moat:"));
+		if (strstr(line, "accept"))
+			assert_null(strstr(line, " log "));
+		if (!c)
+			continue;
+		denials++;
+		assert_non_null(prev);
+		l = strstr(prev, " limit name \"moat7_log\" log prefix");
+		assert_non_null(l);
+		/* same rule head and match */
+		assert_int_equal(l - prev, c - line);
+		assert_memory_equal(prev, line, (size_t)(c - line));
+		assert_non_null(strstr(prev, "group 16391"));
+	}
+	assert_true(denials >= 12);
+	free(out);
+	out = compile("version: 1\negress:\n  rules:\n    - deny: metadata\n"
+		      "    - deny: host\n", false, true);
+	assert_non_null(strstr(out, "moat7_fwd ip daddr @g4_metadata limit name \"moat7_log\" log prefix \"moat:rule:1\""));
+	assert_non_null(strstr(out, "moat7_in fib daddr type local limit name \"moat7_log\" log prefix \"moat:rule:2\""));
+	assert_non_null(strstr(out, "moat7_fwd limit name \"moat7_log\" log prefix \"moat:I3:default\""));
+	free(out);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -331,6 +382,7 @@ int main(void)
 		cmocka_unit_test(test_modes),
 		cmocka_unit_test(test_antispoof),
 		cmocka_unit_test(test_delete_text),
+		cmocka_unit_test(test_logged_denials),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
