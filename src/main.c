@@ -27,6 +27,7 @@
 
 #include "err.h"
 #include "exec.h"
+#include "log.h"
 #include "nft.h"
 #include "policy.h"
 #include "sandbox.h"
@@ -46,6 +47,7 @@ static const char usage_main[] =
 "  ls [--json]                     list sandboxes\n"
 "  inspect NAME [--json]           show a sandbox's addresses, policy, counters\n"
 "  policy check FILE               validate a policy and print it normalised\n"
+"  logs NAME [--follow] [--json]   denied flows and DNS/proxy decisions\n"
 "\n"
 "Run 'moat COMMAND --help' for a command's options; see moat(1).\n"
 "Exit status: 0 success, 1 policy failure, 2 usage, 125 moat failed;\n"
@@ -989,6 +991,7 @@ int main(int argc, char **argv)
 		{ "run", cmd_run }, { "create", cmd_create }, { "exec", cmd_exec },
 		{ "rm", cmd_rm }, { "ls", cmd_ls }, { "inspect", cmd_inspect },
 		{ "policy", cmd_policy }, { "__supervise", cmd_supervise },
+		{ "logs", logs_command },
 	};
 	size_t i;
 
