@@ -37,7 +37,8 @@
  * "moat logs NAME" prints the old file, then the current one; --follow
  * then waits with inotify on the state directory, reads what is appended,
  * notices a rotation by the inode of LOG_FILE changing, and ends when the
- * sandbox is removed.
+ * sandbox is removed (seen by inotify, or by a check once a second:
+ * the open file can keep the directory's removal from being reported).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -909,12 +910,13 @@ static int log_follow(struct log_reader *r, const char *dir, int fd)
 			fd = open(path, O_RDONLY | O_CLOEXEC);
 		if (fd >= 0)
 			log_print_fd(r, fd);
-		if (poll(&p, 1, -1) < 0) {
-			if (errno == EINTR)
-				continue;
+		/* the directory's removal is not always reported (our open
+		 * file pins it): look for it once a second as well
+		 */
+		n = poll(&p, 1, 1000);
+		if (n < 0 && errno != EINTR)
 			break;
-		}
-		n = read(in, ev, sizeof(ev));
+		n = n > 0 ? read(in, ev, sizeof(ev)) : 0;
 		if (n > 0) {
 			char *e = ev;
 

@@ -112,6 +112,34 @@ static bool nft_group_needs_set(enum addr_group g)
 }
 
 /**
+ * nft_obs_base_map() - the map of the sandboxes' I1 log chains
+ * @f:		output
+ *
+ * Sandbox-to-sandbox traffic is dropped by the base forward chain
+ * ("nothing new enters a sandbox") before the sender's chain is reached.
+ * To log and count that denial for the sender, the base chain first
+ * jumps, by the input interface, to the sender's "<if>_i1" chain, which
+ * holds only a log rule and a counter and returns (no verdict: the drop
+ * stays the base chain's).
+ */
+static void nft_obs_base_map(FILE *f)
+{
+	fprintf(f, "add map inet %s i1_dispatch { type ifname : verdict; }\n",
+		NFT_TABLE);
+}
+
+/**
+ * nft_obs_base_rule() - the base forward rule jumping to the I1 log chains
+ *
+ * Return: the rule, a line of nft script
+ */
+static const char *nft_obs_base_rule(void)
+{
+	return "add rule inet " NFT_TABLE " forward oifname \"" NFT_IFPREFIX
+	       "*\" iifname \"" NFT_IFPREFIX "*\" iifname vmap @i1_dispatch\n";
+}
+
+/**
  * nft_base_text() - emit the base table, idempotently
  * @f:		output
  * @b:		host-wide parameters
@@ -150,6 +178,7 @@ int nft_base_text(FILE *f, const struct nft_base *b)
 		   "add map inet %s in_dispatch { type ifname : verdict; }\n"
 		   "add map inet %s fwd_dispatch { type ifname : verdict; }\n",
 		t, t, t);
+	nft_obs_base_map(f);
 
 	/* prerouting, raw priority: before conntrack sees spoofed packets */
 	fprintf(f,
@@ -170,13 +199,14 @@ int nft_base_text(FILE *f, const struct nft_base *b)
 		"add chain inet %s forward { type filter hook forward priority filter; policy accept; }\n"
 		"flush chain inet %s forward\n"
 		"add rule inet %s forward oifname \"%s*\" ct state established,related accept\n"
+		"%s"
 		"add rule inet %s forward oifname \"%s*\" counter drop comment \"nothing new enters a sandbox (I1)\"\n"
 		"add rule inet %s forward iifname \"%s*\" ct state invalid drop\n"
 		"add rule inet %s forward iifname \"%s*\" ct state established,related accept\n"
 		"add rule inet %s forward iifname \"%s*\" iifname vmap @fwd_dispatch\n"
 		"add rule inet %s forward iifname \"%s*\" counter drop comment \"no dispatch entry: fail closed\"\n",
-		t, t, t, NFT_IFPREFIX, t, NFT_IFPREFIX, t, NFT_IFPREFIX,
-		t, NFT_IFPREFIX, t, NFT_IFPREFIX, t, NFT_IFPREFIX);
+		t, t, t, NFT_IFPREFIX, nft_obs_base_rule(), t, NFT_IFPREFIX,
+		t, NFT_IFPREFIX, t, NFT_IFPREFIX, t, NFT_IFPREFIX, t, NFT_IFPREFIX);
 
 	fprintf(f,
 		"add chain inet %s postrouting { type nat hook postrouting priority srcnat; policy accept; }\n"
@@ -469,6 +499,13 @@ static void nft_obs_del_text(FILE *f, const char *ifname)
 {
 	size_t k;
 
+	fprintf(f, "add chain inet %s %s_i1\n", NFT_TABLE, ifname);
+	fprintf(f, "add element inet %s i1_dispatch { \"%s\" : jump %s_i1 }\n",
+		NFT_TABLE, ifname, ifname);
+	fprintf(f, "delete element inet %s i1_dispatch { \"%s\" }\n",
+		NFT_TABLE, ifname);
+	fprintf(f, "flush chain inet %s %s_i1\n", NFT_TABLE, ifname);
+	fprintf(f, "delete chain inet %s %s_i1\n", NFT_TABLE, ifname);
 	nft_obs_objects_text(f, ifname);
 	for (k = 0; k < NFT_CTR_COUNT; k++)
 		fprintf(f, "delete counter inet %s %s_%s\n", NFT_TABLE, ifname,
@@ -521,6 +558,29 @@ static void nft_deny(FILE *f, const char *ifname, const char *chain,
 	fprintf(f, "add rule inet %s %s%s%s counter name \"%s_%s\" counter %s comment \"%s\"\n",
 		NFT_TABLE, chain, *match ? " " : "", match, ifname,
 		nft_ctrs[ctr].name, verdict, comment);
+}
+
+/**
+ * nft_obs_i1_chain() - a sandbox's I1 log chain and its dispatch entry
+ * @f:		output
+ * @ifname:	host-side interface
+ *
+ * See nft_obs_base_map(): log and count, no verdict.
+ */
+static void nft_obs_i1_chain(FILE *f, const char *ifname)
+{
+	const char *t = NFT_TABLE;
+
+	fprintf(f, "add chain inet %s %s_i1\n", t, ifname);
+	fprintf(f, "flush chain inet %s %s_i1\n", t, ifname);
+	if (nft_log_group(ifname)) {
+		fprintf(f, "add rule inet %s %s_i1", t, ifname);
+		nft_log_stmt(f, ifname, "I1:sandbox");
+	}
+	fprintf(f, "add rule inet %s %s_i1 counter name \"%s_%s\" comment \"other sandboxes (I1), counted for the sender\"\n",
+		t, ifname, ifname, nft_ctrs[NFT_CTR_D_I1_EGRESS].name);
+	fprintf(f, "add element inet %s i1_dispatch { \"%s\" : jump %s_i1 }\n",
+		t, ifname, ifname);
 }
 
 /**
@@ -727,6 +787,7 @@ int nft_sandbox_add_text(FILE *f, const struct nft_sandbox *s,
 	}
 	fprintf(f, "add rule inet %s %s drop\n", t, fwd);
 
+	nft_obs_i1_chain(f, i);
 	fprintf(f, "add element inet %s pre_dispatch { \"%s\" : jump %s }\n", t, i, pre);
 	fprintf(f, "add element inet %s in_dispatch { \"%s\" : jump %s }\n", t, i, in);
 	fprintf(f, "add element inet %s fwd_dispatch { \"%s\" : jump %s }\n", t, i, fwd);

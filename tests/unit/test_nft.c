@@ -148,6 +148,8 @@ static char *compile(const char *yaml, bool v6, bool ok)
 	return buf;
 }
 
+static size_t pos(const char *hay, const char *needle);
+
 /**
  * test_golden_base() - the base table
  * @state:	unused
@@ -174,6 +176,9 @@ static void test_golden_base(void **state)
 	assert_non_null(strstr(buf, "forward iifname \"moat*\" counter drop"));
 	/* nothing new into a sandbox */
 	assert_non_null(strstr(buf, "forward oifname \"moat*\" counter drop"));
+	/* the I1 log dispatch comes right before that drop */
+	assert_true(pos(buf, "forward oifname \"moat*\" iifname \"moat*\" iifname vmap @i1_dispatch\n"
+			"add rule inet moat forward oifname \"moat*\" counter drop") > 0);
 	assert_int_not_equal(nft_base_hash(&b), 0);
 	free(buf);
 }
@@ -363,6 +368,28 @@ static void test_logged_denials(void **state)
 		assert_non_null(strstr(prev, "group 16391"));
 	}
 	assert_true(denials >= 12);
+	free(out);
+	/* the I1 log chain never decides: the base chain's drop does */
+	out = compile("version: 1\negress:\n  default: allow\n", false, true);
+	{
+		const char *c = strstr(out, "add chain inet moat moat7_i1\n");
+		const char *e = strstr(out, "add element inet moat i1_dispatch");
+
+		assert_non_null(c);
+		assert_non_null(e);
+		for (line = strstr(c, "add rule inet moat moat7_i1"); line && line < e;
+		     line = strstr(line + 1, "add rule inet moat moat7_i1")) {
+			const char *nl = strchr(line, '\n');
+			char *r = strndup(line, (size_t)(nl - line));
+
+			assert_null(strstr(r, "accept"));
+			assert_null(strstr(r, "drop"));
+			assert_null(strstr(r, "reject"));
+			assert_null(strstr(r, "jump"));
+			assert_null(strstr(r, "goto"));
+			free(r);
+		}
+	}
 	free(out);
 	out = compile("version: 1\negress:\n  rules:\n    - deny: metadata\n"
 		      "    - deny: host\n", false, true);
