@@ -570,16 +570,22 @@ static int log_attr_cb(const struct nlattr *attr, void *data)
 size_t log_nflog_parse(const void *buf, size_t len, log_pkt_fn fn,
 		       void *opaque)
 {
-	const struct nlmsghdr *nlh = buf;
-	int rem = len > INT32_MAX ? INT32_MAX : (int)len;
-	size_t n = 0;
+	size_t n = 0, off = 0;
 
-	for (; mnl_nlmsg_ok(nlh, rem); nlh = mnl_nlmsg_next(nlh, &rem)) {
+	/* not mnl_nlmsg_ok(): libmnl 1.0.4 compares the length as an int, so
+	 * a length over 2^31 would pass it
+	 */
+	for (; off <= len && len - off >= sizeof(struct nlmsghdr);
+	     off += NLMSG_ALIGN(((const struct nlmsghdr *)
+				 ((const char *)buf + off))->nlmsg_len)) {
+		const struct nlmsghdr *nlh = (const void *)((const char *)buf + off);
 		struct log_attrs a = { 0 };
 		struct log_pkt p = { 0 };
 		const char *prefix;
 		uint16_t plen;
 
+		if (nlh->nlmsg_len < sizeof(*nlh) || nlh->nlmsg_len > len - off)
+			break;
 		if (nlh->nlmsg_type != ((NFNL_SUBSYS_ULOG << 8) | NFULNL_MSG_PACKET))
 			continue;
 		if (nlh->nlmsg_len < mnl_nlmsg_size(sizeof(struct nfgenmsg)))

@@ -707,7 +707,7 @@ int nft_sandbox_add_text(FILE *f, const struct nft_sandbox *s,
 			 "spoofed source (I5)", "ip6 saddr != %s",
 			 pfx_str(&s->addr6, a6));
 		nft_deny(f, i, pre, NFT_CTR_D_I2_HOST, "I2:loopback", "drop",
-			 "martian loopback (I2)", "ip6 daddr ::1");
+			 "martian loopback", "ip6 daddr ::1");
 	} else {
 		fprintf(f, "add rule inet %s %s meta nfproto ipv6 drop comment \"no IPv6 in this sandbox\"\n",
 			t, pre);
@@ -715,7 +715,7 @@ int nft_sandbox_add_text(FILE *f, const struct nft_sandbox *s,
 	nft_deny(f, i, pre, NFT_CTR_D_I5_ANY, "I5:spoof", "drop",
 		 "spoofed source (I5)", "ip saddr != %s", pfx_str(&s->addr4, a4));
 	nft_deny(f, i, pre, NFT_CTR_D_I2_HOST, "I2:loopback", "drop",
-		 "martian loopback (I2)", "ip daddr 127.0.0.0/8");
+		 "martian loopback", "ip daddr 127.0.0.0/8");
 	fprintf(f, "add rule inet %s %s accept\n", t, pre);
 
 	/* input: the host (I2) */
