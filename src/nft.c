@@ -499,6 +499,8 @@ static void nft_obs_del_text(FILE *f, const char *ifname)
 {
 	size_t k;
 
+	/* a table made by an older moat may lack the map */
+	nft_obs_base_map(f);
 	fprintf(f, "add chain inet %s %s_i1\n", NFT_TABLE, ifname);
 	fprintf(f, "add element inet %s i1_dispatch { \"%s\" : jump %s_i1 }\n",
 		NFT_TABLE, ifname, ifname);

@@ -39,6 +39,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <string.h>
+#include <time.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -653,13 +654,24 @@ static void stats_http_conn(const struct moat_config *c, const char *only,
 {
 	struct timeval tv = { .tv_sec = STATS_IO_TIMEOUT_S };
 	char req[STATS_REQ_MAX + 1];
+	struct timespec start, now;
 	size_t len = 0;
 	ssize_t n;
 
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	clock_gettime(CLOCK_MONOTONIC, &start);
 	while (len < STATS_REQ_MAX) {
-		n = recv(fd, req + len, STATS_REQ_MAX - len, 0);
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		long ms;
+
+		/* the whole request within the timeout, however it trickles */
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		ms = STATS_IO_TIMEOUT_S * 1000L -
+		     ((now.tv_sec - start.tv_sec) * 1000L +
+		      (now.tv_nsec - start.tv_nsec) / 1000000L);
+		if (ms <= 0 || poll(&p, 1, (int)ms) <= 0)
+			break;
+		n = recv(fd, req + len, STATS_REQ_MAX - len, MSG_DONTWAIT);
 		if (n <= 0)
 			break;
 		len += (size_t)n;
@@ -736,7 +748,7 @@ static int stats_serve(const struct moat_config *c, const char *only,
 			addr);
 		return MOAT_EXIT_USAGE;
 	}
-	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0) {
 		msg_err("stats: socket: %s", strerror(errno));
 		return MOAT_EXIT_FAILURE;
