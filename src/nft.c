@@ -23,6 +23,11 @@
  *	its default (I3)
  *   postrouting (nat)                    masquerade sandbox traffic
  *
+ * Every denial is logged first (NFLOG, rate-limited per sandbox) and
+ * counted by reason in named counters; see "Observability" below. A
+ * fourth map, i1_dispatch, lets the base forward chain log and count a
+ * packet from one sandbox to another for its sender before dropping it.
+ *
  * The table fails closed by construction: a packet from a moat interface
  * that has no dispatch entry, or that returns from its sandbox chain
  * without a verdict (a chain flushed by mistake, say), meets the "drop"
