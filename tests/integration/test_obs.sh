@@ -84,6 +84,15 @@ assert_eq "$(counter "obs-$S" denied rule egress)" 2 "stats: 2 packets denied by
 assert_eq "$(counter "obs-$S" allowed default egress)" 5 "stats: 5 flows allowed by the default"
 assert_eq "$(counter "obs-$S" denied I1 egress)" 1 "stats: 1 packet denied to another sandbox (I1)"
 assert_eq "$(counter "obs-$S" allowed rule egress)" 0 "stats: no flow allowed by a rule"
+assert_ok -m "stats --json exits 0" m stats --json
+assert_ok -m "stats NAME --json exits 0" m stats "obs-$S" --json
+text=$(m stats "obs-$S")
+if grep -Eq '^  denied +I2 +host +3 +180$' <<<"$text" && grep -Eq '^  allowed +default +egress +5 ' <<<"$text" &&
+	grep -Eq '^  log\.denials_total +[0-9]+$' <<<"$text"; then
+	ok "stats: the text table shows the counters and the supervisor's"
+else
+	not_ok "stats: text table" "$text"
+fi
 
 out=$(wait_eq 5 3 nlogs "obs-$S" '.kind == "deny" and .reason == "I2:host" and .proto == "tcp" and .dst == "192.168.77.2" and .port == 22')
 assert_eq "$out" 3 "logs: 3 denials to 192.168.77.2:22/tcp, reason I2:host"
@@ -94,6 +103,7 @@ assert_eq "$out" 1 "logs: 1 denial to the other sandbox, reason I1:sandbox"
 assert_eq "$(nlogs "obs-$S" '.dst == "93.184.216.34"')" 0 "logs: allowed flows are not logged"
 SB4=$(m inspect "obs-$S" --json | jq -r .ipv4)
 assert_eq "$(nlogs "obs-$S" ".reason == \"I2:host\" and .src != \"$SB4\"")" 0 "logs: the source is the sandbox's address"
+assert_ok -m "logs --json exits 0" m logs "obs-$S" --json
 text=$(m logs "obs-$S")
 if grep -E "^[0-9T:.-]+Z +deny +tcp +$SB4 +192\.168\.77\.2 +22 +I2:host" <<<"$text" >/dev/null; then
 	ok "logs: text columns time, kind, protocol, source, destination, port, reason"
