@@ -5,7 +5,7 @@
  *
  * Theory of operation
  * -------------------
- * Two sources, read fresh at every call (moat keeps no daemon):
+ * Three sources, read fresh at every call (moat keeps no daemon):
  *
  *  - the kernel: every sandbox has a fixed set of named nftables
  *    counters (nft.c, enum nft_ctr): packets and bytes denied by reason
@@ -16,6 +16,10 @@
  *    counters count flows (their first packet), while every denied packet
  *    is counted. All of them are read with one libnftables "list
  *    counters" in JSON.
+ *  - the link: packets and bytes on the host side of the sandbox's veth
+ *    (one RTM_GETLINK dump with libmnl), all traffic, denied included:
+ *    what the sandbox sent (egress) and what was delivered to it
+ *    (ingress);
  *  - the supervisor: its "status" answer on the control socket. Each
  *    service reports an object of numbers there ("publish", "log", and the
  *    DNS interceptor's and proxy's when they exist); they are passed on
@@ -44,6 +48,9 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include <libmnl/libmnl.h>
+#include <linux/if_link.h>
+#include <linux/rtnetlink.h>
 #include <nftables/libnftables.h>
 
 #include "err.h"
@@ -95,15 +102,101 @@ static json_t *stats_nft_counters(void)
 }
 
 /**
+ * stats_link_cb() - one link of the dump (mnl_cb_run() callback)
+ * @nlh:	RTM_NEWLINK message
+ * @data:	object to add "<ifname>": { rx/tx packets and bytes } to
+ *
+ * Return: MNL_CB_OK
+ */
+static int stats_link_cb(const struct nlmsghdr *nlh, void *data)
+{
+	const struct nlattr *attr, *name = NULL, *st = NULL;
+	struct rtnl_link_stats64 s;
+	const char *ifname;
+
+	if (nlh->nlmsg_len < mnl_nlmsg_size(sizeof(struct ifinfomsg)))
+		return MNL_CB_OK;
+	mnl_attr_for_each(attr, nlh, sizeof(struct ifinfomsg)) {
+		if (mnl_attr_get_type(attr) == IFLA_IFNAME &&
+		    !mnl_attr_validate(attr, MNL_TYPE_NUL_STRING))
+			name = attr;
+		else if (mnl_attr_get_type(attr) == IFLA_STATS64 &&
+			 mnl_attr_get_payload_len(attr) >= sizeof(s))
+			st = attr;
+	}
+	if (!name || !st)
+		return MNL_CB_OK;
+	ifname = mnl_attr_get_str(name);
+	if (strncmp(ifname, NFT_IFPREFIX, strlen(NFT_IFPREFIX)))
+		return MNL_CB_OK;
+	memcpy(&s, mnl_attr_get_payload(st), sizeof(s));
+	/* the host side: what it receives, the sandbox sent */
+	json_object_set_new(data, ifname, json_pack("{s:I,s:I,s:I,s:I}",
+		"egress_packets", (json_int_t)s.rx_packets,
+		"egress_bytes", (json_int_t)s.rx_bytes,
+		"ingress_packets", (json_int_t)s.tx_packets,
+		"ingress_bytes", (json_int_t)s.tx_bytes));
+	return MNL_CB_OK;
+}
+
+/**
+ * stats_links() - traffic counters of the host side of every sandbox link
+ *
+ * One RTM_GETLINK dump over route netlink.
+ *
+ * Return: object { "<ifname>": { egress_packets, egress_bytes,
+ *	   ingress_packets, ingress_bytes } }, empty on error
+ */
+static json_t *stats_links(void)
+{
+	char buf[32768] __attribute__((aligned(8)));
+	json_t *res = json_object();
+	struct mnl_socket *nl;
+	struct ifinfomsg *ifm;
+	struct nlmsghdr *nlh;
+	uint32_t seq = (uint32_t)time(NULL), portid;
+	ssize_t n;
+	int ret;
+
+	nl = mnl_socket_open2(NETLINK_ROUTE, SOCK_CLOEXEC);
+	if (!nl)
+		return res;
+	if (mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID)) {
+		mnl_socket_close(nl);
+		return res;
+	}
+	portid = mnl_socket_get_portid(nl);
+	nlh = mnl_nlmsg_put_header(buf);
+	nlh->nlmsg_type = RTM_GETLINK;
+	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+	nlh->nlmsg_seq = seq;
+	ifm = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifm));
+	ifm->ifi_family = AF_UNSPEC;
+	if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0) {
+		mnl_socket_close(nl);
+		return res;
+	}
+	do {
+		n = mnl_socket_recvfrom(nl, buf, sizeof(buf));
+		if (n <= 0)
+			break;
+		ret = mnl_cb_run(buf, (size_t)n, seq, portid, stats_link_cb, res);
+	} while (ret > MNL_CB_STOP);
+	mnl_socket_close(nl);
+	return res;
+}
+
+/**
  * stats_sandbox() - one sandbox's entry of the document
  * @c:		settings
  * @name:	sandbox
  * @ctrs:	from stats_nft_counters()
+ * @links:	from stats_links()
  *
  * Return: new object, or NULL if the sandbox's record cannot be read
  */
 static json_t *stats_sandbox(const struct moat_config *c, const char *name,
-			     json_t *ctrs)
+			     json_t *ctrs, json_t *links)
 {
 	json_t *o, *arr, *sv = NULL;
 	struct sb_state s;
@@ -133,6 +226,10 @@ static json_t *stats_sandbox(const struct moat_config *c, const char *name,
 			"bytes", json_object_get(v, "bytes")));
 	}
 	json_object_set_new(o, "counters", arr);
+	if (s.has_net && json_object_get(links, s.ifname))
+		json_object_set(o, "traffic", json_object_get(links, s.ifname));
+	else
+		json_object_set_new(o, "traffic", json_null());
 	if (st == SB_RUNNING && supervisor_query(c, name, "status", &sv) == 0 &&
 	    json_is_object(sv)) {
 		json_object_del(sv, "name");
@@ -156,7 +253,7 @@ static int stats_collect(const struct moat_config *c, const char *only,
 			 json_t **doc)
 {
 	char (*names)[MOAT_NAME_MAX + 1] = NULL;
-	json_t *ctrs, *arr = json_array(), *o;
+	json_t *ctrs, *links, *arr = json_array(), *o;
 	size_t n = 0, i;
 	int ret;
 
@@ -168,14 +265,16 @@ static int stats_collect(const struct moat_config *c, const char *only,
 		return ret;
 	}
 	ctrs = stats_nft_counters();
+	links = stats_links();
 	for (i = 0; i < n; i++) {
 		if (only && strcmp(only, names[i]))
 			continue;
-		o = stats_sandbox(c, names[i], ctrs);
+		o = stats_sandbox(c, names[i], ctrs, links);
 		if (o)
 			json_array_append_new(arr, o);
 	}
 	json_decref(ctrs);
+	json_decref(links);
 	free(names);
 	if (only && !json_array_size(arr)) {
 		json_decref(arr);
@@ -360,6 +459,39 @@ static void stats_prom_service(struct stats_prom *p, const char *sandbox,
 }
 
 /**
+ * stats_prom_traffic() - a sandbox's link counters
+ * @p:		families
+ * @sandbox:	label value
+ * @t:		its "traffic" object, or null
+ */
+static void stats_prom_traffic(struct stats_prom *p, const char *sandbox,
+			       json_t *t)
+{
+	static const char *const dirs[] = { "egress", "ingress" };
+	static const char *const what[] = { "packets", "bytes" };
+	size_t d, k;
+
+	if (!json_is_object(t))
+		return;
+	for (k = 0; k < 2; k++) {
+		char fname[64];
+		FILE *o;
+
+		snprintf(fname, sizeof(fname), "moat_traffic_%s_total", what[k]);
+		o = stats_fam(p, fname, "", "counter");
+		for (d = 0; d < 2; d++) {
+			char key[32];
+
+			snprintf(key, sizeof(key), "%s_%s", dirs[d], what[k]);
+			fprintf(o, "%s{sandbox=\"", fname);
+			stats_label(o, sandbox);
+			fprintf(o, "\",direction=\"%s\"} %" JSON_INTEGER_FORMAT "\n",
+				dirs[d], json_integer_value(json_object_get(t, key)));
+		}
+	}
+}
+
+/**
  * stats_prometheus() - the document in the Prometheus text format
  * @doc:	from stats_collect()
  * @f:		output
@@ -369,7 +501,8 @@ static void stats_prom_service(struct stats_prom *p, const char *sandbox,
 int stats_prometheus(json_t *doc, FILE *f)
 {
 	static const char *const reserved[] = { "moat_sandbox", "moat_denied",
-						"moat_allowed", "moat_supervisor" };
+						"moat_allowed", "moat_supervisor",
+						"moat_traffic" };
 	struct stats_prom p = { 0 };
 	json_t *sb, *c, *sv;
 	size_t i, j, k;
@@ -385,6 +518,12 @@ int stats_prometheus(json_t *doc, FILE *f)
 		  "counter");
 	stats_fam(&p, "moat_allowed_flows_total",
 		  "New flows the sandbox's policy accepted (their first packet), by reason (rule or default) and direction.",
+		  "counter");
+	stats_fam(&p, "moat_traffic_packets_total",
+		  "Packets on the sandbox's link, denied ones included: egress sent by the sandbox, ingress delivered to it.",
+		  "counter");
+	stats_fam(&p, "moat_traffic_bytes_total",
+		  "Bytes on the sandbox's link, denied ones included, by direction.",
 		  "counter");
 	stats_fam(&p, "moat_supervisor_start_time_seconds",
 		  "When the sandbox's supervisor started, seconds since the epoch.",
@@ -431,6 +570,7 @@ int stats_prometheus(json_t *doc, FILE *f)
 			}
 		}
 
+		stats_prom_traffic(&p, name, json_object_get(sb, "traffic"));
 		if (!json_is_object(sv))
 			continue;
 		if (json_is_integer(json_object_get(sv, "started"))) {
@@ -513,7 +653,7 @@ static void stats_text_service(FILE *f, const char *path, json_t *o, int depth)
  */
 void stats_text(json_t *doc, FILE *f)
 {
-	json_t *sb, *c, *sv;
+	json_t *sb, *c, *sv, *t;
 	size_t i, j;
 
 	json_array_foreach(json_object_get(doc, "sandboxes"), i, sb) {
@@ -526,7 +666,8 @@ void stats_text(json_t *doc, FILE *f)
 			json_is_string(json_object_get(sb, "interface")) ?
 			json_string_value(json_object_get(sb, "interface")) :
 			"no interface");
-		if (json_array_size(json_object_get(sb, "counters")))
+		if (json_array_size(json_object_get(sb, "counters")) ||
+		    json_is_object(json_object_get(sb, "traffic")))
 			fprintf(f, "  %-8s %-8s %-9s %12s %14s\n", "VERDICT",
 				"REASON", "DIRECTION", "PACKETS", "BYTES");
 		json_array_foreach(json_object_get(sb, "counters"), j, c) {
@@ -537,6 +678,16 @@ void stats_text(json_t *doc, FILE *f)
 				json_integer_value(json_object_get(c, "packets")),
 				json_integer_value(json_object_get(c, "bytes")));
 		}
+		t = json_object_get(sb, "traffic");
+		if (json_is_object(t))
+			fprintf(f, "  %-8s %-8s %-9s %12" JSON_INTEGER_FORMAT " %14" JSON_INTEGER_FORMAT "\n"
+				   "  %-8s %-8s %-9s %12" JSON_INTEGER_FORMAT " %14" JSON_INTEGER_FORMAT "\n",
+				"link", "-", "egress",
+				json_integer_value(json_object_get(t, "egress_packets")),
+				json_integer_value(json_object_get(t, "egress_bytes")),
+				"link", "-", "ingress",
+				json_integer_value(json_object_get(t, "ingress_packets")),
+				json_integer_value(json_object_get(t, "ingress_bytes")));
 		sv = json_object_get(sb, "supervisor");
 		if (!json_is_object(sv)) {
 			fprintf(f, "  supervisor: not running\n");

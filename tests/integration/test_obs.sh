@@ -85,6 +85,14 @@ assert_eq "$(counter "obs-$S" denied rule egress)" 2 "stats: 2 packets denied by
 assert_eq "$(counter "obs-$S" allowed default egress)" 5 "stats: 5 flows allowed by the default"
 assert_eq "$(counter "obs-$S" denied I1 egress)" 1 "stats: 1 packet denied to another sandbox (I1)"
 assert_eq "$(counter "obs-$S" allowed rule egress)" 0 "stats: no flow allowed by a rule"
+tr=$(m stats "obs-$S" --json | jq -r '.sandboxes[0].traffic | "\(.egress_packets) \(.ingress_packets) \(.egress_bytes)"')
+read -r egp inp egb <<<"$tr"
+# 11 connection attempts and 5 connections (3 packets out each at least)
+if [ "${egp:-0}" -ge 21 ] && [ "${inp:-0}" -ge 5 ] && [ "${egb:-0}" -ge $((21 * 40)) ]; then
+	ok "stats: link traffic ($egp packets out, $inp in)"
+else
+	not_ok "stats: link traffic" "$tr"
+fi
 assert_ok -m "stats --json exits 0" m stats --json
 assert_ok -m "stats NAME --json exits 0" m stats "obs-$S" --json
 text=$(m stats "obs-$S")
@@ -132,6 +140,8 @@ assert_ok -m "allowed flows" \
 	grep -qx "moat_allowed_flows_total{sandbox=\"obs-$S\",reason=\"default\",direction=\"egress\"} 5" "$WORLD_DIR/metrics.txt"
 assert_ok -m "supervisor counters passed through (log)" \
 	grep -qE "^moat_log_denials_total\{sandbox=\"obs-$S\"\} [0-9]+$" "$WORLD_DIR/metrics.txt"
+assert_ok -m "link traffic by direction" \
+	grep -qE "^moat_traffic_packets_total\{sandbox=\"obs-$S\",direction=\"ingress\"\} [1-9][0-9]*$" "$WORLD_DIR/metrics.txt"
 assert_ok -m "every sandbox up" \
 	grep -qx "moat_sandbox_up{sandbox=\"peer-$S\"} 1" "$WORLD_DIR/metrics.txt"
 assert_eq "$(grep -c '^# TYPE moat_denied_packets_total ' "$WORLD_DIR/metrics.txt")" 1 "one TYPE line per family"

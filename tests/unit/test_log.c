@@ -240,6 +240,7 @@ static void test_prometheus(void **state)
 		" {\"name\": \"a\", \"counters\": ["
 		"   {\"verdict\": \"denied\", \"reason\": \"I2\", \"direction\": \"host\", \"packets\": 3, \"bytes\": 180},"
 		"   {\"verdict\": \"allowed\", \"reason\": \"default\", \"direction\": \"egress\", \"packets\": 5, \"bytes\": 300}],"
+		"  \"traffic\": {\"egress_packets\": 20, \"egress_bytes\": 1500, \"ingress_packets\": 9, \"ingress_bytes\": 700},"
 		"  \"supervisor\": {\"started\": 7, \"dns\": {\"queries_total\": 4, \"pins\": 2, \"x\": \"s\"}}},"
 		" {\"name\": \"b\\\"q\", \"counters\": ["
 		"   {\"verdict\": \"denied\", \"reason\": \"I2\", \"direction\": \"host\", \"packets\": 1, \"bytes\": 60}],"
@@ -262,6 +263,8 @@ static void test_prometheus(void **state)
 	assert_non_null(strstr(buf, "# TYPE moat_dns_queries_total counter\nmoat_dns_queries_total{sandbox=\"a\"} 4\n"));
 	assert_non_null(strstr(buf, "# TYPE moat_dns_pins untyped\nmoat_dns_pins{sandbox=\"a\"} 2\n"));
 	assert_null(strstr(buf, "moat_dns_x"));
+	assert_non_null(strstr(buf, "moat_traffic_bytes_total{sandbox=\"a\",direction=\"egress\"} 1500\n"
+				    "moat_traffic_bytes_total{sandbox=\"a\",direction=\"ingress\"} 700\n"));
 	assert_non_null(strstr(buf, "moat_sandbox_up{sandbox=\"a\"} 1\nmoat_sandbox_up{sandbox=\"b\\\"q\"} 0\n"));
 	free(buf);
 	json_decref(doc);
