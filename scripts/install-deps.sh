@@ -33,6 +33,7 @@ packages=(
 )
 # benchmarks (SPEC section 8): peers and load generators
 bench_packages=(
+	sockperf containernetworking-plugins iptables
 	dnsperf wrk haproxy tinyproxy unbound podman runc qemu-system-x86
 )
 

@@ -350,8 +350,10 @@ static int sandbox_setup_net(const struct moat_config *c,
 			strerror(-err));
 		goto out;
 	}
+	msg_debug_step("create: veth");
 	if (sandbox_sysctls(s, nsfd))
 		goto out;
+	msg_debug_step("create: sysctls");
 
 	a = s->gw4;
 	a.plen = 30;
@@ -372,8 +374,10 @@ static int sandbox_setup_net(const struct moat_config *c,
 			goto addr_fail;
 	}
 
+	msg_debug_step("create: addresses");
 	if (sandbox_nft_add(c, s, pol))
 		goto out;
+	msg_debug_step("create: rules");
 
 	if ((err = link_up(host, s->ifname)) || (err = link_up(in, "eth0"))) {
 		msg_err("cannot set the sandbox's links up: %s", strerror(-err));
@@ -468,11 +472,13 @@ int sandbox_create(const struct moat_config *c, const struct sb_opts *o,
 	struct stat st;
 	int lock, err;
 
+	msg_debug_step(NULL);
 	lock = state_lock(c);
 	if (lock < 0) {
 		msg_err("cannot lock %s: %s", c->run_dir, strerror(-lock));
 		return -1;
 	}
+	msg_debug_step("create: lock");
 
 	snprintf(s.name, sizeof(s.name), "%s", o->name);
 	snprintf(s.netns, sizeof(s.netns), NETNS_RUN_DIR "/moat-%s", o->name);
@@ -523,6 +529,7 @@ int sandbox_create(const struct moat_config *c, const struct sb_opts *o,
 		snprintf(s.ifname, sizeof(s.ifname), NFT_IFPREFIX "%u", s.idx);
 		err = link_exists(host, s.ifname);
 		link_close(host);
+		msg_debug_step("create: pool and address");
 		if (err != 0) {
 			msg_err(err > 0 ? "interface %s exists but no sandbox owns "
 				"it: remove it first" : "cannot look up %s", s.ifname);
@@ -540,10 +547,12 @@ int sandbox_create(const struct moat_config *c, const struct sb_opts *o,
 		return -1;
 	}
 
+	msg_debug_step("create: state");
 	if ((err = netns_create(s.netns))) {
 		msg_err("cannot create %s: %s", s.netns, strerror(-err));
 		goto fail;
 	}
+	msg_debug_step("create: netns");
 	nsfd = netns_open(s.netns);
 	if (nsfd < 0) {
 		msg_err("cannot open %s: %s", s.netns, strerror(-nsfd));
@@ -551,9 +560,11 @@ int sandbox_create(const struct moat_config *c, const struct sb_opts *o,
 	}
 	if (sandbox_setup_net(c, &s, o->pol, nsfd))
 		goto fail;
+	msg_debug_step("create: links, addresses, rules");
 	if (supervisor_start(c, &s, o->pol, o->run_mode ? o->watch_pid : 0,
 			     &s.supervisor_pid, &s.supervisor_start))
 		goto fail;
+	msg_debug_step("create: supervisor");
 	s.complete = true;
 	if ((err = state_write(c, &s))) {
 		msg_err("cannot write the state of sandbox '%s': %s", s.name,
@@ -583,6 +594,7 @@ int sandbox_teardown(const struct moat_config *c, const struct sb_state *s)
 {
 	int ret = 0, err;
 
+	msg_debug_step(NULL);
 	if (s->has_net && *s->ifname) {
 		struct link_ctx *host = link_open(-1);
 
@@ -598,13 +610,16 @@ int sandbox_teardown(const struct moat_config *c, const struct sb_state *s)
 			}
 			link_close(host);
 		}
+		msg_debug_step("teardown: link");
 		if (sandbox_nft_del(s))
 			ret = -1;
+		msg_debug_step("teardown: rules");
 	}
 	if (*s->netns && (err = netns_remove(s->netns))) {
 		msg_err("cannot remove %s: %s", s->netns, strerror(-err));
 		ret = -1;
 	}
+	msg_debug_step("teardown: netns");
 	if (ret == 0 && (err = state_remove(c, s->name))) {
 		msg_err("cannot remove the state of '%s': %s", s->name,
 			strerror(-err));
@@ -701,6 +716,7 @@ int sandbox_destroy(const struct moat_config *c, const char *name, bool force,
 		snprintf(s.netns, sizeof(s.netns), NETNS_RUN_DIR "/moat-%s", name);
 	}
 
+	msg_debug_step(NULL);
 	st = state_status(&s);
 	if (!force && st != SB_RUNNING) {
 		msg_err("sandbox '%s' is %s; use rm -f to remove it", name,
@@ -718,7 +734,9 @@ int sandbox_destroy(const struct moat_config *c, const char *name, bool force,
 			if (pids[i] != s.supervisor_pid)
 				kill(pids[i], SIGKILL);
 	}
+	msg_debug_step("rm: processes inside");
 	supervisor_stop(&s);
+	msg_debug_step("rm: supervisor");
 	ret = sandbox_teardown(c, &s) ? -1 : 0;
 out:
 	free(pids);
