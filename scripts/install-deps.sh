@@ -23,7 +23,7 @@ set -euo pipefail
 packages=(
 	meson ninja-build pkg-config
 	libnftables-dev nftables libyaml-dev libjansson-dev
-	libnl-3-dev libnl-route-3-dev libmnl-dev
+	libnl-3-dev libnl-route-3-dev libmnl-dev libnftnl-dev
 	libcap-dev libseccomp-dev libcmocka-dev libldns-dev libssl-dev libidn2-dev
 	clang libclang-rt-14-dev llvm
 	iproute2 procps psmisc kmod util-linux iputils-ping

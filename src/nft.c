@@ -34,11 +34,19 @@
  * that follows the dispatch rule. The table never carries the "owner"
  * flag, so rules outlive moat's processes (I6).
  *
- * Every change is one libnftables transaction: the base table (idempotent:
- * base chains are flushed and refilled, maps keep their entries) and a
- * sandbox's chains plus its three dispatch entries go in together, or not
- * at all. The compiler emits nft(8) script text, which is also what the
- * golden files under tests/golden/ pin.
+ * A sandbox is added in two transactions, each all or nothing: first one
+ * libnftables transaction with the base table (idempotent: base chains
+ * are flushed and refilled, maps keep their entries) and the sandbox's
+ * chains and objects; then one libnftnl batch with its four dispatch
+ * entries, the only way in to those chains. Removal runs the other way
+ * round. Until the entries exist, and once they are gone, the sandbox's
+ * traffic meets the fail-closed drops, so no state in between is more
+ * open than the policy. (The entries do not go through libnftables
+ * because any change to a map's elements makes it fetch every element of
+ * every set first: a second per change with 1000 sandboxes; see
+ * nft_dispatch_set().) The compiler emits nft(8) script text, which is
+ * also what the golden files under tests/golden/ pin, with the dispatch
+ * entries written in nft syntax too (nft_dispatch_text()).
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -54,6 +62,11 @@
 #include <linux/netfilter.h>
 #include <linux/netfilter/nf_tables.h>
 #include <linux/netfilter/nfnetlink.h>
+#include <libnftnl/common.h>
+#include <libnftnl/set.h>
+#include <net/if.h>
+#include <sys/socket.h>
+#include <sys/time.h>
 
 /* Ports of name services that must never leave a sandbox directly (I4):
  * DNS (until intercepted), DoT/DoQ, mDNS, LLMNR, NetBIOS name/datagram
@@ -514,10 +527,6 @@ static void nft_obs_del_text(FILE *f, const char *ifname)
 	/* a table made by an older moat may lack the map */
 	nft_obs_base_map(f);
 	fprintf(f, "add chain inet %s %s_i1\n", NFT_TABLE, ifname);
-	fprintf(f, "add element inet %s i1_dispatch { \"%s\" : jump %s_i1 }\n",
-		NFT_TABLE, ifname, ifname);
-	fprintf(f, "delete element inet %s i1_dispatch { \"%s\" }\n",
-		NFT_TABLE, ifname);
 	fprintf(f, "flush chain inet %s %s_i1\n", NFT_TABLE, ifname);
 	fprintf(f, "delete chain inet %s %s_i1\n", NFT_TABLE, ifname);
 	nft_obs_objects_text(f, ifname);
@@ -593,8 +602,6 @@ static void nft_obs_i1_chain(FILE *f, const char *ifname)
 	}
 	fprintf(f, "add rule inet %s %s_i1 counter name \"%s_%s\" comment \"other sandboxes (I1), counted for the sender\"\n",
 		t, ifname, ifname, nft_ctrs[NFT_CTR_D_I1_EGRESS].name);
-	fprintf(f, "add element inet %s i1_dispatch { \"%s\" : jump %s_i1 }\n",
-		t, ifname, ifname);
 }
 
 /**
@@ -802,9 +809,6 @@ int nft_sandbox_add_text(FILE *f, const struct nft_sandbox *s,
 	fprintf(f, "add rule inet %s %s drop\n", t, fwd);
 
 	nft_obs_i1_chain(f, i);
-	fprintf(f, "add element inet %s pre_dispatch { \"%s\" : jump %s }\n", t, i, pre);
-	fprintf(f, "add element inet %s in_dispatch { \"%s\" : jump %s }\n", t, i, in);
-	fprintf(f, "add element inet %s fwd_dispatch { \"%s\" : jump %s }\n", t, i, fwd);
 	return ret;
 }
 
@@ -813,12 +817,12 @@ int nft_sandbox_add_text(FILE *f, const struct nft_sandbox *s,
  * @f:		output
  * @ifname:	host-side interface
  *
- * The removal must succeed whatever is left of the sandbox (an interrupted
- * set-up, a chain deleted by hand), and nftables has no "delete if it
- * exists" before version 1.0.8. So the same transaction first makes sure
- * every object exists ("add" of an existing chain or identical map element
- * is a no-op), then deletes them: dispatch entries first, so that the
- * chains they jump to are unused when they go.
+ * Its dispatch entries must be gone already (nft_dispatch_set()), so that
+ * nothing jumps to the chains removed here. The removal must succeed
+ * whatever is left of the sandbox (an interrupted set-up, a chain deleted
+ * by hand), and nftables has no "delete if it exists" before version
+ * 1.0.8. So the same transaction first makes sure every object exists
+ * ("add" of an existing chain is a no-op), then deletes them.
  */
 void nft_sandbox_del_text(FILE *f, const char *ifname)
 {
@@ -828,17 +832,184 @@ void nft_sandbox_del_text(FILE *f, const char *ifname)
 
 	for (k = 0; k < ARRAY_SIZE(kinds); k++)
 		fprintf(f, "add chain inet %s %s_%s\n", t, ifname, kinds[k]);
-	for (k = 0; k < ARRAY_SIZE(kinds); k++)
-		fprintf(f, "add element inet %s %s_dispatch { \"%s\" : jump %s_%s }\n",
-			t, kinds[k], ifname, ifname, kinds[k]);
-	for (k = 0; k < ARRAY_SIZE(kinds); k++)
-		fprintf(f, "delete element inet %s %s_dispatch { \"%s\" }\n",
-			t, kinds[k], ifname);
 	for (k = 0; k < ARRAY_SIZE(kinds); k++) {
 		fprintf(f, "flush chain inet %s %s_%s\n", t, ifname, kinds[k]);
 		fprintf(f, "delete chain inet %s %s_%s\n", t, ifname, kinds[k]);
 	}
 	nft_obs_del_text(f, ifname);
+}
+
+/* The dispatch maps and the chain each one jumps to, by suffix */
+static const struct {
+	const char *map;
+	const char *suffix;
+} nft_dispatch_maps[NFT_DISPATCH_N] = {
+	{ "i1_dispatch",  "i1" },
+	{ "pre_dispatch", "pre" },
+	{ "in_dispatch",  "in" },
+	{ "fwd_dispatch", "fwd" },
+};
+
+/**
+ * nft_dispatch_text() - a sandbox's dispatch entries as nft script text
+ * @f:		output
+ * @ifname:	host-side interface
+ * @add:	add them (else delete them)
+ *
+ * What nft_dispatch_set() sends, in nft(8) syntax: for the golden files
+ * and for reading.
+ */
+void nft_dispatch_text(FILE *f, const char *ifname, bool add)
+{
+	size_t k;
+
+	for (k = 0; k < NFT_DISPATCH_N; k++) {
+		if (add)
+			fprintf(f, "add element inet %s %s { \"%s\" : jump %s_%s }\n",
+				NFT_TABLE, nft_dispatch_maps[k].map, ifname,
+				ifname, nft_dispatch_maps[k].suffix);
+		else
+			fprintf(f, "delete element inet %s %s { \"%s\" }\n",
+				NFT_TABLE, nft_dispatch_maps[k].map, ifname);
+	}
+}
+
+/**
+ * nft_dispatch_batch() - send dispatch entries in one nfnetlink batch
+ * @ifname:	host-side interface
+ * @add:	add (NEWSETELEM) or delete (DELSETELEM)
+ * @only:	index into nft_dispatch_maps[] of the one entry to send, or
+ *		-1 for all of them
+ *
+ * One batch is one kernel transaction: all entries apply, or none.
+ *
+ * Return: 0, or -errno of the first message the kernel refused
+ */
+static int nft_dispatch_batch(const char *ifname, bool add, int only)
+{
+	char buf[8192], key[IFNAMSIZ] = { 0 }, chain[64];
+	struct mnl_nlmsg_batch *b;
+	struct mnl_socket *nl;
+	unsigned int seq = (unsigned int)time(NULL), portid, nmsg = 0, nack = 0;
+	struct timeval tv = { .tv_sec = 2 };
+	int ret = 0;
+	size_t k;
+
+	nl = mnl_socket_open(NETLINK_NETFILTER);
+	if (!nl)
+		return -errno;
+	if (mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0) {
+		ret = -errno;
+		mnl_socket_close(nl);
+		return ret;
+	}
+	portid = mnl_socket_get_portid(nl);
+	setsockopt(mnl_socket_get_fd(nl), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	memcpy(key, ifname, strnlen(ifname, IFNAMSIZ - 1));
+
+	b = mnl_nlmsg_batch_start(buf, sizeof(buf));
+	nftnl_batch_begin(mnl_nlmsg_batch_current(b), seq++);
+	mnl_nlmsg_batch_next(b);
+	for (k = 0; k < NFT_DISPATCH_N; k++) {
+		struct nftnl_set_elem *e;
+		struct nftnl_set *set;
+		struct nlmsghdr *nlh;
+
+		if (only >= 0 && (size_t)only != k)
+			continue;
+		set = nftnl_set_alloc();
+		e = nftnl_set_elem_alloc();
+		if (!set || !e)
+			die_oom();
+		nftnl_set_set_str(set, NFTNL_SET_TABLE, NFT_TABLE);
+		nftnl_set_set_str(set, NFTNL_SET_NAME, nft_dispatch_maps[k].map);
+		nftnl_set_elem_set(e, NFTNL_SET_ELEM_KEY, key, sizeof(key));
+		if (add) {
+			snprintf(chain, sizeof(chain), "%s_%s", ifname,
+				 nft_dispatch_maps[k].suffix);
+			nftnl_set_elem_set_u32(e, NFTNL_SET_ELEM_VERDICT, NFT_JUMP);
+			nftnl_set_elem_set_str(e, NFTNL_SET_ELEM_CHAIN, chain);
+		}
+		nftnl_set_elem_add(set, e);
+		nlh = nftnl_nlmsg_build_hdr(mnl_nlmsg_batch_current(b),
+					    add ? NFT_MSG_NEWSETELEM : NFT_MSG_DELSETELEM,
+					    NFPROTO_INET,
+					    (add ? NLM_F_CREATE : 0) | NLM_F_ACK, seq++);
+		nftnl_set_elems_nlmsg_build_payload(nlh, set);
+		nftnl_set_free(set);
+		mnl_nlmsg_batch_next(b);
+		nmsg++;
+	}
+	nftnl_batch_end(mnl_nlmsg_batch_current(b), seq++);
+	mnl_nlmsg_batch_next(b);
+
+	if (mnl_socket_sendto(nl, mnl_nlmsg_batch_head(b),
+			      mnl_nlmsg_batch_size(b)) < 0) {
+		ret = -errno;
+		goto out;
+	}
+	/* one answer per message: an ACK, or the error that aborted the
+	 * batch (the kernel answers every message of an aborted batch)
+	 */
+	while (nack < nmsg) {
+		ssize_t n = mnl_socket_recvfrom(nl, buf, sizeof(buf));
+		const struct nlmsghdr *nlh = (const struct nlmsghdr *)buf;
+		int len = (int)n;
+
+		if (n < 0) {
+			ret = ret ? ret : (errno == EAGAIN ? -ETIMEDOUT : -errno);
+			break;
+		}
+		for (; mnl_nlmsg_ok(nlh, len); nlh = mnl_nlmsg_next(nlh, &len)) {
+			const struct nlmsgerr *err;
+
+			if (nlh->nlmsg_type != NLMSG_ERROR || nlh->nlmsg_pid != portid)
+				continue;
+			err = mnl_nlmsg_get_payload(nlh);
+			if (err->error && !ret)
+				ret = err->error;
+			nack++;
+		}
+		if (ret)
+			break;
+	}
+out:
+	mnl_nlmsg_batch_stop(b);
+	mnl_socket_close(nl);
+	return ret;
+}
+
+/**
+ * nft_dispatch_set() - add or remove a sandbox's dispatch entries
+ * @ifname:	host-side interface
+ * @add:	add them (else remove them)
+ *
+ * The entries go through libnftnl rather than libnftables: before any
+ * change to a map's elements, libnftables fetches every set element of
+ * the table, and the kernel's set dump restarts its walk for each
+ * message, so that with 1000 sandboxes one "add element" took a second.
+ * A sandbox's chains are added before its entries and removed after them:
+ * in between, its traffic meets the base chains' fail-closed drop.
+ *
+ * Adding is one transaction (all four entries or none), and adding an
+ * entry that exists is not an error. Removing tolerates entries that are
+ * already gone: if the batch fails, each entry is removed on its own.
+ *
+ * Return: 0, or -errno
+ */
+int nft_dispatch_set(const char *ifname, bool add)
+{
+	int ret, k;
+
+	ret = nft_dispatch_batch(ifname, add, -1);
+	if (add || ret != -ENOENT)
+		return ret;
+	for (k = 0; k < NFT_DISPATCH_N; k++) {
+		ret = nft_dispatch_batch(ifname, false, k);
+		if (ret && ret != -ENOENT)
+			return ret;
+	}
+	return 0;
 }
 
 /**

@@ -91,6 +91,11 @@ int nft_base_text(FILE *f, const struct nft_base *b);
 int nft_sandbox_add_text(FILE *f, const struct nft_sandbox *s,
 			 struct errlist *el);
 void nft_sandbox_del_text(FILE *f, const char *ifname);
+
+/* dispatch maps: i1, pre, in, fwd (see nft.c) */
+#define NFT_DISPATCH_N	4
+void nft_dispatch_text(FILE *f, const char *ifname, bool add);
+int nft_dispatch_set(const char *ifname, bool add);
 uint64_t nft_base_hash(const struct nft_base *b);
 
 int nft_run(const char *cmds, char **err);

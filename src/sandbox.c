@@ -141,8 +141,11 @@ static char *sandbox_base_hash_path(const struct moat_config *c)
 	return xasprintf("%s/base.hash", c->run_dir);
 }
 
+static int sandbox_nft_del(const struct sb_state *s);
+
 /**
- * sandbox_nft_add() - one transaction: base table if needed, the sandbox
+ * sandbox_nft_add() - base table if needed and the sandbox's chains in one
+ * transaction, then its dispatch entries in a second (see nft.c)
  * @c:		settings
  * @s:		record
  * @pol:	effective policy
@@ -203,6 +206,16 @@ static int sandbox_nft_add(const struct moat_config *c, const struct sb_state *s
 		free(err);
 		return -1;
 	}
+	/* the chains exist; now, in one more transaction, the entries that
+	 * lead to them (until then the sandbox's traffic is dropped by the
+	 * base chains, and the link is not up yet anyway)
+	 */
+	if ((ret = nft_dispatch_set(s->ifname, true))) {
+		msg_err("nftables refused the sandbox's dispatch entries: %s",
+			strerror(-ret));
+		sandbox_nft_del(s);
+		return -1;
+	}
 	if (need_base) {
 		autofclose FILE *hf = fopen(hpath, "we");
 
@@ -227,6 +240,12 @@ static int sandbox_nft_del(const struct sb_state *s)
 
 	if (!s->has_net || !*s->ifname || !nft_table_exists())
 		return 0;
+	/* first nothing leads to the chains (fail closed), then they go */
+	if ((ret = nft_dispatch_set(s->ifname, false))) {
+		msg_err("cannot remove the dispatch entries of sandbox '%s': %s",
+			s->name, strerror(-ret));
+		return -1;
+	}
 	f = open_memstream(&buf, &len);
 	if (!f)
 		die_oom();

@@ -141,6 +141,8 @@ static char *compile(const char *yaml, bool v6, bool ok)
 	test_sandbox(&s, &p, v6);
 	f = open_memstream(&buf, &len);
 	ret = nft_sandbox_add_text(f, &s, &el);
+	/* then, in a second transaction (libnftnl), the dispatch entries */
+	nft_dispatch_text(f, s.ifname, true);
 	fclose(f);
 	assert_int_equal(ret, ok ? 0 : -1);
 	errlist_free(&el);
@@ -316,12 +318,16 @@ static void test_delete_text(void **state)
 	size_t len = 0;
 	FILE *f = open_memstream(&buf, &len);
 
+	/* the dispatch entries go first (libnftnl), then the chains */
+	nft_dispatch_text(f, "moat7", false);
 	nft_sandbox_del_text(f, "moat7");
 	fclose(f);
 	check_golden("delete.nft", buf);
-	assert_true(pos(buf, "add chain inet moat moat7_fwd") <
-		    pos(buf, "delete element inet moat fwd_dispatch"));
 	assert_true(pos(buf, "delete element inet moat fwd_dispatch") <
+		    pos(buf, "add chain inet moat moat7_fwd"));
+	assert_true(pos(buf, "delete element inet moat i1_dispatch") <
+		    pos(buf, "delete chain inet moat moat7_i1"));
+	assert_true(pos(buf, "add chain inet moat moat7_fwd") <
 		    pos(buf, "delete chain inet moat moat7_fwd"));
 	free(buf);
 }
