@@ -634,8 +634,10 @@ static void stats_text_service(FILE *f, const char *path, json_t *o, int depth)
 
 	json_object_foreach(o, key, v) {
 		char sub[256];
+		int n = snprintf(sub, sizeof(sub), "%s.%s", path, key);
 
-		snprintf(sub, sizeof(sub), "%s.%s", path, key);
+		if (n < 0 || (size_t)n >= sizeof(sub))
+			continue;	/* a key path this long is not ours */
 		if (json_is_object(v) && depth < STATS_DEPTH_MAX)
 			stats_text_service(f, sub, v, depth + 1);
 		else if (json_is_integer(v))
