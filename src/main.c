@@ -34,6 +34,7 @@
 #include "state.h"
 #include "stats.h"
 #include "supervisor.h"
+#include "verify.h"
 
 static const char usage_main[] =
 "Usage: moat [--verbose] COMMAND [OPTIONS] [ARGS]\n"
@@ -995,6 +996,7 @@ int main(int argc, char **argv)
 		{ "rm", cmd_rm }, { "ls", cmd_ls }, { "inspect", cmd_inspect },
 		{ "policy", cmd_policy }, { "__supervise", cmd_supervise },
 		{ "logs", logs_command }, { "stats", stats_command },
+		{ "verify", verify_main },
 	};
 	size_t i;
 

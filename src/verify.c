@@ -1,0 +1,1084 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/* moat - per-sandbox networks enforced by the host kernel
+ *
+ * verify.c - "moat verify": the isolation canary
+ *
+ * Theory of operation
+ * -------------------
+ * Isolation is not trusted to be configured; it is shown. One run:
+ *
+ *   1. two canary sandboxes, "verify-XXXXXXXX-a" and "-b", are created by
+ *      moat's own code (sandbox_create(), exactly as "moat run" does; their
+ *      supervisors watch this process and remove them if it dies). Live,
+ *      both have the canary policy: egress default deny, plus one allowed
+ *      name once moat intercepts DNS. Under --simulate, canary a has the
+ *      default policy plus one LAN port, so that allowed probes show the
+ *      policy is not simply "nothing works".
+ *   2. probes, from root inside the canaries (probe.c), each with the
+ *      result it must have:
+ *        - every address of the host (every interface, v4 and v6,
+ *          link-local, each sandbox gateway; loopback is left to the
+ *          martian tests) on every TCP and UDP port the host listens on,
+ *          read from the kernel (/proc/net/{tcp,udp}{,6}), plus TCP 22,
+ *          2375, 2376, 6443 and 10250 (I2); port 53 is DNS, probed below;
+ *        - the other canary, both ways, TCP, UDP and ICMP echo, v4 and
+ *          v6 (I1);
+ *        - every metadata address of SPEC §4, TCP 80 (I3);
+ *        - a DNS query for a random name that no rule allows: NXDOMAIN
+ *          from moat's interceptor, or, while moat has none, nothing (I4);
+ *        - DoT (TCP 853) to the gateway, and to --probe-target's address;
+ *        - a direct connection to --probe-target ADDR:PORT, if given (I3).
+ *      Live, probes only ever go to the host's own addresses, the
+ *      canaries, metadata addresses, and the operator's target.
+ *   3. the ruleset audit (audit.c), with the canaries in place;
+ *   4. the canaries are removed; a table (probe, expected, observed,
+ *      verdict) or one JSON document is printed; the exit status is 1 if
+ *      anything did not match.
+ *
+ * --simulate (world.c) first builds a throwaway world and runs all of
+ * this inside its host namespace, with more probes into its LAN and
+ * "internet" that must succeed or fail by the policy. --interval repeats
+ * a live run, and --on-fail CMD gets the JSON report of every failed run
+ * on its standard input.
+ *
+ * SIGINT, SIGTERM and SIGHUP stop a run between steps: the canaries and
+ * the world are removed before moat exits (status 130).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <ifaddrs.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <string.h>
+#include <time.h>
+#include <arpa/inet.h>
+#include <net/if.h>
+#include <sys/random.h>
+#include <sys/wait.h>
+
+#include "err.h"
+#include "netns.h"
+#include "nft.h"
+#include "policy.h"
+#include "probe.h"
+#include "sandbox.h"
+#include "verify.h"
+#include "world.h"
+
+#define VERIFY_TIMEOUT_MS	1000	/* per probe */
+#define VERIFY_PORTS_MAX	1024	/* listening ports per protocol */
+#define VERIFY_ADDRS_MAX	512	/* host addresses */
+#define VERIFY_FIXED_TCP	{ 22, 2375, 2376, 6443, 10250 }
+#define VERIFY_DISCARD		9	/* port probed on the other canary */
+
+static const char usage_verify[] =
+"Usage: moat verify [--simulate] [--json] [--probe-target ADDR:PORT]\n"
+"                   [--interval DURATION] [--on-fail CMD]\n"
+"\n"
+"Prove isolation: create two canary sandboxes, probe from root inside them\n"
+"everything they must not reach (the host's addresses on every port it\n"
+"listens on, each other, cloud metadata, DNS and DoT), audit the live\n"
+"nftables ruleset, remove the canaries, and print a table (probe, expected,\n"
+"observed, verdict). Exit status 1 if anything did not match.\n"
+"\n"
+"  --simulate                build a throwaway world of network namespaces\n"
+"                            (host, LAN, metadata, \"internet\") and verify in\n"
+"                            it; no packet leaves the machine\n"
+"  --json                    print one JSON document per run instead\n"
+"  --probe-target ADDR:PORT  also try a direct TCP connection to this\n"
+"                            internet address (and DoT to ADDR:853); without\n"
+"                            it no probe leaves the host\n"
+"  --interval DURATION       repeat every DURATION (30s, 5m, 1h) until\n"
+"                            SIGINT/SIGTERM\n"
+"  --on-fail CMD             run CMD (sh -c) after a failed run, with the JSON\n"
+"                            report on its standard input\n";
+
+static volatile int verify_stop;
+
+/**
+ * verify_signal() - note a termination signal; the run stops between steps
+ * @sig:	signal
+ */
+static void verify_signal(int sig)
+{
+	verify_stop = sig;
+}
+
+/**
+ * vreport_add() - add a line to a report
+ * @r:		report
+ * @ok:		whether it matched
+ * @inv:	invariant
+ * @from:	where from
+ * @check:	what
+ * @expected:	expected result
+ * @fmt:	observed result
+ */
+void vreport_add(struct vreport *r, bool ok, const char *inv, const char *from,
+		 const char *check, const char *expected, const char *fmt, ...)
+{
+	struct vrow *row;
+	va_list ap;
+
+	if (r->n == r->cap) {
+		r->cap = r->cap ? r->cap * 2 : 64;
+		r->rows = xrealloc(r->rows, r->cap * sizeof(*r->rows));
+	}
+	row = &r->rows[r->n++];
+	memset(row, 0, sizeof(*row));
+	row->ok = ok;
+	snprintf(row->inv, sizeof(row->inv), "%s", inv);
+	snprintf(row->from, sizeof(row->from), "%s", from);
+	snprintf(row->check, sizeof(row->check), "%s", check);
+	snprintf(row->expected, sizeof(row->expected), "%s", expected);
+	va_start(ap, fmt);
+	vsnprintf(row->observed, sizeof(row->observed), fmt, ap);
+	va_end(ap);
+}
+
+/**
+ * vreport_breaches() - lines that did not match
+ * @r:		report
+ *
+ * Return: their number
+ */
+size_t vreport_breaches(const struct vreport *r)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < r->n; i++)
+		n += !r->rows[i].ok;
+	return n;
+}
+
+/**
+ * vreport_json() - the report as one JSON document
+ * @r:		report
+ *
+ * Return: new reference
+ */
+json_t *vreport_json(const struct vreport *r)
+{
+	json_t *rows = json_array();
+	char ts[32];
+	time_t now = time(NULL);
+	struct tm tm;
+	size_t i;
+
+	gmtime_r(&now, &tm);
+	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	for (i = 0; i < r->n; i++) {
+		const struct vrow *w = &r->rows[i];
+
+		json_array_append_new(rows, json_pack("{s:s,s:s,s:s,s:s,s:s,s:b}",
+			"check", w->check, "from", w->from, "invariant", w->inv,
+			"expected", w->expected, "observed", w->observed,
+			"ok", w->ok));
+	}
+	return json_pack("{s:s,s:s,s:b,s:I,s:I,s:o}", "mode", r->mode,
+			 "time", ts, "ok", vreport_breaches(r) == 0,
+			 "checks", (json_int_t)r->n,
+			 "breaches", (json_int_t)vreport_breaches(r), "rows", rows);
+}
+
+/**
+ * vreport_free() - release a report's lines
+ * @r:		report
+ */
+void vreport_free(struct vreport *r)
+{
+	free(r->rows);
+	r->rows = NULL;
+	r->n = r->cap = 0;
+}
+
+/**
+ * vreport_print() - the report as a table
+ * @r:		report
+ * @f:		output
+ */
+static void vreport_print(const struct vreport *r, FILE *f)
+{
+	size_t i, bad = vreport_breaches(r);
+
+	fprintf(f, "%-46s %-20s %-3s %-10s %-18s %s\n", "PROBE", "FROM", "INV",
+		"EXPECTED", "OBSERVED", "VERDICT");
+	for (i = 0; i < r->n; i++) {
+		const struct vrow *w = &r->rows[i];
+
+		fprintf(f, "%-46s %-20s %-3s %-10s %-18s %s\n", w->check,
+			w->from, w->inv, w->expected, w->observed,
+			w->ok ? "ok" : "BREACH");
+	}
+	fprintf(f, "\n%zu checks, %zu breaches: %s\n", r->n, bad,
+		bad ? "ISOLATION BREACHED" : "isolation holds");
+}
+
+/**
+ * enum vexp - what a probe must observe
+ */
+enum vexp {
+	EXP_BLOCKED,	/* rejected, dropped, or no route */
+	EXP_REACHED,	/* connected or answered */
+	EXP_NXDOMAIN,	/* NXDOMAIN (from moat's interceptor) */
+};
+
+/**
+ * struct vprobe - a probe with its place in the report
+ * @p:		the probe
+ * @from:	canary index (0: a, 1: b)
+ * @check:	its description
+ * @inv:	invariant
+ * @exp:	expected result
+ */
+struct vprobe {
+	struct probe p;
+	int from;
+	char check[160];
+	const char *inv;
+	enum vexp exp;
+};
+
+/**
+ * struct vplan - the probes of one run
+ * @v:		probes
+ * @n:		their number
+ * @cap:	allocated
+ */
+struct vplan {
+	struct vprobe *v;
+	size_t n;
+	size_t cap;
+};
+
+/**
+ * vplan_add() - add a probe
+ * @pl:		plan
+ * @from:	canary index
+ * @kind:	probe kind
+ * @family:	AF_INET or AF_INET6
+ * @addr:	destination address, network order
+ * @port:	port (host order)
+ * @inv:	invariant
+ * @exp:	expected result
+ * @what:	description prefix ("host", "sandbox b", ...)
+ *
+ * Return: the probe, to set a DNS name on
+ */
+static struct vprobe *vplan_add(struct vplan *pl, int from, enum probe_kind kind,
+				int family, const void *addr, uint16_t port,
+				const char *inv, enum vexp exp, const char *what)
+{
+	static const char *const kinds[] = { "tcp", "udp", "icmp", "dns" };
+	char a[INET6_ADDRSTRLEN];
+	struct vprobe *v;
+
+	if (pl->n == pl->cap) {
+		pl->cap = pl->cap ? pl->cap * 2 : 256;
+		pl->v = xrealloc(pl->v, pl->cap * sizeof(*pl->v));
+	}
+	v = &pl->v[pl->n++];
+	memset(v, 0, sizeof(*v));
+	probe_set_dst(&v->p, family, addr, port);
+	v->p.kind = kind;
+	v->from = from;
+	v->inv = inv;
+	v->exp = exp;
+	inet_ntop(family, addr, a, sizeof(a));
+	if (kind == PROBE_ICMP)
+		snprintf(v->check, sizeof(v->check), "%s %s icmp", what, a);
+	else if (family == AF_INET6)
+		snprintf(v->check, sizeof(v->check), "%s [%s]:%u/%s", what, a,
+			 port, kinds[kind]);
+	else
+		snprintf(v->check, sizeof(v->check), "%s %s:%u/%s", what, a,
+			 port, kinds[kind]);
+	return v;
+}
+
+/**
+ * vplan_add_str() - add a probe to a literal address
+ * @pl:		plan
+ * @from:	canary index
+ * @kind:	probe kind
+ * @addr:	address text
+ * @port:	port
+ * @inv:	invariant
+ * @exp:	expected result
+ * @what:	description prefix
+ *
+ * Return: the probe, or NULL for a bad address
+ */
+static struct vprobe *vplan_add_str(struct vplan *pl, int from,
+				    enum probe_kind kind, const char *addr,
+				    uint16_t port, const char *inv,
+				    enum vexp exp, const char *what)
+{
+	struct prefix p;
+
+	if (addr_parse(addr, &p))
+		return NULL;
+	return vplan_add(pl, from, kind, p.family, p.addr, port, inv, exp, what);
+}
+
+/**
+ * verify_ports() - ports the host listens on, read from the kernel
+ * @tcp:	TCP (else UDP)
+ * @ports:	output, sorted, unique, without 53
+ * @max:	capacity
+ *
+ * Listening TCP sockets (state 0A) and bound, unconnected UDP sockets
+ * (state 07 with no remote port) of the current network namespace.
+ *
+ * Return: number of ports
+ */
+static size_t verify_ports(bool tcp, uint16_t *ports, size_t max)
+{
+	static const char *const tf[] = { "/proc/self/net/tcp", "/proc/self/net/tcp6" };
+	static const char *const uf[] = { "/proc/self/net/udp", "/proc/self/net/udp6" };
+	static bool seen[65536];
+	size_t n = 0, k;
+	unsigned p;
+
+	memset(seen, 0, sizeof(seen));
+	if (tcp) {
+		static const uint16_t fixed[] = VERIFY_FIXED_TCP;
+
+		for (k = 0; k < ARRAY_SIZE(fixed); k++)
+			seen[fixed[k]] = true;
+	}
+	for (k = 0; k < 2; k++) {
+		FILE *f = fopen(tcp ? tf[k] : uf[k], "re");
+		char line[512];
+
+		if (!f)
+			continue;
+		while (fgets(line, sizeof(line), f)) {
+			char la[64], ra[64];
+			unsigned lp, rp, st;
+
+			if (sscanf(line, " %*u: %63[0-9A-Fa-f]:%x %63[0-9A-Fa-f]:%x %x",
+				   la, &lp, ra, &rp, &st) != 5)
+				continue;
+			if (tcp ? st != 0x0A : (st != 0x07 || rp != 0))
+				continue;
+			seen[lp & 0xffff] = true;
+		}
+		fclose(f);
+	}
+	seen[53] = false;	/* DNS: intercepted by design, probed apart */
+	for (p = 1; p < 65536 && n < max; p++)
+		if (seen[p])
+			ports[n++] = (uint16_t)p;
+	return n;
+}
+
+/**
+ * struct canary - one canary sandbox
+ * @name:	its name
+ * @s:		its record
+ * @made:	created (to be removed)
+ */
+struct canary {
+	char name[MOAT_NAME_MAX + 1];
+	struct sb_state s;
+	bool made;
+};
+
+/**
+ * verify_dns_intercepted() - whether this moat answers sandbox DNS itself
+ *
+ * Asked of the policy layer: a domain rule is accepted exactly when the
+ * DNS interceptor exists. Until then, DNS from a sandbox is dropped and
+ * the DNS probe expects silence instead of NXDOMAIN.
+ *
+ * Return: true if DNS is intercepted
+ */
+static bool verify_dns_intercepted(void)
+{
+	struct errlist el = { 0 };
+	struct policy p;
+	bool ok;
+
+	policy_init(&p);
+	ok = !policy_parse_rule_arg(&p, "example.com:443/tcp", true, "verify", &el) &&
+	     !policy_check_supported(&p, &el);
+	errlist_free(&el);
+	policy_free(&p);
+	return ok;
+}
+
+/**
+ * verify_canary_policy() - the policy of a canary
+ * @p:		initialised policy to fill
+ * @simulate_a:	canary a of --simulate: default public plus one LAN port
+ * @dns:	DNS is intercepted: add one allowed name
+ *
+ * Return: 0, or -1 after printing why
+ */
+static int verify_canary_policy(struct policy *p, bool simulate_a, bool dns)
+{
+	struct errlist el = { 0 };
+	int ret = 0;
+
+	if (simulate_a) {
+		p->egress_default = EGRESS_PUBLIC;
+		ret = policy_parse_rule_arg(p, WORLD_LANSVC4 ":5432/tcp", true,
+					    "canary", &el);
+	} else {
+		p->egress_default = EGRESS_DENY;
+		if (dns)
+			ret = policy_parse_rule_arg(p, "example.com:443/tcp", true,
+						    "canary", &el);
+	}
+	if (!ret)
+		ret = policy_check_supported(p, &el);
+	if (ret) {
+		errlist_print(&el, stderr);
+		ret = -1;
+	}
+	errlist_free(&el);
+	return ret;
+}
+
+/**
+ * verify_canaries_make() - create the two canaries
+ * @c:		settings
+ * @cn:		canaries, names filled in here
+ * @simulate:	--simulate
+ * @dns:	DNS is intercepted
+ *
+ * Return: 0, or -1 after printing why (what was made is in @cn)
+ */
+static int verify_canaries_make(const struct moat_config *c, struct canary *cn,
+				bool simulate, bool dns)
+{
+	uint32_t r;
+	int k;
+
+	if (getrandom(&r, sizeof(r), 0) != sizeof(r))
+		r = (uint32_t)getpid() ^ (uint32_t)time(NULL);
+	for (k = 0; k < 2; k++) {
+		struct sb_opts o = { 0 };
+		struct policy p;
+		int ret;
+
+		snprintf(cn[k].name, sizeof(cn[k].name), "verify-%08x-%c", r, 'a' + k);
+		if (verify_stop)
+			return -1;
+		policy_init(&p);
+		if (verify_canary_policy(&p, simulate && k == 0, dns)) {
+			policy_free(&p);
+			return -1;
+		}
+		o.name = cn[k].name;
+		o.pol = &p;
+		o.run_mode = true;	/* removed by its supervisor if we die */
+		o.watch_pid = getpid();
+		ret = sandbox_create(c, &o, &cn[k].s);
+		policy_free(&p);
+		if (ret) {
+			msg_err("verify: cannot create the canary sandbox %s",
+				cn[k].name);
+			return -1;
+		}
+		cn[k].made = true;
+	}
+	return 0;
+}
+
+/**
+ * verify_canaries_remove() - remove the canaries that were made
+ * @c:		settings
+ * @cn:		canaries
+ *
+ * Return: 0, or -1 if one could not be removed
+ */
+static int verify_canaries_remove(const struct moat_config *c, struct canary *cn)
+{
+	int k, ret = 0;
+
+	for (k = 0; k < 2; k++) {
+		if (!cn[k].made)
+			continue;
+		if (sandbox_destroy(c, cn[k].name, true, false) < 0)
+			ret = -1;
+		cn[k].made = false;
+	}
+	return ret;
+}
+
+/**
+ * verify_plan_host() - probes of every host address on every listening port
+ * @pl:		plan
+ * @cn:		canaries
+ */
+static void verify_plan_host(struct vplan *pl, const struct canary *cn)
+{
+	static uint16_t tports[VERIFY_PORTS_MAX], uports[VERIFY_PORTS_MAX];
+	size_t nt = verify_ports(true, tports, VERIFY_PORTS_MAX);
+	size_t nu = verify_ports(false, uports, VERIFY_PORTS_MAX);
+	struct ifaddrs *ifa, *i;
+	size_t naddr = 0, k;
+
+	if (getifaddrs(&ifa)) {
+		msg_warn("verify: cannot list the host's addresses: %s", strerror(errno));
+		return;
+	}
+	for (i = ifa; i && naddr < VERIFY_ADDRS_MAX; i = i->ifa_next) {
+		const void *a;
+		int fam;
+		char what[64];
+
+		if (!i->ifa_addr)
+			continue;
+		fam = i->ifa_addr->sa_family;
+		if (fam == AF_INET) {
+			a = &((struct sockaddr_in *)i->ifa_addr)->sin_addr;
+			if (((const uint8_t *)a)[0] == 127)
+				continue;	/* the sandbox's own lo */
+		} else if (fam == AF_INET6) {
+			a = &((struct sockaddr_in6 *)i->ifa_addr)->sin6_addr;
+			if (IN6_IS_ADDR_LOOPBACK(a))
+				continue;
+		} else {
+			continue;
+		}
+		naddr++;
+		snprintf(what, sizeof(what), "host %s", i->ifa_name);
+		for (k = 0; k < nt; k++)
+			vplan_add(pl, 0, PROBE_TCP, fam, a, tports[k], "I2",
+				  EXP_BLOCKED, what);
+		for (k = 0; k < nu; k++)
+			vplan_add(pl, 0, PROBE_UDP, fam, a, uports[k], "I2",
+				  EXP_BLOCKED, what);
+		vplan_add(pl, 0, PROBE_ICMP, fam, a, 0, "I2", EXP_BLOCKED, what);
+	}
+	freeifaddrs(ifa);
+	(void)cn;
+}
+
+/**
+ * verify_plan() - every probe of one run
+ * @pl:		plan
+ * @cn:		canaries
+ * @simulate:	--simulate
+ * @dns:	DNS is intercepted
+ * @target:	--probe-target, or NULL
+ * @tport:	its port
+ */
+static void verify_plan(struct vplan *pl, const struct canary *cn, bool simulate,
+			bool dns, const struct prefix *target, uint16_t tport)
+{
+	static const char *const meta[] = {
+		"169.254.169.254", "169.254.170.2", "169.254.169.253",
+		"169.254.169.123", "fd00:ec2::254", "100.100.100.200",
+		"192.0.0.192", "168.63.129.16",
+	};
+	enum probe_kind pk[] = { PROBE_TCP, PROBE_UDP, PROBE_ICMP };
+	char what[64], qname[64];
+	struct vprobe *v;
+	uint32_t r;
+	size_t k;
+	int from;
+
+	verify_plan_host(pl, cn);
+
+	/* each canary against the other, both ways (I1) */
+	for (from = 0; from < 2; from++) {
+		const struct sb_state *to = &cn[!from].s;
+
+		snprintf(what, sizeof(what), "sandbox %s", to->name);
+		for (k = 0; k < ARRAY_SIZE(pk); k++) {
+			vplan_add(pl, from, pk[k], AF_INET, to->addr4.addr,
+				  VERIFY_DISCARD, "I1", EXP_BLOCKED, what);
+			if (to->has_v6)
+				vplan_add(pl, from, pk[k], AF_INET6, to->addr6.addr,
+					  VERIFY_DISCARD, "I1", EXP_BLOCKED, what);
+		}
+	}
+
+	/* cloud metadata (I3): a connect, no request */
+	for (k = 0; k < ARRAY_SIZE(meta); k++)
+		vplan_add_str(pl, 1, PROBE_TCP, meta[k], 80, "I3", EXP_BLOCKED,
+			      "metadata");
+
+	/* DNS of a name no rule allows, DoT, DoQ (I4) */
+	if (getrandom(&r, sizeof(r), 0) != sizeof(r))
+		r = (uint32_t)time(NULL);
+	snprintf(qname, sizeof(qname), "moat-verify-%08x.example", r);
+	if (simulate)
+		v = vplan_add_str(pl, 1, PROBE_DNS, WORLD_DNS4, 53, "I4",
+				  dns ? EXP_NXDOMAIN : EXP_BLOCKED, "DNS via");
+	else
+		v = vplan_add(pl, 1, PROBE_DNS, AF_INET, cn[1].s.gw4.addr, 53,
+			      "I4", dns ? EXP_NXDOMAIN : EXP_BLOCKED, "DNS via");
+	if (v) {
+		snprintf(v->p.qname, sizeof(v->p.qname), "%s", qname);
+		snprintf(v->check, sizeof(v->check), "DNS %s via %s", qname,
+			 simulate ? WORLD_DNS4 : "gateway");
+	}
+	if (simulate) {
+		vplan_add_str(pl, 1, PROBE_TCP, WORLD_DOT4, 853, "I4", EXP_BLOCKED, "DoT");
+		vplan_add_str(pl, 1, PROBE_UDP, WORLD_DOT4, 853, "I4", EXP_BLOCKED, "DoQ");
+		vplan_add_str(pl, 0, PROBE_TCP, WORLD_DOT4, 853, "I4", EXP_BLOCKED, "DoT");
+	} else {
+		vplan_add(pl, 1, PROBE_TCP, AF_INET, cn[1].s.gw4.addr, 853, "I4",
+			  EXP_BLOCKED, "DoT gateway");
+	}
+	if (target) {
+		vplan_add(pl, 1, PROBE_TCP, target->family, target->addr, tport,
+			  "I3", EXP_BLOCKED, "direct internet");
+		vplan_add(pl, 1, PROBE_TCP, target->family, target->addr, 853,
+			  "I4", EXP_BLOCKED, "DoT");
+	}
+	if (!simulate)
+		return;
+
+	/* the simulated world: what the policies allow must work */
+	vplan_add_str(pl, 0, PROBE_TCP, WORLD_PUBLIC4, 80, "I3", EXP_REACHED, "public");
+	vplan_add_str(pl, 0, PROBE_TCP, WORLD_PUBLIC4, 443, "I3", EXP_REACHED, "public");
+	vplan_add_str(pl, 0, PROBE_UDP, WORLD_PUBLIC4, 9999, "I3", EXP_REACHED, "public");
+	if (cn[0].s.has_v6)
+		vplan_add_str(pl, 0, PROBE_TCP, WORLD_PUBLIC6, 80, "I3", EXP_REACHED, "public");
+	vplan_add_str(pl, 0, PROBE_TCP, WORLD_LANSVC4, 5432, "I3", EXP_REACHED,
+		      "allowed LAN");
+	vplan_add_str(pl, 0, PROBE_TCP, WORLD_LANSVC4, 80, "I3", EXP_BLOCKED, "LAN");
+	vplan_add_str(pl, 0, PROBE_TCP, "10.0.0.5", 80, "I3", EXP_BLOCKED, "private");
+	vplan_add_str(pl, 0, PROBE_TCP, "100.64.0.1", 80, "I3", EXP_BLOCKED, "CGN");
+	vplan_add_str(pl, 0, PROBE_TCP, "fd12:3456::5", 80, "I3", EXP_BLOCKED, "ULA");
+	vplan_add_str(pl, 0, PROBE_TCP, "169.254.1.1", 80, "I3", EXP_BLOCKED, "link-local");
+	for (k = 0; k < ARRAY_SIZE(meta); k++)
+		vplan_add_str(pl, 0, PROBE_TCP, meta[k], 80, "I3", EXP_BLOCKED,
+			      "metadata");
+	vplan_add_str(pl, 1, PROBE_TCP, WORLD_PUBLIC4, 443, "I3", EXP_BLOCKED,
+		      "direct internet");
+	vplan_add_str(pl, 1, PROBE_UDP, WORLD_PUBLIC4, 9999, "I3", EXP_BLOCKED,
+		      "direct internet");
+}
+
+/**
+ * verify_exp_name() - an expectation in words
+ * @e:		expectation
+ *
+ * Return: static string
+ */
+static const char *verify_exp_name(enum vexp e)
+{
+	return e == EXP_REACHED ? "reached" : e == EXP_NXDOMAIN ? "NXDOMAIN" :
+	       "blocked";
+}
+
+/**
+ * verify_match() - whether a probe's result is what it must be
+ * @v:		probe
+ *
+ * Return: true if it matched
+ */
+static bool verify_match(const struct vprobe *v)
+{
+	enum probe_obs o = v->p.obs;
+
+	switch (v->exp) {
+	case EXP_REACHED:
+		return o == OBS_CONNECTED || o == OBS_ANSWERED;
+	case EXP_NXDOMAIN:
+		return o == OBS_NXDOMAIN;
+	case EXP_BLOCKED:
+		return o == OBS_REJECTED || o == OBS_TIMEOUT || o == OBS_NOROUTE;
+	}
+	return false;
+}
+
+/**
+ * verify_once() - one run: canaries, probes, audit, canaries removed
+ * @c:		settings
+ * @r:		report to fill
+ * @w:		the simulated world, or NULL for a live run
+ * @target:	--probe-target address, or NULL
+ * @tport:	its port
+ *
+ * Return: 0 when the run completed (its verdict is in @r), -1 if it could
+ *	   not (moat failed, or a signal stopped it)
+ */
+static int verify_once(const struct moat_config *c, struct vreport *r,
+		       const struct world *w, const struct prefix *target,
+		       uint16_t tport)
+{
+	struct canary cn[2];
+	struct vplan pl = { 0 };
+	bool dns = verify_dns_intercepted();
+	unsigned q0 = w && w->dns_queries ? *w->dns_queries : 0;
+	int ret = -1, k;
+	size_t i;
+
+	memset(cn, 0, sizeof(cn));
+	r->mode = w ? "simulate" : "live";
+	if (verify_canaries_make(c, cn, w != NULL, dns))
+		goto out;
+
+	verify_plan(&pl, cn, w != NULL, dns, target, tport);
+	for (k = 0; k < 2 && !verify_stop; k++) {
+		struct probe *batch = xcalloc(pl.n ? pl.n : 1, sizeof(*batch));
+		size_t *idx = xcalloc(pl.n ? pl.n : 1, sizeof(*idx));
+		size_t n = 0;
+		int fd, rc;
+
+		for (i = 0; i < pl.n; i++) {
+			if (pl.v[i].from != k)
+				continue;
+			idx[n] = i;
+			batch[n++] = pl.v[i].p;
+		}
+		fd = netns_open(cn[k].s.netns);
+		rc = fd < 0 ? fd : probe_run_in_ns(fd, batch, n, VERIFY_TIMEOUT_MS,
+						   &verify_stop);
+		if (fd >= 0)
+			close(fd);
+		for (i = 0; i < n; i++)
+			pl.v[idx[i]].p = batch[i];
+		free(batch);
+		free(idx);
+		if (rc) {
+			msg_err("verify: cannot probe from %s: %s", cn[k].name,
+				strerror(-rc));
+			goto out;
+		}
+	}
+	if (verify_stop)
+		goto out;
+	for (i = 0; i < pl.n; i++) {
+		const struct vprobe *v = &pl.v[i];
+		const char *obs = probe_obs_name(v->p.obs);
+
+		vreport_add(r, verify_match(v), v->inv, cn[v->from].name, v->check,
+			    verify_exp_name(v->exp), "%s", obs);
+	}
+	if (w && w->dns_queries) {
+		unsigned q = *w->dns_queries - q0;
+
+		vreport_add(r, q == 0, "I4", "world", "queries reaching the upstream resolver",
+			    "0", "%u", q);
+	}
+	if (audit_ruleset(c, r))
+		goto out;
+	ret = 0;
+out:
+	free(pl.v);
+	if (verify_canaries_remove(c, cn))
+		ret = -1;
+	return ret;
+}
+
+/**
+ * verify_on_fail() - run the --on-fail command with the report on stdin
+ * @cmd:	shell command
+ * @doc:	report
+ */
+static void verify_on_fail(const char *cmd, json_t *doc)
+{
+	char *s = json_dumps(doc, JSON_COMPACT);
+	int pfd[2], status;
+	pid_t pid;
+
+	if (!s || pipe2(pfd, O_CLOEXEC)) {
+		free(s);
+		msg_err("verify: cannot run --on-fail");
+		return;
+	}
+	pid = fork();
+	if (pid == 0) {
+		dup2(pfd[0], 0);
+		execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+		_exit(127);
+	}
+	close(pfd[0]);
+	if (pid > 0) {
+		size_t len = strlen(s), off = 0;
+		struct sigaction sa = { .sa_handler = SIG_IGN }, old;
+
+		sigaction(SIGPIPE, &sa, &old);
+		while (off < len) {
+			ssize_t n = write(pfd[1], s + off, len - off);
+
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n <= 0)
+				break;
+			off += (size_t)n;
+		}
+		/* the command may not read it all */
+		(void)!write(pfd[1], "\n", 1);
+		close(pfd[1]);
+		while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+			;
+		sigaction(SIGPIPE, &old, NULL);
+		if (!WIFEXITED(status) || WEXITSTATUS(status))
+			msg_warn("verify: --on-fail command failed (status %d)",
+				 WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+	} else {
+		close(pfd[1]);
+		msg_err("verify: fork: %s", strerror(errno));
+	}
+	free(s);
+}
+
+/**
+ * verify_parse_duration() - "30s", "5m", "1h", or plain seconds
+ * @s:		text
+ * @secs:	result
+ *
+ * Return: 0, or -1 if malformed or not between 1 s and 1 week
+ */
+static int verify_parse_duration(const char *s, unsigned long *secs)
+{
+	unsigned long mul = 1, v;
+	char *end;
+
+	if (!*s || *s < '0' || *s > '9')
+		return -1;
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno)
+		return -1;
+	if (!strcmp(end, "m"))
+		mul = 60;
+	else if (!strcmp(end, "h"))
+		mul = 3600;
+	else if (*end && strcmp(end, "s"))
+		return -1;
+	if (!v || v > 604800 / mul)
+		return -1;
+	*secs = v * mul;
+	return 0;
+}
+
+/**
+ * verify_parse_target() - "ADDR:PORT" or "[V6]:PORT"
+ * @s:		text
+ * @p:		address
+ * @port:	port
+ *
+ * Return: 0, or -1 if malformed
+ */
+static int verify_parse_target(const char *s, struct prefix *p, uint16_t *port)
+{
+	char buf[INET6_ADDRSTRLEN + 8], *colon, *a = buf, *end;
+	unsigned long v;
+
+	if (snprintf(buf, sizeof(buf), "%s", s) >= (int)sizeof(buf))
+		return -1;
+	colon = strrchr(buf, ':');
+	if (!colon)
+		return -1;
+	*colon = '\0';
+	if (*a == '[') {
+		size_t l = strlen(a);
+
+		if (l < 2 || a[l - 1] != ']')
+			return -1;
+		a[l - 1] = '\0';
+		a++;
+	} else if (strchr(a, ':')) {
+		return -1;	/* IPv6 needs brackets */
+	}
+	errno = 0;
+	v = strtoul(colon + 1, &end, 10);
+	if (errno || *end || !colon[1] || !v || v > 65535)
+		return -1;
+	*port = (uint16_t)v;
+	return addr_parse(a, p) ? -1 : 0;
+}
+
+/**
+ * verify_emit() - print a run's report, run --on-fail if it failed
+ * @r:		report
+ * @json:	--json
+ * @on_fail:	--on-fail command, or NULL
+ */
+static void verify_emit(const struct vreport *r, bool json, const char *on_fail)
+{
+	json_t *doc = vreport_json(r);
+
+	if (json) {
+		json_dumpf(doc, stdout, JSON_COMPACT);
+		printf("\n");
+	} else {
+		vreport_print(r, stdout);
+	}
+	fflush(stdout);
+	if (on_fail && vreport_breaches(r))
+		verify_on_fail(on_fail, doc);
+	json_decref(doc);
+}
+
+/**
+ * verify_simulate() - --simulate: the world, one run inside it, no world
+ * @json:	--json
+ * @on_fail:	--on-fail command
+ *
+ * Return: exit status
+ */
+static int verify_simulate(bool json, const char *on_fail)
+{
+	struct vreport r = { 0 };
+	struct moat_config c;
+	struct world w;
+	char *err = NULL;
+	int orig, ret = MOAT_EXIT_FAILURE;
+
+	orig = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+	if (orig < 0) {
+		msg_err("verify: cannot open my network namespace: %s", strerror(errno));
+		return MOAT_EXIT_FAILURE;
+	}
+	if (!json)
+		fprintf(stderr, "moat verify: building a simulated world (host, LAN, metadata, internet) in network namespaces...\n");
+	if (world_create(&w, &verify_stop))
+		goto out;
+	/* from here on moat runs in the world's host, never in ours */
+	if (netns_enter(w.nsfd[WORLD_HOST])) {
+		msg_err("verify: cannot enter the simulated host");
+		goto out;
+	}
+	setenv("MOAT_RUN_DIR", w.run_dir, 1);
+	unsetenv("MOAT_POOL4");
+	unsetenv("MOAT_POOL6");
+	if (state_config_load(&c, &err)) {
+		msg_err("%s", err);
+		free(err);
+		goto out;
+	}
+	if (verify_once(&c, &r, &w, NULL, 0))
+		goto out;
+	verify_emit(&r, json, on_fail);
+	ret = vreport_breaches(&r) ? MOAT_EXIT_POLICY : MOAT_EXIT_OK;
+out:
+	if (netns_enter(orig))
+		msg_err("verify: cannot return to my network namespace");
+	close(orig);
+	world_destroy(&w);
+	vreport_free(&r);
+	if (verify_stop)
+		return 128 + verify_stop;
+	return ret;
+}
+
+/**
+ * verify_main() - "moat verify"
+ * @argc:	argument count
+ * @argv:	arguments, argv[0] = "verify"
+ *
+ * Return: exit status: 0 all matched, 1 a breach, 2 usage, 125 failure
+ */
+int verify_main(int argc, char **argv)
+{
+	enum { O_SIM = 256, O_JSON, O_TARGET, O_INTERVAL, O_ONFAIL, O_HELP };
+	static const struct option lo[] = {
+		{ "simulate", no_argument, NULL, O_SIM },
+		{ "json", no_argument, NULL, O_JSON },
+		{ "probe-target", required_argument, NULL, O_TARGET },
+		{ "interval", required_argument, NULL, O_INTERVAL },
+		{ "on-fail", required_argument, NULL, O_ONFAIL },
+		{ "help", no_argument, NULL, O_HELP },
+		{ 0 },
+	};
+	struct sigaction sa = { .sa_handler = verify_signal };
+	const char *on_fail = NULL;
+	bool simulate = false, json = false, have_target = false;
+	unsigned long interval = 0;
+	struct prefix target;
+	struct moat_config c;
+	uint16_t tport = 0;
+	char *err = NULL;
+	int opt, ret = MOAT_EXIT_OK;
+
+	optind = 1;
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, "+h", lo, NULL)) != -1) {
+		switch (opt) {
+		case O_SIM:
+			simulate = true;
+			break;
+		case O_JSON:
+			json = true;
+			break;
+		case O_TARGET:
+			if (verify_parse_target(optarg, &target, &tport)) {
+				fprintf(stderr, "moat verify: --probe-target '%s': use ADDR:PORT or [V6ADDR]:PORT (see 'moat verify --help')\n",
+					optarg);
+				return MOAT_EXIT_USAGE;
+			}
+			have_target = true;
+			break;
+		case O_INTERVAL:
+			if (verify_parse_duration(optarg, &interval)) {
+				fprintf(stderr, "moat verify: --interval '%s': use a duration such as 30s, 5m or 1h (1s to 1 week) (see 'moat verify --help')\n",
+					optarg);
+				return MOAT_EXIT_USAGE;
+			}
+			break;
+		case O_ONFAIL:
+			on_fail = optarg;
+			break;
+		case 'h':
+		case O_HELP:
+			printf("%s", usage_verify);
+			return 0;
+		default:
+			fprintf(stderr, "moat verify: unknown option '%s' (see 'moat verify --help')\n",
+				argv[optind - 1]);
+			return MOAT_EXIT_USAGE;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "moat verify: unexpected argument '%s' (see 'moat verify --help')\n",
+			argv[optind]);
+		return MOAT_EXIT_USAGE;
+	}
+	if (simulate && (interval || have_target)) {
+		fprintf(stderr, "moat verify: --simulate runs once, in its own world: no --interval or --probe-target (see 'moat verify --help')\n");
+		return MOAT_EXIT_USAGE;
+	}
+	if (geteuid() != 0) {
+		msg_err("verify: must be run as root: it creates sandboxes");
+		return MOAT_EXIT_FAILURE;
+	}
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+
+	if (simulate)
+		return verify_simulate(json, on_fail);
+
+	if (state_config_load(&c, &err)) {
+		msg_err("%s", err);
+		free(err);
+		return MOAT_EXIT_FAILURE;
+	}
+	do {
+		struct vreport r = { 0 };
+		struct timespec ts;
+
+		if (verify_once(&c, &r, NULL, have_target ? &target : NULL, tport)) {
+			vreport_free(&r);
+			ret = MOAT_EXIT_FAILURE;
+			if (verify_stop || !interval)
+				break;
+		} else {
+			verify_emit(&r, json, on_fail);
+			ret = vreport_breaches(&r) ? MOAT_EXIT_POLICY : MOAT_EXIT_OK;
+			vreport_free(&r);
+		}
+		if (!interval)
+			break;
+		ts.tv_sec = (time_t)interval;
+		ts.tv_nsec = 0;
+		while (!verify_stop && nanosleep(&ts, &ts) && errno == EINTR)
+			;
+	} while (!verify_stop);
+	if (verify_stop && !interval)
+		return 128 + verify_stop;
+	return ret;
+}
