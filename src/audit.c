@@ -394,7 +394,7 @@ static const char *audit_brief(json_t *rule, char *buf, size_t len)
 
 /**
  * audit_chain_inv() - the invariant a chain enforces, for the report
- * @name:	chain name
+ * @name:	chain or dispatch map name
  *
  * Return: "I1".."I5" or "-"
  */
@@ -402,6 +402,9 @@ static const char *audit_chain_inv(const char *name)
 {
 	const char *u = strrchr(name, '_');
 
+	if (u && !strcmp(u, "_dispatch"))
+		return !strncmp(name, "pre", 3) ? "I5" : !strncmp(name, "in", 2) ?
+		       "I2" : "I3";
 	if (!strcmp(name, "prerouting") || (u && !strcmp(u, "_pre")))
 		return "I5";
 	if (!strcmp(name, "input") || (u && !strcmp(u, "_in")))

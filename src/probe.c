@@ -480,6 +480,81 @@ static void probe_engine(struct probe *p, size_t n, int timeout_ms,
 }
 
 /**
+ * probe_start_in_ns() - start running probes from inside a network namespace
+ * @nsfd:	namespace descriptor
+ * @p:		probes (copied)
+ * @n:		their number
+ * @timeout_ms:	how long each may wait for an answer
+ * @stop:	set to give up early (probes not run stay OBS_NONE); or NULL
+ * @run:	filled in, for probe_wait()
+ *
+ * Return: 0, or a negative error code if the probes could not start
+ */
+int probe_start_in_ns(int nsfd, const struct probe *p, size_t n,
+		      int timeout_ms, volatile const int *stop,
+		      struct probe_run *run)
+{
+	run->n = n;
+	run->pid = 0;
+	run->shared = NULL;
+	if (!n)
+		return 0;
+	run->shared = mmap(NULL, n * sizeof(*p), PROT_READ | PROT_WRITE,
+			   MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (run->shared == MAP_FAILED) {
+		run->shared = NULL;
+		return -errno;
+	}
+	memcpy(run->shared, p, n * sizeof(*p));
+	run->pid = fork();
+	if (run->pid < 0) {
+		int e = errno;
+
+		munmap(run->shared, n * sizeof(*p));
+		run->shared = NULL;
+		return -e;
+	}
+	if (run->pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (netns_enter(nsfd))
+			_exit(125);
+		probe_engine(run->shared, n, timeout_ms, stop);
+		_exit(0);
+	}
+	return 0;
+}
+
+/**
+ * probe_wait() - wait for probes started by probe_start_in_ns()
+ * @run:	started run
+ * @p:		where to copy the results (the probes given to it)
+ *
+ * Return: 0, or a negative error code if the probes could not run
+ */
+int probe_wait(struct probe_run *run, struct probe *p)
+{
+	int status, ret = 0;
+
+	if (!run->n || !run->shared)
+		return 0;
+	while (waitpid(run->pid, &status, 0) < 0) {
+		if (errno != EINTR) {
+			ret = -errno;
+			goto out;
+		}
+	}
+	if (!WIFEXITED(status) || WEXITSTATUS(status)) {
+		ret = -ECHILD;
+		goto out;
+	}
+	memcpy(p, run->shared, run->n * sizeof(*p));
+out:
+	munmap(run->shared, run->n * sizeof(*p));
+	run->shared = NULL;
+	return ret;
+}
+
+/**
  * probe_run_in_ns() - run probes from inside a network namespace
  * @nsfd:	namespace descriptor
  * @p:		probes; results are filled in
@@ -492,43 +567,11 @@ static void probe_engine(struct probe *p, size_t n, int timeout_ms,
 int probe_run_in_ns(int nsfd, struct probe *p, size_t n, int timeout_ms,
 		    volatile const int *stop)
 {
-	size_t sz = n * sizeof(*p);
-	struct probe *shared;
-	int status, ret = 0;
-	pid_t pid;
+	struct probe_run run;
+	int ret;
 
-	if (!n)
-		return 0;
-	shared = mmap(NULL, sz, PROT_READ | PROT_WRITE,
-		      MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	if (shared == MAP_FAILED)
-		return -errno;
-	memcpy(shared, p, sz);
-
-	pid = fork();
-	if (pid < 0) {
-		ret = -errno;
-		goto out;
-	}
-	if (pid == 0) {
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		if (netns_enter(nsfd))
-			_exit(125);
-		probe_engine(shared, n, timeout_ms, stop);
-		_exit(0);
-	}
-	while (waitpid(pid, &status, 0) < 0) {
-		if (errno != EINTR) {
-			ret = -errno;
-			goto out;
-		}
-	}
-	if (!WIFEXITED(status) || WEXITSTATUS(status)) {
-		ret = -ECHILD;
-		goto out;
-	}
-	memcpy(p, shared, sz);
-out:
-	munmap(shared, sz);
-	return ret;
+	ret = probe_start_in_ns(nsfd, p, n, timeout_ms, stop, &run);
+	if (ret)
+		return ret;
+	return probe_wait(&run, p);
 }

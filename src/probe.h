@@ -60,10 +60,26 @@ struct probe {
 	int rcode;
 };
 
+/**
+ * struct probe_run - probes running in a child process
+ * @pid:	the child
+ * @shared:	probes, shared with it
+ * @n:		their number
+ */
+struct probe_run {
+	pid_t pid;
+	struct probe *shared;
+	size_t n;
+};
+
 int probe_set_dst(struct probe *p, int family, const void *addr,
 		  uint16_t port);
 int probe_run_in_ns(int nsfd, struct probe *p, size_t n, int timeout_ms,
 		    volatile const int *stop);
+int probe_start_in_ns(int nsfd, const struct probe *p, size_t n,
+		      int timeout_ms, volatile const int *stop,
+		      struct probe_run *run);
+int probe_wait(struct probe_run *run, struct probe *p);
 const char *probe_obs_name(enum probe_obs o);
 bool probe_obs_reached(enum probe_obs o);
 size_t probe_dns_query(uint8_t *buf, size_t len, uint16_t id,

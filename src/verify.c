@@ -706,8 +706,12 @@ static int verify_once(const struct moat_config *c, struct vreport *r,
 		       const struct world *w, const struct prefix *target,
 		       uint16_t tport)
 {
+	struct probe *batch[2] = { NULL, NULL };
+	size_t *idx[2] = { NULL, NULL }, nb[2] = { 0, 0 };
+	struct probe_run run[2];
 	struct canary cn[2];
 	struct vplan pl = { 0 };
+	int rc[2] = { 0, 0 };
 	bool dns = verify_dns_intercepted();
 	unsigned q0 = w && w->dns_queries ? *w->dns_queries : 0;
 	int ret = -1, k;
@@ -719,33 +723,38 @@ static int verify_once(const struct moat_config *c, struct vreport *r,
 		goto out;
 
 	verify_plan(&pl, cn, w != NULL, dns, target, tport);
-	for (k = 0; k < 2 && !verify_stop; k++) {
-		struct probe *batch = xcalloc(pl.n ? pl.n : 1, sizeof(*batch));
-		size_t *idx = xcalloc(pl.n ? pl.n : 1, sizeof(*idx));
-		size_t n = 0;
-		int fd, rc;
+	/* both canaries probe at once, each from its own namespace */
+	for (k = 0; k < 2; k++) {
+		int fd;
 
+		batch[k] = xcalloc(pl.n ? pl.n : 1, sizeof(*batch[k]));
+		idx[k] = xcalloc(pl.n ? pl.n : 1, sizeof(*idx[k]));
 		for (i = 0; i < pl.n; i++) {
 			if (pl.v[i].from != k)
 				continue;
-			idx[n] = i;
-			batch[n++] = pl.v[i].p;
+			idx[k][nb[k]] = i;
+			batch[k][nb[k]++] = pl.v[i].p;
 		}
 		fd = netns_open(cn[k].s.netns);
-		rc = fd < 0 ? fd : probe_run_in_ns(fd, batch, n, VERIFY_TIMEOUT_MS,
-						   &verify_stop);
+		rc[k] = fd < 0 ? fd : probe_start_in_ns(fd, batch[k], nb[k],
+							VERIFY_TIMEOUT_MS,
+							&verify_stop, &run[k]);
 		if (fd >= 0)
 			close(fd);
-		for (i = 0; i < n; i++)
-			pl.v[idx[i]].p = batch[i];
-		free(batch);
-		free(idx);
-		if (rc) {
-			msg_err("verify: cannot probe from %s: %s", cn[k].name,
-				strerror(-rc));
-			goto out;
-		}
+		if (rc[k])
+			run[k].n = 0;
 	}
+	for (k = 0; k < 2; k++) {
+		if (!rc[k])
+			rc[k] = probe_wait(&run[k], batch[k]);
+		for (i = 0; i < nb[k]; i++)
+			pl.v[idx[k][i]].p = batch[k][i];
+		if (rc[k])
+			msg_err("verify: cannot probe from %s: %s", cn[k].name,
+				strerror(-rc[k]));
+	}
+	if (rc[0] || rc[1])
+		goto out;
 	if (verify_stop)
 		goto out;
 	for (i = 0; i < pl.n; i++) {
@@ -765,6 +774,10 @@ static int verify_once(const struct moat_config *c, struct vreport *r,
 		goto out;
 	ret = 0;
 out:
+	for (k = 0; k < 2; k++) {
+		free(batch[k]);
+		free(idx[k]);
+	}
 	free(pl.v);
 	if (verify_canaries_remove(c, cn))
 		ret = -1;

@@ -391,6 +391,8 @@ static int world_wait_path(struct world *w, volatile const int *stop)
 			return 0;
 		usleep(10000);
 	}
+	if (stop && *stop)
+		return -1;
 	msg_err("verify --simulate: the simulated world does not route (v4: %s, v6: %s)",
 		probe_obs_name(p[0].obs), probe_obs_name(p[1].obs));
 	return -1;

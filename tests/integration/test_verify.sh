@@ -1,0 +1,203 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+#
+# test_verify.sh - "moat verify", the isolation canary: --simulate passes
+# on its own world and leaves nothing behind; live, in a test world, every
+# kind of breach is introduced on purpose and must be reported, exactly,
+# with exit status 1; changes that are not breaches (an accept in another
+# table, a new host listener) must not be.
+#
+#   [canaries a, b] [victim] --moatN-- [HOST: moat, listeners] -- [LAN] -- [INET]
+set -u
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/../lib/world.sh"
+. "$here/../lib/tap.sh"
+MOAT=${MOAT:?MOAT must name the moat binary}
+PY=${WORLD_PYTHON:-python3}
+
+require_kernel_feature netns veth nftables || exit $?
+
+# --- verify --simulate: the README's first command -----------------------
+t_begin "verify --simulate"
+before_ns=$(ip netns list | grep -c '^moatv-' || true)
+out=$("$MOAT" verify --simulate 2>&1)
+rc=$?
+assert_eq "$rc" 0 "exits 0: every probe matched"
+assert_match "$out" "[0-9]+ checks, 0 breaches: isolation holds" "prints the verdict"
+assert_match "$out" "public 93.184.216.34:80/tcp +verify-[0-9a-f]+-a +I3 +reached +connected +ok" \
+	"an allowed public probe succeeds"
+assert_match "$out" "allowed LAN 192.168.77.10:5432/tcp .* reached +connected +ok" \
+	"the policy-allowed LAN port succeeds"
+assert_match "$out" "metadata 169.254.169.254:80/tcp .* blocked .* ok" "metadata blocked"
+assert_match "$out" "queries reaching the upstream resolver .* 0 +0 +ok" \
+	"no DNS query reached the upstream"
+after_ns=$(ip netns list | grep -c '^moatv-' || true)
+assert_eq "$after_ns" "$before_ns" "its namespaces are gone"
+json=$("$MOAT" verify --simulate --json 2>/dev/null)
+assert_eq "$("$PY" -c 'import json,sys; d=json.load(sys.stdin); print(d["mode"], d["ok"], d["breaches"], all(r["ok"] for r in d["rows"]))' <<<"$json" 2>&1)" \
+	"simulate True 0 True" "--json: one document, every row ok"
+
+# SIGINT while the world exists: everything removed, status 130
+"$MOAT" verify --simulate >/dev/null 2>&1 &
+pid=$!
+for _ in $(seq 1 100); do
+	ip netns list | grep -q '^moatv-' && break
+	sleep 0.02
+done
+kill -INT "$pid"
+wait "$pid"
+assert_eq "$?" 130 "SIGINT: exit status 130"
+assert_eq "$(ip netns list | grep -c '^moatv-' || true)" "$before_ns" "SIGINT: the world is removed"
+
+# --- live, in a test world ------------------------------------------------
+world_create || { echo "not ok - world: cannot build the test world"; exit 1; }
+export MOAT_RUN_DIR=$WORLD_DIR/run
+S=$WORLD_SUFFIX
+m() { in_host "$MOAT" "$@"; }
+world_on_destroy in_host sh -c "for n in \$(ls $MOAT_RUN_DIR/sandboxes 2>/dev/null); do $MOAT rm -f \$n; done" || true
+
+m create "victim-$S" >/dev/null || { not_ok "create the victim sandbox"; t_end; }
+VIF=$(m inspect "victim-$S" --json | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["host_interface"])')
+
+# verify_json OUT: run a live verify, JSON in OUT, status in $vrc
+verify_json() {
+	in_host "$MOAT" verify --json >"$1" 2>"$1.err"
+	vrc=$?
+}
+# breaches FILE: one line per failed row, "INV CHECK: OBSERVED", sorted
+breaches() {
+	"$PY" -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+for r in sorted(d["rows"], key=lambda r: r["check"]):
+    if not r["ok"]:
+        print("%s %s: %s" % (r["invariant"], r["check"], r["observed"]))
+' "$1"
+}
+# audit_breaches FILE: the failed rows of the ruleset audit only
+audit_breaches() { breaches "$1" | grep -v -E '^I[0-9] (host|sandbox|metadata|DNS|DoT) ' || true; }
+
+t_begin "live verify, nothing wrong"
+# a new host listener (TCP and UDP) must show up among the probes, blocked
+# (nsenter execs python: $! is the listener itself)
+nsenter --net="$HOST_NETNS" "$PY" -c '
+import socket, sys, time
+t = socket.socket(); t.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+t.bind(("0.0.0.0", 47123)); t.listen(8)
+u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); u.bind(("0.0.0.0", 47124))
+open(sys.argv[1], "w").close()
+time.sleep(120)
+' "$WORLD_DIR/listen-ready" &
+LPID=$!
+world_on_destroy kill "$LPID"
+for _ in $(seq 1 100); do [ -f "$WORLD_DIR/listen-ready" ] && break; sleep 0.02; done
+verify_json "$WORLD_DIR/v0.json"
+assert_eq "$vrc" 0 "exit status 0"
+assert_eq "$(breaches "$WORLD_DIR/v0.json")" "" "no breach reported"
+rows=$("$PY" -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+for r in d["rows"]:
+    if r["check"] in ("host lan0 192.168.77.2:47123/tcp", "host lan0 192.168.77.2:47124/udp",
+                      "host lan0 [2001:678:1234:77::2]:47123/tcp"):
+        print(r["check"], r["expected"], r["ok"])
+' "$WORLD_DIR/v0.json")
+assert_eq "$rows" "host lan0 192.168.77.2:47123/tcp blocked True
+host lan0 192.168.77.2:47124/udp blocked True
+host lan0 [2001:678:1234:77::2]:47123/tcp blocked True" "a new host listener is probed, blocked"
+kill "$LPID" 2>/dev/null
+assert_match "$("$PY" -c 'import json,sys; print(" ".join(sorted({r["check"].split()[0] for r in json.load(open(sys.argv[1]))["rows"]})))' "$WORLD_DIR/v0.json")" \
+	"^DNS DoT host metadata other sandbox table$" "probes of every kind and the audit ran"
+assert_match "$(in_host "$MOAT" ls)" "victim-$S" "the victim sandbox is still there"
+assert_eq "$(in_host "$MOAT" ls | grep -c verify- || true)" 0 "the canaries are removed"
+assert_eq "$(in_host nft list tables | grep -c -v 'inet moat' || true)" 0 "nothing but inet moat in the host"
+
+t_begin "an accept rule in another table is not a breach"
+in_host nft -f - <<'EOF'
+table inet other {
+	chain f { type filter hook forward priority -500; policy accept; accept; }
+	chain i { type filter hook input priority -500; policy accept; accept; }
+}
+EOF
+verify_json "$WORLD_DIR/v1.json"
+assert_eq "$vrc" 0 "exit status 0"
+assert_eq "$(breaches "$WORLD_DIR/v1.json")" "" "no breach reported"
+in_host nft delete table inet other
+
+t_begin "breach: an accept added to a sandbox's own chain"
+in_host nft insert rule inet moat "${VIF}_fwd" accept
+verify_json "$WORLD_DIR/v2.json"
+assert_eq "$vrc" 1 "exit status 1"
+assert_match "$(breaches "$WORLD_DIR/v2.json")" \
+	"^I3 inet moat chain ${VIF}_fwd: rules: unexpected rule 1: \[\{\"accept\":null\}\]$" \
+	"reported, exactly that"
+h=$(in_host nft -a list chain inet moat "${VIF}_fwd" | awk '/^\t\taccept # handle/ { print $NF; exit }')
+in_host nft delete rule inet moat "${VIF}_fwd" handle "$h"
+
+t_begin "breach: a sandbox's dispatch entry deleted"
+in_host nft delete element inet moat fwd_dispatch "{ \"$VIF\" }"
+verify_json "$WORLD_DIR/v3.json"
+assert_eq "$vrc" 1 "exit status 1"
+assert_eq "$(breaches "$WORLD_DIR/v3.json")" \
+	"I3 inet moat map fwd_dispatch: missing entry for $VIF (sandbox victim-$S)" \
+	"reported, exactly that"
+in_host nft add element inet moat fwd_dispatch "{ \"$VIF\" : jump ${VIF}_fwd }"
+
+t_begin "breach: another table DNATs sandbox DNS ahead of moat"
+in_host nft -f - <<'EOF'
+table ip evil {
+	chain pre {
+		type nat hook prerouting priority -150; policy accept;
+		udp dport 53 dnat to 8.8.8.8
+	}
+}
+EOF
+verify_json "$WORLD_DIR/v4.json"
+assert_eq "$vrc" 1 "exit status 1"
+assert_match "$(breaches "$WORLD_DIR/v4.json")" \
+	"^I4 table ip evil chain pre: translates sandbox traffic at priority -150, before moat's DNS interception \(-100\): .*dnat.*$" \
+	"reported, exactly that"
+in_host nft delete table ip evil
+# the same DNAT limited to another input interface is no breach
+in_host nft -f - <<'EOF'
+table ip lanonly {
+	chain pre {
+		type nat hook prerouting priority -150; policy accept;
+		iifname "lan0" udp dport 53 dnat to 8.8.8.8
+	}
+}
+EOF
+verify_json "$WORLD_DIR/v5.json"
+assert_eq "$vrc:$(breaches "$WORLD_DIR/v5.json")" "0:" "a DNAT limited to lan0 is not reported"
+in_host nft delete table ip lanonly
+
+t_begin "breach: moat's forward chain flushed"
+in_host nft flush chain inet moat forward
+verify_json "$WORLD_DIR/v6.json"
+assert_eq "$vrc" 1 "exit status 1"
+assert_eq "$(audit_breaches "$WORLD_DIR/v6.json")" \
+	"I3 inet moat chain forward: rules: 0 rules, expected 6 (flushed or cut short)" \
+	"the audit reports exactly that"
+# what the flush opened shows up as probe breaches too: canary to canary
+assert_match "$(breaches "$WORLD_DIR/v6.json")" "I1 sandbox verify-[0-9a-f]+-b 10\.231\.[0-9.]+:9/tcp: reached \(reset\)" \
+	"and the canaries reach each other"
+# put it back (the next create rewrites the base table)
+rm -f "$MOAT_RUN_DIR/base.hash"
+m create "fix-$S" >/dev/null && m rm "fix-$S"
+verify_json "$WORLD_DIR/v7.json"
+assert_eq "$vrc:$(breaches "$WORLD_DIR/v7.json")" "0:" "repaired: no breach"
+
+t_begin "verify options"
+assert_status -m "unknown option: usage" 2 "$MOAT" verify --bogus
+assert_status -m "bad --interval" 2 "$MOAT" verify --interval 5x
+assert_status -m "bad --probe-target" 2 "$MOAT" verify --probe-target 2001:db8::1:443
+assert_status -m "--simulate with --interval" 2 "$MOAT" verify --simulate --interval 5m
+assert_match "$("$MOAT" verify --help)" "--on-fail CMD" "--help"
+
+t_begin "--on-fail gets the JSON report"
+in_host nft insert rule inet moat "${VIF}_in" accept
+in_host "$MOAT" verify --on-fail "cat >$WORLD_DIR/onfail.json" >/dev/null 2>&1
+assert_eq "$?" 1 "exit status 1"
+assert_eq "$("$PY" -c 'import json,sys; d=json.load(open(sys.argv[1])); print(d["ok"], d["breaches"])' "$WORLD_DIR/onfail.json" 2>&1)" \
+	"False 1" "the command read the report"
+t_end
