@@ -280,7 +280,7 @@ _moat()
 		if [[ $word == -* ]]; then
 			_moat_reply "$word" -W '--verbose --help --version'
 		else
-			_moat_reply "$word" -W 'run create exec rm ls inspect policy logs stats help'
+			_moat_reply "$word" -W 'run create exec rm ls inspect policy logs stats verify help'
 		fi
 		return 0
 	fi
@@ -342,6 +342,13 @@ _moat()
 		else
 			_moat_names "$word"
 		fi
+		;;
+	verify)
+		case ${_moat_w[_moat_cw - 1]} in
+		--interval) _moat_reply "$word" -W '30s 5m 15m 1h' ;;
+		--probe-target | --on-fail) ;;
+		*) _moat_reply "$word" -W '--simulate --json --probe-target --interval --on-fail --help' ;;
+		esac
 		;;
 	policy)
 		if ((i == _moat_cw)); then
