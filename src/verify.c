@@ -200,15 +200,28 @@ void vreport_free(struct vreport *r)
  */
 static void vreport_print(const struct vreport *r, FILE *f)
 {
+	int wc = 5, wf = 4, we = 8, wo = 8;
 	size_t i, bad = vreport_breaches(r);
 
-	fprintf(f, "%-46s %-20s %-3s %-10s %-18s %s\n", "PROBE", "FROM", "INV",
-		"EXPECTED", "OBSERVED", "VERDICT");
 	for (i = 0; i < r->n; i++) {
 		const struct vrow *w = &r->rows[i];
 
-		fprintf(f, "%-46s %-20s %-3s %-10s %-18s %s\n", w->check,
-			w->from, w->inv, w->expected, w->observed,
+		if ((int)strlen(w->check) > wc)
+			wc = (int)strlen(w->check);
+		if ((int)strlen(w->from) > wf)
+			wf = (int)strlen(w->from);
+		if ((int)strlen(w->expected) > we)
+			we = (int)strlen(w->expected);
+		if ((int)strlen(w->observed) > wo && strlen(w->observed) < 24)
+			wo = (int)strlen(w->observed);
+	}
+	fprintf(f, "%-*s  %-*s  %-3s  %-*s  %-*s  %s\n", wc, "PROBE", wf, "FROM",
+		"INV", we, "EXPECTED", wo, "OBSERVED", "VERDICT");
+	for (i = 0; i < r->n; i++) {
+		const struct vrow *w = &r->rows[i];
+
+		fprintf(f, "%-*s  %-*s  %-3s  %-*s  %-*s  %s\n", wc, w->check,
+			wf, w->from, w->inv, we, w->expected, wo, w->observed,
 			w->ok ? "ok" : "BREACH");
 	}
 	fprintf(f, "\n%zu checks, %zu breaches: %s\n", r->n, bad,
@@ -1000,7 +1013,7 @@ int verify_main(int argc, char **argv)
 	struct sigaction sa = { .sa_handler = verify_signal };
 	const char *on_fail = NULL;
 	bool simulate = false, json = false, have_target = false;
-	unsigned long interval = 0;
+	unsigned long interval = 0, runs = 0;
 	struct prefix target;
 	struct moat_config c;
 	uint16_t tport = 0;
@@ -1076,12 +1089,15 @@ int verify_main(int argc, char **argv)
 
 		if (verify_once(&c, &r, NULL, have_target ? &target : NULL, tport)) {
 			vreport_free(&r);
+			if (verify_stop)	/* the last complete run counts */
+				break;
 			ret = MOAT_EXIT_FAILURE;
-			if (verify_stop || !interval)
+			if (!interval)
 				break;
 		} else {
 			verify_emit(&r, json, on_fail);
 			ret = vreport_breaches(&r) ? MOAT_EXIT_POLICY : MOAT_EXIT_OK;
+			runs++;
 			vreport_free(&r);
 		}
 		if (!interval)
@@ -1091,7 +1107,7 @@ int verify_main(int argc, char **argv)
 		while (!verify_stop && nanosleep(&ts, &ts) && errno == EINTR)
 			;
 	} while (!verify_stop);
-	if (verify_stop && !interval)
+	if (verify_stop && !runs)
 		return 128 + verify_stop;
 	return ret;
 }

@@ -91,8 +91,16 @@ time.sleep(120)
 LPID=$!
 world_on_destroy kill "$LPID"
 for _ in $(seq 1 100); do [ -f "$WORLD_DIR/listen-ready" ] && break; sleep 0.02; done
-verify_json "$WORLD_DIR/v0.json"
+# the operator names an internet target: a direct connection must fail
+in_host "$MOAT" verify --json --probe-target 93.184.216.34:443 >"$WORLD_DIR/v0.json" 2>"$WORLD_DIR/v0.err"
+vrc=$?
 assert_eq "$vrc" 0 "exit status 0"
+assert_eq "$("$PY" -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+print(" ".join("%s:%s:%s" % (r["check"].split()[0], r["expected"], r["ok"]) for r in d["rows"]
+               if "93.184.216.34" in r["check"]))' "$WORLD_DIR/v0.json")" \
+	"direct:blocked:True DoT:blocked:True" "--probe-target: direct connection and DoT blocked"
 assert_eq "$(breaches "$WORLD_DIR/v0.json")" "" "no breach reported"
 rows=$("$PY" -c '
 import json, sys
@@ -107,7 +115,7 @@ host lan0 192.168.77.2:47124/udp blocked True
 host lan0 [2001:678:1234:77::2]:47123/tcp blocked True" "a new host listener is probed, blocked"
 kill "$LPID" 2>/dev/null
 assert_match "$("$PY" -c 'import json,sys; print(" ".join(sorted({r["check"].split()[0] for r in json.load(open(sys.argv[1]))["rows"]})))' "$WORLD_DIR/v0.json")" \
-	"^DNS DoT host metadata other sandbox table$" "probes of every kind and the audit ran"
+	"^DNS DoT direct host metadata other sandbox table$" "probes of every kind and the audit ran"
 assert_match "$(in_host "$MOAT" ls)" "victim-$S" "the victim sandbox is still there"
 assert_eq "$(in_host "$MOAT" ls | grep -c verify- || true)" 0 "the canaries are removed"
 assert_eq "$(in_host nft list tables | grep -c -v 'inet moat' || true)" 0 "nothing but inet moat in the host"
@@ -193,6 +201,23 @@ assert_status -m "bad --interval" 2 "$MOAT" verify --interval 5x
 assert_status -m "bad --probe-target" 2 "$MOAT" verify --probe-target 2001:db8::1:443
 assert_status -m "--simulate with --interval" 2 "$MOAT" verify --simulate --interval 5m
 assert_match "$("$MOAT" verify --help)" "--on-fail CMD" "--help"
+
+t_begin "--interval"
+# (nsenter execs moat: $! is moat itself)
+nsenter --net="$HOST_NETNS" "$MOAT" verify --interval 1s --json >"$WORLD_DIR/iv.json" 2>&1 &
+ipid=$!
+for _ in $(seq 1 300); do
+	[ "$(wc -l <"$WORLD_DIR/iv.json")" -ge 2 ] && break
+	sleep 0.05
+done
+kill -TERM "$ipid"
+wait "$ipid"
+assert_eq "$?" 0 "SIGTERM ends it; the last run's status"
+assert_eq "$("$PY" -c '
+import json, sys
+print(" ".join(str(json.loads(l)["ok"]) for l in open(sys.argv[1]) if l.strip())[:9])' "$WORLD_DIR/iv.json" 2>&1)" \
+	"True True" "one JSON document per run, repeated"
+assert_eq "$(in_host "$MOAT" ls | grep -c verify- || true)" 0 "no canary left behind"
 
 t_begin "--on-fail gets the JSON report"
 in_host nft insert rule inet moat "${VIF}_in" accept
