@@ -674,6 +674,45 @@ static bool audit_rule_limited_elsewhere(json_t *rule)
 }
 
 /**
+ * audit_text_devs_moat() - whether a chain's text listing names a moat device
+ * @chain:	chain object (family, table, name)
+ *
+ * libnftables before 1.0.7 leaves "dev" out of the JSON of netdev chains;
+ * its text listing has it ("device \"moat0\"" or "devices = { ... }").
+ * When even that cannot be read, the chain counts as a moat one.
+ *
+ * Return: true if it may be bound to a moat interface
+ */
+static bool audit_text_devs_moat(json_t *chain)
+{
+	struct nft_ctx *ctx = nft_ctx_new(NFT_CTX_DEFAULT);
+	const char *out, *p;
+	char cmd[512];
+	bool moat = true;
+
+	if (!ctx)
+		die_oom();
+	nft_ctx_buffer_output(ctx);
+	nft_ctx_buffer_error(ctx);
+	snprintf(cmd, sizeof(cmd), "list chain %s %s %s",
+		 json_string_value(json_object_get(chain, "family")) ?: "",
+		 json_string_value(json_object_get(chain, "table")) ?: "",
+		 json_string_value(json_object_get(chain, "name")) ?: "");
+	if (!nft_run_cmd_from_buffer(ctx, cmd)) {
+		out = nft_ctx_get_output_buffer(ctx);
+		p = strstr(out, "device");
+		if (p) {
+			const char *eol = strchr(p, ';');
+			const char *q = strstr(p, "\"" NFT_IFPREFIX);
+
+			moat = q && (!eol || q < eol);
+		}
+	}
+	nft_ctx_free(ctx);
+	return moat;
+}
+
+/**
  * audit_dev_is_moat() - whether a netdev chain is bound to a moat interface
  * @chain:	chain object
  *
@@ -684,6 +723,8 @@ static bool audit_dev_is_moat(json_t *chain)
 	json_t *d = json_object_get(chain, "dev"), *v;
 	size_t i;
 
+	if (!d)
+		return audit_text_devs_moat(chain);
 	if (json_is_string(d))
 		return !strncmp(json_string_value(d), NFT_IFPREFIX, strlen(NFT_IFPREFIX));
 	json_array_foreach(d, i, v)

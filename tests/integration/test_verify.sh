@@ -151,6 +151,34 @@ assert_eq "$(breaches "$WORLD_DIR/v3.json")" \
 	"reported, exactly that"
 in_host nft add element inet moat fwd_dispatch "{ \"$VIF\" : jump ${VIF}_fwd }"
 
+t_begin "breach: stale dispatch entry and chain of no sandbox"
+in_host nft add chain inet moat moat999_in
+in_host nft add element inet moat in_dispatch '{ "moat999" : jump moat999_in }'
+verify_json "$WORLD_DIR/v3s.json"
+assert_eq "$vrc" 1 "exit status 1"
+assert_eq "$(breaches "$WORLD_DIR/v3s.json")" \
+	"I2 inet moat chains: stale chain moat999_in (no such sandbox)
+I2 inet moat map in_dispatch: stale entry for moat999 (no such sandbox)" \
+	"reported, exactly those"
+in_host nft delete element inet moat in_dispatch '{ "moat999" }'
+in_host nft delete chain inet moat moat999_in
+
+t_begin "breach: a netdev ingress chain forwards a sandbox's packets away"
+in_host nft -f - <<EOF
+table netdev around {
+	chain ing {
+		type filter hook ingress device "$VIF" priority 0; policy accept;
+		ip daddr 192.168.77.10 fwd to "lan0"
+	}
+}
+EOF
+verify_json "$WORLD_DIR/v3n.json"
+assert_eq "$vrc" 1 "exit status 1"
+assert_match "$(breaches "$WORLD_DIR/v3n.json")" \
+	"^I3 table netdev around chain ing: forwards sandbox packets before any IP hook: .*fwd.*$" \
+	"reported, exactly that"
+in_host nft delete table netdev around
+
 t_begin "breach: another table DNATs sandbox DNS ahead of moat"
 in_host nft -f - <<'EOF'
 table ip evil {
