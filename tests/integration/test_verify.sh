@@ -33,10 +33,6 @@ assert_match "$out" "queries reaching the upstream resolver .* 0 +0 +ok" \
 	"no DNS query reached the upstream"
 after_ns=$(ip netns list | grep -c '^moatv-' || true)
 assert_eq "$after_ns" "$before_ns" "its namespaces are gone"
-json=$("$MOAT" verify --simulate --json 2>/dev/null)
-assert_eq "$("$PY" -c 'import json,sys; d=json.load(sys.stdin); print(d["mode"], d["ok"], d["breaches"], all(r["ok"] for r in d["rows"]))' <<<"$json" 2>&1)" \
-	"simulate True 0 True" "--json: one document, every row ok"
-
 # SIGINT while the world exists: everything removed, status 130
 "$MOAT" verify --simulate >/dev/null 2>&1 &
 pid=$!
@@ -77,7 +73,23 @@ for r in sorted(d["rows"], key=lambda r: r["check"]):
 # audit_breaches FILE: the failed rows of the ruleset audit only
 audit_breaches() { breaches "$1" | grep -v -E '^I[0-9] (host|sandbox|metadata|DNS|DoT) ' || true; }
 
-t_begin "live verify, nothing wrong"
+t_begin "live verify: changes that are not breaches"
+# an accept in another table cannot override moat's drops
+in_host nft -f - <<'EOF'
+table inet other {
+	chain f { type filter hook forward priority -500; policy accept; accept; }
+	chain i { type filter hook input priority -500; policy accept; accept; }
+}
+EOF
+# a DNAT ahead of moat, but limited to another input interface
+in_host nft -f - <<'EOF'
+table ip lanonly {
+	chain pre {
+		type nat hook prerouting priority -150; policy accept;
+		iifname "lan0" udp dport 53 dnat to 8.8.8.8
+	}
+}
+EOF
 # a new host listener (TCP and UDP) must show up among the probes, blocked
 # (nsenter execs python: $! is the listener itself)
 nsenter --net="$HOST_NETNS" "$PY" -c '
@@ -95,6 +107,9 @@ for _ in $(seq 1 100); do [ -f "$WORLD_DIR/listen-ready" ] && break; sleep 0.02;
 in_host "$MOAT" verify --json --probe-target 93.184.216.34:443 >"$WORLD_DIR/v0.json" 2>"$WORLD_DIR/v0.err"
 vrc=$?
 assert_eq "$vrc" 0 "exit status 0"
+assert_eq "$(breaches "$WORLD_DIR/v0.json")" "" "no breach reported (accept in another table, DNAT on lan0 only, new listener)"
+assert_eq "$("$PY" -c 'import json,sys; d=json.load(open(sys.argv[1])); print(d["mode"], d["ok"], d["breaches"])' "$WORLD_DIR/v0.json")" \
+	"live True 0" "--json: mode, ok, breaches"
 assert_eq "$("$PY" -c '
 import json, sys
 d = json.load(open(sys.argv[1]))
@@ -118,19 +133,9 @@ assert_match "$("$PY" -c 'import json,sys; print(" ".join(sorted({r["check"].spl
 	"^DNS DoT direct host metadata other sandbox table$" "probes of every kind and the audit ran"
 assert_match "$(in_host "$MOAT" ls)" "victim-$S" "the victim sandbox is still there"
 assert_eq "$(in_host "$MOAT" ls | grep -c verify- || true)" 0 "the canaries are removed"
-assert_eq "$(in_host nft list tables | grep -c -v 'inet moat' || true)" 0 "nothing but inet moat in the host"
-
-t_begin "an accept rule in another table is not a breach"
-in_host nft -f - <<'EOF'
-table inet other {
-	chain f { type filter hook forward priority -500; policy accept; accept; }
-	chain i { type filter hook input priority -500; policy accept; accept; }
-}
-EOF
-verify_json "$WORLD_DIR/v1.json"
-assert_eq "$vrc" 0 "exit status 0"
-assert_eq "$(breaches "$WORLD_DIR/v1.json")" "" "no breach reported"
 in_host nft delete table inet other
+in_host nft delete table ip lanonly
+assert_eq "$(in_host nft list tables | grep -c -v 'inet moat' || true)" 0 "verify added no table"
 
 t_begin "breach: an accept added to a sandbox's own chain"
 in_host nft insert rule inet moat "${VIF}_fwd" accept
@@ -151,19 +156,9 @@ assert_eq "$(breaches "$WORLD_DIR/v3.json")" \
 	"reported, exactly that"
 in_host nft add element inet moat fwd_dispatch "{ \"$VIF\" : jump ${VIF}_fwd }"
 
-t_begin "breach: stale dispatch entry and chain of no sandbox"
+t_begin "breach: stale dispatch entry and chain; a netdev chain forwarding packets away"
 in_host nft add chain inet moat moat999_in
 in_host nft add element inet moat in_dispatch '{ "moat999" : jump moat999_in }'
-verify_json "$WORLD_DIR/v3s.json"
-assert_eq "$vrc" 1 "exit status 1"
-assert_eq "$(breaches "$WORLD_DIR/v3s.json")" \
-	"I2 inet moat chains: stale chain moat999_in (no such sandbox)
-I2 inet moat map in_dispatch: stale entry for moat999 (no such sandbox)" \
-	"reported, exactly those"
-in_host nft delete element inet moat in_dispatch '{ "moat999" }'
-in_host nft delete chain inet moat moat999_in
-
-t_begin "breach: a netdev ingress chain forwards a sandbox's packets away"
 in_host nft -f - <<EOF
 table netdev around {
 	chain ing {
@@ -172,11 +167,15 @@ table netdev around {
 	}
 }
 EOF
-verify_json "$WORLD_DIR/v3n.json"
+verify_json "$WORLD_DIR/v3s.json"
 assert_eq "$vrc" 1 "exit status 1"
-assert_match "$(breaches "$WORLD_DIR/v3n.json")" \
-	"^I3 table netdev around chain ing: forwards sandbox packets before any IP hook: .*fwd.*$" \
-	"reported, exactly that"
+assert_match "$(breaches "$WORLD_DIR/v3s.json")" \
+	"^I2 inet moat chains: stale chain moat999_in \(no such sandbox\)
+I2 inet moat map in_dispatch: stale entry for moat999 \(no such sandbox\)
+I3 table netdev around chain ing: forwards sandbox packets before any IP hook: .*fwd.*$" \
+	"reported, exactly those"
+in_host nft delete element inet moat in_dispatch '{ "moat999" }'
+in_host nft delete chain inet moat moat999_in
 in_host nft delete table netdev around
 
 t_begin "breach: another table DNATs sandbox DNS ahead of moat"
@@ -194,19 +193,6 @@ assert_match "$(breaches "$WORLD_DIR/v4.json")" \
 	"^I4 table ip evil chain pre: translates sandbox traffic at priority -150, before moat's DNS interception \(-100\): .*dnat.*$" \
 	"reported, exactly that"
 in_host nft delete table ip evil
-# the same DNAT limited to another input interface is no breach
-in_host nft -f - <<'EOF'
-table ip lanonly {
-	chain pre {
-		type nat hook prerouting priority -150; policy accept;
-		iifname "lan0" udp dport 53 dnat to 8.8.8.8
-	}
-}
-EOF
-verify_json "$WORLD_DIR/v5.json"
-assert_eq "$vrc:$(breaches "$WORLD_DIR/v5.json")" "0:" "a DNAT limited to lan0 is not reported"
-in_host nft delete table ip lanonly
-
 t_begin "breach: moat's forward chain flushed"
 in_host nft flush chain inet moat forward
 verify_json "$WORLD_DIR/v6.json"
@@ -220,14 +206,12 @@ assert_match "$(breaches "$WORLD_DIR/v6.json")" "I1 sandbox verify-[0-9a-f]+-b 1
 # put it back (the next create rewrites the base table)
 rm -f "$MOAT_RUN_DIR/base.hash"
 m create "fix-$S" >/dev/null && m rm "fix-$S"
-verify_json "$WORLD_DIR/v7.json"
-assert_eq "$vrc:$(breaches "$WORLD_DIR/v7.json")" "0:" "repaired: no breach"
 
 t_begin "verify options"
-assert_status -m "unknown option: usage" 2 "$MOAT" verify --bogus
-assert_status -m "bad --interval" 2 "$MOAT" verify --interval 5x
-assert_status -m "bad --probe-target" 2 "$MOAT" verify --probe-target 2001:db8::1:443
-assert_status -m "--simulate with --interval" 2 "$MOAT" verify --simulate --interval 5m
+assert_status -m "unknown option: usage" 2 in_host "$MOAT" verify --bogus
+assert_status -m "bad --interval" 2 in_host "$MOAT" verify --interval 5x
+assert_status -m "bad --probe-target" 2 in_host "$MOAT" verify --probe-target 2001:db8::1:443
+assert_status -m "--simulate with --interval" 2 in_host "$MOAT" verify --simulate --interval 5m
 assert_match "$("$MOAT" verify --help)" "--on-fail CMD" "--help"
 
 t_begin "--interval"
@@ -252,5 +236,5 @@ in_host nft insert rule inet moat "${VIF}_in" accept
 in_host "$MOAT" verify --on-fail "cat >$WORLD_DIR/onfail.json" >/dev/null 2>&1
 assert_eq "$?" 1 "exit status 1"
 assert_eq "$("$PY" -c 'import json,sys; d=json.load(open(sys.argv[1])); print(d["ok"], d["breaches"])' "$WORLD_DIR/onfail.json" 2>&1)" \
-	"False 1" "the command read the report"
+	"False 1" "the command read the report (one breach: the repair worked)"
 t_end
