@@ -94,6 +94,13 @@ static const char usage_verify[] =
 "  --on-fail CMD             run CMD (sh -c) after a failed run, with the JSON\n"
 "                            report on its standard input\n";
 
+/* the cloud metadata addresses of SPEC §4 */
+static const char *const verify_meta[] = {
+	"169.254.169.254", "169.254.170.2", "169.254.169.253",
+	"169.254.169.123", "fd00:ec2::254", "100.100.100.200",
+	"192.0.0.192", "168.63.129.16",
+};
+
 static volatile int verify_stop;
 
 /**
@@ -573,6 +580,38 @@ static void verify_plan_host(struct vplan *pl, const struct canary *cn)
 }
 
 /**
+ * verify_plan_world() - the probes into the simulated world's LAN and
+ * internet: what the policies allow must work, the rest must not
+ * @pl:		plan
+ * @cn:		canaries (a: default public plus one LAN port; b: deny)
+ */
+static void verify_plan_world(struct vplan *pl, const struct canary *cn)
+{
+	size_t k;
+
+	vplan_add_str(pl, 0, PROBE_TCP, WORLD_PUBLIC4, 80, "I3", EXP_REACHED, "public");
+	vplan_add_str(pl, 0, PROBE_TCP, WORLD_PUBLIC4, 443, "I3", EXP_REACHED, "public");
+	vplan_add_str(pl, 0, PROBE_UDP, WORLD_PUBLIC4, 9999, "I3", EXP_REACHED, "public");
+	if (cn[0].s.has_v6)
+		vplan_add_str(pl, 0, PROBE_TCP, WORLD_PUBLIC6, 80, "I3", EXP_REACHED, "public");
+	vplan_add_str(pl, 0, PROBE_TCP, WORLD_LANSVC4, 5432, "I3", EXP_REACHED,
+		      "allowed LAN");
+	vplan_add_str(pl, 0, PROBE_TCP, WORLD_LANSVC4, 80, "I3", EXP_BLOCKED, "LAN");
+	vplan_add_str(pl, 0, PROBE_TCP, "10.0.0.5", 80, "I3", EXP_BLOCKED, "private");
+	vplan_add_str(pl, 0, PROBE_TCP, "100.64.0.1", 80, "I3", EXP_BLOCKED, "CGN");
+	vplan_add_str(pl, 0, PROBE_TCP, "fd12:3456::5", 80, "I3", EXP_BLOCKED, "ULA");
+	vplan_add_str(pl, 0, PROBE_TCP, "169.254.1.1", 80, "I3", EXP_BLOCKED, "link-local");
+	for (k = 0; k < ARRAY_SIZE(verify_meta); k++)
+		vplan_add_str(pl, 0, PROBE_TCP, verify_meta[k], 80, "I3", EXP_BLOCKED,
+			      "metadata");
+	/* port 22: the canary's domain rule (443) may bring a proxy on 443 */
+	vplan_add_str(pl, 1, PROBE_TCP, WORLD_PUBLIC4, 22, "I3", EXP_BLOCKED,
+		      "direct internet");
+	vplan_add_str(pl, 1, PROBE_UDP, WORLD_PUBLIC4, 9999, "I3", EXP_BLOCKED,
+		      "direct internet");
+}
+
+/**
  * verify_plan() - every probe of one run
  * @pl:		plan
  * @cn:		canaries
@@ -584,11 +623,6 @@ static void verify_plan_host(struct vplan *pl, const struct canary *cn)
 static void verify_plan(struct vplan *pl, const struct canary *cn, bool simulate,
 			bool dns, const struct prefix *target, uint16_t tport)
 {
-	static const char *const meta[] = {
-		"169.254.169.254", "169.254.170.2", "169.254.169.253",
-		"169.254.169.123", "fd00:ec2::254", "100.100.100.200",
-		"192.0.0.192", "168.63.129.16",
-	};
 	enum probe_kind pk[] = { PROBE_TCP, PROBE_UDP, PROBE_ICMP };
 	char what[64], qname[64];
 	struct vprobe *v;
@@ -596,6 +630,8 @@ static void verify_plan(struct vplan *pl, const struct canary *cn, bool simulate
 	size_t k;
 	int from;
 
+	if (simulate)
+		verify_plan_world(pl, cn);
 	verify_plan_host(pl, cn);
 
 	/* each canary against the other, both ways (I1) */
@@ -613,8 +649,8 @@ static void verify_plan(struct vplan *pl, const struct canary *cn, bool simulate
 	}
 
 	/* cloud metadata (I3): a connect, no request */
-	for (k = 0; k < ARRAY_SIZE(meta); k++)
-		vplan_add_str(pl, 1, PROBE_TCP, meta[k], 80, "I3", EXP_BLOCKED,
+	for (k = 0; k < ARRAY_SIZE(verify_meta); k++)
+		vplan_add_str(pl, 1, PROBE_TCP, verify_meta[k], 80, "I3", EXP_BLOCKED,
 			      "metadata");
 
 	/* DNS of a name no rule allows, DoT, DoQ (I4) */
@@ -646,29 +682,6 @@ static void verify_plan(struct vplan *pl, const struct canary *cn, bool simulate
 		vplan_add(pl, 1, PROBE_TCP, target->family, target->addr, 853,
 			  "I4", EXP_BLOCKED, "DoT");
 	}
-	if (!simulate)
-		return;
-
-	/* the simulated world: what the policies allow must work */
-	vplan_add_str(pl, 0, PROBE_TCP, WORLD_PUBLIC4, 80, "I3", EXP_REACHED, "public");
-	vplan_add_str(pl, 0, PROBE_TCP, WORLD_PUBLIC4, 443, "I3", EXP_REACHED, "public");
-	vplan_add_str(pl, 0, PROBE_UDP, WORLD_PUBLIC4, 9999, "I3", EXP_REACHED, "public");
-	if (cn[0].s.has_v6)
-		vplan_add_str(pl, 0, PROBE_TCP, WORLD_PUBLIC6, 80, "I3", EXP_REACHED, "public");
-	vplan_add_str(pl, 0, PROBE_TCP, WORLD_LANSVC4, 5432, "I3", EXP_REACHED,
-		      "allowed LAN");
-	vplan_add_str(pl, 0, PROBE_TCP, WORLD_LANSVC4, 80, "I3", EXP_BLOCKED, "LAN");
-	vplan_add_str(pl, 0, PROBE_TCP, "10.0.0.5", 80, "I3", EXP_BLOCKED, "private");
-	vplan_add_str(pl, 0, PROBE_TCP, "100.64.0.1", 80, "I3", EXP_BLOCKED, "CGN");
-	vplan_add_str(pl, 0, PROBE_TCP, "fd12:3456::5", 80, "I3", EXP_BLOCKED, "ULA");
-	vplan_add_str(pl, 0, PROBE_TCP, "169.254.1.1", 80, "I3", EXP_BLOCKED, "link-local");
-	for (k = 0; k < ARRAY_SIZE(meta); k++)
-		vplan_add_str(pl, 0, PROBE_TCP, meta[k], 80, "I3", EXP_BLOCKED,
-			      "metadata");
-	vplan_add_str(pl, 1, PROBE_TCP, WORLD_PUBLIC4, 443, "I3", EXP_BLOCKED,
-		      "direct internet");
-	vplan_add_str(pl, 1, PROBE_UDP, WORLD_PUBLIC4, 9999, "I3", EXP_BLOCKED,
-		      "direct internet");
 }
 
 /**
