@@ -432,12 +432,15 @@ static bool verify_dns_intercepted(void)
 /**
  * verify_canary_policy() - the policy of a canary
  * @p:		initialised policy to fill
+ * @simulate:	--simulate
  * @simulate_a:	canary a of --simulate: default public plus one LAN port
- * @dns:	DNS is intercepted: add one allowed name
+ * @dns:	DNS is intercepted: add one allowed name (and, simulated, the
+ *		world's resolver as the upstream)
  *
  * Return: 0, or -1 after printing why
  */
-static int verify_canary_policy(struct policy *p, bool simulate_a, bool dns)
+static int verify_canary_policy(struct policy *p, bool simulate, bool simulate_a,
+				bool dns)
 {
 	struct errlist el = { 0 };
 	int ret = 0;
@@ -451,6 +454,13 @@ static int verify_canary_policy(struct policy *p, bool simulate_a, bool dns)
 		if (dns)
 			ret = policy_parse_rule_arg(p, "example.com:443/tcp", true,
 						    "canary", &el);
+	}
+	if (!ret && dns && simulate) {
+		/* the world's resolver, which counts what reaches it */
+		p->dns_upstream = xcalloc(1, sizeof(*p->dns_upstream));
+		p->ndns_upstream = 1;
+		p->loc_dns_upstream = (struct srcloc){ "canary", 0, 0 };
+		ret = addr_parse(WORLD_DNS4, &p->dns_upstream[0]);
 	}
 	if (!ret)
 		ret = policy_check_supported(p, &el);
@@ -488,7 +498,7 @@ static int verify_canaries_make(const struct moat_config *c, struct canary *cn,
 		if (verify_stop)
 			return -1;
 		policy_init(&p);
-		if (verify_canary_policy(&p, simulate && k == 0, dns)) {
+		if (verify_canary_policy(&p, simulate, simulate && k == 0, dns)) {
 			policy_free(&p);
 			return -1;
 		}
