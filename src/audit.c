@@ -33,11 +33,13 @@
  * take traffic around moat is a change made before moat's chains decide,
  * that moat then never sees as it should:
  *
- *   - a dnat/redirect in another table's prerouting nat chain at a
- *     priority not after moat's own DNS interception (dstnat, -100, or
- *     moat's own nat chain's): NAT binds once per connection, so the
- *     first nat chain to translate wins and moat's redirect never applies
- *     (I4), unless the rule is limited to a non-moat input interface;
+ *   - a dnat/redirect in another table's prerouting nat chain (or a chain
+ *     it jumps to) at a priority not after moat's own DNS interception
+ *     (dstnat, -100, or moat's own nat chain's): NAT binds once per
+ *     connection, so the first nat chain to translate wins and moat's
+ *     redirect never applies (I4), unless the rule is limited to a
+ *     non-moat input interface or to destination ports other than 53.
+ *     Other NAT is harmless: moat filters whatever destination it made;
  *   - a "fwd" or "dup" in an ingress or egress chain (netdev, or inet
  *     ingress) on a moat interface: the packet leaves before any IP hook.
  *
@@ -734,82 +736,190 @@ static bool audit_dev_is_moat(json_t *chain)
 }
 
 /**
+ * audit_port_may_be() - whether a port match's right-hand side may hold a port
+ * @right:	a number, a set ({"set": [...]}), a range ({"range": [lo, hi]})
+ *		or anything else (counted as possibly matching)
+ * @port:	port
+ *
+ * Return: true unless @right provably excludes @port
+ */
+static bool audit_port_may_be(json_t *right, json_int_t port)
+{
+	json_t *set = json_object_get(right, "set"), *rg, *v;
+	size_t i;
+
+	if (json_is_integer(right))
+		return json_integer_value(right) == port;
+	if ((rg = json_object_get(right, "range")) && json_array_size(rg) == 2 &&
+	    json_is_integer(json_array_get(rg, 0)) &&
+	    json_is_integer(json_array_get(rg, 1)))
+		return json_integer_value(json_array_get(rg, 0)) <= port &&
+		       port <= json_integer_value(json_array_get(rg, 1));
+	if (json_is_array(set)) {
+		json_array_foreach(set, i, v)
+			if (audit_port_may_be(v, port))
+				return true;
+		return false;
+	}
+	return true;
+}
+
+/**
+ * audit_rule_may_match_dns() - whether a rule may match traffic to port 53
+ * @rule:	rule object
+ *
+ * Return: false only if the rule matches a destination port ("==") that
+ *	   cannot be 53
+ */
+static bool audit_rule_may_match_dns(json_t *rule)
+{
+	json_t *expr = json_object_get(rule, "expr"), *e;
+	size_t i;
+
+	json_array_foreach(expr, i, e) {
+		json_t *m = json_object_get(e, "match");
+		json_t *pl = json_object_get(json_object_get(m, "left"), "payload");
+		const char *field = json_string_value(json_object_get(pl, "field"));
+		const char *op = json_string_value(json_object_get(m, "op")) ?: "==";
+
+		if (!field || strcmp(field, "dport") ||
+		    (strcmp(op, "==") && strcmp(op, "in")))
+			continue;
+		if (!audit_port_may_be(json_object_get(m, "right"), 53))
+			return false;
+	}
+	return true;
+}
+
+/**
+ * struct audit_walk - state of the walk through other tables' chains
+ * @r:		report
+ * @rules:	"family table chain" -> array of its rules
+ * @dns_prio:	priority of moat's DNS interception
+ * @bad:	breaches found
+ */
+struct audit_walk {
+	struct vreport *r;
+	json_t *rules;
+	long long dns_prio;
+	size_t bad;
+};
+
+/**
+ * audit_walk_chain() - check the rules of a chain reached from a base chain
+ * @w:		walk state
+ * @base:	the base chain (hook, type, priority, devices)
+ * @fam:	family
+ * @tab:	table
+ * @chain:	chain name
+ * @depth:	jumps followed so far
+ */
+static void audit_walk_chain(struct audit_walk *w, json_t *base, const char *fam,
+			     const char *tab, const char *chain, int depth)
+{
+	const char *hook = json_string_value(json_object_get(base, "hook")) ?: "";
+	const char *type = json_string_value(json_object_get(base, "type")) ?: "";
+	json_int_t prio = json_integer_value(json_object_get(base, "prio"));
+	char key[512], what[320], b[120];
+	json_t *rules, *o, *e;
+	size_t i, j;
+
+	if (depth > 16)		/* the kernel allows no deeper jumps */
+		return;
+	snprintf(key, sizeof(key), "%s %s %s", fam, tab, chain);
+	rules = json_object_get(w->rules, key);
+	snprintf(what, sizeof(what), "table %s %s chain %s", fam, tab, chain);
+	json_array_foreach(rules, i, o) {
+		if (!strcmp(hook, "prerouting") && !strcmp(type, "nat") &&
+		    prio <= w->dns_prio &&
+		    (audit_has_key(o, "dnat") || audit_has_key(o, "redirect")) &&
+		    !audit_rule_limited_elsewhere(o) && audit_rule_may_match_dns(o)) {
+			vreport_add(w->r, false, "I4", AUDIT_CHECK, what,
+				    "no NAT ahead of moat",
+				    "translates sandbox traffic at priority %lld, before moat's DNS interception (%lld): %s",
+				    (long long)prio, w->dns_prio,
+				    audit_brief(o, b, sizeof(b)));
+			w->bad++;
+		}
+		if ((!strcmp(hook, "ingress") || !strcmp(hook, "egress")) &&
+		    audit_dev_is_moat(base) &&
+		    (audit_has_key(o, "fwd") || audit_has_key(o, "dup"))) {
+			vreport_add(w->r, false, "I3", AUDIT_CHECK, what,
+				    "nothing around moat",
+				    "forwards sandbox packets before any IP hook: %s",
+				    audit_brief(o, b, sizeof(b)));
+			w->bad++;
+		}
+		/* follow jumps and gotos: their rules act for this base chain */
+		json_array_foreach(json_object_get(o, "expr"), j, e) {
+			json_t *t = json_object_get(e, "jump") ?: json_object_get(e, "goto");
+			const char *target = json_string_value(json_object_get(t, "target"));
+
+			if (target && !audit_rule_limited_elsewhere(o))
+				audit_walk_chain(w, base, fam, tab, target, depth + 1);
+		}
+	}
+}
+
+/**
  * audit_others() - rules of other tables that take traffic around moat
  * @r:		report
  * @doc:	live ruleset
  * @dns_prio:	priority of moat's DNS interception (its prerouting nat chain)
  *
+ * Every base chain of another table is walked with the chains it jumps
+ * to. A NAT rule counts only if it may match DNS (no destination port
+ * match that excludes 53) from a moat interface: moat filters whatever
+ * destination NAT produced, so other NAT only matters to its DNS
+ * interception.
+ *
  * Return: number of breaches reported
  */
 static size_t audit_others(struct vreport *r, json_t *doc, long long dns_prio)
 {
+	struct audit_walk w = { .r = r, .rules = json_object(), .dns_prio = dns_prio };
 	json_t *arr = json_object_get(doc, "nftables"), *it, *o;
-	json_t *chains = json_object();	/* "family table chain" -> chain */
-	size_t bad = 0, i;
+	json_t *bases = json_array();
+	size_t i;
 
 	json_array_foreach(arr, i, it) {
 		const char *fam, *tab;
 		char key[512];
+		json_t *a;
 
 		if ((o = json_object_get(it, "chain"))) {
-			fam = json_string_value(json_object_get(o, "family")) ?: "";
-			tab = json_string_value(json_object_get(o, "table")) ?: "";
-			if (!strcmp(fam, "inet") && !strcmp(tab, NFT_TABLE))
-				continue;
-			if (!json_object_get(o, "hook"))
-				continue;
-			snprintf(key, sizeof(key), "%s %s %s", fam, tab,
-				 json_string_value(json_object_get(o, "name")) ?: "");
-			json_object_set(chains, key, o);
+			if (json_object_get(o, "hook"))
+				json_array_append(bases, o);
 			continue;
 		}
 		if (!(o = json_object_get(it, "rule")))
 			continue;
-		{
-			const char *hook, *type;
-			json_t *ch;
-			char b[120], what[320];
-
-			fam = json_string_value(json_object_get(o, "family")) ?: "";
-			tab = json_string_value(json_object_get(o, "table")) ?: "";
-			snprintf(key, sizeof(key), "%s %s %s", fam, tab,
-				 json_string_value(json_object_get(o, "chain")) ?: "");
-			ch = json_object_get(chains, key);
-			if (!ch)	/* a regular chain: reached through a base one */
-				ch = NULL;
-			if (!ch)
-				continue;
-			hook = json_string_value(json_object_get(ch, "hook")) ?: "";
-			type = json_string_value(json_object_get(ch, "type")) ?: "";
-			snprintf(what, sizeof(what), "table %s %s chain %s", fam, tab,
-				 json_string_value(json_object_get(o, "chain")) ?: "");
-			if (!strcmp(hook, "prerouting") && !strcmp(type, "nat") &&
-			    json_integer_value(json_object_get(ch, "prio")) <= dns_prio &&
-			    (audit_has_key(o, "dnat") || audit_has_key(o, "redirect")) &&
-			    !audit_rule_limited_elsewhere(o)) {
-				vreport_add(r, false, "I4", AUDIT_CHECK, what,
-					    "no NAT ahead of moat",
-					    "translates sandbox traffic at priority %lld, before moat's DNS interception (%lld): %s",
-					    (long long)json_integer_value(json_object_get(ch, "prio")),
-					    dns_prio, audit_brief(o, b, sizeof(b)));
-				bad++;
-			}
-			if ((!strcmp(hook, "ingress") || !strcmp(hook, "egress")) &&
-			    audit_dev_is_moat(ch) &&
-			    (audit_has_key(o, "fwd") || audit_has_key(o, "dup"))) {
-				vreport_add(r, false, "I3", AUDIT_CHECK, what,
-					    "nothing around moat",
-					    "forwards sandbox packets before any IP hook: %s",
-					    audit_brief(o, b, sizeof(b)));
-				bad++;
-			}
+		fam = json_string_value(json_object_get(o, "family")) ?: "";
+		tab = json_string_value(json_object_get(o, "table")) ?: "";
+		snprintf(key, sizeof(key), "%s %s %s", fam, tab,
+			 json_string_value(json_object_get(o, "chain")) ?: "");
+		a = json_object_get(w.rules, key);
+		if (!a) {
+			a = json_array();
+			json_object_set_new(w.rules, key, a);
 		}
+		json_array_append(a, o);
 	}
-	json_decref(chains);
-	if (!bad)
+	json_array_foreach(bases, i, o) {
+		const char *fam = json_string_value(json_object_get(o, "family")) ?: "";
+		const char *tab = json_string_value(json_object_get(o, "table")) ?: "";
+
+		if (!strcmp(fam, "inet") && !strcmp(tab, NFT_TABLE))
+			continue;
+		audit_walk_chain(&w, o, fam, tab,
+				 json_string_value(json_object_get(o, "name")) ?: "", 0);
+	}
+	json_decref(bases);
+	json_decref(w.rules);
+	if (!w.bad)
 		vreport_add(r, true, "-", AUDIT_CHECK, "other tables",
 			    "nothing around moat", "no rule takes sandbox traffic around moat");
-	return bad;
+	return w.bad;
 }
 
 /**

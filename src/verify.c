@@ -540,11 +540,11 @@ static int verify_canaries_remove(const struct moat_config *c, struct canary *cn
 }
 
 /**
- * verify_plan_host() - probes of every host address on every listening port
+ * verify_plan_host() - probes of every host address on every listening
+ * port, from canary a
  * @pl:		plan
- * @cn:		canaries
  */
-static void verify_plan_host(struct vplan *pl, const struct canary *cn)
+static void verify_plan_host(struct vplan *pl)
 {
 	static uint16_t tports[VERIFY_PORTS_MAX], uports[VERIFY_PORTS_MAX];
 	size_t nt = verify_ports(true, tports, VERIFY_PORTS_MAX);
@@ -586,7 +586,6 @@ static void verify_plan_host(struct vplan *pl, const struct canary *cn)
 		vplan_add(pl, 0, PROBE_ICMP, fam, a, 0, "I2", EXP_BLOCKED, what);
 	}
 	freeifaddrs(ifa);
-	(void)cn;
 }
 
 /**
@@ -642,7 +641,7 @@ static void verify_plan(struct vplan *pl, const struct canary *cn, bool simulate
 
 	if (simulate)
 		verify_plan_world(pl, cn);
-	verify_plan_host(pl, cn);
+	verify_plan_host(pl);
 
 	/* each canary against the other, both ways (I1) */
 	for (from = 0; from < 2; from++) {

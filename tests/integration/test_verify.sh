@@ -81,12 +81,17 @@ table inet other {
 	chain i { type filter hook input priority -500; policy accept; accept; }
 }
 EOF
-# a DNAT ahead of moat, but limited to another input interface
+# a DNAT ahead of moat, but limited to another input interface; and a
+# Docker-style published port (moat filters whatever address NAT made)
 in_host nft -f - <<'EOF'
 table ip lanonly {
 	chain pre {
 		type nat hook prerouting priority -150; policy accept;
 		iifname "lan0" udp dport 53 dnat to 8.8.8.8
+		fib daddr type local jump DOCKER
+	}
+	chain DOCKER {
+		tcp dport 8080 dnat to 10.0.0.5:80
 	}
 }
 EOF
@@ -107,7 +112,7 @@ for _ in $(seq 1 100); do [ -f "$WORLD_DIR/listen-ready" ] && break; sleep 0.02;
 in_host "$MOAT" verify --json --probe-target 93.184.216.34:443 >"$WORLD_DIR/v0.json" 2>"$WORLD_DIR/v0.err"
 vrc=$?
 assert_eq "$vrc" 0 "exit status 0"
-assert_eq "$(breaches "$WORLD_DIR/v0.json")" "" "no breach reported (accept in another table, DNAT on lan0 only, new listener)"
+assert_eq "$(breaches "$WORLD_DIR/v0.json")" "" "no breach reported (accept in another table, DNAT on lan0 only or of another port, new listener)"
 assert_eq "$("$PY" -c 'import json,sys; d=json.load(open(sys.argv[1])); print(d["mode"], d["ok"], d["breaches"])' "$WORLD_DIR/v0.json")" \
 	"live True 0" "--json: mode, ok, breaches"
 assert_eq "$("$PY" -c '
@@ -183,15 +188,18 @@ in_host nft -f - <<'EOF'
 table ip evil {
 	chain pre {
 		type nat hook prerouting priority -150; policy accept;
-		udp dport 53 dnat to 8.8.8.8
+		jump dns
+	}
+	chain dns {
+		udp dport { 53, 5353 } dnat to 8.8.8.8
 	}
 }
 EOF
 verify_json "$WORLD_DIR/v4.json"
 assert_eq "$vrc" 1 "exit status 1"
 assert_match "$(breaches "$WORLD_DIR/v4.json")" \
-	"^I4 table ip evil chain pre: translates sandbox traffic at priority -150, before moat's DNS interception \(-100\): .*dnat.*$" \
-	"reported, exactly that"
+	"^I4 table ip evil chain dns: translates sandbox traffic at priority -150, before moat's DNS interception \(-100\): .*dnat.*$" \
+	"reported, exactly that (found through the jump)"
 in_host nft delete table ip evil
 t_begin "breach: moat's forward chain flushed"
 in_host nft flush chain inet moat forward
