@@ -49,7 +49,7 @@
 #include "netns.h"
 #include "probe.h"
 
-#define PROBE_PARALLEL	128		/* sockets open at once */
+#define PROBE_PARALLEL	512		/* sockets open at once (< 1024) */
 #define PROBE_TOKEN	"moat-verify"
 
 /**

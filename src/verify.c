@@ -556,7 +556,7 @@ static void verify_plan_host(struct vplan *pl)
 		msg_warn("verify: cannot list the host's addresses: %s", strerror(errno));
 		return;
 	}
-	for (i = ifa; i && naddr < VERIFY_ADDRS_MAX; i = i->ifa_next) {
+	for (i = ifa; i; i = i->ifa_next) {
 		const void *a;
 		int fam;
 		char what[64];
@@ -575,7 +575,8 @@ static void verify_plan_host(struct vplan *pl)
 		} else {
 			continue;
 		}
-		naddr++;
+		if (++naddr > VERIFY_ADDRS_MAX)
+			continue;
 		snprintf(what, sizeof(what), "host %s", i->ifa_name);
 		for (k = 0; k < nt; k++)
 			vplan_add(pl, 0, PROBE_TCP, fam, a, tports[k], "I2",
@@ -586,6 +587,12 @@ static void verify_plan_host(struct vplan *pl)
 		vplan_add(pl, 0, PROBE_ICMP, fam, a, 0, "I2", EXP_BLOCKED, what);
 	}
 	freeifaddrs(ifa);
+	if (naddr > VERIFY_ADDRS_MAX)
+		msg_warn("verify: the host has %zu addresses; probing the first %d",
+			 naddr, VERIFY_ADDRS_MAX);
+	if (nt == VERIFY_PORTS_MAX || nu == VERIFY_PORTS_MAX)
+		msg_warn("verify: probing the first %d listening ports of each protocol",
+			 VERIFY_PORTS_MAX);
 }
 
 /**
