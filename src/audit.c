@@ -407,7 +407,9 @@ static const char *audit_chain_inv(const char *name)
 
 	if (u && !strcmp(u, "_dispatch"))
 		return !strncmp(name, "pre", 3) ? "I5" : !strncmp(name, "in", 2) ?
-		       "I2" : "I3";
+		       "I2" : !strncmp(name, "i1", 2) ? "I1" : "I3";
+	if (u && !strcmp(u, "_i1"))
+		return "I1";
 	if (!strcmp(name, "prerouting") || (u && !strcmp(u, "_pre")))
 		return "I5";
 	if (!strcmp(name, "input") || (u && !strcmp(u, "_in")))

@@ -205,8 +205,8 @@ t_begin "breach: moat's forward chain flushed"
 in_host nft flush chain inet moat forward
 verify_json "$WORLD_DIR/v6.json"
 assert_eq "$vrc" 1 "exit status 1"
-assert_eq "$(audit_breaches "$WORLD_DIR/v6.json")" \
-	"I3 inet moat chain forward: rules: 0 rules, expected 6 (flushed or cut short)" \
+assert_match "$(audit_breaches "$WORLD_DIR/v6.json")" \
+	"^I3 inet moat chain forward: rules: 0 rules, expected [1-9][0-9]* \(flushed or cut short\)$" \
 	"the audit reports exactly that"
 # what the flush opened shows up as probe breaches too: canary to canary
 assert_match "$(breaches "$WORLD_DIR/v6.json")" "I1 sandbox verify-[0-9a-f]+-b 10\.231\.[0-9.]+:9/tcp: reached \(reset\)" \
