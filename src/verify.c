@@ -476,25 +476,31 @@ static int verify_canary_policy(struct policy *p, bool simulate, bool simulate_a
  * verify_canaries_make() - create the two canaries
  * @c:		settings
  * @cn:		canaries, names filled in here
- * @simulate:	--simulate
+ * @w:		the simulated world, or NULL
  * @dns:	DNS is intercepted
  *
  * Return: 0, or -1 after printing why (what was made is in @cn)
  */
 static int verify_canaries_make(const struct moat_config *c, struct canary *cn,
-				bool simulate, bool dns)
+				const struct world *w, bool dns)
 {
+	bool simulate = w != NULL;
+	char sfx[16];
 	uint32_t r;
 	int k;
 
 	if (getrandom(&r, sizeof(r), 0) != sizeof(r))
 		r = (uint32_t)getpid() ^ (uint32_t)time(NULL);
+	/* simulated: named after the world, whose warden knows them */
+	snprintf(sfx, sizeof(sfx), "%08x", r);
+	if (w)
+		snprintf(sfx, sizeof(sfx), "%s", w->sfx);
 	for (k = 0; k < 2; k++) {
 		struct sb_opts o = { 0 };
 		struct policy p;
 		int ret;
 
-		snprintf(cn[k].name, sizeof(cn[k].name), "verify-%08x-%c", r, 'a' + k);
+		snprintf(cn[k].name, sizeof(cn[k].name), WORLD_CANARY_FMT, sfx, 'a' + k);
 		if (verify_stop)
 			return -1;
 		policy_init(&p);
@@ -761,7 +767,7 @@ static int verify_once(const struct moat_config *c, struct vreport *r,
 
 	memset(cn, 0, sizeof(cn));
 	r->mode = w ? "simulate" : "live";
-	if (verify_canaries_make(c, cn, w != NULL, dns))
+	if (verify_canaries_make(c, cn, w, dns))
 		goto out;
 
 	verify_plan(&pl, cn, w != NULL, dns, target, tport);
@@ -988,8 +994,6 @@ static int verify_simulate(bool json, const char *on_fail)
 		msg_err("verify: cannot open my network namespace: %s", strerror(errno));
 		return MOAT_EXIT_FAILURE;
 	}
-	if (!json)
-		fprintf(stderr, "moat verify: building a simulated world (host, LAN, metadata, internet) in network namespaces...\n");
 	if (world_create(&w, &verify_stop))
 		goto out;
 	/* from here on moat runs in the world's host, never in ours */

@@ -28,6 +28,13 @@
  *         9999 on 93.184.216.34 and 2606:2800:220:1::1; routes back
  *         only to the LAN
  *
+ * A warden process, forked first, waits on a pipe: when moat is gone,
+ * even killed with SIGKILL, the pipe closes and the warden removes the
+ * namespaces, the run directory and the canaries' namespace mounts
+ * (named after the world's suffix; their supervisors, which watch the
+ * process that made them, remove the rest, and their interfaces go with
+ * the world's host namespace).
+ *
  * Each namespace's servers are one forked process (setns(2) into it, its
  * own process group so a terminal's ^C reaches only moat, killed by
  * PR_SET_PDEATHSIG if moat dies): a poll(2) loop that answers every TCP
@@ -399,6 +406,74 @@ static int world_wait_path(struct world *w, volatile const int *stop)
 }
 
 /**
+ * world_rm() - nftw() callback removing one entry
+ * @path:	entry
+ * @st:		unused
+ * @flag:	unused
+ * @ftw:	unused
+ *
+ * Return: 0
+ */
+static int world_rm(const char *path, const struct stat *st, int flag,
+		    struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	remove(path);
+	return 0;
+}
+
+/**
+ * world_warden() - fork the process that removes the world if moat dies
+ * @w:		world, with its paths and run directory set
+ *
+ * Return: 0, or -1 if it cannot be started
+ */
+static int world_warden(struct world *w)
+{
+	int pfd[2], k;
+	char c;
+
+	if (pipe2(pfd, O_CLOEXEC))
+		return -1;
+	w->warden = fork();
+	if (w->warden < 0) {
+		close(pfd[0]);
+		close(pfd[1]);
+		return -1;
+	}
+	if (w->warden == 0) {
+		struct sigaction sa = { .sa_handler = SIG_IGN };
+
+		/* not in moat's process group: a terminal's ^C is moat's */
+		setpgid(0, 0);
+		sigaction(SIGINT, &sa, NULL);
+		sigaction(SIGTERM, &sa, NULL);
+		sigaction(SIGHUP, &sa, NULL);
+		close(pfd[1]);
+		while (read(pfd[0], &c, 1) < 0 && errno == EINTR)
+			;
+		/* EOF: moat is gone; whatever world_destroy() left goes now */
+		for (k = 0; k < WORLD_NS; k++)
+			netns_remove(w->path[k]);
+		/* canaries being created had no supervisor to remove them */
+		for (k = 0; k < 2; k++) {
+			char cp[96];
+
+			snprintf(cp, sizeof(cp), NETNS_RUN_DIR "/moat-" WORLD_CANARY_FMT,
+				 w->sfx, 'a' + k);
+			netns_remove(cp);
+		}
+		nftw(w->run_dir, world_rm, 16, FTW_DEPTH | FTW_PHYS);
+		_exit(0);
+	}
+	close(pfd[0]);
+	w->warden_fd = pfd[1];
+	return 0;
+}
+
+/**
  * world_create() - build the world
  * @w:		filled in; world_destroy() must be called whatever this returns
  * @stop:	set (by a signal handler) to give up
@@ -413,6 +488,7 @@ int world_create(struct world *w, volatile const int *stop)
 	int k, rc;
 
 	memset(w, 0, sizeof(*w));
+	w->warden_fd = -1;
 	for (k = 0; k < WORLD_NS; k++)
 		w->nsfd[k] = -1;
 	if (getrandom(&r, sizeof(r), 0) != sizeof(r))
@@ -431,9 +507,17 @@ int world_create(struct world *w, volatile const int *stop)
 		return -1;
 	}
 
-	for (k = 0; k < WORLD_NS; k++) {
+	for (k = 0; k < WORLD_NS; k++)
 		snprintf(w->path[k], sizeof(w->path[k]), NETNS_RUN_DIR "/moatv-%s-%s",
 			 world_ns_names[k], w->sfx);
+	fprintf(stderr, "moat verify: building a simulated world (host, LAN, metadata, internet) in network namespaces moatv-{host,lan,inet}-%s\n",
+		w->sfx);
+	if (world_warden(w)) {
+		msg_err("verify --simulate: cannot start the world's warden: %s",
+			strerror(errno));
+		return -1;
+	}
+	for (k = 0; k < WORLD_NS; k++) {
 		rc = netns_create(w->path[k]);
 		if (rc) {
 			msg_err("verify --simulate: cannot create %s: %s",
@@ -474,25 +558,6 @@ int world_create(struct world *w, volatile const int *stop)
 }
 
 /**
- * world_rm() - nftw() callback removing one entry
- * @path:	entry
- * @st:		unused
- * @flag:	unused
- * @ftw:	unused
- *
- * Return: 0
- */
-static int world_rm(const char *path, const struct stat *st, int flag,
-		    struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	remove(path);
-	return 0;
-}
-
-/**
  * world_destroy() - remove everything world_create() made; idempotent
  * @w:		world
  */
@@ -523,5 +588,12 @@ void world_destroy(struct world *w)
 	if (w->dns_queries) {
 		munmap((void *)w->dns_queries, sizeof(unsigned));
 		w->dns_queries = NULL;
+	}
+	if (w->warden_fd >= 0) {
+		close(w->warden_fd);	/* the warden finds nothing left */
+		w->warden_fd = -1;
+		while (waitpid(w->warden, NULL, 0) < 0 && errno == EINTR)
+			;
+		w->warden = 0;
 	}
 }

@@ -22,6 +22,8 @@ enum { WORLD_HOST = 0, WORLD_LAN, WORLD_INET, WORLD_NS };
  * @srv:	server process of each namespace, 0 if none
  * @run_dir:	moat's run directory for this world
  * @dns_queries: shared counter: datagrams the "internet" resolver received
+ * @warden:	process that removes the world if moat dies without doing it
+ * @warden_fd:	write end of its pipe: it acts when the pipe closes
  */
 struct world {
 	char sfx[9];
@@ -31,6 +33,8 @@ struct world {
 	pid_t srv[WORLD_NS];
 	char run_dir[PATH_MAX];
 	volatile unsigned *dns_queries;
+	pid_t warden;
+	int warden_fd;
 };
 
 /* addresses the probes of --simulate use */
@@ -40,6 +44,9 @@ struct world {
 #define WORLD_PUBLIC6		"2606:2800:220:1::1"
 #define WORLD_DNS4		"8.8.8.8"
 #define WORLD_DOT4		"1.1.1.1"
+
+/* the canaries of a simulated run: verify-SFX-a and verify-SFX-b */
+#define WORLD_CANARY_FMT	"verify-%s-%c"
 
 int world_create(struct world *w, volatile const int *stop);
 void world_destroy(struct world *w);

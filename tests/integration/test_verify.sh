@@ -19,9 +19,11 @@ require_kernel_feature netns veth nftables || exit $?
 
 # --- verify --simulate: the README's first command -----------------------
 t_begin "verify --simulate"
-before_ns=$(ip netns list | grep -c '^moatv-' || true)
+MOAT_TMP=$(mktemp -d)
+trap 'rm -rf "$MOAT_TMP"' EXIT
 out=$("$MOAT" verify --simulate 2>&1)
 rc=$?
+sfx=$(sed -n 's/.*moatv-{host,lan,inet}-\([0-9a-f]*\)$/\1/p' <<<"$out")
 assert_eq "$rc" 0 "exits 0: every probe matched"
 assert_match "$out" "[0-9]+ checks, 0 breaches: isolation holds" "prints the verdict"
 assert_match "$out" "public 93.184.216.34:80/tcp +verify-[0-9a-f]+-a +I3 +reached +connected +ok" \
@@ -31,19 +33,46 @@ assert_match "$out" "allowed LAN 192.168.77.10:5432/tcp .* reached +connected +o
 assert_match "$out" "metadata 169.254.169.254:80/tcp .* blocked .* ok" "metadata blocked"
 assert_match "$out" "queries reaching the upstream resolver .* 0 +0 +ok" \
 	"no DNS query reached the upstream"
-after_ns=$(ip netns list | grep -c '^moatv-' || true)
-assert_eq "$after_ns" "$before_ns" "its namespaces are gone"
+# world_gone SFX: wait up to 5 s until nothing of world SFX is left
+world_gone() {
+	local i
+	[[ $1 =~ ^[0-9a-f]{8}$ ]] || { echo "no world suffix: $1" >&2; return 1; }
+	for i in $(seq 1 100); do
+		ip netns list | grep -q -E "^(moatv-[a-z]+|moat-verify)-$1\b" ||
+			{ ! ls -d /tmp/moatv-"$1".* >/dev/null 2>&1 && return 0; }
+		sleep 0.05
+	done
+	ip netns list | grep -E -- "-$1" >&2
+	return 1
+}
+check "its namespaces, canaries and run directory are gone" world_gone "${sfx:-none}"
+
+# sim_started ERRFILE: wait until the world has a canary; print the suffix
+sim_started() {
+	local i s
+	for i in $(seq 1 200); do
+		s=$(sed -n 's/.*moatv-{host,lan,inet}-\([0-9a-f]*\)$/\1/p' "$1")
+		[ -n "$s" ] && ip netns list | grep -q "^moat-verify-$s" && { echo "$s"; return 0; }
+		sleep 0.02
+	done
+	echo none
+}
 # SIGINT while the world exists: everything removed, status 130
-"$MOAT" verify --simulate >/dev/null 2>&1 &
+"$MOAT" verify --simulate >/dev/null 2>"$MOAT_TMP/sigint.err" &
 pid=$!
-for _ in $(seq 1 100); do
-	ip netns list | grep -q '^moatv-' && break
-	sleep 0.02
-done
+sfx=$(sim_started "$MOAT_TMP/sigint.err")
 kill -INT "$pid"
 wait "$pid"
 assert_eq "$?" 130 "SIGINT: exit status 130"
-assert_eq "$(ip netns list | grep -c '^moatv-' || true)" "$before_ns" "SIGINT: the world is removed"
+check "SIGINT: the world is removed" world_gone "$sfx"
+
+# SIGKILL: moat cannot clean up; its warden and the canaries' supervisors do
+"$MOAT" verify --simulate >/dev/null 2>"$MOAT_TMP/sigkill.err" &
+pid=$!
+sfx=$(sim_started "$MOAT_TMP/sigkill.err")
+kill -KILL "$pid"
+wait "$pid" 2>/dev/null
+check "SIGKILL: the world and the canaries are removed all the same" world_gone "$sfx"
 
 # --- live, in a test world ------------------------------------------------
 world_create || { echo "not ok - world: cannot build the test world"; exit 1; }
