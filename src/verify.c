@@ -201,14 +201,16 @@ void vreport_free(struct vreport *r)
 }
 
 /**
- * vreport_print() - the report as a table
+ * vreport_print() - the report as a table, then a count by invariant
  * @r:		report
  * @f:		output
  */
 static void vreport_print(const struct vreport *r, FILE *f)
 {
+	static const char *const invs[] = { "I1", "I2", "I3", "I4", "I5",
+					    "I6", "I7", "-" };
 	int wc = 5, wf = 4, we = 8, wo = 8;
-	size_t i, bad = vreport_breaches(r);
+	size_t i, k, bad = vreport_breaches(r);
 
 	for (i = 0; i < r->n; i++) {
 		const struct vrow *w = &r->rows[i];
@@ -230,6 +232,20 @@ static void vreport_print(const struct vreport *r, FILE *f)
 		fprintf(f, "%-*s  %-*s  %-3s  %-*s  %-*s  %s\n", wc, w->check,
 			wf, w->from, w->inv, we, w->expected, wo, w->observed,
 			w->ok ? "ok" : "BREACH");
+	}
+	fprintf(f, "\nby invariant:");
+	for (k = 0; k < ARRAY_SIZE(invs); k++) {
+		size_t n = 0, okn = 0;
+
+		for (i = 0; i < r->n; i++) {
+			if (strcmp(r->rows[i].inv, invs[k]))
+				continue;
+			n++;
+			okn += r->rows[i].ok;
+		}
+		if (n)
+			fprintf(f, " %s %zu/%zu", strcmp(invs[k], "-") ? invs[k] :
+				"ruleset", okn, n);
 	}
 	fprintf(f, "\n%zu checks, %zu breaches: %s\n", r->n, bad,
 		bad ? "ISOLATION BREACHED" : "isolation holds");
