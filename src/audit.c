@@ -147,6 +147,8 @@ static char *audit_expected_script(const struct moat_config *c, json_t **ifnames
 			goto fail;
 		}
 		policy_free(&p);
+		/* the dispatch entries go in apart (libnftnl), as nft text here */
+		nft_dispatch_text(f, s.ifname, true);
 		json_array_append_new(*ifnames, json_string(s.ifname));
 	}
 	free(list);
