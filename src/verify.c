@@ -20,7 +20,8 @@
  *          link-local, each sandbox gateway; loopback is left to the
  *          martian tests) on every TCP and UDP port the host listens on,
  *          read from the kernel (/proc/net/{tcp,udp}{,6}), plus TCP 22,
- *          2375, 2376, 6443 and 10250 (I2); port 53 is DNS, probed below;
+ *          2375, 2376, 6443 and 10250, and an ICMP echo (I2); port 53 is
+ *          DNS, probed below;
  *        - the other canary, both ways, TCP, UDP and ICMP echo, v4 and
  *          v6 (I1);
  *        - every metadata address of SPEC §4, TCP 80 (I3);
@@ -42,7 +43,10 @@
  * on its standard input.
  *
  * SIGINT, SIGTERM and SIGHUP stop a run between steps: the canaries and
- * the world are removed before moat exits (status 130).
+ * the world are removed before moat exits (status 128 + signal). Whether
+ * moat intercepts DNS is asked of the policy layer (verify_dns_intercepted())
+ * so the DNS probes switch from "dropped" to "NXDOMAIN" by themselves when
+ * the interceptor lands.
  */
 #include <errno.h>
 #include <fcntl.h>
