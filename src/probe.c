@@ -24,7 +24,10 @@
  *         ANSWERED; destination unreachable from the target: REJECTED.
  *   DNS   one query (type A) over UDP; NXDOMAIN, another rcode, or a
  *         datagram that is no response to our query (ANSWERED: something
- *         that is not a resolver was reached).
+ *         that is not a resolver was reached). Over TCP: the connection
+ *         is classified as a TCP probe's; once connected, the query goes
+ *         out with its two-byte length, and a connection that answers
+ *         nothing (or closes) is CONNECTED: a listener was reached.
  *
  * Probes carry no payload beyond a fixed token ("moat-verify") or a DNS
  * query: they are connection attempts, not requests.
@@ -58,12 +61,14 @@
  * @fd:		its socket
  * @id:		ICMP echo identifier or DNS query id
  * @deadline:	CLOCK_MONOTONIC milliseconds
+ * @sent:	PROBE_DNS_TCP: connected, query sent, waiting for the answer
  */
 struct probe_slot {
 	size_t idx;
 	int fd;
 	uint16_t id;
 	long long deadline;
+	bool sent;
 };
 
 /**
@@ -264,8 +269,9 @@ static bool probe_start(struct probe *p, struct probe_slot *s)
 		}
 		((struct sockaddr_in6 *)&p->dst)->sin6_scope_id = ifi;
 	}
-	if (p->kind == PROBE_TCP)
+	if (p->kind == PROBE_TCP || p->kind == PROBE_DNS_TCP)
 		type = SOCK_STREAM;
+	s->sent = false;
 	if (p->kind == PROBE_ICMP) {
 		type = SOCK_RAW;
 		proto = fam == AF_INET ? IPPROTO_ICMP : IPPROTO_ICMPV6;
@@ -286,7 +292,7 @@ static bool probe_start(struct probe *p, struct probe_slot *s)
 		p->obs = probe_errno_obs(errno);
 		goto done;
 	}
-	if (p->kind == PROBE_TCP)
+	if (p->kind == PROBE_TCP || p->kind == PROBE_DNS_TCP)
 		return true;
 
 	if (p->kind == PROBE_UDP) {
@@ -347,14 +353,40 @@ static bool probe_event(struct probe *p, struct probe_slot *s)
 	ssize_t n;
 	int e = 0;
 
-	if (p->kind == PROBE_TCP) {
+	if (p->kind == PROBE_TCP || (p->kind == PROBE_DNS_TCP && !s->sent)) {
 		if (getsockopt(s->fd, SOL_SOCKET, SO_ERROR, &e, &sl))
 			e = errno;
 		p->err = e;
 		p->obs = probe_errno_obs(e);
-		return true;
+		if (p->kind == PROBE_TCP || e)
+			return true;
+		/* connected: the query, behind its length */
+		n = (ssize_t)probe_dns_query(buf + 2, sizeof(buf) - 2, s->id, p->qname);
+		if (!n) {
+			p->obs = OBS_ERROR;
+			p->err = EINVAL;
+			return true;
+		}
+		buf[0] = (uint8_t)(n >> 8);
+		buf[1] = (uint8_t)n;
+		if (send(s->fd, buf, (size_t)n + 2, MSG_NOSIGNAL) != n + 2)
+			return true;	/* connected, and that is all */
+		s->sent = true;
+		return false;
 	}
 	n = recv(s->fd, buf, sizeof(buf), 0);
+	if (p->kind == PROBE_DNS_TCP) {
+		if (n < 0 && (errno == EAGAIN || errno == EINTR))
+			return false;
+		/* a close or a reset after connecting: reached, no answer */
+		if (n >= 14 && (buf[2] << 8 | buf[3]) == s->id && (buf[4] & 0x80)) {
+			p->rcode = buf[5] & 0x0f;
+			p->obs = p->rcode == 3 ? OBS_NXDOMAIN : OBS_DNS_OTHER;
+		} else if (n > 0) {
+			p->obs = OBS_ANSWERED;
+		}
+		return true;
+	}
 	if (n < 0) {
 		if (errno == EAGAIN || errno == EINTR)
 			return false;
@@ -444,7 +476,10 @@ static void probe_engine(struct probe *p, size_t n, int timeout_ms,
 		now = probe_now_ms();
 		for (i = 0; i < active; i++) {
 			pfd[i].fd = slot[i].fd;
-			pfd[i].events = p[slot[i].idx].kind == PROBE_TCP ?
+			enum probe_kind kd = p[slot[i].idx].kind;
+
+			pfd[i].events = kd == PROBE_TCP ||
+					(kd == PROBE_DNS_TCP && !slot[i].sent) ?
 					POLLOUT : POLLIN;
 			pfd[i].revents = 0;
 			if (slot[i].deadline - now < wait)
@@ -462,7 +497,8 @@ static void probe_engine(struct probe *p, size_t n, int timeout_ms,
 			if (pfd[i].revents)
 				done = probe_event(q, &slot[i]);
 			if (!done && now >= slot[i].deadline) {
-				q->obs = OBS_TIMEOUT;
+				/* connected but silent is still reached */
+				q->obs = slot[i].sent ? OBS_CONNECTED : OBS_TIMEOUT;
 				done = true;
 			}
 			if (done) {

@@ -19,6 +19,7 @@ enum probe_kind {
 	PROBE_UDP,		/* one datagram, waits for any answer */
 	PROBE_ICMP,		/* one echo request (raw socket) */
 	PROBE_DNS,		/* one DNS query over UDP, type A */
+	PROBE_DNS_TCP,		/* the same over TCP (RFC 7766 framing) */
 };
 
 /**
@@ -44,10 +45,10 @@ enum probe_obs {
  * @dst:	destination (port in network order; ICMP ignores it)
  * @dstlen:	length of @dst
  * @scope_eth0:	IPv6 link-local destination: use the scope of "eth0"
- * @qname:	PROBE_DNS: the name to query
+ * @qname:	PROBE_DNS, PROBE_DNS_TCP: the name to query
  * @obs:	result
  * @err:	errno behind @obs, if any
- * @rcode:	PROBE_DNS: the response code
+ * @rcode:	PROBE_DNS, PROBE_DNS_TCP: the response code
  */
 struct probe {
 	enum probe_kind kind;

@@ -25,8 +25,9 @@
  *        - the other canary, both ways, TCP, UDP and ICMP echo, v4 and
  *          v6 (I1);
  *        - every metadata address of SPEC §4, TCP 80 (I3);
- *        - a DNS query for a random name that no rule allows: NXDOMAIN
- *          from moat's interceptor, or, while moat has none, nothing (I4);
+ *        - a DNS query for a random name that no rule allows, over UDP
+ *          and TCP: NXDOMAIN from moat's interceptor, or, while moat has
+ *          none, nothing (I4);
  *        - DoT (TCP 853) to the gateway, and to --probe-target's address;
  *        - a direct connection to --probe-target ADDR:PORT, if given (I3).
  *      Live, probes only ever go to the host's own addresses, the
@@ -310,7 +311,8 @@ static struct vprobe *vplan_add(struct vplan *pl, int from, enum probe_kind kind
 				int family, const void *addr, uint16_t port,
 				const char *inv, enum vexp exp, const char *what)
 {
-	static const char *const kinds[] = { "tcp", "udp", "icmp", "dns" };
+	static const char *const kinds[] = { "tcp", "udp", "icmp", "dns",
+					     "dns-tcp" };
 	char a[INET6_ADDRSTRLEN];
 	struct vprobe *v;
 
@@ -708,6 +710,18 @@ static void verify_plan(struct vplan *pl, const struct canary *cn, bool simulate
 	if (v) {
 		snprintf(v->p.qname, sizeof(v->p.qname), "%s", qname);
 		snprintf(v->check, sizeof(v->check), "DNS %s via %s", qname,
+			 simulate ? WORLD_DNS4 : "gateway");
+	}
+	/* the same over TCP: I4 covers port 53 in both protocols */
+	if (simulate)
+		v = vplan_add_str(pl, 1, PROBE_DNS_TCP, WORLD_DNS4, 53, "I4",
+				  dns ? EXP_NXDOMAIN : EXP_BLOCKED, "DNS via");
+	else
+		v = vplan_add(pl, 1, PROBE_DNS_TCP, AF_INET, cn[1].s.gw4.addr, 53,
+			      "I4", dns ? EXP_NXDOMAIN : EXP_BLOCKED, "DNS via");
+	if (v) {
+		snprintf(v->p.qname, sizeof(v->p.qname), "%s", qname);
+		snprintf(v->check, sizeof(v->check), "DNS/tcp %s via %s", qname,
 			 simulate ? WORLD_DNS4 : "gateway");
 	}
 	if (simulate) {

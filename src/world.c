@@ -23,8 +23,9 @@
  *     | veth
  *   INET  moatv-inet-SFX   "the internet": wan0 172.31.255.2/30; on lo
  *         93.184.216.34, 8.8.8.8, 1.1.1.1, 2606:2800:220:1::1;
- *         servers: tcp *:22, *:80, *:443, *:853; udp 53 (counts
- *         queries, never answers) and 853 on 8.8.8.8 and 1.1.1.1, udp
+ *         servers: tcp *:22, *:80, *:443, *:853; tcp 53 on 8.8.8.8 and
+ *         udp 53 on 8.8.8.8 and 1.1.1.1 (count queries and connections,
+ *         never answer); udp 853 on 8.8.8.8 and 1.1.1.1, udp
  *         9999 on 93.184.216.34 and 2606:2800:220:1::1; routes back
  *         only to the LAN
  *
@@ -94,6 +95,7 @@ static const struct world_srv world_srv_inet[] = {
 	{ true, "0.0.0.0", 80 }, { true, "::", 80 },
 	{ true, "0.0.0.0", 443 }, { true, "::", 443 },
 	{ true, "0.0.0.0", 853 }, { true, "::", 853 },
+	{ true, WORLD_DNS4, 53 },
 	/* UDP on each address: a wildcard socket would answer from wan0's */
 	{ false, WORLD_DNS4, 53 }, { false, WORLD_DOT4, 53 },
 	{ false, WORLD_DOT4, 853 }, { false, WORLD_DNS4, 853 },
@@ -172,6 +174,12 @@ world_serve(const struct world_srv *spec, int ready, volatile unsigned *dns)
 				c = accept4(pfd[i].fd, NULL, NULL, SOCK_CLOEXEC);
 				if (c < 0)
 					continue;
+				if (port[i] == 53) {
+					/* counted, never answered */
+					__atomic_add_fetch(dns, 1, __ATOMIC_SEQ_CST);
+					close(c);
+					continue;
+				}
 				/* the peer may be gone: nothing to do */
 				(void)!write(c, tok, strlen(tok));
 				close(c);

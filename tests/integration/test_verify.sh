@@ -100,7 +100,7 @@ for r in sorted(d["rows"], key=lambda r: r["check"]):
 ' "$1"
 }
 # audit_breaches FILE: the failed rows of the ruleset audit only
-audit_breaches() { breaches "$1" | grep -v -E '^I[0-9] (host|sandbox|metadata|DNS|DoT) ' || true; }
+audit_breaches() { breaches "$1" | grep -v -E '^I[0-9] (host|sandbox|metadata|DNS|DNS/tcp|DoT) ' || true; }
 
 t_begin "live verify: changes that are not breaches"
 # an accept in another table cannot override moat's drops
@@ -164,7 +164,7 @@ host lan0 192.168.77.2:47124/udp blocked True
 host lan0 [2001:678:1234:77::2]:47123/tcp blocked True" "a new host listener is probed, blocked"
 kill "$LPID" 2>/dev/null
 assert_match "$("$PY" -c 'import json,sys; print(" ".join(sorted({r["check"].split()[0] for r in json.load(open(sys.argv[1]))["rows"]})))' "$WORLD_DIR/v0.json")" \
-	"^DNS DoT direct host metadata other sandbox table$" "probes of every kind and the audit ran"
+	"^DNS DNS/tcp DoT direct host metadata other sandbox table$" "probes of every kind and the audit ran"
 assert_match "$(in_host "$MOAT" ls)" "victim-$S" "the victim sandbox is still there"
 assert_eq "$(in_host "$MOAT" ls | grep -c verify- || true)" 0 "the canaries are removed"
 in_host nft delete table inet other
@@ -243,6 +243,21 @@ assert_match "$(breaches "$WORLD_DIR/v6.json")" "I1 sandbox verify-[0-9a-f]+-b 1
 # put it back (the next create rewrites the base table)
 rm -f "$MOAT_RUN_DIR/base.hash"
 m create "fix-$S" >/dev/null && m rm "fix-$S"
+
+t_begin "breach: moat's input chain flushed"
+in_host nft flush chain inet moat input
+verify_json "$WORLD_DIR/v8.json"
+assert_eq "$vrc" 1 "exit status 1"
+assert_match "$(audit_breaches "$WORLD_DIR/v8.json")" \
+	"^I2 inet moat chain input: rules: 0 rules, expected [1-9][0-9]* \(flushed or cut short\)$" \
+	"the audit reports exactly that"
+b8=$(breaches "$WORLD_DIR/v8.json")
+assert_match "$b8" "I2 host lan0 192.168.77.2:22/tcp: connected" "the host's ssh port is reached"
+assert_match "$b8" "I2 host lan0 192.168.77.2:22/udp: answered" "a host UDP service is reached"
+assert_match "$b8" "I4 DNS/tcp moat-verify-[0-9a-f]+.example via gateway: reached \(reset\)" \
+	"DNS over TCP to the gateway reaches the host"
+rm -f "$MOAT_RUN_DIR/base.hash"
+m create "fix2-$S" >/dev/null && m rm "fix2-$S"
 
 t_begin "verify options"
 assert_status -m "unknown option: usage" 2 in_host "$MOAT" verify --bogus
