@@ -33,11 +33,11 @@ assert_match "$out" "allowed LAN 192.168.77.10:5432/tcp .* reached +connected +o
 assert_match "$out" "metadata 169.254.169.254:80/tcp .* blocked .* ok" "metadata blocked"
 assert_match "$out" "queries reaching the upstream resolver .* 0 +0 +ok" \
 	"no DNS query reached the upstream"
-# world_gone SFX: wait up to 5 s until nothing of world SFX is left
+# world_gone SFX: wait up to 10 s until nothing of world SFX is left
 world_gone() {
 	local i
 	[[ $1 =~ ^[0-9a-f]{8}$ ]] || { echo "no world suffix: $1" >&2; return 1; }
-	for i in $(seq 1 100); do
+	for i in $(seq 1 200); do
 		ip netns list | grep -q -E "^(moatv-[a-z]+|moat-verify)-$1\b" ||
 			{ ! ls -d /tmp/moatv-"$1".* >/dev/null 2>&1 && return 0; }
 		sleep 0.05
@@ -50,7 +50,7 @@ check "its namespaces, canaries and run directory are gone" world_gone "${sfx:-n
 # sim_started ERRFILE: wait until the world has a canary; print the suffix
 sim_started() {
 	local i s
-	for i in $(seq 1 200); do
+	for i in $(seq 1 1000); do	# 20 s: a loaded machine, a sanitizer build
 		s=$(sed -n 's/.*moatv-{host,lan,inet}-\([0-9a-f]*\)$/\1/p' "$1")
 		[ -n "$s" ] && ip netns list | grep -q "^moat-verify-$s" && { echo "$s"; return 0; }
 		sleep 0.02
@@ -136,7 +136,7 @@ time.sleep(120)
 ' "$WORLD_DIR/listen-ready" &
 LPID=$!
 world_on_destroy kill "$LPID"
-for _ in $(seq 1 100); do [ -f "$WORLD_DIR/listen-ready" ] && break; sleep 0.02; done
+for _ in $(seq 1 500); do [ -f "$WORLD_DIR/listen-ready" ] && break; sleep 0.02; done
 # the operator names an internet target: a direct connection must fail
 in_host "$MOAT" verify --json --probe-target 93.184.216.34:443 >"$WORLD_DIR/v0.json" 2>"$WORLD_DIR/v0.err"
 vrc=$?
@@ -270,7 +270,7 @@ t_begin "--interval"
 # (nsenter execs moat: $! is moat itself)
 nsenter --net="$HOST_NETNS" "$MOAT" verify --interval 1s --json >"$WORLD_DIR/iv.json" 2>&1 &
 ipid=$!
-for _ in $(seq 1 300); do
+for _ in $(seq 1 1200); do	# two runs; 60 s at most
 	[ "$(wc -l <"$WORLD_DIR/iv.json")" -ge 2 ] && break
 	sleep 0.05
 done
