@@ -102,14 +102,14 @@ static bool tls_sub(struct tls_cur *c, unsigned lenbytes, struct tls_cur *sub)
 }
 
 /**
- * tls_name() - check and copy a server name
+ * tls_name() - check and copy a host name (SNI, and HTTP Host in http.c)
  * @p:		name bytes (not terminated)
  * @len:	length
  * @out:	TLS_NAME_MAX + 1 bytes, lower case name without trailing dot
  *
  * Return: TLS_OK, TLS_SNI_IP or TLS_SNI_INVALID
  */
-static enum tls_result tls_name(const uint8_t *p, size_t len, char *out)
+enum tls_result tls_name(const uint8_t *p, size_t len, char *out)
 {
 	size_t i, label = 0, last = 0;
 	bool numeric = true, hex = false;

@@ -51,5 +51,6 @@ struct tls_hello {
 enum tls_result tls_client_hello(const uint8_t *buf, size_t len,
 				 struct tls_hello *out);
 const char *tls_result_str(enum tls_result r);
+enum tls_result tls_name(const uint8_t *p, size_t len, char *out);
 
 #endif /* MOAT_TLS_H */
