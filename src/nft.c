@@ -387,6 +387,71 @@ static void nft_in_rule(FILE *f, const char *chain, const struct rule *r)
 }
 
 /**
+ * nft_has_domain_rules() - whether a policy has any domain rule
+ * @p:		policy
+ *
+ * Return: true if a rule allows or denies a domain name
+ */
+static bool nft_has_domain_rules(const struct policy *p)
+{
+	size_t k;
+
+	for (k = 0; k < p->nrules; k++)
+		if (p->rules[k].kind == TARGET_DOMAIN)
+			return true;
+	return false;
+}
+
+/**
+ * nft_quic_drop() - drop QUIC when the policy judges names (SPEC §5)
+ * @f:		output
+ * @chain:	the sandbox's forward chain
+ * @p:		policy
+ *
+ * A name can only be judged on TCP, where the proxy reads the SNI or Host;
+ * QUIC's hello is encrypted with keys derived from the connection ID, so
+ * UDP to 443 and to every port a domain rule names is dropped, before the
+ * policy's rules, and clients fall back to TCP. Ports are merged through a
+ * bitmap: nft refuses overlapping intervals in one anonymous set.
+ */
+static void nft_quic_drop(FILE *f, const char *chain, const struct policy *p)
+{
+	uint8_t bits[65536 / 8];
+	unsigned port, lo;
+	bool first = true;
+	size_t k, j;
+
+	if (!nft_has_domain_rules(p))
+		return;
+	memset(bits, 0, sizeof(bits));
+	bits[443 / 8] |= 1 << (443 % 8);
+	for (k = 0; k < p->nrules; k++) {
+		const struct rule *r = &p->rules[k];
+
+		if (r->kind != TARGET_DOMAIN)
+			continue;
+		for (j = 0; j < r->nports; j++)
+			for (port = r->ports[j].lo; port <= r->ports[j].hi; port++)
+				bits[port / 8] |= (uint8_t)(1 << (port % 8));
+	}
+
+	fprintf(f, "add rule inet %s %s udp dport {", NFT_TABLE, chain);
+	for (port = 0; port < 65536; port++) {
+		if (!(bits[port / 8] & (1 << (port % 8))))
+			continue;
+		for (lo = port; port + 1 < 65536 &&
+		     (bits[(port + 1) / 8] & (1 << ((port + 1) % 8))); port++)
+			;
+		if (lo == port)
+			fprintf(f, "%s %u", first ? "" : ",", lo);
+		else
+			fprintf(f, "%s %u-%u", first ? "" : ",", lo, port);
+		first = false;
+	}
+	fprintf(f, " } counter drop comment \"QUIC: names are judged on TCP\"\n");
+}
+
+/**
  * nft_sandbox_add_text() - emit a sandbox's chains and dispatch entries
  * @f:		output
  * @s:		the sandbox
@@ -468,6 +533,7 @@ int nft_sandbox_add_text(FILE *f, const struct nft_sandbox *s,
 			t, fwd);
 		fprintf(f, "add rule inet %s %s fib daddr type broadcast counter drop comment \"broadcast (I4)\"\n",
 			t, fwd);
+		nft_quic_drop(f, fwd, p);
 		for (k = 0; k < p->nrules; k++)
 			if (nft_fwd_rule(f, fwd, &p->rules[k], el))
 				ret = -1;

@@ -253,6 +253,76 @@ static void test_invariants_before_rules(void **state)
 }
 
 /**
+ * compile_any() - compile a policy whatever the compiler thinks of it
+ * @yaml:	policy
+ *
+ * Domain rules compile only with the DNS interceptor; the text around
+ * them is emitted either way, which is what the QUIC tests look at.
+ *
+ * Return: compiler output (caller frees)
+ */
+static char *compile_any(const char *yaml)
+{
+	struct errlist el = { 0 };
+	struct nft_sandbox s;
+	struct policy p;
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	policy_init(&p);
+	if (policy_load_buf(&p, "test.yaml", yaml, strlen(yaml), &el)) {
+		errlist_print(&el, stderr);
+		fail_msg("policy did not load");
+	}
+	test_sandbox(&s, &p, true);
+	f = open_memstream(&buf, &len);
+	nft_sandbox_add_text(f, &s, &el);
+	fclose(f);
+	errlist_free(&el);
+	policy_free(&p);
+	return buf;
+}
+
+/**
+ * test_quic_drop() - UDP 443 and domain-rule ports dropped with domain rules
+ * @state:	unused
+ */
+static void test_quic_drop(void **state)
+{
+	const char *quic = "QUIC: names are judged on TCP";
+	char *out;
+
+	(void)state;
+	/* no domain rule: QUIC is as free as the rest of UDP */
+	out = compile("version: 1\negress:\n  rules:\n"
+		      "    - allow: 1.1.1.1\n      ports: [443]\n", true, true);
+	assert_null(strstr(out, quic));
+	free(out);
+
+	out = compile_any("version: 1\negress:\n  default: deny\n  rules:\n"
+			  "    - allow: github.com\n      ports: [443, 8443]\n"
+			  "    - allow: \"*.example.org\"\n"
+			  "      ports: [\"8000-8100\", 444, 442, 8443]\n"
+			  "      protocol: tcp\n"
+			  "    - deny: evil.example\n"
+			  "    - allow: 1.1.1.1\n      ports: [53000]\n"
+			  "    - allow: 0.0.0.0/0\n");
+	assert_non_null(strstr(out, "moat7_fwd udp dport { 442-444, 8000-8100, 8443 }"
+				    " counter drop comment \"QUIC: names are judged on TCP\""));
+	/* before the policy's own rules, after the invariants */
+	assert_true(pos(out, quic) < pos(out, "ip daddr 0.0.0.0/0 accept"));
+	assert_true(pos(out, quic) > pos(out, "fib daddr type broadcast"));
+	free(out);
+
+	/* a deny rule alone is a domain rule too; 443 always */
+	out = compile_any("version: 1\negress:\n  rules:\n"
+			  "    - deny: evil.example\n");
+	assert_non_null(strstr(out, "moat7_fwd udp dport { 443 } counter drop"));
+	free(out);
+}
+
+/**
  * test_host_only_by_allow_host() - a CIDR allow never opens the host (I2)
  * @state:	unused
  */
@@ -328,6 +398,7 @@ int main(void)
 		cmocka_unit_test(test_golden_policies),
 		cmocka_unit_test(test_invariants_before_rules),
 		cmocka_unit_test(test_host_only_by_allow_host),
+		cmocka_unit_test(test_quic_drop),
 		cmocka_unit_test(test_modes),
 		cmocka_unit_test(test_antispoof),
 		cmocka_unit_test(test_delete_text),
