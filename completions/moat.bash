@@ -280,7 +280,7 @@ _moat()
 		if [[ $word == -* ]]; then
 			_moat_reply "$word" -W '--verbose --help --version'
 		else
-			_moat_reply "$word" -W 'run create exec rm ls inspect policy help'
+			_moat_reply "$word" -W 'run create exec rm ls inspect policy logs stats help'
 		fi
 		return 0
 	fi
@@ -313,6 +313,32 @@ _moat()
 		done
 		if [[ $word == -* ]] || ((pos)); then
 			_moat_reply "$word" -W '--json --help'
+		else
+			_moat_names "$word"
+		fi
+		;;
+	logs)
+		for ((; i < _moat_cw; i++)); do
+			[[ ${_moat_w[i]} == -* ]] || ((pos++))
+		done
+		if [[ $word == -* ]] || ((pos)); then
+			_moat_reply "$word" -W '-f --follow --json --help'
+		else
+			_moat_names "$word"
+		fi
+		;;
+	stats)
+		for ((; i < _moat_cw; i++)); do
+			case ${_moat_w[i]} in
+			--listen) ((i++)) ;;
+			-*) ;;
+			*) ((pos++)) ;;
+			esac
+		done
+		if ((i > _moat_cw)); then
+			return 0	# --listen ADDR:PORT: nothing to offer
+		elif [[ $word == -* ]] || ((pos)); then
+			_moat_reply "$word" -W '--json --prometheus --listen --allow-remote --help'
 		else
 			_moat_names "$word"
 		fi

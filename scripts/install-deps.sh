@@ -17,19 +17,23 @@ set -euo pipefail
 # build: toolchain, libraries (SPEC section 9), fuzzing (clang + libFuzzer)
 # tests: the real clients and peers of the integration tests, and what
 #        tests/lib/world.sh needs (iproute2, util-linux's nsenter, python3,
-#        openssl, dnsmasq)
+#        openssl, dnsmasq); prometheus for promtool, the strict parser
+#        test_obs.sh checks moat's metrics with (its server is not started:
+#        see policy-rc.d below)
 packages=(
 	meson ninja-build pkg-config
 	libnftables-dev nftables libyaml-dev libjansson-dev
-	libnl-3-dev libnl-route-3-dev libmnl-dev
+	libnl-3-dev libnl-route-3-dev libmnl-dev libnftnl-dev
 	libcap-dev libseccomp-dev libcmocka-dev libldns-dev libssl-dev libidn2-dev
 	clang libclang-rt-14-dev llvm
 	iproute2 procps psmisc kmod util-linux iputils-ping
 	curl bind9-dnsutils socat netcat-openbsd openssl dnsmasq-base iperf3
 	python3 jq
+	prometheus
 )
 # benchmarks (SPEC section 8): peers and load generators
 bench_packages=(
+	sockperf containernetworking-plugins iptables
 	dnsperf wrk haproxy tinyproxy unbound podman runc qemu-system-x86
 )
 

@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <string.h>
+#include <time.h>
 
 #include "err.h"
 
@@ -230,4 +231,26 @@ void msg_debug(const char *fmt, ...)
 	va_start(ap, fmt);
 	msg_vprint("debug", fmt, ap);
 	va_end(ap);
+}
+
+/**
+ * msg_debug_step() - when verbose, print how long the step just done took
+ * @what:	the step ("create: netns", say)
+ *
+ * The first call of a process measures from its first call, so callers
+ * make one with what == NULL to start the clock.
+ */
+void msg_debug_step(const char *what)
+{
+	static struct timespec last;
+	struct timespec now;
+
+	if (!msg_verbose)
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (what && last.tv_sec)
+		msg_debug("%s: %.2f ms", what,
+			  (double)(now.tv_sec - last.tv_sec) * 1e3 +
+			  (double)(now.tv_nsec - last.tv_nsec) / 1e6);
+	last = now;
 }

@@ -43,6 +43,7 @@ void errlist_free(struct errlist *el);
 void msg_err(const char *fmt, ...) PRINTF_FMT(1, 2);
 void msg_warn(const char *fmt, ...) PRINTF_FMT(1, 2);
 void msg_debug(const char *fmt, ...) PRINTF_FMT(1, 2);
+void msg_debug_step(const char *what);
 
 extern bool msg_verbose;
 extern const char *msg_prog;

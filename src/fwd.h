@@ -13,7 +13,7 @@
 #include "state.h"
 #include "supervisor.h"
 
-#define FWD_PIPE_SIZE		(1 << 16)
+#define FWD_PIPE_SIZE		(1 << 18)
 #define FWD_CONNECT_TIMEOUT	10	/* seconds */
 #define FWD_UDP_IDLE		60	/* seconds */
 

@@ -27,10 +27,12 @@
 
 #include "err.h"
 #include "exec.h"
+#include "log.h"
 #include "nft.h"
 #include "policy.h"
 #include "sandbox.h"
 #include "state.h"
+#include "stats.h"
 #include "supervisor.h"
 
 static const char usage_main[] =
@@ -46,6 +48,9 @@ static const char usage_main[] =
 "  ls [--json]                     list sandboxes\n"
 "  inspect NAME [--json]           show a sandbox's addresses, policy, counters\n"
 "  policy check FILE               validate a policy and print it normalised\n"
+"  logs NAME [--follow] [--json]   denied flows and DNS/proxy decisions\n"
+"  stats [NAME] [--json|--prometheus|--listen ADDR:PORT]\n"
+"                                  allowed and denied traffic by reason\n"
 "\n"
 "Run 'moat COMMAND --help' for a command's options; see moat(1).\n"
 "Exit status: 0 success, 1 policy failure, 2 usage, 125 moat failed;\n"
@@ -989,6 +994,7 @@ int main(int argc, char **argv)
 		{ "run", cmd_run }, { "create", cmd_create }, { "exec", cmd_exec },
 		{ "rm", cmd_rm }, { "ls", cmd_ls }, { "inspect", cmd_inspect },
 		{ "policy", cmd_policy }, { "__supervise", cmd_supervise },
+		{ "logs", logs_command }, { "stats", stats_command },
 	};
 	size_t i;
 

@@ -23,24 +23,50 @@
  *	its default (I3)
  *   postrouting (nat)                    masquerade sandbox traffic
  *
+ * Every denial is logged first (NFLOG, rate-limited per sandbox) and
+ * counted by reason in named counters; see "Observability" below. A
+ * fourth map, i1_dispatch, lets the base forward chain log and count a
+ * packet from one sandbox to another for its sender before dropping it.
+ *
  * The table fails closed by construction: a packet from a moat interface
  * that has no dispatch entry, or that returns from its sandbox chain
  * without a verdict (a chain flushed by mistake, say), meets the "drop"
  * that follows the dispatch rule. The table never carries the "owner"
  * flag, so rules outlive moat's processes (I6).
  *
- * Every change is one libnftables transaction: the base table (idempotent:
- * base chains are flushed and refilled, maps keep their entries) and a
- * sandbox's chains plus its three dispatch entries go in together, or not
- * at all. The compiler emits nft(8) script text, which is also what the
- * golden files under tests/golden/ pin.
+ * A sandbox is added in two transactions, each all or nothing: first one
+ * libnftables transaction with the base table (idempotent: base chains
+ * are flushed and refilled, maps keep their entries) and the sandbox's
+ * chains and objects; then one libnftnl batch with its four dispatch
+ * entries, the only way in to those chains. Removal runs the other way
+ * round. Until the entries exist, and once they are gone, the sandbox's
+ * traffic meets the fail-closed drops, so no state in between is more
+ * open than the policy. (The entries do not go through libnftables
+ * because any change to a map's elements makes it fetch every element of
+ * every set first: a second per change with 1000 sandboxes; see
+ * nft_dispatch_set().) The compiler emits nft(8) script text, which is
+ * also what the golden files under tests/golden/ pin, with the dispatch
+ * entries written in nft syntax too (nft_dispatch_text()).
  */
 #include <errno.h>
+#include <stdarg.h>
 #include <string.h>
+#include <time.h>
 
 #include <nftables/libnftables.h>
 
 #include "nft.h"
+
+/* after <netinet/in.h> (from nft.h): the kernel headers defer to it */
+#include <libmnl/libmnl.h>
+#include <linux/netfilter.h>
+#include <linux/netfilter/nf_tables.h>
+#include <linux/netfilter/nfnetlink.h>
+#include <libnftnl/common.h>
+#include <libnftnl/set.h>
+#include <net/if.h>
+#include <sys/socket.h>
+#include <sys/time.h>
 
 /* Ports of name services that must never leave a sandbox directly (I4):
  * DNS (until intercepted), DoT/DoQ, mDNS, LLMNR, NetBIOS name/datagram
@@ -111,6 +137,34 @@ static bool nft_group_needs_set(enum addr_group g)
 }
 
 /**
+ * nft_obs_base_map() - the map of the sandboxes' I1 log chains
+ * @f:		output
+ *
+ * Sandbox-to-sandbox traffic is dropped by the base forward chain
+ * ("nothing new enters a sandbox") before the sender's chain is reached.
+ * To log and count that denial for the sender, the base chain first
+ * jumps, by the input interface, to the sender's "<if>_i1" chain, which
+ * holds only a log rule and a counter and returns (no verdict: the drop
+ * stays the base chain's).
+ */
+static void nft_obs_base_map(FILE *f)
+{
+	fprintf(f, "add map inet %s i1_dispatch { type ifname : verdict; }\n",
+		NFT_TABLE);
+}
+
+/**
+ * nft_obs_base_rule() - the base forward rule jumping to the I1 log chains
+ *
+ * Return: the rule, a line of nft script
+ */
+static const char *nft_obs_base_rule(void)
+{
+	return "add rule inet " NFT_TABLE " forward oifname \"" NFT_IFPREFIX
+	       "*\" iifname \"" NFT_IFPREFIX "*\" iifname vmap @i1_dispatch\n";
+}
+
+/**
  * nft_base_text() - emit the base table, idempotently
  * @f:		output
  * @b:		host-wide parameters
@@ -149,6 +203,7 @@ int nft_base_text(FILE *f, const struct nft_base *b)
 		   "add map inet %s in_dispatch { type ifname : verdict; }\n"
 		   "add map inet %s fwd_dispatch { type ifname : verdict; }\n",
 		t, t, t);
+	nft_obs_base_map(f);
 
 	/* prerouting, raw priority: before conntrack sees spoofed packets */
 	fprintf(f,
@@ -169,13 +224,14 @@ int nft_base_text(FILE *f, const struct nft_base *b)
 		"add chain inet %s forward { type filter hook forward priority filter; policy accept; }\n"
 		"flush chain inet %s forward\n"
 		"add rule inet %s forward oifname \"%s*\" ct state established,related accept\n"
+		"%s"
 		"add rule inet %s forward oifname \"%s*\" counter drop comment \"nothing new enters a sandbox (I1)\"\n"
 		"add rule inet %s forward iifname \"%s*\" ct state invalid drop\n"
 		"add rule inet %s forward iifname \"%s*\" ct state established,related accept\n"
 		"add rule inet %s forward iifname \"%s*\" iifname vmap @fwd_dispatch\n"
 		"add rule inet %s forward iifname \"%s*\" counter drop comment \"no dispatch entry: fail closed\"\n",
-		t, t, t, NFT_IFPREFIX, t, NFT_IFPREFIX, t, NFT_IFPREFIX,
-		t, NFT_IFPREFIX, t, NFT_IFPREFIX, t, NFT_IFPREFIX);
+		t, t, t, NFT_IFPREFIX, nft_obs_base_rule(), t, NFT_IFPREFIX,
+		t, NFT_IFPREFIX, t, NFT_IFPREFIX, t, NFT_IFPREFIX, t, NFT_IFPREFIX);
 
 	fprintf(f,
 		"add chain inet %s postrouting { type nat hook postrouting priority srcnat; policy accept; }\n"
@@ -386,6 +442,147 @@ static void nft_in_rule(FILE *f, const char *chain, const struct rule *r)
 	fprintf(f, " %s\n", nft_verdict(false));
 }
 
+/*
+ * Observability: denial logs and counters by reason
+ * -------------------------------------------------
+ * Every denial in a sandbox's chains is emitted by nft_deny() as two rules
+ * with the same match: the first sends the packet to the sandbox's NFLOG
+ * group ("log group G", G = NFT_LOG_GROUP_BASE + the interface's index)
+ * with a prefix naming the reason ("moat:I2:host", "moat:rule:3"), behind
+ * the sandbox's named limit "<if>_log", so that a flood reaches userspace
+ * at a bounded rate; the second counts the packet in one of the sandbox's
+ * named counters (a fixed set, enum nft_ctr) and applies the verdict.
+ * Policy rules, compiled by nft_fwd_rule() and nft_in_rule(), are passed
+ * through nft_obs_policy_rule(), which does the same to their lines and
+ * counts allowed ones. The supervisor reads the group (log.c); "moat
+ * stats" reads the counters (stats.c).
+ */
+
+/* Counter suffixes, indexed by enum nft_ctr: see nft.h */
+const struct nft_ctr_desc nft_ctrs[NFT_CTR_COUNT] = {
+	[NFT_CTR_D_I1_EGRESS]	= { "d_i1_egress", "denied", "I1", "egress" },
+	[NFT_CTR_D_I2_HOST]	= { "d_i2_host", "denied", "I2", "host" },
+	[NFT_CTR_D_I3_EGRESS]	= { "d_i3_egress", "denied", "I3", "egress" },
+	[NFT_CTR_D_I4_EGRESS]	= { "d_i4_egress", "denied", "I4", "egress" },
+	[NFT_CTR_D_I4_HOST]	= { "d_i4_host", "denied", "I4", "host" },
+	[NFT_CTR_D_I5_ANY]	= { "d_i5_any", "denied", "I5", "any" },
+	[NFT_CTR_D_RULE_EGRESS]	= { "d_rule_egress", "denied", "rule", "egress" },
+	[NFT_CTR_D_RULE_HOST]	= { "d_rule_host", "denied", "rule", "host" },
+	[NFT_CTR_A_RULE_EGRESS]	= { "a_rule_egress", "allowed", "rule", "egress" },
+	[NFT_CTR_A_RULE_HOST]	= { "a_rule_host", "allowed", "rule", "host" },
+	[NFT_CTR_A_DEFAULT_EGRESS] = { "a_default_egress", "allowed", "default", "egress" },
+};
+
+/**
+ * nft_log_group() - the NFLOG group of a sandbox's denials
+ * @ifname:	host-side interface, "moat<N>"
+ *
+ * Return: NFT_LOG_GROUP_BASE + N, or 0 (no logging) if @ifname has no
+ *	   index or the index is past the 16-bit group space
+ */
+unsigned nft_log_group(const char *ifname)
+{
+	size_t l = strlen(NFT_IFPREFIX);
+	unsigned long n;
+	char *end;
+
+	if (strncmp(ifname, NFT_IFPREFIX, l) || !ifname[l] ||
+	    ifname[l] < '0' || ifname[l] > '9')
+		return 0;
+	errno = 0;
+	n = strtoul(ifname + l, &end, 10);
+	if (*end || errno || n > NFT_LOG_GROUP_MAX - NFT_LOG_GROUP_BASE)
+		return 0;
+	return NFT_LOG_GROUP_BASE + (unsigned)n;
+}
+
+/**
+ * nft_obs_objects_text() - a sandbox's named counters and log limit
+ * @f:		output
+ * @ifname:	host-side interface
+ */
+static void nft_obs_objects_text(FILE *f, const char *ifname)
+{
+	size_t k;
+
+	for (k = 0; k < NFT_CTR_COUNT; k++)
+		fprintf(f, "add counter inet %s %s_%s\n", NFT_TABLE, ifname,
+			nft_ctrs[k].name);
+	fprintf(f, "add limit inet %s %s_log { rate %u/second burst %u packets }\n",
+		NFT_TABLE, ifname, NFT_LOG_RATE, NFT_LOG_BURST);
+}
+
+/**
+ * nft_obs_del_text() - remove a sandbox's named counters and log limit
+ * @f:		output
+ * @ifname:	host-side interface
+ *
+ * Emitted after the chains that use them are deleted; the "add" first
+ * makes the removal succeed whether or not they exist.
+ */
+static void nft_obs_del_text(FILE *f, const char *ifname)
+{
+	size_t k;
+
+	/* a table made by an older moat may lack the map */
+	nft_obs_base_map(f);
+	fprintf(f, "add chain inet %s %s_i1\n", NFT_TABLE, ifname);
+	fprintf(f, "flush chain inet %s %s_i1\n", NFT_TABLE, ifname);
+	fprintf(f, "delete chain inet %s %s_i1\n", NFT_TABLE, ifname);
+	nft_obs_objects_text(f, ifname);
+	for (k = 0; k < NFT_CTR_COUNT; k++)
+		fprintf(f, "delete counter inet %s %s_%s\n", NFT_TABLE, ifname,
+			nft_ctrs[k].name);
+	fprintf(f, "delete limit inet %s %s_log\n", NFT_TABLE, ifname);
+}
+
+/**
+ * nft_log_stmt() - the rate-limited log statement of a denial
+ * @f:		output
+ * @ifname:	host-side interface
+ * @reason:	reason, after "moat:" in the prefix ("I2:host", "rule:3")
+ */
+static void nft_log_stmt(FILE *f, const char *ifname, const char *reason)
+{
+	fprintf(f, " limit name \"%s_log\" log prefix \"%s%s\" group %u\n",
+		ifname, NFT_LOG_PREFIX, reason, nft_log_group(ifname));
+}
+
+/**
+ * nft_deny() - emit a denial: its log rule, then its counted verdict rule
+ * @f:		output
+ * @ifname:	host-side interface
+ * @chain:	chain name
+ * @ctr:	counter the denial is counted in
+ * @reason:	log prefix after "moat:", e.g. "I2:host"
+ * @verdict:	"drop" or a reject statement
+ * @comment:	rule comment
+ * @fmt:	the match, printf-style
+ */
+static void nft_deny(FILE *f, const char *ifname, const char *chain,
+		     enum nft_ctr ctr, const char *reason, const char *verdict,
+		     const char *comment, const char *fmt, ...) PRINTF_FMT(8, 9);
+static void nft_deny(FILE *f, const char *ifname, const char *chain,
+		     enum nft_ctr ctr, const char *reason, const char *verdict,
+		     const char *comment, const char *fmt, ...)
+{
+	char match[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(match, sizeof(match), fmt, ap);
+	va_end(ap);
+
+	if (nft_log_group(ifname)) {
+		fprintf(f, "add rule inet %s %s%s%s", NFT_TABLE, chain,
+			*match ? " " : "", match);
+		nft_log_stmt(f, ifname, reason);
+	}
+	fprintf(f, "add rule inet %s %s%s%s counter name \"%s_%s\" counter %s comment \"%s\"\n",
+		NFT_TABLE, chain, *match ? " " : "", match, ifname,
+		nft_ctrs[ctr].name, verdict, comment);
+}
+
 /**
  * nft_has_domain_rules() - whether a policy has any domain rule
  * @p:		policy
@@ -402,9 +599,37 @@ static bool nft_has_domain_rules(const struct policy *p)
 	return false;
 }
 
+#define NFT_QUIC_RANGES	30	/* port ranges in one QUIC drop rule */
+
+/**
+ * nft_quic_flush() - emit one QUIC drop rule for the ranges collected
+ * @f:		output
+ * @ifname:	host-side interface
+ * @chain:	forward chain
+ * @pf:		stream collecting the ranges, closed and set to NULL
+ * @ports:	its buffer, freed and set to NULL
+ * @n:		number of ranges in it, reset to 0
+ */
+static void nft_quic_flush(FILE *f, const char *ifname, const char *chain,
+			   FILE **pf, char **ports, size_t *n)
+{
+	if (!*pf)
+		return;
+	fclose(*pf);
+	*pf = NULL;
+	if (*n)
+		nft_deny(f, ifname, chain, NFT_CTR_D_I3_EGRESS, "I3:quic",
+			 "drop", "QUIC: names are judged on TCP",
+			 "udp dport { %s }", *ports);
+	free(*ports);
+	*ports = NULL;
+	*n = 0;
+}
+
 /**
  * nft_quic_drop() - drop QUIC when the policy judges names (SPEC §5)
  * @f:		output
+ * @ifname:	host-side interface
  * @chain:	the sandbox's forward chain
  * @p:		policy
  *
@@ -412,14 +637,17 @@ static bool nft_has_domain_rules(const struct policy *p)
  * QUIC's hello is encrypted with keys derived from the connection ID, so
  * UDP to 443 and to every port a domain rule names is dropped, before the
  * policy's rules, and clients fall back to TCP. Ports are merged through a
- * bitmap: nft refuses overlapping intervals in one anonymous set.
+ * bitmap: nft refuses overlapping intervals in one anonymous set. Each
+ * drop is logged and counted as an I3 denial with reason "quic".
  */
-static void nft_quic_drop(FILE *f, const char *chain, const struct policy *p)
+static void nft_quic_drop(FILE *f, const char *ifname, const char *chain,
+			  const struct policy *p)
 {
 	uint8_t bits[65536 / 8];
+	char *ports = NULL;
 	unsigned port, lo;
-	bool first = true;
-	size_t k, j;
+	size_t k, j, len = 0, n = 0;
+	FILE *pf = NULL;
 
 	if (!nft_has_domain_rules(p))
 		return;
@@ -435,20 +663,133 @@ static void nft_quic_drop(FILE *f, const char *chain, const struct policy *p)
 				bits[port / 8] |= (uint8_t)(1 << (port % 8));
 	}
 
-	fprintf(f, "add rule inet %s %s udp dport {", NFT_TABLE, chain);
+	/* nft_deny() takes matches of up to 511 bytes: 30 ranges a rule */
 	for (port = 0; port < 65536; port++) {
 		if (!(bits[port / 8] & (1 << (port % 8))))
 			continue;
+		if (!pf) {
+			pf = open_memstream(&ports, &len);
+			if (!pf)
+				die_oom();
+		}
 		for (lo = port; port + 1 < 65536 &&
 		     (bits[(port + 1) / 8] & (1 << ((port + 1) % 8))); port++)
 			;
 		if (lo == port)
-			fprintf(f, "%s %u", first ? "" : ",", lo);
+			fprintf(pf, "%s%u", n ? ", " : "", lo);
 		else
-			fprintf(f, "%s %u-%u", first ? "" : ",", lo, port);
-		first = false;
+			fprintf(pf, "%s%u-%u", n ? ", " : "", lo, port);
+		if (++n == NFT_QUIC_RANGES || port == 65535)
+			nft_quic_flush(f, ifname, chain, &pf, &ports, &n);
 	}
-	fprintf(f, " } counter drop comment \"QUIC: names are judged on TCP\"\n");
+	nft_quic_flush(f, ifname, chain, &pf, &ports, &n);
+}
+
+/**
+ * nft_obs_i1_chain() - a sandbox's I1 log chain and its dispatch entry
+ * @f:		output
+ * @ifname:	host-side interface
+ *
+ * See nft_obs_base_map(): log and count, no verdict.
+ */
+static void nft_obs_i1_chain(FILE *f, const char *ifname)
+{
+	const char *t = NFT_TABLE;
+
+	fprintf(f, "add chain inet %s %s_i1\n", t, ifname);
+	fprintf(f, "flush chain inet %s %s_i1\n", t, ifname);
+	if (nft_log_group(ifname)) {
+		fprintf(f, "add rule inet %s %s_i1", t, ifname);
+		nft_log_stmt(f, ifname, "I1:sandbox");
+	}
+	fprintf(f, "add rule inet %s %s_i1 counter name \"%s_%s\" comment \"other sandboxes (I1), counted for the sender\"\n",
+		t, ifname, ifname, nft_ctrs[NFT_CTR_D_I1_EGRESS].name);
+}
+
+/**
+ * nft_obs_policy_rule() - log and count the lines of one compiled rule
+ * @f:		output
+ * @ifname:	host-side interface
+ * @idx:	1-based index of the rule in the effective policy
+ * @host:	the lines are for the input chain (the host), not forward
+ * @text:	lines from nft_fwd_rule() or nft_in_rule(), each ending in its
+ *		verdict ("accept" or "reject ...")
+ *
+ * An allowed line gets a counter before "accept"; a denied line becomes a
+ * log rule and a counted reject, as nft_deny() emits them.
+ */
+static void nft_obs_policy_rule(FILE *f, const char *ifname, size_t idx,
+				bool host, const char *text)
+{
+	static const char acc[] = " accept", rej[] = " reject with icmpx admin-prohibited";
+	const char *line = text, *nl;
+	char reason[32];
+
+	snprintf(reason, sizeof(reason), "rule:%zu", idx);
+	for (; *line; line = nl + 1) {
+		size_t len;
+
+		nl = strchr(line, '\n');
+		if (!nl)
+			nl = line + strlen(line);
+		len = (size_t)(nl - line);
+		if (len > strlen(acc) &&
+		    !strncmp(nl - strlen(acc), acc, strlen(acc))) {
+			fprintf(f, "%.*s counter name \"%s_%s\" counter accept\n",
+				(int)(len - strlen(acc)), line, ifname,
+				nft_ctrs[host ? NFT_CTR_A_RULE_HOST :
+					       NFT_CTR_A_RULE_EGRESS].name);
+		} else if (len > strlen(rej) &&
+			   !strncmp(nl - strlen(rej), rej, strlen(rej))) {
+			int mlen = (int)(len - strlen(rej));
+
+			if (nft_log_group(ifname)) {
+				fprintf(f, "%.*s", mlen, line);
+				nft_log_stmt(f, ifname, reason);
+			}
+			fprintf(f, "%.*s counter name \"%s_%s\" counter%s\n",
+				mlen, line, ifname,
+				nft_ctrs[host ? NFT_CTR_D_RULE_HOST :
+					       NFT_CTR_D_RULE_EGRESS].name, rej);
+		} else if (len) {
+			fprintf(f, "%.*s\n", (int)len, line);
+		}
+		if (!*nl)
+			break;
+	}
+}
+
+/**
+ * nft_rule_decorated() - compile one policy rule through nft_obs_policy_rule()
+ * @f:		output
+ * @s:		the sandbox
+ * @chain:	chain name
+ * @k:		0-based index of the rule
+ * @host:	input chain (nft_in_rule()) rather than forward (nft_fwd_rule())
+ * @el:		errors
+ *
+ * Return: 0, or -1 if the rule cannot be compiled
+ */
+static int nft_rule_decorated(FILE *f, const struct nft_sandbox *s,
+			      const char *chain, size_t k, bool host,
+			      struct errlist *el)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *m;
+	int ret = 0;
+
+	m = open_memstream(&buf, &len);
+	if (!m)
+		die_oom();
+	if (host)
+		nft_in_rule(m, chain, &s->pol->rules[k]);
+	else
+		ret = nft_fwd_rule(m, chain, &s->pol->rules[k], el);
+	fclose(m);
+	nft_obs_policy_rule(f, s->ifname, k + 1, host, buf);
+	free(buf);
+	return ret;
 }
 
 /**
@@ -476,23 +817,28 @@ int nft_sandbox_add_text(FILE *f, const struct nft_sandbox *s,
 	/* prerouting: I5 anti-spoofing and martians */
 	fprintf(f, "add chain inet %s %s\n", t, pre);
 	fprintf(f, "flush chain inet %s %s\n", t, pre);
-	fprintf(f, "add rule inet %s %s icmp type redirect drop\n", t, pre);
-	fprintf(f, "add rule inet %s %s icmpv6 type { nd-router-advert, nd-redirect, nd-router-solicit } drop\n",
-		t, pre);
+	nft_obs_objects_text(f, i);
+	nft_deny(f, i, pre, NFT_CTR_D_I5_ANY, "I5:redirect", "drop",
+		 "redirects (I5)", "icmp type redirect");
+	nft_deny(f, i, pre, NFT_CTR_D_I5_ANY, "I5:ra", "drop",
+		 "router advertisements and redirects (I5)",
+		 "icmpv6 type { nd-router-advert, nd-redirect, nd-router-solicit }");
 	if (s->has_v6) {
 		fprintf(f, "add rule inet %s %s ip6 saddr { ::, fe80::/10 } icmpv6 type { nd-neighbor-solicit, nd-neighbor-advert } ip6 hoplimit 255 accept\n",
 			t, pre);
-		fprintf(f, "add rule inet %s %s ip6 saddr != %s counter drop comment \"spoofed source (I5)\"\n",
-			t, pre, pfx_str(&s->addr6, a6));
-		fprintf(f, "add rule inet %s %s ip6 daddr ::1 counter drop comment \"martian loopback\"\n", t, pre);
+		nft_deny(f, i, pre, NFT_CTR_D_I5_ANY, "I5:spoof", "drop",
+			 "spoofed source (I5)", "ip6 saddr != %s",
+			 pfx_str(&s->addr6, a6));
+		nft_deny(f, i, pre, NFT_CTR_D_I2_HOST, "I2:loopback", "drop",
+			 "martian loopback", "ip6 daddr ::1");
 	} else {
 		fprintf(f, "add rule inet %s %s meta nfproto ipv6 drop comment \"no IPv6 in this sandbox\"\n",
 			t, pre);
 	}
-	fprintf(f, "add rule inet %s %s ip saddr != %s counter drop comment \"spoofed source (I5)\"\n",
-		t, pre, pfx_str(&s->addr4, a4));
-	fprintf(f, "add rule inet %s %s ip daddr 127.0.0.0/8 counter drop comment \"martian loopback\"\n",
-		t, pre);
+	nft_deny(f, i, pre, NFT_CTR_D_I5_ANY, "I5:spoof", "drop",
+		 "spoofed source (I5)", "ip saddr != %s", pfx_str(&s->addr4, a4));
+	nft_deny(f, i, pre, NFT_CTR_D_I2_HOST, "I2:loopback", "drop",
+		 "martian loopback", "ip daddr 127.0.0.0/8");
 	fprintf(f, "add rule inet %s %s accept\n", t, pre);
 
 	/* input: the host (I2) */
@@ -505,60 +851,67 @@ int nft_sandbox_add_text(FILE *f, const struct nft_sandbox *s,
 			t, in);
 	if (p->mode == NET_FILTERED) {
 		/* "allow: host" must not open the host's resolver (I4) */
-		fprintf(f, "add rule inet %s %s meta l4proto { tcp, udp } th dport { " NFT_I4_PORTS " } counter drop comment \"DNS and its bypasses (I4)\"\n",
-			t, in);
+		nft_deny(f, i, in, NFT_CTR_D_I4_HOST, "I4:dns", "drop",
+			 "DNS and its bypasses (I4)",
+			 "meta l4proto { tcp, udp } th dport { " NFT_I4_PORTS " }");
 		for (k = 0; k < p->nrules; k++)
-			nft_in_rule(f, in, &p->rules[k]);
+			nft_rule_decorated(f, s, in, k, true, el);
 	}
-	fprintf(f, "add rule inet %s %s fib daddr type local counter reject with icmpx admin-prohibited comment \"the host (I2)\"\n",
-		t, in);
-	fprintf(f, "add rule inet %s %s counter drop\n", t, in);
+	nft_deny(f, i, in, NFT_CTR_D_I2_HOST, "I2:host",
+		 "reject with icmpx admin-prohibited", "the host (I2)",
+		 "fib daddr type local");
+	nft_deny(f, i, in, NFT_CTR_D_I4_HOST, "I4:multicast", "drop",
+		 "broadcast and multicast to the host (I4)", "%s", "");
 
 	/* forward: I1, I4, then the policy (I3) */
 	fprintf(f, "add chain inet %s %s\n", t, fwd);
 	fprintf(f, "flush chain inet %s %s\n", t, fwd);
 	if (p->mode != NET_FILTERED) {
-		fprintf(f, "add rule inet %s %s counter drop comment \"network %s\"\n",
-			t, fwd, net_mode_name(p->mode));
+		char why[32], cmt[32];
+
+		snprintf(why, sizeof(why), "I3:%s", net_mode_name(p->mode));
+		snprintf(cmt, sizeof(cmt), "network %s", net_mode_name(p->mode));
+		nft_deny(f, i, fwd, NFT_CTR_D_I3_EGRESS, why, "drop", cmt,
+			 "%s", "");
 	} else {
-		fprintf(f, "add rule inet %s %s ip daddr @pool4 counter drop comment \"other sandboxes (I1)\"\n",
-			t, fwd);
-		fprintf(f, "add rule inet %s %s ip6 daddr @pool6 counter drop comment \"other sandboxes (I1)\"\n",
-			t, fwd);
-		fprintf(f, "add rule inet %s %s meta l4proto { tcp, udp } th dport { " NFT_I4_PORTS " } counter drop comment \"DNS and its bypasses (I4)\"\n",
-			t, fwd);
-		fprintf(f, "add rule inet %s %s ip daddr @g4_multicast counter drop comment \"multicast and broadcast (I4)\"\n",
-			t, fwd);
-		fprintf(f, "add rule inet %s %s ip6 daddr @g6_multicast counter drop comment \"multicast (I4)\"\n",
-			t, fwd);
-		fprintf(f, "add rule inet %s %s fib daddr type broadcast counter drop comment \"broadcast (I4)\"\n",
-			t, fwd);
-		nft_quic_drop(f, fwd, p);
+		nft_deny(f, i, fwd, NFT_CTR_D_I1_EGRESS, "I1:sandbox", "drop",
+			 "other sandboxes (I1)", "ip daddr @pool4");
+		nft_deny(f, i, fwd, NFT_CTR_D_I1_EGRESS, "I1:sandbox", "drop",
+			 "other sandboxes (I1)", "ip6 daddr @pool6");
+		nft_deny(f, i, fwd, NFT_CTR_D_I4_EGRESS, "I4:dns", "drop",
+			 "DNS and its bypasses (I4)",
+			 "meta l4proto { tcp, udp } th dport { " NFT_I4_PORTS " }");
+		nft_deny(f, i, fwd, NFT_CTR_D_I4_EGRESS, "I4:multicast", "drop",
+			 "multicast and broadcast (I4)", "ip daddr @g4_multicast");
+		nft_deny(f, i, fwd, NFT_CTR_D_I4_EGRESS, "I4:multicast", "drop",
+			 "multicast (I4)", "ip6 daddr @g6_multicast");
+		nft_deny(f, i, fwd, NFT_CTR_D_I4_EGRESS, "I4:multicast", "drop",
+			 "broadcast (I4)", "fib daddr type broadcast");
+		nft_quic_drop(f, i, fwd, p);
 		for (k = 0; k < p->nrules; k++)
-			if (nft_fwd_rule(f, fwd, &p->rules[k], el))
+			if (nft_rule_decorated(f, s, fwd, k, false, el))
 				ret = -1;
 		switch (p->egress_default) {
 		case EGRESS_PUBLIC:
-			fprintf(f, "add rule inet %s %s ip daddr @g4_public counter accept comment \"default: public\"\n",
-				t, fwd);
-			fprintf(f, "add rule inet %s %s ip6 daddr @g6_public counter accept comment \"default: public\"\n",
-				t, fwd);
+			fprintf(f, "add rule inet %s %s ip daddr @g4_public counter name \"%s_%s\" counter accept comment \"default: public\"\n",
+				t, fwd, i, nft_ctrs[NFT_CTR_A_DEFAULT_EGRESS].name);
+			fprintf(f, "add rule inet %s %s ip6 daddr @g6_public counter name \"%s_%s\" counter accept comment \"default: public\"\n",
+				t, fwd, i, nft_ctrs[NFT_CTR_A_DEFAULT_EGRESS].name);
 			break;
 		case EGRESS_ALLOW:
-			fprintf(f, "add rule inet %s %s counter accept comment \"default: allow\"\n",
-				t, fwd);
+			fprintf(f, "add rule inet %s %s counter name \"%s_%s\" counter accept comment \"default: allow\"\n",
+				t, fwd, i, nft_ctrs[NFT_CTR_A_DEFAULT_EGRESS].name);
 			break;
 		case EGRESS_DENY:
 			break;
 		}
-		fprintf(f, "add rule inet %s %s counter reject with icmpx admin-prohibited comment \"not allowed by the policy (I3)\"\n",
-			t, fwd);
+		nft_deny(f, i, fwd, NFT_CTR_D_I3_EGRESS, "I3:default",
+			 "reject with icmpx admin-prohibited",
+			 "not allowed by the policy (I3)", "%s", "");
 	}
 	fprintf(f, "add rule inet %s %s drop\n", t, fwd);
 
-	fprintf(f, "add element inet %s pre_dispatch { \"%s\" : jump %s }\n", t, i, pre);
-	fprintf(f, "add element inet %s in_dispatch { \"%s\" : jump %s }\n", t, i, in);
-	fprintf(f, "add element inet %s fwd_dispatch { \"%s\" : jump %s }\n", t, i, fwd);
+	nft_obs_i1_chain(f, i);
 	return ret;
 }
 
@@ -567,12 +920,12 @@ int nft_sandbox_add_text(FILE *f, const struct nft_sandbox *s,
  * @f:		output
  * @ifname:	host-side interface
  *
- * The removal must succeed whatever is left of the sandbox (an interrupted
- * set-up, a chain deleted by hand), and nftables has no "delete if it
- * exists" before version 1.0.8. So the same transaction first makes sure
- * every object exists ("add" of an existing chain or identical map element
- * is a no-op), then deletes them: dispatch entries first, so that the
- * chains they jump to are unused when they go.
+ * Its dispatch entries must be gone already (nft_dispatch_set()), so that
+ * nothing jumps to the chains removed here. The removal must succeed
+ * whatever is left of the sandbox (an interrupted set-up, a chain deleted
+ * by hand), and nftables has no "delete if it exists" before version
+ * 1.0.8. So the same transaction first makes sure every object exists
+ * ("add" of an existing chain is a no-op), then deletes them.
  */
 void nft_sandbox_del_text(FILE *f, const char *ifname)
 {
@@ -582,16 +935,184 @@ void nft_sandbox_del_text(FILE *f, const char *ifname)
 
 	for (k = 0; k < ARRAY_SIZE(kinds); k++)
 		fprintf(f, "add chain inet %s %s_%s\n", t, ifname, kinds[k]);
-	for (k = 0; k < ARRAY_SIZE(kinds); k++)
-		fprintf(f, "add element inet %s %s_dispatch { \"%s\" : jump %s_%s }\n",
-			t, kinds[k], ifname, ifname, kinds[k]);
-	for (k = 0; k < ARRAY_SIZE(kinds); k++)
-		fprintf(f, "delete element inet %s %s_dispatch { \"%s\" }\n",
-			t, kinds[k], ifname);
 	for (k = 0; k < ARRAY_SIZE(kinds); k++) {
 		fprintf(f, "flush chain inet %s %s_%s\n", t, ifname, kinds[k]);
 		fprintf(f, "delete chain inet %s %s_%s\n", t, ifname, kinds[k]);
 	}
+	nft_obs_del_text(f, ifname);
+}
+
+/* The dispatch maps and the chain each one jumps to, by suffix */
+static const struct {
+	const char *map;
+	const char *suffix;
+} nft_dispatch_maps[NFT_DISPATCH_N] = {
+	{ "i1_dispatch",  "i1" },
+	{ "pre_dispatch", "pre" },
+	{ "in_dispatch",  "in" },
+	{ "fwd_dispatch", "fwd" },
+};
+
+/**
+ * nft_dispatch_text() - a sandbox's dispatch entries as nft script text
+ * @f:		output
+ * @ifname:	host-side interface
+ * @add:	add them (else delete them)
+ *
+ * What nft_dispatch_set() sends, in nft(8) syntax: for the golden files
+ * and for reading.
+ */
+void nft_dispatch_text(FILE *f, const char *ifname, bool add)
+{
+	size_t k;
+
+	for (k = 0; k < NFT_DISPATCH_N; k++) {
+		if (add)
+			fprintf(f, "add element inet %s %s { \"%s\" : jump %s_%s }\n",
+				NFT_TABLE, nft_dispatch_maps[k].map, ifname,
+				ifname, nft_dispatch_maps[k].suffix);
+		else
+			fprintf(f, "delete element inet %s %s { \"%s\" }\n",
+				NFT_TABLE, nft_dispatch_maps[k].map, ifname);
+	}
+}
+
+/**
+ * nft_dispatch_batch() - send dispatch entries in one nfnetlink batch
+ * @ifname:	host-side interface
+ * @add:	add (NEWSETELEM) or delete (DELSETELEM)
+ * @only:	index into nft_dispatch_maps[] of the one entry to send, or
+ *		-1 for all of them
+ *
+ * One batch is one kernel transaction: all entries apply, or none.
+ *
+ * Return: 0, or -errno of the first message the kernel refused
+ */
+static int nft_dispatch_batch(const char *ifname, bool add, int only)
+{
+	char buf[8192], key[IFNAMSIZ] = { 0 }, chain[64];
+	struct mnl_nlmsg_batch *b;
+	struct mnl_socket *nl;
+	unsigned int seq = (unsigned int)time(NULL), portid, nmsg = 0, nack = 0;
+	struct timeval tv = { .tv_sec = 2 };
+	int ret = 0;
+	size_t k;
+
+	nl = mnl_socket_open(NETLINK_NETFILTER);
+	if (!nl)
+		return -errno;
+	if (mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0) {
+		ret = -errno;
+		mnl_socket_close(nl);
+		return ret;
+	}
+	portid = mnl_socket_get_portid(nl);
+	setsockopt(mnl_socket_get_fd(nl), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	memcpy(key, ifname, strnlen(ifname, IFNAMSIZ - 1));
+
+	b = mnl_nlmsg_batch_start(buf, sizeof(buf));
+	nftnl_batch_begin(mnl_nlmsg_batch_current(b), seq++);
+	mnl_nlmsg_batch_next(b);
+	for (k = 0; k < NFT_DISPATCH_N; k++) {
+		struct nftnl_set_elem *e;
+		struct nftnl_set *set;
+		struct nlmsghdr *nlh;
+
+		if (only >= 0 && (size_t)only != k)
+			continue;
+		set = nftnl_set_alloc();
+		e = nftnl_set_elem_alloc();
+		if (!set || !e)
+			die_oom();
+		nftnl_set_set_str(set, NFTNL_SET_TABLE, NFT_TABLE);
+		nftnl_set_set_str(set, NFTNL_SET_NAME, nft_dispatch_maps[k].map);
+		nftnl_set_elem_set(e, NFTNL_SET_ELEM_KEY, key, sizeof(key));
+		if (add) {
+			snprintf(chain, sizeof(chain), "%s_%s", ifname,
+				 nft_dispatch_maps[k].suffix);
+			nftnl_set_elem_set_u32(e, NFTNL_SET_ELEM_VERDICT, NFT_JUMP);
+			nftnl_set_elem_set_str(e, NFTNL_SET_ELEM_CHAIN, chain);
+		}
+		nftnl_set_elem_add(set, e);
+		nlh = nftnl_nlmsg_build_hdr(mnl_nlmsg_batch_current(b),
+					    add ? NFT_MSG_NEWSETELEM : NFT_MSG_DELSETELEM,
+					    NFPROTO_INET,
+					    (add ? NLM_F_CREATE : 0) | NLM_F_ACK, seq++);
+		nftnl_set_elems_nlmsg_build_payload(nlh, set);
+		nftnl_set_free(set);
+		mnl_nlmsg_batch_next(b);
+		nmsg++;
+	}
+	nftnl_batch_end(mnl_nlmsg_batch_current(b), seq++);
+	mnl_nlmsg_batch_next(b);
+
+	if (mnl_socket_sendto(nl, mnl_nlmsg_batch_head(b),
+			      mnl_nlmsg_batch_size(b)) < 0) {
+		ret = -errno;
+		goto out;
+	}
+	/* one answer per message: an ACK, or the error that aborted the
+	 * batch (the kernel answers every message of an aborted batch)
+	 */
+	while (nack < nmsg) {
+		ssize_t n = mnl_socket_recvfrom(nl, buf, sizeof(buf));
+		const struct nlmsghdr *nlh = (const struct nlmsghdr *)buf;
+		int len = (int)n;
+
+		if (n < 0) {
+			ret = ret ? ret : (errno == EAGAIN ? -ETIMEDOUT : -errno);
+			break;
+		}
+		for (; mnl_nlmsg_ok(nlh, len); nlh = mnl_nlmsg_next(nlh, &len)) {
+			const struct nlmsgerr *err;
+
+			if (nlh->nlmsg_type != NLMSG_ERROR || nlh->nlmsg_pid != portid)
+				continue;
+			err = mnl_nlmsg_get_payload(nlh);
+			if (err->error && !ret)
+				ret = err->error;
+			nack++;
+		}
+		if (ret)
+			break;
+	}
+out:
+	mnl_nlmsg_batch_stop(b);
+	mnl_socket_close(nl);
+	return ret;
+}
+
+/**
+ * nft_dispatch_set() - add or remove a sandbox's dispatch entries
+ * @ifname:	host-side interface
+ * @add:	add them (else remove them)
+ *
+ * The entries go through libnftnl rather than libnftables: before any
+ * change to a map's elements, libnftables fetches every set element of
+ * the table, and the kernel's set dump restarts its walk for each
+ * message, so that with 1000 sandboxes one "add element" took a second.
+ * A sandbox's chains are added before its entries and removed after them:
+ * in between, its traffic meets the base chains' fail-closed drop.
+ *
+ * Adding is one transaction (all four entries or none), and adding an
+ * entry that exists is not an error. Removing tolerates entries that are
+ * already gone: if the batch fails, each entry is removed on its own.
+ *
+ * Return: 0, or -errno
+ */
+int nft_dispatch_set(const char *ifname, bool add)
+{
+	int ret, k;
+
+	ret = nft_dispatch_batch(ifname, add, -1);
+	if (add || ret != -ENOENT)
+		return ret;
+	for (k = 0; k < NFT_DISPATCH_N; k++) {
+		ret = nft_dispatch_batch(ifname, false, k);
+		if (ret && ret != -ENOENT)
+			return ret;
+	}
+	return 0;
 }
 
 /**
@@ -663,16 +1184,55 @@ int nft_list_table(char **out)
 /**
  * nft_table_exists() - whether the "inet moat" table exists
  *
- * Return: 1 if it does, 0 if not
+ * One NFT_MSG_GETTABLE request over nfnetlink (libmnl): a listing through
+ * libnftables would fetch every set with its elements first, which costs
+ * more than the transaction that follows.
+ *
+ * Return: 1 if it does, 0 if not (or if nfnetlink cannot be asked, in
+ *	   which case the transaction that follows reports the problem)
  */
 int nft_table_exists(void)
 {
-	struct nft_ctx *ctx = nft_ctx_new_quiet();
-	int ret;
+	char buf[8192];
+	struct nfgenmsg *nfg;
+	struct mnl_socket *nl;
+	struct nlmsghdr *nlh;
+	unsigned int seq = (unsigned int)time(NULL), portid;
+	ssize_t n;
+	int ret = 0;
 
-	ret = nft_run_cmd_from_buffer(ctx, "list chain inet " NFT_TABLE " forward");
-	nft_ctx_free(ctx);
-	return ret == 0;
+	nl = mnl_socket_open(NETLINK_NETFILTER);
+	if (!nl)
+		return 0;
+	if (mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0)
+		goto out;
+	portid = mnl_socket_get_portid(nl);
+
+	nlh = mnl_nlmsg_put_header(buf);
+	nlh->nlmsg_type = (NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_GETTABLE;
+	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
+	nlh->nlmsg_seq = seq;
+	nfg = mnl_nlmsg_put_extra_header(nlh, sizeof(*nfg));
+	nfg->nfgen_family = NFPROTO_INET;
+	nfg->version = NFNETLINK_V0;
+	nfg->res_id = 0;
+	mnl_attr_put_strz(nlh, NFTA_TABLE_NAME, NFT_TABLE);
+	if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0)
+		goto out;
+
+	/* the table (NEWTABLE) then an ACK, or an error: ENOENT if absent */
+	while ((n = mnl_socket_recvfrom(nl, buf, sizeof(buf))) > 0) {
+		int r = mnl_cb_run(buf, (size_t)n, seq, portid, NULL, NULL);
+
+		if (r == MNL_CB_ERROR)
+			break;
+		ret = 1;
+		if (r == MNL_CB_STOP)
+			break;
+	}
+out:
+	mnl_socket_close(nl);
+	return ret;
 }
 
 /**

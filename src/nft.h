@@ -41,10 +41,61 @@ struct nft_sandbox {
 	const struct policy *pol;
 };
 
+/* Denial logs (docs/ARCHITECTURE.md, "Logs and counters"): sandbox N logs
+ * to NFLOG group NFT_LOG_GROUP_BASE + N, with prefix "moat:<reason>", at
+ * most NFT_LOG_RATE packets a second (burst NFT_LOG_BURST) per sandbox
+ */
+#define NFT_LOG_GROUP_BASE	16384
+#define NFT_LOG_GROUP_MAX	65535
+#define NFT_LOG_PREFIX		"moat:"
+#define NFT_LOG_RATE		20
+#define NFT_LOG_BURST		40
+
+/**
+ * enum nft_ctr - a sandbox's named counters, "<ifname>_<nft_ctrs[].name>"
+ */
+enum nft_ctr {
+	NFT_CTR_D_I1_EGRESS,	/* to other sandboxes */
+	NFT_CTR_D_I2_HOST,	/* to the host, martian loopback */
+	NFT_CTR_D_I3_EGRESS,	/* the policy's default, network modes */
+	NFT_CTR_D_I4_EGRESS,	/* DNS bypasses, multicast, forwarded */
+	NFT_CTR_D_I4_HOST,	/* the same towards the host */
+	NFT_CTR_D_I5_ANY,	/* spoofing, RA, redirects */
+	NFT_CTR_D_RULE_EGRESS,	/* a deny rule, forwarded */
+	NFT_CTR_D_RULE_HOST,	/* a deny rule covering the host */
+	NFT_CTR_A_RULE_EGRESS,	/* new flows an allow rule accepted */
+	NFT_CTR_A_RULE_HOST,	/* new flows "allow: host" accepted */
+	NFT_CTR_A_DEFAULT_EGRESS, /* new flows the default accepted */
+	NFT_CTR_COUNT,
+};
+
+/**
+ * struct nft_ctr_desc - what one named counter counts
+ * @name:	suffix of the counter's name
+ * @verdict:	"denied" or "allowed"
+ * @reason:	"I1".."I5", "rule" or "default"
+ * @direction:	"egress" (forwarded), "host" (to the host itself) or "any"
+ *		(before routing)
+ */
+struct nft_ctr_desc {
+	const char *name;
+	const char *verdict;
+	const char *reason;
+	const char *direction;
+};
+
+extern const struct nft_ctr_desc nft_ctrs[NFT_CTR_COUNT];
+
+unsigned nft_log_group(const char *ifname);
 int nft_base_text(FILE *f, const struct nft_base *b);
 int nft_sandbox_add_text(FILE *f, const struct nft_sandbox *s,
 			 struct errlist *el);
 void nft_sandbox_del_text(FILE *f, const char *ifname);
+
+/* dispatch maps: i1, pre, in, fwd (see nft.c) */
+#define NFT_DISPATCH_N	4
+void nft_dispatch_text(FILE *f, const char *ifname, bool add);
+int nft_dispatch_set(const char *ifname, bool add);
 uint64_t nft_base_hash(const struct nft_base *b);
 
 int nft_run(const char *cmds, char **err);

@@ -143,8 +143,11 @@ static char *sandbox_base_hash_path(const struct moat_config *c)
 	return xasprintf("%s/base.hash", c->run_dir);
 }
 
+static int sandbox_nft_del(const struct sb_state *s);
+
 /**
- * sandbox_nft_add() - one transaction: base table if needed, the sandbox
+ * sandbox_nft_add() - base table if needed and the sandbox's chains in one
+ * transaction, then its dispatch entries in a second (see nft.c)
  * @c:		settings
  * @s:		record
  * @pol:	effective policy
@@ -205,6 +208,16 @@ static int sandbox_nft_add(const struct moat_config *c, const struct sb_state *s
 		free(err);
 		return -1;
 	}
+	/* the chains exist; now, in one more transaction, the entries that
+	 * lead to them (until then the sandbox's traffic is dropped by the
+	 * base chains, and the link is not up yet anyway)
+	 */
+	if ((ret = nft_dispatch_set(s->ifname, true))) {
+		msg_err("nftables refused the sandbox's dispatch entries: %s",
+			strerror(-ret));
+		sandbox_nft_del(s);
+		return -1;
+	}
 	if (need_base) {
 		autofclose FILE *hf = fopen(hpath, "we");
 
@@ -229,6 +242,12 @@ static int sandbox_nft_del(const struct sb_state *s)
 
 	if (!s->has_net || !*s->ifname || !nft_table_exists())
 		return 0;
+	/* first nothing leads to the chains (fail closed), then they go */
+	if ((ret = nft_dispatch_set(s->ifname, false))) {
+		msg_err("cannot remove the dispatch entries of sandbox '%s': %s",
+			s->name, strerror(-ret));
+		return -1;
+	}
 	f = open_memstream(&buf, &len);
 	if (!f)
 		die_oom();
@@ -365,8 +384,10 @@ static int sandbox_setup_net(const struct moat_config *c,
 			strerror(-err));
 		goto out;
 	}
+	msg_debug_step("create: veth");
 	if (sandbox_sysctls(s, nsfd))
 		goto out;
+	msg_debug_step("create: sysctls");
 
 	a = s->gw4;
 	a.plen = 30;
@@ -387,6 +408,7 @@ static int sandbox_setup_net(const struct moat_config *c,
 			goto addr_fail;
 	}
 
+	msg_debug_step("create: addresses");
 	if (pol->bandwidth_bps) {
 		char ifb[16];
 
@@ -404,6 +426,7 @@ static int sandbox_setup_net(const struct moat_config *c,
 
 	if (sandbox_nft_add(c, s, pol))
 		goto out;
+	msg_debug_step("create: rules");
 
 	if ((err = link_up(host, s->ifname)) || (err = link_up(in, "eth0"))) {
 		msg_err("cannot set the sandbox's links up: %s", strerror(-err));
@@ -498,11 +521,13 @@ int sandbox_create(const struct moat_config *c, const struct sb_opts *o,
 	struct stat st;
 	int lock, err;
 
+	msg_debug_step(NULL);
 	lock = state_lock(c);
 	if (lock < 0) {
 		msg_err("cannot lock %s: %s", c->run_dir, strerror(-lock));
 		return -1;
 	}
+	msg_debug_step("create: lock");
 
 	snprintf(s.name, sizeof(s.name), "%s", o->name);
 	snprintf(s.netns, sizeof(s.netns), NETNS_RUN_DIR "/moat-%s", o->name);
@@ -553,6 +578,7 @@ int sandbox_create(const struct moat_config *c, const struct sb_opts *o,
 		snprintf(s.ifname, sizeof(s.ifname), NFT_IFPREFIX "%u", s.idx);
 		err = link_exists(host, s.ifname);
 		link_close(host);
+		msg_debug_step("create: pool and address");
 		if (err != 0) {
 			msg_err(err > 0 ? "interface %s exists but no sandbox owns "
 				"it: remove it first" : "cannot look up %s", s.ifname);
@@ -570,10 +596,12 @@ int sandbox_create(const struct moat_config *c, const struct sb_opts *o,
 		return -1;
 	}
 
+	msg_debug_step("create: state");
 	if ((err = netns_create(s.netns))) {
 		msg_err("cannot create %s: %s", s.netns, strerror(-err));
 		goto fail;
 	}
+	msg_debug_step("create: netns");
 	nsfd = netns_open(s.netns);
 	if (nsfd < 0) {
 		msg_err("cannot open %s: %s", s.netns, strerror(-nsfd));
@@ -581,9 +609,11 @@ int sandbox_create(const struct moat_config *c, const struct sb_opts *o,
 	}
 	if (sandbox_setup_net(c, &s, o->pol, nsfd))
 		goto fail;
+	msg_debug_step("create: links, addresses, rules");
 	if (supervisor_start(c, &s, o->pol, o->run_mode ? o->watch_pid : 0,
 			     &s.supervisor_pid, &s.supervisor_start))
 		goto fail;
+	msg_debug_step("create: supervisor");
 	s.complete = true;
 	if ((err = state_write(c, &s))) {
 		msg_err("cannot write the state of sandbox '%s': %s", s.name,
@@ -613,6 +643,7 @@ int sandbox_teardown(const struct moat_config *c, const struct sb_state *s)
 {
 	int ret = 0, err;
 
+	msg_debug_step(NULL);
 	if (s->has_net && *s->ifname) {
 		struct link_ctx *host = link_open(-1);
 
@@ -639,13 +670,16 @@ int sandbox_teardown(const struct moat_config *c, const struct sb_state *s)
 			}
 			link_close(host);
 		}
+		msg_debug_step("teardown: link");
 		if (sandbox_nft_del(s))
 			ret = -1;
+		msg_debug_step("teardown: rules");
 	}
 	if (*s->netns && (err = netns_remove(s->netns))) {
 		msg_err("cannot remove %s: %s", s->netns, strerror(-err));
 		ret = -1;
 	}
+	msg_debug_step("teardown: netns");
 	if (ret == 0 && (err = state_remove(c, s->name))) {
 		msg_err("cannot remove the state of '%s': %s", s->name,
 			strerror(-err));
@@ -742,6 +776,7 @@ int sandbox_destroy(const struct moat_config *c, const char *name, bool force,
 		snprintf(s.netns, sizeof(s.netns), NETNS_RUN_DIR "/moat-%s", name);
 	}
 
+	msg_debug_step(NULL);
 	st = state_status(&s);
 	if (!force && st != SB_RUNNING) {
 		msg_err("sandbox '%s' is %s; use rm -f to remove it", name,
@@ -759,7 +794,9 @@ int sandbox_destroy(const struct moat_config *c, const char *name, bool force,
 			if (pids[i] != s.supervisor_pid)
 				kill(pids[i], SIGKILL);
 	}
+	msg_debug_step("rm: processes inside");
 	supervisor_stop(&s);
+	msg_debug_step("rm: supervisor");
 	ret = sandbox_teardown(c, &s) ? -1 : 0;
 out:
 	free(pids);

@@ -8,7 +8,8 @@
  * Every sandbox has one supervisor, the role conmon or pasta play for a
  * Podman container: a small process in the host's network namespace that
  * owns the sandbox's userspace services. Here those are its published
- * ports (fwd.c) and its control socket; the DNS interceptor and the
+ * ports (fwd.c), its log (log.c: the denials nftables sends to the
+ * sandbox's NFLOG group) and its control socket; the DNS interceptor and the
  * transparent proxy join them in later versions. There is no central
  * daemon: a supervisor that crashes takes only its own sandbox's services
  * with it, and because every rule lives in the kernel, nothing that was
@@ -49,6 +50,8 @@
 
 #include "err.h"
 #include "fwd.h"
+#include "log.h"
+#include "nft.h"
 #include "sandbox.h"
 #include "supervisor.h"
 
@@ -255,6 +258,7 @@ int supervisor_query(const struct moat_config *c, const char *name,
  * @ctl:	listening control socket
  * @watch:	pidfd of the "moat run" process, or -1
  * @fwd:	published ports
+ * @log:	the sandbox's log (denials from NFLOG, service decisions)
  * @started:	start time, seconds since the epoch
  * @quit:	leave the loop
  * @teardown:	remove the sandbox on the way out
@@ -267,6 +271,7 @@ struct sv {
 	int ctl;
 	int watch;
 	struct fwd fwd;
+	struct log log;
 	time_t started;
 	bool quit;
 	bool teardown;
@@ -297,11 +302,12 @@ static int sv_add(struct sv *sv, enum sv_ref_type type, int fd, uint32_t events)
  */
 static json_t *sv_status(const struct sv *sv)
 {
-	return json_pack("{s:s,s:i,s:I,s:o}",
+	return json_pack("{s:s,s:i,s:I,s:o,s:o}",
 			 "name", sv->s.name,
 			 "pid", (int)getpid(),
 			 "started", (json_int_t)sv->started,
-			 "publish", fwd_stats(&sv->fwd));
+			 "publish", fwd_stats(&sv->fwd),
+			 "log", log_stats(&sv->log));
 }
 
 /**
@@ -372,6 +378,33 @@ static int sv_ctl_open(struct sv *sv)
 }
 
 /**
+ * sv_log_open() - open the sandbox's log and register its NFLOG socket
+ * @sv:		supervisor
+ *
+ * Return: 0, or -1 with errno set if the log file cannot be opened; a
+ *	   group that cannot be bound only leaves the log without denials
+ */
+static int sv_log_open(struct sv *sv)
+{
+	autofree char *dir = state_dir(sv->c, sv->s.name);
+	int ret;
+
+	ret = log_open(&sv->log, dir,
+		       sv->s.has_net ? nft_log_group(sv->s.ifname) : 0);
+	if (ret) {
+		errno = -ret;
+		return -1;
+	}
+	if (sv->log.nl_fd >= 0 &&
+	    sv_add(sv, SV_REF_NFLOG, sv->log.nl_fd, EPOLLIN)) {
+		snprintf(sv->log.nl_err, sizeof(sv->log.nl_err),
+			 "epoll: %s", strerror(errno));
+		return 0;
+	}
+	return 0;
+}
+
+/**
  * sv_loop() - the supervisor's event loop
  * @sv:		supervisor
  * @sfd:	signalfd
@@ -423,6 +456,9 @@ static void sv_loop(struct sv *sv, int sfd, int tfd)
 			}
 			case SV_REF_CTL_CONN:
 				sv_ctl_conn(sv, ref.fd);
+				break;
+			case SV_REF_NFLOG:
+				log_nflog_input(&sv->log);
 				break;
 			default:
 				fwd_event(&sv->fwd, ref, ev[i].events);
@@ -540,6 +576,10 @@ int supervisor_main(const struct moat_config *c, const char *name,
 			strerror(ret ? -ret : errno));
 		return MOAT_EXIT_FAILURE;
 	}
+	if (sv_log_open(&sv)) {
+		dprintf(ready_fd, "cannot open the log: %s\n", strerror(errno));
+		return MOAT_EXIT_FAILURE;
+	}
 	if (fwd_init(&sv.fwd, sv.epfd, &sv.pol, &sv.s, &err)) {
 		dprintf(ready_fd, "%s\n", err);
 		free(err);
@@ -552,6 +592,7 @@ int supervisor_main(const struct moat_config *c, const char *name,
 	sv_loop(&sv, sfd, tfd);
 
 	fwd_close(&sv.fwd);
+	log_close(&sv.log);
 	close(sv.ctl);
 	if (sv.watch >= 0)
 		close(sv.watch);

@@ -24,6 +24,7 @@ enum sv_ref_type {
 	SV_REF_PUB_UDP,		/* published UDP port */
 	SV_REF_TCP_FLOW,	/* one side of a forwarded TCP connection */
 	SV_REF_UDP_FLOW,	/* socket towards the sandbox for a UDP peer */
+	SV_REF_NFLOG,		/* NFLOG socket: denials to log (log.c) */
 };
 
 /**

@@ -141,12 +141,16 @@ static char *compile(const char *yaml, bool v6, bool ok)
 	test_sandbox(&s, &p, v6);
 	f = open_memstream(&buf, &len);
 	ret = nft_sandbox_add_text(f, &s, &el);
+	/* then, in a second transaction (libnftnl), the dispatch entries */
+	nft_dispatch_text(f, s.ifname, true);
 	fclose(f);
 	assert_int_equal(ret, ok ? 0 : -1);
 	errlist_free(&el);
 	policy_free(&p);
 	return buf;
 }
+
+static size_t pos(const char *hay, const char *needle);
 
 /**
  * test_golden_base() - the base table
@@ -174,6 +178,9 @@ static void test_golden_base(void **state)
 	assert_non_null(strstr(buf, "forward iifname \"moat*\" counter drop"));
 	/* nothing new into a sandbox */
 	assert_non_null(strstr(buf, "forward oifname \"moat*\" counter drop"));
+	/* the I1 log dispatch comes right before that drop */
+	assert_true(pos(buf, "forward oifname \"moat*\" iifname \"moat*\" iifname vmap @i1_dispatch\n"
+			"add rule inet moat forward oifname \"moat*\" counter drop") > 0);
 	assert_int_not_equal(nft_base_hash(&b), 0);
 	free(buf);
 }
@@ -240,15 +247,15 @@ static void test_invariants_before_rules(void **state)
 {
 	char *out = compile("version: 1\negress:\n  default: allow\n  rules:\n"
 			    "    - allow: 0.0.0.0/0\n    - allow: ::/0\n", true, true);
-	size_t first_rule = pos(out, "ip daddr 0.0.0.0/0 accept");
+	size_t first_rule = pos(out, "ip daddr 0.0.0.0/0 counter name \"moat7_a_rule_egress\" counter accept");
 
-	assert_true(pos(out, "ip daddr @pool4 counter drop") < first_rule);
-	assert_true(pos(out, "th dport { 53, 137-138, 853, 5353, 5355 } counter drop") < first_rule);
-	assert_true(pos(out, "ip daddr @g4_multicast counter drop") < first_rule);
-	assert_true(pos(out, "ip6 daddr @g6_multicast counter drop") < first_rule);
+	assert_true(pos(out, "ip daddr @pool4 counter name \"moat7_d_i1_egress\" counter drop") < first_rule);
+	assert_true(pos(out, "th dport { 53, 137-138, 853, 5353, 5355 } counter name \"moat7_d_i4_egress\" counter drop") < first_rule);
+	assert_true(pos(out, "ip daddr @g4_multicast counter name \"moat7_d_i4_egress\" counter drop") < first_rule);
+	assert_true(pos(out, "ip6 daddr @g6_multicast counter name \"moat7_d_i4_egress\" counter drop") < first_rule);
 	/* default allow still only in forward: the host stays closed */
-	assert_null(strstr(out, "moat7_in counter accept"));
-	assert_true(pos(out, "moat7_in fib daddr type local counter reject") > 0);
+	assert_null(strstr(out, "moat7_in counter name \"moat7_a_default_egress\""));
+	assert_true(pos(out, "moat7_in fib daddr type local counter name \"moat7_d_i2_host\" counter reject") > 0);
 	free(out);
 }
 
@@ -309,17 +316,48 @@ static void test_quic_drop(void **state)
 			  "    - allow: 1.1.1.1\n      ports: [53000]\n"
 			  "    - allow: 0.0.0.0/0\n");
 	assert_non_null(strstr(out, "moat7_fwd udp dport { 442-444, 8000-8100, 8443 }"
-				    " counter drop comment \"QUIC: names are judged on TCP\""));
+				    " counter name \"moat7_d_i3_egress\" counter drop"
+				    " comment \"QUIC: names are judged on TCP\""));
+	assert_non_null(strstr(out, "moat7_fwd udp dport { 442-444, 8000-8100, 8443 }"
+				    " limit name \"moat7_log\" log prefix \"moat:I3:quic\""));
 	/* before the policy's own rules, after the invariants */
-	assert_true(pos(out, quic) < pos(out, "ip daddr 0.0.0.0/0 accept"));
+	assert_true(pos(out, quic) < pos(out, "ip daddr 0.0.0.0/0 counter name"));
 	assert_true(pos(out, quic) > pos(out, "fib daddr type broadcast"));
 	free(out);
 
 	/* a deny rule alone is a domain rule too; 443 always */
 	out = compile_any("version: 1\negress:\n  rules:\n"
 			  "    - deny: evil.example\n");
-	assert_non_null(strstr(out, "moat7_fwd udp dport { 443 } counter drop"));
+	assert_non_null(strstr(out, "moat7_fwd udp dport { 443 } counter name"));
 	free(out);
+
+	/* many disjoint ports: split into rules of at most 30 ranges, none
+	 * lost (the match of one rule is bounded) */
+	{
+		char yaml[4096], want[32];
+		size_t n = 0;
+		unsigned k;
+		const char *q;
+
+		n += (size_t)snprintf(yaml + n, sizeof(yaml) - n,
+				      "version: 1\negress:\n  rules:\n"
+				      "    - allow: a.example\n      ports: [");
+		for (k = 0; k < 100; k++)
+			n += (size_t)snprintf(yaml + n, sizeof(yaml) - n,
+					      "%s%u", k ? ", " : "", 10000 + 2 * k);
+		snprintf(yaml + n, sizeof(yaml) - n, "]\n");
+		out = compile_any(yaml);
+		for (k = 0; k < 100; k++) {
+			snprintf(want, sizeof(want), " %u%s", 10000 + 2 * k,
+				 k % 30 == 28 || k == 99 ? " }" : ",");
+			if (!strstr(out, want))
+				fail_msg("port %u missing (%s)", 10000 + 2 * k, want);
+		}
+		for (k = 0, q = out; (q = strstr(q, "counter drop comment \"QUIC")); q++)
+			k++;
+		assert_int_equal(k, 4);		/* 101 ranges with 443 */
+		free(out);
+	}
 }
 
 /**
@@ -332,8 +370,8 @@ static void test_host_only_by_allow_host(void **state)
 			    "    - allow: 0.0.0.0/0\n    - deny: 192.168.0.0/16\n"
 			    "    - allow: host\n      ports: [11434]\n      protocol: tcp\n",
 			    false, true);
-	size_t deny = pos(out, "moat7_in ip daddr 192.168.0.0/16 reject");
-	size_t allow = pos(out, "moat7_in fib daddr type local tcp dport { 11434 } accept");
+	size_t deny = pos(out, "moat7_in ip daddr 192.168.0.0/16 counter name \"moat7_d_rule_host\" counter reject");
+	size_t allow = pos(out, "moat7_in fib daddr type local tcp dport { 11434 } counter name \"moat7_a_rule_host\" counter accept");
 
 	assert_true(deny < allow);
 	assert_null(strstr(out, "moat7_in ip daddr 0.0.0.0/0"));
@@ -349,7 +387,7 @@ static void test_modes(void **state)
 	char *out = compile("version: 1\nnetwork: restricted\negress:\n  default: allow\n",
 			    false, true);
 
-	assert_non_null(strstr(out, "moat7_fwd counter drop comment \"network restricted\""));
+	assert_non_null(strstr(out, "moat7_fwd counter name \"moat7_d_i3_egress\" counter drop comment \"network restricted\""));
 	assert_null(strstr(out, "accept comment \"default"));
 	free(out);
 }
@@ -363,9 +401,9 @@ static void test_antispoof(void **state)
 	char *v4 = compile("version: 1\n", false, true);
 	char *v6 = compile("version: 1\n", true, true);
 
-	assert_non_null(strstr(v4, "moat7_pre ip saddr != 10.231.0.30 counter drop"));
+	assert_non_null(strstr(v4, "moat7_pre ip saddr != 10.231.0.30 counter name \"moat7_d_i5_any\" counter drop"));
 	assert_non_null(strstr(v4, "moat7_pre meta nfproto ipv6 drop"));
-	assert_non_null(strstr(v6, "moat7_pre ip6 saddr != fd6d:6f61:7400:7::2 counter drop"));
+	assert_non_null(strstr(v6, "moat7_pre ip6 saddr != fd6d:6f61:7400:7::2 counter name \"moat7_d_i5_any\" counter drop"));
 	assert_true(pos(v6, "nd-router-advert") < pos(v6, "ip6 saddr { ::, fe80::/10 }"));
 	free(v4);
 	free(v6);
@@ -381,14 +419,91 @@ static void test_delete_text(void **state)
 	size_t len = 0;
 	FILE *f = open_memstream(&buf, &len);
 
+	/* the dispatch entries go first (libnftnl), then the chains */
+	nft_dispatch_text(f, "moat7", false);
 	nft_sandbox_del_text(f, "moat7");
 	fclose(f);
 	check_golden("delete.nft", buf);
-	assert_true(pos(buf, "add chain inet moat moat7_fwd") <
-		    pos(buf, "delete element inet moat fwd_dispatch"));
 	assert_true(pos(buf, "delete element inet moat fwd_dispatch") <
+		    pos(buf, "add chain inet moat moat7_fwd"));
+	assert_true(pos(buf, "delete element inet moat i1_dispatch") <
+		    pos(buf, "delete chain inet moat moat7_i1"));
+	assert_true(pos(buf, "add chain inet moat moat7_fwd") <
 		    pos(buf, "delete chain inet moat moat7_fwd"));
 	free(buf);
+}
+
+/**
+ * test_logged_denials() - every counted denial is logged first, rate-limited
+ * @state:	unused
+ *
+ * For each rule that drops or rejects with a named counter, the rule just
+ * before it has the same match and logs to the sandbox's group with the
+ * shared limit; allowed flows are never logged.
+ */
+static void test_logged_denials(void **state)
+{
+	char *out = compile("version: 1\negress:\n  default: deny\n  rules:\n"
+			    "    - allow: 140.82.112.0/20\n      ports: [22]\n"
+			    "    - deny: metadata\n    - deny: host\n", true, true);
+	char *save = NULL, *line, *prev = NULL;
+	int denials = 0;
+
+	assert_int_equal(nft_log_group("moat7"), NFT_LOG_GROUP_BASE + 7);
+	assert_int_equal(nft_log_group("moat"), 0);
+	assert_int_equal(nft_log_group("moat70000"), 0);
+	assert_int_equal(nft_log_group("eth0"), 0);
+	assert_non_null(strstr(out, "add limit inet moat moat7_log { rate"));
+	for (line = strtok_r(out, "\n", &save); line;
+	     prev = line, line = strtok_r(NULL, "\n", &save)) {
+		const char *c = strstr(line, " counter name \"moat7_d_");
+		const char *l;
+
+		if (strstr(line, "log prefix"))
+			assert_non_null(strstr(line, " limit name \"moat7_log\" log prefix \"moat:"));
+		if (strstr(line, "accept"))
+			assert_null(strstr(line, " log "));
+		if (!c)
+			continue;
+		denials++;
+		assert_non_null(prev);
+		l = strstr(prev, " limit name \"moat7_log\" log prefix");
+		assert_non_null(l);
+		/* same rule head and match */
+		assert_int_equal(l - prev, c - line);
+		assert_memory_equal(prev, line, (size_t)(c - line));
+		assert_non_null(strstr(prev, "group 16391"));
+	}
+	assert_true(denials >= 12);
+	free(out);
+	/* the I1 log chain never decides: the base chain's drop does */
+	out = compile("version: 1\negress:\n  default: allow\n", false, true);
+	{
+		const char *c = strstr(out, "add chain inet moat moat7_i1\n");
+		const char *e = strstr(out, "add element inet moat i1_dispatch");
+
+		assert_non_null(c);
+		assert_non_null(e);
+		for (line = strstr(c, "add rule inet moat moat7_i1"); line && line < e;
+		     line = strstr(line + 1, "add rule inet moat moat7_i1")) {
+			const char *nl = strchr(line, '\n');
+			char *r = strndup(line, (size_t)(nl - line));
+
+			assert_null(strstr(r, "accept"));
+			assert_null(strstr(r, "drop"));
+			assert_null(strstr(r, "reject"));
+			assert_null(strstr(r, "jump"));
+			assert_null(strstr(r, "goto"));
+			free(r);
+		}
+	}
+	free(out);
+	out = compile("version: 1\negress:\n  rules:\n    - deny: metadata\n"
+		      "    - deny: host\n", false, true);
+	assert_non_null(strstr(out, "moat7_fwd ip daddr @g4_metadata limit name \"moat7_log\" log prefix \"moat:rule:1\""));
+	assert_non_null(strstr(out, "moat7_in fib daddr type local limit name \"moat7_log\" log prefix \"moat:rule:2\""));
+	assert_non_null(strstr(out, "moat7_fwd limit name \"moat7_log\" log prefix \"moat:I3:default\""));
+	free(out);
 }
 
 int main(void)
@@ -402,6 +517,7 @@ int main(void)
 		cmocka_unit_test(test_modes),
 		cmocka_unit_test(test_antispoof),
 		cmocka_unit_test(test_delete_text),
+		cmocka_unit_test(test_logged_denials),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

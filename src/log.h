@@ -1,0 +1,122 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later
+ * moat - per-sandbox networks enforced by the host kernel
+ *
+ * log.h - a sandbox's decision log: denied flows from NFLOG, events from
+ * the supervisor's services, a bounded file, and "moat logs"
+ *
+ * For the DNS interceptor and the proxy (or anything else in the
+ * supervisor) that wants a decision in "moat logs":
+ *
+ *	log_event(&sv->log, "dns", "name", qname, "qtype", "AAAA",
+ *		  "action", "nxdomain", "reason", "rule:3", NULL);
+ *	log_event(&sv->log, "proxy", "proto", "tcp", "src", "10.231.0.2",
+ *		  "dst", "151.101.1.1", "port", "443", "name", sni,
+ *		  "action", "refused", "reason", "sni-not-pinned", NULL);
+ *
+ * Arguments after @kind are key/value string pairs ending with NULL. Well
+ * known keys, shown in columns by "moat logs": "proto", "src", "dst",
+ * "port" (decimal; stored as a number), "reason"; every other pair is
+ * printed after them as key=value, and all go to --json unchanged. The
+ * time is added. Values may hold any bytes (they are escaped on output).
+ * Events are rate-limited (LOG_EVENT_RATE a second, burst LOG_EVENT_BURST;
+ * the excess is counted as "suppressed" in the status), and never block.
+ */
+#ifndef MOAT_LOG_H
+#define MOAT_LOG_H
+
+#include <time.h>
+#include <netinet/in.h>
+
+#include <jansson.h>
+
+#include "common.h"
+
+#define LOG_FILE		"log.jsonl"	/* in the sandbox's state dir */
+#define LOG_FILE_OLD		"log.jsonl.1"	/* the previous one */
+#define LOG_MAX_BYTES_DEFAULT	(1024 * 1024)	/* each of the two files */
+#define LOG_MAX_BYTES_MIN	1024
+#define LOG_EVENT_RATE		50
+#define LOG_EVENT_BURST		100
+#define LOG_NFLOG_COPY		128		/* bytes of each packet */
+
+/**
+ * struct log - a sandbox's log, owned by its supervisor
+ * @path:	current file
+ * @path_old:	rotated file
+ * @fd:		current file, O_APPEND, or -1
+ * @size:	its size
+ * @max:	size at which it is rotated
+ * @nl:		NFLOG socket (struct mnl_socket), or NULL
+ * @nl_fd:	its descriptor, or -1
+ * @group:	NFLOG group, 0 if none
+ * @nl_err:	why NFLOG is not read, "" if it is
+ * @tokens:	event bucket
+ * @last:	last refill, CLOCK_MONOTONIC
+ * @records:	records written
+ * @denials:	NFLOG denials received
+ * @suppressed:	events over the rate, dropped
+ * @lost:	NFLOG messages the kernel could not queue (ENOBUFS)
+ * @rotations:	files rotated
+ * @errors:	write errors
+ */
+struct log {
+	char *path;
+	char *path_old;
+	int fd;
+	off_t size;
+	off_t max;
+	void *nl;
+	int nl_fd;
+	unsigned group;
+	char nl_err[128];
+	double tokens;
+	struct timespec last;
+	uint64_t records;
+	uint64_t denials;
+	uint64_t suppressed;
+	uint64_t lost;
+	uint64_t rotations;
+	uint64_t errors;
+};
+
+/**
+ * struct log_pkt - what a logged packet said
+ * @family:	AF_INET or AF_INET6, 0 if the packet could not be parsed
+ * @proto:	IP protocol number
+ * @src:	source address
+ * @dst:	destination address
+ * @sport:	source port (TCP, UDP), or ICMP type
+ * @dport:	destination port (TCP, UDP), or ICMP code
+ * @has_ports:	@sport and @dport are meaningful
+ * @reason:	the rule's log prefix without "moat:" ("I2:host", "rule:3")
+ * @ts:		when it was logged, 0 if the kernel did not say
+ */
+struct log_pkt {
+	int family;
+	uint8_t proto;
+	uint8_t src[16];
+	uint8_t dst[16];
+	uint16_t sport;
+	uint16_t dport;
+	bool has_ports;
+	char reason[64];
+	struct timespec ts;
+};
+
+int log_open(struct log *lg, const char *dir, unsigned group);
+void log_close(struct log *lg);
+void log_event(struct log *lg, const char *kind, ...)
+	__attribute__((sentinel));
+void log_nflog_input(struct log *lg);
+json_t *log_stats(const struct log *lg);
+
+typedef void (*log_pkt_fn)(void *opaque, const struct log_pkt *p);
+size_t log_nflog_parse(const void *buf, size_t len, log_pkt_fn fn,
+		       void *opaque);
+int log_packet_parse(const uint8_t *pkt, size_t len, struct log_pkt *p);
+const char *log_proto_name(uint8_t proto, char *buf, size_t len);
+
+void log_format_text(json_t *rec, FILE *f);
+int logs_command(int argc, char **argv);
+
+#endif /* MOAT_LOG_H */

@@ -1,0 +1,1055 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/* moat - per-sandbox networks enforced by the host kernel
+ *
+ * stats.c - "moat stats": what each sandbox was allowed and denied
+ *
+ * Theory of operation
+ * -------------------
+ * Three sources, read fresh at every call (moat keeps no daemon):
+ *
+ *  - the kernel: every sandbox has a fixed set of named nftables
+ *    counters (nft.c, enum nft_ctr): packets and bytes denied by reason
+ *    (invariant I1..I5, or a policy rule) and direction (egress: to be
+ *    forwarded; host: to the host itself; any: dropped before routing),
+ *    and new flows allowed by a rule or by the default. Established
+ *    traffic is accepted before a sandbox's chains, so the allowed
+ *    counters count flows (their first packet), while every denied packet
+ *    is counted. All of them are read with one libnftables "list
+ *    counters" in JSON.
+ *  - the link: packets and bytes on the host side of the sandbox's veth
+ *    (one RTM_GETLINK dump with libmnl), all traffic, denied included:
+ *    what the sandbox sent (egress) and what was delivered to it
+ *    (ingress);
+ *  - the supervisor: its "status" answer on the control socket. Each
+ *    service reports an object of numbers there ("publish", "log", and the
+ *    DNS interceptor's and proxy's when they exist); they are passed on
+ *    as they are, so a service that adds a key needs no change here.
+ *
+ * One JSON document holds both (--json prints it). The text table and
+ * the Prometheus text exposition format (version 0.0.4) are made from it.
+ * Prometheus families are grouped (every sample of a metric follows its
+ * HELP and TYPE lines, as the format requires), label values escaped.
+ * Supervisor numbers become moat_<service>_<key>: a counter if the key
+ * ends in "_total", else untyped.
+ *
+ * "--listen ADDR:PORT" serves the same text at /metrics: one thread, one
+ * connection at a time, a request of at most STATS_REQ_MAX bytes read
+ * within STATS_IO_TIMEOUT_S seconds, then closed. It refuses an address
+ * other than loopback unless --allow-remote is given: the metrics name
+ * the sandboxes and what they tried to reach.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <poll.h>
+#include <signal.h>
+#include <string.h>
+#include <time.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <libmnl/libmnl.h>
+#include <linux/if_link.h>
+#include <linux/rtnetlink.h>
+#include <nftables/libnftables.h>
+
+#include "err.h"
+#include "nft.h"
+#include "state.h"
+#include "stats.h"
+#include "supervisor.h"
+
+#define STATS_REQ_MAX		8192
+#define STATS_IO_TIMEOUT_S	2
+#define STATS_DEPTH_MAX		3
+
+/**
+ * stats_nft_counters() - every named counter of the moat table
+ *
+ * Return: object { "<name>": { "packets": N, "bytes": N } }, empty if the
+ *	   table does not exist or cannot be read
+ */
+static json_t *stats_nft_counters(void)
+{
+	struct nft_ctx *ctx = nft_ctx_new(NFT_CTX_DEFAULT);
+	json_t *res = json_object(), *doc, *arr, *item;
+	size_t i;
+
+	if (!ctx)
+		die_oom();
+	nft_ctx_buffer_output(ctx);
+	nft_ctx_buffer_error(ctx);
+	nft_ctx_output_set_flags(ctx, NFT_CTX_OUTPUT_JSON);
+	if (nft_run_cmd_from_buffer(ctx, "list counters table inet " NFT_TABLE)) {
+		nft_ctx_free(ctx);
+		return res;
+	}
+	doc = json_loads(nft_ctx_get_output_buffer(ctx), 0, NULL);
+	nft_ctx_free(ctx);
+	arr = doc ? json_object_get(doc, "nftables") : NULL;
+	json_array_foreach(arr, i, item) {
+		json_t *c = json_object_get(item, "counter");
+		const char *name = json_string_value(json_object_get(c, "name"));
+
+		if (!name)
+			continue;
+		json_object_set_new(res, name, json_pack("{s:I,s:I}",
+			"packets", json_integer_value(json_object_get(c, "packets")),
+			"bytes", json_integer_value(json_object_get(c, "bytes"))));
+	}
+	json_decref(doc);
+	return res;
+}
+
+/**
+ * stats_link_cb() - one link of the dump (mnl_cb_run() callback)
+ * @nlh:	RTM_NEWLINK message
+ * @data:	object to add "<ifname>": { rx/tx packets and bytes } to
+ *
+ * Return: MNL_CB_OK
+ */
+static int stats_link_cb(const struct nlmsghdr *nlh, void *data)
+{
+	const struct nlattr *attr, *name = NULL, *st = NULL;
+	struct rtnl_link_stats64 s;
+	const char *ifname;
+
+	if (nlh->nlmsg_len < mnl_nlmsg_size(sizeof(struct ifinfomsg)))
+		return MNL_CB_OK;
+	mnl_attr_for_each(attr, nlh, sizeof(struct ifinfomsg)) {
+		if (mnl_attr_get_type(attr) == IFLA_IFNAME &&
+		    !mnl_attr_validate(attr, MNL_TYPE_NUL_STRING))
+			name = attr;
+		else if (mnl_attr_get_type(attr) == IFLA_STATS64 &&
+			 mnl_attr_get_payload_len(attr) >= sizeof(s))
+			st = attr;
+	}
+	if (!name || !st)
+		return MNL_CB_OK;
+	ifname = mnl_attr_get_str(name);
+	if (strncmp(ifname, NFT_IFPREFIX, strlen(NFT_IFPREFIX)))
+		return MNL_CB_OK;
+	memcpy(&s, mnl_attr_get_payload(st), sizeof(s));
+	/* the host side: what it receives, the sandbox sent */
+	json_object_set_new(data, ifname, json_pack("{s:I,s:I,s:I,s:I}",
+		"egress_packets", (json_int_t)s.rx_packets,
+		"egress_bytes", (json_int_t)s.rx_bytes,
+		"ingress_packets", (json_int_t)s.tx_packets,
+		"ingress_bytes", (json_int_t)s.tx_bytes));
+	return MNL_CB_OK;
+}
+
+/**
+ * stats_links() - traffic counters of the host side of every sandbox link
+ *
+ * One RTM_GETLINK dump over route netlink.
+ *
+ * Return: object { "<ifname>": { egress_packets, egress_bytes,
+ *	   ingress_packets, ingress_bytes } }, empty on error
+ */
+static json_t *stats_links(void)
+{
+	char buf[32768] __attribute__((aligned(8)));
+	json_t *res = json_object();
+	struct mnl_socket *nl;
+	struct ifinfomsg *ifm;
+	struct nlmsghdr *nlh;
+	uint32_t seq = (uint32_t)time(NULL), portid;
+	ssize_t n;
+	int ret;
+
+	nl = mnl_socket_open2(NETLINK_ROUTE, SOCK_CLOEXEC);
+	if (!nl)
+		return res;
+	if (mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID)) {
+		mnl_socket_close(nl);
+		return res;
+	}
+	portid = mnl_socket_get_portid(nl);
+	nlh = mnl_nlmsg_put_header(buf);
+	nlh->nlmsg_type = RTM_GETLINK;
+	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+	nlh->nlmsg_seq = seq;
+	ifm = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifm));
+	ifm->ifi_family = AF_UNSPEC;
+	if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0) {
+		mnl_socket_close(nl);
+		return res;
+	}
+	do {
+		n = mnl_socket_recvfrom(nl, buf, sizeof(buf));
+		if (n <= 0)
+			break;
+		ret = mnl_cb_run(buf, (size_t)n, seq, portid, stats_link_cb, res);
+	} while (ret > MNL_CB_STOP);
+	mnl_socket_close(nl);
+	return res;
+}
+
+/**
+ * stats_sandbox() - one sandbox's entry of the document
+ * @c:		settings
+ * @name:	sandbox
+ * @ctrs:	from stats_nft_counters()
+ * @links:	from stats_links()
+ *
+ * Return: new object, or NULL if the sandbox's record cannot be read
+ */
+static json_t *stats_sandbox(const struct moat_config *c, const char *name,
+			     json_t *ctrs, json_t *links)
+{
+	json_t *o, *arr, *sv = NULL;
+	struct sb_state s;
+	enum sb_status st;
+	size_t k;
+
+	if (state_read(c, name, &s))
+		return NULL;
+	st = state_status(&s);
+	o = json_pack("{s:s,s:s,s:s?}", "name", s.name,
+		      "status", state_status_name(st),
+		      "interface", s.has_net ? s.ifname : NULL);
+	arr = json_array();
+	for (k = 0; s.has_net && k < NFT_CTR_COUNT; k++) {
+		char cname[64];
+		json_t *v;
+
+		snprintf(cname, sizeof(cname), "%s_%s", s.ifname, nft_ctrs[k].name);
+		v = json_object_get(ctrs, cname);
+		if (!v)
+			continue;	/* a sandbox made by an older moat */
+		json_array_append_new(arr, json_pack("{s:s,s:s,s:s,s:O,s:O}",
+			"verdict", nft_ctrs[k].verdict,
+			"reason", nft_ctrs[k].reason,
+			"direction", nft_ctrs[k].direction,
+			"packets", json_object_get(v, "packets"),
+			"bytes", json_object_get(v, "bytes")));
+	}
+	json_object_set_new(o, "counters", arr);
+	if (s.has_net && json_object_get(links, s.ifname))
+		json_object_set(o, "traffic", json_object_get(links, s.ifname));
+	else
+		json_object_set_new(o, "traffic", json_null());
+	if (st == SB_RUNNING && supervisor_query(c, name, "status", &sv) == 0 &&
+	    json_is_object(sv)) {
+		json_object_del(sv, "name");
+		json_object_set_new(o, "supervisor", sv);
+	} else {
+		json_decref(sv);
+		json_object_set_new(o, "supervisor", json_null());
+	}
+	return o;
+}
+
+/**
+ * stats_collect() - the document: { "sandboxes": [ ... ] }
+ * @c:		settings
+ * @only:	one sandbox, or NULL for all
+ * @doc:	set to the document
+ *
+ * Return: 0, 1 if @only does not exist, or -errno
+ */
+static int stats_collect(const struct moat_config *c, const char *only,
+			 json_t **doc)
+{
+	char (*names)[MOAT_NAME_MAX + 1] = NULL;
+	json_t *ctrs, *links, *arr = json_array(), *o;
+	size_t n = 0, i;
+	int ret;
+
+	*doc = NULL;
+	ret = state_list(c, &names, &n);
+	if (ret) {
+		free(names);
+		json_decref(arr);
+		return ret;
+	}
+	ctrs = stats_nft_counters();
+	links = stats_links();
+	for (i = 0; i < n; i++) {
+		if (only && strcmp(only, names[i]))
+			continue;
+		o = stats_sandbox(c, names[i], ctrs, links);
+		if (o)
+			json_array_append_new(arr, o);
+	}
+	json_decref(ctrs);
+	json_decref(links);
+	free(names);
+	if (only && !json_array_size(arr)) {
+		json_decref(arr);
+		return 1;
+	}
+	*doc = json_pack("{s:o}", "sandboxes", arr);
+	return 0;
+}
+
+/* ---- Prometheus text exposition ---------------------------------------- */
+
+/**
+ * struct stats_fam - one metric family being built
+ * @name:	metric name
+ * @help:	HELP text
+ * @type:	"counter", "gauge" or "untyped"
+ * @buf:	sample lines
+ * @len:	their length
+ * @f:		stream writing @buf
+ */
+struct stats_fam {
+	char *name;
+	char *help;
+	const char *type;
+	char *buf;
+	size_t len;
+	FILE *f;
+};
+
+/**
+ * struct stats_prom - families in the order they first appear
+ * @fam:	families, each allocated on its own (their streams hold
+ *		pointers into them)
+ * @n:		their number
+ */
+struct stats_prom {
+	struct stats_fam **fam;
+	size_t n;
+};
+
+/**
+ * stats_fam() - find or add a family
+ * @p:		families
+ * @name:	metric name
+ * @help:	HELP text, used if the family is new
+ * @type:	TYPE, used if the family is new
+ *
+ * Return: the family's stream
+ */
+static FILE *stats_fam(struct stats_prom *p, const char *name,
+		       const char *help, const char *type)
+{
+	struct stats_fam *f;
+	size_t i;
+
+	for (i = 0; i < p->n; i++)
+		if (!strcmp(p->fam[i]->name, name))
+			return p->fam[i]->f;
+	p->fam = xrealloc(p->fam, (p->n + 1) * sizeof(*p->fam));
+	f = xcalloc(1, sizeof(*f));
+	p->fam[p->n++] = f;
+	f->name = xstrdup(name);
+	f->help = xstrdup(help);
+	f->type = type;
+	f->f = open_memstream(&f->buf, &f->len);
+	if (!f->f)
+		die_oom();
+	return f->f;
+}
+
+/**
+ * stats_label() - print a label value, escaped as the format requires
+ * @f:		output
+ * @s:		value
+ */
+static void stats_label(FILE *f, const char *s)
+{
+	for (; *s; s++) {
+		if (*s == '\\')
+			fputs("\\\\", f);
+		else if (*s == '"')
+			fputs("\\\"", f);
+		else if (*s == '\n')
+			fputs("\\n", f);
+		else
+			fputc(*s, f);
+	}
+}
+
+/**
+ * stats_help_escape() - print HELP text, escaped as the format requires
+ * @f:		output
+ * @s:		text
+ */
+static void stats_help_escape(FILE *f, const char *s)
+{
+	for (; *s; s++) {
+		if (*s == '\\')
+			fputs("\\\\", f);
+		else if (*s == '\n')
+			fputs("\\n", f);
+		else
+			fputc(*s, f);
+	}
+}
+
+/**
+ * stats_metric_name() - a valid metric name from parts
+ * @out:	buffer
+ * @len:	its size
+ * @prefix:	"moat_<service>"
+ * @key:	key path, '.'-separated
+ *
+ * Characters outside [a-zA-Z0-9_] become '_'.
+ */
+static void stats_metric_name(char *out, size_t len, const char *prefix,
+			      const char *key)
+{
+	char *c;
+
+	snprintf(out, len, "%s_%s", prefix, key);
+	for (c = out; *c; c++)
+		if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') ||
+		      (*c >= '0' && *c <= '9') || *c == '_'))
+			*c = '_';
+}
+
+/**
+ * stats_prom_value() - print a sample value
+ * @f:		output
+ * @v:		JSON number
+ */
+static void stats_prom_value(FILE *f, json_t *v)
+{
+	if (json_is_integer(v))
+		fprintf(f, "%" JSON_INTEGER_FORMAT "\n", json_integer_value(v));
+	else
+		fprintf(f, "%.17g\n", json_real_value(v));
+}
+
+/**
+ * stats_prom_service() - supervisor numbers of one service, recursively
+ * @p:		families
+ * @sandbox:	label value
+ * @prefix:	metric name so far ("moat_dns")
+ * @path:	key path so far, for HELP ("dns")
+ * @o:		object
+ * @depth:	nesting depth
+ */
+static void stats_prom_service(struct stats_prom *p, const char *sandbox,
+			       const char *prefix, const char *path, json_t *o,
+			       int depth)
+{
+	const char *key;
+	json_t *v;
+
+	json_object_foreach(o, key, v) {
+		char name[256], help[384], sub[256];
+		size_t kl = strlen(key);
+		bool total;
+		FILE *f;
+
+		if (!*key)
+			continue;
+		stats_metric_name(name, sizeof(name), prefix, key);
+		snprintf(sub, sizeof(sub), "%s.%s", path, key);
+		if (json_is_object(v) && depth < STATS_DEPTH_MAX) {
+			stats_prom_service(p, sandbox, name, sub, v, depth + 1);
+			continue;
+		}
+		if (!json_is_number(v))
+			continue;
+		total = kl > 6 && !strcmp(key + kl - 6, "_total");
+		snprintf(help, sizeof(help),
+			 "Supervisor status value %s (moat inspect NAME).", sub);
+		f = stats_fam(p, name, help, total ? "counter" : "untyped");
+		fprintf(f, "%s{sandbox=\"", name);
+		stats_label(f, sandbox);
+		fprintf(f, "\"} ");
+		stats_prom_value(f, v);
+	}
+}
+
+/**
+ * stats_prom_traffic() - a sandbox's link counters
+ * @p:		families
+ * @sandbox:	label value
+ * @t:		its "traffic" object, or null
+ */
+static void stats_prom_traffic(struct stats_prom *p, const char *sandbox,
+			       json_t *t)
+{
+	static const char *const dirs[] = { "egress", "ingress" };
+	static const char *const what[] = { "packets", "bytes" };
+	size_t d, k;
+
+	if (!json_is_object(t))
+		return;
+	for (k = 0; k < 2; k++) {
+		char fname[64];
+		FILE *o;
+
+		snprintf(fname, sizeof(fname), "moat_traffic_%s_total", what[k]);
+		o = stats_fam(p, fname, "", "counter");
+		for (d = 0; d < 2; d++) {
+			char key[32];
+
+			snprintf(key, sizeof(key), "%s_%s", dirs[d], what[k]);
+			fprintf(o, "%s{sandbox=\"", fname);
+			stats_label(o, sandbox);
+			fprintf(o, "\",direction=\"%s\"} %" JSON_INTEGER_FORMAT "\n",
+				dirs[d], json_integer_value(json_object_get(t, key)));
+		}
+	}
+}
+
+/**
+ * stats_prometheus() - the document in the Prometheus text format
+ * @doc:	from stats_collect()
+ * @f:		output
+ *
+ * Return: 0
+ */
+int stats_prometheus(json_t *doc, FILE *f)
+{
+	static const char *const reserved[] = { "moat_sandbox", "moat_denied",
+						"moat_allowed", "moat_supervisor",
+						"moat_traffic" };
+	struct stats_prom p = { 0 };
+	json_t *sb, *c, *sv;
+	size_t i, j, k;
+
+	/* fixed families first, so that they exist even without sandboxes */
+	stats_fam(&p, "moat_sandbox_up",
+		  "Whether the sandbox's supervisor runs (1) or not (0).", "gauge");
+	stats_fam(&p, "moat_denied_packets_total",
+		  "Packets moat dropped or rejected, by reason (I1-I5: the invariant; rule: a deny rule of the policy) and direction.",
+		  "counter");
+	stats_fam(&p, "moat_denied_bytes_total",
+		  "Bytes moat dropped or rejected, by reason and direction.",
+		  "counter");
+	stats_fam(&p, "moat_allowed_flows_total",
+		  "New flows the sandbox's policy accepted (their first packet), by reason (rule or default) and direction.",
+		  "counter");
+	stats_fam(&p, "moat_traffic_packets_total",
+		  "Packets on the sandbox's link, denied ones included: egress sent by the sandbox, ingress delivered to it.",
+		  "counter");
+	stats_fam(&p, "moat_traffic_bytes_total",
+		  "Bytes on the sandbox's link, denied ones included, by direction.",
+		  "counter");
+	stats_fam(&p, "moat_supervisor_start_time_seconds",
+		  "When the sandbox's supervisor started, seconds since the epoch.",
+		  "gauge");
+
+	json_array_foreach(json_object_get(doc, "sandboxes"), i, sb) {
+		const char *name = json_string_value(json_object_get(sb, "name"));
+		FILE *o;
+
+		if (!name)
+			continue;
+		sv = json_object_get(sb, "supervisor");
+		o = stats_fam(&p, "moat_sandbox_up", "", "gauge");
+		fprintf(o, "moat_sandbox_up{sandbox=\"");
+		stats_label(o, name);
+		fprintf(o, "\"} %d\n", json_is_object(sv) ? 1 : 0);
+
+		json_array_foreach(json_object_get(sb, "counters"), j, c) {
+			const char *verdict = json_string_value(json_object_get(c, "verdict"));
+			const char *reason = json_string_value(json_object_get(c, "reason"));
+			const char *dir = json_string_value(json_object_get(c, "direction"));
+			static const char *const what[] = { "packets", "bytes" };
+
+			if (!verdict || !reason || !dir)
+				continue;
+			for (k = 0; k < 2; k++) {
+				char fname[64];
+
+				if (!strcmp(verdict, "allowed") && k == 1)
+					continue;	/* first packets only */
+				if (!strcmp(verdict, "allowed"))
+					snprintf(fname, sizeof(fname), "moat_allowed_flows_total");
+				else
+					snprintf(fname, sizeof(fname), "moat_denied_%s_total", what[k]);
+				o = stats_fam(&p, fname, "", "counter");
+				fprintf(o, "%s{sandbox=\"", fname);
+				stats_label(o, name);
+				fprintf(o, "\",reason=\"");
+				stats_label(o, reason);
+				fprintf(o, "\",direction=\"");
+				stats_label(o, dir);
+				fprintf(o, "\"} %" JSON_INTEGER_FORMAT "\n",
+					json_integer_value(json_object_get(c, what[k])));
+			}
+		}
+
+		stats_prom_traffic(&p, name, json_object_get(sb, "traffic"));
+		if (!json_is_object(sv))
+			continue;
+		if (json_is_integer(json_object_get(sv, "started"))) {
+			o = stats_fam(&p, "moat_supervisor_start_time_seconds", "", "gauge");
+			fprintf(o, "moat_supervisor_start_time_seconds{sandbox=\"");
+			stats_label(o, name);
+			fprintf(o, "\"} ");
+			stats_prom_value(o, json_object_get(sv, "started"));
+		}
+		{
+			const char *key;
+			json_t *v;
+
+			json_object_foreach(sv, key, v) {
+				char prefix[128];
+				bool skip = false;
+
+				if (!json_is_object(v))
+					continue;
+				stats_metric_name(prefix, sizeof(prefix), "moat", key);
+				for (k = 0; k < ARRAY_SIZE(reserved); k++)
+					skip |= !strncmp(prefix, reserved[k],
+							 strlen(reserved[k]));
+				if (!skip)
+					stats_prom_service(&p, name, prefix, key, v, 1);
+			}
+		}
+	}
+
+	for (i = 0; i < p.n; i++) {
+		struct stats_fam *fam = p.fam[i];
+
+		fclose(fam->f);
+		fprintf(f, "# HELP %s ", fam->name);
+		stats_help_escape(f, fam->help);
+		fprintf(f, "\n# TYPE %s %s\n", fam->name, fam->type);
+		if (fam->len)
+			fwrite(fam->buf, 1, fam->len, f);
+		free(fam->buf);
+		free(fam->name);
+		free(fam->help);
+		free(fam);
+	}
+	free(p.fam);
+	return 0;
+}
+
+/* ---- text ---------------------------------------------------------------- */
+
+/**
+ * stats_text_service() - supervisor numbers as "service.key value" lines
+ * @f:		output
+ * @path:	key path so far
+ * @o:		object
+ * @depth:	nesting depth
+ */
+static void stats_text_service(FILE *f, const char *path, json_t *o, int depth)
+{
+	const char *key;
+	json_t *v;
+
+	json_object_foreach(o, key, v) {
+		char sub[256];
+		int n = snprintf(sub, sizeof(sub), "%s.%s", path, key);
+
+		if (n < 0 || (size_t)n >= sizeof(sub))
+			continue;	/* a key path this long is not ours */
+		if (json_is_object(v) && depth < STATS_DEPTH_MAX)
+			stats_text_service(f, sub, v, depth + 1);
+		else if (json_is_integer(v))
+			fprintf(f, "  %-40s %" JSON_INTEGER_FORMAT "\n", sub,
+				json_integer_value(v));
+		else if (json_is_real(v))
+			fprintf(f, "  %-40s %g\n", sub, json_real_value(v));
+	}
+}
+
+/**
+ * stats_text() - the document as a table per sandbox
+ * @doc:	from stats_collect()
+ * @f:		output
+ */
+void stats_text(json_t *doc, FILE *f)
+{
+	json_t *sb, *c, *sv, *t;
+	size_t i, j;
+
+	json_array_foreach(json_object_get(doc, "sandboxes"), i, sb) {
+		const char *key;
+		json_t *v;
+
+		fprintf(f, "%s%s (%s, %s)\n", i ? "\n" : "",
+			json_string_value(json_object_get(sb, "name")),
+			json_string_value(json_object_get(sb, "status")),
+			json_is_string(json_object_get(sb, "interface")) ?
+			json_string_value(json_object_get(sb, "interface")) :
+			"no interface");
+		if (json_array_size(json_object_get(sb, "counters")) ||
+		    json_is_object(json_object_get(sb, "traffic")))
+			fprintf(f, "  %-8s %-8s %-9s %12s %14s\n", "VERDICT",
+				"REASON", "DIRECTION", "PACKETS", "BYTES");
+		json_array_foreach(json_object_get(sb, "counters"), j, c) {
+			fprintf(f, "  %-8s %-8s %-9s %12" JSON_INTEGER_FORMAT " %14" JSON_INTEGER_FORMAT "\n",
+				json_string_value(json_object_get(c, "verdict")),
+				json_string_value(json_object_get(c, "reason")),
+				json_string_value(json_object_get(c, "direction")),
+				json_integer_value(json_object_get(c, "packets")),
+				json_integer_value(json_object_get(c, "bytes")));
+		}
+		t = json_object_get(sb, "traffic");
+		if (json_is_object(t))
+			fprintf(f, "  %-8s %-8s %-9s %12" JSON_INTEGER_FORMAT " %14" JSON_INTEGER_FORMAT "\n"
+				   "  %-8s %-8s %-9s %12" JSON_INTEGER_FORMAT " %14" JSON_INTEGER_FORMAT "\n",
+				"link", "-", "egress",
+				json_integer_value(json_object_get(t, "egress_packets")),
+				json_integer_value(json_object_get(t, "egress_bytes")),
+				"link", "-", "ingress",
+				json_integer_value(json_object_get(t, "ingress_packets")),
+				json_integer_value(json_object_get(t, "ingress_bytes")));
+		sv = json_object_get(sb, "supervisor");
+		if (!json_is_object(sv)) {
+			fprintf(f, "  supervisor: not running\n");
+			continue;
+		}
+		json_object_foreach(sv, key, v)
+			if (json_is_object(v))
+				stats_text_service(f, key, v, 1);
+	}
+}
+
+/* ---- the command ---------------------------------------------------------- */
+
+static volatile sig_atomic_t stats_stop;
+
+/**
+ * stats_on_signal() - end the /metrics server
+ * @sig:	signal
+ */
+static void stats_on_signal(int sig)
+{
+	(void)sig;
+	stats_stop = 1;
+}
+
+/**
+ * stats_parse_listen() - parse ADDR:PORT or [ADDR6]:PORT
+ * @s:		text
+ * @ss:		filled in
+ * @sl:		set to the address length
+ * @loopback:	set if the address is a loopback address
+ *
+ * Return: 0, or -1 if @s is not an address and port
+ */
+static int stats_parse_listen(const char *s, struct sockaddr_storage *ss,
+			      socklen_t *sl, bool *loopback)
+{
+	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
+	struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
+	char host[INET6_ADDRSTRLEN + 2];
+	const char *colon = strrchr(s, ':');
+	unsigned long port;
+	size_t hl;
+	char *end;
+
+	if (!colon || colon == s)
+		return -1;
+	hl = (size_t)(colon - s);
+	if (hl >= sizeof(host))
+		return -1;
+	memcpy(host, s, hl);
+	host[hl] = '\0';
+	errno = 0;
+	port = strtoul(colon + 1, &end, 10);
+	if (!colon[1] || *end || errno || port == 0 || port > 65535)
+		return -1;
+	memset(ss, 0, sizeof(*ss));
+	if (host[0] == '[' && host[hl - 1] == ']') {
+		host[hl - 1] = '\0';
+		if (inet_pton(AF_INET6, host + 1, &s6->sin6_addr) != 1)
+			return -1;
+		s6->sin6_family = AF_INET6;
+		s6->sin6_port = htons((uint16_t)port);
+		*sl = sizeof(*s6);
+		*loopback = IN6_IS_ADDR_LOOPBACK(&s6->sin6_addr);
+		return 0;
+	}
+	if (inet_pton(AF_INET, host, &s4->sin_addr) != 1)
+		return -1;
+	s4->sin_family = AF_INET;
+	s4->sin_port = htons((uint16_t)port);
+	*sl = sizeof(*s4);
+	*loopback = (ntohl(s4->sin_addr.s_addr) >> 24) == 127;
+	return 0;
+}
+
+/**
+ * stats_http_reply() - send a whole reply, ignoring a peer that went away
+ * @fd:		connection
+ * @status:	status line after "HTTP/1.1 "
+ * @body:	body
+ * @len:	its length
+ */
+static void stats_http_reply(int fd, const char *status, const char *body,
+			     size_t len)
+{
+	char head[256];
+	int hl;
+	size_t off = 0;
+	ssize_t n;
+
+	hl = snprintf(head, sizeof(head),
+		      "HTTP/1.1 %s\r\n"
+		      "Content-Type: text/plain; version=0.0.4; charset=utf-8\r\n"
+		      "Content-Length: %zu\r\n"
+		      "Connection: close\r\n\r\n", status, len);
+	if (send(fd, head, (size_t)hl, MSG_NOSIGNAL) != hl)
+		return;
+	while (off < len) {
+		n = send(fd, body + off, len - off, MSG_NOSIGNAL);
+		if (n <= 0)
+			return;
+		off += (size_t)n;
+	}
+}
+
+/**
+ * stats_http_conn() - serve one connection, bounded in size and time
+ * @c:		settings
+ * @only:	sandbox filter, or NULL
+ * @fd:		connection
+ */
+static void stats_http_conn(const struct moat_config *c, const char *only,
+			    int fd)
+{
+	struct timeval tv = { .tv_sec = STATS_IO_TIMEOUT_S };
+	char req[STATS_REQ_MAX + 1];
+	struct timespec start, now;
+	size_t len = 0;
+	ssize_t n;
+
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	while (len < STATS_REQ_MAX) {
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		long ms;
+
+		/* the whole request within the timeout, however it trickles */
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		ms = STATS_IO_TIMEOUT_S * 1000L -
+		     ((now.tv_sec - start.tv_sec) * 1000L +
+		      (now.tv_nsec - start.tv_nsec) / 1000000L);
+		if (ms <= 0 || poll(&p, 1, (int)ms) <= 0)
+			break;
+		n = recv(fd, req + len, STATS_REQ_MAX - len, MSG_DONTWAIT);
+		if (n <= 0)
+			break;
+		len += (size_t)n;
+		req[len] = '\0';
+		if (strstr(req, "\r\n\r\n") || strstr(req, "\n\n"))
+			break;
+	}
+	req[len] = '\0';
+	if (!strstr(req, "\r\n\r\n") && !strstr(req, "\n\n")) {
+		static const char b[] = "request too large or incomplete\n";
+
+		stats_http_reply(fd, "400 Bad Request", b, sizeof(b) - 1);
+		return;
+	}
+	if (strncmp(req, "GET ", 4)) {
+		static const char b[] = "only GET is served\n";
+
+		stats_http_reply(fd, "405 Method Not Allowed", b, sizeof(b) - 1);
+		return;
+	}
+	if (strncmp(req + 4, "/metrics ", 9) && strncmp(req + 4, "/metrics?", 9)) {
+		static const char b[] = "not found: try /metrics\n";
+
+		stats_http_reply(fd, "404 Not Found", b, sizeof(b) - 1);
+		return;
+	}
+	{
+		char *buf = NULL;
+		size_t blen = 0;
+		json_t *doc = NULL;
+		FILE *f = open_memstream(&buf, &blen);
+
+		if (!f)
+			die_oom();
+		if (stats_collect(c, only, &doc) == 0)
+			stats_prometheus(doc, f);
+		fclose(f);
+		json_decref(doc);
+		if (blen)
+			stats_http_reply(fd, "200 OK", buf, blen);
+		else
+			stats_http_reply(fd, "503 Service Unavailable",
+					 "cannot read the sandboxes\n", 26);
+		free(buf);
+	}
+}
+
+/**
+ * stats_serve() - serve /metrics until SIGINT or SIGTERM
+ * @c:		settings
+ * @only:	sandbox filter, or NULL
+ * @addr:	ADDR:PORT
+ * @remote:	non-loopback addresses allowed
+ *
+ * Return: exit status
+ */
+static int stats_serve(const struct moat_config *c, const char *only,
+		       const char *addr, bool remote)
+{
+	struct sigaction sa = { .sa_handler = stats_on_signal };
+	struct sockaddr_storage ss;
+	autoclose int fd = -1;
+	bool loopback;
+	socklen_t sl;
+	int one = 1;
+
+	if (stats_parse_listen(addr, &ss, &sl, &loopback)) {
+		fprintf(stderr, "moat stats: --listen '%s': expected ADDR:PORT, e.g. 127.0.0.1:9464 or [::1]:9464 (see 'moat stats --help')\n",
+			addr);
+		return MOAT_EXIT_USAGE;
+	}
+	if (!loopback && !remote) {
+		fprintf(stderr, "moat stats: --listen '%s' is not a loopback address: the metrics name sandboxes and what they tried to reach; add --allow-remote to serve them there (see 'moat stats --help')\n",
+			addr);
+		return MOAT_EXIT_USAGE;
+	}
+	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		msg_err("stats: socket: %s", strerror(errno));
+		return MOAT_EXIT_FAILURE;
+	}
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(fd, (struct sockaddr *)&ss, sl) || listen(fd, 16)) {
+		msg_err("stats: cannot listen on %s: %s", addr, strerror(errno));
+		return MOAT_EXIT_FAILURE;
+	}
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	printf("serving http://%s/metrics\n", addr);
+	fflush(stdout);
+	while (!stats_stop) {
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		int cfd;
+
+		if (poll(&p, 1, -1) <= 0)
+			continue;
+		cfd = accept4(fd, NULL, NULL, SOCK_CLOEXEC);
+		if (cfd < 0)
+			continue;
+		stats_http_conn(c, only, cfd);
+		close(cfd);
+	}
+	return 0;
+}
+
+static const char usage_stats[] =
+"Usage: moat stats [NAME] [--json|--prometheus]\n"
+"       moat stats [NAME] --listen ADDR:PORT [--allow-remote]\n"
+"\n"
+"Show what each sandbox (or NAME) was denied, by reason (I1-I5: the\n"
+"invariant; rule: a deny rule of its policy) and direction (egress, host,\n"
+"any: before routing), in packets and bytes; the new flows its policy\n"
+"allowed, by rule or default; and the counters of its supervisor's\n"
+"services (published ports, log, DNS, proxy).\n"
+"\n"
+"  --json            one JSON document\n"
+"  --prometheus      Prometheus text exposition format (metrics moat_*)\n"
+"  --listen ADDR:PORT  serve the Prometheus text at http://ADDR:PORT/metrics\n"
+"                    until interrupted; ADDR must be a loopback address\n"
+"  --allow-remote    let --listen use any address\n";
+
+/**
+ * stats_command() - moat stats
+ * @argc:	argument count
+ * @argv:	arguments, argv[0] = "stats"
+ *
+ * Return: exit status
+ */
+int stats_command(int argc, char **argv)
+{
+	enum { O_JSON = 256, O_PROM, O_LISTEN, O_REMOTE, O_HELP };
+	static const struct option lo[] = {
+		{ "json", no_argument, NULL, O_JSON },
+		{ "prometheus", no_argument, NULL, O_PROM },
+		{ "listen", required_argument, NULL, O_LISTEN },
+		{ "allow-remote", no_argument, NULL, O_REMOTE },
+		{ "help", no_argument, NULL, O_HELP },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *only = NULL, *listen_addr = NULL;
+	bool json = false, prom = false, remote = false;
+	struct moat_config c;
+	json_t *doc;
+	char *err;
+	int opt, ret;
+
+	optind = 1;
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
+		switch (opt) {
+		case O_JSON:
+			json = true;
+			break;
+		case O_PROM:
+			prom = true;
+			break;
+		case O_LISTEN:
+			listen_addr = optarg;
+			break;
+		case O_REMOTE:
+			remote = true;
+			break;
+		case O_HELP:
+		case 'h':
+			printf("%s", usage_stats);
+			return 0;
+		default:
+			fprintf(stderr, "moat stats: option '%s' is not valid here or lacks its argument (see 'moat stats --help')\n",
+				argv[optind - 1]);
+			return MOAT_EXIT_USAGE;
+		}
+	}
+	if (optind < argc)
+		only = argv[optind++];
+	if (optind < argc) {
+		fprintf(stderr, "moat stats: unexpected argument '%s' (see 'moat stats --help')\n",
+			argv[optind]);
+		return MOAT_EXIT_USAGE;
+	}
+	if (json + prom + !!listen_addr > 1) {
+		fprintf(stderr, "moat stats: --json, --prometheus and --listen exclude each other (see 'moat stats --help')\n");
+		return MOAT_EXIT_USAGE;
+	}
+	if (remote && !listen_addr) {
+		fprintf(stderr, "moat stats: --allow-remote goes with --listen (see 'moat stats --help')\n");
+		return MOAT_EXIT_USAGE;
+	}
+	if (only && !state_name_valid(only)) {
+		fprintf(stderr, "moat stats: '%s' is not a sandbox name (see 'moat stats --help')\n",
+			only);
+		return MOAT_EXIT_USAGE;
+	}
+	if (geteuid() != 0) {
+		msg_err("stats: must be run as root: it reads the host's nftables counters");
+		return MOAT_EXIT_FAILURE;
+	}
+	if (state_config_load(&c, &err)) {
+		msg_err("%s", err);
+		free(err);
+		return MOAT_EXIT_FAILURE;
+	}
+	if (listen_addr)
+		return stats_serve(&c, only, listen_addr, remote);
+
+	ret = stats_collect(&c, only, &doc);
+	if (ret == 1) {
+		msg_err("no such sandbox: %s", only);
+		return MOAT_EXIT_POLICY;
+	}
+	if (ret) {
+		msg_err("cannot list %s: %s", c.run_dir, strerror(-ret));
+		return MOAT_EXIT_FAILURE;
+	}
+	if (json) {
+		char *out = json_dumps(doc, JSON_INDENT(2));
+
+		if (out)
+			printf("%s\n", out);
+		free(out);
+	} else if (prom) {
+		stats_prometheus(doc, stdout);
+	} else {
+		stats_text(doc, stdout);
+	}
+	json_decref(doc);
+	return 0;
+}

@@ -1,0 +1,283 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/* moat - per-sandbox networks enforced by the host kernel
+ *
+ * test_log.c - the decision log: NFLOG parsing (on the fuzzing seeds, which
+ * are real message layouts), record formatting, the file cap and rotation,
+ * the event rate limit; and the Prometheus text of "moat stats"
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <arpa/inet.h>
+#include <cmocka.h>
+
+#include "log.h"
+#include "stats.h"
+
+#ifndef MOAT_SRCDIR
+#define MOAT_SRCDIR "."
+#endif
+
+/**
+ * seed() - a file of fuzz/corpus/nflog
+ * @name:	file name
+ * @len:	set to its length
+ *
+ * Return: contents (caller frees)
+ */
+static uint8_t *seed(const char *name, size_t *len)
+{
+	const char *src = getenv("MOAT_SRCDIR");
+	char *path = xasprintf("%s/fuzz/corpus/nflog/%s",
+			       src && *src ? src : MOAT_SRCDIR, name);
+	FILE *f = fopen(path, "re");
+	uint8_t *buf = xmalloc(65536);
+
+	assert_non_null(f);
+	*len = fread(buf, 1, 65536, f);
+	fclose(f);
+	free(path);
+	return buf;
+}
+
+/**
+ * struct got - packets collected by collect()
+ * @p:		packets
+ * @n:		their number
+ */
+struct got {
+	struct log_pkt p[4];
+	size_t n;
+};
+
+/**
+ * collect() - log_nflog_parse() callback
+ * @opaque:	struct got
+ * @p:		packet
+ */
+static void collect(void *opaque, const struct log_pkt *p)
+{
+	struct got *g = opaque;
+
+	if (g->n < ARRAY_SIZE(g->p))
+		g->p[g->n] = *p;
+	g->n++;
+}
+
+/**
+ * addr() - a parsed address as text
+ * @p:		packet
+ * @dst:	destination rather than source
+ * @buf:	buffer of INET6_ADDRSTRLEN bytes
+ *
+ * Return: @buf
+ */
+static const char *addr(const struct log_pkt *p, bool dst, char *buf)
+{
+	return inet_ntop(p->family, dst ? p->dst : p->src, buf, INET6_ADDRSTRLEN);
+}
+
+/**
+ * parse_seed() - parse one seed
+ * @name:	file name
+ * @g:		filled in
+ */
+static void parse_seed(const char *name, struct got *g)
+{
+	size_t len, n;
+	uint8_t *buf = seed(name, &len);
+
+	memset(g, 0, sizeof(*g));
+	n = log_nflog_parse(buf, len, collect, g);
+	assert_int_equal(n, g->n);
+	free(buf);
+}
+
+/**
+ * test_nflog_parse() - messages and packets from the seeds
+ * @state:	unused
+ */
+static void test_nflog_parse(void **state)
+{
+	char b[INET6_ADDRSTRLEN];
+	struct got g;
+
+	parse_seed("tcp4-host.bin", &g);
+	assert_int_equal(g.n, 1);
+	assert_int_equal(g.p[0].family, AF_INET);
+	assert_int_equal(g.p[0].proto, 6);
+	assert_string_equal(addr(&g.p[0], false, b), "10.231.0.2");
+	assert_string_equal(addr(&g.p[0], true, b), "192.168.77.2");
+	assert_true(g.p[0].has_ports);
+	assert_int_equal(g.p[0].sport, 40000);
+	assert_int_equal(g.p[0].dport, 22);
+	assert_string_equal(g.p[0].reason, "I2:host");
+	assert_int_equal(g.p[0].ts.tv_sec, 1795414000);
+	assert_int_equal(g.p[0].ts.tv_nsec, 123456000);
+
+	parse_seed("udp6-dns.bin", &g);
+	assert_int_equal(g.n, 1);
+	assert_int_equal(g.p[0].family, AF_INET6);
+	assert_string_equal(addr(&g.p[0], true, b), "2606:2800:220:1::1");
+	assert_int_equal(g.p[0].dport, 53);
+	assert_string_equal(g.p[0].reason, "I4:dns");
+
+	parse_seed("udp6-ext.bin", &g);	/* behind a hop-by-hop header */
+	assert_int_equal(g.n, 1);
+	assert_int_equal(g.p[0].proto, 17);
+	assert_int_equal(g.p[0].dport, 53);
+	assert_string_equal(g.p[0].reason, "rule:3");
+
+	parse_seed("frag6.bin", &g);	/* a later fragment: no ports */
+	assert_int_equal(g.n, 1);
+	assert_int_equal(g.p[0].proto, 6);
+	assert_false(g.p[0].has_ports);
+
+	parse_seed("truncated.bin", &g);	/* 2 bytes of TCP: no ports */
+	assert_int_equal(g.n, 1);
+	assert_false(g.p[0].has_ports);
+
+	parse_seed("two-msgs.bin", &g);
+	assert_int_equal(g.n, 2);
+	assert_string_equal(g.p[0].reason, "rule:1");
+	assert_int_equal(g.p[0].proto, 1);
+	assert_int_equal(g.p[0].sport, 8);	/* ICMP echo request */
+	assert_string_equal(g.p[1].reason, "I1:sandbox");
+
+	parse_seed("noprefix.bin", &g);	/* not moat's */
+	assert_int_equal(g.n, 0);
+}
+
+/**
+ * test_format() - "moat logs" lines: columns, extra keys, escaping
+ * @state:	unused
+ */
+static void test_format(void **state)
+{
+	json_t *rec = json_pack("{s:s,s:s,s:s,s:s,s:s,s:i,s:s,s:s}",
+				"time", "2026-11-23T06:08:15.424Z", "kind", "dns",
+				"proto", "udp", "src", "10.231.0.2",
+				"dst", "10.231.0.1", "port", 53,
+				"reason", "rule:2", "name", "evil\x1b[31m.example");
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	log_format_text(rec, f);
+	fclose(f);
+	assert_string_equal(buf, "2026-11-23T06:08:15.424Z dns   udp    10.231.0.2      "
+			    "10.231.0.1      53    rule:2 name=evil\\x1b[31m.example\n");
+	free(buf);
+	json_decref(rec);
+}
+
+/**
+ * file_size() - size of a file, -1 if absent
+ * @path:	file
+ *
+ * Return: size
+ */
+static long file_size(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) ? -1 : (long)st.st_size;
+}
+
+/**
+ * test_cap_and_rate() - two files of at most the cap; events rate-limited
+ * @state:	unused
+ */
+static void test_cap_and_rate(void **state)
+{
+	char dir[] = "/tmp/moat-test-log.XXXXXX";
+	char *cur, *old;
+	struct log lg;
+	int i;
+
+	assert_non_null(mkdtemp(dir));
+	setenv("MOAT_LOG_MAX_BYTES", "2048", 1);
+	assert_int_equal(log_open(&lg, dir, 0), 0);
+	unsetenv("MOAT_LOG_MAX_BYTES");
+	cur = xasprintf("%s/%s", dir, LOG_FILE);
+	old = xasprintf("%s/%s", dir, LOG_FILE_OLD);
+	for (i = 0; i < 300; i++)
+		log_event(&lg, "dns", "name", "example.com", "port", "53",
+			  "action", "nxdomain", NULL);
+	/* burst LOG_EVENT_BURST, then LOG_EVENT_RATE a second */
+	assert_true(lg.records >= LOG_EVENT_BURST);
+	assert_true(lg.records < 300);
+	assert_int_equal(lg.records + lg.suppressed, 300);
+	assert_true(lg.rotations >= 1);
+	assert_true(file_size(cur) > 0 && file_size(cur) <= 2048);
+	assert_true(file_size(old) > 0 && file_size(old) <= 2048);
+	{
+		json_t *st = log_stats(&lg);
+
+		assert_int_equal(json_integer_value(json_object_get(st, "records_total")),
+				 (json_int_t)lg.records);
+		assert_non_null(json_object_get(st, "nflog_error"));
+		json_decref(st);
+	}
+	log_close(&lg);
+	unlink(cur);
+	unlink(old);
+	rmdir(dir);
+	free(cur);
+	free(old);
+}
+
+/**
+ * test_prometheus() - families grouped, labels escaped, services passed on
+ * @state:	unused
+ */
+static void test_prometheus(void **state)
+{
+	json_t *doc = json_loads(
+		"{\"sandboxes\": ["
+		" {\"name\": \"a\", \"counters\": ["
+		"   {\"verdict\": \"denied\", \"reason\": \"I2\", \"direction\": \"host\", \"packets\": 3, \"bytes\": 180},"
+		"   {\"verdict\": \"allowed\", \"reason\": \"default\", \"direction\": \"egress\", \"packets\": 5, \"bytes\": 300}],"
+		"  \"traffic\": {\"egress_packets\": 20, \"egress_bytes\": 1500, \"ingress_packets\": 9, \"ingress_bytes\": 700},"
+		"  \"supervisor\": {\"started\": 7, \"dns\": {\"queries_total\": 4, \"pins\": 2, \"x\": \"s\"}}},"
+		" {\"name\": \"b\\\"q\", \"counters\": ["
+		"   {\"verdict\": \"denied\", \"reason\": \"I2\", \"direction\": \"host\", \"packets\": 1, \"bytes\": 60}],"
+		"  \"supervisor\": null}]}", 0, NULL);
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	const char *a, *b;
+
+	assert_non_null(doc);
+	stats_prometheus(doc, f);
+	fclose(f);
+	a = strstr(buf, "moat_denied_packets_total{sandbox=\"a\",reason=\"I2\",direction=\"host\"} 3\n");
+	b = strstr(buf, "moat_denied_packets_total{sandbox=\"b\\\"q\",reason=\"I2\",direction=\"host\"} 1\n");
+	assert_non_null(a);
+	assert_non_null(b);
+	/* one family: nothing else between the samples of both sandboxes */
+	assert_ptr_equal(a + strlen("moat_denied_packets_total{sandbox=\"a\",reason=\"I2\",direction=\"host\"} 3\n"), b);
+	assert_non_null(strstr(buf, "moat_allowed_flows_total{sandbox=\"a\",reason=\"default\",direction=\"egress\"} 5\n"));
+	assert_non_null(strstr(buf, "# TYPE moat_dns_queries_total counter\nmoat_dns_queries_total{sandbox=\"a\"} 4\n"));
+	assert_non_null(strstr(buf, "# TYPE moat_dns_pins untyped\nmoat_dns_pins{sandbox=\"a\"} 2\n"));
+	assert_null(strstr(buf, "moat_dns_x"));
+	assert_non_null(strstr(buf, "moat_traffic_bytes_total{sandbox=\"a\",direction=\"egress\"} 1500\n"
+				    "moat_traffic_bytes_total{sandbox=\"a\",direction=\"ingress\"} 700\n"));
+	assert_non_null(strstr(buf, "moat_sandbox_up{sandbox=\"a\"} 1\nmoat_sandbox_up{sandbox=\"b\\\"q\"} 0\n"));
+	free(buf);
+	json_decref(doc);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_nflog_parse),
+		cmocka_unit_test(test_format),
+		cmocka_unit_test(test_cap_and_rate),
+		cmocka_unit_test(test_prometheus),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
