@@ -583,22 +583,6 @@ static void nft_deny(FILE *f, const char *ifname, const char *chain,
 		nft_ctrs[ctr].name, verdict, comment);
 }
 
-/**
- * nft_has_domain_rules() - whether a policy has any domain rule
- * @p:		policy
- *
- * Return: true if a rule allows or denies a domain name
- */
-static bool nft_has_domain_rules(const struct policy *p)
-{
-	size_t k;
-
-	for (k = 0; k < p->nrules; k++)
-		if (p->rules[k].kind == TARGET_DOMAIN)
-			return true;
-	return false;
-}
-
 #define NFT_QUIC_RANGES	30	/* port ranges in one QUIC drop rule */
 
 /**
@@ -649,7 +633,7 @@ static void nft_quic_drop(FILE *f, const char *ifname, const char *chain,
 	size_t k, j, len = 0, n = 0;
 	FILE *pf = NULL;
 
-	if (!nft_has_domain_rules(p))
+	if (!policy_has_domain_rules(p))
 		return;
 	memset(bits, 0, sizeof(bits));
 	bits[443 / 8] |= 1 << (443 % 8);
