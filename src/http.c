@@ -222,6 +222,8 @@ enum http_result http_request_head(const uint8_t *buf, size_t len,
 	uint16_t aport = 0;
 
 	memset(out, 0, sizeof(out[0]));
+	if (!buf || !len)
+		return HTTP_NEED_MORE;
 
 	/* RFC 9112 §2.2: empty lines before a request are ignored */
 	while (len - start >= 2 && buf[start] == '\r' && buf[start + 1] == '\n')
