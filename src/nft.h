@@ -10,6 +10,8 @@
 
 #define NFT_TABLE	"moat"
 #define NFT_IFPREFIX	"moat"		/* every host-side interface */
+#define NFT_PROXY_PORT	15001		/* the proxy, on each gateway address */
+#define NFT_PROXY_MARK	0x00100000	/* packet mark: redirect to the proxy */
 
 /**
  * struct nft_base - host-wide parameters of the table

@@ -361,6 +361,49 @@ static void test_quic_drop(void **state)
 }
 
 /**
+ * test_proxy_redirect() - TCP 80, 443 and domain-rule ports marked for the
+ * proxy, and only redirected connections let in to it, with domain rules
+ * @state:	unused
+ */
+static void test_proxy_redirect(void **state)
+{
+	char *out;
+
+	(void)state;
+	out = compile("version: 1\negress:\n  rules:\n"
+		      "    - allow: 1.1.1.1\n      ports: [443]\n", true, true);
+	assert_null(strstr(out, "to the proxy"));
+	assert_null(strstr(out, "15001"));
+	free(out);
+
+	out = compile_any("version: 1\negress:\n  default: deny\n  rules:\n"
+			  "    - allow: github.com\n      ports: [443, 8443]\n"
+			  "    - allow: dns.example\n      ports: [5000]\n"
+			  "      protocol: udp\n"
+			  "    - deny: evil.example\n");
+	/* udp-only domain ports are not redirected, only dropped for QUIC */
+	assert_non_null(strstr(out, "add rule inet moat moat7_pre tcp dport { 80, 443, 8443 }"
+				    " fib daddr type != local meta mark set meta mark | 0x00100000"
+				    " comment \"to the proxy\""));
+	assert_non_null(strstr(out, "moat7_fwd udp dport { 443, 5000, 8443 }"));
+	/* marked after the anti-spoofing drops, before the chain accepts */
+	assert_true(pos(out, "to the proxy") > pos(out, "ip saddr != 10.231.0.30"));
+	assert_true(pos(out, "to the proxy") < pos(out, "add rule inet moat moat7_pre accept"));
+	assert_non_null(strstr(out, "add rule inet moat moat7_in ip daddr 10.231.0.29"
+				    " tcp dport 15001 ct status dnat accept"));
+	assert_non_null(strstr(out, "add rule inet moat moat7_in ip6 daddr fd6d:6f61:7400:7::1"
+				    " tcp dport 15001 ct status dnat accept"));
+	assert_true(pos(out, "tcp dport 15001") < pos(out, "fib daddr type local"));
+	free(out);
+
+	out = compile_any("version: 1\nnetwork: restricted\negress:\n  rules:\n"
+			  "    - allow: github.com\n");
+	assert_null(strstr(out, "to the proxy"));
+	assert_null(strstr(out, "15001"));
+	free(out);
+}
+
+/**
  * test_host_only_by_allow_host() - a CIDR allow never opens the host (I2)
  * @state:	unused
  */
@@ -514,6 +557,7 @@ int main(void)
 		cmocka_unit_test(test_invariants_before_rules),
 		cmocka_unit_test(test_host_only_by_allow_host),
 		cmocka_unit_test(test_quic_drop),
+		cmocka_unit_test(test_proxy_redirect),
 		cmocka_unit_test(test_modes),
 		cmocka_unit_test(test_antispoof),
 		cmocka_unit_test(test_delete_text),
