@@ -645,7 +645,8 @@ static void nft_dport_flush(FILE *f, const char *ifname, const char *chain,
  * @use:	NFT_DPORT_QUIC or NFT_DPORT_PROXY
  *
  * Names are judged on TCP only, where the proxy reads the SNI or Host.
- * With NFT_DPORT_PROXY, in the sandbox's prerouting chain: TCP to 80, 443
+ * With NFT_DPORT_PROXY (when the supervisor runs the proxy,
+ * nft_sandbox.proxy), in the sandbox's prerouting chain: TCP to 80, 443
  * and every port a tcp (or any) domain rule names, not addressed to the
  * host, is marked with NFT_PROXY_MARK, and the base "proxy" chain
  * redirects marked connections to NFT_PROXY_PORT on the sandbox's gateway
@@ -722,7 +723,8 @@ static void nft_proxy_input(FILE *f, const struct nft_sandbox *s,
 {
 	char g[INET6_ADDRSTRLEN + 4];
 
-	if (!policy_has_domain_rules(s->pol) || s->pol->mode != NET_FILTERED)
+	if (!s->proxy || !policy_has_domain_rules(s->pol) ||
+	    s->pol->mode != NET_FILTERED)
 		return;
 	fprintf(f, "add rule inet %s %s ip daddr %s tcp dport %u ct status dnat accept comment \"the proxy\"\n",
 		NFT_TABLE, chain, pfx_str(&s->gw4, g), NFT_PROXY_PORT);
@@ -885,7 +887,7 @@ int nft_sandbox_add_text(FILE *f, const struct nft_sandbox *s,
 		 "spoofed source (I5)", "ip saddr != %s", pfx_str(&s->addr4, a4));
 	nft_deny(f, i, pre, NFT_CTR_D_I2_HOST, "I2:loopback", "drop",
 		 "martian loopback", "ip daddr 127.0.0.0/8");
-	if (p->mode == NET_FILTERED)
+	if (p->mode == NET_FILTERED && s->proxy)
 		nft_domain_ports(f, i, pre, p, NFT_DPORT_PROXY);
 	fprintf(f, "add rule inet %s %s accept\n", t, pre);
 

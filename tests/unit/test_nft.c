@@ -260,15 +260,16 @@ static void test_invariants_before_rules(void **state)
 }
 
 /**
- * compile_any() - compile a policy whatever the compiler thinks of it
+ * compile_any_proxy() - compile a policy whatever the compiler thinks of it
  * @yaml:	policy
+ * @proxy:	the sandbox's supervisor runs the proxy
  *
  * Domain rules compile only with the DNS interceptor; the text around
  * them is emitted either way, which is what the QUIC tests look at.
  *
  * Return: compiler output (caller frees)
  */
-static char *compile_any(const char *yaml)
+static char *compile_any_proxy(const char *yaml, bool proxy)
 {
 	struct errlist el = { 0 };
 	struct nft_sandbox s;
@@ -283,12 +284,24 @@ static char *compile_any(const char *yaml)
 		fail_msg("policy did not load");
 	}
 	test_sandbox(&s, &p, true);
+	s.proxy = proxy;
 	f = open_memstream(&buf, &len);
 	nft_sandbox_add_text(f, &s, &el);
 	fclose(f);
 	errlist_free(&el);
 	policy_free(&p);
 	return buf;
+}
+
+/**
+ * compile_any() - compile_any_proxy() for a sandbox without the proxy
+ * @yaml:	policy
+ *
+ * Return: compiler output (caller frees)
+ */
+static char *compile_any(const char *yaml)
+{
+	return compile_any_proxy(yaml, false);
 }
 
 /**
@@ -376,11 +389,19 @@ static void test_proxy_redirect(void **state)
 	assert_null(strstr(out, "15001"));
 	free(out);
 
-	out = compile_any("version: 1\negress:\n  default: deny\n  rules:\n"
+	/* without the proxy running, nothing is redirected (QUIC still goes) */
+	out = compile_any("version: 1\negress:\n  rules:\n"
+			  "    - allow: github.com\n      ports: [443]\n");
+	assert_null(strstr(out, "to the proxy"));
+	assert_null(strstr(out, "15001"));
+	assert_non_null(strstr(out, "QUIC"));
+	free(out);
+
+	out = compile_any_proxy("version: 1\negress:\n  default: deny\n  rules:\n"
 			  "    - allow: github.com\n      ports: [443, 8443]\n"
 			  "    - allow: dns.example\n      ports: [5000]\n"
 			  "      protocol: udp\n"
-			  "    - deny: evil.example\n");
+			  "    - deny: evil.example\n", true);
 	/* udp-only domain ports are not redirected, only dropped for QUIC */
 	assert_non_null(strstr(out, "add rule inet moat moat7_pre tcp dport { 80, 443, 8443 }"
 				    " fib daddr type != local meta mark set meta mark | 0x00100000"
@@ -396,8 +417,8 @@ static void test_proxy_redirect(void **state)
 	assert_true(pos(out, "tcp dport 15001") < pos(out, "fib daddr type local"));
 	free(out);
 
-	out = compile_any("version: 1\nnetwork: restricted\negress:\n  rules:\n"
-			  "    - allow: github.com\n");
+	out = compile_any_proxy("version: 1\nnetwork: restricted\negress:\n  rules:\n"
+				"    - allow: github.com\n", true);
 	assert_null(strstr(out, "to the proxy"));
 	assert_null(strstr(out, "15001"));
 	free(out);
