@@ -147,6 +147,26 @@ sockperf_lat() {
 		"$(sed -n 's/.*percentile 99\.000 = *\([0-9.]*\).*/\1/p' <<<"$o")"
 }
 
+# Each loop runs in one shell inside the namespace, so what is timed is
+# the command itself: one process start (moat, or ip + the CNI plugin and
+# the plugins it starts) and its work. The cost of starting any process
+# at all on this machine is measured the same way (/bin/true).
+# time_loop NS OUT CMD - run CMD (a shell snippet using $i) NCREATE times
+# in NS, appending each run's milliseconds to OUT
+time_loop() {
+	in_ns "$1" env MOAT="$MOAT" MOAT_RUN_DIR="$MOAT_RUN_DIR" N="${TL_N:-$NCREATE}" \
+		SFX="$BENCH_SFX" CNI_CONF="${CNI_CONF:-}" OUT="$2" CMD="$3" \
+		bash -c '
+		set -e
+		for i in $(seq "$N"); do
+			t=$EPOCHREALTIME
+			eval "$CMD" >/dev/null
+			b=$EPOCHREALTIME
+			d=$(( ${b/./} - ${t/./} ))
+			printf "%d.%03d\n" $((d / 1000)) $((d % 1000)) >>"$OUT"
+		done'
+}
+
 # ---------------------------------------------------------- bulk and RR
 if [[ $only == *,bulk,* ]]; then
 log "TCP bulk and request/response, $ROUNDS rounds, alternating"
@@ -200,25 +220,6 @@ fi
 # ------------------------------------------------------- create / remove
 if [[ $only == *,create,* ]]; then
 log "create/remove latency over $NCREATE sandboxes (moat, then CNI bridge)"
-# Each loop runs in one shell inside the namespace, so what is timed is
-# the command itself: one process start (moat, or ip + the CNI plugin and
-# the plugins it starts) and its work. The cost of starting any process
-# at all on this machine is measured the same way (/bin/true).
-# time_loop NS OUT CMD - run CMD (a shell snippet using $i) NCREATE times
-# in NS, appending each run's milliseconds to OUT
-time_loop() {
-	in_ns "$1" env MOAT="$MOAT" MOAT_RUN_DIR="$MOAT_RUN_DIR" N="${TL_N:-$NCREATE}" \
-		SFX="$BENCH_SFX" CNI_CONF="${CNI_CONF:-}" OUT="$2" CMD="$3" \
-		bash -c '
-		set -e
-		for i in $(seq "$N"); do
-			t=$EPOCHREALTIME
-			eval "$CMD" >/dev/null
-			b=$EPOCHREALTIME
-			d=$(( ${b/./} - ${t/./} ))
-			printf "%d.%03d\n" $((d / 1000)) $((d % 1000)) >>"$OUT"
-		done'
-}
 time_loop "$HM" "$R/true" '/bin/true'
 time_loop "$HM" "$R/create-moat" '"$MOAT" create "c$i-$SFX"'
 time_loop "$HM" "$R/rm-moat" '"$MOAT" rm "c$i-$SFX"'
@@ -246,6 +247,7 @@ many_round 1
 seq 3 "$NMANY" | xargs -P 2 -I{} nsenter --net="/run/netns/$HM" \
 	env MOAT_RUN_DIR="$MOAT_RUN_DIR" "$MOAT" create "n{}-$BENCH_SFX" >/dev/null
 have=$(moat ls --json | jq 'map(select(.status == "running")) | length')
+log "measuring with $have sandboxes present"
 many_round n
 # create/remove with that many present (libnftables' cache grows with
 # the table)

@@ -24,7 +24,9 @@
  * One thread, one epoll loop. Each registered descriptor carries a union
  * sv_ref (type, table index, descriptor) and the loop dispatches on the
  * type. A signalfd ends the loop on SIGTERM; a timerfd ticks once a second
- * for expiry work. For "moat run", the supervisor also holds a pidfd of
+ * for expiry work, but only while there is something to expire: an idle
+ * supervisor never wakes up (with 1000 sandboxes, a tick each would cost
+ * a fifth of a core on a small virtual machine; docs/BENCHMARKS.md). For "moat run", the supervisor also holds a pidfd of
  * the moat process: if that dies before it removed the sandbox (killed,
  * say), the supervisor removes the sandbox itself and exits.
  *
@@ -260,6 +262,7 @@ int supervisor_query(const struct moat_config *c, const char *name,
  * @fwd:	published ports
  * @log:	the sandbox's log (denials from NFLOG, service decisions)
  * @started:	start time, seconds since the epoch
+ * @timer_on:	the expiry timer is armed
  * @quit:	leave the loop
  * @teardown:	remove the sandbox on the way out
  */
@@ -273,9 +276,28 @@ struct sv {
 	struct fwd fwd;
 	struct log log;
 	time_t started;
+	bool timer_on;
 	bool quit;
 	bool teardown;
 };
+
+/**
+ * sv_timer_arm() - arm or disarm the once-a-second expiry timer
+ * @sv:		supervisor
+ * @tfd:	timerfd
+ * @on:		arm it (else disarm it)
+ */
+static void sv_timer_arm(struct sv *sv, int tfd, bool on)
+{
+	struct itimerspec its = { 0 };
+
+	if (sv->timer_on == on)
+		return;
+	if (on)
+		its.it_interval.tv_sec = its.it_value.tv_sec = 1;
+	if (!timerfd_settime(tfd, 0, &its, NULL))
+		sv->timer_on = on;
+}
 
 /**
  * sv_add() - register a descriptor with the loop
@@ -443,6 +465,8 @@ static void sv_loop(struct sv *sv, int sfd, int tfd)
 
 				if (read(tfd, &exp, sizeof(exp)) == sizeof(exp))
 					fwd_timer(&sv->fwd, time(NULL));
+				if (!fwd_active(&sv->fwd))
+					sv_timer_arm(sv, tfd, false);
 				break;
 			}
 			case SV_REF_CTL_LISTEN: {
@@ -461,7 +485,9 @@ static void sv_loop(struct sv *sv, int sfd, int tfd)
 				log_nflog_input(&sv->log);
 				break;
 			default:
+				/* may open a connection or a UDP peer */
 				fwd_event(&sv->fwd, ref, ev[i].events);
+				sv_timer_arm(sv, tfd, true);
 				break;
 			}
 		}
@@ -523,7 +549,6 @@ static void sv_raise_nofile(void)
 int supervisor_main(const struct moat_config *c, const char *name,
 		    int ready_fd, pid_t watch)
 {
-	struct itimerspec its = { .it_interval = { 1, 0 }, .it_value = { 1, 0 } };
 	autoclose int sfd = -1, tfd = -1;
 	struct sv sv = { .c = c, .ctl = -1, .watch = -1 };
 	char *err = NULL;
@@ -556,7 +581,6 @@ int supervisor_main(const struct moat_config *c, const char *name,
 	sfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
 	tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
 	if (sv.epfd < 0 || sfd < 0 || tfd < 0 ||
-	    timerfd_settime(tfd, 0, &its, NULL) ||
 	    sv_add(&sv, SV_REF_SIGNAL, sfd, EPOLLIN) ||
 	    sv_add(&sv, SV_REF_TIMER, tfd, EPOLLIN)) {
 		dprintf(ready_fd, "cannot set up the event loop: %s\n",
