@@ -34,8 +34,13 @@
  * "moat inspect"); a refused HTTP request gets a 403 whose X-Moat-Denied
  * header carries the reason, a refused TLS connection a reset.
  */
+#include <errno.h>
 #include <string.h>
 #include <arpa/inet.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+#include <linux/netfilter_ipv4.h>
+#include <linux/netfilter_ipv6/ip6_tables.h>
 
 #include "err.h"
 #include "proxy.h"
@@ -398,4 +403,114 @@ json_t *proxy_counters_json(const struct proxy_counters *c)
 	json_object_set_new(o, "refused", json_integer((json_int_t)refused));
 	json_object_set_new(o, "by_reason", by);
 	return o;
+}
+
+/**
+ * proxy_listen() - the proxy's listening socket on a gateway address
+ * @gw:		gateway address (/32 or /128), on the sandbox's host interface
+ * @port:	port (NFT_PROXY_PORT)
+ * @err:	set to a message on failure
+ *
+ * Return: a non-blocking listening socket, or -1
+ */
+int proxy_listen(const struct prefix *gw, uint16_t port, char **err)
+{
+	struct sockaddr_storage sa = { 0 };
+	char buf[INET6_ADDRSTRLEN + 4];
+	socklen_t len;
+	int fd, one = 1;
+
+	if (gw->family == AF_INET) {
+		struct sockaddr_in *in = (struct sockaddr_in *)&sa;
+
+		in->sin_family = AF_INET;
+		in->sin_port = htons(port);
+		memcpy(&in->sin_addr, gw->addr, 4);
+		len = sizeof(*in);
+	} else {
+		struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&sa;
+
+		in6->sin6_family = AF_INET6;
+		in6->sin6_port = htons(port);
+		memcpy(&in6->sin6_addr, gw->addr, 16);
+		len = sizeof(*in6);
+	}
+	fd = socket(gw->family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		goto fail;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (gw->family == AF_INET6)
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+	if (bind(fd, (struct sockaddr *)&sa, len) || listen(fd, 128))
+		goto fail;
+	return fd;
+fail:
+	prefix_format(gw, buf, sizeof(buf));
+	*err = xasprintf("cannot listen for the proxy on %s%s%s:%u: %s",
+			 gw->family == AF_INET6 ? "[" : "", buf,
+			 gw->family == AF_INET6 ? "]" : "", port,
+			 strerror(errno));
+	if (fd >= 0)
+		close(fd);
+	return -1;
+}
+
+/**
+ * proxy_original_dst() - where a redirected connection was going
+ * @fd:		accepted connection
+ * @dst:	set to the original destination address (/32 or /128)
+ * @port:	set to the original destination port
+ *
+ * The nat "redirect" rewrote the destination to the proxy; conntrack keeps
+ * the original, which SO_ORIGINAL_DST (IPv4) and IP6T_SO_ORIGINAL_DST
+ * return. A connection that was not redirected gets its own destination
+ * back, the gateway: the decision then refuses it as the host (I2).
+ *
+ * Return: 0, or -errno
+ */
+int proxy_original_dst(int fd, struct prefix *dst, uint16_t *port)
+{
+	struct sockaddr_storage sa = { 0 };
+	socklen_t len = sizeof(sa);
+
+	if (getsockname(fd, (struct sockaddr *)&sa, &len))
+		return -errno;
+	len = sizeof(sa);
+	memset(dst, 0, sizeof(*dst));
+	if (sa.ss_family == AF_INET) {
+		struct sockaddr_in *in = (struct sockaddr_in *)&sa;
+
+		if (getsockopt(fd, SOL_IP, SO_ORIGINAL_DST, in, &len))
+			return -errno;
+		dst->family = AF_INET;
+		dst->plen = 32;
+		memcpy(dst->addr, &in->sin_addr, 4);
+		*port = ntohs(in->sin_port);
+		return 0;
+	}
+	if (sa.ss_family == AF_INET6) {
+		struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&sa;
+
+		if (getsockopt(fd, SOL_IPV6, IP6T_SO_ORIGINAL_DST, in6, &len))
+			return -errno;
+		dst->family = AF_INET6;
+		dst->plen = 128;
+		memcpy(dst->addr, &in6->sin6_addr, 16);
+		*port = ntohs(in6->sin6_port);
+		return 0;
+	}
+	return -EAFNOSUPPORT;
+}
+
+/**
+ * proxy_is_tls() - tell TLS from HTTP on a proxied port by the first byte
+ * @buf:	first bytes from the client (at least one)
+ * @len:	their number
+ *
+ * Return: true for a TLS handshake record (0x16), which no HTTP method
+ *	   starts with
+ */
+bool proxy_is_tls(const uint8_t *buf, size_t len)
+{
+	return len && buf[0] == 0x16;
 }

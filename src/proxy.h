@@ -117,5 +117,8 @@ const char *proxy_reason_str(enum proxy_reason r);
 int proxy_http_403(enum proxy_reason r, const char *name, char *buf,
 		   size_t len);
 json_t *proxy_counters_json(const struct proxy_counters *c);
+int proxy_listen(const struct prefix *gw, uint16_t port, char **err);
+int proxy_original_dst(int fd, struct prefix *dst, uint16_t *port);
+bool proxy_is_tls(const uint8_t *buf, size_t len);
 
 #endif /* MOAT_PROXY_H */

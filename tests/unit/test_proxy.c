@@ -17,7 +17,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
+#include <sched.h>
+#include <unistd.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <arpa/inet.h>
 
+#include "nft.h"
 #include "proxy.h"
 
 /* The fake DNS state: names with their rule verdict and one pinned address */
@@ -289,6 +295,132 @@ static void test_403_and_counters(void **state)
 	json_decref(j);
 }
 
+/**
+ * redirected() - connect through a redirect and check what the proxy sees
+ * @lfd:	the proxy's listener
+ * @family:	AF_INET or AF_INET6
+ * @to:		address the client connects to
+ * @port:	port it connects to
+ * @want:	original destination the proxy must recover
+ * @wport:	its port
+ *
+ * Return: 0 if the proxy recovered @want:@wport, else a line number
+ */
+static int redirected(int lfd, int family, const char *to, uint16_t port,
+		      const char *want, uint16_t wport)
+{
+	struct sockaddr_storage sa = { 0 };
+	struct prefix dst, w;
+	uint16_t got = 0;
+	socklen_t len;
+	int c, a, i;
+
+	if (family == AF_INET) {
+		struct sockaddr_in *in = (struct sockaddr_in *)&sa;
+
+		in->sin_family = AF_INET;
+		in->sin_port = htons(port);
+		inet_pton(AF_INET, to, &in->sin_addr);
+		len = sizeof(*in);
+	} else {
+		struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&sa;
+
+		in6->sin6_family = AF_INET6;
+		in6->sin6_port = htons(port);
+		inet_pton(AF_INET6, to, &in6->sin6_addr);
+		len = sizeof(*in6);
+	}
+	c = socket(family, SOCK_STREAM, 0);
+	if (c < 0 || connect(c, (struct sockaddr *)&sa, len))
+		return __LINE__;
+	for (i = 0, a = -1; i < 1000 && a < 0; i++) {
+		a = accept(lfd, NULL, NULL);
+		if (a < 0)
+			usleep(1000);	/* the listener is non-blocking */
+	}
+	if (a < 0)
+		return __LINE__;
+	if (proxy_original_dst(a, &dst, &got))
+		return __LINE__;
+	if (addr_parse(want, &w) || w.family != dst.family ||
+	    memcmp(w.addr, dst.addr, family == AF_INET ? 4 : 16) ||
+	    got != wport)
+		return __LINE__;
+	close(a);
+	close(c);
+	return 0;
+}
+
+/**
+ * original_dst_child() - the SO_ORIGINAL_DST check, in a private netns
+ *
+ * Return: exit status: 0, 77 to skip, or the failing line
+ */
+static int original_dst_child(void)
+{
+	struct prefix lo4, lo6;
+	char *err = NULL;
+	int l4, l6, r;
+
+	if (unshare(CLONE_NEWNET))
+		return 77;
+	if (system("ip link set lo up"))
+		return 77;
+	if (nft_run("add table inet t\n"
+		    "add chain inet t out { type nat hook output priority -100; }\n"
+		    "add rule inet t out ip daddr 127.0.0.2 tcp dport 9999 redirect to :15001\n"
+		    "add rule inet t out ip6 daddr ::1 tcp dport 9999 redirect to :15001\n",
+		    &err))
+		return 77;
+	if (addr_parse("127.0.0.1", &lo4) || addr_parse("::1", &lo6))
+		return __LINE__;
+	l4 = proxy_listen(&lo4, 15001, &err);
+	l6 = proxy_listen(&lo6, 15001, &err);
+	if (l4 < 0 || l6 < 0)
+		return __LINE__;
+	if ((r = redirected(l4, AF_INET, "127.0.0.2", 9999, "127.0.0.2", 9999)) ||
+	    (r = redirected(l6, AF_INET6, "::1", 9999, "::1", 9999)) ||
+	    /* not redirected: its own destination, which is refused (host) */
+	    (r = redirected(l4, AF_INET, "127.0.0.1", 15001, "127.0.0.1", 15001)))
+		return r;
+	/* the port is taken: a clear error */
+	if (proxy_listen(&lo4, 15001, &err) >= 0 || !err ||
+	    !strstr(err, "cannot listen for the proxy on 127.0.0.1:15001"))
+		return __LINE__;
+	return 0;
+}
+
+static void test_original_dst(void **state)
+{
+	int st;
+	pid_t pid;
+
+	(void)state;
+	pid = fork();
+	assert_true(pid >= 0);
+	if (!pid) {
+		int r = original_dst_child();
+
+		if (r && r != 77)
+			fprintf(stderr, "failed at test_proxy.c:%d\n", r);
+		_exit(r == 77 ? 77 : !!r);
+	}
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFEXITED(st));
+	if (WEXITSTATUS(st) == 77)
+		skip();
+	if (WEXITSTATUS(st))
+		fail_msg("SO_ORIGINAL_DST check failed (line above)");
+}
+
+static void test_is_tls(void **state)
+{
+	(void)state;
+	assert_true(proxy_is_tls((const uint8_t *)"\x16\x03\x01", 3));
+	assert_false(proxy_is_tls((const uint8_t *)"GET / HTTP/1.1", 14));
+	assert_false(proxy_is_tls((const uint8_t *)"", 0));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -296,6 +428,8 @@ int main(void)
 		cmocka_unit_test(test_default_public),
 		cmocka_unit_test(test_parser_results),
 		cmocka_unit_test(test_403_and_counters),
+		cmocka_unit_test(test_original_dst),
+		cmocka_unit_test(test_is_tls),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
