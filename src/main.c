@@ -75,8 +75,8 @@ static const char usage_sandbox_opts[] =
 "  --dns-upstream ADDR       resolver for the sandbox's DNS (refused in this\n"
 "                            version: DNS from sandboxes is dropped)\n"
 "  --no-rebind-protection    let DNS answers carry non-public addresses\n"
-"  --bandwidth RATE          limit each direction, e.g. 100mbit (refused in\n"
-"                            this version: not enforced yet)\n"
+"  --bandwidth RATE          limit each direction, e.g. 100mbit (tc on the\n"
+"                            host end of the link)\n"
 "RULE: TARGET[:PORTS][/PROTO], e.g. 10.0.0.0/8:5432/tcp, [2001:db8::1]:443,\n"
 "      host:11434, metadata, 140.82.112.0/20:22,443/tcp\n";
 

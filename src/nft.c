@@ -22,6 +22,9 @@
  *	multicast are dropped (I4); then the policy's rules in order and
  *	its default (I3)
  *   postrouting (nat)                    masquerade sandbox traffic
+ *   proxy (nat prerouting, dstnat)       redirect connections a sandbox's
+ *	prerouting chain marked (only policies with domain rules mark: TCP
+ *	80, 443 and domain-rule ports) to NFT_PROXY_PORT on its gateway
  *
  * Every denial is logged first (NFLOG, rate-limited per sandbox) and
  * counted by reason in named counters; see "Observability" below. A
@@ -238,6 +241,14 @@ int nft_base_text(FILE *f, const struct nft_base *b)
 		"flush chain inet %s postrouting\n"
 		"add rule inet %s postrouting iifname \"%s*\" oifname != \"%s*\" masquerade\n",
 		t, t, t, NFT_IFPREFIX, NFT_IFPREFIX);
+
+	/* the proxy: what a sandbox's prerouting chain marked (nft_domain_ports()) */
+	fprintf(f,
+		"add chain inet %s proxy { type nat hook prerouting priority dstnat; policy accept; }\n"
+		"flush chain inet %s proxy\n"
+		"add rule inet %s proxy iifname \"%s*\" meta l4proto tcp meta mark & 0x%08x == 0x%08x redirect to :%u\n",
+		t, t, t, NFT_IFPREFIX, NFT_PROXY_MARK, NFT_PROXY_MARK,
+		NFT_PROXY_PORT);
 	return 0;
 }
 
@@ -583,6 +594,145 @@ static void nft_deny(FILE *f, const char *ifname, const char *chain,
 		nft_ctrs[ctr].name, verdict, comment);
 }
 
+#define NFT_PORT_RANGES	30	/* port ranges in one rule (nft_deny()) */
+
+/**
+ * enum nft_dport_use - what the ports domain rules name are used for
+ * @NFT_DPORT_QUIC:	UDP to them dropped (with 443)
+ * @NFT_DPORT_PROXY:	TCP to them redirected to the proxy (with 80, 443)
+ */
+enum nft_dport_use {
+	NFT_DPORT_QUIC,
+	NFT_DPORT_PROXY,
+};
+
+/**
+ * nft_dport_flush() - emit one rule for the port ranges collected
+ * @f:		output
+ * @ifname:	host-side interface
+ * @chain:	chain
+ * @use:	which rule
+ * @pf:		stream collecting the ranges, closed and set to NULL
+ * @ports:	its buffer, freed and set to NULL
+ * @n:		number of ranges in it, reset to 0
+ */
+static void nft_dport_flush(FILE *f, const char *ifname, const char *chain,
+			    enum nft_dport_use use, FILE **pf, char **ports,
+			    size_t *n)
+{
+	if (!*pf)
+		return;
+	fclose(*pf);
+	*pf = NULL;
+	if (*n && use == NFT_DPORT_QUIC)
+		nft_deny(f, ifname, chain, NFT_CTR_D_I3_EGRESS, "I3:quic",
+			 "drop", "QUIC: names are judged on TCP",
+			 "udp dport { %s }", *ports);
+	else if (*n)
+		fprintf(f, "add rule inet %s %s tcp dport { %s } fib daddr type != local meta mark set meta mark | 0x%08x comment \"to the proxy\"\n",
+			NFT_TABLE, chain, *ports, NFT_PROXY_MARK);
+	free(*ports);
+	*ports = NULL;
+	*n = 0;
+}
+
+/**
+ * nft_domain_ports() - rules on the ports domain rules name
+ * @f:		output
+ * @ifname:	host-side interface
+ * @chain:	chain the rules go in
+ * @p:		policy
+ * @use:	NFT_DPORT_QUIC or NFT_DPORT_PROXY
+ *
+ * Names are judged on TCP only, where the proxy reads the SNI or Host.
+ * With NFT_DPORT_PROXY (when the supervisor runs the proxy,
+ * nft_sandbox.proxy), in the sandbox's prerouting chain: TCP to 80, 443
+ * and every port a tcp (or any) domain rule names, not addressed to the
+ * host, is marked with NFT_PROXY_MARK, and the base "proxy" chain
+ * redirects marked connections to NFT_PROXY_PORT on the sandbox's gateway
+ * address, where its supervisor listens. With NFT_DPORT_QUIC, in the
+ * forward chain before the policy's rules: QUIC's hello is encrypted with
+ * keys derived from the connection ID, so UDP to 443 and to every port a
+ * domain rule names is dropped (logged, counted as an I3 denial with
+ * reason "quic"), and clients fall back to TCP. Nothing is emitted for a
+ * policy without domain rules. Ports are merged through a bitmap (nft
+ * refuses overlapping intervals in one set) and emitted NFT_PORT_RANGES
+ * ranges a rule.
+ */
+static void nft_domain_ports(FILE *f, const char *ifname, const char *chain,
+			     const struct policy *p, enum nft_dport_use use)
+{
+	uint8_t bits[65536 / 8];
+	char *ports = NULL;
+	unsigned port, lo;
+	size_t k, j, len = 0, n = 0;
+	FILE *pf = NULL;
+
+	if (!policy_has_domain_rules(p))
+		return;
+	memset(bits, 0, sizeof(bits));
+	bits[443 / 8] |= 1 << (443 % 8);
+	if (use == NFT_DPORT_PROXY)
+		bits[80 / 8] |= 1 << (80 % 8);
+	for (k = 0; k < p->nrules; k++) {
+		const struct rule *r = &p->rules[k];
+
+		if (r->kind != TARGET_DOMAIN)
+			continue;
+		if (use == NFT_DPORT_PROXY && r->proto != PROTO_ANY &&
+		    r->proto != PROTO_TCP)
+			continue;
+		for (j = 0; j < r->nports; j++)
+			for (port = r->ports[j].lo; port <= r->ports[j].hi; port++)
+				bits[port / 8] |= (uint8_t)(1 << (port % 8));
+	}
+
+	for (port = 0; port < 65536; port++) {
+		if (!(bits[port / 8] & (1 << (port % 8))))
+			continue;
+		if (!pf) {
+			pf = open_memstream(&ports, &len);
+			if (!pf)
+				die_oom();
+		}
+		for (lo = port; port + 1 < 65536 &&
+		     (bits[(port + 1) / 8] & (1 << ((port + 1) % 8))); port++)
+			;
+		if (lo == port)
+			fprintf(pf, "%s%u", n ? ", " : "", lo);
+		else
+			fprintf(pf, "%s%u-%u", n ? ", " : "", lo, port);
+		if (++n == NFT_PORT_RANGES || port == 65535)
+			nft_dport_flush(f, ifname, chain, use, &pf, &ports, &n);
+	}
+	nft_dport_flush(f, ifname, chain, use, &pf, &ports, &n);
+}
+
+/**
+ * nft_proxy_input() - let redirected connections reach the proxy (I2)
+ * @f:		output
+ * @s:		the sandbox
+ * @chain:	its input chain
+ *
+ * Only connections the "proxy" chain redirected (conntrack status dnat)
+ * to NFT_PROXY_PORT on the sandbox's own gateway address; a connection
+ * made to that port directly is refused like any other to the host.
+ */
+static void nft_proxy_input(FILE *f, const struct nft_sandbox *s,
+			    const char *chain)
+{
+	char g[INET6_ADDRSTRLEN + 4];
+
+	if (!s->proxy || !policy_has_domain_rules(s->pol) ||
+	    s->pol->mode != NET_FILTERED)
+		return;
+	fprintf(f, "add rule inet %s %s ip daddr %s tcp dport %u ct status dnat accept comment \"the proxy\"\n",
+		NFT_TABLE, chain, pfx_str(&s->gw4, g), NFT_PROXY_PORT);
+	if (s->has_v6)
+		fprintf(f, "add rule inet %s %s ip6 daddr %s tcp dport %u ct status dnat accept comment \"the proxy\"\n",
+			NFT_TABLE, chain, pfx_str(&s->gw6, g), NFT_PROXY_PORT);
+}
+
 /**
  * nft_obs_i1_chain() - a sandbox's I1 log chain and its dispatch entry
  * @f:		output
@@ -737,6 +887,8 @@ int nft_sandbox_add_text(FILE *f, const struct nft_sandbox *s,
 		 "spoofed source (I5)", "ip saddr != %s", pfx_str(&s->addr4, a4));
 	nft_deny(f, i, pre, NFT_CTR_D_I2_HOST, "I2:loopback", "drop",
 		 "martian loopback", "ip daddr 127.0.0.0/8");
+	if (p->mode == NET_FILTERED && s->proxy)
+		nft_domain_ports(f, i, pre, p, NFT_DPORT_PROXY);
 	fprintf(f, "add rule inet %s %s accept\n", t, pre);
 
 	/* input: the host (I2) */
@@ -747,6 +899,7 @@ int nft_sandbox_add_text(FILE *f, const struct nft_sandbox *s,
 	if (s->has_v6)
 		fprintf(f, "add rule inet %s %s icmpv6 type { nd-neighbor-solicit, nd-neighbor-advert } ip6 hoplimit 255 accept\n",
 			t, in);
+	nft_proxy_input(f, s, in);
 	if (p->mode == NET_FILTERED) {
 		/* "allow: host" must not open the host's resolver (I4) */
 		nft_deny(f, i, in, NFT_CTR_D_I4_HOST, "I4:dns", "drop",
@@ -785,6 +938,7 @@ int nft_sandbox_add_text(FILE *f, const struct nft_sandbox *s,
 			 "multicast (I4)", "ip6 daddr @g6_multicast");
 		nft_deny(f, i, fwd, NFT_CTR_D_I4_EGRESS, "I4:multicast", "drop",
 			 "broadcast (I4)", "fib daddr type broadcast");
+		nft_domain_ports(f, i, fwd, p, NFT_DPORT_QUIC);
 		for (k = 0; k < p->nrules; k++)
 			if (nft_rule_decorated(f, s, fwd, k, false, el))
 				ret = -1;

@@ -10,6 +10,8 @@
 
 #define NFT_TABLE	"moat"
 #define NFT_IFPREFIX	"moat"		/* every host-side interface */
+#define NFT_PROXY_PORT	15001		/* the proxy, on each gateway address */
+#define NFT_PROXY_MARK	0x00100000	/* packet mark: redirect to the proxy */
 
 /**
  * struct nft_base - host-wide parameters of the table
@@ -30,6 +32,8 @@ struct nft_base {
  * @addr6:	sandbox IPv6 address (/128), if @has_v6
  * @gw6:	gateway IPv6 address (/128), if @has_v6
  * @pol:	effective policy
+ * @proxy:	its supervisor runs the transparent proxy: redirect TCP to it
+ *		(only policies with domain rules; nft_domain_ports())
  */
 struct nft_sandbox {
 	char ifname[16];
@@ -39,6 +43,7 @@ struct nft_sandbox {
 	struct prefix addr6;
 	struct prefix gw6;
 	const struct policy *pol;
+	bool proxy;
 };
 
 /* Denial logs (docs/ARCHITECTURE.md, "Logs and counters"): sandbox N logs

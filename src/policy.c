@@ -35,7 +35,7 @@
  *
  * The loader accepts everything the format describes, including what this
  * version cannot enforce yet (domain rules, dns.block, dns.records,
- * dns.upstream, limits.bandwidth): policy_check_supported() refuses those
+ * dns.upstream): policy_check_supported() refuses those
  * separately, at the place they were written, so that nothing a policy
  * asks for is ever silently ignored, and later versions only relax that
  * one function.
@@ -2602,9 +2602,8 @@ bool policy_has_domain_rules(const struct policy *p)
  * @el:		error list, one record per refused item, at its origin
  *
  * Nothing a policy asks for is ever silently ignored: domain rules,
- * dns.block, dns.records and dns.upstream need the DNS interceptor, and
- * limits.bandwidth needs traffic shaping, neither of which this version
- * has. Later versions relax this function.
+ * dns.block, dns.records and dns.upstream need the DNS interceptor, which
+ * this version does not have. Later versions relax this function.
  *
  * Return: 0 if everything is supported, -1 after adding errors
  */
@@ -2634,10 +2633,6 @@ int policy_check_supported(const struct policy *p, struct errlist *el)
 		errlist_add(el, p->loc_dns_upstream.file,
 			    p->loc_dns_upstream.line, p->loc_dns_upstream.col,
 			    "dns.upstream %s", dns_why);
-	if (p->bandwidth_bps)
-		errlist_add(el, p->loc_bandwidth.file, p->loc_bandwidth.line,
-			    p->loc_bandwidth.col,
-			    "limits.bandwidth is not enforced yet");
 	return el->n == n0 ? 0 : -1;
 }
 

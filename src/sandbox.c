@@ -14,6 +14,8 @@
  *   3. create the network namespace /run/netns/moat-NAME and, unless the
  *      network is "none", a veth pair: "moatN" on the host, "eth0" inside;
  *      host-side hardening sysctls, addresses, the sandbox's routes;
+ *      limits.bandwidth as tc qdiscs on the host end (and an IFB device,
+ *      "ifbmoatN", removed after the veth on tear-down);
  *   4. one nftables transaction: the base table if it is missing or out of
  *      date, the sandbox's chains and its dispatch entries;
  *   5. links up, supervisor started and ready (it binds published ports,
@@ -329,6 +331,19 @@ fail:
 }
 
 /**
+ * sandbox_ifb_name() - name of the IFB device shaping a sandbox's egress
+ * @s:		record
+ * @buf:	16 bytes
+ *
+ * Deliberately outside the "moat*" interface prefix the table dispatches
+ * on: the IFB device is never a sandbox's interface.
+ */
+static void sandbox_ifb_name(const struct sb_state *s, char *buf)
+{
+	snprintf(buf, 16, "ifbmoat%u", s->idx);
+}
+
+/**
  * sandbox_setup_net() - namespace contents: links, addresses, routes, rules
  * @c:		settings
  * @s:		record
@@ -394,6 +409,21 @@ static int sandbox_setup_net(const struct moat_config *c,
 	}
 
 	msg_debug_step("create: addresses");
+	if (pol->bandwidth_bps) {
+		char ifb[16];
+
+		sandbox_ifb_name(s, ifb);
+		if ((err = link_shape(host, s->ifname, ifb, pol->bandwidth_bps,
+				      pol->bandwidth_bps))) {
+			msg_err("cannot limit the bandwidth of %s to %llu bit/s: %s",
+				s->ifname,
+				(unsigned long long)pol->bandwidth_bps,
+				err == -ERANGE ? "rate out of range (at most about 17 Gbit/s)"
+					       : strerror(-err));
+			goto out;
+		}
+	}
+
 	if (sandbox_nft_add(c, s, pol))
 		goto out;
 	msg_debug_step("create: rules");
@@ -621,9 +651,20 @@ int sandbox_teardown(const struct moat_config *c, const struct sb_state *s)
 			msg_err("cannot open route netlink");
 			ret = -1;
 		} else {
+			char ifb[16];
+
 			err = link_del(host, s->ifname);
 			if (err && err != -ENODEV && err != -ENOENT) {
 				msg_err("cannot delete %s: %s", s->ifname,
+					strerror(-err));
+				ret = -1;
+			}
+			/* The bandwidth limit's IFB, if any, after the veth
+			 * that redirects to it (see link_shape()) */
+			sandbox_ifb_name(s, ifb);
+			err = link_del(host, ifb);
+			if (err && err != -ENODEV && err != -ENOENT) {
+				msg_err("cannot delete %s: %s", ifb,
 					strerror(-err));
 				ret = -1;
 			}

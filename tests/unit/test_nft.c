@@ -260,6 +260,171 @@ static void test_invariants_before_rules(void **state)
 }
 
 /**
+ * compile_any_proxy() - compile a policy whatever the compiler thinks of it
+ * @yaml:	policy
+ * @proxy:	the sandbox's supervisor runs the proxy
+ *
+ * Domain rules compile only with the DNS interceptor; the text around
+ * them is emitted either way, which is what the QUIC tests look at.
+ *
+ * Return: compiler output (caller frees)
+ */
+static char *compile_any_proxy(const char *yaml, bool proxy)
+{
+	struct errlist el = { 0 };
+	struct nft_sandbox s;
+	struct policy p;
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	policy_init(&p);
+	if (policy_load_buf(&p, "test.yaml", yaml, strlen(yaml), &el)) {
+		errlist_print(&el, stderr);
+		fail_msg("policy did not load");
+	}
+	test_sandbox(&s, &p, true);
+	s.proxy = proxy;
+	f = open_memstream(&buf, &len);
+	nft_sandbox_add_text(f, &s, &el);
+	fclose(f);
+	errlist_free(&el);
+	policy_free(&p);
+	return buf;
+}
+
+/**
+ * compile_any() - compile_any_proxy() for a sandbox without the proxy
+ * @yaml:	policy
+ *
+ * Return: compiler output (caller frees)
+ */
+static char *compile_any(const char *yaml)
+{
+	return compile_any_proxy(yaml, false);
+}
+
+/**
+ * test_quic_drop() - UDP 443 and domain-rule ports dropped with domain rules
+ * @state:	unused
+ */
+static void test_quic_drop(void **state)
+{
+	const char *quic = "QUIC: names are judged on TCP";
+	char *out;
+
+	(void)state;
+	/* no domain rule: QUIC is as free as the rest of UDP */
+	out = compile("version: 1\negress:\n  rules:\n"
+		      "    - allow: 1.1.1.1\n      ports: [443]\n", true, true);
+	assert_null(strstr(out, quic));
+	free(out);
+
+	out = compile_any("version: 1\negress:\n  default: deny\n  rules:\n"
+			  "    - allow: github.com\n      ports: [443, 8443]\n"
+			  "    - allow: \"*.example.org\"\n"
+			  "      ports: [\"8000-8100\", 444, 442, 8443]\n"
+			  "      protocol: tcp\n"
+			  "    - deny: evil.example\n"
+			  "    - allow: 1.1.1.1\n      ports: [53000]\n"
+			  "    - allow: 0.0.0.0/0\n");
+	assert_non_null(strstr(out, "moat7_fwd udp dport { 442-444, 8000-8100, 8443 }"
+				    " counter name \"moat7_d_i3_egress\" counter drop"
+				    " comment \"QUIC: names are judged on TCP\""));
+	assert_non_null(strstr(out, "moat7_fwd udp dport { 442-444, 8000-8100, 8443 }"
+				    " limit name \"moat7_log\" log prefix \"moat:I3:quic\""));
+	/* before the policy's own rules, after the invariants */
+	assert_true(pos(out, quic) < pos(out, "ip daddr 0.0.0.0/0 counter name"));
+	assert_true(pos(out, quic) > pos(out, "fib daddr type broadcast"));
+	free(out);
+
+	/* a deny rule alone is a domain rule too; 443 always */
+	out = compile_any("version: 1\negress:\n  rules:\n"
+			  "    - deny: evil.example\n");
+	assert_non_null(strstr(out, "moat7_fwd udp dport { 443 } counter name"));
+	free(out);
+
+	/* many disjoint ports: split into rules of at most 30 ranges, none
+	 * lost (the match of one rule is bounded) */
+	{
+		char yaml[4096], want[32];
+		size_t n = 0;
+		unsigned k;
+		const char *q;
+
+		n += (size_t)snprintf(yaml + n, sizeof(yaml) - n,
+				      "version: 1\negress:\n  rules:\n"
+				      "    - allow: a.example\n      ports: [");
+		for (k = 0; k < 100; k++)
+			n += (size_t)snprintf(yaml + n, sizeof(yaml) - n,
+					      "%s%u", k ? ", " : "", 10000 + 2 * k);
+		snprintf(yaml + n, sizeof(yaml) - n, "]\n");
+		out = compile_any(yaml);
+		for (k = 0; k < 100; k++) {
+			snprintf(want, sizeof(want), " %u%s", 10000 + 2 * k,
+				 k % 30 == 28 || k == 99 ? " }" : ",");
+			if (!strstr(out, want))
+				fail_msg("port %u missing (%s)", 10000 + 2 * k, want);
+		}
+		for (k = 0, q = out; (q = strstr(q, "counter drop comment \"QUIC")); q++)
+			k++;
+		assert_int_equal(k, 4);		/* 101 ranges with 443 */
+		free(out);
+	}
+}
+
+/**
+ * test_proxy_redirect() - TCP 80, 443 and domain-rule ports marked for the
+ * proxy, and only redirected connections let in to it, with domain rules
+ * @state:	unused
+ */
+static void test_proxy_redirect(void **state)
+{
+	char *out;
+
+	(void)state;
+	out = compile("version: 1\negress:\n  rules:\n"
+		      "    - allow: 1.1.1.1\n      ports: [443]\n", true, true);
+	assert_null(strstr(out, "to the proxy"));
+	assert_null(strstr(out, "15001"));
+	free(out);
+
+	/* without the proxy running, nothing is redirected (QUIC still goes) */
+	out = compile_any("version: 1\negress:\n  rules:\n"
+			  "    - allow: github.com\n      ports: [443]\n");
+	assert_null(strstr(out, "to the proxy"));
+	assert_null(strstr(out, "15001"));
+	assert_non_null(strstr(out, "QUIC"));
+	free(out);
+
+	out = compile_any_proxy("version: 1\negress:\n  default: deny\n  rules:\n"
+			  "    - allow: github.com\n      ports: [443, 8443]\n"
+			  "    - allow: dns.example\n      ports: [5000]\n"
+			  "      protocol: udp\n"
+			  "    - deny: evil.example\n", true);
+	/* udp-only domain ports are not redirected, only dropped for QUIC */
+	assert_non_null(strstr(out, "add rule inet moat moat7_pre tcp dport { 80, 443, 8443 }"
+				    " fib daddr type != local meta mark set meta mark | 0x00100000"
+				    " comment \"to the proxy\""));
+	assert_non_null(strstr(out, "moat7_fwd udp dport { 443, 5000, 8443 }"));
+	/* marked after the anti-spoofing drops, before the chain accepts */
+	assert_true(pos(out, "to the proxy") > pos(out, "ip saddr != 10.231.0.30"));
+	assert_true(pos(out, "to the proxy") < pos(out, "add rule inet moat moat7_pre accept"));
+	assert_non_null(strstr(out, "add rule inet moat moat7_in ip daddr 10.231.0.29"
+				    " tcp dport 15001 ct status dnat accept"));
+	assert_non_null(strstr(out, "add rule inet moat moat7_in ip6 daddr fd6d:6f61:7400:7::1"
+				    " tcp dport 15001 ct status dnat accept"));
+	assert_true(pos(out, "tcp dport 15001") < pos(out, "fib daddr type local"));
+	free(out);
+
+	out = compile_any_proxy("version: 1\nnetwork: restricted\negress:\n  rules:\n"
+				"    - allow: github.com\n", true);
+	assert_null(strstr(out, "to the proxy"));
+	assert_null(strstr(out, "15001"));
+	free(out);
+}
+
+/**
  * test_host_only_by_allow_host() - a CIDR allow never opens the host (I2)
  * @state:	unused
  */
@@ -412,6 +577,8 @@ int main(void)
 		cmocka_unit_test(test_golden_policies),
 		cmocka_unit_test(test_invariants_before_rules),
 		cmocka_unit_test(test_host_only_by_allow_host),
+		cmocka_unit_test(test_quic_drop),
+		cmocka_unit_test(test_proxy_redirect),
 		cmocka_unit_test(test_modes),
 		cmocka_unit_test(test_antispoof),
 		cmocka_unit_test(test_delete_text),

@@ -1300,7 +1300,7 @@ static void test_check_supported(void **state)
 	assert_int_equal(policy_parse_rule_arg(&p, "c.example", true, "--allow",
 					       &el), 0);
 	assert_int_equal(policy_check_supported(&p, &el), -1);
-	assert_int_equal(el.n, 7);
+	assert_int_equal(el.n, 6);
 	assert_true(has_error(&el, "t.yaml", 4, 14,
 			      "'github.com': domain rules need the DNS interceptor, which this version of moat does not have yet; use an address, CIDR or group"));
 	assert_true(has_error(&el, "t.yaml", 6, 13, "'*.x.example': domain rules need"));
@@ -1308,7 +1308,6 @@ static void test_check_supported(void **state)
 	assert_true(has_error(&el, "t.yaml", 8, 10, "dns.block needs the DNS interceptor"));
 	assert_true(has_error(&el, "t.yaml", 9, 12, "dns.records needs the DNS interceptor"));
 	assert_true(has_error(&el, "t.yaml", 10, 13, "dns.upstream needs the DNS interceptor"));
-	assert_true(has_error(&el, "t.yaml", 12, 14, "limits.bandwidth is not enforced yet"));
 	policy_free(&p);
 	errlist_free(&el);
 
@@ -1320,7 +1319,7 @@ static void test_check_supported(void **state)
 			      "egress: {default: deny, rules: [{allow: host, ports: [11434]}]}\n"
 			      "ingress: {publish: [\"8080:80\"], allow_from: [10.0.0.0/8]}\n"
 			      "dns: {rebind_protection: false, block: [], records: {}, upstream: [], ttl: {min: 1, max: 2}}\n"
-			      "limits: {bandwidth: unlimited, connections: 10}\n"), 0);
+			      "limits: {bandwidth: 2mbit, connections: 10}\n"), 0);
 	assert_int_equal(policy_check_supported(&p, &el), 0);
 	assert_int_equal(el.n, 0);
 	policy_free(&p);

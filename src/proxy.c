@@ -1,0 +1,516 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/* moat - per-sandbox networks enforced by the host kernel
+ *
+ * proxy.c - transparent egress proxy: decisions and their counters
+ *
+ * Theory of operation
+ * -------------------
+ * Pinning alone cannot tell two names on one address apart (CDNs, shared
+ * hosting). When a policy has domain rules, TCP 80, 443 and every port a
+ * domain rule names are redirected to the sandbox's supervisor, which reads
+ * the name the client asked for (the TLS SNI, tls.c, or the Host of every
+ * HTTP request, http.c), decides here, and then gets out of the way.
+ *
+ * The connection the supervisor opens to the original destination leaves
+ * from the host, not through the sandbox's forward chain, so the decision
+ * must give the whole policy's answer, not only the names':
+ *
+ *   1. a destination in the sandbox pools (I1) or one of the host's own
+ *      addresses (I2) is refused whatever the name;
+ *   2. the parser's refusals: no SNI, an IP literal, an invalid name, a
+ *      malformed, oversized or non-TLS hello; for HTTP no Host, userinfo,
+ *      Host and authority that disagree, CONNECT, HTTP/2 prior knowledge;
+ *   3. the name is judged by the policy's domain rules (the oracle's
+ *      name_verdict, policy_domain_verdict() of the DNS work): a deny
+ *      refuses; an allow admits the connection only if the destination
+ *      is pinned for that name (dns_pinned(): returned to this sandbox in
+ *      an answer for it, within the TTL), else it is refused as a forged
+ *      resolution ("curl --resolve allowed:443:OTHER");
+ *   4. a name no domain rule matches falls back to the address rules,
+ *      evaluated as the forward chain does (nft.c): CIDR and group rules
+ *      in order, first match wins, then egress.default.
+ *
+ * Every decision is counted by reason (struct proxy_counters, shown by
+ * "moat inspect"); a refused HTTP request gets a 403 whose X-Moat-Denied
+ * header carries the reason, a refused TLS connection a reset.
+ */
+#include <errno.h>
+#include <string.h>
+#include <arpa/inet.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+#include <linux/netfilter_ipv4.h>
+#include <linux/netfilter_ipv6/ip6_tables.h>
+
+#include "err.h"
+#include "proxy.h"
+
+static const char *const proxy_reasons[PROXY_REASON_COUNT] = {
+	[PROXY_ALLOW_NAME]		= "allowed-name",
+	[PROXY_ALLOW_ADDR]		= "allowed-address",
+	[PROXY_DENY_NAME]		= "name-denied",
+	[PROXY_DENY_NOT_PINNED]		= "not-pinned",
+	[PROXY_DENY_NOT_ALLOWED]	= "not-allowed",
+	[PROXY_DENY_SANDBOX]		= "sandbox",
+	[PROXY_DENY_HOST]		= "host",
+	[PROXY_DENY_NO_SNI]		= "no-sni",
+	[PROXY_DENY_SNI_IP]		= "sni-ip-literal",
+	[PROXY_DENY_SNI_INVALID]	= "sni-invalid",
+	[PROXY_DENY_TLS_MALFORMED]	= "tls-malformed",
+	[PROXY_DENY_TLS_TOO_LARGE]	= "tls-too-large",
+	[PROXY_DENY_NOT_TLS]		= "not-tls",
+	[PROXY_DENY_HTTP_MALFORMED]	= "http-malformed",
+	[PROXY_DENY_HTTP_TOO_LARGE]	= "http-too-large",
+	[PROXY_DENY_NO_HOST]		= "no-host",
+	[PROXY_DENY_HOST_MISMATCH]	= "host-mismatch",
+	[PROXY_DENY_HOST_IP]		= "host-ip-literal",
+	[PROXY_DENY_HOST_INVALID]	= "host-invalid",
+	[PROXY_DENY_USERINFO]		= "userinfo",
+	[PROXY_DENY_CONNECT_METHOD]	= "connect-method",
+	[PROXY_DENY_HTTP2]		= "http2-prior-knowledge",
+	[PROXY_DENY_LIMIT]		= "connection-limit",
+	[PROXY_DENY_TIMEOUT]		= "timeout",
+	[PROXY_FAIL_CONNECT]		= "connect-failed",
+};
+
+/**
+ * proxy_port_matches() - does a rule's protocol and ports cover TCP @port
+ * @r:		rule
+ * @port:	destination port
+ *
+ * Return: true if it does
+ */
+static bool proxy_port_matches(const struct rule *r, uint16_t port)
+{
+	size_t i;
+
+	if (r->proto != PROTO_ANY && r->proto != PROTO_TCP)
+		return false;
+	if (!r->nports)
+		return true;
+	for (i = 0; i < r->nports; i++)
+		if (port >= r->ports[i].lo && port <= r->ports[i].hi)
+			return true;
+	return false;
+}
+
+/**
+ * proxy_embedded4() - the IPv4 address an IPv6 address carries, if any
+ * @dst:	IPv6 address
+ * @v4:		set to the IPv4 address (::ffff:0:0/96, 64:ff9b::/96)
+ *
+ * Return: true if @dst is IPv4-mapped or NAT64
+ */
+static bool proxy_embedded4(const struct prefix *dst, struct prefix *v4)
+{
+	static const uint8_t mapped[12] = { [10] = 0xff, [11] = 0xff };
+	static const uint8_t nat64[12] = { 0, 0x64, 0xff, 0x9b };
+
+	if (dst->family != AF_INET6 || (memcmp(dst->addr, mapped, 12) &&
+					memcmp(dst->addr, nat64, 12)))
+		return false;
+	memset(v4, 0, sizeof(*v4));
+	v4->family = AF_INET;
+	v4->plen = 32;
+	memcpy(v4->addr, dst->addr + 12, 4);
+	return true;
+}
+
+/**
+ * proxy_cidr_matches() - does a CIDR rule cover a destination, as nft.c
+ * @r:		rule
+ * @dst:	destination (/32 or /128)
+ *
+ * An IPv4 rule also covers the IPv4-mapped and NAT64 forms (nft_embed4()).
+ *
+ * Return: true if it does
+ */
+static bool proxy_cidr_matches(const struct rule *r, const struct prefix *dst)
+{
+	struct prefix v4;
+
+	if (r->pfx.family == dst->family)
+		return prefix_contains(&r->pfx, dst);
+	if (r->pfx.family == AF_INET && proxy_embedded4(dst, &v4))
+		return prefix_contains(&r->pfx, &v4);
+	return false;
+}
+
+/**
+ * proxy_group() - the group of a destination, by the address it carries
+ * @pp:		decision context
+ * @dst:	destination
+ *
+ * Return: its group (SPEC §4)
+ */
+static enum addr_group proxy_group(const struct proxy_policy *pp,
+				   const struct prefix *dst)
+{
+	return addr_classify(dst->family, dst->addr, pp->host, pp->nhost);
+}
+
+/**
+ * proxy_addr_allowed() - the address rules' verdict on a TCP destination
+ * @pp:		decision context
+ * @dst:	destination (/32 or /128)
+ * @port:	destination port
+ *
+ * Mirrors the sandbox's forward chain without its domain rules: CIDR and
+ * group rules in order (first match wins; "host" never matches, it is
+ * not forwarded), then egress.default.
+ *
+ * Return: true if allowed
+ */
+bool proxy_addr_allowed(const struct proxy_policy *pp, const struct prefix *dst,
+			uint16_t port)
+{
+	const struct policy *p = pp->pol;
+	enum addr_group g = proxy_group(pp, dst);
+	size_t k;
+
+	if (p->mode != NET_FILTERED)
+		return false;
+	for (k = 0; k < p->nrules; k++) {
+		const struct rule *r = &p->rules[k];
+
+		if (!proxy_port_matches(r, port))
+			continue;
+		if (r->kind == TARGET_CIDR && proxy_cidr_matches(r, dst))
+			return r->allow;
+		if (r->kind == TARGET_GROUP && r->group != GROUP_HOST &&
+		    r->group == g)
+			return r->allow;
+	}
+	switch (p->egress_default) {
+	case EGRESS_ALLOW:
+		return true;
+	case EGRESS_PUBLIC:
+		return g == GROUP_PUBLIC;
+	case EGRESS_DENY:
+		break;
+	}
+	return false;
+}
+
+/**
+ * proxy_decide_name() - decide a connection on a name the client gave
+ * @pp:		decision context
+ * @name:	normalised name (SNI or Host)
+ * @dst:	original destination (/32 or /128)
+ * @port:	original destination port
+ *
+ * Return: PROXY_ALLOW_NAME, PROXY_ALLOW_ADDR, or the reason for refusal
+ */
+enum proxy_reason proxy_decide_name(const struct proxy_policy *pp,
+				    const char *name,
+				    const struct prefix *dst, uint16_t port)
+{
+	struct prefix v4;
+	const struct prefix *d = dst;
+
+	if ((dst->family == AF_INET && prefix_contains(&pp->pool4, dst)) ||
+	    (dst->family == AF_INET6 && pp->pool6.family == AF_INET6 &&
+	     prefix_contains(&pp->pool6, dst)) ||
+	    (proxy_embedded4(dst, &v4) && prefix_contains(&pp->pool4, &v4)))
+		return PROXY_DENY_SANDBOX;
+	if (proxy_group(pp, dst) == GROUP_HOST)
+		return PROXY_DENY_HOST;
+	if (pp->pol->mode != NET_FILTERED)
+		return PROXY_DENY_NOT_ALLOWED;
+
+	switch (pp->oracle.name_verdict(pp->oracle.ctx, name, port)) {
+	case PROXY_NAME_DENY:
+		return PROXY_DENY_NAME;
+	case PROXY_NAME_ALLOW:
+		/* pins are kept as the DNS answer carried them */
+		if (pp->oracle.pinned(pp->oracle.ctx, name, d->family, d->addr))
+			return PROXY_ALLOW_NAME;
+		return PROXY_DENY_NOT_PINNED;
+	case PROXY_NAME_NONE:
+		break;
+	}
+	return proxy_addr_allowed(pp, dst, port) ? PROXY_ALLOW_ADDR
+						 : PROXY_DENY_NOT_ALLOWED;
+}
+
+/**
+ * proxy_decide_tls() - decide a TLS connection on its ClientHello
+ * @pp:		decision context
+ * @r:		tls_client_hello() result (not TLS_NEED_MORE)
+ * @h:		what it found
+ * @dst:	original destination
+ * @port:	original destination port
+ *
+ * Return: PROXY_ALLOW_* or the reason for refusal
+ */
+enum proxy_reason proxy_decide_tls(const struct proxy_policy *pp,
+				   enum tls_result r, const struct tls_hello *h,
+				   const struct prefix *dst, uint16_t port)
+{
+	switch (r) {
+	case TLS_OK:
+		return proxy_decide_name(pp, h->sni, dst, port);
+	case TLS_NEED_MORE:
+		return PROXY_DENY_TIMEOUT;
+	case TLS_NOT_TLS:
+		return PROXY_DENY_NOT_TLS;
+	case TLS_MALFORMED:
+		return PROXY_DENY_TLS_MALFORMED;
+	case TLS_TOO_LARGE:
+		return PROXY_DENY_TLS_TOO_LARGE;
+	case TLS_NO_SNI:
+		return PROXY_DENY_NO_SNI;
+	case TLS_SNI_IP:
+		return PROXY_DENY_SNI_IP;
+	case TLS_SNI_INVALID:
+		return PROXY_DENY_SNI_INVALID;
+	}
+	return PROXY_DENY_TLS_MALFORMED;
+}
+
+/**
+ * proxy_decide_http() - decide one HTTP request on its head
+ * @pp:		decision context
+ * @r:		http_request_head() result (not HTTP_NEED_MORE)
+ * @req:	what it found
+ * @dst:	original destination
+ * @port:	original destination port
+ *
+ * Called for every request of a keep-alive connection.
+ *
+ * Return: PROXY_ALLOW_* or the reason for refusal
+ */
+enum proxy_reason proxy_decide_http(const struct proxy_policy *pp,
+				    enum http_result r,
+				    const struct http_request *req,
+				    const struct prefix *dst, uint16_t port)
+{
+	switch (r) {
+	case HTTP_OK:
+		return proxy_decide_name(pp, req->host, dst, port);
+	case HTTP_NEED_MORE:
+		return PROXY_DENY_TIMEOUT;
+	case HTTP_MALFORMED:
+		return PROXY_DENY_HTTP_MALFORMED;
+	case HTTP_TOO_LARGE:
+		return PROXY_DENY_HTTP_TOO_LARGE;
+	case HTTP_NO_HOST:
+		return PROXY_DENY_NO_HOST;
+	case HTTP_HOST_MISMATCH:
+		return PROXY_DENY_HOST_MISMATCH;
+	case HTTP_HOST_IP:
+		return PROXY_DENY_HOST_IP;
+	case HTTP_HOST_INVALID:
+		return PROXY_DENY_HOST_INVALID;
+	case HTTP_USERINFO:
+		return PROXY_DENY_USERINFO;
+	case HTTP_CONNECT:
+		return PROXY_DENY_CONNECT_METHOD;
+	case HTTP_H2:
+		return PROXY_DENY_HTTP2;
+	}
+	return PROXY_DENY_HTTP_MALFORMED;
+}
+
+/**
+ * proxy_reason_allows() - is a reason an allowed connection
+ * @r:		reason
+ *
+ * Return: true for PROXY_ALLOW_*
+ */
+bool proxy_reason_allows(enum proxy_reason r)
+{
+	return r == PROXY_ALLOW_NAME || r == PROXY_ALLOW_ADDR;
+}
+
+/**
+ * proxy_reason_str() - the reason as written in X-Moat-Denied and counters
+ * @r:		reason
+ *
+ * Return: a static string
+ */
+const char *proxy_reason_str(enum proxy_reason r)
+{
+	if ((unsigned)r >= PROXY_REASON_COUNT)
+		return "unknown";
+	return proxy_reasons[r];
+}
+
+/**
+ * proxy_http_403() - the response to a refused HTTP request
+ * @r:		reason
+ * @name:	the host the request named, or NULL/empty if none was read
+ * @buf:	output
+ * @len:	its size
+ *
+ * One line of body an agent can act on; the connection is closed after.
+ *
+ * Return: bytes written, or -1 if @buf is too small
+ */
+int proxy_http_403(enum proxy_reason r, const char *name, char *buf,
+		   size_t len)
+{
+	char body[384];
+	int n, b;
+
+	if (name && *name)
+		b = snprintf(body, sizeof(body),
+			     "moat: request to %s refused by the sandbox's network policy (%s)\n",
+			     name, proxy_reason_str(r));
+	else
+		b = snprintf(body, sizeof(body),
+			     "moat: request refused by the sandbox's network policy (%s)\n",
+			     proxy_reason_str(r));
+	if (b < 0 || (size_t)b >= sizeof(body))
+		return -1;
+	n = snprintf(buf, len,
+		     "HTTP/1.1 403 Forbidden\r\n"
+		     "X-Moat-Denied: %s\r\n"
+		     "Content-Type: text/plain; charset=utf-8\r\n"
+		     "Content-Length: %d\r\n"
+		     "Connection: close\r\n"
+		     "\r\n%s", proxy_reason_str(r), b, body);
+	if (n < 0 || (size_t)n >= len)
+		return -1;
+	return n;
+}
+
+/**
+ * proxy_counters_json() - decisions by reason, for "moat inspect"
+ * @c:		counters
+ *
+ * Return: {"allowed": N, "refused": N, "by_reason": {reason: N, ...}},
+ *	   reasons with a zero count left out
+ */
+json_t *proxy_counters_json(const struct proxy_counters *c)
+{
+	json_t *o = json_object(), *by = json_object();
+	uint64_t allowed = 0, refused = 0;
+	size_t k;
+
+	if (!o || !by)
+		die_oom();
+	for (k = 0; k < PROXY_REASON_COUNT; k++) {
+		if (proxy_reason_allows((enum proxy_reason)k))
+			allowed += c->n[k];
+		else
+			refused += c->n[k];
+		if (c->n[k])
+			json_object_set_new(by, proxy_reasons[k],
+					    json_integer((json_int_t)c->n[k]));
+	}
+	json_object_set_new(o, "allowed", json_integer((json_int_t)allowed));
+	json_object_set_new(o, "refused", json_integer((json_int_t)refused));
+	json_object_set_new(o, "by_reason", by);
+	return o;
+}
+
+/**
+ * proxy_listen() - the proxy's listening socket on a gateway address
+ * @gw:		gateway address (/32 or /128), on the sandbox's host interface
+ * @port:	port (NFT_PROXY_PORT)
+ * @err:	set to a message on failure
+ *
+ * Return: a non-blocking listening socket, or -1
+ */
+int proxy_listen(const struct prefix *gw, uint16_t port, char **err)
+{
+	struct sockaddr_storage sa = { 0 };
+	char buf[INET6_ADDRSTRLEN + 4];
+	socklen_t len;
+	int fd, one = 1;
+
+	if (gw->family == AF_INET) {
+		struct sockaddr_in *in = (struct sockaddr_in *)&sa;
+
+		in->sin_family = AF_INET;
+		in->sin_port = htons(port);
+		memcpy(&in->sin_addr, gw->addr, 4);
+		len = sizeof(*in);
+	} else {
+		struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&sa;
+
+		in6->sin6_family = AF_INET6;
+		in6->sin6_port = htons(port);
+		memcpy(&in6->sin6_addr, gw->addr, 16);
+		len = sizeof(*in6);
+	}
+	fd = socket(gw->family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		goto fail;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (gw->family == AF_INET6)
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+	if (bind(fd, (struct sockaddr *)&sa, len) || listen(fd, 128))
+		goto fail;
+	return fd;
+fail:
+	prefix_format(gw, buf, sizeof(buf));
+	*err = xasprintf("cannot listen for the proxy on %s%s%s:%u: %s",
+			 gw->family == AF_INET6 ? "[" : "", buf,
+			 gw->family == AF_INET6 ? "]" : "", port,
+			 strerror(errno));
+	if (fd >= 0)
+		close(fd);
+	return -1;
+}
+
+/**
+ * proxy_original_dst() - where a redirected connection was going
+ * @fd:		accepted connection
+ * @dst:	set to the original destination address (/32 or /128)
+ * @port:	set to the original destination port
+ *
+ * The nat "redirect" rewrote the destination to the proxy; conntrack keeps
+ * the original, which SO_ORIGINAL_DST (IPv4) and IP6T_SO_ORIGINAL_DST
+ * return. A connection that was not redirected gets its own destination
+ * back, the gateway: the decision then refuses it as the host (I2).
+ *
+ * Return: 0, or -errno
+ */
+int proxy_original_dst(int fd, struct prefix *dst, uint16_t *port)
+{
+	struct sockaddr_storage sa = { 0 };
+	socklen_t len = sizeof(sa);
+
+	if (getsockname(fd, (struct sockaddr *)&sa, &len))
+		return -errno;
+	len = sizeof(sa);
+	memset(dst, 0, sizeof(*dst));
+	if (sa.ss_family == AF_INET) {
+		struct sockaddr_in *in = (struct sockaddr_in *)&sa;
+
+		if (getsockopt(fd, SOL_IP, SO_ORIGINAL_DST, in, &len))
+			return -errno;
+		dst->family = AF_INET;
+		dst->plen = 32;
+		memcpy(dst->addr, &in->sin_addr, 4);
+		*port = ntohs(in->sin_port);
+		return 0;
+	}
+	if (sa.ss_family == AF_INET6) {
+		struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&sa;
+
+		if (getsockopt(fd, SOL_IPV6, IP6T_SO_ORIGINAL_DST, in6, &len))
+			return -errno;
+		dst->family = AF_INET6;
+		dst->plen = 128;
+		memcpy(dst->addr, &in6->sin6_addr, 16);
+		*port = ntohs(in6->sin6_port);
+		return 0;
+	}
+	return -EAFNOSUPPORT;
+}
+
+/**
+ * proxy_is_tls() - tell TLS from HTTP on a proxied port by the first byte
+ * @buf:	first bytes from the client (at least one)
+ * @len:	their number
+ *
+ * Return: true for a TLS handshake record (0x16), which no HTTP method
+ *	   starts with
+ */
+bool proxy_is_tls(const uint8_t *buf, size_t len)
+{
+	return len && buf[0] == 0x16;
+}

@@ -1,0 +1,329 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/* moat - per-sandbox networks enforced by the host kernel
+ *
+ * tls.c - bounded TLS ClientHello parser: server name (SNI) extraction
+ *
+ * Theory of operation
+ * -------------------
+ * The transparent proxy decides a TLS connection on the name the client
+ * asked for, before a single byte reaches the destination. It accumulates
+ * what the client sent so far and calls tls_client_hello() on the whole
+ * prefix each time more arrives; the parser is stateless, so a ClientHello
+ * split across TCP segments is simply parsed again once more bytes are in.
+ *
+ * The ClientHello may also be split across TLS records (RFC 8446 §5.1
+ * allows a handshake message to span records, and post-quantum key shares
+ * make hellos larger than one packet, often than one small record): every
+ * record must be a handshake record (type 22, version 3.x, 1..2^14 bytes
+ * long); their fragments are concatenated, up to the length the handshake
+ * header announces. That length is bounded by TLS_HELLO_MAX (16 KiB):
+ * anything larger is refused as TLS_TOO_LARGE, never buffered.
+ *
+ * The hello is then walked field by field, each length checked against
+ * what contains it: session id, cipher suites, compression methods,
+ * extensions. A repeated extension is malformed (RFC 8446 §4.2). The
+ * server_name extension (RFC 6066 §3) must hold exactly one host_name; it
+ * is accepted only if it is a DNS host name (letters, digits, hyphens,
+ * underscores, labels of 1..63 bytes, 253 in all, one trailing dot
+ * tolerated and removed), and refused as TLS_SNI_IP if it looks like an
+ * address literal: it holds ':' or '[', or its last label is numeric (the
+ * WHATWG rule that makes "1.2.3.4", "0x7f.1" and "2130706433" IPv4).
+ *
+ * Encrypted Client Hello (encrypted_client_hello, 0xfe0d): the inner hello
+ * is unreadable by design; moat judges the outer SNI only, reports that
+ * ECH was offered, and the policy applies to the outer (public) name. As
+ * the DNS interceptor answers HTTPS/SVCB queries empty, clients do not get
+ * ECH configurations through moat in the first place.
+ */
+#include <string.h>
+
+#include "tls.h"
+
+#define TLS_REC_HANDSHAKE	22
+#define TLS_REC_HDR		5
+#define TLS_REC_MAX		16384	/* RFC 8446 §5.1 plaintext bound */
+#define TLS_HS_CLIENT_HELLO	1
+#define TLS_HS_HDR		4
+#define TLS_EXT_SERVER_NAME	0x0000
+#define TLS_EXT_ECH		0xfe0d
+#define TLS_EXT_SEEN_MAX	128	/* distinct extensions we track */
+
+/**
+ * struct tls_cur - a bounded reader over a byte range
+ * @p:		next byte
+ * @n:		bytes left
+ */
+struct tls_cur {
+	const uint8_t *p;
+	size_t n;
+};
+
+/**
+ * tls_get() - read a big-endian integer of 1 to 3 bytes
+ * @c:		reader
+ * @bytes:	width
+ * @v:		value read
+ *
+ * Return: false if the range is too short
+ */
+static bool tls_get(struct tls_cur *c, unsigned bytes, size_t *v)
+{
+	unsigned i;
+
+	if (c->n < bytes)
+		return false;
+	*v = 0;
+	for (i = 0; i < bytes; i++)
+		*v = (*v << 8) | c->p[i];
+	c->p += bytes;
+	c->n -= bytes;
+	return true;
+}
+
+/**
+ * tls_sub() - take a length-prefixed sub-range
+ * @c:		reader, advanced past the sub-range
+ * @lenbytes:	width of the length prefix
+ * @sub:	the sub-range
+ *
+ * Return: false if the prefix or the range is too short
+ */
+static bool tls_sub(struct tls_cur *c, unsigned lenbytes, struct tls_cur *sub)
+{
+	size_t len;
+
+	if (!tls_get(c, lenbytes, &len) || len > c->n)
+		return false;
+	sub->p = c->p;
+	sub->n = len;
+	c->p += len;
+	c->n -= len;
+	return true;
+}
+
+/**
+ * tls_name() - check and copy a host name (SNI, and HTTP Host in http.c)
+ * @p:		name bytes (not terminated)
+ * @len:	length
+ * @out:	TLS_NAME_MAX + 1 bytes, lower case name without trailing dot
+ *
+ * Return: TLS_OK, TLS_SNI_IP or TLS_SNI_INVALID
+ */
+enum tls_result tls_name(const uint8_t *p, size_t len, char *out)
+{
+	size_t i, label = 0, last = 0;
+	bool numeric = true, hex = false;
+
+	if (memchr(p, ':', len) || memchr(p, '[', len))
+		return TLS_SNI_IP;
+	if (len && p[len - 1] == '.')
+		len--;
+	if (!len || len > TLS_NAME_MAX)
+		return TLS_SNI_INVALID;
+
+	for (i = 0; i < len; i++) {
+		uint8_t ch = p[i];
+
+		if (ch == '.') {
+			if (!label)
+				return TLS_SNI_INVALID;
+			label = 0;
+			last = i + 1;
+			out[i] = '.';
+			continue;
+		}
+		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+		      (ch >= '0' && ch <= '9') || ch == '-' || ch == '_'))
+			return TLS_SNI_INVALID;
+		if (++label > 63)
+			return TLS_SNI_INVALID;
+		out[i] = (ch >= 'A' && ch <= 'Z') ? (char)(ch - 'A' + 'a')
+						  : (char)ch;
+	}
+	if (!label)
+		return TLS_SNI_INVALID;
+	out[len] = '\0';
+
+	/* Last label numeric (decimal, or 0x-prefixed hex): an IPv4 literal */
+	if (len - last > 2 && out[last] == '0' &&
+	    (out[last + 1] == 'x' || out[last + 1] == 'X'))
+		hex = true;
+	for (i = last + (hex ? 2 : 0); i < len; i++) {
+		char ch = out[i];
+
+		if (!((ch >= '0' && ch <= '9') ||
+		      (hex && ch >= 'a' && ch <= 'f'))) {
+			numeric = false;
+			break;
+		}
+	}
+	if (numeric)
+		return TLS_SNI_IP;
+	return TLS_OK;
+}
+
+/**
+ * tls_server_name() - parse the server_name extension
+ * @c:		extension data
+ * @out:	name written here
+ *
+ * Return: TLS_OK, TLS_NO_SNI, TLS_SNI_IP, TLS_SNI_INVALID or TLS_MALFORMED
+ */
+static enum tls_result tls_server_name(struct tls_cur c, char *out)
+{
+	enum tls_result r = TLS_NO_SNI;
+	struct tls_cur list, name;
+	bool seen = false;
+	size_t type;
+
+	if (!tls_sub(&c, 2, &list) || c.n || !list.n)
+		return TLS_MALFORMED;
+	while (list.n) {
+		if (!tls_get(&list, 1, &type) || !tls_sub(&list, 2, &name))
+			return TLS_MALFORMED;
+		if (type != 0)		/* only host_name (0) is defined */
+			continue;
+		if (seen)		/* RFC 6066: one name per type */
+			return TLS_MALFORMED;
+		seen = true;
+		r = tls_name(name.p, name.n, out);
+	}
+	return r;
+}
+
+/**
+ * tls_hello_body() - walk a complete ClientHello body
+ * @c:		the body, after the handshake header
+ * @out:	results
+ *
+ * Return: TLS_OK or the reason the hello is refused
+ */
+static enum tls_result tls_hello_body(struct tls_cur c, struct tls_hello *out)
+{
+	uint16_t seen[TLS_EXT_SEEN_MAX];
+	enum tls_result sni = TLS_NO_SNI;
+	struct tls_cur sid, cs, comp, exts, data;
+	size_t ver, type, nseen = 0, i;
+
+	if (!tls_get(&c, 2, &ver) || (ver >> 8) != 3)
+		return TLS_MALFORMED;
+	if (c.n < 32)
+		return TLS_MALFORMED;
+	c.p += 32;				/* random */
+	c.n -= 32;
+	if (!tls_sub(&c, 1, &sid) || sid.n > 32)
+		return TLS_MALFORMED;
+	if (!tls_sub(&c, 2, &cs) || cs.n < 2 || cs.n % 2)
+		return TLS_MALFORMED;
+	if (!tls_sub(&c, 1, &comp) || comp.n < 1)
+		return TLS_MALFORMED;
+	if (!c.n)				/* no extensions at all */
+		return TLS_NO_SNI;
+	if (!tls_sub(&c, 2, &exts) || c.n)
+		return TLS_MALFORMED;
+
+	while (exts.n) {
+		if (!tls_get(&exts, 2, &type) || !tls_sub(&exts, 2, &data))
+			return TLS_MALFORMED;
+		for (i = 0; i < nseen; i++)
+			if (seen[i] == type)
+				return TLS_MALFORMED;
+		if (nseen == TLS_EXT_SEEN_MAX)
+			return TLS_MALFORMED;
+		seen[nseen++] = (uint16_t)type;
+
+		if (type == TLS_EXT_SERVER_NAME)
+			sni = tls_server_name(data, out->sni);
+		else if (type == TLS_EXT_ECH)
+			out->ech = true;
+	}
+	return sni;
+}
+
+/**
+ * tls_client_hello() - parse the start of a client's TLS stream
+ * @buf:	bytes the client sent so far
+ * @len:	their number
+ * @out:	results, valid when TLS_OK is returned (@out->ech and
+ *		@out->consumed also for the other complete-hello results)
+ *
+ * Return: TLS_OK, TLS_NEED_MORE, or why the connection must be refused
+ */
+enum tls_result tls_client_hello(const uint8_t *buf, size_t len,
+				 struct tls_hello *out)
+{
+	uint8_t hs[TLS_HS_HDR + TLS_HELLO_MAX];
+	size_t have = 0, want = 0, off = 0;
+
+	memset(out, 0, sizeof(*out));
+
+	for (;;) {
+		size_t rlen, take, before = have;
+
+		if (len - off < TLS_REC_HDR) {
+			/* Judge what we have of the header early */
+			if (len > off && buf[off] != TLS_REC_HANDSHAKE)
+				return off ? TLS_MALFORMED : TLS_NOT_TLS;
+			if (len - off > 1 && buf[off + 1] != 3)
+				return off ? TLS_MALFORMED : TLS_NOT_TLS;
+			return TLS_NEED_MORE;
+		}
+		if (buf[off] != TLS_REC_HANDSHAKE || buf[off + 1] != 3)
+			return off ? TLS_MALFORMED : TLS_NOT_TLS;
+		rlen = (size_t)buf[off + 3] << 8 | buf[off + 4];
+		if (!rlen || rlen > TLS_REC_MAX)
+			return TLS_MALFORMED;
+
+		/* Bytes of this record that belong to the hello */
+		take = rlen;
+		if (want && take > want - have)
+			return TLS_MALFORMED;	/* another message follows */
+		if (len - off - TLS_REC_HDR < take)
+			take = len - off - TLS_REC_HDR;
+		if (have + take > sizeof(hs))
+			take = sizeof(hs) - have;
+		memcpy(hs + have, buf + off + TLS_REC_HDR, take);
+		have += take;
+
+		if (!want && have >= 1 && hs[0] != TLS_HS_CLIENT_HELLO)
+			return TLS_MALFORMED;
+		if (!want && have >= TLS_HS_HDR) {
+			want = (size_t)hs[1] << 16 | (size_t)hs[2] << 8 | hs[3];
+			if (want > TLS_HELLO_MAX)
+				return TLS_TOO_LARGE;
+			want += TLS_HS_HDR;
+			if (before + rlen > want)
+				return TLS_MALFORMED;	/* another message follows */
+		}
+		if (len - off - TLS_REC_HDR < rlen)
+			return TLS_NEED_MORE;	/* record incomplete */
+		off += TLS_REC_HDR + rlen;
+		if (want && have == want)
+			break;
+	}
+
+	out->consumed = off;
+	return tls_hello_body((struct tls_cur){ hs + TLS_HS_HDR,
+						want - TLS_HS_HDR }, out);
+}
+
+/**
+ * tls_result_str() - short reason for a result, as used in counters
+ * @r:		result
+ *
+ * Return: a static string
+ */
+const char *tls_result_str(enum tls_result r)
+{
+	switch (r) {
+	case TLS_OK:		return "ok";
+	case TLS_NEED_MORE:	return "incomplete";
+	case TLS_NOT_TLS:	return "not-tls";
+	case TLS_MALFORMED:	return "tls-malformed";
+	case TLS_TOO_LARGE:	return "tls-too-large";
+	case TLS_NO_SNI:	return "no-sni";
+	case TLS_SNI_IP:	return "sni-ip-literal";
+	case TLS_SNI_INVALID:	return "sni-invalid";
+	}
+	return "unknown";
+}

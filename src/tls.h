@@ -1,0 +1,56 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later
+ * moat - per-sandbox networks enforced by the host kernel
+ *
+ * tls.h - bounded TLS ClientHello parser: server name (SNI) extraction
+ */
+#ifndef MOAT_TLS_H
+#define MOAT_TLS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdbool.h>
+
+#define TLS_HELLO_MAX		16384	/* ClientHello handshake body bound */
+#define TLS_NAME_MAX		253	/* longest DNS name, without dot/NUL */
+
+/**
+ * enum tls_result - outcome of tls_client_hello()
+ * @TLS_OK:		a complete ClientHello with a usable host name
+ * @TLS_NEED_MORE:	well-formed so far, more bytes are needed
+ * @TLS_NOT_TLS:	the first record is not a TLS handshake record
+ * @TLS_MALFORMED:	lengths or structure are inconsistent
+ * @TLS_TOO_LARGE:	the ClientHello exceeds TLS_HELLO_MAX
+ * @TLS_NO_SNI:		no server_name extension, or no host_name entry
+ * @TLS_SNI_IP:		the server name is an IPv4 or IPv6 literal
+ * @TLS_SNI_INVALID:	the server name is not a valid DNS host name
+ */
+enum tls_result {
+	TLS_OK = 0,
+	TLS_NEED_MORE,
+	TLS_NOT_TLS,
+	TLS_MALFORMED,
+	TLS_TOO_LARGE,
+	TLS_NO_SNI,
+	TLS_SNI_IP,
+	TLS_SNI_INVALID,
+};
+
+/**
+ * struct tls_hello - what tls_client_hello() found
+ * @sni:	server name, lower case, without trailing dot, NUL-terminated
+ * @ech:	an encrypted_client_hello extension was present (@sni is the
+ *		outer, public name: the only one moat judges)
+ * @consumed:	bytes of input the records holding the ClientHello take
+ */
+struct tls_hello {
+	char sni[TLS_NAME_MAX + 1];
+	bool ech;
+	size_t consumed;
+};
+
+enum tls_result tls_client_hello(const uint8_t *buf, size_t len,
+				 struct tls_hello *out);
+const char *tls_result_str(enum tls_result r);
+enum tls_result tls_name(const uint8_t *p, size_t len, char *out);
+
+#endif /* MOAT_TLS_H */
