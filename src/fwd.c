@@ -23,9 +23,31 @@
  * refused at once (closed, or its datagram dropped), and counted. On a
  * non-loopback BIND, a peer whose address is outside ingress.allow_from (if
  * the policy has one) is refused the same way.
+ *
+ * The transparent proxy (proxy.c decides) shares the TCP table and its
+ * limit: when the policy has domain rules, nftables redirects the
+ * sandbox's TCP 80, 443 and domain-rule ports to port 15001 on its
+ * gateway addresses, where fwd_proxy_init() listens. A connection taken
+ * there is first "sniffing": up to FWD_SNIFF_MAX first bytes are read into
+ * a buffer of its own until tls_client_hello() or http_request_head()
+ * has a verdict (TLS by the first byte, 0x16), within FWD_SNIFF_TIMEOUT.
+ * A refused TLS connection is reset (SO_LINGER 0), a refused HTTP request
+ * answered with proxy_http_403(). An allowed one gets a non-blocking
+ * connect to its original destination (proxy_original_dst()), the
+ * buffered bytes are written, and the pair becomes an ordinary splice
+ * relay, expired after FWD_PROXY_IDLE seconds without progress.
+ *
+ * HTTP: only the first request of a connection is forwarded (its body
+ * followed with http_body_scan(), data passed with splice); after it the
+ * client's side is treated as ended, the destination's write side shut,
+ * and the connection closes after the response. A client that sends a
+ * second request on the same connection sees it closed and opens a new
+ * one, which is judged anew; no request reaches the destination without
+ * its Host having been checked.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <ifaddrs.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
@@ -35,6 +57,7 @@
 
 #include "err.h"
 #include "fwd.h"
+#include "nft.h"
 
 /**
  * fwd_sockaddr() - build a socket address from a prefix and a port
@@ -199,6 +222,7 @@ int fwd_init(struct fwd *f, int epfd, const struct policy *p,
 	f->tcp = xcalloc(f->max, sizeof(*f->tcp));
 	f->udp = xcalloc(f->max, sizeof(*f->udp));
 	f->lst = xcalloc(p->npublish, sizeof(*f->lst));
+	f->plst[0] = f->plst[1] = -1;
 
 	for (i = 0; i < p->npublish; i++) {
 		struct fwd_listener *l = &f->lst[i];
@@ -240,6 +264,7 @@ static void fwd_tcp_close(struct fwd *f, struct fwd_tcp *t)
 			if (t->dir[k].pipe[j] >= 0)
 				close(t->dir[k].pipe[j]);
 	}
+	free(t->buf);
 	memset(t, 0, sizeof(*t));
 }
 
@@ -261,7 +286,11 @@ static void fwd_tcp_events(struct fwd *f, struct fwd_tcp *t, unsigned idx)
 		struct epoll_event ev = { 0 };
 		struct fwd_dir *out = &t->dir[k], *in = &t->dir[!k];
 
-		if (!t->connected) {
+		if (t->fd[k] < 0)
+			continue;
+		if (t->sniffing) {
+			ev.events = EPOLLIN | EPOLLRDHUP;
+		} else if (!t->connected || t->buf) {
 			ev.events = k == 1 ? EPOLLOUT : 0;
 		} else {
 			if (!out->eof && out->queued < FWD_PIPE_SIZE)
@@ -360,24 +389,85 @@ static void fwd_tcp_accept(struct fwd *f, unsigned li)
 }
 
 /**
+ * fwd_req_read() - read more of the first HTTP request into the pipe
+ * @from:	the client
+ * @d:		client-to-destination direction
+ * @t:		connection
+ *
+ * Body data is spliced (http_body_opaque()); chunk framing is read and
+ * followed with http_body_scan(), then written to the pipe. Once the
+ * request is complete, nothing more is read: the direction reads as ended.
+ *
+ * Return: bytes put in the pipe, 0 for "ended", -1 with errno set
+ */
+static ssize_t fwd_req_read(int from, struct fwd_dir *d, struct fwd_tcp *t)
+{
+	size_t room = FWD_PIPE_SIZE - d->queued, used;
+	uint8_t b[4096];
+	enum http_result r;
+	uint64_t op;
+	ssize_t n;
+
+	static const uint8_t none[1];
+
+	if (!t->req_done && http_body_scan(&t->body, none, 0, &used) == HTTP_OK)
+		t->req_done = true;
+	if (t->req_done)
+		return 0;
+	op = http_body_opaque(&t->body);
+	if (op) {
+		n = splice(from, NULL, d->pipe[1], NULL, op < room ? op : room,
+			   SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+		if (n > 0)
+			http_body_skip(&t->body, (uint64_t)n);
+		return n;
+	}
+	n = recv(from, b, room < sizeof(b) ? room : sizeof(b), 0);
+	if (n <= 0)
+		return n;
+	r = http_body_scan(&t->body, b, (size_t)n, &used);
+	if (r == HTTP_MALFORMED) {
+		errno = EPROTO;
+		return -1;
+	}
+	if (r == HTTP_OK)
+		t->req_done = true;	/* bytes after it are a next request */
+	if (used && write(d->pipe[1], b, used) != (ssize_t)used) {
+		errno = EIO;
+		return -1;
+	}
+	if (!used) {
+		errno = EAGAIN;		/* nothing of the body: ended next time */
+		return t->req_done ? 0 : -1;
+	}
+	return (ssize_t)used;
+}
+
+/**
  * fwd_pump() - move bytes along one direction as far as they go
  * @from:	source socket
  * @to:		destination socket
  * @d:		the direction's state
  * @count:	incremented by the bytes delivered to @to
+ * @req:	for a proxied HTTP client's direction, its connection (only
+ *		the first request is read), else NULL
  *
  * Return: 0, or -1 if the connection must be closed (error or reset)
  */
-static int fwd_pump(int from, int to, struct fwd_dir *d, uint64_t *count)
+static int fwd_pump(int from, int to, struct fwd_dir *d, uint64_t *count,
+		    struct fwd_tcp *req)
 {
 	for (;;) {
 		bool progress = false;
 		ssize_t n;
 
 		if (!d->eof && d->queued < FWD_PIPE_SIZE) {
-			n = splice(from, NULL, d->pipe[1], NULL,
-				   FWD_PIPE_SIZE - d->queued,
-				   SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+			if (req)
+				n = fwd_req_read(from, d, req);
+			else
+				n = splice(from, NULL, d->pipe[1], NULL,
+					   FWD_PIPE_SIZE - d->queued,
+					   SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
 			if (n == 0) {
 				d->eof = true;
 			} else if (n > 0) {
@@ -409,6 +499,384 @@ static int fwd_pump(int from, int to, struct fwd_dir *d, uint64_t *count)
 }
 
 /**
+ * fwd_reset() - make the close of a socket send a reset
+ * @fd:		socket
+ */
+static void fwd_reset(int fd)
+{
+	struct linger l = { .l_onoff = 1, .l_linger = 0 };
+
+	setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof(l));
+}
+
+/**
+ * fwd_slot() - a free slot of the TCP table
+ * @f:		forwarder
+ * @idx:	set to its index
+ *
+ * Return: the slot, or NULL if limits.connections are in use
+ */
+static struct fwd_tcp *fwd_slot(struct fwd *f, unsigned *idx)
+{
+	size_t i;
+
+	for (i = 0; i < f->max; i++) {
+		if (!f->tcp[i].used) {
+			*idx = (unsigned)i;
+			return &f->tcp[i];
+		}
+	}
+	return NULL;
+}
+
+/**
+ * fwd_host_addrs() - the host's own addresses (interfaces), for I2
+ * @f:		forwarder, @host and @pp.host/nhost set here
+ */
+static void fwd_host_addrs(struct fwd *f)
+{
+	struct ifaddrs *ifa = NULL, *i;
+	size_t n = 0;
+
+	if (getifaddrs(&ifa))
+		return;
+	for (i = ifa; i; i = i->ifa_next)
+		if (i->ifa_addr && (i->ifa_addr->sa_family == AF_INET ||
+				    i->ifa_addr->sa_family == AF_INET6))
+			n++;
+	f->host = xcalloc(n ? n : 1, sizeof(*f->host));
+	n = 0;
+	for (i = ifa; i; i = i->ifa_next) {
+		struct prefix *h = &f->host[n];
+
+		if (!i->ifa_addr)
+			continue;
+		if (i->ifa_addr->sa_family == AF_INET) {
+			h->family = AF_INET;
+			h->plen = 32;
+			memcpy(h->addr, &((struct sockaddr_in *)i->ifa_addr)->sin_addr, 4);
+			n++;
+		} else if (i->ifa_addr->sa_family == AF_INET6) {
+			h->family = AF_INET6;
+			h->plen = 128;
+			memcpy(h->addr, &((struct sockaddr_in6 *)i->ifa_addr)->sin6_addr, 16);
+			n++;
+		}
+	}
+	freeifaddrs(ifa);
+	f->pp.host = f->host;
+	f->pp.nhost = n;
+}
+
+/**
+ * fwd_oracle_verdict() - domain verdicts while moat has no DNS interceptor
+ * @ctx:	unused
+ * @name:	unused
+ * @port:	unused
+ *
+ * Without pins (dns.h), a name cannot be tied to an address: no name is
+ * trusted on its own, and the address rules decide every connection.
+ *
+ * Return: PROXY_NAME_NONE
+ */
+static enum proxy_name_verdict fwd_oracle_verdict(const void *ctx,
+						  const char *name,
+						  uint16_t port)
+{
+	(void)ctx;
+	(void)name;
+	(void)port;
+	return PROXY_NAME_NONE;
+}
+
+/**
+ * fwd_oracle_pinned() - pins while moat has no DNS interceptor
+ * @ctx:	unused
+ * @name:	unused
+ * @af:		unused
+ * @addr:	unused
+ *
+ * Return: false: nothing is pinned
+ */
+static bool fwd_oracle_pinned(const void *ctx, const char *name, int af,
+			      const void *addr)
+{
+	(void)ctx;
+	(void)name;
+	(void)af;
+	(void)addr;
+	return false;
+}
+
+/**
+ * fwd_proxy_init() - open the transparent proxy's listeners
+ * @f:		forwarder, after fwd_init()
+ * @p:		policy (kept referenced)
+ * @s:		the sandbox (gateway addresses)
+ * @pool4:	IPv4 sandbox pool
+ * @pool6:	IPv6 sandbox pool
+ * @err:	set to a message on failure
+ *
+ * Return: 0, or -1 with @err set
+ */
+int fwd_proxy_init(struct fwd *f, const struct policy *p,
+		   const struct sb_state *s, const struct prefix *pool4,
+		   const struct prefix *pool6, char **err)
+{
+	const struct prefix *gw[2] = { &s->gw4, s->has_v6 ? &s->gw6 : NULL };
+	int k;
+
+	f->pp.pol = p;
+	f->pp.pool4 = *pool4;
+	f->pp.pool6 = *pool6;
+	f->pp.oracle.name_verdict = fwd_oracle_verdict;
+	f->pp.oracle.pinned = fwd_oracle_pinned;
+	f->pp.oracle.ctx = NULL;
+	fwd_host_addrs(f);
+	for (k = 0; k < 2; k++) {
+		struct epoll_event ev = { .events = EPOLLIN };
+
+		if (!gw[k] || !gw[k]->family)
+			continue;
+		f->plst[k] = proxy_listen(gw[k], NFT_PROXY_PORT, err);
+		if (f->plst[k] < 0)
+			return -1;
+		ev.data.u64 = fwd_ref(SV_REF_PROXY_LISTEN, (unsigned)k, 0,
+				      f->plst[k]);
+		if (epoll_ctl(f->epfd, EPOLL_CTL_ADD, f->plst[k], &ev)) {
+			*err = xasprintf("epoll: %s", strerror(errno));
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/**
+ * fwd_proxy_accept() - take a connection redirected to the proxy
+ * @f:		forwarder
+ * @k:		listener (0: IPv4, 1: IPv6)
+ */
+static void fwd_proxy_accept(struct fwd *f, unsigned k)
+{
+	struct epoll_event ev = { .events = 0 };
+	struct fwd_tcp *t;
+	unsigned idx = 0;
+	int fd, j;
+
+	fd = accept4(f->plst[k], NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	if (fd < 0)
+		return;
+	t = fwd_slot(f, &idx);
+	if (!t) {
+		f->pc.n[PROXY_DENY_LIMIT]++;
+		fwd_reset(fd);
+		close(fd);
+		return;
+	}
+	memset(t, 0, sizeof(*t));
+	t->fd[0] = fd;
+	t->fd[1] = -1;
+	for (j = 0; j < 2; j++)
+		t->dir[j].pipe[0] = t->dir[j].pipe[1] = -1;
+	t->buf = malloc(FWD_SNIFF_MAX);
+	if (!t->buf) {
+		close(fd);
+		return;
+	}
+	t->used = t->proxied = t->sniffing = true;
+	t->since = t->last = time(NULL);
+	ev.data.u64 = fwd_ref(SV_REF_TCP_FLOW, idx, 0, fd);
+	epoll_ctl(f->epfd, EPOLL_CTL_ADD, fd, &ev);
+	f->pstats.accepted++;
+	fwd_tcp_events(f, t, idx);
+}
+
+/**
+ * fwd_proxy_refuse() - refuse a proxied connection and count why
+ * @f:		forwarder
+ * @t:		connection (closed here)
+ * @r:		reason
+ * @name:	the name the client gave, if any
+ */
+static void fwd_proxy_refuse(struct fwd *f, struct fwd_tcp *t,
+			     enum proxy_reason r, const char *name)
+{
+	char resp[1024];
+	int n;
+
+	f->pc.n[r]++;
+	if (t->http && (n = proxy_http_403(r, name, resp, sizeof(resp))) > 0) {
+		if (send(t->fd[0], resp, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
+			fwd_reset(t->fd[0]);
+		shutdown(t->fd[0], SHUT_WR);
+	} else {
+		fwd_reset(t->fd[0]);
+	}
+	fwd_tcp_close(f, t);
+}
+
+/**
+ * fwd_proxy_connect() - connect an allowed connection to its destination
+ * @f:		forwarder
+ * @t:		connection (sniffing ends here)
+ * @idx:	its slot
+ * @dst:	original destination
+ * @port:	its port
+ */
+static void fwd_proxy_connect(struct fwd *f, struct fwd_tcp *t, unsigned idx,
+			      const struct prefix *dst, uint16_t port)
+{
+	struct epoll_event ev = { .events = 0 };
+	struct sockaddr_storage sa;
+	socklen_t len = fwd_sockaddr(dst, port, &sa);
+	int one = 1, k;
+
+	t->sniffing = false;
+	t->since = time(NULL);
+	t->fd[1] = socket(dst->family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (t->fd[1] < 0)
+		goto fail;
+	setsockopt(t->fd[1], IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	setsockopt(t->fd[0], IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	for (k = 0; k < 2; k++) {
+		if (pipe2(t->dir[k].pipe, O_NONBLOCK | O_CLOEXEC))
+			goto fail;
+		fcntl(t->dir[k].pipe[0], F_SETPIPE_SZ, FWD_PIPE_SIZE);
+	}
+	if (connect(t->fd[1], (struct sockaddr *)&sa, len) && errno != EINPROGRESS)
+		goto fail;
+	ev.data.u64 = fwd_ref(SV_REF_TCP_FLOW, idx, 1, t->fd[1]);
+	if (epoll_ctl(f->epfd, EPOLL_CTL_ADD, t->fd[1], &ev))
+		goto fail;
+	fwd_tcp_events(f, t, idx);
+	return;
+fail:
+	f->pc.n[PROXY_FAIL_CONNECT]++;
+	fwd_reset(t->fd[0]);
+	fwd_tcp_close(f, t);
+}
+
+/**
+ * fwd_proxy_sniff() - read first bytes of a proxied connection and decide
+ * @f:		forwarder
+ * @t:		connection, sniffing
+ * @idx:	its slot
+ */
+static void fwd_proxy_sniff(struct fwd *f, struct fwd_tcp *t, unsigned idx)
+{
+	struct http_request req;
+	struct tls_hello h;
+	enum proxy_reason r;
+	struct prefix dst;
+	uint16_t port = 0;
+	ssize_t n;
+
+	n = recv(t->fd[0], t->buf + t->blen, FWD_SNIFF_MAX - t->blen, 0);
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n <= 0) {
+		/* gone, or ended, before saying where to */
+		fwd_proxy_refuse(f, t, t->http ? PROXY_DENY_HTTP_MALFORMED :
+				 PROXY_DENY_TLS_MALFORMED, NULL);
+		return;
+	}
+	t->blen += (size_t)n;
+	t->http = !proxy_is_tls(t->buf, t->blen);
+	if (proxy_original_dst(t->fd[0], &dst, &port)) {
+		fwd_proxy_refuse(f, t, PROXY_DENY_NOT_ALLOWED, NULL);
+		return;
+	}
+	if (t->http) {
+		enum http_result hr = http_request_head(t->buf, t->blen, &req);
+
+		if (hr == HTTP_NEED_MORE && t->blen < FWD_SNIFF_MAX)
+			return;
+		if (hr == HTTP_NEED_MORE)
+			hr = HTTP_TOO_LARGE;
+		r = proxy_decide_http(&f->pp, hr, &req, &dst, port);
+		if (!proxy_reason_allows(r)) {
+			fwd_proxy_refuse(f, t, r, hr == HTTP_OK ? req.host : NULL);
+			return;
+		}
+		/* forward the first request only: what follows its body in
+		 * the buffer is a next request, dropped (see the top) */
+		http_body_init(&t->body, &req);
+		{
+			size_t used = 0;
+			enum http_result br;
+
+			br = http_body_scan(&t->body, t->buf + req.head_len,
+					    t->blen - req.head_len, &used);
+			if (br == HTTP_MALFORMED) {
+				fwd_proxy_refuse(f, t, PROXY_DENY_HTTP_MALFORMED,
+						 req.host);
+				return;
+			}
+			t->req_done = br == HTTP_OK;
+			t->blen = req.head_len + used;
+		}
+	} else {
+		enum tls_result tr = tls_client_hello(t->buf, t->blen, &h);
+
+		if (tr == TLS_NEED_MORE && t->blen < FWD_SNIFF_MAX)
+			return;
+		if (tr == TLS_NEED_MORE)
+			tr = TLS_TOO_LARGE;
+		r = proxy_decide_tls(&f->pp, tr, &h, &dst, port);
+		if (!proxy_reason_allows(r)) {
+			fwd_proxy_refuse(f, t, r, NULL);
+			return;
+		}
+	}
+	f->pc.n[r]++;
+	fwd_proxy_connect(f, t, idx, &dst, port);
+}
+
+/**
+ * fwd_proxy_stats() - the proxy's counters as JSON
+ * @f:		forwarder
+ *
+ * Return: new JSON object: {"enabled": bool, "<reason>_total": N for
+ *	   every decision reason, "accepted_total", "allowed_total",
+ *	   "refused_total", "bytes_out_total", "bytes_in_total"}
+ */
+json_t *fwd_proxy_stats(const struct fwd *f)
+{
+	json_t *o = json_object();
+	uint64_t allowed = 0, refused = 0;
+	char key[64];
+	size_t k;
+
+	if (!o)
+		die_oom();
+	json_object_set_new(o, "enabled", json_boolean(f->plst[0] >= 0 ||
+						       f->plst[1] >= 0));
+	for (k = 0; k < PROXY_REASON_COUNT; k++) {
+		const char *rs = proxy_reason_str((enum proxy_reason)k);
+		size_t j;
+
+		snprintf(key, sizeof(key), "%s_total", rs);
+		for (j = 0; key[j]; j++)
+			if (key[j] == '-')
+				key[j] = '_';
+		json_object_set_new(o, key, json_integer((json_int_t)f->pc.n[k]));
+		if (proxy_reason_allows((enum proxy_reason)k))
+			allowed += f->pc.n[k];
+		else
+			refused += f->pc.n[k];
+	}
+	json_object_set_new(o, "accepted_total",
+			    json_integer((json_int_t)f->pstats.accepted));
+	json_object_set_new(o, "allowed_total", json_integer((json_int_t)allowed));
+	json_object_set_new(o, "refused_total", json_integer((json_int_t)refused));
+	json_object_set_new(o, "bytes_out_total",
+			    json_integer((json_int_t)f->pstats.bytes_out));
+	json_object_set_new(o, "bytes_in_total",
+			    json_integer((json_int_t)f->pstats.bytes_in));
+	return o;
+}
+
+/**
  * fwd_tcp_event() - progress on a relayed connection
  * @f:		forwarder
  * @ref:	which connection and side
@@ -417,12 +885,18 @@ static int fwd_pump(int from, int to, struct fwd_dir *d, uint64_t *count)
 static void fwd_tcp_event(struct fwd *f, union sv_ref ref, uint32_t events)
 {
 	struct fwd_tcp *t;
+	uint64_t *in, *out;
 
 	if (ref.idx >= f->max)
 		return;
 	t = &f->tcp[ref.idx];
 	if (!t->used || t->fd[ref.side] != ref.fd)
 		return;
+	t->last = time(NULL);
+	if (t->sniffing) {
+		fwd_proxy_sniff(f, t, ref.idx);
+		return;
+	}
 
 	if (!t->connected) {
 		int err = 0;
@@ -431,7 +905,12 @@ static void fwd_tcp_event(struct fwd *f, union sv_ref ref, uint32_t events)
 		if (ref.side != 1)
 			return;	/* nothing is read before the sandbox answers */
 		if (getsockopt(t->fd[1], SOL_SOCKET, SO_ERROR, &err, &sl) || err) {
-			f->stats.connect_failed++;
+			if (t->proxied) {
+				f->pc.n[PROXY_FAIL_CONNECT]++;
+				fwd_reset(t->fd[0]);
+			} else {
+				f->stats.connect_failed++;
+			}
 			fwd_tcp_close(f, t);
 			return;
 		}
@@ -440,9 +919,32 @@ static void fwd_tcp_event(struct fwd *f, union sv_ref ref, uint32_t events)
 		fwd_tcp_close(f, t);
 		return;
 	}
+	if (t->buf) {
+		/* proxied: the first bytes go to the destination first */
+		ssize_t n = send(t->fd[1], t->buf + t->sent, t->blen - t->sent,
+				 MSG_NOSIGNAL | MSG_DONTWAIT);
 
-	if (fwd_pump(t->fd[0], t->fd[1], &t->dir[0], &f->stats.bytes_in) ||
-	    fwd_pump(t->fd[1], t->fd[0], &t->dir[1], &f->stats.bytes_out)) {
+		if (n < 0 && errno != EAGAIN && errno != EINTR) {
+			fwd_tcp_close(f, t);
+			return;
+		}
+		if (n > 0) {
+			t->sent += (size_t)n;
+			f->pstats.bytes_out += (uint64_t)n;
+		}
+		if (t->sent < t->blen) {
+			fwd_tcp_events(f, t, ref.idx);
+			return;
+		}
+		free(t->buf);
+		t->buf = NULL;
+	}
+
+	in = t->proxied ? &f->pstats.bytes_out : &f->stats.bytes_in;
+	out = t->proxied ? &f->pstats.bytes_in : &f->stats.bytes_out;
+	if (fwd_pump(t->fd[0], t->fd[1], &t->dir[0], in,
+		     t->http ? t : NULL) ||
+	    fwd_pump(t->fd[1], t->fd[0], &t->dir[1], out, NULL)) {
 		fwd_tcp_close(f, t);
 		return;
 	}
@@ -603,6 +1105,10 @@ void fwd_event(struct fwd *f, union sv_ref ref, uint32_t events)
 		if (ref.idx < f->nlst)
 			fwd_udp_peer(f, ref.idx);
 		break;
+	case SV_REF_PROXY_LISTEN:
+		if (ref.idx < 2 && f->plst[ref.idx] >= 0)
+			fwd_proxy_accept(f, ref.idx);
+		break;
 	case SV_REF_TCP_FLOW:
 		fwd_tcp_event(f, ref, events);
 		break;
@@ -624,10 +1130,23 @@ void fwd_timer(struct fwd *f, time_t now)
 	size_t i;
 
 	for (i = 0; i < f->max; i++) {
-		if (f->tcp[i].used && !f->tcp[i].connected &&
-		    now - f->tcp[i].since > FWD_CONNECT_TIMEOUT) {
-			f->stats.connect_failed++;
-			fwd_tcp_close(f, &f->tcp[i]);
+		struct fwd_tcp *t = &f->tcp[i];
+
+		if (t->used && t->sniffing) {
+			if (now - t->since > FWD_SNIFF_TIMEOUT)
+				fwd_proxy_refuse(f, t, PROXY_DENY_TIMEOUT, NULL);
+		} else if (t->used && !t->connected &&
+			   now - t->since > FWD_CONNECT_TIMEOUT) {
+			if (t->proxied) {
+				f->pc.n[PROXY_FAIL_CONNECT]++;
+				fwd_reset(t->fd[0]);
+			} else {
+				f->stats.connect_failed++;
+			}
+			fwd_tcp_close(f, t);
+		} else if (t->used && t->proxied &&
+			   now - t->last > FWD_PROXY_IDLE) {
+			fwd_tcp_close(f, t);
 		}
 		if (f->udp[i].used && now - f->udp[i].last > FWD_UDP_IDLE)
 			fwd_udp_close(f, &f->udp[i]);
@@ -685,6 +1204,12 @@ void fwd_close(struct fwd *f)
 			fwd_udp_close(f, &f->udp[i]);
 	for (i = 0; i < f->nlst; i++)
 		close(f->lst[i].fd);
+	for (i = 0; i < 2; i++)
+		if (f->plst[i] >= 0)
+			close(f->plst[i]);
+	f->plst[0] = f->plst[1] = -1;
+	free(f->host);
+	f->host = NULL;
 	free(f->tcp);
 	free(f->udp);
 	free(f->lst);

@@ -10,12 +10,16 @@
 #include <jansson.h>
 
 #include "policy.h"
+#include "proxy.h"
 #include "state.h"
 #include "supervisor.h"
 
 #define FWD_PIPE_SIZE		(1 << 18)
 #define FWD_CONNECT_TIMEOUT	10	/* seconds */
 #define FWD_UDP_IDLE		60	/* seconds */
+#define FWD_SNIFF_TIMEOUT	10	/* seconds for a full ClientHello/head */
+#define FWD_PROXY_IDLE		600	/* seconds without a byte either way */
+#define FWD_SNIFF_MAX		16384	/* first bytes kept per connection */
 
 /**
  * struct fwd_listener - one published port
@@ -50,6 +54,17 @@ struct fwd_dir {
  * @since:	when the connection was accepted
  * @events:	epoll events currently registered for fd[0] and fd[1]
  * @hup:	fd[k] hung up and was taken out of epoll
+ * @proxied:	a connection redirected to the transparent proxy (fd[0] is
+ *		the sandbox's client, fd[1] the original destination)
+ * @sniffing:	proxied, still reading the ClientHello or request head
+ * @http:	proxied HTTP: only the first request is forwarded
+ * @req_done:	proxied HTTP: the first request has been forwarded whole
+ * @body:	proxied HTTP: the first request's body being followed
+ * @buf:	proxied: first bytes read (FWD_SNIFF_MAX), then written to
+ *		the destination once connected; NULL once written
+ * @blen:	bytes in @buf
+ * @sent:	bytes of @buf written
+ * @last:	time of the last progress (idle timeout)
  */
 struct fwd_tcp {
 	bool used;
@@ -59,6 +74,15 @@ struct fwd_tcp {
 	time_t since;
 	uint32_t events[2];
 	bool hup[2];
+	bool proxied;
+	bool sniffing;
+	bool http;
+	bool req_done;
+	struct http_body body;
+	uint8_t *buf;
+	size_t blen;
+	size_t sent;
+	time_t last;
 };
 
 /**
@@ -92,6 +116,11 @@ struct fwd_udp {
  * @allow_from:	sources allowed on non-loopback binds (empty: any)
  * @nallow_from: number of sources
  * @stats:	counters
+ * @plst:	proxy listeners on the gateway addresses, -1 if none
+ * @pp:		proxy decision context
+ * @host:	the host's own addresses, for @pp
+ * @pc:		proxy decisions by reason
+ * @pstats:	proxy byte counters
  */
 struct fwd {
 	int epfd;
@@ -113,10 +142,23 @@ struct fwd {
 		uint64_t bytes_out;
 		uint64_t udp_datagrams;
 	} stats;
+	int plst[2];
+	struct proxy_policy pp;
+	struct prefix *host;
+	struct proxy_counters pc;
+	struct {
+		uint64_t accepted;
+		uint64_t bytes_out;
+		uint64_t bytes_in;
+	} pstats;
 };
 
 int fwd_init(struct fwd *f, int epfd, const struct policy *p,
 	     const struct sb_state *s, char **err);
+int fwd_proxy_init(struct fwd *f, const struct policy *p,
+		   const struct sb_state *s, const struct prefix *pool4,
+		   const struct prefix *pool6, char **err);
+json_t *fwd_proxy_stats(const struct fwd *f);
 void fwd_event(struct fwd *f, union sv_ref ref, uint32_t events);
 void fwd_timer(struct fwd *f, time_t now);
 json_t *fwd_stats(const struct fwd *f);

@@ -439,6 +439,8 @@ int proxy_listen(const struct prefix *gw, uint16_t port, char **err)
 	if (fd < 0)
 		goto fail;
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	/* the gateway address may still be tentative (IPv6 DAD) */
+	setsockopt(fd, SOL_IP, IP_FREEBIND, &one, sizeof(one));
 	if (gw->family == AF_INET6)
 		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
 	if (bind(fd, (struct sockaddr *)&sa, len) || listen(fd, 128))

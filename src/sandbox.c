@@ -183,6 +183,7 @@ static int sandbox_nft_add(const struct moat_config *c, const struct sb_state *s
 	ns.addr6 = s->addr6;
 	ns.gw6 = s->gw6;
 	ns.pol = pol;
+	ns.proxy = policy_has_domain_rules(pol);	/* supervisor listens */
 
 	f = open_memstream(&buf, &len);
 	if (!f)

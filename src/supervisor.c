@@ -8,7 +8,7 @@
  * Every sandbox has one supervisor, the role conmon or pasta play for a
  * Podman container: a small process in the host's network namespace that
  * owns the sandbox's userspace services. Here those are its published
- * ports (fwd.c), its log (log.c: the denials nftables sends to the
+ * ports and its transparent proxy (fwd.c, proxy.c), its log (log.c: the denials nftables sends to the
  * sandbox's NFLOG group) and its control socket; the DNS interceptor and the
  * transparent proxy join them in later versions. There is no central
  * daemon: a supervisor that crashes takes only its own sandbox's services
@@ -324,11 +324,12 @@ static int sv_add(struct sv *sv, enum sv_ref_type type, int fd, uint32_t events)
  */
 static json_t *sv_status(const struct sv *sv)
 {
-	return json_pack("{s:s,s:i,s:I,s:o,s:o}",
+	return json_pack("{s:s,s:i,s:I,s:o,s:o,s:o}",
 			 "name", sv->s.name,
 			 "pid", (int)getpid(),
 			 "started", (json_int_t)sv->started,
 			 "publish", fwd_stats(&sv->fwd),
+			 "proxy", fwd_proxy_stats(&sv->fwd),
 			 "log", log_stats(&sv->log));
 }
 
@@ -604,9 +605,13 @@ int supervisor_main(const struct moat_config *c, const char *name,
 		dprintf(ready_fd, "cannot open the log: %s\n", strerror(errno));
 		return MOAT_EXIT_FAILURE;
 	}
-	if (fwd_init(&sv.fwd, sv.epfd, &sv.pol, &sv.s, &err)) {
+	if (fwd_init(&sv.fwd, sv.epfd, &sv.pol, &sv.s, &err) ||
+	    (sv.s.has_net && policy_has_domain_rules(&sv.pol) &&
+	     fwd_proxy_init(&sv.fwd, &sv.pol, &sv.s, &c->pool4, &c->pool6,
+			    &err))) {
 		dprintf(ready_fd, "%s\n", err);
 		free(err);
+		fwd_close(&sv.fwd);
 		return MOAT_EXIT_FAILURE;
 	}
 

@@ -25,6 +25,8 @@ enum sv_ref_type {
 	SV_REF_TCP_FLOW,	/* one side of a forwarded TCP connection */
 	SV_REF_UDP_FLOW,	/* socket towards the sandbox for a UDP peer */
 	SV_REF_NFLOG,		/* NFLOG socket: denials to log (log.c) */
+	SV_REF_PROXY_LISTEN,	/* transparent proxy listener (fwd.c); flows
+				 * are SV_REF_TCP_FLOW, in the same table */
 };
 
 /**
