@@ -654,8 +654,8 @@ static void nft_dport_flush(FILE *f, const char *ifname, const char *chain,
  * forward chain before the policy's rules: QUIC's hello is encrypted with
  * keys derived from the connection ID, so UDP to 443 and to every port a
  * domain rule names is dropped (logged, counted as an I3 denial with
- * reason "quic"), and clients fall back to TCP. Nothing is emitted for a
- * policy without domain rules. Ports are merged through a bitmap (nft
+ * reason "quic"), and clients fall back to TCP. Nothing is emitted for
+ * QUIC in a policy without domain rules. Ports are merged through a bitmap (nft
  * refuses overlapping intervals in one set) and emitted NFT_PORT_RANGES
  * ranges a rule.
  */
@@ -668,7 +668,9 @@ static void nft_domain_ports(FILE *f, const char *ifname, const char *chain,
 	size_t k, j, len = 0, n = 0;
 	FILE *pf = NULL;
 
-	if (!policy_has_domain_rules(p))
+	/* the proxy may also run without domain rules (MOAT_PROXY=all,
+	 * sandbox_proxy_wanted()): then TCP 80 and 443 only */
+	if (use == NFT_DPORT_QUIC && !policy_has_domain_rules(p))
 		return;
 	memset(bits, 0, sizeof(bits));
 	bits[443 / 8] |= 1 << (443 % 8);
@@ -723,8 +725,7 @@ static void nft_proxy_input(FILE *f, const struct nft_sandbox *s,
 {
 	char g[INET6_ADDRSTRLEN + 4];
 
-	if (!s->proxy || !policy_has_domain_rules(s->pol) ||
-	    s->pol->mode != NET_FILTERED)
+	if (!s->proxy || s->pol->mode != NET_FILTERED)
 		return;
 	fprintf(f, "add rule inet %s %s ip daddr %s tcp dport %u ct status dnat accept comment \"the proxy\"\n",
 		NFT_TABLE, chain, pfx_str(&s->gw4, g), NFT_PROXY_PORT);

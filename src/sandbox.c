@@ -146,6 +146,27 @@ static char *sandbox_base_hash_path(const struct moat_config *c)
 static int sandbox_nft_del(const struct sb_state *s);
 
 /**
+ * sandbox_proxy_wanted() - whether a sandbox's TCP goes through its proxy
+ * @pol:	effective policy
+ *
+ * With domain rules (SPEC §5), or for every filtered sandbox when
+ * MOAT_PROXY=all is set (TLS SNI and HTTP Host hygiene, and a preview of
+ * the proxy while domain rules wait for the DNS interceptor). The
+ * supervisor asks the same question: both inherit the environment of the
+ * "moat create" or "moat run" that made the sandbox.
+ *
+ * Return: true if TCP 80, 443 (and domain-rule ports) are redirected
+ */
+bool sandbox_proxy_wanted(const struct policy *pol)
+{
+	const char *env = getenv("MOAT_PROXY");
+
+	if (pol->mode != NET_FILTERED)
+		return false;
+	return policy_has_domain_rules(pol) || (env && !strcmp(env, "all"));
+}
+
+/**
  * sandbox_nft_add() - base table if needed and the sandbox's chains in one
  * transaction, then its dispatch entries in a second (see nft.c)
  * @c:		settings
@@ -183,7 +204,7 @@ static int sandbox_nft_add(const struct moat_config *c, const struct sb_state *s
 	ns.addr6 = s->addr6;
 	ns.gw6 = s->gw6;
 	ns.pol = pol;
-	ns.proxy = policy_has_domain_rules(pol);	/* supervisor listens */
+	ns.proxy = sandbox_proxy_wanted(pol);	/* its supervisor listens */
 
 	f = open_memstream(&buf, &len);
 	if (!f)

@@ -29,6 +29,7 @@ int sandbox_create(const struct moat_config *c, const struct sb_opts *o,
 int sandbox_destroy(const struct moat_config *c, const char *name, bool force,
 		    bool locked);
 int sandbox_teardown(const struct moat_config *c, const struct sb_state *s);
+bool sandbox_proxy_wanted(const struct policy *pol);
 int sandbox_processes(const struct sb_state *s, pid_t **pids, size_t *n);
 int sandbox_load_policy(const struct moat_config *c, const char *name,
 			struct policy *p);

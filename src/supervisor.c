@@ -606,7 +606,7 @@ int supervisor_main(const struct moat_config *c, const char *name,
 		return MOAT_EXIT_FAILURE;
 	}
 	if (fwd_init(&sv.fwd, sv.epfd, &sv.pol, &sv.s, &err) ||
-	    (sv.s.has_net && policy_has_domain_rules(&sv.pol) &&
+	    (sv.s.has_net && sandbox_proxy_wanted(&sv.pol) &&
 	     fwd_proxy_init(&sv.fwd, &sv.pol, &sv.s, &c->pool4, &c->pool6,
 			    &err))) {
 		dprintf(ready_fd, "%s\n", err);

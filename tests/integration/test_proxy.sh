@@ -1,0 +1,137 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+#
+# test_proxy.sh - the transparent egress proxy: TCP 80 and 443 go through
+# the sandbox's supervisor, which reads the TLS SNI or the HTTP Host,
+# decides, and splices the connection to its original destination. Domain
+# rules (which turn the proxy on) wait for the DNS interceptor, so the
+# proxy is turned on here with MOAT_PROXY=all; no name is pinned to an
+# address, the address rules decide, and names are checked for what the
+# parsers refuse (no SNI, IP literals, no Host...).
+#
+#   [sandbox] --redirect 15001--> [supervisor in HOST] --> [INET servers]
+set -u
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/../lib/world.sh"
+. "$here/../lib/tap.sh"
+MOAT=${MOAT:?MOAT must name the moat binary}
+
+require_kernel_feature netns veth nftables conntrack nat || exit $?
+world_create || { echo "not ok - world: cannot build the test world"; exit 1; }
+export MOAT_RUN_DIR=$WORLD_DIR/run
+S=$WORLD_SUFFIX
+m() { in_host "$MOAT" "$@"; }
+world_on_destroy in_host sh -c "for n in \$(ls $MOAT_RUN_DIR/sandboxes 2>/dev/null); do $MOAT rm -f \$n; done" || true
+
+# counter NAME: a proxy counter from the supervisor's status
+counter() {
+	m inspect "px-$S" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["supervisor"]["proxy"][sys.argv[1]])' "$1"
+}
+# active: relayed connections (published ports and proxy) in use
+active() {
+	m inspect "px-$S" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["supervisor"]["publish"]["active"])'
+}
+
+v6refused=0
+t_begin "proxy on (MOAT_PROXY=all); address rules decide"
+cat >"$WORLD_DIR/px.yaml" <<'EOF'
+version: 1
+egress:
+  default: deny
+  rules:
+    - allow: 93.184.216.34
+      ports: [80, 443]
+      protocol: tcp
+    - allow: 2606:2800:220:1::1
+      ports: [80, 443]
+      protocol: tcp
+    - allow: 151.101.1.1
+      ports: [22]
+      protocol: tcp
+limits:
+  connections: 2
+EOF
+if ! out=$(in_host env MOAT_PROXY=all "$MOAT" create "px-$S" --policy "$WORLD_DIR/px.yaml" 2>&1); then
+	not_ok "create a sandbox with MOAT_PROXY=all" "$out"
+	t_end
+	exit
+fi
+D=moat-px-$S
+assert_eq "$(counter enabled)" True "the supervisor runs the proxy"
+
+# byte-exact through the proxy against the same fetch made from HOST
+N=3000000
+want=$(in_host curl -sS --max-time 10 "http://93.184.216.34/bytes/$N" | sha256sum)
+got=$(probe_http "$D" "http://example.com/bytes/$N" --resolve example.com:80:93.184.216.34 --max-time 10 | sha256sum)
+assert_eq "$got" "$want" "HTTP GET /bytes/$N through the proxy is byte-exact"
+got=$(probe_http "$D" "https://example.com/bytes/$N" --resolve example.com:443:93.184.216.34 --max-time 10 | sha256sum)
+assert_eq "$got" "$want" "HTTPS GET /bytes/$N through the proxy is byte-exact"
+out=$(probe_http "$D" "https://example.com/" --resolve example.com:443:93.184.216.34)
+assert_match "$out" "sni: example.com" "the server sees the client's SNI"
+assert_eq "$(counter allowed_address_total)" 3 "three connections allowed by the address rules"
+if [ -n "$(in_ns "$D" ip -6 route show default)" ]; then
+	got=$(probe_http "$D" "https://example.com/bytes/$N" --resolve "example.com:443:[2606:2800:220:1::1]" --max-time 10 | sha256sum)
+	assert_eq "$got" "$want" "HTTPS over IPv6 through the proxy is byte-exact"
+	hdr=$(probe_http "$D" "http://github.com/" --resolve "github.com:80:[2001:4860:4860::8888]" -i 2>&1)
+	assert_match "$hdr" "X-Moat-Denied: not-allowed" "HTTP over IPv6 to an address no rule allows gets 403"
+	v6refused=1
+fi
+# a port the proxy does not handle keeps the direct path
+assert_ok -m "other ports are not redirected (tcp 151.101.1.1:22)" probe_tcp "$D" 151.101.1.1 22
+
+t_begin "refusals"
+out=$(probe_http "$D" "https://github.com/" --resolve github.com:443:140.82.112.3 2>&1)
+rc=$?
+assert_ne "$rc" 0 "TLS to an address no rule allows is refused"
+assert_match "$out" "reset" "... with a reset"
+hdr=$(probe_http "$D" "http://github.com/" --resolve github.com:80:140.82.112.3 -i 2>&1)
+assert_match "$hdr" "HTTP/1.1 403" "HTTP to an address no rule allows gets 403"
+assert_match "$hdr" "X-Moat-Denied: not-allowed" "... with X-Moat-Denied"
+assert_match "$hdr" "refused by the sandbox's network policy" "... and a one-line body"
+assert_eq "$(counter not_allowed_total)" "$((2 + v6refused))" "both refusals counted as not-allowed"
+# no SNI: curl sends none for an IP literal
+assert_fail -m "TLS without SNI is refused" probe_http "$D" "https://93.184.216.34/" -k
+assert_eq "$(counter no_sni_total)" 1 "... counted as no-sni"
+out=$(in_ns "$D" timeout 5 openssl s_client -connect 93.184.216.34:443 -servername 93.184.216.34 </dev/null 2>&1)
+assert_ne "$(echo "$out" | grep -c 'BEGIN CERTIFICATE')" 1 "an IP literal as SNI is refused"
+assert_eq "$(counter sni_ip_literal_total)" 1 "... counted as sni-ip-literal"
+out=$(in_ns "$D" timeout 5 openssl s_client -connect 93.184.216.34:443 -servername example.com </dev/null 2>&1)
+assert_eq "$(echo "$out" | grep -c 'BEGIN CERTIFICATE')" 1 "the same address with a name SNI is allowed"
+hdr=$(printf 'GET / HTTP/1.1\r\n\r\n' | in_ns "$D" timeout 5 socat -T3 - TCP:93.184.216.34:80 2>&1)
+assert_match "$hdr" "X-Moat-Denied: no-host" "HTTP without Host gets 403 no-host"
+
+t_begin "HTTP: one request per connection"
+# two requests on one connection: the first is answered, the second never
+# reaches the server unchecked (the connection ends after the first)
+out=$(printf 'GET /a HTTP/1.1\r\nHost: example.com\r\n\r\nGET /b HTTP/1.1\r\nHost: evil.example\r\n\r\n' |
+	in_ns "$D" timeout 5 socat -T3 - TCP:93.184.216.34:80 2>&1)
+assert_match "$out" "path: /a" "the first request is answered"
+assert_eq "$(echo "$out" | grep -c 'path: /b')" 0 "the second request is not forwarded"
+# curl reusing the connection for a second URL opens a new one
+out=$(in_ns "$D" curl -sS --noproxy '*' --max-time 5 --resolve example.com:80:93.184.216.34 \
+	http://example.com/x http://example.com/y 2>&1)
+assert_match "$out" "path: /x" "a client's first request is answered"
+assert_match "$out" "path: /y" "a client's second request goes through on a new connection"
+
+t_begin "connection limit"
+for k in 1 2; do
+	(in_ns "$D" bash -c 'exec 3<>/dev/tcp/93.184.216.34/80; echo $$ >"$1"; exec sleep 15' _ "$WORLD_DIR/hold$k") 2>/dev/null &
+done
+for _ in $(seq 100); do
+	a=$(active)
+	[ "$a" = 2 ] && break
+	sleep 0.05
+done
+assert_eq "$a" 2 "two proxied connections hold the table"
+assert_fail -m "a third is refused" probe_http "$D" "http://example.com/" --resolve example.com:80:93.184.216.34
+assert_eq "$(counter connection_limit_total)" 1 "... counted as connection-limit"
+{ kill "$(cat "$WORLD_DIR/hold1")" "$(cat "$WORLD_DIR/hold2")"; wait; } 2>/dev/null
+for _ in $(seq 100); do
+	a=$(active)
+	[ "$a" = 0 ] && break
+	sleep 0.05
+done
+out=$(probe_http "$D" "http://example.com/" --resolve example.com:80:93.184.216.34)
+assert_match "$out" "host: example.com" "a new connection works once they closed"
+
+t_end
