@@ -100,6 +100,23 @@ assert_eq "$(echo "$out" | grep -c 'BEGIN CERTIFICATE')" 1 "the same address wit
 hdr=$(printf 'GET / HTTP/1.1\r\n\r\n' | in_ns "$D" timeout 5 socat -T3 - TCP:93.184.216.34:80 2>&1)
 assert_match "$hdr" "X-Moat-Denied: no-host" "HTTP without Host gets 403 no-host"
 
+# tls_first ARGS...: send a ClientHello (tls_hello.py ARGS) in two TCP
+# segments to 93.184.216.34:443; print the first byte answered, in hex
+tls_first() {
+	python3 "$here/../lib/tls_hello.py" "$@" >"$WORLD_DIR/hello" || return 1
+	{ head -c 60 "$WORLD_DIR/hello"; sleep 0.1; tail -c +61 "$WORLD_DIR/hello"; sleep 1; } |
+		in_ns "$D" timeout 5 socat -T2 - TCP:93.184.216.34:443 2>/dev/null |
+		head -c 1 | od -An -tx1 | tr -d ' \n'
+}
+b=$(tls_first --sni example.com --pq --records 2)
+assert_match "$b" "^1[56]$" "a post-quantum-sized hello in two records and two segments is passed on"
+assert_eq "$(tls_first --sni example.com --pad 20000 --records 2)" "" "an oversized hello is refused"
+assert_eq "$(counter tls_too_large_total)" 1 "... counted as tls-too-large"
+printf '\x16\x03\x01\x00\x08garbage!' >"$WORLD_DIR/garbage"
+b=$(in_ns "$D" timeout 5 socat -T2 - TCP:93.184.216.34:443 <"$WORLD_DIR/garbage" 2>/dev/null | od -An -tx1)
+assert_eq "$b" "" "a malformed hello is refused"
+assert_eq "$(counter tls_malformed_total)" 1 "... counted as tls-malformed"
+
 t_begin "HTTP: one request per connection"
 # two requests on one connection: the first is answered, the second never
 # reaches the server unchecked (the connection ends after the first)
@@ -107,6 +124,12 @@ out=$(printf 'GET /a HTTP/1.1\r\nHost: example.com\r\n\r\nGET /b HTTP/1.1\r\nHos
 	in_ns "$D" timeout 5 socat -T3 - TCP:93.184.216.34:80 2>&1)
 assert_match "$out" "path: /a" "the first request is answered"
 assert_eq "$(echo "$out" | grep -c 'path: /b')" 0 "the second request is not forwarded"
+assert_eq "$(grep -c 'GET /b ' "$WORLD_DIR/srv-inet.log")" 0 "... and never reached the server"
+# a chunked body is followed to its end; what comes after is not forwarded
+printf 'POST /post HTTP/1.1\r\nHost: example.com\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\nGET /c HTTP/1.1\r\nHost: evil.example\r\n\r\n' |
+	in_ns "$D" timeout 5 socat -T3 - TCP:93.184.216.34:80 >/dev/null 2>&1
+assert_match "$(cat "$WORLD_DIR/srv-inet.log")" "POST /post" "a chunked request is forwarded"
+assert_eq "$(grep -c 'GET /c ' "$WORLD_DIR/srv-inet.log")" 0 "the request after its body is not"
 # curl reusing the connection for a second URL opens a new one
 out=$(in_ns "$D" curl -sS --noproxy '*' --max-time 5 --resolve example.com:80:93.184.216.34 \
 	http://example.com/x http://example.com/y 2>&1)
