@@ -836,7 +836,7 @@ static void fwd_proxy_sniff(struct fwd *f, struct fwd_tcp *t, unsigned idx)
  * fwd_proxy_stats() - the proxy's counters as JSON
  * @f:		forwarder
  *
- * Return: new JSON object: {"enabled": bool, "<reason>_total": N for
+ * Return: new JSON object: {"enabled": 0 or 1, "<reason>_total": N for
  *	   every decision reason, "accepted_total", "allowed_total",
  *	   "refused_total", "bytes_out_total", "bytes_in_total"}
  */
@@ -849,7 +849,7 @@ json_t *fwd_proxy_stats(const struct fwd *f)
 
 	if (!o)
 		die_oom();
-	json_object_set_new(o, "enabled", json_boolean(f->plst[0] >= 0 ||
+	json_object_set_new(o, "enabled", json_integer(f->plst[0] >= 0 ||
 						       f->plst[1] >= 0));
 	for (k = 0; k < PROXY_REASON_COUNT; k++) {
 		const char *rs = proxy_reason_str((enum proxy_reason)k);
