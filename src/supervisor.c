@@ -8,10 +8,10 @@
  * Every sandbox has one supervisor, the role conmon or pasta play for a
  * Podman container: a small process in the host's network namespace that
  * owns the sandbox's userspace services. Here those are its published
- * ports and its transparent proxy (fwd.c, proxy.c), its log (log.c: the denials nftables sends to the
- * sandbox's NFLOG group) and its control socket; the DNS interceptor and the
- * transparent proxy join them in later versions. There is no central
- * daemon: a supervisor that crashes takes only its own sandbox's services
+ * ports and its transparent proxy (fwd.c, proxy.c), its log (log.c: the
+ * denials nftables sends to the sandbox's NFLOG group) and its control
+ * socket; the DNS interceptor joins them in a later version. There is no
+ * central daemon: a supervisor that crashes takes only its own sandbox's services
  * with it, and because every rule lives in the kernel, nothing that was
  * closed opens (I6); "moat ls" shows the sandbox as dead.
  *
