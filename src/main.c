@@ -68,13 +68,15 @@ static const char usage_sandbox_opts[] =
 "  --restricted              network restricted: nothing out, published ports work\n"
 "  --publish [BIND:]HOSTPORT:SANDBOXPORT[/tcp|/udp]\n"
 "                            serve a sandbox port on the host (BIND 127.0.0.1)\n"
-"  --dns-upstream ADDR       resolver for the sandbox's DNS (refused in this\n"
-"                            version: DNS from sandboxes is dropped)\n"
+"  --dns-upstream ADDR       resolver the sandbox's DNS interceptor forwards to\n"
+"                            (repeatable; default: /etc/resolv.conf's)\n"
 "  --no-rebind-protection    let DNS answers carry non-public addresses\n"
 "  --bandwidth RATE          limit each direction, e.g. 100mbit (refused in\n"
 "                            this version: not enforced yet)\n"
 "RULE: TARGET[:PORTS][/PROTO], e.g. 10.0.0.0/8:5432/tcp, [2001:db8::1]:443,\n"
-"      host:11434, metadata, 140.82.112.0/20:22,443/tcp\n";
+"      host:11434, metadata, 140.82.112.0/20:22,443/tcp, github.com:443,\n"
+"      *.githubusercontent.com:443 (a domain allows only the addresses moat's\n"
+"      DNS answered this sandbox for it; a domain deny answers NXDOMAIN)\n";
 
 static const char usage_run[] =
 "Usage: moat run [OPTIONS] -- CMD [ARG...]\n"

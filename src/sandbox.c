@@ -141,7 +141,8 @@ static char *sandbox_base_hash_path(const struct moat_config *c)
 	return xasprintf("%s/base.hash", c->run_dir);
 }
 
-static int sandbox_nft_del(const struct sb_state *s);
+static int sandbox_nft_del(const struct sb_state *s,
+			   const struct policy *pol);
 
 /**
  * sandbox_nft_add() - base table if needed and the sandbox's chains in one
@@ -213,7 +214,7 @@ static int sandbox_nft_add(const struct moat_config *c, const struct sb_state *s
 	if ((ret = nft_dispatch_set(s->ifname, true))) {
 		msg_err("nftables refused the sandbox's dispatch entries: %s",
 			strerror(-ret));
-		sandbox_nft_del(s);
+		sandbox_nft_del(s, pol);
 		return -1;
 	}
 	if (need_base) {
@@ -228,10 +229,12 @@ static int sandbox_nft_add(const struct moat_config *c, const struct sb_state *s
 /**
  * sandbox_nft_del() - remove a sandbox's nftables objects, idempotently
  * @s:		record
+ * @pol:	its policy (names its pin sets), or NULL if unknown
  *
  * Return: 0, or -1 after printing why
  */
-static int sandbox_nft_del(const struct sb_state *s)
+static int sandbox_nft_del(const struct sb_state *s,
+			   const struct policy *pol)
 {
 	char *buf = NULL, *err = NULL;
 	size_t len = 0;
@@ -249,7 +252,7 @@ static int sandbox_nft_del(const struct sb_state *s)
 	f = open_memstream(&buf, &len);
 	if (!f)
 		die_oom();
-	nft_sandbox_del_text(f, s->ifname);
+	nft_sandbox_del_text(f, s->ifname, pol);
 	fclose(f);
 	ret = nft_run(buf, &err);
 	free(buf);
@@ -630,8 +633,20 @@ int sandbox_teardown(const struct moat_config *c, const struct sb_state *s)
 			link_close(host);
 		}
 		msg_debug_step("teardown: link");
-		if (sandbox_nft_del(s))
-			ret = -1;
+		{
+			struct policy pol;
+			bool have;
+
+			autofree char *pp = state_path(c, s->name,
+						       "policy.yaml");
+
+			policy_init(&pol);
+			have = !access(pp, F_OK) &&
+			       !sandbox_load_policy(c, s->name, &pol);
+			if (sandbox_nft_del(s, have ? &pol : NULL))
+				ret = -1;
+			policy_free(&pol);
+		}
 		msg_debug_step("teardown: rules");
 	}
 	if (*s->netns && (err = netns_remove(s->netns))) {
