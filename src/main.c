@@ -468,6 +468,32 @@ static void run_forward_signal(int sig)
 }
 
 /**
+ * sandbox_resolv() - the resolv.conf to give a sandbox's processes
+ * @c:		settings
+ * @s:		the sandbox
+ *
+ * For network "filtered", a file in the sandbox's state directory that
+ * names its DNS interceptor (rewritten each time: cheap, and always
+ * current); otherwise none, and the host's stays.
+ *
+ * Return: path (static storage), or NULL
+ */
+static const char *sandbox_resolv(const struct moat_config *c,
+				  const struct sb_state *s)
+{
+	static char path[PATH_MAX];
+	autofree char *p = NULL;
+
+	if (!s->has_net || strcmp(s->mode, net_mode_name(NET_FILTERED)))
+		return NULL;
+	p = state_path(c, s->name, "resolv.conf");
+	snprintf(path, sizeof(path), "%s", p);
+	if (exec_write_resolv_conf(path, &s->gw4, s->has_v6 ? &s->gw6 : NULL))
+		return NULL;
+	return path;
+}
+
+/**
  * cmd_run() - moat run
  * @argc:	argument count
  * @argv:	arguments, argv[0] = "run"
@@ -525,7 +551,8 @@ static int cmd_run(int argc, char **argv)
 		msg_err("fork: %s", strerror(errno));
 		ret = MOAT_EXIT_FAILURE;
 	} else if (run_child == 0) {
-		_exit(exec_enter(s.netns, &u, argv + optind));
+		_exit(exec_enter(s.netns, sandbox_resolv(&c, &s), &u,
+				 argv + optind));
 	} else {
 		for (i = 0; i < ARRAY_SIZE(fwd_sigs); i++)
 			sigaction(fwd_sigs[i], &sa, NULL);
@@ -674,7 +701,7 @@ static int cmd_exec(int argc, char **argv)
 			name, state_status_name(st), name);
 		return MOAT_EXIT_FAILURE;
 	}
-	return exec_enter(s.netns, &u, argv + optind);
+	return exec_enter(s.netns, sandbox_resolv(&c, &s), &u, argv + optind);
 }
 
 /**
