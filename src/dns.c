@@ -457,6 +457,10 @@ static void dns_q_free(struct dns *d, struct dns_q *q)
 	q->fd = -1;
 	free(q->msg);
 	q->msg = NULL;
+	free(q->rbuf);
+	q->rbuf = NULL;
+	q->rlen = 0;
+	q->tcpup = false;
 }
 
 /**
@@ -479,21 +483,39 @@ static int dns_q_send(struct dns *d, unsigned qi)
 		epoll_ctl(d->epfd, EPOLL_CTL_DEL, q->fd, NULL);
 		close(q->fd);
 	}
-	q->fd = socket(up->ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	q->fd = socket(up->ss_family, (q->tcpup ? SOCK_STREAM : SOCK_DGRAM) |
+		       SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (q->fd < 0)
 		return -1;
 	ref.fd = q->fd;
-	ev.data.u64 = ref.u64;
-	if (connect(q->fd, (const struct sockaddr *)up, ulen) ||
-	    epoll_ctl(d->epfd, EPOLL_CTL_ADD, q->fd, &ev) ||
-	    send(q->fd, q->msg, q->len, MSG_DONTWAIT) < 0) {
-		close(q->fd);
-		q->fd = -1;
-		return -1;
+	if (q->tcpup) {
+		/* connect, then dns_up_tcp_event() sends and reads */
+		ev.events = EPOLLOUT;
+		q->sent = false;
+		q->rlen = 0;
+		if (!q->rbuf)
+			q->rbuf = malloc(2 + DNS_MSG_MAX);
+		if (!q->rbuf ||
+		    (connect(q->fd, (const struct sockaddr *)up, ulen) &&
+		     errno != EINPROGRESS))
+			goto fail;
+		ev.data.u64 = ref.u64;
+		if (epoll_ctl(d->epfd, EPOLL_CTL_ADD, q->fd, &ev))
+			goto fail;
+	} else {
+		ev.data.u64 = ref.u64;
+		if (connect(q->fd, (const struct sockaddr *)up, ulen) ||
+		    epoll_ctl(d->epfd, EPOLL_CTL_ADD, q->fd, &ev) ||
+		    send(q->fd, q->msg, q->len, MSG_DONTWAIT) < 0)
+			goto fail;
 	}
 	q->deadline = dns_now() + DNS_UP_TIMEOUT;
 	q->tries++;
 	return 0;
+fail:
+	close(q->fd);
+	q->fd = -1;
+	return -1;
 }
 
 /**
@@ -563,6 +585,11 @@ static void dns_forward(struct dns *d, ldns_pkt *req, const struct dns_q *q0)
 		id = (uint16_t)random();
 	q->id = id;
 	ldns_pkt_set_id(req, id);
+	/* a TCP client retried after a truncated answer: ask upstream (over
+	 * UDP) for as large an answer as a datagram carries in practice
+	 */
+	if (q0->tcp && (!ldns_pkt_edns(req) || ldns_pkt_edns_udp_size(req) < 4096))
+		ldns_pkt_set_edns_udp_size(req, 4096);
 	q->msg = NULL;
 	if (ldns_pkt2wire(&q->msg, req, &q->len) != LDNS_STATUS_OK) {
 		q->msg = NULL;
@@ -1004,6 +1031,16 @@ void dns_upstream_msg(struct dns *d, unsigned qi, const uint8_t *msg,
 		d->ctr[DNS_C_MALFORMED]++;
 		goto out;
 	}
+	if (ldns_pkt_tc(ans) && q->tcp && !q->tcpup) {
+		/* the client can take the whole answer: get it over TCP,
+		 * from the same upstream
+		 */
+		q->tcpup = true;
+		q->tries = 0;
+		if (dns_q_send(d, qi))
+			dns_q_fail(d, qi);
+		goto out;
+	}
 	rc = dns_check_answer(d, q, ans, why, sizeof(why));
 	if (rc != LDNS_RCODE_NOERROR) {
 		ldns_pkt *r = dns_reply_new(req, rc);
@@ -1150,6 +1187,54 @@ static void dns_udp_input(struct dns *d, int lfd)
 }
 
 /**
+ * dns_up_tcp_event() - progress of a query asked upstream over TCP
+ * @d:		interceptor
+ * @qi:		index of the query
+ * @events:	epoll events
+ */
+static void dns_up_tcp_event(struct dns *d, unsigned qi, uint32_t events)
+{
+	struct dns_q *q = &d->q[qi];
+	union sv_ref ref = { .type = SV_REF_DNS_UP, .idx = qi, .fd = q->fd };
+	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = ref.u64 };
+	ssize_t n;
+	size_t ml;
+
+	if (!q->sent) {
+		uint8_t hdr[2] = { (uint8_t)(q->len >> 8), (uint8_t)q->len };
+		struct iovec iov[2] = { { hdr, 2 }, { q->msg, q->len } };
+		struct msghdr mh = { .msg_iov = iov, .msg_iovlen = 2 };
+
+		if (events & (EPOLLERR | EPOLLHUP) ||
+		    sendmsg(q->fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT) !=
+		    (ssize_t)(q->len + 2) ||
+		    epoll_ctl(d->epfd, EPOLL_CTL_MOD, q->fd, &ev)) {
+			dns_q_fail(d, qi);
+			return;
+		}
+		q->sent = true;
+		return;
+	}
+	n = recv(q->fd, q->rbuf + q->rlen, 2 + DNS_MSG_MAX - q->rlen,
+		 MSG_DONTWAIT);
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n <= 0) {
+		dns_q_fail(d, qi);
+		return;
+	}
+	q->rlen += (size_t)n;
+	if (q->rlen < 2)
+		return;
+	ml = (size_t)q->rbuf[0] << 8 | q->rbuf[1];
+	if (q->rlen < 2 + ml)
+		return;
+	dns_upstream_msg(d, qi, q->rbuf + 2, ml);
+	if (q->msg)		/* not a valid answer: try the next upstream */
+		dns_q_fail(d, qi);
+}
+
+/**
  * dns_event() - handle an event on one of the interceptor's sockets
  * @d:		interceptor
  * @ref:	what it is
@@ -1178,6 +1263,10 @@ void dns_event(struct dns *d, union sv_ref ref, uint32_t events)
 	case SV_REF_DNS_UP:
 		if (ref.idx >= DNS_Q_MAX || d->q[ref.idx].fd != ref.fd)
 			break;
+		if (d->q[ref.idx].tcpup) {
+			dns_up_tcp_event(d, ref.idx, events);
+			break;
+		}
 		n = recv(ref.fd, buf, sizeof(buf), MSG_DONTWAIT);
 		if (n < 0) {
 			if (errno != EAGAIN && errno != EINTR)

@@ -42,6 +42,11 @@
  * @msg:	the query as sent upstream (kept for failover)
  * @qname:	normalised question name
  * @qtype:	question type
+ * @tcpup:	ask upstream over TCP (after a truncated UDP answer to a TCP
+ *		client)
+ * @sent:	the query went out on the TCP connection
+ * @rbuf:	TCP answer being read (2 + DNS_MSG_MAX bytes), or NULL
+ * @rlen:	bytes in @rbuf
  */
 struct dns_q {
 	int fd;
@@ -61,6 +66,10 @@ struct dns_q {
 	uint8_t *msg;
 	char qname[POLICY_DOMAIN_MAX + 2];
 	uint16_t qtype;
+	bool tcpup;
+	bool sent;
+	uint8_t *rbuf;
+	size_t rlen;
 };
 
 /**
