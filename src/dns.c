@@ -982,7 +982,7 @@ static int dns_check_answer(struct dns *d, const struct dns_q *q,
 		an = keep;
 		n = ldns_rr_list_rr_count(an);
 
-		ret = nft_pinner_add(d->np, pins, np);
+		ret = d->np ? nft_pinner_add(d->np, pins, np) : -ENOTCONN;
 		if (ret) {
 			d->ctr[DNS_C_PIN_FAILED]++;
 			snprintf(why, whylen, "cannot pin: %s", strerror(-ret));
@@ -1354,6 +1354,36 @@ static int dns_listen(struct dns *d, const struct prefix *gw, int type)
 }
 
 /**
+ * dns_init_state() - an interceptor with no socket, upstream or pinner yet
+ * @d:		interceptor to fill
+ * @epfd:	epoll instance
+ * @pol:	policy
+ * @s:		sandbox record
+ * @log:	log, or NULL
+ *
+ * What dns_init() starts from; the unit tests and the fuzzer use it alone
+ * (no upstream: forwarded queries get SERVFAIL; no pinner: pins fail, and
+ * so do their answers).
+ */
+void dns_init_state(struct dns *d, int epfd, const struct policy *pol,
+		    const struct sb_state *s, struct log *log)
+{
+	unsigned i;
+
+	memset(d, 0, sizeof(*d));
+	d->epfd = epfd;
+	d->pol = pol;
+	d->s = s;
+	d->log = log;
+	for (i = 0; i < 2; i++)
+		d->udp[i] = d->tcpl[i] = -1;
+	for (i = 0; i < DNS_Q_MAX; i++)
+		d->q[i].fd = -1;
+	for (i = 0; i < DNS_TCP_MAX; i++)
+		d->tcp[i].fd = -1;
+}
+
+/**
  * dns_init() - start a sandbox's DNS interceptor
  * @d:		interceptor to fill
  * @epfd:	the supervisor's epoll instance
@@ -1370,17 +1400,7 @@ int dns_init(struct dns *d, int epfd, const struct policy *pol,
 	const char *rc = getenv("MOAT_RESOLV_CONF");
 	unsigned i;
 
-	memset(d, 0, sizeof(*d));
-	d->epfd = epfd;
-	d->pol = pol;
-	d->s = s;
-	d->log = log;
-	for (i = 0; i < 2; i++)
-		d->udp[i] = d->tcpl[i] = -1;
-	for (i = 0; i < DNS_Q_MAX; i++)
-		d->q[i].fd = -1;
-	for (i = 0; i < DNS_TCP_MAX; i++)
-		d->tcp[i].fd = -1;
+	dns_init_state(d, epfd, pol, s, log);
 
 	for (i = 0; i < pol->ndns_upstream && d->nup < DNS_UP_MAX; i++) {
 		const struct prefix *u = &pol->dns_upstream[i];

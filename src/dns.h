@@ -157,6 +157,8 @@ struct dns {
 
 int dns_init(struct dns *d, int epfd, const struct policy *pol,
 	     const struct sb_state *s, struct log *log, char **err);
+void dns_init_state(struct dns *d, int epfd, const struct policy *pol,
+		    const struct sb_state *s, struct log *log);
 void dns_close(struct dns *d);
 void dns_event(struct dns *d, union sv_ref ref, uint32_t events);
 void dns_timer(struct dns *d);
