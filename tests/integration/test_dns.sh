@@ -36,6 +36,8 @@ sandbox() {
 }
 # dnsctr NAME KEY: a counter of the sandbox's interceptor
 dnsctr() { m stats "$1-$S" --json | jq -r ".sandboxes[0].supervisor.dns.$2"; }
+# pinned SET ADDR: 0 iff ADDR is in the sandbox's pin set SET
+pinned() { in_host nft list set inet moat "$1" | grep -q "$2 "; }
 # forwarded NAME: 0 iff dnsmasq's log shows a query for NAME
 forwarded() { grep -q "query\[[A-Z]*\] $1 " "$WORLD_DNSMASQ_LOG"; }
 
@@ -131,6 +133,57 @@ dns:
 EOF
 out=$(m run --policy "$P/short.yaml" -- sh -c 'f=0; for i in $(seq 200); do curl -s -o /dev/null --max-time 2 http://short-ttl.example/ || f=$((f+1)); done; echo "failures=$f"' 2>&1)
 assert_eq "$out" "failures=0" "200 lookups each followed by a connection: no failure"
+
+t_begin "TTL expiry closes new connections, not established ones"
+cat >"$P/ttl.yaml" <<'EOF2'
+version: 1
+egress:
+  default: deny
+  rules:
+    - allow: short-ttl.example
+      ports: [9999]
+      protocol: tcp
+dns:
+  ttl: {min: 1, max: 2}
+EOF2
+sandbox ttl --policy "$P/ttl.yaml"
+T=moat-ttl-$S
+IF=$(m inspect "ttl-$S" --json | jq -r .host_interface)
+assert_eq "$(probe_dns "$T" 8.8.8.8 short-ttl.example)" 93.184.216.34 "short-ttl.example resolves"
+assert_match "$(in_host nft list set inet moat "${IF}_d1_4")" "93\.184\.216\.34 timeout" "its address is pinned in the rule's set, with a timeout"
+mkfifo "$P/go"
+in_ns "$T" bash -c 'exec 3<>/dev/tcp/93.184.216.34/9999 || exit 1
+	read -r -t 2 tok <&3 || exit 1
+	read -r _ <"$1"
+	echo still-here >&3
+	read -r -t 2 l <&3 && echo "$l"' _ "$P/go" >"$P/est.out" 2>&1 &
+est=$!
+# the pin lives 2 s at most; wait for the kernel to expire it
+for _ in $(seq 60); do
+	pinned "${IF}_d1_4" 93.184.216.34 || break
+	sleep 0.1
+done
+assert_fail -m "the pin expired" pinned "${IF}_d1_4" 93.184.216.34
+assert_fail -m "after expiry, a new connection is closed" probe_tcp "$T" 93.184.216.34 9999
+# (the reader may have died: never block on the fifo)
+timeout 5 sh -c 'echo go >"$1"' _ "$P/go"
+wait "$est"
+assert_eq "$(cat "$P/est.out")" still-here "the connection made before expiry still works"
+
+t_begin "a flood from one sandbox; another still resolves"
+sandbox flood --dns-upstream 192.0.2.53
+sandbox calm
+in_ns "moat-flood-$S" python3 - <<'EOF2' >/dev/null 2>&1
+import socket, struct
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+for i in range(600):
+    name = b''.join(bytes([len(l)]) + l for l in (b'f%d' % i, b'example')) + b'\0'
+    s.sendto(struct.pack('>HHHHHH', i, 0x0100, 1, 0, 0, 0) + name + b'\0\1\0\1', ('8.8.8.8', 53))
+EOF2
+ov=$(dnsctr flood overload_total)
+assert_match "$ov" "^[1-9]" "queries over the bound are refused (overload_total=$ov)"
+assert_eq "$(probe_dns "moat-calm-$S" 8.8.8.8 example.com)" 93.184.216.34 "another sandbox resolves during the flood"
+assert_eq "$(dns_rcode "moat-flood-$S" 8.8.8.8 db.internal)" REFUSED "the flooding sandbox gets REFUSED while its queue is full"
 
 t_begin "upstream down"
 sandbox down --dns-upstream 192.0.2.53
