@@ -19,9 +19,8 @@ MOAT=${MOAT:?MOAT must name the moat binary}
 require_kernel_feature netns veth nftables || exit $?
 world_create || { echo "not ok - world: cannot build the test world"; exit 1; }
 export MOAT_RUN_DIR=$WORLD_DIR/run
-# moat runs in HOST with the machine's /etc: its upstreams come from the
-# world's resolv.conf (8.8.8.8, 1.1.1.1 in INET)
-export MOAT_RESOLV_CONF=$WORLD_RESOLV_CONF
+# world.sh exports MOAT_RESOLV_CONF: the interceptors' upstreams are the
+# world's resolvers (8.8.8.8, 1.1.1.1 in INET)
 S=$WORLD_SUFFIX
 P=$WORLD_DIR
 m() { in_host "$MOAT" "$@"; }
