@@ -11,6 +11,8 @@
 #   sudo bench/dns.sh [--quick] [--out FILE]
 #
 # --quick: 5 s per run instead of 20.
+# Saturating runs (-c 4 -q 200) give QPS; their latencies are mostly
+# queueing. A second set at a light fixed load gives the added latency.
 # Needs: scripts/install-deps.sh --bench (dnsperf, unbound, dnsmasq, jq).
 #
 # Topology (every namespace made here, random suffix, removed at exit):
@@ -39,7 +41,7 @@ while [ $# -gt 0 ]; do
 	case $1 in
 	--quick) quick=1 ;;
 	--out) out=$2; shift ;;
-	-h | --help) sed -n '3,31p' "$0"; exit 0 ;;
+	-h | --help) sed -n '3,33p' "$0"; exit 0 ;;
 	*) echo "bench/dns.sh: unknown option $1" >&2; exit 2 ;;
 	esac
 	shift
@@ -135,12 +137,15 @@ moat create "$SP" --dns-upstream 8.8.8.8 --policy "$BENCH_DIR/pin.yaml" >/dev/nu
 
 for i in $(seq "$NAMES"); do echo "q$i.bench.example A"; done >"$BENCH_DIR/queries"
 
-# run LABEL NS SERVER PORT: one dnsperf run; QPS and latency percentiles
+# run LABEL NS SERVER PORT [DNSPERF_ARGS]: one dnsperf run; QPS and
+# latency percentiles (default: saturate, -c 4 -q 200)
 run() {
 	local label=$1 ns=$2 server=$3 port=$4 f=$R/$1
+	shift 4
+	[ $# -gt 0 ] || set -- -c 4 -q 200
 	log "dnsperf: $label"
 	in_ns "$ns" dnsperf -s "$server" -p "$port" -d "$BENCH_DIR/queries" \
-		-l "$secs" -c 4 -q 200 -t 2 -v >"$f.out" 2>&1 || true
+		-l "$secs" -t 2 -v "$@" >"$f.out" 2>&1 || true
 	# -v prints one line per query: "> NOERROR q1.bench.example A 0.000123"
 	awk '$1 == ">" { print $NF * 1000 }' "$f.out" >"$f.lat"
 	qps=$(awk '/Queries per second/ { print $4 }' "$f.out")
@@ -167,6 +172,17 @@ SBNS=moat-$SB SPNS=moat-$SP
 	     "with pinning: $(ratio "$(cat "$R/moat-pinning.qps")" "$best")"
 	echo "added p99 vs direct: moat $(python3 -c "import sys; print('%.3f ms' % (float(sys.argv[1]) - float(sys.argv[2])))" "$(cat "$R/moat.p99")" "$(cat "$R/direct.p99")")," \
 	     "with pinning $(python3 -c "import sys; print('%.3f ms' % (float(sys.argv[1]) - float(sys.argv[2])))" "$(cat "$R/moat-pinning.p99")" "$(cat "$R/direct.p99")")"
+	echo
+	echo "Latency at a light load (dnsperf -c 1 -q 10 -Q 2000: 2000 queries/s):"
+	echo
+	echo "| path | QPS | p50 ms | p99 ms | lost |"
+	echo "|---|---|---|---|---|"
+	run direct-light "$C" 8.8.8.8 53 -c 1 -q 10 -Q 2000
+	run moat-light "$SBNS" 8.8.8.8 53 -c 1 -q 10 -Q 2000
+	run moat-pinning-light "$SPNS" 8.8.8.8 53 -c 1 -q 10 -Q 2000
+	echo
+	echo "added p99 at light load vs direct: moat $(python3 -c "import sys; print('%.3f ms' % (float(sys.argv[1]) - float(sys.argv[2])))" "$(cat "$R/moat-light.p99")" "$(cat "$R/direct-light.p99")")," \
+	     "with pinning $(python3 -c "import sys; print('%.3f ms' % (float(sys.argv[1]) - float(sys.argv[2])))" "$(cat "$R/moat-pinning-light.p99")" "$(cat "$R/direct-light.p99")")"
 	echo
 	echo "interceptor counters (pinning sandbox): $(moat stats "$SP" --json | jq -c '.sandboxes[0].supervisor.dns | {forwarded_total, pinned_total, pin_failed_total, servfail_total, overload_total}')"
 } | tee "$R/table.md"

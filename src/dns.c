@@ -837,6 +837,8 @@ static void dns_remember_pin(struct dns *d, const char *name, int af,
 	struct dns_pinrec *p = &d->pins[d->pin_next];
 
 	d->pin_next = (d->pin_next + 1) % DNS_PIN_MAX;
+	if (d->npins < DNS_PIN_MAX)
+		d->npins++;
 	snprintf(p->name, sizeof(p->name), "%s", name);
 	p->af = af;
 	memcpy(p->addr, addr, af == AF_INET ? 4 : 16);
@@ -864,7 +866,7 @@ bool dns_pinned(const struct dns *d, const char *name, int af,
 
 	if (dns_name_normalise(name, n, sizeof(n)))
 		return false;
-	for (i = 0; i < DNS_PIN_MAX; i++) {
+	for (i = 0; i < d->npins; i++) {
 		const struct dns_pinrec *p = &d->pins[i];
 
 		if (p->af == af && p->expires > now &&
@@ -1355,7 +1357,9 @@ static int dns_listen(struct dns *d, const struct prefix *gw, int type)
 
 /**
  * dns_init_state() - an interceptor with no socket, upstream or pinner yet
- * @d:		interceptor to fill
+ * @d:		interceptor to fill, zeroed (calloc): it is not cleared
+ *		here, so that the pin table's pages stay untouched (and
+ *		out of the supervisor's resident memory) until used
  * @epfd:	epoll instance
  * @pol:	policy
  * @s:		sandbox record
@@ -1370,7 +1374,6 @@ void dns_init_state(struct dns *d, int epfd, const struct policy *pol,
 {
 	unsigned i;
 
-	memset(d, 0, sizeof(*d));
 	d->epfd = epfd;
 	d->pol = pol;
 	d->s = s;
@@ -1385,7 +1388,7 @@ void dns_init_state(struct dns *d, int epfd, const struct policy *pol,
 
 /**
  * dns_init() - start a sandbox's DNS interceptor
- * @d:		interceptor to fill
+ * @d:		interceptor to fill, zeroed (see dns_init_state())
  * @epfd:	the supervisor's epoll instance
  * @pol:	the sandbox's policy (outlives @d)
  * @s:		its record (outlives @d)

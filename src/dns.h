@@ -136,6 +136,7 @@ enum dns_ctr {
  * @tcp:	client TCP connections
  * @pins:	recent pins, a ring
  * @pin_next:	next slot of @pins to overwrite
+ * @npins:	slots of @pins used so far
  * @ctr:	counters
  */
 struct dns {
@@ -152,6 +153,7 @@ struct dns {
 	struct dns_tcp tcp[DNS_TCP_MAX];
 	struct dns_pinrec pins[DNS_PIN_MAX];
 	size_t pin_next;
+	size_t npins;
 	uint64_t ctr[DNS_C_COUNT];
 };
 
