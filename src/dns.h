@@ -18,7 +18,7 @@
 #define DNS_Q_MAX		256	/* outstanding upstream queries */
 #define DNS_TCP_MAX		32	/* client TCP connections */
 #define DNS_PIN_MAX		4096	/* pins remembered for dns_pinned() */
-#define DNS_UP_MAX		8	/* upstream resolvers */
+#define DNS_UP_MAX		POLICY_UPSTREAM_MAX
 #define DNS_UP_TIMEOUT		2	/* seconds per upstream attempt */
 #define DNS_TCP_IDLE		10	/* seconds */
 #define DNS_MSG_MAX		65535

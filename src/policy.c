@@ -2602,7 +2602,9 @@ bool policy_has_domain_rules(const struct policy *p)
  * @el:		error list, one record per refused item, at its origin
  *
  * Nothing a policy asks for is ever silently ignored: limits.bandwidth
- * needs traffic shaping, which this version does not have. (Domain rules
+ * needs traffic shaping, which this version does not have, and the DNS
+ * interceptor uses at most POLICY_UPSTREAM_MAX upstreams (file and
+ * command line together). (Domain rules
  * and the dns section are enforced by the DNS interceptor, dns.c.)
  *
  * Return: 0 if everything is supported, -1 after adding errors
@@ -2611,6 +2613,11 @@ int policy_check_supported(const struct policy *p, struct errlist *el)
 {
 	size_t n0 = el->n;
 
+	if (p->ndns_upstream > POLICY_UPSTREAM_MAX)
+		errlist_add(el, p->loc_dns_upstream.file,
+			    p->loc_dns_upstream.line, p->loc_dns_upstream.col,
+			    "dns.upstream: %zu resolvers, the DNS interceptor uses at most %d",
+			    p->ndns_upstream, POLICY_UPSTREAM_MAX);
 	if (p->bandwidth_bps)
 		errlist_add(el, p->loc_bandwidth.file, p->loc_bandwidth.line,
 			    p->loc_bandwidth.col,

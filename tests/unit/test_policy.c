@@ -1318,6 +1318,16 @@ static void test_check_supported(void **state)
 	assert_int_equal(policy_check_supported(&p, &el), 0);
 	assert_int_equal(el.n, 0);
 	policy_free(&p);
+
+	/* more upstreams than the interceptor uses */
+	policy_init(&p);
+	assert_int_equal(load(&p, &el,
+			      "version: 1\n"
+			      "dns: {upstream: [1.1.1.1, 1.1.1.2, 1.1.1.3, 1.1.1.4, 1.1.1.5, 1.1.1.6, 1.1.1.7, 1.1.1.8, 1.1.1.9]}\n"), 0);
+	assert_int_equal(policy_check_supported(&p, &el), -1);
+	assert_true(has_error(&el, "t.yaml", 2, 17, "dns.upstream: 9 resolvers, the DNS interceptor uses at most 8"));
+	policy_free(&p);
+	errlist_free(&el);
 }
 
 /**
