@@ -479,6 +479,7 @@ static int dns_q_send(struct dns *d, unsigned qi)
 	socklen_t ulen = up->ss_family == AF_INET ?
 			 sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6);
 
+	q->tries++;		/* an attempt, even if it fails at once */
 	if (q->fd >= 0) {
 		epoll_ctl(d->epfd, EPOLL_CTL_DEL, q->fd, NULL);
 		close(q->fd);
@@ -510,7 +511,6 @@ static int dns_q_send(struct dns *d, unsigned qi)
 			goto fail;
 	}
 	q->deadline = dns_now() + DNS_UP_TIMEOUT;
-	q->tries++;
 	return 0;
 fail:
 	close(q->fd);

@@ -254,6 +254,18 @@ static void test_decisions(void **state)
 	assert_int_equal(rcode_of(ask(e, "GitHub.com", LDNS_RR_TYPE_A)),
 			 LDNS_RCODE_SERVFAIL);
 	assert_int_equal(e->d->ctr[DNS_C_FORWARDED], 0);
+	/* upstreams that fail at once (no socket can reach them: AF_UNIX
+	 * addresses of nothing, so no packet is sent anywhere): each is
+	 * tried once, then SERVFAIL, never a loop
+	 */
+	e->d->nup = 2;
+	e->d->up[0].ss_family = AF_UNIX;
+	e->d->up[1].ss_family = AF_UNIX;
+	assert_int_equal(rcode_of(ask(e, "github.com", LDNS_RR_TYPE_A)),
+			 LDNS_RCODE_SERVFAIL);
+	assert_int_equal(e->d->ctr[DNS_C_FORWARDED], 1);
+	assert_null(e->d->q[0].msg);
+	e->d->nup = 0;
 	/* garbage gets nothing; a response gets nothing */
 	{
 		struct sockaddr_storage none = { 0 };
