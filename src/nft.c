@@ -1176,17 +1176,21 @@ void nft_pinner_close(struct nft_pinner *np)
  * @pins:	addresses, each into its rule's set
  * @n:		number of them, at most NFT_PIN_BATCH_MAX
  *
- * The hot path of the interceptor: a libnftnl batch of NEWSETELEM
- * messages, one per pin, with a timeout each. Adding an element that
- * exists refreshes its timeout (kernels since 6.10; older ones keep the
- * first timeout). libnftables is not used here: it fetches the whole
- * table's sets before changing any element (see nft_dispatch_set()).
+ * The hot path of the interceptor: one libnftnl batch, one kernel
+ * transaction. Adding an element that exists does not refresh its timeout
+ * (it would expire on its first schedule, possibly right after the answer
+ * is released), and deleting one that does not exist aborts the batch, so
+ * each pin is three messages: NEWSETELEM (make sure it exists), DELSETELEM,
+ * NEWSETELEM with the new timeout. The transaction applies atomically: no
+ * packet sees the element missing in between. libnftables is not used
+ * here: it fetches the whole table's sets before changing any element (see
+ * nft_dispatch_set()).
  *
  * Return: 0 once the kernel has acknowledged every element, or -errno
  */
 int nft_pinner_add(struct nft_pinner *np, const struct nft_pin *pins, size_t n)
 {
-	char buf[16384];
+	static char buf[NFT_PIN_BATCH_MAX * 3 * 256 + 1024];
 	char set_name[NFT_DOM_SET_LEN];
 	struct mnl_nlmsg_batch *b;
 	unsigned int nmsg = 0, nack = 0, first;
@@ -1201,7 +1205,9 @@ int nft_pinner_add(struct nft_pinner *np, const struct nft_pin *pins, size_t n)
 	nftnl_batch_begin(mnl_nlmsg_batch_current(b), np->seq++);
 	mnl_nlmsg_batch_next(b);
 	first = np->seq;
-	for (k = 0; k < n; k++) {
+	for (k = 0; k < n * 3; k++) {
+		const struct nft_pin *p = &pins[k / 3];
+		bool del = k % 3 == 1;
 		struct nftnl_set_elem *e;
 		struct nftnl_set *set;
 		struct nlmsghdr *nlh;
@@ -1210,17 +1216,20 @@ int nft_pinner_add(struct nft_pinner *np, const struct nft_pin *pins, size_t n)
 		e = nftnl_set_elem_alloc();
 		if (!set || !e)
 			die_oom();
-		nft_dom_set_name(set_name, np->ifname, pins[k].rule, pins[k].af);
+		nft_dom_set_name(set_name, np->ifname, p->rule, p->af);
 		nftnl_set_set_str(set, NFTNL_SET_TABLE, NFT_TABLE);
 		nftnl_set_set_str(set, NFTNL_SET_NAME, set_name);
-		nftnl_set_elem_set(e, NFTNL_SET_ELEM_KEY, pins[k].addr,
-				   pins[k].af == AF_INET ? 4 : 16);
-		nftnl_set_elem_set_u64(e, NFTNL_SET_ELEM_TIMEOUT,
-				       (uint64_t)pins[k].timeout * 1000);
+		nftnl_set_elem_set(e, NFTNL_SET_ELEM_KEY, p->addr,
+				   p->af == AF_INET ? 4 : 16);
+		if (!del)
+			nftnl_set_elem_set_u64(e, NFTNL_SET_ELEM_TIMEOUT,
+					       (uint64_t)p->timeout * 1000);
 		nftnl_set_elem_add(set, e);
 		nlh = nftnl_nlmsg_build_hdr(mnl_nlmsg_batch_current(b),
-					    NFT_MSG_NEWSETELEM, NFPROTO_INET,
-					    NLM_F_CREATE | NLM_F_ACK, np->seq++);
+					    del ? NFT_MSG_DELSETELEM : NFT_MSG_NEWSETELEM,
+					    NFPROTO_INET,
+					    (del ? 0 : NLM_F_CREATE) | NLM_F_ACK,
+					    np->seq++);
 		nftnl_set_elems_nlmsg_build_payload(nlh, set);
 		nftnl_set_free(set);
 		mnl_nlmsg_batch_next(b);

@@ -150,6 +150,17 @@ T=moat-ttl-$S
 IF=$(m inspect "ttl-$S" --json | jq -r .host_interface)
 assert_eq "$(probe_dns "$T" 8.8.8.8 short-ttl.example)" 93.184.216.34 "short-ttl.example resolves"
 assert_match "$(in_host nft list set inet moat "${IF}_d1_4")" "93\.184\.216\.34 timeout" "its address is pinned in the rule's set, with a timeout"
+# expires_ms SET ADDR: milliseconds before ADDR's pin expires
+expires_ms() {
+	in_host nft list set inet moat "$1" | tr ',' '\n' | grep -F "$2 " |
+		sed -n 's/.*expires \([0-9]*s\)\{0,1\}\([0-9]*ms\)\{0,1\}.*/\1 \2/p' |
+		awk '{ s = $1; m = $2; sub("s", "", s); sub("ms", "", m); print s * 1000 + m }'
+}
+sleep 1.2	# most of the 2 s pin gone; a new answer must renew it
+assert_eq "$(probe_dns "$T" 8.8.8.8 short-ttl.example)" 93.184.216.34 "resolved again"
+e=$(expires_ms "${IF}_d1_4" 93.184.216.34)
+if [ "${e:-0}" -gt 1500 ]; then ok "a new answer renews the pin's timeout (expires in ${e} ms)"
+else not_ok "a new answer renews the pin's timeout" "expires in ${e:-?} ms"; fi
 mkfifo "$P/go"
 in_ns "$T" bash -c 'exec 3<>/dev/tcp/93.184.216.34/9999 || exit 1
 	read -r -t 2 tok <&3 || exit 1
