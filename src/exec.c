@@ -13,7 +13,10 @@
  *   1. setns() into the sandbox's network namespace, then a private mount
  *      namespace (mounts propagate from the host into it, never back) in
  *      which /sys is a fresh sysfs, so that /sys/class/net shows the
- *      sandbox's interfaces and not the host's;
+ *      sandbox's interfaces and not the host's, and /etc/resolv.conf is
+ *      the sandbox's own, naming its DNS interceptor on the gateway (the
+ *      host's may name a loopback resolver such as 127.0.0.53, which the
+ *      sandbox's own loopback does not have);
  *   2. the capability bounding set and the ambient set are emptied, so
  *      nothing exec'd later can regain a capability, even a set-uid binary;
  *   3. supplementary groups, then GID, then UID are set to the target user
@@ -32,7 +35,9 @@
 #include <sched.h>
 #include <pwd.h>
 #include <string.h>
+#include <arpa/inet.h>
 #include <sys/mount.h>
+#include <sys/stat.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <linux/securebits.h>
@@ -213,13 +218,14 @@ int exec_drop_privileges(const struct exec_user *u)
 
 /**
  * exec_mount_ns() - private mount namespace with the sandbox's /sys
+ * @resolv:	file to bind-mount on /etc/resolv.conf, or NULL
  *
  * Must run after setns() into the network namespace: a sysfs mount shows
  * the network namespace of the process that mounts it.
  *
  * Return: 0, or -1 after printing what failed
  */
-static int exec_mount_ns(void)
+static int exec_mount_ns(const char *resolv)
 {
 	if (unshare(CLONE_NEWNS)) {
 		msg_err("cannot create a mount namespace: %s", strerror(errno));
@@ -238,12 +244,53 @@ static int exec_mount_ns(void)
 		msg_err("cannot mount the sandbox's /sys: %s", strerror(errno));
 		return -1;
 	}
+	if (resolv && mount(resolv, "/etc/resolv.conf", NULL, MS_BIND, NULL)) {
+		msg_err("cannot mount the sandbox's resolv.conf: %s",
+			strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/**
+ * exec_write_resolv_conf() - write a resolv.conf naming the interceptor
+ * @path:	file to (re)write, mode 0644
+ * @gw4:	IPv4 gateway
+ * @gw6:	IPv6 gateway, or NULL
+ *
+ * Return: 0, or -1 after printing why
+ */
+int exec_write_resolv_conf(const char *path, const struct prefix *gw4,
+			   const struct prefix *gw6)
+{
+	char a4[INET6_ADDRSTRLEN], a6[INET6_ADDRSTRLEN];
+	autofclose FILE *f = NULL;
+
+	if (!inet_ntop(AF_INET, gw4->addr, a4, sizeof(a4)) ||
+	    (gw6 && !inet_ntop(AF_INET6, gw6->addr, a6, sizeof(a6))))
+		return -1;
+	f = fopen(path, "we");
+	if (!f) {
+		msg_err("cannot write %s: %s", path, strerror(errno));
+		return -1;
+	}
+	fchmod(fileno(f), 0644);
+	fprintf(f, "# written by moat: DNS is answered by the sandbox's interceptor\n"
+		   "nameserver %s\n", a4);
+	if (gw6)
+		fprintf(f, "nameserver %s\n", a6);
+	fprintf(f, "options edns0\n");
+	if (fflush(f)) {
+		msg_err("cannot write %s: %s", path, strerror(errno));
+		return -1;
+	}
 	return 0;
 }
 
 /**
  * exec_enter() - run a command in a sandbox; returns only on failure
  * @netns:	path of the sandbox's network namespace
+ * @resolv:	the sandbox's resolv.conf (exec_write_resolv_conf()), or NULL
  * @u:		target user
  * @argv:	command and arguments
  *
@@ -251,7 +298,8 @@ static int exec_mount_ns(void)
  *	   125 if moat failed, 126 if the command is not executable, 127 if
  *	   it was not found (as Podman and env(1) do)
  */
-int exec_enter(const char *netns, const struct exec_user *u, char *const argv[])
+int exec_enter(const char *netns, const char *resolv,
+	       const struct exec_user *u, char *const argv[])
 {
 	int fd, err;
 
@@ -266,7 +314,7 @@ int exec_enter(const char *netns, const struct exec_user *u, char *const argv[])
 		msg_err("cannot enter %s: %s", netns, strerror(-err));
 		return MOAT_EXIT_FAILURE;
 	}
-	if (exec_mount_ns() || exec_drop_privileges(u))
+	if (exec_mount_ns(resolv) || exec_drop_privileges(u))
 		return MOAT_EXIT_FAILURE;
 	execvp(argv[0], argv);
 	err = errno;

@@ -8,6 +8,7 @@
 
 #include <sys/types.h>
 
+#include "addr.h"
 #include "common.h"
 
 /**
@@ -27,6 +28,9 @@ struct exec_user {
 int exec_parse_user(const char *s, struct exec_user *u);
 int exec_default_user(struct exec_user *u);
 int exec_drop_privileges(const struct exec_user *u);
-int exec_enter(const char *netns, const struct exec_user *u, char *const argv[]);
+int exec_write_resolv_conf(const char *path, const struct prefix *gw4,
+			   const struct prefix *gw6);
+int exec_enter(const char *netns, const char *resolv,
+	       const struct exec_user *u, char *const argv[]);
 
 #endif /* MOAT_EXEC_H */

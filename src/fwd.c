@@ -569,43 +569,41 @@ static void fwd_host_addrs(struct fwd *f)
 }
 
 /**
- * fwd_oracle_verdict() - domain verdicts while moat has no DNS interceptor
- * @ctx:	unused
- * @name:	unused
- * @port:	unused
+ * fwd_oracle_verdict() - what the policy's domain rules say of a name
+ * @ctx:	the forwarder
+ * @name:	SNI or Host
+ * @port:	original destination port
  *
- * Without pins (dns.h), a name cannot be tied to an address: no name is
- * trusted on its own, and the address rules decide every connection.
- *
- * Return: PROXY_NAME_NONE
+ * Return: proxy_domain_verdict() of the policy
  */
 static enum proxy_name_verdict fwd_oracle_verdict(const void *ctx,
 						  const char *name,
 						  uint16_t port)
 {
-	(void)ctx;
-	(void)name;
-	(void)port;
-	return PROXY_NAME_NONE;
+	const struct fwd *f = ctx;
+
+	return proxy_domain_verdict(f->pp.pol, name, port);
 }
 
 /**
- * fwd_oracle_pinned() - pins while moat has no DNS interceptor
- * @ctx:	unused
- * @name:	unused
- * @af:		unused
- * @addr:	unused
+ * fwd_oracle_pinned() - whether the DNS interceptor pinned an address for
+ * a name
+ * @ctx:	the forwarder
+ * @name:	SNI or Host
+ * @af:		AF_INET or AF_INET6
+ * @addr:	original destination address
  *
- * Return: false: nothing is pinned
+ * Without an interceptor nothing is pinned, and no name vouches for an
+ * address.
+ *
+ * Return: dns_pinned(), or false
  */
 static bool fwd_oracle_pinned(const void *ctx, const char *name, int af,
 			      const void *addr)
 {
-	(void)ctx;
-	(void)name;
-	(void)af;
-	(void)addr;
-	return false;
+	const struct fwd *f = ctx;
+
+	return f->dns && dns_pinned(f->dns, name, af, addr);
 }
 
 /**
@@ -615,13 +613,15 @@ static bool fwd_oracle_pinned(const void *ctx, const char *name, int af,
  * @s:		the sandbox (gateway addresses)
  * @pool4:	IPv4 sandbox pool
  * @pool6:	IPv6 sandbox pool
+ * @dns:	the supervisor's DNS interceptor (kept referenced), or NULL
  * @err:	set to a message on failure
  *
  * Return: 0, or -1 with @err set
  */
 int fwd_proxy_init(struct fwd *f, const struct policy *p,
 		   const struct sb_state *s, const struct prefix *pool4,
-		   const struct prefix *pool6, char **err)
+		   const struct prefix *pool6, const struct dns *dns,
+		   char **err)
 {
 	const struct prefix *gw[2] = { &s->gw4, s->has_v6 ? &s->gw6 : NULL };
 	int k;
@@ -631,7 +631,8 @@ int fwd_proxy_init(struct fwd *f, const struct policy *p,
 	f->pp.pool6 = *pool6;
 	f->pp.oracle.name_verdict = fwd_oracle_verdict;
 	f->pp.oracle.pinned = fwd_oracle_pinned;
-	f->pp.oracle.ctx = NULL;
+	f->pp.oracle.ctx = f;
+	f->dns = dns;
 	fwd_host_addrs(f);
 	for (k = 0; k < 2; k++) {
 		struct epoll_event ev = { .events = EPOLLIN };

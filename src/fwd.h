@@ -9,6 +9,7 @@
 #include <time.h>
 #include <jansson.h>
 
+#include "dns.h"
 #include "policy.h"
 #include "proxy.h"
 #include "state.h"
@@ -118,6 +119,7 @@ struct fwd_udp {
  * @stats:	counters
  * @plst:	proxy listeners on the gateway addresses, -1 if none
  * @pp:		proxy decision context
+ * @dns:	the supervisor's DNS interceptor (pins), NULL if none
  * @host:	the host's own addresses, for @pp
  * @pc:		proxy decisions by reason
  * @pstats:	proxy byte counters
@@ -144,6 +146,7 @@ struct fwd {
 	} stats;
 	int plst[2];
 	struct proxy_policy pp;
+	const struct dns *dns;
 	struct prefix *host;
 	struct proxy_counters pc;
 	struct {
@@ -157,7 +160,8 @@ int fwd_init(struct fwd *f, int epfd, const struct policy *p,
 	     const struct sb_state *s, char **err);
 int fwd_proxy_init(struct fwd *f, const struct policy *p,
 		   const struct sb_state *s, const struct prefix *pool4,
-		   const struct prefix *pool6, char **err);
+		   const struct prefix *pool6, const struct dns *dns,
+		   char **err);
 json_t *fwd_proxy_stats(const struct fwd *f);
 void fwd_event(struct fwd *f, union sv_ref ref, uint32_t events);
 void fwd_timer(struct fwd *f, time_t now);

@@ -72,13 +72,15 @@ static const char usage_sandbox_opts[] =
 "  --restricted              network restricted: nothing out, published ports work\n"
 "  --publish [BIND:]HOSTPORT:SANDBOXPORT[/tcp|/udp]\n"
 "                            serve a sandbox port on the host (BIND 127.0.0.1)\n"
-"  --dns-upstream ADDR       resolver for the sandbox's DNS (refused in this\n"
-"                            version: DNS from sandboxes is dropped)\n"
+"  --dns-upstream ADDR       resolver the sandbox's DNS interceptor forwards to\n"
+"                            (repeatable; default: /etc/resolv.conf's)\n"
 "  --no-rebind-protection    let DNS answers carry non-public addresses\n"
 "  --bandwidth RATE          limit each direction, e.g. 100mbit (tc on the\n"
 "                            host end of the link)\n"
 "RULE: TARGET[:PORTS][/PROTO], e.g. 10.0.0.0/8:5432/tcp, [2001:db8::1]:443,\n"
-"      host:11434, metadata, 140.82.112.0/20:22,443/tcp\n";
+"      host:11434, metadata, 140.82.112.0/20:22,443/tcp, github.com:443,\n"
+"      *.githubusercontent.com:443 (a domain allows only the addresses moat's\n"
+"      DNS answered this sandbox for it; a domain deny answers NXDOMAIN)\n";
 
 static const char usage_run[] =
 "Usage: moat run [OPTIONS] -- CMD [ARG...]\n"
@@ -470,6 +472,32 @@ static void run_forward_signal(int sig)
 }
 
 /**
+ * sandbox_resolv() - the resolv.conf to give a sandbox's processes
+ * @c:		settings
+ * @s:		the sandbox
+ *
+ * For network "filtered", a file in the sandbox's state directory that
+ * names its DNS interceptor (rewritten each time: cheap, and always
+ * current); otherwise none, and the host's stays.
+ *
+ * Return: path (static storage), or NULL
+ */
+static const char *sandbox_resolv(const struct moat_config *c,
+				  const struct sb_state *s)
+{
+	static char path[PATH_MAX];
+	autofree char *p = NULL;
+
+	if (!s->has_net || strcmp(s->mode, net_mode_name(NET_FILTERED)))
+		return NULL;
+	p = state_path(c, s->name, "resolv.conf");
+	snprintf(path, sizeof(path), "%s", p);
+	if (exec_write_resolv_conf(path, &s->gw4, s->has_v6 ? &s->gw6 : NULL))
+		return NULL;
+	return path;
+}
+
+/**
  * cmd_run() - moat run
  * @argc:	argument count
  * @argv:	arguments, argv[0] = "run"
@@ -527,7 +555,8 @@ static int cmd_run(int argc, char **argv)
 		msg_err("fork: %s", strerror(errno));
 		ret = MOAT_EXIT_FAILURE;
 	} else if (run_child == 0) {
-		_exit(exec_enter(s.netns, &u, argv + optind));
+		_exit(exec_enter(s.netns, sandbox_resolv(&c, &s), &u,
+				 argv + optind));
 	} else {
 		for (i = 0; i < ARRAY_SIZE(fwd_sigs); i++)
 			sigaction(fwd_sigs[i], &sa, NULL);
@@ -676,7 +705,7 @@ static int cmd_exec(int argc, char **argv)
 			name, state_status_name(st), name);
 		return MOAT_EXIT_FAILURE;
 	}
-	return exec_enter(s.netns, &u, argv + optind);
+	return exec_enter(s.netns, sandbox_resolv(&c, &s), &u, argv + optind);
 }
 
 /**

@@ -67,6 +67,7 @@
 #include <linux/netfilter/nfnetlink.h>
 #include <libnftnl/common.h>
 #include <libnftnl/set.h>
+#include <arpa/inet.h>
 #include <net/if.h>
 #include <sys/socket.h>
 #include <sys/time.h>
@@ -216,6 +217,17 @@ int nft_base_text(FILE *f, const struct nft_base *b)
 		"add rule inet %s prerouting iifname \"%s*\" counter drop comment \"no dispatch entry: fail closed\"\n",
 		t, t, t, NFT_IFPREFIX, t, NFT_IFPREFIX);
 
+	/* DNS interception (I4): every DNS message from a sandbox, to any
+	 * address, goes to the interceptor on its own gateway address (the
+	 * primary address of the interface it came in on); its input chain
+	 * accepts exactly that, and only when its supervisor serves DNS
+	 */
+	fprintf(f,
+		"add chain inet %s dns_redirect { type nat hook prerouting priority dstnat; policy accept; }\n"
+		"flush chain inet %s dns_redirect\n"
+		"add rule inet %s dns_redirect iifname \"%s*\" meta l4proto { tcp, udp } th dport 53 redirect to :53 comment \"DNS to the interceptor (I4)\"\n",
+		t, t, t, NFT_IFPREFIX);
+
 	fprintf(f,
 		"add chain inet %s input { type filter hook input priority filter; policy accept; }\n"
 		"flush chain inet %s input\n"
@@ -359,14 +371,19 @@ static const char *nft_verdict(bool allow)
 /**
  * nft_fwd_rule() - emit one policy rule into a sandbox's forward chain
  * @f:		output
+ * @ifname:	host-side interface (names the pin sets of domain rules)
  * @chain:	chain name
  * @r:		rule
- * @el:		errors
+ * @idx:	1-based index of the rule in the effective policy
+ *
+ * A domain allow rule matches the addresses the interceptor pinned for it
+ * in its own sets (nft_dom_set_name()); a domain deny rule acts at DNS
+ * (and in the proxy) and compiles to nothing here.
  *
  * Return: 0, or -1 if the rule cannot be compiled
  */
-static int nft_fwd_rule(FILE *f, const char *chain, const struct rule *r,
-			struct errlist *el)
+static int nft_fwd_rule(FILE *f, const char *ifname, const char *chain,
+			const struct rule *r, size_t idx)
 {
 	char b1[INET6_ADDRSTRLEN + 4], b2[INET6_ADDRSTRLEN + 4],
 	     b3[INET6_ADDRSTRLEN + 4];
@@ -403,11 +420,21 @@ static int nft_fwd_rule(FILE *f, const char *chain, const struct rule *r,
 		nft_ports(f, r);
 		fprintf(f, " %s\n", nft_verdict(r->allow));
 		return 0;
-	case TARGET_DOMAIN:
-		errlist_add(el, r->loc.file, r->loc.line, r->loc.col,
-			    "domain rule '%s' cannot be compiled: this version "
-			    "of moat has no DNS interceptor", r->domain);
-		return -1;
+	case TARGET_DOMAIN: {
+		char set[NFT_DOM_SET_LEN];
+
+		if (!r->allow)
+			return 0;
+		nft_dom_set_name(set, ifname, idx, AF_INET);
+		fprintf(f, "add rule inet %s %s ip daddr @%s", t, chain, set);
+		nft_ports(f, r);
+		fprintf(f, " accept\n");
+		nft_dom_set_name(set, ifname, idx, AF_INET6);
+		fprintf(f, "add rule inet %s %s ip6 daddr @%s", t, chain, set);
+		nft_ports(f, r);
+		fprintf(f, " accept\n");
+		return 0;
+	}
 	}
 	return -1;
 }
@@ -815,13 +842,11 @@ static void nft_obs_policy_rule(FILE *f, const char *ifname, size_t idx,
  * @chain:	chain name
  * @k:		0-based index of the rule
  * @host:	input chain (nft_in_rule()) rather than forward (nft_fwd_rule())
- * @el:		errors
  *
  * Return: 0, or -1 if the rule cannot be compiled
  */
 static int nft_rule_decorated(FILE *f, const struct nft_sandbox *s,
-			      const char *chain, size_t k, bool host,
-			      struct errlist *el)
+			      const char *chain, size_t k, bool host)
 {
 	char *buf = NULL;
 	size_t len = 0;
@@ -834,11 +859,74 @@ static int nft_rule_decorated(FILE *f, const struct nft_sandbox *s,
 	if (host)
 		nft_in_rule(m, chain, &s->pol->rules[k]);
 	else
-		ret = nft_fwd_rule(m, chain, &s->pol->rules[k], el);
+		ret = nft_fwd_rule(m, s->ifname, chain, &s->pol->rules[k], k + 1);
 	fclose(m);
 	nft_obs_policy_rule(f, s->ifname, k + 1, host, buf);
 	free(buf);
 	return ret;
+}
+
+/**
+ * addr_only() - format a prefix's address without its length
+ * @p:		prefix
+ * @buf:	buffer of at least INET6_ADDRSTRLEN + 4 bytes
+ *
+ * Return: @buf
+ */
+static const char *addr_only(const struct prefix *p, char *buf)
+{
+	if (!inet_ntop(p->family, p->addr, buf, INET6_ADDRSTRLEN))
+		strcpy(buf, "invalid");
+	return buf;
+}
+
+/**
+ * nft_dom_set_name() - name of a domain allow rule's pin set
+ * @buf:	output, NFT_DOM_SET_LEN bytes
+ * @ifname:	host-side interface
+ * @idx:	1-based index of the rule in the effective policy
+ * @af:		AF_INET or AF_INET6
+ */
+void nft_dom_set_name(char *buf, const char *ifname, size_t idx, int af)
+{
+	snprintf(buf, NFT_DOM_SET_LEN, "%s_d%zu_%c", ifname, idx,
+		 af == AF_INET ? '4' : '6');
+}
+
+/**
+ * nft_dom_sets_text() - declare (and empty) or delete a sandbox's pin sets
+ * @f:		output
+ * @ifname:	host-side interface
+ * @p:		policy: one pair of sets per domain allow rule
+ * @add:	declare and flush them (else make sure they exist, then
+ *		delete them, as nft_sandbox_del_text() does with chains)
+ *
+ * Pins are per sandbox and per rule: an address answered to this sandbox
+ * for a name of this rule, with the answer's TTL as timeout (dns.c). The
+ * sets are bounded (NFT_DOM_SET_SIZE elements each).
+ */
+static void nft_dom_sets_text(FILE *f, const char *ifname,
+			      const struct policy *p, bool add)
+{
+	char set[NFT_DOM_SET_LEN];
+	size_t k;
+	int fam;
+
+	for (k = 0; k < p->nrules; k++) {
+		if (p->rules[k].kind != TARGET_DOMAIN || !p->rules[k].allow)
+			continue;
+		for (fam = 0; fam < 2; fam++) {
+			int af = fam ? AF_INET6 : AF_INET;
+
+			nft_dom_set_name(set, ifname, k + 1, af);
+			fprintf(f, "add set inet %s %s { type %s; flags timeout; size %u; }\n",
+				NFT_TABLE, set,
+				af == AF_INET ? "ipv4_addr" : "ipv6_addr",
+				NFT_DOM_SET_SIZE);
+			fprintf(f, "%s set inet %s %s\n", add ? "flush" : "delete",
+				NFT_TABLE, set);
+		}
+	}
 }
 
 /**
@@ -862,6 +950,8 @@ int nft_sandbox_add_text(FILE *f, const struct nft_sandbox *s,
 	snprintf(pre, sizeof(pre), "%s_pre", i);
 	snprintf(in, sizeof(in), "%s_in", i);
 	snprintf(fwd, sizeof(fwd), "%s_fwd", i);
+
+	nft_dom_sets_text(f, i, p, true);
 
 	/* prerouting: I5 anti-spoofing and martians */
 	fprintf(f, "add chain inet %s %s\n", t, pre);
@@ -902,12 +992,18 @@ int nft_sandbox_add_text(FILE *f, const struct nft_sandbox *s,
 			t, in);
 	nft_proxy_input(f, s, in);
 	if (p->mode == NET_FILTERED) {
+		/* the interceptor, where nft_base_text() redirects DNS to */
+		fprintf(f, "add rule inet %s %s ip daddr %s meta l4proto { tcp, udp } th dport 53 accept comment \"DNS interceptor (I4)\"\n",
+			t, in, addr_only(&s->gw4, a4));
+		if (s->has_v6)
+			fprintf(f, "add rule inet %s %s ip6 daddr %s meta l4proto { tcp, udp } th dport 53 accept comment \"DNS interceptor (I4)\"\n",
+				t, in, addr_only(&s->gw6, a6));
 		/* "allow: host" must not open the host's resolver (I4) */
 		nft_deny(f, i, in, NFT_CTR_D_I4_HOST, "I4:dns", "drop",
 			 "DNS and its bypasses (I4)",
 			 "meta l4proto { tcp, udp } th dport { " NFT_I4_PORTS " }");
 		for (k = 0; k < p->nrules; k++)
-			nft_rule_decorated(f, s, in, k, true, el);
+			nft_rule_decorated(f, s, in, k, true);
 	}
 	nft_deny(f, i, in, NFT_CTR_D_I2_HOST, "I2:host",
 		 "reject with icmpx admin-prohibited", "the host (I2)",
@@ -941,7 +1037,7 @@ int nft_sandbox_add_text(FILE *f, const struct nft_sandbox *s,
 			 "broadcast (I4)", "fib daddr type broadcast");
 		nft_domain_ports(f, i, fwd, p, NFT_DPORT_QUIC);
 		for (k = 0; k < p->nrules; k++)
-			if (nft_rule_decorated(f, s, fwd, k, false, el))
+			if (nft_rule_decorated(f, s, fwd, k, false))
 				ret = -1;
 		switch (p->egress_default) {
 		case EGRESS_PUBLIC:
@@ -971,6 +1067,10 @@ int nft_sandbox_add_text(FILE *f, const struct nft_sandbox *s,
  * nft_sandbox_del_text() - emit the removal of a sandbox's objects
  * @f:		output
  * @ifname:	host-side interface
+ * @pol:	its policy (names the pin sets), or NULL if it cannot be read:
+ *		the sets are then left behind, empty of meaning (no chain
+ *		refers to them) and flushed by the next sandbox that reuses
+ *		the interface name (nft_dom_sets_text())
  *
  * Its dispatch entries must be gone already (nft_dispatch_set()), so that
  * nothing jumps to the chains removed here. The removal must succeed
@@ -979,7 +1079,8 @@ int nft_sandbox_add_text(FILE *f, const struct nft_sandbox *s,
  * 1.0.8. So the same transaction first makes sure every object exists
  * ("add" of an existing chain is a no-op), then deletes them.
  */
-void nft_sandbox_del_text(FILE *f, const char *ifname)
+void nft_sandbox_del_text(FILE *f, const char *ifname,
+			  const struct policy *pol)
 {
 	static const char *const kinds[] = { "pre", "in", "fwd" };
 	const char *t = NFT_TABLE;
@@ -991,6 +1092,8 @@ void nft_sandbox_del_text(FILE *f, const char *ifname)
 		fprintf(f, "flush chain inet %s %s_%s\n", t, ifname, kinds[k]);
 		fprintf(f, "delete chain inet %s %s_%s\n", t, ifname, kinds[k]);
 	}
+	if (pol)
+		nft_dom_sets_text(f, ifname, pol, false);
 	nft_obs_del_text(f, ifname);
 }
 
@@ -1165,6 +1268,163 @@ int nft_dispatch_set(const char *ifname, bool add)
 			return ret;
 	}
 	return 0;
+}
+
+/**
+ * struct nft_pinner - a netfilter socket for pinning, kept open
+ * @nl:		socket
+ * @portid:	its port
+ * @seq:	next sequence number
+ * @ifname:	host-side interface of the sandbox
+ */
+struct nft_pinner {
+	struct mnl_socket *nl;
+	unsigned int portid;
+	unsigned int seq;
+	char ifname[IFNAMSIZ];
+};
+
+/**
+ * nft_pinner_open() - open the socket the interceptor pins addresses with
+ * @ifname:	host-side interface of the sandbox
+ *
+ * Return: new pinner, or NULL with errno set
+ */
+struct nft_pinner *nft_pinner_open(const char *ifname)
+{
+	struct timeval tv = { .tv_sec = 1 };
+	struct nft_pinner *np = xcalloc(1, sizeof(*np));
+
+	np->nl = mnl_socket_open(NETLINK_NETFILTER);
+	if (!np->nl || mnl_socket_bind(np->nl, 0, MNL_SOCKET_AUTOPID) < 0) {
+		int e = errno;
+
+		if (np->nl)
+			mnl_socket_close(np->nl);
+		free(np);
+		errno = e;
+		return NULL;
+	}
+	np->portid = mnl_socket_get_portid(np->nl);
+	np->seq = (unsigned int)time(NULL);
+	setsockopt(mnl_socket_get_fd(np->nl), SOL_SOCKET, SO_RCVTIMEO, &tv,
+		   sizeof(tv));
+	snprintf(np->ifname, sizeof(np->ifname), "%s", ifname);
+	return np;
+}
+
+/**
+ * nft_pinner_close() - close a pinner
+ * @np:		pinner, or NULL
+ */
+void nft_pinner_close(struct nft_pinner *np)
+{
+	if (!np)
+		return;
+	mnl_socket_close(np->nl);
+	free(np);
+}
+
+/**
+ * nft_pinner_add() - pin addresses in one transaction, waiting for the ACK
+ * @np:		pinner
+ * @pins:	addresses, each into its rule's set
+ * @n:		number of them, at most NFT_PIN_BATCH_MAX
+ *
+ * The hot path of the interceptor: one libnftnl batch, one kernel
+ * transaction. Adding an element that exists does not refresh its timeout
+ * (it would expire on its first schedule, possibly right after the answer
+ * is released), and deleting one that does not exist aborts the batch, so
+ * each pin is three messages: NEWSETELEM (make sure it exists), DELSETELEM,
+ * NEWSETELEM with the new timeout. The transaction applies atomically: no
+ * packet sees the element missing in between. libnftables is not used
+ * here: it fetches the whole table's sets before changing any element (see
+ * nft_dispatch_set()).
+ *
+ * Return: 0 once the kernel has acknowledged every element, or -errno
+ */
+int nft_pinner_add(struct nft_pinner *np, const struct nft_pin *pins, size_t n)
+{
+	static char buf[NFT_PIN_BATCH_MAX * 3 * 256 + 1024];
+	char set_name[NFT_DOM_SET_LEN];
+	struct mnl_nlmsg_batch *b;
+	unsigned int nmsg = 0, nack = 0, first;
+	int ret = 0;
+	size_t k;
+
+	if (!n)
+		return 0;
+	if (n > NFT_PIN_BATCH_MAX)
+		return -E2BIG;
+	b = mnl_nlmsg_batch_start(buf, sizeof(buf));
+	nftnl_batch_begin(mnl_nlmsg_batch_current(b), np->seq++);
+	mnl_nlmsg_batch_next(b);
+	first = np->seq;
+	for (k = 0; k < n * 3; k++) {
+		const struct nft_pin *p = &pins[k / 3];
+		bool del = k % 3 == 1;
+		struct nftnl_set_elem *e;
+		struct nftnl_set *set;
+		struct nlmsghdr *nlh;
+
+		set = nftnl_set_alloc();
+		e = nftnl_set_elem_alloc();
+		if (!set || !e)
+			die_oom();
+		nft_dom_set_name(set_name, np->ifname, p->rule, p->af);
+		nftnl_set_set_str(set, NFTNL_SET_TABLE, NFT_TABLE);
+		nftnl_set_set_str(set, NFTNL_SET_NAME, set_name);
+		nftnl_set_elem_set(e, NFTNL_SET_ELEM_KEY, p->addr,
+				   p->af == AF_INET ? 4 : 16);
+		if (!del)
+			nftnl_set_elem_set_u64(e, NFTNL_SET_ELEM_TIMEOUT,
+					       (uint64_t)p->timeout * 1000);
+		nftnl_set_elem_add(set, e);
+		nlh = nftnl_nlmsg_build_hdr(mnl_nlmsg_batch_current(b),
+					    del ? NFT_MSG_DELSETELEM : NFT_MSG_NEWSETELEM,
+					    NFPROTO_INET,
+					    (del ? 0 : NLM_F_CREATE) | NLM_F_ACK,
+					    np->seq++);
+		nftnl_set_elems_nlmsg_build_payload(nlh, set);
+		nftnl_set_free(set);
+		mnl_nlmsg_batch_next(b);
+		nmsg++;
+	}
+	nftnl_batch_end(mnl_nlmsg_batch_current(b), np->seq++);
+	mnl_nlmsg_batch_next(b);
+
+	if (mnl_socket_sendto(np->nl, mnl_nlmsg_batch_head(b),
+			      mnl_nlmsg_batch_size(b)) < 0) {
+		ret = -errno;
+		goto out;
+	}
+	while (nack < nmsg) {
+		ssize_t r = mnl_socket_recvfrom(np->nl, buf, sizeof(buf));
+		const struct nlmsghdr *nlh = (const struct nlmsghdr *)buf;
+		int len = (int)r;
+
+		if (r < 0) {
+			ret = ret ? ret : (errno == EAGAIN ? -ETIMEDOUT : -errno);
+			break;
+		}
+		for (; mnl_nlmsg_ok(nlh, len); nlh = mnl_nlmsg_next(nlh, &len)) {
+			const struct nlmsgerr *err;
+
+			if (nlh->nlmsg_type != NLMSG_ERROR ||
+			    nlh->nlmsg_pid != np->portid ||
+			    nlh->nlmsg_seq < first || nlh->nlmsg_seq >= np->seq)
+				continue;
+			err = mnl_nlmsg_get_payload(nlh);
+			if (err->error && !ret)
+				ret = err->error;
+			nack++;
+		}
+		if (ret)
+			break;
+	}
+out:
+	mnl_nlmsg_batch_stop(b);
+	return ret;
 }
 
 /**

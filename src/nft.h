@@ -95,7 +95,33 @@ unsigned nft_log_group(const char *ifname);
 int nft_base_text(FILE *f, const struct nft_base *b);
 int nft_sandbox_add_text(FILE *f, const struct nft_sandbox *s,
 			 struct errlist *el);
-void nft_sandbox_del_text(FILE *f, const char *ifname);
+void nft_sandbox_del_text(FILE *f, const char *ifname,
+			  const struct policy *pol);
+
+/* pin sets of domain allow rules (nft.c, filled by dns.c) */
+#define NFT_DOM_SET_LEN		48
+#define NFT_DOM_SET_SIZE	4096
+void nft_dom_set_name(char *buf, const char *ifname, size_t idx, int af);
+
+/**
+ * struct nft_pin - one address to pin for a domain allow rule
+ * @rule:	1-based index of the rule in the effective policy
+ * @af:		AF_INET or AF_INET6
+ * @addr:	address, network order (4 or 16 bytes)
+ * @timeout:	seconds
+ */
+struct nft_pin {
+	size_t rule;
+	int af;
+	uint8_t addr[16];
+	uint32_t timeout;
+};
+
+#define NFT_PIN_BATCH_MAX	64
+struct nft_pinner;
+struct nft_pinner *nft_pinner_open(const char *ifname);
+void nft_pinner_close(struct nft_pinner *np);
+int nft_pinner_add(struct nft_pinner *np, const struct nft_pin *pins, size_t n);
 
 /* dispatch maps: i1, pre, in, fwd (see nft.c) */
 #define NFT_DISPATCH_N	4

@@ -34,8 +34,8 @@
  * pseudo-source such as "--allow 'x:99999'".
  *
  * The loader accepts everything the format describes, including what this
- * version cannot enforce yet (domain rules, dns.block, dns.records,
- * dns.upstream): policy_check_supported() refuses those
+ * version cannot enforce (more DNS upstreams than the interceptor uses):
+ * policy_check_supported() refuses that
  * separately, at the place they were written, so that nothing a policy
  * asks for is ever silently ignored, and later versions only relax that
  * one function.
@@ -2601,38 +2601,23 @@ bool policy_has_domain_rules(const struct policy *p)
  * @p:		policy
  * @el:		error list, one record per refused item, at its origin
  *
- * Nothing a policy asks for is ever silently ignored: domain rules,
- * dns.block, dns.records and dns.upstream need the DNS interceptor, which
- * this version does not have. Later versions relax this function.
+ * Nothing a policy asks for is ever silently ignored: the DNS interceptor
+ * uses at most POLICY_UPSTREAM_MAX upstreams (file and command line
+ * together), and more are refused at their place. (Domain rules and the
+ * dns section are enforced by the DNS interceptor, dns.c; limits by
+ * link.c and fwd.c.)
  *
  * Return: 0 if everything is supported, -1 after adding errors
  */
 int policy_check_supported(const struct policy *p, struct errlist *el)
 {
-	static const char dns_why[] =
-		"needs the DNS interceptor, which this version of moat does not have yet";
-	size_t i, n0 = el->n;
+	size_t n0 = el->n;
 
-	for (i = 0; i < p->nrules; i++) {
-		const struct rule *r = &p->rules[i];
-
-		if (r->kind != TARGET_DOMAIN)
-			continue;
-		errlist_add(el, r->loc.file, r->loc.line, r->loc.col,
-			    "'%s': domain rules need the DNS interceptor, which this version of moat does not have yet; use an address, CIDR or group",
-			    r->domain);
-	}
-	if (p->ndns_block)
-		errlist_add(el, p->loc_dns_block.file, p->loc_dns_block.line,
-			    p->loc_dns_block.col, "dns.block %s", dns_why);
-	if (p->ndns_records)
-		errlist_add(el, p->loc_dns_records.file,
-			    p->loc_dns_records.line, p->loc_dns_records.col,
-			    "dns.records %s", dns_why);
-	if (p->ndns_upstream)
+	if (p->ndns_upstream > POLICY_UPSTREAM_MAX)
 		errlist_add(el, p->loc_dns_upstream.file,
 			    p->loc_dns_upstream.line, p->loc_dns_upstream.col,
-			    "dns.upstream %s", dns_why);
+			    "dns.upstream: %zu resolvers, the DNS interceptor uses at most %d",
+			    p->ndns_upstream, POLICY_UPSTREAM_MAX);
 	return el->n == n0 ? 0 : -1;
 }
 

@@ -13,6 +13,7 @@
 #include "err.h"
 
 #define POLICY_DOMAIN_MAX	253	/* presentation length, no trailing dot */
+#define POLICY_UPSTREAM_MAX	8	/* resolvers the DNS interceptor uses */
 
 enum net_mode {
 	NET_FILTERED = 0,

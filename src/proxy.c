@@ -42,6 +42,7 @@
 #include <linux/netfilter_ipv4.h>
 #include <linux/netfilter_ipv6/ip6_tables.h>
 
+#include "dns.h"
 #include "err.h"
 #include "proxy.h"
 
@@ -92,6 +93,40 @@ static bool proxy_port_matches(const struct rule *r, uint16_t port)
 		if (port >= r->ports[i].lo && port <= r->ports[i].hi)
 			return true;
 	return false;
+}
+
+/**
+ * proxy_domain_verdict() - what the first domain rule covering a name and
+ * TCP port says
+ * @p:		effective policy
+ * @name:	SNI or Host (any case, trailing dot allowed)
+ * @port:	destination port
+ *
+ * Domain rules are matched as the DNS interceptor matches them
+ * (dns_name_match(): "github.com" is not "evilgithub.com" nor
+ * "github.com.evil.example"), in policy order, first match wins; a rule
+ * whose ports or protocol do not cover TCP @port is skipped. A name that
+ * does not normalise never matches.
+ *
+ * Return: PROXY_NAME_ALLOW, PROXY_NAME_DENY, or PROXY_NAME_NONE
+ */
+enum proxy_name_verdict proxy_domain_verdict(const struct policy *p,
+					     const char *name, uint16_t port)
+{
+	char n[POLICY_DOMAIN_MAX + 2];
+	size_t k;
+
+	if (dns_name_normalise(name, n, sizeof(n)))
+		return PROXY_NAME_NONE;
+	for (k = 0; k < p->nrules; k++) {
+		const struct rule *r = &p->rules[k];
+
+		if (r->kind != TARGET_DOMAIN || !proxy_port_matches(r, port) ||
+		    !dns_name_match(r->domain, n))
+			continue;
+		return r->allow ? PROXY_NAME_ALLOW : PROXY_NAME_DENY;
+	}
+	return PROXY_NAME_NONE;
 }
 
 /**

@@ -100,6 +100,8 @@ struct proxy_counters {
 	uint64_t n[PROXY_REASON_COUNT];
 };
 
+enum proxy_name_verdict proxy_domain_verdict(const struct policy *p,
+					     const char *name, uint16_t port);
 bool proxy_addr_allowed(const struct proxy_policy *pp, const struct prefix *dst,
 			uint16_t port);
 enum proxy_reason proxy_decide_name(const struct proxy_policy *pp,

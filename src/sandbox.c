@@ -143,15 +143,16 @@ static char *sandbox_base_hash_path(const struct moat_config *c)
 	return xasprintf("%s/base.hash", c->run_dir);
 }
 
-static int sandbox_nft_del(const struct sb_state *s);
+static int sandbox_nft_del(const struct sb_state *s,
+			   const struct policy *pol);
 
 /**
  * sandbox_proxy_wanted() - whether a sandbox's TCP goes through its proxy
  * @pol:	effective policy
  *
  * With domain rules (SPEC §5), or for every filtered sandbox when
- * MOAT_PROXY=all is set (TLS SNI and HTTP Host hygiene, and a preview of
- * the proxy while domain rules wait for the DNS interceptor). The
+ * MOAT_PROXY=all is set (TLS SNI and HTTP Host hygiene for every TCP 80
+ * and 443 connection, without domain rules). The
  * supervisor asks the same question: both inherit the environment of the
  * "moat create" or "moat run" that made the sandbox.
  *
@@ -237,7 +238,7 @@ static int sandbox_nft_add(const struct moat_config *c, const struct sb_state *s
 	if ((ret = nft_dispatch_set(s->ifname, true))) {
 		msg_err("nftables refused the sandbox's dispatch entries: %s",
 			strerror(-ret));
-		sandbox_nft_del(s);
+		sandbox_nft_del(s, pol);
 		return -1;
 	}
 	if (need_base) {
@@ -252,10 +253,12 @@ static int sandbox_nft_add(const struct moat_config *c, const struct sb_state *s
 /**
  * sandbox_nft_del() - remove a sandbox's nftables objects, idempotently
  * @s:		record
+ * @pol:	its policy (names its pin sets), or NULL if unknown
  *
  * Return: 0, or -1 after printing why
  */
-static int sandbox_nft_del(const struct sb_state *s)
+static int sandbox_nft_del(const struct sb_state *s,
+			   const struct policy *pol)
 {
 	char *buf = NULL, *err = NULL;
 	size_t len = 0;
@@ -273,7 +276,7 @@ static int sandbox_nft_del(const struct sb_state *s)
 	f = open_memstream(&buf, &len);
 	if (!f)
 		die_oom();
-	nft_sandbox_del_text(f, s->ifname);
+	nft_sandbox_del_text(f, s->ifname, pol);
 	fclose(f);
 	ret = nft_run(buf, &err);
 	free(buf);
@@ -693,8 +696,20 @@ int sandbox_teardown(const struct moat_config *c, const struct sb_state *s)
 			link_close(host);
 		}
 		msg_debug_step("teardown: link");
-		if (sandbox_nft_del(s))
-			ret = -1;
+		{
+			struct policy pol;
+			bool have;
+
+			autofree char *pp = state_path(c, s->name,
+						       "policy.yaml");
+
+			policy_init(&pol);
+			have = !access(pp, F_OK) &&
+			       !sandbox_load_policy(c, s->name, &pol);
+			if (sandbox_nft_del(s, have ? &pol : NULL))
+				ret = -1;
+			policy_free(&pol);
+		}
 		msg_debug_step("teardown: rules");
 	}
 	if (*s->netns && (err = netns_remove(s->netns))) {

@@ -8,10 +8,11 @@
  * Every sandbox has one supervisor, the role conmon or pasta play for a
  * Podman container: a small process in the host's network namespace that
  * owns the sandbox's userspace services. Here those are its published
- * ports and its transparent proxy (fwd.c, proxy.c), its log (log.c: the
- * denials nftables sends to the sandbox's NFLOG group) and its control
- * socket; the DNS interceptor joins them in a later version. There is no
- * central daemon: a supervisor that crashes takes only its own sandbox's services
+ * ports and its transparent proxy (fwd.c, proxy.c), its DNS interceptor
+ * (dns.c, for network "filtered"; the proxy asks it which addresses a name
+ * was pinned to), its log (log.c: the denials nftables sends to the
+ * sandbox's NFLOG group) and its control socket. There is no central
+ * daemon: a supervisor that crashes takes only its own sandbox's services
  * with it, and because every rule lives in the kernel, nothing that was
  * closed opens (I6); "moat ls" shows the sandbox as dead.
  *
@@ -50,6 +51,7 @@
 #include <sys/un.h>
 #include <sys/wait.h>
 
+#include "dns.h"
 #include "err.h"
 #include "fwd.h"
 #include "log.h"
@@ -261,6 +263,8 @@ int supervisor_query(const struct moat_config *c, const char *name,
  * @watch:	pidfd of the "moat run" process, or -1
  * @fwd:	published ports
  * @log:	the sandbox's log (denials from NFLOG, service decisions)
+ * @dns:	DNS interceptor (large: the struct sv lives on the heap)
+ * @has_dns:	@dns is running
  * @started:	start time, seconds since the epoch
  * @timer_on:	the expiry timer is armed
  * @quit:	leave the loop
@@ -275,6 +279,8 @@ struct sv {
 	int watch;
 	struct fwd fwd;
 	struct log log;
+	struct dns dns;
+	bool has_dns;
 	time_t started;
 	bool timer_on;
 	bool quit;
@@ -324,13 +330,17 @@ static int sv_add(struct sv *sv, enum sv_ref_type type, int fd, uint32_t events)
  */
 static json_t *sv_status(const struct sv *sv)
 {
-	return json_pack("{s:s,s:i,s:I,s:o,s:o,s:o}",
-			 "name", sv->s.name,
-			 "pid", (int)getpid(),
-			 "started", (json_int_t)sv->started,
-			 "publish", fwd_stats(&sv->fwd),
-			 "proxy", fwd_proxy_stats(&sv->fwd),
-			 "log", log_stats(&sv->log));
+	json_t *o = json_pack("{s:s,s:i,s:I,s:o,s:o,s:o}",
+			      "name", sv->s.name,
+			      "pid", (int)getpid(),
+			      "started", (json_int_t)sv->started,
+			      "publish", fwd_stats(&sv->fwd),
+			      "proxy", fwd_proxy_stats(&sv->fwd),
+			      "log", log_stats(&sv->log));
+
+	if (o && sv->has_dns)
+		json_object_set_new(o, "dns", dns_stats(&sv->dns));
+	return o;
 }
 
 /**
@@ -464,9 +474,13 @@ static void sv_loop(struct sv *sv, int sfd, int tfd)
 			case SV_REF_TIMER: {
 				uint64_t exp;
 
-				if (read(tfd, &exp, sizeof(exp)) == sizeof(exp))
+				if (read(tfd, &exp, sizeof(exp)) == sizeof(exp)) {
 					fwd_timer(&sv->fwd, time(NULL));
-				if (!fwd_active(&sv->fwd))
+					if (sv->has_dns)
+						dns_timer(&sv->dns);
+				}
+				if (!fwd_active(&sv->fwd) &&
+				    !(sv->has_dns && dns_busy(&sv->dns)))
 					sv_timer_arm(sv, tfd, false);
 				break;
 			}
@@ -484,6 +498,16 @@ static void sv_loop(struct sv *sv, int sfd, int tfd)
 				break;
 			case SV_REF_NFLOG:
 				log_nflog_input(&sv->log);
+				break;
+			case SV_REF_DNS_UDP:
+			case SV_REF_DNS_TCPL:
+			case SV_REF_DNS_TCP:
+			case SV_REF_DNS_UP:
+				if (sv->has_dns) {
+					/* a query may now wait for upstream */
+					dns_event(&sv->dns, ref, ev[i].events);
+					sv_timer_arm(sv, tfd, true);
+				}
 				break;
 			default:
 				/* may open a connection or a UDP peer */
@@ -551,21 +575,25 @@ int supervisor_main(const struct moat_config *c, const char *name,
 		    int ready_fd, pid_t watch)
 {
 	autoclose int sfd = -1, tfd = -1;
-	struct sv sv = { .c = c, .ctl = -1, .watch = -1 };
+	struct sv *sv = xcalloc(1, sizeof(*sv));
+	int status;
 	char *err = NULL;
 	sigset_t mask;
 	int ret;
 
+	sv->c = c;
+	sv->ctl = -1;
+	sv->watch = -1;
 	prctl(PR_SET_NAME, "moat-supervise");
 	msg_prog = "moat-supervise";
-	sv.started = time(NULL);
-	policy_init(&sv.pol);
+	sv->started = time(NULL);
+	policy_init(&sv->pol);
 
-	if (state_read(c, name, &sv.s)) {
+	if (state_read(c, name, &sv->s)) {
 		dprintf(ready_fd, "cannot read the record of '%s'\n", name);
 		return MOAT_EXIT_FAILURE;
 	}
-	if (sandbox_load_policy(c, name, &sv.pol)) {
+	if (sandbox_load_policy(c, name, &sv->pol)) {
 		dprintf(ready_fd, "cannot load the policy of '%s'\n", name);
 		return MOAT_EXIT_FAILURE;
 	}
@@ -578,56 +606,72 @@ int supervisor_main(const struct moat_config *c, const char *name,
 	sigprocmask(SIG_BLOCK, &mask, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
-	sv.epfd = epoll_create1(EPOLL_CLOEXEC);
+	sv->epfd = epoll_create1(EPOLL_CLOEXEC);
 	sfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
 	tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
-	if (sv.epfd < 0 || sfd < 0 || tfd < 0 ||
-	    sv_add(&sv, SV_REF_SIGNAL, sfd, EPOLLIN) ||
-	    sv_add(&sv, SV_REF_TIMER, tfd, EPOLLIN)) {
+	if (sv->epfd < 0 || sfd < 0 || tfd < 0 ||
+	    sv_add(sv, SV_REF_SIGNAL, sfd, EPOLLIN) ||
+	    sv_add(sv, SV_REF_TIMER, tfd, EPOLLIN)) {
 		dprintf(ready_fd, "cannot set up the event loop: %s\n",
 			strerror(errno));
 		return MOAT_EXIT_FAILURE;
 	}
 	if (watch > 0) {
-		sv.watch = sv_pidfd_open(watch);
-		if (sv.watch < 0 || sv_add(&sv, SV_REF_WATCH, sv.watch, EPOLLIN)) {
+		sv->watch = sv_pidfd_open(watch);
+		if (sv->watch < 0 || sv_add(sv, SV_REF_WATCH, sv->watch, EPOLLIN)) {
 			dprintf(ready_fd, "cannot watch process %d: %s\n",
 				(int)watch, strerror(errno));
 			return MOAT_EXIT_FAILURE;
 		}
 	}
-	if ((ret = sv_ctl_open(&sv)) || sv_add(&sv, SV_REF_CTL_LISTEN, sv.ctl, EPOLLIN)) {
+	if ((ret = sv_ctl_open(sv)) || sv_add(sv, SV_REF_CTL_LISTEN, sv->ctl, EPOLLIN)) {
 		dprintf(ready_fd, "cannot open the control socket: %s\n",
 			strerror(ret ? -ret : errno));
 		return MOAT_EXIT_FAILURE;
 	}
-	if (sv_log_open(&sv)) {
+	if (sv_log_open(sv)) {
 		dprintf(ready_fd, "cannot open the log: %s\n", strerror(errno));
 		return MOAT_EXIT_FAILURE;
 	}
-	if (fwd_init(&sv.fwd, sv.epfd, &sv.pol, &sv.s, &err) ||
-	    (sv.s.has_net && sandbox_proxy_wanted(&sv.pol) &&
-	     fwd_proxy_init(&sv.fwd, &sv.pol, &sv.s, &c->pool4, &c->pool6,
-			    &err))) {
+	if (fwd_init(&sv->fwd, sv->epfd, &sv->pol, &sv->s, &err)) {
 		dprintf(ready_fd, "%s\n", err);
 		free(err);
-		fwd_close(&sv.fwd);
+		fwd_close(&sv->fwd);
+		return MOAT_EXIT_FAILURE;
+	}
+	if (sv->s.has_net && sv->pol.mode == NET_FILTERED) {
+		if (dns_init(&sv->dns, sv->epfd, &sv->pol, &sv->s, &sv->log, &err)) {
+			dprintf(ready_fd, "%s\n", err);
+			free(err);
+			return MOAT_EXIT_FAILURE;
+		}
+		sv->has_dns = true;
+	}
+	if (sv->s.has_net && sandbox_proxy_wanted(&sv->pol) &&
+	    fwd_proxy_init(&sv->fwd, &sv->pol, &sv->s, &c->pool4, &c->pool6,
+			   sv->has_dns ? &sv->dns : NULL, &err)) {
+		dprintf(ready_fd, "%s\n", err);
+		free(err);
 		return MOAT_EXIT_FAILURE;
 	}
 
 	dprintf(ready_fd, "OK\n");
 	close(ready_fd);
 
-	sv_loop(&sv, sfd, tfd);
+	sv_loop(sv, sfd, tfd);
 
-	fwd_close(&sv.fwd);
-	log_close(&sv.log);
-	close(sv.ctl);
-	if (sv.watch >= 0)
-		close(sv.watch);
-	close(sv.epfd);
-	if (sv.teardown)
-		sv_teardown(&sv);
-	policy_free(&sv.pol);
-	return MOAT_EXIT_OK;
+	if (sv->has_dns)
+		dns_close(&sv->dns);
+	fwd_close(&sv->fwd);
+	log_close(&sv->log);
+	close(sv->ctl);
+	if (sv->watch >= 0)
+		close(sv->watch);
+	close(sv->epfd);
+	if (sv->teardown)
+		sv_teardown(sv);
+	policy_free(&sv->pol);
+	status = MOAT_EXIT_OK;
+	free(sv);
+	return status;
 }

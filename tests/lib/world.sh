@@ -68,7 +68,9 @@
 #                           HOST_NETNS, LAN_NETNS, INET_NETNS (/run/netns/..),
 #                           WORLD_CA (CA cert of the HTTPS servers),
 #                           WORLD_RESOLV_CONF (a resolv.conf naming 8.8.8.8
-#                           and 1.1.1.1), WORLD_DNSMASQ_LOG, and installs an
+#                           and 1.1.1.1; also exported as MOAT_RESOLV_CONF,
+#                           so that moat's DNS interceptors forward there),
+#                           WORLD_DNSMASQ_LOG, and installs an
 #                           EXIT trap (chained before any existing one) that
 #                           calls world_destroy. Call it in the main shell,
 #                           not in $(...), or the variables are lost.
@@ -569,6 +571,9 @@ world_create() {
 	: >"$WORLD_DIR/pids"
 	: >"$WORLD_DIR/namespaces"
 	printf 'nameserver 8.8.8.8\nnameserver 1.1.1.1\n' >"$WORLD_RESOLV_CONF"
+	# moat runs in HOST but sees the machine's /etc: its DNS interceptors
+	# forward to the world's resolvers, never to the machine's
+	export MOAT_RESOLV_CONF=$WORLD_RESOLV_CONF
 	# tests/run-integration.sh cleans up after a script that was killed
 	if [ -n "${WORLD_REGISTRY:-}" ] && [ -d "$WORLD_REGISTRY" ]; then
 		echo "$WORLD_DIR" >"$WORLD_REGISTRY/$WORLD_SUFFIX"

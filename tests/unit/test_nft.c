@@ -485,7 +485,7 @@ static void test_delete_text(void **state)
 
 	/* the dispatch entries go first (libnftnl), then the chains */
 	nft_dispatch_text(f, "moat7", false);
-	nft_sandbox_del_text(f, "moat7");
+	nft_sandbox_del_text(f, "moat7", NULL);
 	fclose(f);
 	check_golden("delete.nft", buf);
 	assert_true(pos(buf, "delete element inet moat fwd_dispatch") <

@@ -1299,15 +1299,9 @@ static void test_check_supported(void **state)
 			      "  bandwidth: 1gbit\n"), 0);
 	assert_int_equal(policy_parse_rule_arg(&p, "c.example", true, "--allow",
 					       &el), 0);
-	assert_int_equal(policy_check_supported(&p, &el), -1);
-	assert_int_equal(el.n, 6);
-	assert_true(has_error(&el, "t.yaml", 4, 14,
-			      "'github.com': domain rules need the DNS interceptor, which this version of moat does not have yet; use an address, CIDR or group"));
-	assert_true(has_error(&el, "t.yaml", 6, 13, "'*.x.example': domain rules need"));
-	assert_true(has_error(&el, "--allow", 0, 0, "'c.example': domain rules need"));
-	assert_true(has_error(&el, "t.yaml", 8, 10, "dns.block needs the DNS interceptor"));
-	assert_true(has_error(&el, "t.yaml", 9, 12, "dns.records needs the DNS interceptor"));
-	assert_true(has_error(&el, "t.yaml", 10, 13, "dns.upstream needs the DNS interceptor"));
+	/* domain rules, the dns section and limits are all enforced */
+	assert_int_equal(policy_check_supported(&p, &el), 0);
+	assert_int_equal(el.n, 0);
 	policy_free(&p);
 	errlist_free(&el);
 
@@ -1323,6 +1317,16 @@ static void test_check_supported(void **state)
 	assert_int_equal(policy_check_supported(&p, &el), 0);
 	assert_int_equal(el.n, 0);
 	policy_free(&p);
+
+	/* more upstreams than the interceptor uses */
+	policy_init(&p);
+	assert_int_equal(load(&p, &el,
+			      "version: 1\n"
+			      "dns: {upstream: [1.1.1.1, 1.1.1.2, 1.1.1.3, 1.1.1.4, 1.1.1.5, 1.1.1.6, 1.1.1.7, 1.1.1.8, 1.1.1.9]}\n"), 0);
+	assert_int_equal(policy_check_supported(&p, &el), -1);
+	assert_true(has_error(&el, "t.yaml", 2, 17, "dns.upstream: 9 resolvers, the DNS interceptor uses at most 8"));
+	policy_free(&p);
+	errlist_free(&el);
 }
 
 /**

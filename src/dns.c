@@ -1,0 +1,1521 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/* moat - per-sandbox networks enforced by the host kernel
+ *
+ * dns.c - the per-sandbox DNS interceptor
+ *
+ * Theory of operation
+ * -------------------
+ * nftables redirects every DNS message a sandbox sends (UDP and TCP port
+ * 53, to any address) to its gateway address (nft.c, I4), where this
+ * interceptor, part of the sandbox's supervisor, listens. It runs in the
+ * supervisor's one epoll loop: each socket is registered with a union
+ * sv_ref (SV_REF_DNS_*) and dns_event() dispatches on it.
+ *
+ * A query (ldns parses and builds every message; nothing here reads DNS
+ * wire format by hand) is decided on locally first, in this order:
+ * dns.records (answered by moat), dns.block and domain deny rules
+ * (NXDOMAIN with an Extended DNS Error, RFC 8914), names that match no
+ * allow rule when egress.default is deny (NXDOMAIN, never forwarded: no
+ * exfiltration through the upstream), HTTPS/SVCB (answered empty: their
+ * address hints and ECH keys would bypass the policy) and AAAA when the
+ * sandbox has no IPv6 (answered empty, so Happy Eyeballs never waits).
+ * Everything else is forwarded, with our own random ID from a fresh
+ * connected UDP socket (a random source port), to the upstreams
+ * (dns.upstream / --dns-upstream, else the nameservers of /etc/resolv.conf
+ * as moat sees them, in the host's namespace, so 127.0.0.53 works), one
+ * after the other every DNS_UP_TIMEOUT seconds; when all have failed the
+ * client gets SERVFAIL. At most DNS_Q_MAX queries are outstanding per
+ * sandbox and DNS_TCP_MAX client connections open: a flood costs its own
+ * sandbox answers (REFUSED / SERVFAIL), never the host's memory.
+ *
+ * An answer is checked as a whole before anything else: with rebind
+ * protection, every A and AAAA record of the answer section (the CNAME
+ * chain included; IPv4-mapped and NAT64 addresses by the IPv4 they carry,
+ * addr_classify()) must be in group public, unless the first rule
+ * matching that address is an explicit address, CIDR or group allow; if
+ * one is not, the client gets NXDOMAIN with an EDE. Then, when the name
+ * matches domain allow rules, every address is pinned into each such
+ * rule's nftables set (nft_pinner_add(), a libnftnl batch) with a timeout
+ * of the record's TTL clamped to dns.ttl, and only once the kernel has
+ * acknowledged the batch is the answer released, with its TTLs clamped to
+ * dns.ttl.max so that no client caches an address longer than its pin
+ * lives. A pin that fails makes the answer SERVFAIL: nothing is released
+ * that the kernel would not let through.
+ *
+ * Pins are per sandbox (the sets are its own) and bounded by the sets'
+ * size; the last DNS_PIN_MAX are remembered for dns_pinned(), which the
+ * transparent proxy asks whether an address was answered for a name.
+ */
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <ldns/ldns.h>
+
+#include "dns.h"
+
+#define DNS_EDE_OPT		15	/* EDNS option code, RFC 8914 */
+#define DNS_EDE_OTHER		0
+#define DNS_EDE_BLOCKED		15
+#define DNS_EDE_FILTERED	17
+#define DNS_TYPE_SVCB		64
+#define DNS_TYPE_HTTPS		65
+
+static const char *const dns_ctr_names[DNS_C_COUNT] = {
+	[DNS_C_QUERIES]		= "queries_total",
+	[DNS_C_FORWARDED]	= "forwarded_total",
+	[DNS_C_LOCAL]		= "answered_locally_total",
+	[DNS_C_B_DENY_RULE]	= "blocked_rule_total",
+	[DNS_C_B_DEFAULT_DENY]	= "blocked_default_deny_total",
+	[DNS_C_B_BLOCKLIST]	= "blocked_blocklist_total",
+	[DNS_C_B_REBIND]	= "blocked_rebind_total",
+	[DNS_C_EMPTIED]		= "emptied_total",
+	[DNS_C_PINNED]		= "pinned_total",
+	[DNS_C_PIN_FAILED]	= "pin_failed_total",
+	[DNS_C_SERVFAIL]	= "servfail_total",
+	[DNS_C_TIMEOUT]		= "upstream_timeout_total",
+	[DNS_C_OVERLOAD]	= "overload_total",
+	[DNS_C_MALFORMED]	= "malformed_total",
+};
+
+/**
+ * dns_now() - monotonic seconds
+ *
+ * Return: seconds
+ */
+static time_t dns_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec;
+}
+
+/* ------------------------------------------------------------------------
+ * Names
+ */
+
+/**
+ * dns_name_normalise() - a name from a message, as policy names are kept
+ * @in:		presentation form (ldns_rdf2str()), maybe with a trailing dot
+ * @out:	lower case, no trailing dot ("" for the root)
+ * @outlen:	size of @out
+ *
+ * Names on the wire are already ASCII (IDN as punycode). A name with
+ * escaped bytes (anything ldns writes as "\\") never matches a rule.
+ *
+ * Return: 0, or -1 if the name is too long or holds escapes
+ */
+int dns_name_normalise(const char *in, char *out, size_t outlen)
+{
+	size_t n = strlen(in), i;
+
+	if (n && in[n - 1] == '.')
+		n--;
+	if (n >= outlen || n > POLICY_DOMAIN_MAX)
+		return -1;
+	for (i = 0; i < n; i++) {
+		if (in[i] == '\\')
+			return -1;
+		out[i] = (char)tolower((unsigned char)in[i]);
+	}
+	out[n] = '\0';
+	return 0;
+}
+
+/**
+ * dns_name_match() - tell if a normalised name matches a rule's name
+ * @pattern:	normalised rule name, exact or "*.suffix"
+ * @name:	normalised name
+ *
+ * Whole labels only: "*.github.com" matches "a.github.com" but neither
+ * "github.com" nor "evilgithub.com"; "github.com" matches only itself.
+ *
+ * Return: true if it matches
+ */
+bool dns_name_match(const char *pattern, const char *name)
+{
+	size_t pl, nl;
+
+	if (pattern[0] == '*' && pattern[1] == '.') {
+		pattern += 1;			/* ".suffix" */
+		pl = strlen(pattern);
+		nl = strlen(name);
+		return nl > pl && !strcmp(name + nl - pl, pattern);
+	}
+	return !strcmp(pattern, name);
+}
+
+/**
+ * dns_rule_for_name() - the first domain rule matching a name
+ * @p:		policy
+ * @name:	normalised name
+ * @from:	index to start at
+ *
+ * Return: index of the rule, or p->nrules if none matches
+ */
+static size_t dns_rule_for_name(const struct policy *p, const char *name,
+				size_t from)
+{
+	size_t k;
+
+	for (k = from; k < p->nrules; k++)
+		if (p->rules[k].kind == TARGET_DOMAIN &&
+		    dns_name_match(p->rules[k].domain, name))
+			return k;
+	return p->nrules;
+}
+
+/**
+ * dns_addr_allowed_by_rule() - tell if an address's first rule allows it
+ * @p:		policy
+ * @af:		family
+ * @addr:	address
+ *
+ * Only explicit address, CIDR or group rules count (SPEC §5, rebind
+ * protection); domain rules never vouch for an address.
+ *
+ * Return: true if the first address rule matching @addr is an allow
+ */
+static bool dns_addr_allowed_by_rule(const struct policy *p, int af,
+				     const uint8_t *addr)
+{
+	struct prefix a = { .family = af, .plen = af == AF_INET ? 32 : 128 };
+	enum addr_group g = addr_classify(af, addr, NULL, 0);
+	size_t k;
+
+	memcpy(a.addr, addr, af == AF_INET ? 4 : 16);
+	for (k = 0; k < p->nrules; k++) {
+		const struct rule *r = &p->rules[k];
+
+		if (r->kind == TARGET_CIDR && r->pfx.family == af &&
+		    prefix_contains(&r->pfx, &a))
+			return r->allow;
+		if (r->kind == TARGET_GROUP && r->group == g)
+			return r->allow;
+	}
+	return false;
+}
+
+/* ------------------------------------------------------------------------
+ * Upstreams
+ */
+
+/**
+ * dns_resolv_conf_upstreams() - the nameservers of a resolv.conf
+ * @path:	file
+ * @up:		filled with addresses, port 53
+ * @max:	room in @up
+ *
+ * Return: number found (0 if the file is missing or names none)
+ */
+int dns_resolv_conf_upstreams(const char *path, struct sockaddr_storage *up,
+			      unsigned max)
+{
+	autofclose FILE *f = fopen(path, "re");
+	char line[512], addr[256];
+	unsigned n = 0;
+
+	if (!f)
+		return 0;
+	while (n < max && fgets(line, sizeof(line), f)) {
+		struct sockaddr_in *s4 = (struct sockaddr_in *)&up[n];
+		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&up[n];
+		char *pct;
+
+		if (sscanf(line, " nameserver %255s", addr) != 1)
+			continue;
+		pct = strchr(addr, '%');	/* fe80::1%eth0: no scope here */
+		if (pct)
+			continue;
+		memset(&up[n], 0, sizeof(up[n]));
+		if (inet_pton(AF_INET, addr, &s4->sin_addr) == 1) {
+			s4->sin_family = AF_INET;
+			s4->sin_port = htons(53);
+			n++;
+		} else if (inet_pton(AF_INET6, addr, &s6->sin6_addr) == 1) {
+			s6->sin6_family = AF_INET6;
+			s6->sin6_port = htons(53);
+			n++;
+		}
+	}
+	return (int)n;
+}
+
+/* ------------------------------------------------------------------------
+ * Answers
+ */
+
+/**
+ * dns_add_ede() - add an Extended DNS Error to a response
+ * @pkt:	response
+ * @code:	INFO-CODE
+ * @text:	EXTRA-TEXT
+ */
+static void dns_add_ede(ldns_pkt *pkt, uint16_t code, const char *text)
+{
+	size_t tl = strlen(text), len = 4 + 2 + tl;
+	uint8_t *buf = xcalloc(1, len);
+	ldns_edns_option_list *list;
+	ldns_edns_option *opt;
+
+	if (tl > 200)
+		tl = 200, len = 4 + 2 + tl;
+	/* ldns_edns_new() takes the option's data, without its header */
+	buf[0] = (uint8_t)(code >> 8);
+	buf[1] = (uint8_t)code;
+	memcpy(buf + 2, text, tl);
+	opt = ldns_edns_new(DNS_EDE_OPT, 2 + tl, buf);
+	if (!opt) {
+		free(buf);
+		return;
+	}
+	list = ldns_pkt_edns_get_option_list(pkt);
+	if (!list) {
+		list = ldns_edns_option_list_new();
+		if (!list) {
+			ldns_edns_deep_free(opt);
+			return;
+		}
+		ldns_pkt_set_edns_option_list(pkt, list);
+	}
+	ldns_edns_option_list_push(list, opt);
+	ldns_pkt_set_edns_udp_size(pkt, 1232);
+}
+
+/**
+ * dns_reply_new() - an empty response to a query
+ * @q:		query
+ * @rcode:	LDNS_RCODE_*
+ *
+ * Return: response (question copied, RD copied, RA set)
+ */
+static ldns_pkt *dns_reply_new(const ldns_pkt *q, ldns_pkt_rcode rcode)
+{
+	ldns_pkt *r = ldns_pkt_new();
+
+	if (!r)
+		die_oom();
+	ldns_pkt_set_id(r, ldns_pkt_id(q));
+	ldns_pkt_set_qr(r, true);
+	ldns_pkt_set_rd(r, ldns_pkt_rd(q));
+	ldns_pkt_set_ra(r, true);
+	ldns_pkt_set_opcode(r, ldns_pkt_get_opcode(q));
+	ldns_pkt_set_rcode(r, (uint8_t)rcode);
+	if (ldns_pkt_question(q) && ldns_rr_list_rr_count(ldns_pkt_question(q))) {
+		ldns_rr_list_deep_free(ldns_pkt_question(r));
+		ldns_pkt_set_question(r, ldns_rr_list_clone(ldns_pkt_question(q)));
+		ldns_pkt_set_qdcount(r, 1);
+	}
+	return r;
+}
+
+/**
+ * dns_udp_max() - the largest UDP answer a client accepts
+ * @q:		its query
+ *
+ * Return: bytes
+ */
+static size_t dns_udp_max(const ldns_pkt *q)
+{
+	size_t n = ldns_pkt_edns(q) ? ldns_pkt_edns_udp_size(q) : 512;
+
+	return n < 512 ? 512 : n;
+}
+
+/**
+ * dns_send_client() - send an answer to a client, UDP or TCP
+ * @d:		interceptor
+ * @wire:	answer
+ * @len:	its length
+ * @tcp:	over TCP: @conn, @gen name the connection
+ * @conn:	connection index
+ * @gen:	its generation
+ * @lfd:	UDP listener
+ * @to:		UDP client
+ * @tolen:	its length
+ * @maxlen:	largest UDP answer the client accepts
+ *
+ * An answer too large for the client's UDP size is sent truncated: its
+ * header and question with TC set, so that the client retries over TCP.
+ */
+static void dns_send_client(struct dns *d, uint8_t *wire, size_t len,
+			    bool tcp, unsigned conn, unsigned gen, int lfd,
+			    const struct sockaddr_storage *to, socklen_t tolen,
+			    size_t maxlen)
+{
+	if (tcp) {
+		struct dns_tcp *c = &d->tcp[conn];
+		uint8_t hdr[2] = { (uint8_t)(len >> 8), (uint8_t)len };
+		struct iovec iov[2] = { { hdr, 2 }, { wire, len } };
+		struct msghdr mh = { .msg_iov = iov, .msg_iovlen = 2 };
+
+		if (c->fd < 0 || c->gen != gen)
+			return;		/* the client went away */
+		/* a client that does not read its answers loses the
+		 * connection rather than growing our memory
+		 */
+		if (sendmsg(c->fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT) !=
+		    (ssize_t)(len + 2))
+			shutdown(c->fd, SHUT_RDWR);
+		return;
+	}
+	if (len > maxlen) {
+		size_t qend = 12, i;
+		uint16_t qd = (uint16_t)(wire[4] << 8 | wire[5]);
+
+		/* keep the header and the (single) question */
+		for (i = 0; i < qd && qend < len; i++) {
+			while (qend < len && wire[qend] && wire[qend] < 64)
+				qend += wire[qend] + 1;
+			qend += 1 + 4;
+		}
+		if (qend > len || qend > maxlen)
+			qend = 12, qd = 0;
+		wire[2] |= 0x02;			/* TC */
+		wire[4] = (uint8_t)(qd >> 8);
+		wire[5] = (uint8_t)qd;
+		memset(wire + 6, 0, 6);			/* AN, NS, AR */
+		len = qend;
+	}
+	sendto(lfd, wire, len, MSG_DONTWAIT, (const struct sockaddr *)to, tolen);
+}
+
+/**
+ * dns_reply() - send a response built here, counting SERVFAILs
+ * @d:		interceptor
+ * @r:		response (freed here)
+ * @q:		the outstanding query it answers
+ */
+static void dns_reply(struct dns *d, ldns_pkt *r, const struct dns_q *q)
+{
+	uint8_t *wire = NULL;
+	size_t len = 0;
+
+	if (ldns_pkt_get_rcode(r) == LDNS_RCODE_SERVFAIL)
+		d->ctr[DNS_C_SERVFAIL]++;
+	ldns_pkt_set_id(r, q->cid);
+	if (ldns_pkt2wire(&wire, r, &len) == LDNS_STATUS_OK)
+		dns_send_client(d, wire, len, q->tcp, q->conn, q->gen, q->lfd,
+				&q->client, q->clen, q->maxlen);
+	free(wire);
+	ldns_pkt_free(r);
+}
+
+/**
+ * dns_log() - log one decision
+ * @d:		interceptor
+ * @name:	question name
+ * @qtype:	question type
+ * @action:	"forwarded", "nxdomain", ...
+ * @reason:	why, or NULL
+ */
+static void dns_log(struct dns *d, const char *name, uint16_t qtype,
+		    const char *action, const char *reason)
+{
+	char t[16];
+	ldns_rdf *rt;
+
+	if (!d->log)
+		return;
+	rt = ldns_native2rdf_int16(LDNS_RDF_TYPE_TYPE, qtype);
+	snprintf(t, sizeof(t), "%u", qtype);
+	if (rt) {
+		char *s = ldns_rdf2str(rt);
+
+		if (s)
+			snprintf(t, sizeof(t), "%s", s);
+		free(s);
+		ldns_rdf_deep_free(rt);
+	}
+	log_event(d->log, "dns", "name", name, "qtype", t, "action", action,
+		  "reason", reason ? reason : "", NULL);
+}
+
+/* ------------------------------------------------------------------------
+ * Queries
+ */
+
+/**
+ * dns_q_free() - release an outstanding query
+ * @d:		interceptor
+ * @q:		query
+ */
+static void dns_q_free(struct dns *d, struct dns_q *q)
+{
+	if (q->fd >= 0) {
+		epoll_ctl(d->epfd, EPOLL_CTL_DEL, q->fd, NULL);
+		close(q->fd);
+	}
+	q->fd = -1;
+	free(q->msg);
+	q->msg = NULL;
+	free(q->rbuf);
+	q->rbuf = NULL;
+	q->rlen = 0;
+	q->tcpup = false;
+}
+
+/**
+ * dns_q_send() - send a query to its current upstream
+ * @d:		interceptor
+ * @qi:		index of the query
+ *
+ * Return: 0, or -1 if no socket could be set up for this upstream
+ */
+static int dns_q_send(struct dns *d, unsigned qi)
+{
+	struct dns_q *q = &d->q[qi];
+	const struct sockaddr_storage *up = &d->up[q->up];
+	union sv_ref ref = { .type = SV_REF_DNS_UP, .idx = qi };
+	struct epoll_event ev = { .events = EPOLLIN };
+	socklen_t ulen = up->ss_family == AF_INET ?
+			 sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6);
+
+	q->tries++;		/* an attempt, even if it fails at once */
+	if (q->fd >= 0) {
+		epoll_ctl(d->epfd, EPOLL_CTL_DEL, q->fd, NULL);
+		close(q->fd);
+	}
+	q->fd = socket(up->ss_family, (q->tcpup ? SOCK_STREAM : SOCK_DGRAM) |
+		       SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (q->fd < 0)
+		return -1;
+	ref.fd = q->fd;
+	if (q->tcpup) {
+		/* connect, then dns_up_tcp_event() sends and reads */
+		ev.events = EPOLLOUT;
+		q->sent = false;
+		q->rlen = 0;
+		if (!q->rbuf)
+			q->rbuf = malloc(2 + DNS_MSG_MAX);
+		if (!q->rbuf ||
+		    (connect(q->fd, (const struct sockaddr *)up, ulen) &&
+		     errno != EINPROGRESS))
+			goto fail;
+		ev.data.u64 = ref.u64;
+		if (epoll_ctl(d->epfd, EPOLL_CTL_ADD, q->fd, &ev))
+			goto fail;
+	} else {
+		ev.data.u64 = ref.u64;
+		if (connect(q->fd, (const struct sockaddr *)up, ulen) ||
+		    epoll_ctl(d->epfd, EPOLL_CTL_ADD, q->fd, &ev) ||
+		    send(q->fd, q->msg, q->len, MSG_DONTWAIT) < 0)
+			goto fail;
+	}
+	q->deadline = dns_now() + DNS_UP_TIMEOUT;
+	return 0;
+fail:
+	close(q->fd);
+	q->fd = -1;
+	return -1;
+}
+
+/**
+ * dns_q_fail() - try the next upstream, or answer SERVFAIL
+ * @d:		interceptor
+ * @qi:		index of the query
+ */
+static void dns_q_fail(struct dns *d, unsigned qi)
+{
+	struct dns_q *q = &d->q[qi];
+
+	while (q->tries < d->nup) {
+		q->up = (q->up + 1) % d->nup;
+		if (!dns_q_send(d, qi))
+			return;
+	}
+	{
+		ldns_pkt *req = NULL, *r;
+
+		if (ldns_wire2pkt(&req, q->msg, q->len) == LDNS_STATUS_OK) {
+			r = dns_reply_new(req, LDNS_RCODE_SERVFAIL);
+			dns_add_ede(r, 22, "no upstream resolver answered");
+			dns_reply(d, r, q);
+			ldns_pkt_free(req);
+		}
+	}
+	dns_log(d, q->qname, q->qtype, "servfail", "upstream");
+	dns_q_free(d, q);
+}
+
+/**
+ * dns_forward() - send a query upstream
+ * @d:		interceptor
+ * @req:	parsed query
+ * @q0:		client details (tcp, conn, gen, client, clen, lfd, maxlen,
+ *		qname, qtype)
+ */
+static void dns_forward(struct dns *d, ldns_pkt *req, const struct dns_q *q0)
+{
+	struct dns_q *q = NULL;
+	uint16_t id;
+	unsigned i;
+
+	if (!d->nup) {
+		ldns_pkt *r = dns_reply_new(req, LDNS_RCODE_SERVFAIL);
+
+		dns_add_ede(r, 22, "no upstream resolver configured");
+		dns_reply(d, r, q0);
+		return;
+	}
+	for (i = 0; i < DNS_Q_MAX; i++)
+		if (d->q[i].fd < 0 && !d->q[i].msg) {
+			q = &d->q[i];
+			break;
+		}
+	if (!q) {
+		ldns_pkt *r = dns_reply_new(req, LDNS_RCODE_REFUSED);
+
+		d->ctr[DNS_C_OVERLOAD]++;
+		dns_add_ede(r, 14, "too many queries in flight");
+		dns_reply(d, r, q0);
+		return;
+	}
+	*q = *q0;
+	q->fd = -1;
+	if (getrandom(&id, sizeof(id), 0) != sizeof(id))
+		id = (uint16_t)random();
+	q->id = id;
+	ldns_pkt_set_id(req, id);
+	/* a TCP client retried after a truncated answer: ask upstream (over
+	 * UDP) for as large an answer as a datagram carries in practice
+	 */
+	if (q0->tcp && (!ldns_pkt_edns(req) || ldns_pkt_edns_udp_size(req) < 4096))
+		ldns_pkt_set_edns_udp_size(req, 4096);
+	q->msg = NULL;
+	if (ldns_pkt2wire(&q->msg, req, &q->len) != LDNS_STATUS_OK) {
+		q->msg = NULL;
+		return;
+	}
+	q->up = 0;
+	q->tries = 0;
+	d->ctr[DNS_C_FORWARDED]++;
+	if (dns_q_send(d, i))
+		dns_q_fail(d, i);
+}
+
+/**
+ * dns_local_records() - answer from dns.records, if the name is there
+ * @d:		interceptor
+ * @req:	query
+ * @q0:		client details
+ *
+ * Return: true if answered
+ */
+static bool dns_local_records(struct dns *d, const ldns_pkt *req,
+			      const struct dns_q *q0)
+{
+	const struct policy *p = d->pol;
+	bool found = false;
+	ldns_pkt *r = NULL;
+	size_t i;
+
+	for (i = 0; i < p->ndns_records; i++) {
+		const struct dns_record *rec = &p->dns_records[i];
+		int want = q0->qtype == LDNS_RR_TYPE_A ? AF_INET :
+			   q0->qtype == LDNS_RR_TYPE_AAAA ? AF_INET6 : 0;
+		ldns_rdf *owner, *rd;
+		ldns_rr *rr;
+
+		if (strcmp(rec->name, q0->qname))
+			continue;
+		found = true;
+		if (!r)
+			r = dns_reply_new(req, LDNS_RCODE_NOERROR);
+		if (rec->addr.family != want)
+			continue;
+		rr = ldns_rr_new();
+		owner = ldns_rdf_clone(ldns_rr_owner(ldns_rr_list_rr(ldns_pkt_question(req), 0)));
+		rd = ldns_rdf_new_frm_data(want == AF_INET ? LDNS_RDF_TYPE_A :
+					   LDNS_RDF_TYPE_AAAA,
+					   want == AF_INET ? 4 : 16,
+					   rec->addr.addr);
+		if (!rr || !owner || !rd)
+			die_oom();
+		ldns_rr_set_owner(rr, owner);
+		ldns_rr_set_type(rr, q0->qtype);
+		ldns_rr_set_class(rr, LDNS_RR_CLASS_IN);
+		ldns_rr_set_ttl(rr, d->pol->ttl_min);
+		ldns_rr_push_rdf(rr, rd);
+		ldns_pkt_push_rr(r, LDNS_SECTION_ANSWER, rr);
+	}
+	if (!found)
+		return false;
+	ldns_pkt_set_aa(r, true);
+	d->ctr[DNS_C_LOCAL]++;
+	dns_log(d, q0->qname, q0->qtype, "local", "dns.records");
+	dns_reply(d, r, q0);
+	return true;
+}
+
+/**
+ * dns_decide() - answer a query locally, or forward it
+ * @d:		interceptor
+ * @req:	query
+ * @q0:		client details
+ */
+static void dns_decide(struct dns *d, ldns_pkt *req, const struct dns_q *q0)
+{
+	const struct policy *p = d->pol;
+	char why[64];
+	ldns_pkt *r;
+	size_t k;
+
+	if (dns_local_records(d, req, q0))
+		return;
+	for (k = 0; k < p->ndns_block; k++) {
+		if (!dns_name_match(p->dns_block[k], q0->qname))
+			continue;
+		r = dns_reply_new(req, LDNS_RCODE_NXDOMAIN);
+		snprintf(why, sizeof(why), "dns.block %s", p->dns_block[k]);
+		dns_add_ede(r, DNS_EDE_BLOCKED, why);
+		d->ctr[DNS_C_B_BLOCKLIST]++;
+		dns_log(d, q0->qname, q0->qtype, "nxdomain", "dns.block");
+		dns_reply(d, r, q0);
+		return;
+	}
+	k = dns_rule_for_name(p, q0->qname, 0);
+	if (k < p->nrules && !p->rules[k].allow) {
+		r = dns_reply_new(req, LDNS_RCODE_NXDOMAIN);
+		snprintf(why, sizeof(why), "denied by rule %zu", k + 1);
+		dns_add_ede(r, DNS_EDE_BLOCKED, why);
+		d->ctr[DNS_C_B_DENY_RULE]++;
+		snprintf(why, sizeof(why), "rule:%zu", k + 1);
+		dns_log(d, q0->qname, q0->qtype, "nxdomain", why);
+		dns_reply(d, r, q0);
+		return;
+	}
+	if (k == p->nrules && p->egress_default == EGRESS_DENY) {
+		r = dns_reply_new(req, LDNS_RCODE_NXDOMAIN);
+		dns_add_ede(r, DNS_EDE_BLOCKED, "no allow rule matches this name");
+		d->ctr[DNS_C_B_DEFAULT_DENY]++;
+		dns_log(d, q0->qname, q0->qtype, "nxdomain", "default:deny");
+		dns_reply(d, r, q0);
+		return;
+	}
+	if (q0->qtype == DNS_TYPE_HTTPS || q0->qtype == DNS_TYPE_SVCB ||
+	    (q0->qtype == LDNS_RR_TYPE_AAAA && !d->s->has_v6)) {
+		bool svc = q0->qtype != LDNS_RR_TYPE_AAAA;
+
+		r = dns_reply_new(req, LDNS_RCODE_NOERROR);
+		dns_add_ede(r, DNS_EDE_FILTERED, svc ?
+			    "HTTPS/SVCB records would bypass the policy" :
+			    "this sandbox has no IPv6");
+		d->ctr[DNS_C_EMPTIED]++;
+		dns_log(d, q0->qname, q0->qtype, "empty",
+			svc ? "svcb" : "no-ipv6");
+		dns_reply(d, r, q0);
+		return;
+	}
+	dns_log(d, q0->qname, q0->qtype, "forwarded", NULL);
+	dns_forward(d, req, q0);
+}
+
+/**
+ * dns_client_msg() - handle one message from the sandbox
+ * @d:		interceptor
+ * @msg:	message
+ * @len:	its length
+ * @lfd:	UDP listener it came on (if @conn < 0)
+ * @from:	UDP client
+ * @flen:	its length
+ * @conn:	TCP connection index, or -1 for UDP
+ */
+void dns_client_msg(struct dns *d, const uint8_t *msg, size_t len,
+		    int lfd, const struct sockaddr_storage *from,
+		    socklen_t flen, int conn)
+{
+	struct dns_q q0 = { .fd = -1, .lfd = lfd };
+	ldns_pkt *req = NULL;
+	ldns_rr *qrr;
+	char *name;
+
+	d->ctr[DNS_C_QUERIES]++;
+	if (ldns_wire2pkt(&req, msg, len) != LDNS_STATUS_OK) {
+		d->ctr[DNS_C_MALFORMED]++;
+		return;
+	}
+	if (conn >= 0) {
+		q0.tcp = true;
+		q0.conn = (unsigned)conn;
+		q0.gen = d->tcp[conn].gen;
+	} else {
+		memcpy(&q0.client, from, sizeof(q0.client));
+		q0.clen = flen;
+	}
+	q0.cid = ldns_pkt_id(req);
+	q0.maxlen = dns_udp_max(req);
+	if (ldns_pkt_qr(req) || ldns_pkt_get_opcode(req) != LDNS_PACKET_QUERY ||
+	    ldns_rr_list_rr_count(ldns_pkt_question(req)) != 1 ||
+	    ldns_pkt_ancount(req) || ldns_pkt_nscount(req)) {
+		d->ctr[DNS_C_MALFORMED]++;
+		if (!ldns_pkt_qr(req))
+			dns_reply(d, dns_reply_new(req, ldns_pkt_get_opcode(req) !=
+						   LDNS_PACKET_QUERY ?
+						   LDNS_RCODE_NOTIMPL :
+						   LDNS_RCODE_FORMERR), &q0);
+		ldns_pkt_free(req);
+		return;
+	}
+	qrr = ldns_rr_list_rr(ldns_pkt_question(req), 0);
+	name = ldns_rdf2str(ldns_rr_owner(qrr));
+	q0.qtype = (uint16_t)ldns_rr_get_type(qrr);
+	if (!name || dns_name_normalise(name, q0.qname, sizeof(q0.qname)) ||
+	    ldns_rr_get_class(qrr) != LDNS_RR_CLASS_IN) {
+		/* a name no rule can match: only the permissive defaults
+		 * may send it on
+		 */
+		if (!name || d->pol->egress_default == EGRESS_DENY ||
+		    ldns_rr_get_class(qrr) != LDNS_RR_CLASS_IN) {
+			ldns_pkt *r = dns_reply_new(req, LDNS_RCODE_REFUSED);
+
+			d->ctr[DNS_C_MALFORMED]++;
+			dns_reply(d, r, &q0);
+			free(name);
+			ldns_pkt_free(req);
+			return;
+		}
+		snprintf(q0.qname, sizeof(q0.qname), "%s", "\\escaped");
+	}
+	free(name);
+	dns_decide(d, req, &q0);
+	ldns_pkt_free(req);
+}
+
+/* ------------------------------------------------------------------------
+ * Answers from upstream
+ */
+
+/**
+ * dns_rr_addr() - the address of an A or AAAA record
+ * @rr:		record
+ * @af:		set to AF_INET or AF_INET6
+ * @addr:	set to the address
+ *
+ * Return: true for a well-formed A or AAAA
+ */
+static bool dns_rr_addr(const ldns_rr *rr, int *af, uint8_t *addr)
+{
+	const ldns_rdf *rd = ldns_rr_rdf(rr, 0);
+
+	if (!rd)
+		return false;
+	if (ldns_rr_get_type(rr) == LDNS_RR_TYPE_A &&
+	    ldns_rdf_size(rd) == 4) {
+		*af = AF_INET;
+		memcpy(addr, ldns_rdf_data(rd), 4);
+		return true;
+	}
+	if (ldns_rr_get_type(rr) == LDNS_RR_TYPE_AAAA &&
+	    ldns_rdf_size(rd) == 16) {
+		*af = AF_INET6;
+		memcpy(addr, ldns_rdf_data(rd), 16);
+		return true;
+	}
+	return false;
+}
+
+/**
+ * dns_remember_pin() - record a pin for dns_pinned()
+ * @d:		interceptor
+ * @name:	normalised name
+ * @af:		family
+ * @addr:	address
+ * @ttl:	seconds
+ */
+static void dns_remember_pin(struct dns *d, const char *name, int af,
+			     const uint8_t *addr, uint32_t ttl)
+{
+	struct dns_pinrec *p = &d->pins[d->pin_next];
+
+	d->pin_next = (d->pin_next + 1) % DNS_PIN_MAX;
+	if (d->npins < DNS_PIN_MAX)
+		d->npins++;
+	snprintf(p->name, sizeof(p->name), "%s", name);
+	p->af = af;
+	memcpy(p->addr, addr, af == AF_INET ? 4 : 16);
+	p->expires = dns_now() + ttl;
+}
+
+/**
+ * dns_pinned() - tell if an address was answered to this sandbox for a name
+ * @d:		interceptor
+ * @name:	name (any case, trailing dot allowed)
+ * @af:		AF_INET or AF_INET6
+ * @addr:	address, network order
+ *
+ * For the transparent proxy: the last DNS_PIN_MAX pins, within their
+ * clamped TTL.
+ *
+ * Return: true if pinned and not expired
+ */
+bool dns_pinned(const struct dns *d, const char *name, int af,
+		const void *addr)
+{
+	char n[POLICY_DOMAIN_MAX + 2];
+	time_t now = dns_now();
+	size_t i;
+
+	if (dns_name_normalise(name, n, sizeof(n)))
+		return false;
+	for (i = 0; i < d->npins; i++) {
+		const struct dns_pinrec *p = &d->pins[i];
+
+		if (p->af == af && p->expires > now &&
+		    !memcmp(p->addr, addr, af == AF_INET ? 4 : 16) &&
+		    !strcmp(p->name, n))
+			return true;
+	}
+	return false;
+}
+
+/**
+ * dns_clamp() - a TTL clamped to dns.ttl
+ * @d:		interceptor
+ * @ttl:	TTL
+ *
+ * Return: clamped TTL
+ */
+static uint32_t dns_clamp(const struct dns *d, uint32_t ttl)
+{
+	if (ttl < d->pol->ttl_min)
+		ttl = d->pol->ttl_min;
+	if (ttl > d->pol->ttl_max)
+		ttl = d->pol->ttl_max;
+	return ttl;
+}
+
+/**
+ * dns_check_answer() - rebind protection and pinning of one answer
+ * @d:		interceptor
+ * @q:		the query
+ * @ans:	the answer, TTLs clamped here
+ * @why:	set to the reason on failure
+ * @whylen:	size of @why
+ *
+ * Return: LDNS_RCODE_NOERROR to release the answer, else the rcode that
+ *	   replaces it (NXDOMAIN for a rebind, SERVFAIL for a failed pin)
+ */
+static int dns_check_answer(struct dns *d, const struct dns_q *q,
+			    ldns_pkt *ans, char *why, size_t whylen)
+{
+	ldns_rr_list *an = ldns_pkt_answer(ans);
+	struct nft_pin pins[NFT_PIN_BATCH_MAX];
+	size_t n = ldns_rr_list_rr_count(an), i, k, np = 0;
+	const struct policy *p = d->pol;
+	uint8_t addr[16];
+	int af, ret;
+
+	/* 1. the whole answer, before anything is pinned */
+	for (i = 0; p->rebind_protection && i < n; i++) {
+		ldns_rr *rr = ldns_rr_list_rr(an, i);
+		char buf[INET6_ADDRSTRLEN];
+		enum addr_group g;
+
+		if (!dns_rr_addr(rr, &af, addr))
+			continue;
+		g = addr_classify(af, addr, NULL, 0);
+		if (g == GROUP_PUBLIC || dns_addr_allowed_by_rule(p, af, addr))
+			continue;
+		inet_ntop(af, addr, buf, sizeof(buf));
+		snprintf(why, whylen, "rebind protection: %s is %s", buf,
+			 addr_group_name(g));
+		return LDNS_RCODE_NXDOMAIN;
+	}
+
+	/* 2. pins for every domain allow rule the name matches, up to the
+	 *    first deny (dns_decide() answered those already)
+	 */
+	for (k = dns_rule_for_name(p, q->qname, 0); k < p->nrules;
+	     k = dns_rule_for_name(p, q->qname, k + 1)) {
+		if (!p->rules[k].allow)
+			break;
+		for (i = 0; i < n; i++) {
+			ldns_rr *rr = ldns_rr_list_rr(an, i);
+
+			if (!dns_rr_addr(rr, &af, addr))
+				continue;
+			if (np == NFT_PIN_BATCH_MAX) {
+				/* more than one batch holds: the rest is
+				 * dropped from the answer below
+				 */
+				break;
+			}
+			pins[np].rule = k + 1;
+			pins[np].af = af;
+			memcpy(pins[np].addr, addr, 16);
+			pins[np].timeout = dns_clamp(d, ldns_rr_ttl(rr));
+			np++;
+		}
+	}
+	if (np) {
+		/* drop address records beyond the batch: never release an
+		 * address that is not pinned
+		 */
+		ldns_rr_list *keep = ldns_rr_list_new();
+		size_t naddr = 0, limit = 0;
+
+		/* limit: the address records the first rule's pass pinned
+		 * (every rule pins the same records, in order)
+		 */
+		for (i = 0; i < np; i++)
+			if (pins[i].rule == pins[0].rule)
+				limit++;
+		for (i = 0; i < n; i++) {
+			ldns_rr *rr = ldns_rr_list_rr(an, i);
+
+			if (dns_rr_addr(rr, &af, addr) && naddr++ >= limit) {
+				ldns_rr_free(rr);
+				continue;
+			}
+			ldns_rr_list_push_rr(keep, rr);
+		}
+		ldns_rr_list_free(an);
+		ldns_pkt_set_answer(ans, keep);
+		ldns_pkt_set_ancount(ans, (uint16_t)ldns_rr_list_rr_count(keep));
+		an = keep;
+		n = ldns_rr_list_rr_count(an);
+
+		ret = d->np ? nft_pinner_add(d->np, pins, np) : -ENOTCONN;
+		if (ret) {
+			d->ctr[DNS_C_PIN_FAILED]++;
+			snprintf(why, whylen, "cannot pin: %s", strerror(-ret));
+			return LDNS_RCODE_SERVFAIL;
+		}
+		d->ctr[DNS_C_PINNED] += np;
+		for (i = 0; i < np; i++)
+			if (pins[i].rule == pins[0].rule)
+				dns_remember_pin(d, q->qname, pins[i].af,
+						 pins[i].addr, pins[i].timeout);
+		/* no client caches an address longer than its pin lives */
+		for (i = 0; i < n; i++) {
+			ldns_rr *rr = ldns_rr_list_rr(an, i);
+
+			if (ldns_rr_ttl(rr) > p->ttl_max)
+				ldns_rr_set_ttl(rr, p->ttl_max);
+		}
+	}
+	return LDNS_RCODE_NOERROR;
+}
+
+/**
+ * dns_upstream_msg() - handle an answer for an outstanding query
+ * @d:		interceptor
+ * @qi:		index of the query
+ * @msg:	answer
+ * @len:	its length
+ */
+void dns_upstream_msg(struct dns *d, unsigned qi, const uint8_t *msg,
+		      size_t len)
+{
+	struct dns_q *q = &d->q[qi];
+	ldns_pkt *ans = NULL, *req = NULL;
+	uint8_t *wire = NULL;
+	char why[128] = "";
+	size_t wlen = 0;
+	int rc;
+
+	if (!q->msg || ldns_wire2pkt(&ans, msg, len) != LDNS_STATUS_OK)
+		return;			/* wait for a better one, or time out */
+	if (ldns_wire2pkt(&req, q->msg, q->len) != LDNS_STATUS_OK ||
+	    ldns_pkt_id(ans) != q->id || !ldns_pkt_qr(ans) ||
+	    ldns_rr_list_rr_count(ldns_pkt_question(ans)) != 1 ||
+	    ldns_rr_compare(ldns_rr_list_rr(ldns_pkt_question(ans), 0),
+			    ldns_rr_list_rr(ldns_pkt_question(req), 0))) {
+		d->ctr[DNS_C_MALFORMED]++;
+		goto out;
+	}
+	if (ldns_pkt_tc(ans) && q->tcp && !q->tcpup) {
+		/* the client can take the whole answer: get it over TCP,
+		 * from the same upstream
+		 */
+		q->tcpup = true;
+		q->tries = 0;
+		if (dns_q_send(d, qi))
+			dns_q_fail(d, qi);
+		goto out;
+	}
+	rc = dns_check_answer(d, q, ans, why, sizeof(why));
+	if (rc != LDNS_RCODE_NOERROR) {
+		ldns_pkt *r = dns_reply_new(req, rc);
+
+		if (rc == LDNS_RCODE_NXDOMAIN) {
+			d->ctr[DNS_C_B_REBIND]++;
+			dns_add_ede(r, DNS_EDE_BLOCKED, why);
+			dns_log(d, q->qname, q->qtype, "nxdomain", "rebind");
+		} else {
+			dns_add_ede(r, DNS_EDE_OTHER, why);
+			dns_log(d, q->qname, q->qtype, "servfail", "pin");
+		}
+		dns_reply(d, r, q);
+	} else {
+		ldns_pkt_set_id(ans, q->cid);
+		if (ldns_pkt2wire(&wire, ans, &wlen) == LDNS_STATUS_OK)
+			dns_send_client(d, wire, wlen, q->tcp, q->conn, q->gen,
+					q->lfd, &q->client, q->clen, q->maxlen);
+		free(wire);
+	}
+	dns_q_free(d, q);
+out:
+	ldns_pkt_free(ans);
+	ldns_pkt_free(req);
+}
+
+/* ------------------------------------------------------------------------
+ * Sockets
+ */
+
+/**
+ * dns_tcp_close() - close a client connection
+ * @d:		interceptor
+ * @i:		its index
+ */
+static void dns_tcp_close(struct dns *d, unsigned i)
+{
+	struct dns_tcp *c = &d->tcp[i];
+
+	if (c->fd < 0)
+		return;
+	epoll_ctl(d->epfd, EPOLL_CTL_DEL, c->fd, NULL);
+	close(c->fd);
+	c->fd = -1;
+	c->gen++;
+	free(c->buf);
+	c->buf = NULL;
+	c->len = 0;
+}
+
+/**
+ * dns_tcp_input() - read from a client connection, handle whole messages
+ * @d:		interceptor
+ * @i:		its index
+ */
+static void dns_tcp_input(struct dns *d, unsigned i)
+{
+	struct dns_tcp *c = &d->tcp[i];
+	size_t off = 0;
+	ssize_t n;
+
+	n = recv(c->fd, c->buf + c->len, 2 + DNS_MSG_MAX - c->len, MSG_DONTWAIT);
+	if (n <= 0) {
+		if (n < 0 && (errno == EAGAIN || errno == EINTR))
+			return;
+		dns_tcp_close(d, i);
+		return;
+	}
+	c->len += (size_t)n;
+	c->last = dns_now();
+	while (c->len - off >= 2) {
+		size_t ml = (size_t)c->buf[off] << 8 | c->buf[off + 1];
+
+		if (c->len - off < 2 + ml)
+			break;
+		dns_client_msg(d, c->buf + off + 2, ml, -1, NULL, 0, (int)i);
+		if (c->fd < 0)
+			return;
+		off += 2 + ml;
+	}
+	memmove(c->buf, c->buf + off, c->len - off);
+	c->len -= off;
+}
+
+/**
+ * dns_tcp_accept() - accept a client connection
+ * @d:		interceptor
+ * @lfd:	listener
+ */
+static void dns_tcp_accept(struct dns *d, int lfd)
+{
+	struct epoll_event ev = { .events = EPOLLIN };
+	union sv_ref ref = { .type = SV_REF_DNS_TCP };
+	unsigned i;
+	int fd;
+
+	fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	if (fd < 0)
+		return;
+	for (i = 0; i < DNS_TCP_MAX; i++)
+		if (d->tcp[i].fd < 0)
+			break;
+	if (i == DNS_TCP_MAX) {
+		d->ctr[DNS_C_OVERLOAD]++;
+		close(fd);
+		return;
+	}
+	ref.idx = i;
+	ref.fd = fd;
+	ev.data.u64 = ref.u64;
+	d->tcp[i].buf = malloc(2 + DNS_MSG_MAX);
+	if (!d->tcp[i].buf || epoll_ctl(d->epfd, EPOLL_CTL_ADD, fd, &ev)) {
+		free(d->tcp[i].buf);
+		d->tcp[i].buf = NULL;
+		close(fd);
+		return;
+	}
+	d->tcp[i].fd = fd;
+	d->tcp[i].len = 0;
+	d->tcp[i].last = dns_now();
+}
+
+/**
+ * dns_udp_input() - read queries from a UDP listener
+ * @d:		interceptor
+ * @lfd:	listener
+ */
+static void dns_udp_input(struct dns *d, int lfd)
+{
+	static uint8_t buf[DNS_MSG_MAX];
+	int budget = 64;
+
+	while (budget--) {
+		struct sockaddr_storage from;
+		socklen_t flen = sizeof(from);
+		ssize_t n;
+
+		n = recvfrom(lfd, buf, sizeof(buf), MSG_DONTWAIT,
+			     (struct sockaddr *)&from, &flen);
+		if (n < 0)
+			return;
+		dns_client_msg(d, buf, (size_t)n, lfd, &from, flen, -1);
+	}
+}
+
+/**
+ * dns_up_tcp_event() - progress of a query asked upstream over TCP
+ * @d:		interceptor
+ * @qi:		index of the query
+ * @events:	epoll events
+ */
+static void dns_up_tcp_event(struct dns *d, unsigned qi, uint32_t events)
+{
+	struct dns_q *q = &d->q[qi];
+	union sv_ref ref = { .type = SV_REF_DNS_UP, .idx = qi, .fd = q->fd };
+	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = ref.u64 };
+	ssize_t n;
+	size_t ml;
+
+	if (!q->sent) {
+		uint8_t hdr[2] = { (uint8_t)(q->len >> 8), (uint8_t)q->len };
+		struct iovec iov[2] = { { hdr, 2 }, { q->msg, q->len } };
+		struct msghdr mh = { .msg_iov = iov, .msg_iovlen = 2 };
+
+		if (events & (EPOLLERR | EPOLLHUP) ||
+		    sendmsg(q->fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT) !=
+		    (ssize_t)(q->len + 2) ||
+		    epoll_ctl(d->epfd, EPOLL_CTL_MOD, q->fd, &ev)) {
+			dns_q_fail(d, qi);
+			return;
+		}
+		q->sent = true;
+		return;
+	}
+	n = recv(q->fd, q->rbuf + q->rlen, 2 + DNS_MSG_MAX - q->rlen,
+		 MSG_DONTWAIT);
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n <= 0) {
+		dns_q_fail(d, qi);
+		return;
+	}
+	q->rlen += (size_t)n;
+	if (q->rlen < 2)
+		return;
+	ml = (size_t)q->rbuf[0] << 8 | q->rbuf[1];
+	if (q->rlen < 2 + ml)
+		return;
+	dns_upstream_msg(d, qi, q->rbuf + 2, ml);
+	if (q->msg)		/* not a valid answer: try the next upstream */
+		dns_q_fail(d, qi);
+}
+
+/**
+ * dns_event() - handle an event on one of the interceptor's sockets
+ * @d:		interceptor
+ * @ref:	what it is
+ * @events:	epoll events
+ */
+void dns_event(struct dns *d, union sv_ref ref, uint32_t events)
+{
+	static uint8_t buf[DNS_MSG_MAX];
+	ssize_t n;
+
+	switch (ref.type) {
+	case SV_REF_DNS_UDP:
+		dns_udp_input(d, ref.fd);
+		break;
+	case SV_REF_DNS_TCPL:
+		dns_tcp_accept(d, ref.fd);
+		break;
+	case SV_REF_DNS_TCP:
+		if (ref.idx < DNS_TCP_MAX && d->tcp[ref.idx].fd == ref.fd) {
+			if (events & (EPOLLERR | EPOLLHUP) && !(events & EPOLLIN))
+				dns_tcp_close(d, ref.idx);
+			else
+				dns_tcp_input(d, ref.idx);
+		}
+		break;
+	case SV_REF_DNS_UP:
+		if (ref.idx >= DNS_Q_MAX || d->q[ref.idx].fd != ref.fd)
+			break;
+		if (d->q[ref.idx].tcpup) {
+			dns_up_tcp_event(d, ref.idx, events);
+			break;
+		}
+		n = recv(ref.fd, buf, sizeof(buf), MSG_DONTWAIT);
+		if (n < 0) {
+			if (errno != EAGAIN && errno != EINTR)
+				dns_q_fail(d, ref.idx);	/* refused: next */
+			break;
+		}
+		dns_upstream_msg(d, ref.idx, buf, (size_t)n);
+		break;
+	default:
+		break;
+	}
+}
+
+/**
+ * dns_timer() - once a second: upstream timeouts, idle connections
+ * @d:		interceptor
+ */
+void dns_timer(struct dns *d)
+{
+	time_t now = dns_now();
+	unsigned i;
+
+	for (i = 0; i < DNS_Q_MAX; i++) {
+		if (d->q[i].msg && d->q[i].deadline <= now) {
+			d->ctr[DNS_C_TIMEOUT]++;
+			dns_q_fail(d, i);
+		}
+	}
+	for (i = 0; i < DNS_TCP_MAX; i++)
+		if (d->tcp[i].fd >= 0 && d->tcp[i].last + DNS_TCP_IDLE <= now)
+			dns_tcp_close(d, i);
+}
+
+/**
+ * dns_busy() - whether dns_timer() has anything to expire
+ * @d:		interceptor
+ *
+ * The supervisor's timer runs only while something can expire: here, a
+ * query waiting for upstream or an open client TCP connection.
+ *
+ * Return: true if a query or a TCP connection is open
+ */
+bool dns_busy(const struct dns *d)
+{
+	unsigned i;
+
+	for (i = 0; i < DNS_Q_MAX; i++)
+		if (d->q[i].msg)
+			return true;
+	for (i = 0; i < DNS_TCP_MAX; i++)
+		if (d->tcp[i].fd >= 0)
+			return true;
+	return false;
+}
+
+/**
+ * dns_listen() - open one listener on a gateway address
+ * @d:		interceptor
+ * @gw:		address
+ * @type:	SOCK_DGRAM or SOCK_STREAM
+ *
+ * Return: descriptor, or -1 with errno set
+ */
+static int dns_listen(struct dns *d, const struct prefix *gw, int type)
+{
+	union sv_ref ref = { .type = type == SOCK_DGRAM ? SV_REF_DNS_UDP :
+						       SV_REF_DNS_TCPL };
+	struct epoll_event ev = { .events = EPOLLIN };
+	struct sockaddr_storage ss = { 0 };
+	int fd, one = 1, e;
+	socklen_t len;
+
+	if (gw->family == AF_INET) {
+		struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
+
+		s4->sin_family = AF_INET;
+		s4->sin_port = htons(53);
+		memcpy(&s4->sin_addr, gw->addr, 4);
+		len = sizeof(*s4);
+	} else {
+		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
+
+		s6->sin6_family = AF_INET6;
+		s6->sin6_port = htons(53);
+		memcpy(&s6->sin6_addr, gw->addr, 16);
+		len = sizeof(*s6);
+	}
+	fd = socket(gw->family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -1;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	/* the gateway's IPv6 address may still be tentative */
+	setsockopt(fd, SOL_IP, IP_FREEBIND, &one, sizeof(one));
+	if (gw->family == AF_INET6)
+		setsockopt(fd, SOL_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+	ref.fd = fd;
+	ev.data.u64 = ref.u64;
+	if (bind(fd, (struct sockaddr *)&ss, len) ||
+	    (type == SOCK_STREAM && listen(fd, 64)) ||
+	    epoll_ctl(d->epfd, EPOLL_CTL_ADD, fd, &ev)) {
+		e = errno;
+		close(fd);
+		errno = e;
+		return -1;
+	}
+	return fd;
+}
+
+/**
+ * dns_init_state() - an interceptor with no socket, upstream or pinner yet
+ * @d:		interceptor to fill, zeroed (calloc): it is not cleared
+ *		here, so that the pin table's pages stay untouched (and
+ *		out of the supervisor's resident memory) until used
+ * @epfd:	epoll instance
+ * @pol:	policy
+ * @s:		sandbox record
+ * @log:	log, or NULL
+ *
+ * What dns_init() starts from; the unit tests and the fuzzer use it alone
+ * (no upstream: forwarded queries get SERVFAIL; no pinner: pins fail, and
+ * so do their answers).
+ */
+void dns_init_state(struct dns *d, int epfd, const struct policy *pol,
+		    const struct sb_state *s, struct log *log)
+{
+	unsigned i;
+
+	d->epfd = epfd;
+	d->pol = pol;
+	d->s = s;
+	d->log = log;
+	for (i = 0; i < 2; i++)
+		d->udp[i] = d->tcpl[i] = -1;
+	for (i = 0; i < DNS_Q_MAX; i++)
+		d->q[i].fd = -1;
+	for (i = 0; i < DNS_TCP_MAX; i++)
+		d->tcp[i].fd = -1;
+}
+
+/**
+ * dns_init() - start a sandbox's DNS interceptor
+ * @d:		interceptor to fill, zeroed (see dns_init_state())
+ * @epfd:	the supervisor's epoll instance
+ * @pol:	the sandbox's policy (outlives @d)
+ * @s:		its record (outlives @d)
+ * @log:	its log, or NULL
+ * @err:	set to an allocated message on failure
+ *
+ * Return: 0, or -1 with @err set
+ */
+int dns_init(struct dns *d, int epfd, const struct policy *pol,
+	     const struct sb_state *s, struct log *log, char **err)
+{
+	const char *rc = getenv("MOAT_RESOLV_CONF");
+	unsigned i;
+
+	dns_init_state(d, epfd, pol, s, log);
+
+	for (i = 0; i < pol->ndns_upstream && d->nup < DNS_UP_MAX; i++) {
+		const struct prefix *u = &pol->dns_upstream[i];
+		struct sockaddr_storage *ss = &d->up[d->nup++];
+
+		memset(ss, 0, sizeof(*ss));
+		if (u->family == AF_INET) {
+			struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
+
+			s4->sin_family = AF_INET;
+			s4->sin_port = htons(53);
+			memcpy(&s4->sin_addr, u->addr, 4);
+		} else {
+			struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
+
+			s6->sin6_family = AF_INET6;
+			s6->sin6_port = htons(53);
+			memcpy(&s6->sin6_addr, u->addr, 16);
+		}
+	}
+	if (!d->nup)
+		d->nup = (unsigned)dns_resolv_conf_upstreams(rc ? rc : "/etc/resolv.conf",
+							     d->up, DNS_UP_MAX);
+
+	d->np = nft_pinner_open(s->ifname);
+	if (!d->np) {
+		*err = xasprintf("DNS: cannot open a netfilter socket: %s",
+				 strerror(errno));
+		return -1;
+	}
+	if ((d->udp[0] = dns_listen(d, &s->gw4, SOCK_DGRAM)) < 0 ||
+	    (d->tcpl[0] = dns_listen(d, &s->gw4, SOCK_STREAM)) < 0 ||
+	    (s->has_v6 &&
+	     ((d->udp[1] = dns_listen(d, &s->gw6, SOCK_DGRAM)) < 0 ||
+	      (d->tcpl[1] = dns_listen(d, &s->gw6, SOCK_STREAM)) < 0))) {
+		*err = xasprintf("DNS: cannot listen on the gateway's port 53: %s",
+				 strerror(errno));
+		dns_close(d);
+		return -1;
+	}
+	return 0;
+}
+
+/**
+ * dns_close() - stop the interceptor
+ * @d:		interceptor (zeroed or initialised)
+ */
+void dns_close(struct dns *d)
+{
+	unsigned i;
+
+	for (i = 0; i < 2; i++) {
+		if (d->udp[i] >= 0)
+			close(d->udp[i]);
+		if (d->tcpl[i] >= 0)
+			close(d->tcpl[i]);
+		d->udp[i] = d->tcpl[i] = -1;
+	}
+	for (i = 0; i < DNS_Q_MAX; i++)
+		if (d->q[i].fd >= 0 || d->q[i].msg)
+			dns_q_free(d, &d->q[i]);
+	for (i = 0; i < DNS_TCP_MAX; i++)
+		dns_tcp_close(d, i);
+	nft_pinner_close(d->np);
+	d->np = NULL;
+}
+
+/**
+ * dns_stats() - the interceptor's counters, for the status JSON
+ * @d:		interceptor
+ *
+ * Return: new JSON object, keys ending in "_total", plus "upstreams"
+ */
+json_t *dns_stats(const struct dns *d)
+{
+	json_t *o = json_object(), *ups = json_array();
+	char buf[INET6_ADDRSTRLEN];
+	unsigned i;
+
+	for (i = 0; i < DNS_C_COUNT; i++)
+		json_object_set_new(o, dns_ctr_names[i],
+				    json_integer((json_int_t)d->ctr[i]));
+	for (i = 0; i < d->nup; i++) {
+		const void *a = d->up[i].ss_family == AF_INET ?
+			(const void *)&((const struct sockaddr_in *)&d->up[i])->sin_addr :
+			(const void *)&((const struct sockaddr_in6 *)&d->up[i])->sin6_addr;
+
+		if (inet_ntop(d->up[i].ss_family, a, buf, sizeof(buf)))
+			json_array_append_new(ups, json_string(buf));
+	}
+	json_object_set_new(o, "upstreams", ups);
+	return o;
+}

@@ -1,0 +1,186 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later
+ * moat - per-sandbox networks enforced by the host kernel
+ *
+ * dns.h - the per-sandbox DNS interceptor (see dns.c)
+ */
+#ifndef MOAT_DNS_H
+#define MOAT_DNS_H
+
+#include <netinet/in.h>
+#include <jansson.h>
+
+#include "log.h"
+#include "nft.h"
+#include "policy.h"
+#include "state.h"
+#include "supervisor.h"
+
+#define DNS_Q_MAX		256	/* outstanding upstream queries */
+#define DNS_TCP_MAX		32	/* client TCP connections */
+#define DNS_PIN_MAX		4096	/* pins remembered for dns_pinned() */
+#define DNS_UP_MAX		POLICY_UPSTREAM_MAX
+#define DNS_UP_TIMEOUT		2	/* seconds per upstream attempt */
+#define DNS_TCP_IDLE		10	/* seconds */
+#define DNS_MSG_MAX		65535
+
+/**
+ * struct dns_q - one query forwarded upstream
+ * @fd:		connected UDP socket towards the upstream, -1 if free
+ * @id:		ID we sent upstream
+ * @cid:	the client's ID
+ * @tcp:	the client came over TCP: @conn, @gen name the connection
+ * @conn:	index into dns.tcp
+ * @gen:	generation of that connection
+ * @client:	UDP client address
+ * @clen:	its length
+ * @lfd:	UDP listener the query came in on
+ * @maxlen:	largest UDP answer the client accepts
+ * @up:		index of the upstream being tried
+ * @tries:	upstreams tried so far
+ * @deadline:	monotonic seconds when the attempt times out
+ * @len:	length of @msg
+ * @msg:	the query as sent upstream (kept for failover)
+ * @qname:	normalised question name
+ * @qtype:	question type
+ * @tcpup:	ask upstream over TCP (after a truncated UDP answer to a TCP
+ *		client)
+ * @sent:	the query went out on the TCP connection
+ * @rbuf:	TCP answer being read (2 + DNS_MSG_MAX bytes), or NULL
+ * @rlen:	bytes in @rbuf
+ */
+struct dns_q {
+	int fd;
+	uint16_t id;
+	uint16_t cid;
+	bool tcp;
+	unsigned conn;
+	unsigned gen;
+	struct sockaddr_storage client;
+	socklen_t clen;
+	int lfd;
+	size_t maxlen;
+	unsigned up;
+	unsigned tries;
+	time_t deadline;
+	size_t len;
+	uint8_t *msg;
+	char qname[POLICY_DOMAIN_MAX + 2];
+	uint16_t qtype;
+	bool tcpup;
+	bool sent;
+	uint8_t *rbuf;
+	size_t rlen;
+};
+
+/**
+ * struct dns_tcp - a client TCP connection (pipelined queries)
+ * @fd:		socket, -1 if free
+ * @gen:	generation, bumped at each close
+ * @len:	bytes in @buf
+ * @buf:	input, 2 + DNS_MSG_MAX bytes, allocated while open
+ * @last:	monotonic seconds of the last activity
+ */
+struct dns_tcp {
+	int fd;
+	unsigned gen;
+	size_t len;
+	uint8_t *buf;
+	time_t last;
+};
+
+/**
+ * struct dns_pinrec - a pin, remembered for dns_pinned()
+ * @name:	normalised name it was answered for
+ * @af:		AF_INET or AF_INET6, 0 if unused
+ * @addr:	address
+ * @expires:	monotonic seconds
+ */
+struct dns_pinrec {
+	char name[POLICY_DOMAIN_MAX + 2];
+	int af;
+	uint8_t addr[16];
+	time_t expires;
+};
+
+/* counters, see dns_stats() */
+enum dns_ctr {
+	DNS_C_QUERIES,
+	DNS_C_FORWARDED,
+	DNS_C_LOCAL,
+	DNS_C_B_DENY_RULE,
+	DNS_C_B_DEFAULT_DENY,
+	DNS_C_B_BLOCKLIST,
+	DNS_C_B_REBIND,
+	DNS_C_EMPTIED,
+	DNS_C_PINNED,
+	DNS_C_PIN_FAILED,
+	DNS_C_SERVFAIL,
+	DNS_C_TIMEOUT,
+	DNS_C_OVERLOAD,
+	DNS_C_MALFORMED,
+	DNS_C_COUNT,
+};
+
+/**
+ * struct dns - a sandbox's DNS interceptor
+ * @epfd:	the supervisor's epoll instance
+ * @pol:	the sandbox's policy
+ * @s:		its record
+ * @log:	its log
+ * @np:		pinner
+ * @udp:	UDP listeners (gateway v4, v6), -1 if none
+ * @tcpl:	TCP listeners
+ * @up:		upstream resolvers
+ * @nup:	their number
+ * @q:		outstanding queries
+ * @tcp:	client TCP connections
+ * @pins:	recent pins, a ring
+ * @pin_next:	next slot of @pins to overwrite
+ * @npins:	slots of @pins used so far
+ * @ctr:	counters
+ */
+struct dns {
+	int epfd;
+	const struct policy *pol;
+	const struct sb_state *s;
+	struct log *log;
+	struct nft_pinner *np;
+	int udp[2];
+	int tcpl[2];
+	struct sockaddr_storage up[DNS_UP_MAX];
+	unsigned nup;
+	struct dns_q q[DNS_Q_MAX];
+	struct dns_tcp tcp[DNS_TCP_MAX];
+	struct dns_pinrec pins[DNS_PIN_MAX];
+	size_t pin_next;
+	size_t npins;
+	uint64_t ctr[DNS_C_COUNT];
+};
+
+int dns_init(struct dns *d, int epfd, const struct policy *pol,
+	     const struct sb_state *s, struct log *log, char **err);
+void dns_init_state(struct dns *d, int epfd, const struct policy *pol,
+		    const struct sb_state *s, struct log *log);
+void dns_close(struct dns *d);
+void dns_event(struct dns *d, union sv_ref ref, uint32_t events);
+void dns_timer(struct dns *d);
+bool dns_busy(const struct dns *d);
+json_t *dns_stats(const struct dns *d);
+bool dns_pinned(const struct dns *d, const char *name, int af,
+		const void *addr);
+
+bool dns_name_match(const char *pattern, const char *name);
+int dns_name_normalise(const char *in, char *out, size_t outlen);
+int dns_resolv_conf_upstreams(const char *path, struct sockaddr_storage *up,
+			      unsigned max);
+
+/* for the fuzzer: one message from the sandbox, or from upstream for the
+ * first outstanding query
+ */
+void dns_client_msg(struct dns *d, const uint8_t *msg, size_t len,
+		    int lfd, const struct sockaddr_storage *from,
+		    socklen_t flen, int conn);
+void dns_upstream_msg(struct dns *d, unsigned qi, const uint8_t *msg,
+		      size_t len);
+
+#endif /* MOAT_DNS_H */

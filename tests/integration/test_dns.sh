@@ -1,0 +1,209 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+#
+# test_dns.sh - the DNS interceptor (I4) and domain rules (SPEC §5):
+# every DNS message a sandbox sends, to any address, UDP or TCP, is
+# answered by its supervisor; names are decided on before anything is
+# forwarded; answers are checked whole for rebinding; a domain allow rule
+# opens only the addresses answered to this sandbox, pinned before the
+# answer is released. dnsmasq in INET is the real upstream; its query log
+# shows what was forwarded.
+#
+#   [sandboxes] --moatN-- [HOST: moat, the interceptors] -- [LAN] -- [INET: dnsmasq]
+set -u
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/../lib/world.sh"
+. "$here/../lib/tap.sh"
+MOAT=${MOAT:?MOAT must name the moat binary}
+
+require_kernel_feature netns veth nftables || exit $?
+world_create || { echo "not ok - world: cannot build the test world"; exit 1; }
+export MOAT_RUN_DIR=$WORLD_DIR/run
+# world.sh exports MOAT_RESOLV_CONF: the interceptors' upstreams are the
+# world's resolvers (8.8.8.8, 1.1.1.1 in INET)
+S=$WORLD_SUFFIX
+P=$WORLD_DIR
+m() { in_host "$MOAT" "$@"; }
+world_on_destroy in_host sh -c "for n in \$(ls $MOAT_RUN_DIR/sandboxes 2>/dev/null); do $MOAT rm -f \$n; done" || true
+
+sandbox() {
+	local name=$1; shift
+	if ! out=$(m create "$name-$S" "$@" 2>&1); then
+		not_ok "create $name $*" "$out"
+		return 1
+	fi
+}
+# dnsctr NAME KEY: a counter of the sandbox's interceptor
+dnsctr() { m stats "$1-$S" --json | jq -r ".sandboxes[0].supervisor.dns.$2"; }
+# pinned SET ADDR: 0 iff ADDR is in the sandbox's pin set SET
+pinned() { in_host nft list set inet moat "$1" | grep -q "$2 "; }
+# forwarded NAME: 0 iff dnsmasq's log shows a query for NAME
+forwarded() { grep -q "query\[[A-Z]*\] $1 " "$WORLD_DNSMASQ_LOG"; }
+
+t_begin "interception: any address, UDP and TCP"
+cat >"$P/pub.yaml" <<'EOF'
+version: 1
+dns:
+  records: {db.internal: 10.0.0.5}
+  block: ["*.tracker.example"]
+EOF
+sandbox pub --policy "$P/pub.yaml"
+N=moat-pub-$S
+assert_eq "$(probe_dns "$N" 8.8.8.8 example.com)" 93.184.216.34 "dig @8.8.8.8 example.com answered"
+assert_eq "$(probe_dns "$N" 8.8.8.8 example.com A +tcp)" 93.184.216.34 "dig +tcp @8.8.8.8 answered"
+# dnsmasq knows nothing of db.internal: only moat can answer it
+assert_eq "$(probe_dns "$N" 9.9.9.9 db.internal)" 10.0.0.5 "dns.records answered by moat, whatever server is asked"
+assert_eq "$(probe_dns "$N" 192.0.2.1 db.internal A +tcp)" 10.0.0.5 "a server that does not exist answers too (redirected, tcp)"
+assert_eq "$(probe_dns "$N" 8.8.8.8 db.internal AAAA)" "" "dns.records: no AAAA for an IPv4 record"
+assert_eq "$(dns_rcode "$N" 8.8.8.8 x.tracker.example)" NXDOMAIN "dns.block: NXDOMAIN"
+assert_match "$(in_ns "$N" dig +time=2 +tries=1 @8.8.8.8 x.tracker.example 2>&1)" "EDE: 15" "dns.block carries an Extended DNS Error"
+assert_fail -m "x.tracker.example was not forwarded" forwarded "x.tracker.example"
+assert_fail -m "DoT (853/tcp) stays dropped" probe_tcp "$N" 8.8.8.8 853
+assert_eq "$(probe_dns "$N" 8.8.8.8 txt.example TXT)" '"moat-world-txt"' "other types pass"
+assert_eq "$(dns_rcode "$N" 8.8.8.8 https-rr.example HTTPS)" NOERROR "HTTPS records: NOERROR"
+assert_eq "$(probe_dns "$N" 8.8.8.8 https-rr.example HTTPS)" "" "... with an empty answer"
+n=$(probe_dns "$N" 8.8.8.8 big.example | wc -l)
+assert_eq "$n" 100 "a truncated answer is retried over TCP and complete (100 A)"
+assert_match "$(dnsctr pub forwarded_total)" "^[1-9][0-9]*$" "forwarded_total counts"
+assert_match "$(dnsctr pub blocked_blocklist_total)" "^[1-9]" "blocked_blocklist_total counts"
+out=$(m run --policy "$P/pub.yaml" -- sh -c 'cat /etc/resolv.conf; getent hosts db.internal' 2>&1)
+assert_match "$out" "nameserver 10\." "moat run: resolv.conf names the gateway"
+assert_match "$out" "10\.0\.0\.5 +db\.internal" "moat run: the libc resolver reaches the interceptor"
+
+t_begin "rebind protection"
+for n in rebind-private rebind-loopback rebind-ll rebind-meta rebind-cgn rebind-zero rebind-mixed cname-private; do
+	assert_eq "$(dns_rcode "$N" 8.8.8.8 $n.example)" NXDOMAIN "$n.example (A) is NXDOMAIN"
+done
+for n in rebind-mapped rebind-ula; do
+	assert_eq "$(dns_rcode "$N" 8.8.8.8 $n.example AAAA)" NXDOMAIN "$n.example (AAAA) is NXDOMAIN"
+done
+assert_match "$(in_ns "$N" dig +time=2 +tries=1 @8.8.8.8 rebind-mixed.example 2>&1)" "rebind protection: 10.0.0.5 is private" "the EDE says why"
+assert_eq "$(probe_dns "$N" 8.8.8.8 cname-public.example | tail -n1)" 93.184.216.34 "a CNAME to a public name passes"
+assert_match "$(dnsctr pub blocked_rebind_total)" "^[1-9]" "blocked_rebind_total counts"
+sandbox lan --allow 192.168.77.10
+assert_eq "$(probe_dns "moat-lan-$S" 8.8.8.8 rebind-private.example)" 192.168.77.10 "an explicit address allow lets its name resolve"
+assert_eq "$(dns_rcode "moat-lan-$S" 8.8.8.8 rebind-meta.example)" NXDOMAIN "... and nothing else private"
+sandbox norebind --no-rebind-protection
+assert_eq "$(probe_dns "moat-norebind-$S" 8.8.8.8 rebind-private.example)" 192.168.77.10 "--no-rebind-protection passes private answers"
+
+t_begin "allowlist: domain rules, pinning, nothing else forwarded"
+cat >"$P/gh.yaml" <<'EOF'
+version: 1
+egress:
+  default: deny
+  rules:
+    - deny: evil.github.com
+    - allow: github.com
+      ports: [443]
+    - allow: "*.githubusercontent.com"
+      ports: [443]
+EOF
+sandbox gh --policy "$P/gh.yaml"
+sandbox gh2 --policy "$P/gh.yaml"
+G=moat-gh-$S G2=moat-gh2-$S
+assert_fail -m "before any lookup, github.com's address is closed" probe_http "$G" https://github.com/ --resolve github.com:443:140.82.112.3
+assert_eq "$(probe_dns "$G" 8.8.8.8 github.com)" 140.82.112.3 "github.com resolves"
+assert_ok -m "after the lookup, github.com:443 opens" probe_http "$G" https://github.com/ --resolve github.com:443:140.82.112.3
+assert_fail -m "... but not another port of the same address" probe_tcp "$G" 140.82.112.3 22
+assert_fail -m "pins are per sandbox: the other sandbox stays closed" probe_http "$G2" https://github.com/ --resolve github.com:443:140.82.112.3
+assert_eq "$(probe_dns "$G" 8.8.8.8 raw.githubusercontent.com)" 151.101.1.1 "a wildcard rule resolves a subdomain"
+assert_ok -m "and opens its address" probe_http "$G" https://raw.githubusercontent.com/ --resolve raw.githubusercontent.com:443:151.101.1.1
+for n in example.com evilgithub.com github.com.evil.net api.github.com "nx-$S.example" evil.github.com; do
+	assert_eq "$(dns_rcode "$G" 8.8.8.8 "$n")" NXDOMAIN "$n: NXDOMAIN (whole labels, first match)"
+done
+assert_fail -m "names no rule allows never reach the upstream" forwarded "nx-$S.example"
+assert_fail -m "... not even over TCP" sh -c "dns_rcode '$G' 1.1.1.1 nx2-$S.example A +tcp >/dev/null; grep -q 'nx2-$S.example' '$WORLD_DNSMASQ_LOG'"
+assert_fail -m "an address nobody resolved stays closed" probe_tcp "$G" 93.184.216.34 443
+assert_match "$(dnsctr gh pinned_total)" "^[1-9]" "pinned_total counts"
+assert_match "$(dnsctr gh blocked_default_deny_total)" "^[1-9]" "blocked_default_deny_total counts"
+assert_match "$(dnsctr gh blocked_rule_total)" "^[1-9]" "blocked_rule_total counts (deny rule)"
+assert_match "$(m logs "gh-$S" --json | jq -r '.[] | select(.kind == "dns") | .reason' | sort -u | tr '\n' ' ')" "default:deny" "DNS decisions are logged"
+
+t_begin "pin, then connect at once, 200 times with a 1-2 s TTL"
+cat >"$P/short.yaml" <<'EOF'
+version: 1
+egress:
+  default: deny
+  rules:
+    - allow: short-ttl.example
+      ports: [80]
+dns:
+  ttl: {min: 1, max: 2}
+EOF
+out=$(m run --policy "$P/short.yaml" -- sh -c 'f=0; for i in $(seq 200); do curl -s -o /dev/null --max-time 2 http://short-ttl.example/ || f=$((f+1)); done; echo "failures=$f"' 2>&1)
+assert_eq "$out" "failures=0" "200 lookups each followed by a connection: no failure"
+
+t_begin "TTL expiry closes new connections, not established ones"
+cat >"$P/ttl.yaml" <<'EOF2'
+version: 1
+egress:
+  default: deny
+  rules:
+    - allow: short-ttl.example
+      ports: [9999]
+      protocol: tcp
+dns:
+  ttl: {min: 1, max: 2}
+EOF2
+sandbox ttl --policy "$P/ttl.yaml"
+T=moat-ttl-$S
+IF=$(m inspect "ttl-$S" --json | jq -r .host_interface)
+assert_eq "$(probe_dns "$T" 8.8.8.8 short-ttl.example)" 93.184.216.34 "short-ttl.example resolves"
+assert_match "$(in_host nft list set inet moat "${IF}_d1_4")" "93\.184\.216\.34 timeout" "its address is pinned in the rule's set, with a timeout"
+# expires_ms SET ADDR: milliseconds before ADDR's pin expires
+expires_ms() {
+	in_host nft list set inet moat "$1" | tr ',' '\n' | grep -F "$2 " |
+		sed -n 's/.*expires \([0-9]*s\)\{0,1\}\([0-9]*ms\)\{0,1\}.*/\1 \2/p' |
+		awk '{ s = $1; m = $2; sub("s", "", s); sub("ms", "", m); print s * 1000 + m }'
+}
+sleep 1.2	# most of the 2 s pin gone; a new answer must renew it
+assert_eq "$(probe_dns "$T" 8.8.8.8 short-ttl.example)" 93.184.216.34 "resolved again"
+e=$(expires_ms "${IF}_d1_4" 93.184.216.34)
+if [ "${e:-0}" -gt 1500 ]; then ok "a new answer renews the pin's timeout (expires in ${e} ms)"
+else not_ok "a new answer renews the pin's timeout" "expires in ${e:-?} ms"; fi
+mkfifo "$P/go"
+in_ns "$T" bash -c 'exec 3<>/dev/tcp/93.184.216.34/9999 || exit 1
+	read -r -t 2 tok <&3 || exit 1
+	read -r _ <"$1"
+	echo still-here >&3
+	read -r -t 2 l <&3 && echo "$l"' _ "$P/go" >"$P/est.out" 2>&1 &
+est=$!
+# the pin lives 2 s at most; wait for the kernel to expire it
+for _ in $(seq 60); do
+	pinned "${IF}_d1_4" 93.184.216.34 || break
+	sleep 0.1
+done
+assert_fail -m "the pin expired" pinned "${IF}_d1_4" 93.184.216.34
+assert_fail -m "after expiry, a new connection is closed" probe_tcp "$T" 93.184.216.34 9999
+# (the reader may have died: never block on the fifo)
+timeout 5 sh -c 'echo go >"$1"' _ "$P/go"
+wait "$est"
+assert_eq "$(cat "$P/est.out")" still-here "the connection made before expiry still works"
+
+t_begin "a flood from one sandbox; another still resolves"
+sandbox flood --dns-upstream 192.0.2.53
+sandbox calm
+in_ns "moat-flood-$S" python3 - <<'EOF2' >/dev/null 2>&1
+import socket, struct
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+for i in range(600):
+    name = b''.join(bytes([len(l)]) + l for l in (b'f%d' % i, b'example')) + b'\0'
+    s.sendto(struct.pack('>HHHHHH', i, 0x0100, 1, 0, 0, 0) + name + b'\0\1\0\1', ('8.8.8.8', 53))
+EOF2
+ov=$(dnsctr flood overload_total)
+assert_match "$ov" "^[1-9]" "queries over the bound are refused (overload_total=$ov)"
+assert_eq "$(probe_dns "moat-calm-$S" 8.8.8.8 example.com)" 93.184.216.34 "another sandbox resolves during the flood"
+assert_eq "$(dns_rcode "moat-flood-$S" 8.8.8.8 db.internal)" REFUSED "the flooding sandbox gets REFUSED while its queue is full"
+
+t_begin "upstream down"
+sandbox down --dns-upstream 192.0.2.53
+assert_eq "$(dns_rcode "moat-down-$S" 8.8.8.8 example.com A +time=5)" SERVFAIL "no upstream answers: SERVFAIL"
+assert_match "$(dnsctr down servfail_total)" "^[1-9]" "servfail_total counts"
+sandbox fail2 --dns-upstream 192.0.2.53 --dns-upstream 8.8.8.8
+assert_eq "$(probe_dns "moat-fail2-$S" 1.1.1.1 example.com A +time=5)" 93.184.216.34 "failover to the next upstream"
+
+t_begin "network restricted: DNS answers nothing"
+sandbox restr --restricted
+assert_eq "$(dns_rcode "moat-restr-$S" 8.8.8.8 example.com)" none "no answer"
+
+t_end

@@ -1,0 +1,389 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/* moat - per-sandbox networks enforced by the host kernel
+ *
+ * test_dns.c - the DNS interceptor without a network: name matching and
+ * normalisation, resolv.conf parsing, and the decisions on queries and
+ * answers, read back from a socketpair standing in for the client
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <cmocka.h>
+
+#include <ldns/ldns.h>
+
+#include "dns.h"
+
+/**
+ * test_match() - whole labels, wildcards cover subdomains only
+ * @state:	unused
+ */
+static void test_match(void **state)
+{
+	(void)state;
+	assert_true(dns_name_match("github.com", "github.com"));
+	assert_false(dns_name_match("github.com", "evilgithub.com"));
+	assert_false(dns_name_match("github.com", "github.com.evil.net"));
+	assert_false(dns_name_match("github.com", "api.github.com"));
+	assert_false(dns_name_match("github.com", "com"));
+	assert_true(dns_name_match("*.github.com", "api.github.com"));
+	assert_true(dns_name_match("*.github.com", "a.b.github.com"));
+	assert_false(dns_name_match("*.github.com", "github.com"));
+	assert_false(dns_name_match("*.github.com", "evilgithub.com"));
+	assert_false(dns_name_match("*.github.com", "xgithub.com"));
+}
+
+/**
+ * test_normalise() - case, trailing dot, escapes, length
+ * @state:	unused
+ */
+static void test_normalise(void **state)
+{
+	char out[POLICY_DOMAIN_MAX + 2], big[300];
+
+	(void)state;
+	assert_int_equal(dns_name_normalise("GitHub.COM.", out, sizeof(out)), 0);
+	assert_string_equal(out, "github.com");
+	assert_int_equal(dns_name_normalise("xn--bcher-kva.example", out, sizeof(out)), 0);
+	assert_string_equal(out, "xn--bcher-kva.example");
+	assert_int_equal(dns_name_normalise(".", out, sizeof(out)), 0);
+	assert_string_equal(out, "");
+	assert_int_equal(dns_name_normalise("a\\.b.example.", out, sizeof(out)), -1);
+	assert_int_equal(dns_name_normalise("a\\000.example.", out, sizeof(out)), -1);
+	memset(big, 'a', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	assert_int_equal(dns_name_normalise(big, out, sizeof(out)), -1);
+}
+
+/**
+ * test_resolv_conf() - nameservers, v4 and v6, scoped ones skipped
+ * @state:	unused
+ */
+static void test_resolv_conf(void **state)
+{
+	char path[] = "/tmp/moat-test-resolv-XXXXXX";
+	struct sockaddr_storage up[3];
+	int fd;
+
+	(void)state;
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	{
+		static const char text[] =
+			"# comment\nsearch example\nnameserver 127.0.0.53\n"
+			"nameserver fe80::1%eth0\nnameserver 2001:db8::53\n"
+			"nameserver bogus\nnameserver 192.0.2.1\nnameserver 192.0.2.2\n";
+
+		assert_int_equal(write(fd, text, sizeof(text) - 1),
+				 (ssize_t)sizeof(text) - 1);
+	}
+	close(fd);
+	assert_int_equal(dns_resolv_conf_upstreams(path, up, 3), 3);
+	assert_int_equal(up[0].ss_family, AF_INET);
+	assert_int_equal(up[1].ss_family, AF_INET6);
+	assert_int_equal(up[2].ss_family, AF_INET);
+	assert_int_equal(ntohs(((struct sockaddr_in *)&up[0])->sin_port), 53);
+	unlink(path);
+	assert_int_equal(dns_resolv_conf_upstreams(path, up, 3), 0);
+}
+
+/**
+ * struct env - an interceptor and the client's end of a socketpair
+ */
+struct env {
+	struct policy pol;
+	struct sb_state s;
+	struct dns *d;
+	int sp[2];
+	int epfd;
+};
+
+/**
+ * env_new() - set up an interceptor with a policy
+ * @yaml:	policy text
+ * @v6:		the sandbox has IPv6
+ *
+ * Return: environment
+ */
+static struct env *env_new(const char *yaml, bool v6)
+{
+	struct env *e = calloc(1, sizeof(*e));
+	struct errlist el = { 0 };
+
+	assert_non_null(e);
+	policy_init(&e->pol);
+	assert_int_equal(policy_load_buf(&e->pol, "t.yaml", yaml, strlen(yaml), &el), 0);
+	e->s.has_v6 = v6;
+	snprintf(e->s.ifname, sizeof(e->s.ifname), "moat9");
+	assert_int_equal(socketpair(AF_UNIX, SOCK_DGRAM, 0, e->sp), 0);
+	e->epfd = epoll_create1(0);
+	e->d = calloc(1, sizeof(*e->d));
+	assert_non_null(e->d);
+	dns_init_state(e->d, e->epfd, &e->pol, &e->s, NULL);
+	return e;
+}
+
+/**
+ * env_free() - tear an environment down
+ * @e:		environment
+ */
+static void env_free(struct env *e)
+{
+	dns_close(e->d);
+	free(e->d);
+	close(e->sp[0]);
+	close(e->sp[1]);
+	close(e->epfd);
+	policy_free(&e->pol);
+	free(e);
+}
+
+/**
+ * ask() - send a query from the client, read the answer
+ * @e:		environment
+ * @name:	question name
+ * @type:	question type
+ *
+ * Return: the parsed answer (caller frees), or NULL if none came
+ */
+static ldns_pkt *ask(struct env *e, const char *name, ldns_rr_type type)
+{
+	struct sockaddr_storage none = { 0 };
+	uint8_t *wire = NULL, buf[4096];
+	ldns_pkt *q = NULL, *r = NULL;
+	size_t len;
+	ssize_t n;
+
+	assert_int_equal(ldns_pkt_query_new_frm_str(&q, name, type,
+						    LDNS_RR_CLASS_IN, LDNS_RD),
+			 LDNS_STATUS_OK);
+	ldns_pkt_set_id(q, 4242);
+	assert_int_equal(ldns_pkt2wire(&wire, q, &len), LDNS_STATUS_OK);
+	dns_client_msg(e->d, wire, len, e->sp[0], &none, 0, -1);
+	free(wire);
+	ldns_pkt_free(q);
+	n = recv(e->sp[1], buf, sizeof(buf), MSG_DONTWAIT);
+	if (n <= 0)
+		return NULL;
+	assert_int_equal(ldns_wire2pkt(&r, buf, (size_t)n), LDNS_STATUS_OK);
+	assert_int_equal(ldns_pkt_id(r), 4242);
+	return r;
+}
+
+/**
+ * rcode_of() - rcode of an answer, freeing it
+ * @r:		answer
+ *
+ * Return: rcode, or -1 for no answer
+ */
+static int rcode_of(ldns_pkt *r)
+{
+	int rc;
+
+	if (!r)
+		return -1;
+	rc = ldns_pkt_get_rcode(r);
+	ldns_pkt_free(r);
+	return rc;
+}
+
+static const char pol_deny[] =
+	"version: 1\n"
+	"egress:\n"
+	"  default: deny\n"
+	"  rules:\n"
+	"    - deny: evil.github.com\n"
+	"    - allow: \"*.github.com\"\n"
+	"    - allow: github.com\n"
+	"      ports: [443]\n"
+	"dns:\n"
+	"  block: [\"*.tracker.example\"]\n"
+	"  records: {db.internal: 10.0.0.5}\n";
+
+/**
+ * test_decisions() - what is answered without asking upstream
+ * @state:	unused
+ */
+static void test_decisions(void **state)
+{
+	struct env *e = env_new(pol_deny, false);
+	ldns_pkt *r;
+
+	(void)state;
+	/* dns.records */
+	r = ask(e, "DB.internal.", LDNS_RR_TYPE_A);
+	assert_non_null(r);
+	assert_int_equal(ldns_pkt_get_rcode(r), LDNS_RCODE_NOERROR);
+	assert_int_equal(ldns_pkt_ancount(r), 1);
+	ldns_pkt_free(r);
+	r = ask(e, "db.internal.", LDNS_RR_TYPE_AAAA);
+	assert_non_null(r);
+	assert_int_equal(ldns_pkt_ancount(r), 0);
+	ldns_pkt_free(r);
+	/* block list, deny rule, default deny: NXDOMAIN with an EDE */
+	r = ask(e, "a.tracker.example.", LDNS_RR_TYPE_A);
+	assert_non_null(r);
+	assert_int_equal(ldns_pkt_get_rcode(r), LDNS_RCODE_NXDOMAIN);
+	assert_non_null(ldns_pkt_edns_get_option_list(r));
+	ldns_pkt_free(r);
+	assert_int_equal(rcode_of(ask(e, "evil.github.com.", LDNS_RR_TYPE_A)),
+			 LDNS_RCODE_NXDOMAIN);
+	assert_int_equal(rcode_of(ask(e, "evilgithub.com.", LDNS_RR_TYPE_A)),
+			 LDNS_RCODE_NXDOMAIN);
+	assert_int_equal(rcode_of(ask(e, "example.com.", LDNS_RR_TYPE_A)),
+			 LDNS_RCODE_NXDOMAIN);
+	assert_int_equal(e->d->ctr[DNS_C_B_DENY_RULE], 1);
+	assert_int_equal(e->d->ctr[DNS_C_B_DEFAULT_DENY], 2);
+	assert_int_equal(e->d->ctr[DNS_C_B_BLOCKLIST], 1);
+	/* HTTPS and, without IPv6, AAAA: empty */
+	r = ask(e, "api.github.com.", 65);
+	assert_non_null(r);
+	assert_int_equal(ldns_pkt_get_rcode(r), LDNS_RCODE_NOERROR);
+	assert_int_equal(ldns_pkt_ancount(r), 0);
+	ldns_pkt_free(r);
+	r = ask(e, "api.github.com.", LDNS_RR_TYPE_AAAA);
+	assert_non_null(r);
+	assert_int_equal(ldns_pkt_ancount(r), 0);
+	ldns_pkt_free(r);
+	/* allowed names are forwarded: no upstream here, so SERVFAIL */
+	assert_int_equal(rcode_of(ask(e, "GitHub.com", LDNS_RR_TYPE_A)),
+			 LDNS_RCODE_SERVFAIL);
+	assert_int_equal(e->d->ctr[DNS_C_FORWARDED], 0);
+	/* upstreams that fail at once (no socket can reach them: AF_UNIX
+	 * addresses of nothing, so no packet is sent anywhere): each is
+	 * tried once, then SERVFAIL, never a loop
+	 */
+	e->d->nup = 2;
+	e->d->up[0].ss_family = AF_UNIX;
+	e->d->up[1].ss_family = AF_UNIX;
+	assert_int_equal(rcode_of(ask(e, "github.com", LDNS_RR_TYPE_A)),
+			 LDNS_RCODE_SERVFAIL);
+	assert_int_equal(e->d->ctr[DNS_C_FORWARDED], 1);
+	assert_null(e->d->q[0].msg);
+	e->d->nup = 0;
+	/* garbage gets nothing; a response gets nothing */
+	{
+		struct sockaddr_storage none = { 0 };
+		uint8_t junk[5] = { 1, 2, 3, 4, 5 };
+
+		dns_client_msg(e->d, junk, sizeof(junk), e->sp[0], &none, 0, -1);
+		assert_int_equal(e->d->ctr[DNS_C_MALFORMED], 1);
+	}
+	env_free(e);
+}
+
+/**
+ * answer_for() - make an upstream answer for outstanding query 0
+ * @e:		environment
+ * @name:	question
+ * @rrs:	answer records, presentation form, NULL-terminated
+ *
+ * Return: the client's parsed answer (caller frees), or NULL
+ */
+static ldns_pkt *answer_for(struct env *e, const char *name, const char *const *rrs)
+{
+	ldns_pkt *q = NULL, *a, *r = NULL;
+	uint8_t *wire = NULL, buf[8192];
+	struct dns_q *dq = &e->d->q[0];
+	size_t len;
+	ssize_t n;
+
+	assert_int_equal(ldns_pkt_query_new_frm_str(&q, name, LDNS_RR_TYPE_A,
+						    LDNS_RR_CLASS_IN, LDNS_RD),
+			 LDNS_STATUS_OK);
+	ldns_pkt_set_id(q, 777);
+	/* the query as the interceptor would have forwarded it */
+	memset(dq, 0, sizeof(*dq));
+	dq->fd = -1;
+	dq->id = 777;
+	dq->cid = 4242;
+	dq->lfd = e->sp[0];
+	dq->maxlen = 512;
+	dq->qtype = LDNS_RR_TYPE_A;
+	assert_int_equal(dns_name_normalise(name, dq->qname, sizeof(dq->qname)), 0);
+	assert_int_equal(ldns_pkt2wire(&dq->msg, q, &dq->len), LDNS_STATUS_OK);
+	a = ldns_pkt_clone(q);
+	ldns_pkt_set_qr(a, true);
+	for (; *rrs; rrs++) {
+		ldns_rr *rr = NULL;
+
+		assert_int_equal(ldns_rr_new_frm_str(&rr, *rrs, 300, NULL, NULL),
+				 LDNS_STATUS_OK);
+		ldns_pkt_push_rr(a, LDNS_SECTION_ANSWER, rr);
+	}
+	assert_int_equal(ldns_pkt2wire(&wire, a, &len), LDNS_STATUS_OK);
+	dns_upstream_msg(e->d, 0, wire, len);
+	free(wire);
+	ldns_pkt_free(q);
+	ldns_pkt_free(a);
+	assert_null(dq->msg);		/* the query is done */
+	n = recv(e->sp[1], buf, sizeof(buf), MSG_DONTWAIT);
+	if (n <= 0)
+		return NULL;
+	assert_int_equal(ldns_wire2pkt(&r, buf, (size_t)n), LDNS_STATUS_OK);
+	assert_int_equal(ldns_pkt_id(r), 4242);
+	return r;
+}
+
+/**
+ * test_answers() - rebind protection and pinning, fail closed
+ * @state:	unused
+ */
+static void test_answers(void **state)
+{
+	static const char *const pub[] = { "x.example. 3600 IN A 93.184.216.34", NULL };
+	static const char *const mixed[] = {
+		"x.example. 60 IN A 93.184.216.34",
+		"x.example. 60 IN A 10.0.0.5", NULL };
+	static const char *const cname[] = {
+		"x.example. 60 IN CNAME y.example.",
+		"y.example. 60 IN A 169.254.169.254", NULL };
+	static const char *const mapped[] = {
+		"x.example. 60 IN AAAA ::ffff:127.0.0.1", NULL };
+	static const char *const gh[] = { "api.github.com. 60 IN A 140.82.112.3", NULL };
+	struct env *e = env_new("version: 1\n"
+				"egress: {rules: [{allow: 10.0.0.0/8}, {allow: \"*.github.com\"}]}\n",
+				true);
+	ldns_pkt *r;
+
+	(void)state;
+	r = answer_for(e, "x.example.", pub);
+	assert_non_null(r);
+	assert_int_equal(ldns_pkt_get_rcode(r), LDNS_RCODE_NOERROR);
+	assert_int_equal(ldns_pkt_ancount(r), 1);
+	/* not pinned: TTL untouched */
+	assert_int_equal(ldns_rr_ttl(ldns_rr_list_rr(ldns_pkt_answer(r), 0)), 3600);
+	ldns_pkt_free(r);
+	/* 10.0.0.5 is private but explicitly allowed by rule 1 */
+	assert_int_equal(rcode_of(answer_for(e, "x.example.", mixed)), LDNS_RCODE_NOERROR);
+	assert_int_equal(rcode_of(answer_for(e, "x.example.", cname)), LDNS_RCODE_NXDOMAIN);
+	assert_int_equal(rcode_of(answer_for(e, "x.example.", mapped)), LDNS_RCODE_NXDOMAIN);
+	assert_int_equal(e->d->ctr[DNS_C_B_REBIND], 2);
+	/* a name to pin, and no pinner: SERVFAIL, never the address */
+	r = answer_for(e, "api.github.com.", gh);
+	assert_non_null(r);
+	assert_int_equal(ldns_pkt_get_rcode(r), LDNS_RCODE_SERVFAIL);
+	assert_int_equal(ldns_pkt_ancount(r), 0);
+	ldns_pkt_free(r);
+	assert_int_equal(e->d->ctr[DNS_C_PIN_FAILED], 1);
+	assert_false(dns_pinned(e->d, "api.github.com", AF_INET, "\x8c\x52\x70\x03"));
+	env_free(e);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_match),
+		cmocka_unit_test(test_normalise),
+		cmocka_unit_test(test_resolv_conf),
+		cmocka_unit_test(test_decisions),
+		cmocka_unit_test(test_answers),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
