@@ -106,6 +106,16 @@ assert_match() {
 	fi
 }
 
+# assert_no_match ACTUAL REGEX [DESC]: pass if ACTUAL does not match
+assert_no_match() {
+	local got=$1 re=$2 desc=${3:-"'$1' !~ /$2/"}
+	if [[ $got =~ $re ]]; then
+		not_ok "$desc" "expected not to match: $re" "got: $got"
+	else
+		ok "$desc"
+	fi
+}
+
 # _tap_opts: parse an optional "-m DESC" in front of a command
 # sets _tap_m (description) and _tap_n (how many args to shift)
 _tap_opts() {
