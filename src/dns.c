@@ -878,6 +878,35 @@ bool dns_pinned(const struct dns *d, const char *name, int af,
 }
 
 /**
+ * dns_pinned_for() - tell if an address was answered to this sandbox for
+ * a name a caller accepts
+ * @d:		interceptor
+ * @af:		AF_INET or AF_INET6
+ * @addr:	address, network order
+ * @ok:		asked for each name @addr is pinned for, while it says no
+ * @arg:	passed to @ok
+ *
+ * Return: true if a live pin of @addr has a name @ok accepts
+ */
+bool dns_pinned_for(const struct dns *d, int af, const void *addr,
+		    bool (*ok)(const char *name, const void *arg),
+		    const void *arg)
+{
+	time_t now = dns_now();
+	size_t i;
+
+	for (i = 0; i < d->npins; i++) {
+		const struct dns_pinrec *p = &d->pins[i];
+
+		if (p->af == af && p->expires > now &&
+		    !memcmp(p->addr, addr, af == AF_INET ? 4 : 16) &&
+		    ok(p->name, arg))
+			return true;
+	}
+	return false;
+}
+
+/**
  * dns_clamp() - a TTL clamped to dns.ttl
  * @d:		interceptor
  * @ttl:	TTL

@@ -168,6 +168,9 @@ bool dns_busy(const struct dns *d);
 json_t *dns_stats(const struct dns *d);
 bool dns_pinned(const struct dns *d, const char *name, int af,
 		const void *addr);
+bool dns_pinned_for(const struct dns *d, int af, const void *addr,
+		    bool (*ok)(const char *name, const void *arg),
+		    const void *arg);
 
 bool dns_name_match(const char *pattern, const char *name);
 int dns_name_normalise(const char *in, char *out, size_t outlen);

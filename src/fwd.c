@@ -37,13 +37,25 @@
  * buffered bytes are written, and the pair becomes an ordinary splice
  * relay, expired after FWD_PROXY_IDLE seconds without progress.
  *
- * HTTP: only the first request of a connection is forwarded (its body
- * followed with http_body_scan(), data passed with splice); after it the
- * client's side is treated as ended, the destination's write side shut,
- * and the connection closes after the response. A client that sends a
- * second request on the same connection sees it closed and opens a new
- * one, which is judged anew; no request reaches the destination without
- * its Host having been checked.
+ * That is for TCP 80 and 443, where the client speaks first. On another
+ * port a domain rule names the server may speak first (SMTP, databases):
+ * such a connection is "early": decided on its destination when accepted
+ * (proxy_decide_addr(): pinned for a name a domain rule allows there, or
+ * the address rules, what the kernel decides without the proxy) and
+ * connected at once; the destination's bytes flow to the client while the
+ * client's first bytes are still sniffed. If they are a ClientHello or an
+ * HTTP request they are judged by name as above (and a refusal resets
+ * both sides); another protocol goes on as decided.
+ *
+ * HTTP: every request of a keep-alive connection is judged. A request's
+ * body is followed with http_body_scan() (data passed with splice); when
+ * it ends, the next head is read into a buffer of its own, once the pipe
+ * towards the destination has drained, and decided like the first, for
+ * the same destination (fwd_req_next()). A refused request ends the
+ * client's direction: the destination's write side is shut, its
+ * responses to the earlier requests still reach the client, and the 403
+ * follows them before the connection closes. No request reaches the
+ * destination without its Host having been checked.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -255,6 +267,8 @@ static void fwd_tcp_close(struct fwd *f, struct fwd_tcp *t)
 {
 	int k, j;
 
+	if (t->pending)
+		f->pc.n[t->early_r]++;
 	for (k = 0; k < 2; k++) {
 		if (t->fd[k] >= 0) {
 			epoll_ctl(f->epfd, EPOLL_CTL_DEL, t->fd[k], NULL);
@@ -265,6 +279,8 @@ static void fwd_tcp_close(struct fwd *f, struct fwd_tcp *t)
 				close(t->dir[k].pipe[j]);
 	}
 	free(t->buf);
+	free(t->hbuf);
+	free(t->deny);
 	memset(t, 0, sizeof(*t));
 }
 
@@ -288,12 +304,25 @@ static void fwd_tcp_events(struct fwd *f, struct fwd_tcp *t, unsigned idx)
 
 		if (t->fd[k] < 0)
 			continue;
-		if (t->sniffing) {
+		if (t->sniffing && t->early && k == 1) {
+			/* the destination may speak first */
+			if (!t->connected)
+				ev.events = EPOLLOUT;
+			else if (!out->eof && out->queued < FWD_PIPE_SIZE)
+				ev.events = EPOLLIN | EPOLLRDHUP;
+		} else if (t->sniffing) {
 			ev.events = EPOLLIN | EPOLLRDHUP;
+			if (t->early && in->queued)
+				ev.events |= EPOLLOUT;
 		} else if (!t->connected || t->buf) {
 			ev.events = k == 1 ? EPOLLOUT : 0;
 		} else {
-			if (!out->eof && out->queued < FWD_PIPE_SIZE)
+			/* a proxied HTTP client's next head waits for the
+			 * pipe to drain (fwd_req_read()) */
+			bool held = k == 0 && t->http && t->req_done &&
+				    out->queued;
+
+			if (!out->eof && out->queued < FWD_PIPE_SIZE && !held)
 				ev.events |= EPOLLIN | EPOLLRDHUP;
 			if (in->queued)
 				ev.events |= EPOLLOUT;
@@ -389,18 +418,122 @@ static void fwd_tcp_accept(struct fwd *f, unsigned li)
 }
 
 /**
- * fwd_req_read() - read more of the first HTTP request into the pipe
+ * fwd_reset() - make the close of a socket send a reset
+ * @fd:		socket
+ */
+static void fwd_reset(int fd)
+{
+	struct linger l = { .l_onoff = 1, .l_linger = 0 };
+
+	setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof(l));
+}
+
+/**
+ * fwd_req_keep() - keep bytes that follow a request as the next one's head
+ * @t:		connection
+ * @b:		bytes
+ * @n:		their number
+ *
+ * Return: 0, or -1 if they do not fit (a head over FWD_SNIFF_MAX)
+ */
+static int fwd_req_keep(struct fwd_tcp *t, const uint8_t *b, size_t n)
+{
+	if (!n)
+		return 0;
+	if (!t->hbuf && !(t->hbuf = malloc(FWD_SNIFF_MAX)))
+		return -1;
+	if (n > FWD_SNIFF_MAX - t->hlen)
+		return -1;
+	memcpy(t->hbuf + t->hlen, b, n);
+	t->hlen += n;
+	return 0;
+}
+
+/**
+ * fwd_req_next() - judge the next request of a keep-alive connection
+ * @f:		forwarder
+ * @t:		connection, its previous request forwarded whole
+ * @d:		client-to-destination direction, its pipe empty
+ *
+ * The head in @hbuf is judged like the first one (proxy_decide_http(),
+ * same destination). An allowed head goes into the pipe with what follows
+ * of its body; bytes after a body that ends here stay in @hbuf for the
+ * request after it. A refused one ends the client's direction: the
+ * destination's write side is shut once the pipe is drained, its last
+ * responses still reach the client, and the 403 follows them (@deny).
+ *
+ * Return: bytes put in the pipe, 0 for "ended", -1 with errno set (EAGAIN:
+ *	   the head is not complete yet)
+ */
+static ssize_t fwd_req_next(struct fwd *f, struct fwd_tcp *t, struct fwd_dir *d)
+{
+	enum http_result hr, br;
+	struct http_request req;
+	enum proxy_reason r;
+	size_t used = 0, rest;
+	char resp[1024];
+	int n;
+
+	hr = http_request_head(t->hbuf, t->hlen, &req);
+	if (hr == HTTP_NEED_MORE && t->hlen < FWD_SNIFF_MAX) {
+		errno = EAGAIN;
+		return -1;
+	}
+	if (hr == HTTP_NEED_MORE)
+		hr = HTTP_TOO_LARGE;
+	r = proxy_decide_http(&f->pp, hr, &req, &t->dst, t->dport);
+	if (proxy_reason_allows(r)) {
+		http_body_init(&t->body, &req);
+		br = http_body_scan(&t->body, t->hbuf + req.head_len,
+				    t->hlen - req.head_len, &used);
+		if (br == HTTP_MALFORMED) {
+			r = PROXY_DENY_HTTP_MALFORMED;
+		} else {
+			f->pc.n[r]++;
+			t->req_done = br == HTTP_OK;
+			t->upgrade = req.upgrade;
+			used += req.head_len;
+			/* an empty pipe takes a head of FWD_SNIFF_MAX whole */
+			if (write(d->pipe[1], t->hbuf, used) != (ssize_t)used) {
+				errno = EIO;
+				return -1;
+			}
+			rest = t->hlen - used;
+			memmove(t->hbuf, t->hbuf + used, rest);
+			t->hlen = rest;
+			return (ssize_t)used;
+		}
+	}
+	f->pc.n[r]++;
+	n = proxy_http_403(r, hr == HTTP_OK ? req.host : NULL, resp, sizeof(resp));
+	if (n > 0 && (t->deny = malloc((size_t)n))) {
+		memcpy(t->deny, resp, (size_t)n);
+		t->deny_len = (size_t)n;
+	}
+	t->hlen = 0;
+	return 0;
+}
+
+/**
+ * fwd_req_read() - read more of a proxied client's HTTP requests into the
+ * pipe
+ * @f:		forwarder
  * @from:	the client
  * @d:		client-to-destination direction
  * @t:		connection
  *
  * Body data is spliced (http_body_opaque()); chunk framing is read and
- * followed with http_body_scan(), then written to the pipe. Once the
- * request is complete, nothing more is read: the direction reads as ended.
+ * followed with http_body_scan(), then written to the pipe. Once a request
+ * is complete, the next head is read into @t->hbuf (after the pipe has
+ * drained) and judged by fwd_req_next(), so no request of a keep-alive
+ * connection reaches the destination without its Host checked. A request
+ * asking for a protocol upgrade is the last one: after it the direction
+ * reads as ended (plain-text WebSocket is not relayed; over TLS it is).
  *
  * Return: bytes put in the pipe, 0 for "ended", -1 with errno set
  */
-static ssize_t fwd_req_read(int from, struct fwd_dir *d, struct fwd_tcp *t)
+static ssize_t fwd_req_read(struct fwd *f, int from, struct fwd_dir *d,
+			    struct fwd_tcp *t)
 {
 	size_t room = FWD_PIPE_SIZE - d->queued, used;
 	uint8_t b[4096];
@@ -410,10 +543,30 @@ static ssize_t fwd_req_read(int from, struct fwd_dir *d, struct fwd_tcp *t)
 
 	static const uint8_t none[1];
 
+	if (t->deny)
+		return 0;
 	if (!t->req_done && http_body_scan(&t->body, none, 0, &used) == HTTP_OK)
 		t->req_done = true;
-	if (t->req_done)
-		return 0;
+	if (t->req_done) {
+		if (t->upgrade)
+			return 0;
+		if (d->queued) {
+			errno = EAGAIN;	/* the previous request drains first */
+			return -1;
+		}
+		if (!t->hbuf && !(t->hbuf = malloc(FWD_SNIFF_MAX)))
+			return -1;
+		if (t->hlen) {
+			n = fwd_req_next(f, t, d);
+			if (n != -1 || errno != EAGAIN)
+				return n;
+		}
+		n = recv(from, t->hbuf + t->hlen, FWD_SNIFF_MAX - t->hlen, 0);
+		if (n <= 0)
+			return n;	/* a head cut short by the end is dropped */
+		t->hlen += (size_t)n;
+		return fwd_req_next(f, t, d);
+	}
 	op = http_body_opaque(&t->body);
 	if (op) {
 		n = splice(from, NULL, d->pipe[1], NULL, op < room ? op : room,
@@ -430,15 +583,20 @@ static ssize_t fwd_req_read(int from, struct fwd_dir *d, struct fwd_tcp *t)
 		errno = EPROTO;
 		return -1;
 	}
-	if (r == HTTP_OK)
-		t->req_done = true;	/* bytes after it are a next request */
+	if (r == HTTP_OK) {
+		t->req_done = true;	/* bytes after it start the next request */
+		if (fwd_req_keep(t, b + used, (size_t)n - used)) {
+			errno = EPROTO;
+			return -1;
+		}
+	}
 	if (used && write(d->pipe[1], b, used) != (ssize_t)used) {
 		errno = EIO;
 		return -1;
 	}
 	if (!used) {
-		errno = EAGAIN;		/* nothing of the body: ended next time */
-		return t->req_done ? 0 : -1;
+		errno = EAGAIN;		/* nothing of the body: next time */
+		return -1;
 	}
 	return (ssize_t)used;
 }
@@ -449,13 +607,17 @@ static ssize_t fwd_req_read(int from, struct fwd_dir *d, struct fwd_tcp *t)
  * @to:		destination socket
  * @d:		the direction's state
  * @count:	incremented by the bytes delivered to @to
- * @req:	for a proxied HTTP client's direction, its connection (only
- *		the first request is read), else NULL
+ * @f:		forwarder
+ * @req:	for a proxied HTTP client's direction, its connection (every
+ *		request is judged, fwd_req_read()), else NULL
+ * @tail:	for a proxied HTTP destination's direction, its connection:
+ *		a 403 it holds for a refused request is sent before the
+ *		client's side is shut; else NULL
  *
  * Return: 0, or -1 if the connection must be closed (error or reset)
  */
-static int fwd_pump(int from, int to, struct fwd_dir *d, uint64_t *count,
-		    struct fwd_tcp *req)
+static int fwd_pump(struct fwd *f, int from, int to, struct fwd_dir *d,
+		    uint64_t *count, struct fwd_tcp *req, struct fwd_tcp *tail)
 {
 	for (;;) {
 		bool progress = false;
@@ -463,7 +625,7 @@ static int fwd_pump(int from, int to, struct fwd_dir *d, uint64_t *count,
 
 		if (!d->eof && d->queued < FWD_PIPE_SIZE) {
 			if (req)
-				n = fwd_req_read(from, d, req);
+				n = fwd_req_read(f, from, d, req);
 			else
 				n = splice(from, NULL, d->pipe[1], NULL,
 					   FWD_PIPE_SIZE - d->queued,
@@ -492,21 +654,14 @@ static int fwd_pump(int from, int to, struct fwd_dir *d, uint64_t *count,
 			break;
 	}
 	if (d->eof && !d->queued && !d->shut) {
+		if (tail && tail->deny &&
+		    send(to, tail->deny, tail->deny_len,
+			 MSG_NOSIGNAL | MSG_DONTWAIT) != (ssize_t)tail->deny_len)
+			fwd_reset(to);
 		shutdown(to, SHUT_WR);
 		d->shut = true;
 	}
 	return 0;
-}
-
-/**
- * fwd_reset() - make the close of a socket send a reset
- * @fd:		socket
- */
-static void fwd_reset(int fd)
-{
-	struct linger l = { .l_onoff = 1, .l_linger = 0 };
-
-	setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof(l));
 }
 
 /**
@@ -607,6 +762,49 @@ static bool fwd_oracle_pinned(const void *ctx, const char *name, int af,
 }
 
 /**
+ * struct fwd_port_q - what fwd_name_allowed() is asked
+ * @pol:	policy
+ * @port:	TCP port
+ */
+struct fwd_port_q {
+	const struct policy *pol;
+	uint16_t port;
+};
+
+/**
+ * fwd_name_allowed() - whether a domain rule allows a name on a port
+ * @name:	pinned name
+ * @arg:	struct fwd_port_q
+ *
+ * Return: true if the first domain rule covering @name and the port allows
+ */
+static bool fwd_name_allowed(const char *name, const void *arg)
+{
+	const struct fwd_port_q *q = arg;
+
+	return proxy_domain_verdict(q->pol, name, q->port) == PROXY_NAME_ALLOW;
+}
+
+/**
+ * fwd_oracle_pinned_any() - whether an address is pinned for some name a
+ * domain rule allows on a port
+ * @ctx:	the forwarder
+ * @af:		AF_INET or AF_INET6
+ * @addr:	original destination address
+ * @port:	original destination port
+ *
+ * Return: true if so; false without a DNS interceptor
+ */
+static bool fwd_oracle_pinned_any(const void *ctx, int af, const void *addr,
+				  uint16_t port)
+{
+	const struct fwd *f = ctx;
+	struct fwd_port_q q = { .pol = f->pp.pol, .port = port };
+
+	return f->dns && dns_pinned_for(f->dns, af, addr, fwd_name_allowed, &q);
+}
+
+/**
  * fwd_proxy_init() - open the transparent proxy's listeners
  * @f:		forwarder, after fwd_init()
  * @p:		policy (kept referenced)
@@ -631,6 +829,7 @@ int fwd_proxy_init(struct fwd *f, const struct policy *p,
 	f->pp.pool6 = *pool6;
 	f->pp.oracle.name_verdict = fwd_oracle_verdict;
 	f->pp.oracle.pinned = fwd_oracle_pinned;
+	f->pp.oracle.pinned_any = fwd_oracle_pinned_any;
 	f->pp.oracle.ctx = f;
 	f->dns = dns;
 	fwd_host_addrs(f);
@@ -653,9 +852,92 @@ int fwd_proxy_init(struct fwd *f, const struct policy *p,
 }
 
 /**
+ * fwd_proxy_count() - count the decision of a proxied connection
+ * @f:		forwarder
+ * @t:		connection
+ * @r:		reason (replaces an early decision not counted yet)
+ */
+static void fwd_proxy_count(struct fwd *f, struct fwd_tcp *t,
+			    enum proxy_reason r)
+{
+	t->pending = false;
+	f->pc.n[r]++;
+}
+
+/**
+ * fwd_proxy_refuse() - refuse a proxied connection and count why
+ * @f:		forwarder
+ * @t:		connection (closed here)
+ * @r:		reason
+ * @name:	the name the client gave, if any
+ */
+static void fwd_proxy_refuse(struct fwd *f, struct fwd_tcp *t,
+			     enum proxy_reason r, const char *name)
+{
+	char resp[1024];
+	int n;
+
+	fwd_proxy_count(f, t, r);
+	if (t->fd[1] >= 0)
+		fwd_reset(t->fd[1]);	/* an early connection's destination */
+	if (t->http && (n = proxy_http_403(r, name, resp, sizeof(resp))) > 0) {
+		if (send(t->fd[0], resp, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
+			fwd_reset(t->fd[0]);
+		shutdown(t->fd[0], SHUT_WR);
+	} else {
+		fwd_reset(t->fd[0]);
+	}
+	fwd_tcp_close(f, t);
+}
+
+/**
+ * fwd_proxy_connect() - connect an allowed connection to its destination
+ * @f:		forwarder
+ * @t:		connection
+ * @idx:	its slot
+ *
+ * Return: 0, or -1 if the connection was closed
+ */
+static int fwd_proxy_connect(struct fwd *f, struct fwd_tcp *t, unsigned idx)
+{
+	struct epoll_event ev = { .events = 0 };
+	struct sockaddr_storage sa;
+	socklen_t len = fwd_sockaddr(&t->dst, t->dport, &sa);
+	int one = 1, k;
+
+	t->since = time(NULL);
+	t->fd[1] = socket(t->dst.family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (t->fd[1] < 0)
+		goto fail;
+	setsockopt(t->fd[1], IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	setsockopt(t->fd[0], IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	for (k = 0; k < 2; k++) {
+		if (pipe2(t->dir[k].pipe, O_NONBLOCK | O_CLOEXEC))
+			goto fail;
+		fcntl(t->dir[k].pipe[0], F_SETPIPE_SZ, FWD_PIPE_SIZE);
+	}
+	if (connect(t->fd[1], (struct sockaddr *)&sa, len) && errno != EINPROGRESS)
+		goto fail;
+	ev.data.u64 = fwd_ref(SV_REF_TCP_FLOW, idx, 1, t->fd[1]);
+	if (epoll_ctl(f->epfd, EPOLL_CTL_ADD, t->fd[1], &ev))
+		goto fail;
+	fwd_tcp_events(f, t, idx);
+	return 0;
+fail:
+	fwd_proxy_count(f, t, PROXY_FAIL_CONNECT);
+	fwd_reset(t->fd[0]);
+	fwd_tcp_close(f, t);
+	return -1;
+}
+
+/**
  * fwd_proxy_accept() - take a connection redirected to the proxy
  * @f:		forwarder
  * @k:		listener (0: IPv4, 1: IPv6)
+ *
+ * On 80 and 443 the connection waits for its first bytes; on another port
+ * (one a domain rule names) it is decided on its destination and connected
+ * at once, and its first bytes are judged when they come (see the top).
  */
 static void fwd_proxy_accept(struct fwd *f, unsigned k)
 {
@@ -682,6 +964,7 @@ static void fwd_proxy_accept(struct fwd *f, unsigned k)
 	t->buf = malloc(FWD_SNIFF_MAX);
 	if (!t->buf) {
 		close(fd);
+		t->used = false;
 		return;
 	}
 	t->used = t->proxied = t->sniffing = true;
@@ -689,72 +972,23 @@ static void fwd_proxy_accept(struct fwd *f, unsigned k)
 	ev.data.u64 = fwd_ref(SV_REF_TCP_FLOW, idx, 0, fd);
 	epoll_ctl(f->epfd, EPOLL_CTL_ADD, fd, &ev);
 	f->pstats.accepted++;
-	fwd_tcp_events(f, t, idx);
-}
-
-/**
- * fwd_proxy_refuse() - refuse a proxied connection and count why
- * @f:		forwarder
- * @t:		connection (closed here)
- * @r:		reason
- * @name:	the name the client gave, if any
- */
-static void fwd_proxy_refuse(struct fwd *f, struct fwd_tcp *t,
-			     enum proxy_reason r, const char *name)
-{
-	char resp[1024];
-	int n;
-
-	f->pc.n[r]++;
-	if (t->http && (n = proxy_http_403(r, name, resp, sizeof(resp))) > 0) {
-		if (send(t->fd[0], resp, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
-			fwd_reset(t->fd[0]);
-		shutdown(t->fd[0], SHUT_WR);
-	} else {
-		fwd_reset(t->fd[0]);
+	if (proxy_original_dst(fd, &t->dst, &t->dport)) {
+		fwd_proxy_refuse(f, t, PROXY_DENY_NOT_ALLOWED, NULL);
+		return;
 	}
-	fwd_tcp_close(f, t);
-}
+	if (!proxy_port_named(t->dport)) {
+		enum proxy_reason r = proxy_decide_addr(&f->pp, &t->dst, t->dport);
 
-/**
- * fwd_proxy_connect() - connect an allowed connection to its destination
- * @f:		forwarder
- * @t:		connection (sniffing ends here)
- * @idx:	its slot
- * @dst:	original destination
- * @port:	its port
- */
-static void fwd_proxy_connect(struct fwd *f, struct fwd_tcp *t, unsigned idx,
-			      const struct prefix *dst, uint16_t port)
-{
-	struct epoll_event ev = { .events = 0 };
-	struct sockaddr_storage sa;
-	socklen_t len = fwd_sockaddr(dst, port, &sa);
-	int one = 1, k;
-
-	t->sniffing = false;
-	t->since = time(NULL);
-	t->fd[1] = socket(dst->family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (t->fd[1] < 0)
-		goto fail;
-	setsockopt(t->fd[1], IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	setsockopt(t->fd[0], IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	for (k = 0; k < 2; k++) {
-		if (pipe2(t->dir[k].pipe, O_NONBLOCK | O_CLOEXEC))
-			goto fail;
-		fcntl(t->dir[k].pipe[0], F_SETPIPE_SZ, FWD_PIPE_SIZE);
+		if (!proxy_reason_allows(r)) {
+			fwd_proxy_refuse(f, t, r, NULL);
+			return;
+		}
+		t->early = t->pending = true;
+		t->early_r = r;
+		fwd_proxy_connect(f, t, idx);
+		return;
 	}
-	if (connect(t->fd[1], (struct sockaddr *)&sa, len) && errno != EINPROGRESS)
-		goto fail;
-	ev.data.u64 = fwd_ref(SV_REF_TCP_FLOW, idx, 1, t->fd[1]);
-	if (epoll_ctl(f->epfd, EPOLL_CTL_ADD, t->fd[1], &ev))
-		goto fail;
 	fwd_tcp_events(f, t, idx);
-	return;
-fail:
-	f->pc.n[PROXY_FAIL_CONNECT]++;
-	fwd_reset(t->fd[0]);
-	fwd_tcp_close(f, t);
 }
 
 /**
@@ -762,75 +996,103 @@ fail:
  * @f:		forwarder
  * @t:		connection, sniffing
  * @idx:	its slot
+ *
+ * Return: 1 once decided and allowed (an early connection goes on to
+ *	   relay; another one is connecting), 0 while more bytes are needed,
+ *	   -1 if the connection was closed
  */
-static void fwd_proxy_sniff(struct fwd *f, struct fwd_tcp *t, unsigned idx)
+static int fwd_proxy_sniff(struct fwd *f, struct fwd_tcp *t, unsigned idx)
 {
 	struct http_request req;
 	struct tls_hello h;
 	enum proxy_reason r;
-	struct prefix dst;
-	uint16_t port = 0;
 	ssize_t n;
 
 	n = recv(t->fd[0], t->buf + t->blen, FWD_SNIFF_MAX - t->blen, 0);
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
-		return;
+		return 0;
+	if (n < 0 && t->early) {
+		fwd_tcp_close(f, t);
+		return -1;
+	}
+	if (n == 0 && t->early && !t->blen)
+		goto other;	/* half-closed without a word: nothing to judge */
 	if (n <= 0) {
 		/* gone, or ended, before saying where to */
 		fwd_proxy_refuse(f, t, t->http ? PROXY_DENY_HTTP_MALFORMED :
 				 PROXY_DENY_TLS_MALFORMED, NULL);
-		return;
+		return -1;
 	}
 	t->blen += (size_t)n;
 	t->http = !proxy_is_tls(t->buf, t->blen);
-	if (proxy_original_dst(t->fd[0], &dst, &port)) {
-		fwd_proxy_refuse(f, t, PROXY_DENY_NOT_ALLOWED, NULL);
-		return;
+	if (t->early && t->http && !proxy_is_http(t->buf, t->blen)) {
+		t->http = false;
+		goto other;
 	}
 	if (t->http) {
 		enum http_result hr = http_request_head(t->buf, t->blen, &req);
+		enum http_result br;
+		size_t used = 0;
 
 		if (hr == HTTP_NEED_MORE && t->blen < FWD_SNIFF_MAX)
-			return;
+			return 0;
 		if (hr == HTTP_NEED_MORE)
 			hr = HTTP_TOO_LARGE;
-		r = proxy_decide_http(&f->pp, hr, &req, &dst, port);
+		r = proxy_decide_http(&f->pp, hr, &req, &t->dst, t->dport);
 		if (!proxy_reason_allows(r)) {
 			fwd_proxy_refuse(f, t, r, hr == HTTP_OK ? req.host : NULL);
-			return;
+			return -1;
 		}
-		/* forward the first request only: what follows its body in
-		 * the buffer is a next request, dropped (see the top) */
+		/* the first request; the ones after it are judged by
+		 * fwd_req_next() */
 		http_body_init(&t->body, &req);
-		{
-			size_t used = 0;
-			enum http_result br;
-
-			br = http_body_scan(&t->body, t->buf + req.head_len,
-					    t->blen - req.head_len, &used);
-			if (br == HTTP_MALFORMED) {
-				fwd_proxy_refuse(f, t, PROXY_DENY_HTTP_MALFORMED,
-						 req.host);
-				return;
-			}
-			t->req_done = br == HTTP_OK;
-			t->blen = req.head_len + used;
+		br = http_body_scan(&t->body, t->buf + req.head_len,
+				    t->blen - req.head_len, &used);
+		if (br == HTTP_MALFORMED) {
+			fwd_proxy_refuse(f, t, PROXY_DENY_HTTP_MALFORMED,
+					 req.host);
+			return -1;
 		}
+		t->req_done = br == HTTP_OK;
+		t->upgrade = req.upgrade;
+		/* what follows a complete first request starts the next */
+		if (t->req_done &&
+		    fwd_req_keep(t, t->buf + req.head_len + used,
+				 t->blen - req.head_len - used)) {
+			fwd_proxy_refuse(f, t, PROXY_DENY_HTTP_TOO_LARGE,
+					 req.host);
+			return -1;
+		}
+		t->blen = req.head_len + used;
 	} else {
 		enum tls_result tr = tls_client_hello(t->buf, t->blen, &h);
 
 		if (tr == TLS_NEED_MORE && t->blen < FWD_SNIFF_MAX)
-			return;
+			return 0;
 		if (tr == TLS_NEED_MORE)
 			tr = TLS_TOO_LARGE;
-		r = proxy_decide_tls(&f->pp, tr, &h, &dst, port);
+		r = proxy_decide_tls(&f->pp, tr, &h, &t->dst, t->dport);
 		if (!proxy_reason_allows(r)) {
 			fwd_proxy_refuse(f, t, r, NULL);
-			return;
+			return -1;
 		}
 	}
-	f->pc.n[r]++;
-	fwd_proxy_connect(f, t, idx, &dst, port);
+	fwd_proxy_count(f, t, r);
+	t->sniffing = false;
+	if (t->early)
+		return 1;
+	return fwd_proxy_connect(f, t, idx) ? -1 : 1;
+
+other:
+	/* an early connection speaking another protocol: its destination
+	 * was decided when it was accepted */
+	fwd_proxy_count(f, t, t->early_r);
+	t->sniffing = false;
+	if (!t->blen) {
+		free(t->buf);
+		t->buf = NULL;
+	}
+	return 1;
 }
 
 /**
@@ -894,20 +1156,27 @@ static void fwd_tcp_event(struct fwd *f, union sv_ref ref, uint32_t events)
 	if (!t->used || t->fd[ref.side] != ref.fd)
 		return;
 	t->last = time(NULL);
-	if (t->sniffing) {
+	if (t->sniffing && !t->early) {
 		fwd_proxy_sniff(f, t, ref.idx);
 		return;
 	}
+	if (t->sniffing && ref.side == 0 &&
+	    (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) &&
+	    fwd_proxy_sniff(f, t, ref.idx) < 0)
+		return;
 
 	if (!t->connected) {
 		int err = 0;
 		socklen_t sl = sizeof(err);
 
-		if (ref.side != 1)
-			return;	/* nothing is read before the sandbox answers */
+		if (ref.side != 1) {
+			/* nothing is read before the sandbox answers */
+			fwd_tcp_events(f, t, ref.idx);
+			return;
+		}
 		if (getsockopt(t->fd[1], SOL_SOCKET, SO_ERROR, &err, &sl) || err) {
 			if (t->proxied) {
-				f->pc.n[PROXY_FAIL_CONNECT]++;
+				fwd_proxy_count(f, t, PROXY_FAIL_CONNECT);
 				fwd_reset(t->fd[0]);
 			} else {
 				f->stats.connect_failed++;
@@ -918,6 +1187,17 @@ static void fwd_tcp_event(struct fwd *f, union sv_ref ref, uint32_t events)
 		t->connected = true;
 	} else if (events & EPOLLERR) {
 		fwd_tcp_close(f, t);
+		return;
+	}
+	if (t->sniffing) {
+		/* early, the client has not spoken yet: only the destination's
+		 * bytes move */
+		if (fwd_pump(f, t->fd[1], t->fd[0], &t->dir[1],
+			     &f->pstats.bytes_in, NULL, NULL)) {
+			fwd_tcp_close(f, t);
+			return;
+		}
+		fwd_tcp_events(f, t, ref.idx);
 		return;
 	}
 	if (t->buf) {
@@ -943,9 +1223,10 @@ static void fwd_tcp_event(struct fwd *f, union sv_ref ref, uint32_t events)
 
 	in = t->proxied ? &f->pstats.bytes_out : &f->stats.bytes_in;
 	out = t->proxied ? &f->pstats.bytes_in : &f->stats.bytes_out;
-	if (fwd_pump(t->fd[0], t->fd[1], &t->dir[0], in,
-		     t->http ? t : NULL) ||
-	    fwd_pump(t->fd[1], t->fd[0], &t->dir[1], out, NULL)) {
+	if (fwd_pump(f, t->fd[0], t->fd[1], &t->dir[0], in,
+		     t->http ? t : NULL, NULL) ||
+	    fwd_pump(f, t->fd[1], t->fd[0], &t->dir[1], out, NULL,
+		     t->http ? t : NULL)) {
 		fwd_tcp_close(f, t);
 		return;
 	}
@@ -1133,13 +1414,13 @@ void fwd_timer(struct fwd *f, time_t now)
 	for (i = 0; i < f->max; i++) {
 		struct fwd_tcp *t = &f->tcp[i];
 
-		if (t->used && t->sniffing) {
+		if (t->used && t->sniffing && !t->early) {
 			if (now - t->since > FWD_SNIFF_TIMEOUT)
 				fwd_proxy_refuse(f, t, PROXY_DENY_TIMEOUT, NULL);
 		} else if (t->used && !t->connected &&
 			   now - t->since > FWD_CONNECT_TIMEOUT) {
 			if (t->proxied) {
-				f->pc.n[PROXY_FAIL_CONNECT]++;
+				fwd_proxy_count(f, t, PROXY_FAIL_CONNECT);
 				fwd_reset(t->fd[0]);
 			} else {
 				f->stats.connect_failed++;

@@ -58,9 +58,25 @@ struct fwd_dir {
  * @proxied:	a connection redirected to the transparent proxy (fd[0] is
  *		the sandbox's client, fd[1] the original destination)
  * @sniffing:	proxied, still reading the ClientHello or request head
- * @http:	proxied HTTP: only the first request is forwarded
- * @req_done:	proxied HTTP: the first request has been forwarded whole
- * @body:	proxied HTTP: the first request's body being followed
+ * @http:	proxied HTTP: every request's Host is checked
+ * @req_done:	proxied HTTP: the current request has been forwarded whole
+ * @upgrade:	proxied HTTP: the current request asks for an upgrade; no
+ *		request is read after it
+ * @early:	proxied to a port other than 80/443: connected on its
+ *		destination alone before the client's first bytes are judged
+ *		(the server may speak first, proxy_decide_addr())
+ * @pending:	@early_r is not counted yet (counted when the connection
+ *		closes unless a decision on its first bytes replaces it)
+ * @early_r:	the destination's decision of an @early connection
+ * @dst:	proxied: original destination
+ * @dport:	proxied: its port
+ * @body:	proxied HTTP: the current request's body being followed
+ * @hbuf:	proxied HTTP: the next request's head being read
+ *		(FWD_SNIFF_MAX), allocated when a request ends
+ * @hlen:	bytes in @hbuf
+ * @deny:	proxied HTTP: the 403 for a refused later request, sent
+ *		after the destination's last response, NULL if none
+ * @deny_len:	its length
  * @buf:	proxied: first bytes read (FWD_SNIFF_MAX), then written to
  *		the destination once connected; NULL once written
  * @blen:	bytes in @buf
@@ -79,7 +95,17 @@ struct fwd_tcp {
 	bool sniffing;
 	bool http;
 	bool req_done;
+	bool upgrade;
+	bool early;
+	bool pending;
+	enum proxy_reason early_r;
+	struct prefix dst;
+	uint16_t dport;
 	struct http_body body;
+	uint8_t *hbuf;
+	size_t hlen;
+	char *deny;
+	size_t deny_len;
 	uint8_t *buf;
 	size_t blen;
 	size_t sent;

@@ -30,6 +30,14 @@
  *      evaluated as the forward chain does (nft.c): CIDR and group rules
  *      in order, first match wins, then egress.default.
  *
+ * On 80 and 443 the client must speak first. On the other ports a domain
+ * rule names, it may not (SMTP, databases): there the connection is
+ * decided on its destination alone when it is accepted
+ * (proxy_decide_addr(): pinned for a name a domain rule allows on that
+ * port, or the address rules: what the kernel decides without a proxy),
+ * and the client's first bytes are judged as above only if they are a
+ * ClientHello or an HTTP request; another protocol passes.
+ *
  * Every decision is counted by reason (struct proxy_counters, shown by
  * "moat inspect"); a refused HTTP request gets a 403 whose X-Moat-Denied
  * header carries the reason, a refused TLS connection a reset.
@@ -49,6 +57,7 @@
 static const char *const proxy_reasons[PROXY_REASON_COUNT] = {
 	[PROXY_ALLOW_NAME]		= "allowed-name",
 	[PROXY_ALLOW_ADDR]		= "allowed-address",
+	[PROXY_ALLOW_PIN]		= "allowed-pinned-address",
 	[PROXY_DENY_NAME]		= "name-denied",
 	[PROXY_DENY_NOT_PINNED]		= "not-pinned",
 	[PROXY_DENY_NOT_ALLOWED]	= "not-allowed",
@@ -228,6 +237,60 @@ bool proxy_addr_allowed(const struct proxy_policy *pp, const struct prefix *dst,
 }
 
 /**
+ * proxy_decide_never() - refusals whatever the name (steps 1 of the top)
+ * @pp:		decision context
+ * @dst:	original destination
+ *
+ * Return: PROXY_DENY_SANDBOX, PROXY_DENY_HOST, PROXY_DENY_NOT_ALLOWED (not
+ *	   a filtered sandbox), or PROXY_REASON_COUNT if none applies
+ */
+static enum proxy_reason proxy_decide_never(const struct proxy_policy *pp,
+					    const struct prefix *dst)
+{
+	struct prefix v4;
+
+	if ((dst->family == AF_INET && prefix_contains(&pp->pool4, dst)) ||
+	    (dst->family == AF_INET6 && pp->pool6.family == AF_INET6 &&
+	     prefix_contains(&pp->pool6, dst)) ||
+	    (proxy_embedded4(dst, &v4) && prefix_contains(&pp->pool4, &v4)))
+		return PROXY_DENY_SANDBOX;
+	if (proxy_group(pp, dst) == GROUP_HOST)
+		return PROXY_DENY_HOST;
+	if (pp->pol->mode != NET_FILTERED)
+		return PROXY_DENY_NOT_ALLOWED;
+	return PROXY_REASON_COUNT;
+}
+
+/**
+ * proxy_decide_addr() - decide a connection before any name is seen
+ * @pp:		decision context
+ * @dst:	original destination
+ * @port:	original destination port
+ *
+ * For a port other than 80 and 443 that a domain rule names, the client
+ * may wait for the server to speak first (SMTP, many databases): the
+ * connection is decided on its destination as the kernel would without
+ * the proxy: an address pinned for a name some domain rule allows on this
+ * port, or the address rules. The client's first bytes are still judged
+ * by name if they are a ClientHello or an HTTP request (fwd.c).
+ *
+ * Return: PROXY_ALLOW_PIN, PROXY_ALLOW_ADDR, or the reason for refusal
+ */
+enum proxy_reason proxy_decide_addr(const struct proxy_policy *pp,
+				    const struct prefix *dst, uint16_t port)
+{
+	enum proxy_reason r = proxy_decide_never(pp, dst);
+
+	if (r != PROXY_REASON_COUNT)
+		return r;
+	if (pp->oracle.pinned_any &&
+	    pp->oracle.pinned_any(pp->oracle.ctx, dst->family, dst->addr, port))
+		return PROXY_ALLOW_PIN;
+	return proxy_addr_allowed(pp, dst, port) ? PROXY_ALLOW_ADDR
+						 : PROXY_DENY_NOT_ALLOWED;
+}
+
+/**
  * proxy_decide_name() - decide a connection on a name the client gave
  * @pp:		decision context
  * @name:	normalised name (SNI or Host)
@@ -240,19 +303,11 @@ enum proxy_reason proxy_decide_name(const struct proxy_policy *pp,
 				    const char *name,
 				    const struct prefix *dst, uint16_t port)
 {
-	struct prefix v4;
 	const struct prefix *d = dst;
+	enum proxy_reason r = proxy_decide_never(pp, dst);
 
-	if ((dst->family == AF_INET && prefix_contains(&pp->pool4, dst)) ||
-	    (dst->family == AF_INET6 && pp->pool6.family == AF_INET6 &&
-	     prefix_contains(&pp->pool6, dst)) ||
-	    (proxy_embedded4(dst, &v4) && prefix_contains(&pp->pool4, &v4)))
-		return PROXY_DENY_SANDBOX;
-	if (proxy_group(pp, dst) == GROUP_HOST)
-		return PROXY_DENY_HOST;
-	if (pp->pol->mode != NET_FILTERED)
-		return PROXY_DENY_NOT_ALLOWED;
-
+	if (r != PROXY_REASON_COUNT)
+		return r;
 	switch (pp->oracle.name_verdict(pp->oracle.ctx, name, port)) {
 	case PROXY_NAME_DENY:
 		return PROXY_DENY_NAME;
@@ -355,7 +410,8 @@ enum proxy_reason proxy_decide_http(const struct proxy_policy *pp,
  */
 bool proxy_reason_allows(enum proxy_reason r)
 {
-	return r == PROXY_ALLOW_NAME || r == PROXY_ALLOW_ADDR;
+	return r == PROXY_ALLOW_NAME || r == PROXY_ALLOW_ADDR ||
+	       r == PROXY_ALLOW_PIN;
 }
 
 /**
@@ -537,6 +593,45 @@ int proxy_original_dst(int fd, struct prefix *dst, uint16_t *port)
 		return 0;
 	}
 	return -EAFNOSUPPORT;
+}
+
+/**
+ * proxy_port_named() - whether a port's protocol is known in advance
+ * @port:	original destination port
+ *
+ * Return: true for 80 and 443, where the client always speaks first and
+ *	   must send an HTTP request or a TLS ClientHello
+ */
+bool proxy_port_named(uint16_t port)
+{
+	return port == 80 || port == 443;
+}
+
+/**
+ * proxy_is_http() - whether first bytes start like an HTTP/1 request
+ * @buf:	first bytes from the client
+ * @len:	their number
+ *
+ * On a port other than 80 and 443 only a request that starts with a
+ * method token of RFC 9110 (or PRI, HTTP/2's preface) and a space is
+ * judged as HTTP; anything else is another protocol.
+ *
+ * Return: true if @buf starts, or may still start, like a request line
+ */
+bool proxy_is_http(const uint8_t *buf, size_t len)
+{
+	static const char *const methods[] = {
+		"GET ", "HEAD ", "POST ", "PUT ", "DELETE ", "CONNECT ",
+		"OPTIONS ", "TRACE ", "PATCH ", "PRI ",
+	};
+	size_t i, n;
+
+	for (i = 0; i < sizeof(methods) / sizeof(methods[0]); i++) {
+		n = strlen(methods[i]);
+		if (!memcmp(buf, methods[i], len < n ? len : n))
+			return true;
+	}
+	return false;
 }
 
 /**

@@ -31,7 +31,9 @@ enum proxy_name_verdict {
  *			work), mapped to enum proxy_name_verdict
  * @pinned:		dns_pinned() (dns.h): @addr was answered to this
  *			sandbox for @name and the pin is live
- * @ctx:		passed to both (the supervisor's struct dns and policy)
+ * @pinned_any:	@addr was answered to this sandbox, its pin is live, for
+ *			some name a domain rule allows on TCP @port
+ * @ctx:		passed to all three (the supervisor's forwarder)
  */
 struct proxy_oracle {
 	enum proxy_name_verdict (*name_verdict)(const void *ctx,
@@ -39,6 +41,8 @@ struct proxy_oracle {
 						uint16_t port);
 	bool (*pinned)(const void *ctx, const char *name, int af,
 		       const void *addr);
+	bool (*pinned_any)(const void *ctx, int af, const void *addr,
+			   uint16_t port);
 	const void *ctx;
 };
 
@@ -48,6 +52,8 @@ struct proxy_oracle {
 enum proxy_reason {
 	PROXY_ALLOW_NAME = 0,	/* name allowed by a domain rule, pinned */
 	PROXY_ALLOW_ADDR,	/* no domain rule: address rules allow */
+	PROXY_ALLOW_PIN,	/* no name seen: address pinned for an
+				 * allowed name (proxy_decide_addr()) */
 	PROXY_DENY_NAME,	/* a domain deny rule matches the name */
 	PROXY_DENY_NOT_PINNED,	/* allowed name, destination not its pin */
 	PROXY_DENY_NOT_ALLOWED,	/* no rule allows name or address */
@@ -107,6 +113,8 @@ bool proxy_addr_allowed(const struct proxy_policy *pp, const struct prefix *dst,
 enum proxy_reason proxy_decide_name(const struct proxy_policy *pp,
 				    const char *name,
 				    const struct prefix *dst, uint16_t port);
+enum proxy_reason proxy_decide_addr(const struct proxy_policy *pp,
+				    const struct prefix *dst, uint16_t port);
 enum proxy_reason proxy_decide_tls(const struct proxy_policy *pp,
 				   enum tls_result r, const struct tls_hello *h,
 				   const struct prefix *dst, uint16_t port);
@@ -122,5 +130,7 @@ json_t *proxy_counters_json(const struct proxy_counters *c);
 int proxy_listen(const struct prefix *gw, uint16_t port, char **err);
 int proxy_original_dst(int fd, struct prefix *dst, uint16_t *port);
 bool proxy_is_tls(const uint8_t *buf, size_t len);
+bool proxy_port_named(uint16_t port);
+bool proxy_is_http(const uint8_t *buf, size_t len);
 
 #endif /* MOAT_PROXY_H */

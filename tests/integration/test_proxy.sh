@@ -3,11 +3,11 @@
 #
 # test_proxy.sh - the transparent egress proxy: TCP 80 and 443 go through
 # the sandbox's supervisor, which reads the TLS SNI or the HTTP Host,
-# decides, and splices the connection to its original destination. Domain
-# rules (which turn the proxy on) wait for the DNS interceptor, so the
-# proxy is turned on here with MOAT_PROXY=all; no name is pinned to an
-# address, the address rules decide, and names are checked for what the
-# parsers refuse (no SNI, IP literals, no Host...).
+# decides, and splices the connection to its original destination. Here
+# the proxy is turned on without domain rules (MOAT_PROXY=all): no name is
+# pinned to an address, the address rules decide, and names are checked
+# for what the parsers refuse (no SNI, IP literals, no Host...). Domain
+# rules through the proxy: test_proxy_dns.sh.
 #
 #   [sandbox] --redirect 15001--> [supervisor in HOST] --> [INET servers]
 set -u
@@ -117,24 +117,33 @@ b=$(in_ns "$D" timeout 5 socat -T2 - TCP:93.184.216.34:443 <"$WORLD_DIR/garbage"
 assert_eq "$b" "" "a malformed hello is refused"
 assert_eq "$(counter tls_malformed_total)" 1 "... counted as tls-malformed"
 
-t_begin "HTTP: one request per connection"
-# two requests on one connection: the first is answered, the second never
-# reaches the server unchecked (the connection ends after the first)
-out=$(printf 'GET /a HTTP/1.1\r\nHost: example.com\r\n\r\nGET /b HTTP/1.1\r\nHost: evil.example\r\n\r\n' |
-	in_ns "$D" timeout 5 socat -T3 - TCP:93.184.216.34:80 2>&1)
+t_begin "HTTP: every request of a keep-alive connection"
+# two requests on one connection: both judged (the address rules allow
+# 93.184.216.34 whatever the Host, there are no domain rules here)
+out=$(printf 'GET /a HTTP/1.1\r\nHost: example.com\r\n\r\nGET /b HTTP/1.1\r\nHost: www.example.com\r\n\r\n' |
+	in_ns "$D" timeout 5 socat -T2 - TCP:93.184.216.34:80 2>&1)
 assert_match "$out" "path: /a" "the first request is answered"
-assert_eq "$(echo "$out" | grep -c 'path: /b')" 0 "the second request is not forwarded"
-assert_eq "$(grep -c 'GET /b ' "$WORLD_DIR/srv-inet.log")" 0 "... and never reached the server"
-# a chunked body is followed to its end; what comes after is not forwarded
-printf 'POST /post HTTP/1.1\r\nHost: example.com\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\nGET /c HTTP/1.1\r\nHost: evil.example\r\n\r\n' |
-	in_ns "$D" timeout 5 socat -T3 - TCP:93.184.216.34:80 >/dev/null 2>&1
+assert_match "$out" "path: /b" "the second request on the same connection is answered"
+assert_match "$out" "host: www.example.com" "... with its own Host"
+assert_eq "$(grep -c 'GET /b ' "$WORLD_DIR/srv-inet.log")" 1 "... over the same connection"
+# a refused request after an allowed one: 403 after the first response,
+# and it never reaches the server
+out=$(printf 'GET /c HTTP/1.1\r\nHost: example.com\r\n\r\nGET /d HTTP/1.1\r\n\r\nGET /e HTTP/1.1\r\nHost: example.com\r\n\r\n' |
+	in_ns "$D" timeout 5 socat -T2 - TCP:93.184.216.34:80 2>&1)
+assert_match "$out" "path: /c" "keep-alive: the allowed request is answered"
+assert_match "$out" "X-Moat-Denied: no-host" "keep-alive: the next request without Host gets 403, after it"
+assert_eq "$(grep -c 'GET /d \|GET /e ' "$WORLD_DIR/srv-inet.log")" 0 "... and neither it nor what follows reached the server"
+# a chunked body is followed to its end; the request after it is judged
+printf 'POST /post HTTP/1.1\r\nHost: example.com\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\nGET /f HTTP/1.1\r\nHost: example.com\r\n\r\n' |
+	in_ns "$D" timeout 5 socat -T2 - TCP:93.184.216.34:80 >"$WORLD_DIR/chunked.out" 2>&1
 assert_match "$(cat "$WORLD_DIR/srv-inet.log")" "POST /post" "a chunked request is forwarded"
-assert_eq "$(grep -c 'GET /c ' "$WORLD_DIR/srv-inet.log")" 0 "the request after its body is not"
-# curl reusing the connection for a second URL opens a new one
-out=$(in_ns "$D" curl -sS --noproxy '*' --max-time 5 --resolve example.com:80:93.184.216.34 \
+assert_match "$(cat "$WORLD_DIR/chunked.out")" "path: /f" "the request after its body is judged and answered"
+# curl reusing the connection for a second URL
+out=$(in_ns "$D" curl -sS -v --noproxy '*' --max-time 5 --resolve example.com:80:93.184.216.34 \
 	http://example.com/x http://example.com/y 2>&1)
 assert_match "$out" "path: /x" "a client's first request is answered"
-assert_match "$out" "path: /y" "a client's second request goes through on a new connection"
+assert_match "$out" "path: /y" "a client's second request is answered"
+assert_match "$out" "Re-using existing connection" "... on the same connection"
 
 t_begin "connection limit"
 for k in 1 2; do

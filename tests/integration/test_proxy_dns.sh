@@ -111,7 +111,11 @@ assert_match "$out" "HTTP/1.1 403" "an absolute-form request with userinfo gets 
 out=$(printf 'GET /one HTTP/1.1\r\nHost: raw.githubusercontent.com\r\n\r\nGET /two HTTP/1.1\r\nHost: cdn.example\r\n\r\n' |
 	in_ns "$D" timeout 5 socat -T3 - TCP:151.101.1.1:80 2>&1)
 assert_match "$out" "path: /one" "keep-alive: the first request (allowed Host) is answered"
+assert_match "$out" "X-Moat-Denied: not-allowed" "keep-alive: a Host switched to another name on the connection gets 403"
 assert_eq "$(grep -c 'GET /two ' "$WORLD_DIR/srv-inet.log")" 0 "keep-alive: the switched Host never reaches the server"
+out=$(printf 'GET /three HTTP/1.1\r\nHost: raw.githubusercontent.com\r\n\r\nGET /four HTTP/1.1\r\nHost: raw.githubusercontent.com\r\n\r\n' |
+	in_ns "$D" timeout 5 socat -T2 - TCP:151.101.1.1:80 2>&1)
+assert_match "$out" "path: /four" "keep-alive: a second request for the allowed name is answered on the connection"
 
 t_begin "a port a domain rule names, where the server may speak first"
 out=$(in_ns "$D" timeout 3 bash -c 'exec 3<>/dev/tcp/140.82.112.3/9999 && read -r -t 2 l <&3 && echo "$l"' 2>&1)
@@ -121,6 +125,9 @@ before=$(counter dom allowed_pinned_address_total)
 	not_ok "... counted as allowed-pinned-address" "got $before"
 out=$(echo ping | in_ns "$D" timeout 3 socat -T2 - TCP:140.82.112.3:9999 2>&1)
 assert_match "$out" "ping" "another protocol is relayed both ways"
+head -c 3000000 /dev/urandom >"$WORLD_DIR/big.bin"
+got=$(in_ns "$D" timeout 20 socat -T5 - TCP:140.82.112.3:9999 <"$WORLD_DIR/big.bin" | tail -n +2 | sha256sum)
+assert_eq "$got" "$(sha256sum <"$WORLD_DIR/big.bin")" "3 MB up and echoed back through the proxy, byte-exact both ways"
 assert_fail -m "an address pinned for no allowed name on 9999 is refused (151.101.1.1)" \
 	in_ns "$D" timeout 3 bash -c 'exec 3<>/dev/tcp/151.101.1.1/9999 && read -r -t 2 l <&3 && [ -n "$l" ]'
 n0=$(counter dom not_allowed_total)

@@ -153,9 +153,18 @@ def read_request(f):
             break
         k, _, v = h.decode("latin-1").partition(":")
         headers[k.strip().lower()] = v.strip()
-    n = int(headers.get("content-length", "0") or 0)
-    if n:
-        f.read(n)
+    if "chunked" in headers.get("transfer-encoding", "").lower():
+        while True:                         # chunks, then trailers
+            size = int(f.readline(8192).split(b";")[0].strip() or b"0", 16)
+            if not size:
+                while f.readline(8192) not in (b"\r\n", b"\n", b""):
+                    pass
+                break
+            f.read(size + 2)
+    else:
+        n = int(headers.get("content-length", "0") or 0)
+        if n:
+            f.read(n)
     return parts[0], parts[1], headers, parts[2] if len(parts) > 2 else ""
 
 
