@@ -140,6 +140,7 @@ static char *audit_expected_script(const struct moat_config *c, json_t **ifnames
 		ns.addr6 = s.addr6;
 		ns.gw6 = s.gw6;
 		ns.pol = &p;
+		ns.proxy = s.proxy;
 		if (nft_sandbox_add_text(f, &ns, &el)) {
 			errlist_print(&el, stderr);
 			errlist_free(&el);

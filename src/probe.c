@@ -29,8 +29,17 @@
  *         out with its two-byte length, and a connection that answers
  *         nothing (or closes) is CONNECTED: a listener was reached.
  *
- * Probes carry no payload beyond a fixed token ("moat-verify") or a DNS
- * query: they are connection attempts, not requests.
+ *   TCP through the proxy (PROBE_TCP_HTTP): where moat's transparent
+ *         proxy takes the sandbox's TCP 80 and 443, the kernel completes
+ *         the handshake with the proxy whatever the destination, so a
+ *         completed connect says nothing. Once connected, one HTTP request
+ *         (Host "moat-verify.invalid") goes out: an answer carrying
+ *         X-Moat-Denied is the proxy's refusal, PROXY_REFUSED; anything
+ *         else (another answer, a close, a reset) stays CONNECTED: the
+ *         verdict errs on the side of "reached".
+ *
+ * Probes carry no payload beyond a fixed token ("moat-verify"), a DNS
+ * query or that HTTP request: they are connection attempts, not requests.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -54,6 +63,8 @@
 
 #define PROBE_PARALLEL	512		/* sockets open at once (< 1024) */
 #define PROBE_TOKEN	"moat-verify"
+#define PROBE_HTTP_REQ	"GET / HTTP/1.1\r\nHost: moat-verify.invalid\r\n" \
+			"Connection: close\r\n\r\n"
 
 /**
  * struct probe_slot - engine state of one probe in flight
@@ -61,7 +72,8 @@
  * @fd:		its socket
  * @id:		ICMP echo identifier or DNS query id
  * @deadline:	CLOCK_MONOTONIC milliseconds
- * @sent:	PROBE_DNS_TCP: connected, query sent, waiting for the answer
+ * @sent:	PROBE_DNS_TCP, PROBE_TCP_HTTP: connected, query or request
+ *		sent, waiting for the answer
  */
 struct probe_slot {
 	size_t idx;
@@ -137,6 +149,7 @@ const char *probe_obs_name(enum probe_obs o)
 		[OBS_NXDOMAIN] = "NXDOMAIN",
 		[OBS_DNS_OTHER] = "DNS answer",
 		[OBS_ERROR] = "error",
+		[OBS_PROXY_REFUSED] = "refused by proxy",
 	};
 
 	return (unsigned)o < ARRAY_SIZE(names) ? names[o] : "?";
@@ -269,7 +282,8 @@ static bool probe_start(struct probe *p, struct probe_slot *s)
 		}
 		((struct sockaddr_in6 *)&p->dst)->sin6_scope_id = ifi;
 	}
-	if (p->kind == PROBE_TCP || p->kind == PROBE_DNS_TCP)
+	if (p->kind == PROBE_TCP || p->kind == PROBE_DNS_TCP ||
+	    p->kind == PROBE_TCP_HTTP)
 		type = SOCK_STREAM;
 	s->sent = false;
 	if (p->kind == PROBE_ICMP) {
@@ -292,7 +306,7 @@ static bool probe_start(struct probe *p, struct probe_slot *s)
 		p->obs = probe_errno_obs(errno);
 		goto done;
 	}
-	if (p->kind == PROBE_TCP || p->kind == PROBE_DNS_TCP)
+	if (type == SOCK_STREAM)
 		return true;
 
 	if (p->kind == PROBE_UDP) {
@@ -353,13 +367,21 @@ static bool probe_event(struct probe *p, struct probe_slot *s)
 	ssize_t n;
 	int e = 0;
 
-	if (p->kind == PROBE_TCP || (p->kind == PROBE_DNS_TCP && !s->sent)) {
+	if (p->kind == PROBE_TCP ||
+	    ((p->kind == PROBE_DNS_TCP || p->kind == PROBE_TCP_HTTP) && !s->sent)) {
 		if (getsockopt(s->fd, SOL_SOCKET, SO_ERROR, &e, &sl))
 			e = errno;
 		p->err = e;
 		p->obs = probe_errno_obs(e);
 		if (p->kind == PROBE_TCP || e)
 			return true;
+		if (p->kind == PROBE_TCP_HTTP) {
+			n = sizeof(PROBE_HTTP_REQ) - 1;
+			if (send(s->fd, PROBE_HTTP_REQ, (size_t)n, MSG_NOSIGNAL) != n)
+				return true;	/* connected, and that is all */
+			s->sent = true;
+			return false;
+		}
 		/* connected: the query, behind its length */
 		n = (ssize_t)probe_dns_query(buf + 2, sizeof(buf) - 2, s->id, p->qname);
 		if (!n) {
@@ -374,7 +396,17 @@ static bool probe_event(struct probe *p, struct probe_slot *s)
 		s->sent = true;
 		return false;
 	}
-	n = recv(s->fd, buf, sizeof(buf), 0);
+	n = recv(s->fd, buf, sizeof(buf) - 1, 0);
+	if (p->kind == PROBE_TCP_HTTP) {
+		if (n < 0 && (errno == EAGAIN || errno == EINTR))
+			return false;
+		if (n > 0) {
+			buf[n] = '\0';
+			if (memmem(buf, (size_t)n, "\r\nX-Moat-Denied:", 16))
+				p->obs = OBS_PROXY_REFUSED;
+		}
+		return true;
+	}
 	if (p->kind == PROBE_DNS_TCP) {
 		if (n < 0 && (errno == EAGAIN || errno == EINTR))
 			return false;
@@ -479,7 +511,8 @@ static void probe_engine(struct probe *p, size_t n, int timeout_ms,
 			enum probe_kind kd = p[slot[i].idx].kind;
 
 			pfd[i].events = kd == PROBE_TCP ||
-					(kd == PROBE_DNS_TCP && !slot[i].sent) ?
+					((kd == PROBE_DNS_TCP ||
+					  kd == PROBE_TCP_HTTP) && !slot[i].sent) ?
 					POLLOUT : POLLIN;
 			pfd[i].revents = 0;
 			if (slot[i].deadline - now < wait)

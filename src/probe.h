@@ -20,6 +20,9 @@ enum probe_kind {
 	PROBE_ICMP,		/* one echo request (raw socket) */
 	PROBE_DNS,		/* one DNS query over UDP, type A */
 	PROBE_DNS_TCP,		/* the same over TCP (RFC 7766 framing) */
+	PROBE_TCP_HTTP,		/* a TCP connect through moat's transparent
+				 * proxy, then one HTTP request: the proxy's
+				 * 403 tells its refusal from a reach */
 };
 
 /**
@@ -37,6 +40,9 @@ enum probe_obs {
 	OBS_NXDOMAIN,		/* DNS: NXDOMAIN */
 	OBS_DNS_OTHER,		/* DNS: a response with another rcode */
 	OBS_ERROR,		/* the probe could not be sent */
+	OBS_PROXY_REFUSED,	/* PROBE_TCP_HTTP: moat's proxy took the
+				 * connection and refused it (X-Moat-Denied):
+				 * the destination was not reached */
 };
 
 /**

@@ -152,9 +152,9 @@ static int sandbox_nft_del(const struct sb_state *s,
  *
  * With domain rules (SPEC §5), or for every filtered sandbox when
  * MOAT_PROXY=all is set (TLS SNI and HTTP Host hygiene for every TCP 80
- * and 443 connection, without domain rules). The
- * supervisor asks the same question: both inherit the environment of the
- * "moat create" or "moat run" that made the sandbox.
+ * and 443 connection, without domain rules). Asked once, at creation: the
+ * answer is kept in the record (sb_state.proxy), where the ruleset
+ * compiler, the supervisor and "moat verify"'s audit read it.
  *
  * Return: true if TCP 80, 443 (and domain-rule ports) are redirected
  */
@@ -205,7 +205,7 @@ static int sandbox_nft_add(const struct moat_config *c, const struct sb_state *s
 	ns.addr6 = s->addr6;
 	ns.gw6 = s->gw6;
 	ns.pol = pol;
-	ns.proxy = sandbox_proxy_wanted(pol);	/* its supervisor listens */
+	ns.proxy = s->proxy;	/* its supervisor listens */
 
 	f = open_memstream(&buf, &len);
 	if (!f)
@@ -596,6 +596,7 @@ int sandbox_create(const struct moat_config *c, const struct sb_opts *o,
 			return -1;
 		}
 		state_addresses(c, &s);
+		s.proxy = sandbox_proxy_wanted(o->pol);
 		if (!s.has_v6) {
 			memset(&s.addr6, 0, sizeof(s.addr6));
 			memset(&s.gw6, 0, sizeof(s.gw6));

@@ -239,6 +239,7 @@ json_t *state_to_json(const struct sb_state *s)
 	json_object_set_new(o, "created", json_integer(s->created));
 	json_object_set_new(o, "complete", json_boolean(s->complete));
 	json_object_set_new(o, "run_mode", json_boolean(s->run_mode));
+	json_object_set_new(o, "proxy", json_boolean(s->proxy));
 	return o;
 }
 
@@ -345,6 +346,7 @@ int state_read(const struct moat_config *c, const char *name,
 	s->created = json_integer_value(json_object_get(o, "created"));
 	s->complete = json_is_true(json_object_get(o, "complete"));
 	s->run_mode = json_is_true(json_object_get(o, "run_mode"));
+	s->proxy = json_is_true(json_object_get(o, "proxy"));
 	ret = 0;
 out:
 	json_decref(o);

@@ -46,6 +46,9 @@ enum sb_status {
  * @complete:		set-up finished
  * @run_mode:		created by "moat run" (torn down by its supervisor
  *			if the moat process dies)
+ * @proxy:		TCP 80, 443 and domain-rule ports go through the
+ *			supervisor's transparent proxy (decided once, at
+ *			creation: sandbox_proxy_wanted())
  */
 struct sb_state {
 	char name[MOAT_NAME_MAX + 1];
@@ -64,6 +67,7 @@ struct sb_state {
 	long long created;
 	bool complete;
 	bool run_mode;
+	bool proxy;
 };
 
 /**

@@ -647,7 +647,7 @@ int supervisor_main(const struct moat_config *c, const char *name,
 		}
 		sv->has_dns = true;
 	}
-	if (sv->s.has_net && sandbox_proxy_wanted(&sv->pol) &&
+	if (sv->s.has_net && sv->s.proxy &&
 	    fwd_proxy_init(&sv->fwd, &sv->pol, &sv->s, &c->pool4, &c->pool6,
 			   sv->has_dns ? &sv->dns : NULL, &err)) {
 		dprintf(ready_fd, "%s\n", err);

@@ -312,7 +312,7 @@ static struct vprobe *vplan_add(struct vplan *pl, int from, enum probe_kind kind
 				const char *inv, enum vexp exp, const char *what)
 {
 	static const char *const kinds[] = { "tcp", "udp", "icmp", "dns",
-					     "dns-tcp" };
+					     "dns-tcp", "tcp" };
 	char a[INET6_ADDRSTRLEN];
 	struct vprobe *v;
 
@@ -768,9 +768,23 @@ static bool verify_match(const struct vprobe *v)
 	case EXP_NXDOMAIN:
 		return o == OBS_NXDOMAIN;
 	case EXP_BLOCKED:
-		return o == OBS_REJECTED || o == OBS_TIMEOUT || o == OBS_NOROUTE;
+		return o == OBS_REJECTED || o == OBS_TIMEOUT || o == OBS_NOROUTE ||
+		       o == OBS_PROXY_REFUSED;
 	}
 	return false;
+}
+
+/**
+ * verify_port() - a probe's destination port
+ * @p:		probe
+ *
+ * Return: port, host order
+ */
+static uint16_t verify_port(const struct probe *p)
+{
+	if (p->dst.ss_family == AF_INET)
+		return ntohs(((const struct sockaddr_in *)&p->dst)->sin_port);
+	return ntohs(((const struct sockaddr_in6 *)&p->dst)->sin6_port);
 }
 
 /**
@@ -815,7 +829,13 @@ static int verify_once(const struct moat_config *c, struct vreport *r,
 			if (pl.v[i].from != k)
 				continue;
 			idx[k][nb[k]] = i;
-			batch[k][nb[k]++] = pl.v[i].p;
+			batch[k][nb[k]] = pl.v[i].p;
+			/* through the canary's proxy, a handshake is no reach */
+			if (cn[k].s.proxy && pl.v[i].p.kind == PROBE_TCP &&
+			    (verify_port(&pl.v[i].p) == 80 ||
+			     verify_port(&pl.v[i].p) == 443))
+				batch[k][nb[k]].kind = PROBE_TCP_HTTP;
+			nb[k]++;
 		}
 		fd = netns_open(cn[k].s.netns);
 		rc[k] = fd < 0 ? fd : probe_start_in_ns(fd, batch[k], nb[k],
