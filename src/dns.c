@@ -42,9 +42,17 @@
  * lives. A pin that fails makes the answer SERVFAIL: nothing is released
  * that the kernel would not let through.
  *
- * Pins are per sandbox (the sets are its own) and bounded by the sets'
- * size; the last DNS_PIN_MAX are remembered for dns_pinned(), which the
- * transparent proxy asks whether an address was answered for a name.
+ * Pins are per sandbox (the sets are its own) and bounded: the last
+ * DNS_PIN_MAX (or MOAT_DNS_PINS) are kept in a ring, which dns_pinned()
+ * reads for the transparent proxy. A pin that falls out of the ring is
+ * deleted from the kernel's sets before the new ones are added
+ * (dns_evict()), unless a newer pin holds the same address: the oldest
+ * pin goes first, a name resolved again is pinned anew at the front, and
+ * connections already made live on in conntrack, so an eviction only
+ * closes new connections to an address nobody resolved for a long time.
+ * The sets (NFT_DOM_SET_SIZE) are at least as large as the ring, so a
+ * sandbox resolving millions of names keeps at most DNS_PIN_MAX addresses
+ * open and never fills them.
  */
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -79,6 +87,8 @@ static const char *const dns_ctr_names[DNS_C_COUNT] = {
 	[DNS_C_EMPTIED]		= "emptied_total",
 	[DNS_C_PINNED]		= "pinned_total",
 	[DNS_C_PIN_FAILED]	= "pin_failed_total",
+	[DNS_C_EVICTED]		= "pins_evicted_total",
+	[DNS_C_EVICT_FAILED]	= "pin_evict_failed_total",
 	[DNS_C_SERVFAIL]	= "servfail_total",
 	[DNS_C_TIMEOUT]		= "upstream_timeout_total",
 	[DNS_C_OVERLOAD]	= "overload_total",
@@ -836,13 +846,100 @@ static void dns_remember_pin(struct dns *d, const char *name, int af,
 {
 	struct dns_pinrec *p = &d->pins[d->pin_next];
 
-	d->pin_next = (d->pin_next + 1) % DNS_PIN_MAX;
-	if (d->npins < DNS_PIN_MAX)
+	d->pin_next = (d->pin_next + 1) % d->pin_cap;
+	if (d->npins < d->pin_cap)
 		d->npins++;
 	snprintf(p->name, sizeof(p->name), "%s", name);
 	p->af = af;
 	memcpy(p->addr, addr, af == AF_INET ? 4 : 16);
 	p->expires = dns_now() + ttl;
+}
+
+/**
+ * dns_pin_held() - whether another live pin than the ones about to be
+ * overwritten holds an address
+ * @d:		interceptor
+ * @from:	first slot about to be overwritten
+ * @m:		number of slots about to be overwritten
+ * @af:		family
+ * @addr:	address
+ * @now:	monotonic seconds
+ *
+ * Return: true if a pin outside those slots holds @addr
+ */
+static bool dns_pin_held(const struct dns *d, size_t from, size_t m, int af,
+			 const uint8_t *addr, time_t now)
+{
+	size_t i;
+
+	for (i = 0; i < d->npins; i++) {
+		const struct dns_pinrec *p = &d->pins[i];
+
+		if ((i + d->pin_cap - from) % d->pin_cap < m)
+			continue;
+		if (p->af == af && p->expires > now &&
+		    !memcmp(p->addr, addr, af == AF_INET ? 4 : 16))
+			return true;
+	}
+	return false;
+}
+
+/**
+ * dns_evict() - make room in the ring for new pins
+ * @d:		interceptor
+ * @m:		pins about to be remembered
+ * @fresh:	the new pins (their addresses stay pinned)
+ * @nfresh:	their number
+ *
+ * When the ring is full, the @m oldest pins are overwritten next: each
+ * that is still live and that no other pin holds (the new ones included)
+ * is deleted from every set it was added to (the domain allow rules its
+ * name matches, up to the first deny), in libnftnl batches. A failure is
+ * counted and left: the sets stay bounded by their size, and an answer
+ * whose pin then fails is SERVFAIL, never released unpinned.
+ */
+static void dns_evict(struct dns *d, size_t m, const struct nft_pin *fresh,
+		      size_t nfresh)
+{
+	struct nft_pin del[NFT_PIN_BATCH_MAX];
+	const struct policy *p = d->pol;
+	time_t now = dns_now();
+	size_t j, k, f, n = 0;
+
+	if (d->npins < d->pin_cap)
+		m = m > d->pin_cap - d->npins ? m - (d->pin_cap - d->npins) : 0;
+	for (j = 0; j < m; j++) {
+		size_t slot = (d->pin_next + j) % d->pin_cap;
+		const struct dns_pinrec *v = &d->pins[slot];
+		size_t alen = v->af == AF_INET ? 4 : 16;
+		bool keep = false;
+
+		if (!v->af || v->expires <= now)
+			continue;
+		for (f = 0; f < nfresh && !keep; f++)
+			keep = fresh[f].af == v->af &&
+			       !memcmp(fresh[f].addr, v->addr, alen);
+		if (keep || dns_pin_held(d, d->pin_next, m, v->af, v->addr, now))
+			continue;
+		d->ctr[DNS_C_EVICTED]++;
+		for (k = dns_rule_for_name(p, v->name, 0); k < p->nrules;
+		     k = dns_rule_for_name(p, v->name, k + 1)) {
+			if (!p->rules[k].allow)
+				break;
+			if (n == NFT_PIN_BATCH_MAX) {
+				if (nft_pinner_del(d->np, del, n))
+					d->ctr[DNS_C_EVICT_FAILED]++;
+				n = 0;
+			}
+			memset(&del[n], 0, sizeof(del[n]));
+			del[n].rule = k + 1;
+			del[n].af = v->af;
+			memcpy(del[n].addr, v->addr, alen);
+			n++;
+		}
+	}
+	if (n && nft_pinner_del(d->np, del, n))
+		d->ctr[DNS_C_EVICT_FAILED]++;
 }
 
 /**
@@ -1013,6 +1110,8 @@ static int dns_check_answer(struct dns *d, const struct dns_q *q,
 		an = keep;
 		n = ldns_rr_list_rr_count(an);
 
+		if (d->np)
+			dns_evict(d, limit, pins, np);
 		ret = d->np ? nft_pinner_add(d->np, pins, np) : -ENOTCONN;
 		if (ret) {
 			d->ctr[DNS_C_PIN_FAILED]++;
@@ -1425,10 +1524,14 @@ void dns_init_state(struct dns *d, int epfd, const struct policy *pol,
 {
 	unsigned i;
 
+	const char *env = getenv("MOAT_DNS_PINS");
+	unsigned long cap = env ? strtoul(env, NULL, 10) : 0;
+
 	d->epfd = epfd;
 	d->pol = pol;
 	d->s = s;
 	d->log = log;
+	d->pin_cap = cap >= 1 && cap <= DNS_PIN_MAX ? cap : DNS_PIN_MAX;
 	for (i = 0; i < 2; i++)
 		d->udp[i] = d->tcpl[i] = -1;
 	for (i = 0; i < DNS_Q_MAX; i++)
@@ -1452,9 +1555,16 @@ int dns_init(struct dns *d, int epfd, const struct policy *pol,
 	     const struct sb_state *s, struct log *log, char **err)
 {
 	const char *rc = getenv("MOAT_RESOLV_CONF");
+	const char *pins = getenv("MOAT_DNS_PINS");
 	unsigned i;
 
 	dns_init_state(d, epfd, pol, s, log);
+	if (pins && (strspn(pins, "0123456789") != strlen(pins) || !*pins ||
+		     strlen(pins) > 5 || d->pin_cap != strtoul(pins, NULL, 10))) {
+		*err = xasprintf("MOAT_DNS_PINS: '%s' is not a number of pins from 1 to %d",
+				 pins, DNS_PIN_MAX);
+		return -1;
+	}
 
 	for (i = 0; i < pol->ndns_upstream && d->nup < DNS_UP_MAX; i++) {
 		const struct prefix *u = &pol->dns_upstream[i];

@@ -17,7 +17,7 @@
 
 #define DNS_Q_MAX		256	/* outstanding upstream queries */
 #define DNS_TCP_MAX		32	/* client TCP connections */
-#define DNS_PIN_MAX		4096	/* pins remembered for dns_pinned() */
+#define DNS_PIN_MAX		4096	/* pins per sandbox (MOAT_DNS_PINS lowers) */
 #define DNS_UP_MAX		POLICY_UPSTREAM_MAX
 #define DNS_UP_TIMEOUT		2	/* seconds per upstream attempt */
 #define DNS_TCP_IDLE		10	/* seconds */
@@ -114,6 +114,8 @@ enum dns_ctr {
 	DNS_C_EMPTIED,
 	DNS_C_PINNED,
 	DNS_C_PIN_FAILED,
+	DNS_C_EVICTED,
+	DNS_C_EVICT_FAILED,
 	DNS_C_SERVFAIL,
 	DNS_C_TIMEOUT,
 	DNS_C_OVERLOAD,
@@ -134,7 +136,9 @@ enum dns_ctr {
  * @nup:	their number
  * @q:		outstanding queries
  * @tcp:	client TCP connections
- * @pins:	recent pins, a ring
+ * @pins:	the sandbox's pins, a ring: a pin overwritten here is
+ *		deleted from the kernel's sets too (dns_evict())
+ * @pin_cap:	slots of @pins in use (DNS_PIN_MAX, or MOAT_DNS_PINS)
  * @pin_next:	next slot of @pins to overwrite
  * @npins:	slots of @pins used so far
  * @ctr:	counters
@@ -152,6 +156,7 @@ struct dns {
 	struct dns_q q[DNS_Q_MAX];
 	struct dns_tcp tcp[DNS_TCP_MAX];
 	struct dns_pinrec pins[DNS_PIN_MAX];
+	size_t pin_cap;
 	size_t pin_next;
 	size_t npins;
 	uint64_t ctr[DNS_C_COUNT];

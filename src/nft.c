@@ -1326,10 +1326,12 @@ void nft_pinner_close(struct nft_pinner *np)
 }
 
 /**
- * nft_pinner_add() - pin addresses in one transaction, waiting for the ACK
+ * nft_pinner_batch() - pin or unpin addresses in one transaction, waiting
+ * for the ACK
  * @np:		pinner
  * @pins:	addresses, each into its rule's set
  * @n:		number of them, at most NFT_PIN_BATCH_MAX
+ * @remove:	unpin: NEWSETELEM (1 s), DELSETELEM for each
  *
  * The hot path of the interceptor: one libnftnl batch, one kernel
  * transaction. Adding an element that exists does not refresh its timeout
@@ -1343,12 +1345,14 @@ void nft_pinner_close(struct nft_pinner *np)
  *
  * Return: 0 once the kernel has acknowledged every element, or -errno
  */
-int nft_pinner_add(struct nft_pinner *np, const struct nft_pin *pins, size_t n)
+static int nft_pinner_batch(struct nft_pinner *np, const struct nft_pin *pins,
+			    size_t n, bool remove)
 {
 	static char buf[NFT_PIN_BATCH_MAX * 3 * 256 + 1024];
 	char set_name[NFT_DOM_SET_LEN];
 	struct mnl_nlmsg_batch *b;
 	unsigned int nmsg = 0, nack = 0, first;
+	size_t per = remove ? 2 : 3;
 	int ret = 0;
 	size_t k;
 
@@ -1360,9 +1364,10 @@ int nft_pinner_add(struct nft_pinner *np, const struct nft_pin *pins, size_t n)
 	nftnl_batch_begin(mnl_nlmsg_batch_current(b), np->seq++);
 	mnl_nlmsg_batch_next(b);
 	first = np->seq;
-	for (k = 0; k < n * 3; k++) {
-		const struct nft_pin *p = &pins[k / 3];
-		bool del = k % 3 == 1;
+	for (k = 0; k < n * per; k++) {
+		const struct nft_pin *p = &pins[k / per];
+		bool del = k % per == 1;
+		uint64_t timeout = remove ? 1000 : (uint64_t)p->timeout * 1000;
 		struct nftnl_set_elem *e;
 		struct nftnl_set *set;
 		struct nlmsghdr *nlh;
@@ -1377,8 +1382,7 @@ int nft_pinner_add(struct nft_pinner *np, const struct nft_pin *pins, size_t n)
 		nftnl_set_elem_set(e, NFTNL_SET_ELEM_KEY, p->addr,
 				   p->af == AF_INET ? 4 : 16);
 		if (!del)
-			nftnl_set_elem_set_u64(e, NFTNL_SET_ELEM_TIMEOUT,
-					       (uint64_t)p->timeout * 1000);
+			nftnl_set_elem_set_u64(e, NFTNL_SET_ELEM_TIMEOUT, timeout);
 		nftnl_set_elem_add(set, e);
 		nlh = nftnl_nlmsg_build_hdr(mnl_nlmsg_batch_current(b),
 					    del ? NFT_MSG_DELSETELEM : NFT_MSG_NEWSETELEM,
@@ -1425,6 +1429,36 @@ int nft_pinner_add(struct nft_pinner *np, const struct nft_pin *pins, size_t n)
 out:
 	mnl_nlmsg_batch_stop(b);
 	return ret;
+}
+
+/**
+ * nft_pinner_add() - pin addresses (see nft_pinner_batch())
+ * @np:		pinner
+ * @pins:	addresses, each into its rule's set with its timeout
+ * @n:		number of them, at most NFT_PIN_BATCH_MAX
+ *
+ * Return: 0 once the kernel has acknowledged every element, or -errno
+ */
+int nft_pinner_add(struct nft_pinner *np, const struct nft_pin *pins, size_t n)
+{
+	return nft_pinner_batch(np, pins, n, false);
+}
+
+/**
+ * nft_pinner_del() - remove pins, whether or not they are still there
+ * @np:		pinner
+ * @pins:	addresses, each from its rule's set (timeouts unused)
+ * @n:		number of them, at most NFT_PIN_BATCH_MAX
+ *
+ * Deleting an element that has expired would abort the batch, so each is
+ * first made sure to exist (with a 1 s timeout) and then deleted, in one
+ * transaction.
+ *
+ * Return: 0 once the kernel has acknowledged every element, or -errno
+ */
+int nft_pinner_del(struct nft_pinner *np, const struct nft_pin *pins, size_t n)
+{
+	return nft_pinner_batch(np, pins, n, true);
 }
 
 /**

@@ -122,6 +122,7 @@ struct nft_pinner;
 struct nft_pinner *nft_pinner_open(const char *ifname);
 void nft_pinner_close(struct nft_pinner *np);
 int nft_pinner_add(struct nft_pinner *np, const struct nft_pin *pins, size_t n);
+int nft_pinner_del(struct nft_pinner *np, const struct nft_pin *pins, size_t n);
 
 /* dispatch maps: i1, pre, in, fwd (see nft.c) */
 #define NFT_DISPATCH_N	4

@@ -119,7 +119,7 @@ assert_match "$(dnsctr gh blocked_default_deny_total)" "^[1-9]" "blocked_default
 assert_match "$(dnsctr gh blocked_rule_total)" "^[1-9]" "blocked_rule_total counts (deny rule)"
 assert_match "$(m logs "gh-$S" --json | jq -r '.[] | select(.kind == "dns") | .reason' | sort -u | tr '\n' ' ')" "default:deny" "DNS decisions are logged"
 
-t_begin "pin, then connect at once, 200 times with a 1-2 s TTL"
+t_begin "pin, then connect at once, 500 times with a 1-2 s TTL"
 cat >"$P/short.yaml" <<'EOF'
 version: 1
 egress:
@@ -130,8 +130,8 @@ egress:
 dns:
   ttl: {min: 1, max: 2}
 EOF
-out=$(m run --policy "$P/short.yaml" -- sh -c 'f=0; for i in $(seq 200); do curl -s -o /dev/null --max-time 2 http://short-ttl.example/ || f=$((f+1)); done; echo "failures=$f"' 2>&1)
-assert_eq "$out" "failures=0" "200 lookups each followed by a connection: no failure"
+out=$(m run --policy "$P/short.yaml" -- sh -c 'f=0; for i in $(seq 500); do curl -s -o /dev/null --max-time 2 http://short-ttl.example/ || f=$((f+1)); done; echo "failures=$f"' 2>&1)
+assert_eq "$out" "failures=0" "500 lookups each followed by a connection (through the proxy, port 80): no failure"
 
 t_begin "TTL expiry closes new connections, not established ones"
 cat >"$P/ttl.yaml" <<'EOF2'
@@ -194,6 +194,38 @@ ov=$(dnsctr flood overload_total)
 assert_match "$ov" "^[1-9]" "queries over the bound are refused (overload_total=$ov)"
 assert_eq "$(probe_dns "moat-calm-$S" 8.8.8.8 example.com)" 93.184.216.34 "another sandbox resolves during the flood"
 assert_eq "$(dns_rcode "moat-flood-$S" 8.8.8.8 db.internal)" REFUSED "the flooding sandbox gets REFUSED while its queue is full"
+
+t_begin "pins are bounded: the oldest goes first"
+cat >"$P/evict.yaml" <<'EOF2'
+version: 1
+egress:
+  default: deny
+  rules:
+    - allow: big.example
+    - allow: example.com
+EOF2
+out=$(in_host env MOAT_DNS_PINS=many "$MOAT" create "badpins-$S" --policy "$P/evict.yaml" 2>&1)
+assert_match "$out" "MOAT_DNS_PINS: 'many' is not a number of pins" "a bad MOAT_DNS_PINS fails creation, saying why"
+assert_fail -m "... and leaves nothing" m inspect "badpins-$S"
+if out=$(in_host env MOAT_DNS_PINS=64 "$MOAT" create "ev-$S" --policy "$P/evict.yaml" 2>&1); then
+	E=moat-ev-$S
+	IF=$(m inspect "ev-$S" --json | jq -r .host_interface)
+	# nelems SET: elements in a pin set
+	nelems() { in_host nft -j list set inet moat "$1" | jq '[.nftables[] | select(.set) | .set.elem // [] | length] | add'; }
+	n=$(probe_dns "$E" 8.8.8.8 big.example A +tcp | wc -l)
+	assert_eq "$n" 64 "100 addresses answered, 64 pinned and released (one batch)"
+	assert_eq "$(nelems "${IF}_d1_4")" 64 "the ring of 64 pins is full"
+	assert_eq "$(probe_dns "$E" 8.8.8.8 example.com)" 93.184.216.34 "a new name resolves"
+	assert_eq "$(nelems "${IF}_d1_4")" 63 "... and the oldest pin left the kernel's set"
+	assert_ok -m "... the new one is in its own" pinned "${IF}_d2_4" 93.184.216.34
+	assert_eq "$(dnsctr ev pins_evicted_total)" 1 "pins_evicted_total counts it"
+	n=$(probe_dns "$E" 8.8.8.8 big.example A +tcp | wc -l)
+	assert_eq "$(nelems "${IF}_d1_4")" 64 "big.example again: its addresses pinned anew"
+	assert_fail -m "... and example.com, now the oldest, left" pinned "${IF}_d2_4" 93.184.216.34
+	assert_eq "$(dnsctr ev pin_evict_failed_total)" 0 "no eviction failed"
+else
+	not_ok "create with MOAT_DNS_PINS=64" "$out"
+fi
 
 t_begin "upstream down"
 sandbox down --dns-upstream 192.0.2.53
