@@ -58,6 +58,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/random.h>
@@ -94,6 +95,33 @@ static const char *const dns_ctr_names[DNS_C_COUNT] = {
 	[DNS_C_OVERLOAD]	= "overload_total",
 	[DNS_C_MALFORMED]	= "malformed_total",
 };
+
+/**
+ * dns_now_us() - monotonic microseconds
+ *
+ * Return: microseconds
+ */
+static long long dns_now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/**
+ * dns_cmp_u32() - qsort() order of two uint32_t
+ * @a:		one
+ * @b:		the other
+ *
+ * Return: <0, 0 or >0
+ */
+static int dns_cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
 
 /**
  * dns_now() - monotonic seconds
@@ -1146,6 +1174,8 @@ void dns_upstream_msg(struct dns *d, unsigned qi, const uint8_t *msg,
 {
 	struct dns_q *q = &d->q[qi];
 	ldns_pkt *ans = NULL, *req = NULL;
+	uint64_t pinned = d->ctr[DNS_C_PINNED];
+	long long t0 = dns_now_us();
 	uint8_t *wire = NULL;
 	char why[128] = "";
 	size_t wlen = 0;
@@ -1172,6 +1202,14 @@ void dns_upstream_msg(struct dns *d, unsigned qi, const uint8_t *msg,
 		goto out;
 	}
 	rc = dns_check_answer(d, q, ans, why, sizeof(why));
+	if (d->ctr[DNS_C_PINNED] != pinned) {
+		long long us = dns_now_us() - t0;
+
+		d->lat[d->lat_next] = us > UINT32_MAX ? UINT32_MAX : (uint32_t)us;
+		d->lat_next = (d->lat_next + 1) % DNS_LAT_N;
+		if (d->nlat < DNS_LAT_N)
+			d->nlat++;
+	}
 	if (rc != LDNS_RCODE_NOERROR) {
 		ldns_pkt *r = dns_reply_new(req, rc);
 
@@ -1636,7 +1674,9 @@ void dns_close(struct dns *d)
  * dns_stats() - the interceptor's counters, for the status JSON
  * @d:		interceptor
  *
- * Return: new JSON object, keys ending in "_total", plus "upstreams"
+ * Return: new JSON object, keys ending in "_total", "upstreams", and
+ *	   "pin_latency_us" ({samples, p50, p99, max}) once an answer was
+ *	   pinned
  */
 json_t *dns_stats(const struct dns *d)
 {
@@ -1656,5 +1696,17 @@ json_t *dns_stats(const struct dns *d)
 			json_array_append_new(ups, json_string(buf));
 	}
 	json_object_set_new(o, "upstreams", ups);
+	if (d->nlat) {
+		uint32_t v[DNS_LAT_N];
+
+		memcpy(v, d->lat, d->nlat * sizeof(v[0]));
+		qsort(v, d->nlat, sizeof(v[0]), dns_cmp_u32);
+		json_object_set_new(o, "pin_latency_us",
+				    json_pack("{s:I,s:I,s:I,s:I}",
+					      "samples", (json_int_t)d->nlat,
+					      "p50", (json_int_t)v[d->nlat / 2],
+					      "p99", (json_int_t)v[d->nlat * 99 / 100],
+					      "max", (json_int_t)v[d->nlat - 1]));
+	}
 	return o;
 }

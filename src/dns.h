@@ -22,6 +22,7 @@
 #define DNS_UP_TIMEOUT		2	/* seconds per upstream attempt */
 #define DNS_TCP_IDLE		10	/* seconds */
 #define DNS_MSG_MAX		65535
+#define DNS_LAT_N		1024	/* pin latencies kept for dns_stats() */
 
 /**
  * struct dns_q - one query forwarded upstream
@@ -139,6 +140,10 @@ enum dns_ctr {
  * @pins:	the sandbox's pins, a ring: a pin overwritten here is
  *		deleted from the kernel's sets too (dns_evict())
  * @pin_cap:	slots of @pins in use (DNS_PIN_MAX, or MOAT_DNS_PINS)
+ * @lat:	microseconds from an upstream answer to its pins acknowledged
+ *		by the kernel, for the last DNS_LAT_N pinned answers (a ring)
+ * @nlat:	entries of @lat used
+ * @lat_next:	next entry of @lat to overwrite
  * @pin_next:	next slot of @pins to overwrite
  * @npins:	slots of @pins used so far
  * @ctr:	counters
@@ -160,6 +165,9 @@ struct dns {
 	size_t pin_next;
 	size_t npins;
 	uint64_t ctr[DNS_C_COUNT];
+	uint32_t lat[DNS_LAT_N];
+	size_t nlat;
+	size_t lat_next;
 };
 
 int dns_init(struct dns *d, int epfd, const struct policy *pol,
