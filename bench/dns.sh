@@ -188,7 +188,7 @@ SBNS=moat-$SB SPNS=moat-$SP
 	# to the kernel's ACK of its pins, over the last 1024 pinned answers
 	# (the light-load run above)
 	echo "upstream answer to pinned set element (light load, supervisor's clock):" \
-	     "$(moat stats "$SP" --json | jq -r '.sandboxes[0].supervisor.dns.pin_latency_us | "p50 \(.p50) µs, p99 \(.p99) µs, max \(.max) µs over \(.samples) answers"')"
+	     "$(moat stats "$SP" --json | jq -r '.sandboxes[0].supervisor.dns.pin_latency_seconds | "p50 \(.p50 * 1e6 | round) µs, p99 \(.p99 * 1e6 | round) µs, max \(.max * 1e6 | round) µs over \(.samples) answers"')"
 	echo
 	echo "interceptor counters (pinning sandbox): $(moat stats "$SP" --json | jq -c '.sandboxes[0].supervisor.dns | {forwarded_total, pinned_total, pin_failed_total, servfail_total, overload_total}')"
 } | tee "$R/table.md"

@@ -1675,8 +1675,8 @@ void dns_close(struct dns *d)
  * @d:		interceptor
  *
  * Return: new JSON object, keys ending in "_total", "upstreams", and
- *	   "pin_latency_us" ({samples, p50, p99, max}) once an answer was
- *	   pinned
+ *	   "pin_latency_seconds" ({samples, p50, p99, max}) once an answer
+ *	   was pinned
  */
 json_t *dns_stats(const struct dns *d)
 {
@@ -1701,12 +1701,12 @@ json_t *dns_stats(const struct dns *d)
 
 		memcpy(v, d->lat, d->nlat * sizeof(v[0]));
 		qsort(v, d->nlat, sizeof(v[0]), dns_cmp_u32);
-		json_object_set_new(o, "pin_latency_us",
-				    json_pack("{s:I,s:I,s:I,s:I}",
+		json_object_set_new(o, "pin_latency_seconds",
+				    json_pack("{s:I,s:f,s:f,s:f}",
 					      "samples", (json_int_t)d->nlat,
-					      "p50", (json_int_t)v[d->nlat / 2],
-					      "p99", (json_int_t)v[d->nlat * 99 / 100],
-					      "max", (json_int_t)v[d->nlat - 1]));
+					      "p50", v[d->nlat / 2] / 1e6,
+					      "p99", v[d->nlat * 99 / 100] / 1e6,
+					      "max", v[d->nlat - 1] / 1e6));
 	}
 	return o;
 }

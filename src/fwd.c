@@ -259,6 +259,47 @@ int fwd_init(struct fwd *f, int epfd, const struct policy *p,
 }
 
 /**
+ * fwd_proxy_log() - write a proxy decision to the sandbox's log
+ * @f:		forwarder
+ * @t:		connection (its destination), or NULL
+ * @r:		reason
+ * @name:	the name the client gave (SNI or Host), or NULL
+ *
+ * Rate-limited with the log's other service records (log_event()).
+ */
+static void fwd_proxy_log(struct fwd *f, const struct fwd_tcp *t,
+			  enum proxy_reason r, const char *name)
+{
+	char dst[INET6_ADDRSTRLEN] = "", port[8] = "";
+
+	if (!f->log)
+		return;
+	if (t && t->dst.family) {
+		inet_ntop(t->dst.family, t->dst.addr, dst, sizeof(dst));
+		snprintf(port, sizeof(port), "%u", t->dport);
+	}
+	log_event(f->log, "proxy", "proto", "tcp", "dst", dst, "port", port,
+		  "name", name ? name : "",
+		  "action", proxy_reason_allows(r) ? "allow" : "deny",
+		  "reason", proxy_reason_str(r), NULL);
+}
+
+/**
+ * fwd_proxy_count() - count and log the decision of a proxied connection
+ * @f:		forwarder
+ * @t:		connection
+ * @r:		reason (replaces an early decision not counted yet)
+ * @name:	the name the client gave, or NULL
+ */
+static void fwd_proxy_count(struct fwd *f, struct fwd_tcp *t,
+			    enum proxy_reason r, const char *name)
+{
+	t->pending = false;
+	f->pc.n[r]++;
+	fwd_proxy_log(f, t, r, name);
+}
+
+/**
  * fwd_tcp_close() - end a relayed connection and free its slot
  * @f:		forwarder
  * @t:		connection
@@ -268,7 +309,7 @@ static void fwd_tcp_close(struct fwd *f, struct fwd_tcp *t)
 	int k, j;
 
 	if (t->pending)
-		f->pc.n[t->early_r]++;
+		fwd_proxy_count(f, t, t->early_r, NULL);
 	for (k = 0; k < 2; k++) {
 		if (t->fd[k] >= 0) {
 			epoll_ctl(f->epfd, EPOLL_CTL_DEL, t->fd[k], NULL);
@@ -489,7 +530,7 @@ static ssize_t fwd_req_next(struct fwd *f, struct fwd_tcp *t, struct fwd_dir *d)
 		if (br == HTTP_MALFORMED) {
 			r = PROXY_DENY_HTTP_MALFORMED;
 		} else {
-			f->pc.n[r]++;
+			fwd_proxy_count(f, t, r, req.host);
 			t->req_done = br == HTTP_OK;
 			t->upgrade = req.upgrade;
 			used += req.head_len;
@@ -504,7 +545,7 @@ static ssize_t fwd_req_next(struct fwd *f, struct fwd_tcp *t, struct fwd_dir *d)
 			return (ssize_t)used;
 		}
 	}
-	f->pc.n[r]++;
+	fwd_proxy_count(f, t, r, hr == HTTP_OK ? req.host : NULL);
 	n = proxy_http_403(r, hr == HTTP_OK ? req.host : NULL, resp, sizeof(resp));
 	if (n > 0 && (t->deny = malloc((size_t)n))) {
 		memcpy(t->deny, resp, (size_t)n);
@@ -812,6 +853,7 @@ static bool fwd_oracle_pinned_any(const void *ctx, int af, const void *addr,
  * @pool4:	IPv4 sandbox pool
  * @pool6:	IPv6 sandbox pool
  * @dns:	the supervisor's DNS interceptor (kept referenced), or NULL
+ * @log:	the sandbox's log (kept referenced), or NULL
  * @err:	set to a message on failure
  *
  * Return: 0, or -1 with @err set
@@ -819,7 +861,7 @@ static bool fwd_oracle_pinned_any(const void *ctx, int af, const void *addr,
 int fwd_proxy_init(struct fwd *f, const struct policy *p,
 		   const struct sb_state *s, const struct prefix *pool4,
 		   const struct prefix *pool6, const struct dns *dns,
-		   char **err)
+		   struct log *log, char **err)
 {
 	const struct prefix *gw[2] = { &s->gw4, s->has_v6 ? &s->gw6 : NULL };
 	int k;
@@ -832,6 +874,7 @@ int fwd_proxy_init(struct fwd *f, const struct policy *p,
 	f->pp.oracle.pinned_any = fwd_oracle_pinned_any;
 	f->pp.oracle.ctx = f;
 	f->dns = dns;
+	f->log = log;
 	fwd_host_addrs(f);
 	for (k = 0; k < 2; k++) {
 		struct epoll_event ev = { .events = EPOLLIN };
@@ -852,19 +895,6 @@ int fwd_proxy_init(struct fwd *f, const struct policy *p,
 }
 
 /**
- * fwd_proxy_count() - count the decision of a proxied connection
- * @f:		forwarder
- * @t:		connection
- * @r:		reason (replaces an early decision not counted yet)
- */
-static void fwd_proxy_count(struct fwd *f, struct fwd_tcp *t,
-			    enum proxy_reason r)
-{
-	t->pending = false;
-	f->pc.n[r]++;
-}
-
-/**
  * fwd_proxy_refuse() - refuse a proxied connection and count why
  * @f:		forwarder
  * @t:		connection (closed here)
@@ -877,7 +907,7 @@ static void fwd_proxy_refuse(struct fwd *f, struct fwd_tcp *t,
 	char resp[1024];
 	int n;
 
-	fwd_proxy_count(f, t, r);
+	fwd_proxy_count(f, t, r, name);
 	if (t->fd[1] >= 0)
 		fwd_reset(t->fd[1]);	/* an early connection's destination */
 	if (t->http && (n = proxy_http_403(r, name, resp, sizeof(resp))) > 0) {
@@ -924,7 +954,7 @@ static int fwd_proxy_connect(struct fwd *f, struct fwd_tcp *t, unsigned idx)
 	fwd_tcp_events(f, t, idx);
 	return 0;
 fail:
-	fwd_proxy_count(f, t, PROXY_FAIL_CONNECT);
+	fwd_proxy_count(f, t, PROXY_FAIL_CONNECT, NULL);
 	fwd_reset(t->fd[0]);
 	fwd_tcp_close(f, t);
 	return -1;
@@ -952,6 +982,7 @@ static void fwd_proxy_accept(struct fwd *f, unsigned k)
 	t = fwd_slot(f, &idx);
 	if (!t) {
 		f->pc.n[PROXY_DENY_LIMIT]++;
+		fwd_proxy_log(f, NULL, PROXY_DENY_LIMIT, NULL);
 		fwd_reset(fd);
 		close(fd);
 		return;
@@ -1077,7 +1108,7 @@ static int fwd_proxy_sniff(struct fwd *f, struct fwd_tcp *t, unsigned idx)
 			return -1;
 		}
 	}
-	fwd_proxy_count(f, t, r);
+	fwd_proxy_count(f, t, r, t->http ? req.host : h.sni);
 	t->sniffing = false;
 	if (t->early)
 		return 1;
@@ -1086,7 +1117,7 @@ static int fwd_proxy_sniff(struct fwd *f, struct fwd_tcp *t, unsigned idx)
 other:
 	/* an early connection speaking another protocol: its destination
 	 * was decided when it was accepted */
-	fwd_proxy_count(f, t, t->early_r);
+	fwd_proxy_count(f, t, t->early_r, NULL);
 	t->sniffing = false;
 	if (!t->blen) {
 		free(t->buf);
@@ -1176,7 +1207,7 @@ static void fwd_tcp_event(struct fwd *f, union sv_ref ref, uint32_t events)
 		}
 		if (getsockopt(t->fd[1], SOL_SOCKET, SO_ERROR, &err, &sl) || err) {
 			if (t->proxied) {
-				fwd_proxy_count(f, t, PROXY_FAIL_CONNECT);
+				fwd_proxy_count(f, t, PROXY_FAIL_CONNECT, NULL);
 				fwd_reset(t->fd[0]);
 			} else {
 				f->stats.connect_failed++;
@@ -1420,7 +1451,7 @@ void fwd_timer(struct fwd *f, time_t now)
 		} else if (t->used && !t->connected &&
 			   now - t->since > FWD_CONNECT_TIMEOUT) {
 			if (t->proxied) {
-				fwd_proxy_count(f, t, PROXY_FAIL_CONNECT);
+				fwd_proxy_count(f, t, PROXY_FAIL_CONNECT, NULL);
 				fwd_reset(t->fd[0]);
 			} else {
 				f->stats.connect_failed++;

@@ -10,6 +10,7 @@
 #include <jansson.h>
 
 #include "dns.h"
+#include "log.h"
 #include "policy.h"
 #include "proxy.h"
 #include "state.h"
@@ -146,6 +147,7 @@ struct fwd_udp {
  * @plst:	proxy listeners on the gateway addresses, -1 if none
  * @pp:		proxy decision context
  * @dns:	the supervisor's DNS interceptor (pins), NULL if none
+ * @log:	the sandbox's log, for the proxy's decisions, or NULL
  * @host:	the host's own addresses, for @pp
  * @pc:		proxy decisions by reason
  * @pstats:	proxy byte counters
@@ -173,6 +175,7 @@ struct fwd {
 	int plst[2];
 	struct proxy_policy pp;
 	const struct dns *dns;
+	struct log *log;
 	struct prefix *host;
 	struct proxy_counters pc;
 	struct {
@@ -187,7 +190,7 @@ int fwd_init(struct fwd *f, int epfd, const struct policy *p,
 int fwd_proxy_init(struct fwd *f, const struct policy *p,
 		   const struct sb_state *s, const struct prefix *pool4,
 		   const struct prefix *pool6, const struct dns *dns,
-		   char **err);
+		   struct log *log, char **err);
 json_t *fwd_proxy_stats(const struct fwd *f);
 void fwd_event(struct fwd *f, union sv_ref ref, uint32_t events);
 void fwd_timer(struct fwd *f, time_t now);

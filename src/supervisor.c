@@ -649,7 +649,7 @@ int supervisor_main(const struct moat_config *c, const char *name,
 	}
 	if (sv->s.has_net && sv->s.proxy &&
 	    fwd_proxy_init(&sv->fwd, &sv->pol, &sv->s, &c->pool4, &c->pool6,
-			   sv->has_dns ? &sv->dns : NULL, &err)) {
+			   sv->has_dns ? &sv->dns : NULL, &sv->log, &err)) {
 		dprintf(ready_fd, "%s\n", err);
 		free(err);
 		return MOAT_EXIT_FAILURE;

@@ -143,6 +143,20 @@ assert_fail -m "UDP 9999 (a port the github.com rule names) is dropped" probe_ud
 sandbox udp --allow 151.101.1.1:443/udp --default-egress deny
 assert_match "$(probe_udp "moat-udp-$S" 151.101.1.1 443)" "INET-443" "without domain rules, UDP 443 an address rule allows passes"
 
+t_begin "decisions in the log and the metrics"
+logs=$(m logs "dom-$S" --json)
+assert_match "$(echo "$logs" | jq -r '.[] | select(.kind == "proxy" and .action == "deny" and .name == "cdn.example") | .reason' | sort -u)" \
+	"^not-allowed$" "a refused SNI is logged with its name and reason"
+assert_match "$(echo "$logs" | jq -r '.[] | select(.kind == "proxy" and .action == "allow") | "\(.name) \(.dst) \(.port)"' | sort -u)" \
+	"raw.githubusercontent.com 151.101.1.1 443" "an allowed connection is logged with its destination"
+assert_match "$(m logs "dom-$S" | grep ' proxy ' | head -1)" " proxy +tcp .* 151\.101\.1\.1 +443 " "moat logs shows proxy records as lines"
+m stats "dom-$S" --prometheus >"$WORLD_DIR/metrics.txt"
+assert_match "$(cat "$WORLD_DIR/metrics.txt")" 'moat_proxy_not_pinned_total\{sandbox="dom-'"$S"'"\} [1-9]' "proxy decisions are in the Prometheus output"
+assert_match "$(cat "$WORLD_DIR/metrics.txt")" 'moat_dns_pin_latency_seconds_p99\{' "... and the time to pin"
+if command -v promtool >/dev/null; then
+	assert_ok -m "promtool check metrics accepts them" sh -c "promtool check metrics <'$WORLD_DIR/metrics.txt'"
+fi
+
 t_begin "a fresh sandbox with the same policy has no pins of its own"
 sandbox dom2 --policy "$WORLD_DIR/dom.yaml"
 out=$(https "moat-dom2-$S" raw.githubusercontent.com 151.101.1.1)
