@@ -375,6 +375,55 @@ static void test_answers(void **state)
 	env_free(e);
 }
 
+/**
+ * name_is() - dns_pinned_for() callback: accept one name
+ * @name:	pinned name
+ * @arg:	the name to accept
+ *
+ * Return: true if they are the same
+ */
+static bool name_is(const char *name, const void *arg)
+{
+	return !strcmp(name, arg);
+}
+
+/**
+ * test_pins_and_busy() - the pin ring as the proxy reads it; the timer's
+ * question
+ * @state:	unused
+ */
+static void test_pins_and_busy(void **state)
+{
+	struct env *e = env_new("version: 1\negress:\n  rules:\n    - allow: github.com\n", false);
+	static const uint8_t a1[4] = { 140, 82, 112, 3 }, a2[4] = { 140, 82, 112, 4 };
+	struct dns_pinrec *p = &e->d->pins[0];
+
+	(void)state;
+	assert_int_equal(e->d->pin_cap, DNS_PIN_MAX);
+	assert_false(dns_busy(e->d));
+	snprintf(p->name, sizeof(p->name), "github.com");
+	p->af = AF_INET;
+	memcpy(p->addr, a1, 4);
+	p->expires = time(NULL) + 1000000000;	/* far in the future */
+	e->d->npins = 1;
+	assert_true(dns_pinned(e->d, "GitHub.com.", AF_INET, a1));
+	assert_false(dns_pinned(e->d, "github.com", AF_INET, a2));
+	assert_false(dns_pinned(e->d, "api.github.com", AF_INET, a1));
+	assert_true(dns_pinned_for(e->d, AF_INET, a1, name_is, "github.com"));
+	assert_false(dns_pinned_for(e->d, AF_INET, a1, name_is, "evil.example"));
+	assert_false(dns_pinned_for(e->d, AF_INET6, a1, name_is, "github.com"));
+	p->expires = 0;				/* expired */
+	assert_false(dns_pinned(e->d, "github.com", AF_INET, a1));
+	assert_false(dns_pinned_for(e->d, AF_INET, a1, name_is, "github.com"));
+	/* a query waiting for upstream keeps the timer running */
+	e->d->q[3].msg = malloc(1);
+	assert_true(dns_busy(e->d));
+	free(e->d->q[3].msg);
+	e->d->q[3].msg = NULL;
+	assert_false(dns_busy(e->d));
+	env_free(e);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -383,6 +432,7 @@ int main(void)
 		cmocka_unit_test(test_resolv_conf),
 		cmocka_unit_test(test_decisions),
 		cmocka_unit_test(test_answers),
+		cmocka_unit_test(test_pins_and_busy),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

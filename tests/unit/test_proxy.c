@@ -421,6 +421,111 @@ static void test_is_tls(void **state)
 	assert_false(proxy_is_tls((const uint8_t *)"", 0));
 }
 
+/**
+ * fake_pinned_any() - pinned for an allowed name on the port
+ * @ctx:	unused
+ * @af:		family
+ * @addr:	address bytes
+ * @port:	port
+ *
+ * Return: true for the pins of allowed names, on 443 and 80
+ */
+static bool fake_pinned_any(const void *ctx, int af, const void *addr,
+			    uint16_t port)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (fake_verdict(ctx, names[i].name, port) == PROXY_NAME_ALLOW &&
+		    fake_pinned(ctx, names[i].name, af, addr))
+			return true;
+	return false;
+}
+
+/**
+ * test_domain_verdict() - the policy's domain rules on a name and a port
+ * @state:	unused
+ */
+static void test_domain_verdict(void **state)
+{
+	struct errlist el = { 0 };
+	struct policy p;
+	static const char yaml[] =
+		"version: 1\n"
+		"egress:\n"
+		"  default: deny\n"
+		"  rules:\n"
+		"    - deny: evil.github.com\n"
+		"    - allow: github.com\n"
+		"      ports: [443, 9999]\n"
+		"    - allow: \"*.githubusercontent.com\"\n"
+		"      ports: [443]\n"
+		"      protocol: udp\n"
+		"    - allow: \"*.github.com\"\n";
+
+	(void)state;
+	policy_init(&p);
+	assert_int_equal(policy_load_buf(&p, "t.yaml", yaml, strlen(yaml), &el), 0);
+	assert_int_equal(proxy_domain_verdict(&p, "github.com", 443), PROXY_NAME_ALLOW);
+	assert_int_equal(proxy_domain_verdict(&p, "GitHub.COM.", 9999), PROXY_NAME_ALLOW);
+	assert_int_equal(proxy_domain_verdict(&p, "github.com", 80), PROXY_NAME_NONE);
+	assert_int_equal(proxy_domain_verdict(&p, "evilgithub.com", 443), PROXY_NAME_NONE);
+	assert_int_equal(proxy_domain_verdict(&p, "github.com.evil.example", 443), PROXY_NAME_NONE);
+	assert_int_equal(proxy_domain_verdict(&p, "evil.github.com", 443), PROXY_NAME_DENY);
+	assert_int_equal(proxy_domain_verdict(&p, "api.github.com", 22), PROXY_NAME_ALLOW);
+	/* a udp-only rule never covers the proxy's TCP */
+	assert_int_equal(proxy_domain_verdict(&p, "raw.githubusercontent.com", 443), PROXY_NAME_NONE);
+	assert_int_equal(proxy_domain_verdict(&p, "bad\\name.github.com", 443), PROXY_NAME_NONE);
+	policy_free(&p);
+	errlist_free(&el);
+}
+
+/**
+ * test_decide_addr() - a connection decided before any name is seen
+ * @state:	unused
+ */
+static void test_decide_addr(void **state)
+{
+	struct proxy_policy pp;
+	struct policy pol;
+	struct prefix host, d;
+
+	(void)state;
+	setup_pp(&pp, &pol, "version: 1\negress:\n  default: deny\n  rules:\n"
+		 "    - allow: 93.184.216.34\n", &host);
+	pp.oracle.pinned_any = fake_pinned_any;
+	assert_int_equal(addr_parse("140.82.112.3", &d), 0);
+	assert_int_equal(proxy_decide_addr(&pp, &d, 443), PROXY_ALLOW_PIN);
+	assert_int_equal(proxy_decide_addr(&pp, &d, 5432), PROXY_DENY_NOT_ALLOWED);
+	assert_int_equal(addr_parse("93.184.216.34", &d), 0);
+	assert_int_equal(proxy_decide_addr(&pp, &d, 5432), PROXY_ALLOW_ADDR);
+	assert_int_equal(addr_parse("192.168.77.2", &d), 0);
+	assert_int_equal(proxy_decide_addr(&pp, &d, 443), PROXY_DENY_HOST);
+	assert_int_equal(addr_parse("10.231.0.6", &d), 0);
+	assert_int_equal(proxy_decide_addr(&pp, &d, 443), PROXY_DENY_SANDBOX);
+	assert_true(proxy_reason_allows(PROXY_ALLOW_PIN));
+	assert_string_equal(proxy_reason_str(PROXY_ALLOW_PIN), "allowed-pinned-address");
+	policy_free(&pol);
+}
+
+/**
+ * test_is_http() - what starts like an HTTP request on other ports
+ * @state:	unused
+ */
+static void test_is_http(void **state)
+{
+	(void)state;
+	assert_true(proxy_is_http((const uint8_t *)"GET / HTTP/1.1\r\n", 16));
+	assert_true(proxy_is_http((const uint8_t *)"PO", 2));	/* maybe POST */
+	assert_true(proxy_is_http((const uint8_t *)"PRI * HTTP/2.0", 14));
+	assert_false(proxy_is_http((const uint8_t *)"SSH-2.0-OpenSSH_9.2", 19));
+	assert_false(proxy_is_http((const uint8_t *)"EHLO x\r\n", 8));
+	assert_false(proxy_is_http((const uint8_t *)"GETX", 4));
+	assert_true(proxy_port_named(80));
+	assert_true(proxy_port_named(443));
+	assert_false(proxy_port_named(8443));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -430,6 +535,9 @@ int main(void)
 		cmocka_unit_test(test_403_and_counters),
 		cmocka_unit_test(test_original_dst),
 		cmocka_unit_test(test_is_tls),
+		cmocka_unit_test(test_domain_verdict),
+		cmocka_unit_test(test_decide_addr),
+		cmocka_unit_test(test_is_http),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
