@@ -70,6 +70,40 @@ out=$(m run --policy "$P/pub.yaml" -- sh -c 'cat /etc/resolv.conf; getent hosts 
 assert_match "$out" "nameserver 10\." "moat run: resolv.conf names the gateway"
 assert_match "$out" "10\.0\.0\.5 +db\.internal" "moat run: the libc resolver reaches the interceptor"
 
+# two queries pipelined on one TCP connection, answered both (RFC 7766)
+out=$(in_ns "$N" python3 - <<'EOF2' 2>&1
+import socket, struct
+def q(i, name):
+    n = b''.join(bytes([len(l)]) + l for l in name.encode().split(b'.')) + b'\0'
+    m = struct.pack('>HHHHHH', i, 0x0100, 1, 0, 0, 0) + n + b'\0\1\0\1'
+    return struct.pack('>H', len(m)) + m
+s = socket.create_connection(('8.8.8.8', 53), timeout=3)
+s.sendall(q(1, 'example.com') + q(2, 'db.internal'))
+f = s.makefile('rb')
+ids = []
+for _ in range(2):
+    ln = struct.unpack('>H', f.read(2))[0]
+    m = f.read(ln)
+    ids.append(struct.unpack('>H', m[:2])[0])
+print(sorted(ids))
+EOF2
+)
+assert_eq "$out" "[1, 2]" "two queries pipelined on one TCP connection: both answered"
+# the host's resolv.conf naming a loopback resolver (systemd-resolved's
+# 127.0.0.53): the interceptor runs in the host's namespace and reaches it
+in_host dnsmasq --no-resolv --no-hosts --server=8.8.8.8 --listen-address=127.0.0.53 \
+	--bind-interfaces --port=53 --pid-file="$P/lo-dnsmasq.pid" --log-facility=- >/dev/null 2>&1
+world_on_destroy sh -c "kill \$(cat '$P/lo-dnsmasq.pid' 2>/dev/null) 2>/dev/null" || true
+echo "nameserver 127.0.0.53" >"$P/resolv-lo.conf"
+if out=$(in_host env MOAT_RESOLV_CONF="$P/resolv-lo.conf" "$MOAT" create "lo-$S" 2>&1); then
+	assert_eq "$(probe_dns "moat-lo-$S" 8.8.8.8 example.com)" 93.184.216.34 "a loopback resolver in the host's resolv.conf answers through the interceptor"
+	out=$(in_host env MOAT_RESOLV_CONF="$P/resolv-lo.conf" "$MOAT" run -- sh -c 'cat /etc/resolv.conf; getent ahostsv4 example.com | head -n1' 2>&1)
+	assert_match "$out" "nameserver 10\." "... and moat run's resolv.conf names the gateway, not 127.0.0.53"
+	assert_match "$out" "93\.184\.216\.34 +STREAM example\.com" "... where the libc resolver gets its answer"
+else
+	not_ok "create with a loopback resolv.conf" "$out"
+fi
+
 t_begin "rebind protection"
 for n in rebind-private rebind-loopback rebind-ll rebind-meta rebind-cgn rebind-zero rebind-mixed cname-private; do
 	assert_eq "$(dns_rcode "$N" 8.8.8.8 $n.example)" NXDOMAIN "$n.example (A) is NXDOMAIN"
