@@ -34,7 +34,7 @@ packages=(
 # benchmarks (SPEC section 8): peers and load generators
 bench_packages=(
 	sockperf containernetworking-plugins iptables
-	dnsperf wrk haproxy tinyproxy unbound podman runc qemu-system-x86
+	dnsperf wrk haproxy tinyproxy nginx unbound podman runc qemu-system-x86
 )
 
 check_only=0
