@@ -1,0 +1,460 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+#
+# bench/proxy.sh - moat's transparent proxy (SPEC section 8: "proxied
+# (SNI-checked) bulk throughput >= 90% of direct", "proxied connect
+# overhead p50 <= 300 us"), side by side in one run with the direct path
+# and two explicit middleboxes, reported as ratios to the direct path:
+#
+#   direct    a moat sandbox without the proxy: the kernel path
+#   moat      a moat sandbox created with MOAT_PROXY=all: its TCP 80/443
+#             is redirected to its supervisor, which reads the TLS SNI or
+#             the HTTP Host, decides, connects and splices
+#   haproxy   haproxy in TCP mode with an SNI rule (req.ssl_sni) on 8443
+#             and a Host rule on 8080, one thread, splice-auto, in the
+#             host namespace; clients use curl --connect-to / wrk
+#   tinyproxy tinyproxy as an explicit HTTP proxy (absolute-form GET for
+#             HTTP, CONNECT for TLS) in the host namespace; curl -x
+#
+# Measured, HTTP on port 80 and TLS on 443 (nginx, self-signed cert made
+# at run time, files on tmpfs):
+#   1. bulk throughput sandbox <- server: curl -o /dev/null of a large file
+#   2. connections per second: wrk, a new connection per request
+#      (Connection: close; moat's proxy forwards only the first request of
+#      a connection anyway); wrk cannot speak CONNECT, so no TLS figure for
+#      tinyproxy
+#   3. time to first byte of a small request, p50/p99 (curl
+#      %{time_starttransfer}, one curl per request, run in a loop inside
+#      the sandbox): the connect overhead, as microseconds added to direct
+#   4. CPU seconds per GB of the middlebox process (utime + stime from
+#      /proc/PID/stat around the bulk transfers): moat's supervisor, haproxy,
+#      tinyproxy
+#
+#   sudo bench/proxy.sh [--quick] [--out FILE]
+#
+# --quick: one round, shorter runs, a smaller file (a smoke run; the
+# figures in docs/BENCHMARKS.md come from a full run). ROUNDS, SECS, BIG
+# (MiB), NLAT override the defaults.
+# Needs: scripts/install-deps.sh --bench (nginx, haproxy, tinyproxy, wrk,
+# curl, openssl, jq).
+#
+# Topology (every namespace made here, random suffix, removed at exit;
+# the sandboxes' namespaces are moat's, removed with the sandboxes):
+#
+#   +-------------------------+   +-------------------------------+
+#   | sandbox pd-SFX (direct) |   | sandbox pp-SFX (MOAT_PROXY=all)|
+#   |  clients: curl, wrk     |   |  clients: curl, wrk           |
+#   +-----------+-------------+   +--------------+----------------+
+#               | moatN (veth)                   | moatM: tcp 80/443
+#               |                                |  redirected to gw:15001
+#   +-----------+--------------------------------+----------------+
+#   | HOST bp-host-SFX   moat and the two supervisors run here     |
+#   |  lo 198.51.100.1: haproxy :8080 (Host rule) :8443 (SNI rule) |
+#   |                   tinyproxy :8888                            |
+#   |  up0 172.31.254.1/30                                         |
+#   +-----------------------------+--------------------------------+
+#                                 | up0 (veth)
+#   +-----------------------------+--------------------------------+
+#   | INET bp-inet-SFX   up0 172.31.254.2/30                       |
+#   |  lo 203.0.113.10: nginx :80 and :443, files on tmpfs         |
+#   +--------------------------------------------------------------+
+#
+# Both sandboxes get the same policy: TCP 80/443 to 203.0.113.10 and the
+# host's ports 8080, 8443, 8888; nothing else. The name bench.test is
+# given to clients (and tinyproxy) by an /etc/hosts bind-mounted in a
+# private mount namespace of their own (unshare -m).
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+
+quick=0
+out=
+while [ $# -gt 0 ]; do
+	case $1 in
+	--quick) quick=1 ;;
+	--out) out=$2; shift ;;
+	-h | --help) sed -n '3,41p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	*) echo "proxy.sh: unknown option '$1' (try --help)" >&2; exit 2 ;;
+	esac
+	shift
+done
+
+if [ "$quick" = 1 ]; then
+	ROUNDS=${ROUNDS:-1} SECS=${SECS:-2} BIG=${BIG:-256} NLAT=${NLAT:-30}
+else
+	ROUNDS=${ROUNDS:-3} SECS=${SECS:-5} BIG=${BIG:-1024} NLAT=${NLAT:-200}
+fi
+for t in nginx haproxy tinyproxy wrk curl openssl jq unshare; do
+	command -v "$t" >/dev/null || { echo "proxy.sh: $t missing: sudo scripts/install-deps.sh --bench" >&2; exit 1; }
+done
+
+bench_init proxy
+SRV=203.0.113.10 MB=198.51.100.1
+H=bp-host-$BENCH_SFX I=bp-inet-$BENCH_SFX
+SBD=pd-$BENCH_SFX SBP=pp-$BENCH_SFX
+export MOAT_RUN_DIR=$BENCH_DIR/run
+R=$BENCH_DIR/r
+mkdir -p "$R"
+# the served files live on tmpfs, outside BENCH_DIR (which is on disk)
+FILES=$(mktemp -d /dev/shm/moat-bench-proxy.XXXXXX)
+bench_on_exit "rm -rf '$FILES'"
+
+log() { printf '%s %s\n' "$(date +%T)" "$*" >&2; }
+moat() { in_ns "$H" "$MOAT" "$@"; }
+bench_on_exit "nsenter --net=/run/netns/$H $MOAT rm -f $SBD"
+bench_on_exit "nsenter --net=/run/netns/$H $MOAT rm -f $SBP"
+
+# ---------------------------------------------------------------- world
+log "building the namespaces and the servers"
+bench_ns bp-host
+bench_ns bp-inet
+ip -n "$H" link add up0 type veth peer name up0 netns "$I"
+ip -n "$H" addr add 172.31.254.1/30 dev up0
+ip -n "$I" addr add 172.31.254.2/30 dev up0
+ip -n "$I" addr add $SRV/32 dev lo
+ip -n "$H" addr add $MB/32 dev lo
+ip -n "$H" link set up0 up
+ip -n "$I" link set up0 up
+ip -n "$H" route add default via 172.31.254.2
+# many short connections: reuse TIME_WAIT ports, use the whole range
+for ns in "$H" "$I"; do
+	in_ns "$ns" sysctl -qw net.ipv4.tcp_tw_reuse=1 \
+		net.ipv4.ip_local_port_range="10000 65000"
+done
+
+# files: one large, one small (the small one is the request of 2 and 3)
+head -c $((BIG * 1024 * 1024)) /dev/zero >"$FILES/big"
+head -c 100 /dev/zero >"$FILES/small"
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+	-keyout "$BENCH_DIR/key.pem" -out "$BENCH_DIR/cert.pem" -days 1 \
+	-subj /CN=bench.test -addext subjectAltName=DNS:bench.test 2>/dev/null
+
+mkdir -p "$BENCH_DIR/nginx"
+cat >"$BENCH_DIR/nginx.conf" <<EOF
+worker_processes 1;
+error_log $BENCH_DIR/nginx/error.log;
+pid $BENCH_DIR/nginx/nginx.pid;
+events { worker_connections 4096; }
+http {
+	access_log off;
+	sendfile on;
+	tcp_nopush on;
+	keepalive_requests 1000000;
+	default_type application/octet-stream;
+	client_body_temp_path $BENCH_DIR/nginx/body;
+	proxy_temp_path $BENCH_DIR/nginx/proxy;
+	fastcgi_temp_path $BENCH_DIR/nginx/fastcgi;
+	uwsgi_temp_path $BENCH_DIR/nginx/uwsgi;
+	scgi_temp_path $BENCH_DIR/nginx/scgi;
+	server {
+		listen $SRV:80 reuseport backlog=4096;
+		listen $SRV:443 ssl reuseport backlog=4096;
+		server_name bench.test;
+		ssl_certificate $BENCH_DIR/cert.pem;
+		ssl_certificate_key $BENCH_DIR/key.pem;
+		root $FILES;
+	}
+}
+EOF
+bench_bg "$I" "$BENCH_DIR/nginx.log" nginx -e "$BENCH_DIR/nginx/error.log" \
+	-c "$BENCH_DIR/nginx.conf" -g 'daemon off;'
+
+cat >"$BENCH_DIR/haproxy.cfg" <<EOF
+global
+	nbthread 1
+	maxconn 20000
+defaults
+	mode tcp
+	option splice-auto
+	timeout connect 5s
+	timeout client 60s
+	timeout server 60s
+frontend tls
+	bind $MB:8443
+	tcp-request inspect-delay 5s
+	tcp-request content accept if { req.ssl_hello_type 1 } { req.ssl_sni -i bench.test }
+	tcp-request content reject
+	default_backend tls
+backend tls
+	server s $SRV:443
+frontend http
+	bind $MB:8080
+	tcp-request inspect-delay 5s
+	tcp-request content accept if { req.hdr(host),field(1,:) -i bench.test }
+	tcp-request content reject
+	default_backend http
+backend http
+	server s $SRV:80
+EOF
+bench_bg "$H" "$BENCH_DIR/haproxy.log" haproxy -db -f "$BENCH_DIR/haproxy.cfg"
+HAPROXY_PID=${BENCH_PIDS[-1]}
+
+cat >"$BENCH_DIR/tinyproxy.conf" <<EOF
+Port 8888
+Listen $MB
+Timeout 60
+MaxClients 1024
+LogLevel Error
+ConnectPort 443
+EOF
+# tinyproxy resolves bench.test itself: give it the name
+printf '%s bench.test\n' $SRV >"$BENCH_DIR/hosts-srv"
+printf '%s bench.test\n' $MB >"$BENCH_DIR/hosts-mb"
+bench_bg "$H" "$BENCH_DIR/tinyproxy.log" unshare -m sh -c \
+	'mount --bind "$0" /etc/hosts && exec tinyproxy -d -c "$1"' \
+	"$BENCH_DIR/hosts-srv" "$BENCH_DIR/tinyproxy.conf"
+TINY_PID=${BENCH_PIDS[-1]}
+
+bench_wait_listen "$I" tcp 80
+bench_wait_listen "$I" tcp 443
+bench_wait_listen "$H" tcp 8080
+bench_wait_listen "$H" tcp 8443
+bench_wait_listen "$H" tcp 8888
+
+cat >"$BENCH_DIR/policy.yaml" <<EOF
+version: 1
+egress:
+  default: deny
+  rules:
+    - allow: $SRV
+      ports: [80, 443]
+      protocol: tcp
+    - allow: host
+      ports: [8080, 8443, 8888]
+      protocol: tcp
+EOF
+moat create "$SBD" --policy "$BENCH_DIR/policy.yaml" >/dev/null
+in_ns "$H" env MOAT_PROXY=all "$MOAT" create "$SBP" --policy "$BENCH_DIR/policy.yaml" >/dev/null
+NS_D=$(moat inspect "$SBD" --json | jq -r .netns)
+NS_P=$(moat inspect "$SBP" --json | jq -r .netns)
+SV_P=$(moat inspect "$SBP" --json | jq -r .supervisor_pid)
+[ "$(moat inspect "$SBP" --json | jq -r .supervisor.proxy.enabled)" = 1 ] ||
+	{ echo "proxy.sh: the proxy is not on in $SBP" >&2; exit 1; }
+[ "$(moat inspect "$SBD" --json | jq -r .supervisor.proxy.enabled)" = 0 ] ||
+	{ echo "proxy.sh: the proxy is on in $SBD" >&2; exit 1; }
+for ns in "$NS_D" "$NS_P"; do
+	in_ns "$ns" sysctl -qw net.ipv4.tcp_tw_reuse=1 \
+		net.ipv4.ip_local_port_range="10000 65000"
+done
+
+# cl WHO CMD... - run CMD as a client of WHO (direct, moat, haproxy,
+# tinyproxy): in the sandbox's network namespace (moat's for "moat", the
+# direct one otherwise), with bench.test naming the server (or the
+# haproxy middlebox) in its /etc/hosts
+cl() {
+	local who=$1 ns=$NS_D hosts=$BENCH_DIR/hosts-srv
+	shift
+	[ "$who" = moat ] && ns=$NS_P
+	[ "$who" = haproxy ] && hosts=$BENCH_DIR/hosts-mb
+	nsenter --net="/run/netns/$ns" unshare -m sh -c \
+		'h=$1; shift; mount --bind "$h" /etc/hosts && exec "$@"' \
+		sh "$hosts" "$@"
+}
+# url WHO PROTO PATH - the URL WHO's clients fetch; curl_args WHO: the
+# proxy option of tinyproxy's clients
+url() {
+	local port=
+	if [ "$1" = haproxy ]; then
+		[ "$2" = http ] && port=:8080 || port=:8443
+	fi
+	echo "$2://bench.test$port/$3"
+}
+curl_args() {
+	if [ "$1" = tinyproxy ]; then
+		echo "-x http://$MB:8888"
+	fi
+}
+
+# cpu_ticks PID - utime + stime, clock ticks (every thread)
+cpu_ticks() {
+	awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$1/stat"
+}
+mb_pid() {
+	case $1 in
+	moat) echo "$SV_P" ;;
+	haproxy) echo "$HAPROXY_PID" ;;
+	tinyproxy) echo "$TINY_PID" ;;
+	*) echo ;;
+	esac
+}
+
+WHO="direct moat haproxy tinyproxy"
+# readiness and correctness: every path fetches the small file
+for who in $WHO; do
+	for proto in http https; do
+		# shellcheck disable=SC2046
+		n=$(cl "$who" curl -ksS --max-time 10 $(curl_args "$who") \
+			-o /dev/null -w '%{size_download}' "$(url "$who" $proto small)") ||
+			{ echo "proxy.sh: $who $proto: cannot fetch" >&2; exit 1; }
+		[ "$n" = 100 ] || { echo "proxy.sh: $who $proto: got $n bytes" >&2; exit 1; }
+	done
+done
+# and the middleboxes refuse what their rule does not allow
+if cl haproxy curl -ksS --max-time 5 -o /dev/null --connect-to other.test:443:$MB:8443 \
+	https://other.test/small 2>/dev/null; then
+	echo "proxy.sh: haproxy's SNI rule lets other.test through" >&2
+	exit 1
+fi
+
+# ---------------------------------------------------------------- bulk
+log "bulk: $ROUNDS rounds of ${BIG} MiB per path and protocol, alternating"
+tck=$(getconf CLK_TCK)
+for r in $(seq "$ROUNDS"); do
+	for proto in http https; do
+		for who in $WHO; do
+			pid=$(mb_pid "$who")
+			[ -n "$pid" ] && c0=$(cpu_ticks "$pid")
+			# shellcheck disable=SC2046
+			o=$(cl "$who" curl -ksS --max-time 120 $(curl_args "$who") -o /dev/null \
+				-w '%{speed_download} %{size_download}' "$(url "$who" $proto big)")
+			read -r bps bytes <<<"$o"
+			[ "$bytes" = $((BIG * 1024 * 1024)) ] ||
+				{ echo "proxy.sh: $who $proto: short transfer ($bytes bytes)" >&2; exit 1; }
+			echo "$bps" >>"$R/bulk-$proto-$who"
+			if [ -n "$pid" ]; then
+				c1=$(cpu_ticks "$pid")
+				echo "$((c1 - c0)) $bytes" >>"$R/cpu-$proto-$who"
+			fi
+		done
+	done
+done
+
+# ---------------------------------------------------------- conn/s (wrk)
+log "connections per second: $ROUNDS rounds of ${SECS}s, wrk, Connection: close"
+cat >"$BENCH_DIR/absolute.lua" <<'EOF'
+-- tinyproxy: an explicit proxy wants the absolute form of the target
+wrk.path = "http://bench.test/small"
+EOF
+wrk_rps() { # wrk_rps WHO PROTO
+	local who=$1 proto=$2 o u s=()
+	u=$(url "$who" "$proto" small)
+	if [ "$who" = tinyproxy ]; then
+		u=http://$MB:8888/
+		s=(-s "$BENCH_DIR/absolute.lua")
+	fi
+	o=$(cl "$who" wrk -t 1 -c 32 -d "${SECS}s" -H 'Connection: close' "${s[@]}" "$u")
+	echo "$o" >>"$BENCH_DIR/wrk-$proto-$who.log"
+	sed -n 's/^Requests\/sec: *\([0-9.]*\).*/\1/p' <<<"$o"
+}
+for r in $(seq "$ROUNDS"); do
+	for proto in http https; do
+		for who in $WHO; do
+			[ "$who/$proto" = tinyproxy/https ] && continue
+			wrk_rps "$who" $proto >>"$R/cps-$proto-$who"
+		done
+	done
+done
+
+# ------------------------------------------------------ time to first byte
+log "time to first byte: $ROUNDS x $NLAT small requests per path and protocol"
+# one shell in the sandbox runs the loop: what is timed is curl's own
+# measurement of its connection, not the start of processes
+ttfb_loop() { # ttfb_loop WHO PROTO N
+	# shellcheck disable=SC2046
+	cl "$1" env N="$3" U="$(url "$1" "$2" small)" A="$(curl_args "$1")" bash -c '
+		for i in $(seq "$N"); do
+			curl -ks $A -o /dev/null -w "%{time_starttransfer}\n" "$U"
+		done'
+}
+for r in $(seq "$ROUNDS"); do
+	for proto in http https; do
+		for who in $WHO; do
+			ttfb_loop "$who" $proto "$NLAT" |
+				awk '{ printf "%.1f\n", $1 * 1e6 }' >>"$R/ttfb-$proto-$who"
+		done
+	done
+done
+
+# ------------------------------------------------------------- report
+# check what the proxy did: every connection of the moat sandbox allowed
+pstat=$(moat inspect "$SBP" --json | jq -c .supervisor.proxy)
+log "moat proxy counters: $pstat"
+
+m() { median "$R/$1"; }
+gbit() { python3 -c "import sys; print('%.2f' % (float(sys.argv[1]) * 8 / 1e9))" "$1"; }
+pctr() { python3 -c "import sys; a, b = float(sys.argv[1]), float(sys.argv[2]); print('%.0f%%' % (100 * a / b) if b else 'nan')" "$1" "$2"; }
+sub() { python3 -c "import sys; print('%+.0f' % (float(sys.argv[1]) - float(sys.argv[2])))" "$1" "$2"; }
+# cpu_per_gb FILE - CPU seconds per GB (1e9 bytes) over every transfer
+cpu_per_gb() {
+	awk -v t="$tck" '{ c += $1; b += $2 } END { printf "%.2f\n", b ? c / t / (b / 1e9) : 0 }' "$1"
+}
+met() { python3 -c "import sys; print('met' if eval(sys.argv[1]) else 'missed')" "$1"; }
+
+{
+echo "## Transparent proxy (bench/proxy.sh)"
+echo
+echo "$(date -u +%F), $(uname -r), $(nproc) cores; $ROUNDS rounds, alternating; bulk ${BIG} MiB, wrk ${SECS}s -c 32 -t 1, TTFB over $((ROUNDS * NLAT)) requests; medians."
+echo
+echo "| what | direct | moat proxy | haproxy (TCP, SNI rule) | tinyproxy |"
+echo "|---|---|---|---|---|"
+for proto in http https; do
+	P=HTTP
+	[ $proto = https ] && P=TLS
+	d=$(m "bulk-$proto-direct")
+	row="| $P bulk (Gbit/s) | $(gbit "$d")"
+	for who in moat haproxy tinyproxy; do
+		v=$(m "bulk-$proto-$who")
+		row+=" | $(gbit "$v") ($(pctr "$v" "$d"))"
+	done
+	echo "$row |"
+done
+for proto in http https; do
+	P=HTTP
+	[ $proto = https ] && P=TLS
+	d=$(m "cps-$proto-direct")
+	row="| $P connections/s (wrk, new connection per request) | $(printf '%.0f' "$d")"
+	for who in moat haproxy tinyproxy; do
+		if [ -s "$R/cps-$proto-$who" ]; then
+			v=$(m "cps-$proto-$who")
+			row+=" | $(printf '%.0f' "$v") ($(pctr "$v" "$d"))"
+		else
+			row+=" | - (wrk has no CONNECT)"
+		fi
+	done
+	echo "$row |"
+done
+for proto in http https; do
+	P=HTTP
+	[ $proto = https ] && P=TLS
+	d50=$(m "ttfb-$proto-direct") d99=$(pct 99 "$R/ttfb-$proto-direct")
+	row="| $P time to first byte p50 / p99 (us) | $(printf '%.0f / %.0f' "$d50" "$d99")"
+	for who in moat haproxy tinyproxy; do
+		v50=$(m "ttfb-$proto-$who") v99=$(pct 99 "$R/ttfb-$proto-$who")
+		row+=" | $(printf '%.0f / %.0f' "$v50" "$v99") ($(sub "$v50" "$d50") / $(sub "$v99" "$d99"))"
+	done
+	echo "$row |"
+done
+for proto in http https; do
+	P=HTTP
+	[ $proto = https ] && P=TLS
+	row="| $P CPU s per GB relayed (middlebox process) | -"
+	for who in moat haproxy tinyproxy; do
+		row+=" | $(cpu_per_gb "$R/cpu-$proto-$who")"
+	done
+	echo "$row |"
+done
+echo
+echo "Targets (SPEC section 8), moat proxy against direct:"
+echo
+for proto in http https; do
+	P=HTTP
+	[ $proto = https ] && P=TLS
+	a=$(m "bulk-$proto-moat") b=$(m "bulk-$proto-direct")
+	echo "- $P bulk >= 90% of direct: $(pctr "$a" "$b"), $(met "$a >= 0.9 * $b")"
+done
+for proto in http https; do
+	P=HTTP
+	[ $proto = https ] && P=TLS
+	a=$(m "ttfb-$proto-moat") b=$(m "ttfb-$proto-direct")
+	echo "- $P connect overhead p50 <= 300 us: $(sub "$a" "$b") us, $(met "$a - $b <= 300")"
+done
+echo
+echo "moat proxy counters at the end: \`$pstat\`"
+} >"$R/table.md"
+cat "$R/table.md"
+if [ -n "$out" ]; then
+	cp "$R/table.md" "$out"
+else
+	mkdir -p "$BENCH_TOP/bench/results"
+	cp "$R/table.md" "$BENCH_TOP/bench/results/proxy-$(date -u +%Y%m%d-%H%M).md"
+fi
+log "done"
