@@ -96,6 +96,7 @@ R=$BENCH_DIR/r
 mkdir -p "$R"
 # the served files live on tmpfs, outside BENCH_DIR (which is on disk)
 FILES=$(mktemp -d /dev/shm/moat-bench-proxy.XXXXXX)
+chmod 755 "$FILES"  # nginx workers run as nobody
 bench_on_exit "rm -rf '$FILES'"
 
 log() { printf '%s %s\n' "$(date +%T)" "$*" >&2; }
@@ -161,7 +162,7 @@ bench_bg "$I" "$BENCH_DIR/nginx.log" nginx -e "$BENCH_DIR/nginx/error.log" \
 cat >"$BENCH_DIR/haproxy.cfg" <<EOF
 global
 	nbthread 1
-	maxconn 20000
+	maxconn 4096
 defaults
 	mode tcp
 	option splice-auto
@@ -204,11 +205,15 @@ bench_bg "$H" "$BENCH_DIR/tinyproxy.log" unshare -m sh -c \
 	"$BENCH_DIR/hosts-srv" "$BENCH_DIR/tinyproxy.conf"
 TINY_PID=${BENCH_PIDS[-1]}
 
-bench_wait_listen "$I" tcp 80
-bench_wait_listen "$I" tcp 443
-bench_wait_listen "$H" tcp 8080
-bench_wait_listen "$H" tcp 8443
-bench_wait_listen "$H" tcp 8888
+# wait_srv NS PORT LOG - wait for a listener; show the server's log if none
+wait_srv() {
+	bench_wait_listen "$1" tcp "$2" || { cat "$3" >&2; exit 1; }
+}
+wait_srv "$I" 80 "$BENCH_DIR/nginx/error.log"
+wait_srv "$I" 443 "$BENCH_DIR/nginx/error.log"
+wait_srv "$H" 8080 "$BENCH_DIR/haproxy.log"
+wait_srv "$H" 8443 "$BENCH_DIR/haproxy.log"
+wait_srv "$H" 8888 "$BENCH_DIR/tinyproxy.log"
 
 cat >"$BENCH_DIR/policy.yaml" <<EOF
 version: 1
@@ -224,6 +229,7 @@ egress:
 EOF
 moat create "$SBD" --policy "$BENCH_DIR/policy.yaml" >/dev/null
 in_ns "$H" env MOAT_PROXY=all "$MOAT" create "$SBP" --policy "$BENCH_DIR/policy.yaml" >/dev/null
+# the sandboxes' namespaces, as paths
 NS_D=$(moat inspect "$SBD" --json | jq -r .netns)
 NS_P=$(moat inspect "$SBP" --json | jq -r .netns)
 SV_P=$(moat inspect "$SBP" --json | jq -r .supervisor_pid)
@@ -232,7 +238,7 @@ SV_P=$(moat inspect "$SBP" --json | jq -r .supervisor_pid)
 [ "$(moat inspect "$SBD" --json | jq -r .supervisor.proxy.enabled)" = 0 ] ||
 	{ echo "proxy.sh: the proxy is on in $SBD" >&2; exit 1; }
 for ns in "$NS_D" "$NS_P"; do
-	in_ns "$ns" sysctl -qw net.ipv4.tcp_tw_reuse=1 \
+	nsenter --net="$ns" sysctl -qw net.ipv4.tcp_tw_reuse=1 \
 		net.ipv4.ip_local_port_range="10000 65000"
 done
 
@@ -245,7 +251,7 @@ cl() {
 	shift
 	[ "$who" = moat ] && ns=$NS_P
 	[ "$who" = haproxy ] && hosts=$BENCH_DIR/hosts-mb
-	nsenter --net="/run/netns/$ns" unshare -m sh -c \
+	nsenter --net="$ns" unshare -m sh -c \
 		'h=$1; shift; mount --bind "$h" /etc/hosts && exec "$@"' \
 		sh "$hosts" "$@"
 }
@@ -282,7 +288,7 @@ WHO="direct moat haproxy tinyproxy"
 for who in $WHO; do
 	for proto in http https; do
 		# shellcheck disable=SC2046
-		n=$(cl "$who" curl -ksS --max-time 10 $(curl_args "$who") \
+		n=$(cl "$who" curl -fksS --max-time 10 $(curl_args "$who") \
 			-o /dev/null -w '%{size_download}' "$(url "$who" $proto small)") ||
 			{ echo "proxy.sh: $who $proto: cannot fetch" >&2; exit 1; }
 		[ "$n" = 100 ] || { echo "proxy.sh: $who $proto: got $n bytes" >&2; exit 1; }
@@ -304,8 +310,9 @@ for r in $(seq "$ROUNDS"); do
 			pid=$(mb_pid "$who")
 			[ -n "$pid" ] && c0=$(cpu_ticks "$pid")
 			# shellcheck disable=SC2046
-			o=$(cl "$who" curl -ksS --max-time 120 $(curl_args "$who") -o /dev/null \
-				-w '%{speed_download} %{size_download}' "$(url "$who" $proto big)")
+			o=$(cl "$who" curl -fksS --max-time 120 $(curl_args "$who") -o /dev/null \
+				-w '%{speed_download} %{size_download}' "$(url "$who" $proto big)") ||
+				{ echo "proxy.sh: $who $proto: bulk transfer failed" >&2; exit 1; }
 			read -r bps bytes <<<"$o"
 			[ "$bytes" = $((BIG * 1024 * 1024)) ] ||
 				{ echo "proxy.sh: $who $proto: short transfer ($bytes bytes)" >&2; exit 1; }
