@@ -30,8 +30,9 @@
 #      /proc/PID/stat around the bulk transfers): moat's supervisor, haproxy,
 #      tinyproxy
 #
-#   sudo bench/proxy.sh [--quick] [--out FILE]
+#   sudo bench/proxy.sh [--quick] [--only PARTS] [--out FILE]
 #
+# PARTS: comma-separated subset of bulk,cps,ttfb (default: all).
 # --quick: one round, shorter runs, a smaller file (a smoke run; the
 # figures in docs/BENCHMARKS.md come from a full run). ROUNDS, SECS, BIG
 # (MiB), NLAT override the defaults.
@@ -77,11 +78,13 @@ set -euo pipefail
 
 quick=0
 out=
+only=,bulk,cps,ttfb,
 while [ $# -gt 0 ]; do
 	case $1 in
 	--quick) quick=1 ;;
 	--out) out=$2; shift ;;
-	-h | --help) sed -n '3,41p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	--only) only=",$2,"; shift ;;
+	-h | --help) sed -n '3,43p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) echo "proxy.sh: unknown option '$1' (try --help)" >&2; exit 2 ;;
 	esac
 	shift
@@ -331,6 +334,7 @@ mb_pid() {
 }
 
 WHO="direct moat haproxy tinyproxy"
+tck=$(getconf CLK_TCK)
 # readiness and correctness: every path fetches the small file
 for who in $WHO; do
 	for t in "http bench.test" "https bench.test" "http hc.test"; do
@@ -350,8 +354,9 @@ if cl haproxy curl -ksS --max-time 5 -o /dev/null --connect-to other.test:443:$M
 fi
 
 # ---------------------------------------------------------------- bulk
+if [[ $only == *,bulk,* ]]; then
 log "bulk: $ROUNDS rounds of ${BIG} MiB per path and protocol, alternating"
-tck=$(getconf CLK_TCK)
+
 # keys: http (nginx), https (nginx), hc (HTTP, hc.test). A transfer cut
 # short is recorded in bulkfail-KEY-WHO (bytes received), not as a figure
 for r in $(seq "$ROUNDS"); do
@@ -379,7 +384,9 @@ for r in $(seq "$ROUNDS"); do
 	done
 done
 
+fi
 # ---------------------------------------------------------- conn/s (wrk)
+if [[ $only == *,cps,* ]]; then
 log "connections per second: $ROUNDS rounds of ${SECS}s, wrk, Connection: close"
 cat >"$BENCH_DIR/absolute.lua" <<'EOF'
 -- tinyproxy: an explicit proxy wants the absolute form of the target
@@ -405,7 +412,9 @@ for r in $(seq "$ROUNDS"); do
 	done
 done
 
+fi
 # ------------------------------------------------------ time to first byte
+if [[ $only == *,ttfb,* ]]; then
 log "time to first byte: $ROUNDS x $NLAT small requests per path and protocol"
 # one shell in the sandbox runs the loop: what is timed is curl's own
 # measurement of its connection, not the start of processes
@@ -425,6 +434,7 @@ for r in $(seq "$ROUNDS"); do
 	done
 done
 
+fi
 # ------------------------------------------------------------- report
 # check what the proxy did: every connection of the moat sandbox allowed
 pstat=$(moat inspect "$SBP" --json | jq -c .supervisor.proxy)
@@ -461,6 +471,7 @@ bulk_cell() {
 	fi
 	echo "${c:--}"
 }
+if [[ $only == *,bulk,* ]]; then
 for t in "http HTTP bulk, nginx" "hc HTTP bulk, server that allows half-close" "https TLS bulk, nginx"; do
 	read -r key P <<<"$t"
 	d=
@@ -471,6 +482,8 @@ for t in "http HTTP bulk, nginx" "hc HTTP bulk, server that allows half-close" "
 	done
 	echo "$row |"
 done
+fi
+if [[ $only == *,cps,* ]]; then
 for proto in http https; do
 	P=HTTP
 	[ $proto = https ] && P=TLS
@@ -486,6 +499,8 @@ for proto in http https; do
 	done
 	echo "$row |"
 done
+fi
+if [[ $only == *,ttfb,* ]]; then
 for proto in http https; do
 	P=HTTP
 	[ $proto = https ] && P=TLS
@@ -497,6 +512,8 @@ for proto in http https; do
 	done
 	echo "$row |"
 done
+fi
+if [[ $only == *,bulk,* ]]; then
 for t in "hc HTTP (hc.test)" "https TLS (nginx)"; do
 	read -r key P <<<"$t"
 	row="| $P CPU s per GB relayed (middlebox process) | -"
@@ -509,9 +526,11 @@ for t in "hc HTTP (hc.test)" "https TLS (nginx)"; do
 	done
 	echo "$row |"
 done
+fi
 echo
 echo "Targets (SPEC section 8), moat proxy against direct:"
 echo
+if [[ $only == *,bulk,* ]]; then
 for t in "http HTTP bulk (nginx)" "hc HTTP bulk (hc.test)" "https TLS bulk (nginx)"; do
 	read -r key P <<<"$t"
 	if [ -s "$R/bulkfail-$key-moat" ]; then
@@ -521,12 +540,15 @@ for t in "http HTTP bulk (nginx)" "hc HTTP bulk (hc.test)" "https TLS bulk (ngin
 		echo "- $P >= 90% of direct: $(pctr "$a" "$b"), $(met "$a >= 0.9 * $b")"
 	fi
 done
+fi
+if [[ $only == *,ttfb,* ]]; then
 for proto in http https; do
 	P=HTTP
 	[ $proto = https ] && P=TLS
 	a=$(m "ttfb-$proto-moat") b=$(m "ttfb-$proto-direct")
 	echo "- $P connect overhead p50 <= 300 us: $(sub "$a" "$b") us, $(met "$a - $b <= 300")"
 done
+fi
 echo
 echo "moat proxy counters at the end: \`$pstat\`"
 } >"$R/table.md"
