@@ -23,9 +23,12 @@
 #      (Connection: close; moat's proxy forwards only the first request of
 #      a connection anyway); wrk cannot speak CONNECT, so no TLS figure for
 #      tinyproxy
-#   3. time to first byte of a small request, p50/p99 (curl
-#      %{time_starttransfer}, one curl per request, run in a loop inside
-#      the sandbox): the connect overhead, as microseconds added to direct
+#   3. time from connect() to the first byte of the response of a small
+#      request (TCP connect, TLS handshake for TLS, request, first byte),
+#      p50/p99, a new connection each time, from one small python client
+#      per path (bench-made, in the sandbox; no name lookup, no process
+#      start, no CA store in what is timed): the connect overhead, as
+#      microseconds added to direct
 #   4. CPU seconds per GB of the middlebox process (utime + stime from
 #      /proc/PID/stat around the bulk transfers): moat's supervisor, haproxy,
 #      tinyproxy
@@ -35,7 +38,8 @@
 # PARTS: comma-separated subset of bulk,cps,ttfb (default: all).
 # --quick: one round, shorter runs, a smaller file (a smoke run; the
 # figures in docs/BENCHMARKS.md come from a full run). ROUNDS, SECS, BIG
-# (MiB), NLAT override the defaults.
+# (MiB), NLAT override the defaults; KEEP=DIR copies the raw measurements
+# (per-run figures, curl's connect/TLS/first-byte times) to DIR.
 # Needs: scripts/install-deps.sh --bench (nginx, haproxy, tinyproxy, wrk,
 # curl, openssl, jq).
 #
@@ -84,7 +88,7 @@ while [ $# -gt 0 ]; do
 	--quick) quick=1 ;;
 	--out) out=$2; shift ;;
 	--only) only=",$2,"; shift ;;
-	-h | --help) sed -n '3,43p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h | --help) sed -n '3,44p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) echo "proxy.sh: unknown option '$1' (try --help)" >&2; exit 2 ;;
 	esac
 	shift
@@ -416,20 +420,70 @@ fi
 # ------------------------------------------------------ time to first byte
 if [[ $only == *,ttfb,* ]]; then
 log "time to first byte: $ROUNDS x $NLAT small requests per path and protocol"
-# one shell in the sandbox runs the loop: what is timed is curl's own
-# measurement of its connection, not the start of processes
+# ttfb.py ADDR PORT N [--tls] [--proxy]: N times, connect to ADDR:PORT
+# (with --proxy: an explicit proxy, CONNECT for TLS, absolute-form GET
+# for HTTP), TLS handshake with SNI bench.test, GET /small; prints the
+# microseconds from connect() to the response's first byte, one a line;
+# fails on anything but a complete 200 response
+cat >"$BENCH_DIR/ttfb.py" <<'EOF'
+import socket, ssl, sys, time
+addr, port, n = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+tls, proxy = "--tls" in sys.argv, "--proxy" in sys.argv
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+ctx.check_hostname = False
+ctx.verify_mode = ssl.CERT_NONE
+path = b"http://bench.test/small" if proxy and not tls else b"/small"
+req = b"GET %s HTTP/1.1\r\nHost: bench.test\r\nConnection: close\r\n\r\n" % path
+def head(s):
+    b = b""
+    while b"\r\n\r\n" not in b:
+        d = s.recv(4096)
+        if not d:
+            sys.exit("connection closed in a response head")
+        b += d
+    if b.split(b" ", 2)[1] != b"200":
+        sys.exit("not 200: %r" % b[:80])
+    return b
+out = []
+for i in range(n):
+    t0 = time.perf_counter_ns()
+    s = socket.create_connection((addr, port))
+    s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    if proxy and tls:
+        s.sendall(b"CONNECT bench.test:443 HTTP/1.1\r\nHost: bench.test:443\r\n\r\n")
+        head(s)
+    if tls:
+        s = ctx.wrap_socket(s, server_hostname="bench.test")
+    s.sendall(req)
+    first = s.recv(1)
+    t1 = time.perf_counter_ns()
+    if first != b"H":
+        sys.exit("no response")
+    rest = first
+    while True:
+        d = s.recv(65536)
+        if not d:
+            break
+        rest += d
+    if not rest.startswith(b"HTTP/1.1 200") or len(rest.split(b"\r\n\r\n", 1)[1]) != 100:
+        sys.exit("bad response: %r" % rest[:80])
+    s.close()
+    out.append("%.1f" % ((t1 - t0) / 1000))
+print("\n".join(out))
+EOF
 ttfb_loop() { # ttfb_loop WHO PROTO N
-	# shellcheck disable=SC2046
-	cl "$1" env N="$3" U="$(url "$1" "$2" small)" A="$(curl_args "$1")" bash -c '
-		for i in $(seq "$N"); do
-			curl -ks $A -o /dev/null -w "%{time_starttransfer}\n" "$U"
-		done'
+	local a=(--) addr=$SRV port=80
+	[ "$2" = https ] && { a+=(--tls); port=443; }
+	case $1 in
+	haproxy) addr=$MB; [ "$2" = https ] && port=8443 || port=8080 ;;
+	tinyproxy) addr=$MB; port=8888; a+=(--proxy) ;;
+	esac
+	cl "$1" python3 "$BENCH_DIR/ttfb.py" "$addr" "$port" "$3" "${a[@]}"
 }
 for r in $(seq "$ROUNDS"); do
 	for proto in http https; do
 		for who in $WHO; do
-			ttfb_loop "$who" $proto "$NLAT" |
-				awk '{ printf "%.1f\n", $1 * 1e6 }' >>"$R/ttfb-$proto-$who"
+			ttfb_loop "$who" $proto "$NLAT" >>"$R/ttfb-$proto-$who"
 		done
 	done
 done
@@ -505,7 +559,7 @@ for proto in http https; do
 	P=HTTP
 	[ $proto = https ] && P=TLS
 	d50=$(m "ttfb-$proto-direct") d99=$(pct 99 "$R/ttfb-$proto-direct")
-	row="| $P time to first byte p50 / p99 (us) | $(printf '%.0f / %.0f' "$d50" "$d99")"
+	row="| $P connect to first byte p50 / p99 (us) | $(printf '%.0f / %.0f' "$d50" "$d99")"
 	for who in moat haproxy tinyproxy; do
 		v50=$(m "ttfb-$proto-$who") v99=$(pct 99 "$R/ttfb-$proto-$who")
 		row+=" | $(printf '%.0f / %.0f' "$v50" "$v99") ($(sub "$v50" "$d50") / $(sub "$v99" "$d99"))"
@@ -553,6 +607,10 @@ echo
 echo "moat proxy counters at the end: \`$pstat\`"
 } >"$R/table.md"
 cat "$R/table.md"
+if [ -n "${KEEP:-}" ]; then
+	mkdir -p "$KEEP"
+	cp -r "$R/." "$KEEP/"
+fi
 if [ -n "$out" ]; then
 	cp "$R/table.md" "$out"
 else
