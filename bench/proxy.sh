@@ -95,9 +95,9 @@ while [ $# -gt 0 ]; do
 done
 
 if [ "$quick" = 1 ]; then
-	ROUNDS=${ROUNDS:-1} SECS=${SECS:-2} BIG=${BIG:-256} NLAT=${NLAT:-30}
+	ROUNDS=${ROUNDS:-1} SECS=${SECS:-2} BIG=${BIG:-128} NLAT=${NLAT:-50}
 else
-	ROUNDS=${ROUNDS:-3} SECS=${SECS:-5} BIG=${BIG:-1024} NLAT=${NLAT:-200}
+	ROUNDS=${ROUNDS:-5} SECS=${SECS:-4} BIG=${BIG:-512} NLAT=${NLAT:-200}
 fi
 for t in nginx haproxy tinyproxy wrk curl openssl jq unshare; do
 	command -v "$t" >/dev/null || { echo "proxy.sh: $t missing: sudo scripts/install-deps.sh --bench" >&2; exit 1; }
