@@ -256,6 +256,7 @@ EOF
 # tinyproxy resolves bench.test itself: give it the name
 printf '%s bench.test\n%s hc.test\n' $SRV $SRV2 >"$BENCH_DIR/hosts-srv"
 printf '%s bench.test hc.test\n' $MB >"$BENCH_DIR/hosts-mb"
+# shellcheck disable=SC2016 # expanded by the inner sh
 bench_bg "$H" "$BENCH_DIR/tinyproxy.log" unshare -m sh -c \
 	'mount --bind "$0" /etc/hosts && exec tinyproxy -d -c "$1"' \
 	"$BENCH_DIR/hosts-srv" "$BENCH_DIR/tinyproxy.conf"
@@ -307,6 +308,7 @@ cl() {
 	shift
 	[ "$who" = moat ] && ns=$NS_P
 	[ "$who" = haproxy ] && hosts=$BENCH_DIR/hosts-mb
+	# shellcheck disable=SC2016 # expanded by the inner sh
 	nsenter --net="$ns" unshare -m sh -c \
 		'h=$1; shift; mount --bind "$h" /etc/hosts && exec "$@"' \
 		sh "$hosts" "$@"
@@ -348,7 +350,7 @@ for who in $WHO; do
 		read -r proto host <<<"$t"
 		# shellcheck disable=SC2046
 		n=$(cl "$who" curl -fksS --max-time 10 $(curl_args "$who") -o /dev/null \
-			-w '%{size_download}' "$(url "$who" $proto small "$host")") ||
+			-w '%{size_download}' "$(url "$who" "$proto" small "$host")") ||
 			{ echo "proxy.sh: $who $proto $host: cannot fetch" >&2; exit 1; }
 		[ "$n" = 100 ] || { echo "proxy.sh: $who $proto $host: got $n bytes" >&2; exit 1; }
 	done
@@ -366,7 +368,7 @@ log "bulk: $ROUNDS rounds of ${BIG} MiB per path and protocol, alternating"
 
 # keys: http (nginx), https (nginx), hc (HTTP, hc.test). A transfer cut
 # short is recorded in bulkfail-KEY-WHO (bytes received), not as a figure
-for r in $(seq "$ROUNDS"); do
+for _ in $(seq "$ROUNDS"); do
 	for t in "http http bench.test" "https https bench.test" "hc http hc.test"; do
 		read -r key proto host <<<"$t"
 		for who in $WHO; do
@@ -375,7 +377,7 @@ for r in $(seq "$ROUNDS"); do
 			# shellcheck disable=SC2046
 			o=$(cl "$who" curl -ksS --max-time 120 $(curl_args "$who") -o /dev/null \
 				-w '%{http_code} %{speed_download} %{size_download}' \
-				"$(url "$who" $proto big "$host")" 2>>"$BENCH_DIR/curl-bulk.log") || true
+				"$(url "$who" "$proto" big "$host")" 2>>"$BENCH_DIR/curl-bulk.log") || true
 			read -r code bps bytes <<<"$o"
 			if [ "$code" != 200 ] || [ "$bytes" != $((BIG * 1024 * 1024)) ]; then
 				log "$who $key: transfer cut short (HTTP $code, $bytes bytes)"
@@ -410,7 +412,7 @@ wrk_rps() { # wrk_rps WHO PROTO
 	echo "$o" >>"$BENCH_DIR/wrk-$proto-$who.log"
 	sed -n 's/^Requests\/sec: *\([0-9.]*\).*/\1/p' <<<"$o"
 }
-for r in $(seq "$ROUNDS"); do
+for _ in $(seq "$ROUNDS"); do
 	for proto in http https; do
 		for who in $WHO; do
 			[ "$who/$proto" = tinyproxy/https ] && continue
@@ -475,15 +477,15 @@ for i in range(n):
 print("\n".join(out))
 EOF
 ttfb_loop() { # ttfb_loop WHO PROTO N
-	local a=(--) addr=$SRV port=80
-	[ "$2" = https ] && { a+=(--tls); port=443; }
+	local opt=(--) addr=$SRV port=80
+	[ "$2" = https ] && { opt+=(--tls); port=443; }
 	case $1 in
 	haproxy) addr=$MB; [ "$2" = https ] && port=8443 || port=8080 ;;
-	tinyproxy) addr=$MB; port=8888; a+=(--proxy) ;;
+	tinyproxy) addr=$MB; port=8888; opt+=(--proxy) ;;
 	esac
-	cl "$1" python3 "$BENCH_DIR/ttfb.py" "$addr" "$port" "$3" "${a[@]}"
+	cl "$1" python3 "$BENCH_DIR/ttfb.py" "$addr" "$port" "$3" "${opt[@]}"
 }
-for r in $(seq "$ROUNDS"); do
+for _ in $(seq "$ROUNDS"); do
 	for proto in http https; do
 		for who in $WHO; do
 			ttfb_loop "$who" $proto "$NLAT" >>"$R/ttfb-$proto-$who"
@@ -516,7 +518,7 @@ echo "| what | direct | moat proxy | haproxy (TCP, SNI rule) | tinyproxy |"
 echo "|---|---|---|---|---|"
 # bulk_cell KEY WHO [DIRECT] - Gbit/s (and % of DIRECT), or the failures
 bulk_cell() {
-	local f=$R/bulk-$1-$2 x=$R/bulkfail-$1-$2 c= v
+	local f=$R/bulk-$1-$2 x=$R/bulkfail-$1-$2 c="" v
 	if [ -s "$f" ]; then
 		v=$(median "$f")
 		c=$(gbit "$v")
