@@ -20,9 +20,9 @@
 # at run time, files on tmpfs):
 #   1. bulk throughput sandbox <- server: curl -o /dev/null of a large file
 #   2. connections per second: wrk, a new connection per request
-#      (Connection: close; moat's proxy forwards only the first request of
-#      a connection anyway); wrk cannot speak CONNECT, so no TLS figure for
-#      tinyproxy
+#      (Connection: close, the cost of a connection: the proxy's sniff,
+#      decision and connect); wrk cannot speak CONNECT, so no TLS figure
+#      for tinyproxy
 #   3. time from connect() to the first byte of the response of a small
 #      request (TCP connect, TLS handshake for TLS, request, first byte),
 #      p50/p99, a new connection each time, from one small python client
@@ -66,12 +66,13 @@
 #   |     sendfile) that, unlike nginx, lets a client half-close   |
 #   +--------------------------------------------------------------+
 #
-# Why the second HTTP server: moat's proxy shuts the write side of its
-# connection to the server once the first request is forwarded, and nginx
-# takes a client's FIN during a response as an abort ("client prematurely
-# closed connection"): a response larger than the socket buffers is cut
-# short. The bulk HTTP row against nginx shows that; the row against
-# hc.test (203.0.113.11) measures the relay itself.
+# Why the second HTTP server: a proxy that half-closes its connection to
+# the server after a request (moat's did, until it learnt to judge every
+# request of a keep-alive connection) gets large responses from nginx cut
+# short, because nginx takes a client's FIN during a response as an abort
+# ("client prematurely closed connection"). The row against nginx catches
+# that; the row against hc.test (203.0.113.11), which never watches for
+# the FIN, measures the relay itself either way.
 #
 # Both sandboxes get the same policy: TCP 80/443 to 203.0.113.0/28 and the
 # host's ports 8080, 8443, 8888; nothing else. The name bench.test is
