@@ -272,7 +272,7 @@ static void fwd_proxy_log(struct fwd *f, const struct fwd_tcp *t,
 {
 	char dst[INET6_ADDRSTRLEN] = "", port[8] = "";
 
-	if (!f->log)
+	if (!f->log || r == PROXY_CLOSED_EARLY)
 		return;
 	if (t && t->dst.family) {
 		inet_ntop(t->dst.family, t->dst.addr, dst, sizeof(dst));
@@ -1048,6 +1048,12 @@ static int fwd_proxy_sniff(struct fwd *f, struct fwd_tcp *t, unsigned idx)
 	}
 	if (n == 0 && t->early && !t->blen)
 		goto other;	/* half-closed without a word: nothing to judge */
+	if (n <= 0 && !t->blen) {
+		/* gone before its first byte: nothing was asked */
+		fwd_proxy_count(f, t, PROXY_CLOSED_EARLY, NULL);
+		fwd_tcp_close(f, t);
+		return -1;
+	}
 	if (n <= 0) {
 		/* gone, or ended, before saying where to */
 		fwd_proxy_refuse(f, t, t->http ? PROXY_DENY_HTTP_MALFORMED :
@@ -1156,7 +1162,7 @@ json_t *fwd_proxy_stats(const struct fwd *f)
 		json_object_set_new(o, key, json_integer((json_int_t)f->pc.n[k]));
 		if (proxy_reason_allows((enum proxy_reason)k))
 			allowed += f->pc.n[k];
-		else
+		else if (proxy_reason_refuses((enum proxy_reason)k))
 			refused += f->pc.n[k];
 	}
 	json_object_set_new(o, "accepted_total",

@@ -81,6 +81,7 @@ static const char *const proxy_reasons[PROXY_REASON_COUNT] = {
 	[PROXY_DENY_LIMIT]		= "connection-limit",
 	[PROXY_DENY_TIMEOUT]		= "timeout",
 	[PROXY_FAIL_CONNECT]		= "connect-failed",
+	[PROXY_CLOSED_EARLY]		= "closed-before-first-byte",
 };
 
 /**
@@ -415,6 +416,17 @@ bool proxy_reason_allows(enum proxy_reason r)
 }
 
 /**
+ * proxy_reason_refuses() - is a reason a refused connection
+ * @r:		reason
+ *
+ * Return: true for every reason but PROXY_ALLOW_* and PROXY_CLOSED_EARLY
+ */
+bool proxy_reason_refuses(enum proxy_reason r)
+{
+	return !proxy_reason_allows(r) && r != PROXY_CLOSED_EARLY;
+}
+
+/**
  * proxy_reason_str() - the reason as written in X-Moat-Denied and counters
  * @r:		reason
  *
@@ -484,7 +496,7 @@ json_t *proxy_counters_json(const struct proxy_counters *c)
 	for (k = 0; k < PROXY_REASON_COUNT; k++) {
 		if (proxy_reason_allows((enum proxy_reason)k))
 			allowed += c->n[k];
-		else
+		else if (proxy_reason_refuses((enum proxy_reason)k))
 			refused += c->n[k];
 		if (c->n[k])
 			json_object_set_new(by, proxy_reasons[k],

@@ -77,6 +77,8 @@ enum proxy_reason {
 	PROXY_DENY_LIMIT,	/* limits.connections reached */
 	PROXY_DENY_TIMEOUT,	/* no complete hello/head in time */
 	PROXY_FAIL_CONNECT,	/* the destination did not answer */
+	PROXY_CLOSED_EARLY,	/* the client closed before its first byte:
+				 * neither allowed nor refused */
 	PROXY_REASON_COUNT
 };
 
@@ -123,6 +125,7 @@ enum proxy_reason proxy_decide_http(const struct proxy_policy *pp,
 				    const struct http_request *req,
 				    const struct prefix *dst, uint16_t port);
 bool proxy_reason_allows(enum proxy_reason r);
+bool proxy_reason_refuses(enum proxy_reason r);
 const char *proxy_reason_str(enum proxy_reason r);
 int proxy_http_403(enum proxy_reason r, const char *name, char *buf,
 		   size_t len);

@@ -66,9 +66,14 @@ got=$(probe_http "$D" "http://example.com/bytes/$N" --resolve example.com:80:93.
 assert_eq "$got" "$want" "HTTP GET /bytes/$N through the proxy is byte-exact"
 got=$(probe_http "$D" "https://example.com/bytes/$N" --resolve example.com:443:93.184.216.34 --max-time 10 | sha256sum)
 assert_eq "$got" "$want" "HTTPS GET /bytes/$N through the proxy is byte-exact"
+# a server that aborts on the client's FIN (as nginx does) gets none from
+# the proxy while it answers: the whole response arrives
+n=$(probe_http "$D" "http://example.com/bytes-watch/20000000" --resolve example.com:80:93.184.216.34 --max-time 10 | wc -c)
+assert_eq "$n" 20000000 "a 20 MB response from a server that aborts on a half-close arrives whole"
+assert_eq "$(grep -c 'aborted: client closed early' "$WORLD_DIR/srv-inet.log")" 0 "... the proxy never half-closed towards it"
 out=$(probe_http "$D" "https://example.com/" --resolve example.com:443:93.184.216.34)
 assert_match "$out" "sni: example.com" "the server sees the client's SNI"
-assert_eq "$(counter allowed_address_total)" 3 "three connections allowed by the address rules"
+assert_eq "$(counter allowed_address_total)" 4 "four connections allowed by the address rules"
 if [ -n "$(in_ns "$D" ip -6 route show default)" ]; then
 	got=$(probe_http "$D" "https://example.com/bytes/$N" --resolve "example.com:443:[2606:2800:220:1::1]" --max-time 10 | sha256sum)
 	assert_eq "$got" "$want" "HTTPS over IPv6 through the proxy is byte-exact"

@@ -55,7 +55,8 @@
 #   |  on every one of them:
 #   |    http  tcp 80   body "INET ADDR\nhost: HOST\npath: PATH\n"
 #   |    https tcp 443  the same + "sni: NAME\n" (cert from $WORLD_CA)
-#   |         GET /bytes/N answers N bytes, /status/N answers status N
+#   |         GET /bytes/N answers N bytes, /status/N answers status N,
+#   |         /bytes-watch/N: N bytes, aborted on the client's FIN (as nginx)
 #   |    tcp 22, 853, 9999       token "INET-PORT ADDR", then echo
 #   |    udp 443, 853, 9999      token "INET-PORT ADDR\n" + the datagram
 #   |  dnsmasq on 8.8.8.8 1.1.1.1 9.9.9.9 2001:4860:4860::8888

@@ -51,6 +51,7 @@ import ipaddress
 import os
 import signal
 import re
+import select
 import socket
 import ssl
 import struct
@@ -194,9 +195,10 @@ def http_conn(conn, token, tls_ctx):
                                              headers.get("host", "-"),
                                              sni[0]))
             status, body = 200, None
-            if path.startswith("/bytes/"):
+            watch = path.startswith("/bytes-watch/")
+            if path.startswith("/bytes/") or watch:
                 try:
-                    n = min(int(path[7:]), 1 << 31)
+                    n = min(int(path.split("/")[2]), 1 << 31)
                 except ValueError:
                     n = 0
                 body = None
@@ -226,6 +228,13 @@ def http_conn(conn, token, tls_ctx):
                     chunk = b"x" * 65536
                     left = length
                     while left > 0:
+                        # /bytes-watch/N: abort on the client's FIN, as
+                        # nginx does ("client prematurely closed")
+                        if watch and tls_ctx is None and \
+                                select.select([conn], [], [], 0)[0] and \
+                                conn.recv(1, socket.MSG_PEEK) == b"":
+                            log("http aborted: client closed early")
+                            raise OSError("client closed early")
                         conn.sendall(chunk[:min(left, len(chunk))])
                         left -= min(left, len(chunk))
             if close:
