@@ -62,6 +62,7 @@
 #include <ifaddrs.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -259,6 +260,53 @@ int fwd_init(struct fwd *f, int epfd, const struct policy *p,
 }
 
 /**
+ * fwd_pipe_get() - a pipe for one direction of a connection
+ * @f:		forwarder
+ * @p:		set to the pipe's ends
+ *
+ * Return: 0, or -1 with errno set
+ */
+static int fwd_pipe_get(struct fwd *f, int p[2])
+{
+	if (f->npool) {
+		f->npool--;
+		p[0] = f->pool[f->npool][0];
+		p[1] = f->pool[f->npool][1];
+		return 0;
+	}
+	if (pipe2(p, O_NONBLOCK | O_CLOEXEC))
+		return -1;
+	fcntl(p[0], F_SETPIPE_SZ, FWD_PIPE_SIZE);
+	return 0;
+}
+
+/**
+ * fwd_pipe_put() - give back the pipe of a closed connection's direction
+ * @f:		forwarder
+ * @p:		the pipe's ends, set to -1
+ *
+ * Kept for reuse only when the kernel says it is empty (FIONREAD): bytes
+ * of one connection must never reach another. Otherwise, or when the pool
+ * is full, it is closed.
+ */
+static void fwd_pipe_put(struct fwd *f, int p[2])
+{
+	int n = -1;
+
+	if (p[0] < 0)
+		return;
+	if (f->npool < FWD_PIPE_POOL && !ioctl(p[0], FIONREAD, &n) && !n) {
+		f->pool[f->npool][0] = p[0];
+		f->pool[f->npool][1] = p[1];
+		f->npool++;
+	} else {
+		close(p[0]);
+		close(p[1]);
+	}
+	p[0] = p[1] = -1;
+}
+
+/**
  * fwd_proxy_log() - write a proxy decision to the sandbox's log
  * @f:		forwarder
  * @t:		connection (its destination), or NULL
@@ -306,18 +354,15 @@ static void fwd_proxy_count(struct fwd *f, struct fwd_tcp *t,
  */
 static void fwd_tcp_close(struct fwd *f, struct fwd_tcp *t)
 {
-	int k, j;
+	int k;
 
 	if (t->pending)
 		fwd_proxy_count(f, t, t->early_r, NULL);
 	for (k = 0; k < 2; k++) {
-		if (t->fd[k] >= 0) {
-			epoll_ctl(f->epfd, EPOLL_CTL_DEL, t->fd[k], NULL);
+		/* closing takes it out of epoll: nothing else holds it */
+		if (t->fd[k] >= 0)
 			close(t->fd[k]);
-		}
-		for (j = 0; j < 2; j++)
-			if (t->dir[k].pipe[j] >= 0)
-				close(t->dir[k].pipe[j]);
+		fwd_pipe_put(f, t->dir[k].pipe);
 	}
 	free(t->buf);
 	free(t->hbuf);
@@ -439,12 +484,11 @@ static void fwd_tcp_accept(struct fwd *f, unsigned li)
 	for (k = 0; k < 2; k++)
 		t->dir[k].pipe[0] = t->dir[k].pipe[1] = -1;
 	for (k = 0; k < 2; k++) {
-		if (pipe2(t->dir[k].pipe, O_NONBLOCK | O_CLOEXEC)) {
+		if (fwd_pipe_get(f, t->dir[k].pipe)) {
 			t->used = true;
 			fwd_tcp_close(f, t);
 			return;
 		}
-		fcntl(t->dir[k].pipe[0], F_SETPIPE_SZ, FWD_PIPE_SIZE);
 	}
 	t->used = true;
 	t->since = time(NULL);
@@ -941,11 +985,9 @@ static int fwd_proxy_connect(struct fwd *f, struct fwd_tcp *t, unsigned idx)
 		goto fail;
 	setsockopt(t->fd[1], IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	setsockopt(t->fd[0], IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	for (k = 0; k < 2; k++) {
-		if (pipe2(t->dir[k].pipe, O_NONBLOCK | O_CLOEXEC))
+	for (k = 0; k < 2; k++)
+		if (fwd_pipe_get(f, t->dir[k].pipe))
 			goto fail;
-		fcntl(t->dir[k].pipe[0], F_SETPIPE_SZ, FWD_PIPE_SIZE);
-	}
 	if (connect(t->fd[1], (struct sockaddr *)&sa, len) && errno != EINPROGRESS)
 		goto fail;
 	ev.data.u64 = fwd_ref(SV_REF_TCP_FLOW, idx, 1, t->fd[1]);
@@ -1527,6 +1569,11 @@ void fwd_close(struct fwd *f)
 		if (f->plst[i] >= 0)
 			close(f->plst[i]);
 	f->plst[0] = f->plst[1] = -1;
+	while (f->npool) {
+		f->npool--;
+		close(f->pool[f->npool][0]);
+		close(f->pool[f->npool][1]);
+	}
 	free(f->host);
 	f->host = NULL;
 	free(f->tcp);

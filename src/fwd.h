@@ -17,6 +17,7 @@
 #include "supervisor.h"
 
 #define FWD_PIPE_SIZE		(1 << 18)
+#define FWD_PIPE_POOL		32	/* empty pipes kept for new connections */
 #define FWD_CONNECT_TIMEOUT	10	/* seconds */
 #define FWD_UDP_IDLE		60	/* seconds */
 #define FWD_SNIFF_TIMEOUT	10	/* seconds for a full ClientHello/head */
@@ -145,6 +146,10 @@ struct fwd_udp {
  * @nallow_from: number of sources
  * @stats:	counters
  * @plst:	proxy listeners on the gateway addresses, -1 if none
+ * @pool:	empty pipes of closed connections, reused by new ones (each
+ *		connection needs two: pipe2() and F_SETPIPE_SZ cost more
+ *		than a check that a pipe is empty)
+ * @npool:	pipes in @pool
  * @pp:		proxy decision context
  * @dns:	the supervisor's DNS interceptor (pins), NULL if none
  * @log:	the sandbox's log, for the proxy's decisions, or NULL
@@ -173,6 +178,8 @@ struct fwd {
 		uint64_t udp_datagrams;
 	} stats;
 	int plst[2];
+	int pool[FWD_PIPE_POOL][2];
+	unsigned npool;
 	struct proxy_policy pp;
 	const struct dns *dns;
 	struct log *log;
