@@ -87,6 +87,7 @@ static const char *const dns_ctr_names[DNS_C_COUNT] = {
 	[DNS_C_B_REBIND]	= "blocked_rebind_total",
 	[DNS_C_EMPTIED]		= "emptied_total",
 	[DNS_C_PINNED]		= "pinned_total",
+	[DNS_C_PIN_FRESH]	= "pins_still_fresh_total",
 	[DNS_C_PIN_FAILED]	= "pin_failed_total",
 	[DNS_C_EVICTED]		= "pins_evicted_total",
 	[DNS_C_EVICT_FAILED]	= "pin_evict_failed_total",
@@ -862,18 +863,89 @@ static bool dns_rr_addr(const ldns_rr *rr, int *af, uint8_t *addr)
 }
 
 /**
- * dns_remember_pin() - record a pin for dns_pinned()
+ * dns_pin_bucket() - the index bucket of an address
+ * @af:		family
+ * @addr:	address
+ *
+ * Return: bucket (FNV-1a of the address bytes)
+ */
+static unsigned dns_pin_bucket(int af, const void *addr)
+{
+	const uint8_t *a = addr;
+	size_t i, len = af == AF_INET ? 4 : 16;
+	uint32_t h = 2166136261u;
+
+	for (i = 0; i < len; i++)
+		h = (h ^ a[i]) * 16777619u;
+	return (h ^ h >> 16) & (DNS_PIN_HASH - 1);
+}
+
+/**
+ * dns_pin_unlink() - take a slot out of the address index
+ * @d:		interceptor
+ * @slot:	slot of @d->pins, in use
+ */
+static void dns_pin_unlink(struct dns *d, size_t slot)
+{
+	const struct dns_pinrec *p = &d->pins[slot];
+	uint16_t *at = &d->pin_head[dns_pin_bucket(p->af, p->addr)];
+
+	while (*at && *at != slot + 1)
+		at = &d->pin_link[*at - 1];
+	if (*at)
+		*at = d->pin_link[slot];
+	d->pin_link[slot] = 0;
+}
+
+/**
+ * dns_pin_next() - walk the pins in the index bucket of an address
+ * @d:		interceptor
+ * @af:		family
+ * @addr:	address
+ * @from:	0 to start, else the value returned last
+ *
+ * Return: slot + 1 of the next pin in the bucket (the caller compares the
+ *	   address: dns_pin_is()), 0 at the end
+ */
+static unsigned dns_pin_next(const struct dns *d, int af, const void *addr,
+			     unsigned from)
+{
+	return from ? d->pin_link[from - 1] : d->pin_head[dns_pin_bucket(af, addr)];
+}
+
+/**
+ * dns_pin_is() - whether a pin is live and holds an address
+ * @p:		pin
+ * @af:		family
+ * @addr:	address
+ * @now:	monotonic seconds
+ *
+ * Return: true if it does
+ */
+static bool dns_pin_is(const struct dns_pinrec *p, int af, const void *addr,
+		       time_t now)
+{
+	return p->af == af && p->expires > now &&
+	       !memcmp(p->addr, addr, af == AF_INET ? 4 : 16);
+}
+
+/**
+ * dns_remember_pin() - record a pin in the ring and its index
  * @d:		interceptor
  * @name:	normalised name
  * @af:		family
  * @addr:	address
  * @ttl:	seconds
  */
-static void dns_remember_pin(struct dns *d, const char *name, int af,
-			     const uint8_t *addr, uint32_t ttl)
+void dns_remember_pin(struct dns *d, const char *name, int af,
+		      const uint8_t *addr, uint32_t ttl)
 {
-	struct dns_pinrec *p = &d->pins[d->pin_next];
+	size_t slot = d->pin_next;
+	struct dns_pinrec *p = &d->pins[slot];
+	unsigned b;
 
+	if (p->af)
+		dns_pin_unlink(d, slot);
 	d->pin_next = (d->pin_next + 1) % d->pin_cap;
 	if (d->npins < d->pin_cap)
 		d->npins++;
@@ -881,6 +953,50 @@ static void dns_remember_pin(struct dns *d, const char *name, int af,
 	p->af = af;
 	memcpy(p->addr, addr, af == AF_INET ? 4 : 16);
 	p->expires = dns_now() + ttl;
+	b = dns_pin_bucket(af, addr);
+	d->pin_link[slot] = d->pin_head[b];
+	d->pin_head[b] = (uint16_t)(slot + 1);
+}
+
+/**
+ * dns_pin_fresh() - whether a name's pin of an address need not be renewed
+ * @d:		interceptor
+ * @name:	normalised name
+ * @af:		family
+ * @addr:	address
+ * @timeout:	the timeout a new pin would get
+ * @now:	monotonic seconds
+ *
+ * A pin made for the same name and address that still has at least nine
+ * tenths of @timeout to live is not renewed: a name resolved over and over
+ * costs no kernel transaction, and the answer's TTL is lowered to what the
+ * pin has left (the caller does that). When the ring is full, a pin among
+ * the NFT_PIN_BATCH_MAX oldest does not count: dns_evict() may remove it
+ * to make room for this very answer.
+ *
+ * Return: seconds the pin has left, 0 if it must be (re)made
+ */
+static uint32_t dns_pin_fresh(const struct dns *d, const char *name, int af,
+			      const uint8_t *addr, uint32_t timeout, time_t now)
+{
+	time_t need = (time_t)timeout - (time_t)(timeout / 10 ? timeout / 10 : 1);
+	unsigned s;
+
+	if (need < 1)
+		return 0;
+	for (s = dns_pin_next(d, af, addr, 0); s; s = dns_pin_next(d, af, addr, s)) {
+		const struct dns_pinrec *p = &d->pins[s - 1];
+
+		/* a pin this answer's new ones may overwrite is no cover */
+		if (d->npins == d->pin_cap &&
+		    (s - 1 + d->pin_cap - d->pin_next) % d->pin_cap <
+		    NFT_PIN_BATCH_MAX)
+			continue;
+		if (dns_pin_is(p, af, addr, now) && p->expires - now >= need &&
+		    !strcmp(p->name, name))
+			return (uint32_t)(p->expires - now);
+	}
+	return 0;
 }
 
 /**
@@ -898,15 +1014,12 @@ static void dns_remember_pin(struct dns *d, const char *name, int af,
 static bool dns_pin_held(const struct dns *d, size_t from, size_t m, int af,
 			 const uint8_t *addr, time_t now)
 {
-	size_t i;
+	unsigned s;
 
-	for (i = 0; i < d->npins; i++) {
-		const struct dns_pinrec *p = &d->pins[i];
-
-		if ((i + d->pin_cap - from) % d->pin_cap < m)
+	for (s = dns_pin_next(d, af, addr, 0); s; s = dns_pin_next(d, af, addr, s)) {
+		if ((s - 1 + d->pin_cap - from) % d->pin_cap < m)
 			continue;
-		if (p->af == af && p->expires > now &&
-		    !memcmp(p->addr, addr, af == AF_INET ? 4 : 16))
+		if (dns_pin_is(&d->pins[s - 1], af, addr, now))
 			return true;
 	}
 	return false;
@@ -987,18 +1100,14 @@ bool dns_pinned(const struct dns *d, const char *name, int af,
 {
 	char n[POLICY_DOMAIN_MAX + 2];
 	time_t now = dns_now();
-	size_t i;
+	unsigned s;
 
 	if (dns_name_normalise(name, n, sizeof(n)))
 		return false;
-	for (i = 0; i < d->npins; i++) {
-		const struct dns_pinrec *p = &d->pins[i];
-
-		if (p->af == af && p->expires > now &&
-		    !memcmp(p->addr, addr, af == AF_INET ? 4 : 16) &&
-		    !strcmp(p->name, n))
+	for (s = dns_pin_next(d, af, addr, 0); s; s = dns_pin_next(d, af, addr, s))
+		if (dns_pin_is(&d->pins[s - 1], af, addr, now) &&
+		    !strcmp(d->pins[s - 1].name, n))
 			return true;
-	}
 	return false;
 }
 
@@ -1018,16 +1127,12 @@ bool dns_pinned_for(const struct dns *d, int af, const void *addr,
 		    const void *arg)
 {
 	time_t now = dns_now();
-	size_t i;
+	unsigned s;
 
-	for (i = 0; i < d->npins; i++) {
-		const struct dns_pinrec *p = &d->pins[i];
-
-		if (p->af == af && p->expires > now &&
-		    !memcmp(p->addr, addr, af == AF_INET ? 4 : 16) &&
-		    ok(p->name, arg))
+	for (s = dns_pin_next(d, af, addr, 0); s; s = dns_pin_next(d, af, addr, s))
+		if (dns_pin_is(&d->pins[s - 1], af, addr, now) &&
+		    ok(d->pins[s - 1].name, arg))
 			return true;
-	}
 	return false;
 }
 
@@ -1065,6 +1170,8 @@ static int dns_check_answer(struct dns *d, const struct dns_q *q,
 	struct nft_pin pins[NFT_PIN_BATCH_MAX];
 	size_t n = ldns_rr_list_rr_count(an), i, k, np = 0;
 	const struct policy *p = d->pol;
+	time_t now = dns_now();
+	bool matched = false;
 	uint8_t addr[16];
 	int af, ret;
 
@@ -1086,17 +1193,28 @@ static int dns_check_answer(struct dns *d, const struct dns_q *q,
 	}
 
 	/* 2. pins for every domain allow rule the name matches, up to the
-	 *    first deny (dns_decide() answered those already)
+	 *    first deny (dns_decide() answered those already); an address
+	 *    this name pinned recently enough is not pinned again
+	 *    (dns_pin_fresh()), its record's TTL lowered to what is left
 	 */
 	for (k = dns_rule_for_name(p, q->qname, 0); k < p->nrules;
 	     k = dns_rule_for_name(p, q->qname, k + 1)) {
 		if (!p->rules[k].allow)
 			break;
+		matched = true;
 		for (i = 0; i < n; i++) {
 			ldns_rr *rr = ldns_rr_list_rr(an, i);
+			uint32_t left, timeout;
 
 			if (!dns_rr_addr(rr, &af, addr))
 				continue;
+			timeout = dns_clamp(d, ldns_rr_ttl(rr));
+			left = dns_pin_fresh(d, q->qname, af, addr, timeout, now);
+			if (left) {
+				if (ldns_rr_ttl(rr) > left)
+					ldns_rr_set_ttl(rr, left);
+				continue;
+			}
 			if (np == NFT_PIN_BATCH_MAX) {
 				/* more than one batch holds: the rest is
 				 * dropped from the answer below
@@ -1106,8 +1224,18 @@ static int dns_check_answer(struct dns *d, const struct dns_q *q,
 			pins[np].rule = k + 1;
 			pins[np].af = af;
 			memcpy(pins[np].addr, addr, 16);
-			pins[np].timeout = dns_clamp(d, ldns_rr_ttl(rr));
+			pins[np].timeout = timeout;
 			np++;
+		}
+	}
+	if (matched) {
+		for (i = 0; i < n; i++) {
+			ldns_rr *rr = ldns_rr_list_rr(an, i);
+
+			if (dns_rr_addr(rr, &af, addr) &&
+			    dns_pin_fresh(d, q->qname, af, addr,
+					  dns_clamp(d, ldns_rr_ttl(rr)), now))
+				d->ctr[DNS_C_PIN_FRESH]++;
 		}
 	}
 	if (np) {
@@ -1118,7 +1246,8 @@ static int dns_check_answer(struct dns *d, const struct dns_q *q,
 		size_t naddr = 0, limit = 0;
 
 		/* limit: the address records the first rule's pass pinned
-		 * (every rule pins the same records, in order)
+		 * (every rule pins the same records, in order); a fresh one
+		 * is pinned already and always kept
 		 */
 		for (i = 0; i < np; i++)
 			if (pins[i].rule == pins[0].rule)
@@ -1126,7 +1255,10 @@ static int dns_check_answer(struct dns *d, const struct dns_q *q,
 		for (i = 0; i < n; i++) {
 			ldns_rr *rr = ldns_rr_list_rr(an, i);
 
-			if (dns_rr_addr(rr, &af, addr) && naddr++ >= limit) {
+			if (dns_rr_addr(rr, &af, addr) &&
+			    !dns_pin_fresh(d, q->qname, af, addr,
+					   dns_clamp(d, ldns_rr_ttl(rr)), now) &&
+			    naddr++ >= limit) {
 				ldns_rr_free(rr);
 				continue;
 			}

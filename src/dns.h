@@ -18,6 +18,7 @@
 #define DNS_Q_MAX		256	/* outstanding upstream queries */
 #define DNS_TCP_MAX		32	/* client TCP connections */
 #define DNS_PIN_MAX		4096	/* pins per sandbox (MOAT_DNS_PINS lowers) */
+#define DNS_PIN_HASH		4096	/* buckets of the pins' address index */
 #define DNS_UP_MAX		POLICY_UPSTREAM_MAX
 #define DNS_UP_TIMEOUT		2	/* seconds per upstream attempt */
 #define DNS_TCP_IDLE		10	/* seconds */
@@ -114,6 +115,7 @@ enum dns_ctr {
 	DNS_C_B_REBIND,
 	DNS_C_EMPTIED,
 	DNS_C_PINNED,
+	DNS_C_PIN_FRESH,
 	DNS_C_PIN_FAILED,
 	DNS_C_EVICTED,
 	DNS_C_EVICT_FAILED,
@@ -139,6 +141,9 @@ enum dns_ctr {
  * @tcp:	client TCP connections
  * @pins:	the sandbox's pins, a ring: a pin overwritten here is
  *		deleted from the kernel's sets too (dns_evict())
+ * @pin_head:	index of @pins by address: first slot + 1 of each
+ *		bucket's chain, 0 if empty
+ * @pin_link:	next slot + 1 in a chain, 0 at its end
  * @pin_cap:	slots of @pins in use (DNS_PIN_MAX, or MOAT_DNS_PINS)
  * @lat:	microseconds from an upstream answer to its pins acknowledged
  *		by the kernel, for the last DNS_LAT_N pinned answers (a ring)
@@ -161,6 +166,8 @@ struct dns {
 	struct dns_q q[DNS_Q_MAX];
 	struct dns_tcp tcp[DNS_TCP_MAX];
 	struct dns_pinrec pins[DNS_PIN_MAX];
+	uint16_t pin_head[DNS_PIN_HASH];
+	uint16_t pin_link[DNS_PIN_MAX];
 	size_t pin_cap;
 	size_t pin_next;
 	size_t npins;
@@ -178,6 +185,8 @@ void dns_close(struct dns *d);
 void dns_event(struct dns *d, union sv_ref ref, uint32_t events);
 void dns_timer(struct dns *d);
 bool dns_busy(const struct dns *d);
+void dns_remember_pin(struct dns *d, const char *name, int af,
+		      const uint8_t *addr, uint32_t ttl);
 json_t *dns_stats(const struct dns *d);
 bool dns_pinned(const struct dns *d, const char *name, int af,
 		const void *addr);

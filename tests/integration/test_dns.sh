@@ -149,6 +149,10 @@ assert_fail -m "names no rule allows never reach the upstream" forwarded "nx-$S.
 assert_fail -m "... not even over TCP" sh -c "dns_rcode '$G' 1.1.1.1 nx2-$S.example A +tcp >/dev/null; grep -q 'nx2-$S.example' '$WORLD_DNSMASQ_LOG'"
 assert_fail -m "an address nobody resolved stays closed" probe_tcp "$G" 93.184.216.34 443
 assert_match "$(dnsctr gh pinned_total)" "^[1-9]" "pinned_total counts"
+p0=$(dnsctr gh pinned_total)
+assert_eq "$(probe_dns "$G" 8.8.8.8 github.com)" 140.82.112.3 "github.com resolved again"
+assert_eq "$(dnsctr gh pinned_total)" "$p0" "... its fresh pin is not renewed (no kernel transaction)"
+assert_match "$(dnsctr gh pins_still_fresh_total)" "^[1-9]" "... counted as pins_still_fresh_total"
 assert_match "$(dnsctr gh pin_latency_seconds.samples)" "^[1-9]" "the time from upstream answer to pin is measured"
 assert_eq "$(m stats "gh-$S" --json | jq '.sandboxes[0].supervisor.dns.pin_latency_seconds | .p50 <= .p99 and .p99 <= .max and .p50 > 0 and .max < 10')" true "... p50 <= p99 <= max, in seconds"
 assert_match "$(dnsctr gh blocked_default_deny_total)" "^[1-9]" "blocked_default_deny_total counts"

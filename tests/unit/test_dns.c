@@ -401,11 +401,8 @@ static void test_pins_and_busy(void **state)
 	(void)state;
 	assert_int_equal(e->d->pin_cap, DNS_PIN_MAX);
 	assert_false(dns_busy(e->d));
-	snprintf(p->name, sizeof(p->name), "github.com");
-	p->af = AF_INET;
-	memcpy(p->addr, a1, 4);
-	p->expires = time(NULL) + 1000000000;	/* far in the future */
-	e->d->npins = 1;
+	dns_remember_pin(e->d, "github.com", AF_INET, a1, 3600);
+	assert_int_equal(e->d->npins, 1);
 	assert_true(dns_pinned(e->d, "GitHub.com.", AF_INET, a1));
 	assert_false(dns_pinned(e->d, "github.com", AF_INET, a2));
 	assert_false(dns_pinned(e->d, "api.github.com", AF_INET, a1));
