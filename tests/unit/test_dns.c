@@ -372,6 +372,19 @@ static void test_answers(void **state)
 	ldns_pkt_free(r);
 	assert_int_equal(e->d->ctr[DNS_C_PIN_FAILED], 1);
 	assert_false(dns_pinned(e->d, "api.github.com", AF_INET, "\x8c\x52\x70\x03"));
+	/* the same name's pin, made a moment ago: still fresh, so released
+	 * without a kernel transaction (none could be made here), its TTL no
+	 * longer than the pin has left */
+	dns_remember_pin(e->d, "api.github.com", AF_INET,
+			 (const uint8_t *)"\x8c\x52\x70\x03", 120);
+	r = answer_for(e, "api.github.com.", gh);
+	assert_non_null(r);
+	assert_int_equal(ldns_pkt_get_rcode(r), LDNS_RCODE_NOERROR);
+	assert_int_equal(ldns_pkt_ancount(r), 1);
+	assert_true(ldns_rr_ttl(ldns_rr_list_rr(ldns_pkt_answer(r), 0)) <= 60);
+	ldns_pkt_free(r);
+	assert_int_equal(e->d->ctr[DNS_C_PIN_FRESH], 1);
+	assert_int_equal(e->d->ctr[DNS_C_PIN_FAILED], 1);
 	env_free(e);
 }
 
