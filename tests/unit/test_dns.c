@@ -409,6 +409,7 @@ static void test_pins_and_busy(void **state)
 {
 	struct env *e = env_new("version: 1\negress:\n  rules:\n    - allow: github.com\n", false);
 	static const uint8_t a1[4] = { 140, 82, 112, 3 }, a2[4] = { 140, 82, 112, 4 };
+	static const uint8_t a6[16] = { 140, 82, 112, 3 };	/* same bytes, v6 */
 	struct dns_pinrec *p = &e->d->pins[0];
 
 	(void)state;
@@ -421,7 +422,7 @@ static void test_pins_and_busy(void **state)
 	assert_false(dns_pinned(e->d, "api.github.com", AF_INET, a1));
 	assert_true(dns_pinned_for(e->d, AF_INET, a1, name_is, "github.com"));
 	assert_false(dns_pinned_for(e->d, AF_INET, a1, name_is, "evil.example"));
-	assert_false(dns_pinned_for(e->d, AF_INET6, a1, name_is, "github.com"));
+	assert_false(dns_pinned_for(e->d, AF_INET6, a6, name_is, "github.com"));
 	p->expires = 0;				/* expired */
 	assert_false(dns_pinned(e->d, "github.com", AF_INET, a1));
 	assert_false(dns_pinned_for(e->d, AF_INET, a1, name_is, "github.com"));
