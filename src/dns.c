@@ -974,7 +974,7 @@ void dns_remember_pin(struct dns *d, const char *name, int af,
  * the NFT_PIN_BATCH_MAX oldest does not count: dns_evict() may remove it
  * to make room for this very answer.
  *
- * Return: seconds the pin has left, 0 if it must be (re)made
+ * Return: seconds the pin is sure to live on, 0 if it must be (re)made
  */
 static uint32_t dns_pin_fresh(const struct dns *d, const char *name, int af,
 			      const uint8_t *addr, uint32_t timeout, time_t now)
@@ -992,9 +992,10 @@ static uint32_t dns_pin_fresh(const struct dns *d, const char *name, int af,
 		    (s - 1 + d->pin_cap - d->pin_next) % d->pin_cap <
 		    NFT_PIN_BATCH_MAX)
 			continue;
-		if (dns_pin_is(p, af, addr, now) && p->expires - now >= need &&
-		    !strcmp(p->name, name))
-			return (uint32_t)(p->expires - now);
+		/* seconds are whole: the pin has more than left - 1 */
+		if (dns_pin_is(p, af, addr, now) &&
+		    p->expires - now - 1 >= need && !strcmp(p->name, name))
+			return (uint32_t)(p->expires - now - 1);
 	}
 	return 0;
 }

@@ -193,8 +193,14 @@ assert_match "$(in_host nft list set inet moat "${IF}_d1_4")" "93\.184\.216\.34 
 # expires_ms SET ADDR: milliseconds before ADDR's pin expires
 expires_ms() {
 	in_host nft list set inet moat "$1" | tr ',' '\n' | grep -F "$2 " |
-		sed -n 's/.*expires \([0-9]*s\)\{0,1\}\([0-9]*ms\)\{0,1\}.*/\1 \2/p' |
-		awk '{ s = $1; m = $2; sub("s", "", s); sub("ms", "", m); print s * 1000 + m }'
+		sed -n 's/.*expires \([0-9hms]*\).*/\1/p' |
+		awk '{ t = 0; s = $1
+			while (match(s, /^[0-9]+(ms|h|m|s)/)) {
+				v = substr(s, 1, RLENGTH); s = substr(s, RLENGTH + 1)
+				n = v + 0; u = v; sub(/^[0-9]+/, "", u)
+				t += n * (u == "ms" ? 1 : u == "s" ? 1000 : u == "m" ? 60000 : 3600000)
+			}
+			print t }'
 }
 sleep 1.2	# most of the 2 s pin gone; a new answer must renew it
 assert_eq "$(probe_dns "$T" 8.8.8.8 short-ttl.example)" 93.184.216.34 "resolved again"
