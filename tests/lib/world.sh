@@ -639,13 +639,23 @@ _world_kill() {
 # world_cleanup_dir DIR: tear down the world recorded in DIR. Only ever
 # touches the namespaces listed there, processes inside them, and DIR.
 world_cleanup_dir() {
-	local d=$1 ns pid nsname pids=() names=()
+	local d=$1 ns pid nsname sfx pids=() names=()
 	case ${d##*/} in moatw-*) ;; *)
 		_world_log "refusing to clean up $d (not a world directory)"
 		return 1 ;;
 	esac
 	[ -d "$d" ] || return 0
 	[ -f "$d/namespaces" ] && mapfile -t names <"$d/namespaces"
+	# the tests' sandboxes are named NAME-SUFFIX: their namespaces
+	# (moat-NAME-SUFFIX) belong to this world too, should a test's own
+	# "moat rm -f" not have run (moat gone, the script killed)
+	sfx=${d##*/moatw-}
+	sfx=${sfx%%.*}
+	if [ ${#sfx} = 8 ]; then
+		for ns in /run/netns/moat-*-"$sfx"; do
+			[ -e "$ns" ] && names+=("${ns##*/}")
+		done
+	fi
 	# 1. the processes the world started, if still in one of its namespaces
 	#    (guards against pid reuse)
 	if [ -f "$d/pids" ]; then
