@@ -1172,7 +1172,7 @@ static int dns_check_answer(struct dns *d, const struct dns_q *q,
 	size_t n = ldns_rr_list_rr_count(an), i, k, np = 0;
 	const struct policy *p = d->pol;
 	time_t now = dns_now();
-	bool matched = false;
+	bool matched = false, first;
 	uint8_t addr[16];
 	int af, ret;
 
@@ -1202,6 +1202,7 @@ static int dns_check_answer(struct dns *d, const struct dns_q *q,
 	     k = dns_rule_for_name(p, q->qname, k + 1)) {
 		if (!p->rules[k].allow)
 			break;
+		first = !matched;
 		matched = true;
 		for (i = 0; i < n; i++) {
 			ldns_rr *rr = ldns_rr_list_rr(an, i);
@@ -1214,6 +1215,7 @@ static int dns_check_answer(struct dns *d, const struct dns_q *q,
 			if (left) {
 				if (ldns_rr_ttl(rr) > left)
 					ldns_rr_set_ttl(rr, left);
+				d->ctr[DNS_C_PIN_FRESH] += first;
 				continue;
 			}
 			if (np == NFT_PIN_BATCH_MAX) {
@@ -1227,16 +1229,6 @@ static int dns_check_answer(struct dns *d, const struct dns_q *q,
 			memcpy(pins[np].addr, addr, 16);
 			pins[np].timeout = timeout;
 			np++;
-		}
-	}
-	if (matched) {
-		for (i = 0; i < n; i++) {
-			ldns_rr *rr = ldns_rr_list_rr(an, i);
-
-			if (dns_rr_addr(rr, &af, addr) &&
-			    dns_pin_fresh(d, q->qname, af, addr,
-					  dns_clamp(d, ldns_rr_ttl(rr)), now))
-				d->ctr[DNS_C_PIN_FRESH]++;
 		}
 	}
 	if (np) {

@@ -1219,6 +1219,23 @@ json_t *fwd_proxy_stats(const struct fwd *f)
 }
 
 /**
+ * fwd_connect_failed() - give up a connection whose destination did not
+ * answer: counted, the client reset if it was proxied
+ * @f:		forwarder
+ * @t:		connection (closed here)
+ */
+static void fwd_connect_failed(struct fwd *f, struct fwd_tcp *t)
+{
+	if (t->proxied) {
+		fwd_proxy_count(f, t, PROXY_FAIL_CONNECT, NULL);
+		fwd_reset(t->fd[0]);
+	} else {
+		f->stats.connect_failed++;
+	}
+	fwd_tcp_close(f, t);
+}
+
+/**
  * fwd_tcp_event() - progress on a relayed connection
  * @f:		forwarder
  * @ref:	which connection and side
@@ -1254,13 +1271,7 @@ static void fwd_tcp_event(struct fwd *f, union sv_ref ref, uint32_t events)
 			return;
 		}
 		if (getsockopt(t->fd[1], SOL_SOCKET, SO_ERROR, &err, &sl) || err) {
-			if (t->proxied) {
-				fwd_proxy_count(f, t, PROXY_FAIL_CONNECT, NULL);
-				fwd_reset(t->fd[0]);
-			} else {
-				f->stats.connect_failed++;
-			}
-			fwd_tcp_close(f, t);
+			fwd_connect_failed(f, t);
 			return;
 		}
 		t->connected = true;
@@ -1498,13 +1509,7 @@ void fwd_timer(struct fwd *f, time_t now)
 				fwd_proxy_refuse(f, t, PROXY_DENY_TIMEOUT, NULL);
 		} else if (t->used && !t->connected &&
 			   now - t->since > FWD_CONNECT_TIMEOUT) {
-			if (t->proxied) {
-				fwd_proxy_count(f, t, PROXY_FAIL_CONNECT, NULL);
-				fwd_reset(t->fd[0]);
-			} else {
-				f->stats.connect_failed++;
-			}
-			fwd_tcp_close(f, t);
+			fwd_connect_failed(f, t);
 		} else if (t->used && t->proxied &&
 			   now - t->last > FWD_PROXY_IDLE) {
 			fwd_tcp_close(f, t);

@@ -1133,6 +1133,57 @@ void nft_dispatch_text(FILE *f, const char *ifname, bool add)
 }
 
 /**
+ * nft_batch_send() - send a libnftnl batch and wait for every answer
+ * @nl:		netfilter socket (with a receive timeout)
+ * @portid:	its port ID
+ * @b:		the batch, begin and end messages included
+ * @first:	sequence number of the batch's first message with NLM_F_ACK
+ * @end:	one past the last one
+ * @nmsg:	number of those messages: one answer comes for each, an ACK
+ *		or the error that aborted the batch (the kernel answers every
+ *		message of an aborted batch)
+ * @buf:	receive buffer (may be the batch's own, sent by then)
+ * @len:	its size
+ *
+ * Return: 0 once every message is acknowledged, or the first -errno
+ */
+static int nft_batch_send(struct mnl_socket *nl, unsigned int portid,
+			  struct mnl_nlmsg_batch *b, unsigned int first,
+			  unsigned int end, unsigned int nmsg, void *buf,
+			  size_t len)
+{
+	unsigned int nack = 0;
+	int ret = 0;
+
+	if (mnl_socket_sendto(nl, mnl_nlmsg_batch_head(b),
+			      mnl_nlmsg_batch_size(b)) < 0)
+		return -errno;
+	while (nack < nmsg) {
+		ssize_t r = mnl_socket_recvfrom(nl, buf, len);
+		const struct nlmsghdr *nlh = buf;
+		int left = (int)r;
+
+		if (r < 0)
+			return ret ? ret : (errno == EAGAIN ? -ETIMEDOUT : -errno);
+		for (; mnl_nlmsg_ok(nlh, left); nlh = mnl_nlmsg_next(nlh, &left)) {
+			const struct nlmsgerr *err;
+
+			if (nlh->nlmsg_type != NLMSG_ERROR ||
+			    nlh->nlmsg_pid != portid ||
+			    nlh->nlmsg_seq < first || nlh->nlmsg_seq >= end)
+				continue;
+			err = mnl_nlmsg_get_payload(nlh);
+			if (err->error && !ret)
+				ret = err->error;
+			nack++;
+		}
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+/**
  * nft_dispatch_batch() - send dispatch entries in one nfnetlink batch
  * @ifname:	host-side interface
  * @add:	add (NEWSETELEM) or delete (DELSETELEM)
@@ -1148,7 +1199,7 @@ static int nft_dispatch_batch(const char *ifname, bool add, int only)
 	char buf[8192], key[IFNAMSIZ] = { 0 }, chain[64];
 	struct mnl_nlmsg_batch *b;
 	struct mnl_socket *nl;
-	unsigned int seq = (unsigned int)time(NULL), portid, nmsg = 0, nack = 0;
+	unsigned int seq = (unsigned int)time(NULL), portid, nmsg = 0, first;
 	struct timeval tv = { .tv_sec = 2 };
 	int ret = 0;
 	size_t k;
@@ -1168,6 +1219,7 @@ static int nft_dispatch_batch(const char *ifname, bool add, int only)
 	b = mnl_nlmsg_batch_start(buf, sizeof(buf));
 	nftnl_batch_begin(mnl_nlmsg_batch_current(b), seq++);
 	mnl_nlmsg_batch_next(b);
+	first = seq;
 	for (k = 0; k < NFT_DISPATCH_N; k++) {
 		struct nftnl_set_elem *e;
 		struct nftnl_set *set;
@@ -1201,37 +1253,7 @@ static int nft_dispatch_batch(const char *ifname, bool add, int only)
 	nftnl_batch_end(mnl_nlmsg_batch_current(b), seq++);
 	mnl_nlmsg_batch_next(b);
 
-	if (mnl_socket_sendto(nl, mnl_nlmsg_batch_head(b),
-			      mnl_nlmsg_batch_size(b)) < 0) {
-		ret = -errno;
-		goto out;
-	}
-	/* one answer per message: an ACK, or the error that aborted the
-	 * batch (the kernel answers every message of an aborted batch)
-	 */
-	while (nack < nmsg) {
-		ssize_t n = mnl_socket_recvfrom(nl, buf, sizeof(buf));
-		const struct nlmsghdr *nlh = (const struct nlmsghdr *)buf;
-		int len = (int)n;
-
-		if (n < 0) {
-			ret = ret ? ret : (errno == EAGAIN ? -ETIMEDOUT : -errno);
-			break;
-		}
-		for (; mnl_nlmsg_ok(nlh, len); nlh = mnl_nlmsg_next(nlh, &len)) {
-			const struct nlmsgerr *err;
-
-			if (nlh->nlmsg_type != NLMSG_ERROR || nlh->nlmsg_pid != portid)
-				continue;
-			err = mnl_nlmsg_get_payload(nlh);
-			if (err->error && !ret)
-				ret = err->error;
-			nack++;
-		}
-		if (ret)
-			break;
-	}
-out:
+	ret = nft_batch_send(nl, portid, b, first, seq, nmsg, buf, sizeof(buf));
 	mnl_nlmsg_batch_stop(b);
 	mnl_socket_close(nl);
 	return ret;
@@ -1351,7 +1373,7 @@ static int nft_pinner_batch(struct nft_pinner *np, const struct nft_pin *pins,
 	static char buf[NFT_PIN_BATCH_MAX * 3 * 256 + 1024];
 	char set_name[NFT_DOM_SET_LEN];
 	struct mnl_nlmsg_batch *b;
-	unsigned int nmsg = 0, nack = 0, first;
+	unsigned int nmsg = 0, first;
 	size_t per = remove ? 2 : 3;
 	int ret = 0;
 	size_t k;
@@ -1397,36 +1419,8 @@ static int nft_pinner_batch(struct nft_pinner *np, const struct nft_pin *pins,
 	nftnl_batch_end(mnl_nlmsg_batch_current(b), np->seq++);
 	mnl_nlmsg_batch_next(b);
 
-	if (mnl_socket_sendto(np->nl, mnl_nlmsg_batch_head(b),
-			      mnl_nlmsg_batch_size(b)) < 0) {
-		ret = -errno;
-		goto out;
-	}
-	while (nack < nmsg) {
-		ssize_t r = mnl_socket_recvfrom(np->nl, buf, sizeof(buf));
-		const struct nlmsghdr *nlh = (const struct nlmsghdr *)buf;
-		int len = (int)r;
-
-		if (r < 0) {
-			ret = ret ? ret : (errno == EAGAIN ? -ETIMEDOUT : -errno);
-			break;
-		}
-		for (; mnl_nlmsg_ok(nlh, len); nlh = mnl_nlmsg_next(nlh, &len)) {
-			const struct nlmsgerr *err;
-
-			if (nlh->nlmsg_type != NLMSG_ERROR ||
-			    nlh->nlmsg_pid != np->portid ||
-			    nlh->nlmsg_seq < first || nlh->nlmsg_seq >= np->seq)
-				continue;
-			err = mnl_nlmsg_get_payload(nlh);
-			if (err->error && !ret)
-				ret = err->error;
-			nack++;
-		}
-		if (ret)
-			break;
-	}
-out:
+	ret = nft_batch_send(np->nl, np->portid, b, first, np->seq, nmsg, buf,
+			     sizeof(buf));
 	mnl_nlmsg_batch_stop(b);
 	return ret;
 }

@@ -11,7 +11,8 @@
  *      moat's own code (sandbox_create(), exactly as "moat run" does; their
  *      supervisors watch this process and remove them if it dies). Live,
  *      both have the canary policy: egress default deny, plus one allowed
- *      name once moat intercepts DNS. Under --simulate, canary a has the
+ *      name (so its DNS is judged and its TCP 80/443 go through the
+ *      proxy). Under --simulate, canary a has the
  *      default policy plus one LAN port, so that allowed probes show the
  *      policy is not simply "nothing works".
  *   2. probes, from root inside the canaries (probe.c), each with the
@@ -26,8 +27,9 @@
  *          v6 (I1);
  *        - every metadata address of SPEC §4, TCP 80 (I3);
  *        - a DNS query for a random name that no rule allows, over UDP
- *          and TCP: NXDOMAIN from moat's interceptor, or, while moat has
- *          none, nothing (I4);
+ *          and TCP: NXDOMAIN from moat's interceptor, never forwarded (I4);
+ *        - TCP 80 and 443 through a canary's proxy carry one HTTP request:
+ *          the proxy's 403 is "refused by proxy", not a reach (probe.c);
  *        - DoT (TCP 853) to the gateway, and to --probe-target's address;
  *        - a direct connection to --probe-target ADDR:PORT, if given (I3).
  *      Live, probes only ever go to the host's own addresses, the
@@ -44,10 +46,7 @@
  * on its standard input.
  *
  * SIGINT, SIGTERM and SIGHUP stop a run between steps: the canaries and
- * the world are removed before moat exits (status 128 + signal). Whether
- * moat intercepts DNS is asked of the policy layer (verify_dns_intercepted())
- * so the DNS probes switch from "dropped" to "NXDOMAIN" by themselves when
- * the interceptor lands.
+ * the world are removed before moat exits (status 128 + signal).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -429,40 +428,18 @@ struct canary {
 };
 
 /**
- * verify_dns_intercepted() - whether this moat answers sandbox DNS itself
- *
- * Asked of the policy layer: a domain rule is accepted exactly when the
- * DNS interceptor exists. Until then, DNS from a sandbox is dropped and
- * the DNS probe expects silence instead of NXDOMAIN.
- *
- * Return: true if DNS is intercepted
- */
-static bool verify_dns_intercepted(void)
-{
-	struct errlist el = { 0 };
-	struct policy p;
-	bool ok;
-
-	policy_init(&p);
-	ok = !policy_parse_rule_arg(&p, "example.com:443/tcp", true, "verify", &el) &&
-	     !policy_check_supported(&p, &el);
-	errlist_free(&el);
-	policy_free(&p);
-	return ok;
-}
-
-/**
  * verify_canary_policy() - the policy of a canary
  * @p:		initialised policy to fill
  * @simulate:	--simulate
  * @simulate_a:	canary a of --simulate: default public plus one LAN port
- * @dns:	DNS is intercepted: add one allowed name (and, simulated, the
- *		world's resolver as the upstream)
+ *
+ * The deny canary has one allowed name, so that its DNS is judged and its
+ * TCP 443 goes through the proxy; simulated, its upstream is the world's
+ * resolver, which counts what reaches it.
  *
  * Return: 0, or -1 after printing why
  */
-static int verify_canary_policy(struct policy *p, bool simulate, bool simulate_a,
-				bool dns)
+static int verify_canary_policy(struct policy *p, bool simulate, bool simulate_a)
 {
 	struct errlist el = { 0 };
 	int ret = 0;
@@ -473,12 +450,10 @@ static int verify_canary_policy(struct policy *p, bool simulate, bool simulate_a
 					    "canary", &el);
 	} else {
 		p->egress_default = EGRESS_DENY;
-		if (dns)
-			ret = policy_parse_rule_arg(p, "example.com:443/tcp", true,
-						    "canary", &el);
+		ret = policy_parse_rule_arg(p, "example.com:443/tcp", true,
+					    "canary", &el);
 	}
-	if (!ret && dns && simulate) {
-		/* the world's resolver, which counts what reaches it */
+	if (!ret && simulate) {
 		p->dns_upstream = xcalloc(1, sizeof(*p->dns_upstream));
 		p->ndns_upstream = 1;
 		p->loc_dns_upstream = (struct srcloc){ "canary", 0, 0 };
@@ -499,12 +474,11 @@ static int verify_canary_policy(struct policy *p, bool simulate, bool simulate_a
  * @c:		settings
  * @cn:		canaries, names filled in here
  * @w:		the simulated world, or NULL
- * @dns:	DNS is intercepted
  *
  * Return: 0, or -1 after printing why (what was made is in @cn)
  */
 static int verify_canaries_make(const struct moat_config *c, struct canary *cn,
-				const struct world *w, bool dns)
+				const struct world *w)
 {
 	bool simulate = w != NULL;
 	char sfx[16];
@@ -526,7 +500,7 @@ static int verify_canaries_make(const struct moat_config *c, struct canary *cn,
 		if (verify_stop)
 			return -1;
 		policy_init(&p);
-		if (verify_canary_policy(&p, simulate, simulate && k == 0, dns)) {
+		if (verify_canary_policy(&p, simulate, simulate && k == 0)) {
 			policy_free(&p);
 			return -1;
 		}
@@ -660,12 +634,11 @@ static void verify_plan_world(struct vplan *pl, const struct canary *cn)
  * @pl:		plan
  * @cn:		canaries
  * @simulate:	--simulate
- * @dns:	DNS is intercepted
  * @target:	--probe-target, or NULL
  * @tport:	its port
  */
 static void verify_plan(struct vplan *pl, const struct canary *cn, bool simulate,
-			bool dns, const struct prefix *target, uint16_t tport)
+			const struct prefix *target, uint16_t tport)
 {
 	enum probe_kind pk[] = { PROBE_TCP, PROBE_UDP, PROBE_ICMP };
 	char what[64], qname[64];
@@ -701,28 +674,22 @@ static void verify_plan(struct vplan *pl, const struct canary *cn, bool simulate
 	if (getrandom(&r, sizeof(r), 0) != sizeof(r))
 		r = (uint32_t)time(NULL);
 	snprintf(qname, sizeof(qname), "moat-verify-%08x.example", r);
-	if (simulate)
-		v = vplan_add_str(pl, 1, PROBE_DNS, WORLD_DNS4, 53, "I4",
-				  dns ? EXP_NXDOMAIN : EXP_BLOCKED, "DNS via");
-	else
-		v = vplan_add(pl, 1, PROBE_DNS, AF_INET, cn[1].s.gw4.addr, 53,
-			      "I4", dns ? EXP_NXDOMAIN : EXP_BLOCKED, "DNS via");
-	if (v) {
-		snprintf(v->p.qname, sizeof(v->p.qname), "%s", qname);
-		snprintf(v->check, sizeof(v->check), "DNS %s via %s", qname,
-			 simulate ? WORLD_DNS4 : "gateway");
-	}
-	/* the same over TCP: I4 covers port 53 in both protocols */
-	if (simulate)
-		v = vplan_add_str(pl, 1, PROBE_DNS_TCP, WORLD_DNS4, 53, "I4",
-				  dns ? EXP_NXDOMAIN : EXP_BLOCKED, "DNS via");
-	else
-		v = vplan_add(pl, 1, PROBE_DNS_TCP, AF_INET, cn[1].s.gw4.addr, 53,
-			      "I4", dns ? EXP_NXDOMAIN : EXP_BLOCKED, "DNS via");
-	if (v) {
-		snprintf(v->p.qname, sizeof(v->p.qname), "%s", qname);
-		snprintf(v->check, sizeof(v->check), "DNS/tcp %s via %s", qname,
-			 simulate ? WORLD_DNS4 : "gateway");
+	/* over UDP and TCP: I4 covers port 53 in both protocols */
+	for (k = 0; k < 2; k++) {
+		enum probe_kind kind = k ? PROBE_DNS_TCP : PROBE_DNS;
+
+		if (simulate)
+			v = vplan_add_str(pl, 1, kind, WORLD_DNS4, 53, "I4",
+					  EXP_NXDOMAIN, "DNS via");
+		else
+			v = vplan_add(pl, 1, kind, AF_INET, cn[1].s.gw4.addr, 53,
+				      "I4", EXP_NXDOMAIN, "DNS via");
+		if (v) {
+			snprintf(v->p.qname, sizeof(v->p.qname), "%s", qname);
+			snprintf(v->check, sizeof(v->check), "DNS%s %s via %s",
+				 k ? "/tcp" : "", qname,
+				 simulate ? WORLD_DNS4 : "gateway");
+		}
 	}
 	if (simulate) {
 		vplan_add_str(pl, 1, PROBE_TCP, WORLD_DOT4, 853, "I4", EXP_BLOCKED, "DoT");
@@ -808,17 +775,16 @@ static int verify_once(const struct moat_config *c, struct vreport *r,
 	struct canary cn[2];
 	struct vplan pl = { 0 };
 	int rc[2] = { 0, 0 };
-	bool dns = verify_dns_intercepted();
 	unsigned q0 = w && w->dns_queries ? *w->dns_queries : 0;
 	int ret = -1, k;
 	size_t i;
 
 	memset(cn, 0, sizeof(cn));
 	r->mode = w ? "simulate" : "live";
-	if (verify_canaries_make(c, cn, w, dns))
+	if (verify_canaries_make(c, cn, w))
 		goto out;
 
-	verify_plan(&pl, cn, w != NULL, dns, target, tport);
+	verify_plan(&pl, cn, w != NULL, target, tport);
 	/* both canaries probe at once, each from its own namespace */
 	for (k = 0; k < 2; k++) {
 		int fd;
