@@ -76,16 +76,7 @@ export MOAT_RUN_DIR=$BENCH_DIR/run
 R=$BENCH_DIR/r
 mkdir -p "$R"
 
-log() { printf '%s %s\n' "$(date +%T)" "$*" >&2; }
-
-moat() { in_ns "$HM" "$MOAT" "$@"; }
-
-# remove every sandbox of this run (at exit, before the namespaces go)
-moat_rm_all() {
-	moat ls --json 2>/dev/null | jq -r '.[].name' | xargs -r -n 50 \
-		nsenter --net="/run/netns/$HM" "$MOAT" rm -f >/dev/null 2>&1 || true
-}
-bench_on_exit moat_rm_all
+bench_moat_ns "$HM"
 
 # ---------------------------------------------------------------- world
 log "building the namespaces"

@@ -58,13 +58,7 @@ H=bd-host-$BENCH_SFX U=bd-up-$BENCH_SFX C=bd-cl-$BENCH_SFX
 export MOAT_RUN_DIR=$BENCH_DIR/run
 R=$BENCH_DIR/r
 mkdir -p "$R"
-log() { printf '%s %s\n' "$(date +%T)" "$*" >&2; }
-moat() { in_ns "$H" "$MOAT" "$@"; }
-moat_rm_all() {
-	moat ls --json 2>/dev/null | jq -r '.[].name' | xargs -r -n 50 \
-		nsenter --net="/run/netns/$H" "$MOAT" rm -f >/dev/null 2>&1 || true
-}
-bench_on_exit moat_rm_all
+bench_moat_ns "$H"
 
 log "building the namespaces"
 for ns in bd-host bd-up bd-cl; do bench_ns "$ns"; done

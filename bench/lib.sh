@@ -69,6 +69,25 @@ bench_on_exit() {
 	BENCH_EXIT+=("$*")
 }
 
+# log MSG... - a timestamped progress line on stderr
+log() { printf '%s %s\n' "$(date +%T)" "$*" >&2; }
+
+# bench_moat_ns NS - moat runs in namespace NS (moat() calls it there);
+# every sandbox of this run is removed at exit, before the namespaces go
+bench_moat_ns() {
+	BENCH_MOAT_NS=$1
+	bench_on_exit bench_moat_rm_all
+}
+
+# moat ARGS... - the moat under test, in the namespace of bench_moat_ns
+moat() { in_ns "$BENCH_MOAT_NS" "$MOAT" "$@"; }
+
+# bench_moat_rm_all - remove every sandbox of this run
+bench_moat_rm_all() {
+	moat ls --json 2>/dev/null | jq -r '.[].name' | xargs -r -n 50 \
+		nsenter --net="/run/netns/$BENCH_MOAT_NS" "$MOAT" rm -f >/dev/null 2>&1 || true
+}
+
 # bench_ns NAME - create the namespace NAME-SFX with lo up
 bench_ns() {
 	local ns="$1-$BENCH_SFX"

@@ -116,10 +116,7 @@ FILES=$(mktemp -d /dev/shm/moat-bench-proxy.XXXXXX)
 chmod 755 "$FILES"  # nginx workers run as nobody
 bench_on_exit "rm -rf '$FILES'"
 
-log() { printf '%s %s\n' "$(date +%T)" "$*" >&2; }
-moat() { in_ns "$H" "$MOAT" "$@"; }
-bench_on_exit "nsenter --net=/run/netns/$H $MOAT rm -f $SBD"
-bench_on_exit "nsenter --net=/run/netns/$H $MOAT rm -f $SBP"
+bench_moat_ns "$H"
 
 # ---------------------------------------------------------------- world
 log "building the namespaces and the servers"
