@@ -33,8 +33,12 @@
  * ends in "_total", else untyped.
  *
  * "--listen ADDR:PORT" serves the same text at /metrics: one thread, one
- * connection at a time, a request of at most STATS_REQ_MAX bytes read
- * within STATS_IO_TIMEOUT_S seconds, then closed. It refuses an address
+ * poll loop, up to STATS_CONN_MAX connections at once, each with its own
+ * deadline: a request of at most STATS_REQ_MAX bytes read within
+ * STATS_IO_TIMEOUT_S seconds, the reply sent within as long again, then
+ * closed. When every slot is taken, the idle client nearest its deadline
+ * makes room for a new one, so idle clients cannot keep a scrape out. It
+ * refuses an address
  * other than loopback unless --allow-remote is given: the metrics name
  * the sandboxes and what they tried to reach.
  */
@@ -61,6 +65,7 @@
 
 #define STATS_REQ_MAX		8192
 #define STATS_IO_TIMEOUT_S	2
+#define STATS_CONN_MAX		32	/* --listen: connections served at once */
 #define STATS_DEPTH_MAX		3
 
 /**
@@ -767,109 +772,201 @@ static int stats_parse_listen(const char *s, struct sockaddr_storage *ss,
 }
 
 /**
- * stats_http_reply() - send a whole reply, ignoring a peer that went away
- * @fd:		connection
+ * struct stats_conn - one /metrics client of --listen
+ * @fd:		connection, or -1 for a free slot
+ * @len:	bytes of the request read so far
+ * @req:	the request, NUL-terminated
+ * @out:	the whole reply once the request is complete, else NULL
+ * @out_len:	its length
+ * @out_off:	bytes of it sent
+ * @deadline:	CLOCK_MONOTONIC time by which the request must be read, or
+ *		(once answering) the reply sent; the connection is closed then
+ */
+struct stats_conn {
+	int fd;
+	size_t len;
+	char req[STATS_REQ_MAX + 1];
+	char *out;
+	size_t out_len, out_off;
+	struct timespec deadline;
+};
+
+/**
+ * stats_ms_until() - milliseconds from now to a deadline
+ * @t:		deadline (CLOCK_MONOTONIC)
+ *
+ * Return: milliseconds, 0 if it has passed
+ */
+static long stats_ms_until(const struct timespec *t)
+{
+	struct timespec now;
+	long ms;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	ms = (t->tv_sec - now.tv_sec) * 1000L +
+	     (t->tv_nsec - now.tv_nsec) / 1000000L;
+	return ms > 0 ? ms : 0;
+}
+
+/**
+ * stats_conn_deadline() - give a connection STATS_IO_TIMEOUT_S from now
+ * @sc:		connection
+ */
+static void stats_conn_deadline(struct stats_conn *sc)
+{
+	clock_gettime(CLOCK_MONOTONIC, &sc->deadline);
+	sc->deadline.tv_sec += STATS_IO_TIMEOUT_S;
+}
+
+/**
+ * stats_conn_close() - close a connection and free its slot
+ * @sc:		connection
+ */
+static void stats_conn_close(struct stats_conn *sc)
+{
+	if (sc->fd >= 0)
+		close(sc->fd);
+	free(sc->out);
+	sc->out = NULL;
+	sc->fd = -1;
+}
+
+/**
+ * stats_conn_reply() - prepare a whole reply and start sending it
+ * @sc:		connection, its request complete (or bad)
  * @status:	status line after "HTTP/1.1 "
  * @body:	body
  * @len:	its length
  */
-static void stats_http_reply(int fd, const char *status, const char *body,
-			     size_t len)
+static void stats_conn_reply(struct stats_conn *sc, const char *status,
+			     const char *body, size_t len)
 {
-	char head[256];
-	int hl;
-	size_t off = 0;
-	ssize_t n;
+	FILE *f = open_memstream(&sc->out, &sc->out_len);
 
-	hl = snprintf(head, sizeof(head),
-		      "HTTP/1.1 %s\r\n"
-		      "Content-Type: text/plain; version=0.0.4; charset=utf-8\r\n"
-		      "Content-Length: %zu\r\n"
-		      "Connection: close\r\n\r\n", status, len);
-	if (send(fd, head, (size_t)hl, MSG_NOSIGNAL) != hl)
-		return;
-	while (off < len) {
-		n = send(fd, body + off, len - off, MSG_NOSIGNAL);
-		if (n <= 0)
-			return;
-		off += (size_t)n;
-	}
+	if (!f)
+		die_oom();
+	fprintf(f, "HTTP/1.1 %s\r\n"
+		   "Content-Type: text/plain; version=0.0.4; charset=utf-8\r\n"
+		   "Content-Length: %zu\r\n"
+		   "Connection: close\r\n\r\n", status, len);
+	fwrite(body, 1, len, f);
+	fclose(f);
+	sc->out_off = 0;
+	stats_conn_deadline(sc);
 }
 
 /**
- * stats_http_conn() - serve one connection, bounded in size and time
+ * stats_conn_answer() - answer a complete (or failed) request
  * @c:		settings
  * @only:	sandbox filter, or NULL
- * @fd:		connection
+ * @sc:		connection
  */
-static void stats_http_conn(const struct moat_config *c, const char *only,
-			    int fd)
+static void stats_conn_answer(const struct moat_config *c, const char *only,
+			      struct stats_conn *sc)
 {
-	struct timeval tv = { .tv_sec = STATS_IO_TIMEOUT_S };
-	char req[STATS_REQ_MAX + 1];
-	struct timespec start, now;
-	size_t len = 0;
-	ssize_t n;
+	const char *req = sc->req;
+	char *buf = NULL;
+	size_t blen = 0;
+	json_t *doc = NULL;
+	FILE *f;
 
-	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-	clock_gettime(CLOCK_MONOTONIC, &start);
-	while (len < STATS_REQ_MAX) {
-		struct pollfd p = { .fd = fd, .events = POLLIN };
-		long ms;
-
-		/* the whole request within the timeout, however it trickles */
-		clock_gettime(CLOCK_MONOTONIC, &now);
-		ms = STATS_IO_TIMEOUT_S * 1000L -
-		     ((now.tv_sec - start.tv_sec) * 1000L +
-		      (now.tv_nsec - start.tv_nsec) / 1000000L);
-		if (ms <= 0 || poll(&p, 1, (int)ms) <= 0)
-			break;
-		n = recv(fd, req + len, STATS_REQ_MAX - len, MSG_DONTWAIT);
-		if (n <= 0)
-			break;
-		len += (size_t)n;
-		req[len] = '\0';
-		if (strstr(req, "\r\n\r\n") || strstr(req, "\n\n"))
-			break;
-	}
-	req[len] = '\0';
 	if (!strstr(req, "\r\n\r\n") && !strstr(req, "\n\n")) {
 		static const char b[] = "request too large or incomplete\n";
 
-		stats_http_reply(fd, "400 Bad Request", b, sizeof(b) - 1);
+		stats_conn_reply(sc, "400 Bad Request", b, sizeof(b) - 1);
 		return;
 	}
 	if (strncmp(req, "GET ", 4)) {
 		static const char b[] = "only GET is served\n";
 
-		stats_http_reply(fd, "405 Method Not Allowed", b, sizeof(b) - 1);
+		stats_conn_reply(sc, "405 Method Not Allowed", b, sizeof(b) - 1);
 		return;
 	}
 	if (strncmp(req + 4, "/metrics ", 9) && strncmp(req + 4, "/metrics?", 9)) {
 		static const char b[] = "not found: try /metrics\n";
 
-		stats_http_reply(fd, "404 Not Found", b, sizeof(b) - 1);
+		stats_conn_reply(sc, "404 Not Found", b, sizeof(b) - 1);
 		return;
 	}
-	{
-		char *buf = NULL;
-		size_t blen = 0;
-		json_t *doc = NULL;
-		FILE *f = open_memstream(&buf, &blen);
+	f = open_memstream(&buf, &blen);
+	if (!f)
+		die_oom();
+	if (stats_collect(c, only, &doc) == 0)
+		stats_prometheus(doc, f);
+	fclose(f);
+	json_decref(doc);
+	if (blen)
+		stats_conn_reply(sc, "200 OK", buf, blen);
+	else
+		stats_conn_reply(sc, "503 Service Unavailable",
+				 "cannot read the sandboxes\n", 26);
+	free(buf);
+}
 
-		if (!f)
-			die_oom();
-		if (stats_collect(c, only, &doc) == 0)
-			stats_prometheus(doc, f);
-		fclose(f);
-		json_decref(doc);
-		if (blen)
-			stats_http_reply(fd, "200 OK", buf, blen);
-		else
-			stats_http_reply(fd, "503 Service Unavailable",
-					 "cannot read the sandboxes\n", 26);
-		free(buf);
+/**
+ * stats_conn_io() - read a connection's request or send its reply
+ * @c:		settings
+ * @only:	sandbox filter, or NULL
+ * @sc:		connection, ready for its next step
+ */
+static void stats_conn_io(const struct moat_config *c, const char *only,
+			  struct stats_conn *sc)
+{
+	ssize_t n;
+
+	if (sc->out) {
+		n = send(sc->fd, sc->out + sc->out_off,
+			 sc->out_len - sc->out_off, MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (n < 0 && (errno == EAGAIN || errno == EINTR))
+			return;
+		if (n <= 0 || (sc->out_off += (size_t)n) == sc->out_len)
+			stats_conn_close(sc);
+		return;
 	}
+	n = recv(sc->fd, sc->req + sc->len, STATS_REQ_MAX - sc->len,
+		 MSG_DONTWAIT);
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n <= 0) {
+		stats_conn_close(sc);
+		return;
+	}
+	sc->len += (size_t)n;
+	sc->req[sc->len] = '\0';
+	if (strstr(sc->req, "\r\n\r\n") || strstr(sc->req, "\n\n") ||
+	    sc->len == STATS_REQ_MAX)
+		stats_conn_answer(c, only, sc);
+}
+
+/**
+ * stats_conn_slot() - a free slot for a new connection
+ * @conns:	the table
+ *
+ * When every slot is taken, the connection still sending its request
+ * with the nearest deadline is closed for the new one: idle clients
+ * cannot keep a scrape out, they only shorten each other's time.
+ *
+ * Return: a free slot, or NULL if every slot is answering
+ */
+static struct stats_conn *stats_conn_slot(struct stats_conn *conns)
+{
+	struct stats_conn *old = NULL;
+	int i;
+
+	for (i = 0; i < STATS_CONN_MAX; i++) {
+		struct stats_conn *sc = &conns[i];
+
+		if (sc->fd < 0)
+			return sc;
+		if (!sc->out && (!old ||
+		    sc->deadline.tv_sec < old->deadline.tv_sec ||
+		    (sc->deadline.tv_sec == old->deadline.tv_sec &&
+		     sc->deadline.tv_nsec < old->deadline.tv_nsec)))
+			old = sc;
+	}
+	if (old)
+		stats_conn_close(old);
+	return old;
 }
 
 /**
@@ -879,17 +976,23 @@ static void stats_http_conn(const struct moat_config *c, const char *only,
  * @addr:	ADDR:PORT
  * @remote:	non-loopback addresses allowed
  *
+ * One poll loop over the listener and up to STATS_CONN_MAX connections,
+ * each with its own deadline (STATS_IO_TIMEOUT_S to send its request,
+ * the same again to take the reply), so a slow or idle client delays
+ * no other.
+ *
  * Return: exit status
  */
 static int stats_serve(const struct moat_config *c, const char *only,
 		       const char *addr, bool remote)
 {
 	struct sigaction sa = { .sa_handler = stats_on_signal };
+	struct stats_conn *conns;
 	struct sockaddr_storage ss;
 	autoclose int fd = -1;
 	bool loopback;
 	socklen_t sl;
-	int one = 1;
+	int one = 1, i;
 
 	if (stats_parse_listen(addr, &ss, &sl, &loopback)) {
 		fprintf(stderr, "moat stats: --listen '%s': expected ADDR:PORT, e.g. 127.0.0.1:9464 or [::1]:9464 (see 'moat stats --help')\n",
@@ -907,7 +1010,7 @@ static int stats_serve(const struct moat_config *c, const char *only,
 		return MOAT_EXIT_FAILURE;
 	}
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (bind(fd, (struct sockaddr *)&ss, sl) || listen(fd, 16)) {
+	if (bind(fd, (struct sockaddr *)&ss, sl) || listen(fd, 64)) {
 		msg_err("stats: cannot listen on %s: %s", addr, strerror(errno));
 		return MOAT_EXIT_FAILURE;
 	}
@@ -916,18 +1019,59 @@ static int stats_serve(const struct moat_config *c, const char *only,
 	signal(SIGPIPE, SIG_IGN);
 	printf("serving http://%s/metrics\n", addr);
 	fflush(stdout);
+	conns = xcalloc(STATS_CONN_MAX, sizeof(*conns));
+	for (i = 0; i < STATS_CONN_MAX; i++)
+		conns[i].fd = -1;
 	while (!stats_stop) {
-		struct pollfd p = { .fd = fd, .events = POLLIN };
-		int cfd;
+		struct pollfd p[STATS_CONN_MAX + 1];
+		struct stats_conn *who[STATS_CONN_MAX + 1];
+		long timeout = -1;
+		int n = 0, r;
 
-		if (poll(&p, 1, -1) <= 0)
+		p[n] = (struct pollfd){ .fd = fd, .events = POLLIN };
+		who[n++] = NULL;
+		for (i = 0; i < STATS_CONN_MAX; i++) {
+			struct stats_conn *sc = &conns[i];
+			long ms;
+
+			if (sc->fd < 0)
+				continue;
+			ms = stats_ms_until(&sc->deadline);
+			if (!ms) {
+				stats_conn_close(sc);
+				continue;
+			}
+			if (timeout < 0 || ms < timeout)
+				timeout = ms;
+			p[n] = (struct pollfd){ .fd = sc->fd,
+				.events = sc->out ? POLLOUT : POLLIN };
+			who[n++] = sc;
+		}
+		r = poll(p, (nfds_t)n, (int)timeout);
+		if (r <= 0)
 			continue;
-		cfd = accept4(fd, NULL, NULL, SOCK_CLOEXEC);
-		if (cfd < 0)
-			continue;
-		stats_http_conn(c, only, cfd);
-		close(cfd);
+		for (i = 1; i < n; i++)
+			if (p[i].revents)
+				stats_conn_io(c, only, who[i]);
+		if (p[0].revents & POLLIN) {
+			struct stats_conn *sc = stats_conn_slot(conns);
+			int cfd;
+
+			if (!sc)
+				continue;
+			cfd = accept4(fd, NULL, NULL,
+				      SOCK_CLOEXEC | SOCK_NONBLOCK);
+			if (cfd < 0)
+				continue;
+			sc->fd = cfd;
+			sc->len = 0;
+			sc->req[0] = '\0';
+			stats_conn_deadline(sc);
+		}
 	}
+	for (i = 0; i < STATS_CONN_MAX; i++)
+		stats_conn_close(&conns[i]);
+	free(conns);
 	return 0;
 }
 

@@ -152,11 +152,29 @@ nsenter --net="$HOST_NETNS" "$MOAT" stats --listen 127.0.0.1:$PORT >"$WORLD_DIR/
 LPID=$!
 world_on_destroy kill "$LPID" 2>/dev/null
 if world_wait_listen host tcp $PORT 127.0.0.1 5; then
-	# an idle client must not block the next one for long
-	in_host "$WORLD_PYTHON" -c "import socket,time; s=socket.create_connection(('127.0.0.1',$PORT)); time.sleep(4)" &
+	# idle clients must not delay a scrape: eight of them, connected and
+	# silent for 4 s (each would hold a one-at-a-time server for its 2 s
+	# timeout: 16 s), and the scrape must be answered within 1.5 s
+	in_host "$WORLD_PYTHON" -c "
+import socket,time
+ss=[socket.create_connection(('127.0.0.1',$PORT)) for _ in range(8)]
+print('connected', flush=True)
+time.sleep(4)" >"$WORLD_DIR/idle.out" &
 	IDLE=$!
-	in_host curl -sS --max-time 8 -o "$WORLD_DIR/scraped.txt" -w '%{http_code}' "http://127.0.0.1:$PORT/metrics" >"$WORLD_DIR/code" 2>&1
-	assert_eq "$(cat "$WORLD_DIR/code")" 200 "--listen: GET /metrics answers 200 despite an idle connection"
+	for _ in $(seq 50); do grep -q connected "$WORLD_DIR/idle.out" && break; sleep 0.1; done
+	in_host curl -sS --max-time 1.5 -o "$WORLD_DIR/scraped.txt" -w '%{http_code}' "http://127.0.0.1:$PORT/metrics" >"$WORLD_DIR/code" 2>&1
+	assert_eq "$(cat "$WORLD_DIR/code")" 200 "--listen: GET /metrics answered within 1.5 s while eight idle clients are connected"
+	# more idle clients than slots: the newest scrape still gets in
+	in_host "$WORLD_PYTHON" -c "
+import socket,time
+ss=[socket.create_connection(('127.0.0.1',$PORT)) for _ in range(40)]
+print('connected', flush=True)
+time.sleep(4)" >"$WORLD_DIR/idle2.out" &
+	IDLE2=$!
+	for _ in $(seq 50); do grep -q connected "$WORLD_DIR/idle2.out" && break; sleep 0.1; done
+	assert_eq "$(in_host curl -sS --max-time 1.5 -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PORT/metrics" 2>&1)" 200 \
+		"--listen: answered with 40 idle clients connected (more than its 32 slots)"
+	wait "$IDLE2" 2>/dev/null
 	if command -v promtool >/dev/null; then
 		assert_ok -m "--listen: promtool accepts the scraped text" sh -c "promtool check metrics <'$WORLD_DIR/scraped.txt'"
 	fi
