@@ -20,9 +20,10 @@
  * socket connected to the sandbox port, idle ones expire.
  *
  * Both tables are bounded by limits.connections: a peer beyond the limit is
- * refused at once (closed, or its datagram dropped), and counted. On a
- * non-loopback BIND, a peer whose address is outside ingress.allow_from (if
- * the policy has one) is refused the same way.
+ * refused at once (closed, or its datagram dropped), and counted. A port
+ * on a loopback BIND takes loopback peers only; on another BIND, peers
+ * from the sandbox pools and, if the policy has ingress.allow_from, peers
+ * outside it are refused the same way (fwd_source_allowed()).
  *
  * The transparent proxy (proxy.c decides) shares the TCP table and its
  * limit: when the policy has domain rules, nftables redirects the
@@ -134,10 +135,16 @@ static bool fwd_is_loopback(const struct prefix *p)
 }
 
 /**
- * fwd_source_allowed() - check a peer against ingress.allow_from
+ * fwd_source_allowed() - check a peer of a published port
  * @f:		forwarder
  * @l:		listener the peer came to
  * @sa:		the peer's address
+ *
+ * A port published on a loopback address takes loopback peers only (with
+ * the host's route_localnet set, a LAN host could otherwise reach it). On
+ * any other address, a peer from the sandbox pools is refused: another
+ * sandbox allowed "host" on that port must not reach this one through it
+ * (I1); then ingress.allow_from, if the policy has one, decides.
  *
  * Return: true if the peer may use the published port
  */
@@ -147,8 +154,6 @@ static bool fwd_source_allowed(const struct fwd *f, const struct fwd_listener *l
 	struct prefix a = { 0 };
 	size_t i;
 
-	if (fwd_is_loopback(&l->spec.bind) || !f->nallow_from)
-		return true;
 	if (sa->ss_family == AF_INET) {
 		a.family = AF_INET;
 		a.plen = 32;
@@ -166,6 +171,12 @@ static bool fwd_source_allowed(const struct fwd *f, const struct fwd_listener *l
 			memset(a.addr + 4, 0, 12);
 		}
 	}
+	if (fwd_is_loopback(&l->spec.bind))
+		return fwd_is_loopback(&a);
+	if (prefix_contains(&f->pool4, &a) || prefix_contains(&f->pool6, &a))
+		return false;
+	if (!f->nallow_from)
+		return true;
 	for (i = 0; i < f->nallow_from; i++)
 		if (prefix_contains(&f->allow_from[i], &a))
 			return true;
@@ -216,12 +227,15 @@ fail:
  * @epfd:	the supervisor's epoll instance
  * @p:		policy (kept referenced for allow_from)
  * @s:		the sandbox
+ * @pool4:	IPv4 sandbox pool (peers from there are refused)
+ * @pool6:	IPv6 sandbox pool
  * @err:	set to a message on failure
  *
  * Return: 0, or -1 with @err set and nothing left open
  */
 int fwd_init(struct fwd *f, int epfd, const struct policy *p,
-	     const struct sb_state *s, char **err)
+	     const struct sb_state *s, const struct prefix *pool4,
+	     const struct prefix *pool6, char **err)
 {
 	size_t i;
 
@@ -231,6 +245,8 @@ int fwd_init(struct fwd *f, int epfd, const struct policy *p,
 	f->dst6 = s->addr6;
 	f->allow_from = p->allow_from;
 	f->nallow_from = p->nallow_from;
+	f->pool4 = *pool4;
+	f->pool6 = *pool6;
 	f->max = p->connections ? p->connections : POLICY_CONNECTIONS_DEFAULT;
 	f->tcp = xcalloc(f->max, sizeof(*f->tcp));
 	f->udp = xcalloc(f->max, sizeof(*f->udp));

@@ -144,6 +144,8 @@ struct fwd_udp {
  * @max:	size of each table (limits.connections)
  * @allow_from:	sources allowed on non-loopback binds (empty: any)
  * @nallow_from: number of sources
+ * @pool4:	IPv4 sandbox pool: its peers are refused on published ports
+ * @pool6:	IPv6 sandbox pool
  * @stats:	counters
  * @plst:	proxy listeners on the gateway addresses, -1 if none
  * @pool:	empty pipes of closed connections, reused by new ones (each
@@ -168,6 +170,8 @@ struct fwd {
 	size_t max;
 	const struct prefix *allow_from;
 	size_t nallow_from;
+	struct prefix pool4;
+	struct prefix pool6;
 	struct {
 		uint64_t accepted;
 		uint64_t refused_source;
@@ -193,7 +197,8 @@ struct fwd {
 };
 
 int fwd_init(struct fwd *f, int epfd, const struct policy *p,
-	     const struct sb_state *s, char **err);
+	     const struct sb_state *s, const struct prefix *pool4,
+	     const struct prefix *pool6, char **err);
 int fwd_proxy_init(struct fwd *f, const struct policy *p,
 		   const struct sb_state *s, const struct prefix *pool4,
 		   const struct prefix *pool6, const struct dns *dns,

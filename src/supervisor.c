@@ -633,7 +633,8 @@ int supervisor_main(const struct moat_config *c, const char *name,
 		dprintf(ready_fd, "cannot open the log: %s\n", strerror(errno));
 		return MOAT_EXIT_FAILURE;
 	}
-	if (fwd_init(&sv->fwd, sv->epfd, &sv->pol, &sv->s, &err)) {
+	if (fwd_init(&sv->fwd, sv->epfd, &sv->pol, &sv->s, &c->pool4,
+		     &c->pool6, &err)) {
 		dprintf(ready_fd, "%s\n", err);
 		free(err);
 		fwd_close(&sv->fwd);

@@ -4,7 +4,9 @@
 # test_publish.sh - published ports: served by the supervisor on the host,
 # loopback by default (not reachable from the LAN), non-loopback binds
 # with ingress.allow_from, UDP, restricted mode, large transfers byte-exact
-# both ways, half-close, the connection limit.
+# both ways, half-close, the connection limit; no peer from another sandbox
+# (even one allowed "host" on the port), only loopback peers on a loopback
+# bind (even with the host's route_localnet=1).
 #
 #   [LAN 192.168.77.1] -- [HOST 127.0.0.1:P, 192.168.77.2:P  (supervisor)]
 #                                  | relays to
@@ -121,5 +123,37 @@ for _ in $(seq 100); do
 	sleep 0.05
 done
 assert_eq "$(echo hi | in_host socat -T2 - TCP:127.0.0.1:18110)" hi "a new connection works once they closed"
+
+t_begin "peers through published ports"
+# sandbox t is allowed the host's ports 8022 (a host service) and
+# 18091/18092 (where sandbox r and u publish on 0.0.0.0): the host service
+# answers, the other sandboxes' published ports refuse it (I1)
+m create "t-$S" --allow host:8022/tcp --allow host:18091/tcp --allow host:18092/udp >/dev/null ||
+	not_ok "create the peer sandbox"
+m create "u-$S" --publish 0.0.0.0:18092:5300/udp >/dev/null || not_ok "create with a UDP publish"
+serve "moat-u-$S"
+T_GW=$(m inspect "t-$S" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["gateway4"])')
+assert_eq "$(probe_tcp "moat-t-$S" "$T_GW" 8022)" HOST-8022 "control: the sandbox reaches the host port it is allowed"
+assert_eq "$(probe_tcp lan 192.168.77.2 18091)" SANDBOX-80 "control: the LAN reaches sandbox r's published TCP port"
+assert_eq "$(probe_udp lan 192.168.77.2 18092)" SANDBOX-UDP "control: the LAN reaches sandbox u's published UDP port"
+assert_fail -m "sandbox t cannot reach sandbox r through its published TCP port (host address)" probe_tcp "moat-t-$S" 192.168.77.2 18091
+assert_fail -m "nor through its own gateway address" probe_tcp "moat-t-$S" "$T_GW" 18091
+assert_fail -m "nor sandbox u through its published UDP port (gateway address)" probe_udp "moat-t-$S" "$T_GW" 18092 2
+# a loopback bind takes loopback peers only. With the host's
+# route_localnet=1 a LAN host can send to 127.0.0.1; what the published
+# port sees then is a peer with a non-loopback address, which the host
+# itself produces deterministically by binding its LAN address as the
+# source of a connection to 127.0.0.1
+from_src() {	# SRC PORT: connect from SRC to 127.0.0.1:PORT, print the token
+	in_host "$WORLD_PYTHON" -c '
+import socket,sys
+s=socket.socket(); s.settimeout(2); s.bind((sys.argv[1],0))
+s.connect(("127.0.0.1",int(sys.argv[2])))
+d=s.recv(100)
+sys.exit(0 if d else 1)' "$1" "$2"
+}
+assert_ok -m "control: a peer with source 192.168.77.2 reaches a host service on 127.0.0.1" from_src 192.168.77.2 8000
+assert_ok -m "control: a loopback peer reaches the loopback-bound published port" from_src 127.0.0.1 18080
+assert_fail -m "a non-loopback peer (192.168.77.2) is refused by the loopback-bound published port" from_src 192.168.77.2 18080
 
 t_end
