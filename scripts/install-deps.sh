@@ -17,7 +17,8 @@ set -euo pipefail
 # build: toolchain, libraries (SPEC section 9), fuzzing (clang + libFuzzer)
 # tests: the real clients and peers of the integration tests, and what
 #        tests/lib/world.sh needs (iproute2, util-linux's nsenter, python3,
-#        openssl, dnsmasq); prometheus for promtool, the strict parser
+#        openssl, dnsmasq); conntrack (test_reuse.sh puts entries back
+#        by hand); prometheus for promtool, the strict parser
 #        test_obs.sh checks moat's metrics with (its server is not started:
 #        see policy-rc.d below)
 packages=(
@@ -28,7 +29,7 @@ packages=(
 	clang libclang-rt-14-dev llvm
 	iproute2 procps psmisc kmod util-linux iputils-ping
 	curl bind9-dnsutils socat netcat-openbsd openssl dnsmasq-base iperf3
-	python3 jq
+	python3 jq conntrack
 	prometheus
 )
 # benchmarks (SPEC section 8): peers and load generators

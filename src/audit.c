@@ -141,6 +141,7 @@ static char *audit_expected_script(const struct moat_config *c, json_t **ifnames
 		ns.gw6 = s.gw6;
 		ns.pol = &p;
 		ns.proxy = s.proxy;
+		ns.instance = s.instance;
 		if (nft_sandbox_add_text(f, &ns, &el)) {
 			errlist_print(&el, stderr);
 			errlist_free(&el);

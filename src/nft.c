@@ -21,10 +21,24 @@
  *	nothing new ever enters a sandbox (I1); DNS and its bypasses and
  *	multicast are dropped (I4); then the policy's rules in order and
  *	its default (I3)
+ *   forward (filter), into a sandbox     rep_dispatch  -> <if>_rep
+ *	replies of this sandbox instance's own connections, nothing else
+ *   output (filter)                      host_dispatch -> <if>_host
+ *	the host's own new connections into a sandbox (published ports)
+ *	take that sandbox's instance mark
  *   postrouting (nat)                    masquerade sandbox traffic
  *   proxy (nat prerouting, dstnat)       redirect connections a sandbox's
  *	prerouting chain marked (only policies with domain rules mark: TCP
  *	80, 443 and domain-rule ports) to NFT_PROXY_PORT on its gateway
+ *
+ * Connections belong to a sandbox instance, not to an address or an
+ * interface name, both of which a later sandbox may reuse: every new
+ * connection of sandbox instance I gets conntrack mark I (its own chains
+ * set it before any verdict), and established traffic passes only where
+ * the mark is the instance's own (<if>_fwd, <if>_in, <if>_rep). A related
+ * connection (a conntrack helper's expectation: FTP data, say) is judged
+ * by the policy like a new one; only ICMP errors about a connection of the
+ * instance pass as related.
  *
  * Every denial is logged first (NFLOG, rate-limited per sandbox) and
  * counted by reason in named counters; see "Observability" below. A
@@ -40,7 +54,7 @@
  * A sandbox is added in two transactions, each all or nothing: first one
  * libnftables transaction with the base table (idempotent: base chains
  * are flushed and refilled, maps keep their entries) and the sandbox's
- * chains and objects; then one libnftnl batch with its four dispatch
+ * chains and objects; then one libnftnl batch with its six dispatch
  * entries, the only way in to those chains. Removal runs the other way
  * round. Until the entries exist, and once they are gone, the sandbox's
  * traffic meets the fail-closed drops, so no state in between is more
@@ -52,6 +66,7 @@
  * entries written in nft syntax too (nft_dispatch_text()).
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <stdarg.h>
 #include <string.h>
 #include <time.h>
@@ -205,8 +220,10 @@ int nft_base_text(FILE *f, const struct nft_base *b)
 
 	fprintf(f, "add map inet %s pre_dispatch { type ifname : verdict; }\n"
 		   "add map inet %s in_dispatch { type ifname : verdict; }\n"
-		   "add map inet %s fwd_dispatch { type ifname : verdict; }\n",
-		t, t, t);
+		   "add map inet %s fwd_dispatch { type ifname : verdict; }\n"
+		   "add map inet %s rep_dispatch { type ifname : verdict; }\n"
+		   "add map inet %s host_dispatch { type ifname : verdict; }\n",
+		t, t, t, t, t);
 	nft_obs_base_map(f);
 
 	/* prerouting, raw priority: before conntrack sees spoofed packets */
@@ -235,18 +252,30 @@ int nft_base_text(FILE *f, const struct nft_base *b)
 		"add rule inet %s input iifname \"%s*\" counter drop comment \"no dispatch entry: fail closed\"\n",
 		t, t, t, NFT_IFPREFIX, t, NFT_IFPREFIX);
 
+	/* into a sandbox: only the replies its own instance owns (<if>_rep
+	 * returns the rest here); from it: established traffic is its
+	 * instance's, checked in <if>_fwd (nft_sandbox_add_text())
+	 */
 	fprintf(f,
 		"add chain inet %s forward { type filter hook forward priority filter; policy accept; }\n"
 		"flush chain inet %s forward\n"
-		"add rule inet %s forward oifname \"%s*\" ct state established,related accept\n"
+		"add rule inet %s forward oifname \"%s*\" oifname vmap @rep_dispatch\n"
 		"%s"
 		"add rule inet %s forward oifname \"%s*\" counter drop comment \"nothing new enters a sandbox (I1)\"\n"
 		"add rule inet %s forward iifname \"%s*\" ct state invalid drop\n"
-		"add rule inet %s forward iifname \"%s*\" ct state established,related accept\n"
 		"add rule inet %s forward iifname \"%s*\" iifname vmap @fwd_dispatch\n"
 		"add rule inet %s forward iifname \"%s*\" counter drop comment \"no dispatch entry: fail closed\"\n",
 		t, t, t, NFT_IFPREFIX, nft_obs_base_rule(), t, NFT_IFPREFIX,
-		t, NFT_IFPREFIX, t, NFT_IFPREFIX, t, NFT_IFPREFIX, t, NFT_IFPREFIX);
+		t, NFT_IFPREFIX, t, NFT_IFPREFIX, t, NFT_IFPREFIX);
+
+	/* the host's own new connections into a sandbox (published ports)
+	 * take its instance mark, so that its replies pass its input chain
+	 */
+	fprintf(f,
+		"add chain inet %s output { type filter hook output priority filter; policy accept; }\n"
+		"flush chain inet %s output\n"
+		"add rule inet %s output oifname \"%s*\" ct state new oifname vmap @host_dispatch\n",
+		t, t, t, NFT_IFPREFIX);
 
 	fprintf(f,
 		"add chain inet %s postrouting { type nat hook postrouting priority srcnat; policy accept; }\n"
@@ -930,6 +959,34 @@ static void nft_dom_sets_text(FILE *f, const char *ifname,
 }
 
 /**
+ * nft_instance_rules() - the head of a sandbox's input and forward chains
+ * @f:		output
+ * @s:		the sandbox
+ * @chain:	"<if>_in" or "<if>_fwd"
+ *
+ * Established traffic passes only when its connection is this instance's
+ * (conntrack mark), ICMP errors about such a connection too; another
+ * related connection (a conntrack helper's expectation) goes on to the
+ * policy like a new one. A new connection takes the instance's mark here,
+ * before any verdict (a dropped one never enters the conntrack table).
+ * A connection a removed sandbox left behind, with an address or an
+ * interface name a new sandbox reuses, is therefore not the new one's:
+ * its packets are judged as new traffic, and its replies never enter.
+ */
+static void nft_instance_rules(FILE *f, const struct nft_sandbox *s,
+			       const char *chain)
+{
+	const char *t = NFT_TABLE;
+
+	fprintf(f, "add rule inet %s %s ct state established ct mark 0x%08" PRIx32 " accept\n",
+		t, chain, s->instance);
+	fprintf(f, "add rule inet %s %s ct state related ct mark 0x%08" PRIx32 " meta l4proto { icmp, ipv6-icmp } accept comment \"ICMP errors about its connections\"\n",
+		t, chain, s->instance);
+	fprintf(f, "add rule inet %s %s ct state new ct mark set 0x%08" PRIx32 "\n",
+		t, chain, s->instance);
+}
+
+/**
  * nft_sandbox_add_text() - emit a sandbox's chains and dispatch entries
  * @f:		output
  * @s:		the sandbox
@@ -985,7 +1042,7 @@ int nft_sandbox_add_text(FILE *f, const struct nft_sandbox *s,
 	/* input: the host (I2) */
 	fprintf(f, "add chain inet %s %s\n", t, in);
 	fprintf(f, "flush chain inet %s %s\n", t, in);
-	fprintf(f, "add rule inet %s %s ct state established,related accept\n", t, in);
+	nft_instance_rules(f, s, in);
 	fprintf(f, "add rule inet %s %s ct state invalid drop\n", t, in);
 	if (s->has_v6)
 		fprintf(f, "add rule inet %s %s icmpv6 type { nd-neighbor-solicit, nd-neighbor-advert } ip6 hoplimit 255 accept\n",
@@ -1014,6 +1071,7 @@ int nft_sandbox_add_text(FILE *f, const struct nft_sandbox *s,
 	/* forward: I1, I4, then the policy (I3) */
 	fprintf(f, "add chain inet %s %s\n", t, fwd);
 	fprintf(f, "flush chain inet %s %s\n", t, fwd);
+	nft_instance_rules(f, s, fwd);
 	if (p->mode != NET_FILTERED) {
 		char why[32], cmt[32];
 
@@ -1059,6 +1117,19 @@ int nft_sandbox_add_text(FILE *f, const struct nft_sandbox *s,
 	}
 	fprintf(f, "add rule inet %s %s drop\n", t, fwd);
 
+	/* into the sandbox: replies of its own instance's connections */
+	fprintf(f, "add chain inet %s %s_rep\n", t, i);
+	fprintf(f, "flush chain inet %s %s_rep\n", t, i);
+	fprintf(f, "add rule inet %s %s_rep ct state established ct mark 0x%08" PRIx32 " accept\n",
+		t, i, s->instance);
+	fprintf(f, "add rule inet %s %s_rep ct state related ct mark 0x%08" PRIx32 " meta l4proto { icmp, ipv6-icmp } accept comment \"ICMP errors about its connections\"\n",
+		t, i, s->instance);
+	/* the host's own new connections into it */
+	fprintf(f, "add chain inet %s %s_host\n", t, i);
+	fprintf(f, "flush chain inet %s %s_host\n", t, i);
+	fprintf(f, "add rule inet %s %s_host ct mark set 0x%08" PRIx32 "\n",
+		t, i, s->instance);
+
 	nft_obs_i1_chain(f, i);
 	return ret;
 }
@@ -1082,7 +1153,7 @@ int nft_sandbox_add_text(FILE *f, const struct nft_sandbox *s,
 void nft_sandbox_del_text(FILE *f, const char *ifname,
 			  const struct policy *pol)
 {
-	static const char *const kinds[] = { "pre", "in", "fwd" };
+	static const char *const kinds[] = { "pre", "in", "fwd", "rep", "host" };
 	const char *t = NFT_TABLE;
 	size_t k;
 
@@ -1106,6 +1177,8 @@ static const struct {
 	{ "pre_dispatch", "pre" },
 	{ "in_dispatch",  "in" },
 	{ "fwd_dispatch", "fwd" },
+	{ "rep_dispatch", "rep" },
+	{ "host_dispatch", "host" },
 };
 
 /**
@@ -1271,7 +1344,7 @@ static int nft_dispatch_batch(const char *ifname, bool add, int only)
  * A sandbox's chains are added before its entries and removed after them:
  * in between, its traffic meets the base chains' fail-closed drop.
  *
- * Adding is one transaction (all four entries or none), and adding an
+ * Adding is one transaction (all six entries or none), and adding an
  * entry that exists is not an error. Removing tolerates entries that are
  * already gone: if the batch fails, each entry is removed on its own.
  *

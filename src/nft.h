@@ -34,6 +34,8 @@ struct nft_base {
  * @pol:	effective policy
  * @proxy:	its supervisor runs the transparent proxy: redirect TCP to it
  *		(only policies with domain rules; nft_domain_ports())
+ * @instance:	this sandbox's instance, non-zero and unlike any earlier one:
+ *		the conntrack mark of its connections (nft_sandbox_add_text())
  */
 struct nft_sandbox {
 	char ifname[16];
@@ -44,6 +46,7 @@ struct nft_sandbox {
 	struct prefix gw6;
 	const struct policy *pol;
 	bool proxy;
+	uint32_t instance;
 };
 
 /* Denial logs (docs/ARCHITECTURE.md, "Logs and counters"): sandbox N logs
@@ -124,8 +127,8 @@ void nft_pinner_close(struct nft_pinner *np);
 int nft_pinner_add(struct nft_pinner *np, const struct nft_pin *pins, size_t n);
 int nft_pinner_del(struct nft_pinner *np, const struct nft_pin *pins, size_t n);
 
-/* dispatch maps: i1, pre, in, fwd (see nft.c) */
-#define NFT_DISPATCH_N	4
+/* dispatch maps: i1, pre, in, fwd, rep, host (see nft.c) */
+#define NFT_DISPATCH_N	6
 void nft_dispatch_text(FILE *f, const char *ifname, bool add);
 int nft_dispatch_set(const char *ifname, bool add);
 uint64_t nft_base_hash(const struct nft_base *b);

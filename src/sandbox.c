@@ -35,10 +35,12 @@
 #include <signal.h>
 #include <string.h>
 #include <time.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <linux/rtnetlink.h>
 
+#include "conntrack.h"
 #include "link.h"
 #include "netns.h"
 #include "nft.h"
@@ -147,6 +149,25 @@ static int sandbox_nft_del(const struct sb_state *s,
 			   const struct policy *pol);
 
 /**
+ * sandbox_new_instance() - a fresh instance mark for a new sandbox
+ *
+ * Random, so that no later sandbox, whatever address and interface name
+ * it reuses, carries the mark of an earlier one's connections (2^-32 per
+ * pair; the earlier one's entries are also flushed when it is removed).
+ *
+ * Return: a random non-zero 32-bit value
+ */
+static uint32_t sandbox_new_instance(void)
+{
+	uint32_t v = 0;
+
+	while (!v)
+		if (getrandom(&v, sizeof(v), 0) != sizeof(v))
+			v = (uint32_t)time(NULL) ^ (uint32_t)getpid() << 16;
+	return v;
+}
+
+/**
  * sandbox_proxy_wanted() - whether a sandbox's TCP goes through its proxy
  * @pol:	effective policy
  *
@@ -206,6 +227,7 @@ static int sandbox_nft_add(const struct moat_config *c, const struct sb_state *s
 	ns.gw6 = s->gw6;
 	ns.pol = pol;
 	ns.proxy = s->proxy;	/* its supervisor listens */
+	ns.instance = s->instance;
 
 	f = open_memstream(&buf, &len);
 	if (!f)
@@ -596,6 +618,7 @@ int sandbox_create(const struct moat_config *c, const struct sb_opts *o,
 			return -1;
 		}
 		state_addresses(c, &s);
+		s.instance = sandbox_new_instance();
 		s.proxy = sandbox_proxy_wanted(o->pol);
 		if (!s.has_v6) {
 			memset(&s.addr6, 0, sizeof(s.addr6));
@@ -712,6 +735,12 @@ int sandbox_teardown(const struct moat_config *c, const struct sb_state *s)
 			policy_free(&pol);
 		}
 		msg_debug_step("teardown: rules");
+		/* its connections, now that nothing can add one: they could
+		 * not serve another instance anyway (nft_instance_rules()) */
+		if (s->instance && (err = conntrack_flush_mark(s->instance)))
+			msg_warn("cannot remove the connection-tracking entries of %s: %s",
+				 s->ifname, strerror(-err));
+		msg_debug_step("teardown: conntrack");
 	}
 	if (*s->netns && (err = netns_remove(s->netns))) {
 		msg_err("cannot remove %s: %s", s->netns, strerror(-err));

@@ -11,6 +11,7 @@
  *
  *   /run/moat/lock                      flock(2): serialises allocation,
  *                                       set-up and tear-down bookkeeping
+ *   /run/moat/next-index                where the next allocation starts
  *   /run/moat/sandboxes/NAME/state.json the record (struct sb_state)
  *   /run/moat/sandboxes/NAME/policy.yaml the effective, normalised policy
  *   /run/moat/sandboxes/NAME/ctl.sock   the supervisor's control socket
@@ -20,7 +21,8 @@
  * "moat rm -f" knows what to remove. Addresses are derived from the index:
  * sandbox N owns the N-th /30 of the IPv4 pool (gateway .1, sandbox .2) and
  * the N-th /64 of the IPv6 pool (gateway ::1, sandbox ::2). An index is
- * free when no record holds it; allocation happens under the lock.
+ * free when no record holds it; allocation happens under the lock, round
+ * the pool (state_alloc_index()).
  */
 #include <ctype.h>
 #include <dirent.h>
@@ -225,6 +227,7 @@ json_t *state_to_json(const struct sb_state *s)
 
 	json_object_set_new(o, "name", json_string(s->name));
 	json_object_set_new(o, "index", json_integer(s->idx));
+	json_object_set_new(o, "instance", json_integer(s->instance));
 	json_object_set_new(o, "netns", json_string(s->netns));
 	json_object_set_new(o, "network", json_string(s->mode));
 	json_object_set_new(o, "host_interface",
@@ -322,6 +325,7 @@ int state_read(const struct moat_config *c, const char *name,
 
 	snprintf(s->name, sizeof(s->name), "%s", name);
 	s->idx = json_integer_value(json_object_get(o, "index"));
+	s->instance = (uint32_t)json_integer_value(json_object_get(o, "instance"));
 	str = json_string_value(json_object_get(o, "netns"));
 	if (!str || strlen(str) >= sizeof(s->netns))
 		goto out;
@@ -451,16 +455,24 @@ static unsigned state_pool_size(const struct moat_config *c)
 }
 
 /**
- * state_alloc_index() - find the lowest free index; call under the lock
+ * state_alloc_index() - find a free index; call under the lock
  * @c:		settings
  * @idx:	set to the index
+ *
+ * Indexes are handed out round the pool, from the one after the last
+ * allocated (STATE_NEXT_FILE in the run directory), not lowest first: a
+ * just-freed address and interface name go to a new sandbox only once
+ * the rest of the pool has been used. (A connection of the sandbox that
+ * had them would not serve the new one anyway: see nft.c's instance
+ * marks.)
  *
  * Return: 0, or -ENOSPC if the pool is exhausted, or -errno
  */
 int state_alloc_index(const struct moat_config *c, unsigned *idx)
 {
 	char (*names)[MOAT_NAME_MAX + 1];
-	unsigned size = state_pool_size(c), i;
+	unsigned size = state_pool_size(c), i, start = 0;
+	autofree char *next = xasprintf("%s/%s", c->run_dir, STATE_NEXT_FILE);
 	uint8_t *used;
 	size_t n, k;
 	int ret;
@@ -480,15 +492,34 @@ int state_alloc_index(const struct moat_config *c, unsigned *idx)
 			used[s.idx] = 1;
 	}
 	free(names);
+	{
+		autofclose FILE *f = fopen(next, "re");
+
+		if (f && fscanf(f, "%u", &start) != 1)
+			start = 0;
+		if (start >= size)
+			start = 0;
+	}
 	ret = -ENOSPC;
 	for (i = 0; i < size; i++) {
-		if (!used[i]) {
-			*idx = i;
+		unsigned j = (start + i) % size;
+
+		if (!used[j]) {
+			*idx = j;
 			ret = 0;
 			break;
 		}
 	}
 	free(used);
+	if (!ret) {
+		autofree char *tmp = xasprintf("%s.tmp", next);
+		autofclose FILE *f = fopen(tmp, "we");
+
+		/* best effort: losing it only means starting again at 0 */
+		if (f && fprintf(f, "%u\n", (*idx + 1) % size) > 0 &&
+		    !fflush(f))
+			rename(tmp, next);
+	}
 	return ret;
 }
 

@@ -16,6 +16,7 @@
 #define STATE_RUN_DIR_DEFAULT	"/run/moat"
 #define STATE_POOL4_DEFAULT	"10.231.0.0/16"
 #define STATE_POOL6_DEFAULT	"fd6d:6f61:7400::/48"
+#define STATE_NEXT_FILE		"next-index"	/* in the run directory */
 
 /**
  * enum sb_status - what moat ls shows
@@ -49,6 +50,8 @@ enum sb_status {
  * @proxy:		TCP 80, 443 and domain-rule ports go through the
  *			supervisor's transparent proxy (decided once, at
  *			creation: sandbox_proxy_wanted())
+ * @instance:		random, non-zero: this sandbox instance's conntrack
+ *			mark (struct nft_sandbox), never an earlier one's
  */
 struct sb_state {
 	char name[MOAT_NAME_MAX + 1];
@@ -68,6 +71,7 @@ struct sb_state {
 	bool complete;
 	bool run_mode;
 	bool proxy;
+	uint32_t instance;
 };
 
 /**

@@ -121,13 +121,16 @@ for _ in $(seq 100); do grep -q ready "$WORLD_DIR/busy.out" 2>/dev/null && break
 out=$(m create "f-$S" --publish 127.0.0.1:18090:80 2>&1); rc=$?
 assert_eq "$rc" 125 "create fails when a published port is taken"
 assert_match "$out" "18090" "the error names the port"
-assert_eq "$(leftovers "f-$S" moat0) $(leftovers "f-$S" moat1)" " " "nothing left after the failed create"
+# (no sandbox exists now: any moat interface or sandbox chain is left over;
+# addresses and interface names are allocated round the pool, not lowest
+# first, so the failed create's name is not known here)
+assert_eq "$(leftovers "f-$S" 'moat[0-9][0-9]*')" "" "nothing left after the failed create"
 assert_eq "$(m ls | tail -n +2)" "" "ls is empty"
 kill "$busy"; wait "$busy" 2>/dev/null
 out=$(MOAT_POOL4=192.168.0.0/16 m create "f-$S" 2>&1); rc=$?
 assert_eq "$rc" 125 "a pool overlapping a host route is refused"
 assert_match "$out" "overlaps the host route 192.168.77.0/24" "the error names the route"
-assert_eq "$(leftovers "f-$S" moat0)" "" "nothing left after the refused pool"
+assert_eq "$(leftovers "f-$S" 'moat[0-9][0-9]*')" "" "nothing left after the refused pool"
 out=$(MOAT_POOL4=10.231.0.0/33 m create "f-$S" 2>&1); rc=$?
 assert_eq "$rc" 125 "a malformed pool is refused"
 assert_match "$out" "MOAT_POOL4" "the error names the variable"

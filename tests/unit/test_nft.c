@@ -113,6 +113,7 @@ static void test_sandbox(struct nft_sandbox *s, const struct policy *pol,
 		assert_int_equal(addr_parse("fd6d:6f61:7400:7::1", &s->gw6), 0);
 	}
 	s->pol = pol;
+	s->instance = 0x5eed0007;
 }
 
 /**
