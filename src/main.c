@@ -459,18 +459,6 @@ static void random_name(char *buf)
 	snprintf(buf, 16, "run-%08x", r);
 }
 
-static pid_t run_child;
-
-/**
- * run_forward_signal() - pass a termination signal on to the command
- * @sig:	signal
- */
-static void run_forward_signal(int sig)
-{
-	if (run_child > 0)
-		kill(run_child, sig);
-}
-
 /**
  * sandbox_resolv() - the resolv.conf to give a sandbox's processes
  * @c:		settings
@@ -506,8 +494,6 @@ static const char *sandbox_resolv(const struct moat_config *c,
  */
 static int cmd_run(int argc, char **argv)
 {
-	static const int fwd_sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT };
-	struct sigaction sa = { .sa_handler = run_forward_signal };
 	struct moat_config c;
 	struct exec_user u;
 	struct sb_args a;
@@ -515,8 +501,7 @@ static int cmd_run(int argc, char **argv)
 	struct policy p;
 	char name[16];
 	struct sb_opts o;
-	int ret, status;
-	size_t i;
+	int ret;
 
 	if (want_help(argc, argv)) {
 		printf("%s\n%s", usage_run, usage_sandbox_opts);
@@ -550,25 +535,8 @@ static int cmd_run(int argc, char **argv)
 		goto out;
 	}
 
-	run_child = fork();
-	if (run_child < 0) {
-		msg_err("fork: %s", strerror(errno));
-		ret = MOAT_EXIT_FAILURE;
-	} else if (run_child == 0) {
-		_exit(exec_enter(s.netns, sandbox_resolv(&c, &s), &u,
-				 argv + optind));
-	} else {
-		for (i = 0; i < ARRAY_SIZE(fwd_sigs); i++)
-			sigaction(fwd_sigs[i], &sa, NULL);
-		while (waitpid(run_child, &status, 0) < 0 && errno == EINTR)
-			;
-		if (WIFEXITED(status))
-			ret = WEXITSTATUS(status);
-		else if (WIFSIGNALED(status))
-			ret = 128 + WTERMSIG(status);
-		else
-			ret = MOAT_EXIT_FAILURE;
-	}
+	ret = exec_run(s.netns, sandbox_resolv(&c, &s), c.run_dir, &u,
+		       argv + optind, false);
 	if (sandbox_destroy(&c, s.name, true, false) && ret == 0)
 		ret = MOAT_EXIT_FAILURE;
 out:
@@ -705,7 +673,8 @@ static int cmd_exec(int argc, char **argv)
 			name, state_status_name(st), name);
 		return MOAT_EXIT_FAILURE;
 	}
-	return exec_enter(s.netns, sandbox_resolv(&c, &s), &u, argv + optind);
+	return exec_run(s.netns, sandbox_resolv(&c, &s), c.run_dir, &u,
+			argv + optind, true);
 }
 
 /**
