@@ -174,15 +174,22 @@ assert_eq "$(m_root run -- cat /proc/self/uid_map | awk '{print $1, $2, $3}')" "
 assert_eq "$(m_user run --user 0 -- cat /proc/self/uid_map | awk '{print $1, $2, $3}')" "0 $TU 1" "--user 0 under sudo is the sudo user outside"
 
 t_begin "the supervisor checks its peer"
-chmod 666 "$CTL"
-out=$(setpriv --reuid=$TU --regid=$TU --clear-groups "$PY" -c "$PY_CTL" "$CTL" status 2>&1)
+# a sandbox of its own, whatever the attacks above did to the victim
+m create "p-$S" >/dev/null
+PCTL=$RUN/sandboxes/p-$S/ctl.sock
+PSV=$(in_host "$PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))["supervisor_pid"])' "$RUN/sandboxes/p-$S/state.json" 2>/dev/null)
+chmod 711 "$RUN" "$RUN/sandboxes" "$RUN/sandboxes/p-$S" "$WORLD_DIR"
+chmod 666 "$PCTL"
+out=$(setpriv --reuid=$TU --regid=$TU --clear-groups "$PY" -c "$PY_CTL" "$PCTL" status 2>&1)
 assert_no_match "$out" "\"name\"" "a non-root peer is refused even when the socket's mode lets it connect"
-setpriv --reuid=$TU --regid=$TU --clear-groups "$PY" -c "$PY_CTL" "$CTL" stop >/dev/null 2>&1
-chmod 600 "$CTL"
+setpriv --reuid=$TU --regid=$TU --clear-groups "$PY" -c "$PY_CTL" "$PCTL" stop >/dev/null 2>&1
+chmod 600 "$PCTL"
+chmod 700 "$WORLD_DIR"
 sleep 0.2
-assert_ok -m "the supervisor survived a non-root stop" alive "$SV"
-out=$(in_host "$PY" -c "$PY_CTL" "$CTL" status 2>&1)
+assert_ok -m "the supervisor survived a non-root stop" alive "${PSV:-0}"
+out=$(in_host "$PY" -c "$PY_CTL" "$PCTL" status 2>&1)
 assert_match "$out" "\"name\"" "host root is still answered"
+m rm -f "p-$S" >/dev/null
 
 t_begin "what keeps working"
 out=$(m_user run -- curl -s --max-time 5 http://93.184.216.34/ 2>&1)
