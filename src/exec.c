@@ -36,7 +36,9 @@
  * the host, and files the host's root owns are not its own (exec_outside_ids()).
  * In that namespace the command has no capability either: the bounding and
  * ambient sets are emptied, every set cleared, NOROOT securebits locked for
- * UID 0, no_new_privs set, descriptors above 2 closed on exec. It may still
+ * UID 0, no_new_privs set, a seccomp filter refuses the ioctls that type
+ * into a terminal (TIOCSTI, TIOCLINUX: the command shares moat's terminal),
+ * descriptors above 2 closed on exec. It may still
  * create nested user namespaces (and network, mount, PID namespaces in them),
  * as bubblewrap or "unshare -Urn" do.
  *
@@ -65,8 +67,10 @@
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <sys/ioctl.h>
 #include <linux/securebits.h>
 #include <sys/capability.h>
+#include <seccomp.h>
 
 #include "err.h"
 #include "exec.h"
@@ -293,6 +297,55 @@ static int exec_set_groups(const struct exec_user *u)
 }
 
 /**
+ * exec_seccomp() - refuse the ioctls that type into the terminal
+ *
+ * TIOCSTI pushes characters into a terminal's input, TIOCLINUX (on a
+ * virtual console) pastes its selection: with the terminal moat was started
+ * from, the command could type a command line into the user's shell, to run
+ * outside the sandbox once moat has exited. Both fail with EPERM, whatever
+ * the ABI (32-bit x86 too) and the upper bits of the request number.
+ * Everything else is allowed; the filter holds for everything the command
+ * starts, nested namespaces included.
+ *
+ * Return: 0, or -1 after printing why
+ */
+static int exec_seccomp(void)
+{
+	static const unsigned long reqs[] = { TIOCSTI, TIOCLINUX };
+	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
+	int ret = -ENOMEM;
+	size_t i;
+
+	if (!ctx)
+		goto out;
+#if defined(__x86_64__)
+	if ((ret = seccomp_arch_add(ctx, SCMP_ARCH_X86)) && ret != -EEXIST)
+		goto out;
+	if ((ret = seccomp_arch_add(ctx, SCMP_ARCH_X32)) && ret != -EEXIST)
+		goto out;
+#elif defined(__aarch64__)
+	if ((ret = seccomp_arch_add(ctx, SCMP_ARCH_ARM)) && ret != -EEXIST)
+		goto out;
+#endif
+	for (i = 0; i < ARRAY_SIZE(reqs); i++) {
+		ret = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM),
+				       SCMP_SYS(ioctl), 1,
+				       SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffUL,
+					       (scmp_datum_t)reqs[i]));
+		if (ret)
+			goto out;
+	}
+	ret = seccomp_load(ctx);
+out:
+	seccomp_release(ctx);
+	if (ret) {
+		msg_err("cannot install the seccomp filter: %s", strerror(-ret));
+		return -1;
+	}
+	return 0;
+}
+
+/**
  * exec_drop_privileges() - the command's last steps before exec()
  * @u:		target user, inside its user namespace
  *
@@ -300,7 +353,7 @@ static int exec_set_groups(const struct exec_user *u)
  * bounding and ambient sets emptied (nothing exec'd later regains a
  * capability, not even a set-uid binary), NOROOT securebits locked for
  * UID 0, GID and UID set, every capability cleared, no_new_privs set,
- * descriptors above 2 closed on exec.
+ * exec_seccomp()'s filter, descriptors above 2 closed on exec.
  *
  * Return: 0, or -1 after printing which step failed
  */
@@ -345,6 +398,8 @@ int exec_drop_privileges(const struct exec_user *u)
 		msg_err("cannot set no_new_privs: %s", strerror(errno));
 		return -1;
 	}
+	if (exec_seccomp())
+		return -1;
 	if (syscall(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC) && errno != EINVAL) {
 		msg_err("close_range: %s", strerror(errno));
 		return -1;
@@ -633,7 +688,8 @@ static int exec_init_drop(void)
  * @up:		pipe to init: "the user namespace exists"
  * @down:	pipe from init: "its maps are written"
  */
-static __attribute__((noreturn)) void exec_command(const struct exec_ctx *x, int up, int down)
+static __attribute__((noreturn)) void exec_command(const struct exec_ctx *x,
+						   int up, int down)
 {
 	char c;
 	int err;

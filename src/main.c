@@ -86,10 +86,14 @@ static const char usage_run[] =
 "Usage: moat run [OPTIONS] -- CMD [ARG...]\n"
 "\n"
 "Create a sandbox, run CMD inside it as an unprivileged user, remove the\n"
-"sandbox when CMD exits, and exit with CMD's status.\n"
+"sandbox when CMD exits, and exit with CMD's status. CMD has its own PID,\n"
+"user and mount namespaces: no host process, no capability, its root (if\n"
+"any) not the host's, moat's run directory, /run, /tmp, /var/tmp and\n"
+"/dev/shm empty (see moat-run(1)).\n"
 "\n"
 "  --user UID[:GID]          run CMD as this user (default: the user who ran\n"
-"                            sudo, else the caller)\n";
+"                            sudo, else the caller); UID 0 maps to the user\n"
+"                            who ran sudo, else to 65534, on the host\n";
 
 static const char usage_create[] =
 "Usage: moat create NAME [OPTIONS]\n"
@@ -101,10 +105,12 @@ static const char usage_exec[] =
 "Usage: moat exec NAME [--user UID[:GID]] -- CMD [ARG...]\n"
 "\n"
 "Run CMD inside an existing sandbox, as an unprivileged user, and exit with\n"
-"its status.\n"
+"its status. CMD has its own PID, user and mount namespaces, as with\n"
+"'moat run' (see moat-exec(1)).\n"
 "\n"
 "  --user UID[:GID]          run CMD as this user (default: the user who ran\n"
-"                            sudo, else the caller)\n";
+"                            sudo, else the caller); UID 0 maps to the user\n"
+"                            who ran sudo, else to 65534, on the host\n";
 
 static const char usage_rm[] =
 "Usage: moat rm [-f|--force] NAME...\n"

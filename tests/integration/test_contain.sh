@@ -105,6 +105,22 @@ blocked() {
 	fi
 }
 
+# type into a terminal: the command's controlling terminal is moat's
+# caller's, whose shell reads what TIOCSTI pushes once moat has exited
+PY_TIOCSTI='
+import fcntl, os, pty, sys, termios
+if os.fork():
+    sys.exit(os.wait()[1] >> 8)
+m, s = pty.openpty()
+os.setsid()
+fcntl.ioctl(s, termios.TIOCSCTTY, 0)
+try:
+    fcntl.ioctl(s, termios.TIOCSTI, b"x")
+except OSError as e:
+    sys.exit("TIOCSTI: " + e.strerror)
+print("typed into the terminal")
+'
+
 # the victim sandbox: another sandbox's state, lock and supervisor
 t_begin "set-up"
 assert_ok -m "victim sandbox created" m create "v-$S"
@@ -123,7 +139,7 @@ time.sleep(240)' >"$WORLD_DIR/victim.pid" &
 VPID_BG=$!
 for _ in $(seq 200); do [ -s "$WORLD_DIR/victim.pid" ] && break; sleep 0.05; done
 VPID=$(cat "$WORLD_DIR/victim.pid")
-world_on_destroy kill "$VPID_BG"
+world_on_destroy kill ${VPID:+"$VPID"} "$VPID_BG"
 assert_ok -m "victim process of uid $TU runs ($VPID)" kill -0 "${VPID:-0}"
 # the LAN service 192.168.77.10:80 is what the default policy denies
 assert_fail -m "the sandbox's policy denies the LAN" probe_tcp "moat-v-$S" 192.168.77.10 80
@@ -144,6 +160,12 @@ blocked "exec: pidfd_getfd does not reach the LAN" m_user exec "v-$S" -- "$PY" -
 blocked "exec: ptrace of the victim fails" m_user exec "v-$S" -- "$PY" -c "$PY_PTRACE" "$VPID"
 blocked "--user 0: ptrace of the victim fails" m_user run --user 0 -- "$PY" -c "$PY_PTRACE" "$VPID"
 assert_ok -m "the victim still runs" alive "$VPID"
+out=$(setpriv --reuid=$TU --regid=$TU --clear-groups "$PY" -c "$PY_TIOCSTI" 2>&1)
+if [ "$(cat /proc/sys/dev/tty/legacy_tiocsti 2>/dev/null || echo 1)" = 1 ]; then
+	assert_eq "$out" "typed into the terminal" "control: uid $TU outside can TIOCSTI its terminal"
+fi
+blocked "TIOCSTI into its terminal fails" m_user run -- "$PY" -c "$PY_TIOCSTI"
+blocked "exec: TIOCSTI into its terminal fails" m_user exec "v-$S" -- "$PY" -c "$PY_TIOCSTI"
 
 t_begin "moat's state and processes, as root inside"
 assert_eq "$(m_root run -- id -u)" 0 "control: the command is uid 0 inside"
@@ -220,6 +242,18 @@ for cmd in run "exec v-$S"; do
 	assert_eq "$rc" 42 "${cmd%% *}: SIGTERM reaches the command"
 	rm -f "$WORLD_DIR/sig.out"
 done
+# /etc/resolv.conf as systemd-resolved leaves it: a link into /run, which
+# the command does not see; moat creates the file it names in the cover
+mkdir -p "$WORLD_DIR/ovl/u" "$WORLD_DIR/ovl/w"
+out=$(in_host unshare -m --propagation slave sh -c '
+	mount -t overlay overlay -o "lowerdir=/etc,upperdir=$1/u,workdir=$1/w" /etc || exit 99
+	ln -sf ../run/systemd/resolve/stub-resolv.conf /etc/resolv.conf
+	shift; exec "$@"' sh "$WORLD_DIR/ovl" env SUDO_UID=$TU SUDO_GID=$TU "$MOAT" run -- sh -c 'readlink /etc/resolv.conf; cat /etc/resolv.conf' 2>&1); rc=$?
+if [ "$rc" = 99 ]; then
+	ok "resolv.conf linked into /run (skipped: no overlayfs here)"
+else
+	assert_match "$out" "stub-resolv.conf.*written by moat" "resolv.conf linked into /run names the interceptor"
+fi
 t0=$EPOCHREALTIME
 m_user exec "v-$S" -- sh -c 'sleep 30 >/dev/null 2>&1 &'
 d=$(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN{print (b-a < 10) ? "fast" : "slow"}')
