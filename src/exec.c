@@ -12,7 +12,8 @@
  *
  *   moat (P0, host root)   unshare(CLONE_NEWPID) for its children only,
  *     |                    fork(), back to its own PID namespace; then it
- *     |                    forwards SIGINT, SIGTERM, SIGHUP and SIGQUIT to
+ *     |                    forwards SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1
+ *     |                    and SIGUSR2 to
  *     |                    the init and waits for the command's status on a
  *     |                    pipe
  *   init (P1, PID 1)       still host root: setns() into the sandbox's
@@ -200,7 +201,11 @@ static const struct {
 	{ "/dev/shm", 01777 },	/* shared memory of host processes */
 };
 
-/* the process signals are passed on to (P0: init; init: the command) */
+/* signals passed on to the command, as if it had been sent them itself */
+static const int exec_fwd_sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT,
+				     SIGUSR1, SIGUSR2 };
+
+/* the process they are passed on to (moat: init; init: the command) */
 static volatile pid_t exec_fwd_pid;
 static bool exec_in_init;
 
@@ -604,18 +609,17 @@ static void exec_forward(int sig, siginfo_t *si, void *uc)
 }
 
 /**
- * exec_forward_signals() - install exec_forward() for termination signals
+ * exec_forward_signals() - install exec_forward() for exec_fwd_sigs
  */
 static void exec_forward_signals(void)
 {
-	static const int sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT };
 	struct sigaction sa = { .sa_sigaction = exec_forward,
 				.sa_flags = SA_RESTART | SA_SIGINFO };
 	size_t i;
 
 	sigemptyset(&sa.sa_mask);
-	for (i = 0; i < ARRAY_SIZE(sigs); i++)
-		sigaction(sigs[i], &sa, NULL);
+	for (i = 0; i < ARRAY_SIZE(exec_fwd_sigs); i++)
+		sigaction(exec_fwd_sigs[i], &sa, NULL);
 }
 
 /**
@@ -823,8 +827,8 @@ static __attribute__((noreturn)) void exec_init(const struct exec_ctx *x)
  * @linger:	let the command's background processes outlive it (moat exec;
  *		moat run removes the sandbox, and them, afterwards)
  *
- * See the theory of operation. SIGINT, SIGTERM, SIGHUP and SIGQUIT are
- * passed on to the command, before and after.
+ * See the theory of operation. SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1
+ * and SIGUSR2 are passed on to the command.
  *
  * Return: the command's exit status, 128 + N if signal N killed it, or,
  *	   when it could not be started: 125 if moat failed, 126 if the
@@ -837,6 +841,7 @@ int exec_run(const char *netns, const char *resolv, const char *run_dir,
 			      .argv = argv, .linger = linger };
 	int sfd[2], pidns, code, st, ret = MOAT_EXIT_FAILURE;
 	sigset_t block;
+	size_t i;
 	ssize_t n;
 	pid_t init;
 
@@ -855,10 +860,8 @@ int exec_run(const char *netns, const char *resolv, const char *run_dir,
 	}
 	/* blocked until each process has its handler: none is lost */
 	sigemptyset(&block);
-	sigaddset(&block, SIGINT);
-	sigaddset(&block, SIGTERM);
-	sigaddset(&block, SIGHUP);
-	sigaddset(&block, SIGQUIT);
+	for (i = 0; i < ARRAY_SIZE(exec_fwd_sigs); i++)
+		sigaddset(&block, exec_fwd_sigs[i]);
 	sigprocmask(SIG_BLOCK, &block, &x.oldmask);
 	if (unshare(CLONE_NEWPID)) {
 		msg_err("cannot create a PID namespace: %s", strerror(errno));

@@ -228,10 +228,21 @@ assert_eq "$(m_user run -- unshare -Urn sh -c 'id -u; ip -o link show | wc -l' |
 assert_eq "$(m_root run -- unshare -Un sh -c 'ip -o link show | wc -l')" 1 "nested namespaces work as root inside"
 assert_eq "$(m_user exec "v-$S" -- unshare -Urn true && echo ok)" ok "exec: nested namespaces work"
 assert_eq "$(echo hello | m_user run -- cat)" hello "stdin and stdout"
+assert_eq "$(cd "$RD/home" && m_user run -- pwd)" "$RD/home" "the working directory is kept"
+out=$(cd "$WORLD_DIR" && m_user run -- pwd 2>"$WORLD_DIR/cwd.err")
+assert_eq "$out" / "a working directory under a covered one is replaced by /"
+assert_match "$(cat "$WORLD_DIR/cwd.err")" "hidden in the sandbox" "with a warning"
 assert_status -m "run: the command's status" 3 m_user run -- sh -c 'exit 3'
 assert_status -m "exec: the command's status" 5 m_user exec "v-$S" -- sh -c 'exit 5'
 assert_status -m "run: killed command is 128+signal" 137 m_user run -- sh -c 'kill -9 $$'
 assert_status -m "exec: missing command is 127" 127 m_user exec "v-$S" -- /nonexistent/cmd
+(exec nsenter --net="$HOST_NETNS" env SUDO_UID=$TU SUDO_GID=$TU "$MOAT" run -- sh -c 'trap "exit 43" USR1; echo ready; while :; do sleep 0.1; done' >"$WORLD_DIR/sig.out" 2>&1) &
+p=$!
+for _ in $(seq 100); do grep -q ready "$WORLD_DIR/sig.out" 2>/dev/null && break; sleep 0.05; done
+kill -USR1 "$p"
+wait "$p"; rc=$?
+assert_eq "$rc" 43 "run: SIGUSR1 reaches the command"
+rm -f "$WORLD_DIR/sig.out"
 for cmd in run "exec v-$S"; do
 	# shellcheck disable=SC2086 # $cmd is two words for exec
 	(exec nsenter --net="$HOST_NETNS" env SUDO_UID=$TU SUDO_GID=$TU "$MOAT" $cmd -- sh -c 'trap "exit 42" TERM; echo ready; while :; do sleep 0.1; done' >"$WORLD_DIR/sig.out" 2>&1) &
