@@ -12,42 +12,43 @@
  *
  *   moat (P0, host root)   unshare(CLONE_NEWPID) for its children only,
  *     |                    fork(), back to its own PID namespace; then it
- *     |                    forwards SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1
- *     |                    and SIGUSR2 to
- *     |                    the init and waits for the command's status on a
- *     |                    pipe
+ *     |                    passes exec_fwd_sigs on to init and waits for
+ *     |                    the command's status on a pipe
  *   init (P1, PID 1)       still host root: setns() into the sandbox's
  *     |                    network namespace; a private mount namespace
  *     |                    (owned by the host's user namespace, so that
  *     |                    nothing inside can undo its mounts), see
  *     |                    exec_mount_ns(); forks the command, writes its
  *     |                    user namespace's ID maps, then keeps only
- *     |                    CAP_KILL (to forward signals to the command),
+ *     |                    CAP_KILL (to pass signals on to the command),
  *     |                    reaps every process and passes the command's
  *     |                    status to P0
  *   command (P2, PID 2)    supplementary groups (as host root), then
  *                          unshare(CLONE_NEWUSER) and wait for its maps;
- *                          then, in its user namespace, exec_drop_privileges()
- *                          and exec()
+ *                          then, in its user namespace,
+ *                          exec_drop_privileges() and exec()
  *
  * The user namespace maps one UID and one GID: the command's own (--user,
  * else the user who ran sudo, else the caller) to the same on the host,
  * except 0, which maps to the user who ran sudo (SUDO_UID/SUDO_GID, when
  * not 0) or else to 65534 (nobody/nogroup): root inside is never root on
- * the host, and files the host's root owns are not its own (exec_outside_ids()).
- * In that namespace the command has no capability either: the bounding and
- * ambient sets are emptied, every set cleared, NOROOT securebits locked for
- * UID 0, no_new_privs set, a seccomp filter refuses the ioctls that type
- * into a terminal (TIOCSTI, TIOCLINUX: the command shares moat's terminal),
- * descriptors above 2 closed on exec. It may still
- * create nested user namespaces (and network, mount, PID namespaces in them),
- * as bubblewrap or "unshare -Urn" do.
+ * the host, and files the host's root owns are not its own
+ * (exec_outside_ids()). In that namespace the command has no capability
+ * either: the bounding and ambient sets are emptied, every set cleared,
+ * NOROOT securebits locked for UID 0, no_new_privs set, a seccomp filter
+ * refuses the ioctls that type into a terminal (TIOCSTI, TIOCLINUX: the
+ * command shares moat's terminal), descriptors above 2 closed on exec. It
+ * may still create nested user namespaces (and network, mount, PID
+ * namespaces in them), as bubblewrap or "unshare -Urn" do; the kernel
+ * refuses only a nested map of its own UID 0 (that takes CAP_SETFCAP).
  *
  * With the command's exit, "moat run" (and init: the kernel kills the rest
  * of the PID namespace with it) ends; for "moat exec", init reports the
  * status, moat exec exits with it, and init stays, detached, until the
  * command's background processes have exited too (or "moat rm -f" kills
- * them), as they did before they had a PID namespace of their own.
+ * them), as they did before they had a PID namespace of their own. If moat
+ * is killed while the command runs, init gets SIGKILL (PR_SET_PDEATHSIG),
+ * and with it everything in its PID namespace.
  *
  * Any failure before exec() is fatal: the command never runs with more than
  * it should. Exit statuses: the command's own, 128 + N if signal N killed
