@@ -15,9 +15,9 @@
  *     |                    passes exec_fwd_sigs on to init and waits for
  *     |                    the command's status on a pipe
  *   init (P1, PID 1)       still host root: setns() into the sandbox's
- *     |                    network namespace; a private mount namespace
- *     |                    (owned by the host's user namespace, so that
- *     |                    nothing inside can undo its mounts), see
+ *     |                    network namespace; private IPC and mount
+ *     |                    namespaces (owned by the host's user namespace,
+ *     |                    so that nothing inside can undo its mounts), see
  *     |                    exec_mount_ns(); forks the command, writes its
  *     |                    user namespace's ID maps, then keeps only
  *     |                    CAP_KILL (to pass signals on to the command),
@@ -506,11 +506,37 @@ fail:
 }
 
 /**
+ * exec_mqueue() - POSIX message queues of the new IPC namespace
+ *
+ * Where the host mounts an mqueue file system (/dev/mqueue), it shows the
+ * host's queues: a fresh one, mounted from the new IPC namespace, shows
+ * the command's own.
+ *
+ * Return: 0, or -1 after printing why
+ */
+static int exec_mqueue(void)
+{
+	struct stat st;
+
+	if (stat("/dev/mqueue", &st) || !S_ISDIR(st.st_mode))
+		return 0;
+	if (mount("mqueue", "/dev/mqueue", "mqueue",
+		  MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL)) {
+		msg_err("cannot mount /dev/mqueue: %s", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/**
  * exec_mount_ns() - the command's mount namespace
  * @x:		context
  *
  * Called by init, as host root, in the sandbox's network namespace and its
- * own PID namespace. The new mount namespace belongs to the host's user
+ * own PID namespace. With the mount namespace comes an IPC namespace: no
+ * System V IPC object or POSIX message queue of the host is reachable
+ * either (/dev/mqueue, if present, is remounted for it). The new mount
+ * namespace belongs to the host's user
  * namespace, so the command, in a user namespace of its own, can neither
  * unmount nor move anything in it; nested mount namespaces it creates get
  * these mounts locked together. Mounts propagate from the host into it,
@@ -536,8 +562,9 @@ static int exec_mount_ns(const struct exec_ctx *x)
 	size_t i;
 
 	have_cwd = getcwd(cwd, sizeof(cwd)) != NULL;
-	if (unshare(CLONE_NEWNS)) {
-		msg_err("cannot create a mount namespace: %s", strerror(errno));
+	if (unshare(CLONE_NEWNS | CLONE_NEWIPC)) {
+		msg_err("cannot create a mount and an IPC namespace: %s",
+			strerror(errno));
 		return -1;
 	}
 	if (mount(NULL, "/", NULL, MS_SLAVE | MS_REC, NULL)) {
@@ -572,6 +599,8 @@ static int exec_mount_ns(const struct exec_ctx *x)
 			strerror(errno));
 		return -1;
 	}
+	if (exec_mqueue())
+		return -1;
 	if (exec_cover(x->run_dir, 0755, true))
 		return -1;
 	for (i = 0; i < ARRAY_SIZE(exec_covers); i++)

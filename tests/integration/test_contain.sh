@@ -160,6 +160,16 @@ blocked "exec: pidfd_getfd does not reach the LAN" m_user exec "v-$S" -- "$PY" -
 blocked "exec: ptrace of the victim fails" m_user exec "v-$S" -- "$PY" -c "$PY_PTRACE" "$VPID"
 blocked "--user 0: ptrace of the victim fails" m_user run --user 0 -- "$PY" -c "$PY_PTRACE" "$VPID"
 assert_ok -m "the victim still runs" alive "$VPID"
+# System V shared memory of a host process of the same user
+shm=$(setpriv --reuid=$TU --regid=$TU --clear-groups ipcmk -M 4096 2>/dev/null | grep -o '[0-9]*$')
+if [ -n "$shm" ]; then
+	world_on_destroy ipcrm -m "$shm"
+	assert_ok -m "control: its shared memory segment exists outside" sh -c "ipcs -m -i $shm | grep -q shmid=$shm"
+	blocked "a host shared memory segment is not visible" m_user run -- sh -c "ipcs -m -i $shm | grep shmid=$shm"
+	blocked "exec: a host shared memory segment is not visible" m_user exec "v-$S" -- sh -c "ipcs -m -i $shm | grep shmid=$shm"
+else
+	not_ok "control: ipcmk creates a shared memory segment"
+fi
 out=$(setpriv --reuid=$TU --regid=$TU --clear-groups "$PY" -c "$PY_TIOCSTI" 2>&1)
 if [ "$(cat /proc/sys/dev/tty/legacy_tiocsti 2>/dev/null || echo 1)" = 1 ]; then
 	assert_eq "$out" "typed into the terminal" "control: uid $TU outside can TIOCSTI its terminal"
