@@ -469,12 +469,62 @@ static int exec_mkfile(const char *path)
 }
 
 /**
+ * exec_normalise() - remove ".", ".." and repeated slashes from a path
+ * @path:	absolute path, changed in place
+ */
+static void exec_normalise(char *path)
+{
+	char *out = path, *in = path, *seg;
+	size_t len;
+
+	while (*in) {
+		while (*in == '/')
+			in++;
+		seg = in;
+		while (*in && *in != '/')
+			in++;
+		len = (size_t)(in - seg);
+		if (!len || (len == 1 && seg[0] == '.'))
+			continue;
+		if (len == 2 && seg[0] == '.' && seg[1] == '.') {
+			while (out > path && *--out != '/')
+				;
+			continue;
+		}
+		*out++ = '/';
+		memmove(out, seg, len);
+		out += len;
+	}
+	if (out == path)
+		*out++ = '/';
+	*out = '\0';
+}
+
+/**
+ * exec_covered() - whether a path lies in a directory exec_covers hides
+ * @path:	normalised absolute path
+ *
+ * Return: true if it does
+ */
+static bool exec_covered(const char *path)
+{
+	size_t i, n;
+
+	for (i = 0; i < ARRAY_SIZE(exec_covers); i++) {
+		n = strlen(exec_covers[i].path);
+		if (!strncmp(path, exec_covers[i].path, n) && path[n] == '/')
+			return true;
+	}
+	return false;
+}
+
+/**
  * exec_resolv() - show the sandbox's resolv.conf at /etc/resolv.conf
  * @fd:		O_PATH descriptor of the file
  *
  * Where /etc/resolv.conf links into a covered directory (systemd-resolved's
  * /run/systemd/resolve/stub-resolv.conf), the file it names is created in
- * the cover first.
+ * the cover first; a dangling link elsewhere is an error.
  *
  * Return: 0, or -1 after printing why
  */
@@ -496,6 +546,12 @@ static int exec_resolv(int fd)
 	link[n] = '\0';
 	snprintf(target, sizeof(target), "%s%s", link[0] == '/' ? "" : "/etc/",
 		 link);
+	exec_normalise(target);
+	/* never create anything on the host's own file systems */
+	if (!exec_covered(target)) {
+		errno = ENOENT;
+		goto fail;
+	}
 	if (exec_mkfile(target) ||
 	    mount(src, "/etc/resolv.conf", NULL, MS_BIND, NULL))
 		goto fail;
