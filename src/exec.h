@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later
  * moat - per-sandbox networks enforced by the host kernel
  *
- * exec.h - running a command inside a sandbox, without privileges
+ * exec.h - running a command inside a sandbox, contained and unprivileged
  */
 #ifndef MOAT_EXEC_H
 #define MOAT_EXEC_H
@@ -30,7 +30,8 @@ int exec_default_user(struct exec_user *u);
 int exec_drop_privileges(const struct exec_user *u);
 int exec_write_resolv_conf(const char *path, const struct prefix *gw4,
 			   const struct prefix *gw6);
-int exec_enter(const char *netns, const char *resolv,
-	       const struct exec_user *u, char *const argv[]);
+void exec_outside_ids(const struct exec_user *u, uid_t *uid, gid_t *gid);
+int exec_run(const char *netns, const char *resolv, const char *run_dir,
+	     const struct exec_user *u, char *const argv[], bool linger);
 
 #endif /* MOAT_EXEC_H */

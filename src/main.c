@@ -86,10 +86,14 @@ static const char usage_run[] =
 "Usage: moat run [OPTIONS] -- CMD [ARG...]\n"
 "\n"
 "Create a sandbox, run CMD inside it as an unprivileged user, remove the\n"
-"sandbox when CMD exits, and exit with CMD's status.\n"
+"sandbox when CMD exits, and exit with CMD's status. CMD has its own PID,\n"
+"user and mount namespaces: no host process, no capability, its root (if\n"
+"any) not the host's, moat's run directory, /run, /tmp, /var/tmp and\n"
+"/dev/shm empty (see moat-run(1)).\n"
 "\n"
 "  --user UID[:GID]          run CMD as this user (default: the user who ran\n"
-"                            sudo, else the caller)\n";
+"                            sudo, else the caller); UID 0 maps to the user\n"
+"                            who ran sudo, else to 65534, on the host\n";
 
 static const char usage_create[] =
 "Usage: moat create NAME [OPTIONS]\n"
@@ -101,10 +105,12 @@ static const char usage_exec[] =
 "Usage: moat exec NAME [--user UID[:GID]] -- CMD [ARG...]\n"
 "\n"
 "Run CMD inside an existing sandbox, as an unprivileged user, and exit with\n"
-"its status.\n"
+"its status. CMD has its own PID, user and mount namespaces, as with\n"
+"'moat run' (see moat-exec(1)).\n"
 "\n"
 "  --user UID[:GID]          run CMD as this user (default: the user who ran\n"
-"                            sudo, else the caller)\n";
+"                            sudo, else the caller); UID 0 maps to the user\n"
+"                            who ran sudo, else to 65534, on the host\n";
 
 static const char usage_rm[] =
 "Usage: moat rm [-f|--force] NAME...\n"
@@ -459,18 +465,6 @@ static void random_name(char *buf)
 	snprintf(buf, 16, "run-%08x", r);
 }
 
-static pid_t run_child;
-
-/**
- * run_forward_signal() - pass a termination signal on to the command
- * @sig:	signal
- */
-static void run_forward_signal(int sig)
-{
-	if (run_child > 0)
-		kill(run_child, sig);
-}
-
 /**
  * sandbox_resolv() - the resolv.conf to give a sandbox's processes
  * @c:		settings
@@ -506,8 +500,6 @@ static const char *sandbox_resolv(const struct moat_config *c,
  */
 static int cmd_run(int argc, char **argv)
 {
-	static const int fwd_sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT };
-	struct sigaction sa = { .sa_handler = run_forward_signal };
 	struct moat_config c;
 	struct exec_user u;
 	struct sb_args a;
@@ -515,8 +507,7 @@ static int cmd_run(int argc, char **argv)
 	struct policy p;
 	char name[16];
 	struct sb_opts o;
-	int ret, status;
-	size_t i;
+	int ret;
 
 	if (want_help(argc, argv)) {
 		printf("%s\n%s", usage_run, usage_sandbox_opts);
@@ -550,25 +541,8 @@ static int cmd_run(int argc, char **argv)
 		goto out;
 	}
 
-	run_child = fork();
-	if (run_child < 0) {
-		msg_err("fork: %s", strerror(errno));
-		ret = MOAT_EXIT_FAILURE;
-	} else if (run_child == 0) {
-		_exit(exec_enter(s.netns, sandbox_resolv(&c, &s), &u,
-				 argv + optind));
-	} else {
-		for (i = 0; i < ARRAY_SIZE(fwd_sigs); i++)
-			sigaction(fwd_sigs[i], &sa, NULL);
-		while (waitpid(run_child, &status, 0) < 0 && errno == EINTR)
-			;
-		if (WIFEXITED(status))
-			ret = WEXITSTATUS(status);
-		else if (WIFSIGNALED(status))
-			ret = 128 + WTERMSIG(status);
-		else
-			ret = MOAT_EXIT_FAILURE;
-	}
+	ret = exec_run(s.netns, sandbox_resolv(&c, &s), c.run_dir, &u,
+		       argv + optind, false);
 	if (sandbox_destroy(&c, s.name, true, false) && ret == 0)
 		ret = MOAT_EXIT_FAILURE;
 out:
@@ -705,7 +679,8 @@ static int cmd_exec(int argc, char **argv)
 			name, state_status_name(st), name);
 		return MOAT_EXIT_FAILURE;
 	}
-	return exec_enter(s.netns, sandbox_resolv(&c, &s), &u, argv + optind);
+	return exec_run(s.netns, sandbox_resolv(&c, &s), c.run_dir, &u,
+			argv + optind, true);
 }
 
 /**

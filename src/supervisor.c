@@ -33,7 +33,12 @@
  *
  * The control socket (ctl.sock in the sandbox's state directory, mode 0600
  * in a root-owned directory) takes one line, "status" or "stop", and
- * answers with one line of JSON.
+ * answers with one line of JSON. It serves only peers whose UID, as the
+ * kernel reports it in this (the host's) user namespace with SO_PEERCRED,
+ * is 0: a command that moat starts runs in a user namespace of its own
+ * whose UIDs, 0 included, map to unprivileged host UIDs (exec.c), so even
+ * if it found the socket it would be refused (and a process of a user
+ * namespace whose root is not mapped at all shows as 65534).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -384,6 +389,30 @@ static void sv_ctl_conn(struct sv *sv, int fd)
 }
 
 /**
+ * sv_ctl_peer_ok() - whether a control connection comes from host root
+ * @fd:		accepted connection
+ *
+ * Return: true if the peer's UID is 0 in the supervisor's user namespace
+ */
+static bool sv_ctl_peer_ok(int fd)
+{
+	struct ucred cr;
+	socklen_t len = sizeof(cr);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) ||
+	    len != sizeof(cr)) {
+		msg_debug("control: SO_PEERCRED: %s", strerror(errno));
+		return false;
+	}
+	if (cr.uid != 0) {
+		msg_debug("control: refused peer pid %d uid %u", (int)cr.pid,
+			  (unsigned)cr.uid);
+		return false;
+	}
+	return true;
+}
+
+/**
  * sv_ctl_open() - create the control socket
  * @sv:		supervisor
  *
@@ -488,8 +517,8 @@ static void sv_loop(struct sv *sv, int sfd, int tfd)
 				int cfd = accept4(sv->ctl, NULL, NULL,
 						  SOCK_NONBLOCK | SOCK_CLOEXEC);
 
-				if (cfd >= 0 &&
-				    sv_add(sv, SV_REF_CTL_CONN, cfd, EPOLLIN))
+				if (cfd >= 0 && (!sv_ctl_peer_ok(cfd) ||
+				    sv_add(sv, SV_REF_CTL_CONN, cfd, EPOLLIN)))
 					close(cfd);
 				break;
 			}
