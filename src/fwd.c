@@ -43,9 +43,13 @@
  * (proxy_decide_addr(): pinned for a name a domain rule allows there, or
  * the address rules, what the kernel decides without the proxy) and
  * connected at once; the destination's bytes flow to the client while the
- * client's first bytes are still sniffed. If they are a ClientHello or an
- * HTTP request they are judged by name as above (and a refusal resets
- * both sides); another protocol goes on as decided.
+ * client's first bytes are still sniffed. If they are a ClientHello, or
+ * can be the start of an HTTP request line by its grammar
+ * (http_request_start(): any method token, empty lines first; a prefix
+ * that may still become one waits for more bytes, within FWD_SNIFF_MAX
+ * and FWD_SNIFF_TIMEOUT from the first byte), they are judged by name as
+ * above (and a refusal resets both sides); only bytes that cannot start a
+ * request (another protocol) go on as decided.
  *
  * HTTP: every request of a keep-alive connection is judged. A request's
  * body is followed with http_body_scan() (data passed with splice); when
@@ -1102,11 +1106,20 @@ static int fwd_proxy_sniff(struct fwd *f, struct fwd_tcp *t, unsigned idx)
 				 PROXY_DENY_TLS_MALFORMED, NULL);
 		return -1;
 	}
+	if (t->early && !t->blen)
+		t->since = time(NULL);	/* its first bytes: judged in time */
 	t->blen += (size_t)n;
 	t->http = !proxy_is_tls(t->buf, t->blen);
-	if (t->early && t->http && !proxy_is_http(t->buf, t->blen)) {
-		t->http = false;
-		goto other;
+	if (t->early && t->http) {
+		/* by the request-line grammar, whatever the method */
+		enum http_result sr = http_request_start(t->buf, t->blen);
+
+		if (sr == HTTP_MALFORMED) {
+			t->http = false;
+			goto other;
+		}
+		if (sr == HTTP_NEED_MORE && t->blen < FWD_SNIFF_MAX)
+			return 0;
 	}
 	if (t->http) {
 		enum http_result hr = http_request_head(t->buf, t->blen, &req);
@@ -1504,7 +1517,7 @@ void fwd_timer(struct fwd *f, time_t now)
 	for (i = 0; i < f->max; i++) {
 		struct fwd_tcp *t = &f->tcp[i];
 
-		if (t->used && t->sniffing && !t->early) {
+		if (t->used && t->sniffing && (!t->early || t->blen)) {
 			if (now - t->since > FWD_SNIFF_TIMEOUT)
 				fwd_proxy_refuse(f, t, PROXY_DENY_TIMEOUT, NULL);
 		} else if (t->used && !t->connected &&

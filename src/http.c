@@ -27,6 +27,13 @@
  * (several authorities multiplexed) are refused: neither can be judged
  * request by request here.
  *
+ * On ports where the server may speak first, http_request_start() tells
+ * HTTP from another protocol by the request-line grammar, never by a list
+ * of methods: empty lines, any method token, a target, "HTTP/". It reads
+ * the line more leniently than http_request_head() does, so that whatever
+ * some server could take for a request is judged (and refused if it is
+ * not strictly well-formed) rather than passed as another protocol.
+ *
  * The body is then followed with struct http_body: Content-Length bytes,
  * or chunks (size line, data, CRLF, ..., last chunk, trailers). The data
  * inside a body is opaque: http_body_opaque() says how many bytes may be
@@ -198,6 +205,73 @@ static bool http_target_authority(const uint8_t *t, size_t n,
 	*a = t + skip;
 	*alen = i - skip;
 	return true;
+}
+
+/**
+ * http_ws() - is a byte a space or a horizontal tab
+ * @c:		byte
+ *
+ * Return: true if it is
+ */
+static bool http_ws(uint8_t c)
+{
+	return c == ' ' || c == '\t';
+}
+
+/**
+ * http_request_start() - can bytes be the start of an HTTP/1 request line
+ * @buf:	a client's first bytes
+ * @len:	their number
+ *
+ * Tells HTTP from another protocol by the request-line grammar of RFC 9112
+ * §3, read leniently so that what any server could take for a request is
+ * judged as one: empty lines first (CR, LF), a method token of any name,
+ * whitespace, a target (anything up to whitespace or a line end),
+ * whitespace, "HTTP/" in any case. Whatever reaches "HTTP/" is a request
+ * (http_request_head() then judges it strictly, and refuses every variant
+ * it does not accept); bytes that stop short of it may still become one.
+ * A line that ends after its target (HTTP/0.9's form, and that of many
+ * other protocols: "EHLO x") is not a request.
+ *
+ * Return: HTTP_OK for the start of a request line, HTTP_NEED_MORE while
+ *	   the bytes may still become one, HTTP_MALFORMED for bytes that
+ *	   cannot (another protocol)
+ */
+enum http_result http_request_start(const uint8_t *buf, size_t len)
+{
+	size_t i = 0, s, k;
+
+	while (i < len && (buf[i] == '\r' || buf[i] == '\n'))
+		i++;				/* empty lines (RFC 9112 §2.2) */
+	for (s = i; i < len && http_tchar(buf[i]); i++)
+		;				/* method */
+	if (i == len)
+		return HTTP_NEED_MORE;
+	if (i == s || !http_ws(buf[i]))
+		return HTTP_MALFORMED;
+	while (i < len && http_ws(buf[i]))
+		i++;
+	for (; i < len && !http_ws(buf[i]) && buf[i] != '\r' &&
+	       buf[i] != '\n'; i++)
+		;				/* request-target */
+	if (i == len)
+		return HTTP_NEED_MORE;
+	if (!http_ws(buf[i]))
+		return HTTP_MALFORMED;		/* line ends after the target */
+	while (i < len && http_ws(buf[i]))
+		i++;
+	for (k = 0; k < 5; k++, i++) {		/* HTTP-version: HTTP-name "/" */
+		uint8_t c;
+
+		if (i == len)
+			return HTTP_NEED_MORE;
+		c = buf[i];
+		if (c >= 'A' && c <= 'Z')
+			c = (uint8_t)(c - 'A' + 'a');
+		if (c != (uint8_t)"http/"[k])
+			return HTTP_MALFORMED;
+	}
+	return HTTP_OK;
 }
 
 /**
