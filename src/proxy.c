@@ -80,6 +80,7 @@ static const char *const proxy_reasons[PROXY_REASON_COUNT] = {
 	[PROXY_DENY_USERINFO]		= "userinfo",
 	[PROXY_DENY_CONNECT_METHOD]	= "connect-method",
 	[PROXY_DENY_HTTP2]		= "http2-prior-knowledge",
+	[PROXY_DENY_SNI_CHANGED]	= "sni-changed",
 	[PROXY_DENY_LIMIT]		= "connection-limit",
 	[PROXY_DENY_TIMEOUT]		= "timeout",
 	[PROXY_FAIL_CONNECT]		= "connect-failed",

@@ -505,6 +505,8 @@ static void test_decide_addr(void **state)
 	assert_int_equal(proxy_decide_addr(&pp, &d, 443), PROXY_DENY_SANDBOX);
 	assert_true(proxy_reason_allows(PROXY_ALLOW_PIN));
 	assert_string_equal(proxy_reason_str(PROXY_ALLOW_PIN), "allowed-pinned-address");
+	assert_string_equal(proxy_reason_str(PROXY_DENY_SNI_CHANGED), "sni-changed");
+	assert_true(proxy_reason_refuses(PROXY_DENY_SNI_CHANGED));
 	policy_free(&pol);
 }
 
