@@ -758,11 +758,11 @@ static ssize_t fwd_tls_drain(struct fwd *f, struct fwd_tcp *t,
 					break;
 				if (tr == TLS_NEED_MORE)
 					tr = TLS_TOO_LARGE;
-				r = proxy_decide_tls(&f->pp, tr, &h, &t->dst,
-						     t->dport);
-				if (proxy_reason_allows(r) &&
-				    strcmp(h.sni, x->sni))
+				if (tr == TLS_OK && strcmp(h.sni, x->sni))
 					r = PROXY_DENY_SNI_CHANGED;
+				else
+					r = proxy_decide_tls(&f->pp, tr, &h,
+							     &t->dst, t->dport);
 				if (!proxy_reason_allows(r))
 					return fwd_tls_refuse(f, t, r,
 							      tr == TLS_OK ?
