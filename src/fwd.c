@@ -51,6 +51,17 @@
  * above (and a refusal resets both sides); only bytes that cannot start a
  * request (another protocol) go on as decided.
  *
+ * TLS: after a HelloRetryRequest the server acts on the client's second
+ * ClientHello, not the first. So an allowed TLS connection is followed
+ * (struct fwd_tls, fwd_tls_read()): the client's records are read, not
+ * spliced, a further ClientHello is kept back until complete and judged,
+ * and must give the same name (sni-changed: both sides reset); the
+ * server's bytes are read on their way to the client until its first
+ * handshake message shows whether it is a HelloRetryRequest. Following
+ * ends when it is not, or when the hello after one has been judged, and
+ * both directions splice again: for a handshake without a retry, one
+ * round trip.
+ *
  * HTTP: every request of a keep-alive connection is judged. A request's
  * body is followed with http_body_scan() (data passed with splice); when
  * it ends, the next head is read into a buffer of its own, once the pipe

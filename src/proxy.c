@@ -40,6 +40,10 @@
  * (http_request_start(): any method, empty lines first); only bytes that
  * cannot (another protocol) pass.
  *
+ * A TLS connection is followed past its first ClientHello (fwd.c): a
+ * second one, which a server acts on after a HelloRetryRequest, is judged
+ * like the first and refused as sni-changed if it names another host.
+ *
  * Every decision is counted by reason (struct proxy_counters, shown by
  * "moat inspect"); a refused HTTP request gets a 403 whose X-Moat-Denied
  * header carries the reason, a refused TLS connection a reset.

@@ -29,6 +29,14 @@
  * address literal: it holds ':' or '[', or its last label is numeric (the
  * WHATWG rule that makes "1.2.3.4", "0x7f.1" and "2130706433" IPv4).
  *
+ * A TLS 1.3 server that answers with a HelloRetryRequest acts on the
+ * client's second ClientHello, so the proxy follows the connection past
+ * the first: tls_record() reads the headers of the client's next records,
+ * tls_client_hello() judges a second hello the same way, and
+ * tls_server_hello() reads the server's stream, across reads and records,
+ * only as far as its first handshake message's type and random, which
+ * tell a HelloRetryRequest (RFC 8446 §4.1.3) from anything else.
+ *
  * Encrypted Client Hello (encrypted_client_hello, 0xfe0d): the inner hello
  * is unreadable by design; moat judges the outer SNI only, reports that
  * ECH was offered, and the policy applies to the outer (public) name. As
