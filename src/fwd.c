@@ -864,6 +864,8 @@ static ssize_t fwd_tls_read(struct fwd *f, int from, struct fwd_dir *d,
 	if (x->done && !t->hlen) {
 		free(t->tls);		/* both directions splice again */
 		t->tls = NULL;
+		free(t->hbuf);
+		t->hbuf = NULL;
 		return splice(from, NULL, d->pipe[1], NULL,
 			      FWD_PIPE_SIZE - d->queued,
 			      SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
