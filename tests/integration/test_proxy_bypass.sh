@@ -32,8 +32,9 @@ world_on_destroy in_host sh -c "for n in \$(ls $MOAT_RUN_DIR/sandboxes 2>/dev/nu
 UP=198.51.100.53
 in_inet ip addr add "$UP/32" dev lo
 _world_spawn srv-bypass "$INET_NETNS" "$WORLD_PYTHON" -I "$WORLD_SRV" \
-	--ready "$WORLD_DIR/ready-bypass" "http:140.82.112.3:8080:INET-8080 {addr}" \
-	"hrr:140.82.112.3:8443" "dnsup:$UP:53"
+	--ready "$WORLD_DIR/ready-bypass" --cert "$WORLD_DIR/server.pem" --key "$WORLD_DIR/server.key" \
+	"http:140.82.112.3:8080:INET-8080 {addr}" "hrr:140.82.112.3:8443" \
+	"https-p256:140.82.112.3:8444:INET-8444 {addr}" "dnsup:$UP:53"
 for ((i = 0; i < 100; i++)); do
 	[ -f "$WORLD_DIR/ready-bypass" ] && break
 	sleep 0.05
@@ -60,7 +61,7 @@ raw() {
 	in_ns "$1" timeout 5 socat -T3 - "TCP:$2:$3" 2>&1
 }
 
-sandbox byp --default-egress deny --allow github.com:443,8080,8443,9999
+sandbox byp --default-egress deny --allow github.com:443,8080,8443,8444,9999
 D=moat-byp-$S
 assert_eq "$(probe_dns "$D" 8.8.8.8 github.com)" 140.82.112.3 "github.com resolves (and is pinned)"
 
@@ -115,6 +116,12 @@ assert_eq "$n" 0 "the server never saw a second ClientHello naming another host"
 assert_match "$(m logs "byp-$S" 2>&1)" "sni-changed" "the refusal is logged with its reason"
 out=$(hrr github.com github.com --pipelined)
 assert_eq "$out" "sni2: github.com" "control: pipelined with the same SNI passes"
+# a real HelloRetryRequest (the server takes P-256 only, curl's first key
+# share is X25519): the second ClientHello is judged and passes
+out=$(probe_http "$D" "https://github.com:8444/" --resolve github.com:8444:140.82.112.3 \
+	--curves X25519:P-256 --tlsv1.3 -v 2>&1)
+assert_match "$out" "sni: github.com" "control: curl through a real HelloRetryRequest is allowed"
+assert_eq "$(grep -c 'OUT), TLS handshake, Client hello' <<<"$out")" 2 "... two ClientHellos: the server did ask for a retry"
 # a real TLS 1.3 handshake is followed to the ServerHello, then spliced
 out=$(probe_http "$D" "https://github.com/bytes/20000000" --resolve github.com:443:140.82.112.3 \
 	-o /dev/null -w '%{size_download}' 2>&1)

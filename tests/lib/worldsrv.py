@@ -14,6 +14,9 @@ SPEC is PROTO:ADDR:PORT[:TOKEN] where
             udp    answer each datagram with "TOKEN\\n" + the datagram
             http   HTTP/1.1 (keep-alive) server, see below
             https  the same over TLS (needs --cert/--key)
+            https-p256  https with P-256 as its only key-exchange group: a
+                   client whose first key share is X25519 gets a real
+                   HelloRetryRequest
             hrr    a scripted TLS 1.3 server: answers the first ClientHello
                    with a HelloRetryRequest, then the next ClientHello with
                    "sni2: NAME\\n" (plain text) and closes; logs both names
@@ -87,7 +90,8 @@ def parse_spec(spec):
     else:
         addr, rest = rest.split(":", 1)
     port, _, token = rest.partition(":")
-    if proto not in ("tcp", "udp", "http", "https", "hrr", "dnsup"):
+    if proto not in ("tcp", "udp", "http", "https", "https-p256", "hrr",
+                     "dnsup"):
         raise ValueError("bad protocol in " + spec)
     ipaddress.ip_address(addr)              # validates
     return proto, addr, int(port), token or "{addr}"
@@ -568,9 +572,15 @@ def main():
             if not (a.cert and a.key):
                 sys.exit("worldsrv: https needs --cert and --key")
             tls_ctx = tls_context(a.cert, a.key)
+        if proto == "https-p256":
+            if not (a.cert and a.key):
+                sys.exit("worldsrv: https needs --cert and --key")
+            p256 = tls_context(a.cert, a.key)
+            p256.set_ecdh_curve("prime256v1")
         s = make_socket(addr, port, socket.SOCK_STREAM)
         loops.append(tcp_listener(s, proto, token,
-                                  tls_ctx if proto == "https" else None))
+                                  tls_ctx if proto == "https" else
+                                  p256 if proto == "https-p256" else None))
 
     threads = [threading.Thread(target=fn, daemon=True) for fn in loops]
     for t in threads:
