@@ -1306,6 +1306,13 @@ static int fwd_proxy_sniff(struct fwd *f, struct fwd_tcp *t, unsigned idx)
 		fwd_tcp_close(f, t);
 		return -1;
 	}
+	if (n == 0 && t->early && t->http &&
+	    http_request_start(t->buf, t->blen) == HTTP_NEED_MORE) {
+		/* ended before a request line could be one: another
+		 * protocol after all (no server takes it as a request) */
+		t->http = false;
+		goto other;
+	}
 	if (n <= 0) {
 		/* gone, or ended, before saying where to */
 		fwd_proxy_refuse(f, t, t->http ? PROXY_DENY_HTTP_MALFORMED :

@@ -96,6 +96,8 @@ out=$(printf 'EHLO mail.example\r\n' | raw "$D" 140.82.112.3 9999)
 assert_match "$out" "EHLO mail.example" "control: another protocol on a domain-rule port still passes"
 out=$(printf 'SSH-2.0-OpenSSH_9.2\r\n' | raw "$D" 140.82.112.3 9999)
 assert_match "$out" "SSH-2.0" "control: ... an SSH client's identification line too"
+out=$(printf 'QUIT' | raw "$D" 140.82.112.3 9999)
+assert_match "$out" "QUIT" "control: ... and a word that ends with the client's FIN before it could be a request"
 n=$(grep -c "http .*host=evil.example" "$SRVLOG")
 assert_eq "$n" 0 "no request naming evil.example reached the server"
 
