@@ -28,13 +28,25 @@ world_on_destroy in_host sh -c "for n in \$(ls $MOAT_RUN_DIR/sandboxes 2>/dev/nu
 
 # this script's own servers in INET (killed with the world): HTTP on 8080
 # and the scripted HelloRetryRequest server on 8443 at github.com's address,
-# a logging DNS upstream at 198.51.100.53
+# a logging DNS upstream at 198.51.100.53 (it answers hrr* names with
+# 198.51.100.80, where the HelloRetryRequest server is on 443 too: INET's
+# wildcard HTTPS listener holds port 443, so INET redirects it to 8443)
 UP=198.51.100.53
 in_inet ip addr add "$UP/32" dev lo
+in_inet ip addr add 198.51.100.80/32 dev lo
+in_inet nft -f - <<'EOF'
+table ip bypass {
+	chain pre {
+		type nat hook prerouting priority dstnat;
+		ip daddr 198.51.100.80 tcp dport 443 dnat to 198.51.100.80:8443
+	}
+}
+EOF
 _world_spawn srv-bypass "$INET_NETNS" "$WORLD_PYTHON" -I "$WORLD_SRV" \
 	--ready "$WORLD_DIR/ready-bypass" --cert "$WORLD_DIR/server.pem" --key "$WORLD_DIR/server.key" \
 	"http:140.82.112.3:8080:INET-8080 {addr}" "hrr:140.82.112.3:8443" \
-	"https-p256:140.82.112.3:8444:INET-8444 {addr}" "dnsup:$UP:53"
+	"https-p256:140.82.112.3:8444:INET-8444 {addr}" "hrr:198.51.100.80:8443" \
+	"dnsup:$UP:53"
 for ((i = 0; i < 100; i++)); do
 	[ -f "$WORLD_DIR/ready-bypass" ] && break
 	sleep 0.05
@@ -113,11 +125,21 @@ out=$(hrr github.com evil.example --pipelined)
 assert_no_match "$out" "sni2:" "... also sent before the server answered"
 out=$(hrr github.com 10.0.0.1)
 assert_no_match "$out" "sni2:" "a second ClientHello with an IP literal is refused"
-n=$(grep -c "hrr second sni=evil.example\|hrr second sni=10.0.0.1" "$SRVLOG")
-assert_eq "$n" 0 "the server never saw a second ClientHello naming another host"
 assert_match "$(m logs "byp-$S" 2>&1)" "sni-changed" "the refusal is logged with its reason"
 out=$(hrr github.com github.com --pipelined)
 assert_eq "$out" "sni2: github.com" "control: pipelined with the same SNI passes"
+# on 443, where the client must speak first (the connection waits for its
+# ClientHello before connecting): the same
+sandbox hrr --default-egress deny --allow hrr.example:443 --dns-upstream "$UP" --no-rebind-protection
+H=moat-hrr-$S
+assert_eq "$(probe_dns "$H" 8.8.8.8 hrr.example)" 198.51.100.80 "hrr.example resolves (and is pinned)"
+hrr443() { in_ns "$H" timeout 10 "$WORLD_PYTHON" "$WORLD_LIB_DIR/tls_hrr.py" 198.51.100.80 443 "$@" 2>&1; }
+assert_eq "$(hrr443 hrr.example hrr.example)" "sni2: hrr.example" "control: on 443, a second ClientHello with the same SNI passes"
+assert_no_match "$(hrr443 hrr.example evil.example)" "sni2:" "on 443, a second ClientHello naming evil.example is refused"
+assert_no_match "$(hrr443 hrr.example evil.example --pipelined)" "sni2:" "... also sent before the server answered"
+assert_eq "$(counter hrr sni_changed_total)" 2 "... both counted as sni-changed"
+n=$(grep -c "hrr second sni=evil.example\|hrr second sni=10.0.0.1" "$SRVLOG")
+assert_eq "$n" 0 "the server never saw a second ClientHello naming another host"
 # a real HelloRetryRequest (the server takes P-256 only, curl's first key
 # share is X25519): the second ClientHello is judged and passes
 out=$(probe_http "$D" "https://github.com:8444/" --resolve github.com:8444:140.82.112.3 \
@@ -171,6 +193,6 @@ for how in udp tcp; do
 done
 out=$(dns_rcode "$Q" 8.8.8.8 example.com A +ednsopt=65001:deadbeef)
 assert_eq "$out" NXDOMAIN "default deny: a name no rule allows is answered locally"
-assert_no_match "$(grep "^dnsup" "$SRVLOG")" "example" "... and never reaches the upstream, options or not"
+assert_no_match "$(grep "^dnsup" "$SRVLOG")" "example\.com" "... and never reaches the upstream, options or not"
 
 t_end

@@ -21,7 +21,8 @@ SPEC is PROTO:ADDR:PORT[:TOKEN] where
                    with a HelloRetryRequest, then the next ClientHello with
                    "sni2: NAME\\n" (plain text) and closes; logs both names
             dnsup  a DNS server on UDP and TCP that answers every A query
-                   with 93.184.216.34 and logs each query whole
+                   with 93.184.216.34 (198.51.100.80 for names that start
+                   with "hrr") and logs each query whole
                    ("dnsup udp|tcp NAME ar=N hex=HEX")
     ADDR    an address, "0.0.0.0" or "::" (wildcard; "::" is v6-only);
             IPv6 addresses in brackets: [2001:db8::1]
@@ -389,8 +390,10 @@ def dnsup_answer(q, how):
                                       q.hex()))
     an = b""
     if qtype == 1:
+        addr = [198, 51, 100, 80] if labels and labels[0].startswith("hrr") \
+            else [93, 184, 216, 34]
         an = b"\xc0\x0c\x00\x01\x00\x01\x00\x00\x00\x3c\x00\x04" + \
-            bytes([93, 184, 216, 34])
+            bytes(addr)
     flags = bytes([0x80 | (q[2] & 0x01), 0x80])
     return (q[:2] + flags + b"\x00\x01" + struct.pack("!H", 1 if an else 0) +
             b"\x00\x00\x00\x00" + q[12:qend] + an)
