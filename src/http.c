@@ -208,14 +208,19 @@ static bool http_target_authority(const uint8_t *t, size_t n,
 }
 
 /**
- * http_ws() - is a byte a space or a horizontal tab
+ * http_ws() - is a byte whitespace to some server's request-line parser
  * @c:		byte
+ *
+ * SP and HTAB (RFC 9112 §3), and what splitting a line on whitespace also
+ * takes for it (Python's str.split(): VT, FF, 0x1c..0x1f, and 0x85, 0xa0
+ * of Latin-1).
  *
  * Return: true if it is
  */
 static bool http_ws(uint8_t c)
 {
-	return c == ' ' || c == '\t';
+	return c == ' ' || c == '\t' || c == '\v' || c == '\f' ||
+	       (c >= 0x1c && c <= 0x1f) || c == 0x85 || c == 0xa0;
 }
 
 /**
@@ -224,14 +229,16 @@ static bool http_ws(uint8_t c)
  * @len:	their number
  *
  * Tells HTTP from another protocol by the request-line grammar of RFC 9112
- * §3, read leniently so that what any server could take for a request is
- * judged as one: empty lines first (CR, LF), a method token of any name,
- * whitespace, a target (anything up to whitespace or a line end),
- * whitespace, "HTTP/" in any case. Whatever reaches "HTTP/" is a request
- * (http_request_head() then judges it strictly, and refuses every variant
- * it does not accept); bytes that stop short of it may still become one.
- * A line that ends after its target (HTTP/0.9's form, and that of many
- * other protocols: "EHLO x") is not a request.
+ * §3, read as leniently as servers read it, so that whatever one could
+ * take for a request is judged as one: empty lines and whitespace first,
+ * a method token of any name, whitespace, then anywhere on the rest of
+ * the line whitespace followed by "HTTP/" in any case (a target may hold
+ * spaces: nginx takes "GET /a b HTTP/1.1"). Whatever reaches "HTTP/" is a
+ * request (http_request_head() then judges it strictly, and refuses every
+ * variant it does not accept); bytes whose first line has not ended may
+ * still become one. A first line that ends without "HTTP/" (HTTP/0.9's
+ * form, and that of many other protocols: "EHLO x") is not a request, nor
+ * are bytes that do not start with a token and whitespace.
  *
  * Return: HTTP_OK for the start of a request line, HTTP_NEED_MORE while
  *	   the bytes may still become one, HTTP_MALFORMED for bytes that
@@ -239,9 +246,9 @@ static bool http_ws(uint8_t c)
  */
 enum http_result http_request_start(const uint8_t *buf, size_t len)
 {
-	size_t i = 0, s, k;
+	size_t i = 0, s, j, k;
 
-	while (i < len && (buf[i] == '\r' || buf[i] == '\n'))
+	while (i < len && (buf[i] == '\r' || buf[i] == '\n' || http_ws(buf[i])))
 		i++;				/* empty lines (RFC 9112 §2.2) */
 	for (s = i; i < len && http_tchar(buf[i]); i++)
 		;				/* method */
@@ -249,29 +256,23 @@ enum http_result http_request_start(const uint8_t *buf, size_t len)
 		return HTTP_NEED_MORE;
 	if (i == s || !http_ws(buf[i]))
 		return HTTP_MALFORMED;
-	while (i < len && http_ws(buf[i]))
-		i++;
-	for (; i < len && !http_ws(buf[i]) && buf[i] != '\r' &&
-	       buf[i] != '\n'; i++)
-		;				/* request-target */
-	if (i == len)
-		return HTTP_NEED_MORE;
-	if (!http_ws(buf[i]))
-		return HTTP_MALFORMED;		/* line ends after the target */
-	while (i < len && http_ws(buf[i]))
-		i++;
-	for (k = 0; k < 5; k++, i++) {		/* HTTP-version: HTTP-name "/" */
-		uint8_t c;
+	for (; i < len && buf[i] != '\r' && buf[i] != '\n'; i++) {
+		if (!http_ws(buf[i]))
+			continue;
+		for (j = i + 1; j < len && http_ws(buf[j]); j++)
+			;
+		for (k = 0; k < 5 && j + k < len; k++) {
+			uint8_t c = buf[j + k];
 
-		if (i == len)
-			return HTTP_NEED_MORE;
-		c = buf[i];
-		if (c >= 'A' && c <= 'Z')
-			c = (uint8_t)(c - 'A' + 'a');
-		if (c != (uint8_t)"http/"[k])
-			return HTTP_MALFORMED;
+			if (c >= 'A' && c <= 'Z')
+				c = (uint8_t)(c - 'A' + 'a');
+			if (c != (uint8_t)"http/"[k])
+				break;
+		}
+		if (k == 5)
+			return HTTP_OK;		/* HTTP-version: HTTP-name "/" */
 	}
-	return HTTP_OK;
+	return i == len ? HTTP_NEED_MORE : HTTP_MALFORMED;
 }
 
 /**

@@ -102,6 +102,10 @@ for meth in PROPFIND QUERY MKCOL X-ANY-TOKEN; do
 done
 out=$(printf 'GET  /  HTTP/1.1\r\nHost: evil.example\r\n\r\n' | raw "$D" 140.82.112.3 8080)
 assert_no_match "$out" "host: evil.example" "a lenient request line (double spaces) is refused, not passed"
+out=$(printf 'GET /a b HTTP/1.1\r\nHost: evil.example\r\n\r\n' | raw "$D" 140.82.112.3 8080)
+assert_no_match "$out" "host: evil.example" "... a space in the target (nginx takes it) too"
+out=$(printf ' PROPFIND / HTTP/1.1\r\nHost: evil.example\r\n\r\n' | raw "$D" 140.82.112.3 8080)
+assert_no_match "$out" "host: evil.example" "... leading whitespace (Python's server takes it) too"
 out=$(printf 'PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n' | raw "$D" 140.82.112.3 8080)
 assert_match "$out" "X-Moat-Denied: http2-prior-knowledge" "HTTP/2 prior knowledge (no Host to check) is refused"
 out=$(printf 'EHLO mail.example\r\n' | raw "$D" 140.82.112.3 9999)

@@ -357,14 +357,19 @@ static void test_request_start(void **state)
 		"GET  /\tHTTP/1.1\r\n",		/* lenient servers take it */
 		"get / http/9.9\r\n",
 		"PRI * HTTP/2.0\r\n",
+		"GET /a b HTTP/1.1\r\n",		/* nginx takes it */
+		" GET / HTTP/1.1\r\n",		/* so does Python's */
+		"GET\x0b/\x0bHTTP/1.1\r\n",
+		"GET HTTP/1.1\r\n",
 	};
 	static const char *const other[] = {
 		"EHLO mail.example\r\n",
 		"SSH-2.0-OpenSSH_9.2\r\n",
 		"GET /\r\n",			/* HTTP/0.9's form: no Host */
 		"\x16\x03\x01",
-		" GET / HTTP/1.1\r\n",
 		"GET / FTP/1.1\r\n",
+		"MAIL FROM:<a@b.example> SIZE=100\r\n",
+		"a1 LOGIN user secret\r\n",
 		"GET(/) HTTP/1.1\r\n",
 	};
 	struct http_request r;
@@ -402,6 +407,10 @@ static void test_request_start(void **state)
 	assert_int_equal(head("GET  / HTTP/1.1\r\nHost: a.example\r\n\r\n",
 			      &r), HTTP_MALFORMED);
 	assert_int_equal(head("get / http/1.1\r\nHost: a.example\r\n\r\n",
+			      &r), HTTP_MALFORMED);
+	assert_int_equal(head("GET /a b HTTP/1.1\r\nHost: a.example\r\n\r\n",
+			      &r), HTTP_MALFORMED);
+	assert_int_equal(head(" GET / HTTP/1.1\r\nHost: a.example\r\n\r\n",
 			      &r), HTTP_MALFORMED);
 	assert_int_equal(head("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", &r),
 			 HTTP_H2);
