@@ -127,6 +127,9 @@ assert_no_match "$out" "sni2:" "a second ClientHello naming evil.example is refu
 assert_eq "$(counter byp sni_changed_total)" $((before + 1)) "... counted as sni-changed"
 out=$(hrr github.com evil.example --pipelined)
 assert_no_match "$out" "sni2:" "... also sent before the server answered"
+out=$(hrr github.com evil.example --early-data)
+assert_no_match "$out" "sni2:" "... also after early data (0-RTT, which a server skips after a retry)"
+assert_eq "$(hrr github.com github.com --early-data)" "sni2: github.com" "control: early data, then a second ClientHello with the same SNI passes"
 out=$(hrr github.com 10.0.0.1)
 assert_no_match "$out" "sni2:" "a second ClientHello with an IP literal is refused"
 assert_match "$(m logs "byp-$S" 2>&1)" "sni-changed" "the refusal is logged with its reason"

@@ -4,13 +4,15 @@
 #
 # tls_hrr.py - a TLS 1.3 client through a HelloRetryRequest, for attacks
 #
-#   tls_hrr.py ADDR PORT SNI1 SNI2 [--pipelined]
+#   tls_hrr.py ADDR PORT SNI1 SNI2 [--pipelined] [--early-data]
 #
 # Sends a ClientHello naming SNI1, reads the server's first record (the
 # HelloRetryRequest of worldsrv.py's "hrr" server), then, as a client in
 # middlebox compatibility mode does, a ChangeCipherSpec and a second
 # ClientHello naming SNI2. With --pipelined all three go at once, before
-# the server has answered. Prints the first line the server sends back
+# the server has answered. With --early-data a ChangeCipherSpec and an
+# application_data record (0-RTT data, which a server skips after a retry)
+# follow the first ClientHello at once. Prints the first line the server sends back
 # ("sni2: NAME") or why there is none ("reset", "closed", "timeout");
 # exits 0 only if a line came.
 import argparse
@@ -36,14 +38,19 @@ def main():
     ap.add_argument("sni1")
     ap.add_argument("sni2")
     ap.add_argument("--pipelined", action="store_true")
+    ap.add_argument("--early-data", action="store_true")
     a = ap.parse_args()
     ccs = b"\x14\x03\x03\x00\x01\x01"
+    early = b""
+    if a.early_data:
+        early = ccs + b"\x17\x03\x03\x00\x40" + os.urandom(64)
+        ccs = b""
     s = socket.create_connection((a.addr, a.port), timeout=3)
     try:
         if a.pipelined:
-            s.sendall(hello(a.sni1) + ccs + hello(a.sni2))
+            s.sendall(hello(a.sni1) + early + ccs + hello(a.sni2))
         else:
-            s.sendall(hello(a.sni1))
+            s.sendall(hello(a.sni1) + early)
         if True:
             hdr = b""
             while len(hdr) < 5:

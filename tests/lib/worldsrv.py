@@ -18,7 +18,8 @@ SPEC is PROTO:ADDR:PORT[:TOKEN] where
                    client whose first key share is X25519 gets a real
                    HelloRetryRequest
             hrr    a scripted TLS 1.3 server: answers the first ClientHello
-                   with a HelloRetryRequest, then the next ClientHello with
+                   with a HelloRetryRequest, then (skipping early data, as
+                   after a retry) the next ClientHello with
                    "sni2: NAME\\n" (plain text) and closes; logs both names
             dnsup  a DNS server on UDP and TCP that answers every A query
                    with 93.184.216.34 (198.51.100.80 for names that start
@@ -309,9 +310,10 @@ def recv_exact(conn, n):
     return buf
 
 
-def read_hello(conn):
+def read_hello(conn, skip=(20,)):
     """The next ClientHello message, its records reassembled, skipping
-    ChangeCipherSpec records; None at the end or on anything else."""
+    records of the types in skip (ChangeCipherSpec); None at the end or
+    on anything else."""
     msg = b""
     while True:
         hdr = recv_exact(conn, 5)
@@ -320,7 +322,7 @@ def read_hello(conn):
         body = recv_exact(conn, struct.unpack("!H", hdr[3:5])[0])
         if body is None:
             return None
-        if hdr[0] == 20:
+        if hdr[0] in skip:
             continue
         if hdr[0] != 22:
             return None
@@ -361,7 +363,9 @@ def hrr_conn(conn):
                 b"\x13\x01\x00" + struct.pack("!H", len(exts)) + exts)
         msg = b"\x02" + struct.pack("!I", len(body))[1:] + body
         conn.sendall(b"\x16\x03\x03" + struct.pack("!H", len(msg)) + msg)
-        second = read_hello(conn)
+        # after a HelloRetryRequest a server skips the early data it
+        # could not take (RFC 8446 4.2.10): application_data records
+        second = read_hello(conn, (20, 23))
         if second is None:
             log("hrr no second hello")
             return
