@@ -95,9 +95,9 @@ struct fwd_tls {
  *		(FWD_SNIFF_MAX), allocated when a request ends; proxied
  *		TLS: the client's bytes after its first ClientHello not
  *		passed on yet
+ * @hlen:	bytes in @hbuf
  * @tls:	proxied TLS: followed after the first ClientHello until no
  *		other can count (fwd_tls_read()), then NULL
- * @hlen:	bytes in @hbuf
  * @deny:	proxied HTTP: the 403 for a refused later request, sent
  *		after the destination's last response, NULL if none
  * @deny_len:	its length
