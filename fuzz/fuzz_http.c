@@ -8,6 +8,10 @@
  * head, until a refusal or the end. Each body is followed twice, in one
  * call and one byte at a time, and both walks must agree. No crash, no
  * overread, accepted hosts are clean names, positions only move forward.
+ * http_request_start() (HTTP or another protocol, on ports where the
+ * server may speak first) is checked on every prefix: a verdict other
+ * than "need more" never changes with more bytes, and every complete head
+ * http_request_head() judges is recognised as HTTP.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -26,7 +30,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
  */
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	size_t off = 0;
+	enum http_result s, w = http_request_start(data, size);
+	struct http_request q;
+	size_t off = 0, k;
+
+	for (k = 0; k < size && k < 512; k++) {
+		s = http_request_start(data, k);
+		if (s != HTTP_NEED_MORE && s != w)
+			abort();
+	}
+	s = http_request_head(data, size, &q);
+	if (s != HTTP_NEED_MORE && s != HTTP_MALFORMED && s != HTTP_TOO_LARGE &&
+	    w != HTTP_OK)
+		abort();
 
 	while (off < size) {
 		struct http_request r;

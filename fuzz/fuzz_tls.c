@@ -7,7 +7,9 @@
  * then every prefix at a few cut points (the proxy parses again as TCP
  * segments arrive): no crash, no overread, an accepted name is a clean
  * lower-case host name, and a prefix of an accepted hello is never judged
- * differently than "need more" or the same result.
+ * differently than "need more" or the same result. The same input, read
+ * as a server's stream by tls_server_hello() whole and byte by byte, gets
+ * the same verdict both ways; tls_record() reads its first header.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -46,5 +48,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 	}
 	(void)tls_result_str(r);
+
+	{
+		struct tls_server_scan a = { 0 }, b = { 0 };
+		enum tls_server_first ra, rb = TLS_SERVER_NEED_MORE;
+		uint8_t type;
+		size_t rlen;
+
+		ra = tls_server_hello(&a, data, size);
+		for (i = 0; i < size && rb == TLS_SERVER_NEED_MORE; i++)
+			rb = tls_server_hello(&b, data + i, 1);
+		if (ra != rb)
+			abort();
+		if (tls_record(data, size, &type, &rlen) == TLS_OK &&
+		    (type != data[0] || !rlen || rlen > 16384 + 256))
+			abort();
+	}
 	return 0;
 }

@@ -19,7 +19,11 @@
  * exfiltration through the upstream), HTTPS/SVCB (answered empty: their
  * address hints and ECH keys would bypass the policy) and AAAA when the
  * sandbox has no IPv6 (answered empty, so Happy Eyeballs never waits).
- * Everything else is forwarded, with our own random ID from a fresh
+ * Everything else is forwarded as a query of moat's own making
+ * (dns_upstream_query(): the question, RD/CD/AD, and an OPT record of its
+ * own with the client's DO bit; never the client's additional records or
+ * EDNS options, which would be a channel to the upstream and every hop on
+ * its path), with our own random ID from a fresh
  * connected UDP socket (a random source port), to the upstreams
  * (dns.upstream / --dns-upstream, else the nameservers of /etc/resolv.conf
  * as moat sees them, in the host's namespace, so 127.0.0.53 works), one
@@ -586,6 +590,51 @@ static void dns_q_fail(struct dns *d, unsigned qi)
 }
 
 /**
+ * dns_upstream_query() - the query moat sends upstream for a client's
+ * @req:	the client's query (one question, no answer or authority
+ *		records: dns_client_msg() checked)
+ * @tcp:	it came over TCP
+ * @id:		our ID for it
+ *
+ * Nothing of the client's message is forwarded as it came: the query is
+ * built anew from its question (name, with the client's letter case, type
+ * and class), so the upstream, and every resolver on its path, sees only
+ * what resolving the name needs. Of the header, RD, CD and AD are the
+ * client's (what it asks for: recursion, no validation, the AD bit in
+ * answers; three bits); the ID is ours, the opcode QUERY, the other bits
+ * clear. A client that used EDNS (and every TCP client, whose answers
+ * may be large) gets an OPT record of moat's own: version 0, UDP size
+ * DNS_UP_EDNS (DNS_UP_EDNS_TCP over TCP), the DO bit if the client set
+ * it, no option. The client's additional records, its EDNS options
+ * (client subnet, cookies, padding, unknown codes), UDP size, Z bits and
+ * TSIG are never sent on.
+ *
+ * Return: a new packet (the caller frees it), or NULL
+ */
+ldns_pkt *dns_upstream_query(const ldns_pkt *req, bool tcp, uint16_t id)
+{
+	ldns_rr *qrr = ldns_rr_list_rr(ldns_pkt_question(req), 0);
+	ldns_pkt *q;
+
+	if (!qrr || !(q = ldns_pkt_new()))
+		return NULL;
+	ldns_pkt_set_id(q, id);
+	ldns_pkt_set_opcode(q, LDNS_PACKET_QUERY);
+	ldns_pkt_set_rd(q, ldns_pkt_rd(req));
+	ldns_pkt_set_cd(q, ldns_pkt_cd(req));
+	ldns_pkt_set_ad(q, ldns_pkt_ad(req));
+	if (!ldns_pkt_push_rr(q, LDNS_SECTION_QUESTION, ldns_rr_clone(qrr))) {
+		ldns_pkt_free(q);
+		return NULL;
+	}
+	if (tcp || ldns_pkt_edns(req)) {
+		ldns_pkt_set_edns_udp_size(q, tcp ? DNS_UP_EDNS_TCP : DNS_UP_EDNS);
+		ldns_pkt_set_edns_do(q, ldns_pkt_edns_do(req));
+	}
+	return q;
+}
+
+/**
  * dns_forward() - send a query upstream
  * @d:		interceptor
  * @req:	parsed query
@@ -595,6 +644,7 @@ static void dns_q_fail(struct dns *d, unsigned qi)
 static void dns_forward(struct dns *d, ldns_pkt *req, const struct dns_q *q0)
 {
 	struct dns_q *q = NULL;
+	ldns_pkt *up;
 	uint16_t id;
 	unsigned i;
 
@@ -623,17 +673,15 @@ static void dns_forward(struct dns *d, ldns_pkt *req, const struct dns_q *q0)
 	if (getrandom(&id, sizeof(id), 0) != sizeof(id))
 		id = (uint16_t)random();
 	q->id = id;
-	ldns_pkt_set_id(req, id);
-	/* a TCP client retried after a truncated answer: ask upstream (over
-	 * UDP) for as large an answer as a datagram carries in practice
-	 */
-	if (q0->tcp && (!ldns_pkt_edns(req) || ldns_pkt_edns_udp_size(req) < 4096))
-		ldns_pkt_set_edns_udp_size(req, 4096);
+	/* only the question, and EDNS of our own, leave the sandbox */
+	up = dns_upstream_query(req, q0->tcp, id);
 	q->msg = NULL;
-	if (ldns_pkt2wire(&q->msg, req, &q->len) != LDNS_STATUS_OK) {
+	if (!up || ldns_pkt2wire(&q->msg, up, &q->len) != LDNS_STATUS_OK) {
+		ldns_pkt_free(up);
 		q->msg = NULL;
 		return;
 	}
+	ldns_pkt_free(up);
 	q->up = 0;
 	q->tries = 0;
 	d->ctr[DNS_C_FORWARDED]++;

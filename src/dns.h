@@ -23,6 +23,9 @@
 #define DNS_UP_TIMEOUT		2	/* seconds per upstream attempt */
 #define DNS_TCP_IDLE		10	/* seconds */
 #define DNS_MSG_MAX		65535
+#define DNS_UP_EDNS		1232	/* EDNS UDP size asked upstream */
+#define DNS_UP_EDNS_TCP		4096	/* the same for a client over TCP:
+					 * as large as a datagram carries */
 #define DNS_LAT_N		1024	/* pin latencies kept for dns_stats() */
 
 /**
@@ -207,5 +210,9 @@ void dns_client_msg(struct dns *d, const uint8_t *msg, size_t len,
 		    socklen_t flen, int conn);
 void dns_upstream_msg(struct dns *d, unsigned qi, const uint8_t *msg,
 		      size_t len);
+
+struct ldns_struct_pkt;
+struct ldns_struct_pkt *dns_upstream_query(const struct ldns_struct_pkt *req,
+					   bool tcp, uint16_t id);
 
 #endif /* MOAT_DNS_H */

@@ -44,9 +44,24 @@
  * (proxy_decide_addr(): pinned for a name a domain rule allows there, or
  * the address rules, what the kernel decides without the proxy) and
  * connected at once; the destination's bytes flow to the client while the
- * client's first bytes are still sniffed. If they are a ClientHello or an
- * HTTP request they are judged by name as above (and a refusal resets
- * both sides); another protocol goes on as decided.
+ * client's first bytes are still sniffed. If they are a ClientHello, or
+ * can be the start of an HTTP request line by its grammar
+ * (http_request_start(): any method token, empty lines first; a prefix
+ * that may still become one waits for more bytes, within FWD_SNIFF_MAX
+ * and FWD_SNIFF_TIMEOUT from the first byte), they are judged by name as
+ * above (and a refusal resets both sides); only bytes that cannot start a
+ * request (another protocol) go on as decided.
+ *
+ * TLS: after a HelloRetryRequest the server acts on the client's second
+ * ClientHello, not the first. So an allowed TLS connection is followed
+ * (struct fwd_tls, fwd_tls_read()): the client's records are read, not
+ * spliced, a further ClientHello is kept back until complete and judged,
+ * and must give the same name (sni-changed: both sides reset); the
+ * server's bytes are read on their way to the client until its first
+ * handshake message shows whether it is a HelloRetryRequest. Following
+ * ends when it is not, or when the hello after one has been judged, and
+ * both directions splice again: for a handshake without a retry, one
+ * round trip.
  *
  * HTTP: every request of a keep-alive connection is judged. A request's
  * body is followed with http_body_scan() (data passed with splice); when
@@ -382,6 +397,7 @@ static void fwd_tcp_close(struct fwd *f, struct fwd_tcp *t)
 	}
 	free(t->buf);
 	free(t->hbuf);
+	free(t->tls);
 	free(t->deny);
 	memset(t, 0, sizeof(*t));
 }
@@ -703,6 +719,196 @@ static ssize_t fwd_req_read(struct fwd *f, int from, struct fwd_dir *d,
 }
 
 /**
+ * fwd_tls_refuse() - refuse a followed TLS connection on a later hello
+ * @f:		forwarder
+ * @t:		connection (closed by the caller)
+ * @r:		reason
+ * @name:	the name the hello gave, or NULL
+ *
+ * Return: -1 with errno EPROTO
+ */
+static ssize_t fwd_tls_refuse(struct fwd *f, struct fwd_tcp *t,
+			      enum proxy_reason r, const char *name)
+{
+	fwd_proxy_count(f, t, r, name);
+	fwd_reset(t->fd[0]);
+	fwd_reset(t->fd[1]);
+	errno = EPROTO;
+	return -1;
+}
+
+/**
+ * fwd_tls_drain() - pass on what a followed TLS client sent, judging any
+ * further ClientHello first
+ * @f:		forwarder
+ * @t:		connection, @t->tls set, its bytes in @t->hbuf
+ * @d:		client-to-destination direction
+ *
+ * Records other than handshake ones (ChangeCipherSpec, alerts, early or
+ * protected data) pass unread; a handshake record must hold a ClientHello
+ * (none other comes from a client before the server's first message has
+ * shown it is not a HelloRetryRequest), kept back until it is complete,
+ * then judged like the first and refused unless it gives the same name.
+ * The server acts on one ClientHello after a HelloRetryRequest: once one
+ * has been judged, the rest passes as it comes.
+ *
+ * Return: bytes put in the pipe, -1 with errno set (EAGAIN: nothing to
+ *	   pass now; EPROTO: refused, counted, both sides reset)
+ */
+static ssize_t fwd_tls_drain(struct fwd *f, struct fwd_tcp *t,
+			     struct fwd_dir *d)
+{
+	size_t room = FWD_PIPE_SIZE - d->queued, done = 0;
+	struct fwd_tls *x = t->tls;
+
+	while (done < t->hlen && room) {
+		const uint8_t *p = t->hbuf + done;
+		size_t n = t->hlen - done, rlen;
+		enum proxy_reason r;
+		struct tls_hello h;
+		enum tls_result tr;
+		uint8_t type;
+		ssize_t w;
+
+		if (!x->done && !x->skip) {
+			tr = tls_record(p, n, &type, &rlen);
+			if (tr == TLS_NEED_MORE)
+				break;
+			if (tr != TLS_OK)
+				return fwd_tls_refuse(f, t,
+						      PROXY_DENY_TLS_MALFORMED,
+						      NULL);
+			if (type == 22) {
+				tr = tls_client_hello(p, n, &h);
+				if (tr == TLS_NEED_MORE &&
+				    (done || t->hlen < FWD_SNIFF_MAX))
+					break;
+				if (tr == TLS_NEED_MORE)
+					tr = TLS_TOO_LARGE;
+				if (tr == TLS_OK && strcmp(h.sni, x->sni))
+					r = PROXY_DENY_SNI_CHANGED;
+				else
+					r = proxy_decide_tls(&f->pp, tr, &h,
+							     &t->dst, t->dport);
+				if (!proxy_reason_allows(r))
+					return fwd_tls_refuse(f, t, r,
+							      tr == TLS_OK ?
+							      h.sni : NULL);
+				x->done = true;
+			} else if (type == 20 || type == 21 || type == 23) {
+				x->skip = TLS_REC_HDR + rlen;
+			} else {
+				return fwd_tls_refuse(f, t,
+						      PROXY_DENY_TLS_MALFORMED,
+						      NULL);
+			}
+		}
+		if (!x->done && x->skip < n)
+			n = x->skip;
+		if (n > room)
+			n = room;
+		w = write(d->pipe[1], p, n);
+		if (w <= 0)
+			break;
+		done += (size_t)w;
+		room -= (size_t)w;
+		if (!x->done)
+			x->skip -= (size_t)w;
+	}
+	memmove(t->hbuf, t->hbuf + done, t->hlen - done);
+	t->hlen -= done;
+	if (!done) {
+		errno = EAGAIN;
+		return -1;
+	}
+	return (ssize_t)done;
+}
+
+/**
+ * fwd_tls_read() - move a followed TLS connection's bytes into a pipe
+ * @f:		forwarder
+ * @from:	the client or the destination
+ * @d:		the direction's state
+ * @t:		connection, @t->tls set
+ *
+ * After a HelloRetryRequest the server acts on the client's next
+ * ClientHello, not on the first, so the first one's verdict must hold for
+ * it too. The client's records are followed (fwd_tls_drain()) until the
+ * server's first handshake message, read on its way to the client
+ * (tls_server_hello()), shows it is not a HelloRetryRequest, or until the
+ * ClientHello after one has been judged. Then both directions go back to
+ * splice. The server's bytes are judged before the client can see them,
+ * so a client that answers what the server said (TLS 1.2's key exchange,
+ * its encrypted Finished after a ChangeCipherSpec) is never read as a
+ * hello.
+ *
+ * Return: bytes put in the pipe, 0 for "ended", -1 with errno set
+ */
+static ssize_t fwd_tls_read(struct fwd *f, int from, struct fwd_dir *d,
+			    struct fwd_tcp *t)
+{
+	struct fwd_tls *x = t->tls;
+	uint8_t b[4096];
+	ssize_t n;
+
+	if (from == t->fd[1]) {
+		if (x->done || x->srv != TLS_SERVER_NEED_MORE)
+			return splice(from, NULL, d->pipe[1], NULL,
+				      FWD_PIPE_SIZE - d->queued,
+				      SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+		if (d->queued) {
+			errno = EAGAIN;	/* an empty pipe takes b whole */
+			return -1;
+		}
+		n = recv(from, b, sizeof(b), 0);
+		if (n <= 0)
+			return n;
+		x->srv = tls_server_hello(&x->scan, b, (size_t)n);
+		if (x->srv == TLS_SERVER_OTHER)
+			x->done = true;
+		if (write(d->pipe[1], b, (size_t)n) != n) {
+			errno = EIO;
+			return -1;
+		}
+		return n;
+	}
+	if (t->hlen) {
+		n = fwd_tls_drain(f, t, d);
+		if (n != -1 || errno != EAGAIN)
+			return n;
+	}
+	if (x->done && !t->hlen) {
+		free(t->tls);		/* both directions splice again */
+		t->tls = NULL;
+		free(t->hbuf);
+		t->hbuf = NULL;
+		return splice(from, NULL, d->pipe[1], NULL,
+			      FWD_PIPE_SIZE - d->queued,
+			      SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+	}
+	if (x->skip && !t->hlen) {
+		n = splice(from, NULL, d->pipe[1], NULL,
+			   x->skip < FWD_PIPE_SIZE - d->queued ? x->skip :
+			   FWD_PIPE_SIZE - d->queued,
+			   SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+		if (n > 0)
+			x->skip -= (size_t)n;
+		return n;
+	}
+	if (!t->hbuf && !(t->hbuf = malloc(FWD_SNIFF_MAX)))
+		return -1;
+	if (t->hlen == FWD_SNIFF_MAX) {
+		errno = EAGAIN;		/* the pipe takes it first */
+		return -1;
+	}
+	n = recv(from, t->hbuf + t->hlen, FWD_SNIFF_MAX - t->hlen, 0);
+	if (n <= 0)
+		return n;	/* a record cut short by the end is dropped */
+	t->hlen += (size_t)n;
+	return fwd_tls_drain(f, t, d);
+}
+
+/**
  * fwd_pump() - move bytes along one direction as far as they go
  * @from:	source socket
  * @to:		destination socket
@@ -710,7 +916,9 @@ static ssize_t fwd_req_read(struct fwd *f, int from, struct fwd_dir *d,
  * @count:	incremented by the bytes delivered to @to
  * @f:		forwarder
  * @req:	for a proxied HTTP client's direction, its connection (every
- *		request is judged, fwd_req_read()), else NULL
+ *		request is judged, fwd_req_read()); for both directions of
+ *		a followed TLS connection, its connection (fwd_tls_read());
+ *		else NULL
  * @tail:	for a proxied HTTP destination's direction, its connection:
  *		a 403 it holds for a refused request is sent before the
  *		client's side is shut; else NULL
@@ -725,8 +933,10 @@ static int fwd_pump(struct fwd *f, int from, int to, struct fwd_dir *d,
 		ssize_t n;
 
 		if (!d->eof && d->queued < FWD_PIPE_SIZE) {
-			if (req)
+			if (req && req->http)
 				n = fwd_req_read(f, from, d, req);
+			else if (req && req->tls)
+				n = fwd_tls_read(f, from, d, req);
 			else
 				n = splice(from, NULL, d->pipe[1], NULL,
 					   FWD_PIPE_SIZE - d->queued,
@@ -1112,17 +1322,33 @@ static int fwd_proxy_sniff(struct fwd *f, struct fwd_tcp *t, unsigned idx)
 		fwd_tcp_close(f, t);
 		return -1;
 	}
+	if (n == 0 && t->early && t->http &&
+	    http_request_start(t->buf, t->blen) == HTTP_NEED_MORE) {
+		/* ended before a request line could be one: another
+		 * protocol after all (no server takes it as a request) */
+		t->http = false;
+		goto other;
+	}
 	if (n <= 0) {
 		/* gone, or ended, before saying where to */
 		fwd_proxy_refuse(f, t, t->http ? PROXY_DENY_HTTP_MALFORMED :
 				 PROXY_DENY_TLS_MALFORMED, NULL);
 		return -1;
 	}
+	if (t->early && !t->blen)
+		t->since = time(NULL);	/* its first bytes: judged in time */
 	t->blen += (size_t)n;
 	t->http = !proxy_is_tls(t->buf, t->blen);
-	if (t->early && t->http && !proxy_is_http(t->buf, t->blen)) {
-		t->http = false;
-		goto other;
+	if (t->early && t->http) {
+		/* by the request-line grammar, whatever the method */
+		enum http_result sr = http_request_start(t->buf, t->blen);
+
+		if (sr == HTTP_MALFORMED) {
+			t->http = false;
+			goto other;
+		}
+		if (sr == HTTP_NEED_MORE && t->blen < FWD_SNIFF_MAX)
+			return 0;
 	}
 	if (t->http) {
 		enum http_result hr = http_request_head(t->buf, t->blen, &req);
@@ -1171,6 +1397,15 @@ static int fwd_proxy_sniff(struct fwd *f, struct fwd_tcp *t, unsigned idx)
 			fwd_proxy_refuse(f, t, r, NULL);
 			return -1;
 		}
+		/* what follows the hello is followed (fwd_tls_read()) */
+		t->tls = calloc(1, sizeof(*t->tls));
+		if (!t->tls || fwd_req_keep(t, t->buf + h.consumed,
+					    t->blen - h.consumed)) {
+			fwd_proxy_refuse(f, t, PROXY_DENY_TLS_TOO_LARGE, NULL);
+			return -1;
+		}
+		memcpy(t->tls->sni, h.sni, sizeof(h.sni));
+		t->blen = h.consumed;
 	}
 	fwd_proxy_count(f, t, r, t->http ? req.host : h.sni);
 	t->sniffing = false;
@@ -1330,9 +1565,9 @@ static void fwd_tcp_event(struct fwd *f, union sv_ref ref, uint32_t events)
 	in = t->proxied ? &f->pstats.bytes_out : &f->stats.bytes_in;
 	out = t->proxied ? &f->pstats.bytes_in : &f->stats.bytes_out;
 	if (fwd_pump(f, t->fd[0], t->fd[1], &t->dir[0], in,
-		     t->http ? t : NULL, NULL) ||
-	    fwd_pump(f, t->fd[1], t->fd[0], &t->dir[1], out, NULL,
-		     t->http ? t : NULL)) {
+		     t->http || t->tls ? t : NULL, NULL) ||
+	    fwd_pump(f, t->fd[1], t->fd[0], &t->dir[1], out,
+		     t->tls ? t : NULL, t->http ? t : NULL)) {
 		fwd_tcp_close(f, t);
 		return;
 	}
@@ -1520,7 +1755,7 @@ void fwd_timer(struct fwd *f, time_t now)
 	for (i = 0; i < f->max; i++) {
 		struct fwd_tcp *t = &f->tcp[i];
 
-		if (t->used && t->sniffing && !t->early) {
+		if (t->used && t->sniffing && (!t->early || t->blen)) {
 			if (now - t->since > FWD_SNIFF_TIMEOUT)
 				fwd_proxy_refuse(f, t, PROXY_DENY_TIMEOUT, NULL);
 		} else if (t->used && !t->connected &&

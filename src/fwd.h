@@ -49,6 +49,24 @@ struct fwd_dir {
 };
 
 /**
+ * struct fwd_tls - a proxied TLS connection followed after its first hello
+ * @sni:	the name its first ClientHello gave, and was allowed on
+ * @skip:	bytes of the client's current record (not a handshake
+ *		record) still to pass on unread
+ * @done:	no other ClientHello can count any more: the rest passes as
+ *		it comes
+ * @srv:	what the server's first handshake message is, so far
+ * @scan:	its state
+ */
+struct fwd_tls {
+	char sni[TLS_NAME_MAX + 1];
+	size_t skip;
+	bool done;
+	enum tls_server_first srv;
+	struct tls_server_scan scan;
+};
+
+/**
  * struct fwd_tcp - a relayed TCP connection
  * @used:	slot in use
  * @fd:		[0] the accepted peer, [1] the connection into the sandbox
@@ -74,8 +92,12 @@ struct fwd_dir {
  * @dport:	proxied: its port
  * @body:	proxied HTTP: the current request's body being followed
  * @hbuf:	proxied HTTP: the next request's head being read
- *		(FWD_SNIFF_MAX), allocated when a request ends
+ *		(FWD_SNIFF_MAX), allocated when a request ends; proxied
+ *		TLS: the client's bytes after its first ClientHello not
+ *		passed on yet
  * @hlen:	bytes in @hbuf
+ * @tls:	proxied TLS: followed after the first ClientHello until no
+ *		other can count (fwd_tls_read()), then NULL
  * @deny:	proxied HTTP: the 403 for a refused later request, sent
  *		after the destination's last response, NULL if none
  * @deny_len:	its length
@@ -106,6 +128,7 @@ struct fwd_tcp {
 	struct http_body body;
 	uint8_t *hbuf;
 	size_t hlen;
+	struct fwd_tls *tls;
 	char *deny;
 	size_t deny_len;
 	uint8_t *buf;

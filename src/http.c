@@ -27,6 +27,13 @@
  * (several authorities multiplexed) are refused: neither can be judged
  * request by request here.
  *
+ * On ports where the server may speak first, http_request_start() tells
+ * HTTP from another protocol by the request-line grammar, never by a list
+ * of methods: empty lines, any method token, a target, "HTTP/". It reads
+ * the line more leniently than http_request_head() does, so that whatever
+ * some server could take for a request is judged (and refused if it is
+ * not strictly well-formed) rather than passed as another protocol.
+ *
  * The body is then followed with struct http_body: Content-Length bytes,
  * or chunks (size line, data, CRLF, ..., last chunk, trailers). The data
  * inside a body is opaque: http_body_opaque() says how many bytes may be
@@ -198,6 +205,74 @@ static bool http_target_authority(const uint8_t *t, size_t n,
 	*a = t + skip;
 	*alen = i - skip;
 	return true;
+}
+
+/**
+ * http_ws() - is a byte whitespace to some server's request-line parser
+ * @c:		byte
+ *
+ * SP and HTAB (RFC 9112 §3), and what splitting a line on whitespace also
+ * takes for it (Python's str.split(): VT, FF, 0x1c..0x1f, and 0x85, 0xa0
+ * of Latin-1).
+ *
+ * Return: true if it is
+ */
+static bool http_ws(uint8_t c)
+{
+	return c == ' ' || c == '\t' || c == '\v' || c == '\f' ||
+	       (c >= 0x1c && c <= 0x1f) || c == 0x85 || c == 0xa0;
+}
+
+/**
+ * http_request_start() - can bytes be the start of an HTTP/1 request line
+ * @buf:	a client's first bytes
+ * @len:	their number
+ *
+ * Tells HTTP from another protocol by the request-line grammar of RFC 9112
+ * §3, read as leniently as servers read it, so that whatever one could
+ * take for a request is judged as one: empty lines and whitespace first,
+ * a method token of any name, whitespace, then anywhere on the rest of
+ * the line whitespace followed by "HTTP/" in any case (a target may hold
+ * spaces: nginx takes "GET /a b HTTP/1.1"). Whatever reaches "HTTP/" is a
+ * request (http_request_head() then judges it strictly, and refuses every
+ * variant it does not accept); bytes whose first line has not ended may
+ * still become one. A first line that ends without "HTTP/" (HTTP/0.9's
+ * form, and that of many other protocols: "EHLO x") is not a request, nor
+ * are bytes that do not start with a token and whitespace.
+ *
+ * Return: HTTP_OK for the start of a request line, HTTP_NEED_MORE while
+ *	   the bytes may still become one, HTTP_MALFORMED for bytes that
+ *	   cannot (another protocol)
+ */
+enum http_result http_request_start(const uint8_t *buf, size_t len)
+{
+	size_t i = 0, s, j, k;
+
+	while (i < len && (buf[i] == '\r' || buf[i] == '\n' || http_ws(buf[i])))
+		i++;				/* empty lines (RFC 9112 §2.2) */
+	for (s = i; i < len && http_tchar(buf[i]); i++)
+		;				/* method */
+	if (i == len)
+		return HTTP_NEED_MORE;
+	if (i == s || !http_ws(buf[i]))
+		return HTTP_MALFORMED;
+	for (; i < len && buf[i] != '\r' && buf[i] != '\n'; i++) {
+		if (!http_ws(buf[i]))
+			continue;
+		for (j = i + 1; j < len && http_ws(buf[j]); j++)
+			;
+		for (k = 0; k < 5 && j + k < len; k++) {
+			uint8_t c = buf[j + k];
+
+			if (c >= 'A' && c <= 'Z')
+				c = (uint8_t)(c - 'A' + 'a');
+			if (c != (uint8_t)"http/"[k])
+				break;
+		}
+		if (k == 5)
+			return HTTP_OK;		/* HTTP-version: HTTP-name "/" */
+	}
+	return i == len ? HTTP_NEED_MORE : HTTP_MALFORMED;
 }
 
 /**

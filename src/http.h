@@ -85,6 +85,7 @@ struct http_body {
 	unsigned digits;
 };
 
+enum http_result http_request_start(const uint8_t *buf, size_t len);
 enum http_result http_request_head(const uint8_t *buf, size_t len,
 				   struct http_request *out);
 void http_body_init(struct http_body *b, const struct http_request *req);

@@ -35,8 +35,14 @@
  * decided on its destination alone when it is accepted
  * (proxy_decide_addr(): pinned for a name a domain rule allows on that
  * port, or the address rules: what the kernel decides without a proxy),
- * and the client's first bytes are judged as above only if they are a
- * ClientHello or an HTTP request; another protocol passes.
+ * and the client's first bytes are judged as above if they are a
+ * ClientHello or can start an HTTP request line by its grammar
+ * (http_request_start(): any method, empty lines first); only bytes that
+ * cannot (another protocol) pass.
+ *
+ * A TLS connection is followed past its first ClientHello (fwd.c): a
+ * second one, which a server acts on after a HelloRetryRequest, is judged
+ * like the first and refused as sni-changed if it names another host.
  *
  * Every decision is counted by reason (struct proxy_counters, shown by
  * "moat inspect"); a refused HTTP request gets a 403 whose X-Moat-Denied
@@ -78,6 +84,7 @@ static const char *const proxy_reasons[PROXY_REASON_COUNT] = {
 	[PROXY_DENY_USERINFO]		= "userinfo",
 	[PROXY_DENY_CONNECT_METHOD]	= "connect-method",
 	[PROXY_DENY_HTTP2]		= "http2-prior-knowledge",
+	[PROXY_DENY_SNI_CHANGED]	= "sni-changed",
 	[PROXY_DENY_LIMIT]		= "connection-limit",
 	[PROXY_DENY_TIMEOUT]		= "timeout",
 	[PROXY_FAIL_CONNECT]		= "connect-failed",
@@ -620,30 +627,21 @@ bool proxy_port_named(uint16_t port)
 }
 
 /**
- * proxy_is_http() - whether first bytes start like an HTTP/1 request
+ * proxy_is_http() - whether first bytes start, or may start, an HTTP/1
+ * request
  * @buf:	first bytes from the client
  * @len:	their number
  *
- * On a port other than 80 and 443 only a request that starts with a
- * method token of RFC 9110 (or PRI, HTTP/2's preface) and a space is
- * judged as HTTP; anything else is another protocol.
+ * On a port other than 80 and 443 whatever can be the start of a request
+ * line by its grammar (http_request_start(): any method token, empty lines
+ * before it) is judged as HTTP; only bytes that cannot be are another
+ * protocol.
  *
  * Return: true if @buf starts, or may still start, like a request line
  */
 bool proxy_is_http(const uint8_t *buf, size_t len)
 {
-	static const char *const methods[] = {
-		"GET ", "HEAD ", "POST ", "PUT ", "DELETE ", "CONNECT ",
-		"OPTIONS ", "TRACE ", "PATCH ", "PRI ",
-	};
-	size_t i, n;
-
-	for (i = 0; i < sizeof(methods) / sizeof(methods[0]); i++) {
-		n = strlen(methods[i]);
-		if (!memcmp(buf, methods[i], len < n ? len : n))
-			return true;
-	}
-	return false;
+	return http_request_start(buf, len) != HTTP_MALFORMED;
 }
 
 /**

@@ -74,6 +74,8 @@ enum proxy_reason {
 	PROXY_DENY_USERINFO,
 	PROXY_DENY_CONNECT_METHOD,
 	PROXY_DENY_HTTP2,
+	PROXY_DENY_SNI_CHANGED,	/* a second ClientHello (after a
+				 * HelloRetryRequest) names another host */
 	PROXY_DENY_LIMIT,	/* limits.connections reached */
 	PROXY_DENY_TIMEOUT,	/* no complete hello/head in time */
 	PROXY_FAIL_CONNECT,	/* the destination did not answer */

@@ -29,6 +29,14 @@
  * address literal: it holds ':' or '[', or its last label is numeric (the
  * WHATWG rule that makes "1.2.3.4", "0x7f.1" and "2130706433" IPv4).
  *
+ * A TLS 1.3 server that answers with a HelloRetryRequest acts on the
+ * client's second ClientHello, so the proxy follows the connection past
+ * the first: tls_record() reads the headers of the client's next records,
+ * tls_client_hello() judges a second hello the same way, and
+ * tls_server_hello() reads the server's stream, across reads and records,
+ * only as far as its first handshake message's type and random, which
+ * tell a HelloRetryRequest (RFC 8446 §4.1.3) from anything else.
+ *
  * Encrypted Client Hello (encrypted_client_hello, 0xfe0d): the inner hello
  * is unreadable by design; moat judges the outer SNI only, reports that
  * ECH was offered, and the policy applies to the outer (public) name. As
@@ -40,7 +48,6 @@
 #include "tls.h"
 
 #define TLS_REC_HANDSHAKE	22
-#define TLS_REC_HDR		5
 #define TLS_REC_MAX		16384	/* RFC 8446 §5.1 plaintext bound */
 #define TLS_HS_CLIENT_HELLO	1
 #define TLS_HS_HDR		4
@@ -305,6 +312,78 @@ enum tls_result tls_client_hello(const uint8_t *buf, size_t len,
 	out->consumed = off;
 	return tls_hello_body((struct tls_cur){ hs + TLS_HS_HDR,
 						want - TLS_HS_HDR }, out);
+}
+
+/**
+ * tls_record() - read the header of a record a client sends
+ * @buf:	bytes from the start of a record
+ * @len:	their number
+ * @type:	its content type
+ * @rlen:	the length of its body
+ *
+ * Return: TLS_OK, TLS_NEED_MORE for less than a header, TLS_MALFORMED
+ *	   for a version other than 3.x or a length of 0 or beyond what a
+ *	   protected record may have (2^14 + 256, RFC 8446 §5.2)
+ */
+enum tls_result tls_record(const uint8_t *buf, size_t len, uint8_t *type,
+			   size_t *rlen)
+{
+	if (len < TLS_REC_HDR)
+		return TLS_NEED_MORE;
+	*type = buf[0];
+	*rlen = (size_t)buf[3] << 8 | buf[4];
+	if (buf[1] != 3 || !*rlen || *rlen > TLS_REC_MAX + 256)
+		return TLS_MALFORMED;
+	return TLS_OK;
+}
+
+/**
+ * tls_server_hello() - tell a HelloRetryRequest from the server's stream
+ * @s:		state, zeroed before the server's first byte
+ * @buf:	the server's next bytes
+ * @len:	their number
+ *
+ * Follows the records of the server's stream, across reads and record
+ * boundaries, until the first handshake message has shown its type and
+ * random: a ServerHello whose random is the fixed value of RFC 8446 §4.1.3
+ * is a HelloRetryRequest. Anything else that comes first (another
+ * message, a record of another type) is TLS_SERVER_OTHER. Nothing is
+ * buffered beyond TLS_SERVER_SCAN_MSG bytes.
+ *
+ * Return: TLS_SERVER_NEED_MORE, TLS_SERVER_HRR or TLS_SERVER_OTHER
+ */
+enum tls_server_first tls_server_hello(struct tls_server_scan *s,
+				       const uint8_t *buf, size_t len)
+{
+	static const uint8_t hrr[32] = {
+		0xcf, 0x21, 0xad, 0x74, 0xe5, 0x9a, 0x61, 0x11,
+		0xbe, 0x1d, 0x8c, 0x02, 0x1e, 0x65, 0xb8, 0x91,
+		0xc2, 0xa2, 0x11, 0x16, 0x7a, 0xbb, 0x8c, 0x5e,
+		0x07, 0x9e, 0x09, 0xe2, 0xc8, 0xa8, 0x33, 0x9c,
+	};
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		if (s->nhdr < TLS_REC_HDR) {
+			s->hdr[s->nhdr++] = buf[i];
+			if (s->nhdr < TLS_REC_HDR)
+				continue;
+			s->left = (size_t)s->hdr[3] << 8 | s->hdr[4];
+			if (s->hdr[0] != TLS_REC_HANDSHAKE || s->hdr[1] != 3 ||
+			    !s->left)
+				return TLS_SERVER_OTHER;
+			continue;
+		}
+		s->msg[s->nmsg++] = buf[i];
+		if (--s->left == 0)
+			s->nhdr = 0;		/* the message goes on in the next */
+		if (s->msg[0] != 2)		/* server_hello */
+			return TLS_SERVER_OTHER;
+		if (s->nmsg == TLS_SERVER_SCAN_MSG)
+			return memcmp(s->msg + TLS_HS_HDR + 2, hrr, sizeof(hrr)) ?
+			       TLS_SERVER_OTHER : TLS_SERVER_HRR;
+	}
+	return TLS_SERVER_NEED_MORE;
 }
 
 /**

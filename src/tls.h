@@ -12,6 +12,7 @@
 
 #define TLS_HELLO_MAX		16384	/* ClientHello handshake body bound */
 #define TLS_NAME_MAX		253	/* longest DNS name, without dot/NUL */
+#define TLS_REC_HDR		5	/* record header: type, version, length */
 
 /**
  * enum tls_result - outcome of tls_client_hello()
@@ -48,8 +49,44 @@ struct tls_hello {
 	size_t consumed;
 };
 
+/**
+ * enum tls_server_first - what a server's first handshake message is
+ * @TLS_SERVER_NEED_MORE:	not known yet
+ * @TLS_SERVER_HRR:		a HelloRetryRequest: the client's next
+ *				ClientHello is the one the server acts on
+ * @TLS_SERVER_OTHER:		anything else (a ServerHello, an alert, not
+ *				TLS): the server takes no other ClientHello
+ */
+enum tls_server_first {
+	TLS_SERVER_NEED_MORE = 0,
+	TLS_SERVER_HRR,
+	TLS_SERVER_OTHER,
+};
+
+#define TLS_SERVER_SCAN_MSG	38	/* handshake header, version, random */
+
+/**
+ * struct tls_server_scan - state of tls_server_hello() across reads
+ * @hdr:	header of the current record
+ * @nhdr:	bytes of it seen
+ * @left:	bytes of the current record's body still to come
+ * @msg:	first bytes of the first handshake message
+ * @nmsg:	bytes of it seen
+ */
+struct tls_server_scan {
+	uint8_t hdr[TLS_REC_HDR];
+	unsigned nhdr;
+	size_t left;
+	uint8_t msg[TLS_SERVER_SCAN_MSG];
+	unsigned nmsg;
+};
+
 enum tls_result tls_client_hello(const uint8_t *buf, size_t len,
 				 struct tls_hello *out);
+enum tls_result tls_record(const uint8_t *buf, size_t len, uint8_t *type,
+			   size_t *rlen);
+enum tls_server_first tls_server_hello(struct tls_server_scan *s,
+				       const uint8_t *buf, size_t len);
 const char *tls_result_str(enum tls_result r);
 enum tls_result tls_name(const uint8_t *p, size_t len, char *out);
 

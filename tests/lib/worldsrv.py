@@ -14,6 +14,17 @@ SPEC is PROTO:ADDR:PORT[:TOKEN] where
             udp    answer each datagram with "TOKEN\\n" + the datagram
             http   HTTP/1.1 (keep-alive) server, see below
             https  the same over TLS (needs --cert/--key)
+            https-p256  https with P-256 as its only key-exchange group: a
+                   client whose first key share is X25519 gets a real
+                   HelloRetryRequest
+            hrr    a scripted TLS 1.3 server: answers the first ClientHello
+                   with a HelloRetryRequest, then (skipping early data, as
+                   after a retry) the next ClientHello with
+                   "sni2: NAME\\n" (plain text) and closes; logs both names
+            dnsup  a DNS server on UDP and TCP that answers every A query
+                   with 93.184.216.34 (198.51.100.80 for names that start
+                   with "hrr") and logs each query whole
+                   ("dnsup udp|tcp NAME ar=N hex=HEX")
     ADDR    an address, "0.0.0.0" or "::" (wildcard; "::" is v6-only);
             IPv6 addresses in brackets: [2001:db8::1]
     TOKEN   text; "{addr}" becomes the local address the client reached
@@ -81,7 +92,8 @@ def parse_spec(spec):
     else:
         addr, rest = rest.split(":", 1)
     port, _, token = rest.partition(":")
-    if proto not in ("tcp", "udp", "http", "https"):
+    if proto not in ("tcp", "udp", "http", "https", "https-p256", "hrr",
+                     "dnsup"):
         raise ValueError("bad protocol in " + spec)
     ipaddress.ip_address(addr)              # validates
     return proto, addr, int(port), token or "{addr}"
@@ -272,10 +284,152 @@ def tcp_listener(sock, proto, token, tls_ctx):
             log("%s %s from %s" % (proto, fmt(local), fmt(peer)))
             if proto == "tcp":
                 target, args = tcp_conn, (conn, token)
+            elif proto == "hrr":
+                target, args = hrr_conn, (conn,)
+            elif proto == "dnsup":
+                target, args = dnsup_tcp_conn, (conn,)
             else:
                 target, args = http_conn, (conn, token, tls_ctx)
             threading.Thread(target=target, args=args, daemon=True).start()
     return loop
+
+
+# --------------------------------------------------------------------- HRR
+
+HRR_RANDOM = bytes.fromhex("cf21ad74e59a6111be1d8c021e65b891"
+                           "c2a211167abb8c5e079e09e2c8a8339c")
+
+
+def recv_exact(conn, n):
+    buf = b""
+    while len(buf) < n:
+        d = conn.recv(n - len(buf))
+        if not d:
+            return None
+        buf += d
+    return buf
+
+
+def read_hello(conn, skip=(20,)):
+    """The next ClientHello message, its records reassembled, skipping
+    records of the types in skip (ChangeCipherSpec); None at the end or
+    on anything else."""
+    msg = b""
+    while True:
+        hdr = recv_exact(conn, 5)
+        if hdr is None:
+            return None
+        body = recv_exact(conn, struct.unpack("!H", hdr[3:5])[0])
+        if body is None:
+            return None
+        if hdr[0] in skip:
+            continue
+        if hdr[0] != 22:
+            return None
+        msg += body
+        if len(msg) >= 4 and len(msg) >= 4 + int.from_bytes(msg[1:4], "big"):
+            return msg
+
+
+def hello_sni(msg):
+    p = 4 + 2 + 32
+    p += 1 + msg[p]                                 # session id
+    p += 2 + int.from_bytes(msg[p:p + 2], "big")    # cipher suites
+    p += 1 + msg[p]                                 # compression
+    end = p + 2 + int.from_bytes(msg[p:p + 2], "big")
+    p += 2
+    while p + 4 <= end:
+        t = int.from_bytes(msg[p:p + 2], "big")
+        n = int.from_bytes(msg[p + 2:p + 4], "big")
+        d = msg[p + 4:p + 4 + n]
+        p += 4 + n
+        if t == 0:
+            return d[5:5 + int.from_bytes(d[3:5], "big")].decode("ascii",
+                                                                 "replace")
+    return "-"
+
+
+def hrr_conn(conn):
+    try:
+        conn.settimeout(10)
+        first = read_hello(conn)
+        if first is None:
+            return
+        log("hrr first sni=%s" % hello_sni(first))
+        sid = first[39:39 + first[38]]
+        exts = struct.pack("!HHH", 43, 2, 0x0304) + \
+            struct.pack("!HHH", 51, 2, 0x001d)
+        body = (b"\x03\x03" + HRR_RANDOM + bytes([len(sid)]) + sid +
+                b"\x13\x01\x00" + struct.pack("!H", len(exts)) + exts)
+        msg = b"\x02" + struct.pack("!I", len(body))[1:] + body
+        conn.sendall(b"\x16\x03\x03" + struct.pack("!H", len(msg)) + msg)
+        # after a HelloRetryRequest a server skips the early data it
+        # could not take (RFC 8446 4.2.10): application_data records
+        second = read_hello(conn, (20, 23))
+        if second is None:
+            log("hrr no second hello")
+            return
+        name = hello_sni(second)
+        log("hrr second sni=%s" % name)
+        conn.sendall(("sni2: %s\n" % name).encode())
+    except (OSError, ValueError, IndexError):
+        pass
+    finally:
+        conn.close()
+
+
+# ------------------------------------------------------------------- DNSUP
+
+def dnsup_answer(q, how):
+    """Log a query whole, answer it: A 93.184.216.34 for A, else empty."""
+    p = 12
+    labels = []
+    while p < len(q) and q[p]:
+        labels.append(q[p + 1:p + 1 + q[p]].decode("ascii", "replace"))
+        p += 1 + q[p]
+    qend = p + 5
+    qtype = int.from_bytes(q[p + 1:p + 3], "big") if qend <= len(q) else 0
+    log("dnsup %s %s ar=%d hex=%s" % (how, ".".join(labels),
+                                      int.from_bytes(q[10:12], "big"),
+                                      q.hex()))
+    an = b""
+    if qtype == 1:
+        addr = [198, 51, 100, 80] if labels and labels[0].startswith("hrr") \
+            else [93, 184, 216, 34]
+        an = b"\xc0\x0c\x00\x01\x00\x01\x00\x00\x00\x3c\x00\x04" + \
+            bytes(addr)
+    flags = bytes([0x80 | (q[2] & 0x01), 0x80])
+    return (q[:2] + flags + b"\x00\x01" + struct.pack("!H", 1 if an else 0) +
+            b"\x00\x00\x00\x00" + q[12:qend] + an)
+
+
+def dnsup_udp(sock):
+    def loop():
+        while True:
+            try:
+                q, peer = sock.recvfrom(65535)
+                sock.sendto(dnsup_answer(q, "udp"), peer)
+            except (OSError, IndexError):
+                continue
+    return loop
+
+
+def dnsup_tcp_conn(conn):
+    try:
+        conn.settimeout(10)
+        while True:
+            hdr = recv_exact(conn, 2)
+            if hdr is None:
+                break
+            q = recv_exact(conn, struct.unpack("!H", hdr)[0])
+            if q is None:
+                break
+            a = dnsup_answer(q, "tcp")
+            conn.sendall(struct.pack("!H", len(a)) + a)
+    except (OSError, IndexError):
+        pass
+    finally:
+        conn.close()
 
 
 # --------------------------------------------------------------------- UDP
@@ -418,13 +572,22 @@ def main():
             s = make_socket(addr, port, socket.SOCK_DGRAM)
             loops.append(udp_listener(s, token))
             continue
+        if proto == "dnsup":
+            s = make_socket(addr, port, socket.SOCK_DGRAM)
+            loops.append(dnsup_udp(s))
         if proto == "https" and tls_ctx is None:
             if not (a.cert and a.key):
                 sys.exit("worldsrv: https needs --cert and --key")
             tls_ctx = tls_context(a.cert, a.key)
+        if proto == "https-p256":
+            if not (a.cert and a.key):
+                sys.exit("worldsrv: https needs --cert and --key")
+            p256 = tls_context(a.cert, a.key)
+            p256.set_ecdh_curve("prime256v1")
         s = make_socket(addr, port, socket.SOCK_STREAM)
         loops.append(tcp_listener(s, proto, token,
-                                  tls_ctx if proto == "https" else None))
+                                  tls_ctx if proto == "https" else
+                                  p256 if proto == "https-p256" else None))
 
     threads = [threading.Thread(target=fn, daemon=True) for fn in loops]
     for t in threads:

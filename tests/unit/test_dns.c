@@ -435,6 +435,81 @@ static void test_pins_and_busy(void **state)
 	env_free(e);
 }
 
+/**
+ * test_upstream_query() - only the question and moat's own EDNS go upstream
+ * @state:	unused
+ *
+ * A client query with every header bit it may set, an additional record,
+ * and an OPT record with a large UDP size, odd Z bits and options (client
+ * subnet, an unassigned code carrying data) becomes, byte for byte, a
+ * query holding its question (letter case kept), RD/CD/AD, and moat's
+ * OPT record: UDP size 1232 (4096 for a TCP client), DO kept, no option.
+ */
+static void test_upstream_query(void **state)
+{
+	static const uint8_t q[] = {
+		0x12, 0x34, 0x05, 0x70, 0, 1, 0, 0, 0, 0, 0, 2,
+		/* question: GiThUb.CoM A IN */
+		6, 'G', 'i', 'T', 'h', 'U', 'b', 3, 'C', 'o', 'M', 0, 0, 1, 0, 1,
+		/* additional: x. A 10.1.2.3, TTL 0x01020304 */
+		1, 'x', 0, 0, 1, 0, 1, 1, 2, 3, 4, 0, 4, 10, 1, 2, 3,
+		/* OPT: size 4096, DO and Z 0x1234, ECS and 65001 */
+		0, 0, 41, 0x10, 0, 0, 0, 0x92, 0x34, 0, 16,
+		0, 8, 0, 4, 0, 1, 24, 0,
+		0xfd, 0xe9, 0, 4, 0xde, 0xad, 0xbe, 0xef,
+	};
+	static const uint8_t want[] = {
+		0xbe, 0xef, 0x01, 0x30, 0, 1, 0, 0, 0, 0, 0, 1,
+		6, 'G', 'i', 'T', 'h', 'U', 'b', 3, 'C', 'o', 'M', 0, 0, 1, 0, 1,
+		0, 0, 41, 0x04, 0xd0, 0, 0, 0x80, 0, 0, 0,
+	};
+	ldns_pkt *req = NULL, *up;
+	uint8_t *wire = NULL;
+	size_t len = 0;
+
+	(void)state;
+	assert_int_equal(ldns_wire2pkt(&req, q, sizeof(q)), LDNS_STATUS_OK);
+	up = (ldns_pkt *)dns_upstream_query(req, false, 0xbeef);
+	assert_non_null(up);
+	assert_int_equal(ldns_pkt2wire(&wire, up, &len), LDNS_STATUS_OK);
+	assert_int_equal(len, sizeof(want));
+	assert_memory_equal(wire, want, sizeof(want));
+	free(wire);
+	ldns_pkt_free(up);
+
+	/* over TCP: 4096 */
+	up = (ldns_pkt *)dns_upstream_query(req, true, 0xbeef);
+	assert_non_null(up);
+	assert_int_equal(ldns_pkt2wire(&wire, up, &len), LDNS_STATUS_OK);
+	assert_int_equal(len, sizeof(want));
+	assert_int_equal(wire[sizeof(want) - 8], 0x10);
+	assert_int_equal(wire[sizeof(want) - 7], 0x00);
+	free(wire);
+	ldns_pkt_free(up);
+	ldns_pkt_free(req);
+
+	/* without EDNS over UDP, none is added: the question alone */
+	{
+		uint8_t q2[12 + 16];
+
+		memcpy(q2, q, sizeof(q2));
+		q2[11] = 0;		/* ARCOUNT 0 */
+		req = NULL;
+		assert_int_equal(ldns_wire2pkt(&req, q2, sizeof(q2)),
+				 LDNS_STATUS_OK);
+		up = (ldns_pkt *)dns_upstream_query(req, false, 0xbeef);
+		assert_non_null(up);
+		assert_int_equal(ldns_pkt2wire(&wire, up, &len), LDNS_STATUS_OK);
+		assert_int_equal(len, 12 + 16);
+		assert_memory_equal(wire + 2, want + 2, 9);
+		assert_int_equal(wire[11], 0);
+		assert_memory_equal(wire + 12, q2 + 12, 16);
+		free(wire);
+		ldns_pkt_free(up);
+		ldns_pkt_free(req);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -444,6 +519,7 @@ int main(void)
 		cmocka_unit_test(test_decisions),
 		cmocka_unit_test(test_answers),
 		cmocka_unit_test(test_pins_and_busy),
+		cmocka_unit_test(test_upstream_query),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -324,6 +324,98 @@ static void test_corpus(void **state)
 	}
 }
 
+/**
+ * start() - http_request_start() of a NUL-terminated string
+ * @s:		bytes
+ *
+ * Return: its result
+ */
+static enum http_result start(const char *s)
+{
+	return http_request_start((const uint8_t *)s, strlen(s));
+}
+
+/**
+ * test_request_start() - HTTP told from other protocols by the grammar
+ * @state:	unused
+ *
+ * Every prefix of a request line may still become one; any method token
+ * and leading empty lines count; a line ending after its target, or bytes
+ * no token starts, are another protocol. What reaches "HTTP/" is then
+ * judged by http_request_head(), which names the same host the server
+ * will see (the leading empty lines skipped).
+ */
+static void test_request_start(void **state)
+{
+	static const char *const req[] = {
+		"GET / HTTP/1.1\r\n",
+		"PROPFIND /dav HTTP/1.1\r\n",
+		"QUERY /q HTTP/1.1\r\n",
+		"X-ANY.TOKEN~ * HTTP/1.0\r\n",
+		"\r\n\r\nGET / HTTP/1.1\r\n",
+		"\nGET / HTTP/1.1\r\n",
+		"GET  /\tHTTP/1.1\r\n",		/* lenient servers take it */
+		"get / http/9.9\r\n",
+		"PRI * HTTP/2.0\r\n",
+		"GET /a b HTTP/1.1\r\n",		/* nginx takes it */
+		" GET / HTTP/1.1\r\n",		/* so does Python's */
+		"GET\x0b/\x0bHTTP/1.1\r\n",
+		"GET HTTP/1.1\r\n",
+	};
+	static const char *const other[] = {
+		"EHLO mail.example\r\n",
+		"SSH-2.0-OpenSSH_9.2\r\n",
+		"GET /\r\n",			/* HTTP/0.9's form: no Host */
+		"\x16\x03\x01",
+		"GET / FTP/1.1\r\n",
+		"MAIL FROM:<a@b.example> SIZE=100\r\n",
+		"a1 LOGIN user secret\r\n",
+		"GET(/) HTTP/1.1\r\n",
+	};
+	struct http_request r;
+	size_t i, k;
+
+	(void)state;
+	for (i = 0; i < sizeof(req) / sizeof(req[0]); i++) {
+		const char *s = req[i];
+		size_t v = strstr(s, "TTP/") ? (size_t)(strstr(s, "TTP/") - s) + 4
+					     : strlen(s);
+
+		if (!strstr(s, "TTP/"))
+			v = (size_t)(strstr(s, "ttp/") - s) + 4;
+		for (k = 0; k < v; k++)
+			assert_int_equal(http_request_start((const uint8_t *)s, k),
+					 HTTP_NEED_MORE);
+		for (k = v; k <= strlen(s); k++)
+			assert_int_equal(http_request_start((const uint8_t *)s, k),
+					 HTTP_OK);
+	}
+	for (i = 0; i < sizeof(other) / sizeof(other[0]); i++)
+		assert_int_equal(start(other[i]), HTTP_MALFORMED);
+	/* PostgreSQL's SSLRequest */
+	assert_int_equal(http_request_start((const uint8_t *)"\0\0\0\x08\x04\xd2\x16\x2f",
+					    8), HTTP_MALFORMED);
+
+	/* the strict parser then judges the host the server would see */
+	expect_host("\r\n\r\nPROPFIND /dav HTTP/1.1\r\nHost: github.com\r\n\r\n",
+		    "github.com", 0);
+	assert_int_equal(head("\r\nQUERY / HTTP/1.1\r\nHost: evil.example\r\n"
+			      "Content-Length: 0\r\n\r\n", &r), HTTP_OK);
+	assert_string_equal(r.host, "evil.example");
+	assert_int_equal(head("\nGET / HTTP/1.1\r\nHost: a.example\r\n\r\n",
+			      &r), HTTP_MALFORMED);
+	assert_int_equal(head("GET  / HTTP/1.1\r\nHost: a.example\r\n\r\n",
+			      &r), HTTP_MALFORMED);
+	assert_int_equal(head("get / http/1.1\r\nHost: a.example\r\n\r\n",
+			      &r), HTTP_MALFORMED);
+	assert_int_equal(head("GET /a b HTTP/1.1\r\nHost: a.example\r\n\r\n",
+			      &r), HTTP_MALFORMED);
+	assert_int_equal(head(" GET / HTTP/1.1\r\nHost: a.example\r\n\r\n",
+			      &r), HTTP_MALFORMED);
+	assert_int_equal(head("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", &r),
+			 HTTP_H2);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -334,6 +426,7 @@ int main(void)
 		cmocka_unit_test(test_keepalive),
 		cmocka_unit_test(test_chunked_errors),
 		cmocka_unit_test(test_corpus),
+		cmocka_unit_test(test_request_start),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -505,6 +505,8 @@ static void test_decide_addr(void **state)
 	assert_int_equal(proxy_decide_addr(&pp, &d, 443), PROXY_DENY_SANDBOX);
 	assert_true(proxy_reason_allows(PROXY_ALLOW_PIN));
 	assert_string_equal(proxy_reason_str(PROXY_ALLOW_PIN), "allowed-pinned-address");
+	assert_string_equal(proxy_reason_str(PROXY_DENY_SNI_CHANGED), "sni-changed");
+	assert_true(proxy_reason_refuses(PROXY_DENY_SNI_CHANGED));
 	policy_free(&pol);
 }
 
@@ -518,9 +520,14 @@ static void test_is_http(void **state)
 	assert_true(proxy_is_http((const uint8_t *)"GET / HTTP/1.1\r\n", 16));
 	assert_true(proxy_is_http((const uint8_t *)"PO", 2));	/* maybe POST */
 	assert_true(proxy_is_http((const uint8_t *)"PRI * HTTP/2.0", 14));
-	assert_false(proxy_is_http((const uint8_t *)"SSH-2.0-OpenSSH_9.2", 19));
+	/* by the grammar, not a list: any method, empty lines first */
+	assert_true(proxy_is_http((const uint8_t *)"PROPFIND / HTTP/1.1", 19));
+	assert_true(proxy_is_http((const uint8_t *)"QUERY / HTTP/1.1", 16));
+	assert_true(proxy_is_http((const uint8_t *)"\r\nGET / HTTP/1.1", 16));
+	assert_true(proxy_is_http((const uint8_t *)"GETX", 4));	/* a token */
+	assert_false(proxy_is_http((const uint8_t *)"SSH-2.0-OpenSSH_9.2\r\n", 21));
 	assert_false(proxy_is_http((const uint8_t *)"EHLO x\r\n", 8));
-	assert_false(proxy_is_http((const uint8_t *)"GETX", 4));
+	assert_false(proxy_is_http((const uint8_t *)"\x00\x00\x00\x08", 4));
 	assert_true(proxy_port_named(80));
 	assert_true(proxy_port_named(443));
 	assert_false(proxy_port_named(8443));

@@ -345,6 +345,101 @@ static void test_result_str(void **state)
 	assert_string_equal(tls_result_str(TLS_TOO_LARGE), "tls-too-large");
 }
 
+/**
+ * scan() - feed a server's stream to tls_server_hello() in pieces
+ * @buf:	the stream
+ * @len:	its length
+ * @step:	bytes per call
+ *
+ * Return: the first result other than TLS_SERVER_NEED_MORE, or that
+ */
+static enum tls_server_first scan(const uint8_t *buf, size_t len, size_t step)
+{
+	struct tls_server_scan s = { 0 };
+	enum tls_server_first r = TLS_SERVER_NEED_MORE;
+	size_t i;
+
+	for (i = 0; i < len && r == TLS_SERVER_NEED_MORE; i += step)
+		r = tls_server_hello(&s, buf + i, len - i < step ? len - i : step);
+	return r;
+}
+
+/**
+ * test_server_first() - a HelloRetryRequest told from a ServerHello
+ * @state:	unused
+ *
+ * Whole, byte by byte and split across records; a ServerHello with any
+ * other random, an alert, or bytes that are not TLS are "other".
+ */
+static void test_server_first(void **state)
+{
+	static const uint8_t hrr_random[32] = {
+		0xcf, 0x21, 0xad, 0x74, 0xe5, 0x9a, 0x61, 0x11,
+		0xbe, 0x1d, 0x8c, 0x02, 0x1e, 0x65, 0xb8, 0x91,
+		0xc2, 0xa2, 0x11, 0x16, 0x7a, 0xbb, 0x8c, 0x5e,
+		0x07, 0x9e, 0x09, 0xe2, 0xc8, 0xa8, 0x33, 0x9c,
+	};
+	uint8_t rec[5 + 4 + 2 + 32 + 16], split[sizeof(rec) + 5];
+	size_t i;
+
+	(void)state;
+	memcpy(rec, "\x16\x03\x03\x00\x36\x02\x00\x00\x32\x03\x03", 11);
+	memcpy(rec + 11, hrr_random, 32);
+	memset(rec + 43, 0, sizeof(rec) - 43);
+	for (i = 1; i <= sizeof(rec); i++)
+		assert_int_equal(scan(rec, sizeof(rec), i), TLS_SERVER_HRR);
+	/* the message split across two records after 20 bytes */
+	memcpy(split, rec, 5 + 20);
+	split[4] = 20;
+	memcpy(split + 25, "\x16\x03\x03\x00\x22", 5);
+	memcpy(split + 30, rec + 25, sizeof(rec) - 25);
+	for (i = 1; i <= sizeof(split); i++)
+		assert_int_equal(scan(split, sizeof(split), i), TLS_SERVER_HRR);
+	/* ... but not interleaved with another record type */
+	split[25] = 21;
+	assert_int_equal(scan(split, sizeof(split), 1), TLS_SERVER_OTHER);
+	/* not enough yet */
+	assert_int_equal(scan(rec, 42, 1), TLS_SERVER_NEED_MORE);
+	/* any other random: a ServerHello */
+	rec[42] ^= 1;
+	assert_int_equal(scan(rec, sizeof(rec), 7), TLS_SERVER_OTHER);
+	rec[42] ^= 1;
+	/* another message, an alert, not TLS */
+	rec[5] = 11;
+	assert_int_equal(scan(rec, 6, 1), TLS_SERVER_OTHER);
+	assert_int_equal(scan((const uint8_t *)"\x15\x03\x03\x00\x02\x02\x28", 7, 1),
+			 TLS_SERVER_OTHER);
+	assert_int_equal(scan((const uint8_t *)"220 smtp ready\r\n", 16, 3),
+			 TLS_SERVER_OTHER);
+}
+
+/**
+ * test_record() - record headers a followed client sends
+ * @state:	unused
+ */
+static void test_record(void **state)
+{
+	uint8_t type = 0;
+	size_t len = 0;
+
+	(void)state;
+	assert_int_equal(tls_record((const uint8_t *)"\x14\x03\x03\x00", 4,
+				    &type, &len), TLS_NEED_MORE);
+	assert_int_equal(tls_record((const uint8_t *)"\x14\x03\x03\x00\x01", 5,
+				    &type, &len), TLS_OK);
+	assert_int_equal(type, 20);
+	assert_int_equal(len, 1);
+	assert_int_equal(tls_record((const uint8_t *)"\x17\x03\x03\x41\x00", 5,
+				    &type, &len), TLS_OK);
+	assert_int_equal(len, 16384 + 256);
+	assert_int_equal(tls_record((const uint8_t *)"\x17\x03\x03\x41\x01", 5,
+				    &type, &len), TLS_MALFORMED);
+	assert_int_equal(tls_record((const uint8_t *)"\x16\x03\x03\x00\x00", 5,
+				    &type, &len), TLS_MALFORMED);
+	assert_int_equal(tls_record((const uint8_t *)"\x16\x02\x03\x00\x01", 5,
+				    &type, &len), TLS_MALFORMED);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -357,6 +452,8 @@ int main(void)
 		cmocka_unit_test(test_inner_lengths),
 		cmocka_unit_test(test_names),
 		cmocka_unit_test(test_result_str),
+		cmocka_unit_test(test_server_first),
+		cmocka_unit_test(test_record),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
