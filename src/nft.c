@@ -25,6 +25,11 @@
  *   proxy (nat prerouting, dstnat)       redirect connections a sandbox's
  *	prerouting chain marked (only policies with domain rules mark: TCP
  *	80, 443 and domain-rule ports) to NFT_PROXY_PORT on its gateway
+ *   output (filter)                      out_dispatch  -> <if>_out
+ *	connections a supervisor opens on its sandbox's behalf (the proxy's,
+ *	DNS upstream), found by their socket mark (nft_out_mark()), judged
+ *	by the sandbox's own chains: loopback refused, local destinations
+ *	to <if>_in, the rest to <if>_fwd (I8; nft_out_chain_text())
  *
  * Every denial is logged first (NFLOG, rate-limited per sandbox) and
  * counted by reason in named counters; see "Observability" below. A
@@ -40,8 +45,9 @@
  * A sandbox is added in two transactions, each all or nothing: first one
  * libnftables transaction with the base table (idempotent: base chains
  * are flushed and refilled, maps keep their entries) and the sandbox's
- * chains and objects; then one libnftnl batch with its four dispatch
- * entries, the only way in to those chains. Removal runs the other way
+ * chains and objects; then one libnftnl batch with its dispatch entries
+ * (four by interface name, one by socket mark), the only way in to those
+ * chains. Removal runs the other way
  * round. Until the entries exist, and once they are gone, the sandbox's
  * traffic meets the fail-closed drops, so no state in between is more
  * open than the policy. (The entries do not go through libnftables
@@ -1392,7 +1398,7 @@ static int nft_dispatch_batch(const char *ifname, bool add, int only)
  * A sandbox's chains are added before its entries and removed after them:
  * in between, its traffic meets the base chains' fail-closed drop.
  *
- * Adding is one transaction (all four entries or none), and adding an
+ * Adding is one transaction (all entries or none), and adding an
  * entry that exists is not an error. Removing tolerates entries that are
  * already gone: if the batch fails, each entry is removed on its own.
  *
