@@ -156,6 +156,50 @@ assert_ok -m "... and its chains logged them as I2:host ($out records)" test "$o
 in_ns "$P" nft delete table netdev evil
 control "$P" "default policy, after the attacks"
 
+t_begin "the kernel's judgement: sockets with a sandbox's mark, from the host"
+# marked MARK ADDR PORT [udp]: connect (or send a DNS query) from the host
+# with SO_MARK MARK, as a supervisor does; print what happened
+marked() {
+	in_host python3 - "$@" <<'PY'
+import socket, struct, sys
+mark, addr, port = int(sys.argv[1], 0), sys.argv[2], int(sys.argv[3])
+udp = len(sys.argv) > 4
+fam = socket.AF_INET6 if ":" in addr else socket.AF_INET
+s = socket.socket(fam, socket.SOCK_DGRAM if udp else socket.SOCK_STREAM)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_MARK, struct.pack("I", mark))
+s.settimeout(2)
+try:
+    s.connect((addr, port))
+    if udp:
+        s.send(bytes.fromhex("12340100000100000000000007657861" "6d706c6503636f6d0000010001"))
+        s.recv(512)
+        print("answered")
+    else:
+        print("connected")
+except socket.timeout:
+    print("timeout")
+except OSError as e:
+    print("refused: %s" % e.strerror)
+PY
+}
+idx=$(m inspect "dflt-$S" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["host_interface"][4:])')
+mk=$(printf '0x%08x' $((0x80000000 | idx)))
+assert_eq "$(marked "$mk" 93.184.216.34 80)" connected "control: the sandbox's mark reaches a public address its policy allows"
+assert_match "$(marked 0 127.0.0.1 80)" "connected" "control: unmarked, the host's own socket reaches its loopback"
+assert_match "$(marked "$mk" 127.0.0.1 80)" "^refused" "with the sandbox's mark, not the host's loopback"
+assert_match "$(marked "$mk" 0.0.0.0 80)" "^refused" "... nor 0.0.0.0"
+assert_match "$(marked "$mk" ::1 80)" "^refused" "... nor ::1"
+assert_match "$(marked "$mk" :: 80)" "^refused" "... nor ::"
+assert_match "$(marked "$mk" ::ffff:127.0.0.2 80)" "^refused" "... nor ::ffff:127.0.0.2"
+assert_match "$(marked "$mk" "$WORLD_HOST4" 80)" "^refused" "... nor the host's LAN address"
+assert_match "$(marked "$mk" 93.184.216.98 80)" "^refused" "... nor an address the host gained later"
+assert_match "$(marked "$mk" 93.184.217.5 80)" "^refused" "... nor one of its local routes"
+assert_match "$(marked "$mk" "$WORLD_LANSVC4" 80)" "^refused" "... nor a LAN address its policy does not allow"
+assert_eq "$(marked "$((mk | 0x40000000))" 8.8.8.8 53 udp)" answered "a DNS upstream socket reaches its resolver on port 53"
+# a drop in the output hook: EPERM for a datagram, silence for a SYN
+assert_match "$(marked "$mk" 8.8.8.8 53 udp)" "^(timeout|refused: Operation not permitted)" "the proxy's mark does not (DNS is dropped, I4)"
+assert_match "$(marked 0x8000fffe 93.184.216.34 80)" "^(timeout|refused: Operation not permitted)" "a mark with no sandbox is dropped (fail closed)"
+
 t_begin "deny: ADDR before allow: NAME"
 sandbox order --deny 140.82.112.3 --allow github.com:443
 O=moat-order-$S
@@ -167,6 +211,13 @@ O2=moat-order2-$S
 assert_eq "$(probe_dns "$O2" 8.8.8.8 github.com)" 140.82.112.3 "control: github.com resolves"
 out=$(probe_http "$O2" https://github.com/ 2>&1)
 assert_match "$out" "sni: github.com" "control: without the deny, https://github.com is reached"
+# the kernel's own judgement of the proxy's connections, in the same order
+for sb in order order2; do
+	idx=$(m inspect "$sb-$S" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["host_interface"][4:])')
+	eval "mk_$sb=$(printf '0x%08x' $((0x80000000 | idx)))"
+done
+assert_match "$(marked "$mk_order" 140.82.112.3 443)" "^refused" "the kernel refuses the pinned address with the deny first"
+assert_eq "$(marked "$mk_order2" 140.82.112.3 443)" connected "control: and admits it without the deny"
 
 for n in all cidr dflt order order2; do m rm -f "$n-$S" >/dev/null 2>&1; done
 t_end
