@@ -35,7 +35,14 @@
  * answered with proxy_http_403(). An allowed one gets a non-blocking
  * connect to its original destination (proxy_original_dst()), the
  * buffered bytes are written, and the pair becomes an ordinary splice
- * relay, expired after FWD_PROXY_IDLE seconds without progress.
+ * relay, expired after FWD_PROXY_IDLE seconds without progress. That
+ * connect is made from a socket carrying the sandbox's mark
+ * (nft_out_mark()): the kernel judges it with the sandbox's own chains
+ * (nft.c, "<if>_out"), and what they refuse fails with ICMP
+ * administratively prohibited, read from the socket's error queue while
+ * it connects (fwd_kernel_refused()) and refused to the client as
+ * PROXY_DENY_KERNEL, like any other refusal. Published ports' connections
+ * are not marked: they go into the sandbox.
  *
  * That is for TCP 80 and 443, where the client speaks first. On another
  * port a domain rule names the server may speak first (SMTP, databases):
