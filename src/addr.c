@@ -76,6 +76,10 @@ static const struct addr_block addr_table[] = {
 	/* loopback */
 	B4(127, 0, 0, 0, 8, LO),		/* RFC 1122 */
 	B6(0, 0, 0, 0, 0, 0, 0, 1, 128, LO),	/* ::1, RFC 4291 */
+	/* the unspecified addresses: connect() to 0.0.0.0 or :: reaches the
+	 * host's own loopback (the kernel turns them into 127.0.0.1 and ::1) */
+	B4(0, 0, 0, 0, 32, LO),
+	B6(0, 0, 0, 0, 0, 0, 0, 0, 128, LO),
 
 	/* private */
 	B4(10, 0, 0, 0, 8, PRIV),		/* RFC 1918 */
@@ -105,7 +109,8 @@ static const struct addr_block addr_table[] = {
 	B6(0xff00, 0, 0, 0, 0, 0, 0, 0, 8, MC),	/* ff00::/8, RFC 4291 */
 
 	/* reserved IPv4: not globally reachable in the registry */
-	B4(0, 0, 0, 0, 8, RSV),			/* RFC 791, "this network" */
+	B4(0, 0, 0, 0, 8, RSV),			/* RFC 791, "this network"
+						 * (0.0.0.0 itself: loopback) */
 	B4(192, 0, 0, 0, 24, RSV),		/* RFC 6890, IETF protocol
 						 * assignments: DS-Lite /29,
 						 * dummy .8, NAT64 discovery
@@ -129,12 +134,11 @@ static const struct addr_block addr_table[] = {
 	B6(0x0000, 0, 0, 0, 0, 0, 0, 0, 3, RSV),	/* ::/3 */
 	B6(0x4000, 0, 0, 0, 0, 0, 0, 0, 2, RSV),	/* 4000::/2 */
 	B6(0x8000, 0, 0, 0, 0, 0, 0, 0, 1, RSV),	/* 8000::/1 */
-	/* ...with the registry's rows there, listed for completeness:
-	 * ::/128 unspecified (RFC 4291); 64:ff9b:1::/48 local-use NAT64
-	 * (RFC 8215); 100::/64 discard-only (RFC 6666); 100:0:0:1::/64 dummy
-	 * prefix (RFC 9780); 5f00::/16 SRv6 SIDs (RFC 9602); fec0::/10
+	/* ...with the registry's rows there, listed for completeness
+	 * (::/128, unspecified, is loopback above): 64:ff9b:1::/48 local-use
+	 * NAT64 (RFC 8215); 100::/64 discard-only (RFC 6666); 100:0:0:1::/64
+	 * dummy prefix (RFC 9780); 5f00::/16 SRv6 SIDs (RFC 9602); fec0::/10
 	 * deprecated site-local (RFC 3879) */
-	B6(0, 0, 0, 0, 0, 0, 0, 0, 128, RSV),
 	B6(0x0064, 0xff9b, 1, 0, 0, 0, 0, 0, 48, RSV),
 	B6(0x0100, 0, 0, 0, 0, 0, 0, 0, 64, RSV),
 	B6(0x0100, 0, 0, 1, 0, 0, 0, 0, 64, RSV),

@@ -403,7 +403,7 @@ static const char *audit_brief(json_t *rule, char *buf, size_t len)
  * audit_chain_inv() - the invariant a chain enforces, for the report
  * @name:	chain or dispatch map name
  *
- * Return: "I1".."I5" or "-"
+ * Return: "I1".."I5", "I8" (a supervisor's onward connections) or "-"
  */
 static const char *audit_chain_inv(const char *name)
 {
@@ -411,7 +411,10 @@ static const char *audit_chain_inv(const char *name)
 
 	if (u && !strcmp(u, "_dispatch"))
 		return !strncmp(name, "pre", 3) ? "I5" : !strncmp(name, "in", 2) ?
-		       "I2" : !strncmp(name, "i1", 2) ? "I1" : "I3";
+		       "I2" : !strncmp(name, "i1", 2) ? "I1" :
+		       !strncmp(name, "out", 3) ? "I8" : "I3";
+	if (!strcmp(name, "output") || (u && !strcmp(u, "_out")))
+		return "I8";
 	if (u && !strcmp(u, "_i1"))
 		return "I1";
 	if (!strcmp(name, "prerouting") || (u && !strcmp(u, "_pre")))
@@ -477,6 +480,38 @@ static bool audit_rules(struct vreport *r, const char *chain, json_t *exp,
 		return false;
 	}
 	return true;
+}
+
+/**
+ * audit_elem_ifname() - the sandbox interface a dispatch entry is for
+ * @elem:	a map element, [key, verdict]
+ * @buf:	output, at least 16 bytes
+ * @len:	its size
+ *
+ * The key is the interface name, or (out_dispatch) a socket mark; then
+ * the interface is the stem of the chain the entry jumps to.
+ *
+ * Return: @buf, "" if neither is found
+ */
+static const char *audit_elem_ifname(json_t *elem, char *buf, size_t len)
+{
+	json_t *key = json_array_get(elem, 0), *v = json_array_get(elem, 1);
+	const char *target, *u;
+
+	buf[0] = '\0';
+	if (json_is_string(key)) {
+		snprintf(buf, len, "%s", json_string_value(key));
+		return buf;
+	}
+	target = json_string_value(json_object_get(json_object_get(v, "jump"),
+						   "target"));
+	if (!target)
+		return buf;
+	snprintf(buf, len, "%s", target);
+	u = strrchr(buf, '_');
+	if (u)
+		*(char *)u = '\0';
+	return buf;
 }
 
 /**
@@ -600,15 +635,17 @@ static size_t audit_moat(struct vreport *r, struct audit_tab *exp,
 			}
 			continue;
 		}
-		/* dispatch maps: one entry per live sandbox, nothing stale */
+		/* dispatch maps: one entry per live sandbox, nothing stale
+		 * (keyed by interface name, or by socket mark) */
 		json_array_foreach(ee, i, v) {
-			const char *ifn = json_string_value(json_array_get(v, 0)) ?: "";
+			char ifb[32];
+			const char *ifn = audit_elem_ifname(v, ifb, sizeof(ifb));
 			json_t *w;
 			size_t j;
 			bool found = false, same = false;
 
 			json_array_foreach(le, j, w) {
-				if (strcmp(json_string_value(json_array_get(w, 0)) ?: "", ifn))
+				if (!json_equal(json_array_get(w, 0), json_array_get(v, 0)))
 					continue;
 				found = true;
 				same = json_equal(json_array_get(v, 1), json_array_get(w, 1));
@@ -623,13 +660,14 @@ static size_t audit_moat(struct vreport *r, struct audit_tab *exp,
 			}
 		}
 		json_array_foreach(le, i, v) {
-			const char *ifn = json_string_value(json_array_get(v, 0)) ?: "";
+			char ifb[32];
+			const char *ifn = audit_elem_ifname(v, ifb, sizeof(ifb));
 			json_t *w;
 			size_t j;
 			bool found = false;
 
 			json_array_foreach(ee, j, w)
-				if (!strcmp(json_string_value(json_array_get(w, 0)) ?: "", ifn))
+				if (json_equal(json_array_get(w, 0), json_array_get(v, 0)))
 					found = true;
 			json_array_foreach(skip, j, w)
 				if (!strcmp(json_string_value(w), ifn))

@@ -28,7 +28,9 @@
  * (dns.upstream / --dns-upstream, else the nameservers of /etc/resolv.conf
  * as moat sees them, in the host's namespace, so 127.0.0.53 works), one
  * after the other every DNS_UP_TIMEOUT seconds; when all have failed the
- * client gets SERVFAIL. At most DNS_Q_MAX queries are outstanding per
+ * client gets SERVFAIL. Upstream sockets carry the sandbox's mark with
+ * NFT_OUT_DNS: the kernel judges them with the sandbox's own chains,
+ * which let them reach port 53 (nft.c, nft_out_chain_text()). At most DNS_Q_MAX queries are outstanding per
  * sandbox and DNS_TCP_MAX client connections open: a flood costs its own
  * sandbox answers (REFUSED / SERVFAIL), never the host's memory.
  *
@@ -521,6 +523,7 @@ static int dns_q_send(struct dns *d, unsigned qi)
 	struct epoll_event ev = { .events = EPOLLIN };
 	socklen_t ulen = up->ss_family == AF_INET ?
 			 sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6);
+	uint32_t mark;
 
 	q->tries++;		/* an attempt, even if it fails at once */
 	if (q->fd >= 0) {
@@ -531,6 +534,11 @@ static int dns_q_send(struct dns *d, unsigned qi)
 		       SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (q->fd < 0)
 		return -1;
+	/* judged by the sandbox's own chains, which let a DNS upstream
+	 * socket reach port 53 (nft.c, "_out"): never sent unmarked */
+	mark = nft_out_mark(d->s->ifname) | NFT_OUT_DNS;
+	if (setsockopt(q->fd, SOL_SOCKET, SO_MARK, &mark, sizeof(mark)))
+		goto fail;
 	ref.fd = q->fd;
 	if (q->tcpup) {
 		/* connect, then dns_up_tcp_event() sends and reads */

@@ -36,7 +36,14 @@
  * answered with proxy_http_403(). An allowed one gets a non-blocking
  * connect to its original destination (proxy_original_dst()), the
  * buffered bytes are written, and the pair becomes an ordinary splice
- * relay, expired after FWD_PROXY_IDLE seconds without progress.
+ * relay, expired after FWD_PROXY_IDLE seconds without progress. That
+ * connect is made from a socket carrying the sandbox's mark
+ * (nft_out_mark()): the kernel judges it with the sandbox's own chains
+ * (nft.c, "<if>_out"), and what they refuse fails with ICMP
+ * administratively prohibited, read from the socket's error queue while
+ * it connects (fwd_kernel_refused()) and refused to the client as
+ * PROXY_DENY_KERNEL, like any other refusal. Published ports' connections
+ * are not marked: they go into the sandbox.
  *
  * That is for TCP 80 and 443, where the client speaks first. On another
  * port a domain rule names the server may speak first (SMTP, databases):
@@ -75,14 +82,16 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <ifaddrs.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <netinet/in.h>
+#include <netinet/icmp6.h>
+#include <netinet/ip_icmp.h>
 #include <netinet/tcp.h>
 #include <arpa/inet.h>
+#include <linux/errqueue.h>
 
 #include "err.h"
 #include "fwd.h"
@@ -546,6 +555,23 @@ static void fwd_reset(int fd)
 }
 
 /**
+ * fwd_recverr() - report ICMP errors of a socket on its error queue
+ * @fd:		socket
+ * @family:	its family (an IPv6 socket may carry IPv4, mapped)
+ * @on:		on while connecting, off once connected (the error queue
+ *		would otherwise make soft errors of an established
+ *		connection fatal)
+ */
+static void fwd_recverr(int fd, int family, bool on)
+{
+	int v = on;
+
+	setsockopt(fd, SOL_IP, IP_RECVERR, &v, sizeof(v));
+	if (family == AF_INET6)
+		setsockopt(fd, SOL_IPV6, IPV6_RECVERR, &v, sizeof(v));
+}
+
+/**
  * fwd_req_keep() - keep bytes that follow a request as the next one's head
  * @t:		connection
  * @b:		bytes
@@ -996,59 +1022,25 @@ static struct fwd_tcp *fwd_slot(struct fwd *f, unsigned *idx)
 }
 
 /**
- * fwd_host_addrs() - the host's own addresses (interfaces), for I2
- * @f:		forwarder, @host and @pp.host/nhost set here
- */
-static void fwd_host_addrs(struct fwd *f)
-{
-	struct ifaddrs *ifa = NULL, *i;
-	size_t n = 0;
-
-	if (getifaddrs(&ifa))
-		return;
-	for (i = ifa; i; i = i->ifa_next)
-		if (i->ifa_addr && (i->ifa_addr->sa_family == AF_INET ||
-				    i->ifa_addr->sa_family == AF_INET6))
-			n++;
-	f->host = xcalloc(n ? n : 1, sizeof(*f->host));
-	n = 0;
-	for (i = ifa; i; i = i->ifa_next) {
-		struct prefix *h = &f->host[n];
-
-		if (!i->ifa_addr)
-			continue;
-		if (i->ifa_addr->sa_family == AF_INET) {
-			h->family = AF_INET;
-			h->plen = 32;
-			memcpy(h->addr, &((struct sockaddr_in *)i->ifa_addr)->sin_addr, 4);
-			n++;
-		} else if (i->ifa_addr->sa_family == AF_INET6) {
-			h->family = AF_INET6;
-			h->plen = 128;
-			memcpy(h->addr, &((struct sockaddr_in6 *)i->ifa_addr)->sin6_addr, 16);
-			n++;
-		}
-	}
-	freeifaddrs(ifa);
-	f->pp.host = f->host;
-	f->pp.nhost = n;
-}
-
-/**
  * fwd_oracle_verdict() - what the policy's domain rules say of a name
  * @ctx:	the forwarder
  * @name:	SNI or Host
  * @port:	original destination port
+ * @rule:	set to the 0-based index of the deciding rule, if any
  *
- * Return: proxy_domain_verdict() of the policy
+ * Return: proxy_domain_rule()'s verdict
  */
 static enum proxy_name_verdict fwd_oracle_verdict(const void *ctx,
 						  const char *name,
-						  uint16_t port)
+						  uint16_t port, size_t *rule)
 {
 	const struct fwd *f = ctx;
+	enum proxy_name_verdict v;
+	size_t k = proxy_domain_rule(f->pp.pol, name, port, &v);
 
-	return proxy_domain_verdict(f->pp.pol, name, port);
+	if (v != PROXY_NAME_NONE)
+		*rule = k;
+	return v;
 }
 
 /**
@@ -1145,7 +1137,7 @@ int fwd_proxy_init(struct fwd *f, const struct policy *p,
 	f->pp.oracle.ctx = f;
 	f->dns = dns;
 	f->log = log;
-	fwd_host_addrs(f);
+	f->mark = nft_out_mark(s->ifname);
 	for (k = 0; k < 2; k++) {
 		struct epoll_event ev = { .events = EPOLLIN };
 
@@ -1209,6 +1201,11 @@ static int fwd_proxy_connect(struct fwd *f, struct fwd_tcp *t, unsigned idx)
 	t->fd[1] = socket(t->dst.family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (t->fd[1] < 0)
 		goto fail;
+	/* judged by the sandbox's own chains (nft.c, "_out"): an unmarked
+	 * socket would be the host's own, so none is opened without it */
+	if (setsockopt(t->fd[1], SOL_SOCKET, SO_MARK, &f->mark, sizeof(f->mark)))
+		goto fail;
+	fwd_recverr(t->fd[1], t->dst.family, true);
 	setsockopt(t->fd[1], IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	setsockopt(t->fd[0], IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	for (k = 0; k < 2; k++)
@@ -1470,13 +1467,68 @@ json_t *fwd_proxy_stats(const struct fwd *f)
 }
 
 /**
+ * fwd_kernel_refused() - whether a failed connect was refused as
+ * "administratively prohibited"
+ * @fd:		socket, fwd_recverr() on
+ *
+ * What the sandbox's chains answer a connection they refuse (nft.c,
+ * "reject with icmpx admin-prohibited"); a router on the way that refuses
+ * it the same way reads the same.
+ *
+ * Return: true if the error queue holds such an ICMP or ICMPv6 error
+ */
+static bool fwd_kernel_refused(int fd)
+{
+	char ctl[512], b[1];
+	struct iovec iov = { .iov_base = b, .iov_len = sizeof(b) };
+	struct msghdr mh = { 0 };
+	struct cmsghdr *c;
+	bool ret = false;
+	int k;
+
+	for (k = 0; k < 4; k++) {
+		mh.msg_iov = &iov;
+		mh.msg_iovlen = 1;
+		mh.msg_control = ctl;
+		mh.msg_controllen = sizeof(ctl);
+		if (recvmsg(fd, &mh, MSG_ERRQUEUE | MSG_DONTWAIT) < 0)
+			break;
+		for (c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
+			struct sock_extended_err ee;
+
+			if (!(c->cmsg_level == SOL_IP && c->cmsg_type == IP_RECVERR) &&
+			    !(c->cmsg_level == SOL_IPV6 && c->cmsg_type == IPV6_RECVERR))
+				continue;
+			memcpy(&ee, CMSG_DATA(c), sizeof(ee));
+			if ((ee.ee_origin == SO_EE_ORIGIN_ICMP &&
+			     ee.ee_type == ICMP_DEST_UNREACH &&
+			     ee.ee_code == ICMP_PKT_FILTERED) ||
+			    (ee.ee_origin == SO_EE_ORIGIN_ICMP6 &&
+			     ee.ee_type == ICMP6_DST_UNREACH &&
+			     ee.ee_code == ICMP6_DST_UNREACH_ADMIN))
+				ret = true;
+		}
+	}
+	return ret;
+}
+
+/**
  * fwd_connect_failed() - give up a connection whose destination did not
- * answer: counted, the client reset if it was proxied
+ * answer: counted, the client refused if it was proxied
  * @f:		forwarder
  * @t:		connection (closed here)
+ *
+ * A proxied connection the kernel refused (the sandbox's own rules judge
+ * the proxy's onward connections) is refused to the client as any other
+ * refusal, PROXY_DENY_KERNEL: a 403 for HTTP, a reset otherwise; one that
+ * failed for another reason (no answer, a reset) is reset.
  */
 static void fwd_connect_failed(struct fwd *f, struct fwd_tcp *t)
 {
+	if (t->proxied && t->fd[1] >= 0 && fwd_kernel_refused(t->fd[1])) {
+		fwd_proxy_refuse(f, t, PROXY_DENY_KERNEL, NULL);
+		return;
+	}
 	if (t->proxied) {
 		fwd_proxy_count(f, t, PROXY_FAIL_CONNECT, NULL);
 		fwd_reset(t->fd[0]);
@@ -1526,6 +1578,8 @@ static void fwd_tcp_event(struct fwd *f, union sv_ref ref, uint32_t events)
 			return;
 		}
 		t->connected = true;
+		if (t->proxied)
+			fwd_recverr(t->fd[1], t->dst.family, false);
 	} else if (events & EPOLLERR) {
 		fwd_tcp_close(f, t);
 		return;
@@ -1830,8 +1884,6 @@ void fwd_close(struct fwd *f)
 		close(f->pool[f->npool][0]);
 		close(f->pool[f->npool][1]);
 	}
-	free(f->host);
-	f->host = NULL;
 	free(f->tcp);
 	free(f->udp);
 	free(f->lst);

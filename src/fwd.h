@@ -178,7 +178,7 @@ struct fwd_udp {
  * @pp:		proxy decision context
  * @dns:	the supervisor's DNS interceptor (pins), NULL if none
  * @log:	the sandbox's log, for the proxy's decisions, or NULL
- * @host:	the host's own addresses, for @pp
+ * @mark:	socket mark of the proxy's onward connections (nft_out_mark())
  * @pc:		proxy decisions by reason
  * @pstats:	proxy byte counters
  */
@@ -210,7 +210,7 @@ struct fwd {
 	struct proxy_policy pp;
 	const struct dns *dns;
 	struct log *log;
-	struct prefix *host;
+	uint32_t mark;
 	struct proxy_counters pc;
 	struct {
 		uint64_t accepted;

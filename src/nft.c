@@ -30,6 +30,11 @@
  *   proxy (nat prerouting, dstnat)       redirect connections a sandbox's
  *	prerouting chain marked (only policies with domain rules mark: TCP
  *	80, 443 and domain-rule ports) to NFT_PROXY_PORT on its gateway
+ *   output (filter)                      out_dispatch  -> <if>_out
+ *	connections a supervisor opens on its sandbox's behalf (the proxy's,
+ *	DNS upstream), found by their socket mark (nft_out_mark()), judged
+ *	by the sandbox's own chains: loopback refused, local destinations
+ *	to <if>_in, the rest to <if>_fwd (I8; nft_out_chain_text())
  *
  * Connections belong to a sandbox instance, not to an address or an
  * interface name, both of which a later sandbox may reuse: every new
@@ -54,8 +59,9 @@
  * A sandbox is added in two transactions, each all or nothing: first one
  * libnftables transaction with the base table (idempotent: base chains
  * are flushed and refilled, maps keep their entries) and the sandbox's
- * chains and objects; then one libnftnl batch with its six dispatch
- * entries, the only way in to those chains. Removal runs the other way
+ * chains and objects; then one libnftnl batch with its dispatch entries
+ * (six by interface name, one by socket mark), the only way in to those
+ * chains. Removal runs the other way
  * round. Until the entries exist, and once they are gone, the sandbox's
  * traffic meets the fail-closed drops, so no state in between is more
  * open than the policy. (The entries do not go through libnftables
@@ -184,6 +190,46 @@ static const char *nft_obs_base_rule(void)
 }
 
 /**
+ * nft_out_base_text() - the output hook: supervisors' onward connections
+ * @f:		output
+ *
+ * A connection a supervisor opens on its sandbox's behalf (the proxy's to
+ * the original destination, the DNS interceptor's to its upstreams) leaves
+ * from the host's own stack, where the sandbox's forward and input chains
+ * never see it. Its socket carries the mark NFT_OUT_MARK | index
+ * (nft_out_mark()); here, new connections with that bit are dispatched by
+ * the mark to the sandbox's "<if>_out" chain (nft_out_chain_text()), and
+ * one with no entry is dropped. Established ones are accepted first, as
+ * in the forward hook, and ICMP errors about them; a related connection
+ * (a conntrack helper's expectation) is judged like a new one. Unmarked
+ * traffic, the host's own, is not touched, except that its new
+ * connections into a sandbox (the published-port relays) first take that
+ * sandbox's instance mark (<if>_host), so that the replies pass its input
+ * chain.
+ */
+static void nft_out_base_text(FILE *f)
+{
+	const char *t = NFT_TABLE;
+
+	fprintf(f,
+		"add map inet %s out_dispatch { type mark : verdict; }\n"
+		"add chain inet %s output { type filter hook output priority filter; policy accept; }\n"
+		"flush chain inet %s output\n"
+		"add rule inet %s output oifname \"%s*\" ct state new oifname vmap @host_dispatch\n"
+		"add rule inet %s output meta mark & 0x%08x == 0x%08x ct state established accept\n"
+		"add rule inet %s output meta mark & 0x%08x == 0x%08x ct state related meta l4proto { icmp, ipv6-icmp } accept\n"
+		"add rule inet %s output meta mark & 0x%08x == 0x%08x ct state invalid drop\n"
+		"add rule inet %s output meta mark & 0x%08x == 0x%08x meta mark & 0x%08x vmap @out_dispatch\n"
+		"add rule inet %s output meta mark & 0x%08x == 0x%08x counter drop comment \"no dispatch entry: fail closed\"\n",
+		t, t, t, t, NFT_IFPREFIX,
+		t, NFT_OUT_MARK, NFT_OUT_MARK,
+		t, NFT_OUT_MARK, NFT_OUT_MARK,
+		t, NFT_OUT_MARK, NFT_OUT_MARK,
+		t, NFT_OUT_MARK, NFT_OUT_MARK, NFT_OUT_MASK,
+		t, NFT_OUT_MARK, NFT_OUT_MARK);
+}
+
+/**
  * nft_base_text() - emit the base table, idempotently
  * @f:		output
  * @b:		host-wide parameters
@@ -268,15 +314,6 @@ int nft_base_text(FILE *f, const struct nft_base *b)
 		t, t, t, NFT_IFPREFIX, nft_obs_base_rule(), t, NFT_IFPREFIX,
 		t, NFT_IFPREFIX, t, NFT_IFPREFIX, t, NFT_IFPREFIX);
 
-	/* the host's own new connections into a sandbox (published ports)
-	 * take its instance mark, so that its replies pass its input chain
-	 */
-	fprintf(f,
-		"add chain inet %s output { type filter hook output priority filter; policy accept; }\n"
-		"flush chain inet %s output\n"
-		"add rule inet %s output oifname \"%s*\" ct state new oifname vmap @host_dispatch\n",
-		t, t, t, NFT_IFPREFIX);
-
 	fprintf(f,
 		"add chain inet %s postrouting { type nat hook postrouting priority srcnat; policy accept; }\n"
 		"flush chain inet %s postrouting\n"
@@ -290,6 +327,7 @@ int nft_base_text(FILE *f, const struct nft_base *b)
 		"add rule inet %s proxy iifname \"%s*\" meta l4proto tcp meta mark & 0x%08x == 0x%08x redirect to :%u\n",
 		t, t, t, NFT_IFPREFIX, NFT_PROXY_MARK, NFT_PROXY_MARK,
 		NFT_PROXY_PORT);
+	nft_out_base_text(f);
 	return 0;
 }
 
@@ -987,6 +1025,52 @@ static void nft_instance_rules(FILE *f, const struct nft_sandbox *s,
 }
 
 /**
+ * nft_out_chain_text() - a sandbox's chain for its supervisor's onward
+ * connections
+ * @f:		output
+ * @s:		the sandbox
+ *
+ * Reached from the output hook by the socket's mark (nft_out_base_text()).
+ * A connection the supervisor opens on the sandbox's behalf is judged by
+ * the very chains that judge the sandbox's own packets, in the same order:
+ * a loopback destination is refused, as the prerouting chain drops one as
+ * martian; a destination the kernel routes as local ("fib daddr type
+ * local", decided at connect time: addresses and local routes the host
+ * gains later included) goes to the sandbox's input chain, where only
+ * "allow: host" opens anything; everything else to its forward chain:
+ * other sandboxes, DNS and its bypasses, multicast, then the policy's
+ * rules in order, domain pins included, and the default. What they refuse
+ * the proxy sees refused (ICMP administratively prohibited) and refuses
+ * in turn.
+ *
+ * The only exception comes first: a DNS interceptor's upstream socket
+ * (NFT_OUT_DNS) may reach port 53, the operator's resolvers (dns.upstream,
+ * or the host's resolv.conf, never a sandbox's choice), which the sandbox's
+ * own rules refuse by design (I4; 127.0.0.53 is the host).
+ */
+static void nft_out_chain_text(FILE *f, const struct nft_sandbox *s)
+{
+	const char *t = NFT_TABLE, *i = s->ifname;
+	char out[32];
+
+	snprintf(out, sizeof(out), "%s_out", i);
+	fprintf(f, "add chain inet %s %s\n", t, out);
+	fprintf(f, "flush chain inet %s %s\n", t, out);
+	if (s->pol->mode == NET_FILTERED)
+		fprintf(f, "add rule inet %s %s meta mark & 0x%08x == 0x%08x meta l4proto { tcp, udp } th dport 53 accept comment \"DNS upstream\"\n",
+			t, out, NFT_OUT_DNS, NFT_OUT_DNS);
+	nft_deny(f, i, out, NFT_CTR_D_I2_HOST, "I2:loopback",
+		 "reject with icmpx admin-prohibited", "loopback (I2)",
+		 "ip daddr 127.0.0.0/8");
+	nft_deny(f, i, out, NFT_CTR_D_I2_HOST, "I2:loopback",
+		 "reject with icmpx admin-prohibited", "loopback (I2)",
+		 "ip6 daddr ::1");
+	fprintf(f, "add rule inet %s %s fib daddr type local goto %s_in\n",
+		t, out, i);
+	fprintf(f, "add rule inet %s %s goto %s_fwd\n", t, out, i);
+}
+
+/**
  * nft_sandbox_add_text() - emit a sandbox's chains and dispatch entries
  * @f:		output
  * @s:		the sandbox
@@ -1131,6 +1215,7 @@ int nft_sandbox_add_text(FILE *f, const struct nft_sandbox *s,
 		t, i, s->instance);
 
 	nft_obs_i1_chain(f, i);
+	nft_out_chain_text(f, s);
 	return ret;
 }
 
@@ -1153,7 +1238,8 @@ int nft_sandbox_add_text(FILE *f, const struct nft_sandbox *s,
 void nft_sandbox_del_text(FILE *f, const char *ifname,
 			  const struct policy *pol)
 {
-	static const char *const kinds[] = { "pre", "in", "fwd", "rep", "host" };
+	/* out first: its rules refer to in and fwd */
+	static const char *const kinds[] = { "out", "pre", "in", "fwd", "rep", "host" };
 	const char *t = NFT_TABLE;
 	size_t k;
 
@@ -1168,18 +1254,45 @@ void nft_sandbox_del_text(FILE *f, const char *ifname,
 	nft_obs_del_text(f, ifname);
 }
 
-/* The dispatch maps and the chain each one jumps to, by suffix */
+/* The dispatch maps and the chain each one jumps to, by suffix; keyed by
+ * interface name, or by socket mark (nft_out_mark()) */
 static const struct {
 	const char *map;
 	const char *suffix;
+	bool by_mark;
 } nft_dispatch_maps[NFT_DISPATCH_N] = {
-	{ "i1_dispatch",  "i1" },
-	{ "pre_dispatch", "pre" },
-	{ "in_dispatch",  "in" },
-	{ "fwd_dispatch", "fwd" },
-	{ "rep_dispatch", "rep" },
-	{ "host_dispatch", "host" },
+	{ "i1_dispatch",  "i1",  false },
+	{ "pre_dispatch", "pre", false },
+	{ "in_dispatch",  "in",  false },
+	{ "fwd_dispatch", "fwd", false },
+	{ "rep_dispatch", "rep", false },
+	{ "host_dispatch", "host", false },
+	{ "out_dispatch", "out", true },
 };
+
+/**
+ * nft_out_mark() - the socket mark of a sandbox's onward connections
+ * @ifname:	host-side interface, "moat<N>"
+ *
+ * Return: NFT_OUT_MARK | N, or NFT_OUT_NONE (no dispatch entry: such a
+ *	   socket's packets are dropped) if @ifname has no index or the index
+ *	   is past NFT_OUT_INDEX_MAX
+ */
+uint32_t nft_out_mark(const char *ifname)
+{
+	size_t l = strlen(NFT_IFPREFIX);
+	unsigned long n;
+	char *end;
+
+	if (strncmp(ifname, NFT_IFPREFIX, l) || ifname[l] < '0' ||
+	    ifname[l] > '9')
+		return NFT_OUT_NONE;
+	errno = 0;
+	n = strtoul(ifname + l, &end, 10);
+	if (*end || errno || n > NFT_OUT_INDEX_MAX)
+		return NFT_OUT_NONE;
+	return NFT_OUT_MARK | (uint32_t)n;
+}
 
 /**
  * nft_dispatch_text() - a sandbox's dispatch entries as nft script text
@@ -1192,16 +1305,24 @@ static const struct {
  */
 void nft_dispatch_text(FILE *f, const char *ifname, bool add)
 {
+	uint32_t mark = nft_out_mark(ifname);
+	char key[32];
 	size_t k;
 
 	for (k = 0; k < NFT_DISPATCH_N; k++) {
+		if (nft_dispatch_maps[k].by_mark && mark == NFT_OUT_NONE)
+			continue;
+		if (nft_dispatch_maps[k].by_mark)
+			snprintf(key, sizeof(key), "0x%08x", mark);
+		else
+			snprintf(key, sizeof(key), "\"%s\"", ifname);
 		if (add)
-			fprintf(f, "add element inet %s %s { \"%s\" : jump %s_%s }\n",
-				NFT_TABLE, nft_dispatch_maps[k].map, ifname,
+			fprintf(f, "add element inet %s %s { %s : jump %s_%s }\n",
+				NFT_TABLE, nft_dispatch_maps[k].map, key,
 				ifname, nft_dispatch_maps[k].suffix);
 		else
-			fprintf(f, "delete element inet %s %s { \"%s\" }\n",
-				NFT_TABLE, nft_dispatch_maps[k].map, ifname);
+			fprintf(f, "delete element inet %s %s { %s }\n",
+				NFT_TABLE, nft_dispatch_maps[k].map, key);
 	}
 }
 
@@ -1270,6 +1391,7 @@ static int nft_batch_send(struct mnl_socket *nl, unsigned int portid,
 static int nft_dispatch_batch(const char *ifname, bool add, int only)
 {
 	char buf[8192], key[IFNAMSIZ] = { 0 }, chain[64];
+	uint32_t mark = nft_out_mark(ifname);
 	struct mnl_nlmsg_batch *b;
 	struct mnl_socket *nl;
 	unsigned int seq = (unsigned int)time(NULL), portid, nmsg = 0, first;
@@ -1300,13 +1422,19 @@ static int nft_dispatch_batch(const char *ifname, bool add, int only)
 
 		if (only >= 0 && (size_t)only != k)
 			continue;
+		if (nft_dispatch_maps[k].by_mark && mark == NFT_OUT_NONE)
+			continue;	/* no entry: its sockets are dropped */
 		set = nftnl_set_alloc();
 		e = nftnl_set_elem_alloc();
 		if (!set || !e)
 			die_oom();
 		nftnl_set_set_str(set, NFTNL_SET_TABLE, NFT_TABLE);
 		nftnl_set_set_str(set, NFTNL_SET_NAME, nft_dispatch_maps[k].map);
-		nftnl_set_elem_set(e, NFTNL_SET_ELEM_KEY, key, sizeof(key));
+		if (nft_dispatch_maps[k].by_mark)
+			nftnl_set_elem_set(e, NFTNL_SET_ELEM_KEY, &mark,
+					   sizeof(mark));
+		else
+			nftnl_set_elem_set(e, NFTNL_SET_ELEM_KEY, key, sizeof(key));
 		if (add) {
 			snprintf(chain, sizeof(chain), "%s_%s", ifname,
 				 nft_dispatch_maps[k].suffix);
@@ -1344,7 +1472,7 @@ static int nft_dispatch_batch(const char *ifname, bool add, int only)
  * A sandbox's chains are added before its entries and removed after them:
  * in between, its traffic meets the base chains' fail-closed drop.
  *
- * Adding is one transaction (all six entries or none), and adding an
+ * Adding is one transaction (all entries or none), and adding an
  * entry that exists is not an error. Removing tolerates entries that are
  * already gone: if the batch fails, each entry is removed on its own.
  *

@@ -13,6 +13,18 @@
 #define NFT_PROXY_PORT	15001		/* the proxy, on each gateway address */
 #define NFT_PROXY_MARK	0x00100000	/* packet mark: redirect to the proxy */
 
+/* Socket marks (SO_MARK) of the connections a supervisor opens on its
+ * sandbox's behalf: judged by the sandbox's "<if>_out" chain, found in
+ * out_dispatch by NFT_OUT_MARK | index (nft_out_mark()). DNS upstream
+ * sockets also carry NFT_OUT_DNS. A marked socket whose index has no
+ * entry (NFT_OUT_NONE: an index past NFT_OUT_INDEX_MAX) is dropped.
+ */
+#define NFT_OUT_MARK		0x80000000
+#define NFT_OUT_MASK		0x8000ffff	/* the dispatch key */
+#define NFT_OUT_DNS		0x40000000
+#define NFT_OUT_INDEX_MAX	0xfffe
+#define NFT_OUT_NONE		(NFT_OUT_MARK | 0xffff)
+
 /**
  * struct nft_base - host-wide parameters of the table
  * @pool4:	IPv4 sandbox pool
@@ -127,8 +139,10 @@ void nft_pinner_close(struct nft_pinner *np);
 int nft_pinner_add(struct nft_pinner *np, const struct nft_pin *pins, size_t n);
 int nft_pinner_del(struct nft_pinner *np, const struct nft_pin *pins, size_t n);
 
-/* dispatch maps: i1, pre, in, fwd, rep, host (see nft.c) */
-#define NFT_DISPATCH_N	6
+/* dispatch maps: i1, pre, in, fwd, rep, host by interface, out by socket
+ * mark (see nft.c) */
+#define NFT_DISPATCH_N	7
+uint32_t nft_out_mark(const char *ifname);
 void nft_dispatch_text(FILE *f, const char *ifname, bool add);
 int nft_dispatch_set(const char *ifname, bool add);
 uint64_t nft_base_hash(const struct nft_base *b);

@@ -12,20 +12,31 @@
  * HTTP request, http.c), decides here, and then gets out of the way.
  *
  * The connection the supervisor opens to the original destination leaves
- * from the host, not through the sandbox's forward chain, so the decision
- * must give the whole policy's answer, not only the names':
+ * from the host, not through the sandbox's forward chain. The kernel
+ * judges it all the same: its socket carries the sandbox's mark, and the
+ * output hook sends it through the sandbox's own chains (nft.c,
+ * nft_out_chain_text(): loopback, then the input chain for whatever the
+ * kernel routes as local at connect time, else the forward chain with the
+ * policy's rules in order). A connection the kernel refuses there fails
+ * with ICMP administratively prohibited, and is refused to the client as
+ * PROXY_DENY_KERNEL (fwd.c). The decision here can only narrow that:
  *
- *   1. a destination in the sandbox pools (I1) or one of the host's own
- *      addresses (I2) is refused whatever the name;
+ *   1. a destination in the sandbox pools (I1), or a loopback or
+ *      unspecified address in any form (0.0.0.0, ::, ::ffff:127.0.0.2,
+ *      which the host's connect() delivers to its own loopback: I2), is
+ *      refused whatever the name;
  *   2. the parser's refusals: no SNI, an IP literal, an invalid name, a
  *      malformed, oversized or non-TLS hello; for HTTP no Host, userinfo,
  *      Host and authority that disagree, CONNECT, HTTP/2 prior knowledge;
- *   3. the name is judged by the policy's domain rules (the oracle's
- *      name_verdict, policy_domain_verdict() of the DNS work): a deny
- *      refuses; an allow admits the connection only if the destination
- *      is pinned for that name (dns_pinned(): returned to this sandbox in
- *      an answer for it, within the TTL), else it is refused as a forged
- *      resolution ("curl --resolve allowed:443:OTHER");
+ *   3. the rules in policy order, first match wins across domain and
+ *      address rules, as in the forward chain: an address (CIDR or group)
+ *      rule covering the destination before the first domain rule
+ *      covering the name decides ("deny: ADDR" before "allow: NAME"
+ *      refuses); else the name is judged by its domain rule (the oracle's
+ *      name_verdict): a deny refuses; an allow admits the connection only
+ *      if the destination is pinned for that name (dns_pinned(): returned
+ *      to this sandbox in an answer for it, within the TTL), else it is
+ *      refused as a forged resolution ("curl --resolve allowed:443:OTHER");
  *   4. a name no domain rule matches falls back to the address rules,
  *      evaluated as the forward chain does (nft.c): CIDR and group rules
  *      in order, first match wins, then egress.default.
@@ -69,6 +80,7 @@ static const char *const proxy_reasons[PROXY_REASON_COUNT] = {
 	[PROXY_DENY_NOT_ALLOWED]	= "not-allowed",
 	[PROXY_DENY_SANDBOX]		= "sandbox",
 	[PROXY_DENY_HOST]		= "host",
+	[PROXY_DENY_KERNEL]		= "kernel-denied",
 	[PROXY_DENY_NO_SNI]		= "no-sni",
 	[PROXY_DENY_SNI_IP]		= "sni-ip-literal",
 	[PROXY_DENY_SNI_INVALID]	= "sni-invalid",
@@ -113,11 +125,11 @@ static bool proxy_port_matches(const struct rule *r, uint16_t port)
 }
 
 /**
- * proxy_domain_verdict() - what the first domain rule covering a name and
- * TCP port says
+ * proxy_domain_rule() - the first domain rule covering a name and TCP port
  * @p:		effective policy
  * @name:	SNI or Host (any case, trailing dot allowed)
  * @port:	destination port
+ * @v:		set to its verdict, PROXY_NAME_NONE if there is none
  *
  * Domain rules are matched as the DNS interceptor matches them
  * (dns_name_match(): "github.com" is not "evilgithub.com" nor
@@ -125,25 +137,47 @@ static bool proxy_port_matches(const struct rule *r, uint16_t port)
  * whose ports or protocol do not cover TCP @port is skipped. A name that
  * does not normalise never matches.
  *
- * Return: PROXY_NAME_ALLOW, PROXY_NAME_DENY, or PROXY_NAME_NONE
+ * Return: the rule's 0-based index, or @p->nrules if none matches
  */
-enum proxy_name_verdict proxy_domain_verdict(const struct policy *p,
-					     const char *name, uint16_t port)
+size_t proxy_domain_rule(const struct policy *p, const char *name,
+			 uint16_t port, enum proxy_name_verdict *v)
 {
 	char n[POLICY_DOMAIN_MAX + 2];
 	size_t k;
 
+	*v = PROXY_NAME_NONE;
 	if (dns_name_normalise(name, n, sizeof(n)))
-		return PROXY_NAME_NONE;
+		return p->nrules;
 	for (k = 0; k < p->nrules; k++) {
 		const struct rule *r = &p->rules[k];
 
 		if (r->kind != TARGET_DOMAIN || !proxy_port_matches(r, port) ||
 		    !dns_name_match(r->domain, n))
 			continue;
-		return r->allow ? PROXY_NAME_ALLOW : PROXY_NAME_DENY;
+		*v = r->allow ? PROXY_NAME_ALLOW : PROXY_NAME_DENY;
+		return k;
 	}
-	return PROXY_NAME_NONE;
+	return p->nrules;
+}
+
+/**
+ * proxy_domain_verdict() - what the first domain rule covering a name and
+ * TCP port says
+ * @p:		effective policy
+ * @name:	SNI or Host (any case, trailing dot allowed)
+ * @port:	destination port
+ *
+ * See proxy_domain_rule().
+ *
+ * Return: PROXY_NAME_ALLOW, PROXY_NAME_DENY, or PROXY_NAME_NONE
+ */
+enum proxy_name_verdict proxy_domain_verdict(const struct policy *p,
+					     const char *name, uint16_t port)
+{
+	enum proxy_name_verdict v;
+
+	proxy_domain_rule(p, name, port, &v);
+	return v;
 }
 
 /**
@@ -190,15 +224,49 @@ static bool proxy_cidr_matches(const struct rule *r, const struct prefix *dst)
 
 /**
  * proxy_group() - the group of a destination, by the address it carries
- * @pp:		decision context
  * @dst:	destination
+ *
+ * The host's own addresses are not known here: the kernel tells them at
+ * connect time (the sandbox's output chain, nft.c), so no address is
+ * "host" for this classification.
  *
  * Return: its group (SPEC §4)
  */
-static enum addr_group proxy_group(const struct proxy_policy *pp,
-				   const struct prefix *dst)
+static enum addr_group proxy_group(const struct prefix *dst)
 {
-	return addr_classify(dst->family, dst->addr, pp->host, pp->nhost);
+	return addr_classify(dst->family, dst->addr, NULL, 0);
+}
+
+/**
+ * proxy_addr_rule() - the first address rule covering a TCP destination
+ * @pp:		decision context
+ * @dst:	destination (/32 or /128)
+ * @port:	destination port
+ *
+ * CIDR and group rules, in policy order, as the sandbox's forward chain
+ * matches them; "host" never matches (it is not forwarded).
+ *
+ * Return: the rule's 0-based index, or the number of rules if none
+ */
+static size_t proxy_addr_rule(const struct proxy_policy *pp,
+			      const struct prefix *dst, uint16_t port)
+{
+	const struct policy *p = pp->pol;
+	enum addr_group g = proxy_group(dst);
+	size_t k;
+
+	for (k = 0; k < p->nrules; k++) {
+		const struct rule *r = &p->rules[k];
+
+		if (!proxy_port_matches(r, port))
+			continue;
+		if (r->kind == TARGET_CIDR && proxy_cidr_matches(r, dst))
+			return k;
+		if (r->kind == TARGET_GROUP && r->group != GROUP_HOST &&
+		    r->group == g)
+			return k;
+	}
+	return p->nrules;
 }
 
 /**
@@ -217,27 +285,18 @@ bool proxy_addr_allowed(const struct proxy_policy *pp, const struct prefix *dst,
 			uint16_t port)
 {
 	const struct policy *p = pp->pol;
-	enum addr_group g = proxy_group(pp, dst);
 	size_t k;
 
 	if (p->mode != NET_FILTERED)
 		return false;
-	for (k = 0; k < p->nrules; k++) {
-		const struct rule *r = &p->rules[k];
-
-		if (!proxy_port_matches(r, port))
-			continue;
-		if (r->kind == TARGET_CIDR && proxy_cidr_matches(r, dst))
-			return r->allow;
-		if (r->kind == TARGET_GROUP && r->group != GROUP_HOST &&
-		    r->group == g)
-			return r->allow;
-	}
+	k = proxy_addr_rule(pp, dst, port);
+	if (k < p->nrules)
+		return p->rules[k].allow;
 	switch (p->egress_default) {
 	case EGRESS_ALLOW:
 		return true;
 	case EGRESS_PUBLIC:
-		return g == GROUP_PUBLIC;
+		return proxy_group(dst) == GROUP_PUBLIC;
 	case EGRESS_DENY:
 		break;
 	}
@@ -249,8 +308,9 @@ bool proxy_addr_allowed(const struct proxy_policy *pp, const struct prefix *dst,
  * @pp:		decision context
  * @dst:	original destination
  *
- * Return: PROXY_DENY_SANDBOX, PROXY_DENY_HOST, PROXY_DENY_NOT_ALLOWED (not
- *	   a filtered sandbox), or PROXY_REASON_COUNT if none applies
+ * Return: PROXY_DENY_SANDBOX, PROXY_DENY_HOST (a loopback or unspecified
+ *	   address, in any form), PROXY_DENY_NOT_ALLOWED (not a filtered
+ *	   sandbox), or PROXY_REASON_COUNT if none applies
  */
 static enum proxy_reason proxy_decide_never(const struct proxy_policy *pp,
 					    const struct prefix *dst)
@@ -262,7 +322,7 @@ static enum proxy_reason proxy_decide_never(const struct proxy_policy *pp,
 	     prefix_contains(&pp->pool6, dst)) ||
 	    (proxy_embedded4(dst, &v4) && prefix_contains(&pp->pool4, &v4)))
 		return PROXY_DENY_SANDBOX;
-	if (proxy_group(pp, dst) == GROUP_HOST)
+	if (proxy_group(dst) == GROUP_LOOPBACK)
 		return PROXY_DENY_HOST;
 	if (pp->pol->mode != NET_FILTERED)
 		return PROXY_DENY_NOT_ALLOWED;
@@ -313,10 +373,19 @@ enum proxy_reason proxy_decide_name(const struct proxy_policy *pp,
 {
 	const struct prefix *d = dst;
 	enum proxy_reason r = proxy_decide_never(pp, dst);
+	enum proxy_name_verdict v;
+	size_t kd = pp->pol->nrules, ka;
 
 	if (r != PROXY_REASON_COUNT)
 		return r;
-	switch (pp->oracle.name_verdict(pp->oracle.ctx, name, port)) {
+	v = pp->oracle.name_verdict(pp->oracle.ctx, name, port, &kd);
+	ka = proxy_addr_rule(pp, dst, port);
+	/* first match wins, across address and domain rules, as in the
+	 * forward chain: "deny: ADDR" before "allow: NAME" refuses */
+	if (ka < kd && ka < pp->pol->nrules)
+		return pp->pol->rules[ka].allow ? PROXY_ALLOW_ADDR
+						: PROXY_DENY_NOT_ALLOWED;
+	switch (v) {
 	case PROXY_NAME_DENY:
 		return PROXY_DENY_NAME;
 	case PROXY_NAME_ALLOW:

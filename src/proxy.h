@@ -27,8 +27,9 @@ enum proxy_name_verdict {
 
 /**
  * struct proxy_oracle - the DNS interceptor's and policy's answers
- * @name_verdict:	policy_domain_verdict() for TCP (policy.h of the DNS
- *			work), mapped to enum proxy_name_verdict
+ * @name_verdict:	what the first domain rule covering a name on TCP
+ *			@port says (proxy_domain_rule()), and that rule's
+ *			0-based index in @rule (left alone if none)
  * @pinned:		dns_pinned() (dns.h): @addr was answered to this
  *			sandbox for @name and the pin is live
  * @pinned_any:	@addr was answered to this sandbox, its pin is live, for
@@ -38,7 +39,7 @@ enum proxy_name_verdict {
 struct proxy_oracle {
 	enum proxy_name_verdict (*name_verdict)(const void *ctx,
 						const char *name,
-						uint16_t port);
+						uint16_t port, size_t *rule);
 	bool (*pinned)(const void *ctx, const char *name, int af,
 		       const void *addr);
 	bool (*pinned_any)(const void *ctx, int af, const void *addr,
@@ -58,7 +59,9 @@ enum proxy_reason {
 	PROXY_DENY_NOT_PINNED,	/* allowed name, destination not its pin */
 	PROXY_DENY_NOT_ALLOWED,	/* no rule allows name or address */
 	PROXY_DENY_SANDBOX,	/* destination is a sandbox (I1) */
-	PROXY_DENY_HOST,	/* destination is the host (I2) */
+	PROXY_DENY_HOST,	/* destination is the host's loopback (I2) */
+	PROXY_DENY_KERNEL,	/* the kernel refused the onward connection:
+				 * the sandbox's own rules (nft.c, "_out") */
 	PROXY_DENY_NO_SNI,
 	PROXY_DENY_SNI_IP,
 	PROXY_DENY_SNI_INVALID,
@@ -89,16 +92,15 @@ enum proxy_reason {
  * @pol:	effective policy
  * @pool4:	IPv4 sandbox pool (never reachable, I1)
  * @pool6:	IPv6 sandbox pool
- * @host:	the host's own addresses (never reachable through here, I2)
- * @nhost:	their number
  * @oracle:	domain verdicts and pins
+ *
+ * The host's own addresses are not here: the kernel judges them when the
+ * proxy connects (the sandbox's output chain, nft.c).
  */
 struct proxy_policy {
 	const struct policy *pol;
 	struct prefix pool4;
 	struct prefix pool6;
-	const struct prefix *host;
-	size_t nhost;
 	struct proxy_oracle oracle;
 };
 
@@ -110,6 +112,8 @@ struct proxy_counters {
 	uint64_t n[PROXY_REASON_COUNT];
 };
 
+size_t proxy_domain_rule(const struct policy *p, const char *name,
+			 uint16_t port, enum proxy_name_verdict *v);
 enum proxy_name_verdict proxy_domain_verdict(const struct policy *p,
 					     const char *name, uint16_t port);
 bool proxy_addr_allowed(const struct proxy_policy *pp, const struct prefix *dst,

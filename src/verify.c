@@ -58,6 +58,8 @@
 #include <time.h>
 #include <arpa/inet.h>
 #include <net/if.h>
+#include <sched.h>
+#include <unistd.h>
 #include <sys/random.h>
 #include <sys/wait.h>
 
@@ -75,6 +77,7 @@
 #define VERIFY_ADDRS_MAX	512	/* host addresses */
 #define VERIFY_FIXED_TCP	{ 22, 2375, 2376, 6443, 10250 }
 #define VERIFY_DISCARD		9	/* port probed on the other canary */
+#define VERIFY_PROXY_HOSTS	32	/* host IPv4 addresses via the proxy */
 
 static const char usage_verify[] =
 "Usage: moat verify [--simulate] [--json] [--probe-target ADDR:PORT]\n"
@@ -285,11 +288,14 @@ struct vprobe {
  * @v:		probes
  * @n:		their number
  * @cap:	allocated
+ * @rewrite:	nft script for canary b's own namespace (verify_plan_proxy()),
+ *		or NULL
  */
 struct vplan {
 	struct vprobe *v;
 	size_t n;
 	size_t cap;
+	char *rewrite;
 };
 
 /**
@@ -432,6 +438,9 @@ struct canary {
  * @p:		initialised policy to fill
  * @simulate:	--simulate
  * @simulate_a:	canary a of --simulate: default public plus one LAN port
+ * @host4:	canary b: the host's IPv4 addresses its rules allow on TCP 80
+ *		and 443, with 0.0.0.0 (verify_plan_proxy()); NULL otherwise
+ * @nhost4:	their number
  *
  * The deny canary has one allowed name, so that its DNS is judged and its
  * TCP 443 goes through the proxy; simulated, its upstream is the world's
@@ -439,10 +448,13 @@ struct canary {
  *
  * Return: 0, or -1 after printing why
  */
-static int verify_canary_policy(struct policy *p, bool simulate, bool simulate_a)
+static int verify_canary_policy(struct policy *p, bool simulate, bool simulate_a,
+				const struct prefix *host4, size_t nhost4)
 {
+	char rule[INET6_ADDRSTRLEN + 32], a[INET6_ADDRSTRLEN];
 	struct errlist el = { 0 };
 	int ret = 0;
+	size_t k;
 
 	if (simulate_a) {
 		p->egress_default = EGRESS_PUBLIC;
@@ -452,6 +464,17 @@ static int verify_canary_policy(struct policy *p, bool simulate, bool simulate_a
 		p->egress_default = EGRESS_DENY;
 		ret = policy_parse_rule_arg(p, "example.com:443/tcp", true,
 					    "canary", &el);
+	}
+	/* the proxied path to the host (verify_plan_proxy()): the rules
+	 * allow it, only the kernel's judgement of the proxy's connection
+	 * stands in the way (the host is never forwarded: nothing leaves) */
+	for (k = 0; !ret && k <= nhost4; k++) {
+		if (k == nhost4)
+			snprintf(a, sizeof(a), "0.0.0.0");
+		else
+			inet_ntop(AF_INET, host4[k].addr, a, sizeof(a));
+		snprintf(rule, sizeof(rule), "%s:80,443/tcp", a);
+		ret = policy_parse_rule_arg(p, rule, true, "canary", &el);
 	}
 	if (!ret && simulate) {
 		p->dns_upstream = xcalloc(1, sizeof(*p->dns_upstream));
@@ -474,11 +497,14 @@ static int verify_canary_policy(struct policy *p, bool simulate, bool simulate_a
  * @c:		settings
  * @cn:		canaries, names filled in here
  * @w:		the simulated world, or NULL
+ * @host4:	the host's IPv4 addresses, for canary b (verify_canary_policy())
+ * @nhost4:	their number
  *
  * Return: 0, or -1 after printing why (what was made is in @cn)
  */
 static int verify_canaries_make(const struct moat_config *c, struct canary *cn,
-				const struct world *w)
+				const struct world *w, const struct prefix *host4,
+				size_t nhost4)
 {
 	bool simulate = w != NULL;
 	char sfx[16];
@@ -500,7 +526,8 @@ static int verify_canaries_make(const struct moat_config *c, struct canary *cn,
 		if (verify_stop)
 			return -1;
 		policy_init(&p);
-		if (verify_canary_policy(&p, simulate, simulate && k == 0)) {
+		if (verify_canary_policy(&p, simulate, simulate && k == 0,
+					 k ? host4 : NULL, k ? nhost4 : 0)) {
 			policy_free(&p);
 			return -1;
 		}
@@ -630,15 +657,217 @@ static void verify_plan_world(struct vplan *pl, const struct canary *cn)
 }
 
 /**
+ * verify_host4() - the host's IPv4 addresses, but loopback and the pool
+ * @c:		settings (the pool)
+ * @h:		output
+ * @max:	its room
+ *
+ * Return: number of addresses
+ */
+static size_t verify_host4(const struct moat_config *c, struct prefix *h,
+			   size_t max)
+{
+	struct ifaddrs *ifa, *i;
+	size_t n = 0, k;
+
+	if (getifaddrs(&ifa))
+		return 0;
+	for (i = ifa; i && n < max; i = i->ifa_next) {
+		struct prefix p = { .family = AF_INET, .plen = 32 };
+
+		if (!i->ifa_addr || i->ifa_addr->sa_family != AF_INET)
+			continue;
+		memcpy(p.addr, &((struct sockaddr_in *)i->ifa_addr)->sin_addr, 4);
+		if (p.addr[0] == 127 || prefix_contains(&c->pool4, &p))
+			continue;
+		for (k = 0; k < n && memcmp(h[k].addr, p.addr, 4); k++)
+			;
+		if (k == n)
+			h[n++] = p;
+	}
+	freeifaddrs(ifa);
+	return n;
+}
+
+/**
+ * verify_decoy() - an address in the pool, outside every canary's /30 or
+ * /64, that a rewritten probe is addressed to
+ * @c:		settings
+ * @family:	AF_INET or AF_INET6
+ * @k:		which one (0-based)
+ * @out:	the address
+ *
+ * Counted down from the end of the pool. Were the rewrite missing, the
+ * probe would still only meet moat: the proxy refuses a sandbox
+ * destination, and the forward chains drop the pool (I1).
+ */
+static void verify_decoy(const struct moat_config *c, int family, unsigned k,
+			 struct prefix *out)
+{
+	unsigned b;
+
+	*out = family == AF_INET ? c->pool4 : c->pool6;
+	if (family == AF_INET) {
+		uint32_t v;
+
+		memcpy(&v, out->addr, 4);
+		v = htonl(ntohl(v) + (uint32_t)((1ULL << (32 - out->plen)) - 2 - 4 * k));
+		memcpy(out->addr, &v, 4);
+		out->plen = 32;
+		return;
+	}
+	for (b = out->plen; b < 64; b++)	/* the pool's last /64 */
+		out->addr[b / 8] |= (uint8_t)(0x80 >> (b % 8));
+	out->addr[14] = (uint8_t)((k + 2) >> 8);
+	out->addr[15] = (uint8_t)(k + 2);
+	out->plen = 128;
+}
+
+/**
+ * verify_plan_proxy() - the proxied path to the host, from canary b
+ * @pl:		plan (its rewrite script is set here)
+ * @c:		settings
+ * @cn:		canaries
+ * @host4:	the host's IPv4 addresses (canary b's rules allow them on
+ *		TCP 80 and 443, and 0.0.0.0)
+ * @nhost4:	their number
+ *
+ * The proxy connects to the original destination from the host's own
+ * stack, where 0.0.0.0, :: and ::ffff:127.0.0.1 are its loopback and
+ * ::ffff:ADDR one of its addresses. Root in a sandbox can give the proxy
+ * any such destination by rewriting its own packets as they leave; so
+ * does this plan, from inside canary b: a netdev egress chain rewrites
+ * TCP 80 and 443 to one decoy address per target into the target, and an
+ * ingress chain rewrites the replies back. Each must be refused (the
+ * proxy's 403), by the proxy's own checks or, where canary b's rules
+ * allow the address, by the kernel's judgement of the proxy's connection
+ * (the sandbox's output chain).
+ */
+static void verify_plan_proxy(struct vplan *pl, const struct moat_config *c,
+			      const struct canary *cn, const struct prefix *host4,
+			      size_t nhost4)
+{
+	static const char *const v6[] = { "::", "::ffff:0.0.0.0", "::ffff:127.0.0.1" };
+	char d[INET6_ADDRSTRLEN + 4], t[INET6_ADDRSTRLEN + 4], *eg = NULL, *in = NULL;
+	size_t le = 0, li = 0, k, nt;
+	FILE *fe, *fi, *f;
+	unsigned port;
+
+	if (!cn[1].s.proxy)
+		return;
+	fe = open_memstream(&eg, &le);
+	fi = open_memstream(&in, &li);
+	if (!fe || !fi)
+		die_oom();
+	nt = 1 + (cn[1].s.has_v6 ? ARRAY_SIZE(v6) + nhost4 : 0);
+	for (k = 0; k < nt; k++) {
+		struct prefix dec, tg;
+		const char *ip;
+		struct vprobe *v;
+
+		if (k == 0) {
+			addr_parse("0.0.0.0", &tg);
+		} else if (k - 1 < ARRAY_SIZE(v6)) {
+			addr_parse(v6[k - 1], &tg);
+		} else {
+			memset(&tg, 0, sizeof(tg));
+			tg.family = AF_INET6;
+			tg.plen = 128;
+			tg.addr[10] = tg.addr[11] = 0xff;
+			memcpy(tg.addr + 12, host4[k - 1 - ARRAY_SIZE(v6)].addr, 4);
+		}
+		verify_decoy(c, tg.family, (unsigned)k, &dec);
+		ip = tg.family == AF_INET ? "ip" : "ip6";
+		inet_ntop(dec.family, dec.addr, d, sizeof(d));
+		inet_ntop(tg.family, tg.addr, t, sizeof(t));
+		fprintf(fe, "%s daddr %s tcp dport { 80, 443 } %s daddr set %s\n",
+			ip, d, ip, t);
+		fprintf(fi, "%s saddr %s tcp sport { 80, 443 } %s saddr set %s\n",
+			ip, t, ip, d);
+		for (port = 80; port <= 443; port += 443 - 80) {
+			v = vplan_add(pl, 1, PROBE_TCP, dec.family, dec.addr,
+				      (uint16_t)port, "I2", EXP_BLOCKED, "host");
+			snprintf(v->check, sizeof(v->check),
+				 "host via proxy %s%s%s:%u/tcp",
+				 tg.family == AF_INET6 ? "[" : "", t,
+				 tg.family == AF_INET6 ? "]" : "", port);
+		}
+	}
+	fclose(fe);
+	fclose(fi);
+	f = open_memstream(&pl->rewrite, &le);
+	if (!f)
+		die_oom();
+	fprintf(f, "table netdev moat_verify\n"
+		   "delete table netdev moat_verify\n"
+		   "table netdev moat_verify {\n"
+		   " chain eg {\n"
+		   "  type filter hook egress device \"eth0\" priority 0; policy accept;\n"
+		   "%s }\n"
+		   " chain ing {\n"
+		   "  type filter hook ingress device \"eth0\" priority 0; policy accept;\n"
+		   "%s }\n"
+		   "}\n", eg, in);
+	fclose(f);
+	free(eg);
+	free(in);
+}
+
+/**
+ * verify_rewrite() - apply the plan's rewrite inside canary b
+ * @cn:		canary b
+ * @script:	nft script (verify_plan_proxy())
+ *
+ * A child joins the canary's network namespace and applies it there, as
+ * root in a sandbox could.
+ *
+ * Return: 0, or -1 (the probes then meet the proxy's refusal of a sandbox
+ *	   destination, and say nothing of the host)
+ */
+static int verify_rewrite(const struct canary *cn, const char *script)
+{
+	int status, fd;
+	pid_t pid;
+
+	fd = netns_open(cn->s.netns);
+	if (fd < 0)
+		return -1;
+	pid = fork();
+	if (pid < 0) {
+		close(fd);
+		return -1;
+	}
+	if (pid == 0) {
+		char *err = NULL;
+
+		if (setns(fd, CLONE_NEWNET) || nft_run(script, &err)) {
+			msg_warn("verify: cannot rewrite inside %s: %s", cn->name,
+				 err ? err : strerror(errno));
+			_exit(1);
+		}
+		_exit(0);
+	}
+	close(fd);
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	return WIFEXITED(status) && !WEXITSTATUS(status) ? 0 : -1;
+}
+
+/**
  * verify_plan() - every probe of one run
  * @pl:		plan
+ * @c:		settings
  * @cn:		canaries
  * @simulate:	--simulate
  * @target:	--probe-target, or NULL
  * @tport:	its port
+ * @host4:	the host's IPv4 addresses (verify_plan_proxy())
+ * @nhost4:	their number
  */
-static void verify_plan(struct vplan *pl, const struct canary *cn, bool simulate,
-			const struct prefix *target, uint16_t tport)
+static void verify_plan(struct vplan *pl, const struct moat_config *c,
+			const struct canary *cn, bool simulate,
+			const struct prefix *target, uint16_t tport,
+			const struct prefix *host4, size_t nhost4)
 {
 	enum probe_kind pk[] = { PROBE_TCP, PROBE_UDP, PROBE_ICMP };
 	char what[64], qname[64];
@@ -650,6 +879,7 @@ static void verify_plan(struct vplan *pl, const struct canary *cn, bool simulate
 	if (simulate)
 		verify_plan_world(pl, cn);
 	verify_plan_host(pl);
+	verify_plan_proxy(pl, c, cn, host4, nhost4);
 
 	/* each canary against the other, both ways (I1) */
 	for (from = 0; from < 2; from++) {
@@ -774,6 +1004,8 @@ static int verify_once(const struct moat_config *c, struct vreport *r,
 	struct probe_run run[2];
 	struct canary cn[2];
 	struct vplan pl = { 0 };
+	struct prefix host4[VERIFY_PROXY_HOSTS];
+	size_t nhost4 = verify_host4(c, host4, VERIFY_PROXY_HOSTS);
 	int rc[2] = { 0, 0 };
 	unsigned q0 = w && w->dns_queries ? *w->dns_queries : 0;
 	int ret = -1, k;
@@ -781,10 +1013,18 @@ static int verify_once(const struct moat_config *c, struct vreport *r,
 
 	memset(cn, 0, sizeof(cn));
 	r->mode = w ? "simulate" : "live";
-	if (verify_canaries_make(c, cn, w))
+	if (verify_canaries_make(c, cn, w, host4, nhost4))
 		goto out;
 
-	verify_plan(&pl, cn, w != NULL, target, tport);
+	verify_plan(&pl, c, cn, w != NULL, target, tport, host4, nhost4);
+	if (pl.rewrite && verify_rewrite(&cn[1], pl.rewrite)) {
+		/* not probed, rather than probed for nothing */
+		msg_warn("verify: the proxied path to the host is not probed (no netdev egress hook?)");
+		for (i = k = 0; i < pl.n; i++)
+			if (strncmp(pl.v[i].check, "host via proxy ", 15))
+				pl.v[k++] = pl.v[i];
+		pl.n = (size_t)k;
+	}
 	/* both canaries probe at once, each from its own namespace */
 	for (k = 0; k < 2; k++) {
 		int fd;
@@ -847,6 +1087,7 @@ out:
 		free(idx[k]);
 	}
 	free(pl.v);
+	free(pl.rewrite);
 	if (verify_canaries_remove(c, cn))
 		ret = -1;
 	return ret;

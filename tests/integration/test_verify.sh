@@ -31,6 +31,10 @@ assert_match "$out" "public 93.184.216.34:80/tcp +verify-[0-9a-f]+-a +I3 +reache
 assert_match "$out" "allowed LAN 192.168.77.10:5432/tcp .* reached +connected +ok" \
 	"the policy-allowed LAN port succeeds"
 assert_match "$out" "metadata 169.254.169.254:80/tcp .* blocked .* ok" "metadata blocked"
+assert_match "$out" "host via proxy 0.0.0.0:80/tcp +verify-[0-9a-f]+-b +I2 +blocked +refused by proxy +ok" \
+	"the proxied path to the host's loopback is probed and refused"
+assert_match "$out" "host via proxy \[::ffff:192.168.77.2\]:443/tcp .* blocked +refused by proxy +ok" \
+	"... and to the host's address, IPv4-mapped"
 assert_match "$out" "queries reaching the upstream resolver .* 0 +0 +ok" \
 	"no DNS query reached the upstream"
 # world_gone SFX: wait up to 10 s until nothing of world SFX is left

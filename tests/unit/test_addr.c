@@ -58,7 +58,7 @@ struct row_case {
 static const struct row_case row_cases[] = {
 	/* prefix, group, representative, first, last, before, after */
 	{ "127.0.0.0/8", LO, "127.0.0.1", LO, LO, PUB, PUB },
-	{ "::1", LO, "::1", LO, LO, RSV, RSV },
+	{ "::1", LO, "::1", LO, LO, LO, RSV },
 
 	{ "10.0.0.0/8", PRIV, "10.1.2.3", PRIV, PRIV, PUB, PUB },
 	{ "172.16.0.0/12", PRIV, "172.20.1.1", PRIV, PRIV, PUB, PUB },
@@ -82,7 +82,8 @@ static const struct row_case row_cases[] = {
 	{ "255.255.255.255", MC, "255.255.255.255", MC, MC, RSV, NA },
 	{ "ff00::/8", MC, "ff02::1", MC, MC, RSV, NA },
 
-	{ "0.0.0.0/8", RSV, "0.1.2.3", RSV, RSV, NA, PUB },
+	{ "0.0.0.0/8", RSV, "0.1.2.3", LO, RSV, NA, PUB },
+	{ "0.0.0.0", LO, "0.0.0.0", LO, LO, NA, RSV },
 	{ "192.0.0.0/24", RSV, "192.0.0.170", RSV, RSV, PUB, PUB },
 	{ "192.0.0.9", PUB, "192.0.0.9", PUB, PUB, RSV, PUB },
 	{ "192.0.0.10", PUB, "192.0.0.10", PUB, PUB, PUB, RSV },
@@ -94,10 +95,10 @@ static const struct row_case row_cases[] = {
 	{ "203.0.113.0/24", RSV, "203.0.113.7", RSV, RSV, PUB, PUB },
 	{ "240.0.0.0/4", RSV, "250.1.2.3", RSV, MC, MC, NA },
 
-	{ "::/3", RSV, "1000::1", RSV, RSV, NA, PUB },
+	{ "::/3", RSV, "1000::1", LO, RSV, NA, PUB },
 	{ "4000::/2", RSV, "4000::1", RSV, RSV, PUB, RSV },
 	{ "8000::/1", RSV, "a000::1", RSV, MC, RSV, NA },
-	{ "::", RSV, "::", RSV, RSV, NA, LO },
+	{ "::", LO, "::", LO, LO, NA, LO },
 	{ "64:ff9b:1::/48", RSV, "64:ff9b:1::1", RSV, RSV, RSV, RSV },
 	{ "100::/64", RSV, "100::1", RSV, RSV, RSV, RSV },
 	{ "100:0:0:1::/64", RSV, "100:0:0:1::1", RSV, RSV, RSV, RSV },
@@ -154,7 +155,7 @@ static const struct addr_case addr_cases[] = {
 	{ "::ffff:224.0.0.251",		MC },
 	{ "::ffff:255.255.255.255",	MC },
 	{ "::ffff:0.0.0.1",		RSV },
-	{ "::ffff:0.0.0.0",		RSV },
+	{ "::ffff:0.0.0.0",		LO },
 	{ "::ffff:192.0.0.9",		PUB },
 	{ "::ffff:8.8.8.8",		PUB },
 	{ "::ffff:100.100.100.200",	META },
@@ -167,7 +168,7 @@ static const struct addr_case addr_cases[] = {
 	{ "64:ff9b::ffff:ffff",		MC },
 	{ "64:ff9b::c000:9",		PUB },
 	{ "64:ff9b::c000:201",		RSV },
-	{ "64:ff9b::",			RSV },
+	{ "64:ff9b::",			LO },
 	{ "64:ff9b::a83f:8110",		META },
 	/* near the wrappers, not inside: not unwrapped */
 	{ "64:ff9b::1:0:0",		RSV },
@@ -1154,9 +1155,9 @@ static void test_nft_elements_exact(void **state)
 	size_t n;
 
 	assert_string_equal(elements_str(GROUP_LOOPBACK, AF_INET, buf, 65536),
-			    "127.0.0.0/8");
+			    "0.0.0.0,127.0.0.0/8");
 	assert_string_equal(elements_str(GROUP_LOOPBACK, AF_INET6, buf, 65536),
-			    "::1,::ffff:127.0.0.0/104,64:ff9b::7f00:0/104");
+			    "::/127,::ffff:0.0.0.0,::ffff:127.0.0.0/104,64:ff9b::,64:ff9b::7f00:0/104");
 	assert_string_equal(elements_str(GROUP_MULTICAST, AF_INET, buf, 65536),
 			    "224.0.0.0/4,255.255.255.255");
 	assert_string_equal(elements_str(GROUP_METADATA, AF_INET, buf, 65536),

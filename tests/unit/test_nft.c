@@ -571,6 +571,48 @@ static void test_logged_denials(void **state)
 	free(out);
 }
 
+/**
+ * test_out_chain() - a supervisor's onward connections meet the sandbox's
+ * own chains, found by socket mark
+ * @state:	unused
+ */
+static void test_out_chain(void **state)
+{
+	char *out = compile("version: 1\negress:\n  rules:\n"
+			    "    - deny: 140.82.112.3\n"
+			    "    - allow: github.com\n", false, true);
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	(void)state;
+	/* DNS upstream first, loopback, then local to _in, the rest to _fwd */
+	assert_true(pos(out, "moat7_out meta mark & 0x40000000 == 0x40000000 meta l4proto { tcp, udp } th dport 53 accept") <
+		    pos(out, "moat7_out ip daddr 127.0.0.0/8 counter"));
+	assert_true(pos(out, "moat7_out ip6 daddr ::1 counter") <
+		    pos(out, "moat7_out fib daddr type local goto moat7_in"));
+	assert_true(pos(out, "moat7_out fib daddr type local goto moat7_in") <
+		    pos(out, "moat7_out goto moat7_fwd"));
+	/* the chains it goes to exist first */
+	assert_true(pos(out, "add chain inet moat moat7_fwd") <
+		    pos(out, "add chain inet moat moat7_out"));
+	free(out);
+
+	assert_int_equal(nft_out_mark("moat7"), 0x80000007);
+	assert_int_equal(nft_out_mark("moat65534"), 0x8000fffe);
+	assert_int_equal(nft_out_mark("moat65535"), NFT_OUT_NONE);
+	assert_int_equal(nft_out_mark("moat"), NFT_OUT_NONE);
+	assert_int_equal(nft_out_mark("eth0"), NFT_OUT_NONE);
+	/* an index without a mark of its own has no entry: its sockets are
+	 * dropped by the base chain */
+	f = open_memstream(&buf, &len);
+	nft_dispatch_text(f, "moat70000", true);
+	fclose(f);
+	assert_null(strstr(buf, "out_dispatch"));
+	assert_non_null(strstr(buf, "fwd_dispatch"));
+	free(buf);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -584,6 +626,7 @@ int main(void)
 		cmocka_unit_test(test_antispoof),
 		cmocka_unit_test(test_delete_text),
 		cmocka_unit_test(test_logged_denials),
+		cmocka_unit_test(test_out_chain),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -43,20 +43,24 @@ static const struct {
  * @ctx:	unused
  * @name:	name
  * @port:	port: the fake's rules name 443 and 80 only
+ * @rule:	set to 0: the fake's rules come first
  *
  * Return: verdict
  */
 static enum proxy_name_verdict fake_verdict(const void *ctx, const char *name,
-					    uint16_t port)
+					    uint16_t port, size_t *rule)
 {
 	size_t i;
 
 	(void)ctx;
 	if (port != 443 && port != 80)
 		return PROXY_NAME_NONE;
-	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-		if (!strcmp(names[i].name, name))
-			return names[i].v;
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		if (strcmp(names[i].name, name))
+			continue;
+		*rule = 0;	/* the fake's rules come before the policy's */
+		return names[i].v;
+	}
 	return PROXY_NAME_NONE;
 }
 
@@ -108,9 +112,8 @@ static void setup_pp(struct proxy_policy *pp, struct policy *pol,
 	pp->pol = pol;
 	assert_int_equal(prefix_parse("10.231.0.0/16", &pp->pool4, true), 0);
 	assert_int_equal(prefix_parse("fd6d:6f61:7400::/48", &pp->pool6, true), 0);
+	/* the host's addresses are the kernel's to judge (nft.c, "_out") */
 	assert_int_equal(addr_parse("192.168.77.2", host), 0);
-	pp->host = host;
-	pp->nhost = 1;
 	pp->oracle.name_verdict = fake_verdict;
 	pp->oracle.pinned = fake_pinned;
 }
@@ -178,7 +181,24 @@ static void test_names_default_deny(void **state)
 			 PROXY_DENY_SANDBOX);
 	assert_int_equal(decide(&pp, "github.com", "fd6d:6f61:7400:3::2", 443),
 			 PROXY_DENY_SANDBOX);
-	assert_int_equal(decide(&pp, "github.com", "192.168.77.2", 443),
+	/* the host's own addresses are refused by the kernel (the sandbox's
+	 * output chain), here only by the rules; its loopback, in every form
+	 * the host's connect() takes there, whatever the name */
+	assert_int_equal(decide(&pp, "other.example", "192.168.77.2", 443),
+			 PROXY_DENY_NOT_ALLOWED);
+	assert_int_equal(decide(&pp, "github.com", "127.0.0.1", 443),
+			 PROXY_DENY_HOST);
+	assert_int_equal(decide(&pp, "github.com", "0.0.0.0", 443),
+			 PROXY_DENY_HOST);
+	assert_int_equal(decide(&pp, "github.com", "::", 443),
+			 PROXY_DENY_HOST);
+	assert_int_equal(decide(&pp, "github.com", "::1", 443),
+			 PROXY_DENY_HOST);
+	assert_int_equal(decide(&pp, "github.com", "::ffff:127.0.0.2", 443),
+			 PROXY_DENY_HOST);
+	assert_int_equal(decide(&pp, "github.com", "::ffff:0.0.0.0", 443),
+			 PROXY_DENY_HOST);
+	assert_int_equal(decide(&pp, "github.com", "64:ff9b::7f00:1", 443),
 			 PROXY_DENY_HOST);
 	policy_free(&pol);
 }
@@ -433,10 +453,10 @@ static void test_is_tls(void **state)
 static bool fake_pinned_any(const void *ctx, int af, const void *addr,
 			    uint16_t port)
 {
-	size_t i;
+	size_t i, k;
 
 	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-		if (fake_verdict(ctx, names[i].name, port) == PROXY_NAME_ALLOW &&
+		if (fake_verdict(ctx, names[i].name, port, &k) == PROXY_NAME_ALLOW &&
 		    fake_pinned(ctx, names[i].name, af, addr))
 			return true;
 	return false;
@@ -481,6 +501,92 @@ static void test_domain_verdict(void **state)
 }
 
 /**
+ * policy_verdict() - the real oracle's domain verdict (as fwd.c wires it)
+ * @ctx:	the policy
+ * @name:	name
+ * @port:	port
+ * @rule:	set to the deciding rule's index, if any
+ *
+ * Return: verdict
+ */
+static enum proxy_name_verdict policy_verdict(const void *ctx, const char *name,
+					      uint16_t port, size_t *rule)
+{
+	enum proxy_name_verdict v;
+	size_t k = proxy_domain_rule(ctx, name, port, &v);
+
+	if (v != PROXY_NAME_NONE)
+		*rule = k;
+	return v;
+}
+
+/**
+ * pinned_all() - every address is pinned for every name
+ * @ctx:	unused
+ * @name:	unused
+ * @af:		unused
+ * @addr:	unused
+ *
+ * Return: true
+ */
+static bool pinned_all(const void *ctx, const char *name, int af,
+		       const void *addr)
+{
+	(void)ctx;
+	(void)name;
+	(void)af;
+	(void)addr;
+	return true;
+}
+
+/**
+ * test_rule_order() - first match wins across address and domain rules
+ * @state:	unused
+ */
+static void test_rule_order(void **state)
+{
+	struct proxy_policy pp;
+	struct policy pol;
+	struct prefix host;
+
+	(void)state;
+	setup_pp(&pp, &pol, "version: 1\negress:\n  rules:\n"
+		 "    - deny: 140.82.112.3\n"
+		 "    - allow: github.com\n      ports: [443]\n"
+		 "    - allow: 151.101.1.1\n      ports: [443]\n"
+		 "    - deny: cdn.example\n"
+		 "    - deny: evil.example\n"
+		 "    - deny: 151.101.0.0/16\n", &host);
+	pp.oracle.name_verdict = policy_verdict;
+	pp.oracle.pinned = pinned_all;
+	pp.oracle.ctx = &pol;
+	/* deny ADDR before allow NAME: refused, pinned or not */
+	assert_int_equal(decide(&pp, "github.com", "140.82.112.3", 443),
+			 PROXY_DENY_NOT_ALLOWED);
+	assert_int_equal(decide(&pp, "github.com", "::ffff:140.82.112.3", 443),
+			 PROXY_DENY_NOT_ALLOWED);
+	/* another address of the allowed name: the domain rule decides */
+	assert_int_equal(decide(&pp, "github.com", "93.184.216.34", 443),
+			 PROXY_ALLOW_NAME);
+	/* allow ADDR before deny NAME: the address rule comes first */
+	assert_int_equal(decide(&pp, "cdn.example", "151.101.1.1", 443),
+			 PROXY_ALLOW_ADDR);
+	/* deny NAME before deny ADDR, and on a port the allow does not name */
+	assert_int_equal(decide(&pp, "evil.example", "151.101.2.2", 443),
+			 PROXY_DENY_NAME);
+	assert_int_equal(decide(&pp, "cdn.example", "151.101.1.1", 80),
+			 PROXY_DENY_NAME);
+	/* no domain rule: the address rules, then the default */
+	assert_int_equal(decide(&pp, "other.example", "151.101.2.2", 443),
+			 PROXY_DENY_NOT_ALLOWED);
+	assert_int_equal(decide(&pp, "other.example", "93.184.216.34", 443),
+			 PROXY_ALLOW_ADDR);
+	assert_string_equal(proxy_reason_str(PROXY_DENY_KERNEL), "kernel-denied");
+	assert_true(proxy_reason_refuses(PROXY_DENY_KERNEL));
+	policy_free(&pol);
+}
+
+/**
  * test_decide_addr() - a connection decided before any name is seen
  * @state:	unused
  */
@@ -499,7 +605,9 @@ static void test_decide_addr(void **state)
 	assert_int_equal(proxy_decide_addr(&pp, &d, 5432), PROXY_DENY_NOT_ALLOWED);
 	assert_int_equal(addr_parse("93.184.216.34", &d), 0);
 	assert_int_equal(proxy_decide_addr(&pp, &d, 5432), PROXY_ALLOW_ADDR);
-	assert_int_equal(addr_parse("192.168.77.2", &d), 0);
+	assert_int_equal(addr_parse("::ffff:127.0.0.1", &d), 0);
+	assert_int_equal(proxy_decide_addr(&pp, &d, 443), PROXY_DENY_HOST);
+	assert_int_equal(addr_parse("0.0.0.0", &d), 0);
 	assert_int_equal(proxy_decide_addr(&pp, &d, 443), PROXY_DENY_HOST);
 	assert_int_equal(addr_parse("10.231.0.6", &d), 0);
 	assert_int_equal(proxy_decide_addr(&pp, &d, 443), PROXY_DENY_SANDBOX);
@@ -544,6 +652,7 @@ int main(void)
 		cmocka_unit_test(test_is_tls),
 		cmocka_unit_test(test_domain_verdict),
 		cmocka_unit_test(test_decide_addr),
+		cmocka_unit_test(test_rule_order),
 		cmocka_unit_test(test_is_http),
 	};
 
