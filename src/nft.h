@@ -12,6 +12,7 @@
 #define NFT_IFPREFIX	"moat"		/* every host-side interface */
 #define NFT_PROXY_PORT	15001		/* the proxy, on each gateway address */
 #define NFT_PROXY_MARK	0x00100000	/* packet mark: redirect to the proxy */
+#define NFT_PASSED_MARK	0x00200000	/* packet mark: seen by this table (guard.c) */
 
 /**
  * struct nft_base - host-wide parameters of the table

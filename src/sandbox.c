@@ -13,11 +13,14 @@
  *      policy (policy.yaml): from here on, tear-down knows what to remove;
  *   3. create the network namespace /run/netns/moat-NAME and, unless the
  *      network is "none", a veth pair: "moatN" on the host, "eth0" inside;
- *      host-side hardening sysctls, addresses, the sandbox's routes;
+ *      host-side hardening sysctls, the traffic control filter marking
+ *      what the sandbox sends (guard.c), addresses, the sandbox's routes;
  *      limits.bandwidth as tc qdiscs on the host end (and an IFB device,
  *      "ifbmoatN", removed after the veth on tear-down);
  *   4. one nftables transaction: the base table if it is missing or out of
- *      date, the sandbox's chains and its dispatch entries;
+ *      date (with guard.c's routing rules and IPsec policies, which keep
+ *      the sandboxes closed while the table is absent), the sandbox's
+ *      chains, then its dispatch entries;
  *   5. links up, supervisor started and ready (it binds published ports,
  *      which can fail);
  *   6. the record is marked complete.
@@ -39,6 +42,7 @@
 #include <sys/wait.h>
 #include <linux/rtnetlink.h>
 
+#include "guard.h"
 #include "link.h"
 #include "netns.h"
 #include "nft.h"
@@ -179,6 +183,26 @@ bool sandbox_proxy_wanted(const struct policy *pol)
 static int sandbox_nft_add(const struct moat_config *c, const struct sb_state *s,
 			   const struct policy *pol)
 {
+	return sandbox_nft_write(c, s, pol, true) < 0 ? -1 : 0;
+}
+
+/**
+ * sandbox_nft_write() - the base table if missing or out of date, the
+ * sandbox's chains if asked, then its dispatch entries
+ * @c:		settings
+ * @s:		record
+ * @pol:	effective policy
+ * @own:	write the sandbox's chains and objects (creation, or a
+ *		restoration that found them missing)
+ *
+ * With the base table come guard.c's routing rules and IPsec policies.
+ * The caller holds the global lock.
+ *
+ * Return: 1 if the base table was written, 0 if not, -1 after printing why
+ */
+int sandbox_nft_write(const struct moat_config *c, const struct sb_state *s,
+		      const struct policy *pol, bool own)
+{
 	struct nft_base b = { .pool4 = c->pool4, .pool6 = c->pool6 };
 	autofree char *hpath = sandbox_base_hash_path(c);
 	struct nft_sandbox ns = { 0 };
@@ -190,12 +214,18 @@ static int sandbox_nft_add(const struct moat_config *c, const struct sb_state *s
 	FILE *f;
 	int ret;
 
-	if (nft_table_exists()) {
+	if (guard_intact_base() == 1) {
 		autofclose FILE *hf = fopen(hpath, "re");
 
 		if (hf && fgets(hbuf, sizeof(hbuf), hf) &&
 		    strtoull(hbuf, NULL, 16) == h)
 			need_base = false;
+	}
+	if (need_base && (ret = guard_host_ensure())) {
+		msg_err("cannot add the routing rules and IPsec policies that "
+			"keep sandboxes closed without moat's table: %s",
+			strerror(-ret));
+		return -1;
 	}
 
 	snprintf(ns.ifname, sizeof(ns.ifname), "%s", s->ifname);
@@ -216,7 +246,7 @@ static int sandbox_nft_add(const struct moat_config *c, const struct sb_state *s
 		msg_err("cannot compile the base ruleset");
 		return -1;
 	}
-	ret = nft_sandbox_add_text(f, &ns, &el);
+	ret = own ? nft_sandbox_add_text(f, &ns, &el) : 0;
 	fclose(f);
 	if (ret) {
 		errlist_print(&el, stderr);
@@ -224,7 +254,7 @@ static int sandbox_nft_add(const struct moat_config *c, const struct sb_state *s
 		free(buf);
 		return -1;
 	}
-	ret = nft_run(buf, &err);
+	ret = *buf ? nft_run(buf, &err) : 0;
 	free(buf);
 	if (ret) {
 		msg_err("nftables refused the sandbox's rules: %s", err);
@@ -238,7 +268,8 @@ static int sandbox_nft_add(const struct moat_config *c, const struct sb_state *s
 	if ((ret = nft_dispatch_set(s->ifname, true))) {
 		msg_err("nftables refused the sandbox's dispatch entries: %s",
 			strerror(-ret));
-		sandbox_nft_del(s, pol);
+		if (own)
+			sandbox_nft_del(s, pol);
 		return -1;
 	}
 	if (need_base) {
@@ -247,7 +278,7 @@ static int sandbox_nft_add(const struct moat_config *c, const struct sb_state *s
 		if (hf)
 			fprintf(hf, "%016llx\n", (unsigned long long)h);
 	}
-	return 0;
+	return need_base ? 1 : 0;
 }
 
 /**
@@ -294,7 +325,9 @@ static int sandbox_nft_del(const struct sb_state *s,
  * @nsfd:	sandbox namespace
  *
  * Host side of the veth: no router advertisements or redirects accepted
- * or sent, strict reverse-path filtering, no route_localnet (martian
+ * or sent, strict reverse-path filtering (with the packet's mark, so
+ * that guard.c's routing rule refuses what moat's table did not pass,
+ * local destinations included), no route_localnet (martian
  * loopback destinations stay martian), ARP answered only for the
  * gateway's own address, and no IPv6 at all when the sandbox has none.
  *
@@ -303,7 +336,8 @@ static int sandbox_nft_del(const struct sb_state *s,
 static int sandbox_sysctls(const struct sb_state *s, int nsfd)
 {
 	static const char *const host4[][2] = {
-		{ "rp_filter", "1" }, { "route_localnet", "0" },
+		{ "rp_filter", "1" }, { "src_valid_mark", "1" },
+		{ "route_localnet", "0" },
 		{ "accept_redirects", "0" }, { "send_redirects", "0" },
 		{ "accept_source_route", "0" }, { "proxy_arp", "0" },
 		{ "arp_ignore", "1" }, { "arp_announce", "2" },
@@ -413,6 +447,12 @@ static int sandbox_setup_net(const struct moat_config *c,
 	if (sandbox_sysctls(s, nsfd))
 		goto out;
 	msg_debug_step("create: sysctls");
+	if ((err = guard_link_attach(s->ifname))) {
+		msg_err("cannot add the traffic control filter marking what %s "
+			"sends: %s", s->ifname, strerror(-err));
+		goto out;
+	}
+	msg_debug_step("create: guard");
 
 	a = s->gw4;
 	a.plen = 30;

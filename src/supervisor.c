@@ -34,6 +34,23 @@
  * The control socket (ctl.sock in the sandbox's state directory, mode 0600
  * in a root-owned directory) takes one line, "status" or "stop", and
  * answers with one line of JSON.
+ *
+ * A firewall reload ("nft flush ruleset") removes moat's table. The
+ * sandbox stays closed meanwhile (guard.c: its packets are marked by
+ * traffic control, and routing and IPsec policy refuse them unless the
+ * table passed them), and the supervisor notices at once: it listens to
+ * nftables' events (SV_REF_GUARD, filtered in the kernel so that the
+ * removal of other sandboxes and DNS pins do not wake it), then asks
+ * the kernel whether the table, its base prerouting rules and the
+ * sandbox's own chains are there (guard_intact()). If not, it marks the
+ * sandbox degraded (the file "degraded" in its state directory: "moat
+ * ls" shows it), logs a "guard" record, and restores under the global
+ * lock, taken without blocking (SV_REF_GUARD_TIMER retries every
+ * SV_GUARD_RETRY_MS): the base table if missing (whichever supervisor
+ * comes first; the others find it there), its own chains and dispatch
+ * entries, then the DNS interceptor's live pins (dns_repin()). Then it
+ * logs the restoration with the time it took and clears "degraded".
+ * Sandboxes whose supervisor is dead are not restored: they stay closed.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -54,6 +71,7 @@
 #include "dns.h"
 #include "err.h"
 #include "fwd.h"
+#include "guard.h"
 #include "log.h"
 #include "nft.h"
 #include "sandbox.h"
@@ -61,6 +79,7 @@
 
 #define SV_MAX_EVENTS	64
 #define SV_STOP_WAIT_MS	3000
+#define SV_GUARD_RETRY_MS	20	/* lock busy, or the kernel refused */
 
 /**
  * sv_pidfd_open() - pidfd_open(2), which glibc 2.36 does not wrap portably
@@ -269,6 +288,11 @@ int supervisor_query(const struct moat_config *c, const char *name,
  * @timer_on:	the expiry timer is armed
  * @quit:	leave the loop
  * @teardown:	remove the sandbox on the way out
+ * @guard:	nftables event socket (guard_watch_open()), or -1
+ * @guard_tfd:	timerfd retrying a restoration, or -1
+ * @degraded:	moat's rules for the sandbox are absent, being restored
+ * @lost_at:	when that was noticed (CLOCK_MONOTONIC)
+ * @attempts:	restorations tried since
  */
 struct sv {
 	const struct moat_config *c;
@@ -285,6 +309,11 @@ struct sv {
 	bool timer_on;
 	bool quit;
 	bool teardown;
+	int guard;
+	int guard_tfd;
+	bool degraded;
+	struct timespec lost_at;
+	unsigned attempts;
 };
 
 /**
@@ -340,6 +369,9 @@ static json_t *sv_status(const struct sv *sv)
 
 	if (o && sv->has_dns)
 		json_object_set_new(o, "dns", dns_stats(&sv->dns));
+	if (o && sv->s.has_net)
+		json_object_set_new(o, "rules", json_string(sv->degraded ?
+							    "absent" : "present"));
 	return o;
 }
 
@@ -438,6 +470,141 @@ static int sv_log_open(struct sv *sv)
 }
 
 /**
+ * sv_guard_retry() - try restoring again in SV_GUARD_RETRY_MS
+ * @sv:		supervisor
+ */
+static void sv_guard_retry(struct sv *sv)
+{
+	struct itimerspec its = {
+		.it_value.tv_nsec = SV_GUARD_RETRY_MS * 1000000L,
+	};
+
+	timerfd_settime(sv->guard_tfd, 0, &its, NULL);
+}
+
+/**
+ * sv_guard_ms() - milliseconds since the rules were found absent
+ * @sv:		supervisor
+ * @buf:	output, 24 bytes
+ *
+ * Return: @buf
+ */
+static const char *sv_guard_ms(const struct sv *sv, char *buf)
+{
+	struct timespec now;
+	long long ms;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	ms = (now.tv_sec - sv->lost_at.tv_sec) * 1000LL +
+	     (now.tv_nsec - sv->lost_at.tv_nsec) / 1000000L;
+	snprintf(buf, 24, "%lld", ms);
+	return buf;
+}
+
+/**
+ * sv_guard_restore() - restore moat's rules for this sandbox
+ * @sv:		supervisor
+ *
+ * Under the global lock, taken without blocking (retried by timer): the
+ * base table if it is missing, the sandbox's chains if they are (the
+ * table's removal took them), its dispatch entries, then the
+ * interceptor's live pins. Idempotent: when many supervisors restore at
+ * once, the first writes the base table and the others find it.
+ */
+static void sv_guard_restore(struct sv *sv)
+{
+	struct sb_state s;
+	char ms[24], n[24];
+	int lock, own, base = 0;
+	size_t lost = 0;
+
+	lock = state_trylock(sv->c);
+	if (lock < 0) {
+		sv_guard_retry(sv);
+		return;
+	}
+	sv->attempts++;
+	if (state_read(sv->c, sv->s.name, &s) || s.supervisor_pid != getpid()) {
+		/* being removed, or not ours any more: nothing to restore */
+		state_unlock(lock);
+		return;
+	}
+	own = guard_own_chains(s.ifname);
+	if (own >= 0)
+		base = sandbox_nft_write(sv->c, &s, &sv->pol, own == 0);
+	state_unlock(lock);
+	if (own < 0 || base < 0 || guard_intact(s.ifname) != 1) {
+		if (sv->attempts == 1)
+			log_event(&sv->log, "guard", "rules", "restore-failed",
+				  "retrying", "yes", NULL);
+		sv_guard_retry(sv);
+		return;
+	}
+	if (own == 0 && sv->has_dns)
+		lost = dns_repin(&sv->dns);
+	snprintf(n, sizeof(n), "%zu", lost);
+	log_event(&sv->log, "guard", "rules", "restored",
+		  "base_table", base ? "restored" : "present",
+		  "own_chains", own ? "present" : "restored",
+		  "pins_lost", n, "ms", sv_guard_ms(sv, ms), NULL);
+	sv->degraded = false;
+	state_degraded_set(sv->c, sv->s.name, false);
+}
+
+/**
+ * sv_guard_check() - after an nftables event: are moat's rules intact?
+ * @sv:		supervisor
+ */
+static void sv_guard_check(struct sv *sv)
+{
+	int r;
+
+	if (sv->degraded)
+		return;		/* being restored already */
+	r = guard_intact(sv->s.ifname);
+	if (r != 0)
+		return;		/* intact, or the kernel cannot be asked */
+	clock_gettime(CLOCK_MONOTONIC, &sv->lost_at);
+	sv->degraded = true;
+	sv->attempts = 0;
+	state_degraded_set(sv->c, sv->s.name, true);
+	log_event(&sv->log, "guard", "rules", "absent",
+		  "action", "restoring; the sandbox's traffic is refused until then",
+		  NULL);
+	sv_guard_restore(sv);
+}
+
+/**
+ * sv_guard_open() - start watching for damage to moat's table
+ * @sv:		supervisor
+ *
+ * Only for sandboxes with a network. A failure leaves the sandbox closed
+ * on a reload, only not restored: it is not fatal.
+ */
+static void sv_guard_open(struct sv *sv)
+{
+	if (!sv->s.has_net)
+		return;
+	sv->guard = guard_watch_open();
+	sv->guard_tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	if (sv->guard < 0 || sv->guard_tfd < 0 ||
+	    sv_add(sv, SV_REF_GUARD, sv->guard, EPOLLIN) ||
+	    sv_add(sv, SV_REF_GUARD_TIMER, sv->guard_tfd, EPOLLIN)) {
+		log_event(&sv->log, "guard", "rules", "not-watched",
+			  "error", strerror(sv->guard < 0 ? -sv->guard : errno),
+			  NULL);
+		if (sv->guard >= 0)
+			close(sv->guard);
+		if (sv->guard_tfd >= 0)
+			close(sv->guard_tfd);
+		sv->guard = sv->guard_tfd = -1;
+		return;
+	}
+	/* what happened before the socket listened */
+	sv_guard_check(sv);
+}
+
+/**
  * sv_loop() - the supervisor's event loop
  * @sv:		supervisor
  * @sfd:	signalfd
@@ -499,6 +666,18 @@ static void sv_loop(struct sv *sv, int sfd, int tfd)
 			case SV_REF_NFLOG:
 				log_nflog_input(&sv->log);
 				break;
+			case SV_REF_GUARD:
+				if (guard_watch_read(sv->guard, sv->s.ifname))
+					sv_guard_check(sv);
+				break;
+			case SV_REF_GUARD_TIMER: {
+				uint64_t exp;
+
+				if (read(sv->guard_tfd, &exp, sizeof(exp)) ==
+				    sizeof(exp) && sv->degraded)
+					sv_guard_restore(sv);
+				break;
+			}
 			case SV_REF_DNS_UDP:
 			case SV_REF_DNS_TCPL:
 			case SV_REF_DNS_TCP:
@@ -584,6 +763,7 @@ int supervisor_main(const struct moat_config *c, const char *name,
 	sv->c = c;
 	sv->ctl = -1;
 	sv->watch = -1;
+	sv->guard = sv->guard_tfd = -1;
 	prctl(PR_SET_NAME, "moat-supervise");
 	msg_prog = "moat-supervise";
 	sv->started = time(NULL);
@@ -657,12 +837,19 @@ int supervisor_main(const struct moat_config *c, const char *name,
 
 	dprintf(ready_fd, "OK\n");
 	close(ready_fd);
+	sv_guard_open(sv);
 
 	sv_loop(sv, sfd, tfd);
 
 	if (sv->has_dns)
 		dns_close(&sv->dns);
 	fwd_close(&sv->fwd);
+	if (sv->guard >= 0)
+		close(sv->guard);
+	if (sv->guard_tfd >= 0)
+		close(sv->guard_tfd);
+	if (sv->degraded)
+		state_degraded_set(sv->c, sv->s.name, false);
 	log_close(&sv->log);
 	close(sv->ctl);
 	if (sv->watch >= 0)
