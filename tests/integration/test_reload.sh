@@ -140,6 +140,8 @@ else
 	not_ok "moat ls: running again" "$(m ls)"
 fi
 logs=$(m logs "a-$S" --json 2>&1)
+echo "# A: $(grep '"guard"' <<<"$logs" | tr -d '\n ')"
+echo "# B: $(m logs "b-$S" --json 2>&1 | grep '"guard"' | tr -d '\n ')"
 assert_match "$logs" '"kind": *"guard".*"rules": *"absent"' "A's log says its rules were absent"
 assert_match "$logs" '"rules": *"restored"' "and that they were restored"
 assert_ok -m "A reaches the public internet again" probe_http "$A" http://93.184.216.34/
@@ -169,6 +171,7 @@ check "the prerouting base chain is refilled after 'nft flush chain'" wait_for 1
 assert_ok -m "A reaches the public internet" probe_http "$A" http://93.184.216.34/
 
 t_begin "a removed sandbox stays removed; no sandbox: a flush breaks nothing"
+kill "$lb" "$lb6" 2>/dev/null; wait "$lb" "$lb6" 2>/dev/null
 m rm -f "b-$S" >/dev/null
 in_host nft flush ruleset
 wait_for 1 table_present
