@@ -953,17 +953,17 @@ static void audit_guard(struct vreport *r, json_t *ifnames)
 	ret = guard_host_check(what, sizeof(what));
 	if (ret < 0)
 		vreport_add(r, false, "I10", AUDIT_CHECK,
-			    "routing rules and IPsec policies (fail closed without the table)",
+			    "guard routing rules and IPsec policies (fail closed without the table)",
 			    "present", "cannot be read: %s", strerror(-ret));
 	else
 		vreport_add(r, ret == 0, "I10", AUDIT_CHECK,
-			    "routing rules and IPsec policies (fail closed without the table)",
+			    "guard routing rules and IPsec policies (fail closed without the table)",
 			    "present", "%s", ret ? what : "present");
 	json_array_foreach(ifnames, i, v) {
 		const char *ifn = json_string_value(v);
 		char w[96];
 
-		snprintf(w, sizeof(w), "%s marking filter (tc ingress)", ifn);
+		snprintf(w, sizeof(w), "guard %s marking filter (tc ingress)", ifn);
 		ret = guard_link_check(ifn);
 		vreport_add(r, ret == 1, "I10", AUDIT_CHECK, w, "present", "%s",
 			    ret == 1 ? "present" : ret == 0 ? "missing" :

@@ -45,8 +45,8 @@
  * sandbox's own chains are there (guard_intact()). If not, it marks the
  * sandbox degraded (the file "degraded" in its state directory: "moat
  * ls" shows it), logs a "guard" record, and restores under the global
- * lock, taken without blocking (SV_REF_GUARD_TIMER retries every
- * SV_GUARD_RETRY_MS): the base table if missing (whichever supervisor
+ * lock, taken without blocking (SV_REF_GUARD_TIMER retries after 1 to 8
+ * times SV_GUARD_RETRY_MS, jittered): the base table if missing (whichever supervisor
  * comes first; the others find it there), its own chains and dispatch
  * entries, then the DNS interceptor's live pins (dns_repin()). Then it
  * logs the restoration with the time it took and clears "degraded".
@@ -470,14 +470,20 @@ static int sv_log_open(struct sv *sv)
 }
 
 /**
- * sv_guard_retry() - try restoring again in SV_GUARD_RETRY_MS
+ * sv_guard_retry() - try restoring again in 1 to 8 times SV_GUARD_RETRY_MS
  * @sv:		supervisor
+ *
+ * Jittered: after a reload every supervisor wants the lock at once, and
+ * each holds it for a few milliseconds.
  */
 static void sv_guard_retry(struct sv *sv)
 {
-	struct itimerspec its = {
-		.it_value.tv_nsec = SV_GUARD_RETRY_MS * 1000000L,
-	};
+	struct itimerspec its = { 0 };
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	its.it_value.tv_nsec = SV_GUARD_RETRY_MS * 1000000L *
+			       (1 + (now.tv_nsec / 1000 + getpid()) % 8);
 
 	timerfd_settime(sv->guard_tfd, 0, &its, NULL);
 }
