@@ -571,9 +571,10 @@ static const char *guard_attr_str(const struct nlmsghdr *nlh, uint16_t type)
  * @fd:		descriptor from guard_watch_open()
  * @ifname:	the sandbox's host-side interface (its own chains count)
  *
- * Return: 1 if an event may mean damage to moat's table (a table, chain,
- *	   base rule or base set of "inet moat" deleted) or events were lost,
- *	   0 if not, -errno on another error
+ * Return: 2 if moat's table was deleted (its sets with it: pins must be
+ *	   put back) or events were lost, 1 if an event may mean other damage
+ *	   to it (a chain, base rule or base set of "inet moat" deleted), 0
+ *	   if not, -errno on another error
  */
 int guard_watch_read(int fd, const char *ifname)
 {
@@ -590,7 +591,7 @@ int guard_watch_read(int fd, const char *ifname)
 			if (errno == EAGAIN || errno == EWOULDBLOCK)
 				return hit;
 			if (errno == ENOBUFS) {
-				hit = 1;	/* lost some: look */
+				hit = 2;	/* lost some: look */
 				continue;
 			}
 			if (errno == EINTR)
@@ -610,7 +611,7 @@ int guard_watch_read(int fd, const char *ifname)
 			switch (type) {
 			case NFT_MSG_DELTABLE:
 				if (!strcmp(guard_attr_str(nlh, NFTA_TABLE_NAME), NFT_TABLE))
-					hit = 1;
+					hit = 2;
 				break;
 			case NFT_MSG_DELCHAIN:
 			case NFT_MSG_DELRULE:
@@ -622,8 +623,9 @@ int guard_watch_read(int fd, const char *ifname)
 						       type == NFT_MSG_DELRULE ?
 						       NFTA_RULE_CHAIN : NFTA_SET_NAME);
 				/* a base object, or one of this sandbox's */
-				if (strncmp(name, NFT_IFPREFIX, strlen(NFT_IFPREFIX)) ||
-				    (!strncmp(name, ifname, il) && name[il] == '_'))
+				if ((strncmp(name, NFT_IFPREFIX, strlen(NFT_IFPREFIX)) ||
+				     (!strncmp(name, ifname, il) && name[il] == '_')) &&
+				    !hit)
 					hit = 1;
 				break;
 			}

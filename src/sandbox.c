@@ -149,6 +149,8 @@ static char *sandbox_base_hash_path(const struct moat_config *c)
 
 static int sandbox_nft_del(const struct sb_state *s,
 			   const struct policy *pol);
+static void sandbox_nft_fill(struct nft_sandbox *ns, const struct sb_state *s,
+			     const struct policy *pol);
 
 /**
  * sandbox_proxy_wanted() - whether a sandbox's TCP goes through its proxy
@@ -228,14 +230,7 @@ int sandbox_nft_write(const struct moat_config *c, const struct sb_state *s,
 		return -1;
 	}
 
-	snprintf(ns.ifname, sizeof(ns.ifname), "%s", s->ifname);
-	ns.addr4 = s->addr4;
-	ns.gw4 = s->gw4;
-	ns.has_v6 = s->has_v6;
-	ns.addr6 = s->addr6;
-	ns.gw6 = s->gw6;
-	ns.pol = pol;
-	ns.proxy = s->proxy;	/* its supervisor listens */
+	sandbox_nft_fill(&ns, s, pol);	/* proxy: its supervisor listens */
 
 	f = open_memstream(&buf, &len);
 	if (!f)
@@ -279,6 +274,132 @@ int sandbox_nft_write(const struct moat_config *c, const struct sb_state *s,
 			fprintf(hf, "%016llx\n", (unsigned long long)h);
 	}
 	return need_base ? 1 : 0;
+}
+
+/**
+ * sandbox_nft_fill() - the compiler's view of a sandbox
+ * @ns:		filled in
+ * @s:		record
+ * @pol:	effective policy
+ */
+static void sandbox_nft_fill(struct nft_sandbox *ns, const struct sb_state *s,
+			     const struct policy *pol)
+{
+	memset(ns, 0, sizeof(*ns));
+	snprintf(ns->ifname, sizeof(ns->ifname), "%s", s->ifname);
+	ns->addr4 = s->addr4;
+	ns->gw4 = s->gw4;
+	ns->has_v6 = s->has_v6;
+	ns->addr6 = s->addr6;
+	ns->gw6 = s->gw6;
+	ns->pol = pol;
+	ns->proxy = s->proxy;
+}
+
+/**
+ * sandbox_nft_restore() - put moat's rules back after a firewall reload
+ * @c:		settings
+ * @self:	the sandbox of the supervisor calling
+ * @pol:	its policy
+ * @n:		set to the number of sandboxes whose chains were written
+ *
+ * The caller holds the global lock. When the base table is missing (the
+ * table was removed), the first supervisor to get here writes it with
+ * the chains of every live sandbox (complete, with a network, its
+ * supervisor running) in one transaction, then their dispatch entries:
+ * one transaction instead of one per supervisor queueing for the lock.
+ * The supervisors that come next find the table and their chains, and
+ * add only their own entries (idempotent). A sandbox whose record or
+ * policy cannot be read is left to its own supervisor; if the combined
+ * transaction fails, only @self is restored.
+ *
+ * Return: 1 if the base table was written, 0 if not, -1 after printing why
+ */
+int sandbox_nft_restore(const struct moat_config *c, const struct sb_state *self,
+			const struct policy *pol, size_t *n)
+{
+	struct nft_base b = { .pool4 = c->pool4, .pool6 = c->pool6 };
+	char (*names)[MOAT_NAME_MAX + 1] = NULL;
+	autofree char *hpath = sandbox_base_hash_path(c);
+	char (*ifs)[16] = NULL;
+	char *buf = NULL, *err = NULL;
+	size_t len = 0, nn = 0, nif = 0, i;
+	int ret, own;
+	FILE *f;
+
+	*n = 0;
+	if (guard_intact_base() != 0) {
+		own = guard_own_chains(self->ifname);
+		if (own < 0)
+			return -1;
+		*n = own == 0;
+		return sandbox_nft_write(c, self, pol, own == 0);
+	}
+	if ((ret = guard_host_ensure()))
+		msg_err("cannot add the routing rules and IPsec policies: %s",
+			strerror(-ret));	/* the table matters more */
+
+	f = open_memstream(&buf, &len);
+	if (!f)
+		die_oom();
+	if (nft_base_text(f, &b) || state_list(c, &names, &nn)) {
+		fclose(f);
+		free(buf);
+		free(names);
+		return sandbox_nft_write(c, self, pol, true);
+	}
+	ifs = xcalloc(nn + 1, sizeof(*ifs));
+	for (i = 0; i < nn; i++) {
+		bool me = !strcmp(names[i], self->name);
+		struct errlist el = { 0 };
+		struct nft_sandbox ns;
+		struct policy p;
+		struct sb_state s;
+
+		if (state_read(c, names[i], &s) || !s.complete || !s.has_net ||
+		    !*s.ifname || (!me && state_status(&s) != SB_RUNNING))
+			continue;
+		policy_init(&p);
+		if (!me && sandbox_load_policy(c, names[i], &p)) {
+			policy_free(&p);
+			continue;
+		}
+		sandbox_nft_fill(&ns, &s, me ? pol : &p);
+		if (nft_sandbox_add_text(f, &ns, &el)) {
+			/* part of it written: give up on the combined script */
+			errlist_free(&el);
+			policy_free(&p);
+			nif = 0;
+			break;
+		}
+		policy_free(&p);
+		snprintf(ifs[nif++], sizeof(ifs[0]), "%s", s.ifname);
+	}
+	fclose(f);
+	free(names);
+	ret = nif ? nft_run(buf, &err) : -1;
+	free(buf);
+	free(err);
+	if (ret) {
+		free(ifs);
+		*n = 1;
+		return sandbox_nft_write(c, self, pol, true);
+	}
+	{
+		autofclose FILE *hf = fopen(hpath, "we");
+
+		if (hf)
+			fprintf(hf, "%016llx\n",
+				(unsigned long long)nft_base_hash(&b));
+	}
+	for (i = 0; i < nif; i++)
+		if ((ret = nft_dispatch_set(ifs[i], true)) &&
+		    !strcmp(ifs[i], self->ifname))
+			msg_err("nftables refused the dispatch entries of %s: %s",
+				ifs[i], strerror(-ret));
+	*n = nif;
+	free(ifs);
+	return 1;
 }
 
 /**

@@ -293,6 +293,9 @@ int supervisor_query(const struct moat_config *c, const char *name,
  * @degraded:	moat's rules for the sandbox are absent, being restored
  * @lost_at:	when that was noticed (CLOCK_MONOTONIC)
  * @attempts:	restorations tried since
+ * @repin:	the sandbox's sets were emptied (the table was removed): put
+ *		the DNS interceptor's pins back once they exist again
+ * @done_at:	when the last restoration ended (CLOCK_MONOTONIC)
  */
 struct sv {
 	const struct moat_config *c;
@@ -314,6 +317,8 @@ struct sv {
 	bool degraded;
 	struct timespec lost_at;
 	unsigned attempts;
+	bool repin;
+	struct timespec done_at;
 };
 
 /**
@@ -508,6 +513,37 @@ static const char *sv_guard_ms(const struct sv *sv, char *buf)
 }
 
 /**
+ * sv_guard_done() - the rules are back: pins, log, no longer degraded
+ * @sv:		supervisor
+ * @base:	1 if this supervisor wrote the base table, 0 if not, -1 if
+ *		another supervisor restored this sandbox
+ * @written:	sandboxes whose chains this supervisor wrote
+ */
+static void sv_guard_done(struct sv *sv, int base, size_t written)
+{
+	char ms[24], n[24], nsb[24];
+	size_t lost = 0;
+
+	if (sv->has_dns)	/* the sets may be new and empty */
+		lost = dns_repin(&sv->dns);
+	sv->repin = false;
+	clock_gettime(CLOCK_MONOTONIC, &sv->done_at);
+	snprintf(n, sizeof(n), "%zu", lost);
+	snprintf(nsb, sizeof(nsb), "%zu", written);
+	if (base < 0)
+		log_event(&sv->log, "guard", "rules", "restored",
+			  "by", "another supervisor", "pins_lost", n,
+			  "ms", sv_guard_ms(sv, ms), NULL);
+	else
+		log_event(&sv->log, "guard", "rules", "restored",
+			  "base_table", base ? "restored" : "present",
+			  "sandboxes_restored", nsb,
+			  "pins_lost", n, "ms", sv_guard_ms(sv, ms), NULL);
+	sv->degraded = false;
+	state_degraded_set(sv->c, sv->s.name, false);
+}
+
+/**
  * sv_guard_restore() - restore moat's rules for this sandbox
  * @sv:		supervisor
  *
@@ -519,10 +555,9 @@ static const char *sv_guard_ms(const struct sv *sv, char *buf)
  */
 static void sv_guard_restore(struct sv *sv)
 {
+	size_t written = 0;
 	struct sb_state s;
-	char ms[24], n[24];
-	int lock, own, base = 0;
-	size_t lost = 0;
+	int lock, base;
 
 	lock = state_trylock(sv->c);
 	if (lock < 0) {
@@ -535,39 +570,44 @@ static void sv_guard_restore(struct sv *sv)
 		state_unlock(lock);
 		return;
 	}
-	own = guard_own_chains(s.ifname);
-	if (own >= 0)
-		base = sandbox_nft_write(sv->c, &s, &sv->pol, own == 0);
+	base = sandbox_nft_restore(sv->c, &s, &sv->pol, &written);
 	state_unlock(lock);
-	if (own < 0 || base < 0 || guard_intact(s.ifname) != 1) {
+	if (base < 0 || guard_intact(s.ifname) != 1) {
 		if (sv->attempts == 1)
 			log_event(&sv->log, "guard", "rules", "restore-failed",
 				  "retrying", "yes", NULL);
 		sv_guard_retry(sv);
 		return;
 	}
-	if (own == 0 && sv->has_dns)
-		lost = dns_repin(&sv->dns);
-	snprintf(n, sizeof(n), "%zu", lost);
-	log_event(&sv->log, "guard", "rules", "restored",
-		  "base_table", base ? "restored" : "present",
-		  "own_chains", own ? "present" : "restored",
-		  "pins_lost", n, "ms", sv_guard_ms(sv, ms), NULL);
-	sv->degraded = false;
-	state_degraded_set(sv->c, sv->s.name, false);
+	sv_guard_done(sv, base, written);
 }
 
 /**
  * sv_guard_check() - after an nftables event: are moat's rules intact?
  * @sv:		supervisor
+ * @table:	the event was the table's removal (or events were lost)
+ *
+ * Another supervisor may have restored everything before this one read
+ * the event: then only the pins are put back. Events of the same removal
+ * read after this supervisor's own restoration (within a second) are not
+ * news.
  */
-static void sv_guard_check(struct sv *sv)
+static void sv_guard_check(struct sv *sv, bool table)
 {
+	struct timespec now;
 	int r;
 
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (table && (sv->done_at.tv_sec == 0 ||
+		      now.tv_sec - sv->done_at.tv_sec > 1))
+		sv->repin = true;
 	if (sv->degraded)
 		return;		/* being restored already */
 	r = guard_intact(sv->s.ifname);
+	if (r == 1 && sv->repin) {
+		sv->lost_at = now;
+		sv_guard_done(sv, -1, 0);
+	}
 	if (r != 0)
 		return;		/* intact, or the kernel cannot be asked */
 	clock_gettime(CLOCK_MONOTONIC, &sv->lost_at);
@@ -607,7 +647,7 @@ static void sv_guard_open(struct sv *sv)
 		return;
 	}
 	/* what happened before the socket listened */
-	sv_guard_check(sv);
+	sv_guard_check(sv, false);
 }
 
 /**
@@ -619,7 +659,7 @@ static void sv_guard_open(struct sv *sv)
 static void sv_loop(struct sv *sv, int sfd, int tfd)
 {
 	struct epoll_event ev[SV_MAX_EVENTS];
-	int n, i;
+	int n, i, r;
 
 	while (!sv->quit) {
 		n = epoll_wait(sv->epfd, ev, SV_MAX_EVENTS, -1);
@@ -673,14 +713,20 @@ static void sv_loop(struct sv *sv, int sfd, int tfd)
 				log_nflog_input(&sv->log);
 				break;
 			case SV_REF_GUARD:
-				if (guard_watch_read(sv->guard, sv->s.ifname))
-					sv_guard_check(sv);
+				r = guard_watch_read(sv->guard, sv->s.ifname);
+				if (r > 0)
+					sv_guard_check(sv, r == 2);
 				break;
 			case SV_REF_GUARD_TIMER: {
 				uint64_t exp;
 
-				if (read(sv->guard_tfd, &exp, sizeof(exp)) ==
-				    sizeof(exp) && sv->degraded)
+				if (read(sv->guard_tfd, &exp, sizeof(exp)) !=
+				    sizeof(exp) || !sv->degraded)
+					break;
+				/* another supervisor may have restored it all */
+				if (guard_intact(sv->s.ifname) == 1)
+					sv_guard_done(sv, -1, 0);
+				else
 					sv_guard_restore(sv);
 				break;
 			}

@@ -139,11 +139,14 @@ if wait_for 5 eval '[ "$(status "a-$S")" = running ] && [ "$(status "b-$S")" = r
 else
 	not_ok "moat ls: running again" "$(m ls)"
 fi
-logs=$(m logs "a-$S" --json 2>&1)
-echo "# A: $(grep '"guard"' <<<"$logs" | tr -d '\n ')"
+# the first supervisor to get the lock restores every live sandbox; one
+# that reads the event after that finds its rules back (and re-pins)
+logs=$(m logs "a-$S" --json 2>&1; m logs "b-$S" --json 2>&1)
+echo "# A: $(m logs "a-$S" --json 2>&1 | grep '"guard"' | tr -d '\n ')"
 echo "# B: $(m logs "b-$S" --json 2>&1 | grep '"guard"' | tr -d '\n ')"
-assert_match "$logs" '"kind": *"guard".*"rules": *"absent"' "A's log says its rules were absent"
-assert_match "$logs" '"rules": *"restored"' "and that they were restored"
+assert_match "$logs" '"kind": *"guard".*"rules": *"absent"' "a supervisor logged that the rules were absent"
+assert_match "$(m logs "a-$S" --json 2>&1)" '"kind": *"guard".*"rules": *"restored"' "A's log says its rules were restored"
+assert_match "$(m logs "b-$S" --json 2>&1)" '"kind": *"guard".*"rules": *"restored"' "and B's"
 assert_ok -m "A reaches the public internet again" probe_http "$A" http://93.184.216.34/
 assert_ok -m "A reaches its allowed host service again" probe_tcp "$A" 192.168.77.2 8022
 assert_fail -m "A still does not reach the host's port 22" probe_tcp "$A" 192.168.77.2 22
@@ -152,6 +155,15 @@ assert_ok -m "B reaches the public internet again" probe_http "$B" http://93.184
 assert_eq "$(probe_dns "$A" 192.0.2.1 example.com)" 93.184.216.34 "A's DNS is intercepted again"
 
 t_begin "nft flush ruleset, supervisors running: restored within a second"
+# D may reach only what its DNS answers pinned (ICMP: neither the proxy
+# nor the QUIC drop in the way)
+m create "d-$S" --default-egress deny --allow example.com/icmp >/dev/null ||
+	not_ok "create D"
+D=moat-d-$S
+ping1() { in_ns "$1" ping -n -c1 -W1 "$2" >/dev/null 2>&1; }
+assert_fail -m "D: nothing pinned yet, ping 93.184.216.34 refused" ping1 "$D" 93.184.216.34
+assert_eq "$(probe_dns "$D" 192.0.2.1 example.com)" 93.184.216.34 "D: resolves example.com (pinned)"
+assert_ok -m "D: ping 93.184.216.34 allowed by the pin" ping1 "$D" 93.184.216.34
 in_host nft flush ruleset
 t0=$(ms_now)
 if wait_for 1 table_present; then ok "the table is back ($(($(ms_now) - t0)) ms)"; else not_ok "the table is back within a second"; fi
@@ -161,6 +173,10 @@ assert_ok -m "A reaches the public internet" probe_http "$A" http://93.184.216.3
 assert_fail -m "A does not reach the host's port 22" probe_tcp "$A" 192.168.77.2 22
 nrest=$(m logs "a-$S" --json 2>&1 | grep -c '"restored"')
 assert_eq "$nrest" 2 "two restorations in A's log"
+wait_for 2 eval '[ "$(status "d-$S")" = running ]'
+assert_ok -m "D: the pin was put back (no new lookup)" ping1 "$D" 93.184.216.34
+assert_fail -m "D: still nothing else" ping1 "$D" 1.1.1.1
+m rm -f "d-$S" >/dev/null
 
 t_begin "deleting only the table, or one base chain"
 in_host nft delete table inet moat
