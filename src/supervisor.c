@@ -46,10 +46,13 @@
  * sandbox degraded (the file "degraded" in its state directory: "moat
  * ls" shows it), logs a "guard" record, and restores under the global
  * lock, taken without blocking (SV_REF_GUARD_TIMER retries after 1 to 8
- * times SV_GUARD_RETRY_MS, jittered): the base table if missing (whichever supervisor
- * comes first; the others find it there), its own chains and dispatch
- * entries, then the DNS interceptor's live pins (dns_repin()). Then it
- * logs the restoration with the time it took and clears "degraded".
+ * times SV_GUARD_RETRY_MS, jittered): sandbox_nft_restore() writes the
+ * base table with every live sandbox's chains when the table is missing
+ * (whichever supervisor comes first; the others find their chains there,
+ * and a retry first asks the kernel, without the lock), else its own
+ * chains if missing, and its dispatch entries; then the DNS interceptor
+ * puts its live pins back (dns_repin()). It logs the restoration with the
+ * time it took and clears "degraded".
  * Sandboxes whose supervisor is dead are not restored: they stay closed.
  */
 #include <errno.h>
