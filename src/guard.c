@@ -47,6 +47,7 @@
  * guard_intact() then asks the kernel whether the table, its prerouting
  * base chain's rules and the sandbox's own chains are there.
  */
+#include <endian.h>
 #include <errno.h>
 #include <string.h>
 #include <time.h>
@@ -571,10 +572,9 @@ static const char *guard_attr_str(const struct nlmsghdr *nlh, uint16_t type)
  * @fd:		descriptor from guard_watch_open()
  * @ifname:	the sandbox's host-side interface (its own chains count)
  *
- * Return: 2 if moat's table was deleted (its sets with it: pins must be
- *	   put back) or events were lost, 1 if an event may mean other damage
- *	   to it (a chain, base rule or base set of "inet moat" deleted), 0
- *	   if not, -errno on another error
+ * Return: 1 if an event may mean damage to moat's table (the table, a
+ *	   chain, base rule or base set of "inet moat" deleted) or events
+ *	   were lost, 0 if not, -errno on another error
  */
 int guard_watch_read(int fd, const char *ifname)
 {
@@ -591,7 +591,7 @@ int guard_watch_read(int fd, const char *ifname)
 			if (errno == EAGAIN || errno == EWOULDBLOCK)
 				return hit;
 			if (errno == ENOBUFS) {
-				hit = 2;	/* lost some: look */
+				hit = 1;	/* lost some: look */
 				continue;
 			}
 			if (errno == EINTR)
@@ -611,7 +611,7 @@ int guard_watch_read(int fd, const char *ifname)
 			switch (type) {
 			case NFT_MSG_DELTABLE:
 				if (!strcmp(guard_attr_str(nlh, NFTA_TABLE_NAME), NFT_TABLE))
-					hit = 2;
+					hit = 1;
 				break;
 			case NFT_MSG_DELCHAIN:
 			case NFT_MSG_DELRULE:
@@ -623,9 +623,8 @@ int guard_watch_read(int fd, const char *ifname)
 						       type == NFT_MSG_DELRULE ?
 						       NFTA_RULE_CHAIN : NFTA_SET_NAME);
 				/* a base object, or one of this sandbox's */
-				if ((strncmp(name, NFT_IFPREFIX, strlen(NFT_IFPREFIX)) ||
-				     (!strncmp(name, ifname, il) && name[il] == '_')) &&
-				    !hit)
+				if (strncmp(name, NFT_IFPREFIX, strlen(NFT_IFPREFIX)) ||
+				    (!strncmp(name, ifname, il) && name[il] == '_'))
 					hit = 1;
 				break;
 			}
@@ -714,6 +713,74 @@ done:
 out:
 	mnl_socket_close(nl);
 	return ret;
+}
+
+/**
+ * guard_table_cb() - the handle of a NEWTABLE answer
+ * @nlh:	message
+ * @data:	uint64_t, set
+ *
+ * Return: MNL_CB_OK
+ */
+static int guard_table_cb(const struct nlmsghdr *nlh, void *data)
+{
+	const struct nlattr *a;
+
+	mnl_attr_for_each(a, nlh, sizeof(struct nfgenmsg))
+		if (mnl_attr_get_type(a) == NFTA_TABLE_HANDLE &&
+		    !mnl_attr_validate(a, MNL_TYPE_U64))
+			*(uint64_t *)data = be64toh(mnl_attr_get_u64(a));
+	return MNL_CB_OK;
+}
+
+/**
+ * guard_table_handle() - the kernel's handle of "inet moat"
+ *
+ * A table made again after a removal gets a new handle: its sets are new
+ * and empty.
+ *
+ * Return: the handle, 0 if there is no table or the kernel cannot be asked
+ */
+uint64_t guard_table_handle(void)
+{
+	char buf[GUARD_BUF];
+	struct timeval tv = { .tv_sec = 2 };
+	unsigned int seq = (unsigned int)time(NULL), portid;
+	struct mnl_socket *nl;
+	struct nfgenmsg *nfg;
+	struct nlmsghdr *nlh;
+	uint64_t h = 0;
+
+	nl = mnl_socket_open(NETLINK_NETFILTER);
+	if (!nl)
+		return 0;
+	if (mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0)
+		goto out;
+	setsockopt(mnl_socket_get_fd(nl), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	portid = mnl_socket_get_portid(nl);
+	nlh = mnl_nlmsg_put_header(buf);
+	nlh->nlmsg_type = (NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_GETTABLE;
+	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
+	nlh->nlmsg_seq = seq;
+	nfg = mnl_nlmsg_put_extra_header(nlh, sizeof(*nfg));
+	nfg->nfgen_family = NFPROTO_INET;
+	nfg->version = NFNETLINK_V0;
+	mnl_attr_put_strz(nlh, NFTA_TABLE_NAME, NFT_TABLE);
+	if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0)
+		goto out;
+	for (;;) {
+		ssize_t n = mnl_socket_recvfrom(nl, buf, sizeof(buf));
+		int r;
+
+		if (n <= 0)
+			break;
+		r = mnl_cb_run(buf, (size_t)n, seq, portid, guard_table_cb, &h);
+		if (r <= MNL_CB_STOP)
+			break;
+	}
+out:
+	mnl_socket_close(nl);
+	return h;
 }
 
 /**

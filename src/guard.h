@@ -8,6 +8,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "nft.h"
 
@@ -32,6 +33,7 @@ int guard_link_check(const char *ifname);
 int guard_watch_open(void);
 int guard_watch_read(int fd, const char *ifname);
 int guard_intact(const char *ifname);
+uint64_t guard_table_handle(void);
 int guard_intact_base(void);
 int guard_own_chains(const char *ifname);
 

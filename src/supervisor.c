@@ -52,7 +52,10 @@
  * and a retry first asks the kernel, without the lock), else its own
  * chains if missing, and its dispatch entries; then the DNS interceptor
  * puts its live pins back (dns_repin()). It logs the restoration with the
- * time it took and clears "degraded".
+ * time it took and clears "degraded". A supervisor that reads the event
+ * only after another restored everything finds the table intact but with
+ * a new kernel handle (guard_table_handle()): its sets are new, so it
+ * puts its pins back too.
  * Sandboxes whose supervisor is dead are not restored: they stay closed.
  */
 #include <errno.h>
@@ -296,9 +299,8 @@ int supervisor_query(const struct moat_config *c, const char *name,
  * @degraded:	moat's rules for the sandbox are absent, being restored
  * @lost_at:	when that was noticed (CLOCK_MONOTONIC)
  * @attempts:	restorations tried since
- * @repin:	the sandbox's sets were emptied (the table was removed): put
- *		the DNS interceptor's pins back once they exist again
- * @done_at:	when the last restoration ended (CLOCK_MONOTONIC)
+ * @table:	the kernel's handle of moat's table when last seen intact: a
+ *		new one means the table was made again, its sets empty
  */
 struct sv {
 	const struct moat_config *c;
@@ -320,8 +322,7 @@ struct sv {
 	bool degraded;
 	struct timespec lost_at;
 	unsigned attempts;
-	bool repin;
-	struct timespec done_at;
+	uint64_t table;
 };
 
 /**
@@ -529,8 +530,7 @@ static void sv_guard_done(struct sv *sv, int base, size_t written)
 
 	if (sv->has_dns)	/* the sets may be new and empty */
 		lost = dns_repin(&sv->dns);
-	sv->repin = false;
-	clock_gettime(CLOCK_MONOTONIC, &sv->done_at);
+	sv->table = guard_table_handle();
 	snprintf(n, sizeof(n), "%zu", lost);
 	snprintf(nsb, sizeof(nsb), "%zu", written);
 	if (base < 0)
@@ -591,28 +591,27 @@ static void sv_guard_restore(struct sv *sv)
  * @table:	the event was the table's removal (or events were lost)
  *
  * Another supervisor may have restored everything before this one read
- * the event: then only the pins are put back. Events of the same removal
- * read after this supervisor's own restoration (within a second) are not
- * news.
+ * the event: the table's handle then is new, and only the pins are put
+ * back.
  */
-static void sv_guard_check(struct sv *sv, bool table)
+static void sv_guard_check(struct sv *sv)
 {
-	struct timespec now;
+	uint64_t h;
 	int r;
 
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	if (table && (sv->done_at.tv_sec == 0 ||
-		      now.tv_sec - sv->done_at.tv_sec > 1))
-		sv->repin = true;
 	if (sv->degraded)
 		return;		/* being restored already */
 	r = guard_intact(sv->s.ifname);
-	if (r == 1 && sv->repin) {
-		sv->lost_at = now;
-		sv_guard_done(sv, -1, 0);
+	if (r == 1) {
+		h = guard_table_handle();
+		if (h && h != sv->table) {
+			clock_gettime(CLOCK_MONOTONIC, &sv->lost_at);
+			sv_guard_done(sv, -1, 0);
+		}
+		return;
 	}
 	if (r != 0)
-		return;		/* intact, or the kernel cannot be asked */
+		return;		/* the kernel cannot be asked */
 	clock_gettime(CLOCK_MONOTONIC, &sv->lost_at);
 	sv->degraded = true;
 	sv->attempts = 0;
@@ -650,7 +649,8 @@ static void sv_guard_open(struct sv *sv)
 		return;
 	}
 	/* what happened before the socket listened */
-	sv_guard_check(sv, false);
+	sv->table = guard_table_handle();
+	sv_guard_check(sv);
 }
 
 /**
@@ -662,7 +662,7 @@ static void sv_guard_open(struct sv *sv)
 static void sv_loop(struct sv *sv, int sfd, int tfd)
 {
 	struct epoll_event ev[SV_MAX_EVENTS];
-	int n, i, r;
+	int n, i;
 
 	while (!sv->quit) {
 		n = epoll_wait(sv->epfd, ev, SV_MAX_EVENTS, -1);
@@ -716,9 +716,8 @@ static void sv_loop(struct sv *sv, int sfd, int tfd)
 				log_nflog_input(&sv->log);
 				break;
 			case SV_REF_GUARD:
-				r = guard_watch_read(sv->guard, sv->s.ifname);
-				if (r > 0)
-					sv_guard_check(sv, r == 2);
+				if (guard_watch_read(sv->guard, sv->s.ifname) > 0)
+					sv_guard_check(sv);
 				break;
 			case SV_REF_GUARD_TIMER: {
 				uint64_t exp;
