@@ -307,7 +307,11 @@ static struct nlmsghdr *guard_policy_msg(char *buf, int type, int family)
  * guard_host_ensure() - the routing rules and IPsec policies, idempotently
  *
  * IPv6 may be absent from the host's kernel (EAFNOSUPPORT): then there is
- * no IPv6 traffic to refuse either.
+ * no IPv6 traffic to refuse either. A kernel without IPsec (no
+ * NETLINK_XFRM: EPROTONOSUPPORT) gets the rules only: IPv4 delivery to
+ * the host is then refused by the reverse-path filter alone (not for
+ * established connections), IPv6 delivery not at all; "moat verify"
+ * reports the policies missing.
  *
  * Return: 0, or -errno of the first that could not be made
  */
@@ -324,7 +328,7 @@ int guard_host_ensure(void)
 			return ret;
 		ret = guard_talk(NETLINK_XFRM,
 				 guard_policy_msg(buf, XFRM_MSG_NEWPOLICY, fams[k]));
-		if (ret && ret != -EEXIST &&
+		if (ret && ret != -EEXIST && ret != -EPROTONOSUPPORT &&
 		    !(fams[k] == AF_INET6 && ret == -EAFNOSUPPORT))
 			return ret;
 	}
@@ -459,9 +463,10 @@ int guard_host_check(char *what, size_t len)
 		}
 		r = guard_talk(NETLINK_XFRM,
 			       guard_policy_msg(buf, XFRM_MSG_GETPOLICY, fams[k]));
-		if (r == -ENOENT) {
+		if (r == -ENOENT || r == -EPROTONOSUPPORT) {
 			used += (size_t)snprintf(what + used, len > used ? len - used : 0,
-						 "%sip%s xfrm policy dir in", used ? ", " : "", f);
+						 "%sip%s xfrm policy dir in%s", used ? ", " : "", f,
+						 r == -ENOENT ? "" : " (no IPsec in this kernel)");
 			ret = 1;
 		} else if (r && !(fams[k] == AF_INET6 && r == -EAFNOSUPPORT)) {
 			return r;
