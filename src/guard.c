@@ -508,13 +508,13 @@ int guard_watch_open(void)
 {
 	struct sock_filter code[] = {
 		/* 0 */ BPF_STMT(BPF_LD | BPF_B | BPF_ABS, GUARD_NL_TYPE_HI),
-		/* 1 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, NFNL_SUBSYS_NFTABLES, 0, 20),
+		/* 1 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, NFNL_SUBSYS_NFTABLES, 0, 19),
 		/* 2 */ BPF_STMT(BPF_LD | BPF_B | BPF_ABS, GUARD_NL_TYPE_LO),
-		/* 3 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, NFT_MSG_DELTABLE, 17, 0),
-		/* 4 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, NFT_MSG_DELCHAIN, 16, 0),
+		/* 3 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, NFT_MSG_DELTABLE, 16, 0),
+		/* 4 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, NFT_MSG_DELCHAIN, 15, 0),
 		/* 5 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, NFT_MSG_DELRULE, 1, 0),
-		/* 6 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, NFT_MSG_DELSET, 0, 15),
-		/* 7: X = 20 + the first attribute's length, aligned */
+		/* 6 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, NFT_MSG_DELSET, 0, 14),
+		/* 7-11: X = 20 + the first attribute's length, aligned */
 		/* 7 */ BPF_STMT(BPF_LD | BPF_B | BPF_ABS, GUARD_NLA_LEN_LO),
 		/* 8 */ BPF_STMT(BPF_ALU | BPF_ADD | BPF_K, 3),
 		/* 9 */ BPF_STMT(BPF_ALU | BPF_AND | BPF_K, 0xfc),
@@ -522,16 +522,15 @@ int guard_watch_open(void)
 		/* 11 */ BPF_STMT(BPF_MISC | BPF_TAX, 0),
 		/* 12-19: the second attribute's name starts with "moat"? */
 		/* 12 */ BPF_STMT(BPF_LD | BPF_B | BPF_IND, 4),
-		/* 13 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, NFT_IFPREFIX[0], 0, 7),
+		/* 13 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, NFT_IFPREFIX[0], 0, 6),
 		/* 14 */ BPF_STMT(BPF_LD | BPF_B | BPF_IND, 5),
-		/* 15 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, NFT_IFPREFIX[1], 0, 5),
+		/* 15 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, NFT_IFPREFIX[1], 0, 4),
 		/* 16 */ BPF_STMT(BPF_LD | BPF_B | BPF_IND, 6),
-		/* 17 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, NFT_IFPREFIX[2], 0, 3),
+		/* 17 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, NFT_IFPREFIX[2], 0, 2),
 		/* 18 */ BPF_STMT(BPF_LD | BPF_B | BPF_IND, 7),
-		/* 19 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, NFT_IFPREFIX[3], 2, 1),
-		/* 20 */ BPF_STMT(BPF_RET | BPF_K, 0),		/* unused */
-		/* 21 */ BPF_STMT(BPF_RET | BPF_K, 0xffffffff),	/* pass */
-		/* 22 */ BPF_STMT(BPF_RET | BPF_K, 0),		/* drop */
+		/* 19 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, NFT_IFPREFIX[3], 1, 0),
+		/* 20 */ BPF_STMT(BPF_RET | BPF_K, 0xffffffff),	/* pass */
+		/* 21 */ BPF_STMT(BPF_RET | BPF_K, 0),		/* drop */
 	};
 	struct sock_fprog prog = { .len = ARRAY_SIZE(code), .filter = code };
 	struct sockaddr_nl sa = { .nl_family = AF_NETLINK };
