@@ -804,7 +804,7 @@ static const char *addr_str(const struct prefix *p, char *buf)
 }
 
 /**
- * sandbox_shown_status() - the status "ls" and "inspect" show
+ * ls_status() - the status "ls" and "inspect" show
  * @c:		settings
  * @s:		record
  * @base:	guard_intact_base(), or -1 if not asked (not root)
@@ -815,7 +815,7 @@ static const char *addr_str(const struct prefix *p, char *buf)
  *
  * Return: status
  */
-static enum sb_status sandbox_shown_status(const struct moat_config *c,
+static enum sb_status ls_status(const struct moat_config *c,
 					   const struct sb_state *s, int base)
 {
 	enum sb_status st = state_status(s);
@@ -874,7 +874,7 @@ static int cmd_ls(int argc, char **argv)
 				printf("%-24s %-9s\n", names[i], "broken");
 			continue;
 		}
-		st = state_status_name(sandbox_shown_status(&c, &s, base));
+		st = state_status_name(ls_status(&c, &s, base));
 		if (json) {
 			json_t *o = state_to_json(&s);
 
