@@ -45,6 +45,11 @@
  *
  * x_tables rules (iptables-legacy) are invisible to nftables and are not
  * audited; docs/SECURITY.md says so.
+ *
+ * What keeps the sandboxes closed while the table is absent (a firewall
+ * reload, guard.c) is outside nftables and checked apart (audit_guard()):
+ * the routing rules and IPsec policies, and the marking filter on every
+ * live sandbox's interface.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -58,6 +63,7 @@
 #include <nftables/libnftables.h>
 
 #include "err.h"
+#include "guard.h"
 #include "nft.h"
 #include "sandbox.h"
 #include "verify.h"
@@ -967,6 +973,44 @@ static size_t audit_others(struct vreport *r, json_t *doc, long long dns_prio)
 }
 
 /**
+ * audit_guard() - what keeps the sandboxes closed without moat's table
+ * @r:		report
+ * @ifnames:	interfaces of the live sandboxes
+ *
+ * Only when there are sandboxes: the rules and policies come with the
+ * base table, which the first sandbox creates.
+ */
+static void audit_guard(struct vreport *r, json_t *ifnames)
+{
+	char what[256];
+	json_t *v;
+	size_t i;
+	int ret;
+
+	if (!json_array_size(ifnames))
+		return;
+	ret = guard_host_check(what, sizeof(what));
+	if (ret < 0)
+		vreport_add(r, false, "I10", AUDIT_CHECK,
+			    "guard routing rules and IPsec policies (fail closed without the table)",
+			    "present", "cannot be read: %s", strerror(-ret));
+	else
+		vreport_add(r, ret == 0, "I10", AUDIT_CHECK,
+			    "guard routing rules and IPsec policies (fail closed without the table)",
+			    "present", "%s", ret ? what : "present");
+	json_array_foreach(ifnames, i, v) {
+		const char *ifn = json_string_value(v);
+		char w[96];
+
+		snprintf(w, sizeof(w), "guard %s marking filter (tc ingress)", ifn);
+		ret = guard_link_check(ifn);
+		vreport_add(r, ret == 1, "I10", AUDIT_CHECK, w, "present", "%s",
+			    ret == 1 ? "present" : ret == 0 ? "missing" :
+			    strerror(-ret));
+	}
+}
+
+/**
  * audit_ruleset() - audit the live ruleset against the live sandboxes
  * @c:		settings
  * @r:		report, rows added
@@ -1011,6 +1055,7 @@ int audit_ruleset(const struct moat_config *c, struct vreport *r)
 		    !strcmp(json_string_value(json_object_get(ch, "type")) ?: "", "nat"))
 			dns_prio = json_integer_value(json_object_get(ch, "prio"));
 	audit_others(r, live, dns_prio);
+	audit_guard(r, ifnames);
 	audit_tab_free(&te);
 	audit_tab_free(&tl);
 	ret = 0;

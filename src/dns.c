@@ -1891,3 +1891,50 @@ json_t *dns_stats(const struct dns *d)
 	}
 	return o;
 }
+
+/**
+ * dns_repin() - put the live pins back into the kernel's sets
+ * @d:		interceptor
+ *
+ * After the sandbox's sets were recreated empty (its chains restored after
+ * a firewall reload removed moat's table, guard.c): each remembered pin
+ * that has not expired goes back, into every set it was added to, with
+ * the time it has left, so that names resolved before the reload keep
+ * working and dns_pin_fresh() stays true to the kernel.
+ *
+ * Return: number of pins that could not be put back (their answers'
+ *	   clients connect only after resolving again)
+ */
+size_t dns_repin(struct dns *d)
+{
+	struct nft_pin add[NFT_PIN_BATCH_MAX];
+	const struct policy *p = d->pol;
+	time_t now = dns_now();
+	size_t j, k, n = 0, failed = 0;
+
+	for (j = 0; j < d->pin_cap; j++) {
+		const struct dns_pinrec *v = &d->pins[j];
+
+		if (!v->af || v->expires <= now)
+			continue;
+		for (k = dns_rule_for_name(p, v->name, 0); k < p->nrules;
+		     k = dns_rule_for_name(p, v->name, k + 1)) {
+			if (!p->rules[k].allow)
+				break;
+			if (n == NFT_PIN_BATCH_MAX) {
+				if (nft_pinner_add(d->np, add, n))
+					failed += n;
+				n = 0;
+			}
+			memset(&add[n], 0, sizeof(add[n]));
+			add[n].rule = k + 1;
+			add[n].af = v->af;
+			memcpy(add[n].addr, v->addr, v->af == AF_INET ? 4 : 16);
+			add[n].timeout = (uint32_t)(v->expires - now);
+			n++;
+		}
+	}
+	if (n && nft_pinner_add(d->np, add, n))
+		failed += n;
+	return failed;
+}

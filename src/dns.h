@@ -191,6 +191,7 @@ bool dns_busy(const struct dns *d);
 void dns_remember_pin(struct dns *d, const char *name, int af,
 		      const uint8_t *addr, uint32_t ttl);
 json_t *dns_stats(const struct dns *d);
+size_t dns_repin(struct dns *d);
 bool dns_pinned(const struct dns *d, const char *name, int af,
 		const void *addr);
 bool dns_pinned_for(const struct dns *d, int af, const void *addr,

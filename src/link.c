@@ -1121,21 +1121,23 @@ static void link_qdisc_del(struct link_ctx *l, int idx, uint32_t parent)
  * @idx:	index of the interface whose ingress is redirected
  * @to:		index of the interface (an IFB) receiving it as egress
  *
- * Adds an ingress qdisc and, on it, a match-all u32 filter with a mirred
- * "egress redirect" action, as "tc filter add dev X ingress protocol all
- * u32 match u32 0 0 action mirred egress redirect dev IFB". (u32 rather
+ * Adds an ingress qdisc (or uses the one a sandbox's interface has for
+ * guard.c's marking filter) and, on it, a match-all u32 filter at
+ * priority 2 with a mirred "egress redirect" action, as "tc filter add
+ * dev X ingress prio 2 protocol all u32 match u32 0 0 action mirred
+ * egress redirect dev IFB". (u32 rather
  * than matchall: some kernels, such as the test machines', lack
  * cls_matchall, and u32 is as old as tc.)
  *
- * Return: 0 on success, -EEXIST if @idx already has an ingress qdisc,
- * other negative error code on failure (the ingress qdisc is then not
- * left behind, unless it was there before)
+ * Return: 0 on success, other negative error code on failure (the ingress
+ * qdisc is then not left behind, unless it was there before)
  */
 static int link_redirect(struct link_ctx *l, int idx, int to)
 {
 	struct rtnl_qdisc *q = rtnl_qdisc_alloc();
 	struct rtnl_cls *cls = rtnl_cls_alloc();
 	struct rtnl_act *act = rtnl_act_alloc();
+	bool had_qdisc = false;
 	int rc;
 
 	if (!q || !cls || !act) {
@@ -1154,7 +1156,9 @@ static int link_redirect(struct link_ctx *l, int idx, int to)
 	l->syserr = 0;
 	rc = link_err(l, rtnl_qdisc_add(l->sk, q,
 					NLM_F_CREATE | NLM_F_EXCL));
-	if (rc)
+	if (rc == -EEXIST)	/* a sandbox's: guard.c's filter is on it */
+		had_qdisc = true;
+	else if (rc)
 		goto out;
 
 	rc = rtnl_tc_set_kind(TC_CAST(act), "mirred");
@@ -1168,7 +1172,7 @@ static int link_redirect(struct link_ctx *l, int idx, int to)
 	rtnl_tc_set_ifindex(TC_CAST(cls), idx);
 	rtnl_tc_set_parent(TC_CAST(cls), LINK_INGRESS_HANDLE);
 	rtnl_cls_set_protocol(cls, ETH_P_ALL);
-	rtnl_cls_set_prio(cls, 1);
+	rtnl_cls_set_prio(cls, 2);	/* after guard.c's marking filter (1) */
 	if (rc >= 0)
 		rc = rtnl_tc_set_kind(TC_CAST(cls), "u32");
 	if (rc >= 0)
@@ -1179,13 +1183,14 @@ static int link_redirect(struct link_ctx *l, int idx, int to)
 		rc = rtnl_u32_add_action(cls, act);
 	if (rc < 0) {
 		rc = -link_nlerr(rc);
-		link_qdisc_del(l, idx, TC_H_INGRESS);
+		if (!had_qdisc)
+			link_qdisc_del(l, idx, TC_H_INGRESS);
 		goto out;
 	}
 
 	l->syserr = 0;
 	rc = link_err(l, rtnl_cls_add(l->sk, cls, NLM_F_CREATE | NLM_F_EXCL));
-	if (rc)
+	if (rc && !had_qdisc)
 		link_qdisc_del(l, idx, TC_H_INGRESS);
 out:
 	if (act)
@@ -1215,9 +1220,8 @@ out:
  * replaced, an existing ingress qdisc or IFB device is an error. On
  * failure, whatever this call set up is removed again.
  *
- * Return: 0 on success, -EEXIST if @ifb exists or @name already has an
- * ingress qdisc, -ERANGE for a rate above about 17 Gbit/s, other negative
- * error code on failure
+ * Return: 0 on success, -EEXIST if @ifb exists, -ERANGE for a rate above
+ * about 17 Gbit/s, other negative error code on failure
  */
 int link_shape(struct link_ctx *l, const char *name, const char *ifb,
 	       uint64_t egress_bps, uint64_t ingress_bps)

@@ -27,6 +27,7 @@
 
 #include "err.h"
 #include "exec.h"
+#include "guard.h"
 #include "log.h"
 #include "nft.h"
 #include "policy.h"
@@ -123,8 +124,10 @@ static const char usage_rm[] =
 static const char usage_ls[] =
 "Usage: moat ls [--json]\n"
 "\n"
-"List sandboxes: name, status (running; dead: its supervisor is gone;\n"
-"creating: being set up; broken: its record cannot be read), addresses.\n";
+"List sandboxes: name, status (running; degraded: moat's rules for it are\n"
+"absent, after a firewall reload, and its traffic is refused until its\n"
+"supervisor has restored them; dead: its supervisor is gone; creating:\n"
+"being set up; broken: its record cannot be read), addresses.\n";
 
 static const char usage_inspect[] =
 "Usage: moat inspect NAME [--json]\n"
@@ -776,6 +779,29 @@ static const char *addr_str(const struct prefix *p, char *buf)
 }
 
 /**
+ * ls_status() - the status "ls" and "inspect" show
+ * @c:		settings
+ * @s:		record
+ * @base:	guard_intact_base(), or -1 if not asked (not root)
+ *
+ * Running, but degraded while its supervisor says its rules are absent
+ * or, as root, when the base table is: after a firewall reload, until
+ * the supervisor has restored them (it may not have noticed yet).
+ *
+ * Return: status
+ */
+static enum sb_status ls_status(const struct moat_config *c,
+					   const struct sb_state *s, int base)
+{
+	enum sb_status st = state_status(s);
+
+	if (st == SB_RUNNING && s->has_net &&
+	    (base == 0 || state_degraded(c, s->name)))
+		return SB_DEGRADED;
+	return st;
+}
+
+/**
  * cmd_ls() - moat ls
  * @argc:	argument count
  * @argv:	arguments, argv[0] = "ls"
@@ -788,8 +814,8 @@ static int cmd_ls(int argc, char **argv)
 	struct moat_config c;
 	json_t *arr = NULL;
 	size_t n = 0, i;
+	int ret, base = -1;
 	bool json;
-	int ret;
 
 	if (want_help(argc, argv)) {
 		printf("%s", usage_ls);
@@ -803,6 +829,8 @@ static int cmd_ls(int argc, char **argv)
 		free(names);
 		return MOAT_EXIT_FAILURE;
 	}
+	if (n && geteuid() == 0)
+		base = guard_intact_base();
 	if (json)
 		arr = json_array();
 	else
@@ -821,7 +849,7 @@ static int cmd_ls(int argc, char **argv)
 				printf("%-24s %-9s\n", names[i], "broken");
 			continue;
 		}
-		st = state_status_name(state_status(&s));
+		st = state_status_name(ls_status(&c, &s, base));
 		if (json) {
 			json_t *o = state_to_json(&s);
 
@@ -856,6 +884,7 @@ static int cmd_inspect(int argc, char **argv)
 {
 	json_t *o, *counters = NULL, *sv = NULL;
 	struct moat_config c;
+	enum sb_status st;
 	struct sb_state s;
 	struct policy p;
 	char *name = NULL;
@@ -881,8 +910,12 @@ static int cmd_inspect(int argc, char **argv)
 		return MOAT_EXIT_FAILURE;
 	}
 	o = state_to_json(&s);
-	json_object_set_new(o, "status",
-			    json_string(state_status_name(state_status(&s))));
+	st = state_status(&s);
+	if (st == SB_RUNNING && s.has_net &&
+	    (state_degraded(&c, name) ||
+	     (geteuid() == 0 && guard_intact(s.ifname) == 0)))
+		st = SB_DEGRADED;
+	json_object_set_new(o, "status", json_string(state_status_name(st)));
 	policy_init(&p);
 	if (sandbox_load_policy(&c, name, &p) == 0)
 		json_object_set_new(o, "policy", policy_to_json(&p));
@@ -893,7 +926,7 @@ static int cmd_inspect(int argc, char **argv)
 		json_object_set_new(o, "counters", counters);
 	else
 		json_object_set_new(o, "counters", json_null());
-	if (state_status(&s) == SB_RUNNING &&
+	if ((st == SB_RUNNING || st == SB_DEGRADED) &&
 	    supervisor_query(&c, name, "status", &sv) == 0)
 		json_object_set_new(o, "supervisor", sv);
 	else
@@ -910,7 +943,7 @@ static int cmd_inspect(int argc, char **argv)
 		char *pol;
 
 		printf("name:            %s\n", s.name);
-		printf("status:          %s\n", state_status_name(state_status(&s)));
+		printf("status:          %s\n", state_status_name(st));
 		printf("network:         %s\n", s.mode);
 		printf("netns:           %s\n", s.netns);
 		printf("host_interface:  %s\n", s.has_net ? s.ifname : "-");

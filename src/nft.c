@@ -272,13 +272,17 @@ int nft_base_text(FILE *f, const struct nft_base *b)
 		t, t, t, t, t);
 	nft_obs_base_map(f);
 
-	/* prerouting, raw priority: before conntrack sees spoofed packets */
+	/* prerouting, raw priority: before conntrack sees spoofed packets;
+	 * what a sandbox sends is routed only with NFT_PASSED_MARK (guard.c)
+	 */
 	fprintf(f,
 		"add chain inet %s prerouting { type filter hook prerouting priority raw; policy accept; }\n"
 		"flush chain inet %s prerouting\n"
+		"add rule inet %s prerouting iifname \"%s*\" meta mark set meta mark | 0x%08x comment \"passed moat's table (routing needs it)\"\n"
 		"add rule inet %s prerouting iifname \"%s*\" iifname vmap @pre_dispatch\n"
 		"add rule inet %s prerouting iifname \"%s*\" counter drop comment \"no dispatch entry: fail closed\"\n",
-		t, t, t, NFT_IFPREFIX, t, NFT_IFPREFIX);
+		t, t, t, NFT_IFPREFIX, NFT_PASSED_MARK, t, NFT_IFPREFIX, t,
+		NFT_IFPREFIX);
 
 	/* DNS interception (I4): every DNS message from a sandbox, to any
 	 * address, goes to the interceptor on its own gateway address (the

@@ -12,6 +12,7 @@
 #define NFT_IFPREFIX	"moat"		/* every host-side interface */
 #define NFT_PROXY_PORT	15001		/* the proxy, on each gateway address */
 #define NFT_PROXY_MARK	0x00100000	/* packet mark: redirect to the proxy */
+#define NFT_PASSED_MARK	0x00200000	/* packet mark: seen by this table (guard.c) */
 
 /* Socket marks (SO_MARK) of the connections a supervisor opens on its
  * sandbox's behalf: judged by the sandbox's "<if>_out" chain, found in

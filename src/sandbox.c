@@ -13,11 +13,14 @@
  *      policy (policy.yaml): from here on, tear-down knows what to remove;
  *   3. create the network namespace /run/netns/moat-NAME and, unless the
  *      network is "none", a veth pair: "moatN" on the host, "eth0" inside;
- *      host-side hardening sysctls, addresses, the sandbox's routes;
+ *      host-side hardening sysctls, the traffic control filter marking
+ *      what the sandbox sends (guard.c), addresses, the sandbox's routes;
  *      limits.bandwidth as tc qdiscs on the host end (and an IFB device,
  *      "ifbmoatN", removed after the veth on tear-down);
  *   4. one nftables transaction: the base table if it is missing or out of
- *      date, the sandbox's chains and its dispatch entries;
+ *      date (with guard.c's routing rules and IPsec policies, which keep
+ *      the sandboxes closed while the table is absent), the sandbox's
+ *      chains, then its dispatch entries;
  *   5. links up, supervisor started and ready (it binds published ports,
  *      which can fail);
  *   6. the record is marked complete.
@@ -41,6 +44,7 @@
 #include <linux/rtnetlink.h>
 
 #include "conntrack.h"
+#include "guard.h"
 #include "link.h"
 #include "netns.h"
 #include "nft.h"
@@ -147,6 +151,8 @@ static char *sandbox_base_hash_path(const struct moat_config *c)
 
 static int sandbox_nft_del(const struct sb_state *s,
 			   const struct policy *pol);
+static void sandbox_nft_fill(struct nft_sandbox *ns, const struct sb_state *s,
+			     const struct policy *pol);
 
 /**
  * sandbox_new_instance() - a fresh instance mark for a new sandbox
@@ -200,6 +206,26 @@ bool sandbox_proxy_wanted(const struct policy *pol)
 static int sandbox_nft_add(const struct moat_config *c, const struct sb_state *s,
 			   const struct policy *pol)
 {
+	return sandbox_nft_write(c, s, pol, true) < 0 ? -1 : 0;
+}
+
+/**
+ * sandbox_nft_write() - the base table if missing or out of date, the
+ * sandbox's chains if asked, then its dispatch entries
+ * @c:		settings
+ * @s:		record
+ * @pol:	effective policy
+ * @own:	write the sandbox's chains and objects (creation, or a
+ *		restoration that found them missing)
+ *
+ * With the base table come guard.c's routing rules and IPsec policies.
+ * The caller holds the global lock.
+ *
+ * Return: 1 if the base table was written, 0 if not, -1 after printing why
+ */
+int sandbox_nft_write(const struct moat_config *c, const struct sb_state *s,
+		      const struct policy *pol, bool own)
+{
 	struct nft_base b = { .pool4 = c->pool4, .pool6 = c->pool6 };
 	autofree char *hpath = sandbox_base_hash_path(c);
 	struct nft_sandbox ns = { 0 };
@@ -211,23 +237,21 @@ static int sandbox_nft_add(const struct moat_config *c, const struct sb_state *s
 	FILE *f;
 	int ret;
 
-	if (nft_table_exists()) {
+	if (guard_intact_base() == 1) {
 		autofclose FILE *hf = fopen(hpath, "re");
 
 		if (hf && fgets(hbuf, sizeof(hbuf), hf) &&
 		    strtoull(hbuf, NULL, 16) == h)
 			need_base = false;
 	}
+	if (need_base && (ret = guard_host_ensure())) {
+		msg_err("cannot add the routing rules and IPsec policies that "
+			"keep sandboxes closed without moat's table: %s",
+			strerror(-ret));
+		return -1;
+	}
 
-	snprintf(ns.ifname, sizeof(ns.ifname), "%s", s->ifname);
-	ns.addr4 = s->addr4;
-	ns.gw4 = s->gw4;
-	ns.has_v6 = s->has_v6;
-	ns.addr6 = s->addr6;
-	ns.gw6 = s->gw6;
-	ns.pol = pol;
-	ns.proxy = s->proxy;	/* its supervisor listens */
-	ns.instance = s->instance;
+	sandbox_nft_fill(&ns, s, pol);	/* proxy: its supervisor listens */
 
 	f = open_memstream(&buf, &len);
 	if (!f)
@@ -238,7 +262,7 @@ static int sandbox_nft_add(const struct moat_config *c, const struct sb_state *s
 		msg_err("cannot compile the base ruleset");
 		return -1;
 	}
-	ret = nft_sandbox_add_text(f, &ns, &el);
+	ret = own ? nft_sandbox_add_text(f, &ns, &el) : 0;
 	fclose(f);
 	if (ret) {
 		errlist_print(&el, stderr);
@@ -246,7 +270,7 @@ static int sandbox_nft_add(const struct moat_config *c, const struct sb_state *s
 		free(buf);
 		return -1;
 	}
-	ret = nft_run(buf, &err);
+	ret = *buf ? nft_run(buf, &err) : 0;
 	free(buf);
 	if (ret) {
 		msg_err("nftables refused the sandbox's rules: %s", err);
@@ -260,7 +284,8 @@ static int sandbox_nft_add(const struct moat_config *c, const struct sb_state *s
 	if ((ret = nft_dispatch_set(s->ifname, true))) {
 		msg_err("nftables refused the sandbox's dispatch entries: %s",
 			strerror(-ret));
-		sandbox_nft_del(s, pol);
+		if (own)
+			sandbox_nft_del(s, pol);
 		return -1;
 	}
 	if (need_base) {
@@ -269,7 +294,134 @@ static int sandbox_nft_add(const struct moat_config *c, const struct sb_state *s
 		if (hf)
 			fprintf(hf, "%016llx\n", (unsigned long long)h);
 	}
-	return 0;
+	return need_base ? 1 : 0;
+}
+
+/**
+ * sandbox_nft_fill() - the compiler's view of a sandbox
+ * @ns:		filled in
+ * @s:		record
+ * @pol:	effective policy
+ */
+static void sandbox_nft_fill(struct nft_sandbox *ns, const struct sb_state *s,
+			     const struct policy *pol)
+{
+	memset(ns, 0, sizeof(*ns));
+	snprintf(ns->ifname, sizeof(ns->ifname), "%s", s->ifname);
+	ns->addr4 = s->addr4;
+	ns->gw4 = s->gw4;
+	ns->has_v6 = s->has_v6;
+	ns->addr6 = s->addr6;
+	ns->gw6 = s->gw6;
+	ns->pol = pol;
+	ns->proxy = s->proxy;
+	ns->instance = s->instance;
+}
+
+/**
+ * sandbox_nft_restore() - put moat's rules back after a firewall reload
+ * @c:		settings
+ * @self:	the sandbox of the supervisor calling
+ * @pol:	its policy
+ * @n:		set to the number of sandboxes whose chains were written
+ *
+ * The caller holds the global lock. When the base table is missing (the
+ * table was removed), the first supervisor to get here writes it with
+ * the chains of every live sandbox (complete, with a network, its
+ * supervisor running) in one transaction, then their dispatch entries:
+ * one transaction instead of one per supervisor queueing for the lock.
+ * The supervisors that come next find the table and their chains, and
+ * add only their own entries (idempotent). A sandbox whose record or
+ * policy cannot be read is left to its own supervisor; if the combined
+ * transaction fails, only @self is restored.
+ *
+ * Return: 1 if the base table was written, 0 if not, -1 after printing why
+ */
+int sandbox_nft_restore(const struct moat_config *c, const struct sb_state *self,
+			const struct policy *pol, size_t *n)
+{
+	struct nft_base b = { .pool4 = c->pool4, .pool6 = c->pool6 };
+	char (*names)[MOAT_NAME_MAX + 1] = NULL;
+	autofree char *hpath = sandbox_base_hash_path(c);
+	char (*ifs)[16] = NULL;
+	char *buf = NULL, *err = NULL;
+	size_t len = 0, nn = 0, nif = 0, i;
+	int ret, own;
+	FILE *f;
+
+	*n = 0;
+	if (guard_intact_base() != 0) {
+		own = guard_own_chains(self->ifname);
+		if (own < 0)
+			return -1;
+		*n = own == 0;
+		return sandbox_nft_write(c, self, pol, own == 0);
+	}
+	if ((ret = guard_host_ensure()))
+		msg_err("cannot add the routing rules and IPsec policies: %s",
+			strerror(-ret));	/* the table matters more */
+
+	f = open_memstream(&buf, &len);
+	if (!f)
+		die_oom();
+	if (nft_base_text(f, &b) || state_list(c, &names, &nn)) {
+		fclose(f);
+		free(buf);
+		free(names);
+		return sandbox_nft_write(c, self, pol, true);
+	}
+	ifs = xcalloc(nn + 1, sizeof(*ifs));
+	for (i = 0; i < nn; i++) {
+		bool me = !strcmp(names[i], self->name);
+		struct errlist el = { 0 };
+		struct nft_sandbox ns;
+		struct policy p;
+		struct sb_state s;
+
+		if (state_read(c, names[i], &s) || !s.complete || !s.has_net ||
+		    !*s.ifname || (!me && state_status(&s) != SB_RUNNING))
+			continue;
+		policy_init(&p);
+		if (!me && sandbox_load_policy(c, names[i], &p)) {
+			policy_free(&p);
+			continue;
+		}
+		sandbox_nft_fill(&ns, &s, me ? pol : &p);
+		if (nft_sandbox_add_text(f, &ns, &el)) {
+			/* part of it written: give up on the combined script */
+			errlist_free(&el);
+			policy_free(&p);
+			nif = 0;
+			break;
+		}
+		policy_free(&p);
+		snprintf(ifs[nif++], sizeof(ifs[0]), "%s", s.ifname);
+	}
+	fclose(f);
+	free(names);
+	ret = nif ? nft_run(buf, &err) : -1;
+	free(buf);
+	free(err);
+	if (ret) {
+		free(ifs);
+		*n = 1;
+		return sandbox_nft_write(c, self, pol, true);
+	}
+	{
+		autofclose FILE *hf = fopen(hpath, "we");
+
+		if (hf)
+			fprintf(hf, "%016llx\n",
+				(unsigned long long)nft_base_hash(&b));
+	}
+	for (i = 0; i < nif; i++)
+		if ((ret = nft_dispatch_set(ifs[i], true)) &&
+		    !strcmp(ifs[i], self->ifname))
+			msg_err("nftables refused the dispatch entries of %s: %s",
+				ifs[i], strerror(-ret));
+	*n = nif;
+	free(ifs);
+	return 1;
 }
 
 /**
@@ -316,7 +468,9 @@ static int sandbox_nft_del(const struct sb_state *s,
  * @nsfd:	sandbox namespace
  *
  * Host side of the veth: no router advertisements or redirects accepted
- * or sent, strict reverse-path filtering, no route_localnet (martian
+ * or sent, strict reverse-path filtering (with the packet's mark, so
+ * that guard.c's routing rule refuses what moat's table did not pass,
+ * local destinations included), no route_localnet (martian
  * loopback destinations stay martian), ARP answered only for the
  * gateway's own address, and no IPv6 at all when the sandbox has none.
  *
@@ -325,7 +479,8 @@ static int sandbox_nft_del(const struct sb_state *s,
 static int sandbox_sysctls(const struct sb_state *s, int nsfd)
 {
 	static const char *const host4[][2] = {
-		{ "rp_filter", "1" }, { "route_localnet", "0" },
+		{ "rp_filter", "1" }, { "src_valid_mark", "1" },
+		{ "route_localnet", "0" },
 		{ "accept_redirects", "0" }, { "send_redirects", "0" },
 		{ "accept_source_route", "0" }, { "proxy_arp", "0" },
 		{ "arp_ignore", "1" }, { "arp_announce", "2" },
@@ -435,6 +590,12 @@ static int sandbox_setup_net(const struct moat_config *c,
 	if (sandbox_sysctls(s, nsfd))
 		goto out;
 	msg_debug_step("create: sysctls");
+	if ((err = guard_link_attach(s->ifname))) {
+		msg_err("cannot add the traffic control filter marking what %s "
+			"sends: %s", s->ifname, strerror(-err));
+		goto out;
+	}
+	msg_debug_step("create: guard");
 
 	a = s->gw4;
 	a.plen = 30;

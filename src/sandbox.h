@@ -30,6 +30,10 @@ int sandbox_destroy(const struct moat_config *c, const char *name, bool force,
 		    bool locked);
 int sandbox_teardown(const struct moat_config *c, const struct sb_state *s);
 bool sandbox_proxy_wanted(const struct policy *pol);
+int sandbox_nft_write(const struct moat_config *c, const struct sb_state *s,
+		      const struct policy *pol, bool own);
+int sandbox_nft_restore(const struct moat_config *c, const struct sb_state *self,
+			const struct policy *pol, size_t *n);
 int sandbox_processes(const struct sb_state *s, pid_t **pids, size_t *n);
 int sandbox_load_policy(const struct moat_config *c, const char *name,
 			struct policy *p);

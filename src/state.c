@@ -15,6 +15,9 @@
  *   /run/moat/sandboxes/NAME/state.json the record (struct sb_state)
  *   /run/moat/sandboxes/NAME/policy.yaml the effective, normalised policy
  *   /run/moat/sandboxes/NAME/ctl.sock   the supervisor's control socket
+ *   /run/moat/sandboxes/NAME/degraded   present while moat's rules for it
+ *                                       are absent (a firewall reload) and
+ *                                       its supervisor restores them
  *
  * A record is written, atomically by rename(2), before anything is set up,
  * with "complete": false; so whatever happens to the process creating it,
@@ -38,6 +41,8 @@
 
 #include "err.h"
 #include "state.h"
+
+static int state_lock_op(const struct moat_config *c, int op);
 
 /**
  * mkdir_p() - create a directory and its parents, mode 0755
@@ -119,6 +124,33 @@ int state_config_load(struct moat_config *c, char **err)
  */
 int state_lock(const struct moat_config *c)
 {
+	return state_lock_op(c, LOCK_EX);
+}
+
+/**
+ * state_trylock() - take the global lock if it is free
+ * @c:		settings
+ *
+ * For a supervisor, which must not block its event loop (nor a "moat rm"
+ * that holds the lock while it stops that supervisor).
+ *
+ * Return: descriptor to pass to state_unlock(), -EWOULDBLOCK if another
+ *	   process holds the lock, or another -errno
+ */
+int state_trylock(const struct moat_config *c)
+{
+	return state_lock_op(c, LOCK_EX | LOCK_NB);
+}
+
+/**
+ * state_lock_op() - open the lock file and flock(2) it
+ * @c:		settings
+ * @op:		LOCK_EX, with LOCK_NB or not
+ *
+ * Return: descriptor, or -errno
+ */
+static int state_lock_op(const struct moat_config *c, int op)
+{
 	char path[PATH_MAX];
 	int fd, ret;
 
@@ -130,7 +162,7 @@ int state_lock(const struct moat_config *c)
 	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return -errno;
-	while (flock(fd, LOCK_EX)) {
+	while (flock(fd, op)) {
 		if (errno == EINTR)
 			continue;
 		ret = -errno;
@@ -631,6 +663,47 @@ const char *state_status_name(enum sb_status st)
 		return "dead";
 	case SB_CREATING:
 		return "creating";
+	case SB_DEGRADED:
+		return "degraded";
 	}
 	return "unknown";
+}
+
+/**
+ * state_degraded_set() - say whether a sandbox's rules are absent
+ * @c:		settings
+ * @name:	sandbox
+ * @on:		absent (its supervisor is restoring them), or back
+ *
+ * The supervisor keeps the file "degraded" in the sandbox's directory
+ * while it restores moat's rules after a firewall reload (guard.c).
+ *
+ * Return: 0, or -errno
+ */
+int state_degraded_set(const struct moat_config *c, const char *name, bool on)
+{
+	autofree char *path = state_path(c, name, "degraded");
+	int fd;
+
+	if (!on)
+		return unlink(path) && errno != ENOENT ? -errno : 0;
+	fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return -errno;
+	close(fd);
+	return 0;
+}
+
+/**
+ * state_degraded() - whether a sandbox's supervisor says its rules are absent
+ * @c:		settings
+ * @name:	sandbox
+ *
+ * Return: true while state_degraded_set() says so
+ */
+bool state_degraded(const struct moat_config *c, const char *name)
+{
+	autofree char *path = state_path(c, name, "degraded");
+
+	return !access(path, F_OK);
 }

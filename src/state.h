@@ -25,6 +25,8 @@ enum sb_status {
 	SB_RUNNING = 0,		/* supervisor alive */
 	SB_DEAD,		/* supervisor gone: still closed, rm -f cleans */
 	SB_CREATING,		/* set-up not finished (or interrupted) */
+	SB_DEGRADED,		/* supervisor alive, moat's rules for it absent
+				 * (a firewall reload): closed until restored */
 };
 
 /**
@@ -88,6 +90,7 @@ struct moat_config {
 
 int state_config_load(struct moat_config *c, char **err);
 int state_lock(const struct moat_config *c);
+int state_trylock(const struct moat_config *c);
 void state_unlock(int fd);
 
 char *state_dir(const struct moat_config *c, const char *name);
@@ -106,6 +109,8 @@ void state_addresses(const struct moat_config *c, struct sb_state *s);
 
 enum sb_status state_status(const struct sb_state *s);
 const char *state_status_name(enum sb_status st);
+int state_degraded_set(const struct moat_config *c, const char *name, bool on);
+bool state_degraded(const struct moat_config *c, const char *name);
 int state_proc_starttime(pid_t pid, unsigned long long *start);
 
 json_t *state_to_json(const struct sb_state *s);

@@ -39,6 +39,29 @@
  * whose UIDs, 0 included, map to unprivileged host UIDs (exec.c), so even
  * if it found the socket it would be refused (and a process of a user
  * namespace whose root is not mapped at all shows as 65534).
+ *
+ * A firewall reload ("nft flush ruleset") removes moat's table. The
+ * sandbox stays closed meanwhile (guard.c: its packets are marked by
+ * traffic control, and routing and IPsec policy refuse them unless the
+ * table passed them), and the supervisor notices at once: it listens to
+ * nftables' events (SV_REF_GUARD, filtered in the kernel so that the
+ * removal of other sandboxes and DNS pins do not wake it), then asks
+ * the kernel whether the table, its base prerouting rules and the
+ * sandbox's own chains are there (guard_intact()). If not, it marks the
+ * sandbox degraded (the file "degraded" in its state directory: "moat
+ * ls" shows it), logs a "guard" record, and restores under the global
+ * lock, taken without blocking (SV_REF_GUARD_TIMER retries after 1 to 8
+ * times SV_GUARD_RETRY_MS, jittered): sandbox_nft_restore() writes the
+ * base table with every live sandbox's chains when the table is missing
+ * (whichever supervisor comes first; the others find their chains there,
+ * and a retry first asks the kernel, without the lock), else its own
+ * chains if missing, and its dispatch entries; then the DNS interceptor
+ * puts its live pins back (dns_repin()). It logs the restoration with the
+ * time it took and clears "degraded". A supervisor that reads the event
+ * only after another restored everything finds the table intact but with
+ * a new kernel handle (guard_table_handle()): its sets are new, so it
+ * puts its pins back too.
+ * Sandboxes whose supervisor is dead are not restored: they stay closed.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -59,6 +82,7 @@
 #include "dns.h"
 #include "err.h"
 #include "fwd.h"
+#include "guard.h"
 #include "log.h"
 #include "nft.h"
 #include "sandbox.h"
@@ -66,6 +90,7 @@
 
 #define SV_MAX_EVENTS	64
 #define SV_STOP_WAIT_MS	3000
+#define SV_GUARD_RETRY_MS	20	/* lock busy, or the kernel refused */
 
 /**
  * sv_pidfd_open() - pidfd_open(2), which glibc 2.36 does not wrap portably
@@ -274,6 +299,13 @@ int supervisor_query(const struct moat_config *c, const char *name,
  * @timer_on:	the expiry timer is armed
  * @quit:	leave the loop
  * @teardown:	remove the sandbox on the way out
+ * @guard:	nftables event socket (guard_watch_open()), or -1
+ * @guard_tfd:	timerfd retrying a restoration, or -1
+ * @degraded:	moat's rules for the sandbox are absent, being restored
+ * @lost_at:	when that was noticed (CLOCK_MONOTONIC)
+ * @attempts:	restorations tried since
+ * @table:	the kernel's handle of moat's table when last seen intact: a
+ *		new one means the table was made again, its sets empty
  */
 struct sv {
 	const struct moat_config *c;
@@ -290,6 +322,12 @@ struct sv {
 	bool timer_on;
 	bool quit;
 	bool teardown;
+	int guard;
+	int guard_tfd;
+	bool degraded;
+	struct timespec lost_at;
+	unsigned attempts;
+	uint64_t table;
 };
 
 /**
@@ -345,6 +383,9 @@ static json_t *sv_status(const struct sv *sv)
 
 	if (o && sv->has_dns)
 		json_object_set_new(o, "dns", dns_stats(&sv->dns));
+	if (o && sv->s.has_net)
+		json_object_set_new(o, "rules", json_string(sv->degraded ?
+							    "absent" : "present"));
 	return o;
 }
 
@@ -467,6 +508,181 @@ static int sv_log_open(struct sv *sv)
 }
 
 /**
+ * sv_guard_retry() - try restoring again in 1 to 8 times SV_GUARD_RETRY_MS
+ * @sv:		supervisor
+ *
+ * Jittered: after a reload every supervisor wants the lock at once, and
+ * each holds it for a few milliseconds.
+ */
+static void sv_guard_retry(struct sv *sv)
+{
+	struct itimerspec its = { 0 };
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	its.it_value.tv_nsec = SV_GUARD_RETRY_MS * 1000000L *
+			       (1 + (now.tv_nsec / 1000 + getpid()) % 8);
+
+	timerfd_settime(sv->guard_tfd, 0, &its, NULL);
+}
+
+/**
+ * sv_guard_ms() - milliseconds since the rules were found absent
+ * @sv:		supervisor
+ * @buf:	output, 24 bytes
+ *
+ * Return: @buf
+ */
+static const char *sv_guard_ms(const struct sv *sv, char *buf)
+{
+	struct timespec now;
+	long long ms;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	ms = (now.tv_sec - sv->lost_at.tv_sec) * 1000LL +
+	     (now.tv_nsec - sv->lost_at.tv_nsec) / 1000000L;
+	snprintf(buf, 24, "%lld", ms);
+	return buf;
+}
+
+/**
+ * sv_guard_done() - the rules are back: pins, log, no longer degraded
+ * @sv:		supervisor
+ * @base:	1 if this supervisor wrote the base table, 0 if not, -1 if
+ *		another supervisor restored this sandbox
+ * @written:	sandboxes whose chains this supervisor wrote
+ */
+static void sv_guard_done(struct sv *sv, int base, size_t written)
+{
+	char ms[24], n[24], nsb[24];
+	size_t lost = 0;
+
+	if (sv->has_dns)	/* the sets may be new and empty */
+		lost = dns_repin(&sv->dns);
+	sv->table = guard_table_handle();
+	snprintf(n, sizeof(n), "%zu", lost);
+	snprintf(nsb, sizeof(nsb), "%zu", written);
+	if (base < 0)
+		log_event(&sv->log, "guard", "rules", "restored",
+			  "by", "another supervisor", "pins_lost", n,
+			  "ms", sv_guard_ms(sv, ms), NULL);
+	else
+		log_event(&sv->log, "guard", "rules", "restored",
+			  "base_table", base ? "restored" : "present",
+			  "sandboxes_restored", nsb,
+			  "pins_lost", n, "ms", sv_guard_ms(sv, ms), NULL);
+	sv->degraded = false;
+	state_degraded_set(sv->c, sv->s.name, false);
+}
+
+/**
+ * sv_guard_restore() - restore moat's rules for this sandbox
+ * @sv:		supervisor
+ *
+ * Under the global lock, taken without blocking (retried by timer): the
+ * base table if it is missing, the sandbox's chains if they are (the
+ * table's removal took them), its dispatch entries, then the
+ * interceptor's live pins. Idempotent: when many supervisors restore at
+ * once, the first writes the base table and the others find it.
+ */
+static void sv_guard_restore(struct sv *sv)
+{
+	size_t written = 0;
+	struct sb_state s;
+	int lock, base;
+
+	lock = state_trylock(sv->c);
+	if (lock < 0) {
+		sv_guard_retry(sv);
+		return;
+	}
+	sv->attempts++;
+	if (state_read(sv->c, sv->s.name, &s) || s.supervisor_pid != getpid()) {
+		/* being removed, or not ours any more: nothing to restore */
+		state_unlock(lock);
+		return;
+	}
+	base = sandbox_nft_restore(sv->c, &s, &sv->pol, &written);
+	state_unlock(lock);
+	if (base < 0 || guard_intact(s.ifname) != 1) {
+		if (sv->attempts == 1)
+			log_event(&sv->log, "guard", "rules", "restore-failed",
+				  "retrying", "yes", NULL);
+		sv_guard_retry(sv);
+		return;
+	}
+	sv_guard_done(sv, base, written);
+}
+
+/**
+ * sv_guard_check() - after an nftables event: are moat's rules intact?
+ * @sv:		supervisor
+ * @table:	the event was the table's removal (or events were lost)
+ *
+ * Another supervisor may have restored everything before this one read
+ * the event: the table's handle then is new, and only the pins are put
+ * back.
+ */
+static void sv_guard_check(struct sv *sv)
+{
+	uint64_t h;
+	int r;
+
+	if (sv->degraded)
+		return;		/* being restored already */
+	r = guard_intact(sv->s.ifname);
+	if (r == 1) {
+		h = guard_table_handle();
+		if (h && h != sv->table) {
+			clock_gettime(CLOCK_MONOTONIC, &sv->lost_at);
+			sv_guard_done(sv, -1, 0);
+		}
+		return;
+	}
+	if (r != 0)
+		return;		/* the kernel cannot be asked */
+	clock_gettime(CLOCK_MONOTONIC, &sv->lost_at);
+	sv->degraded = true;
+	sv->attempts = 0;
+	state_degraded_set(sv->c, sv->s.name, true);
+	log_event(&sv->log, "guard", "rules", "absent",
+		  "action", "restoring; the sandbox's traffic is refused until then",
+		  NULL);
+	sv_guard_restore(sv);
+}
+
+/**
+ * sv_guard_open() - start watching for damage to moat's table
+ * @sv:		supervisor
+ *
+ * Only for sandboxes with a network. A failure leaves the sandbox closed
+ * on a reload, only not restored: it is not fatal.
+ */
+static void sv_guard_open(struct sv *sv)
+{
+	if (!sv->s.has_net)
+		return;
+	sv->guard = guard_watch_open();
+	sv->guard_tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	if (sv->guard < 0 || sv->guard_tfd < 0 ||
+	    sv_add(sv, SV_REF_GUARD, sv->guard, EPOLLIN) ||
+	    sv_add(sv, SV_REF_GUARD_TIMER, sv->guard_tfd, EPOLLIN)) {
+		log_event(&sv->log, "guard", "rules", "not-watched",
+			  "error", strerror(sv->guard < 0 ? -sv->guard : errno),
+			  NULL);
+		if (sv->guard >= 0)
+			close(sv->guard);
+		if (sv->guard_tfd >= 0)
+			close(sv->guard_tfd);
+		sv->guard = sv->guard_tfd = -1;
+		return;
+	}
+	/* what happened before the socket listened */
+	sv->table = guard_table_handle();
+	sv_guard_check(sv);
+}
+
+/**
  * sv_loop() - the supervisor's event loop
  * @sv:		supervisor
  * @sfd:	signalfd
@@ -528,6 +744,23 @@ static void sv_loop(struct sv *sv, int sfd, int tfd)
 			case SV_REF_NFLOG:
 				log_nflog_input(&sv->log);
 				break;
+			case SV_REF_GUARD:
+				if (guard_watch_read(sv->guard, sv->s.ifname) > 0)
+					sv_guard_check(sv);
+				break;
+			case SV_REF_GUARD_TIMER: {
+				uint64_t exp;
+
+				if (read(sv->guard_tfd, &exp, sizeof(exp)) !=
+				    sizeof(exp) || !sv->degraded)
+					break;
+				/* another supervisor may have restored it all */
+				if (guard_intact(sv->s.ifname) == 1)
+					sv_guard_done(sv, -1, 0);
+				else
+					sv_guard_restore(sv);
+				break;
+			}
 			case SV_REF_DNS_UDP:
 			case SV_REF_DNS_TCPL:
 			case SV_REF_DNS_TCP:
@@ -613,6 +846,7 @@ int supervisor_main(const struct moat_config *c, const char *name,
 	sv->c = c;
 	sv->ctl = -1;
 	sv->watch = -1;
+	sv->guard = sv->guard_tfd = -1;
 	prctl(PR_SET_NAME, "moat-supervise");
 	msg_prog = "moat-supervise";
 	sv->started = time(NULL);
@@ -687,12 +921,19 @@ int supervisor_main(const struct moat_config *c, const char *name,
 
 	dprintf(ready_fd, "OK\n");
 	close(ready_fd);
+	sv_guard_open(sv);
 
 	sv_loop(sv, sfd, tfd);
 
 	if (sv->has_dns)
 		dns_close(&sv->dns);
 	fwd_close(&sv->fwd);
+	if (sv->guard >= 0)
+		close(sv->guard);
+	if (sv->guard_tfd >= 0)
+		close(sv->guard_tfd);
+	if (sv->degraded)
+		state_degraded_set(sv->c, sv->s.name, false);
 	log_close(&sv->log);
 	close(sv->ctl);
 	if (sv->watch >= 0)

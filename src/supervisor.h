@@ -31,6 +31,8 @@ enum sv_ref_type {
 	SV_REF_DNS_TCPL,	/* DNS interceptor, TCP listener */
 	SV_REF_DNS_TCP,		/* DNS interceptor, one client connection */
 	SV_REF_DNS_UP,		/* DNS interceptor, one upstream query */
+	SV_REF_GUARD,		/* nftables events: moat's table damaged? */
+	SV_REF_GUARD_TIMER,	/* timerfd: retry restoring moat's rules */
 };
 
 /**

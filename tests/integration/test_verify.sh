@@ -168,7 +168,7 @@ host lan0 192.168.77.2:47124/udp blocked True
 host lan0 [2001:678:1234:77::2]:47123/tcp blocked True" "a new host listener is probed, blocked"
 kill "$LPID" 2>/dev/null
 assert_match "$("$PY" -c 'import json,sys; print(" ".join(sorted({r["check"].split()[0] for r in json.load(open(sys.argv[1]))["rows"]})))' "$WORLD_DIR/v0.json")" \
-	"^DNS DNS/tcp DoT direct host metadata other sandbox table$" "probes of every kind and the audit ran"
+	"^DNS DNS/tcp DoT direct guard host metadata other sandbox table$" "probes of every kind and the audit ran"
 assert_match "$(in_host "$MOAT" ls)" "victim-$S" "the victim sandbox is still there"
 assert_eq "$(in_host "$MOAT" ls | grep -c verify- || true)" 0 "the canaries are removed"
 in_host nft delete table inet other
@@ -193,6 +193,15 @@ assert_eq "$(breaches "$WORLD_DIR/v3.json")" \
 	"I3 inet moat map fwd_dispatch: missing entry for $VIF (sandbox victim-$S)" \
 	"reported, exactly that"
 in_host nft add element inet moat fwd_dispatch "{ \"$VIF\" : jump ${VIF}_fwd }"
+
+t_begin "breach: the routing rule that keeps sandboxes closed without the table deleted"
+in_host ip rule del pref 10 fwmark 0x400000/0x600000 prohibit
+verify_json "$WORLD_DIR/v3g.json"
+assert_eq "$vrc" 1 "exit status 1"
+assert_eq "$(breaches "$WORLD_DIR/v3g.json")" \
+	"I10 guard routing rules and IPsec policies (fail closed without the table): ip rule pref 10" \
+	"reported, exactly that"
+in_host ip rule add pref 10 fwmark 0x400000/0x600000 prohibit
 
 t_begin "breach: stale dispatch entry and chain; a netdev chain forwarding packets away"
 in_host nft add chain inet moat moat999_in
