@@ -509,6 +509,7 @@ const struct nft_ctr_desc nft_ctrs[NFT_CTR_COUNT] = {
 	[NFT_CTR_A_RULE_EGRESS]	= { "a_rule_egress", "allowed", "rule", "egress" },
 	[NFT_CTR_A_RULE_HOST]	= { "a_rule_host", "allowed", "rule", "host" },
 	[NFT_CTR_A_DEFAULT_EGRESS] = { "a_default_egress", "allowed", "default", "egress" },
+	[NFT_CTR_D_I9_ANY]	= { "d_i9_any", "denied", "I9", "any" },
 };
 
 /**
@@ -548,6 +549,8 @@ static void nft_obs_objects_text(FILE *f, const char *ifname)
 			nft_ctrs[k].name);
 	fprintf(f, "add limit inet %s %s_log { rate %u/second burst %u packets }\n",
 		NFT_TABLE, ifname, NFT_LOG_RATE, NFT_LOG_BURST);
+	fprintf(f, "add limit inet %s %s_nd { rate %u/second burst %u packets }\n",
+		NFT_TABLE, ifname, NFT_ND_RATE, NFT_ND_BURST);
 }
 
 /**
@@ -572,6 +575,7 @@ static void nft_obs_del_text(FILE *f, const char *ifname)
 		fprintf(f, "delete counter inet %s %s_%s\n", NFT_TABLE, ifname,
 			nft_ctrs[k].name);
 	fprintf(f, "delete limit inet %s %s_log\n", NFT_TABLE, ifname);
+	fprintf(f, "delete limit inet %s %s_nd\n", NFT_TABLE, ifname);
 }
 
 /**
@@ -929,6 +933,105 @@ static void nft_dom_sets_text(FILE *f, const char *ifname,
 	}
 }
 
+/*
+ * What a sandbox may take of what the host shares
+ * -----------------------------------------------
+ * Connection tracking: the host's conntrack table (nf_conntrack_max
+ * entries for the whole network namespace, an established TCP entry
+ * living five days by default) holds every connection a sandbox opens,
+ * forwarded or to moat's services on its gateway (DNS interceptor,
+ * proxy, "allow: host" ports). Each sandbox has a set "<if>_flows" with
+ * one dynamic element (keyed by its interface) carrying a "ct count": the
+ * first packet of every new connection the forward and input chains would
+ * go on to judge is added to that one count, and beyond limits.flows
+ * (POLICY_FLOWS_DEFAULT) connections the host still tracks for the
+ * sandbox the new one jumps to "<if>_i9", which logs it ("moat:I9:flows"),
+ * counts it in "<if>_d_i9_any" and rejects it before conntrack confirms
+ * it: a refused connection never takes an entry. The count lives in the
+ * kernel (nf_conncount): a connection leaves it when conntrack forgets it
+ * or sees it closed (TCP TIME_WAIT or CLOSE). One rule evaluates the
+ * count, so that a connection is counted once (a log rule before it would
+ * count it again). The 5-day timeout is kept: a sandbox's own connections
+ * may idle, and the bound, not the timeout, is what protects the others.
+ *
+ * Neighbour discovery: the host's IPv6 neighbour table is shared by every
+ * interface (its gc_thresh3 is machine-wide), and a neighbour solicitation
+ * creates an entry for its source. A sandbox may send neighbour
+ * solicitations and advertisements only from its own link-local address
+ * (NFT_SANDBOX_LL, which sandbox.c sets on its eth0), its own address, or
+ * "::" (duplicate address detection), at most NFT_ND_RATE a second
+ * (named limit "<if>_nd"); anything else is dropped before conntrack and
+ * counted as spoofing (I5). So a sandbox owns at most two entries there.
+ */
+
+/**
+ * nft_flows_text() - declare or delete a sandbox's flow count and its chain
+ * @f:		output
+ * @ifname:	host-side interface
+ * @add:	declare them (else make sure they exist, then delete them;
+ *		the chains that refer to them must be deleted first)
+ *
+ * The set is not flushed when the sandbox's rules are written again: its
+ * count must go on counting what conntrack already holds.
+ */
+static void nft_flows_text(FILE *f, const char *ifname, bool add)
+{
+	const char *t = NFT_TABLE;
+
+	fprintf(f, "add set inet %s %s_flows { type ifname; size 1; flags dynamic; }\n",
+		t, ifname);
+	fprintf(f, "add chain inet %s %s_i9\n", t, ifname);
+	fprintf(f, "flush chain inet %s %s_i9\n", t, ifname);
+	if (!add) {
+		fprintf(f, "delete chain inet %s %s_i9\n", t, ifname);
+		fprintf(f, "delete set inet %s %s_flows\n", t, ifname);
+		return;
+	}
+	if (nft_log_group(ifname)) {
+		fprintf(f, "add rule inet %s %s_i9", t, ifname);
+		nft_log_stmt(f, ifname, "I9:flows");
+	}
+	fprintf(f, "add rule inet %s %s_i9 counter name \"%s_%s\" counter %s comment \"more than limits.flows connections (I9)\"\n",
+		t, ifname, ifname, nft_ctrs[NFT_CTR_D_I9_ANY].name,
+		nft_verdict(false));
+}
+
+/**
+ * nft_flows_rule() - count a new connection, refuse it beyond the limit
+ * @f:		output
+ * @s:		the sandbox
+ * @chain:	its forward or input chain
+ */
+static void nft_flows_rule(FILE *f, const struct nft_sandbox *s,
+			   const char *chain)
+{
+	fprintf(f, "add rule inet %s %s ct state new add @%s_flows { iifname ct count over %u } jump %s_i9\n",
+		NFT_TABLE, chain, s->ifname,
+		s->pol->flows ? s->pol->flows : POLICY_FLOWS_DEFAULT, s->ifname);
+}
+
+/**
+ * nft_nd_rules() - neighbour discovery from the sandbox (see above)
+ * @f:		output
+ * @s:		the sandbox (with IPv6)
+ * @chain:	its prerouting chain
+ */
+static void nft_nd_rules(FILE *f, const struct nft_sandbox *s,
+			 const char *chain)
+{
+	static const char nd[] = "icmpv6 type { nd-neighbor-solicit, nd-neighbor-advert }";
+	char a6[INET6_ADDRSTRLEN + 4];
+
+	nft_deny(f, s->ifname, chain, NFT_CTR_D_I5_ANY, "I5:spoof", "drop",
+		 "neighbour discovery from another source (I5)",
+		 "%s ip6 saddr != { ::, %s, %s }", nd, NFT_SANDBOX_LL,
+		 addr_only(&s->addr6, a6));
+	fprintf(f, "add rule inet %s %s %s ip6 hoplimit 255 limit name \"%s_nd\" accept comment \"neighbour discovery\"\n",
+		NFT_TABLE, chain, nd, s->ifname);
+	nft_deny(f, s->ifname, chain, NFT_CTR_D_I5_ANY, "I5:nd", "drop",
+		 "neighbour discovery beyond its rate (I5)", "%s", nd);
+}
+
 /**
  * nft_sandbox_add_text() - emit a sandbox's chains and dispatch entries
  * @f:		output
@@ -957,14 +1060,14 @@ int nft_sandbox_add_text(FILE *f, const struct nft_sandbox *s,
 	fprintf(f, "add chain inet %s %s\n", t, pre);
 	fprintf(f, "flush chain inet %s %s\n", t, pre);
 	nft_obs_objects_text(f, i);
+	nft_flows_text(f, i, true);
 	nft_deny(f, i, pre, NFT_CTR_D_I5_ANY, "I5:redirect", "drop",
 		 "redirects (I5)", "icmp type redirect");
 	nft_deny(f, i, pre, NFT_CTR_D_I5_ANY, "I5:ra", "drop",
 		 "router advertisements and redirects (I5)",
 		 "icmpv6 type { nd-router-advert, nd-redirect, nd-router-solicit }");
 	if (s->has_v6) {
-		fprintf(f, "add rule inet %s %s ip6 saddr { ::, fe80::/10 } icmpv6 type { nd-neighbor-solicit, nd-neighbor-advert } ip6 hoplimit 255 accept\n",
-			t, pre);
+		nft_nd_rules(f, s, pre);
 		nft_deny(f, i, pre, NFT_CTR_D_I5_ANY, "I5:spoof", "drop",
 			 "spoofed source (I5)", "ip6 saddr != %s",
 			 pfx_str(&s->addr6, a6));
@@ -990,6 +1093,8 @@ int nft_sandbox_add_text(FILE *f, const struct nft_sandbox *s,
 	if (s->has_v6)
 		fprintf(f, "add rule inet %s %s icmpv6 type { nd-neighbor-solicit, nd-neighbor-advert } ip6 hoplimit 255 accept\n",
 			t, in);
+	if (p->mode == NET_FILTERED)
+		nft_flows_rule(f, s, in);
 	nft_proxy_input(f, s, in);
 	if (p->mode == NET_FILTERED) {
 		/* the interceptor, where nft_base_text() redirects DNS to */
@@ -1035,6 +1140,7 @@ int nft_sandbox_add_text(FILE *f, const struct nft_sandbox *s,
 			 "multicast (I4)", "ip6 daddr @g6_multicast");
 		nft_deny(f, i, fwd, NFT_CTR_D_I4_EGRESS, "I4:multicast", "drop",
 			 "broadcast (I4)", "fib daddr type broadcast");
+		nft_flows_rule(f, s, fwd);
 		nft_domain_ports(f, i, fwd, p, NFT_DPORT_QUIC);
 		for (k = 0; k < p->nrules; k++)
 			if (nft_rule_decorated(f, s, fwd, k, false))
@@ -1094,6 +1200,7 @@ void nft_sandbox_del_text(FILE *f, const char *ifname,
 	}
 	if (pol)
 		nft_dom_sets_text(f, ifname, pol, false);
+	nft_flows_text(f, ifname, false);
 	nft_obs_del_text(f, ifname);
 }
 

@@ -13,7 +13,9 @@
  *      policy (policy.yaml): from here on, tear-down knows what to remove;
  *   3. create the network namespace /run/netns/moat-NAME and, unless the
  *      network is "none", a veth pair: "moatN" on the host, "eth0" inside;
- *      host-side hardening sysctls, addresses, the sandbox's routes;
+ *      host-side hardening sysctls, addresses (inside, a fixed IPv6
+ *      link-local address, NFT_SANDBOX_LL, instead of a generated one),
+ *      the sandbox's routes;
  *      limits.bandwidth as tc qdiscs on the host end (and an IFB device,
  *      "ifbmoatN", removed after the veth on tear-down);
  *   4. one nftables transaction: the base table if it is missing or out of
@@ -428,6 +430,20 @@ static int sandbox_setup_net(const struct moat_config *c,
 		if ((err = link_addr_add(host, s->ifname, &a, true)))
 			goto addr_fail;
 		a = s->addr6;
+		a.plen = 64;
+		if ((err = link_addr_add(in, "eth0", &a, true)))
+			goto addr_fail;
+		/* a link-local address the host knows (nft.c accepts
+		 * neighbour discovery from it only): none generated */
+		if ((err = netns_sysctl(nsfd, "net/ipv6/conf/eth0/addr_gen_mode", "1"))) {
+			msg_err("cannot set the sandbox's addr_gen_mode: %s",
+				strerror(-err));
+			goto out;
+		}
+		if (prefix_parse(NFT_SANDBOX_LL, &a, false)) {
+			err = -EINVAL;
+			goto addr_fail;
+		}
 		a.plen = 64;
 		if ((err = link_addr_add(in, "eth0", &a, true)))
 			goto addr_fail;
