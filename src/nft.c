@@ -1496,7 +1496,9 @@ static int nft_pinner_batch(struct nft_pinner *np, const struct nft_pin *pins,
 	for (k = 0; k < n * per; k++) {
 		const struct nft_pin *p = &pins[k / per];
 		bool del = k % per == 1;
-		uint64_t timeout = remove ? 1000 : (uint64_t)p->timeout * 1000;
+		/* never 0: nftables takes it as "never expires" */
+		uint64_t timeout = remove || !p->timeout ? 1000 :
+				   (uint64_t)p->timeout * 1000;
 		struct nftnl_set_elem *e;
 		struct nftnl_set *set;
 		struct nlmsghdr *nlh;

@@ -16,7 +16,12 @@
 # Neighbour cache: from root in sandbox D, neighbour solicitations from 64
 # forged fe80::/10 sources create no entry in the host's neighbour table
 # for D's interface, and are counted as spoofing; one from D's own
-# link-local address does (the positive control), and D's IPv6 works.
+# link-local address does (the positive control), and D's IPv6 works; NDs
+# from it beyond the rate are dropped.
+#
+# Pins: with dns.ttl {min: 0, max: 0} every pin of sandbox E still has a
+# timeout (nftables takes 0 as "never"): the address works right after the
+# answer and is closed again within seconds.
 #
 # The numbers stay small: the machine's conntrack table and its IPv6
 # neighbour table (gc_thresh3) are shared with every other test.
@@ -167,5 +172,37 @@ fi
 assert_match "$(probe_http "moat-d-$S" "http://[2606:2800:220:1::1]/")" "INET 2606:2800:220:1::1" "D's IPv6 still works"
 assert_match "$(in_host ip -6 neigh show dev "$ifd")" "$v6" "the host reaches D's own address"
 m rm "d-$S" >/dev/null 2>&1
+
+t_begin "pins: dns.ttl {min: 0, max: 0}"
+cat >"$WORLD_DIR/ttl0.yaml" <<EOF
+version: 1
+egress:
+  default: deny
+  rules:
+    - allow: example.com
+dns:
+  ttl: {min: 0, max: 0}
+EOF
+if ! out=$(m create "e-$S" --policy "$WORLD_DIR/ttl0.yaml" 2>&1); then
+	not_ok "create e-$S" "$out"
+	t_end
+fi
+ife=$(field "e-$S" host_interface)
+gwe=$(field "e-$S" gateway4)
+NSE=/run/netns/moat-e-$S
+# resolve, then connect at once (the pin lives a second)
+resolve_connect() {
+	nsenter --net="$NSE" sh -c "dig +short +time=1 +tries=1 @$gwe example.com A | grep -qx $SRV &&
+		timeout 2 bash -c 'exec 3<>/dev/tcp/$SRV/22 && head -c 6 <&3' | grep -q INET"
+}
+check "example.com resolves and connects right away (the pin works)" wait_for 10 resolve_connect
+set4=$(in_host nft list set inet moat "${ife}_d1_4" 2>&1)
+# (listed a moment later, it may have expired already: then it is absent)
+assert_no_match "$set4" "$SRV *[,}]" "the pin of a TTL-0 answer has a timeout"
+gone() { ! nsenter --net="$HOST_NETNS" nft list set inet moat "${ife}_d1_4" | grep -q "$SRV"; }
+check "the pin is gone within 3 s" wait_for 3 gone
+assert_fail -m "so a connection without resolving again is refused" \
+	in_ns "$NSE" timeout 2 bash -c "exec 3<>/dev/tcp/$SRV/22 && head -c 6 <&3"
+m rm "e-$S" >/dev/null 2>&1
 
 t_end
