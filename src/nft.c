@@ -940,19 +940,32 @@ static void nft_dom_sets_text(FILE *f, const char *ifname,
  * entries for the whole network namespace, an established TCP entry
  * living five days by default) holds every connection a sandbox opens,
  * forwarded or to moat's services on its gateway (DNS interceptor,
- * proxy, "allow: host" ports). Each sandbox has a set "<if>_flows" with
- * one dynamic element (keyed by its interface) carrying a "ct count": the
- * first packet of every new connection the forward and input chains would
- * go on to judge is added to that one count, and beyond limits.flows
- * (POLICY_FLOWS_DEFAULT) connections the host still tracks for the
- * sandbox the new one jumps to "<if>_i9", which logs it ("moat:I9:flows"),
- * counts it in "<if>_d_i9_any" and rejects it before conntrack confirms
- * it: a refused connection never takes an entry. The count lives in the
- * kernel (nf_conncount): a connection leaves it when conntrack forgets it
- * or sees it closed (TCP TIME_WAIT or CLOSE). One rule evaluates the
- * count, so that a connection is counted once (a log rule before it would
- * count it again). The 5-day timeout is kept: a sandbox's own connections
- * may idle, and the bound, not the timeout, is what protects the others.
+ * proxy, "allow: host" ports). With F = limits.flows
+ * (POLICY_FLOWS_DEFAULT), the forward and input chains, before anything
+ * they accept, send the first packet of a new connection to "<if>_i9"
+ * (which logs it, "moat:I9:flows", counts it in "<if>_d_i9_any" and
+ * rejects it before conntrack confirms it: a refused connection never
+ * takes an entry) when:
+ *
+ *   - it is TCP and the sandbox opened F new TCP connections in the last
+ *     ten seconds beyond a burst of F (named limit "<if>_new", F/10 a
+ *     second);
+ *   - F connections the host still tracks for the sandbox are open: set
+ *     "<if>_flows" has one dynamic element (keyed by the interface)
+ *     carrying a "ct count" (nf_conncount), to which every new connection
+ *     the chains go on to judge is added. A connection leaves the count
+ *     when conntrack forgets it, or sees it closed (TCP TIME_WAIT or
+ *     CLOSE). One rule evaluates the count, so that a connection is
+ *     counted once (a log rule before it would count it again).
+ *
+ * What the count does not see, TCP connections closed but still tracked,
+ * is what the rate and a shorter timeout bound: the sandbox's TCP entries
+ * get the ct timeout policy "<if>_tcp", TIME_WAIT and CLOSE ten seconds
+ * (NFT_CT_CLOSED_TIMEOUT; the kernel's default TIME_WAIT is 120 s). In ten
+ * seconds at most F open connections close, and 2F more open and close,
+ * so a sandbox holds at most about 4F entries. The 5-day timeout of an
+ * established connection is kept: a sandbox's own connections may idle,
+ * and the count, not the timeout, is what protects the others.
  *
  * Neighbour discovery: the host's IPv6 neighbour table is shared by every
  * interface (its gc_thresh3 is machine-wide), and a neighbour solicitation
@@ -965,49 +978,63 @@ static void nft_dom_sets_text(FILE *f, const char *ifname,
  */
 
 /**
- * nft_flows_text() - declare or delete a sandbox's flow count and its chain
+ * nft_flows_text() - declare or delete a sandbox's flow bounds and chain
  * @f:		output
  * @ifname:	host-side interface
- * @add:	declare them (else make sure they exist, then delete them;
- *		the chains that refer to them must be deleted first)
+ * @flows:	limits.flows (declaring), 0 when deleting
  *
- * The set is not flushed when the sandbox's rules are written again: its
- * count must go on counting what conntrack already holds.
+ * When deleting, every object is first made sure to exist, then deleted
+ * (the chains that refer to them must be deleted first). The set is not
+ * flushed when the sandbox's rules are written again: its count must go
+ * on counting what conntrack already holds.
  */
-static void nft_flows_text(FILE *f, const char *ifname, bool add)
+static void nft_flows_text(FILE *f, const char *ifname, uint32_t flows)
 {
 	const char *t = NFT_TABLE;
+	uint32_t burst = flows ? flows : 1;
 
 	fprintf(f, "add set inet %s %s_flows { type ifname; size 1; flags dynamic; }\n",
 		t, ifname);
+	fprintf(f, "add limit inet %s %s_new { rate over %llu/minute burst %u packets }\n",
+		t, ifname, (unsigned long long)burst * 6, burst);
+	fprintf(f, "add ct timeout inet %s %s_tcp { protocol tcp; l3proto ip; policy = { time_wait: %u, close: %u }; }\n",
+		t, ifname, NFT_CT_CLOSED_TIMEOUT, NFT_CT_CLOSED_TIMEOUT);
 	fprintf(f, "add chain inet %s %s_i9\n", t, ifname);
 	fprintf(f, "flush chain inet %s %s_i9\n", t, ifname);
-	if (!add) {
+	if (!flows) {
 		fprintf(f, "delete chain inet %s %s_i9\n", t, ifname);
 		fprintf(f, "delete set inet %s %s_flows\n", t, ifname);
+		fprintf(f, "delete limit inet %s %s_new\n", t, ifname);
+		fprintf(f, "delete ct timeout inet %s %s_tcp\n", t, ifname);
 		return;
 	}
 	if (nft_log_group(ifname)) {
 		fprintf(f, "add rule inet %s %s_i9", t, ifname);
 		nft_log_stmt(f, ifname, "I9:flows");
 	}
-	fprintf(f, "add rule inet %s %s_i9 counter name \"%s_%s\" counter %s comment \"more than limits.flows connections (I9)\"\n",
+	fprintf(f, "add rule inet %s %s_i9 counter name \"%s_%s\" counter %s comment \"beyond limits.flows (I9)\"\n",
 		t, ifname, ifname, nft_ctrs[NFT_CTR_D_I9_ANY].name,
 		nft_verdict(false));
 }
 
 /**
- * nft_flows_rule() - count a new connection, refuse it beyond the limit
+ * nft_flows_rules() - bound a sandbox's new connections (see above)
  * @f:		output
  * @s:		the sandbox
  * @chain:	its forward or input chain
  */
-static void nft_flows_rule(FILE *f, const struct nft_sandbox *s,
-			   const char *chain)
+static void nft_flows_rules(FILE *f, const struct nft_sandbox *s,
+			    const char *chain)
 {
+	const char *t = NFT_TABLE, *i = s->ifname;
+
+	fprintf(f, "add rule inet %s %s meta l4proto tcp ct state new limit name \"%s_new\" jump %s_i9\n",
+		t, chain, i, i);
 	fprintf(f, "add rule inet %s %s ct state new add @%s_flows { iifname ct count over %u } jump %s_i9\n",
-		NFT_TABLE, chain, s->ifname,
-		s->pol->flows ? s->pol->flows : POLICY_FLOWS_DEFAULT, s->ifname);
+		t, chain, i,
+		s->pol->flows ? s->pol->flows : POLICY_FLOWS_DEFAULT, i);
+	fprintf(f, "add rule inet %s %s meta l4proto tcp ct state new ct timeout set \"%s_tcp\"\n",
+		t, chain, i);
 }
 
 /**
@@ -1060,7 +1087,7 @@ int nft_sandbox_add_text(FILE *f, const struct nft_sandbox *s,
 	fprintf(f, "add chain inet %s %s\n", t, pre);
 	fprintf(f, "flush chain inet %s %s\n", t, pre);
 	nft_obs_objects_text(f, i);
-	nft_flows_text(f, i, true);
+	nft_flows_text(f, i, p->flows ? p->flows : POLICY_FLOWS_DEFAULT);
 	nft_deny(f, i, pre, NFT_CTR_D_I5_ANY, "I5:redirect", "drop",
 		 "redirects (I5)", "icmp type redirect");
 	nft_deny(f, i, pre, NFT_CTR_D_I5_ANY, "I5:ra", "drop",
@@ -1094,7 +1121,7 @@ int nft_sandbox_add_text(FILE *f, const struct nft_sandbox *s,
 		fprintf(f, "add rule inet %s %s icmpv6 type { nd-neighbor-solicit, nd-neighbor-advert } ip6 hoplimit 255 accept\n",
 			t, in);
 	if (p->mode == NET_FILTERED)
-		nft_flows_rule(f, s, in);
+		nft_flows_rules(f, s, in);
 	nft_proxy_input(f, s, in);
 	if (p->mode == NET_FILTERED) {
 		/* the interceptor, where nft_base_text() redirects DNS to */
@@ -1140,7 +1167,7 @@ int nft_sandbox_add_text(FILE *f, const struct nft_sandbox *s,
 			 "multicast (I4)", "ip6 daddr @g6_multicast");
 		nft_deny(f, i, fwd, NFT_CTR_D_I4_EGRESS, "I4:multicast", "drop",
 			 "broadcast (I4)", "fib daddr type broadcast");
-		nft_flows_rule(f, s, fwd);
+		nft_flows_rules(f, s, fwd);
 		nft_domain_ports(f, i, fwd, p, NFT_DPORT_QUIC);
 		for (k = 0; k < p->nrules; k++)
 			if (nft_rule_decorated(f, s, fwd, k, false))
@@ -1200,7 +1227,7 @@ void nft_sandbox_del_text(FILE *f, const char *ifname,
 	}
 	if (pol)
 		nft_dom_sets_text(f, ifname, pol, false);
-	nft_flows_text(f, ifname, false);
+	nft_flows_text(f, ifname, 0);
 	nft_obs_del_text(f, ifname);
 }
 

@@ -65,6 +65,10 @@ struct nft_sandbox {
 #define NFT_ND_RATE		50
 #define NFT_ND_BURST		100
 
+/* TIME_WAIT and CLOSE timeout of a sandbox's TCP connections, seconds
+ * (nft.c, nft_flows_text()): closed connections are not in its count */
+#define NFT_CT_CLOSED_TIMEOUT	10
+
 /**
  * enum nft_ctr - a sandbox's named counters, "<ifname>_<nft_ctrs[].name>"
  */

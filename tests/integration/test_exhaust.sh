@@ -9,9 +9,13 @@
 # control), the rest are refused, logged and counted (I9); while A holds
 # them, sandbox B (default policy) still gets HTTP and DNS from its own
 # gateway, and the host namespace still opens new connections; A's own DNS
-# is refused (the bound covers what enters the host too), and A connects
-# again once it let go. Sandbox C (limits.flows: 64) sends 150 DNS queries
-# from 150 source ports to its gateway: at most 64 are answered.
+# queries count in the same share (the bound covers what enters the host
+# too), and A connects again once it let go. Sandbox C (limits.flows: 64)
+# sends 150 DNS queries from 150 source ports to its gateway: at most 64
+# are answered. Sandbox F (limits.flows: 64) opens and closes 300
+# connections in a row: the rate of new ones (64 at once, then 6.4 a
+# second) and the ten-second TIME_WAIT of its entries bound what the host
+# keeps tracking of them.
 #
 # Neighbour cache: from root in sandbox D, neighbour solicitations from 64
 # forged fe80::/10 sources create no entry in the host's neighbour table
@@ -26,7 +30,7 @@
 # The numbers stay small: the machine's conntrack table and its IPv6
 # neighbour table (gc_thresh3) are shared with every other test.
 #
-#   [A, B, C, D] --moatN-- [HOST] -- [LAN] -- [INET holding server :7777]
+#   [A, B, C, D, E, F] --moatN-- [HOST] -- [LAN] -- [INET holding server :7777]
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../lib/world.sh"
@@ -81,7 +85,7 @@ else
 	not_ok "limits.flows is a policy key" "$out"
 	echo "version: 1" >"$WORLD_DIR/flows.yaml"
 fi
-for n in a b c; do
+for n in a b c f; do
 	pol=()
 	[ $n = b ] || pol=(--policy "$WORLD_DIR/flows.yaml")
 	out=$(m create "$n-$S" "${pol[@]}" 2>&1) || { not_ok "create $n-$S" "$out"; t_end; }
@@ -91,9 +95,9 @@ gwa=$(field "a-$S" gateway4)
 gwb=$(field "b-$S" gateway4)
 gwc=$(field "c-$S" gateway4)
 ifc=$(field "c-$S" host_interface)
+ipf=$(field "f-$S" ipv4)
 
-t_begin "conntrack: A opens 200 connections with limits.flows 64"
-assert_ok probe_tcp "moat-a-$S" "$SRV" 22
+t_begin "conntrack: A opens 200 connections at once with limits.flows 64"
 before=$(counter "$ifa" d_i9_any)
 in_ns "moat-a-$S" $EX hold-tcp "$SRV" "$PORT" 200 "$WORLD_DIR/stop-a" >"$WORLD_DIR/hold-a.log" 2>&1 &
 hold=$!
@@ -111,7 +115,12 @@ t_begin "conntrack: while A holds its share"
 assert_match "$(probe_http "moat-b-$S" "http://$SRV/")" "INET $SRV" "B's HTTP works"
 assert_eq "$(dns_rcode "moat-b-$S" "$gwb" example.com)" NOERROR "B's DNS to its own gateway works"
 assert_ok -m "the host namespace opens new connections" probe_tcp host "$SRV" 22
-assert_eq "$(dns_rcode "moat-a-$S" "$gwa" example.com)" none "A's own DNS to its gateway counts in its share, refused"
+# A's DNS to its gateway (input, UDP: not rate-limited) shares the count
+# of its forwarded TCP connections
+res=$(in_ns "moat-a-$S" $EX udp-dns "$gwa" 100 2>&1)
+k2=$(sed -n 's/answered \([0-9]*\) of.*/\1/p' <<<"$res")
+check "A's DNS queries to its gateway count in the same share ($k held, $res)" \
+	test $((k + ${k2:-0})) -le 64
 touch "$WORLD_DIR/stop-a"
 wait "$hold" 2>/dev/null
 check "A connects again once it closed its connections" \
@@ -125,7 +134,22 @@ k=${k:-0}
 check "some answered ($res)" test "$k" -ge 16
 check "no more than 64 answered ($res)" test "$k" -le 64
 check "the refused ones are counted in ${ifc}_d_i9_any" test "$(counter "$ifc" d_i9_any)" -gt 0 2>/dev/null
-for n in a b c; do m rm "$n-$S" >/dev/null 2>&1; done
+
+t_begin "conntrack: F opens and closes 300 connections, one after the other"
+# closed connections leave the count but stay tracked (TIME_WAIT): the
+# rate of new ones and their shorter timeout bound them
+res=$(in_ns "moat-f-$S" $EX churn "$SRV" 22 300 5 2>&1)
+k=$(sed -n 's/connected \([0-9]*\) of.*/\1/p' <<<"$res")
+k=${k:-0}
+check "F's first connections got through ($res)" test "$k" -ge 32
+check "at most 64 + 6.4 a second got through in 5 s ($res)" test "$k" -le 100
+ct=$(in_host cat /proc/net/nf_conntrack)
+tw=$(awk -v a="src=$ipf" '$3 == "tcp" && $7 == a' <<<"$ct" | wc -l)
+check "the host tracks at most 4 x 64 of F's connections ($tw)" test "$tw" -le 256
+closed=$(awk -v a="src=$ipf" '$3 == "tcp" && $7 == a && ($6 == "TIME_WAIT" || $6 == "CLOSE")' <<<"$ct" | wc -l)
+maxt=$(awk -v a="src=$ipf" '$3 == "tcp" && $7 == a && ($6 == "TIME_WAIT" || $6 == "CLOSE") { if ($5 > m) m = $5 } END { print m + 0 }' <<<"$ct")
+check "the closed ones ($closed) for at most 10 s each ($maxt s left at most)" test "$closed" -gt 0 -a "$maxt" -le 10
+for n in a b c f; do m rm "$n-$S" >/dev/null 2>&1; done
 
 t_begin "neighbour cache: forged link-local sources"
 if ! out=$(m create "d-$S" 2>&1); then

@@ -15,6 +15,12 @@ machine's conntrack and neighbour tables are shared by every test).
                                            they settled (3 s at most), hold
                                            them until STOPFILE exists (60 s
                                            at most), close them with RST
+  exhaust.py churn DST PORT N SECS         open and close up to N TCP
+                                           connections one after the other
+                                           (read what the server sends
+                                           first, FIN, read its FIN; 0.3 s
+                                           per step at most) for SECS at
+                                           most; print "connected K of M"
   exhaust.py udp-dns SERVER N              N DNS queries, each from its own
                                            socket (its own source port), at
                                            once; print "answered K of N"
@@ -80,6 +86,26 @@ def hold_tcp(dst, port, n, stopfile):
         time.sleep(0.1)
     for s in connected:
         s.close()
+
+
+def churn(dst, port, n, secs):
+    fam = socket.AF_INET6 if ":" in dst else socket.AF_INET
+    k = m = 0
+    end = time.time() + secs
+    while m < n and time.time() < end:
+        m += 1
+        s = socket.socket(fam, socket.SOCK_STREAM)
+        s.settimeout(0.3)
+        try:
+            s.connect((dst, port))
+            k += 1
+            s.recv(64)              # the token: then the close is a FIN
+            s.shutdown(socket.SHUT_WR)
+            s.recv(64)              # the server's FIN
+        except OSError:
+            pass
+        s.close()
+    print("connected %d of %d" % (k, m))
 
 
 def dns_query(qid, name):
@@ -154,6 +180,8 @@ def main():
         listen(a[1], int(a[2]))
     elif a and a[0] == "hold-tcp" and len(a) == 5:
         hold_tcp(a[1], int(a[2]), int(a[3]), a[4])
+    elif a and a[0] == "churn" and len(a) == 5:
+        churn(a[1], int(a[2]), int(a[3]), float(a[4]))
     elif a and a[0] == "udp-dns" and len(a) == 3:
         udp_dns(a[1], int(a[2]))
     elif a and a[0] == "ns" and len(a) >= 3:
