@@ -967,6 +967,15 @@ static void nft_dom_sets_text(FILE *f, const char *ifname,
  * established connection is kept: a sandbox's own connections may idle,
  * and the count, not the timeout, is what protects the others.
  *
+ * The DNS interceptor forwards every query from a fresh socket (a random
+ * source port): one flow of the sandbox's can make it open thousands of
+ * upstream flows a second, each tracked for 30 s. So DNS messages (UDP
+ * and TCP port 53, all of which the interceptor receives) are paced like
+ * new TCP connections, F at once then F every 10 s (named limit
+ * "<if>_dns", first thing in the input chain, established flows
+ * included): the interceptor's upstream flows for the sandbox stay near
+ * 4F per upstream resolver.
+ *
  * Neighbour discovery: the host's IPv6 neighbour table is shared by every
  * interface (its gc_thresh3 is machine-wide), and a neighbour solicitation
  * creates an entry for its source. A sandbox may send neighbour
@@ -997,6 +1006,8 @@ static void nft_flows_text(FILE *f, const char *ifname, uint32_t flows)
 		t, ifname);
 	fprintf(f, "add limit inet %s %s_new { rate over %llu/minute burst %u packets }\n",
 		t, ifname, (unsigned long long)burst * 6, burst);
+	fprintf(f, "add limit inet %s %s_dns { rate over %llu/minute burst %u packets }\n",
+		t, ifname, (unsigned long long)burst * 6, burst);
 	fprintf(f, "add ct timeout inet %s %s_tcp { protocol tcp; l3proto ip; policy = { time_wait: %u, close: %u }; }\n",
 		t, ifname, NFT_CT_CLOSED_TIMEOUT, NFT_CT_CLOSED_TIMEOUT);
 	fprintf(f, "add chain inet %s %s_i9\n", t, ifname);
@@ -1005,6 +1016,7 @@ static void nft_flows_text(FILE *f, const char *ifname, uint32_t flows)
 		fprintf(f, "delete chain inet %s %s_i9\n", t, ifname);
 		fprintf(f, "delete set inet %s %s_flows\n", t, ifname);
 		fprintf(f, "delete limit inet %s %s_new\n", t, ifname);
+		fprintf(f, "delete limit inet %s %s_dns\n", t, ifname);
 		fprintf(f, "delete ct timeout inet %s %s_tcp\n", t, ifname);
 		return;
 	}
@@ -1115,6 +1127,9 @@ int nft_sandbox_add_text(FILE *f, const struct nft_sandbox *s,
 	/* input: the host (I2) */
 	fprintf(f, "add chain inet %s %s\n", t, in);
 	fprintf(f, "flush chain inet %s %s\n", t, in);
+	if (p->mode == NET_FILTERED)
+		fprintf(f, "add rule inet %s %s meta l4proto { tcp, udp } th dport 53 limit name \"%s_dns\" jump %s_i9 comment \"DNS messages beyond limits.flows every 10 s (I9)\"\n",
+			t, in, i, i);
 	fprintf(f, "add rule inet %s %s ct state established,related accept\n", t, in);
 	fprintf(f, "add rule inet %s %s ct state invalid drop\n", t, in);
 	if (s->has_v6)

@@ -15,7 +15,9 @@
 # are answered. Sandbox F (limits.flows: 64) opens and closes 300
 # connections in a row: the rate of new ones (64 at once, then 6.4 a
 # second) and the ten-second TIME_WAIT of its entries bound what the host
-# keeps tracking of them.
+# keeps tracking of them. Sandbox G (limits.flows: 64) floods its DNS
+# interceptor with queries from one socket: its DNS messages are paced the
+# same way, which bounds the upstream flows the interceptor opens for it.
 #
 # Neighbour cache: from root in sandbox D, neighbour solicitations from 64
 # forged fe80::/10 sources create no entry in the host's neighbour table
@@ -30,7 +32,7 @@
 # The numbers stay small: the machine's conntrack table and its IPv6
 # neighbour table (gc_thresh3) are shared with every other test.
 #
-#   [A, B, C, D, E, F] --moatN-- [HOST] -- [LAN] -- [INET holding server :7777]
+#   [A, B, C, D, E, F, G] --moatN-- [HOST] -- [LAN] -- [INET holding server :7777]
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../lib/world.sh"
@@ -85,7 +87,7 @@ else
 	not_ok "limits.flows is a policy key" "$out"
 	echo "version: 1" >"$WORLD_DIR/flows.yaml"
 fi
-for n in a b c f; do
+for n in a b c f g; do
 	pol=()
 	[ $n = b ] || pol=(--policy "$WORLD_DIR/flows.yaml")
 	out=$(m create "$n-$S" "${pol[@]}" 2>&1) || { not_ok "create $n-$S" "$out"; t_end; }
@@ -96,6 +98,8 @@ gwb=$(field "b-$S" gateway4)
 gwc=$(field "c-$S" gateway4)
 ifc=$(field "c-$S" host_interface)
 ipf=$(field "f-$S" ipv4)
+gwg=$(field "g-$S" gateway4)
+ifg=$(field "g-$S" host_interface)
 
 t_begin "conntrack: A opens 200 connections at once with limits.flows 64"
 before=$(counter "$ifa" d_i9_any)
@@ -149,7 +153,22 @@ check "the host tracks at most 4 x 64 of F's connections ($tw)" test "$tw" -le 2
 closed=$(awk -v a="src=$ipf" '$3 == "tcp" && $7 == a && ($6 == "TIME_WAIT" || $6 == "CLOSE")' <<<"$ct" | wc -l)
 maxt=$(awk -v a="src=$ipf" '$3 == "tcp" && $7 == a && ($6 == "TIME_WAIT" || $6 == "CLOSE") { if ($5 > m) m = $5 } END { print m + 0 }' <<<"$ct")
 check "the closed ones ($closed) for at most 10 s each ($maxt s left at most)" test "$closed" -gt 0 -a "$maxt" -le 10
-for n in a b c f; do m rm "$n-$S" >/dev/null 2>&1; done
+
+t_begin "conntrack: G floods its DNS interceptor from one socket"
+# each query the interceptor forwards leaves an upstream flow in the
+# host's table for 30 s: the pace of G's DNS messages bounds them
+upstream() { in_host cat /proc/net/nf_conntrack | grep -c ' dport=53 src=\(8\.8\.8\.8\|1\.1\.1\.1\) '; }
+before=$(upstream)
+res=$(in_ns "moat-g-$S" $EX dns-flood "$gwg" 3 2>&1)
+after=$(upstream)
+k=$(sed -n 's/.*answered \([0-9]*\).*/\1/p' <<<"$res")
+k=${k:-0}
+check "G's first queries are answered ($res)" test "$k" -ge 32
+check "at most 64 + 6.4 a second are answered in 3 s ($res)" test "$k" -le 100
+check "the interceptor's upstream flows in the host's table grew by at most 4 x 64 per resolver ($before -> $after)" \
+	test $((after - before)) -le 512
+check "the refused ones are counted in ${ifg}_d_i9_any" test "$(counter "$ifg" d_i9_any)" -gt 0 2>/dev/null
+for n in a b c f g; do m rm "$n-$S" >/dev/null 2>&1; done
 
 t_begin "neighbour cache: forged link-local sources"
 if ! out=$(m create "d-$S" 2>&1); then

@@ -24,6 +24,10 @@ machine's conntrack and neighbour tables are shared by every test).
   exhaust.py udp-dns SERVER N              N DNS queries, each from its own
                                            socket (its own source port), at
                                            once; print "answered K of N"
+  exhaust.py dns-flood SERVER SECS         DNS queries for names never asked
+                                           before, from one socket, 50 every
+                                           5 ms or so, for SECS; print "sent
+                                           N answered K"
   exhaust.py ns GW SRC...                  one neighbour solicitation for GW
                                            (unicast, hop limit 255, source
                                            link-layer option) from each SRC
@@ -149,6 +153,31 @@ def udp_dns(server, n):
     print("answered %d of %d" % (answered, n))
 
 
+def dns_flood(server, secs):
+    fam = socket.AF_INET6 if ":" in server else socket.AF_INET
+    s = socket.socket(fam, socket.SOCK_DGRAM)
+    s.setblocking(False)
+    tag = os.getpid()
+    n = answered = 0
+    end = time.time() + secs
+    while time.time() < end:
+        for _ in range(50):
+            try:
+                s.sendto(dns_query(n & 0xFFFF, "f%d-%d.example.com" % (tag, n)),
+                         (server, 53))
+                n += 1
+            except OSError:
+                pass
+        select.select([s], [], [], 0.005)
+        try:
+            while True:
+                if len(s.recv(4096)) >= 12:
+                    answered += 1
+        except OSError:
+            pass
+    print("sent %d answered %d" % (n, answered))
+
+
 def csum(data):
     if len(data) % 2:
         data += b"\0"
@@ -184,6 +213,8 @@ def main():
         churn(a[1], int(a[2]), int(a[3]), float(a[4]))
     elif a and a[0] == "udp-dns" and len(a) == 3:
         udp_dns(a[1], int(a[2]))
+    elif a and a[0] == "dns-flood" and len(a) == 3:
+        dns_flood(a[1], float(a[2]))
     elif a and a[0] == "ns" and len(a) >= 3:
         ns(a[1], a[2:])
     else:
