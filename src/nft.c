@@ -948,8 +948,8 @@ static void nft_dom_sets_text(FILE *f, const char *ifname,
  * takes an entry) when:
  *
  *   - it is TCP and the sandbox opened F new TCP connections in the last
- *     ten seconds beyond a burst of F (named limit "<if>_new", F/10 a
- *     second);
+ *     NFT_CT_CLOSED_TIMEOUT (2) seconds beyond a burst of F (named limit
+ *     "<if>_new", F/2 a second);
  *   - F connections the host still tracks for the sandbox are open: set
  *     "<if>_flows" has one dynamic element (keyed by the interface)
  *     carrying a "ct count" (nf_conncount), to which every new connection
@@ -960,21 +960,36 @@ static void nft_dom_sets_text(FILE *f, const char *ifname,
  *
  * What the count does not see, TCP connections closed but still tracked,
  * is what the rate and a shorter timeout bound: the sandbox's TCP entries
- * get the ct timeout policy "<if>_tcp", TIME_WAIT and CLOSE ten seconds
- * (NFT_CT_CLOSED_TIMEOUT; the kernel's default TIME_WAIT is 120 s). In ten
- * seconds at most F open connections close, and 2F more open and close,
- * so a sandbox holds at most about 4F entries. The 5-day timeout of an
- * established connection is kept: a sandbox's own connections may idle,
- * and the count, not the timeout, is what protects the others.
+ * get the ct timeout policy "<if>_tcp", TIME_WAIT and CLOSE two seconds
+ * (the kernel's default TIME_WAIT is 120 s, CLOSE 10 s). In two seconds at
+ * most F open connections close, and 2F more open and close, so a sandbox
+ * holds at most about 4F entries. Conntrack forgetting a closed connection
+ * early costs little: a late segment of it is answered by the host with a
+ * reset, and the sandbox's own stack keeps its TIME_WAIT. The 5-day
+ * timeout of an established connection is kept: a sandbox's own
+ * connections may idle, and the count, not the timeout, is what protects
+ * the others.
+ *
+ * A DNS query to the interceptor is a UDP flow of its own (resolvers use
+ * a fresh socket each time), tracked 30 s by default although answered
+ * at once: a script resolving a name before each of hundreds of requests
+ * would use up the count. So the interceptor's flows are accepted before
+ * the count, bounded instead by the pace of DNS messages (below), and
+ * their UDP entries get the policy "<if>_udp", NFT_CT_DNS_TIMEOUT seconds
+ * (answered or not: Linux keeps the "unreplied" timeout for a flow
+ * answered once; resolvers give up after about 5 s, and the interceptor
+ * answers within DNS_UP_TIMEOUT per upstream it tries); TCP ones get
+ * "<if>_tcp" like any other.
  *
  * The DNS interceptor forwards every query from a fresh socket (a random
  * source port): one flow of the sandbox's can make it open thousands of
  * upstream flows a second, each tracked for 30 s. So DNS messages (UDP
- * and TCP port 53, all of which the interceptor receives) are paced like
- * new TCP connections, F at once then F every 10 s (named limit
- * "<if>_dns", first thing in the input chain, established flows
- * included): the interceptor's upstream flows for the sandbox stay near
- * 4F per upstream resolver.
+ * and TCP port 53, all of which the interceptor receives) are paced: 4F
+ * at once (a script resolving before each of hundreds of requests), then
+ * F every 10 s (named limit "<if>_dns", first thing in the input chain,
+ * established flows included): the interceptor's upstream flows for the
+ * sandbox stay near 7F per upstream resolver, the sandbox's own flows to
+ * the interceptor near 5F. All told, about 16F entries at worst.
  *
  * Neighbour discovery: the host's IPv6 neighbour table is shared by every
  * interface (its gc_thresh3 is machine-wide), and a neighbour solicitation
@@ -1005,11 +1020,15 @@ static void nft_flows_text(FILE *f, const char *ifname, uint32_t flows)
 	fprintf(f, "add set inet %s %s_flows { type ifname; size 1; flags dynamic; }\n",
 		t, ifname);
 	fprintf(f, "add limit inet %s %s_new { rate over %llu/minute burst %u packets }\n",
-		t, ifname, (unsigned long long)burst * 6, burst);
-	fprintf(f, "add limit inet %s %s_dns { rate over %llu/minute burst %u packets }\n",
-		t, ifname, (unsigned long long)burst * 6, burst);
+		t, ifname, (unsigned long long)burst * 60 / NFT_CT_CLOSED_TIMEOUT,
+		burst);
+	fprintf(f, "add limit inet %s %s_dns { rate over %llu/minute burst %llu packets }\n",
+		t, ifname, (unsigned long long)burst * 6,
+		(unsigned long long)burst * 4);
 	fprintf(f, "add ct timeout inet %s %s_tcp { protocol tcp; l3proto ip; policy = { time_wait: %u, close: %u }; }\n",
 		t, ifname, NFT_CT_CLOSED_TIMEOUT, NFT_CT_CLOSED_TIMEOUT);
+	fprintf(f, "add ct timeout inet %s %s_udp { protocol udp; l3proto ip; policy = { unreplied: %u, replied: %u }; }\n",
+		t, ifname, NFT_CT_DNS_TIMEOUT, NFT_CT_DNS_TIMEOUT);
 	fprintf(f, "add chain inet %s %s_i9\n", t, ifname);
 	fprintf(f, "flush chain inet %s %s_i9\n", t, ifname);
 	if (!flows) {
@@ -1018,6 +1037,7 @@ static void nft_flows_text(FILE *f, const char *ifname, uint32_t flows)
 		fprintf(f, "delete limit inet %s %s_new\n", t, ifname);
 		fprintf(f, "delete limit inet %s %s_dns\n", t, ifname);
 		fprintf(f, "delete ct timeout inet %s %s_tcp\n", t, ifname);
+		fprintf(f, "delete ct timeout inet %s %s_udp\n", t, ifname);
 		return;
 	}
 	if (nft_log_group(ifname)) {
@@ -1034,19 +1054,33 @@ static void nft_flows_text(FILE *f, const char *ifname, uint32_t flows)
  * @f:		output
  * @s:		the sandbox
  * @chain:	its forward or input chain
+ * @in:		it is the input chain: then also the DNS interceptor's
+ *		accept, ahead of the count
  */
 static void nft_flows_rules(FILE *f, const struct nft_sandbox *s,
-			    const char *chain)
+			    const char *chain, bool in)
 {
 	const char *t = NFT_TABLE, *i = s->ifname;
+	char a[INET6_ADDRSTRLEN + 4];
 
 	fprintf(f, "add rule inet %s %s meta l4proto tcp ct state new limit name \"%s_new\" jump %s_i9\n",
 		t, chain, i, i);
+	fprintf(f, "add rule inet %s %s meta l4proto tcp ct state new ct timeout set \"%s_tcp\"\n",
+		t, chain, i);
+	if (in) {
+		/* the interceptor, where nft_base_text() redirects DNS to:
+		 * its flows are bounded by the pace of DNS messages */
+		fprintf(f, "add rule inet %s %s udp dport 53 ct state new ct timeout set \"%s_udp\"\n",
+			t, chain, i);
+		fprintf(f, "add rule inet %s %s ip daddr %s meta l4proto { tcp, udp } th dport 53 accept comment \"DNS interceptor (I4)\"\n",
+			t, chain, addr_only(&s->gw4, a));
+		if (s->has_v6)
+			fprintf(f, "add rule inet %s %s ip6 daddr %s meta l4proto { tcp, udp } th dport 53 accept comment \"DNS interceptor (I4)\"\n",
+				t, chain, addr_only(&s->gw6, a));
+	}
 	fprintf(f, "add rule inet %s %s ct state new add @%s_flows { iifname ct count over %u } jump %s_i9\n",
 		t, chain, i,
 		s->pol->flows ? s->pol->flows : POLICY_FLOWS_DEFAULT, i);
-	fprintf(f, "add rule inet %s %s meta l4proto tcp ct state new ct timeout set \"%s_tcp\"\n",
-		t, chain, i);
 }
 
 /**
@@ -1136,15 +1170,9 @@ int nft_sandbox_add_text(FILE *f, const struct nft_sandbox *s,
 		fprintf(f, "add rule inet %s %s icmpv6 type { nd-neighbor-solicit, nd-neighbor-advert } ip6 hoplimit 255 accept\n",
 			t, in);
 	if (p->mode == NET_FILTERED)
-		nft_flows_rules(f, s, in);
+		nft_flows_rules(f, s, in, true);
 	nft_proxy_input(f, s, in);
 	if (p->mode == NET_FILTERED) {
-		/* the interceptor, where nft_base_text() redirects DNS to */
-		fprintf(f, "add rule inet %s %s ip daddr %s meta l4proto { tcp, udp } th dport 53 accept comment \"DNS interceptor (I4)\"\n",
-			t, in, addr_only(&s->gw4, a4));
-		if (s->has_v6)
-			fprintf(f, "add rule inet %s %s ip6 daddr %s meta l4proto { tcp, udp } th dport 53 accept comment \"DNS interceptor (I4)\"\n",
-				t, in, addr_only(&s->gw6, a6));
 		/* "allow: host" must not open the host's resolver (I4) */
 		nft_deny(f, i, in, NFT_CTR_D_I4_HOST, "I4:dns", "drop",
 			 "DNS and its bypasses (I4)",
@@ -1182,7 +1210,7 @@ int nft_sandbox_add_text(FILE *f, const struct nft_sandbox *s,
 			 "multicast (I4)", "ip6 daddr @g6_multicast");
 		nft_deny(f, i, fwd, NFT_CTR_D_I4_EGRESS, "I4:multicast", "drop",
 			 "broadcast (I4)", "fib daddr type broadcast");
-		nft_flows_rules(f, s, fwd);
+		nft_flows_rules(f, s, fwd, false);
 		nft_domain_ports(f, i, fwd, p, NFT_DPORT_QUIC);
 		for (k = 0; k < p->nrules; k++)
 			if (nft_rule_decorated(f, s, fwd, k, false))

@@ -66,8 +66,13 @@ struct nft_sandbox {
 #define NFT_ND_BURST		100
 
 /* TIME_WAIT and CLOSE timeout of a sandbox's TCP connections, seconds
- * (nft.c, nft_flows_text()): closed connections are not in its count */
-#define NFT_CT_CLOSED_TIMEOUT	10
+ * (nft.c, nft_flows_text()): closed connections are not in its count, and
+ * limits.flows new ones may open every NFT_CT_CLOSED_TIMEOUT seconds */
+#define NFT_CT_CLOSED_TIMEOUT	2
+
+/* conntrack timeout of a sandbox's UDP flows to its DNS interceptor,
+ * seconds: each query is a flow of its own (nft.c, nft_flows_rules()) */
+#define NFT_CT_DNS_TIMEOUT	10
 
 /**
  * enum nft_ctr - a sandbox's named counters, "<ifname>_<nft_ctrs[].name>"

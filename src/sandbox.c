@@ -26,7 +26,8 @@
  *
  * Any failure runs the tear-down, which is idempotent and is also what
  * "moat rm" uses: interface deleted (the sandbox is cut off at once), nft
- * objects deleted in one transaction, namespace unmounted, record removed
+ * objects deleted in one transaction, the sandbox's connections deleted
+ * from the host's conntrack table (ct.c), namespace unmounted, record removed
  * last, so that an interrupted tear-down can be finished by "moat rm -f".
  * Until the record is removed the index stays taken, so a half-removed
  * sandbox's interface name is never handed to another one.
@@ -41,6 +42,7 @@
 #include <sys/wait.h>
 #include <linux/rtnetlink.h>
 
+#include "ct.h"
 #include "link.h"
 #include "netns.h"
 #include "nft.h"
@@ -674,6 +676,29 @@ fail:
 }
 
 /**
+ * sandbox_forget_flows() - delete the sandbox's entries from the host's
+ * conntrack table (ct.c), once its link is gone
+ * @s:		record
+ *
+ * A failure is only a warning: the entries then time out by themselves.
+ */
+static void sandbox_forget_flows(const struct sb_state *s)
+{
+	const struct prefix *src[2] = { &s->addr4, &s->addr6 };
+	size_t k, n;
+	int err;
+
+	for (k = 0; k < (s->has_v6 ? 2u : 1u); k++) {
+		err = ct_forget_src(src[k], &n);
+		if (err)
+			msg_warn("cannot remove the connections of '%s' from the host's conntrack table: %s",
+				 s->name, strerror(-err));
+		else if (n)
+			msg_debug("%s: %zu conntrack entries removed", s->name, n);
+	}
+}
+
+/**
  * sandbox_teardown() - remove everything a sandbox has; idempotent
  * @c:		settings
  * @s:		record (its supervisor must already be stopped)
@@ -728,6 +753,8 @@ int sandbox_teardown(const struct moat_config *c, const struct sb_state *s)
 			policy_free(&pol);
 		}
 		msg_debug_step("teardown: rules");
+		sandbox_forget_flows(s);
+		msg_debug_step("teardown: conntrack");
 	}
 	if (*s->netns && (err = netns_remove(s->netns))) {
 		msg_err("cannot remove %s: %s", s->netns, strerror(-err));

@@ -24,6 +24,7 @@ machine's conntrack and neighbour tables are shared by every test).
   exhaust.py udp-dns SERVER N              N DNS queries, each from its own
                                            socket (its own source port), at
                                            once; print "answered K of N"
+  exhaust.py udp DST PORT N                the same with a datagram "ping I"
   exhaust.py dns-flood SERVER SECS         DNS queries for names never asked
                                            before, from one socket, 50 every
                                            5 ms or so, for SECS; print "sent
@@ -119,14 +120,15 @@ def dns_query(qid, name):
     return q + b"\0" + struct.pack("!HH", 1, 1)
 
 
-def udp_dns(server, n):
+def udp_many(server, port, n):
     fam = socket.AF_INET6 if ":" in server else socket.AF_INET
     socks = {}
     for i in range(n):
         s = socket.socket(fam, socket.SOCK_DGRAM)
         s.setblocking(False)
         try:
-            s.sendto(dns_query(i + 1, "example.com"), (server, 53))
+            s.sendto(dns_query(i + 1, "example.com") if port == 53 else
+                     b"ping %d\n" % i, (server, port))
         except OSError:
             s.close()
             continue
@@ -212,7 +214,9 @@ def main():
     elif a and a[0] == "churn" and len(a) == 5:
         churn(a[1], int(a[2]), int(a[3]), float(a[4]))
     elif a and a[0] == "udp-dns" and len(a) == 3:
-        udp_dns(a[1], int(a[2]))
+        udp_many(a[1], 53, int(a[2]))
+    elif a and a[0] == "udp" and len(a) == 4:
+        udp_many(a[1], int(a[2]), int(a[3]))
     elif a and a[0] == "dns-flood" and len(a) == 3:
         dns_flood(a[1], float(a[2]))
     elif a and a[0] == "ns" and len(a) >= 3:

@@ -509,26 +509,32 @@ static void test_flows(void **state)
 		    pos(low, "moat7_fwd ip daddr @g4_public"));
 	assert_true(pos(low, "moat7_in ct state invalid drop") <
 		    pos(low, "moat7_in ct state new add @moat7_flows"));
-	assert_true(pos(low, "moat7_in ct state new add @moat7_flows") <
-		    pos(low, "DNS interceptor (I4)"));
 	assert_non_null(strstr(low, rule));
 	assert_true(pos(low, "add set inet moat moat7_flows { type ifname; size 1; flags dynamic; }") <
 		    pos(low, rule));
 	assert_non_null(strstr(low, "moat7_i9 limit name \"moat7_log\" log prefix \"moat:I9:flows\""));
 	assert_non_null(strstr(low, "moat7_i9 counter name \"moat7_d_i9_any\" counter reject with icmpx admin-prohibited"));
 	/* new TCP connections and DNS messages are paced: F at once, then F
-	 * every 10 s; DNS first thing in the input chain, established flows
+	 * every 2 s; DNS 4F at once, then F every 10 s, first thing in the input chain, established flows
 	 * included (one flow of queries makes the interceptor open many) */
-	assert_non_null(strstr(low, "add limit inet moat moat7_new { rate over 384/minute burst 64 packets }"));
-	assert_non_null(strstr(low, "add limit inet moat moat7_dns { rate over 384/minute burst 64 packets }"));
+	assert_non_null(strstr(low, "add limit inet moat moat7_new { rate over 1920/minute burst 64 packets }"));
+	assert_non_null(strstr(low, "add limit inet moat moat7_dns { rate over 384/minute burst 256 packets }"));
 	assert_true(pos(low, "moat7_in meta l4proto { tcp, udp } th dport 53 limit name \"moat7_dns\" jump moat7_i9") <
 		    pos(low, "moat7_in ct state established,related accept"));
 	assert_true(pos(low, "moat7_fwd meta l4proto tcp ct state new limit name \"moat7_new\" jump moat7_i9") <
 		    pos(low, "moat7_fwd ct state new add @moat7_flows"));
 	/* closed TCP connections leave the count: they leave conntrack soon */
-	assert_non_null(strstr(low, "add ct timeout inet moat moat7_tcp { protocol tcp; l3proto ip; policy = { time_wait: 10, close: 10 }; }"));
-	assert_true(pos(low, "moat7_fwd ct state new add @moat7_flows") <
-		    pos(low, "moat7_fwd meta l4proto tcp ct state new ct timeout set \"moat7_tcp\""));
+	assert_non_null(strstr(low, "add ct timeout inet moat moat7_tcp { protocol tcp; l3proto ip; policy = { time_wait: 2, close: 2 }; }"));
+	assert_true(pos(low, "moat7_fwd meta l4proto tcp ct state new ct timeout set \"moat7_tcp\"") <
+		    pos(low, "moat7_fwd ct state new add @moat7_flows"));
+	/* a DNS query is a UDP flow of its own: short-lived in conntrack */
+	assert_non_null(strstr(low, "add ct timeout inet moat moat7_udp { protocol udp; l3proto ip; policy = { unreplied: 10, replied: 10 }; }"));
+	assert_true(pos(low, "moat7_in udp dport 53 ct state new ct timeout set \"moat7_udp\"") <
+		    pos(low, "DNS interceptor (I4)"));
+	/* ... and bounded by the pace of DNS messages, not by the count */
+	assert_true(pos(low, "DNS interceptor (I4)") <
+		    pos(low, "moat7_in ct state new add @moat7_flows"));
+	assert_null(strstr(low, "moat7_fwd udp dport 53 ct state new ct timeout"));
 	/* the count is never flushed: it counts what conntrack holds */
 	assert_null(strstr(low, "flush set inet moat moat7_flows"));
 	free(def);
