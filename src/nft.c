@@ -13,14 +13,16 @@
  * does not grow with the number of sandboxes):
  *
  *   prerouting (raw, before conntrack)   pre_dispatch  -> <if>_pre
- *	anti-spoofing (I5), RA/redirects, martian loopback destinations
+ *	anti-spoofing (I5), RA/redirects, neighbour discovery from its own
+ *	addresses only, martian loopback destinations
  *   input (filter)                       in_dispatch   -> <if>_in
  *	the host (I2): only replies, neighbour discovery and host ports
- *	the policy opens with "allow: host"
+ *	the policy opens with "allow: host"; DNS paced and new connections
+ *	bounded (I9, "What a sandbox may take of what the host shares")
  *   forward (filter)                     fwd_dispatch  -> <if>_fwd
  *	nothing new ever enters a sandbox (I1); DNS and its bypasses and
- *	multicast are dropped (I4); then the policy's rules in order and
- *	its default (I3)
+ *	multicast are dropped (I4); new connections bounded (I9); then the
+ *	policy's rules in order and its default (I3)
  *   postrouting (nat)                    masquerade sandbox traffic
  *   proxy (nat prerouting, dstnat)       redirect connections a sandbox's
  *	prerouting chain marked (only policies with domain rules mark: TCP

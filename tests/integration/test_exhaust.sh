@@ -28,7 +28,8 @@
 # forged fe80::/10 sources create no entry in the host's neighbour table
 # for D's interface, and are counted as spoofing; one from D's own
 # link-local address does (the positive control), and D's IPv6 works; NDs
-# from it beyond the rate are dropped.
+# from it beyond the rate are dropped. IPv4: ARP requests from forged
+# sender addresses teach the host nothing (reverse-path filter on its end).
 #
 # Pins: with dns.ttl {min: 0, max: 0} every pin of sandbox E still has a
 # timeout (nftables takes 0 as "never"): the address works right after the
@@ -255,6 +256,18 @@ else
 fi
 assert_match "$(probe_http "moat-d-$S" "http://[2606:2800:220:1::1]/")" "INET 2606:2800:220:1::1" "D's IPv6 still works"
 assert_match "$(in_host ip -6 neigh show dev "$ifd")" "$v6" "the host reaches D's own address"
+
+t_begin "neighbour cache: ARP from forged sender addresses"
+gwd=$(field "d-$S" gateway4)
+v4=$(field "d-$S" ipv4)
+srcs=()
+for i in $(seq 1 32); do srcs+=("10.99.0.$i" "198.51.100.$i"); done
+assert_ok -m "64 ARP requests for the gateway sent" in_ns "moat-d-$S" $EX arp "$gwd" "${srcs[@]}"
+assert_ok -m "an ARP request from D's own address" in_ns "moat-d-$S" $EX arp "$gwd" "$v4"
+check "the host learns D's own address" \
+	wait_for 5 sh -c "nsenter --net=$HOST_NETNS ip -4 neigh show dev $ifd | grep -q '^$v4 '"
+assert_eq "$(in_host ip -4 neigh show dev "$ifd" | grep -c '^\(10\.99\.0\|198\.51\.100\)\.')" 0 \
+	"no neighbour entry on $ifd for a forged sender (reverse-path filter)"
 m rm "d-$S" >/dev/null 2>&1
 
 t_begin "pins: dns.ttl {min: 0, max: 0}"

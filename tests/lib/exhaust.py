@@ -29,6 +29,8 @@ machine's conntrack and neighbour tables are shared by every test).
                                            before, from one socket, 50 every
                                            5 ms or so, for SECS; print "sent
                                            N answered K"
+  exhaust.py arp GW SRC...                 one ARP request for GW (broadcast)
+                                           from each sender address SRC
   exhaust.py ns GW SRC...                  one neighbour solicitation for GW
                                            (unicast, hop limit 255, source
                                            link-layer option) from each SRC
@@ -189,6 +191,20 @@ def csum(data):
     return (~s) & 0xFFFF
 
 
+def arp(gw, srcs):
+    ifr = fcntl.ioctl(socket.socket(), 0x8927,  # SIOCGIFHWADDR
+                      struct.pack("256s", b"eth0"))
+    mac = ifr[18:24]
+    sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
+    sock.bind(("eth0", 0))
+    for src in srcs:
+        frame = (b"\xff" * 6 + mac + struct.pack("!H", 0x0806) +
+                 struct.pack("!HHBBH6s4s6s4s", 1, 0x0800, 6, 4, 1, mac,
+                             socket.inet_aton(src), b"\0" * 6,
+                             socket.inet_aton(gw)))
+        sock.send(frame)
+
+
 def ns(gw, srcs):
     ifr = fcntl.ioctl(socket.socket(), 0x8927,  # SIOCGIFHWADDR
                       struct.pack("256s", b"eth0"))
@@ -219,6 +235,8 @@ def main():
         udp_many(a[1], int(a[2]), int(a[3]))
     elif a and a[0] == "dns-flood" and len(a) == 3:
         dns_flood(a[1], float(a[2]))
+    elif a and a[0] == "arp" and len(a) >= 3:
+        arp(a[1], a[2:])
     elif a and a[0] == "ns" and len(a) >= 3:
         ns(a[1], a[2:])
     else:
