@@ -1065,8 +1065,6 @@ static void nft_flows_rules(FILE *f, const struct nft_sandbox *s,
 	const char *t = NFT_TABLE, *i = s->ifname;
 	char a[INET6_ADDRSTRLEN + 4];
 
-	fprintf(f, "add rule inet %s %s meta l4proto tcp ct state new limit name \"%s_new\" jump %s_i9\n",
-		t, chain, i, i);
 	fprintf(f, "add rule inet %s %s meta l4proto tcp ct state new ct timeout set \"%s_tcp\"\n",
 		t, chain, i);
 	if (in) {
@@ -1080,6 +1078,8 @@ static void nft_flows_rules(FILE *f, const struct nft_sandbox *s,
 			fprintf(f, "add rule inet %s %s ip6 daddr %s meta l4proto { tcp, udp } th dport 53 accept comment \"DNS interceptor (I4)\"\n",
 				t, chain, addr_only(&s->gw6, a));
 	}
+	fprintf(f, "add rule inet %s %s meta l4proto tcp ct state new limit name \"%s_new\" jump %s_i9\n",
+		t, chain, i, i);
 	fprintf(f, "add rule inet %s %s ct state new add @%s_flows { iifname ct count over %u } jump %s_i9\n",
 		t, chain, i,
 		s->pol->flows ? s->pol->flows : POLICY_FLOWS_DEFAULT, i);

@@ -24,7 +24,8 @@ machine's conntrack and neighbour tables are shared by every test).
   exhaust.py udp-dns SERVER N              N DNS queries, each from its own
                                            socket (its own source port), at
                                            once; print "answered K of N"
-  exhaust.py udp DST PORT N                the same with a datagram "ping I"
+  exhaust.py udp DST PORT N [GAP]          the same with a datagram "ping I",
+                                           GAP seconds apart
   exhaust.py dns-flood SERVER SECS         DNS queries for names never asked
                                            before, from one socket, 50 every
                                            5 ms or so, for SECS; print "sent
@@ -122,10 +123,12 @@ def dns_query(qid, name):
     return q + b"\0" + struct.pack("!HH", 1, 1)
 
 
-def udp_many(server, port, n):
+def udp_many(server, port, n, gap=0.0):
     fam = socket.AF_INET6 if ":" in server else socket.AF_INET
     socks = {}
     for i in range(n):
+        if gap:
+            time.sleep(gap)
         s = socket.socket(fam, socket.SOCK_DGRAM)
         s.setblocking(False)
         try:
@@ -231,8 +234,8 @@ def main():
         churn(a[1], int(a[2]), int(a[3]), float(a[4]))
     elif a and a[0] == "udp-dns" and len(a) == 3:
         udp_many(a[1], 53, int(a[2]))
-    elif a and a[0] == "udp" and len(a) == 4:
-        udp_many(a[1], int(a[2]), int(a[3]))
+    elif a and a[0] == "udp" and len(a) in (4, 5):
+        udp_many(a[1], int(a[2]), int(a[3]), float(a[4]) if len(a) == 5 else 0)
     elif a and a[0] == "dns-flood" and len(a) == 3:
         dns_flood(a[1], float(a[2]))
     elif a and a[0] == "arp" and len(a) >= 3:

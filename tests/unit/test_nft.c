@@ -523,6 +523,10 @@ static void test_flows(void **state)
 		    pos(low, "moat7_in ct state established,related accept"));
 	assert_true(pos(low, "moat7_fwd meta l4proto tcp ct state new limit name \"moat7_new\" jump moat7_i9") <
 		    pos(low, "moat7_fwd ct state new add @moat7_flows"));
+	assert_true(pos(low, "moat7_in meta l4proto tcp ct state new limit name \"moat7_new\" jump moat7_i9") <
+		    pos(low, "moat7_in ct state new add @moat7_flows"));
+	assert_true(pos(low, "DNS interceptor (I4)") <
+		    pos(low, "moat7_in meta l4proto tcp ct state new limit name \"moat7_new\""));
 	/* closed TCP connections leave the count: they leave conntrack soon */
 	assert_non_null(strstr(low, "add ct timeout inet moat moat7_tcp { protocol tcp; l3proto ip; policy = { time_wait: 2, close: 2 }; }"));
 	assert_true(pos(low, "moat7_fwd meta l4proto tcp ct state new ct timeout set \"moat7_tcp\"") <
