@@ -125,8 +125,11 @@ bench_wait_listen "$H" udp 53
 bench_wait_listen "$H" udp 5300
 
 SB=bd-$BENCH_SFX SP=bdp-$BENCH_SFX
-moat create "$SB" --dns-upstream 8.8.8.8 >/dev/null
-printf 'version: 1\negress:\n  default: deny\n  rules:\n    - allow: "*.bench.example"\n      ports: [443]\n' >"$BENCH_DIR/pin.yaml"
+# thousands of queries a second: beyond what limits.flows' default lets
+# one sandbox send (docs/POLICY.md)
+printf 'version: 1\nlimits:\n  flows: 1048576\n' >"$BENCH_DIR/flows.yaml"
+moat create "$SB" --dns-upstream 8.8.8.8 --policy "$BENCH_DIR/flows.yaml" >/dev/null
+printf 'version: 1\negress:\n  default: deny\n  rules:\n    - allow: "*.bench.example"\n      ports: [443]\nlimits:\n  flows: 1048576\n' >"$BENCH_DIR/pin.yaml"
 moat create "$SP" --dns-upstream 8.8.8.8 --policy "$BENCH_DIR/pin.yaml" >/dev/null
 
 for i in $(seq "$NAMES"); do echo "q$i.bench.example A"; done >"$BENCH_DIR/queries"

@@ -281,6 +281,10 @@ egress:
     - allow: host
       ports: [8080, 8443, 8888]
       protocol: tcp
+# thousands of new connections a second: beyond what limits.flows' default
+# lets one sandbox open (docs/POLICY.md)
+limits:
+  flows: 1048576
 EOF
 moat create "$SBD" --policy "$BENCH_DIR/policy.yaml" >/dev/null
 in_ns "$H" env MOAT_PROXY=all "$MOAT" create "$SBP" --policy "$BENCH_DIR/policy.yaml" >/dev/null

@@ -42,7 +42,8 @@
  * one is not, the client gets NXDOMAIN with an EDE. Then, when the name
  * matches domain allow rules, every address is pinned into each such
  * rule's nftables set (nft_pinner_add(), a libnftnl batch) with a timeout
- * of the record's TTL clamped to dns.ttl, and only once the kernel has
+ * of the record's TTL clamped to dns.ttl (and never under one second, so
+ * that every pin expires: dns_pin_timeout()), and only once the kernel has
  * acknowledged the batch is the answer released, with its TTLs clamped to
  * dns.ttl.max so that no client caches an address longer than its pin
  * lives. A pin that fails makes the answer SERVFAIL: nothing is released
@@ -1194,19 +1195,26 @@ bool dns_pinned_for(const struct dns *d, int af, const void *addr,
 }
 
 /**
- * dns_clamp() - a TTL clamped to dns.ttl
+ * dns_pin_timeout() - the timeout of a pin: a TTL clamped to dns.ttl, and
+ * never less than DNS_PIN_TIMEOUT_MIN
  * @d:		interceptor
- * @ttl:	TTL
+ * @ttl:	the record's TTL
  *
- * Return: clamped TTL
+ * nftables takes an element's timeout of 0 as "never expires": with
+ * dns.ttl.min 0, a TTL-0 answer would open its address for good, and
+ * DNS_PIN_MAX of them would fill the set (every later pin failing, every
+ * allowed name answered SERVFAIL). So a pin lives at least one second,
+ * even where the answer released to the sandbox says 0.
+ *
+ * Return: seconds, at least DNS_PIN_TIMEOUT_MIN
  */
-static uint32_t dns_clamp(const struct dns *d, uint32_t ttl)
+uint32_t dns_pin_timeout(const struct dns *d, uint32_t ttl)
 {
 	if (ttl < d->pol->ttl_min)
 		ttl = d->pol->ttl_min;
 	if (ttl > d->pol->ttl_max)
 		ttl = d->pol->ttl_max;
-	return ttl;
+	return ttl < DNS_PIN_TIMEOUT_MIN ? DNS_PIN_TIMEOUT_MIN : ttl;
 }
 
 /**
@@ -1266,7 +1274,7 @@ static int dns_check_answer(struct dns *d, const struct dns_q *q,
 
 			if (!dns_rr_addr(rr, &af, addr))
 				continue;
-			timeout = dns_clamp(d, ldns_rr_ttl(rr));
+			timeout = dns_pin_timeout(d, ldns_rr_ttl(rr));
 			left = dns_pin_fresh(d, q->qname, af, addr, timeout, now);
 			if (left) {
 				if (ldns_rr_ttl(rr) > left)
@@ -1306,7 +1314,7 @@ static int dns_check_answer(struct dns *d, const struct dns_q *q,
 
 			if (dns_rr_addr(rr, &af, addr) &&
 			    !dns_pin_fresh(d, q->qname, af, addr,
-					   dns_clamp(d, ldns_rr_ttl(rr)), now) &&
+					   dns_pin_timeout(d, ldns_rr_ttl(rr)), now) &&
 			    naddr++ >= limit) {
 				ldns_rr_free(rr);
 				continue;

@@ -18,6 +18,7 @@
 #define DNS_Q_MAX		256	/* outstanding upstream queries */
 #define DNS_TCP_MAX		32	/* client TCP connections */
 #define DNS_PIN_MAX		4096	/* pins per sandbox (MOAT_DNS_PINS lowers) */
+#define DNS_PIN_TIMEOUT_MIN	1	/* seconds: a pin always expires */
 #define DNS_PIN_HASH		4096	/* buckets of the pins' address index */
 #define DNS_UP_MAX		POLICY_UPSTREAM_MAX
 #define DNS_UP_TIMEOUT		2	/* seconds per upstream attempt */
@@ -188,6 +189,7 @@ void dns_close(struct dns *d);
 void dns_event(struct dns *d, union sv_ref ref, uint32_t events);
 void dns_timer(struct dns *d);
 bool dns_busy(const struct dns *d);
+uint32_t dns_pin_timeout(const struct dns *d, uint32_t ttl);
 void dns_remember_pin(struct dns *d, const char *name, int af,
 		      const uint8_t *addr, uint32_t ttl);
 json_t *dns_stats(const struct dns *d);

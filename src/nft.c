@@ -13,14 +13,16 @@
  * does not grow with the number of sandboxes):
  *
  *   prerouting (raw, before conntrack)   pre_dispatch  -> <if>_pre
- *	anti-spoofing (I5), RA/redirects, martian loopback destinations
+ *	anti-spoofing (I5), RA/redirects, neighbour discovery from its own
+ *	addresses only, martian loopback destinations
  *   input (filter)                       in_dispatch   -> <if>_in
  *	the host (I2): only replies, neighbour discovery and host ports
- *	the policy opens with "allow: host"
+ *	the policy opens with "allow: host"; DNS paced and new connections
+ *	bounded (I9, "What a sandbox may take of what the host shares")
  *   forward (filter)                     fwd_dispatch  -> <if>_fwd
  *	nothing new ever enters a sandbox (I1); DNS and its bypasses and
- *	multicast are dropped (I4); then the policy's rules in order and
- *	its default (I3)
+ *	multicast are dropped (I4); new connections bounded (I9); then the
+ *	policy's rules in order and its default (I3)
  *   forward (filter), into a sandbox     rep_dispatch  -> <if>_rep
  *	replies of this sandbox instance's own connections, nothing else
  *   output (filter)                      host_dispatch -> <if>_host
@@ -580,6 +582,7 @@ const struct nft_ctr_desc nft_ctrs[NFT_CTR_COUNT] = {
 	[NFT_CTR_A_RULE_EGRESS]	= { "a_rule_egress", "allowed", "rule", "egress" },
 	[NFT_CTR_A_RULE_HOST]	= { "a_rule_host", "allowed", "rule", "host" },
 	[NFT_CTR_A_DEFAULT_EGRESS] = { "a_default_egress", "allowed", "default", "egress" },
+	[NFT_CTR_D_I9_ANY]	= { "d_i9_any", "denied", "I9", "any" },
 };
 
 /**
@@ -619,6 +622,8 @@ static void nft_obs_objects_text(FILE *f, const char *ifname)
 			nft_ctrs[k].name);
 	fprintf(f, "add limit inet %s %s_log { rate %u/second burst %u packets }\n",
 		NFT_TABLE, ifname, NFT_LOG_RATE, NFT_LOG_BURST);
+	fprintf(f, "add limit inet %s %s_nd { rate %u/second burst %u packets }\n",
+		NFT_TABLE, ifname, NFT_ND_RATE, NFT_ND_BURST);
 }
 
 /**
@@ -643,6 +648,7 @@ static void nft_obs_del_text(FILE *f, const char *ifname)
 		fprintf(f, "delete counter inet %s %s_%s\n", NFT_TABLE, ifname,
 			nft_ctrs[k].name);
 	fprintf(f, "delete limit inet %s %s_log\n", NFT_TABLE, ifname);
+	fprintf(f, "delete limit inet %s %s_nd\n", NFT_TABLE, ifname);
 }
 
 /**
@@ -1000,6 +1006,183 @@ static void nft_dom_sets_text(FILE *f, const char *ifname,
 	}
 }
 
+/*
+ * What a sandbox may take of what the host shares
+ * -----------------------------------------------
+ * Connection tracking: the host's conntrack table (nf_conntrack_max
+ * entries for the whole network namespace, an established TCP entry
+ * living five days by default) holds every connection a sandbox opens,
+ * forwarded or to moat's services on its gateway (DNS interceptor,
+ * proxy, "allow: host" ports). With F = limits.flows
+ * (POLICY_FLOWS_DEFAULT), the forward and input chains, before anything
+ * they accept, send the first packet of a new connection to "<if>_i9"
+ * (which logs it, "moat:I9:flows", counts it in "<if>_d_i9_any" and
+ * rejects it before conntrack confirms it: a refused connection never
+ * takes an entry) when:
+ *
+ *   - it is TCP and the sandbox opened F new TCP connections in the last
+ *     NFT_CT_CLOSED_TIMEOUT (2) seconds beyond a burst of F (named limit
+ *     "<if>_new", F/2 a second);
+ *   - F connections the host still tracks for the sandbox are open: set
+ *     "<if>_flows" has one dynamic element (keyed by the sandbox's IPv4
+ *     address, a constant: the supervisor's onward connections, judged
+ *     by these chains from the output hook, have no input interface)
+ *     carrying a "ct count" (nf_conncount), to which every new connection
+ *     the chains go on to judge is added. A connection leaves the count
+ *     when conntrack forgets it, or sees it closed (TCP TIME_WAIT or
+ *     CLOSE). One rule evaluates the count, so that a connection is
+ *     counted once (a log rule before it would count it again).
+ *
+ * What the count does not see, TCP connections closed but still tracked,
+ * is what the rate and a shorter timeout bound: the sandbox's TCP entries
+ * get the ct timeout policy "<if>_tcp", TIME_WAIT and CLOSE two seconds
+ * (the kernel's default TIME_WAIT is 120 s, CLOSE 10 s). In two seconds at
+ * most F open connections close, and 2F more open and close, so a sandbox
+ * holds at most about 4F entries. Conntrack forgetting a closed connection
+ * early costs little: a late segment of it is answered by the host with a
+ * reset, and the sandbox's own stack keeps its TIME_WAIT. The 5-day
+ * timeout of an established connection is kept: a sandbox's own
+ * connections may idle, and the count, not the timeout, is what protects
+ * the others.
+ *
+ * A DNS query to the interceptor is a UDP flow of its own (resolvers use
+ * a fresh socket each time), tracked 30 s by default although answered
+ * at once: a script resolving a name before each of hundreds of requests
+ * would use up the count. So the interceptor's flows are accepted before
+ * the count, bounded instead by the pace of DNS messages (below), and
+ * their UDP entries get the policy "<if>_udp", NFT_CT_DNS_TIMEOUT seconds
+ * (answered or not: Linux keeps the "unreplied" timeout for a flow
+ * answered once; resolvers give up after about 5 s, and the interceptor
+ * answers within DNS_UP_TIMEOUT per upstream it tries); TCP ones get
+ * "<if>_tcp" like any other.
+ *
+ * The DNS interceptor forwards every query from a fresh socket (a random
+ * source port): one flow of the sandbox's can make it open thousands of
+ * upstream flows a second, each tracked for 30 s. So DNS messages (UDP
+ * and TCP port 53, all of which the interceptor receives) are paced: 4F
+ * at once (a script resolving before each of hundreds of requests), then
+ * F every 10 s (named limit "<if>_dns", first thing in the input chain,
+ * established flows included): the interceptor's upstream flows for the
+ * sandbox stay near 7F per upstream resolver, the sandbox's own flows to
+ * the interceptor near 5F. All told, about 16F entries at worst.
+ *
+ * Neighbour discovery: the host's IPv6 neighbour table is shared by every
+ * interface (its gc_thresh3 is machine-wide), and a neighbour solicitation
+ * creates an entry for its source. A sandbox may send neighbour
+ * solicitations and advertisements only from its own link-local address
+ * (NFT_SANDBOX_LL, which sandbox.c sets on its eth0), its own address, or
+ * "::" (duplicate address detection), at most NFT_ND_RATE a second
+ * (named limit "<if>_nd"); anything else is dropped before conntrack and
+ * counted as spoofing (I5). So a sandbox owns at most two entries there.
+ */
+
+/**
+ * nft_flows_text() - declare or delete a sandbox's flow bounds and chain
+ * @f:		output
+ * @ifname:	host-side interface
+ * @flows:	limits.flows (declaring), 0 when deleting
+ *
+ * When deleting, every object is first made sure to exist, then deleted
+ * (the chains that refer to them must be deleted first). The set is not
+ * flushed when the sandbox's rules are written again: its count must go
+ * on counting what conntrack already holds.
+ */
+static void nft_flows_text(FILE *f, const char *ifname, uint32_t flows)
+{
+	const char *t = NFT_TABLE;
+	uint32_t burst = flows ? flows : 1;
+
+	fprintf(f, "add set inet %s %s_flows { type ipv4_addr; size 1; flags dynamic; }\n",
+		t, ifname);
+	fprintf(f, "add limit inet %s %s_new { rate over %llu/minute burst %u packets }\n",
+		t, ifname, (unsigned long long)burst * 60 / NFT_CT_CLOSED_TIMEOUT,
+		burst);
+	fprintf(f, "add limit inet %s %s_dns { rate over %llu/minute burst %llu packets }\n",
+		t, ifname, (unsigned long long)burst * 6,
+		(unsigned long long)burst * 4);
+	fprintf(f, "add ct timeout inet %s %s_tcp { protocol tcp; l3proto ip; policy = { time_wait: %u, close: %u }; }\n",
+		t, ifname, NFT_CT_CLOSED_TIMEOUT, NFT_CT_CLOSED_TIMEOUT);
+	fprintf(f, "add ct timeout inet %s %s_udp { protocol udp; l3proto ip; policy = { unreplied: %u, replied: %u }; }\n",
+		t, ifname, NFT_CT_DNS_TIMEOUT, NFT_CT_DNS_TIMEOUT);
+	fprintf(f, "add chain inet %s %s_i9\n", t, ifname);
+	fprintf(f, "flush chain inet %s %s_i9\n", t, ifname);
+	if (!flows) {
+		fprintf(f, "delete chain inet %s %s_i9\n", t, ifname);
+		fprintf(f, "delete set inet %s %s_flows\n", t, ifname);
+		fprintf(f, "delete limit inet %s %s_new\n", t, ifname);
+		fprintf(f, "delete limit inet %s %s_dns\n", t, ifname);
+		fprintf(f, "delete ct timeout inet %s %s_tcp\n", t, ifname);
+		fprintf(f, "delete ct timeout inet %s %s_udp\n", t, ifname);
+		return;
+	}
+	if (nft_log_group(ifname)) {
+		fprintf(f, "add rule inet %s %s_i9", t, ifname);
+		nft_log_stmt(f, ifname, "I9:flows");
+	}
+	fprintf(f, "add rule inet %s %s_i9 counter name \"%s_%s\" counter %s comment \"beyond limits.flows (I9)\"\n",
+		t, ifname, ifname, nft_ctrs[NFT_CTR_D_I9_ANY].name,
+		nft_verdict(false));
+}
+
+/**
+ * nft_flows_rules() - bound a sandbox's new connections (see above)
+ * @f:		output
+ * @s:		the sandbox
+ * @chain:	its forward or input chain
+ * @in:		it is the input chain: then also the DNS interceptor's
+ *		accept, ahead of the count
+ */
+static void nft_flows_rules(FILE *f, const struct nft_sandbox *s,
+			    const char *chain, bool in)
+{
+	const char *t = NFT_TABLE, *i = s->ifname;
+	char a[INET6_ADDRSTRLEN + 4];
+
+	fprintf(f, "add rule inet %s %s meta l4proto tcp ct state new ct timeout set \"%s_tcp\"\n",
+		t, chain, i);
+	if (in) {
+		/* the interceptor, where nft_base_text() redirects DNS to:
+		 * its flows are bounded by the pace of DNS messages */
+		fprintf(f, "add rule inet %s %s udp dport 53 ct state new ct timeout set \"%s_udp\"\n",
+			t, chain, i);
+		fprintf(f, "add rule inet %s %s ip daddr %s meta l4proto { tcp, udp } th dport 53 accept comment \"DNS interceptor (I4)\"\n",
+			t, chain, addr_only(&s->gw4, a));
+		if (s->has_v6)
+			fprintf(f, "add rule inet %s %s ip6 daddr %s meta l4proto { tcp, udp } th dport 53 accept comment \"DNS interceptor (I4)\"\n",
+				t, chain, addr_only(&s->gw6, a));
+	}
+	fprintf(f, "add rule inet %s %s meta l4proto tcp ct state new limit name \"%s_new\" jump %s_i9\n",
+		t, chain, i, i);
+	/* one constant key, the sandbox's address: its own connections and
+	 * its supervisor's onward ones (moatN_out goes to these chains, with
+	 * no input interface) share the count */
+	fprintf(f, "add rule inet %s %s ct state new add @%s_flows { %s ct count over %u } jump %s_i9\n",
+		t, chain, i, addr_only(&s->addr4, a),
+		s->pol->flows ? s->pol->flows : POLICY_FLOWS_DEFAULT, i);
+}
+
+/**
+ * nft_nd_rules() - neighbour discovery from the sandbox (see above)
+ * @f:		output
+ * @s:		the sandbox (with IPv6)
+ * @chain:	its prerouting chain
+ */
+static void nft_nd_rules(FILE *f, const struct nft_sandbox *s,
+			 const char *chain)
+{
+	static const char nd[] = "icmpv6 type { nd-neighbor-solicit, nd-neighbor-advert }";
+	char a6[INET6_ADDRSTRLEN + 4];
+
+	nft_deny(f, s->ifname, chain, NFT_CTR_D_I5_ANY, "I5:spoof", "drop",
+		 "neighbour discovery from another source (I5)",
+		 "%s ip6 saddr != { ::, %s, %s }", nd, NFT_SANDBOX_LL,
+		 addr_only(&s->addr6, a6));
+	fprintf(f, "add rule inet %s %s %s ip6 hoplimit 255 limit name \"%s_nd\" accept comment \"neighbour discovery\"\n",
+		NFT_TABLE, chain, nd, s->ifname);
+	nft_deny(f, s->ifname, chain, NFT_CTR_D_I5_ANY, "I5:nd", "drop",
+		 "neighbour discovery beyond its rate (I5)", "%s", nd);
+}
+
 /**
  * nft_instance_rules() - the head of a sandbox's input and forward chains
  * @f:		output
@@ -1102,14 +1285,14 @@ int nft_sandbox_add_text(FILE *f, const struct nft_sandbox *s,
 	fprintf(f, "add chain inet %s %s\n", t, pre);
 	fprintf(f, "flush chain inet %s %s\n", t, pre);
 	nft_obs_objects_text(f, i);
+	nft_flows_text(f, i, p->flows ? p->flows : POLICY_FLOWS_DEFAULT);
 	nft_deny(f, i, pre, NFT_CTR_D_I5_ANY, "I5:redirect", "drop",
 		 "redirects (I5)", "icmp type redirect");
 	nft_deny(f, i, pre, NFT_CTR_D_I5_ANY, "I5:ra", "drop",
 		 "router advertisements and redirects (I5)",
 		 "icmpv6 type { nd-router-advert, nd-redirect, nd-router-solicit }");
 	if (s->has_v6) {
-		fprintf(f, "add rule inet %s %s ip6 saddr { ::, fe80::/10 } icmpv6 type { nd-neighbor-solicit, nd-neighbor-advert } ip6 hoplimit 255 accept\n",
-			t, pre);
+		nft_nd_rules(f, s, pre);
 		nft_deny(f, i, pre, NFT_CTR_D_I5_ANY, "I5:spoof", "drop",
 			 "spoofed source (I5)", "ip6 saddr != %s",
 			 pfx_str(&s->addr6, a6));
@@ -1130,19 +1313,18 @@ int nft_sandbox_add_text(FILE *f, const struct nft_sandbox *s,
 	/* input: the host (I2) */
 	fprintf(f, "add chain inet %s %s\n", t, in);
 	fprintf(f, "flush chain inet %s %s\n", t, in);
+	if (p->mode == NET_FILTERED)
+		fprintf(f, "add rule inet %s %s meta l4proto { tcp, udp } th dport 53 limit name \"%s_dns\" jump %s_i9 comment \"DNS messages beyond limits.flows every 10 s (I9)\"\n",
+			t, in, i, i);
 	nft_instance_rules(f, s, in);
 	fprintf(f, "add rule inet %s %s ct state invalid drop\n", t, in);
 	if (s->has_v6)
 		fprintf(f, "add rule inet %s %s icmpv6 type { nd-neighbor-solicit, nd-neighbor-advert } ip6 hoplimit 255 accept\n",
 			t, in);
+	if (p->mode == NET_FILTERED)
+		nft_flows_rules(f, s, in, true);
 	nft_proxy_input(f, s, in);
 	if (p->mode == NET_FILTERED) {
-		/* the interceptor, where nft_base_text() redirects DNS to */
-		fprintf(f, "add rule inet %s %s ip daddr %s meta l4proto { tcp, udp } th dport 53 accept comment \"DNS interceptor (I4)\"\n",
-			t, in, addr_only(&s->gw4, a4));
-		if (s->has_v6)
-			fprintf(f, "add rule inet %s %s ip6 daddr %s meta l4proto { tcp, udp } th dport 53 accept comment \"DNS interceptor (I4)\"\n",
-				t, in, addr_only(&s->gw6, a6));
 		/* "allow: host" must not open the host's resolver (I4) */
 		nft_deny(f, i, in, NFT_CTR_D_I4_HOST, "I4:dns", "drop",
 			 "DNS and its bypasses (I4)",
@@ -1181,6 +1363,7 @@ int nft_sandbox_add_text(FILE *f, const struct nft_sandbox *s,
 			 "multicast (I4)", "ip6 daddr @g6_multicast");
 		nft_deny(f, i, fwd, NFT_CTR_D_I4_EGRESS, "I4:multicast", "drop",
 			 "broadcast (I4)", "fib daddr type broadcast");
+		nft_flows_rules(f, s, fwd, false);
 		nft_domain_ports(f, i, fwd, p, NFT_DPORT_QUIC);
 		for (k = 0; k < p->nrules; k++)
 			if (nft_rule_decorated(f, s, fwd, k, false))
@@ -1255,6 +1438,7 @@ void nft_sandbox_del_text(FILE *f, const char *ifname,
 	}
 	if (pol)
 		nft_dom_sets_text(f, ifname, pol, false);
+	nft_flows_text(f, ifname, 0);
 	nft_obs_del_text(f, ifname);
 }
 
@@ -1594,7 +1778,9 @@ static int nft_pinner_batch(struct nft_pinner *np, const struct nft_pin *pins,
 	for (k = 0; k < n * per; k++) {
 		const struct nft_pin *p = &pins[k / per];
 		bool del = k % per == 1;
-		uint64_t timeout = remove ? 1000 : (uint64_t)p->timeout * 1000;
+		/* never 0: nftables takes it as "never expires" */
+		uint64_t timeout = remove || !p->timeout ? 1000 :
+				   (uint64_t)p->timeout * 1000;
 		struct nftnl_set_elem *e;
 		struct nftnl_set *set;
 		struct nlmsghdr *nlh;

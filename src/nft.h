@@ -72,6 +72,24 @@ struct nft_sandbox {
 #define NFT_LOG_RATE		20
 #define NFT_LOG_BURST		40
 
+/* Neighbour discovery a sandbox may send to the host (nft.c,
+ * nft_nd_rules()): from its own link-local address NFT_SANDBOX_LL (set on
+ * its eth0 at creation), its own address, or "::" (duplicate address
+ * detection), at most NFT_ND_RATE messages a second (burst NFT_ND_BURST)
+ */
+#define NFT_SANDBOX_LL		"fe80::2"
+#define NFT_ND_RATE		50
+#define NFT_ND_BURST		100
+
+/* TIME_WAIT and CLOSE timeout of a sandbox's TCP connections, seconds
+ * (nft.c, nft_flows_text()): closed connections are not in its count, and
+ * limits.flows new ones may open every NFT_CT_CLOSED_TIMEOUT seconds */
+#define NFT_CT_CLOSED_TIMEOUT	2
+
+/* conntrack timeout of a sandbox's UDP flows to its DNS interceptor,
+ * seconds: each query is a flow of its own (nft.c, nft_flows_rules()) */
+#define NFT_CT_DNS_TIMEOUT	10
+
 /**
  * enum nft_ctr - a sandbox's named counters, "<ifname>_<nft_ctrs[].name>"
  */
@@ -87,6 +105,7 @@ enum nft_ctr {
 	NFT_CTR_A_RULE_EGRESS,	/* new flows an allow rule accepted */
 	NFT_CTR_A_RULE_HOST,	/* new flows "allow: host" accepted */
 	NFT_CTR_A_DEFAULT_EGRESS, /* new flows the default accepted */
+	NFT_CTR_D_I9_ANY,	/* new flows beyond limits.flows */
 	NFT_CTR_COUNT,
 };
 

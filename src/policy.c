@@ -160,6 +160,7 @@ void policy_init(struct policy *p)
 	p->ttl_min = POLICY_TTL_MIN_DEFAULT;
 	p->ttl_max = POLICY_TTL_MAX_DEFAULT;
 	p->connections = POLICY_CONNECTIONS_DEFAULT;
+	p->flows = POLICY_FLOWS_DEFAULT;
 }
 
 /**
@@ -2419,7 +2420,8 @@ static void ydns(const struct loader *ld, const struct ynode *n)
  */
 static void ylimits(const struct loader *ld, const struct ynode *n)
 {
-	static const char *const keys[] = { "bandwidth", "connections" };
+	static const char *const keys[] = { "bandwidth", "connections",
+					    "flows" };
 	const struct ynode *v[ARRAY_SIZE(keys)];
 	struct policy *p = ld->p;
 	long long c;
@@ -2435,6 +2437,8 @@ static void ylimits(const struct loader *ld, const struct ynode *n)
 	}
 	if (v[1] && !yint(ld, v[1], "limits.connections", 1, 65535, &c))
 		p->connections = (uint32_t)c;
+	if (v[2] && !yint(ld, v[2], "limits.flows", 1, POLICY_FLOWS_MAX, &c))
+		p->flows = (uint32_t)c;
 }
 
 /**
@@ -2794,6 +2798,7 @@ void policy_print(const struct policy *p, FILE *f)
 		rate_format(p->bandwidth_bps, buf, sizeof(buf)));
 	fprintf(f, "  connections: %u\n",
 		p->connections ? p->connections : POLICY_CONNECTIONS_DEFAULT);
+	fprintf(f, "  flows: %u\n", p->flows ? p->flows : POLICY_FLOWS_DEFAULT);
 }
 
 /**
@@ -2914,6 +2919,8 @@ json_t *policy_to_json(const struct policy *p)
 		rate_format(p->bandwidth_bps, buf, sizeof(buf))));
 	json_object_set_new(lim, "connections", json_integer(
 		p->connections ? p->connections : POLICY_CONNECTIONS_DEFAULT));
+	json_object_set_new(lim, "flows", json_integer(
+		p->flows ? p->flows : POLICY_FLOWS_DEFAULT));
 	json_object_set_new(o, "limits", lim);
 
 	return o;

@@ -133,6 +133,9 @@ struct dns_record {
  * @ttl_max:		dns.ttl.max, seconds
  * @bandwidth_bps:	limits.bandwidth in bits per second, 0 = unlimited
  * @connections:	limits.connections, 0 = moat's default
+ * @flows:		limits.flows: connections the host tracks for the sandbox
+ *			at once (forwarded and to moat's services), 0 = moat's
+ *			default
  * @loc_dns_block:	where dns.block was set (policy_check_supported())
  * @loc_dns_records:	where dns.records was set
  * @loc_dns_upstream:	where dns.upstream was set
@@ -160,6 +163,7 @@ struct policy {
 	uint32_t ttl_max;
 	uint64_t bandwidth_bps;
 	uint32_t connections;
+	uint32_t flows;
 	struct srcloc loc_dns_block;
 	struct srcloc loc_dns_records;
 	struct srcloc loc_dns_upstream;
@@ -171,6 +175,8 @@ struct policy {
 #define POLICY_TTL_MIN_DEFAULT		5
 #define POLICY_TTL_MAX_DEFAULT		300
 #define POLICY_CONNECTIONS_DEFAULT	256
+#define POLICY_FLOWS_DEFAULT		256
+#define POLICY_FLOWS_MAX		1048576
 
 void policy_init(struct policy *p);
 void policy_free(struct policy *p);

@@ -14,7 +14,9 @@
  *   3. create the network namespace /run/netns/moat-NAME and, unless the
  *      network is "none", a veth pair: "moatN" on the host, "eth0" inside;
  *      host-side hardening sysctls, the traffic control filter marking
- *      what the sandbox sends (guard.c), addresses, the sandbox's routes;
+ *      what the sandbox sends (guard.c), addresses (inside, a fixed IPv6
+ *      link-local address, NFT_SANDBOX_LL, instead of a generated one),
+ *      the sandbox's routes;
  *      limits.bandwidth as tc qdiscs on the host end (and an IFB device,
  *      "ifbmoatN", removed after the veth on tear-down);
  *   4. one nftables transaction: the base table if it is missing or out of
@@ -27,7 +29,8 @@
  *
  * Any failure runs the tear-down, which is idempotent and is also what
  * "moat rm" uses: interface deleted (the sandbox is cut off at once), nft
- * objects deleted in one transaction, namespace unmounted, record removed
+ * objects deleted in one transaction, the sandbox's connections deleted
+ * from the host's conntrack table (ct.c), namespace unmounted, record removed
  * last, so that an interrupted tear-down can be finished by "moat rm -f".
  * Until the record is removed the index stays taken, so a half-removed
  * sandbox's interface name is never handed to another one.
@@ -614,6 +617,20 @@ static int sandbox_setup_net(const struct moat_config *c,
 		a.plen = 64;
 		if ((err = link_addr_add(in, "eth0", &a, true)))
 			goto addr_fail;
+		/* a link-local address the host knows (nft.c accepts
+		 * neighbour discovery from it only): none generated */
+		if ((err = netns_sysctl(nsfd, "net/ipv6/conf/eth0/addr_gen_mode", "1"))) {
+			msg_err("cannot set the sandbox's addr_gen_mode: %s",
+				strerror(-err));
+			goto out;
+		}
+		if (prefix_parse(NFT_SANDBOX_LL, &a, false)) {
+			err = -EINVAL;
+			goto addr_fail;
+		}
+		a.plen = 64;
+		if ((err = link_addr_add(in, "eth0", &a, true)))
+			goto addr_fail;
 	}
 
 	msg_debug_step("create: addresses");
@@ -842,6 +859,32 @@ fail:
 }
 
 /**
+ * sandbox_forget_flows() - delete the sandbox's entries from the host's
+ * conntrack table, once its link and rules are gone
+ * @s:		record
+ *
+ * Every connection of the sandbox instance carries its instance mark
+ * (nft.c, nft_instance_rules(): its own, the host's published-port relays
+ * into it and its supervisor's onward connections), so one flush by mark
+ * (conntrack.c) takes them all. Without it they would stay until they
+ * time out (established TCP: five days), and a sandbox created, flooded
+ * and removed over and over would fill the table. A failure is only a
+ * warning: the entries then time out by themselves, and serve no other
+ * sandbox meanwhile (their mark is no other instance's).
+ */
+static void sandbox_forget_flows(const struct sb_state *s)
+{
+	int err;
+
+	if (!s->instance)
+		return;
+	err = conntrack_flush_mark(s->instance);
+	if (err)
+		msg_warn("cannot remove the connections of '%s' from the host's conntrack table: %s",
+			 s->name, strerror(-err));
+}
+
+/**
  * sandbox_teardown() - remove everything a sandbox has; idempotent
  * @c:		settings
  * @s:		record (its supervisor must already be stopped)
@@ -896,11 +939,7 @@ int sandbox_teardown(const struct moat_config *c, const struct sb_state *s)
 			policy_free(&pol);
 		}
 		msg_debug_step("teardown: rules");
-		/* its connections, now that nothing can add one: they could
-		 * not serve another instance anyway (nft_instance_rules()) */
-		if (s->instance && (err = conntrack_flush_mark(s->instance)))
-			msg_warn("cannot remove the connection-tracking entries of %s: %s",
-				 s->ifname, strerror(-err));
+		sandbox_forget_flows(s);
 		msg_debug_step("teardown: conntrack");
 	}
 	if (*s->netns && (err = netns_remove(s->netns))) {

@@ -9,7 +9,7 @@
  *
  *  - the kernel: every sandbox has a fixed set of named nftables
  *    counters (nft.c, enum nft_ctr): packets and bytes denied by reason
- *    (invariant I1..I5, or a policy rule) and direction (egress: to be
+ *    (invariant I1..I5 or I9, or a policy rule) and direction (egress: to be
  *    forwarded; host: to the host itself; any: dropped before routing),
  *    and new flows allowed by a rule or by the default. Established
  *    traffic is accepted before a sandbox's chains, so the allowed
@@ -516,7 +516,7 @@ int stats_prometheus(json_t *doc, FILE *f)
 	stats_fam(&p, "moat_sandbox_up",
 		  "Whether the sandbox's supervisor runs (1) or not (0).", "gauge");
 	stats_fam(&p, "moat_denied_packets_total",
-		  "Packets moat dropped or rejected, by reason (I1-I5: the invariant; rule: a deny rule of the policy) and direction.",
+		  "Packets moat dropped or rejected, by reason (I1-I5, I9: the invariant; rule: a deny rule of the policy) and direction.",
 		  "counter");
 	stats_fam(&p, "moat_denied_bytes_total",
 		  "Bytes moat dropped or rejected, by reason and direction.",
@@ -1079,7 +1079,7 @@ static const char usage_stats[] =
 "Usage: moat stats [NAME] [--json|--prometheus]\n"
 "       moat stats [NAME] --listen ADDR:PORT [--allow-remote]\n"
 "\n"
-"Show what each sandbox (or NAME) was denied, by reason (I1-I5: the\n"
+"Show what each sandbox (or NAME) was denied, by reason (I1-I5, I9: the\n"
 "invariant; rule: a deny rule of its policy) and direction (egress, host,\n"
 "any: before routing), in packets and bytes; the new flows its policy\n"
 "allowed, by rule or default; and the counters of its supervisor's\n"

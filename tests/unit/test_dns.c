@@ -510,6 +510,34 @@ static void test_upstream_query(void **state)
 	}
 }
 
+/**
+ * test_pin_timeout() - every pin expires, whatever dns.ttl says
+ * @state:	unused
+ *
+ * nftables takes a timeout of 0 as "never": with dns.ttl.min 0 a TTL-0
+ * answer would open its address for good, and enough of them would fill
+ * the set.
+ */
+static void test_pin_timeout(void **state)
+{
+	struct env *e = env_new("version: 1\ndns:\n  ttl: {min: 0, max: 0}\n", false);
+	struct env *z = env_new("version: 1\ndns:\n  ttl: {min: 0, max: 300}\n", false);
+	struct env *def = env_new("version: 1\n", false);
+
+	(void)state;
+	assert_int_equal(dns_pin_timeout(e->d, 0), DNS_PIN_TIMEOUT_MIN);
+	assert_int_equal(dns_pin_timeout(e->d, 3600), DNS_PIN_TIMEOUT_MIN);
+	assert_int_equal(dns_pin_timeout(z->d, 0), DNS_PIN_TIMEOUT_MIN);
+	assert_int_equal(dns_pin_timeout(z->d, 1), 1);
+	assert_int_equal(dns_pin_timeout(z->d, 42), 42);
+	assert_int_equal(dns_pin_timeout(z->d, 86400), 300);
+	assert_int_equal(dns_pin_timeout(def->d, 0), POLICY_TTL_MIN_DEFAULT);
+	assert_int_equal(DNS_PIN_TIMEOUT_MIN, 1);
+	env_free(e);
+	env_free(z);
+	env_free(def);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -520,6 +548,7 @@ int main(void)
 		cmocka_unit_test(test_answers),
 		cmocka_unit_test(test_pins_and_busy),
 		cmocka_unit_test(test_upstream_query),
+		cmocka_unit_test(test_pin_timeout),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

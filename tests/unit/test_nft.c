@@ -469,9 +469,81 @@ static void test_antispoof(void **state)
 	assert_non_null(strstr(v4, "moat7_pre ip saddr != 10.231.0.30 counter name \"moat7_d_i5_any\" counter drop"));
 	assert_non_null(strstr(v4, "moat7_pre meta nfproto ipv6 drop"));
 	assert_non_null(strstr(v6, "moat7_pre ip6 saddr != fd6d:6f61:7400:7::2 counter name \"moat7_d_i5_any\" counter drop"));
-	assert_true(pos(v6, "nd-router-advert") < pos(v6, "ip6 saddr { ::, fe80::/10 }"));
+	/* neighbour discovery: only from its own addresses, rate-limited,
+	 * before the general spoofing rule (which would pass its own address
+	 * unlimited); never from any other fe80::/10 source */
+	assert_true(pos(v6, "nd-router-advert") < pos(v6, "ip6 saddr != { ::, fe80::2, fd6d:6f61:7400:7::2 } counter name \"moat7_d_i5_any\" counter drop"));
+	assert_true(pos(v6, "ip6 saddr != { ::, fe80::2,") <
+		    pos(v6, "ip6 hoplimit 255 limit name \"moat7_nd\" accept"));
+	assert_true(pos(v6, "limit name \"moat7_nd\" accept") <
+		    pos(v6, "nd-neighbor-advert } counter name \"moat7_d_i5_any\" counter drop"));
+	assert_true(pos(v6, "nd-neighbor-advert } counter name \"moat7_d_i5_any\" counter drop") <
+		    pos(v6, "moat7_pre ip6 saddr != fd6d:6f61:7400:7::2 counter"));
+	assert_null(strstr(v6, "fe80::/10"));
+	assert_non_null(strstr(v6, "add limit inet moat moat7_nd { rate 50/second burst 100 packets }"));
 	free(v4);
 	free(v6);
+}
+
+/**
+ * test_flows() - limits.flows bounds what conntrack holds for a sandbox
+ * @state:	unused
+ *
+ * One count, shared by the forward and input chains, evaluated once per
+ * new connection (in a rule of its own, not repeated by a log rule), ahead
+ * of every accept; beyond it the connection jumps to the logging,
+ * counting, rejecting chain.
+ */
+static void test_flows(void **state)
+{
+	char *def = compile("version: 1\n", true, true);
+	char *low = compile("version: 1\nlimits:\n  flows: 64\n", false, true);
+	static const char rule[] = "ct state new add @moat7_flows { 10.231.0.30 ct count over 64 } jump moat7_i9";
+	const char *p;
+	int n = 0;
+
+	assert_non_null(strstr(def, "{ 10.231.0.30 ct count over 256 }"));
+	for (p = low; (p = strstr(p, " ct count over ")); p++)
+		n++;
+	assert_int_equal(n, 2);
+	assert_true(pos(low, "add rule inet moat moat7_fwd ct state new add @moat7_flows { 10.231.0.30 ct count over 64 } jump moat7_i9") <
+		    pos(low, "moat7_fwd ip daddr @g4_public"));
+	assert_true(pos(low, "moat7_in ct state invalid drop") <
+		    pos(low, "moat7_in ct state new add @moat7_flows"));
+	assert_non_null(strstr(low, rule));
+	assert_true(pos(low, "add set inet moat moat7_flows { type ipv4_addr; size 1; flags dynamic; }") <
+		    pos(low, rule));
+	assert_non_null(strstr(low, "moat7_i9 limit name \"moat7_log\" log prefix \"moat:I9:flows\""));
+	assert_non_null(strstr(low, "moat7_i9 counter name \"moat7_d_i9_any\" counter reject with icmpx admin-prohibited"));
+	/* new TCP connections and DNS messages are paced: F at once, then F
+	 * every 2 s; DNS 4F at once, then F every 10 s, first thing in the input chain, established flows
+	 * included (one flow of queries makes the interceptor open many) */
+	assert_non_null(strstr(low, "add limit inet moat moat7_new { rate over 1920/minute burst 64 packets }"));
+	assert_non_null(strstr(low, "add limit inet moat moat7_dns { rate over 384/minute burst 256 packets }"));
+	assert_true(pos(low, "moat7_in meta l4proto { tcp, udp } th dport 53 limit name \"moat7_dns\" jump moat7_i9") <
+		    pos(low, "moat7_in ct state established ct mark 0x5eed0007 accept"));
+	assert_true(pos(low, "moat7_fwd meta l4proto tcp ct state new limit name \"moat7_new\" jump moat7_i9") <
+		    pos(low, "moat7_fwd ct state new add @moat7_flows"));
+	assert_true(pos(low, "moat7_in meta l4proto tcp ct state new limit name \"moat7_new\" jump moat7_i9") <
+		    pos(low, "moat7_in ct state new add @moat7_flows"));
+	assert_true(pos(low, "DNS interceptor (I4)") <
+		    pos(low, "moat7_in meta l4proto tcp ct state new limit name \"moat7_new\""));
+	/* closed TCP connections leave the count: they leave conntrack soon */
+	assert_non_null(strstr(low, "add ct timeout inet moat moat7_tcp { protocol tcp; l3proto ip; policy = { time_wait: 2, close: 2 }; }"));
+	assert_true(pos(low, "moat7_fwd meta l4proto tcp ct state new ct timeout set \"moat7_tcp\"") <
+		    pos(low, "moat7_fwd ct state new add @moat7_flows"));
+	/* a DNS query is a UDP flow of its own: short-lived in conntrack */
+	assert_non_null(strstr(low, "add ct timeout inet moat moat7_udp { protocol udp; l3proto ip; policy = { unreplied: 10, replied: 10 }; }"));
+	assert_true(pos(low, "moat7_in udp dport 53 ct state new ct timeout set \"moat7_udp\"") <
+		    pos(low, "DNS interceptor (I4)"));
+	/* ... and bounded by the pace of DNS messages, not by the count */
+	assert_true(pos(low, "DNS interceptor (I4)") <
+		    pos(low, "moat7_in ct state new add @moat7_flows"));
+	assert_null(strstr(low, "moat7_fwd udp dport 53 ct state new ct timeout"));
+	/* the count is never flushed: it counts what conntrack holds */
+	assert_null(strstr(low, "flush set inet moat moat7_flows"));
+	free(def);
+	free(low);
 }
 
 /**
@@ -624,6 +696,7 @@ int main(void)
 		cmocka_unit_test(test_proxy_redirect),
 		cmocka_unit_test(test_modes),
 		cmocka_unit_test(test_antispoof),
+		cmocka_unit_test(test_flows),
 		cmocka_unit_test(test_delete_text),
 		cmocka_unit_test(test_logged_denials),
 		cmocka_unit_test(test_out_chain),

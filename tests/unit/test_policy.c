@@ -283,6 +283,9 @@ static const struct {
 	{ "version: 1\nlimits:\n  connections: 0\n", 3, 16, "limits.connections: 0 out of range 1-65535" },
 	{ "version: 1\nlimits:\n  connections: 65536\n", 3, 16, "out of range 1-65535" },
 	{ "version: 1\nlimits:\n  connections: many\n", 3, 16, "expected a decimal integer" },
+	{ "version: 1\nlimits:\n  flows: 0\n", 3, 10, "limits.flows: 0 out of range 1-1048576" },
+	{ "version: 1\nlimits:\n  flows: 1048577\n", 3, 10, "out of range 1-1048576" },
+	{ "version: 1\nlimits:\n  flows: [64]\n", 3, 10, "limits.flows" },
 	{ "version: 1\nlimits:\n  memory: 1\n", 3, 3, "unknown key 'memory' in limits" },
 };
 
@@ -435,7 +438,8 @@ static const char full_policy[] =
 	"  ttl: {min: 0, max: 86400}\n"
 	"limits:\n"
 	"  bandwidth: 100mbit\n"
-	"  connections: 1024\n";
+	"  connections: 1024\n"
+	"  flows: 2048\n";
 
 /**
  * test_full_policy() - every key of SPEC §5, converted
@@ -529,6 +533,7 @@ static void test_full_policy(void **state)
 	assert_int_equal(p.ttl_max, 86400);
 	assert_int_equal(p.bandwidth_bps, 100000000ULL);
 	assert_int_equal(p.connections, 1024);
+	assert_int_equal(p.flows, 2048);
 
 	assert_int_equal(p.loc_dns_block.line, 30);
 	assert_int_equal(p.loc_dns_records.line, 31);
@@ -575,7 +580,8 @@ static void test_defaults(void **state)
 		"    max: 300\n"
 		"limits:\n"
 		"  bandwidth: unlimited\n"
-		"  connections: 256\n";
+		"  connections: 256\n"
+		"  flows: 256\n";
 	size_t i;
 
 	for (i = 0; i < ARRAY_SIZE(minimal); i++) {
@@ -1210,7 +1216,8 @@ static void test_fixpoint(void **state)
 		"    max: 86400\n"
 		"limits:\n"
 		"  bandwidth: 100mbit\n"
-		"  connections: 1024\n"));
+		"  connections: 1024\n"
+		"  flows: 2048\n"));
 	free(out);
 
 	out = fixpoint("version: 1\ndns:\n  records: {null: 1.2.3.4}\n");
@@ -1375,7 +1382,7 @@ static void test_json(void **state)
 		"\"allow_from\":[\"10.0.0.0/24\",\"fd00::/8\"]}");
 	free(s);
 	s = json_dumps(json_object_get(o, "limits"), JSON_COMPACT);
-	assert_string_equal(s, "{\"bandwidth\":\"100mbit\",\"connections\":1024}");
+	assert_string_equal(s, "{\"bandwidth\":\"100mbit\",\"connections\":1024,\"flows\":2048}");
 	free(s);
 	json_decref(o);
 	policy_free(&p);
