@@ -319,6 +319,7 @@ static int sandbox_nft_del(const struct sb_state *s,
  * or sent, strict reverse-path filtering, no route_localnet (martian
  * loopback destinations stay martian), ARP answered only for the
  * gateway's own address, and no IPv6 at all when the sandbox has none.
+ * Inside: ICMP echo ("ping") sockets open to every group.
  *
  * Return: 0, or -1 after printing which setting failed
  */
@@ -360,6 +361,15 @@ static int sandbox_sysctls(const struct sb_state *s, int nsfd)
 		goto fail;
 	if (s->has_v6 &&
 	    (err = netns_sysctl(-1, strcpy(key, "net/ipv6/conf/all/forwarding"), "1")))
+		goto fail;
+
+	/* inside: ICMP echo sockets for every group, so that an unprivileged
+	 * ping works where the policy allows ICMP (no raw socket, no
+	 * capability: the kernel builds the header, the host's chains judge
+	 * the packet as any other)
+	 */
+	if ((err = netns_sysctl(nsfd, strcpy(key, "net/ipv4/ping_group_range"),
+				"0 2147483647")))
 		goto fail;
 
 	/* inside: IPv6 off unless configured (the host side refuses it anyway) */
