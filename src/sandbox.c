@@ -42,6 +42,7 @@
 
 #include "conntrack.h"
 #include "link.h"
+#include "log.h"
 #include "netns.h"
 #include "nft.h"
 #include "sandbox.h"
@@ -757,6 +758,8 @@ int sandbox_teardown(const struct moat_config *c, const struct sb_state *s)
 		ret = -1;
 	}
 	msg_debug_step("teardown: netns");
+	if (ret == 0)
+		log_archive(c, s->name);	/* "moat logs" after the end */
 	if (ret == 0 && (err = state_remove(c, s->name))) {
 		msg_err("cannot remove the state of '%s': %s", s->name,
 			strerror(-err));
