@@ -49,7 +49,8 @@
  * (http_request_start(): any method token, empty lines first; a prefix
  * that may still become one waits for more bytes, within FWD_SNIFF_MAX
  * and FWD_SNIFF_TIMEOUT from the first byte), they are judged by name as
- * above (and a refusal resets both sides); only bytes that cannot start a
+ * above (a refusal resets the destination, and the client gets the TLS
+ * alert or the 403); only bytes that cannot start a
  * request (another protocol) go on as decided.
  *
  * TLS: after a HelloRetryRequest the server acts on the client's second
