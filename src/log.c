@@ -906,6 +906,9 @@ void log_archive_prune(const struct moat_config *c, const char *keep)
 						   LOG_ARCHIVE_MAX_BYTES_DEFAULT);
 	unsigned long long max_age = log_env_ull("MOAT_LOG_ARCHIVE_MAX_AGE",
 						 LOG_ARCHIVE_MAX_AGE_DEFAULT);
+	/* beyond 100 years: no limit of age */
+	time_t age_limit = max_age > 100ULL * 365 * 24 * 3600 ?
+			   (time_t)-1 : (time_t)max_age;
 	autofree char *top = log_archive_dir(c, NULL);
 	struct log_arch_ent *e = NULL;
 	unsigned long long total = 0;
@@ -948,7 +951,7 @@ void log_archive_prune(const struct moat_config *c, const char *keep)
 	for (i = 0; i < n; i++)
 		total += (unsigned long long)e[i].bytes;
 	for (i = 0; i < n; i++) {
-		bool old = now - e[i].mtime > (time_t)max_age;
+		bool old = age_limit >= 0 && now - e[i].mtime > age_limit;
 
 		if (keep && !strcmp(e[i].name, keep))
 			continue;

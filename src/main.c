@@ -519,6 +519,7 @@ static int cmd_run(int argc, char **argv)
 	struct policy p;
 	char name[16];
 	struct sb_opts o;
+	bool gone;
 	int ret;
 
 	if (want_help(argc, argv)) {
@@ -555,9 +556,10 @@ static int cmd_run(int argc, char **argv)
 
 	ret = exec_run(s.netns, sandbox_resolv(&c, &s), c.run_dir, &u,
 		       argv + optind, false);
-	if (sandbox_destroy(&c, s.name, true, false) && ret == 0)
+	gone = !sandbox_destroy(&c, s.name, true, false);
+	if (!gone && ret == 0)
 		ret = MOAT_EXIT_FAILURE;
-	if (!a.quiet) {
+	if (gone && !a.quiet) {
 		/* what it was denied, from the log teardown kept */
 		autofree char *kept = log_archive_dir(&c, s.name);
 
