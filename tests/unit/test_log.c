@@ -360,7 +360,7 @@ static void test_archive(void **state)
 		rmdir(p);
 		free(p);
 	}
-	/* sb0 was too old when sb2 was archived */
+	/* sb0 was too old: gone at the next archiving */
 	q = log_archive_dir(&c, "sb0");
 	assert_int_not_equal(access(q, F_OK), 0);
 	free(q);
