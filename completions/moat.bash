@@ -160,7 +160,7 @@ _moat_sandbox()
 		--restricted --publish --dns-upstream --no-rebind-protection
 		--bandwidth --help'
 
-	[[ $sub == run ]] && opts="--user $opts"
+	[[ $sub == run ]] && opts="--user --quiet $opts"
 	if [[ $sub == create ]]; then
 		# "moat create NAME [OPTIONS]": a new name, nothing to offer
 		((i == _moat_cw)) && [[ $word != -* ]] && return 0
@@ -322,7 +322,7 @@ _moat()
 			[[ ${_moat_w[i]} == -* ]] || ((pos++))
 		done
 		if [[ $word == -* ]] || ((pos)); then
-			_moat_reply "$word" -W '-f --follow --json --help'
+			_moat_reply "$word" -W '-f --follow --json -p --previous --help'
 		else
 			_moat_names "$word"
 		fi

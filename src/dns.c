@@ -81,6 +81,7 @@
 #define DNS_EDE_OTHER		0
 #define DNS_EDE_BLOCKED		15
 #define DNS_EDE_FILTERED	17
+#define DNS_EDE_POLICY		"blocked by moat's network policy: "
 #define DNS_TYPE_SVCB		64
 #define DNS_TYPE_HTTPS		65
 
@@ -456,6 +457,30 @@ static void dns_reply(struct dns *d, ldns_pkt *r, const struct dns_q *q)
 }
 
 /**
+ * dns_type_str() - a record type's name ("AAAA"), else its number
+ * @qtype:	type
+ * @t:		buffer
+ * @len:	its size
+ *
+ * Return: @t
+ */
+static const char *dns_type_str(uint16_t qtype, char *t, size_t len)
+{
+	ldns_rdf *rt = ldns_native2rdf_int16(LDNS_RDF_TYPE_TYPE, qtype);
+
+	snprintf(t, len, "%u", qtype);
+	if (rt) {
+		char *s = ldns_rdf2str(rt);
+
+		if (s)
+			snprintf(t, len, "%s", s);
+		free(s);
+		ldns_rdf_deep_free(rt);
+	}
+	return t;
+}
+
+/**
  * dns_log() - log one decision
  * @d:		interceptor
  * @name:	question name
@@ -467,21 +492,11 @@ static void dns_log(struct dns *d, const char *name, uint16_t qtype,
 		    const char *action, const char *reason)
 {
 	char t[16];
-	ldns_rdf *rt;
 
 	if (!d->log)
 		return;
-	rt = ldns_native2rdf_int16(LDNS_RDF_TYPE_TYPE, qtype);
-	snprintf(t, sizeof(t), "%u", qtype);
-	if (rt) {
-		char *s = ldns_rdf2str(rt);
-
-		if (s)
-			snprintf(t, sizeof(t), "%s", s);
-		free(s);
-		ldns_rdf_deep_free(rt);
-	}
-	log_event(d->log, "dns", "name", name, "qtype", t, "action", action,
+	log_event(d->log, "dns", "name", name, "qtype",
+		  dns_type_str(qtype, t, sizeof(t)), "action", action,
 		  "reason", reason ? reason : "", NULL);
 }
 
@@ -761,7 +776,7 @@ static bool dns_local_records(struct dns *d, const ldns_pkt *req,
 static void dns_decide(struct dns *d, ldns_pkt *req, const struct dns_q *q0)
 {
 	const struct policy *p = d->pol;
-	char why[64];
+	char why[POLICY_DOMAIN_MAX + 64];
 	ldns_pkt *r;
 	size_t k;
 
@@ -771,7 +786,8 @@ static void dns_decide(struct dns *d, ldns_pkt *req, const struct dns_q *q0)
 		if (!dns_name_match(p->dns_block[k], q0->qname))
 			continue;
 		r = dns_reply_new(req, LDNS_RCODE_NXDOMAIN);
-		snprintf(why, sizeof(why), "dns.block %s", p->dns_block[k]);
+		snprintf(why, sizeof(why), DNS_EDE_POLICY "dns.block %s",
+			 p->dns_block[k]);
 		dns_add_ede(r, DNS_EDE_BLOCKED, why);
 		d->ctr[DNS_C_B_BLOCKLIST]++;
 		dns_log(d, q0->qname, q0->qtype, "nxdomain", "dns.block");
@@ -781,7 +797,8 @@ static void dns_decide(struct dns *d, ldns_pkt *req, const struct dns_q *q0)
 	k = dns_rule_for_name(p, q0->qname, 0);
 	if (k < p->nrules && !p->rules[k].allow) {
 		r = dns_reply_new(req, LDNS_RCODE_NXDOMAIN);
-		snprintf(why, sizeof(why), "denied by rule %zu", k + 1);
+		snprintf(why, sizeof(why), DNS_EDE_POLICY "rule %zu denies this name",
+			 k + 1);
 		dns_add_ede(r, DNS_EDE_BLOCKED, why);
 		d->ctr[DNS_C_B_DENY_RULE]++;
 		snprintf(why, sizeof(why), "rule:%zu", k + 1);
@@ -791,7 +808,8 @@ static void dns_decide(struct dns *d, ldns_pkt *req, const struct dns_q *q0)
 	}
 	if (k == p->nrules && p->egress_default == EGRESS_DENY) {
 		r = dns_reply_new(req, LDNS_RCODE_NXDOMAIN);
-		dns_add_ede(r, DNS_EDE_BLOCKED, "no allow rule matches this name");
+		dns_add_ede(r, DNS_EDE_BLOCKED,
+			    DNS_EDE_POLICY "no allow rule matches this name");
 		d->ctr[DNS_C_B_DEFAULT_DENY]++;
 		dns_log(d, q0->qname, q0->qtype, "nxdomain", "default:deny");
 		dns_reply(d, r, q0);
@@ -811,8 +829,7 @@ static void dns_decide(struct dns *d, ldns_pkt *req, const struct dns_q *q0)
 		dns_reply(d, r, q0);
 		return;
 	}
-	dns_log(d, q0->qname, q0->qtype, "forwarded", NULL);
-	dns_forward(d, req, q0);
+	dns_forward(d, req, q0);	/* logged with its answer */
 }
 
 /**
@@ -1252,8 +1269,8 @@ static int dns_check_answer(struct dns *d, const struct dns_q *q,
 		if (g == GROUP_PUBLIC || dns_addr_allowed_by_rule(p, af, addr))
 			continue;
 		inet_ntop(af, addr, buf, sizeof(buf));
-		snprintf(why, whylen, "rebind protection: %s is %s", buf,
-			 addr_group_name(g));
+		snprintf(why, whylen, DNS_EDE_POLICY "rebind protection: %s is %s",
+			 buf, addr_group_name(g));
 		return LDNS_RCODE_NXDOMAIN;
 	}
 
@@ -1352,6 +1369,56 @@ static int dns_check_answer(struct dns *d, const struct dns_q *q,
 }
 
 /**
+ * dns_log_answer() - log an answer released to the sandbox
+ * @d:		interceptor
+ * @q:		its query
+ * @ans:	the answer, as released
+ *
+ * Its rcode, the addresses it gives (comma-separated) and, when a domain
+ * allow rule matched the name, that rule: every one of those addresses is
+ * pinned for it (dns_check_answer() releases no other).
+ */
+static void dns_log_answer(struct dns *d, const struct dns_q *q, ldns_pkt *ans)
+{
+	ldns_rr_list *an = ldns_pkt_answer(ans);
+	size_t n = ldns_rr_list_rr_count(an), i, used = 0;
+	char addrs[1024] = "", rule[32] = "", t[16], ty[16], *rc;
+	const struct policy *p = d->pol;
+	ldns_lookup_table *lt;
+	uint8_t addr[16];
+	size_t k;
+	int af;
+
+	if (!d->log)
+		return;
+	for (i = 0; i < n; i++) {
+		char buf[INET6_ADDRSTRLEN];
+		int w;
+
+		if (!dns_rr_addr(ldns_rr_list_rr(an, i), &af, addr))
+			continue;
+		inet_ntop(af, addr, buf, sizeof(buf));
+		w = snprintf(addrs + used, sizeof(addrs) - used, "%s%s",
+			     used ? "," : "", buf);
+		if (w < 0 || (size_t)w >= sizeof(addrs) - used) {
+			addrs[used] = '\0';	/* the ones that fit */
+			break;
+		}
+		used += (size_t)w;
+	}
+	k = dns_rule_for_name(p, q->qname, 0);
+	if (*addrs && k < p->nrules && p->rules[k].allow)
+		snprintf(rule, sizeof(rule), "rule:%zu", k + 1);
+	lt = ldns_lookup_by_id(ldns_rcodes, ldns_pkt_get_rcode(ans));
+	snprintf(t, sizeof(t), "%u", (unsigned)ldns_pkt_get_rcode(ans));
+	rc = lt ? (char *)lt->name : t;
+	log_event(d->log, "dns", "name", q->qname, "qtype",
+		  dns_type_str(q->qtype, ty, sizeof(ty)), "action", "answer",
+		  "rcode", rc, "addrs", addrs, *rule ? "pinned" : NULL, rule,
+		  NULL);
+}
+
+/**
  * dns_upstream_msg() - handle an answer for an outstanding query
  * @d:		interceptor
  * @qi:		index of the query
@@ -1412,6 +1479,7 @@ void dns_upstream_msg(struct dns *d, unsigned qi, const uint8_t *msg,
 		}
 		dns_reply(d, r, q);
 	} else {
+		dns_log_answer(d, q, ans);
 		ldns_pkt_set_id(ans, q->cid);
 		if (ldns_pkt2wire(&wire, ans, &wlen) == LDNS_STATUS_OK)
 			dns_send_client(d, wire, wlen, q->tcp, q->conn, q->gen,

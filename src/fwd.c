@@ -32,8 +32,8 @@
  * there is first "sniffing": up to FWD_SNIFF_MAX first bytes are read into
  * a buffer of its own until tls_client_hello() or http_request_head()
  * has a verdict (TLS by the first byte, 0x16), within FWD_SNIFF_TIMEOUT.
- * A refused TLS connection is reset (SO_LINGER 0), a refused HTTP request
- * answered with proxy_http_403(). An allowed one gets a non-blocking
+ * A refused TLS connection gets proxy_tls_alert() (access_denied) and a
+ * close, a refused HTTP request proxy_http_403(). An allowed one gets a non-blocking
  * connect to its original destination (proxy_original_dst()), the
  * buffered bytes are written, and the pair becomes an ordinary splice
  * relay, expired after FWD_PROXY_IDLE seconds without progress. That
@@ -56,7 +56,8 @@
  * (http_request_start(): any method token, empty lines first; a prefix
  * that may still become one waits for more bytes, within FWD_SNIFF_MAX
  * and FWD_SNIFF_TIMEOUT from the first byte), they are judged by name as
- * above (and a refusal resets both sides); only bytes that cannot start a
+ * above (a refusal resets the destination, and the client gets the TLS
+ * alert or the 403); only bytes that cannot start a
  * request (another protocol) go on as decided.
  *
  * TLS: after a HelloRetryRequest the server acts on the client's second
@@ -1172,7 +1173,11 @@ static void fwd_proxy_refuse(struct fwd *f, struct fwd_tcp *t,
 	fwd_proxy_count(f, t, r, name);
 	if (t->fd[1] >= 0)
 		fwd_reset(t->fd[1]);	/* an early connection's destination */
-	if (t->http && (n = proxy_http_403(r, name, resp, sizeof(resp))) > 0) {
+	if (t->http)
+		n = proxy_http_403(r, name, resp, sizeof(resp));
+	else	/* a ClientHello (started): a TLS alert, else a reset */
+		n = proxy_tls_alert(t->buf, t->blen, (uint8_t *)resp);
+	if (n > 0) {
 		if (send(t->fd[0], resp, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
 			fwd_reset(t->fd[0]);
 		shutdown(t->fd[0], SHUT_WR);
@@ -1391,7 +1396,7 @@ static int fwd_proxy_sniff(struct fwd *f, struct fwd_tcp *t, unsigned idx)
 			tr = TLS_TOO_LARGE;
 		r = proxy_decide_tls(&f->pp, tr, &h, &t->dst, t->dport);
 		if (!proxy_reason_allows(r)) {
-			fwd_proxy_refuse(f, t, r, NULL);
+			fwd_proxy_refuse(f, t, r, tr == TLS_OK ? h.sni : NULL);
 			return -1;
 		}
 		/* what follows the hello is followed (fwd_tls_read()) */

@@ -28,8 +28,16 @@
  * appended with one write(2) each. When the file would grow past its cap
  * (MOAT_LOG_MAX_BYTES, default 1 MiB), it is renamed to LOG_FILE_OLD
  * (replacing the previous one) and a new one is started: a sandbox's log
- * never takes more than twice the cap, whatever it does. The files go
- * with the state directory when the sandbox is removed.
+ * never takes more than twice the cap, whatever it does.
+ *
+ * When the sandbox is removed, log_archive() moves its files to
+ * RUN_DIR/logs/NAME/ (replacing an earlier sandbox's of that name), and
+ * log_archive_prune() keeps that archive within an age
+ * (MOAT_LOG_ARCHIVE_MAX_AGE seconds, default 7 days) and a total size
+ * (MOAT_LOG_ARCHIVE_MAX_BYTES, default 16 MiB), oldest first, the log just
+ * archived always kept. "moat logs NAME" reads it when no sandbox has that
+ * name (or with --previous), and "moat run" prints log_summary() of it: its
+ * denials grouped by destination and reason, bounded.
  *
  * Other services of the supervisor (DNS interceptor, proxy) add their
  * decisions with log_event() (see log.h), which has its own token bucket.
@@ -47,6 +55,7 @@
 #include <stdarg.h>
 #include <string.h>
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <sys/inotify.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -262,6 +271,9 @@ int log_open(struct log *lg, const char *dir, unsigned group)
  */
 void log_close(struct log *lg)
 {
+	/* what the kernel queued before the supervisor stopped */
+	if (lg->nl && lg->fd >= 0)
+		log_nflog_input(lg);
 	if (lg->nl)
 		mnl_socket_close(lg->nl);
 	lg->nl = NULL;
@@ -802,6 +814,418 @@ void log_format_text(json_t *rec, FILE *f)
 	fputc('\n', f);
 }
 
+/* ---- the archive of removed sandboxes' logs ---------------------------- */
+
+/**
+ * log_env_ull() - a non-negative integer from the environment
+ * @name:	variable
+ * @def:	default, if unset or not a number
+ *
+ * Return: the value
+ */
+static unsigned long long log_env_ull(const char *name, unsigned long long def)
+{
+	const char *e = getenv(name);
+	unsigned long long v;
+	char *end;
+
+	if (!e || !*e)
+		return def;
+	errno = 0;
+	v = strtoull(e, &end, 10);
+	if (*end || errno || *e == '-')
+		return def;
+	return v;
+}
+
+/**
+ * log_archive_dir() - where a removed sandbox's log is kept
+ * @c:		settings
+ * @name:	sandbox name, or NULL for the archive itself
+ *
+ * Return: new string
+ */
+char *log_archive_dir(const struct moat_config *c, const char *name)
+{
+	if (!name)
+		return xasprintf("%s/%s", c->run_dir, LOG_ARCHIVE_DIR);
+	return xasprintf("%s/%s/%s", c->run_dir, LOG_ARCHIVE_DIR, name);
+}
+
+/**
+ * log_archive_remove() - delete one archived log
+ * @dir:	its directory
+ */
+static void log_archive_remove(const char *dir)
+{
+	autofree char *cur = xasprintf("%s/%s", dir, LOG_FILE);
+	autofree char *old = xasprintf("%s/%s", dir, LOG_FILE_OLD);
+
+	unlink(cur);
+	unlink(old);
+	rmdir(dir);
+}
+
+/**
+ * struct log_arch_ent - one archived log, for pruning
+ * @name:	sandbox name
+ * @mtime:	when it was archived
+ * @bytes:	size of its files
+ */
+struct log_arch_ent {
+	char name[MOAT_NAME_MAX + 1];
+	time_t mtime;
+	off_t bytes;
+};
+
+/**
+ * log_arch_cmp() - oldest first
+ * @a:		entry
+ * @b:		entry
+ *
+ * Return: <0, 0, >0
+ */
+static int log_arch_cmp(const void *a, const void *b)
+{
+	const struct log_arch_ent *x = a, *y = b;
+
+	return (x->mtime > y->mtime) - (x->mtime < y->mtime);
+}
+
+/**
+ * log_archive_prune() - apply the archive's limits of age and size
+ * @c:		settings
+ * @keep:	the log just archived: always kept, or NULL
+ *
+ * Logs older than MOAT_LOG_ARCHIVE_MAX_AGE seconds go first, then the
+ * oldest until the archive holds at most MOAT_LOG_ARCHIVE_MAX_BYTES.
+ */
+void log_archive_prune(const struct moat_config *c, const char *keep)
+{
+	unsigned long long max_bytes = log_env_ull("MOAT_LOG_ARCHIVE_MAX_BYTES",
+						   LOG_ARCHIVE_MAX_BYTES_DEFAULT);
+	unsigned long long max_age = log_env_ull("MOAT_LOG_ARCHIVE_MAX_AGE",
+						 LOG_ARCHIVE_MAX_AGE_DEFAULT);
+	/* beyond 100 years: no limit of age */
+	time_t age_limit = max_age > 100ULL * 365 * 24 * 3600 ?
+			   (time_t)-1 : (time_t)max_age;
+	autofree char *top = log_archive_dir(c, NULL);
+	struct log_arch_ent *e = NULL;
+	unsigned long long total = 0;
+	size_t n = 0, cap = 0, i;
+	time_t now = time(NULL);
+	struct dirent *de;
+	DIR *d;
+
+	d = opendir(top);
+	if (!d)
+		return;
+	while ((de = readdir(d))) {
+		autofree char *dir = NULL, *cur = NULL, *old = NULL;
+		struct stat st;
+
+		/* state_name_valid() bounds the length */
+		if (!state_name_valid(de->d_name))
+			continue;
+		dir = xasprintf("%s/%s", top, de->d_name);
+		if (lstat(dir, &st) || !S_ISDIR(st.st_mode))
+			continue;
+		if (n == cap) {
+			cap = cap ? cap * 2 : 16;
+			e = xrealloc(e, cap * sizeof(*e));
+		}
+		memcpy(e[n].name, de->d_name, strlen(de->d_name) + 1);
+		e[n].mtime = st.st_mtime;
+		e[n].bytes = 0;
+		cur = xasprintf("%s/%s", dir, LOG_FILE);
+		old = xasprintf("%s/%s", dir, LOG_FILE_OLD);
+		if (!stat(cur, &st))
+			e[n].bytes += st.st_size;
+		if (!stat(old, &st))
+			e[n].bytes += st.st_size;
+		n++;
+	}
+	closedir(d);
+	if (n)
+		qsort(e, n, sizeof(*e), log_arch_cmp);
+	for (i = 0; i < n; i++)
+		total += (unsigned long long)e[i].bytes;
+	for (i = 0; i < n; i++) {
+		bool old = age_limit >= 0 && now - e[i].mtime > age_limit;
+
+		if (keep && !strcmp(e[i].name, keep))
+			continue;
+		if (!old && total <= max_bytes)
+			continue;
+		{
+			autofree char *dir = log_archive_dir(c, e[i].name);
+
+			log_archive_remove(dir);
+		}
+		total -= (unsigned long long)e[i].bytes;
+	}
+	free(e);
+}
+
+/**
+ * log_archive() - keep a sandbox's log as it is removed
+ * @c:		settings
+ * @name:	sandbox, whose state directory still exists
+ *
+ * Its files move to the archive (a rename: the same file system), where
+ * "moat logs NAME" finds them once the sandbox is gone; an earlier
+ * archived log of the same name is replaced. Best effort: a sandbox is
+ * removed whether or not its log can be kept.
+ */
+void log_archive(const struct moat_config *c, const char *name)
+{
+	autofree char *top = log_archive_dir(c, NULL);
+	autofree char *dir = log_archive_dir(c, name);
+	autofree char *sdir = state_dir(c, name);
+	static const char *const files[] = { LOG_FILE_OLD, LOG_FILE };
+	bool made = false;
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(files); i++) {
+		autofree char *from = xasprintf("%s/%s", sdir, files[i]);
+		autofree char *to = xasprintf("%s/%s", dir, files[i]);
+
+		if (access(from, F_OK))
+			continue;
+		if (!made) {
+			log_archive_remove(dir);
+			if (mkdir(top, 0700) && errno != EEXIST)
+				return;
+			if (mkdir(dir, 0700) && errno != EEXIST)
+				return;
+			made = true;
+		}
+		if (rename(from, to))
+			msg_warn("cannot keep the log of '%s': %s", name,
+				 strerror(errno));
+	}
+	if (made) {
+		utimensat(AT_FDCWD, dir, NULL, 0);
+		log_archive_prune(c, name);
+	}
+}
+
+/* ---- the summary of "moat run" ------------------------------------------ */
+
+/**
+ * struct log_sum_ent - denials of one destination for one reason
+ * @what:	destination as shown
+ * @reason:	reason
+ * @count:	records
+ */
+struct log_sum_ent {
+	char *what;
+	char *reason;
+	unsigned long count;
+};
+
+/**
+ * struct log_sum - what log_summary_line() gathers
+ * @e:		entries, in order of first appearance
+ * @n:		their number
+ * @cap:	allocated
+ * @total:	denial records
+ * @over:	records not kept as entries (over LOG_SUMMARY_KEYS)
+ */
+struct log_sum {
+	struct log_sum_ent *e;
+	size_t n;
+	size_t cap;
+	unsigned long total;
+	unsigned long over;
+};
+
+/**
+ * log_str() - a string value of a record
+ * @rec:	record
+ * @key:	key
+ *
+ * Return: the value, "" if absent or not a string
+ */
+static const char *log_str(json_t *rec, const char *key)
+{
+	const char *s = json_string_value(json_object_get(rec, key));
+
+	return s ? s : "";
+}
+
+/**
+ * log_dst_port() - "ADDR:PORT/PROTO" of a record ("[ADDR]" for IPv6)
+ * @rec:	record
+ * @proto:	protocol name
+ *
+ * Return: new string
+ */
+static char *log_dst_port(json_t *rec, const char *proto)
+{
+	const char *dst = log_str(rec, "dst");
+	json_t *port = json_object_get(rec, "port");
+	bool v6 = strchr(dst, ':');
+
+	if (!json_is_integer(port))
+		return xasprintf("%s/%s", dst, proto);
+	return xasprintf("%s%s%s:%" JSON_INTEGER_FORMAT "/%s", v6 ? "[" : "",
+			 dst, v6 ? "]" : "", json_integer_value(port), proto);
+}
+
+/**
+ * log_summary_add() - count one record, if it is a denial
+ * @s:		summary
+ * @rec:	record
+ */
+static void log_summary_add(struct log_sum *s, json_t *rec)
+{
+	const char *kind = log_str(rec, "kind"), *reason = log_str(rec, "reason");
+	const char *action = log_str(rec, "action");
+	char *what;
+	size_t i;
+
+	if (!strcmp(kind, "deny")) {
+		/* the sandbox kernel's own link chatter (MLD reports, router
+		 * solicitations to ff02::), not the command's doing */
+		if (!strcmp(log_str(rec, "proto"), "icmpv6") &&
+		    !strncmp(log_str(rec, "dst"), "ff02:", 5))
+			return;
+		what = log_dst_port(rec, log_str(rec, "proto"));
+	} else if (!strcmp(kind, "dns") && !strcmp(action, "nxdomain")) {
+		what = xasprintf("DNS name %s", log_str(rec, "name"));
+	} else if (!strcmp(kind, "proxy") && !strcmp(action, "deny")) {
+		autofree char *dp = log_dst_port(rec, "tcp");
+		const char *name = log_str(rec, "name");
+
+		what = *name ? xasprintf("%s at %s", name, dp) : xstrdup(dp);
+	} else {
+		return;
+	}
+	s->total++;
+	for (i = 0; i < s->n; i++) {
+		if (!strcmp(s->e[i].what, what) && !strcmp(s->e[i].reason, reason)) {
+			s->e[i].count++;
+			free(what);
+			return;
+		}
+	}
+	if (s->n == LOG_SUMMARY_KEYS) {
+		s->over++;
+		free(what);
+		return;
+	}
+	if (s->n == s->cap) {
+		s->cap = s->cap ? s->cap * 2 : 16;
+		s->e = xrealloc(s->e, s->cap * sizeof(*s->e));
+	}
+	s->e[s->n].what = what;
+	s->e[s->n].reason = xstrdup(reason);
+	s->e[s->n].count = 1;
+	s->n++;
+}
+
+/**
+ * log_summary_file() - count the denials of one log file
+ * @s:		summary
+ * @path:	file
+ */
+static void log_summary_file(struct log_sum *s, const char *path)
+{
+	FILE *f = fopen(path, "re");
+	char *line = NULL;
+	size_t cap = 0;
+
+	if (!f)
+		return;
+	while (getline(&line, &cap, f) > 0) {
+		json_t *rec = json_loads(line, 0, NULL);
+
+		if (json_is_object(rec))
+			log_summary_add(s, rec);
+		json_decref(rec);
+	}
+	free(line);
+	fclose(f);
+}
+
+/**
+ * log_put_short() - print a string escaped, cut at @max characters
+ * @s:		string
+ * @max:	most characters printed
+ * @f:		output
+ */
+static void log_put_short(const char *s, size_t max, FILE *f)
+{
+	autofree char *c = xstrdup(s);
+
+	if (strlen(c) > max)
+		strcpy(c + max - 3, "...");
+	log_put_safe(c, f);
+}
+
+/**
+ * log_summary() - print what a sandbox's log denied, bounded
+ * @dir:	directory of the log files
+ * @name:	sandbox name, for the pointer to "moat logs"
+ * @f:		output
+ *
+ * One line per destination and reason, most denied first, at most
+ * LOG_SUMMARY_LINES of them, then how many more; nothing if nothing was
+ * denied. Kernel denials ("deny"), DNS names answered NXDOMAIN by the
+ * policy and refused proxy connections count; ICMPv6 to link-local
+ * multicast (the sandbox kernel's MLD and router solicitations) does not.
+ *
+ * Return: the number of denial records seen
+ */
+unsigned long log_summary(const char *dir, const char *name, FILE *f)
+{
+	autofree char *cur = xasprintf("%s/%s", dir, LOG_FILE);
+	autofree char *old = xasprintf("%s/%s", dir, LOG_FILE_OLD);
+	struct log_sum s = { 0 };
+	unsigned long total;
+	size_t i, j;
+
+	log_summary_file(&s, old);
+	log_summary_file(&s, cur);
+	/* a stable sort by count: insertion, the list is bounded */
+	for (i = 1; i < s.n; i++) {
+		struct log_sum_ent t = s.e[i];
+
+		for (j = i; j > 0 && s.e[j - 1].count < t.count; j--)
+			s.e[j] = s.e[j - 1];
+		s.e[j] = t;
+	}
+	if (s.total) {
+		fprintf(f, "moat: sandbox %s denied %lu flow%s or quer%s (all of them: moat logs %s):\n",
+			name, s.total, s.total == 1 ? "" : "s",
+			s.total == 1 ? "y" : "ies", name);
+	}
+	for (i = 0; i < s.n && i < LOG_SUMMARY_LINES; i++) {
+		fprintf(f, "moat:   %5lux ", s.e[i].count);
+		log_put_short(s.e[i].what, 100, f);
+		fputs(" (", f);
+		log_put_short(s.e[i].reason, 40, f);
+		fputs(")\n", f);
+	}
+	if (i < s.n || s.over) {
+		unsigned long rest = s.over;
+
+		for (j = i; j < s.n; j++)
+			rest += s.e[j].count;
+		fprintf(f, "moat:   ... and %lu more to %s%zu other destination%s\n",
+			rest, s.over ? "over " : "", s.n - i,
+			s.n - i == 1 && !s.over ? "" : "s");
+	}
+	for (i = 0; i < s.n; i++) {
+		free(s.e[i].what);
+		free(s.e[i].reason);
+	}
+	free(s.e);
+	total = s.total;
+	return total;
+}
+
 /**
  * struct log_reader - "moat logs" state
  * @json:	--json
@@ -946,21 +1370,28 @@ static int log_follow(struct log_reader *r, const char *dir, int fd)
 }
 
 static const char usage_logs[] =
-"Usage: moat logs NAME [--follow] [--json]\n"
+"Usage: moat logs NAME [--follow] [--json] [--previous]\n"
 "\n"
 "Print a sandbox's log: flows its rules denied (time, protocol, source,\n"
 "destination, port and the reason: the invariant, e.g. I2:host, or the\n"
-"policy rule, e.g. rule:3) and the decisions of its DNS interceptor and\n"
-"proxy. Denials are logged at most 20 a second per sandbox (counters in\n"
+"policy rule, e.g. rule:3), the decisions of its DNS interceptor (with the\n"
+"addresses each answer gave) and of its proxy (with the name asked for).\n"
+"Denials are logged at most 20 a second per sandbox (counters in\n"
 "'moat stats' count them all); the log keeps at most two files of\n"
 "MOAT_LOG_MAX_BYTES (default 1 MiB) each.\n"
 "\n"
+"A removed sandbox's log is kept (MOAT_LOG_ARCHIVE_MAX_BYTES, default\n"
+"16 MiB for all of them, MOAT_LOG_ARCHIVE_MAX_AGE, default 7 days): for a\n"
+"name no sandbox has now, that log is printed (and a note on stderr).\n"
+"\n"
 "  -f, --follow   keep printing new records until the sandbox is removed\n"
 "  --json         a JSON array of records; with --follow, one JSON object\n"
-"                 per line\n";
+"                 per line\n"
+"  -p, --previous the log of the last removed sandbox of this name, even\n"
+"                 if a sandbox of that name exists now\n";
 
 /**
- * logs_command() - moat logs NAME [--follow] [--json]
+ * logs_command() - moat logs NAME [--follow] [--json] [--previous]
  * @argc:	argument count
  * @argv:	arguments, argv[0] = "logs"
  *
@@ -971,12 +1402,14 @@ int logs_command(int argc, char **argv)
 	static const struct option lo[] = {
 		{ "follow", no_argument, NULL, 'f' },
 		{ "json", no_argument, NULL, 'j' },
+		{ "previous", no_argument, NULL, 'p' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct log_reader r = { .first = true };
 	autofree char *dir = NULL, *cur = NULL, *old = NULL;
 	struct moat_config c;
+	bool previous = false, gone = false;
 	const char *name;
 	struct stat st;
 	char *err;
@@ -984,10 +1417,13 @@ int logs_command(int argc, char **argv)
 
 	optind = 1;
 	opterr = 0;
-	while ((opt = getopt_long(argc, argv, "fh", lo, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "fhp", lo, NULL)) != -1) {
 		switch (opt) {
 		case 'f':
 			r.follow = true;
+			break;
+		case 'p':
+			previous = true;
 			break;
 		case 'j':
 			r.json = true;
@@ -1019,13 +1455,35 @@ int logs_command(int argc, char **argv)
 		return MOAT_EXIT_FAILURE;
 	}
 	dir = state_dir(&c, name);
-	if (stat(dir, &st)) {
-		if (errno == ENOENT) {
-			msg_err("no such sandbox: %s", name);
+	if (previous || stat(dir, &st)) {
+		int e = errno;
+
+		/* gone (or asked for): the archived log of that name */
+		free(dir);
+		dir = log_archive_dir(&c, name);
+		if (!previous && e != ENOENT) {
+			msg_err("%s: %s", dir, strerror(e));
+			return MOAT_EXIT_FAILURE;
+		}
+		if (stat(dir, &st)) {
+			if (errno != ENOENT) {
+				msg_err("%s: %s", dir, strerror(errno));
+				return MOAT_EXIT_FAILURE;
+			}
+			if (previous)
+				msg_err("no log of a removed sandbox named %s", name);
+			else
+				msg_err("no such sandbox: %s", name);
 			return MOAT_EXIT_POLICY;
 		}
-		msg_err("%s: %s", dir, strerror(errno));
-		return MOAT_EXIT_FAILURE;
+		if (!previous) {
+			char tbuf[LOG_TIME_LEN];
+			struct timespec ts = { .tv_sec = st.st_mtime };
+
+			fprintf(stderr, "moat logs: sandbox %s is gone (removed %s): its kept log follows\n",
+				name, log_time_str(&ts, tbuf));
+		}
+		gone = true;	/* --follow: nothing more will come */
 	}
 	old = xasprintf("%s/%s", dir, LOG_FILE_OLD);
 	cur = xasprintf("%s/%s", dir, LOG_FILE);
@@ -1043,7 +1501,7 @@ int logs_command(int argc, char **argv)
 		r.partial = NULL;
 	}
 	fd = open(cur, O_RDONLY | O_CLOEXEC);
-	if (r.follow) {
+	if (r.follow && !gone) {
 		if (fd >= 0)
 			log_print_fd(&r, fd);
 		ret = log_follow(&r, dir, fd);

@@ -39,6 +39,13 @@
 #define LOG_EVENT_BURST		100
 #define LOG_NFLOG_COPY		128		/* bytes of each packet */
 
+/* logs of removed sandboxes: RUN_DIR/LOG_ARCHIVE_DIR/NAME/ */
+#define LOG_ARCHIVE_DIR		"logs"
+#define LOG_ARCHIVE_MAX_BYTES_DEFAULT	(16ULL * 1024 * 1024)
+#define LOG_ARCHIVE_MAX_AGE_DEFAULT	(7ULL * 24 * 3600)	/* seconds */
+#define LOG_SUMMARY_LINES	10	/* destinations "moat run" lists */
+#define LOG_SUMMARY_KEYS	4096	/* destinations it counts apart */
+
 /**
  * struct log - a sandbox's log, owned by its supervisor
  * @path:	current file
@@ -118,5 +125,11 @@ const char *log_proto_name(uint8_t proto, char *buf, size_t len);
 
 void log_format_text(json_t *rec, FILE *f);
 int logs_command(int argc, char **argv);
+
+struct moat_config;
+char *log_archive_dir(const struct moat_config *c, const char *name);
+void log_archive(const struct moat_config *c, const char *name);
+void log_archive_prune(const struct moat_config *c, const char *keep);
+unsigned long log_summary(const char *dir, const char *name, FILE *f);
 
 #endif /* MOAT_LOG_H */

@@ -94,7 +94,10 @@ static const char usage_run[] =
 "\n"
 "  --user UID[:GID]          run CMD as this user (default: the user who ran\n"
 "                            sudo, else the caller); UID 0 maps to the user\n"
-"                            who ran sudo, else to 65534, on the host\n";
+"                            who ran sudo, else to 65534, on the host\n"
+"  -q, --quiet               no summary of what the sandbox was denied (by\n"
+"                            default printed to stderr when CMD exits, at\n"
+"                            most 10 destinations; all: moat logs NAME)\n";
 
 static const char usage_create[] =
 "Usage: moat create NAME [OPTIONS]\n"
@@ -216,7 +219,7 @@ static int load_config(struct moat_config *c)
 enum {
 	OPT_POLICY = 256, OPT_NAME, OPT_ALLOW, OPT_DENY, OPT_DEFAULT_EGRESS,
 	OPT_NO_NET, OPT_RESTRICTED, OPT_PUBLISH, OPT_DNS_UPSTREAM,
-	OPT_NO_REBIND, OPT_USER, OPT_BANDWIDTH, OPT_JSON, OPT_HELP,
+	OPT_NO_REBIND, OPT_USER, OPT_BANDWIDTH, OPT_JSON, OPT_HELP, OPT_QUIET,
 };
 
 /**
@@ -234,6 +237,7 @@ enum {
  * @nupstream:		their number
  * @no_rebind:		--no-rebind-protection
  * @bandwidth:		--bandwidth, or NULL
+ * @quiet:		--quiet (run: no summary of denials)
  */
 struct sb_args {
 	const char *policy_file;
@@ -249,6 +253,7 @@ struct sb_args {
 	size_t nupstream;
 	bool no_rebind;
 	const char *bandwidth;
+	bool quiet;
 };
 
 static const struct option sb_longopts[] = {
@@ -264,6 +269,7 @@ static const struct option sb_longopts[] = {
 	{ "no-rebind-protection", no_argument, NULL, OPT_NO_REBIND },
 	{ "user", required_argument, NULL, OPT_USER },
 	{ "bandwidth", required_argument, NULL, OPT_BANDWIDTH },
+	{ "quiet", no_argument, NULL, OPT_QUIET },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ NULL, 0, NULL, 0 },
 };
@@ -289,7 +295,7 @@ static int parse_sb_args(const char *cmd, int argc, char **argv,
 	a->default_egress = -1;
 	optind = 1;
 	opterr = 0;
-	while ((opt = getopt_long(argc, argv, "+", sb_longopts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "+q", sb_longopts, NULL)) != -1) {
 		switch (opt) {
 		case OPT_POLICY:
 			a->policy_file = optarg;
@@ -352,6 +358,12 @@ static int parse_sb_args(const char *cmd, int argc, char **argv,
 			if (!with_user)
 				return usage_error(cmd, "unknown option '--user'");
 			a->user = optarg;
+			break;
+		case OPT_QUIET:
+		case 'q':
+			if (!with_user)
+				return usage_error(cmd, "unknown option '--quiet'");
+			a->quiet = true;
 			break;
 		case OPT_BANDWIDTH: {
 			uint64_t bps;
@@ -510,6 +522,7 @@ static int cmd_run(int argc, char **argv)
 	struct policy p;
 	char name[16];
 	struct sb_opts o;
+	bool gone;
 	int ret;
 
 	if (want_help(argc, argv)) {
@@ -546,8 +559,15 @@ static int cmd_run(int argc, char **argv)
 
 	ret = exec_run(s.netns, sandbox_resolv(&c, &s), c.run_dir, &u,
 		       argv + optind, false);
-	if (sandbox_destroy(&c, s.name, true, false) && ret == 0)
+	gone = !sandbox_destroy(&c, s.name, true, false);
+	if (!gone && ret == 0)
 		ret = MOAT_EXIT_FAILURE;
+	if (gone && !a.quiet) {
+		/* what it was denied, from the log teardown kept */
+		autofree char *kept = log_archive_dir(&c, s.name);
+
+		log_summary(kept, s.name, stderr);
+	}
 out:
 	policy_free(&p);
 out_args:

@@ -57,7 +57,9 @@
  *
  * Every decision is counted by reason (struct proxy_counters, shown by
  * "moat inspect"); a refused HTTP request gets a 403 whose X-Moat-Denied
- * header carries the reason, a refused TLS connection a reset.
+ * header carries the reason, a refused TLS connection a fatal
+ * access_denied alert (proxy_tls_alert()) and a close, so that the
+ * client's TLS library names the cause.
  */
 #include <errno.h>
 #include <string.h>
@@ -552,6 +554,36 @@ int proxy_http_403(enum proxy_reason r, const char *name, char *buf,
 	if (n < 0 || (size_t)n >= len)
 		return -1;
 	return n;
+}
+
+/**
+ * proxy_tls_alert() - the alert record refusing a TLS connection
+ * @hello:	what the client sent (its first record's header), or NULL
+ * @len:	bytes of it
+ * @buf:	output, PROXY_TLS_ALERT_LEN bytes
+ *
+ * A fatal access_denied alert (RFC 8446 6.2, "a valid certificate or PSK
+ * was received, but when access control was applied, the sender decided
+ * not to proceed"), in the record-layer version the client's first record
+ * carried, so that its TLS library reports "access denied" rather than a
+ * reset. The alert is in clear: nothing was negotiated yet.
+ *
+ * Return: PROXY_TLS_ALERT_LEN, or 0 if the client's bytes are no TLS
+ *	   record (then there is no alert it would understand)
+ */
+int proxy_tls_alert(const uint8_t *hello, size_t len, uint8_t *buf)
+{
+	if (!hello || len < 3 || hello[0] != PROXY_TLS_HANDSHAKE ||
+	    hello[1] != 3 || hello[2] > 4)
+		return 0;
+	buf[0] = PROXY_TLS_CT_ALERT;
+	buf[1] = hello[1];
+	buf[2] = hello[2];
+	buf[3] = 0;
+	buf[4] = 2;				/* length of the alert */
+	buf[5] = PROXY_TLS_ALERT_FATAL;
+	buf[6] = PROXY_TLS_ACCESS_DENIED;
+	return PROXY_TLS_ALERT_LEN;
 }
 
 /**

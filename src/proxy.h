@@ -133,6 +133,13 @@ enum proxy_reason proxy_decide_http(const struct proxy_policy *pp,
 bool proxy_reason_allows(enum proxy_reason r);
 bool proxy_reason_refuses(enum proxy_reason r);
 const char *proxy_reason_str(enum proxy_reason r);
+#define PROXY_TLS_ALERT_LEN	7	/* record header and a two-byte alert */
+#define PROXY_TLS_HANDSHAKE	22	/* record content types */
+#define PROXY_TLS_CT_ALERT	21
+#define PROXY_TLS_ALERT_FATAL	2
+#define PROXY_TLS_ACCESS_DENIED	49
+
+int proxy_tls_alert(const uint8_t *hello, size_t len, uint8_t *buf);
 int proxy_http_403(enum proxy_reason r, const char *name, char *buf,
 		   size_t len);
 json_t *proxy_counters_json(const struct proxy_counters *c);

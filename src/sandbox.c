@@ -49,6 +49,7 @@
 #include "conntrack.h"
 #include "guard.h"
 #include "link.h"
+#include "log.h"
 #include "netns.h"
 #include "nft.h"
 #include "sandbox.h"
@@ -476,6 +477,7 @@ static int sandbox_nft_del(const struct sb_state *s,
  * local destinations included), no route_localnet (martian
  * loopback destinations stay martian), ARP answered only for the
  * gateway's own address, and no IPv6 at all when the sandbox has none.
+ * Inside: ICMP echo ("ping") sockets open to every group.
  *
  * Return: 0, or -1 after printing which setting failed
  */
@@ -518,6 +520,15 @@ static int sandbox_sysctls(const struct sb_state *s, int nsfd)
 		goto fail;
 	if (s->has_v6 &&
 	    (err = netns_sysctl(-1, strcpy(key, "net/ipv6/conf/all/forwarding"), "1")))
+		goto fail;
+
+	/* inside: ICMP echo sockets for every group, so that an unprivileged
+	 * ping works where the policy allows ICMP (no raw socket, no
+	 * capability: the kernel builds the header, the host's chains judge
+	 * the packet as any other)
+	 */
+	if ((err = netns_sysctl(nsfd, strcpy(key, "net/ipv4/ping_group_range"),
+				"0 2147483647")))
 		goto fail;
 
 	/* inside: IPv6 off unless configured (the host side refuses it anyway) */
@@ -947,6 +958,8 @@ int sandbox_teardown(const struct moat_config *c, const struct sb_state *s)
 		ret = -1;
 	}
 	msg_debug_step("teardown: netns");
+	if (ret == 0)
+		log_archive(c, s->name);	/* "moat logs" after the end */
 	if (ret == 0 && (err = state_remove(c, s->name))) {
 		msg_err("cannot remove the state of '%s': %s", s->name,
 			strerror(-err));

@@ -88,7 +88,7 @@ t_begin "refusals"
 out=$(probe_http "$D" "https://github.com/" --resolve github.com:443:140.82.112.3 2>&1)
 rc=$?
 assert_ne "$rc" 0 "TLS to an address no rule allows is refused"
-assert_match "$out" "reset" "... with a reset"
+assert_match "$out" "alert access denied" "... with a TLS access_denied alert"
 hdr=$(probe_http "$D" "http://github.com/" --resolve github.com:80:140.82.112.3 -i 2>&1)
 assert_match "$hdr" "HTTP/1.1 403" "HTTP to an address no rule allows gets 403"
 assert_match "$hdr" "X-Moat-Denied: not-allowed" "... with X-Moat-Denied"
@@ -115,11 +115,11 @@ tls_first() {
 }
 b=$(tls_first --sni example.com --pq --records 2)
 assert_match "$b" "^1[56]$" "a post-quantum-sized hello in two records and two segments is passed on"
-assert_eq "$(tls_first --sni example.com --pad 20000 --records 2)" "" "an oversized hello is refused"
+assert_eq "$(tls_first --sni example.com --pad 20000 --records 2)" "15" "an oversized hello is refused (an alert)"
 assert_eq "$(counter tls_too_large_total)" 1 "... counted as tls-too-large"
 printf '\x16\x03\x01\x00\x08garbage!' >"$WORLD_DIR/garbage"
 b=$(in_ns "$D" timeout 5 socat -T2 - TCP:93.184.216.34:443 <"$WORLD_DIR/garbage" 2>/dev/null | od -An -tx1)
-assert_eq "$b" "" "a malformed hello is refused"
+assert_eq "${b# }" "15 03 01 00 02 02 31" "a malformed hello is refused (a fatal access_denied alert)"
 assert_eq "$(counter tls_malformed_total)" 1 "... counted as tls-malformed"
 
 t_begin "HTTP: every request of a keep-alive connection"

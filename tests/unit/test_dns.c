@@ -230,6 +230,19 @@ static void test_decisions(void **state)
 	assert_non_null(r);
 	assert_int_equal(ldns_pkt_get_rcode(r), LDNS_RCODE_NXDOMAIN);
 	assert_non_null(ldns_pkt_edns_get_option_list(r));
+	{
+		/* EDE 15 (Blocked), its text naming moat's policy */
+		ldns_edns_option *o = ldns_edns_option_list_get_option(
+			ldns_pkt_edns_get_option_list(r), 0);
+		const uint8_t *d = ldns_edns_get_data(o);
+		size_t n = ldns_edns_get_size(o);
+		static const char want[] = "blocked by moat's network policy: dns.block ";
+
+		assert_int_equal(ldns_edns_get_code(o), 15);
+		assert_true(n > 2 + sizeof(want) - 1);
+		assert_int_equal(d[0] << 8 | d[1], 15);
+		assert_memory_equal(d + 2, want, sizeof(want) - 1);
+	}
 	ldns_pkt_free(r);
 	assert_int_equal(rcode_of(ask(e, "evil.github.com.", LDNS_RR_TYPE_A)),
 			 LDNS_RCODE_NXDOMAIN);

@@ -9,11 +9,13 @@
 #include <stddef.h>
 #include <setjmp.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <arpa/inet.h>
 #include <cmocka.h>
 
 #include "log.h"
+#include "state.h"
 #include "stats.h"
 
 #ifndef MOAT_SRCDIR
@@ -230,6 +232,163 @@ static void test_cap_and_rate(void **state)
 }
 
 /**
+ * put_file() - write a file
+ * @path:	path
+ * @text:	contents
+ */
+static void put_file(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+/**
+ * test_summary() - denials grouped by destination and reason, bounded
+ * @state:	unused
+ */
+static void test_summary(void **state)
+{
+	char dir[] = "/tmp/moat-test-sum.XXXXXX";
+	char *cur, *out = NULL;
+	size_t olen = 0;
+	FILE *f;
+	int i;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	cur = xasprintf("%s/%s", dir, LOG_FILE);
+	f = fopen(cur, "w");
+	assert_non_null(f);
+	for (i = 0; i < 3; i++)
+		fputs("{\"kind\":\"deny\",\"proto\":\"tcp\",\"dst\":\"10.9.0.1\",\"port\":22,\"reason\":\"I3:lan\"}\n", f);
+	fputs("{\"kind\":\"deny\",\"proto\":\"icmp\",\"dst\":\"2001:db8::1\",\"reason\":\"rule:2\"}\n", f);
+	fputs("{\"kind\":\"dns\",\"name\":\"evil.example\",\"action\":\"nxdomain\",\"reason\":\"rule:1\"}\n", f);
+	fputs("{\"kind\":\"dns\",\"name\":\"ok.example\",\"action\":\"answer\",\"reason\":\"\"}\n", f);
+	fputs("{\"kind\":\"proxy\",\"dst\":\"192.0.2.7\",\"port\":443,\"name\":\"x.example\",\"action\":\"deny\",\"reason\":\"name-denied\"}\n", f);
+	fputs("{\"kind\":\"proxy\",\"dst\":\"192.0.2.7\",\"port\":443,\"name\":\"y.example\",\"action\":\"allow\",\"reason\":\"allowed-name\"}\n", f);
+	fputs("{\"kind\":\"deny\",\"proto\":\"icmpv6\",\"dst\":\"ff02::16\",\"reason\":\"I5:spoof\"}\n", f);
+	fputs("not json\n", f);
+	fclose(f);
+
+	f = open_memstream(&out, &olen);
+	assert_int_equal(log_summary(dir, "sb", f), 6);
+	fclose(f);
+	assert_string_equal(out,
+		"moat: sandbox sb denied 6 flows or queries (all of them: moat logs sb):\n"
+		"moat:       3x 10.9.0.1:22/tcp (I3:lan)\n"
+		"moat:       1x 2001:db8::1/icmp (rule:2)\n"
+		"moat:       1x DNS name evil.example (rule:1)\n"
+		"moat:       1x x.example at 192.0.2.7:443/tcp (name-denied)\n");
+	free(out);
+
+	/* bounded: LOG_SUMMARY_LINES lines, then how many more */
+	f = fopen(cur, "w");
+	for (i = 0; i < 25; i++)
+		fprintf(f, "{\"kind\":\"deny\",\"proto\":\"udp\",\"dst\":\"10.9.0.%d\",\"port\":53,\"reason\":\"I3:lan\"}\n", i);
+	fclose(f);
+	f = open_memstream(&out, &olen);
+	assert_int_equal(log_summary(dir, "sb", f), 25);
+	fclose(f);
+	{
+		int lines = 0;
+		char *c;
+
+		for (c = out; *c; c++)
+			lines += *c == '\n';
+		assert_int_equal(lines, 1 + LOG_SUMMARY_LINES + 1);
+	}
+	assert_non_null(strstr(out, "moat:   ... and 15 more to 15 other destinations\n"));
+	free(out);
+
+	/* nothing denied: nothing printed */
+	put_file(cur, "{\"kind\":\"dns\",\"action\":\"answer\"}\n");
+	f = open_memstream(&out, &olen);
+	assert_int_equal(log_summary(dir, "sb", f), 0);
+	fclose(f);
+	assert_int_equal(olen, 0);
+	free(out);
+
+	unlink(cur);
+	rmdir(dir);
+	free(cur);
+}
+
+/**
+ * test_archive() - a removed sandbox's log is kept, within age and size
+ * @state:	unused
+ */
+static void test_archive(void **state)
+{
+	char run[] = "/tmp/moat-test-arch.XXXXXX";
+	struct timespec old[2] = { { .tv_sec = 1000 }, { .tv_sec = 1000 } };
+	struct moat_config c = { 0 };
+	char *p, *q;
+	int i;
+
+	(void)state;
+	assert_non_null(mkdtemp(run));
+	strcpy(c.run_dir, run);
+	p = xasprintf("%s/sandboxes", run);
+	assert_int_equal(mkdir(p, 0700), 0);
+	free(p);
+	for (i = 0; i < 3; i++) {
+		char name[8];
+
+		snprintf(name, sizeof(name), "sb%d", i);
+		p = state_dir(&c, name);
+		assert_int_equal(mkdir(p, 0700), 0);
+		free(p);
+		p = state_path(&c, name, LOG_FILE);
+		put_file(p, "{\"kind\":\"deny\"}\n");
+		free(p);
+		setenv("MOAT_LOG_ARCHIVE_MAX_BYTES", "1000000", 1);
+		log_archive(&c, name);
+		p = state_path(&c, name, LOG_FILE);
+		assert_int_not_equal(access(p, F_OK), 0);	/* moved */
+		free(p);
+		q = log_archive_dir(&c, name);
+		p = xasprintf("%s/%s", q, LOG_FILE);
+		assert_int_equal(access(p, F_OK), 0);
+		free(p);
+		if (i == 0)	/* an old one */
+			assert_int_equal(utimensat(AT_FDCWD, q, old, 0), 0);
+		free(q);
+		p = state_dir(&c, name);
+		rmdir(p);
+		free(p);
+	}
+	/* sb0 was too old: gone at the next archiving */
+	q = log_archive_dir(&c, "sb0");
+	assert_int_not_equal(access(q, F_OK), 0);
+	free(q);
+	/* over the size: the oldest goes, the newest stays */
+	setenv("MOAT_LOG_ARCHIVE_MAX_BYTES", "20", 1);
+	log_archive_prune(&c, "sb2");
+	q = log_archive_dir(&c, "sb1");
+	assert_int_not_equal(access(q, F_OK), 0);
+	free(q);
+	q = log_archive_dir(&c, "sb2");
+	assert_int_equal(access(q, F_OK), 0);
+	setenv("MOAT_LOG_ARCHIVE_MAX_BYTES", "0", 1);
+	log_archive_prune(&c, "sb2");
+	assert_int_equal(access(q, F_OK), 0);		/* kept: the newest */
+	log_archive_prune(&c, NULL);
+	assert_int_not_equal(access(q, F_OK), 0);
+	free(q);
+	unsetenv("MOAT_LOG_ARCHIVE_MAX_BYTES");
+	p = log_archive_dir(&c, NULL);
+	rmdir(p);
+	free(p);
+	p = xasprintf("%s/sandboxes", run);
+	rmdir(p);
+	free(p);
+	assert_int_equal(rmdir(run), 0);
+}
+
+/**
  * test_prometheus() - families grouped, labels escaped, services passed on
  * @state:	unused
  */
@@ -276,6 +435,8 @@ int main(void)
 		cmocka_unit_test(test_nflog_parse),
 		cmocka_unit_test(test_format),
 		cmocka_unit_test(test_cap_and_rate),
+		cmocka_unit_test(test_summary),
+		cmocka_unit_test(test_archive),
 		cmocka_unit_test(test_prometheus),
 	};
 

@@ -298,6 +298,23 @@ static void test_403_and_counters(void **state)
 	assert_true(proxy_http_403(PROXY_DENY_NO_HOST, "", buf, sizeof(buf)) > 0);
 	assert_non_null(strstr(buf, "moat: request refused"));
 
+	/* a refused ClientHello: a fatal access_denied alert, in the
+	 * record version the client used */
+	{
+		static const uint8_t hello10[] = { 0x16, 3, 1, 0, 200, 1 };
+		static const uint8_t hello12[] = { 0x16, 3, 3, 0, 200, 1 };
+		static const uint8_t want[] = { 0x15, 3, 1, 0, 2, 2, 49 };
+		uint8_t a[PROXY_TLS_ALERT_LEN];
+
+		assert_int_equal(proxy_tls_alert(hello10, sizeof(hello10), a), 7);
+		assert_memory_equal(a, want, sizeof(want));
+		assert_int_equal(proxy_tls_alert(hello12, sizeof(hello12), a), 7);
+		assert_int_equal(a[2], 3);
+		assert_int_equal(proxy_tls_alert(hello12, 2, a), 0);
+		assert_int_equal(proxy_tls_alert((const uint8_t *)"GET /", 5, a), 0);
+		assert_int_equal(proxy_tls_alert(NULL, 0, a), 0);
+	}
+
 	for (k = 0; k < PROXY_REASON_COUNT; k++)
 		assert_string_not_equal(proxy_reason_str((enum proxy_reason)k), "unknown");
 	assert_string_equal(proxy_reason_str(PROXY_REASON_COUNT), "unknown");
