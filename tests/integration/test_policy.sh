@@ -136,4 +136,40 @@ if command -v ping >/dev/null; then
 	assert_fail -m "tcp to 1.1.1.1 denied (icmp only)" probe_tcp "moat-icmp-$S" 1.1.1.1 9999
 fi
 
+t_begin "moat policy test agrees with the probes"
+# each verdict of "moat policy test" against what a sandbox with the same
+# policy really gets (the sandbox deny above)
+pt() { m policy test "$P/deny.yaml" "$@"; }
+for c in "140.82.112.3:22 0 ok" "140.82.112.3:9999 1 fail" "93.184.216.34:22 1 fail" \
+	 "[2606:2800:220:1::1]:22 1 fail" "192.168.77.10:5432 0 ok" "192.168.77.10:80 1 fail"; do
+	set -- $c
+	assert_status "$2" pt "$1"
+	if [ "$3" = ok ]; then
+		assert_ok -m "$1: allowed, and the probe connects" probe_tcp "$D" "${1%:*}" "${1##*:}"
+	else
+		a=${1%:*}; a=${a#[}; a=${a%]}
+		assert_fail -m "$1: denied, and the probe fails" probe_tcp "$D" "$a" "${1##*:}"
+	fi
+done
+assert_status 0 pt 1.1.1.1:9999/udp
+assert_ok -m "1.1.1.1:9999/udp allowed, and the probe gets through" probe_udp "$D" 1.1.1.1 9999
+assert_status 1 pt 1.1.1.1:9999/tcp
+assert_match "$(pt 140.82.112.3:22)" "rule: 1 at $P/deny.yaml:5:14: allow 140.82.112.0/20 ports 22,443 tcp" "the deciding rule, its number and place"
+assert_match "$(pt github.com:443)" "path: dns: NXDOMAIN \(no allow rule matches" "a name under default deny with address rules only does not resolve"
+assert_status 2 m policy test "$P/deny.yaml" 10.0.0.0/8
+assert_status 2 m policy test "$P/deny.yaml"
+
+t_begin "command line"
+assert_status 2 m run --allow -- true
+assert_match "$(m run --allow -- true 2>&1)" "--allow needs a value before '--'" "--allow does not swallow '--'"
+assert_status 2 m run --deny -- true
+assert_status 2 m run --allow 2001:db8::1:443 -- true
+assert_match "$(m run --allow 2001:db8::1:443 -- true 2>&1)" "write \[2001:db8::1\]:443 for port 443" "an unbracketed IPv6 address with a port is refused"
+assert_status 0 m run --no-net --allow '[2001:db8::1]:443' --allow 2001:db8::1 -- true
+assert_status 2 m run --bandwidth 20gbit -- true
+assert_eq "$(ls "$MOAT_RUN_DIR/sandboxes" | grep -c '^run-')" 0 "a refused command line creates nothing"
+assert_status 0 m run --bandwidth 17gbit -- true
+assert_eq "$(m help run)" "$(m run --help)" "moat help run is moat run --help"
+assert_status 2 m help nosuchcommand
+
 t_end
