@@ -966,6 +966,7 @@ static int cmd_policy_test(int argc, char **argv)
 {
 	struct errlist el = { 0 };
 	struct ptest_dest d;
+	struct moat_config c;
 	struct policy p;
 	int ret;
 
@@ -978,13 +979,18 @@ static int cmd_policy_test(int argc, char **argv)
 		errlist_free(&el);
 		return usage_error("policy", "DEST is a name, an address or 'host', then an optional :PORT and /tcp, /udp or /icmp");
 	}
+	if ((ret = load_config(&c)))
+		return ret;
 	policy_init(&p);
 	if (policy_load_file(&p, argv[2], &el) ||
 	    policy_check_supported(&p, &el)) {
 		errlist_print(&el, stderr);
 		ret = MOAT_EXIT_POLICY;
 	} else {
-		ret = ptest_decide(&p, &d, stdout) ? 0 : MOAT_EXIT_POLICY;
+		struct prefix pools[2] = { c.pool4, c.pool6 };
+
+		ret = ptest_decide(&p, &d, pools, 2, stdout) ? 0 :
+		      MOAT_EXIT_POLICY;
 	}
 	errlist_free(&el);
 	policy_free(&p);

@@ -2865,6 +2865,25 @@ static void lint_add(struct errlist *warn, const struct srcloc *loc,
 }
 
 /**
+ * lint_where() - "FILE:LINE" of a rule's origin, or the option's name
+ * @loc:	origin
+ * @buf:	buffer
+ * @len:	its size
+ *
+ * Return: @buf
+ */
+static const char *lint_where(const struct srcloc *loc, char *buf,
+			      size_t len)
+{
+	if (loc->line)
+		snprintf(buf, len, "%s:%u", loc->file ? loc->file : "?",
+			 loc->line);
+	else
+		snprintf(buf, len, "%s", loc->file ? loc->file : "?");
+	return buf;
+}
+
+/**
  * policy_lint() - find what loads but cannot work as written
  * @p:		valid policy
  * @warn:	list the warnings are added to, located like errors, each
@@ -2889,6 +2908,7 @@ int policy_lint(const struct policy *p, struct errlist *warn)
 	size_t n0 = warn->n, i, j;
 	bool dom_allow = false, public = false;
 	char buf[INET6_ADDRSTRLEN + 8], abuf[INET6_ADDRSTRLEN + 8];
+	char where[PATH_MAX + 16];
 
 	for (j = 0; j < p->nrules; j++) {
 		const struct rule *b = &p->rules[j];
@@ -2904,16 +2924,18 @@ int policy_lint(const struct policy *p, struct errlist *warn)
 				continue;
 			if (lint_same(a, b))
 				lint_add(warn, &b->loc,
-					 "rule %zu (%s %s) duplicates rule %zu at %s:%u; remove one",
+					 "rule %zu (%s %s) duplicates rule %zu at %s; remove one",
 					 j + 1, b->allow ? "allow" : "deny",
 					 target_format(b, buf, sizeof(buf)),
-					 i + 1, a->loc.file, a->loc.line);
+					 i + 1, lint_where(&a->loc, where,
+							   sizeof(where)));
 			else
 				lint_add(warn, &b->loc,
-					 "rule %zu (%s %s) is shadowed by rule %zu at %s:%u (%s %s), which matches everything it would: it never decides anything",
+					 "rule %zu (%s %s) is shadowed by rule %zu at %s (%s %s), which matches everything it would: it never decides anything",
 					 j + 1, b->allow ? "allow" : "deny",
 					 target_format(b, buf, sizeof(buf)),
-					 i + 1, a->loc.file, a->loc.line,
+					 i + 1, lint_where(&a->loc, where,
+							   sizeof(where)),
 					 a->allow ? "allow" : "deny",
 					 target_format(a, abuf, sizeof(abuf)));
 			break;

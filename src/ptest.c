@@ -19,7 +19,8 @@
  * - the network mode (none, restricted: nothing goes out) and the
  *   invariants (I4: DNS goes to moat's interceptor, DoT, DoQ, NetBIOS,
  *   mDNS and LLMNR are dropped; multicast is dropped; loopback never
- *   leaves the sandbox);
+ *   leaves the sandbox; I1: the sandbox pools, other sandboxes, are never
+ *   reached);
  * - for a name, the DNS interceptor (dns.c, dns_decide()): dns.records,
  *   dns.block, the first domain rule matching the name whatever its ports
  *   (a deny answers NXDOMAIN), and egress.default deny (NXDOMAIN when no
@@ -241,7 +242,8 @@ static void ptest_print_rule(FILE *f, const struct policy *p, size_t k)
  * ptest_print_loc() - the "rule:" line for a setting of the policy
  * @f:		output
  * @what:	setting, e.g. "egress.default deny"
- * @loc:	where it was set, or NULL / unset for a default
+ * @loc:	where it was set (unset: a default), or NULL for an
+ *		invariant or a setting whose place is not recorded
  */
 static void ptest_print_loc(FILE *f, const char *what,
 			    const struct srcloc *loc)
@@ -251,7 +253,7 @@ static void ptest_print_loc(FILE *f, const char *what,
 		fprintf(f, " at %s:%u:%u", loc->file, loc->line, loc->col);
 	else if (loc && loc->file)
 		fprintf(f, " (%s)", loc->file);
-	else
+	else if (loc)
 		fprintf(f, " (the default)");
 	fputc('\n', f);
 }
@@ -486,12 +488,14 @@ static bool ptest_dns(FILE *f, const struct policy *p,
  * ptest_walk() - decide one destination, explaining each step
  * @p:		effective policy
  * @d:		destination
+ * @pools:	the sandbox pools (I1)
+ * @npools:	their number
  * @f:		output: "rule:", "path:" and "note:" lines
  *
  * Return: true if allowed
  */
 static bool ptest_walk(const struct policy *p, const struct ptest_dest *d,
-		       FILE *f)
+		       const struct prefix *pools, size_t npools, FILE *f)
 {
 	static const uint16_t i4[] = { 53, 137, 138, 853, 5353, 5355 };
 	struct ptest_dest ad = *d;
@@ -551,9 +555,20 @@ static bool ptest_walk(const struct policy *p, const struct ptest_dest *d,
 		g = addr_classify(ad.addr.family, ad.addr.addr, NULL, 0);
 		if (g == GROUP_LOOPBACK || g == GROUP_MULTICAST) {
 			ptest_print_loc(f, g == GROUP_LOOPBACK ?
-					"I5 (loopback never leaves a sandbox)" :
+					"I2 (martian loopback: never leaves a sandbox)" :
 					"I4 (multicast)", NULL);
 			fprintf(f, "path: kernel\n");
+			goto out;
+		}
+		for (i = 0; i < npools; i++) {
+			struct rule pool = { .kind = TARGET_CIDR,
+					     .pfx = pools[i] };
+
+			if (!ptest_addr_matches(&pool, &ad.addr, g))
+				continue;
+			ptest_print_loc(f, "I1 (the sandbox pools: other sandboxes)",
+					NULL);
+			fprintf(f, "path: kernel: forward chain, before the policy\n");
 			goto out;
 		}
 	}
@@ -598,12 +613,14 @@ static void ptest_lines(FILE *f, const char *text, bool rule)
  * ptest_decide() - decide one destination and explain it
  * @p:		effective policy
  * @d:		destination
+ * @pools:	the sandbox pools, never reachable (I1)
+ * @npools:	their number
  * @f:		output: "verdict:" first, then "rule:", "path:" and "note:"
  *
  * Return: true if allowed
  */
 bool ptest_decide(const struct policy *p, const struct ptest_dest *d,
-		  FILE *f)
+		  const struct prefix *pools, size_t npools, FILE *f)
 {
 	char *text = NULL;
 	size_t len = 0;
@@ -612,7 +629,7 @@ bool ptest_decide(const struct policy *p, const struct ptest_dest *d,
 
 	if (!m)
 		die_oom();
-	ok = ptest_walk(p, d, m);
+	ok = ptest_walk(p, d, pools, npools, m);
 	if (fclose(m))
 		die_oom();
 	fprintf(f, "verdict: %s\n", ok ? "allowed" : "denied");

@@ -41,6 +41,6 @@ struct ptest_dest {
 int ptest_parse_dest(const char *arg, struct ptest_dest *d,
 		     struct errlist *el);
 bool ptest_decide(const struct policy *p, const struct ptest_dest *d,
-		  FILE *f);
+		  const struct prefix *pools, size_t npools, FILE *f);
 
 #endif /* MOAT_PTEST_H */

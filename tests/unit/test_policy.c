@@ -1569,6 +1569,20 @@ static void test_lint(void **state)
 			      "egress: {rules: [{allow: 1.1.1.1}]}\n"), 1);
 	assert_true(has_error(&el, "t.yaml", 3, 26, "warning: network restricted sends nothing out"));
 	errlist_free(&el);
+
+	/* command-line rules: the option is the origin */
+	{
+		struct policy p;
+
+		policy_init(&p);
+		assert_int_equal(policy_parse_rule_arg(&p, "10.0.0.0/8", false, "--deny", &el), 0);
+		assert_int_equal(policy_parse_rule_arg(&p, "10.1.1.1:22/tcp", true, "--allow", &el), 0);
+		assert_int_equal(policy_lint(&p, &el), 1);
+		assert_string_equal(el.recs[0].file, "--allow");
+		assert_string_equal(el.recs[0].msg, "warning: rule 2 (allow 10.1.1.1) is shadowed by rule 1 at --deny (deny 10.0.0.0/8), which matches everything it would: it never decides anything");
+		policy_free(&p);
+		errlist_free(&el);
+	}
 }
 
 /**
@@ -1609,6 +1623,7 @@ static void test_lint_examples(void **state)
  */
 static int decide(const char *yaml, const char *dest, char **out)
 {
+	struct prefix pools[2];
 	struct errlist el = { 0 };
 	struct ptest_dest d;
 	struct policy p;
@@ -1616,6 +1631,8 @@ static int decide(const char *yaml, const char *dest, char **out)
 	FILE *f;
 	int ok;
 
+	assert_int_equal(prefix_parse("10.231.0.0/16", &pools[0], true), 0);
+	assert_int_equal(prefix_parse("fd6d:6f61:7400::/48", &pools[1], true), 0);
 	policy_init(&p);
 	if (load(&p, &el, yaml) || ptest_parse_dest(dest, &d, &el)) {
 		dump_errors(&el);
@@ -1623,7 +1640,7 @@ static int decide(const char *yaml, const char *dest, char **out)
 	}
 	f = open_memstream(out, &len);
 	assert_non_null(f);
-	ok = ptest_decide(&p, &d, f);
+	ok = ptest_decide(&p, &d, pools, 2, f);
 	fclose(f);
 	policy_free(&p);
 	return ok;
@@ -1704,6 +1721,12 @@ static void test_policy_test(void **state)
 	expect(pub, "example.com", 1, "path: dns: forwarded upstream");
 	expect(pub, "1.1.1.1/icmp", 1, "egress.default public");
 	expect("version: 1\nnetwork: none\n", "1.1.1.1:80", 0, "network none");
+	expect("version: 1\negress: {default: allow}\n", "10.231.0.9:80", 0, "I1");
+	expect("version: 1\negress: {default: allow}\n", "[fd6d:6f61:7400:9::2]:80", 0, "I1");
+	expect("version: 1\negress: {default: allow}\n", "[::ffff:10.231.0.9]:80", 0, "I1");
+	expect("version: 1\negress: {default: allow}\n", "10.232.0.9:80", 1, "egress.default allow");
+	expect("version: 1\negress: {default: allow}\n", "127.0.0.1:80", 0, "I2 (martian loopback");
+	expect("version: 1\negress: {default: allow}\n", "host:80", 0, "I2");
 
 	/* DEST syntax */
 	assert_int_equal(ptest_parse_dest("github.com", &d, &el), 0);
