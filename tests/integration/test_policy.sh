@@ -159,6 +159,32 @@ assert_match "$(pt github.com:443)" "path: dns: NXDOMAIN \(no allow rule matches
 assert_status 2 m policy test "$P/deny.yaml" 10.0.0.0/8
 assert_status 2 m policy test "$P/deny.yaml"
 
+t_begin "default deny: address rules alone resolve nothing; the example with domain rules works"
+# the old examples/agent-github.yaml: GitHub's addresses, no domain rule
+cat >"$P/addr-only.yaml" <<'EOF'
+version: 1
+egress:
+  default: deny
+  rules:
+    - allow: 140.82.112.0/20
+      ports: [22, 443]
+      protocol: tcp
+EOF
+assert_match "$(m policy check "$P/addr-only.yaml" 2>&1 >/dev/null)" "addr-only.yaml:3:12: warning: egress.default is deny and no rule allows a domain name" "policy check warns"
+assert_status 1 m policy test "$P/addr-only.yaml" github.com:443
+sandbox addronly --policy "$P/addr-only.yaml"
+AO=moat-addronly-$S
+assert_eq "$(dns_rcode "$AO" 8.8.8.8 github.com)" NXDOMAIN "the warning is true: github.com does not resolve"
+assert_ok -m "the address itself is open (control)" probe_tcp "$AO" 140.82.112.3 22
+sandbox agent --policy "$MOAT_SRCDIR/examples/agent-github.yaml"
+AG=moat-agent-$S
+assert_status 0 m policy test "$MOAT_SRCDIR/examples/agent-github.yaml" github.com:22
+assert_eq "$(probe_dns "$AG" 8.8.8.8 github.com)" 140.82.112.3 "examples/agent-github.yaml: github.com resolves"
+assert_ok -m "and is reachable on 22 once resolved" probe_tcp "$AG" 140.82.112.3 22
+assert_status 1 m policy test "$MOAT_SRCDIR/examples/agent-github.yaml" example.com:443
+assert_eq "$(dns_rcode "$AG" 8.8.8.8 example.com)" NXDOMAIN "example.com does not resolve, as policy test says"
+assert_fail -m "nor is it reachable by address" probe_tcp "$AG" 93.184.216.34 443
+
 t_begin "command line"
 assert_status 2 m run --allow -- true
 assert_match "$(m run --allow -- true 2>&1)" "--allow needs a value before '--'" "--allow does not swallow '--'"
