@@ -79,9 +79,10 @@ static const char usage_sandbox_opts[] =
 "  --dns-upstream ADDR       resolver the sandbox's DNS interceptor forwards to\n"
 "                            (repeatable; default: /etc/resolv.conf's)\n"
 "  --no-rebind-protection    let DNS answers carry non-public addresses\n"
-"  --bandwidth RATE          limit each direction, e.g. 100mbit (tc on the\n"
-"                            host end of the link)\n"
-"RULE: TARGET[:PORTS][/PROTO], e.g. 10.0.0.0/8:5432/tcp, [2001:db8::1]:443,\n"
+"  --bandwidth RATE          limit each direction, e.g. 100mbit, at most\n"
+"                            17gbit (tc on the host end of the link)\n"
+"RULE: TARGET[:PORTS][/PROTO], e.g. 10.0.0.0/8:5432/tcp, [2001:db8::1]:443\n"
+"      (IPv6 with a port in brackets), 2001:db8::/32,\n"
 "      host:11434, metadata, 140.82.112.0/20:22,443/tcp, github.com:443,\n"
 "      *.githubusercontent.com:443 (a domain allows only the addresses moat's\n"
 "      DNS answered this sandbox for it; a domain deny answers NXDOMAIN)\n";
