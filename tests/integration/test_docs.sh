@@ -30,7 +30,7 @@ for f in "$top"/examples/*.yaml; do
 		not_ok "$(basename "$f"): valid" "$(cat "$tmp/err")"
 	fi
 done
-[ "$n" -gt 0 ] && ok "$n example policies checked" || not_ok "no example policies found"
+if [ "$n" -gt 0 ]; then ok "$n example policies checked"; else not_ok "no example policies found"; fi
 
 t_begin "README.md"
 # the yaml block
@@ -40,7 +40,7 @@ assert_ok -m "its policy passes moat policy check" "$MOAT" policy check "$tmp/re
 awk '/^```$/ { b = !b; next } b' "$top/README.md" | tr ';' '\n' |
 	sed -E 's/^[[:space:]]*(sudo[[:space:]]+)?//; s|^\./build/moat|moat|' |
 	awk '$1 == "moat" && $2 !~ /^-/ { print $2 }' | sort -u >"$tmp/cmds"
-[ -s "$tmp/cmds" ] && ok "$(wc -l <"$tmp/cmds") commands named" || not_ok "no commands found in README.md"
+if [ -s "$tmp/cmds" ]; then ok "$(wc -l <"$tmp/cmds") commands named"; else not_ok "no commands found in README.md"; fi
 while read -r c; do
 	assert_status 0 "$MOAT" "$c" --help
 done <"$tmp/cmds"

@@ -32,6 +32,7 @@ c=json.load(sys.stdin)["counters"] or {}
 print(sum(v.get("packets",0) for k,v in c.get("pre",{}).items() if "(I5)" in k))'
 }
 # snmp6 NS FIELD: one ICMPv6 statistic of a namespace
+# shellcheck disable=SC2016 # an awk program
 snmp6() { as_root_in "$1" awk -v f="$2" '$1 == f { print $2 }' /proc/net/snmp6; }
 # housekept NS: the sandbox's kernel is done with DAD and has sent its MLD
 # reports (and its router solicitation, when it sends one)

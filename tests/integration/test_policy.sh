@@ -142,13 +142,13 @@ t_begin "moat policy test agrees with the probes"
 pt() { m policy test "$P/deny.yaml" "$@"; }
 for c in "140.82.112.3:22 0 ok" "140.82.112.3:9999 1 fail" "93.184.216.34:22 1 fail" \
 	 "[2606:2800:220:1::1]:22 1 fail" "192.168.77.10:5432 0 ok" "192.168.77.10:80 1 fail"; do
-	set -- $c
-	assert_status "$2" pt "$1"
-	if [ "$3" = ok ]; then
-		assert_ok -m "$1: allowed, and the probe connects" probe_tcp "$D" "${1%:*}" "${1##*:}"
+	read -r dest st want <<<"$c"
+	assert_status "$st" pt "$dest"
+	a=${dest%:*}; a=${a#[}; a=${a%]}
+	if [ "$want" = ok ]; then
+		assert_ok -m "$dest: allowed, and the probe connects" probe_tcp "$D" "$a" "${dest##*:}"
 	else
-		a=${1%:*}; a=${a#[}; a=${a%]}
-		assert_fail -m "$1: denied, and the probe fails" probe_tcp "$D" "$a" "${1##*:}"
+		assert_fail -m "$dest: denied, and the probe fails" probe_tcp "$D" "$a" "${dest##*:}"
 	fi
 done
 assert_status 0 pt 1.1.1.1:9999/udp
@@ -193,7 +193,7 @@ assert_status 2 m run --allow 2001:db8::1:443 -- true
 assert_match "$(m run --allow 2001:db8::1:443 -- true 2>&1)" "write \[2001:db8::1\]:443 for port 443" "an unbracketed IPv6 address with a port is refused"
 assert_status 0 m run --no-net --allow '[2001:db8::1]:443' --allow 2001:db8::1 -- true
 assert_status 2 m run --bandwidth 20gbit -- true
-assert_eq "$(ls "$MOAT_RUN_DIR/sandboxes" | grep -c '^run-')" 0 "a refused command line creates nothing"
+assert_eq "$(find "$MOAT_RUN_DIR/sandboxes" -mindepth 1 -maxdepth 1 -name 'run-*' | wc -l)" 0 "a refused command line creates nothing"
 assert_status 0 m run --bandwidth 17gbit -- true
 assert_eq "$(m help run)" "$(m run --help)" "moat help run is moat run --help"
 assert_status 2 m help nosuchcommand
