@@ -294,7 +294,7 @@ static int parse_sb_args(const char *cmd, int argc, char **argv,
 			 struct sb_args *a, bool with_user)
 {
 	struct errlist el = { 0 };
-	int opt, li;
+	int opt, li = 0;
 
 	memset(a, 0, sizeof(*a));
 	policy_init(&a->cli);
@@ -302,7 +302,7 @@ static int parse_sb_args(const char *cmd, int argc, char **argv,
 	optind = 1;
 	opterr = 0;
 	while ((opt = getopt_long(argc, argv, "+", sb_longopts, &li)) != -1) {
-		if (optarg && !strcmp(optarg, "--"))
+		if (opt != '?' && optarg && !strcmp(optarg, "--"))
 			return usage_error(cmd, "--%s needs a value before '--'",
 					   sb_longopts[li].name);
 		switch (opt) {
