@@ -384,16 +384,18 @@ static bool ptest_kernel(FILE *f, const struct policy *p,
  * @f:		output
  * @p:		policy
  * @d:		destination, a name, TCP to a proxied port
+ * @record:	the name was answered from dns.records, which pins nothing
  * @allowed:	set to the verdict if the proxy decides
  *
  * As proxy_domain_verdict(): the first domain rule matching the name and
  * covering TCP to the port; an allow admits only addresses answered for
- * the name (which the test assumes: the name resolved above).
+ * the name and pinned (which the test assumes when the name was forwarded
+ * upstream; a dns.records answer is not pinned, so it is refused).
  *
  * Return: true if a domain rule decided, false if the address rules do
  */
 static bool ptest_proxy(FILE *f, const struct policy *p,
-			const struct ptest_dest *d, bool *allowed)
+			const struct ptest_dest *d, bool record, bool *allowed)
 {
 	size_t k;
 
@@ -404,6 +406,12 @@ static bool ptest_proxy(FILE *f, const struct policy *p,
 		    !dns_name_match(r->domain, d->name))
 			continue;
 		ptest_print_rule(f, p, k);
+		if (r->allow && record) {
+			fprintf(f, "path: proxy: TCP %u: rule %zu allows %s only to addresses moat's DNS pinned for it, and a dns.records answer is not pinned (not-pinned)\n",
+				d->port, k + 1, d->name);
+			*allowed = false;
+			return true;
+		}
 		if (d->port != 80 && d->port != 443 && r->allow)
 			fprintf(f, "path: proxy: TCP %u: an address moat's DNS answered for %s passes by rule %zu (a server may speak first on this port); a TLS SNI or HTTP Host the client sends is judged by name too\n",
 				d->port, d->name, k + 1);
@@ -579,9 +587,10 @@ static bool ptest_walk(const struct policy *p, const struct ptest_dest *d,
 		goto out;
 	}
 	if (d->proto == PROTO_TCP && ptest_proxied(p, d)) {
-		if (ad.kind == PTEST_NAME && ptest_proxy(f, p, &ad, &ok))
+		if (d->kind == PTEST_NAME &&
+		    ptest_proxy(f, p, d, ad.kind == PTEST_ADDR, &ok))
 			goto out;
-		if (ad.kind != PTEST_NAME)
+		if (d->kind != PTEST_NAME)
 			fprintf(f, "path: proxy: TCP %u: judged by the SNI or Host the client sends, then as below if no domain rule matches it\n",
 				d->port);
 	}

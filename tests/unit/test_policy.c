@@ -1708,6 +1708,10 @@ static void test_policy_test(void **state)
 	expect(gh, "ads.github.com", 0, "path: dns: NXDOMAIN (dns.block ads.github.com)");
 	expect(gh, "example.com", 0, "path: dns: NXDOMAIN (no allow rule matches this name");
 	expect(gh, "db.internal:8080", 1, "rule: 4 at t.yaml:11:14");
+	expect("version: 1\negress: {rules: [{allow: x.example}]}\ndns: {records: {x.example: 192.0.2.7}}\n",
+	       "x.example:443", 0, "a dns.records answer is not pinned");
+	expect("version: 1\negress: {rules: [{allow: x.example}]}\ndns: {records: {x.example: 1.1.1.1}}\n",
+	       "x.example:8080", 1, "egress.default public");
 	expect(gh, "192.0.2.9:8080", 1, "path: kernel: forward chain, rule 4");
 	expect(gh, "192.0.2.9:8081", 0, "egress.default deny");
 	expect(gh, "host:11434", 1, "path: kernel: input chain, rule 5");
