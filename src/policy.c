@@ -40,6 +40,12 @@
  * asks for is ever silently ignored, and later versions only relax that
  * one function.
  *
+ * A policy that loads can still not work as written: policy_lint() adds
+ * warnings, located like errors ("warning: ..."), for a rule an earlier
+ * one shadows, a duplicate, default deny with internet addresses but no
+ * name allowed (nothing resolves), and egress rules a network mode never
+ * uses. Warnings never stop a policy; "moat policy check" prints them.
+ *
  * The printers write the normalised policy, every key explicit and in a
  * fixed order, as YAML the loader accepts again (load(print(p)) prints the
  * same text) and as a JSON object with the same field names.
