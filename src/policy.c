@@ -2786,7 +2786,7 @@ static bool lint_name_covers(const char *a, const char *b)
  *
  * Return: true if @b can never match a packet or name that @a does not
  */
-bool policy_rule_covers(const struct rule *a, const struct rule *b)
+static bool policy_rule_covers(const struct rule *a, const struct rule *b)
 {
 	bool target;
 

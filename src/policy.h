@@ -201,7 +201,6 @@ int policy_normalise_domain(const char *in, char *out, size_t outlen,
 int policy_check_supported(const struct policy *p, struct errlist *el);
 bool policy_has_domain_rules(const struct policy *p);
 int policy_lint(const struct policy *p, struct errlist *warn);
-bool policy_rule_covers(const struct rule *a, const struct rule *b);
 
 void policy_print(const struct policy *p, FILE *f);
 json_t *policy_to_json(const struct policy *p);
