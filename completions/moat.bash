@@ -352,10 +352,16 @@ _moat()
 		;;
 	policy)
 		if ((i == _moat_cw)); then
-			_moat_reply "$word" -W 'check --help'
-		elif ((i + 1 == _moat_cw)) && [[ ${_moat_w[i]} == check ]]; then
+			_moat_reply "$word" -W 'check test --help'
+		elif ((i + 1 == _moat_cw)) && [[ ${_moat_w[i]} == check || ${_moat_w[i]} == test ]]; then
 			_moat_files "$word"
+		elif ((i + 2 == _moat_cw)) && [[ ${_moat_w[i]} == test ]]; then
+			_moat_reply "$word" -W 'host host:'	# DEST: a name or an address
 		fi
+		;;
+	help)
+		((i == _moat_cw)) &&
+			_moat_reply "$word" -W 'run create exec rm ls inspect policy logs stats verify'
 		;;
 	esac
 	return 0

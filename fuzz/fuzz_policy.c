@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "policy.h"
+#include "ptest.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -87,6 +88,23 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	json_decref(o);
 
 	policy_check_supported(&p, &el);
+	policy_lint(&p, &el);
+	devnull = fopen("/dev/null", "w");
+	if (devnull) {
+		static const char *const dests[] = {
+			"a.example.com:443", "example.com:22", "10.0.0.1:22",
+			"[2001:db8::1]:80", "host:11434", "1.1.1.1:53/udp",
+		};
+		struct ptest_dest d;
+		size_t i;
+
+		for (i = 0; i < sizeof(dests) / sizeof(dests[0]); i++) {
+			if (ptest_parse_dest(dests[i], &d, &el))
+				abort();
+			ptest_decide(&p, &d, NULL, 0, devnull);
+		}
+		fclose(devnull);
+	}
 	policy_prepend_rules(&q, p.rules, p.nrules);
 
 	free(a);

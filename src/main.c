@@ -31,6 +31,7 @@
 #include "log.h"
 #include "nft.h"
 #include "policy.h"
+#include "ptest.h"
 #include "sandbox.h"
 #include "state.h"
 #include "stats.h"
@@ -50,6 +51,8 @@ static const char usage_main[] =
 "  ls [--json]                     list sandboxes\n"
 "  inspect NAME [--json]           show a sandbox's addresses, policy, counters\n"
 "  policy check FILE               validate a policy and print it normalised\n"
+"  policy test FILE DEST[:PORT][/PROTO]\n"
+"                                  what the policy does with one destination\n"
 "  logs NAME [--follow] [--json]   denied flows and DNS/proxy decisions\n"
 "  stats [NAME] [--json|--prometheus|--listen ADDR:PORT]\n"
 "                                  allowed and denied traffic by reason\n"
@@ -57,7 +60,8 @@ static const char usage_main[] =
 "                                  ruleset audit; exit 1 on a breach\n"
 "                                  (--simulate: offline, in a throwaway world)\n"
 "\n"
-"Run 'moat COMMAND --help' for a command's options; see moat(1).\n"
+"Run 'moat COMMAND --help' or 'moat help COMMAND' for a command's options;\n"
+"see moat(1).\n"
 "Exit status: 0 success, 1 policy failure, 2 usage, 125 moat failed;\n"
 "run and exec return the command's own status.\n";
 
@@ -76,9 +80,10 @@ static const char usage_sandbox_opts[] =
 "  --dns-upstream ADDR       resolver the sandbox's DNS interceptor forwards to\n"
 "                            (repeatable; default: /etc/resolv.conf's)\n"
 "  --no-rebind-protection    let DNS answers carry non-public addresses\n"
-"  --bandwidth RATE          limit each direction, e.g. 100mbit (tc on the\n"
-"                            host end of the link)\n"
-"RULE: TARGET[:PORTS][/PROTO], e.g. 10.0.0.0/8:5432/tcp, [2001:db8::1]:443,\n"
+"  --bandwidth RATE          limit each direction, e.g. 100mbit, at most\n"
+"                            17gbit (tc on the host end of the link)\n"
+"RULE: TARGET[:PORTS][/PROTO], e.g. 10.0.0.0/8:5432/tcp, [2001:db8::1]:443\n"
+"      (IPv6 with a port in brackets), 2001:db8::/32,\n"
 "      host:11434, metadata, 140.82.112.0/20:22,443/tcp, github.com:443,\n"
 "      *.githubusercontent.com:443 (a domain allows only the addresses moat's\n"
 "      DNS answered this sandbox for it; a domain deny answers NXDOMAIN)\n";
@@ -140,9 +145,19 @@ static const char usage_inspect[] =
 
 static const char usage_policy[] =
 "Usage: moat policy check FILE\n"
+"       moat policy test FILE DEST[:PORT][/PROTO]\n"
 "\n"
-"Validate a policy file and print it normalised. Errors are printed as\n"
-"FILE:LINE:COL: message; the exit status is then 1.\n";
+"check: validate a policy file and print it normalised. Errors are printed\n"
+"as FILE:LINE:COL: message; the exit status is then 1. Warnings, for what\n"
+"loads but cannot work as written (a rule shadowed by an earlier one, a\n"
+"duplicate, default deny with no name allowed while addresses are), are\n"
+"printed as FILE:LINE:COL: warning: message and leave the status 0.\n"
+"\n"
+"test: what the policy does with traffic to DEST: a name, an address\n"
+"([2001:db8::1]:443 with a port) or 'host'; PORT defaults to 443, PROTO\n"
+"(tcp, udp, icmp) to tcp. Prints the verdict, the rule that decides\n"
+"(number and FILE:LINE:COL) and the path (dns, proxy, kernel). Exit status\n"
+"0 allowed, 1 denied (or an invalid policy), 2 usage.\n";
 
 /**
  * want_help() - whether the arguments ask for help
@@ -288,14 +303,17 @@ static int parse_sb_args(const char *cmd, int argc, char **argv,
 			 struct sb_args *a, bool with_user)
 {
 	struct errlist el = { 0 };
-	int opt;
+	int opt, li = 0;
 
 	memset(a, 0, sizeof(*a));
 	policy_init(&a->cli);
 	a->default_egress = -1;
 	optind = 1;
 	opterr = 0;
-	while ((opt = getopt_long(argc, argv, "+q", sb_longopts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "+q", sb_longopts, &li)) != -1) {
+		if (opt != '?' && optarg && !strcmp(optarg, "--"))
+			return usage_error(cmd, "--%s needs a value before '--'",
+					   sb_longopts[li].name);
 		switch (opt) {
 		case OPT_POLICY:
 			a->policy_file = optarg;
@@ -371,6 +389,10 @@ static int parse_sb_args(const char *cmd, int argc, char **argv,
 			if (policy_parse_rate(optarg, &bps))
 				return usage_error(cmd, "--bandwidth '%s': expected a rate such as 100mbit",
 						   optarg);
+			if (bps && (bps < POLICY_BANDWIDTH_MIN ||
+				    bps > POLICY_BANDWIDTH_MAX))
+				return usage_error(cmd, "--bandwidth '%s': beyond what tc can shape (8bit to %llubit, about 17gbit)",
+						   optarg, POLICY_BANDWIDTH_MAX);
 			a->bandwidth = optarg;
 			break;
 		}
@@ -987,11 +1009,55 @@ static int cmd_inspect(int argc, char **argv)
 }
 
 /**
- * cmd_policy() - moat policy check FILE
+ * cmd_policy_test() - moat policy test FILE DEST[:PORT][/PROTO]
+ * @argc:	argument count
+ * @argv:	arguments, argv[0] = "policy", argv[1] = "test"
+ *
+ * Return: 0 if allowed, 1 if denied or the policy is invalid, 2 on usage
+ *	   errors
+ */
+static int cmd_policy_test(int argc, char **argv)
+{
+	struct errlist el = { 0 };
+	struct ptest_dest d;
+	struct moat_config c;
+	struct policy p;
+	int ret;
+
+	if (argc != 4)
+		return usage_error("policy", argc < 4 ?
+				   "expected 'test FILE DEST[:PORT][/PROTO]'" :
+				   "expected one policy file and one destination");
+	if (ptest_parse_dest(argv[3], &d, &el)) {
+		errlist_print(&el, stderr);
+		errlist_free(&el);
+		return usage_error("policy", "DEST is a name, an address or 'host', then an optional :PORT and /tcp, /udp or /icmp");
+	}
+	if ((ret = load_config(&c)))
+		return ret;
+	policy_init(&p);
+	if (policy_load_file(&p, argv[2], &el) ||
+	    policy_check_supported(&p, &el)) {
+		errlist_print(&el, stderr);
+		ret = MOAT_EXIT_POLICY;
+	} else {
+		struct prefix pools[2] = { c.pool4, c.pool6 };
+
+		ret = ptest_decide(&p, &d, pools, 2, stdout) ? 0 :
+		      MOAT_EXIT_POLICY;
+	}
+	errlist_free(&el);
+	policy_free(&p);
+	return ret;
+}
+
+/**
+ * cmd_policy() - moat policy check FILE, moat policy test FILE DEST
  * @argc:	argument count
  * @argv:	arguments, argv[0] = "policy"
  *
- * Return: 0 if the policy is valid, 1 if not, 2 on usage errors
+ * Return: 0 if the policy is valid (warnings or not), 1 if not, 2 on
+ *	   usage errors; for test, see cmd_policy_test()
  */
 static int cmd_policy(int argc, char **argv)
 {
@@ -1003,8 +1069,10 @@ static int cmd_policy(int argc, char **argv)
 		printf("%s", usage_policy);
 		return 0;
 	}
+	if (argc >= 2 && !strcmp(argv[1], "test"))
+		return cmd_policy_test(argc, argv);
 	if (argc < 2 || strcmp(argv[1], "check"))
-		return usage_error("policy", "expected 'check FILE'");
+		return usage_error("policy", "expected 'check FILE' or 'test FILE DEST'");
 	if (argc != 3)
 		return usage_error("policy", argc < 3 ? "missing the policy file" :
 				   "expected exactly one policy file");
@@ -1014,6 +1082,9 @@ static int cmd_policy(int argc, char **argv)
 		ret = MOAT_EXIT_POLICY;
 	} else {
 		policy_print(&p, stdout);
+		fflush(stdout);
+		policy_lint(&p, &el);
+		errlist_print(&el, stderr);
 	}
 	errlist_free(&el);
 	policy_free(&p);
@@ -1084,8 +1155,21 @@ int main(int argc, char **argv)
 		return MOAT_EXIT_USAGE;
 	}
 	if (!strcmp(argv[1], "help")) {
-		printf("%s", usage_main);
-		return 0;
+		char help[] = "--help";
+
+		if (argc < 3) {
+			printf("%s", usage_main);
+			return 0;
+		}
+		for (i = 0; i < ARRAY_SIZE(cmds); i++) {
+			char *hv[] = { argv[2], help, NULL };
+
+			if (!strcmp(argv[2], cmds[i].name) && argv[2][0] != '_')
+				return cmds[i].fn(2, hv);
+		}
+		fprintf(stderr, "moat: unknown command '%s' (see 'moat --help')\n",
+			argv[2]);
+		return MOAT_EXIT_USAGE;
 	}
 	for (i = 0; i < ARRAY_SIZE(cmds); i++)
 		if (!strcmp(argv[1], cmds[i].name))

@@ -1258,6 +1258,39 @@ static void nft_out_chain_text(FILE *f, const struct nft_sandbox *s)
 }
 
 /**
+ * nft_housekeeping() - drop a sandbox's own IPv6 link housekeeping quietly
+ * @f:		output
+ * @chain:	the sandbox's prerouting chain
+ *
+ * A sandbox's kernel, on its own, sends router solicitations and MLD
+ * listener reports (joining the solicited-node and all-nodes groups, also
+ * for duplicate address detection, from the unspecified address) as soon
+ * as its interface comes up. They are expected, carry nothing for anyone
+ * (no router answers on a moat link, and multicast never leaves a
+ * sandbox), and must not count as attacks: these rules, ahead of the I5
+ * rules that log and count, drop them without a log or a counter.
+ *
+ * Exactly, and nothing else: a router solicitation (hop limit 255, as RFC
+ * 4861 requires) and MLD reports and dones (MLDv1 131 and 132, MLDv2 143;
+ * hop limit 1, as RFC 2710/3810 require) from the unspecified address or
+ * its own link-local address (NFT_SANDBOX_LL), to a link-scope
+ * multicast group (ff02::/16). A packet
+ * with any other source, destination, type or hop limit, a forged one
+ * included, still meets the I5 rules below and is logged and counted.
+ * (Neighbour discovery from these sources, duplicate address detection
+ * included, is accepted separately: the host answers it.)
+ */
+static void nft_housekeeping(FILE *f, const char *chain)
+{
+	const char *t = NFT_TABLE;
+
+	fprintf(f, "add rule inet %s %s ip6 saddr { ::, " NFT_SANDBOX_LL " } ip6 daddr ff02::/16 icmpv6 type nd-router-solicit ip6 hoplimit 255 drop comment \"router solicitation (housekeeping)\"\n",
+		t, chain);
+	fprintf(f, "add rule inet %s %s ip6 saddr { ::, " NFT_SANDBOX_LL " } ip6 daddr ff02::/16 icmpv6 type { mld-listener-report, mld-listener-done, mld2-listener-report } ip6 hoplimit 1 drop comment \"MLD report (housekeeping)\"\n",
+		t, chain);
+}
+
+/**
  * nft_sandbox_add_text() - emit a sandbox's chains and dispatch entries
  * @f:		output
  * @s:		the sandbox
@@ -1286,6 +1319,8 @@ int nft_sandbox_add_text(FILE *f, const struct nft_sandbox *s,
 	fprintf(f, "flush chain inet %s %s\n", t, pre);
 	nft_obs_objects_text(f, i);
 	nft_flows_text(f, i, p->flows ? p->flows : POLICY_FLOWS_DEFAULT);
+	if (s->has_v6)
+		nft_housekeeping(f, pre);
 	nft_deny(f, i, pre, NFT_CTR_D_I5_ANY, "I5:redirect", "drop",
 		 "redirects (I5)", "icmp type redirect");
 	nft_deny(f, i, pre, NFT_CTR_D_I5_ANY, "I5:ra", "drop",

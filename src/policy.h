@@ -140,6 +140,7 @@ struct dns_record {
  * @loc_dns_records:	where dns.records was set
  * @loc_dns_upstream:	where dns.upstream was set
  * @loc_bandwidth:	where limits.bandwidth was set
+ * @loc_default:	where egress.default was set (policy_lint())
  * @strings:		storage owned by the policy (file names in @loc)
  * @nstrings:		number of strings
  */
@@ -168,6 +169,7 @@ struct policy {
 	struct srcloc loc_dns_records;
 	struct srcloc loc_dns_upstream;
 	struct srcloc loc_bandwidth;
+	struct srcloc loc_default;
 	char **strings;
 	size_t nstrings;
 };
@@ -177,6 +179,12 @@ struct policy {
 #define POLICY_CONNECTIONS_DEFAULT	256
 #define POLICY_FLOWS_DEFAULT		256
 #define POLICY_FLOWS_MAX		1048576
+
+/* Rates link.c can shape: whole bytes per second in a signed 32-bit tc
+ * field, so 8 bit/s to 8 * INT32_MAX bit/s (about 17.18 Gbit/s)
+ */
+#define POLICY_BANDWIDTH_MIN		8ULL
+#define POLICY_BANDWIDTH_MAX		(8ULL * 2147483647ULL)
 
 void policy_init(struct policy *p);
 void policy_free(struct policy *p);
@@ -198,6 +206,7 @@ int policy_normalise_domain(const char *in, char *out, size_t outlen,
 
 int policy_check_supported(const struct policy *p, struct errlist *el);
 bool policy_has_domain_rules(const struct policy *p);
+int policy_lint(const struct policy *p, struct errlist *warn);
 
 void policy_print(const struct policy *p, FILE *f);
 json_t *policy_to_json(const struct policy *p);

@@ -6,7 +6,8 @@
 # sends), measured with iperf3 against a server in INET within 10% of the
 # limit; an unlimited sandbox measured well above it; the qdiscs and the
 # IFB device exist with the sandbox and are gone after "moat rm"; a rate tc
-# cannot express is refused with a clear error and leaves nothing behind.
+# cannot express is refused where it is written (policy error, usage error)
+# before anything is created.
 #
 #   [sandbox] --moatN (tbf) / ifbmoatN (tbf)-- [HOST] -- [LAN] -- [INET iperf3]
 set -u
@@ -92,8 +93,10 @@ limits:
 YAML
 out=$(m create "huge-$S" --policy "$WORLD_DIR/huge.yaml" 2>&1)
 st=$?
-assert_eq "$st" 125 "exit status 125"
-check "one-line error naming the rate" grep -q "cannot limit the bandwidth.*out of range" <<<"$out"
+assert_eq "$st" 1 "exit status 1 (a policy error, before anything is created)"
+check "one-line error at its place, naming the rate" grep -q "huge.yaml:3:14: limits.bandwidth: 100000000000 bit/s is beyond what tc can shape" <<<"$out"
+assert_status 1 m policy check "$WORLD_DIR/huge.yaml"
+assert_status 2 m create "huge-$S" --bandwidth 20gbit
 assert_fail -m "no sandbox left" m inspect "huge-$S"
 assert_fail -m "no IFB device left" sh -c "nsenter --net=$HOST_NETNS ip -o link show | grep -q ifbmoat"
 

@@ -136,4 +136,66 @@ if command -v ping >/dev/null; then
 	assert_fail -m "tcp to 1.1.1.1 denied (icmp only)" probe_tcp "moat-icmp-$S" 1.1.1.1 9999
 fi
 
+t_begin "moat policy test agrees with the probes"
+# each verdict of "moat policy test" against what a sandbox with the same
+# policy really gets (the sandbox deny above)
+pt() { m policy test "$P/deny.yaml" "$@"; }
+for c in "140.82.112.3:22 0 ok" "140.82.112.3:9999 1 fail" "93.184.216.34:22 1 fail" \
+	 "[2606:2800:220:1::1]:22 1 fail" "192.168.77.10:5432 0 ok" "192.168.77.10:80 1 fail"; do
+	read -r dest st want <<<"$c"
+	assert_status "$st" pt "$dest"
+	a=${dest%:*}; a=${a#[}; a=${a%]}
+	if [ "$want" = ok ]; then
+		assert_ok -m "$dest: allowed, and the probe connects" probe_tcp "$D" "$a" "${dest##*:}"
+	else
+		assert_fail -m "$dest: denied, and the probe fails" probe_tcp "$D" "$a" "${dest##*:}"
+	fi
+done
+assert_status 0 pt 1.1.1.1:9999/udp
+assert_ok -m "1.1.1.1:9999/udp allowed, and the probe gets through" probe_udp "$D" 1.1.1.1 9999
+assert_status 1 pt 1.1.1.1:9999/tcp
+assert_match "$(pt 140.82.112.3:22)" "rule: 1 at $P/deny.yaml:5:14: allow 140.82.112.0/20 ports 22,443 tcp" "the deciding rule, its number and place"
+assert_match "$(pt github.com:443)" "path: dns: NXDOMAIN \(no allow rule matches" "a name under default deny with address rules only does not resolve"
+assert_status 2 m policy test "$P/deny.yaml" 10.0.0.0/8
+assert_status 2 m policy test "$P/deny.yaml"
+
+t_begin "default deny: address rules alone resolve nothing; the example with domain rules works"
+# the old examples/agent-github.yaml: GitHub's addresses, no domain rule
+cat >"$P/addr-only.yaml" <<'EOF'
+version: 1
+egress:
+  default: deny
+  rules:
+    - allow: 140.82.112.0/20
+      ports: [22, 443]
+      protocol: tcp
+EOF
+assert_match "$(m policy check "$P/addr-only.yaml" 2>&1 >/dev/null)" "addr-only.yaml:3:12: warning: egress.default is deny and no rule allows a domain name" "policy check warns"
+assert_status 1 m policy test "$P/addr-only.yaml" github.com:443
+sandbox addronly --policy "$P/addr-only.yaml"
+AO=moat-addronly-$S
+assert_eq "$(dns_rcode "$AO" 8.8.8.8 github.com)" NXDOMAIN "the warning is true: github.com does not resolve"
+assert_ok -m "the address itself is open (control)" probe_tcp "$AO" 140.82.112.3 22
+sandbox agent --policy "$MOAT_SRCDIR/examples/agent-github.yaml"
+AG=moat-agent-$S
+assert_status 0 m policy test "$MOAT_SRCDIR/examples/agent-github.yaml" github.com:22
+assert_eq "$(probe_dns "$AG" 8.8.8.8 github.com)" 140.82.112.3 "examples/agent-github.yaml: github.com resolves"
+assert_ok -m "and is reachable on 22 once resolved" probe_tcp "$AG" 140.82.112.3 22
+assert_status 1 m policy test "$MOAT_SRCDIR/examples/agent-github.yaml" example.com:443
+assert_eq "$(dns_rcode "$AG" 8.8.8.8 example.com)" NXDOMAIN "example.com does not resolve, as policy test says"
+assert_fail -m "nor is it reachable by address" probe_tcp "$AG" 93.184.216.34 443
+
+t_begin "command line"
+assert_status 2 m run --allow -- true
+assert_match "$(m run --allow -- true 2>&1)" "--allow needs a value before '--'" "--allow does not swallow '--'"
+assert_status 2 m run --deny -- true
+assert_status 2 m run --allow 2001:db8::1:443 -- true
+assert_match "$(m run --allow 2001:db8::1:443 -- true 2>&1)" "write \[2001:db8::1\]:443 for port 443" "an unbracketed IPv6 address with a port is refused"
+assert_status 0 m run --no-net --allow '[2001:db8::1]:443' --allow 2001:db8::1 -- true
+assert_status 2 m run --bandwidth 20gbit -- true
+assert_eq "$(find "$MOAT_RUN_DIR/sandboxes" -mindepth 1 -maxdepth 1 -name 'run-*' | wc -l)" 0 "a refused command line creates nothing"
+assert_status 0 m run --bandwidth 17gbit -- true
+assert_eq "$(m help run)" "$(m run --help)" "moat help run is moat run --help"
+assert_status 2 m help nosuchcommand
+
 t_end

@@ -12,6 +12,9 @@ address of the test world; nothing else is ever addressed.
   attack.py ra                               router advertisement to ff02::1
                                              with prefix 2001:db8:bad::/64
   attack.py bcast PORT PAYLOAD ADDR...       UDP to broadcast addresses
+  attack.py icmp6 SRC DST TYPE HOPLIMIT      raw ICMPv6 message of TYPE (an
+                                             empty body) with any source, out
+                                             of eth0 (DST may be multicast)
 Exit status 0 if the packet was sent (or, for bind-tcp, if connected).
 """
 import socket
@@ -82,6 +85,18 @@ def router_advert():
     sock.sendto(ra, ("ff02::1", 0, 0, idx))
 
 
+def icmp6(src, dst, typ, hops):
+    s = socket.inet_pton(socket.AF_INET6, src)
+    d = socket.inet_pton(socket.AF_INET6, dst)
+    body = struct.pack("!BBHI", typ, 0, 0, 0) + bytes(16)
+    pseudo = s + d + struct.pack("!I3xB", len(body), 58)
+    body = body[:2] + struct.pack("!H", csum(pseudo + body)) + body[4:]
+    ip6 = struct.pack("!IHBB16s16s", 6 << 28, len(body), 58, hops, s, d)
+    sock = socket.socket(socket.AF_INET6, socket.SOCK_RAW, socket.IPPROTO_RAW)
+    sock.setsockopt(socket.IPPROTO_IPV6, 36, 1)  # IPV6_HDRINCL
+    sock.sendto(ip6 + body, (dst, 0, 0, socket.if_nametoindex("eth0")))
+
+
 def bcast(port, payload, addrs):
     sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_BROADCAST, 1)
@@ -100,6 +115,8 @@ def main():
             bind_tcp(a[1], a[2], int(a[3]))
         elif a[0] == "ra":
             router_advert()
+        elif a[0] == "icmp6":
+            icmp6(a[1], a[2], int(a[3]), int(a[4]))
         elif a[0] == "bcast":
             bcast(int(a[1]), a[2], a[3:])
         else:

@@ -486,6 +486,29 @@ static void test_antispoof(void **state)
 }
 
 /**
+ * test_housekeeping() - a sandbox's own RS and MLD reports: quiet drops
+ * @state:	unused
+ *
+ * Exactly those, before the I5 rules that log and count, without a log or
+ * a counter of their own; nothing of the kind without IPv6.
+ */
+static void test_housekeeping(void **state)
+{
+	char *v4 = compile("version: 1\n", false, true);
+	char *v6 = compile("version: 1\n", true, true);
+	const char *rs = "moat7_pre ip6 saddr { ::, fe80::2 } ip6 daddr ff02::/16 icmpv6 type nd-router-solicit ip6 hoplimit 255 drop comment";
+	const char *mld = "moat7_pre ip6 saddr { ::, fe80::2 } ip6 daddr ff02::/16 icmpv6 type { mld-listener-report, mld-listener-done, mld2-listener-report } ip6 hoplimit 1 drop comment";
+
+	assert_non_null(strstr(v6, rs));
+	assert_non_null(strstr(v6, mld));
+	assert_true(pos(v6, rs) < pos(v6, "log prefix \"moat:I5:"));
+	assert_true(pos(v6, mld) < pos(v6, "log prefix \"moat:I5:"));
+	assert_null(strstr(v4, "housekeeping"));
+	free(v4);
+	free(v6);
+}
+
+/**
  * test_flows() - limits.flows bounds what conntrack holds for a sandbox
  * @state:	unused
  *
@@ -697,6 +720,7 @@ int main(void)
 		cmocka_unit_test(test_modes),
 		cmocka_unit_test(test_antispoof),
 		cmocka_unit_test(test_flows),
+		cmocka_unit_test(test_housekeeping),
 		cmocka_unit_test(test_delete_text),
 		cmocka_unit_test(test_logged_denials),
 		cmocka_unit_test(test_out_chain),

@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include "policy.h"
+#include "ptest.h"
 
 /**
  * load() - load a policy from a string, file name "t.yaml"
@@ -791,6 +792,9 @@ static const struct {
 	{ "[2001:db8::1]", TARGET_CIDR, "2001:db8::1", "", PROTO_ANY },
 	{ "[2001:db8::1]/udp", TARGET_CIDR, "2001:db8::1", "", PROTO_UDP },
 	{ "2001:db8::1", TARGET_CIDR, "2001:db8::1", "", PROTO_ANY },
+	{ "[2001:db8::1:443]", TARGET_CIDR, "2001:db8::1:443", "", PROTO_ANY },
+	{ "2001:db8::443", TARGET_CIDR, "2001:db8::443", "", PROTO_ANY },
+	{ "1:2:3:4:5:6:7:8", TARGET_CIDR, "1:2:3:4:5:6:7:8", "", PROTO_ANY },
 	{ "2001:db8::/32", TARGET_CIDR, "2001:db8::/32", "", PROTO_ANY },
 	{ "::1", TARGET_CIDR, "::1", "", PROTO_ANY },
 	{ "host:11434", TARGET_GROUP, "host", "11434", PROTO_ANY },
@@ -912,6 +916,9 @@ static const struct {
 	{ "[2001:db8::1]:443/tcpx", "unknown protocol 'tcpx'" },
 	{ "[2001:db8::1/32]:443", "host bits set" },
 	{ "2001:db8::1:443/tcp", "use brackets" },
+	{ "2001:db8::1:443", "ambiguous: write [2001:db8::1]:443 for port 443 of 2001:db8::1, or [2001:db8::1:443] for the address" },
+	{ "fe80::1:22", "ambiguous: write [fe80::1]:22" },
+	{ "::1:8080", "ambiguous: write [::1]:8080" },
 	{ "2001:db8::1/32", "host bits set" },
 	{ "2001:zz::1", "not a valid IPv6 address" },
 	{ "x.com:1:2", "not a valid IPv6 address" },
@@ -1447,6 +1454,335 @@ static void test_names(void **state)
 }
 
 /**
+ * lint() - load a policy and collect its warnings
+ * @el:		error list, receives the warnings
+ * @yaml:	text, which must load
+ *
+ * Return: number of warnings
+ */
+static int lint(struct errlist *el, const char *yaml)
+{
+	struct policy p;
+	int n;
+
+	policy_init(&p);
+	if (load(&p, el, yaml)) {
+		dump_errors(el);
+		fail_msg("policy refused");
+	}
+	n = policy_lint(&p, el);
+	policy_free(&p);
+	return n;
+}
+
+/**
+ * test_lint() - warnings for policies that cannot work as written
+ * @state:	unused
+ */
+static void test_lint(void **state)
+{
+	struct errlist el = { 0 };
+
+	/* default deny with address rules only: no name resolves */
+	assert_int_equal(lint(&el,
+			      "version: 1\n"
+			      "egress:\n"
+			      "  default: deny\n"
+			      "  rules:\n"
+			      "    - allow: 140.82.112.0/20\n"
+			      "      ports: [443]\n"), 1);
+	assert_true(has_error(&el, "t.yaml", 3, 12, "warning: egress.default is deny and no rule allows a domain name: every DNS lookup is answered NXDOMAIN"));
+	errlist_free(&el);
+
+	/* ...not with a domain allow rule, nor for the host only */
+	assert_int_equal(lint(&el,
+			      "version: 1\n"
+			      "egress:\n"
+			      "  default: deny\n"
+			      "  rules:\n"
+			      "    - allow: 140.82.112.0/20\n"
+			      "    - allow: github.com\n"), 0);
+	assert_int_equal(lint(&el,
+			      "version: 1\n"
+			      "egress: {default: deny, rules: [{allow: host, ports: [11434]}]}\n"), 0);
+	assert_int_equal(el.n, 0);
+
+	/* shadowed: CIDR inside CIDR, ports and protocol covered */
+	assert_int_equal(lint(&el,
+			      "version: 1\n"
+			      "egress:\n"
+			      "  rules:\n"
+			      "    - deny: 10.0.0.0/8\n"
+			      "    - allow: 10.1.2.3\n"
+			      "      ports: [5432]\n"
+			      "      protocol: tcp\n"
+			      "    - allow: 10.0.0.0/8\n"), 2);
+	assert_true(has_error(&el, "t.yaml", 5, 14, "warning: rule 2 (allow 10.1.2.3) is shadowed by rule 1 at t.yaml:4 (deny 10.0.0.0/8)"));
+	assert_true(has_error(&el, "t.yaml", 8, 14, "warning: rule 3 (allow 10.0.0.0/8) is shadowed by rule 1 at t.yaml:4"));
+	errlist_free(&el);
+
+	/* duplicates, after normalisation */
+	assert_int_equal(lint(&el,
+			      "version: 1\n"
+			      "egress:\n"
+			      "  rules:\n"
+			      "    - allow: GitHub.com.\n"
+			      "      ports: [443, 22]\n"
+			      "    - allow: github.com\n"
+			      "      ports: [22, 443]\n"), 1);
+	assert_true(has_error(&el, "t.yaml", 6, 14, "warning: rule 2 (allow github.com) duplicates rule 1 at t.yaml:4"));
+	errlist_free(&el);
+
+	/* a wildcard covers a subdomain, not the apex; groups cover exactly */
+	assert_int_equal(lint(&el,
+			      "version: 1\n"
+			      "egress:\n"
+			      "  default: allow\n"
+			      "  rules:\n"
+			      "    - deny: \"*.example.com\"\n"
+			      "    - allow: a.example.com\n"
+			      "    - allow: example.com\n"
+			      "    - deny: private\n"
+			      "    - allow: 192.168.1.0/24\n"
+			      "    - deny: link-local\n"
+			      "    - allow: 169.254.169.254\n"
+			      "    - allow: 169.254.0.0/16\n"
+			      "    - deny: metadata\n"), 2);
+	assert_true(has_error(&el, "t.yaml", 6, 14, "rule 2 (allow a.example.com) is shadowed by rule 1"));
+	assert_true(has_error(&el, "t.yaml", 9, 14, "rule 5 (allow 192.168.1.0/24) is shadowed by rule 4"));
+	/* 169.254.169.254 is metadata, so link-local is not all of 169.254/16 */
+	errlist_free(&el);
+
+	/* not shadowed: fewer ports, another protocol, a wider prefix */
+	assert_int_equal(lint(&el,
+			      "version: 1\n"
+			      "egress:\n"
+			      "  rules:\n"
+			      "    - deny: 10.0.0.0/8\n"
+			      "      ports: [22]\n"
+			      "    - allow: 10.0.0.0/8\n"
+			      "    - deny: 1.1.1.1\n"
+			      "      protocol: udp\n"
+			      "    - allow: 1.1.1.1\n"
+			      "      protocol: tcp\n"
+			      "    - allow: 1.1.1.0/24\n"
+			      "    - deny: private\n"
+			      "    - allow: 172.0.0.0/8\n"), 0);
+
+	/* rules that a network mode never uses */
+	assert_int_equal(lint(&el,
+			      "version: 1\n"
+			      "network: restricted\n"
+			      "egress: {rules: [{allow: 1.1.1.1}]}\n"), 1);
+	assert_true(has_error(&el, "t.yaml", 3, 26, "warning: network restricted sends nothing out"));
+	errlist_free(&el);
+
+	/* command-line rules: the option is the origin */
+	{
+		struct policy p;
+
+		policy_init(&p);
+		assert_int_equal(policy_parse_rule_arg(&p, "10.0.0.0/8", false, "--deny", &el), 0);
+		assert_int_equal(policy_parse_rule_arg(&p, "10.1.1.1:22/tcp", true, "--allow", &el), 0);
+		assert_int_equal(policy_lint(&p, &el), 1);
+		assert_string_equal(el.recs[0].file, "--allow");
+		assert_string_equal(el.recs[0].msg, "warning: rule 2 (allow 10.1.1.1) is shadowed by rule 1 at --deny (deny 10.0.0.0/8), which matches everything it would: it never decides anything");
+		policy_free(&p);
+		errlist_free(&el);
+	}
+}
+
+/**
+ * test_lint_examples() - the shipped examples load and have no warnings
+ * @state:	unused
+ */
+static void test_lint_examples(void **state)
+{
+	static const char *const ex[] = {
+		"agent-github", "allow-all-but-local", "deny-all-but-host-model",
+		"dev-server", "offline", "reference", "restricted-web-app",
+	};
+	struct errlist el = { 0 };
+	struct policy p;
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(ex); i++) {
+		char *path = xasprintf("%s/examples/%s.yaml", MOAT_SRCDIR, ex[i]);
+
+		policy_init(&p);
+		if (policy_load_file(&p, path, &el) ||
+		    policy_check_supported(&p, &el) || policy_lint(&p, &el)) {
+			dump_errors(&el);
+			fail_msg("%s", path);
+		}
+		policy_free(&p);
+		free(path);
+	}
+}
+
+/**
+ * decide() - run "policy test" on a policy text and one destination
+ * @yaml:	policy
+ * @dest:	DEST[:PORT][/PROTO]
+ * @out:	set to the explanation, to be freed
+ *
+ * Return: 1 if allowed, 0 if denied
+ */
+static int decide(const char *yaml, const char *dest, char **out)
+{
+	struct prefix pools[2];
+	struct errlist el = { 0 };
+	struct ptest_dest d;
+	struct policy p;
+	size_t len = 0;
+	FILE *f;
+	int ok;
+
+	assert_int_equal(prefix_parse("10.231.0.0/16", &pools[0], true), 0);
+	assert_int_equal(prefix_parse("fd6d:6f61:7400::/48", &pools[1], true), 0);
+	policy_init(&p);
+	if (load(&p, &el, yaml) || ptest_parse_dest(dest, &d, &el)) {
+		dump_errors(&el);
+		fail_msg("'%s' refused", dest);
+	}
+	f = open_memstream(out, &len);
+	assert_non_null(f);
+	ok = ptest_decide(&p, &d, pools, 2, f);
+	fclose(f);
+	policy_free(&p);
+	return ok;
+}
+
+/**
+ * expect() - assert a verdict and a part of its explanation
+ * @yaml:	policy
+ * @dest:	destination
+ * @allowed:	expected verdict
+ * @sub:	expected part of the explanation
+ */
+static void expect(const char *yaml, const char *dest, int allowed,
+		   const char *sub)
+{
+	char *out = NULL;
+	int ok = decide(yaml, dest, &out);
+
+	if (ok != allowed || !strstr(out, sub))
+		fail_msg("%s: expected %s and '%s', got:\n%s", dest,
+			 allowed ? "allowed" : "denied", sub, out);
+	free(out);
+}
+
+/**
+ * test_policy_test() - verdicts, deciding rules and paths of "policy test"
+ * @state:	unused
+ */
+static void test_policy_test(void **state)
+{
+	static const char *const gh =
+		"version: 1\n"
+		"egress:\n"
+		"  default: deny\n"
+		"  rules:\n"
+		"    - deny: gist.github.com\n"
+		"    - allow: github.com\n"
+		"      ports: [22, 443]\n"
+		"      protocol: tcp\n"
+		"    - allow: \"*.github.com\"\n"
+		"      ports: [443]\n"
+		"    - allow: 192.0.2.0/24\n"
+		"      ports: [8080]\n"
+		"    - allow: host\n"
+		"      ports: [11434]\n"
+		"dns:\n"
+		"  records: {db.internal: 192.0.2.7}\n"
+		"  block: [ads.github.com]\n";
+	static const char *const pub =
+		"version: 1\n"
+		"egress:\n"
+		"  rules:\n"
+		"    - deny: 10.0.0.0/8\n"
+		"      ports: [22]\n";
+	struct errlist el = { 0 };
+	struct ptest_dest d;
+	char *out = NULL;
+
+	expect(gh, "github.com:443", 1, "verdict: allowed\nrule: 2 at t.yaml:6:14: allow github.com ports 22,443 tcp\n");
+	expect(gh, "github.com", 1, "path: proxy: TCP 443");
+	expect(gh, "github.com:22", 1, "rule: 2 at t.yaml:6:14");
+	expect(gh, "github.com:80", 0, "rule: egress.default deny at t.yaml:3:12");
+	expect(gh, "api.github.com:443", 1, "rule: 3 at t.yaml:9:14");
+	expect(gh, "gist.github.com:443", 0, "path: dns: NXDOMAIN (denied by rule 1)");
+	expect(gh, "ads.github.com", 0, "path: dns: NXDOMAIN (dns.block ads.github.com)");
+	expect(gh, "example.com", 0, "path: dns: NXDOMAIN (no allow rule matches this name");
+	expect(gh, "db.internal:8080", 1, "rule: 4 at t.yaml:11:14");
+	expect("version: 1\negress: {rules: [{allow: x.example}]}\ndns: {records: {x.example: 192.0.2.7}}\n",
+	       "x.example:443", 0, "a dns.records answer is not pinned");
+	expect("version: 1\negress: {rules: [{allow: x.example}]}\ndns: {records: {x.example: 1.1.1.1}}\n",
+	       "x.example:8080", 1, "egress.default public");
+	expect(gh, "192.0.2.9:8080", 1, "path: kernel: forward chain, rule 4");
+	expect(gh, "192.0.2.9:8081", 0, "egress.default deny");
+	expect(gh, "host:11434", 1, "path: kernel: input chain, rule 5");
+	expect(gh, "host:22", 0, "I2");
+	expect(gh, "github.com:443/udp", 0, "QUIC");
+	expect(gh, "8.8.8.8:53/udp", 0, "I4");
+	expect(pub, "10.1.1.1:22", 0, "rule: 1 at t.yaml:4:13");
+	expect(pub, "10.1.1.1:80", 0, "egress.default public");
+	expect(pub, "1.1.1.1:80", 1, "egress.default public");
+	expect(pub, "[2606:4700::1111]:443", 1, "egress.default public");
+	expect(pub, "example.com", 1, "path: dns: forwarded upstream");
+	expect(pub, "1.1.1.1/icmp", 1, "egress.default public");
+	expect("version: 1\nnetwork: none\n", "1.1.1.1:80", 0, "network none");
+	expect("version: 1\negress: {default: allow}\n", "10.231.0.9:80", 0, "I1");
+	expect("version: 1\negress: {default: allow}\n", "[fd6d:6f61:7400:9::2]:80", 0, "I1");
+	expect("version: 1\negress: {default: allow}\n", "[::ffff:10.231.0.9]:80", 0, "I1");
+	expect("version: 1\negress: {default: allow}\n", "10.232.0.9:80", 1, "egress.default allow");
+	expect("version: 1\negress: {default: allow}\n", "127.0.0.1:80", 0, "I2 (martian loopback");
+	expect("version: 1\negress: {default: allow}\n", "host:80", 0, "I2");
+
+	/* DEST syntax */
+	assert_int_equal(ptest_parse_dest("github.com", &d, &el), 0);
+	assert_int_equal(d.kind, PTEST_NAME);
+	assert_int_equal(d.port, 443);
+	assert_int_equal(d.proto, PROTO_TCP);
+	assert_int_equal(ptest_parse_dest("[2001:db8::1]:53/udp", &d, &el), 0);
+	assert_int_equal(d.kind, PTEST_ADDR);
+	assert_int_equal(d.port, 53);
+	assert_int_equal(d.proto, PROTO_UDP);
+	assert_int_equal(el.n, 0);
+	assert_int_equal(ptest_parse_dest("10.0.0.0/8", &d, &el), -1);
+	assert_int_equal(ptest_parse_dest("x.com:80,443", &d, &el), -1);
+	assert_int_equal(ptest_parse_dest("*.x.com", &d, &el), -1);
+	assert_int_equal(ptest_parse_dest("private", &d, &el), -1);
+	assert_int_equal(ptest_parse_dest("2001:db8::1:443", &d, &el), -1);
+	errlist_free(&el);
+	(void)out;
+}
+
+/**
+ * test_bandwidth_range() - rates tc cannot shape are refused at their place
+ * @state:	unused
+ */
+static void test_bandwidth_range(void **state)
+{
+	struct errlist el = { 0 };
+	struct policy p;
+
+	policy_init(&p);
+	assert_int_equal(load(&p, &el, "version: 1\nlimits: {bandwidth: 20gbit}\n"), 0);
+	assert_int_equal(policy_check_supported(&p, &el), -1);
+	assert_true(has_error(&el, "t.yaml", 2, 21, "limits.bandwidth: 20000000000 bit/s is beyond what tc can shape"));
+	policy_free(&p);
+	errlist_free(&el);
+	assert_int_equal(load(&p, &el, "version: 1\nlimits: {bandwidth: 17gbit}\n"), 0);
+	assert_int_equal(policy_check_supported(&p, &el), 0);
+	policy_free(&p);
+	assert_int_equal(load(&p, &el, "version: 1\nlimits: {bandwidth: 7bit}\n"), 0);
+	assert_int_equal(policy_check_supported(&p, &el), -1);
+	policy_free(&p);
+	errlist_free(&el);
+}
+
+/**
  * main() - run the tests
  *
  * Return: number of failed tests
@@ -1472,6 +1808,10 @@ int main(void)
 		cmocka_unit_test(test_json),
 		cmocka_unit_test(test_load_file),
 		cmocka_unit_test(test_names),
+		cmocka_unit_test(test_lint),
+		cmocka_unit_test(test_lint_examples),
+		cmocka_unit_test(test_policy_test),
+		cmocka_unit_test(test_bandwidth_range),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
