@@ -1025,9 +1025,8 @@ static void nft_dom_sets_text(FILE *f, const char *ifname,
  *     "<if>_new", F/2 a second);
  *   - F connections the host still tracks for the sandbox are open: set
  *     "<if>_flows" has one dynamic element (keyed by the sandbox's IPv4
- *     address, a constant: the supervisor's onward connections, judged
- *     by these chains from the output hook, have no input interface)
- *     carrying a "ct count" (nf_conncount), to which every new connection
+ *     address, a constant) carrying a "ct count" (nf_conncount), to
+ *     which every new connection
  *     the chains go on to judge is added. A connection leaves the count
  *     when conntrack forgets it, or sees it closed (TCP TIME_WAIT or
  *     CLOSE). One rule evaluates the count, so that a connection is
@@ -1151,13 +1150,14 @@ static void nft_flows_rules(FILE *f, const struct nft_sandbox *s,
 			fprintf(f, "add rule inet %s %s ip6 daddr %s meta l4proto { tcp, udp } th dport 53 accept comment \"DNS interceptor (I4)\"\n",
 				t, chain, addr_only(&s->gw6, a));
 	}
-	fprintf(f, "add rule inet %s %s meta l4proto tcp ct state new limit name \"%s_new\" jump %s_i9\n",
-		t, chain, i, i);
-	/* one constant key, the sandbox's address: its own connections and
-	 * its supervisor's onward ones (moatN_out goes to these chains, with
-	 * no input interface) share the count */
-	fprintf(f, "add rule inet %s %s ct state new add @%s_flows { %s ct count over %u } jump %s_i9\n",
-		t, chain, i, addr_only(&s->addr4, a),
+	/* only what the sandbox sends: its supervisor's onward connections
+	 * (moatN_out goes to these chains from the output hook) are each the
+	 * twin of a connection of the sandbox's to the proxy or the DNS
+	 * interceptor, paced and counted here in the input chain already */
+	fprintf(f, "add rule inet %s %s iifname \"%s\" meta l4proto tcp ct state new limit name \"%s_new\" jump %s_i9\n",
+		t, chain, i, i, i);
+	fprintf(f, "add rule inet %s %s iifname \"%s\" ct state new add @%s_flows { %s ct count over %u } jump %s_i9\n",
+		t, chain, i, i, addr_only(&s->addr4, a),
 		s->pol->flows ? s->pol->flows : POLICY_FLOWS_DEFAULT, i);
 }
 

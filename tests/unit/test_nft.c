@@ -521,7 +521,7 @@ static void test_flows(void **state)
 {
 	char *def = compile("version: 1\n", true, true);
 	char *low = compile("version: 1\nlimits:\n  flows: 64\n", false, true);
-	static const char rule[] = "ct state new add @moat7_flows { 10.231.0.30 ct count over 64 } jump moat7_i9";
+	static const char rule[] = "iifname \"moat7\" ct state new add @moat7_flows { 10.231.0.30 ct count over 64 } jump moat7_i9";
 	const char *p;
 	int n = 0;
 
@@ -529,10 +529,10 @@ static void test_flows(void **state)
 	for (p = low; (p = strstr(p, " ct count over ")); p++)
 		n++;
 	assert_int_equal(n, 2);
-	assert_true(pos(low, "add rule inet moat moat7_fwd ct state new add @moat7_flows { 10.231.0.30 ct count over 64 } jump moat7_i9") <
+	assert_true(pos(low, "add rule inet moat moat7_fwd iifname \"moat7\" ct state new add @moat7_flows { 10.231.0.30 ct count over 64 } jump moat7_i9") <
 		    pos(low, "moat7_fwd ip daddr @g4_public"));
 	assert_true(pos(low, "moat7_in ct state invalid drop") <
-		    pos(low, "moat7_in ct state new add @moat7_flows"));
+		    pos(low, "moat7_in iifname \"moat7\" ct state new add @moat7_flows"));
 	assert_non_null(strstr(low, rule));
 	assert_true(pos(low, "add set inet moat moat7_flows { type ipv4_addr; size 1; flags dynamic; }") <
 		    pos(low, rule));
@@ -545,23 +545,23 @@ static void test_flows(void **state)
 	assert_non_null(strstr(low, "add limit inet moat moat7_dns { rate over 384/minute burst 256 packets }"));
 	assert_true(pos(low, "moat7_in meta l4proto { tcp, udp } th dport 53 limit name \"moat7_dns\" jump moat7_i9") <
 		    pos(low, "moat7_in ct state established ct mark 0x5eed0007 accept"));
-	assert_true(pos(low, "moat7_fwd meta l4proto tcp ct state new limit name \"moat7_new\" jump moat7_i9") <
-		    pos(low, "moat7_fwd ct state new add @moat7_flows"));
-	assert_true(pos(low, "moat7_in meta l4proto tcp ct state new limit name \"moat7_new\" jump moat7_i9") <
-		    pos(low, "moat7_in ct state new add @moat7_flows"));
+	assert_true(pos(low, "moat7_fwd iifname \"moat7\" meta l4proto tcp ct state new limit name \"moat7_new\" jump moat7_i9") <
+		    pos(low, "moat7_fwd iifname \"moat7\" ct state new add @moat7_flows"));
+	assert_true(pos(low, "moat7_in iifname \"moat7\" meta l4proto tcp ct state new limit name \"moat7_new\" jump moat7_i9") <
+		    pos(low, "moat7_in iifname \"moat7\" ct state new add @moat7_flows"));
 	assert_true(pos(low, "DNS interceptor (I4)") <
-		    pos(low, "moat7_in meta l4proto tcp ct state new limit name \"moat7_new\""));
+		    pos(low, "moat7_in iifname \"moat7\" meta l4proto tcp ct state new limit name \"moat7_new\""));
 	/* closed TCP connections leave the count: they leave conntrack soon */
 	assert_non_null(strstr(low, "add ct timeout inet moat moat7_tcp { protocol tcp; l3proto ip; policy = { time_wait: 2, close: 2 }; }"));
 	assert_true(pos(low, "moat7_fwd meta l4proto tcp ct state new ct timeout set \"moat7_tcp\"") <
-		    pos(low, "moat7_fwd ct state new add @moat7_flows"));
+		    pos(low, "moat7_fwd iifname \"moat7\" ct state new add @moat7_flows"));
 	/* a DNS query is a UDP flow of its own: short-lived in conntrack */
 	assert_non_null(strstr(low, "add ct timeout inet moat moat7_udp { protocol udp; l3proto ip; policy = { unreplied: 10, replied: 10 }; }"));
 	assert_true(pos(low, "moat7_in udp dport 53 ct state new ct timeout set \"moat7_udp\"") <
 		    pos(low, "DNS interceptor (I4)"));
 	/* ... and bounded by the pace of DNS messages, not by the count */
 	assert_true(pos(low, "DNS interceptor (I4)") <
-		    pos(low, "moat7_in ct state new add @moat7_flows"));
+		    pos(low, "moat7_in iifname \"moat7\" ct state new add @moat7_flows"));
 	assert_null(strstr(low, "moat7_fwd udp dport 53 ct state new ct timeout"));
 	/* the count is never flushed: it counts what conntrack holds */
 	assert_null(strstr(low, "flush set inet moat moat7_flows"));
