@@ -732,9 +732,9 @@ static void nft_dport_flush(FILE *f, const char *ifname, const char *chain,
 			 "udp dport { %s }", *ports);
 	else if (*n && use == NFT_DPORT_BYPASS)
 		nft_deny(f, ifname, chain, NFT_CTR_D_I3_EGRESS, "I3:proxy-bypass",
-			 "reject with tcp reset",
+			 "reject with icmpx admin-prohibited",
 			 "proxied port, not redirected: fail closed",
-			 "tcp dport { %s }", *ports);
+			 "iifname \"%s\" tcp dport { %s }", ifname, *ports);
 	else if (*n)
 		fprintf(f, "add rule inet %s %s tcp dport { %s } fib daddr type != local meta mark set meta mark | 0x%08x comment \"to the proxy\"\n",
 			NFT_TABLE, chain, *ports, NFT_PROXY_MARK);
@@ -768,10 +768,12 @@ static void nft_dport_flush(FILE *f, const char *ifname, const char *chain,
  * (priority raw) to its proxy chain (dstnat), and a table of the host's
  * in between (at mangle priority, say) may rewrite the packet mark. Such a
  * connection is not redirected and would be judged by the address rules
- * alone, domain pins included, without its SNI or Host: it is reset
+ * alone, domain pins included, without its SNI or Host: it is refused
  * instead (logged, counted as an I3 denial with reason "proxy-bypass"). No
  * redirected connection ever reaches the forward hook (its destination is
- * the gateway), so this refuses nothing else. Ports are merged through a bitmap (nft
+ * the gateway), so this refuses nothing else; the proxy's own onward
+ * connections, judged by the same chain from the output hook
+ * (nft_out_chain_text()), have no input interface. Ports are merged through a bitmap (nft
  * refuses overlapping intervals in one set) and emitted NFT_PORT_RANGES
  * ranges a rule.
  */

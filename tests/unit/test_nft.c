@@ -418,8 +418,8 @@ static void test_proxy_redirect(void **state)
 	assert_true(pos(out, "tcp dport 15001") < pos(out, "fib daddr type local"));
 	/* a proxied port that reaches forward lost its mark: reset, before
 	 * the policy's rules could accept it by address or pin */
-	assert_non_null(strstr(out, "add rule inet moat moat7_fwd tcp dport { 80, 443, 8443 }"
-				    " counter name \"moat7_d_i3_egress\" counter reject with tcp reset"
+	assert_non_null(strstr(out, "add rule inet moat moat7_fwd iifname \"moat7\" tcp dport { 80, 443, 8443 }"
+				    " counter name \"moat7_d_i3_egress\" counter reject with icmpx admin-prohibited"
 				    " comment \"proxied port, not redirected: fail closed\""));
 	assert_true(pos(out, "fail closed") < pos(out, "moat7_fwd ip daddr @moat7_"));
 	free(out);
