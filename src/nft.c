@@ -29,10 +29,13 @@
  *   postrouting (nat)                    masquerade sandbox traffic
  *   proxy (nat prerouting, dstnat)       redirect connections a sandbox's
  *	prerouting chain marked (only policies with domain rules mark: TCP
- *	80, 443 and domain-rule ports) to NFT_PROXY_PORT on its gateway
+ *	80, 443 and domain-rule ports) to NFT_PROXY_PORT on its gateway;
+ *	one another table's mark rewrite kept from the proxy reaches <if>_fwd
+ *	and is refused there (fail closed, nft_domain_ports())
  *   output (filter)                      out_dispatch  -> <if>_out
  *	connections a supervisor opens on its sandbox's behalf (the proxy's,
- *	DNS upstream), found by their socket mark (nft_out_mark()), judged
+ *	DNS upstream), found by their socket mark (nft_out_mark(), copied
+ *	back from the socket in case another table rewrote it), judged
  *	by the sandbox's own chains: loopback refused, local destinations
  *	to <if>_in, the rest to <if>_fwd (I8; nft_out_chain_text())
  *
