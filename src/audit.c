@@ -43,6 +43,26 @@
  *   - a "fwd" or "dup" in an ingress or egress chain (netdev, or inet
  *     ingress) on a moat interface: the packet leaves before any IP hook.
  *
+ * Some changes cannot take traffic around moat, because moat fails closed
+ * when they happen, but still break what a sandbox is promised; they are
+ * reported as warnings (the report's verdict stays "isolation holds" and
+ * the exit status 0):
+ *
+ *   - a rule that writes the packet mark ("meta mark set ...") in a
+ *     prerouting chain not after moat's proxy redirect, or in an output
+ *     chain not after moat's own: the first may erase the mark that sends
+ *     a sandbox's web traffic to the proxy (its proxied ports are then
+ *     reset, not let through: nft_domain_ports()), the second the mark of
+ *     the proxy's onward connections (restored from the socket's own mark
+ *     before moat's output chain judges them);
+ *   - a conntrack helper assigned ("ct helper set") where sandbox traffic
+ *     passes: its expectations make "related" connections, which moat
+ *     judges like new ones (into a sandbox: never), so FTP data and the
+ *     like do not work as the helper's author intended;
+ *   - net.ipv4.conf.*.route_localnet=1 in moat's namespace: the kernel then
+ *     routes 127.0.0.0/8 from and to other interfaces; moat drops a
+ *     sandbox's loopback destinations as martian (I2) whatever it says.
+ *
  * x_tables rules (iptables-legacy) are invisible to nftables and are not
  * audited; docs/SECURITY.md says so.
  *
@@ -51,6 +71,7 @@
  * the routing rules and IPsec policies, and the marking filter on every
  * live sandbox's interface.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <fnmatch.h>
@@ -69,6 +90,7 @@
 #include "verify.h"
 
 #define AUDIT_DSTNAT_PRIO	(-100)	/* NF_IP_PRI_NAT_DST */
+#define AUDIT_FILTER_PRIO	0	/* NF_IP_PRI_FILTER */
 #define AUDIT_CHECK		"ruleset"
 
 /**
@@ -842,16 +864,41 @@ static bool audit_rule_may_match_dns(json_t *rule)
 }
 
 /**
+ * audit_rule_sets_mark() - whether a rule writes the packet mark
+ * @rule:	rule object
+ *
+ * Return: true if one of its statements is "meta mark set ..."
+ */
+static bool audit_rule_sets_mark(json_t *rule)
+{
+	json_t *expr = json_object_get(rule, "expr"), *e;
+	size_t i;
+
+	json_array_foreach(expr, i, e) {
+		json_t *key = json_object_get(json_object_get(e, "mangle"), "key");
+		const char *k = json_string_value(json_object_get(json_object_get(key, "meta"), "key"));
+
+		if (k && !strcmp(k, "mark"))
+			return true;
+	}
+	return false;
+}
+
+/**
  * struct audit_walk - state of the walk through other tables' chains
  * @r:		report
  * @rules:	"family table chain" -> array of its rules
  * @dns_prio:	priority of moat's DNS interception
+ * @proxy_prio:	priority of moat's proxy redirect (its "proxy" chain)
+ * @out_prio:	priority of moat's output chain
  * @bad:	breaches found
  */
 struct audit_walk {
 	struct vreport *r;
 	json_t *rules;
 	long long dns_prio;
+	long long proxy_prio;
+	long long out_prio;
 	size_t bad;
 };
 
@@ -900,6 +947,23 @@ static void audit_walk_chain(struct audit_walk *w, json_t *base, const char *fam
 				    audit_brief(o, b, sizeof(b)));
 			w->bad++;
 		}
+		if (audit_rule_sets_mark(o) && !audit_rule_limited_elsewhere(o) &&
+		    ((!strcmp(hook, "prerouting") && prio <= w->proxy_prio) ||
+		     (!strcmp(hook, "output") && prio <= w->out_prio)))
+			vreport_warn(w->r, "I3", AUDIT_CHECK, what,
+				     "no mark rewrite",
+				     "writes the packet mark at %s priority %lld, before moat's %s (%lld): %s",
+				     hook, (long long)prio,
+				     hook[0] == 'p' ? "proxy redirect" : "output chain",
+				     hook[0] == 'p' ? w->proxy_prio : w->out_prio,
+				     audit_brief(o, b, sizeof(b)));
+		if (audit_has_key(o, "ct helper") &&
+		    strcmp(hook, "ingress") && strcmp(hook, "egress") &&
+		    !audit_rule_limited_elsewhere(o))
+			vreport_warn(w->r, "I1", AUDIT_CHECK, what,
+				     "no conntrack helper",
+				     "assigns a conntrack helper at %s: its related connections are judged as new ones: %s",
+				     hook, audit_brief(o, b, sizeof(b)));
 		/* follow jumps and gotos: their rules act for this base chain */
 		json_array_foreach(json_object_get(o, "expr"), j, e) {
 			json_t *t = json_object_get(e, "jump") ?: json_object_get(e, "goto");
@@ -916,6 +980,8 @@ static void audit_walk_chain(struct audit_walk *w, json_t *base, const char *fam
  * @r:		report
  * @doc:	live ruleset
  * @dns_prio:	priority of moat's DNS interception (its prerouting nat chain)
+ * @proxy_prio:	priority of moat's proxy redirect
+ * @out_prio:	priority of moat's output chain
  *
  * Every base chain of another table is walked with the chains it jumps
  * to. A NAT rule counts only if it may match DNS (no destination port
@@ -925,9 +991,11 @@ static void audit_walk_chain(struct audit_walk *w, json_t *base, const char *fam
  *
  * Return: number of breaches reported
  */
-static size_t audit_others(struct vreport *r, json_t *doc, long long dns_prio)
+static size_t audit_others(struct vreport *r, json_t *doc, long long dns_prio,
+			   long long proxy_prio, long long out_prio)
 {
-	struct audit_walk w = { .r = r, .rules = json_object(), .dns_prio = dns_prio };
+	struct audit_walk w = { .r = r, .rules = json_object(), .dns_prio = dns_prio,
+				.proxy_prio = proxy_prio, .out_prio = out_prio };
 	json_t *arr = json_object_get(doc, "nftables"), *it, *o;
 	json_t *bases = json_array();
 	size_t i;
@@ -1011,6 +1079,52 @@ static void audit_guard(struct vreport *r, json_t *ifnames)
 }
 
 /**
+ * audit_route_localnet() - warn of route_localnet in moat's namespace
+ * @r:		report
+ *
+ * Any interface counts ("all" is or-ed with each interface's, "default"
+ * is what new ones, moat's included, start with).
+ */
+static void audit_route_localnet(struct vreport *r)
+{
+	const char *root = "/proc/sys/net/ipv4/conf";
+	char on[120] = "", path[512], v[8];
+	DIR *d = opendir(root);
+	struct dirent *de;
+	size_t len = 0;
+	int fd;
+
+	if (!d)
+		return;
+	while ((de = readdir(d))) {
+		ssize_t n;
+
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "%s/%s/route_localnet", root,
+			 de->d_name);
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		n = read(fd, v, sizeof(v) - 1);
+		close(fd);
+		if (n <= 0 || v[0] == '0')
+			continue;
+		if (len < sizeof(on))
+			len += (size_t)snprintf(on + len, sizeof(on) - len, "%s%s",
+						len ? " " : "", de->d_name);
+	}
+	closedir(d);
+	if (len)
+		vreport_warn(r, "I2", AUDIT_CHECK, "sysctl route_localnet",
+			     "0", "1 on %s: loopback addresses routed to and from other interfaces",
+			     on);
+	else
+		vreport_add(r, true, "I2", AUDIT_CHECK, "sysctl route_localnet",
+			    "0", "0");
+}
+
+/**
  * audit_ruleset() - audit the live ruleset against the live sandboxes
  * @c:		settings
  * @r:		report, rows added
@@ -1023,7 +1137,8 @@ int audit_ruleset(const struct moat_config *c, struct vreport *r)
 	json_t *ifnames = NULL, *skip = NULL, *names = NULL, *live = NULL,
 	       *exp = NULL, *ch;
 	struct audit_tab te, tl;
-	long long dns_prio = AUDIT_DSTNAT_PRIO;
+	long long dns_prio = AUDIT_DSTNAT_PRIO, proxy_prio = AUDIT_DSTNAT_PRIO;
+	long long out_prio = AUDIT_FILTER_PRIO;
 	const char *cn;
 	char *script;
 	int lock, ret = -1;
@@ -1050,11 +1165,22 @@ int audit_ruleset(const struct moat_config *c, struct vreport *r)
 	audit_index(exp, "inet", NFT_TABLE, &te);
 	audit_index(live, "inet", NFT_TABLE, &tl);
 	audit_moat(r, &te, &tl, skip, names);
-	json_object_foreach(tl.chains, cn, ch)
-		if (!strcmp(json_string_value(json_object_get(ch, "hook")) ?: "", "prerouting") &&
-		    !strcmp(json_string_value(json_object_get(ch, "type")) ?: "", "nat"))
-			dns_prio = json_integer_value(json_object_get(ch, "prio"));
-	audit_others(r, live, dns_prio);
+	json_object_foreach(tl.chains, cn, ch) {
+		const char *hook = json_string_value(json_object_get(ch, "hook")) ?: "";
+		long long prio = json_integer_value(json_object_get(ch, "prio"));
+
+		if (!strcmp(hook, "prerouting") &&
+		    !strcmp(json_string_value(json_object_get(ch, "type")) ?: "", "nat")) {
+			if (!strcmp(cn, "proxy"))
+				proxy_prio = prio;
+			else
+				dns_prio = prio;
+		}
+		if (!strcmp(hook, "output"))
+			out_prio = prio;
+	}
+	audit_others(r, live, dns_prio, proxy_prio, out_prio);
+	audit_route_localnet(r);
 	audit_guard(r, ifnames);
 	audit_tab_free(&te);
 	audit_tab_free(&tl);

@@ -20,7 +20,20 @@
  * socket connected to the sandbox port, idle ones expire.
  *
  * Both tables are bounded by limits.connections: a peer beyond the limit is
- * refused at once (closed, or its datagram dropped), and counted. A port
+ * refused at once (closed, or its datagram dropped), and counted. The TCP
+ * table holds two budgets of limits.connections slots each, one for
+ * published ports and one for the proxy (fwd_slot()): a sandbox holding
+ * every proxy slot open cannot starve its own published ports, nor their
+ * peers its proxy.
+ *
+ * What a relay can make the host hold is bounded, whatever the peers do
+ * (a server that never reads, a client that writes as fast as it can):
+ * both sockets get fixed send and receive buffers (FWD_SOCK_BUF, which
+ * turns the kernel's autotuning off for them: it would grow each to
+ * net.ipv4.tcp_wmem/tcp_rmem's maximum, megabytes) and each direction's
+ * pipe holds FWD_PIPE_SIZE, so one connection holds at most
+ * FWD_CONN_MEM_MAX bytes and one sandbox's relays twice limits.connections
+ * times that (fwd_tcp_bufs()). A port
  * on a loopback BIND takes loopback peers only; on another BIND, peers
  * from the sandbox pools and, if the policy has ingress.allow_from, peers
  * outside it are refused the same way (fwd_source_allowed()).
@@ -209,6 +222,24 @@ static bool fwd_source_allowed(const struct fwd *f, const struct fwd_listener *l
 }
 
 /**
+ * fwd_tcp_bufs() - bound the kernel buffers of a relay's socket
+ * @fd:		TCP socket: set before connect() and on listeners (the window
+ *		scale is chosen at the handshake), and again on each accepted
+ *		socket
+ *
+ * Fixed buffers: the kernel stops autotuning them, and what a peer that
+ * never reads, or a writer it cannot keep up with, makes the host hold in
+ * this socket stays within twice FWD_SOCK_BUF each way (FWD_CONN_MEM_MAX).
+ */
+static void fwd_tcp_bufs(int fd)
+{
+	int v = FWD_SOCK_BUF;
+
+	setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &v, sizeof(v));
+	setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &v, sizeof(v));
+}
+
+/**
  * fwd_listen() - open one published port
  * @spec:	the port
  * @err:	set to a message on failure
@@ -231,6 +262,8 @@ static int fwd_listen(const struct publish *spec, char **err)
 		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
 	if (bind(fd, (struct sockaddr *)&sa, len))
 		goto fail;
+	if (type == SOCK_STREAM)
+		fwd_tcp_bufs(fd);
 	if (type == SOCK_STREAM && listen(fd, 128))
 		goto fail;
 	return fd;
@@ -273,7 +306,7 @@ int fwd_init(struct fwd *f, int epfd, const struct policy *p,
 	f->pool4 = *pool4;
 	f->pool6 = *pool6;
 	f->max = p->connections ? p->connections : POLICY_CONNECTIONS_DEFAULT;
-	f->tcp = xcalloc(f->max, sizeof(*f->tcp));
+	f->tcp = xcalloc(2 * f->max, sizeof(*f->tcp));
 	f->udp = xcalloc(f->max, sizeof(*f->udp));
 	f->lst = xcalloc(p->npublish, sizeof(*f->lst));
 	f->plst[0] = f->plst[1] = -1;
@@ -490,7 +523,7 @@ static void fwd_tcp_accept(struct fwd *f, unsigned li)
 		close(fd);
 		return;
 	}
-	for (i = 0; i < f->max; i++) {
+	for (i = 0; i < f->max; i++) {	/* the published ports' budget */
 		if (!f->tcp[i].used) {
 			t = &f->tcp[i];
 			idx = i;
@@ -513,6 +546,8 @@ static void fwd_tcp_accept(struct fwd *f, unsigned li)
 	}
 	setsockopt(sfd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	fwd_tcp_bufs(fd);
+	fwd_tcp_bufs(sfd);
 	if (connect(sfd, (struct sockaddr *)&sa, len) && errno != EINPROGRESS) {
 		f->stats.connect_failed++;
 		close(sfd);
@@ -1003,9 +1038,12 @@ static int fwd_pump(struct fwd *f, int from, int to, struct fwd_dir *d,
 }
 
 /**
- * fwd_slot() - a free slot of the TCP table
+ * fwd_slot() - a free slot of the proxy's budget in the TCP table
  * @f:		forwarder
  * @idx:	set to its index
+ *
+ * The proxy's slots are the second half of the table; published ports
+ * take theirs from the first (fwd_tcp_accept()).
  *
  * Return: the slot, or NULL if limits.connections are in use
  */
@@ -1013,7 +1051,7 @@ static struct fwd_tcp *fwd_slot(struct fwd *f, unsigned *idx)
 {
 	size_t i;
 
-	for (i = 0; i < f->max; i++) {
+	for (i = f->max; i < 2 * f->max; i++) {
 		if (!f->tcp[i].used) {
 			*idx = (unsigned)i;
 			return &f->tcp[i];
@@ -1147,6 +1185,7 @@ int fwd_proxy_init(struct fwd *f, const struct policy *p,
 		f->plst[k] = proxy_listen(gw[k], NFT_PROXY_PORT, err);
 		if (f->plst[k] < 0)
 			return -1;
+		fwd_tcp_bufs(f->plst[k]);
 		ev.data.u64 = fwd_ref(SV_REF_PROXY_LISTEN, (unsigned)k, 0,
 				      f->plst[k]);
 		if (epoll_ctl(f->epfd, EPOLL_CTL_ADD, f->plst[k], &ev)) {
@@ -1213,6 +1252,7 @@ static int fwd_proxy_connect(struct fwd *f, struct fwd_tcp *t, unsigned idx)
 	fwd_recverr(t->fd[1], t->dst.family, true);
 	setsockopt(t->fd[1], IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	setsockopt(t->fd[0], IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	fwd_tcp_bufs(t->fd[1]);
 	for (k = 0; k < 2; k++)
 		if (fwd_pipe_get(f, t->dir[k].pipe))
 			goto fail;
@@ -1249,6 +1289,7 @@ static void fwd_proxy_accept(struct fwd *f, unsigned k)
 	fd = accept4(f->plst[k], NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 	if (fd < 0)
 		return;
+	fwd_tcp_bufs(fd);
 	t = fwd_slot(f, &idx);
 	if (!t) {
 		f->pc.n[PROXY_DENY_LIMIT]++;
@@ -1554,7 +1595,7 @@ static void fwd_tcp_event(struct fwd *f, union sv_ref ref, uint32_t events)
 	struct fwd_tcp *t;
 	uint64_t *in, *out;
 
-	if (ref.idx >= f->max)
+	if (ref.idx >= 2 * f->max)
 		return;
 	t = &f->tcp[ref.idx];
 	if (!t->used || t->fd[ref.side] != ref.fd)
@@ -1811,7 +1852,7 @@ void fwd_timer(struct fwd *f, time_t now)
 {
 	size_t i;
 
-	for (i = 0; i < f->max; i++) {
+	for (i = 0; i < 2 * f->max; i++) {
 		struct fwd_tcp *t = &f->tcp[i];
 
 		if (t->used && t->sniffing && (!t->early || t->blen)) {
@@ -1824,7 +1865,8 @@ void fwd_timer(struct fwd *f, time_t now)
 			   now - t->last > FWD_PROXY_IDLE) {
 			fwd_tcp_close(f, t);
 		}
-		if (f->udp[i].used && now - f->udp[i].last > FWD_UDP_IDLE)
+		if (i < f->max && f->udp[i].used &&
+		    now - f->udp[i].last > FWD_UDP_IDLE)
 			fwd_udp_close(f, &f->udp[i]);
 	}
 }
@@ -1840,7 +1882,7 @@ size_t fwd_active(const struct fwd *f)
 	size_t i, n = 0;
 
 	for (i = 0; i < f->max; i++)
-		n += f->tcp[i].used + f->udp[i].used;
+		n += f->tcp[i].used + f->tcp[f->max + i].used + f->udp[i].used;
 	return n;
 }
 
@@ -1872,7 +1914,7 @@ void fwd_close(struct fwd *f)
 {
 	size_t i;
 
-	for (i = 0; f->tcp && i < f->max; i++)
+	for (i = 0; f->tcp && i < 2 * f->max; i++)
 		if (f->tcp[i].used)
 			fwd_tcp_close(f, &f->tcp[i]);
 	for (i = 0; f->udp && i < f->max; i++)

@@ -16,7 +16,12 @@
 #include "state.h"
 #include "supervisor.h"
 
-#define FWD_PIPE_SIZE		(1 << 18)
+#define FWD_PIPE_SIZE		(1 << 16)	/* per direction of a relay */
+#define FWD_SOCK_BUF		(1 << 17)	/* SO_SNDBUF, SO_RCVBUF requested */
+/* what one relayed TCP connection can make the host hold at most: both
+ * sockets' send and receive buffers (the kernel doubles the value asked
+ * for, for its overhead, and charges against that) and both pipes */
+#define FWD_CONN_MEM_MAX	(4 * 2 * FWD_SOCK_BUF + 2 * FWD_PIPE_SIZE)
 #define FWD_PIPE_POOL		32	/* empty pipes kept for new connections */
 #define FWD_CONNECT_TIMEOUT	10	/* seconds */
 #define FWD_UDP_IDLE		60	/* seconds */
@@ -162,9 +167,10 @@ struct fwd_udp {
  * @dst6:	sandbox IPv6 address (family 0 if none)
  * @lst:	listeners
  * @nlst:	number of listeners
- * @tcp:	bounded table of TCP relays
- * @udp:	bounded table of UDP peers
- * @max:	size of each table (limits.connections)
+ * @tcp:	bounded table of TCP relays: 2 * @max slots, the first @max
+ *		for published ports, the others for the proxy (fwd_slot())
+ * @udp:	bounded table of UDP peers (@max)
+ * @max:	limits.connections: the slots of each budget
  * @allow_from:	sources allowed on non-loopback binds (empty: any)
  * @nallow_from: number of sources
  * @pool4:	IPv4 sandbox pool: its peers are refused on published ports

@@ -31,10 +31,13 @@
  *   postrouting (nat)                    masquerade sandbox traffic
  *   proxy (nat prerouting, dstnat)       redirect connections a sandbox's
  *	prerouting chain marked (only policies with domain rules mark: TCP
- *	80, 443 and domain-rule ports) to NFT_PROXY_PORT on its gateway
+ *	80, 443 and domain-rule ports) to NFT_PROXY_PORT on its gateway;
+ *	one another table's mark rewrite kept from the proxy reaches <if>_fwd
+ *	and is refused there (fail closed, nft_domain_ports())
  *   output (filter)                      out_dispatch  -> <if>_out
  *	connections a supervisor opens on its sandbox's behalf (the proxy's,
- *	DNS upstream), found by their socket mark (nft_out_mark()), judged
+ *	DNS upstream), found by their socket mark (nft_out_mark(), copied
+ *	back from the socket in case another table rewrote it), judged
  *	by the sandbox's own chains: loopback refused, local destinations
  *	to <if>_in, the rest to <if>_fwd (I8; nft_out_chain_text())
  *
@@ -199,7 +202,12 @@ static const char *nft_obs_base_rule(void)
  * the original destination, the DNS interceptor's to its upstreams) leaves
  * from the host's own stack, where the sandbox's forward and input chains
  * never see it. Its socket carries the mark NFT_OUT_MARK | index
- * (nft_out_mark()); here, new connections with that bit are dispatched by
+ * (nft_out_mark()). The packet mark starts as the socket's, but a table of
+ * the host's that runs before this chain (at mangle priority, say) may
+ * rewrite it, and a marked connection that lost its mark would pass as the
+ * host's own, unjudged: so the first rule copies the socket's mark back
+ * ("socket mark", which no table can change) onto every packet of a marked
+ * socket. Then new connections with that bit are dispatched by
  * the mark to the sandbox's "<if>_out" chain (nft_out_chain_text()), and
  * one with no entry is dropped. Established ones are accepted first, as
  * in the forward hook, and ICMP errors about them; a related connection
@@ -217,13 +225,14 @@ static void nft_out_base_text(FILE *f)
 		"add map inet %s out_dispatch { type mark : verdict; }\n"
 		"add chain inet %s output { type filter hook output priority filter; policy accept; }\n"
 		"flush chain inet %s output\n"
+		"add rule inet %s output socket mark & 0x%08x == 0x%08x meta mark set socket mark comment \"the socket's mark, whatever tables before rewrote\"\n"
 		"add rule inet %s output oifname \"%s*\" ct state new oifname vmap @host_dispatch\n"
 		"add rule inet %s output meta mark & 0x%08x == 0x%08x ct state established accept\n"
 		"add rule inet %s output meta mark & 0x%08x == 0x%08x ct state related meta l4proto { icmp, ipv6-icmp } accept\n"
 		"add rule inet %s output meta mark & 0x%08x == 0x%08x ct state invalid drop\n"
 		"add rule inet %s output meta mark & 0x%08x == 0x%08x meta mark & 0x%08x vmap @out_dispatch\n"
 		"add rule inet %s output meta mark & 0x%08x == 0x%08x counter drop comment \"no dispatch entry: fail closed\"\n",
-		t, t, t, t, NFT_IFPREFIX,
+		t, t, t, t, NFT_OUT_MARK, NFT_OUT_MARK, t, NFT_IFPREFIX,
 		t, NFT_OUT_MARK, NFT_OUT_MARK,
 		t, NFT_OUT_MARK, NFT_OUT_MARK,
 		t, NFT_OUT_MARK, NFT_OUT_MARK,
@@ -704,10 +713,12 @@ static void nft_deny(FILE *f, const char *ifname, const char *chain,
  * enum nft_dport_use - what the ports domain rules name are used for
  * @NFT_DPORT_QUIC:	UDP to them dropped (with 443)
  * @NFT_DPORT_PROXY:	TCP to them redirected to the proxy (with 80, 443)
+ * @NFT_DPORT_BYPASS:	TCP to them that was not redirected refused
  */
 enum nft_dport_use {
 	NFT_DPORT_QUIC,
 	NFT_DPORT_PROXY,
+	NFT_DPORT_BYPASS,
 };
 
 /**
@@ -732,6 +743,11 @@ static void nft_dport_flush(FILE *f, const char *ifname, const char *chain,
 		nft_deny(f, ifname, chain, NFT_CTR_D_I3_EGRESS, "I3:quic",
 			 "drop", "QUIC: names are judged on TCP",
 			 "udp dport { %s }", *ports);
+	else if (*n && use == NFT_DPORT_BYPASS)
+		nft_deny(f, ifname, chain, NFT_CTR_D_I3_EGRESS, "I3:proxy-bypass",
+			 "reject with icmpx admin-prohibited",
+			 "proxied port, not redirected: fail closed",
+			 "iifname \"%s\" tcp dport { %s }", ifname, *ports);
 	else if (*n)
 		fprintf(f, "add rule inet %s %s tcp dport { %s } fib daddr type != local meta mark set meta mark | 0x%08x comment \"to the proxy\"\n",
 			NFT_TABLE, chain, *ports, NFT_PROXY_MARK);
@@ -759,7 +775,18 @@ static void nft_dport_flush(FILE *f, const char *ifname, const char *chain,
  * keys derived from the connection ID, so UDP to 443 and to every port a
  * domain rule names is dropped (logged, counted as an I3 denial with
  * reason "quic"), and clients fall back to TCP. Nothing is emitted for
- * QUIC in a policy without domain rules. Ports are merged through a bitmap (nft
+ * QUIC in a policy without domain rules. With NFT_DPORT_BYPASS, in the
+ * forward chain when the proxy runs, on the ports NFT_DPORT_PROXY marks:
+ * the redirect depends on the mark surviving from moat's prerouting chain
+ * (priority raw) to its proxy chain (dstnat), and a table of the host's
+ * in between (at mangle priority, say) may rewrite the packet mark. Such a
+ * connection is not redirected and would be judged by the address rules
+ * alone, domain pins included, without its SNI or Host: it is refused
+ * instead (logged, counted as an I3 denial with reason "proxy-bypass"). No
+ * redirected connection ever reaches the forward hook (its destination is
+ * the gateway), so this refuses nothing else; the proxy's own onward
+ * connections, judged by the same chain from the output hook
+ * (nft_out_chain_text()), have no input interface. Ports are merged through a bitmap (nft
  * refuses overlapping intervals in one set) and emitted NFT_PORT_RANGES
  * ranges a rule.
  */
@@ -778,14 +805,14 @@ static void nft_domain_ports(FILE *f, const char *ifname, const char *chain,
 		return;
 	memset(bits, 0, sizeof(bits));
 	bits[443 / 8] |= 1 << (443 % 8);
-	if (use == NFT_DPORT_PROXY)
+	if (use != NFT_DPORT_QUIC)
 		bits[80 / 8] |= 1 << (80 % 8);
 	for (k = 0; k < p->nrules; k++) {
 		const struct rule *r = &p->rules[k];
 
 		if (r->kind != TARGET_DOMAIN)
 			continue;
-		if (use == NFT_DPORT_PROXY && r->proto != PROTO_ANY &&
+		if (use != NFT_DPORT_QUIC && r->proto != PROTO_ANY &&
 		    r->proto != PROTO_TCP)
 			continue;
 		for (j = 0; j < r->nports; j++)
@@ -1398,6 +1425,8 @@ int nft_sandbox_add_text(FILE *f, const struct nft_sandbox *s,
 			 "multicast (I4)", "ip6 daddr @g6_multicast");
 		nft_deny(f, i, fwd, NFT_CTR_D_I4_EGRESS, "I4:multicast", "drop",
 			 "broadcast (I4)", "fib daddr type broadcast");
+		if (s->proxy)
+			nft_domain_ports(f, i, fwd, p, NFT_DPORT_BYPASS);
 		nft_flows_rules(f, s, fwd, false);
 		nft_domain_ports(f, i, fwd, p, NFT_DPORT_QUIC);
 		for (k = 0; k < p->nrules; k++)

@@ -152,6 +152,44 @@ void vreport_add(struct vreport *r, bool ok, const char *inv, const char *from,
 }
 
 /**
+ * vreport_warn() - add a warning to a report: a line that is not a breach
+ * @r:		report
+ * @inv:	invariant
+ * @from:	where from
+ * @check:	what
+ * @expected:	expected result
+ * @fmt:	observed result
+ */
+void vreport_warn(struct vreport *r, const char *inv, const char *from,
+		  const char *check, const char *expected, const char *fmt, ...)
+{
+	struct vrow *row;
+	va_list ap;
+
+	vreport_add(r, true, inv, from, check, expected, "%s", "");
+	row = &r->rows[r->n - 1];
+	row->warn = true;
+	va_start(ap, fmt);
+	vsnprintf(row->observed, sizeof(row->observed), fmt, ap);
+	va_end(ap);
+}
+
+/**
+ * vreport_warnings() - lines that are warnings
+ * @r:		report
+ *
+ * Return: their number
+ */
+size_t vreport_warnings(const struct vreport *r)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < r->n; i++)
+		n += r->rows[i].warn;
+	return n;
+}
+
+/**
  * vreport_breaches() - lines that did not match
  * @r:		report
  *
@@ -185,15 +223,16 @@ json_t *vreport_json(const struct vreport *r)
 	for (i = 0; i < r->n; i++) {
 		const struct vrow *w = &r->rows[i];
 
-		json_array_append_new(rows, json_pack("{s:s,s:s,s:s,s:s,s:s,s:b}",
+		json_array_append_new(rows, json_pack("{s:s,s:s,s:s,s:s,s:s,s:b,s:b}",
 			"check", w->check, "from", w->from, "invariant", w->inv,
 			"expected", w->expected, "observed", w->observed,
-			"ok", w->ok));
+			"ok", w->ok, "warning", w->warn));
 	}
-	return json_pack("{s:s,s:s,s:b,s:I,s:I,s:o}", "mode", r->mode,
+	return json_pack("{s:s,s:s,s:b,s:I,s:I,s:I,s:o}", "mode", r->mode,
 			 "time", ts, "ok", vreport_breaches(r) == 0,
 			 "checks", (json_int_t)r->n,
-			 "breaches", (json_int_t)vreport_breaches(r), "rows", rows);
+			 "breaches", (json_int_t)vreport_breaches(r),
+			 "warnings", (json_int_t)vreport_warnings(r), "rows", rows);
 }
 
 /**
@@ -238,7 +277,7 @@ static void vreport_print(const struct vreport *r, FILE *f)
 
 		fprintf(f, "%-*s  %-*s  %-3s  %-*s  %-*s  %s\n", wc, w->check,
 			wf, w->from, w->inv, we, w->expected, wo, w->observed,
-			w->ok ? "ok" : "BREACH");
+			!w->ok ? "BREACH" : w->warn ? "WARNING" : "ok");
 	}
 	fprintf(f, "\nby invariant:");
 	for (k = 0; k < ARRAY_SIZE(invs); k++) {
@@ -254,8 +293,13 @@ static void vreport_print(const struct vreport *r, FILE *f)
 			fprintf(f, " %s %zu/%zu", strcmp(invs[k], "-") ? invs[k] :
 				"ruleset", okn, n);
 	}
-	fprintf(f, "\n%zu checks, %zu breaches: %s\n", r->n, bad,
-		bad ? "ISOLATION BREACHED" : "isolation holds");
+	if (vreport_warnings(r))
+		fprintf(f, "\n%zu checks, %zu breaches, %zu warnings: %s\n",
+			r->n, bad, vreport_warnings(r),
+			bad ? "ISOLATION BREACHED" : "isolation holds");
+	else
+		fprintf(f, "\n%zu checks, %zu breaches: %s\n", r->n, bad,
+			bad ? "ISOLATION BREACHED" : "isolation holds");
 }
 
 /**

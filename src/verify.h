@@ -19,6 +19,8 @@
  * @expected:	what it should observe ("blocked", "reached", ...)
  * @observed:	what it observed
  * @ok:		whether that matches
+ * @warn:	a warning: not a breach (@ok is true), but worth the
+ *		operator's attention (vreport_warn())
  */
 struct vrow {
 	char check[160];
@@ -27,6 +29,7 @@ struct vrow {
 	char expected[32];
 	char observed[200];
 	bool ok;
+	bool warn;
 };
 
 /**
@@ -46,7 +49,11 @@ struct vreport {
 void vreport_add(struct vreport *r, bool ok, const char *inv,
 		 const char *from, const char *check, const char *expected,
 		 const char *fmt, ...) PRINTF_FMT(7, 8);
+void vreport_warn(struct vreport *r, const char *inv, const char *from,
+		  const char *check, const char *expected,
+		  const char *fmt, ...) PRINTF_FMT(6, 7);
 size_t vreport_breaches(const struct vreport *r);
+size_t vreport_warnings(const struct vreport *r);
 json_t *vreport_json(const struct vreport *r);
 void vreport_free(struct vreport *r);
 

@@ -168,7 +168,7 @@ host lan0 192.168.77.2:47124/udp blocked True
 host lan0 [2001:678:1234:77::2]:47123/tcp blocked True" "a new host listener is probed, blocked"
 kill "$LPID" 2>/dev/null
 assert_match "$("$PY" -c 'import json,sys; print(" ".join(sorted({r["check"].split()[0] for r in json.load(open(sys.argv[1]))["rows"]})))' "$WORLD_DIR/v0.json")" \
-	"^DNS DNS/tcp DoT direct guard host metadata other sandbox table$" "probes of every kind and the audit ran"
+	"^DNS DNS/tcp DoT direct guard host metadata other sandbox sysctl table$" "probes of every kind and the audit ran"
 assert_match "$(in_host "$MOAT" ls)" "victim-$S" "the victim sandbox is still there"
 assert_eq "$(in_host "$MOAT" ls | grep -c verify- || true)" 0 "the canaries are removed"
 in_host nft delete table inet other

@@ -416,6 +416,18 @@ static void test_proxy_redirect(void **state)
 	assert_non_null(strstr(out, "add rule inet moat moat7_in ip6 daddr fd6d:6f61:7400:7::1"
 				    " tcp dport 15001 ct status dnat accept"));
 	assert_true(pos(out, "tcp dport 15001") < pos(out, "fib daddr type local"));
+	/* a proxied port that reaches forward lost its mark: reset, before
+	 * the policy's rules could accept it by address or pin */
+	assert_non_null(strstr(out, "add rule inet moat moat7_fwd iifname \"moat7\" tcp dport { 80, 443, 8443 }"
+				    " counter name \"moat7_d_i3_egress\" counter reject with icmpx admin-prohibited"
+				    " comment \"proxied port, not redirected: fail closed\""));
+	assert_true(pos(out, "fail closed") < pos(out, "moat7_fwd ip daddr @moat7_"));
+	free(out);
+
+	/* no proxy: nothing refused for it */
+	out = compile_any("version: 1\negress:\n  rules:\n"
+			  "    - allow: github.com\n      ports: [443]\n");
+	assert_null(strstr(out, "proxy-bypass"));
 	free(out);
 
 	out = compile_any_proxy("version: 1\nnetwork: restricted\negress:\n  rules:\n"
