@@ -46,7 +46,7 @@ m create "p-$S" --publish 18080:80 --publish 18081:81 --publish 18053:5300/udp >
 P=moat-p-$S
 serve "$P"
 assert_eq "$(probe_tcp host 127.0.0.1 18080)" SANDBOX-80 "reachable on host loopback"
-assert_eq "$(probe_udp host 127.0.0.1 18053)" SANDBOX-UDP "udp reachable on host loopback"
+assert_eq "$(probe_udp host 127.0.0.1 18053 3)" SANDBOX-UDP "udp reachable on host loopback"
 assert_fail -m "not reachable from the LAN on the host's address" probe_tcp lan 192.168.77.2 18080
 assert_fail -m "not reachable from the host's LAN address either" probe_tcp host 192.168.77.2 18080
 assert_match "$(in_host ss -Hltn 'sport = :18080')" "127.0.0.1:18080" "listens on 127.0.0.1 only"
@@ -135,10 +135,10 @@ serve "moat-u-$S"
 T_GW=$(m inspect "t-$S" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["gateway4"])')
 assert_eq "$(probe_tcp "moat-t-$S" "$T_GW" 8022)" HOST-8022 "control: the sandbox reaches the host port it is allowed"
 assert_eq "$(probe_tcp lan 192.168.77.2 18091)" SANDBOX-80 "control: the LAN reaches sandbox r's published TCP port"
-assert_eq "$(probe_udp lan 192.168.77.2 18092)" SANDBOX-UDP "control: the LAN reaches sandbox u's published UDP port"
+assert_eq "$(probe_udp lan 192.168.77.2 18092 3)" SANDBOX-UDP "control: the LAN reaches sandbox u's published UDP port"
 assert_fail -m "sandbox t cannot reach sandbox r through its published TCP port (host address)" probe_tcp "moat-t-$S" 192.168.77.2 18091
 assert_fail -m "nor through its own gateway address" probe_tcp "moat-t-$S" "$T_GW" 18091
-assert_fail -m "nor sandbox u through its published UDP port (gateway address)" probe_udp "moat-t-$S" "$T_GW" 18092 2
+assert_fail -m "nor sandbox u through its published UDP port (gateway address)" probe_udp "moat-t-$S" "$T_GW" 18092 3
 # a loopback bind takes loopback peers only. With the host's
 # route_localnet=1 a LAN host can send to 127.0.0.1; what the published
 # port sees then is a peer with a non-loopback address, which the host
