@@ -91,14 +91,16 @@ out=$(probe_http "$D" "https://cdn.example/" --resolve cdn.example:443:151.101.1
 assert_match "$out" "sni: cdn.example" "positive control: a name no rule matches is allowed there by default: public"
 
 t_begin "moat-run(1)'s example with a domain rule: curl https://1.1.1.1/"
-sandbox one --deny evil.example --allow 1.1.1.1:443
+sandbox one --deny evil.example --allow 1.1.1.1:443/tcp
 O=moat-one-$S
 assert_eq "$(counter one enabled)" 1 "a domain rule turns the proxy on"
+out=$(probe_http "$O" "https://1.1.1.1/" -sI 2>&1)
+assert_match "$out" "^HTTP/1.1 200" "curl -sI https://1.1.1.1/ (moat-run(1)'s example) reaches the address a rule allows"
 out=$(probe_http "$O" "https://1.1.1.1/" 2>&1)
-assert_match "$out" "INET 1.1.1.1" "curl https://1.1.1.1/ reaches the address a rule allows"
+assert_match "$out" "INET 1.1.1.1" "... and so does a GET"
 out=$(probe_http "$O" "https://www.example.com/" --resolve www.example.com:443:1.1.1.1 2>&1)
 assert_match "$out" "sni: www.example.com" "so does any name no earlier rule denies"
-assert_eq "$(counter one allowed_address_total)" 2 "both counted as allowed-address"
+assert_eq "$(counter one allowed_address_total)" 3 "each counted as allowed-address"
 out=$(probe_http "$O" "https://evil.example/" --resolve evil.example:443:1.1.1.1 2>&1)
 assert_no_match "$out" "INET" "deny NAME before allow ADDR: the denied name is refused at that address"
 assert_eq "$(counter one name_denied_total)" 1 "... counted as name-denied"
