@@ -368,6 +368,35 @@ enum proxy_reason proxy_decide_addr(const struct proxy_policy *pp,
 }
 
 /**
+ * proxy_name_denied() - does a domain deny rule in a range of rules match
+ * a name on TCP @port
+ * @p:		effective policy
+ * @name:	SNI or Host
+ * @port:	destination port
+ * @from:	first rule to look at (0-based)
+ * @to:		rule to stop before
+ *
+ * Return: true if one does
+ */
+static bool proxy_name_denied(const struct policy *p, const char *name,
+			      uint16_t port, size_t from, size_t to)
+{
+	char n[POLICY_DOMAIN_MAX + 2];
+	size_t k;
+
+	if (dns_name_normalise(name, n, sizeof(n)))
+		return false;
+	for (k = from; k < to && k < p->nrules; k++) {
+		const struct rule *r = &p->rules[k];
+
+		if (r->kind == TARGET_DOMAIN && !r->allow &&
+		    proxy_port_matches(r, port) && dns_name_match(r->domain, n))
+			return true;
+	}
+	return false;
+}
+
+/**
  * proxy_decide_rules() - decide a connection by the rules, with or without
  * a name
  * @pp:		decision context
@@ -422,7 +451,10 @@ static enum proxy_reason proxy_decide_rules(const struct proxy_policy *pp,
 				      dst->addr))
 			return PROXY_ALLOW_NAME;
 		/* not pinned here: the domain rule does not match this
-		 * address; a later address rule may */
+		 * address; a later address rule may, unless a deny of the
+		 * name comes between */
+		if (ka < n && proxy_name_denied(pp->pol, name, port, kd + 1, ka))
+			return PROXY_DENY_NAME;
 		if (ka < n && pp->pol->rules[ka].allow)
 			return PROXY_ALLOW_ADDR;
 		return PROXY_DENY_NOT_PINNED;

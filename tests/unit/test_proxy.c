@@ -693,6 +693,26 @@ static void test_explicit_address(void **state)
 			 PROXY_DENY_HOST);
 	policy_free(&pol);
 
+	/* an unpinned name falls through its allow rule, but not past a
+	 * later deny of it that comes before the address rule */
+	setup_pp(&pp, &pol, "version: 1\negress:\n  rules:\n"
+		 "    - allow: github.com\n      ports: [443]\n"
+		 "    - deny: github.com\n"
+		 "    - allow: 1.1.1.1\n"
+		 "    - allow: unpinned.example\n"
+		 "    - allow: 9.9.9.9\n", &host);
+	pp.oracle.name_verdict = policy_verdict;
+	pp.oracle.ctx = &pol;
+	assert_int_equal(decide(&pp, "github.com", "140.82.112.3", 443),
+			 PROXY_ALLOW_NAME);
+	assert_int_equal(decide(&pp, "github.com", "1.1.1.1", 443),
+			 PROXY_DENY_NAME);
+	assert_int_equal(decide(&pp, "unpinned.example", "9.9.9.9", 443),
+			 PROXY_ALLOW_ADDR);
+	assert_int_equal(decide(&pp, "unpinned.example", "151.101.1.1", 443),
+			 PROXY_DENY_NOT_PINNED);
+	policy_free(&pol);
+
 	/* default: allow: a name no rule matches is allowed, a connection
 	 * without one still needs an address rule */
 	setup_pp(&pp, &pol, "version: 1\negress:\n  default: allow\n  rules:\n"
