@@ -5,8 +5,9 @@
  * oracle (domain verdicts and pins as the DNS interceptor will give them),
  * real policies from YAML: allowed and pinned names, forged resolutions,
  * domain fronting on a shared address, deny rules, names no rule matches
- * falling back to the address rules and the default, sandboxes and the
- * host never reachable, every parser refusal mapped to its reason, the 403
+ * falling back to the address rules and the default, address rules that
+ * allow a connection whatever its name or without one (unless a deny of
+ * the name comes first), sandboxes and the host never reachable, every parser refusal mapped to its reason, the 403
  * response, and the counters' JSON.
  */
 #include <stdarg.h>
