@@ -7,7 +7,9 @@
  * way the proxy walks it: head, body (chunked or Content-Length), next
  * head, until a refusal or the end. Each body is followed twice, in one
  * call and one byte at a time, and both walks must agree. No crash, no
- * overread, accepted hosts are clean names, positions only move forward.
+ * overread, accepted hosts are clean names, positions only move forward;
+ * a head whose hosts are address literals is walked on like an accepted
+ * one (the proxy does where an address rule allows the destination).
  * http_request_start() (HTTP or another protocol, on ports where the
  * server may speak first) is checked on every prefix: a verdict other
  * than "need more" never changes with more bytes, and every complete head
@@ -50,10 +52,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		enum http_result ra, rb = HTTP_NEED_MORE;
 		size_t used, i, n = 0;
 
-		if (http_request_head(data + off, size - off, &r) != HTTP_OK)
+		enum http_result h = http_request_head(data + off, size - off,
+						       &r);
+
+		/* an address literal names no host, but the proxy follows
+		 * such a request where an address rule allows it */
+		if (h != HTTP_OK && h != HTTP_HOST_IP)
 			break;
 		if (!r.head_len || r.head_len > size - off ||
-		    !r.host[0] || strlen(r.host) > HTTP_NAME_MAX)
+		    (h == HTTP_OK && !r.host[0]) ||
+		    strlen(r.host) > HTTP_NAME_MAX)
 			abort();
 		(void)http_result_str(HTTP_OK);
 		off += r.head_len;

@@ -22,8 +22,10 @@
  * target, the target's authority, parsed per RFC 3986 §3.2: userinfo
  * ("http://allowed@evil/" names evil) is refused outright, as RFC 9110
  * §4.2.4 says to treat it as an error; an IP literal ("[::1]", or a
- * numeric last label) is refused; when both Host and an authority are
- * present they must agree. CONNECT (a tunnel) and HTTP/2 prior knowledge
+ * numeric last label) names no host and is reported as HTTP_HOST_IP (the
+ * proxy refuses it unless an address rule allows the destination); when
+ * both Host and an authority are present they must agree, and a literal
+ * beside a name is a disagreement. CONNECT (a tunnel) and HTTP/2 prior knowledge
  * (several authorities multiplexed) are refused: neither can be judged
  * request by request here.
  *
@@ -279,8 +281,9 @@ enum http_result http_request_start(const uint8_t *buf, size_t len)
  * http_request_head() - parse the head of the next request
  * @buf:	bytes from the start of the request
  * @len:	their number
- * @out:	results (valid on HTTP_OK; @head_len also on refusals of a
- *		complete head)
+ * @out:	results (valid on HTTP_OK, and on HTTP_HOST_IP with @host
+ *		the IPv4 literal or empty; @head_len also on other refusals
+ *		of a complete head)
  *
  * Return: HTTP_OK, HTTP_NEED_MORE, or why the request must be refused
  */
@@ -289,8 +292,8 @@ enum http_result http_request_head(const uint8_t *buf, size_t len,
 {
 	const uint8_t *end, *line, *sp1, *sp2, *eol, *auth = NULL;
 	bool absolute = false, te = false, cl = false, v10, keepalive = false;
-	char ahost[HTTP_NAME_MAX + 1];
-	enum http_result r = HTTP_OK;
+	char ahost[HTTP_NAME_MAX + 1] = "";
+	enum http_result r = HTTP_OK, ra = HTTP_OK;
 	size_t alen = 0, i, start = 0, limit;
 	const uint8_t *hostv = NULL;
 	size_t hostn = 0, nhost = 0;
@@ -423,28 +426,31 @@ enum http_result http_request_head(const uint8_t *buf, size_t len,
 	out->body = te ? HTTP_BODY_CHUNKED
 		       : (cl && out->length) ? HTTP_BODY_LENGTH : HTTP_BODY_NONE;
 
-	/* The host the request names */
+	/* The host the request names. An address literal names none (a
+	 * proxy decides such a request on its destination): beside a name
+	 * in the other place it is a disagreement, not a way to hide one. */
 	if (absolute) {
-		r = http_authority(auth, alen, ahost, &aport);
-		if (r != HTTP_OK)
-			return r;
+		ra = http_authority(auth, alen, ahost, &aport);
+		if (ra != HTTP_OK && ra != HTTP_HOST_IP)
+			return ra;
 	}
 	if (nhost) {
 		r = http_authority(hostv, hostn, out->host, &out->port);
-		if (r != HTTP_OK)
+		if (r != HTTP_OK && r != HTTP_HOST_IP)
 			return r;
-		if (absolute && (strcmp(ahost, out->host) ||
+		if (absolute && (ra != r ||
+				 (r == HTTP_OK && strcmp(ahost, out->host)) ||
 				 (aport && out->port && aport != out->port)))
 			return HTTP_HOST_MISMATCH;
 		if (absolute && !out->port)
 			out->port = aport;
-		return HTTP_OK;
+		return r;
 	}
 	if (!absolute)
 		return HTTP_NO_HOST;
 	memcpy(out->host, ahost, sizeof(ahost));
 	out->port = aport;
-	return HTTP_OK;
+	return ra;
 }
 
 /**

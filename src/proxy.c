@@ -25,21 +25,29 @@
  *      unspecified address in any form (0.0.0.0, ::, ::ffff:127.0.0.2,
  *      which the host's connect() delivers to its own loopback: I2), is
  *      refused whatever the name;
- *   2. the parser's refusals: no SNI, an IP literal, an invalid name, a
- *      malformed, oversized or non-TLS hello; for HTTP no Host, userinfo,
- *      Host and authority that disagree, CONNECT, HTTP/2 prior knowledge;
+ *   2. the parser's refusals: an invalid name, a malformed, oversized
+ *      or non-TLS hello; for HTTP no Host, userinfo, Host and authority
+ *      that disagree (an address literal beside a name included),
+ *      CONNECT, HTTP/2 prior knowledge;
  *   3. the rules in policy order, first match wins across domain and
- *      address rules, as in the forward chain: an address (CIDR or group)
- *      rule covering the destination before the first domain rule
- *      covering the name decides ("deny: ADDR" before "allow: NAME"
- *      refuses); else the name is judged by its domain rule (the oracle's
- *      name_verdict): a deny refuses; an allow admits the connection only
- *      if the destination is pinned for that name (dns_pinned(): returned
- *      to this sandbox in an answer for it, within the TTL), else it is
- *      refused as a forged resolution ("curl --resolve allowed:443:OTHER");
- *   4. a name no domain rule matches falls back to the address rules,
- *      evaluated as the forward chain does (nft.c): CIDR and group rules
- *      in order, first match wins, then egress.default.
+ *      address rules, as in the forward chain (proxy_decide_rules()): an
+ *      address (CIDR or group) rule matches the destination and port,
+ *      a domain rule only the name the client gave (no SNI, or an
+ *      address literal as SNI or Host, is no name): a deny rule the name,
+ *      an allow rule the name where the destination is pinned for it
+ *      (dns_pinned(): returned to this sandbox in an answer for it,
+ *      within the TTL), as its pin sets do in the forward chain. So
+ *      "deny: ADDR" before "allow: NAME" refuses; "deny: NAME" before
+ *      "allow: ADDR" refuses that name at the address, and only that
+ *      name: an address rule that allows the destination allows it
+ *      whatever name it carries, or none;
+ *   4. what no rule matches: a name that a domain allow rule covers but
+ *      that is not pinned here is refused as a forged resolution ("curl
+ *      --resolve allowed:443:OTHER"); another name is judged by
+ *      egress.default as the forward chain judges it; a connection
+ *      without a name is refused (no-sni, sni-ip-literal,
+ *      host-ip-literal) whatever the default: only an explicit address
+ *      rule lets a client skip the name.
  *
  * On 80 and 443 the client must speak first. On the other ports a domain
  * rule names, it may not (SMTP, databases): there the connection is
@@ -53,7 +61,8 @@
  *
  * A TLS connection is followed past its first ClientHello (fwd.c): a
  * second one, which a server acts on after a HelloRetryRequest, is judged
- * like the first and refused as sni-changed if it names another host.
+ * like the first and refused as sni-changed if it names another host
+ * (a name after a first hello without one included).
  *
  * Every decision is counted by reason (struct proxy_counters, shown by
  * "moat inspect"); a refused HTTP request gets a 403 whose X-Moat-Denied
@@ -361,30 +370,78 @@ enum proxy_reason proxy_decide_addr(const struct proxy_policy *pp,
 }
 
 /**
- * proxy_decide_name() - decide a connection on a name the client gave
+ * proxy_name_denied() - does a domain deny rule in a range of rules match
+ * a name on TCP @port
+ * @p:		effective policy
+ * @name:	SNI or Host
+ * @port:	destination port
+ * @from:	first rule to look at (0-based)
+ * @to:		rule to stop before
+ *
+ * Return: true if one does
+ */
+static bool proxy_name_denied(const struct policy *p, const char *name,
+			      uint16_t port, size_t from, size_t to)
+{
+	char n[POLICY_DOMAIN_MAX + 2];
+	size_t k;
+
+	if (dns_name_normalise(name, n, sizeof(n)))
+		return false;
+	for (k = from; k < to && k < p->nrules; k++) {
+		const struct rule *r = &p->rules[k];
+
+		if (r->kind == TARGET_DOMAIN && !r->allow &&
+		    proxy_port_matches(r, port) && dns_name_match(r->domain, n))
+			return true;
+	}
+	return false;
+}
+
+/**
+ * proxy_decide_rules() - decide a connection by the rules, with or without
+ * a name
  * @pp:		decision context
- * @name:	normalised name (SNI or Host)
+ * @name:	normalised name (SNI or Host), or NULL if the client gave
+ *		none (no SNI, an address literal)
+ * @unnamed:	the reason to refuse a connection without a name that no
+ *		address rule covers (no-sni, sni-ip-literal, host-ip-literal)
  * @dst:	original destination (/32 or /128)
  * @port:	original destination port
  *
+ * The rules in policy order, first match wins, as in the forward chain: an
+ * address (CIDR or group) rule matches on the destination and port, a
+ * domain rule only on a name: a deny matches the name, an allow matches
+ * it where the destination is pinned for it (the forward chain's rule
+ * holds the pins). So an address rule decides whatever the name, or
+ * without one, unless a domain rule before it matched the name first
+ * ("deny: NAME" before "allow: ADDR" refuses the name at that address,
+ * and only the name). What no rule matches takes the default: a name
+ * by the address rules' default (a name that a domain allow rule covers
+ * must still be pinned), a connection without a name is refused as
+ * @unnamed, whatever egress.default says.
+ *
  * Return: PROXY_ALLOW_NAME, PROXY_ALLOW_ADDR, or the reason for refusal
  */
-enum proxy_reason proxy_decide_name(const struct proxy_policy *pp,
-				    const char *name,
-				    const struct prefix *dst, uint16_t port)
+static enum proxy_reason proxy_decide_rules(const struct proxy_policy *pp,
+					    const char *name,
+					    enum proxy_reason unnamed,
+					    const struct prefix *dst,
+					    uint16_t port)
 {
-	const struct prefix *d = dst;
 	enum proxy_reason r = proxy_decide_never(pp, dst);
-	enum proxy_name_verdict v;
-	size_t kd = pp->pol->nrules, ka;
+	enum proxy_name_verdict v = PROXY_NAME_NONE;
+	size_t n = pp->pol->nrules, kd = n, ka;
 
 	if (r != PROXY_REASON_COUNT)
 		return r;
-	v = pp->oracle.name_verdict(pp->oracle.ctx, name, port, &kd);
+	if (name)
+		v = pp->oracle.name_verdict(pp->oracle.ctx, name, port, &kd);
 	ka = proxy_addr_rule(pp, dst, port);
-	/* first match wins, across address and domain rules, as in the
-	 * forward chain: "deny: ADDR" before "allow: NAME" refuses */
-	if (ka < kd && ka < pp->pol->nrules)
+	/* an address rule before the name's first domain rule decides:
+	 * "deny: ADDR" before "allow: NAME" refuses, "allow: ADDR" allows
+	 * whatever the name, or none */
+	if (ka < kd && ka < n)
 		return pp->pol->rules[ka].allow ? PROXY_ALLOW_ADDR
 						: PROXY_DENY_NOT_ALLOWED;
 	switch (v) {
@@ -392,14 +449,43 @@ enum proxy_reason proxy_decide_name(const struct proxy_policy *pp,
 		return PROXY_DENY_NAME;
 	case PROXY_NAME_ALLOW:
 		/* pins are kept as the DNS answer carried them */
-		if (pp->oracle.pinned(pp->oracle.ctx, name, d->family, d->addr))
+		if (pp->oracle.pinned(pp->oracle.ctx, name, dst->family,
+				      dst->addr))
 			return PROXY_ALLOW_NAME;
+		/* not pinned here: the domain rule does not match this
+		 * address; a later address rule may, unless a deny of the
+		 * name comes between */
+		if (ka < n && proxy_name_denied(pp->pol, name, port, kd + 1, ka))
+			return PROXY_DENY_NAME;
+		if (ka < n && pp->pol->rules[ka].allow)
+			return PROXY_ALLOW_ADDR;
 		return PROXY_DENY_NOT_PINNED;
 	case PROXY_NAME_NONE:
 		break;
 	}
+	if (!name)
+		return unnamed;
 	return proxy_addr_allowed(pp, dst, port) ? PROXY_ALLOW_ADDR
 						 : PROXY_DENY_NOT_ALLOWED;
+}
+
+/**
+ * proxy_decide_name() - decide a connection on a name the client gave
+ * @pp:		decision context
+ * @name:	normalised name (SNI or Host), or NULL for none
+ * @dst:	original destination (/32 or /128)
+ * @port:	original destination port
+ *
+ * See proxy_decide_rules(); without a name, what no address rule allows
+ * is refused as not-allowed.
+ *
+ * Return: PROXY_ALLOW_NAME, PROXY_ALLOW_ADDR, or the reason for refusal
+ */
+enum proxy_reason proxy_decide_name(const struct proxy_policy *pp,
+				    const char *name,
+				    const struct prefix *dst, uint16_t port)
+{
+	return proxy_decide_rules(pp, name, PROXY_DENY_NOT_ALLOWED, dst, port);
 }
 
 /**
@@ -409,6 +495,9 @@ enum proxy_reason proxy_decide_name(const struct proxy_policy *pp,
  * @h:		what it found
  * @dst:	original destination
  * @port:	original destination port
+ *
+ * No SNI, or an address literal as SNI, is a connection without a name:
+ * an address rule may allow it (proxy_decide_rules()).
  *
  * Return: PROXY_ALLOW_* or the reason for refusal
  */
@@ -428,9 +517,9 @@ enum proxy_reason proxy_decide_tls(const struct proxy_policy *pp,
 	case TLS_TOO_LARGE:
 		return PROXY_DENY_TLS_TOO_LARGE;
 	case TLS_NO_SNI:
-		return PROXY_DENY_NO_SNI;
+		return proxy_decide_rules(pp, NULL, PROXY_DENY_NO_SNI, dst, port);
 	case TLS_SNI_IP:
-		return PROXY_DENY_SNI_IP;
+		return proxy_decide_rules(pp, NULL, PROXY_DENY_SNI_IP, dst, port);
 	case TLS_SNI_INVALID:
 		return PROXY_DENY_SNI_INVALID;
 	}
@@ -445,7 +534,10 @@ enum proxy_reason proxy_decide_tls(const struct proxy_policy *pp,
  * @dst:	original destination
  * @port:	original destination port
  *
- * Called for every request of a keep-alive connection.
+ * Called for every request of a keep-alive connection. A request whose
+ * hosts are all address literals names none (http_request_head() refuses
+ * a literal beside a name): an address rule may allow it
+ * (proxy_decide_rules()). One without any Host is refused.
  *
  * Return: PROXY_ALLOW_* or the reason for refusal
  */
@@ -468,7 +560,8 @@ enum proxy_reason proxy_decide_http(const struct proxy_policy *pp,
 	case HTTP_HOST_MISMATCH:
 		return PROXY_DENY_HOST_MISMATCH;
 	case HTTP_HOST_IP:
-		return PROXY_DENY_HOST_IP;
+		return proxy_decide_rules(pp, NULL, PROXY_DENY_HOST_IP, dst,
+					  port);
 	case HTTP_HOST_INVALID:
 		return PROXY_DENY_HOST_INVALID;
 	case HTTP_USERINFO:

@@ -52,7 +52,9 @@ struct proxy_oracle {
  */
 enum proxy_reason {
 	PROXY_ALLOW_NAME = 0,	/* name allowed by a domain rule, pinned */
-	PROXY_ALLOW_ADDR,	/* no domain rule: address rules allow */
+	PROXY_ALLOW_ADDR,	/* an address rule allows (whatever the
+				 * name, or none), or the default a name
+				 * no domain rule covers */
 	PROXY_ALLOW_PIN,	/* no name seen: address pinned for an
 				 * allowed name (proxy_decide_addr()) */
 	PROXY_DENY_NAME,	/* a domain deny rule matches the name */

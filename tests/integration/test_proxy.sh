@@ -6,8 +6,8 @@
 # decides, and splices the connection to its original destination. Here
 # the proxy is turned on without domain rules (MOAT_PROXY=all): no name is
 # pinned to an address, the address rules decide, and names are checked
-# for what the parsers refuse (no SNI, IP literals, no Host...). Domain
-# rules through the proxy: test_proxy_dns.sh.
+# for what the parsers refuse (no Host...; no SNI and IP literals where no
+# address rule allows the destination). Domain rules: test_proxy_dns.sh.
 #
 #   [sandbox] --redirect 15001--> [supervisor in HOST] --> [INET servers]
 set -u
@@ -94,12 +94,16 @@ assert_match "$hdr" "HTTP/1.1 403" "HTTP to an address no rule allows gets 403"
 assert_match "$hdr" "X-Moat-Denied: not-allowed" "... with X-Moat-Denied"
 assert_match "$hdr" "refused by the sandbox's network policy" "... and a one-line body"
 assert_eq "$(counter not_allowed_total)" "$((2 + v6refused))" "both refusals counted as not-allowed"
-# no SNI: curl sends none for an IP literal
-assert_fail -m "TLS without SNI is refused" probe_http "$D" "https://93.184.216.34/" -k
+# no SNI: curl sends none for an IP literal; only an address rule lets a
+# connection without a name through (test_explicit.sh)
+assert_fail -m "TLS without SNI to an address no rule allows is refused" probe_http "$D" "https://140.82.112.3/" -k
 assert_eq "$(counter no_sni_total)" 1 "... counted as no-sni"
-out=$(in_ns "$D" timeout 5 openssl s_client -connect 93.184.216.34:443 -servername 93.184.216.34 </dev/null 2>&1)
-assert_ne "$(echo "$out" | grep -c 'BEGIN CERTIFICATE')" 1 "an IP literal as SNI is refused"
+out=$(in_ns "$D" timeout 5 openssl s_client -connect 140.82.112.3:443 -servername 140.82.112.3 </dev/null 2>&1)
+assert_ne "$(echo "$out" | grep -c 'BEGIN CERTIFICATE')" 1 "an IP literal as SNI there is refused"
 assert_eq "$(counter sni_ip_literal_total)" 1 "... counted as sni-ip-literal"
+assert_ok -m "TLS without SNI to the address a rule allows passes" probe_http "$D" "https://93.184.216.34/" -k
+out=$(in_ns "$D" timeout 5 openssl s_client -connect 93.184.216.34:443 -servername 93.184.216.34 </dev/null 2>&1)
+assert_eq "$(echo "$out" | grep -c 'BEGIN CERTIFICATE')" 1 "... and so does an IP literal as SNI"
 out=$(in_ns "$D" timeout 5 openssl s_client -connect 93.184.216.34:443 -servername example.com </dev/null 2>&1)
 assert_eq "$(echo "$out" | grep -c 'BEGIN CERTIFICATE')" 1 "the same address with a name SNI is allowed"
 hdr=$(printf 'GET / HTTP/1.1\r\n\r\n' | in_ns "$D" timeout 5 socat -T3 - TCP:93.184.216.34:80 2>&1)

@@ -145,6 +145,14 @@ assert_eq "$(hrr443 hrr.example hrr.example)" "sni2: hrr.example" "control: on 4
 assert_no_match "$(hrr443 hrr.example evil.example)" "sni2:" "on 443, a second ClientHello naming evil.example is refused"
 assert_no_match "$(hrr443 hrr.example evil.example --pipelined)" "sni2:" "... also sent before the server answered"
 assert_eq "$(counter hrr sni_changed_total)" 2 "... both counted as sni-changed"
+# an address rule lets a hello without a name through; a second hello
+# then naming a host is refused all the same
+sandbox hrrx --deny evil.example:8443/tcp --allow 140.82.112.3:8443/tcp
+hrrx() { in_ns "moat-hrrx-$S" timeout 10 "$WORLD_PYTHON" "$WORLD_LIB_DIR/tls_hrr.py" 140.82.112.3 8443 "$@" 2>&1; }
+assert_match "$(hrrx 140.82.112.3 140.82.112.3)" "^sni2: " "control: an IP literal as SNI twice passes where an address rule allows the destination"
+assert_no_match "$(hrrx 140.82.112.3 evil.example)" "sni2:" "after an IP literal, a second ClientHello naming evil.example is refused"
+assert_no_match "$(hrrx 140.82.112.3 evil.example --pipelined)" "sni2:" "... also sent before the server answered"
+assert_eq "$(counter hrrx sni_changed_total)" 2 "... both counted as sni-changed"
 n=$(grep -c "hrr second sni=evil.example\|hrr second sni=10.0.0.1" "$SRVLOG")
 assert_eq "$n" 0 "the server never saw a second ClientHello naming another host"
 # a real HelloRetryRequest (the server takes P-256 only, curl's first key

@@ -54,7 +54,8 @@
 #   |      2606:2800:220:1::1 2001:4860:4860::8888 2606:4700:4700::1111
 #   |  on every one of them:
 #   |    http  tcp 80   body "INET ADDR\nhost: HOST\npath: PATH\n"
-#   |    https tcp 443  the same + "sni: NAME\n" (cert from $WORLD_CA)
+#   |    https tcp 443  the same + "sni: NAME\n" (cert from $WORLD_CA;
+#   |         it also covers IP:93.184.216.34 and IP:1.1.1.1)
 #   |         GET /bytes/N answers N bytes, /status/N answers status N,
 #   |         /bytes-watch/N: N bytes, aborted on the client's FIN (as nginx)
 #   |    tcp 22, 853, 9999       token "INET-PORT ADDR", then echo
@@ -336,7 +337,7 @@ _world_spawn() {
 
 _world_certs() {
 	local d=$WORLD_DIR ext
-	ext="subjectAltName=DNS:github.com,DNS:*.github.com,DNS:*.githubusercontent.com,DNS:example.com,DNS:*.example.com,DNS:evil.example,DNS:cdn.example,DNS:short-ttl.example,DNS:localhost
+	ext="subjectAltName=DNS:github.com,DNS:*.github.com,DNS:*.githubusercontent.com,DNS:example.com,DNS:*.example.com,DNS:evil.example,DNS:cdn.example,DNS:short-ttl.example,DNS:localhost,IP:93.184.216.34,IP:1.1.1.1
 basicConstraints=critical,CA:FALSE
 keyUsage=critical,digitalSignature
 extendedKeyUsage=serverAuth"

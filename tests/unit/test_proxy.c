@@ -5,8 +5,9 @@
  * oracle (domain verdicts and pins as the DNS interceptor will give them),
  * real policies from YAML: allowed and pinned names, forged resolutions,
  * domain fronting on a shared address, deny rules, names no rule matches
- * falling back to the address rules and the default, sandboxes and the
- * host never reachable, every parser refusal mapped to its reason, the 403
+ * falling back to the address rules and the default, address rules that
+ * allow a connection whatever its name or without one (unless a deny of
+ * the name comes first), sandboxes and the host never reachable, every parser refusal mapped to its reason, the 403
  * response, and the counters' JSON.
  */
 #include <stdarg.h>
@@ -604,6 +605,151 @@ static void test_rule_order(void **state)
 }
 
 /**
+ * test_explicit_address() - an address rule allows a connection whatever
+ * its name, unless an earlier rule denied the name; a connection without a
+ * name that no address rule covers is refused as before
+ * @state:	unused
+ */
+static void test_explicit_address(void **state)
+{
+	struct http_request req = { .host = "" };
+	struct tls_hello h = { .sni = "" };
+	struct proxy_policy pp;
+	struct policy pol;
+	struct prefix host, d;
+
+	(void)state;
+	/* as "--deny example.com --allow 93.184.216.34:443/tcp ..." give it */
+	setup_pp(&pp, &pol, "version: 1\negress:\n  rules:\n"
+		 "    - deny: example.com\n"
+		 "    - allow: 93.184.216.34\n      ports: [443]\n      protocol: tcp\n"
+		 "    - deny: 9.9.9.9\n"
+		 "    - allow: github.com\n      ports: [443]\n"
+		 "    - allow: 1.1.1.1\n      ports: [443]\n"
+		 "    - deny: evil.example\n"
+		 "    - allow: private\n      ports: [443]\n", &host);
+	pp.oracle.name_verdict = policy_verdict;
+	pp.oracle.ctx = &pol;
+
+	/* an earlier deny of the name matches first */
+	assert_int_equal(decide(&pp, "example.com", "93.184.216.34", 443),
+			 PROXY_DENY_NAME);
+	assert_int_equal(decide(&pp, "www.example.com", "93.184.216.34", 443),
+			 PROXY_ALLOW_ADDR);
+	/* another name at that address: the address rule */
+	assert_int_equal(decide(&pp, "other.example", "93.184.216.34", 443),
+			 PROXY_ALLOW_ADDR);
+	/* no name: no SNI, an IP literal as SNI or Host */
+	assert_int_equal(addr_parse("93.184.216.34", &d), 0);
+	assert_int_equal(proxy_decide_tls(&pp, TLS_NO_SNI, &h, &d, 443),
+			 PROXY_ALLOW_ADDR);
+	strcpy(h.sni, "93.184.216.34");
+	assert_int_equal(proxy_decide_tls(&pp, TLS_SNI_IP, &h, &d, 443),
+			 PROXY_ALLOW_ADDR);
+	strcpy(req.host, "93.184.216.34");
+	assert_int_equal(proxy_decide_http(&pp, HTTP_HOST_IP, &req, &d, 443),
+			 PROXY_ALLOW_ADDR);
+	assert_int_equal(addr_parse("::ffff:93.184.216.34", &d), 0);
+	assert_int_equal(proxy_decide_tls(&pp, TLS_NO_SNI, &h, &d, 443),
+			 PROXY_ALLOW_ADDR);
+	/* what no address rule covers keeps the checks of default: public:
+	 * port 80 at that address, a public address no rule names */
+	assert_int_equal(addr_parse("93.184.216.34", &d), 0);
+	assert_int_equal(proxy_decide_http(&pp, HTTP_HOST_IP, &req, &d, 80),
+			 PROXY_DENY_HOST_IP);
+	assert_int_equal(proxy_decide_tls(&pp, TLS_NO_SNI, &h, &d, 80),
+			 PROXY_DENY_NO_SNI);
+	assert_int_equal(addr_parse("151.101.1.1", &d), 0);
+	assert_int_equal(proxy_decide_tls(&pp, TLS_NO_SNI, &h, &d, 443),
+			 PROXY_DENY_NO_SNI);
+	assert_int_equal(proxy_decide_tls(&pp, TLS_SNI_IP, &h, &d, 443),
+			 PROXY_DENY_SNI_IP);
+	assert_int_equal(proxy_decide_http(&pp, HTTP_HOST_IP, &req, &d, 443),
+			 PROXY_DENY_HOST_IP);
+	assert_int_equal(decide(&pp, "github.com", "151.101.1.1", 443),
+			 PROXY_DENY_NOT_PINNED);
+	/* what the parsers refuse stays refused at an allowed address */
+	assert_int_equal(addr_parse("93.184.216.34", &d), 0);
+	assert_int_equal(proxy_decide_tls(&pp, TLS_SNI_INVALID, &h, &d, 443),
+			 PROXY_DENY_SNI_INVALID);
+	assert_int_equal(proxy_decide_tls(&pp, TLS_MALFORMED, &h, &d, 443),
+			 PROXY_DENY_TLS_MALFORMED);
+	assert_int_equal(proxy_decide_http(&pp, HTTP_NO_HOST, &req, &d, 443),
+			 PROXY_DENY_NO_HOST);
+	assert_int_equal(proxy_decide_http(&pp, HTTP_HOST_MISMATCH, &req, &d, 443),
+			 PROXY_DENY_HOST_MISMATCH);
+	/* a deny address rule refuses a nameless connection by the rules */
+	assert_int_equal(addr_parse("9.9.9.9", &d), 0);
+	assert_int_equal(proxy_decide_tls(&pp, TLS_NO_SNI, &h, &d, 443),
+			 PROXY_DENY_NOT_ALLOWED);
+	/* an allowed name not pinned at an address a later rule allows: the
+	 * domain rule does not match there (its pin set does not hold the
+	 * address), the address rule does, as in the forward chain */
+	assert_int_equal(decide(&pp, "github.com", "140.82.112.3", 443),
+			 PROXY_ALLOW_NAME);
+	assert_int_equal(decide(&pp, "github.com", "1.1.1.1", 443),
+			 PROXY_ALLOW_ADDR);
+	/* allow ADDR before deny NAME */
+	assert_int_equal(decide(&pp, "evil.example", "1.1.1.1", 443),
+			 PROXY_ALLOW_ADDR);
+	assert_int_equal(decide(&pp, "evil.example", "151.101.1.1", 443),
+			 PROXY_DENY_NAME);
+	assert_int_equal(addr_parse("1.1.1.1", &d), 0);
+	assert_int_equal(proxy_decide_tls(&pp, TLS_NO_SNI, &h, &d, 443),
+			 PROXY_ALLOW_ADDR);
+	assert_int_equal(proxy_decide_tls(&pp, TLS_NO_SNI, &h, &d, 80),
+			 PROXY_DENY_NO_SNI);
+	/* sandboxes and the host stay refused, whatever the rules cover */
+	assert_int_equal(addr_parse("10.231.0.6", &d), 0);
+	assert_int_equal(proxy_decide_tls(&pp, TLS_NO_SNI, &h, &d, 443),
+			 PROXY_DENY_SANDBOX);
+	assert_int_equal(addr_parse("10.0.0.5", &d), 0);
+	assert_int_equal(proxy_decide_tls(&pp, TLS_NO_SNI, &h, &d, 443),
+			 PROXY_ALLOW_ADDR);
+	assert_int_equal(addr_parse("::ffff:127.0.0.1", &d), 0);
+	assert_int_equal(proxy_decide_tls(&pp, TLS_NO_SNI, &h, &d, 443),
+			 PROXY_DENY_HOST);
+	policy_free(&pol);
+
+	/* an unpinned name falls through its allow rule, but not past a
+	 * later deny of it that comes before the address rule */
+	setup_pp(&pp, &pol, "version: 1\negress:\n  rules:\n"
+		 "    - allow: github.com\n      ports: [443]\n"
+		 "    - deny: github.com\n"
+		 "    - allow: 1.1.1.1\n"
+		 "    - allow: unpinned.example\n"
+		 "    - allow: 9.9.9.9\n", &host);
+	pp.oracle.name_verdict = policy_verdict;
+	pp.oracle.ctx = &pol;
+	assert_int_equal(decide(&pp, "github.com", "140.82.112.3", 443),
+			 PROXY_ALLOW_NAME);
+	assert_int_equal(decide(&pp, "github.com", "1.1.1.1", 443),
+			 PROXY_DENY_NAME);
+	assert_int_equal(decide(&pp, "unpinned.example", "9.9.9.9", 443),
+			 PROXY_ALLOW_ADDR);
+	assert_int_equal(decide(&pp, "unpinned.example", "151.101.1.1", 443),
+			 PROXY_DENY_NOT_PINNED);
+	policy_free(&pol);
+
+	/* default: allow: a name no rule matches is allowed, a connection
+	 * without one still needs an address rule */
+	setup_pp(&pp, &pol, "version: 1\negress:\n  default: allow\n  rules:\n"
+		 "    - deny: example.com\n", &host);
+	pp.oracle.name_verdict = policy_verdict;
+	pp.oracle.ctx = &pol;
+	assert_int_equal(decide(&pp, "other.example", "151.101.1.1", 443),
+			 PROXY_ALLOW_ADDR);
+	assert_int_equal(decide(&pp, "example.com", "151.101.1.1", 443),
+			 PROXY_DENY_NAME);
+	assert_int_equal(addr_parse("151.101.1.1", &d), 0);
+	assert_int_equal(proxy_decide_tls(&pp, TLS_NO_SNI, &h, &d, 443),
+			 PROXY_DENY_NO_SNI);
+	assert_int_equal(proxy_decide_http(&pp, HTTP_HOST_IP, &req, &d, 80),
+			 PROXY_DENY_HOST_IP);
+	policy_free(&pol);
+}
+
+/**
  * test_decide_addr() - a connection decided before any name is seen
  * @state:	unused
  */
@@ -670,6 +816,7 @@ int main(void)
 		cmocka_unit_test(test_domain_verdict),
 		cmocka_unit_test(test_decide_addr),
 		cmocka_unit_test(test_rule_order),
+		cmocka_unit_test(test_explicit_address),
 		cmocka_unit_test(test_is_http),
 	};
 
