@@ -1,0 +1,176 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+#
+# test_update.sh - "moat update": a running sandbox's policy replaced at
+# once, without recreating it. Its address, interface, instance and log
+# stay; established connections the new policy allows keep working, those
+# it refuses are cut; new connections and DNS answers follow the new
+# policy; a domain rule added live starts the proxy and pins; a bad policy
+# or a setting that cannot change live changes nothing.
+#
+#   [sandbox U] --moatN-- [HOST] -- [LAN] -- [INET 93.184.216.34:22 echo,
+#                                             140.82.112.3:22 echo, :80, :443]
+#
+# Two long-lived TCP connections are held open from inside the sandbox by
+# a small client (hold.py below), poked over a Unix socket: each poke
+# sends a line and waits for its echo.
+set -u
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/../lib/world.sh"
+. "$here/../lib/tap.sh"
+MOAT=${MOAT:?MOAT must name the moat binary}
+
+require_kernel_feature netns veth nftables conntrack || exit $?
+world_create || { echo "not ok - world: cannot build the test world"; exit 1; }
+export MOAT_RUN_DIR=$WORLD_DIR/run
+S=$WORLD_SUFFIX
+N=u-$S
+U=moat-$N
+m() { in_host "$MOAT" "$@"; }
+world_on_destroy in_host sh -c "for n in \$(ls $MOAT_RUN_DIR/sandboxes 2>/dev/null); do $MOAT rm -f \$n; done" || true
+jget() { python3 -c '
+import json,sys
+v=json.loads(sys.argv[1])
+for k in sys.argv[2].split("."): v=v.get(k) if isinstance(v, dict) else None
+print("" if v is None else json.dumps(v) if isinstance(v,(dict,list,bool)) else v)' "$1" "$2"; }
+wait_for() {	# wait_for SECS CMD...: until CMD succeeds, every 50 ms
+	local n i
+	n=$(awk -v s="$1" 'BEGIN { print int(s / 0.05) }')
+	shift
+	for ((i = 0; i <= n; i++)); do
+		"$@" && return 0
+		sleep 0.05
+	done
+	return 1
+}
+
+# hold.py ADDR PORT SOCK: connect, then for each connection on SOCK send
+# a numbered line on the TCP connection and answer OK if it came back
+# within 2 s, else FAIL (the TCP connection is kept either way)
+cat >"$WORLD_DIR/hold.py" <<'PY'
+import os, socket, sys
+addr, port, path = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+c = socket.create_connection((addr, port), timeout=3)
+c.recv(256)                             # the server's token
+srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+srv.bind(path); srv.listen(4)
+n = 0
+while True:
+    k, _ = srv.accept()
+    n += 1
+    line = b"poke-%d\n" % n
+    res = b"FAIL"
+    try:
+        c.settimeout(2)
+        c.sendall(line)
+        buf = b""
+        while line not in buf:
+            d = c.recv(256)
+            if not d: break
+            buf += d
+        if line in buf: res = b"OK"
+    except OSError:
+        pass
+    k.sendall(res); k.close()
+PY
+hold() {	# hold NAME ADDR PORT: start a held connection from the sandbox
+	ip netns exec "$U" python3 -I -S "$WORLD_DIR/hold.py" "$2" "$3" "$WORLD_DIR/$1.sock" \
+		2>>"$WORLD_DIR/hold.err" &
+	world_on_destroy kill $!
+	disown $!
+	wait_for 5 test -S "$WORLD_DIR/$1.sock"
+}
+poke() {	# poke NAME: 0 iff the held connection still echoes
+	[ "$(python3 -c '
+import socket,sys
+s=socket.socket(socket.AF_UNIX); s.settimeout(5); s.connect(sys.argv[1])
+print(s.recv(16).decode())' "$WORLD_DIR/$1.sock" 2>/dev/null)" = OK ]
+}
+rcode() { dns_rcode "$U" 192.0.2.1 "$1"; }
+
+t_begin "the command, before any sandbox"
+out=$(m update "nosuch-$S" --deny example.com 2>&1); rc=$?
+assert_eq "$rc" 1 "update of a sandbox that does not exist: exit 1"
+assert_match "$out" "no such sandbox" "and it says so"
+assert_status 2 m update
+assert_ok -m "moat update --help" m update --help
+
+t_begin "a sandbox with the default policy, two held connections"
+m create "$N" >/dev/null || { not_ok "create the sandbox"; t_end; }
+before=$(m inspect "$N" --json)
+hold a 93.184.216.34 22 || not_ok "held connection a"
+hold b 140.82.112.3 22 || not_ok "held connection b"
+assert_ok -m "a (93.184.216.34:22) echoes" poke a
+assert_ok -m "b (140.82.112.3:22) echoes" poke b
+assert_eq "$(rcode example.com)" NOERROR "example.com resolves"
+assert_eq "$(rcode github.com)" NOERROR "github.com resolves"
+assert_eq "$(jget "$before" proxy)" false "no domain rule: no proxy"
+
+t_begin "update --deny example.com: DNS follows, connections stay"
+out=$(m update "$N" --deny example.com 2>&1)
+assert_eq "$?" 0 "exit 0"
+echo "# $out"
+assert_eq "$(jget "$(m inspect "$N" --json)" proxy)" true "a domain rule: the proxy was started live"
+assert_eq "$(rcode example.com)" NXDOMAIN "example.com is now NXDOMAIN"
+assert_eq "$(rcode github.com)" NOERROR "github.com still resolves"
+assert_ok -m "a still echoes" poke a
+assert_ok -m "b still echoes" poke b
+
+t_begin "update --default-egress deny --allow 93.184.216.34:22/tcp"
+out=$(m update "$N" --default-egress deny --allow 93.184.216.34:22/tcp 2>&1)
+assert_eq "$?" 0 "exit 0"
+echo "# $out"
+assert_match "$out" "1 connection\(s\) cut" "one connection cut"
+assert_ok -m "a (allowed by the new policy) still echoes" poke a
+assert_fail -m "b (refused by the new policy) is cut" poke b
+assert_ok -m "a new connection to 93.184.216.34:22 is allowed" probe_tcp "$U" 93.184.216.34 22
+assert_fail -m "a new connection to 140.82.112.3:22 is refused" probe_tcp "$U" 140.82.112.3 22
+assert_fail -m "a new connection to 93.184.216.34:80 is refused (default deny)" probe_tcp "$U" 93.184.216.34 80
+assert_eq "$(rcode example.com)" NXDOMAIN "the earlier --deny example.com is still there"
+after=$(m inspect "$N" --json)
+for k in ipv4 ipv6 gateway4 host_interface instance netns supervisor_pid created; do
+	assert_eq "$(jget "$after" $k)" "$(jget "$before" $k)" "inspect: $k unchanged"
+done
+assert_eq "$(jget "$after" policy.egress.default)" deny "inspect: the new policy (egress default deny)"
+logs=$(m logs "$N" --json 2>&1)
+assert_match "$logs" '"kind": *"policy".*"updated"' "the log has a 'policy updated' record"
+assert_eq "$(grep -c '"policy"' <<<"$logs")" 2 "and the log kept the first update's record"
+
+t_begin "a domain allow rule added live: the name resolves, is pinned and connects"
+assert_fail -m "before: https://github.com/ is refused" probe_http "$U" https://github.com/
+out=$(m update "$N" --allow github.com:443 2>&1)
+assert_eq "$?" 0 "exit 0"
+assert_eq "$(probe_dns "$U" 192.0.2.1 github.com)" 140.82.112.3 "github.com resolves"
+assert_match "$(probe_http "$U" https://github.com/)" "sni: github.com" "https://github.com/ connects, through the proxy"
+assert_fail -m "140.82.112.3:22 is still refused (the rule names 443)" probe_tcp "$U" 140.82.112.3 22
+assert_ok -m "a still echoes" poke a
+
+t_begin "a bad policy changes nothing"
+printf 'version: 1\negress:\n  default: deny\n  rules:\n    - allow: 93.184.216.34\n      ports: [99999]\n' >"$WORLD_DIR/bad.yaml"
+pol0=$(jget "$(m inspect "$N" --json)" policy)
+out=$(m update "$N" --policy "$WORLD_DIR/bad.yaml" 2>&1); rc=$?
+assert_eq "$rc" 1 "exit 1"
+assert_match "$out" "bad.yaml:[0-9]+:[0-9]+:" "the error is located (FILE:LINE:COL)"
+assert_eq "$(jget "$(m inspect "$N" --json)" policy)" "$pol0" "the policy is unchanged"
+assert_ok -m "a still echoes" poke a
+assert_ok -m "93.184.216.34:22 still allowed" probe_tcp "$U" 93.184.216.34 22
+assert_fail -m "140.82.112.3:22 still refused" probe_tcp "$U" 140.82.112.3 22
+out=$(m update "$N" --publish 8080:80 2>&1); rc=$?
+assert_eq "$rc" 2 "--publish: usage error (cannot change live)"
+printf 'version: 1\nnetwork: restricted\n' >"$WORLD_DIR/restricted.yaml"
+out=$(m update "$N" --policy "$WORLD_DIR/restricted.yaml" 2>&1); rc=$?
+assert_eq "$rc" 1 "a policy file changing the network mode: exit 1"
+assert_match "$out" "cannot change on a running sandbox" "and it says why"
+assert_eq "$(jget "$(m inspect "$N" --json)" policy)" "$pol0" "the policy is unchanged"
+
+t_begin "update --policy FILE replaces the policy"
+printf 'version: 1\negress:\n  default: public\n' >"$WORLD_DIR/public.yaml"
+out=$(m update "$N" --policy "$WORLD_DIR/public.yaml" 2>&1)
+assert_eq "$?" 0 "exit 0"
+assert_eq "$(rcode example.com)" NOERROR "example.com resolves again"
+assert_ok -m "140.82.112.3:22 allowed again" probe_tcp "$U" 140.82.112.3 22
+assert_ok -m "a still echoes" poke a
+assert_eq "$(jget "$(m inspect "$N" --json)" ipv4)" "$(jget "$before" ipv4)" "same address"
+
+m rm -f "$N" >/dev/null
+t_end
