@@ -73,8 +73,8 @@ while True:
         pass
     k.sendall(res); k.close()
 PY
-hold() {	# hold NAME ADDR PORT: start a held connection from the sandbox
-	ip netns exec "$U" python3 -I -S "$WORLD_DIR/hold.py" "$2" "$3" "$WORLD_DIR/$1.sock" \
+hold() {	# hold NAME ADDR PORT [NS]: start a held connection from a sandbox
+	ip netns exec "${4:-$U}" python3 -I -S "$WORLD_DIR/hold.py" "$2" "$3" "$WORLD_DIR/$1.sock" \
 		2>>"$WORLD_DIR/hold.err" &
 	world_on_destroy kill $!
 	disown $!
@@ -173,4 +173,35 @@ assert_ok -m "a still echoes" poke a
 assert_eq "$(jget "$(m inspect "$N" --json)" ipv4)" "$(jget "$before" ipv4)" "same address"
 
 m rm -f "$N" >/dev/null
+
+t_begin "pins carried over; a relay through the proxy cut"
+# V reaches example.com on 22/tcp (a domain-rule port: through the proxy)
+# and by ICMP (no proxy: the kernel's pin sets decide)
+m create "v-$S" --default-egress deny --allow example.com:22/tcp \
+	--allow example.com/icmp >/dev/null || not_ok "create V"
+V=moat-v-$S
+VIF=$(jget "$(m inspect "v-$S" --json)" host_interface)
+ping1() { in_ns "$1" ping -n -c1 -W1 "$2" >/dev/null 2>&1; }
+assert_fail -m "nothing pinned yet: ping 93.184.216.34 refused" ping1 "$V" 93.184.216.34
+assert_eq "$(probe_dns "$V" 192.0.2.1 example.com)" 93.184.216.34 "example.com resolves (pinned)"
+assert_ok -m "ping 93.184.216.34 allowed by the pin" ping1 "$V" 93.184.216.34
+hold c 93.184.216.34 22 "$V" || not_ok "held connection c"
+assert_ok -m "c (93.184.216.34:22, relayed by the proxy) echoes" poke c
+out=$(m update "v-$S" --allow 1.1.1.1/icmp 2>&1)
+assert_eq "$?" 0 "update --allow 1.1.1.1/icmp (every rule's index moves): exit 0"
+assert_ok -m "ping 93.184.216.34 still allowed: the pin moved to the rule's new set, no new lookup" ping1 "$V" 93.184.216.34
+assert_ok -m "ping 1.1.1.1 allowed" ping1 "$V" 1.1.1.1
+assert_ok -m "c still echoes" poke c
+printf 'version: 1\negress:\n  default: deny\n  rules:\n    - allow: 1.1.1.1\n      protocol: icmp\n' >"$WORLD_DIR/v.yaml"
+out=$(m update "v-$S" --policy "$WORLD_DIR/v.yaml" 2>&1)
+assert_eq "$?" 0 "update --policy without the domain rules: exit 0"
+echo "# $out"
+assert_fail -m "c (its name no longer allowed) is cut by the proxy" poke c
+assert_fail -m "ping 93.184.216.34 refused: its pins are gone" ping1 "$V" 93.184.216.34
+assert_ok -m "ping 1.1.1.1 still allowed" ping1 "$V" 1.1.1.1
+assert_fail -m "a new connection to 93.184.216.34:22 is refused" probe_tcp "$V" 93.184.216.34 22
+sets=$(in_host nft list sets table inet moat 2>/dev/null | grep -c "set ${VIF}_d")
+assert_eq "$sets" 0 "the pin sets of the removed rules are deleted"
+assert_match "$(m logs "v-$S" --json 2>&1)" '"proxied_cut": *"?1' "the log counts the relay cut"
+m rm -f "v-$S" >/dev/null
 t_end
