@@ -11,7 +11,8 @@
 #   [sandbox U] --moatN-- [HOST] -- [LAN] -- [INET 93.184.216.34:22 echo,
 #                                             140.82.112.3:22 echo, :80, :443]
 #
-# Two long-lived TCP connections are held open from inside the sandbox by
+# Long-lived TCP and UDP connections (IPv4 and IPv6) are held open from
+# inside the sandbox, as root there, by
 # a small client (hold.py below), poked over a Unix socket: each poke
 # sends a line and waits for its echo.
 set -u
@@ -44,14 +45,20 @@ wait_for() {	# wait_for SECS CMD...: until CMD succeeds, every 50 ms
 	return 1
 }
 
-# hold.py ADDR PORT SOCK: connect, then for each connection on SOCK send
-# a numbered line on the TCP connection and answer OK if it came back
-# within 2 s, else FAIL (the TCP connection is kept either way)
+# hold.py ADDR PORT SOCK tcp|udp: connect, then for each connection on
+# SOCK send a numbered line on the connection and answer OK if it came
+# back within 2 s, else FAIL (the connection is kept either way; the
+# world's UDP servers answer from the same port, one conntrack entry)
 cat >"$WORLD_DIR/hold.py" <<'PY'
 import os, socket, sys
-addr, port, path = sys.argv[1], int(sys.argv[2]), sys.argv[3]
-c = socket.create_connection((addr, port), timeout=3)
-c.recv(256)                             # the server's token
+addr, port, path, proto = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
+if proto == "udp":
+    fam = socket.AF_INET6 if ":" in addr else socket.AF_INET
+    c = socket.socket(fam, socket.SOCK_DGRAM)
+    c.connect((addr, port))
+else:
+    c = socket.create_connection((addr, port), timeout=3)
+    c.recv(256)                         # the server's token
 srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
 srv.bind(path); srv.listen(4)
 n = 0
@@ -65,7 +72,7 @@ while True:
         c.sendall(line)
         buf = b""
         while line not in buf:
-            d = c.recv(256)
+            d = c.recv(2048)
             if not d: break
             buf += d
         if line in buf: res = b"OK"
@@ -73,8 +80,8 @@ while True:
         pass
     k.sendall(res); k.close()
 PY
-hold() {	# hold NAME ADDR PORT [NS]: start a held connection from a sandbox
-	ip netns exec "${4:-$U}" python3 -I -S "$WORLD_DIR/hold.py" "$2" "$3" "$WORLD_DIR/$1.sock" \
+hold() {	# hold NAME ADDR PORT [NS [udp]]: a held connection from a sandbox
+	ip netns exec "${4:-$U}" python3 -I -S "$WORLD_DIR/hold.py" "$2" "$3" "$WORLD_DIR/$1.sock" "${5:-tcp}" \
 		2>>"$WORLD_DIR/hold.err" &
 	world_on_destroy kill $!
 	disown $!
@@ -95,13 +102,19 @@ assert_match "$out" "no such sandbox" "and it says so"
 assert_status 2 m update
 assert_ok -m "moat update --help" m update --help
 
-t_begin "a sandbox with the default policy, two held connections"
+t_begin "a sandbox with the default policy, held TCP, UDP and IPv6 connections"
 m create "$N" >/dev/null || { not_ok "create the sandbox"; t_end; }
 before=$(m inspect "$N" --json)
 hold a 93.184.216.34 22 || not_ok "held connection a"
 hold b 140.82.112.3 22 || not_ok "held connection b"
+hold d 140.82.112.3 9999 "$U" udp || not_ok "held UDP flow d"
+hold e 93.184.216.34 9999 "$U" udp || not_ok "held UDP flow e"
+hold f 2606:2800:220:1::1 22 || not_ok "held IPv6 connection f"
 assert_ok -m "a (93.184.216.34:22) echoes" poke a
 assert_ok -m "b (140.82.112.3:22) echoes" poke b
+assert_ok -m "d (UDP 140.82.112.3:9999) echoes" poke d
+assert_ok -m "e (UDP 93.184.216.34:9999) echoes" poke e
+assert_ok -m "f ([2606:2800:220:1::1]:22) echoes" poke f
 assert_eq "$(rcode example.com)" NOERROR "example.com resolves"
 assert_eq "$(rcode github.com)" NOERROR "github.com resolves"
 assert_eq "$(jget "$before" proxy)" false "no domain rule: no proxy"
@@ -115,14 +128,20 @@ assert_eq "$(rcode example.com)" NXDOMAIN "example.com is now NXDOMAIN"
 assert_eq "$(rcode github.com)" NOERROR "github.com still resolves"
 assert_ok -m "a still echoes" poke a
 assert_ok -m "b still echoes" poke b
+assert_ok -m "d still echoes" poke d
+assert_ok -m "f still echoes" poke f
 
-t_begin "update --default-egress deny --allow 93.184.216.34:22/tcp"
-out=$(m update "$N" --default-egress deny --allow 93.184.216.34:22/tcp 2>&1)
+t_begin "update --default-egress deny --allow 93.184.216.34:22/tcp --allow 93.184.216.34:9999/udp"
+out=$(m update "$N" --default-egress deny --allow 93.184.216.34:22/tcp --allow 93.184.216.34:9999/udp 2>&1)
 assert_eq "$?" 0 "exit 0"
 echo "# $out"
-assert_match "$out" "1 connection\(s\) cut" "one connection cut"
+assert_match "$out" "3 connection\(s\) cut" "three connections cut (b, d, f)"
 assert_ok -m "a (allowed by the new policy) still echoes" poke a
+assert_ok -m "e (UDP, allowed by the new policy) still echoes" poke e
 assert_fail -m "b (refused by the new policy) is cut" poke b
+assert_fail -m "d (UDP, refused by the new policy) is cut" poke d
+assert_fail -m "f (IPv6, refused by the new policy) is cut" poke f
+assert_fail -m "b, poked again from root inside, stays cut" poke b
 assert_ok -m "a new connection to 93.184.216.34:22 is allowed" probe_tcp "$U" 93.184.216.34 22
 assert_fail -m "a new connection to 140.82.112.3:22 is refused" probe_tcp "$U" 140.82.112.3 22
 assert_fail -m "a new connection to 93.184.216.34:80 is refused (default deny)" probe_tcp "$U" 93.184.216.34 80
