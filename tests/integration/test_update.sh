@@ -12,9 +12,9 @@
 #                                             140.82.112.3:22 echo, :80, :443]
 #
 # Long-lived TCP and UDP connections (IPv4 and IPv6) are held open from
-# inside the sandbox, as root there, by
-# a small client (hold.py below), poked over a Unix socket: each poke
-# sends a line and waits for its echo.
+# inside the sandbox, as root there, by a small client (hold.py below),
+# poked over a Unix socket: each poke sends a line and waits for its echo.
+# A cut connection is poked again: root inside cannot revive it.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../lib/world.sh"
