@@ -394,6 +394,25 @@ static json_t *sv_status(const struct sv *sv)
 }
 
 /**
+ * sv_proxy_undo() - close a proxy started for an update that failed
+ * @sv:		supervisor
+ *
+ * Nothing was redirected to it yet; closing its listeners takes them out
+ * of epoll, and a later update can start it again.
+ */
+static void sv_proxy_undo(struct sv *sv)
+{
+	int k;
+
+	for (k = 0; k < 2; k++) {
+		if (sv->fwd.plst[k] >= 0)
+			close(sv->fwd.plst[k]);
+		sv->fwd.plst[k] = -1;
+	}
+	sv->fwd.pp.pol = NULL;
+}
+
+/**
  * sv_update() - apply the policy "moat update" stored in policy.next
  * @sv:		supervisor
  *
@@ -444,6 +463,7 @@ static json_t *sv_update(struct sv *sv)
 				   &sv->log, &err)) {
 			resp = json_pack("{s:s}", "error", err ? err : "cannot start the proxy");
 			free(err);
+			sv_proxy_undo(sv);
 			policy_free(&p);
 			return resp;
 		}
@@ -477,7 +497,9 @@ static json_t *sv_update(struct sv *sv)
 		free(err);
 		errlist_free(&el);
 		policy_free(&p);
-		return resp;	/* a proxy started above only listens */
+		if (proxy_started)
+			sv_proxy_undo(sv);
+		return resp;
 	}
 
 	/* 3. the stored policy and the services' view */
