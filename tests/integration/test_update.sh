@@ -222,5 +222,15 @@ assert_fail -m "a new connection to 93.184.216.34:22 is refused" probe_tcp "$V" 
 sets=$(in_host nft list sets table inet moat 2>/dev/null | grep -c "set ${VIF}_d")
 assert_eq "$sets" 0 "the pin sets of the removed rules are deleted"
 assert_match "$(m logs "v-$S" --json 2>&1)" '"proxied_cut": *"?1' "the log counts the relay cut"
+# the audit of "moat verify" compiles each sandbox's rules from its record
+# and stored policy: the live chains must be what an update left
+in_host "$MOAT" verify --json >"$WORLD_DIR/verify.json" 2>"$WORLD_DIR/verify.err"
+vrc=$?
+failed=$(python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+for r in d["rows"]:
+    if not r["ok"]: print(r["invariant"], r["check"], r["observed"])' "$WORLD_DIR/verify.json" 2>&1)
+assert_eq "$vrc/$failed" "0/" "moat verify (its ruleset audit included) passes after the updates"
 m rm -f "v-$S" >/dev/null
 t_end
