@@ -185,7 +185,7 @@ static int conntrack_walk_cb(const struct nlmsghdr *nlh, void *data)
 	struct ct_walk *w = data;
 	struct conntrack_flow fl = { 0 };
 	struct prefix rdst;
-	uint16_t rsport = 0, rdport = 0;
+	uint16_t rdport = 0;
 	uint8_t rproto = 0;
 
 	if (nfg->nfgen_family != AF_INET && nfg->nfgen_family != AF_INET6)
@@ -203,7 +203,6 @@ static int conntrack_walk_cb(const struct nlmsghdr *nlh, void *data)
 			&fl.sport, &fl.dport);
 	conntrack_tuple(reply, nfg->nfgen_family, &fl.rsrc, &rdst, &rproto,
 			&fl.rsport, &rdport);
-	(void)rsport;
 	if (w->keep(&fl, w->arg))
 		return MNL_CB_OK;
 	if (w->n == w->cap) {
