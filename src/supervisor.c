@@ -524,7 +524,10 @@ static json_t *sv_update(struct sv *sv)
 	j.dns = sv->has_dns ? &sv->dns : NULL;
 	j.pool4 = sv->c->pool4;
 	j.pool6 = sv->c->pool6;
-	ret = conntrack_cut(sv->s.instance, update_keep_flow, &j, &cut);
+	/* (a record without an instance mark: its entries cannot be told
+	 * from the host's own, unmarked ones; none is judged) */
+	ret = sv->s.instance ? conntrack_cut(sv->s.instance, update_keep_flow,
+					     &j, &cut) : 0;
 
 	/* 5. said */
 	snprintf(nb[0], sizeof(nb[0]), "%zu", cut);
