@@ -233,4 +233,21 @@ for r in d["rows"]:
     if not r["ok"]: print(r["invariant"], r["check"], r["observed"])' "$WORLD_DIR/verify.json" 2>&1)
 assert_eq "$vrc/$failed" "0/" "moat verify (its ruleset audit included) passes after the updates"
 m rm -f "v-$S" >/dev/null
+
+t_begin "a host port closed live (I2): its established connection is cut"
+m create "w-$S" --allow host:8022/tcp --allow host:22/tcp >/dev/null || not_ok "create W"
+W=moat-w-$S
+hold h1 192.168.77.2 8022 "$W" || not_ok "held connection to the host's port 8022"
+hold h2 192.168.77.2 22 "$W" || not_ok "held connection to the host's port 22"
+assert_ok -m "h1 (host:8022) echoes" poke h1
+assert_ok -m "h2 (host:22) echoes" poke h2
+out=$(m update "w-$S" --policy "$WORLD_DIR/public.yaml" --allow host:8022/tcp 2>&1)
+assert_eq "$?" 0 "update: only host:8022 stays open"
+echo "# $out"
+assert_ok -m "h1 (still allowed) echoes" poke h1
+assert_fail -m "h2 (host:22, closed now) is cut" poke h2
+assert_fail -m "a new connection to the host's port 22 is refused" probe_tcp "$W" 192.168.77.2 22
+assert_ok -m "a new connection to the host's port 8022 is allowed" probe_tcp "$W" 192.168.77.2 8022
+assert_ok -m "the public internet is still reachable" probe_tcp "$W" 93.184.216.34 22
+m rm -f "w-$S" >/dev/null
 t_end
