@@ -132,9 +132,10 @@ assert_ok -m "d still echoes" poke d
 assert_ok -m "f still echoes" poke f
 
 t_begin "update --default-egress deny --allow 93.184.216.34:22/tcp --allow 93.184.216.34:9999/udp"
+t0=$(date +%s%3N)
 out=$(m update "$N" --default-egress deny --allow 93.184.216.34:22/tcp --allow 93.184.216.34:9999/udp 2>&1)
 assert_eq "$?" 0 "exit 0"
-echo "# $out"
+echo "# $out ($(($(date +%s%3N) - t0)) ms, the command included)"
 assert_match "$out" "3 connection\(s\) cut" "three connections cut (b, d, f)"
 assert_ok -m "a (allowed by the new policy) still echoes" poke a
 assert_ok -m "e (UDP, allowed by the new policy) still echoes" poke e
