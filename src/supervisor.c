@@ -503,9 +503,18 @@ static json_t *sv_update(struct sv *sv)
 	}
 
 	/* 3. the stored policy and the services' view */
-	if (rename(next, cur))
-		log_event(&sv->log, "policy", "store", "failed",
-			  "error", strerror(errno), NULL);
+	if (rename(next, cur)) {
+		/* policy.next gone (its caller gave up waiting): the policy
+		 * in force is in memory, stored the same way */
+		autofree char *tmp = xasprintf("%s.tmp", cur);
+		FILE *pf = fopen(tmp, "we");
+
+		if (pf)
+			policy_print(&p, pf);
+		if (!pf || fclose(pf) || rename(tmp, cur))
+			log_event(&sv->log, "policy", "store", "failed",
+				  "error", strerror(errno), NULL);
+	}
 	if (proxy_started) {
 		sv->s.proxy = true;
 		if (!state_read(sv->c, sv->s.name, &rec)) {
