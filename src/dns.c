@@ -2010,24 +2010,27 @@ size_t dns_pins_for(const struct dns *d, const struct policy *p,
 }
 
 /**
- * dns_pinned_rule() - whether an address is in a domain rule's pin set
+ * dns_pinned_rule() - whether an address was answered for a domain rule
  * @d:		interceptor
  * @p:		policy
  * @af:		AF_INET or AF_INET6
  * @addr:	address
  * @k:		0-based index of a domain allow rule of @p
  *
- * Return: true if a live pin of @addr has a name whose pins go into rule
- *	   @k's set under @p (dns_pins_for())
+ * For judging established connections after a policy change: a pin
+ * still in the ring counts even if it has expired, since the kernel lets
+ * a connection outlive the pin it was made with.
+ *
+ * Return: true if a pin of @addr in the ring, live or expired, has a
+ *	   name whose pins go into rule @k's set under @p (dns_pins_for())
  */
 bool dns_pinned_rule(const struct dns *d, const struct policy *p, int af,
 		     const void *addr, size_t k)
 {
-	time_t now = dns_now();
 	unsigned s;
 
 	for (s = dns_pin_next(d, af, addr, 0); s; s = dns_pin_next(d, af, addr, s))
-		if (dns_pin_is(&d->pins[s - 1], af, addr, now) &&
+		if (dns_pin_is(&d->pins[s - 1], af, addr, 0) &&
 		    dns_pin_rule_ok(p, d->pins[s - 1].name, k))
 			return true;
 	return false;

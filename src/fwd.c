@@ -1844,6 +1844,8 @@ size_t fwd_active(const struct fwd *f)
  * @f:		forwarder
  * @p:		the new policy (the same object the forwarder points to,
  *		its contents replaced)
+ * @keep:	the sandbox's rules' verdict on a destination, or NULL
+ * @arg:	passed to @keep
  *
  * Published ports and their allowed sources cannot change live
  * (update.c), but the policy's arrays were replaced: the pointer to its
@@ -1852,14 +1854,20 @@ size_t fwd_active(const struct fwd *f)
  * its destination, as the proxy judges a connection before its first
  * bytes (proxy_decide_addr(): an address pinned for a name the new
  * policy allows on that port, or the address rules), or on its TLS name
- * while that is still followed; one the new policy refuses is reset both
- * ways and counted and logged as a refusal. Connections still being
- * sniffed are decided by the new policy when their first bytes come;
- * every later HTTP request is judged by it too.
+ * while that is still followed. A refusal for want of a live pin (a
+ * connection outlives the pin it was made with) is checked against the
+ * sandbox's rules by @keep, which judge the relay's onward connection.
+ * One the new policy refuses is reset both ways and counted and logged
+ * as a refusal. Connections still being sniffed are decided by the new
+ * policy when their first bytes come; every later HTTP request is judged
+ * by it too.
  *
  * Return: number of connections cut
  */
-size_t fwd_policy_update(struct fwd *f, const struct policy *p)
+size_t fwd_policy_update(struct fwd *f, const struct policy *p,
+			 bool (*keep)(const struct prefix *dst, uint16_t port,
+				      void *arg),
+			 void *arg)
 {
 	size_t i, n = 0;
 
@@ -1877,6 +1885,9 @@ size_t fwd_policy_update(struct fwd *f, const struct policy *p)
 		r = name ? proxy_decide_name(&f->pp, name, &t->dst, t->dport)
 			 : proxy_decide_addr(&f->pp, &t->dst, t->dport);
 		if (proxy_reason_allows(r))
+			continue;
+		if ((!name || r == PROXY_DENY_NOT_PINNED) && keep &&
+		    keep(&t->dst, t->dport, arg))
 			continue;
 		t->pending = false;
 		fwd_proxy_count(f, t, r, name);

@@ -527,12 +527,13 @@ static json_t *sv_update(struct sv *sv)
 	policy_free(&old);
 
 	/* 4. connections the new policy refuses */
-	pcut = fwd_policy_update(&sv->fwd, &sv->pol);
 	j.s = &sv->s;
 	j.pol = &sv->pol;
 	j.dns = sv->has_dns ? &sv->dns : NULL;
 	j.pool4 = sv->c->pool4;
 	j.pool6 = sv->c->pool6;
+	pcut = fwd_policy_update(&sv->fwd, &sv->pol, update_keep_relay, &j);
+	j.kept = 0;
 	/* (a record without an instance mark: its entries cannot be told
 	 * from the host's own, unmarked ones; none is judged) */
 	ret = sv->s.instance ? conntrack_cut(sv->s.instance, update_keep_flow,

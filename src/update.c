@@ -328,9 +328,45 @@ static bool update_is_i4_port(uint8_t proto, uint16_t dport)
 }
 
 /**
+ * update_is_quic_port() - UDP the forward chain drops as possible QUIC
+ * @p:		policy
+ * @proto:	IPPROTO_*
+ * @dport:	destination port
+ *
+ * With domain rules, UDP to 443 and to every port a domain rule names
+ * (nft_domain_ports(): names are judged on TCP only).
+ *
+ * Return: true if dropped
+ */
+static bool update_is_quic_port(const struct policy *p, uint8_t proto,
+				uint16_t dport)
+{
+	size_t k, i;
+
+	if (proto != IPPROTO_UDP || !policy_has_domain_rules(p))
+		return false;
+	if (dport == 443)
+		return true;
+	for (k = 0; k < p->nrules; k++) {
+		const struct rule *r = &p->rules[k];
+
+		if (r->kind != TARGET_DOMAIN)
+			continue;
+		for (i = 0; i < r->nports; i++)
+			if (dport >= r->ports[i].lo && dport <= r->ports[i].hi)
+				return true;
+	}
+	return false;
+}
+
+/**
  * update_fwd_allows() - the forward chain's verdict on a flow
  * @j:		judge
  * @fl:		the flow
+ *
+ * Other sandboxes, DNS and its bypasses, multicast and (with domain
+ * rules) UDP that may be QUIC never; then the rules in order, and the
+ * default.
  *
  * Return: true if allowed
  */
@@ -343,7 +379,8 @@ static bool update_fwd_allows(const struct update_judge *j,
 
 	if (prefix_contains(&j->pool4, &fl->dst) ||
 	    (j->pool6.family && prefix_contains(&j->pool6, &fl->dst)) ||
-	    update_is_i4_port(fl->proto, fl->dport) || g == GROUP_MULTICAST)
+	    update_is_i4_port(fl->proto, fl->dport) || g == GROUP_MULTICAST ||
+	    update_is_quic_port(p, fl->proto, fl->dport))
 		return false;
 	for (k = 0; k < p->nrules; k++) {
 		const struct rule *r = &p->rules[k];
@@ -379,6 +416,35 @@ static bool update_fwd_allows(const struct update_judge *j,
 }
 
 /**
+ * update_dst_allowed() - the sandbox's chains' verdict on a destination
+ * @j:		judge
+ * @proto:	IPPROTO_*
+ * @dst:	destination (a host prefix)
+ * @dport:	destination port (0 without ports)
+ *
+ * As the chains judge a new connection under the new policy: to the host
+ * by the input chain's rules, elsewhere by the forward chain's, domain
+ * allow rules by the addresses the interceptor answered for them (still
+ * in its ring, expired or not: an established connection may outlive its
+ * pin). Also the verdict on a relay of the proxy, whose onward
+ * connection the same chains judge (fwd_policy_update()).
+ *
+ * Return: true if allowed
+ */
+bool update_dst_allowed(const struct update_judge *j, uint8_t proto,
+			const struct prefix *dst, uint16_t dport)
+{
+	struct conntrack_flow fl = { .dst = *dst, .proto = proto,
+				     .dport = dport };
+
+	if (j->pol->mode != NET_FILTERED)
+		return false;
+	if (update_is_local(dst))
+		return update_host_allows(j->pol, &fl);
+	return update_fwd_allows(j, &fl);
+}
+
+/**
  * update_keep_flow() - whether a connection survives a policy change
  * @fl:		one conntrack entry with the sandbox's instance mark
  * @arg:	struct update_judge
@@ -388,9 +454,8 @@ static bool update_fwd_allows(const struct update_judge *j,
  * connections, which the proxy judges), and what the kernel redirected
  * to the host (the proxy's and the DNS interceptor's clients: the proxy
  * judges its relays, the interceptor each query). The rest is judged as
- * the sandbox's chains judge a new connection under the new policy: to
- * the host by its input chain, elsewhere by its forward chain, domain
- * allow rules by the interceptor's live pins.
+ * the sandbox's chains judge a new connection under the new policy
+ * (update_dst_allowed()).
  *
  * Return: true to keep the entry, false to delete it
  */
@@ -416,11 +481,25 @@ bool update_keep_flow(const struct conntrack_flow *fl, void *arg)
 		  (fl->dst.family == AF_INET6 && s->has_v6 &&
 		   !memcmp(fl->dst.addr, s->gw6.addr, 16))))
 		ok = true;	/* the DNS interceptor, asked directly */
-	else if (update_is_local(&fl->dst))
-		ok = update_host_allows(j->pol, fl);
 	else
-		ok = update_fwd_allows(j, fl);
+		ok = update_dst_allowed(j, fl->proto, &fl->dst, fl->dport);
 	if (ok)
 		j->kept++;
 	return ok;
+}
+
+/**
+ * update_keep_relay() - whether the kernel's rules let a proxy relay on
+ * @dst:	its original destination
+ * @dport:	its port
+ * @arg:	struct update_judge
+ *
+ * For fwd_policy_update(), when the proxy's own decision refuses a relay
+ * only for want of a live pin.
+ *
+ * Return: true if the sandbox's chains allow TCP to @dst:@dport
+ */
+bool update_keep_relay(const struct prefix *dst, uint16_t dport, void *arg)
+{
+	return update_dst_allowed(arg, IPPROTO_TCP, dst, dport);
 }

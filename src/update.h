@@ -38,6 +38,9 @@ int update_fixed_check(const struct policy *cur, const struct policy *next);
 int update_nft_text(FILE *f, const struct nft_sandbox *ns,
 		    const struct policy *old, const struct nft_pin *pins,
 		    size_t npins, struct errlist *el);
+bool update_dst_allowed(const struct update_judge *j, uint8_t proto,
+			const struct prefix *dst, uint16_t dport);
 bool update_keep_flow(const struct conntrack_flow *fl, void *arg);
+bool update_keep_relay(const struct prefix *dst, uint16_t dport, void *arg);
 
 #endif /* MOAT_UPDATE_H */

@@ -235,6 +235,36 @@ for r in d["rows"]:
 assert_eq "$vrc/$failed" "0/" "moat verify (its ruleset audit included) passes after the updates"
 m rm -f "v-$S" >/dev/null
 
+t_begin "connections outlive their pins, across an update too"
+# short-ttl.example: TTL 2, pinned for dns.ttl.min (5 s). UDP 9999 (a
+# rule without ports: UDP to the ports domain rules name is dropped as
+# QUIC) is judged by the kernel's pin sets; TCP 22, a domain-rule port,
+# goes through the proxy
+m create "x-$S" --default-egress deny --allow short-ttl.example:22/tcp \
+	--allow short-ttl.example/udp >/dev/null || not_ok "create X"
+X=moat-x-$S
+XIF=$(jget "$(m inspect "x-$S" --json)" host_interface)
+assert_eq "$(probe_dns "$X" 192.0.2.1 short-ttl.example)" 93.184.216.34 "short-ttl.example resolves (pinned)"
+hold xu 93.184.216.34 9999 "$X" udp || not_ok "held UDP flow"
+hold xt 93.184.216.34 22 "$X" || not_ok "held TCP connection (through the proxy)"
+assert_ok -m "the UDP flow echoes" poke xu
+assert_ok -m "the relayed TCP connection echoes" poke xt
+pinned() { in_host nft list set inet moat "${XIF}_d2_4" 2>/dev/null | grep -q 93.184.216.34; }
+if wait_for 10 eval '! pinned'; then ok "the pin expired"; else not_ok "the pin expired"; fi
+assert_ok -m "the UDP flow outlives its pin" poke xu
+assert_ok -m "so does the relayed TCP connection" poke xt
+out=$(m update "x-$S" --allow 1.1.1.1/icmp 2>&1)
+assert_eq "$?" 0 "update that keeps the domain rule: exit 0"
+echo "# $out"
+assert_ok -m "the UDP flow survives the update" poke xu
+assert_ok -m "so does the relayed TCP connection" poke xt
+out=$(m update "x-$S" --deny short-ttl.example 2>&1)
+assert_eq "$?" 0 "update that denies the name: exit 0"
+echo "# $out"
+assert_fail -m "the UDP flow is cut" poke xu
+assert_fail -m "the relayed TCP connection is cut" poke xt
+m rm -f "x-$S" >/dev/null
+
 t_begin "a host port closed live (I2): its established connection is cut"
 m create "w-$S" --allow host:8022/tcp --allow host:22/tcp >/dev/null || not_ok "create W"
 W=moat-w-$S

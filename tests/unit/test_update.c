@@ -210,6 +210,9 @@ static void test_judge(void **state)
 	assert_true(keep(&p, IPPROTO_TCP, me, "140.82.112.3", 443, "10.231.0.29"));
 	/* a domain rule without the interceptor's pins allows nothing */
 	assert_false(keep(&p, IPPROTO_TCP, me, "140.82.112.3", 22, NULL));
+	/* with domain rules, UDP to 443 may be QUIC: dropped */
+	assert_true(keep(&p, IPPROTO_TCP, me, "10.2.3.4", 443, NULL));
+	assert_false(keep(&p, IPPROTO_UDP, me, "10.2.3.4", 443, NULL));
 	/* not the sandbox's: a published port's relay, the proxy's own */
 	assert_true(keep(&p, IPPROTO_TCP, "10.231.0.29", me, 80, NULL));
 	assert_true(keep(&p, IPPROTO_TCP, "192.168.77.2", "140.82.112.3", 443, NULL));
