@@ -39,7 +39,10 @@
  *      (conntrack_cut(), judged by update_keep_flow(), which mirrors the
  *      sandbox's chains), and the proxy's relayed ones (fwd.c, judged on
  *      their destination as the proxy judges a connection before its
- *      first bytes);
+ *      first bytes, then by the same mirror if only a live pin was
+ *      missing). A domain allow rule counts every address the interceptor
+ *      still remembers answering for its names, pins expired or not: the
+ *      kernel lets a connection outlive its pin, and so does an update;
  *   5. logs a "policy" record and answers.
  *
  * A failure before the commit (the proxy cannot start, nftables refuses
