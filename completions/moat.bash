@@ -161,6 +161,17 @@ _moat_sandbox()
 		--bandwidth --help'
 
 	[[ $sub == run ]] && opts="--user --quiet $opts"
+	if [[ $sub == update ]]; then
+		# "moat update NAME [OPTIONS]": an existing sandbox; only the
+		# options that can change live
+		opts='--policy --allow --deny --default-egress
+			--no-rebind-protection --help'
+		if ((i == _moat_cw)) && [[ $word != -* ]]; then
+			_moat_names "$word"
+			return 0
+		fi
+		[[ ${_moat_w[i]} != -* ]] && ((i++))
+	fi
 	if [[ $sub == create ]]; then
 		# "moat create NAME [OPTIONS]": a new name, nothing to offer
 		((i == _moat_cw)) && [[ $word != -* ]] && return 0
@@ -280,14 +291,14 @@ _moat()
 		if [[ $word == -* ]]; then
 			_moat_reply "$word" -W '--verbose --help --version'
 		else
-			_moat_reply "$word" -W 'run create exec rm ls inspect policy logs stats verify help'
+			_moat_reply "$word" -W 'run create exec update rm ls inspect policy logs stats verify help'
 		fi
 		return 0
 	fi
 	((i++))
 
 	case $cmd in
-	run | create)
+	run | create | update)
 		_moat_sandbox "$i" "$cmd"
 		;;
 	exec)

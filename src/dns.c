@@ -2014,3 +2014,100 @@ size_t dns_repin(struct dns *d)
 		failed += n;
 	return failed;
 }
+
+/**
+ * dns_pin_rule_ok() - whether a name's live pin belongs in a rule's set
+ * @p:		policy
+ * @name:	normalised name the pin was made for
+ * @k:		0-based index of a domain allow rule
+ *
+ * As dns_repin() and dns_check_answer() pin: every domain allow rule the
+ * name matches, in order, up to the first matching deny rule.
+ *
+ * Return: true if a pin of @name goes into rule @k's set under @p
+ */
+static bool dns_pin_rule_ok(const struct policy *p, const char *name,
+			    size_t k)
+{
+	size_t j;
+
+	for (j = dns_rule_for_name(p, name, 0); j < p->nrules;
+	     j = dns_rule_for_name(p, name, j + 1)) {
+		if (!p->rules[j].allow)
+			return false;
+		if (j == k)
+			return true;
+	}
+	return false;
+}
+
+/**
+ * dns_pins_for() - the live pins as another policy would hold them
+ * @d:		interceptor
+ * @p:		policy (a new one, for a live policy change)
+ * @out:	set to an array of pins, to be freed by the caller
+ *
+ * Each live pin of the ring goes into the set of every domain allow rule
+ * of @p its name matches, up to the first matching deny rule, with the
+ * time it has left: what dns_repin() would add under @p. A name @p
+ * denies, or no longer names, is left out.
+ *
+ * Return: number of pins in @out
+ */
+size_t dns_pins_for(const struct dns *d, const struct policy *p,
+		    struct nft_pin **out)
+{
+	time_t now = dns_now();
+	size_t j, k, n = 0, cap = 0;
+
+	*out = NULL;
+	for (j = 0; j < d->pin_cap; j++) {
+		const struct dns_pinrec *v = &d->pins[j];
+
+		if (!v->af || v->expires <= now)
+			continue;
+		for (k = dns_rule_for_name(p, v->name, 0); k < p->nrules;
+		     k = dns_rule_for_name(p, v->name, k + 1)) {
+			if (!p->rules[k].allow)
+				break;
+			if (n == cap) {
+				cap = cap ? cap * 2 : 16;
+				*out = xrealloc(*out, cap * sizeof(**out));
+			}
+			memset(&(*out)[n], 0, sizeof((*out)[n]));
+			(*out)[n].rule = k + 1;
+			(*out)[n].af = v->af;
+			memcpy((*out)[n].addr, v->addr, v->af == AF_INET ? 4 : 16);
+			(*out)[n].timeout = (uint32_t)(v->expires - now);
+			n++;
+		}
+	}
+	return n;
+}
+
+/**
+ * dns_pinned_rule() - whether an address was answered for a domain rule
+ * @d:		interceptor
+ * @p:		policy
+ * @af:		AF_INET or AF_INET6
+ * @addr:	address
+ * @k:		0-based index of a domain allow rule of @p
+ *
+ * For judging established connections after a policy change: a pin
+ * still in the ring counts even if it has expired, since the kernel lets
+ * a connection outlive the pin it was made with.
+ *
+ * Return: true if a pin of @addr in the ring, live or expired, has a
+ *	   name whose pins go into rule @k's set under @p (dns_pins_for())
+ */
+bool dns_pinned_rule(const struct dns *d, const struct policy *p, int af,
+		     const void *addr, size_t k)
+{
+	unsigned s;
+
+	for (s = dns_pin_next(d, af, addr, 0); s; s = dns_pin_next(d, af, addr, s))
+		if (dns_pin_is(&d->pins[s - 1], af, addr, 0) &&
+		    dns_pin_rule_ok(p, d->pins[s - 1].name, k))
+			return true;
+	return false;
+}

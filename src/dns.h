@@ -194,6 +194,10 @@ void dns_remember_pin(struct dns *d, const char *name, int af,
 		      const uint8_t *addr, uint32_t ttl);
 json_t *dns_stats(const struct dns *d);
 size_t dns_repin(struct dns *d);
+size_t dns_pins_for(const struct dns *d, const struct policy *p,
+		    struct nft_pin **out);
+bool dns_pinned_rule(const struct dns *d, const struct policy *p, int af,
+		     const void *addr, size_t k);
 bool dns_pinned(const struct dns *d, const char *name, int af,
 		const void *addr);
 bool dns_pinned_for(const struct dns *d, int af, const void *addr,

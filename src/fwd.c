@@ -1887,6 +1887,67 @@ size_t fwd_active(const struct fwd *f)
 }
 
 /**
+ * fwd_policy_update() - after a live policy change: re-judge the relays
+ * @f:		forwarder
+ * @p:		the new policy (the same object the forwarder points to,
+ *		its contents replaced)
+ * @keep:	the sandbox's rules' verdict on a destination, or NULL
+ * @arg:	passed to @keep
+ *
+ * Published ports and their allowed sources cannot change live
+ * (update.c), but the policy's arrays were replaced: the pointer to its
+ * allowed sources is taken again. Every proxied connection already
+ * decided (or connected early on its destination) is judged again on
+ * its destination, as the proxy judges a connection before its first
+ * bytes (proxy_decide_addr(): an address pinned for a name the new
+ * policy allows on that port, or the address rules), or on its TLS name
+ * while that is still followed. A refusal for want of a live pin (a
+ * connection outlives the pin it was made with) is checked against the
+ * sandbox's rules by @keep, which judge the relay's onward connection.
+ * One the new policy refuses is reset both ways and counted and logged
+ * as a refusal. Connections still being sniffed are decided by the new
+ * policy when their first bytes come; every later HTTP request is judged
+ * by it too.
+ *
+ * Return: number of connections cut
+ */
+size_t fwd_policy_update(struct fwd *f, const struct policy *p,
+			 bool (*keep)(const struct prefix *dst, uint16_t port,
+				      void *arg),
+			 void *arg)
+{
+	size_t i, n = 0;
+
+	f->allow_from = p->allow_from;
+	f->nallow_from = p->nallow_from;
+	if (!f->pp.pol)
+		return 0;	/* no proxy */
+	for (i = 0; i < f->max; i++) {
+		struct fwd_tcp *t = &f->tcp[i];
+		const char *name = t->tls && *t->tls->sni ? t->tls->sni : NULL;
+		enum proxy_reason r;
+
+		if (!t->used || !t->proxied || (t->sniffing && !t->early))
+			continue;
+		r = name ? proxy_decide_name(&f->pp, name, &t->dst, t->dport)
+			 : proxy_decide_addr(&f->pp, &t->dst, t->dport);
+		if (proxy_reason_allows(r))
+			continue;
+		if ((!name || r == PROXY_DENY_NOT_PINNED) && keep &&
+		    keep(&t->dst, t->dport, arg))
+			continue;
+		t->pending = false;
+		fwd_proxy_count(f, t, r, name);
+		if (t->fd[1] >= 0)
+			fwd_reset(t->fd[1]);
+		fwd_reset(t->fd[0]);
+		fwd_tcp_close(f, t);
+		n++;
+	}
+	return n;
+}
+
+/**
  * fwd_stats() - counters of the forwarder as JSON
  * @f:		forwarder
  *

@@ -237,6 +237,10 @@ void fwd_event(struct fwd *f, union sv_ref ref, uint32_t events);
 void fwd_timer(struct fwd *f, time_t now);
 json_t *fwd_stats(const struct fwd *f);
 size_t fwd_active(const struct fwd *f);
+size_t fwd_policy_update(struct fwd *f, const struct policy *p,
+			 bool (*keep)(const struct prefix *dst, uint16_t port,
+				      void *arg),
+			 void *arg);
 void fwd_close(struct fwd *f);
 
 #endif /* MOAT_FWD_H */

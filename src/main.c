@@ -36,6 +36,7 @@
 #include "state.h"
 #include "stats.h"
 #include "supervisor.h"
+#include "update.h"
 #include "verify.h"
 
 static const char usage_main[] =
@@ -47,6 +48,7 @@ static const char usage_main[] =
 "  run [OPTIONS] -- CMD [ARG...]   create a sandbox, run CMD inside, remove it\n"
 "  create NAME [OPTIONS]           create a sandbox and leave it running\n"
 "  exec NAME [--user U] -- CMD     run CMD inside an existing sandbox\n"
+"  update NAME [OPTIONS]           replace a running sandbox's policy\n"
 "  rm [-f] NAME...                 remove sandboxes\n"
 "  ls [--json]                     list sandboxes\n"
 "  inspect NAME [--json]           show a sandbox's addresses, policy, counters\n"
@@ -109,6 +111,26 @@ static const char usage_create[] =
 "\n"
 "Create a sandbox and leave it running under its supervisor; print its name.\n"
 "\n";
+
+static const char usage_update[] =
+"Usage: moat update NAME [--policy FILE] [--allow RULE]... [--deny RULE]...\n"
+"                        [--default-egress public|deny|allow]\n"
+"                        [--no-rebind-protection]\n"
+"\n"
+"Replace a running sandbox's policy at once, without recreating it: its\n"
+"address, interface, log and the connections the new policy allows stay;\n"
+"the connections it refuses are cut. With --policy the file replaces the\n"
+"policy; without it the current policy is kept and changed by the options.\n"
+"--allow/--deny rules go in front (first match wins). The network mode,\n"
+"published ports, bandwidth, DNS upstreams and connection limit cannot\n"
+"change live. An invalid policy changes nothing (exit 1; see moat-update(1)).\n"
+"\n"
+"  --policy FILE             the new policy (see moat.policy(5))\n"
+"  --allow RULE              allow a destination, before the other rules\n"
+"  --deny RULE               deny a destination, before the other rules\n"
+"  --default-egress public|deny|allow\n"
+"                            what no rule matches\n"
+"  --no-rebind-protection    let DNS answers carry non-public addresses\n";
 
 static const char usage_exec[] =
 "Usage: moat exec NAME [--user UID[:GID]] -- CMD [ARG...]\n"
@@ -666,6 +688,147 @@ out_args:
 }
 
 /**
+ * cmd_update() - moat update
+ * @argc:	argument count
+ * @argv:	arguments, argv[0] = "update"
+ *
+ * Return: exit status
+ */
+static int cmd_update(int argc, char **argv)
+{
+	autofree char *next = NULL;
+	struct moat_config c;
+	struct policy p, cur;
+	json_t *resp = NULL;
+	const char *name;
+	struct sb_state s;
+	struct sb_args a;
+	int ret, lock, err;
+	FILE *f;
+
+	if (want_help(argc, argv)) {
+		printf("%s", usage_update);
+		return 0;
+	}
+	if (argc < 2 || argv[1][0] == '-')
+		return usage_error("update", "missing the sandbox name");
+	name = argv[1];
+	argv[1] = argv[0];
+	ret = parse_sb_args("update", argc - 1, argv + 1, &a, false);
+	if (ret)
+		goto out_args;
+	if (a.name && strcmp(a.name, name))
+		ret = usage_error("update", "two names given: '%s' and '%s'",
+				  name, a.name);
+	else if (!state_name_valid(name))
+		ret = usage_error("update", "'%s' is not a sandbox name", name);
+	else if (optind < argc - 1)
+		ret = usage_error("update", "unexpected argument '%s'",
+				  argv[optind + 1]);
+	else if (a.no_net || a.restricted)
+		ret = usage_error("update", "the network mode cannot change on a running sandbox");
+	else if (a.npublish)
+		ret = usage_error("update", "published ports cannot change on a running sandbox");
+	else if (a.bandwidth)
+		ret = usage_error("update", "the bandwidth limit cannot change on a running sandbox");
+	else if (a.nupstream)
+		ret = usage_error("update", "DNS upstreams cannot change on a running sandbox");
+	if (ret || (ret = need_root("update")) || (ret = load_config(&c)))
+		goto out_args;
+
+	policy_init(&p);
+	policy_init(&cur);
+	lock = state_lock(&c);
+	if (lock < 0) {
+		msg_err("cannot lock %s: %s", c.run_dir, strerror(-lock));
+		ret = MOAT_EXIT_FAILURE;
+		goto out;
+	}
+	err = state_read(&c, name, &s);
+	if (err == -ENOENT) {
+		msg_err("no such sandbox: %s", name);
+		ret = MOAT_EXIT_POLICY;
+		goto out_lock;
+	}
+	if (err) {
+		msg_err("the record of sandbox '%s' is unreadable", name);
+		ret = MOAT_EXIT_FAILURE;
+		goto out_lock;
+	}
+	if (state_status(&s) != SB_RUNNING) {
+		msg_err("sandbox '%s' is %s: its policy cannot change now", name,
+			state_status_name(state_status(&s)));
+		ret = MOAT_EXIT_FAILURE;
+		goto out_lock;
+	}
+	if (sandbox_load_policy(&c, name, &cur)) {
+		ret = MOAT_EXIT_FAILURE;
+		goto out_lock;
+	}
+	if (!s.has_net) {
+		msg_err("sandbox '%s' has network none: it has no policy to change",
+			name);
+		ret = MOAT_EXIT_POLICY;
+		goto out_lock;
+	}
+	/* without --policy the current policy is the base */
+	if (!a.policy_file && sandbox_load_policy(&c, name, &p)) {
+		ret = MOAT_EXIT_FAILURE;
+		goto out_lock;
+	}
+	if ((ret = build_policy(&a, &p)))
+		goto out_lock;
+	if (update_fixed_check(&cur, &p)) {
+		ret = MOAT_EXIT_POLICY;
+		goto out_lock;
+	}
+	next = state_path(&c, name, UPDATE_NEXT_FILE);
+	f = fopen(next, "we");
+	if (f)
+		policy_print(&p, f);
+	if (!f || fclose(f)) {
+		msg_err("cannot write %s: %s", next, strerror(errno));
+		ret = MOAT_EXIT_FAILURE;
+		goto out_next;
+	}
+	err = supervisor_query(&c, name, "update", &resp);
+	if (err) {
+		msg_err("the supervisor of '%s' did not answer: %s", name,
+			strerror(-err));
+		ret = MOAT_EXIT_FAILURE;
+	} else if (!json_is_true(json_object_get(resp, "ok"))) {
+		msg_err("the policy of '%s' was not changed: %s", name,
+			json_string_value(json_object_get(resp, "error")) ?:
+			"the supervisor refused");
+		ret = MOAT_EXIT_FAILURE;
+	} else {
+		printf("%s: policy updated; %" JSON_INTEGER_FORMAT
+		       " connection(s) cut, %" JSON_INTEGER_FORMAT " kept\n",
+		       name,
+		       json_integer_value(json_object_get(resp, "cut")) +
+		       json_integer_value(json_object_get(resp, "proxy_cut")),
+		       json_integer_value(json_object_get(resp, "kept")));
+		if (json_object_get(resp, "conntrack_error"))
+			msg_warn("cannot read the connection-tracking table: "
+				 "established connections were not judged: %s",
+				 json_string_value(json_object_get(resp,
+							"conntrack_error")));
+	}
+	json_decref(resp);
+out_next:
+	if (next)
+		unlink(next);	/* the supervisor renamed it on success */
+out_lock:
+	state_unlock(lock);
+out:
+	policy_free(&cur);
+	policy_free(&p);
+out_args:
+	policy_free(&a.cli);
+	return ret;
+}
+
+/**
  * cmd_exec() - moat exec
  * @argc:	argument count
  * @argv:	arguments, argv[0] = "exec"
@@ -1125,6 +1288,7 @@ int main(int argc, char **argv)
 	} cmds[] = {
 		{ "run", cmd_run }, { "create", cmd_create }, { "exec", cmd_exec },
 		{ "rm", cmd_rm }, { "ls", cmd_ls }, { "inspect", cmd_inspect },
+		{ "update", cmd_update },
 		{ "policy", cmd_policy }, { "__supervise", cmd_supervise },
 		{ "logs", logs_command }, { "stats", stats_command },
 		{ "verify", verify_main },

@@ -183,7 +183,8 @@ static uint32_t sandbox_new_instance(void)
  *
  * With domain rules (SPEC §5), or for every filtered sandbox when
  * MOAT_PROXY=all is set (TLS SNI and HTTP Host hygiene for every TCP 80
- * and 443 connection, without domain rules). Asked once, at creation: the
+ * and 443 connection, without domain rules). Asked at creation, and by a
+ * live policy change (update.c), which may turn it on but never off: the
  * answer is kept in the record (sb_state.proxy), where the ruleset
  * compiler, the supervisor and "moat verify"'s audit read it.
  *

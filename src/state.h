@@ -50,8 +50,9 @@ enum sb_status {
  * @run_mode:		created by "moat run" (torn down by its supervisor
  *			if the moat process dies)
  * @proxy:		TCP 80, 443 and domain-rule ports go through the
- *			supervisor's transparent proxy (decided once, at
- *			creation: sandbox_proxy_wanted())
+ *			supervisor's transparent proxy (decided at creation:
+ *			sandbox_proxy_wanted(); "moat update" may turn it on,
+ *			never off)
  * @instance:		random, non-zero: this sandbox instance's conntrack
  *			mark (struct nft_sandbox), never an earlier one's
  */

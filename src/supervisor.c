@@ -32,7 +32,8 @@
  * say), the supervisor removes the sandbox itself and exits.
  *
  * The control socket (ctl.sock in the sandbox's state directory, mode 0600
- * in a root-owned directory) takes one line, "status" or "stop", and
+ * in a root-owned directory) takes one line, "status", "stop" or "update"
+ * (apply the policy "moat update" stored as policy.next: update.c), and
  * answers with one line of JSON. It serves only peers whose UID, as the
  * kernel reports it in this (the host's) user namespace with SO_PEERCRED,
  * is 0: a command that moat starts runs in a user namespace of its own
@@ -82,11 +83,13 @@
 #include "dns.h"
 #include "err.h"
 #include "fwd.h"
+#include "conntrack.h"
 #include "guard.h"
 #include "log.h"
 #include "nft.h"
 #include "sandbox.h"
 #include "supervisor.h"
+#include "update.h"
 
 #define SV_MAX_EVENTS	64
 #define SV_STOP_WAIT_MS	3000
@@ -239,7 +242,7 @@ static int sv_ctl_addr(const struct moat_config *c, const char *name,
  * supervisor_query() - ask a supervisor something over its control socket
  * @c:		settings
  * @name:	sandbox
- * @cmd:	"status" or "stop"
+ * @cmd:	"status", "stop" or "update"
  * @resp:	set to the parsed JSON answer
  *
  * Return: 0, or -errno
@@ -247,7 +250,8 @@ static int sv_ctl_addr(const struct moat_config *c, const char *name,
 int supervisor_query(const struct moat_config *c, const char *name,
 		     const char *cmd, json_t **resp)
 {
-	struct timeval tv = { .tv_sec = 2 };
+	/* an update runs a transaction and walks the conntrack table */
+	struct timeval tv = { .tv_sec = strcmp(cmd, "update") ? 2 : 30 };
 	autoclose int fd = -1;
 	struct sockaddr_un sun;
 	char buf[16384];
@@ -390,6 +394,173 @@ static json_t *sv_status(const struct sv *sv)
 }
 
 /**
+ * sv_proxy_undo() - close a proxy started for an update that failed
+ * @sv:		supervisor
+ *
+ * Nothing was redirected to it yet; closing its listeners takes them out
+ * of epoll, and a later update can start it again.
+ */
+static void sv_proxy_undo(struct sv *sv)
+{
+	int k;
+
+	for (k = 0; k < 2; k++) {
+		if (sv->fwd.plst[k] >= 0)
+			close(sv->fwd.plst[k]);
+		sv->fwd.plst[k] = -1;
+	}
+	sv->fwd.pp.pol = NULL;
+}
+
+/**
+ * sv_update() - apply the policy "moat update" stored in policy.next
+ * @sv:		supervisor
+ *
+ * The caller of "update" holds the global lock. Steps and guarantees:
+ * see update.c. Nothing changes unless the nftables transaction commits.
+ *
+ * Return: new JSON object: {"ok": true, "cut": N, "kept": N,
+ *	   "proxy_cut": N, "proxy_started": B} or {"error": "..."}
+ */
+static json_t *sv_update(struct sv *sv)
+{
+	autofree char *next = state_path(sv->c, sv->s.name, UPDATE_NEXT_FILE);
+	autofree char *cur = state_path(sv->c, sv->s.name, "policy.yaml");
+	struct update_judge j = { 0 };
+	struct errlist el = { 0 };
+	struct nft_pin *pins = NULL;
+	struct nft_sandbox ns = { 0 };
+	char *buf = NULL, *err = NULL, nb[3][24];
+	size_t len = 0, npins = 0, cut = 0, pcut;
+	bool proxy_started = false;
+	struct policy p, old;
+	struct sb_state rec;
+	json_t *resp;
+	FILE *f;
+	int ret;
+
+	policy_init(&p);
+	if (!sv->s.has_net)
+		return json_pack("{s:s}", "error", "the sandbox has no network");
+	if (sv->degraded)
+		return json_pack("{s:s}", "error",
+				 "moat's rules for the sandbox are being restored; try again");
+	if (policy_load_file(&p, next, &el)) {
+		errlist_free(&el);
+		policy_free(&p);
+		return json_pack("{s:s}", "error", "cannot load the new policy");
+	}
+	if (update_fixed_check(&sv->pol, &p)) {
+		policy_free(&p);
+		return json_pack("{s:s}", "error",
+				 "the new policy changes what cannot change live");
+	}
+	/* 1. the proxy, if now needed: listening before anything is
+	 * redirected to it */
+	if (!sv->s.proxy && sandbox_proxy_wanted(&p)) {
+		if (fwd_proxy_init(&sv->fwd, &sv->pol, &sv->s, &sv->c->pool4,
+				   &sv->c->pool6, sv->has_dns ? &sv->dns : NULL,
+				   &sv->log, &err)) {
+			resp = json_pack("{s:s}", "error", err ? err : "cannot start the proxy");
+			free(err);
+			sv_proxy_undo(sv);
+			policy_free(&p);
+			return resp;
+		}
+		proxy_started = true;
+	}
+
+	/* 2. one transaction: chains, sets, pins carried over */
+	if (sv->has_dns)
+		npins = dns_pins_for(&sv->dns, &p, &pins);
+	snprintf(ns.ifname, sizeof(ns.ifname), "%s", sv->s.ifname);
+	ns.addr4 = sv->s.addr4;
+	ns.gw4 = sv->s.gw4;
+	ns.has_v6 = sv->s.has_v6;
+	ns.addr6 = sv->s.addr6;
+	ns.gw6 = sv->s.gw6;
+	ns.pol = &p;
+	ns.proxy = sv->s.proxy || proxy_started;
+	ns.instance = sv->s.instance;
+	f = open_memstream(&buf, &len);
+	if (!f)
+		die_oom();
+	ret = update_nft_text(f, &ns, &sv->pol, pins, npins, &el);
+	fclose(f);
+	free(pins);
+	if (!ret)
+		ret = nft_run(buf, &err);
+	free(buf);
+	if (ret) {
+		resp = json_pack("{s:s}", "error", err ? err :
+				 "cannot compile the new policy's rules");
+		free(err);
+		errlist_free(&el);
+		policy_free(&p);
+		if (proxy_started)
+			sv_proxy_undo(sv);
+		return resp;
+	}
+
+	/* 3. the stored policy and the services' view */
+	if (rename(next, cur)) {
+		/* policy.next gone (its caller gave up waiting): the policy
+		 * in force is in memory, stored the same way */
+		autofree char *tmp = xasprintf("%s.tmp", cur);
+		FILE *pf = fopen(tmp, "we");
+
+		if (pf)
+			policy_print(&p, pf);
+		if (!pf || fclose(pf) || rename(tmp, cur))
+			log_event(&sv->log, "policy", "store", "failed",
+				  "error", strerror(errno), NULL);
+	}
+	if (proxy_started) {
+		sv->s.proxy = true;
+		if (!state_read(sv->c, sv->s.name, &rec)) {
+			rec.proxy = true;
+			state_write(sv->c, &rec);
+		}
+	}
+	old = sv->pol;
+	sv->pol = p;		/* same address: dns.c and fwd.c point here */
+	policy_free(&old);
+
+	/* 4. connections the new policy refuses */
+	j.s = &sv->s;
+	j.pol = &sv->pol;
+	j.dns = sv->has_dns ? &sv->dns : NULL;
+	j.pool4 = sv->c->pool4;
+	j.pool6 = sv->c->pool6;
+	pcut = fwd_policy_update(&sv->fwd, &sv->pol, update_keep_relay, &j);
+	j.kept = 0;
+	/* (a record without an instance mark: its entries cannot be told
+	 * from the host's own, unmarked ones; none is judged) */
+	ret = sv->s.instance ? conntrack_cut(sv->s.instance, update_keep_flow,
+					     &j, &cut) : 0;
+
+	/* 5. said */
+	snprintf(nb[0], sizeof(nb[0]), "%zu", cut);
+	snprintf(nb[1], sizeof(nb[1]), "%zu", pcut);
+	snprintf(nb[2], sizeof(nb[2]), "%zu", sv->pol.nrules);
+	log_event(&sv->log, "policy", "policy", "updated",
+		  "rules", nb[2],
+		  "egress_default", egress_default_name(sv->pol.egress_default),
+		  "connections_cut", nb[0], "proxied_cut", nb[1],
+		  "proxy", proxy_started ? "started" : sv->s.proxy ? "on" : "off",
+		  ret ? "conntrack_error" : NULL, ret ? strerror(-ret) : NULL,
+		  NULL);
+	resp = json_pack("{s:b,s:I,s:I,s:I,s:b}", "ok", 1,
+			 "cut", (json_int_t)cut, "kept", (json_int_t)j.kept,
+			 "proxy_cut", (json_int_t)pcut,
+			 "proxy_started", proxy_started);
+	if (ret && resp)
+		json_object_set_new(resp, "conntrack_error",
+				    json_string(strerror(-ret)));
+	return resp;
+}
+
+/**
  * sv_ctl_conn() - serve one control request
  * @sv:		supervisor
  * @fd:		connection (closed here)
@@ -411,6 +582,8 @@ static void sv_ctl_conn(struct sv *sv, int fd)
 	buf[strcspn(buf, "\r\n")] = '\0';
 	if (!strcmp(buf, "status")) {
 		resp = sv_status(sv);
+	} else if (!strcmp(buf, "update")) {
+		resp = sv_update(sv);
 	} else if (!strcmp(buf, "stop")) {
 		resp = json_pack("{s:b}", "ok", 1);
 		sv->quit = true;
