@@ -1922,7 +1922,7 @@ size_t fwd_policy_update(struct fwd *f, const struct policy *p,
 	f->nallow_from = p->nallow_from;
 	if (!f->pp.pol)
 		return 0;	/* no proxy */
-	for (i = 0; i < f->max; i++) {
+	for (i = f->max; i < 2 * f->max; i++) {	/* the proxy's half */
 		struct fwd_tcp *t = &f->tcp[i];
 		const char *name = t->tls && *t->tls->sni ? t->tls->sni : NULL;
 		enum proxy_reason r;
