@@ -36,6 +36,7 @@
 #include "state.h"
 #include "stats.h"
 #include "supervisor.h"
+#include "svctl.h"
 #include "verify.h"
 
 static const char usage_main[] =
@@ -969,7 +970,7 @@ static int cmd_inspect(int argc, char **argv)
 	else
 		json_object_set_new(o, "counters", json_null());
 	if ((st == SB_RUNNING || st == SB_DEGRADED) &&
-	    supervisor_query(&c, name, "status", &sv) == 0)
+	    svctl_request(&c, name, "status", &sv) == 0)
 		json_object_set_new(o, "supervisor", sv);
 	else
 		json_object_set_new(o, "supervisor", json_null());

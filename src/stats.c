@@ -77,7 +77,7 @@
 #include "nft.h"
 #include "state.h"
 #include "stats.h"
-#include "supervisor.h"
+#include "svctl.h"
 
 #define STATS_REQ_MAX		8192
 #define STATS_IO_TIMEOUT_S	2
@@ -255,7 +255,7 @@ static json_t *stats_sandbox(const struct moat_config *c, const char *name,
 		json_object_set(o, "traffic", json_object_get(links, s.ifname));
 	else
 		json_object_set_new(o, "traffic", json_null());
-	if (st == SB_RUNNING && supervisor_query(c, name, "status", &sv) == 0 &&
+	if (st == SB_RUNNING && svctl_request(c, name, "status", &sv) == 0 &&
 	    json_is_object(sv)) {
 		json_object_del(sv, "name");
 		json_object_set_new(o, "supervisor", sv);
