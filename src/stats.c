@@ -36,7 +36,8 @@
  * The root parent binds the address and forks; the child drops to
  * STATS_UID:STATS_GID without supplementary groups or any capability
  * (bounding set included), with no_new_privs, not dumpable
- * (stats_drop()), and is the HTTP server: one poll loop, up to
+ * (stats_drop()), under an allow-list seccomp filter (stats_seccomp()),
+ * and is the HTTP server: one poll loop, up to
  * STATS_CONN_MAX connections at once, each with its own
  * deadline: a request of at most STATS_REQ_MAX bytes read within
  * STATS_IO_TIMEOUT_S seconds, the reply sent within as long again, then
@@ -71,6 +72,7 @@
 #include <linux/if_link.h>
 #include <linux/rtnetlink.h>
 #include <nftables/libnftables.h>
+#include <seccomp.h>
 
 #include "err.h"
 #include "exec.h"
@@ -1152,6 +1154,56 @@ static int stats_drop(pid_t parent)
 }
 
 /**
+ * stats_seccomp() - the /metrics server's system calls, nothing else
+ *
+ * What the poll loop, its connections, the requests to the parent, the
+ * allocator and signal handlers use; anything else (open, socket,
+ * connect, execve, ptrace, ...) kills the process, and with it the
+ * service (its parent exits). System calls of other ABIs (32-bit x86)
+ * match nothing and kill too. A few calls that only sanitizers' runtimes
+ * make (sigaltstack, sched_yield, gettid) are allowed so that the
+ * test builds run the same filter.
+ *
+ * Return: 0, or -1 after printing why
+ */
+static int stats_seccomp(void)
+{
+	static const int allow[] = {
+		SCMP_SYS(read), SCMP_SYS(write), SCMP_SYS(close),
+		SCMP_SYS(poll), SCMP_SYS(ppoll), SCMP_SYS(accept4),
+		SCMP_SYS(recvfrom), SCMP_SYS(sendto),
+		SCMP_SYS(clock_gettime), SCMP_SYS(gettimeofday),
+		SCMP_SYS(mmap), SCMP_SYS(munmap), SCMP_SYS(mremap),
+		SCMP_SYS(brk), SCMP_SYS(madvise), SCMP_SYS(mprotect),
+		SCMP_SYS(futex), SCMP_SYS(getrandom),
+		SCMP_SYS(rt_sigreturn), SCMP_SYS(rt_sigprocmask),
+		SCMP_SYS(restart_syscall), SCMP_SYS(exit),
+		SCMP_SYS(exit_group), SCMP_SYS(getpid), SCMP_SYS(gettid),
+		SCMP_SYS(sigaltstack), SCMP_SYS(sched_yield),
+	};
+	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_KILL_PROCESS);
+	int ret = -ENOMEM;
+	size_t i;
+
+	if (!ctx)
+		goto out;
+	for (i = 0; i < ARRAY_SIZE(allow); i++) {
+		ret = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, allow[i], 0);
+		if (ret)
+			goto out;
+	}
+	ret = seccomp_load(ctx);
+out:
+	seccomp_release(ctx);
+	if (ret) {
+		msg_err("stats: cannot install the seccomp filter: %s",
+			strerror(-ret));
+		return -1;
+	}
+	return 0;
+}
+
+/**
  * stats_write_full() - write all of a buffer
  * @fd:		descriptor
  * @buf:	data
@@ -1253,7 +1305,8 @@ static int stats_feed(const struct moat_config *c, const char *only,
  * @addr:	ADDR:PORT
  * @remote:	non-loopback addresses allowed
  *
- * Binds as root, then forks: the child (stats_drop(), stats_http()) parses
+ * Binds as root, then forks: the child (stats_drop(), stats_seccomp(),
+ * stats_http()) parses
  * HTTP from the network as STATS_UID:STATS_GID without any capability; the
  * parent closes the listener, stays root and only answers the child's
  * one-byte requests on a socket pair (stats_feed()). Either one's end
@@ -1310,11 +1363,19 @@ static int stats_serve(const struct moat_config *c, const char *only,
 		return MOAT_EXIT_FAILURE;
 	}
 	if (child == 0) {
+		char ready[128];
+		int len;
+
 		close(sp[0]);
-		if (stats_drop(parent))
+		if (stats_drop(parent) || stats_seccomp())
 			_exit(MOAT_EXIT_FAILURE);
-		printf("serving http://%s/metrics\n", addr);
-		fflush(stdout);
+		/* stdio's first use of stdout would fstat() it: write(2) */
+		len = snprintf(ready, sizeof(ready),
+			       "serving http://%s/metrics\n", addr);
+		if (len < 0 || (size_t)len >= sizeof(ready))
+			_exit(MOAT_EXIT_FAILURE);	/* stats_parse_listen() bounds it */
+		if (stats_write_full(STDOUT_FILENO, ready, (size_t)len))
+			_exit(MOAT_EXIT_FAILURE);
 		stats_http(fd, sp[1]);
 		_exit(0);
 	}

@@ -199,6 +199,7 @@ time.sleep(4)" >"$WORLD_DIR/idle2.out" &
 	assert_eq "$(st "$SPID" CapPrm)" 0000000000000000 "--listen: the server has no permitted capability"
 	assert_eq "$(st "$SPID" CapBnd)" 0000000000000000 "--listen: the server's bounding set is empty"
 	assert_eq "$(st "$SPID" NoNewPrivs)" 1 "--listen: the server has no_new_privs"
+	assert_eq "$(st "$SPID" Seccomp)" 2 "--listen: the server runs under a seccomp filter"
 	# control: the same reading of the parent shows root with capabilities
 	assert_eq "$(st "$LPID" Uid)" 0 "--listen: control: the parent is root"
 	assert_ne "$(st "$LPID" CapEff)" 0000000000000000 "--listen: control: the parent has capabilities"
