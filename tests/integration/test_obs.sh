@@ -231,6 +231,27 @@ else
 	not_ok "--listen: no server child" "$(cat "$WORLD_DIR/listen2.out")"
 	kill "$LPID" 2>/dev/null
 fi
+# and the parent's death ends the server: no unprivileged listener left
+# behind without anyone to answer it
+nsenter --net="$HOST_NETNS" "$MOAT" stats --listen 127.0.0.1:$PORT >"$WORLD_DIR/listen3.out" 2>&1 &
+LPID=$!
+world_on_destroy kill "$LPID" 2>/dev/null
+for _ in $(seq 50); do grep -q '^serving' "$WORLD_DIR/listen3.out" && break; sleep 0.1; done
+SPID=$(pgrep -P "$LPID" | head -n1)
+if [[ -n $SPID ]]; then
+	world_on_destroy kill "$SPID" 2>/dev/null
+	kill -KILL "$LPID"
+	wait "$LPID" 2>/dev/null
+	# reparented, it may stay a zombie until whoever adopted it reaps it
+	running() { [[ -d /proc/$1 ]] && ! grep -q '^State:[[:space:]]*Z' "/proc/$1/status" 2>/dev/null; }
+	for _ in $(seq 50); do running "$SPID" || break; sleep 0.1; done
+	assert_fail -m "--listen: the server ends when its parent is killed" running "$SPID"
+	assert_fail -m "--listen: and nothing listens on the port any more" \
+		sh -c "nsenter --net='$HOST_NETNS' ss -ltnH 'sport = :$PORT' | grep -q ."
+else
+	not_ok "--listen: no server child" "$(cat "$WORLD_DIR/listen3.out")"
+	kill "$LPID" 2>/dev/null
+fi
 assert_status 2 m stats --listen 192.168.77.2:$PORT
 assert_status 2 m stats --listen 0.0.0.0:$PORT
 assert_status 2 m stats --listen nonsense
