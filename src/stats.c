@@ -1047,6 +1047,9 @@ static struct stats_conn *stats_conn_slot(struct stats_conn *conns)
  * stats_http() - the unprivileged /metrics server's loop, until a signal
  * @fd:		listening socket
  * @ipc:	socket to the privileged parent
+ * @mask:	signal mask while waiting (SIGINT and SIGTERM are blocked
+ *		otherwise, so that neither is lost between its check and
+ *		the wait)
  *
  * One poll loop over the listener, the parent's socket and up to
  * STATS_CONN_MAX connections, each with its own deadline
@@ -1055,7 +1058,7 @@ static struct stats_conn *stats_conn_slot(struct stats_conn *conns)
  * writes unasked: anything readable on @ipc between requests, or its
  * hang-up, means it is gone, and the server ends.
  */
-static void stats_http(int fd, int ipc)
+static void stats_http(int fd, int ipc, const sigset_t *mask)
 {
 	struct stats_conn *conns;
 	int i;
@@ -1066,6 +1069,7 @@ static void stats_http(int fd, int ipc)
 	while (!stats_stop) {
 		struct pollfd p[STATS_CONN_MAX + 2];
 		struct stats_conn *who[STATS_CONN_MAX + 2];
+		struct timespec ts;
 		long timeout = -1;
 		int n = 0, r;
 
@@ -1090,7 +1094,10 @@ static void stats_http(int fd, int ipc)
 				.events = sc->out ? POLLOUT : POLLIN };
 			who[n++] = sc;
 		}
-		r = poll(p, (nfds_t)n, (int)timeout);
+		if (timeout >= 0)
+			ts = (struct timespec){ .tv_sec = timeout / 1000,
+				.tv_nsec = (timeout % 1000) * 1000000L };
+		r = ppoll(p, (nfds_t)n, timeout >= 0 ? &ts : NULL, mask);
 		if (r <= 0)
 			continue;
 		if (p[1].revents)
@@ -1234,6 +1241,7 @@ static int stats_write_full(int fd, const void *buf, size_t len)
  * @only:	sandbox filter, or NULL
  * @ipc:	socket to the server
  * @child:	the server's PID
+ * @mask:	signal mask while waiting (as for stats_http())
  *
  * Reads one byte at a time: STATS_IPC_REQ is answered with the
  * Prometheus text (32-bit length, host byte order, then the text; length
@@ -1244,7 +1252,7 @@ static int stats_write_full(int fd, const void *buf, size_t len)
  *	   MOAT_EXIT_FAILURE
  */
 static int stats_feed(const struct moat_config *c, const char *only,
-		      int ipc, pid_t child)
+		      int ipc, pid_t child, const sigset_t *mask)
 {
 	bool eof = false;
 	int st = 0;
@@ -1259,7 +1267,7 @@ static int stats_feed(const struct moat_config *c, const char *only,
 		ssize_t r;
 		FILE *f;
 
-		if (poll(&p, 1, -1) < 0)
+		if (ppoll(&p, 1, NULL, mask) < 0)
 			continue;		/* EINTR: a signal */
 		r = read(ipc, &req, 1);
 		if (r < 0 && errno == EINTR)
@@ -1319,6 +1327,7 @@ static int stats_serve(const struct moat_config *c, const char *only,
 {
 	struct sigaction sa = { .sa_handler = stats_on_signal };
 	struct sockaddr_storage ss;
+	sigset_t block, old, waitmask;
 	autoclose int fd = -1;
 	pid_t parent, child;
 	int one = 1, sp[2];
@@ -1352,6 +1361,13 @@ static int stats_serve(const struct moat_config *c, const char *only,
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	sigemptyset(&block);
+	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGTERM);
+	sigprocmask(SIG_BLOCK, &block, &old);
+	waitmask = old;
+	sigdelset(&waitmask, SIGINT);
+	sigdelset(&waitmask, SIGTERM);
 	fflush(stdout);
 	fflush(stderr);
 	parent = getpid();
@@ -1360,6 +1376,7 @@ static int stats_serve(const struct moat_config *c, const char *only,
 		msg_err("stats: fork: %s", strerror(errno));
 		close(sp[0]);
 		close(sp[1]);
+		sigprocmask(SIG_SETMASK, &old, NULL);
 		return MOAT_EXIT_FAILURE;
 	}
 	if (child == 0) {
@@ -1376,14 +1393,15 @@ static int stats_serve(const struct moat_config *c, const char *only,
 			_exit(MOAT_EXIT_FAILURE);	/* stats_parse_listen() bounds it */
 		if (stats_write_full(STDOUT_FILENO, ready, (size_t)len))
 			_exit(MOAT_EXIT_FAILURE);
-		stats_http(fd, sp[1]);
+		stats_http(fd, sp[1], &waitmask);
 		_exit(0);
 	}
 	close(sp[1]);
 	close(fd);
 	fd = -1;
-	one = stats_feed(c, only, sp[0], child);
+	one = stats_feed(c, only, sp[0], child, &waitmask);
 	close(sp[0]);
+	sigprocmask(SIG_SETMASK, &old, NULL);
 	return one;
 }
 
