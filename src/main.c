@@ -36,6 +36,7 @@
 #include "state.h"
 #include "stats.h"
 #include "supervisor.h"
+#include "svctl.h"
 #include "update.h"
 #include "verify.h"
 
@@ -791,7 +792,7 @@ static int cmd_update(int argc, char **argv)
 		ret = MOAT_EXIT_FAILURE;
 		goto out_next;
 	}
-	err = supervisor_query(&c, name, "update", &resp);
+	err = svctl_request(&c, name, "update", &resp);
 	if (err) {
 		msg_err("the supervisor of '%s' did not answer: %s", name,
 			strerror(-err));
@@ -1132,7 +1133,7 @@ static int cmd_inspect(int argc, char **argv)
 	else
 		json_object_set_new(o, "counters", json_null());
 	if ((st == SB_RUNNING || st == SB_DEGRADED) &&
-	    supervisor_query(&c, name, "status", &sv) == 0)
+	    svctl_request(&c, name, "status", &sv) == 0)
 		json_object_set_new(o, "supervisor", sv);
 	else
 		json_object_set_new(o, "supervisor", json_null());

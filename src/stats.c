@@ -32,41 +32,63 @@
  * Supervisor numbers become moat_<service>_<key>: a counter if the key
  * ends in "_total", else untyped.
  *
- * "--listen ADDR:PORT" serves the same text at /metrics: one thread, one
- * poll loop, up to STATS_CONN_MAX connections at once, each with its own
+ * "--listen ADDR:PORT" serves the same text at /metrics, in two processes.
+ * The root parent binds the address and forks; the child drops to
+ * STATS_UID:STATS_GID without supplementary groups or any capability
+ * (bounding set included), with no_new_privs, not dumpable
+ * (stats_drop()), under an allow-list seccomp filter (stats_seccomp()),
+ * and is the HTTP server: one poll loop, up to
+ * STATS_CONN_MAX connections at once, each with its own
  * deadline: a request of at most STATS_REQ_MAX bytes read within
  * STATS_IO_TIMEOUT_S seconds, the reply sent within as long again, then
  * closed. When every slot is taken, the idle client nearest its deadline
- * makes room for a new one, so idle clients cannot keep a scrape out. It
- * refuses an address
- * other than loopback unless --allow-remote is given: the metrics name
- * the sandboxes and what they tried to reach.
+ * makes room for a new one, so idle clients cannot keep a scrape out.
+ * For each /metrics it writes STATS_IPC_REQ (one byte) on a socket pair
+ * and reads the answer: a 32-bit length (host order, at most
+ * STATS_IPC_MAX) and the text. The parent keeps no network socket: it
+ * collects as root (the counters need CAP_NET_ADMIN, the supervisors'
+ * control sockets root) and answers, and parses nothing else (any other
+ * byte ends both). The child's death ends the parent (status
+ * MOAT_EXIT_FAILURE), the parent's the child (hang-up on the pair, and
+ * SIGTERM as parent-death signal); SIGINT or SIGTERM to the parent ends
+ * both with status 0. It refuses an address other than loopback unless
+ * --allow-remote is given: the metrics name the sandboxes and what they
+ * tried to reach.
  */
 #include <errno.h>
 #include <getopt.h>
+#include <grp.h>
 #include <poll.h>
 #include <signal.h>
 #include <string.h>
 #include <time.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 
 #include <libmnl/libmnl.h>
 #include <linux/if_link.h>
 #include <linux/rtnetlink.h>
 #include <nftables/libnftables.h>
+#include <seccomp.h>
 
 #include "err.h"
+#include "exec.h"
 #include "nft.h"
 #include "state.h"
 #include "stats.h"
-#include "supervisor.h"
+#include "svctl.h"
 
 #define STATS_REQ_MAX		8192
 #define STATS_IO_TIMEOUT_S	2
 #define STATS_CONN_MAX		32	/* --listen: connections served at once */
 #define STATS_DEPTH_MAX		3
+#define STATS_UID		65534	/* --listen's server: nobody */
+#define STATS_GID		65534	/* and nogroup */
+#define STATS_IPC_REQ		'M'	/* server to parent: "the metrics" */
+#define STATS_IPC_MAX		(64U << 20)	/* longest answer, bytes */
 
 /**
  * stats_nft_counters() - every named counter of the moat table
@@ -235,7 +257,7 @@ static json_t *stats_sandbox(const struct moat_config *c, const char *name,
 		json_object_set(o, "traffic", json_object_get(links, s.ifname));
 	else
 		json_object_set_new(o, "traffic", json_null());
-	if (st == SB_RUNNING && supervisor_query(c, name, "status", &sv) == 0 &&
+	if (st == SB_RUNNING && svctl_request(c, name, "status", &sv) == 0 &&
 	    json_is_object(sv)) {
 		json_object_del(sv, "name");
 		json_object_set_new(o, "supervisor", sv);
@@ -856,61 +878,112 @@ static void stats_conn_reply(struct stats_conn *sc, const char *status,
 }
 
 /**
- * stats_conn_answer() - answer a complete (or failed) request
- * @c:		settings
- * @only:	sandbox filter, or NULL
- * @sc:		connection
+ * stats_read_full() - read exactly a buffer's length
+ * @fd:		descriptor
+ * @buf:	buffer
+ * @len:	bytes to read
+ *
+ * Return: 0, or -1 on error or end of file
  */
-static void stats_conn_answer(const struct moat_config *c, const char *only,
-			      struct stats_conn *sc)
+static int stats_read_full(int fd, void *buf, size_t len)
+{
+	char *p = buf;
+
+	while (len) {
+		ssize_t n = read(fd, p, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/**
+ * stats_ipc_fetch() - ask the privileged parent for the Prometheus text
+ * @ipc:	socket to the parent
+ * @len:	set to the text's length
+ *
+ * Sends the one request byte (STATS_IPC_REQ) and reads the answer: a
+ * 32-bit length in host byte order, at most STATS_IPC_MAX, then that many
+ * bytes. Blocks, as the collection did when the server collected itself.
+ *
+ * Return: the text (malloc'd; NULL with @len 0 if the parent answered
+ *	   nothing), or NULL with @len set to SIZE_MAX if the parent is gone
+ *	   or broke the protocol
+ */
+static char *stats_ipc_fetch(int ipc, size_t *len)
+{
+	char req = STATS_IPC_REQ, *buf;
+	uint32_t n;
+
+	*len = SIZE_MAX;
+	if (write(ipc, &req, 1) != 1 || stats_read_full(ipc, &n, sizeof(n)) ||
+	    n > STATS_IPC_MAX)
+		return NULL;
+	buf = xcalloc(1, (size_t)n + 1);
+	if (stats_read_full(ipc, buf, n)) {
+		free(buf);
+		return NULL;
+	}
+	*len = n;
+	return buf;
+}
+
+/**
+ * stats_conn_answer() - answer a complete (or failed) request
+ * @ipc:	socket to the privileged parent
+ * @sc:		connection
+ *
+ * Return: 0, or -1 if the parent is gone (the server must end)
+ */
+static int stats_conn_answer(int ipc, struct stats_conn *sc)
 {
 	const char *req = sc->req;
-	char *buf = NULL;
-	size_t blen = 0;
-	json_t *doc = NULL;
-	FILE *f;
+	size_t blen;
+	char *buf;
 
 	if (!strstr(req, "\r\n\r\n") && !strstr(req, "\n\n")) {
 		static const char b[] = "request too large or incomplete\n";
 
 		stats_conn_reply(sc, "400 Bad Request", b, sizeof(b) - 1);
-		return;
+		return 0;
 	}
 	if (strncmp(req, "GET ", 4)) {
 		static const char b[] = "only GET is served\n";
 
 		stats_conn_reply(sc, "405 Method Not Allowed", b, sizeof(b) - 1);
-		return;
+		return 0;
 	}
 	if (strncmp(req + 4, "/metrics ", 9) && strncmp(req + 4, "/metrics?", 9)) {
 		static const char b[] = "not found: try /metrics\n";
 
 		stats_conn_reply(sc, "404 Not Found", b, sizeof(b) - 1);
-		return;
+		return 0;
 	}
-	f = open_memstream(&buf, &blen);
-	if (!f)
-		die_oom();
-	if (stats_collect(c, only, &doc) == 0)
-		stats_prometheus(doc, f);
-	fclose(f);
-	json_decref(doc);
+	buf = stats_ipc_fetch(ipc, &blen);
+	if (blen == SIZE_MAX)
+		return -1;
 	if (blen)
 		stats_conn_reply(sc, "200 OK", buf, blen);
 	else
 		stats_conn_reply(sc, "503 Service Unavailable",
 				 "cannot read the sandboxes\n", 26);
 	free(buf);
+	return 0;
 }
 
 /**
  * stats_conn_io() - read a connection's request or send its reply
- * @c:		settings
- * @only:	sandbox filter, or NULL
+ * @ipc:	socket to the privileged parent
  * @sc:		connection, ready for its next step
+ *
+ * Return: 0, or -1 if the parent is gone
  */
-static void stats_conn_io(const struct moat_config *c, const char *only,
-			  struct stats_conn *sc)
+static int stats_conn_io(int ipc, struct stats_conn *sc)
 {
 	ssize_t n;
 
@@ -918,24 +991,25 @@ static void stats_conn_io(const struct moat_config *c, const char *only,
 		n = send(sc->fd, sc->out + sc->out_off,
 			 sc->out_len - sc->out_off, MSG_NOSIGNAL | MSG_DONTWAIT);
 		if (n < 0 && (errno == EAGAIN || errno == EINTR))
-			return;
+			return 0;
 		if (n <= 0 || (sc->out_off += (size_t)n) == sc->out_len)
 			stats_conn_close(sc);
-		return;
+		return 0;
 	}
 	n = recv(sc->fd, sc->req + sc->len, STATS_REQ_MAX - sc->len,
 		 MSG_DONTWAIT);
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
-		return;
+		return 0;
 	if (n <= 0) {
 		stats_conn_close(sc);
-		return;
+		return 0;
 	}
 	sc->len += (size_t)n;
 	sc->req[sc->len] = '\0';
 	if (strstr(sc->req, "\r\n\r\n") || strstr(sc->req, "\n\n") ||
 	    sc->len == STATS_REQ_MAX)
-		stats_conn_answer(c, only, sc);
+		return stats_conn_answer(ipc, sc);
+	return 0;
 }
 
 /**
@@ -970,16 +1044,281 @@ static struct stats_conn *stats_conn_slot(struct stats_conn *conns)
 }
 
 /**
+ * stats_http() - the unprivileged /metrics server's loop, until a signal
+ * @fd:		listening socket
+ * @ipc:	socket to the privileged parent
+ * @mask:	signal mask while waiting (SIGINT and SIGTERM are blocked
+ *		otherwise, so that neither is lost between its check and
+ *		the wait)
+ *
+ * One poll loop over the listener, the parent's socket and up to
+ * STATS_CONN_MAX connections, each with its own deadline
+ * (STATS_IO_TIMEOUT_S to send its request, the same again to take the
+ * reply), so a slow or idle client delays no other. The parent never
+ * writes unasked: anything readable on @ipc between requests, or its
+ * hang-up, means it is gone, and the server ends.
+ */
+static void stats_http(int fd, int ipc, const sigset_t *mask)
+{
+	struct stats_conn *conns;
+	int i;
+
+	conns = xcalloc(STATS_CONN_MAX, sizeof(*conns));
+	for (i = 0; i < STATS_CONN_MAX; i++)
+		conns[i].fd = -1;
+	while (!stats_stop) {
+		struct pollfd p[STATS_CONN_MAX + 2];
+		struct stats_conn *who[STATS_CONN_MAX + 2];
+		struct timespec ts;
+		long timeout = -1;
+		int n = 0, r;
+
+		p[n] = (struct pollfd){ .fd = fd, .events = POLLIN };
+		who[n++] = NULL;
+		p[n] = (struct pollfd){ .fd = ipc, .events = POLLIN };
+		who[n++] = NULL;
+		for (i = 0; i < STATS_CONN_MAX; i++) {
+			struct stats_conn *sc = &conns[i];
+			long ms;
+
+			if (sc->fd < 0)
+				continue;
+			ms = stats_ms_until(&sc->deadline);
+			if (!ms) {
+				stats_conn_close(sc);
+				continue;
+			}
+			if (timeout < 0 || ms < timeout)
+				timeout = ms;
+			p[n] = (struct pollfd){ .fd = sc->fd,
+				.events = sc->out ? POLLOUT : POLLIN };
+			who[n++] = sc;
+		}
+		if (timeout >= 0)
+			ts = (struct timespec){ .tv_sec = timeout / 1000,
+				.tv_nsec = (timeout % 1000) * 1000000L };
+		r = ppoll(p, (nfds_t)n, timeout >= 0 ? &ts : NULL, mask);
+		if (r <= 0)
+			continue;
+		if (p[1].revents)
+			break;			/* the parent is gone */
+		for (i = 2; i < n; i++)
+			if (p[i].revents && stats_conn_io(ipc, who[i]))
+				goto out;
+		if (p[0].revents & POLLIN) {
+			struct stats_conn *sc = stats_conn_slot(conns);
+			int cfd;
+
+			if (!sc)
+				continue;
+			cfd = accept4(fd, NULL, NULL,
+				      SOCK_CLOEXEC | SOCK_NONBLOCK);
+			if (cfd < 0)
+				continue;
+			sc->fd = cfd;
+			sc->len = 0;
+			sc->req[0] = '\0';
+			stats_conn_deadline(sc);
+		}
+	}
+out:
+	for (i = 0; i < STATS_CONN_MAX; i++)
+		stats_conn_close(&conns[i]);
+	free(conns);
+}
+
+/**
+ * stats_drop() - the server's identity: STATS_UID:STATS_GID, nothing more
+ * @parent:	PID of the privileged parent, to notice it is already gone
+ *
+ * No supplementary groups, then exec_drop_privileges() (bounding and
+ * ambient sets emptied, UID and GID switched, every capability cleared,
+ * no_new_privs); not dumpable, so that other processes of the same user
+ * cannot trace it; SIGTERM when the parent dies (set after the switch,
+ * which clears it).
+ *
+ * Return: 0, or -1 after printing which step failed
+ */
+static int stats_drop(pid_t parent)
+{
+	const struct exec_user u = { .uid = STATS_UID, .gid = STATS_GID };
+
+	if (setgroups(0, NULL)) {
+		msg_err("stats: cannot drop supplementary groups: %s",
+			strerror(errno));
+		return -1;
+	}
+	if (exec_drop_privileges(&u))
+		return -1;
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) ||
+	    prctl(PR_SET_PDEATHSIG, SIGTERM, 0, 0, 0)) {
+		msg_err("stats: prctl: %s", strerror(errno));
+		return -1;
+	}
+	if (getppid() != parent)
+		return -1;
+	return 0;
+}
+
+/**
+ * stats_seccomp() - the /metrics server's system calls, nothing else
+ *
+ * What the poll loop, its connections, the requests to the parent, the
+ * allocator and signal handlers use; anything else (open, socket,
+ * connect, execve, ptrace, ...) kills the process, and with it the
+ * service (its parent exits). System calls of other ABIs (32-bit x86)
+ * match nothing and kill too. A few calls that only sanitizers' runtimes
+ * make (sigaltstack, sched_yield, gettid) are allowed so that the
+ * test builds run the same filter.
+ *
+ * Return: 0, or -1 after printing why
+ */
+static int stats_seccomp(void)
+{
+	static const int allow[] = {
+		SCMP_SYS(read), SCMP_SYS(write), SCMP_SYS(close),
+		SCMP_SYS(poll), SCMP_SYS(ppoll), SCMP_SYS(accept4),
+		SCMP_SYS(recvfrom), SCMP_SYS(sendto),
+		SCMP_SYS(clock_gettime), SCMP_SYS(gettimeofday),
+		SCMP_SYS(mmap), SCMP_SYS(munmap), SCMP_SYS(mremap),
+		SCMP_SYS(brk), SCMP_SYS(madvise), SCMP_SYS(mprotect),
+		SCMP_SYS(futex), SCMP_SYS(getrandom),
+		SCMP_SYS(rt_sigreturn), SCMP_SYS(rt_sigprocmask),
+		SCMP_SYS(restart_syscall), SCMP_SYS(exit),
+		SCMP_SYS(exit_group), SCMP_SYS(getpid), SCMP_SYS(gettid),
+		SCMP_SYS(sigaltstack), SCMP_SYS(sched_yield),
+	};
+	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_KILL_PROCESS);
+	int ret = -ENOMEM;
+	size_t i;
+
+	if (!ctx)
+		goto out;
+	for (i = 0; i < ARRAY_SIZE(allow); i++) {
+		ret = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, allow[i], 0);
+		if (ret)
+			goto out;
+	}
+	ret = seccomp_load(ctx);
+out:
+	seccomp_release(ctx);
+	if (ret) {
+		msg_err("stats: cannot install the seccomp filter: %s",
+			strerror(-ret));
+		return -1;
+	}
+	return 0;
+}
+
+/**
+ * stats_write_full() - write all of a buffer
+ * @fd:		descriptor
+ * @buf:	data
+ * @len:	its length
+ *
+ * Return: 0, or -1 on error
+ */
+static int stats_write_full(int fd, const void *buf, size_t len)
+{
+	const char *p = buf;
+
+	while (len) {
+		ssize_t n = write(fd, p, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/**
+ * stats_feed() - the privileged parent: answer the server's requests
+ * @c:		settings
+ * @only:	sandbox filter, or NULL
+ * @ipc:	socket to the server
+ * @child:	the server's PID
+ * @mask:	signal mask while waiting (as for stats_http())
+ *
+ * Reads one byte at a time: STATS_IPC_REQ is answered with the
+ * Prometheus text (32-bit length, host byte order, then the text; length
+ * 0 if the sandboxes cannot be read); anything else, the server's exit or
+ * its hang-up ends both. SIGINT or SIGTERM ends the server with SIGTERM.
+ *
+ * Return: 0 after a signal or the server's clean exit, else
+ *	   MOAT_EXIT_FAILURE
+ */
+static int stats_feed(const struct moat_config *c, const char *only,
+		      int ipc, pid_t child, const sigset_t *mask)
+{
+	bool eof = false;
+	int st = 0;
+	char req;
+
+	while (!stats_stop) {
+		struct pollfd p = { .fd = ipc, .events = POLLIN };
+		json_t *doc = NULL;
+		char *buf = NULL;
+		size_t blen = 0;
+		uint32_t n;
+		ssize_t r;
+		FILE *f;
+
+		if (ppoll(&p, 1, NULL, mask) < 0)
+			continue;		/* EINTR: a signal */
+		r = read(ipc, &req, 1);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r != 1 || req != STATS_IPC_REQ) {
+			eof = r == 0;
+			break;
+		}
+		f = open_memstream(&buf, &blen);
+		if (!f)
+			die_oom();
+		if (stats_collect(c, only, &doc) == 0)
+			stats_prometheus(doc, f);
+		fclose(f);
+		json_decref(doc);
+		if (blen > STATS_IPC_MAX)
+			blen = 0;
+		n = (uint32_t)blen;
+		r = stats_write_full(ipc, &n, sizeof(n)) ||
+		    stats_write_full(ipc, buf, blen);
+		free(buf);
+		if (r)
+			break;
+	}
+	if (!eof)
+		kill(child, SIGTERM);
+	while (waitpid(child, &st, 0) < 0 && errno == EINTR)
+		;
+	if (stats_stop)
+		return 0;
+	if (eof && WIFEXITED(st) && WEXITSTATUS(st) == 0)
+		return 0;	/* it ended on a signal of its own (^C) */
+	msg_err("stats: the /metrics server ended (%s %d)",
+		WIFSIGNALED(st) ? "signal" : "status",
+		WIFSIGNALED(st) ? WTERMSIG(st) : WEXITSTATUS(st));
+	return MOAT_EXIT_FAILURE;
+}
+
+/**
  * stats_serve() - serve /metrics until SIGINT or SIGTERM
  * @c:		settings
  * @only:	sandbox filter, or NULL
  * @addr:	ADDR:PORT
  * @remote:	non-loopback addresses allowed
  *
- * One poll loop over the listener and up to STATS_CONN_MAX connections,
- * each with its own deadline (STATS_IO_TIMEOUT_S to send its request,
- * the same again to take the reply), so a slow or idle client delays
- * no other.
+ * Binds as root, then forks: the child (stats_drop(), stats_seccomp(),
+ * stats_http()) parses
+ * HTTP from the network as STATS_UID:STATS_GID without any capability; the
+ * parent closes the listener, stays root and only answers the child's
+ * one-byte requests on a socket pair (stats_feed()). Either one's end
+ * ends the other.
  *
  * Return: exit status
  */
@@ -987,12 +1326,13 @@ static int stats_serve(const struct moat_config *c, const char *only,
 		       const char *addr, bool remote)
 {
 	struct sigaction sa = { .sa_handler = stats_on_signal };
-	struct stats_conn *conns;
 	struct sockaddr_storage ss;
+	sigset_t block, old, waitmask;
 	autoclose int fd = -1;
+	pid_t parent, child;
+	int one = 1, sp[2];
 	bool loopback;
 	socklen_t sl;
-	int one = 1, i;
 
 	if (stats_parse_listen(addr, &ss, &sl, &loopback)) {
 		fprintf(stderr, "moat stats: --listen '%s': expected ADDR:PORT, e.g. 127.0.0.1:9464 or [::1]:9464 (see 'moat stats --help')\n",
@@ -1014,65 +1354,55 @@ static int stats_serve(const struct moat_config *c, const char *only,
 		msg_err("stats: cannot listen on %s: %s", addr, strerror(errno));
 		return MOAT_EXIT_FAILURE;
 	}
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp)) {
+		msg_err("stats: socketpair: %s", strerror(errno));
+		return MOAT_EXIT_FAILURE;
+	}
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
-	printf("serving http://%s/metrics\n", addr);
+	sigemptyset(&block);
+	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGTERM);
+	sigprocmask(SIG_BLOCK, &block, &old);
+	waitmask = old;
+	sigdelset(&waitmask, SIGINT);
+	sigdelset(&waitmask, SIGTERM);
 	fflush(stdout);
-	conns = xcalloc(STATS_CONN_MAX, sizeof(*conns));
-	for (i = 0; i < STATS_CONN_MAX; i++)
-		conns[i].fd = -1;
-	while (!stats_stop) {
-		struct pollfd p[STATS_CONN_MAX + 1];
-		struct stats_conn *who[STATS_CONN_MAX + 1];
-		long timeout = -1;
-		int n = 0, r;
-
-		p[n] = (struct pollfd){ .fd = fd, .events = POLLIN };
-		who[n++] = NULL;
-		for (i = 0; i < STATS_CONN_MAX; i++) {
-			struct stats_conn *sc = &conns[i];
-			long ms;
-
-			if (sc->fd < 0)
-				continue;
-			ms = stats_ms_until(&sc->deadline);
-			if (!ms) {
-				stats_conn_close(sc);
-				continue;
-			}
-			if (timeout < 0 || ms < timeout)
-				timeout = ms;
-			p[n] = (struct pollfd){ .fd = sc->fd,
-				.events = sc->out ? POLLOUT : POLLIN };
-			who[n++] = sc;
-		}
-		r = poll(p, (nfds_t)n, (int)timeout);
-		if (r <= 0)
-			continue;
-		for (i = 1; i < n; i++)
-			if (p[i].revents)
-				stats_conn_io(c, only, who[i]);
-		if (p[0].revents & POLLIN) {
-			struct stats_conn *sc = stats_conn_slot(conns);
-			int cfd;
-
-			if (!sc)
-				continue;
-			cfd = accept4(fd, NULL, NULL,
-				      SOCK_CLOEXEC | SOCK_NONBLOCK);
-			if (cfd < 0)
-				continue;
-			sc->fd = cfd;
-			sc->len = 0;
-			sc->req[0] = '\0';
-			stats_conn_deadline(sc);
-		}
+	fflush(stderr);
+	parent = getpid();
+	child = fork();
+	if (child < 0) {
+		msg_err("stats: fork: %s", strerror(errno));
+		close(sp[0]);
+		close(sp[1]);
+		sigprocmask(SIG_SETMASK, &old, NULL);
+		return MOAT_EXIT_FAILURE;
 	}
-	for (i = 0; i < STATS_CONN_MAX; i++)
-		stats_conn_close(&conns[i]);
-	free(conns);
-	return 0;
+	if (child == 0) {
+		char ready[128];
+		int len;
+
+		close(sp[0]);
+		if (stats_drop(parent) || stats_seccomp())
+			_exit(MOAT_EXIT_FAILURE);
+		/* stdio's first use of stdout would fstat() it: write(2) */
+		len = snprintf(ready, sizeof(ready),
+			       "serving http://%s/metrics\n", addr);
+		if (len < 0 || (size_t)len >= sizeof(ready))
+			_exit(MOAT_EXIT_FAILURE);	/* stats_parse_listen() bounds it */
+		if (stats_write_full(STDOUT_FILENO, ready, (size_t)len))
+			_exit(MOAT_EXIT_FAILURE);
+		stats_http(fd, sp[1], &waitmask);
+		_exit(0);
+	}
+	close(sp[1]);
+	close(fd);
+	fd = -1;
+	one = stats_feed(c, only, sp[0], child, &waitmask);
+	close(sp[0]);
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	return one;
 }
 
 static const char usage_stats[] =

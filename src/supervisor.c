@@ -34,7 +34,7 @@
  * The control socket (ctl.sock in the sandbox's state directory, mode 0600
  * in a root-owned directory) takes one line, "status", "stop" or "update"
  * (apply the policy "moat update" stored as policy.next: update.c), and
- * answers with one line of JSON. It serves only peers whose UID, as the
+ * answers with one line of JSON (the client is svctl.c). It serves only peers whose UID, as the
  * kernel reports it in this (the host's) user namespace with SO_PEERCRED,
  * is 0: a command that moat starts runs in a user namespace of its own
  * whose UIDs, 0 included, map to unprivileged host UIDs (exec.c), so even
@@ -89,6 +89,7 @@
 #include "nft.h"
 #include "sandbox.h"
 #include "supervisor.h"
+#include "svctl.h"
 #include "update.h"
 
 #define SV_MAX_EVENTS	64
@@ -215,76 +216,6 @@ void supervisor_stop(const struct sb_state *s)
 	}
 	close(fd);
 	waitpid(s->supervisor_pid, &status, WNOHANG);	/* if it is our child */
-}
-
-/**
- * sv_ctl_addr() - address of a sandbox's control socket
- * @c:		settings
- * @name:	sandbox
- * @sun:	filled in
- *
- * Return: 0, or -ENAMETOOLONG
- */
-static int sv_ctl_addr(const struct moat_config *c, const char *name,
-		       struct sockaddr_un *sun)
-{
-	autofree char *path = state_path(c, name, "ctl.sock");
-
-	memset(sun, 0, sizeof(*sun));
-	sun->sun_family = AF_UNIX;
-	if (strlen(path) >= sizeof(sun->sun_path))
-		return -ENAMETOOLONG;
-	strcpy(sun->sun_path, path);
-	return 0;
-}
-
-/**
- * supervisor_query() - ask a supervisor something over its control socket
- * @c:		settings
- * @name:	sandbox
- * @cmd:	"status", "stop" or "update"
- * @resp:	set to the parsed JSON answer
- *
- * Return: 0, or -errno
- */
-int supervisor_query(const struct moat_config *c, const char *name,
-		     const char *cmd, json_t **resp)
-{
-	/* an update runs a transaction and walks the conntrack table */
-	struct timeval tv = { .tv_sec = strcmp(cmd, "update") ? 2 : 30 };
-	autoclose int fd = -1;
-	struct sockaddr_un sun;
-	char buf[16384];
-	size_t len = 0;
-	ssize_t n;
-	int ret;
-
-	*resp = NULL;
-	ret = sv_ctl_addr(c, name, &sun);
-	if (ret)
-		return ret;
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -errno;
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)))
-		return -errno;
-	if (dprintf(fd, "%s\n", cmd) < 0)
-		return -errno;
-	while (len < sizeof(buf) - 1) {
-		n = read(fd, buf + len, sizeof(buf) - 1 - len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		if (n == 0)
-			break;
-		len += n;
-	}
-	buf[len] = '\0';
-	*resp = json_loads(buf, 0, NULL);
-	return *resp ? 0 : -EPROTO;
 }
 
 /**
@@ -638,7 +569,7 @@ static int sv_ctl_open(struct sv *sv)
 	mode_t old;
 	int ret;
 
-	ret = sv_ctl_addr(sv->c, sv->s.name, &sun);
+	ret = svctl_addr(sv->c, sv->s.name, &sun);
 	if (ret)
 		return ret;
 	unlink(sun.sun_path);

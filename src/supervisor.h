@@ -57,8 +57,6 @@ int supervisor_start(const struct moat_config *c, const struct sb_state *s,
 		     const struct policy *p, pid_t watch, pid_t *pid,
 		     unsigned long long *start);
 void supervisor_stop(const struct sb_state *s);
-int supervisor_query(const struct moat_config *c, const char *name,
-		     const char *cmd, json_t **resp);
 int supervisor_main(const struct moat_config *c, const char *name,
 		    int ready_fd, pid_t watch);
 

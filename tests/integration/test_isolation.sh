@@ -118,13 +118,60 @@ assert_ok -m "the resolver answers the host (control)" probe_dns host 8.8.8.8 ex
 assert_fail -m "DoT tcp 1.1.1.1:853" probe_tcp "$A" 1.1.1.1 853
 assert_fail -m "DoQ udp 1.1.1.1:853" probe_udp "$A" 1.1.1.1 853
 assert_ok -m "1.1.1.1 answers on 9999 (control)" probe_udp "$A" 1.1.1.1 9999
-: >"$WORLD_DIR/srv-host.log.mark"
+# Broadcast and multicast to the host are not "local" destinations, so the
+# I2 rule does not see them: the last rule of the sandbox's input chain
+# drops them, and its own counter (not shared with any other rule) says
+# they reached the host. Control: a unicast datagram to the host moves
+# the I2 counter, not this one. (The host's listeners hearing nothing
+# proves less: the base input chain's fail-closed drop would stop these
+# packets too if the sandbox's rule were missing.)
+BC="broadcast and multicast to the host (I4)"
+# counter_above SANDBOX CHAIN COMMENT N: wait up to 2 s for the counter to exceed N
+counter_above() {
+	local i
+	for i in $(seq 20); do
+		[ "$(counter "$1" "$2" "$3")" -gt "$4" ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+# a host member of the mDNS group on the sandbox's link, as avahi-daemon
+# joins it on every interface: without it the kernel drops a group's
+# packets before the input hook, moat's rules or not
+in_host "$WORLD_PYTHON" -c "
+import socket,struct
+s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM)
+s.setsockopt(socket.SOL_SOCKET,socket.SO_REUSEADDR,1)
+s.bind(('0.0.0.0',5353))
+s.setsockopt(socket.IPPROTO_IP,socket.IP_ADD_MEMBERSHIP,struct.pack('4s4si',socket.inet_aton('224.0.0.251'),bytes(4),socket.if_nametoindex('$A_IF')))
+print('joined',flush=True)
+while True:
+	d,a=s.recvfrom(2048)
+	print('got',a[0],d,flush=True)" >"$WORLD_DIR/mdns-host.out" 2>&1 &
+MDNS=$!
+world_on_destroy kill "$MDNS" 2>/dev/null
+for _ in $(seq 50); do grep -q joined "$WORLD_DIR/mdns-host.out" && break; sleep 0.1; done
 n0=$(grep -c "from $A_IP" "$WORLD_DIR/srv-host.log" 2>/dev/null)
-as_root_in "$A" $ATTACK bcast 22 BCAST 255.255.255.255 "${A_IP%.*}.$(( ${A_IP##*.} + 1 ))" 224.0.0.1 224.0.0.251
-as_root_in "$A" $ATTACK bcast 5353 MDNS 224.0.0.251
-sleep 0.3
+b0=$(counter "a-$S" in "$BC"); h0=$(counter "a-$S" in "the host (I2)")
+assert_ok -m "a unicast datagram to the host is sent (control)" as_root_in "$A" $ATTACK bcast 22 UNICAST "$A_GW"
+assert_ok -m "it is counted by the I2 rule (control)" counter_above "a-$S" in "the host (I2)" "$h0"
+assert_eq "$(counter "a-$S" in "$BC")" "$b0" "it is not counted as broadcast or multicast (control)"
+for addr in 255.255.255.255 "${A_IP%.*}.$(( ${A_IP##*.} + 1 ))" 224.0.0.1 224.0.0.251; do
+	b=$(counter "a-$S" in "$BC")
+	assert_ok -m "udp to $addr:22 is sent" as_root_in "$A" $ATTACK bcast 22 BCAST "$addr"
+	assert_ok -m "udp to $addr reaches the host and is dropped by the broadcast and multicast rule" \
+		counter_above "a-$S" in "$BC" "$b"
+done
+# mDNS's port is one of DNS's bypasses: the rule before takes it
+b=$(counter "a-$S" in "$BC"); d=$(counter "a-$S" in "DNS and its bypasses (I4)")
+assert_ok -m "mDNS to 224.0.0.251:5353 is sent" as_root_in "$A" $ATTACK bcast 5353 MDNS 224.0.0.251
+assert_ok -m "mDNS reaches the host and is dropped by the DNS bypass rule" \
+	counter_above "a-$S" in "DNS and its bypasses (I4)" "$d"
+assert_eq "$(counter "a-$S" in "$BC")" "$b" "and only by it"
 n1=$(grep -c "from $A_IP" "$WORLD_DIR/srv-host.log" 2>/dev/null)
-assert_eq "$n1" "$n0" "broadcast and multicast from the sandbox never reach the host's listeners"
+assert_eq "$n1" "$n0" "broadcast and multicast from the sandbox never reach the host's listeners (0.0.0.0:22)"
+assert_eq "$(grep -c '^got' "$WORLD_DIR/mdns-host.out")" 0 "nor the host's member of the mDNS group (0.0.0.0:5353)"
+kill "$MDNS" 2>/dev/null; wait "$MDNS" 2>/dev/null
 
 t_begin "I5: spoofing"
 # the server logs each datagram's first word: NAT rewrites the source, so

@@ -182,12 +182,76 @@ time.sleep(4)" >"$WORLD_DIR/idle2.out" &
 	assert_eq "$(in_host curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PORT/other")" 404 "--listen: other paths 404"
 	assert_eq "$(in_host curl -s -o /dev/null -w '%{http_code}' -X POST "http://127.0.0.1:$PORT/metrics")" 405 "--listen: only GET"
 	wait "$IDLE" 2>/dev/null
+	# privilege separation: the process that owns the listening socket
+	# (and parses HTTP) is an unprivileged child; its root parent has no
+	# network socket. The child prints "serving" once it has dropped.
+	for _ in $(seq 50); do grep -q '^serving' "$WORLD_DIR/listen.out" && break; sleep 0.1; done
+	SPIDS=$(in_host ss -ltnpH "sport = :$PORT" | grep -o 'pid=[0-9]*' | cut -d= -f2 | sort -u)
+	SPID=$(echo "$SPIDS" | head -n1)
+	assert_eq "$(echo "$SPIDS" | wc -w)" 1 "--listen: one process owns the listening socket"
+	assert_ne "$SPID" "$LPID" "--listen: the socket's owner is not the root parent"
+	st() { awk -v k="$2:" '$1 == k { print $2 }' "/proc/$1/status" 2>/dev/null; }
+	assert_eq "$(st "$SPID" PPid)" "$LPID" "--listen: the server is the parent's child"
+	assert_eq "$(st "$SPID" Uid)" 65534 "--listen: the server runs as UID 65534"
+	assert_eq "$(st "$SPID" Gid)" 65534 "--listen: the server runs as GID 65534"
+	assert_eq "$(awk '$1 == "Groups:" { print NF - 1 }' "/proc/$SPID/status")" 0 "--listen: the server has no supplementary groups"
+	assert_eq "$(st "$SPID" CapEff)" 0000000000000000 "--listen: the server has no effective capability"
+	assert_eq "$(st "$SPID" CapPrm)" 0000000000000000 "--listen: the server has no permitted capability"
+	assert_eq "$(st "$SPID" CapBnd)" 0000000000000000 "--listen: the server's bounding set is empty"
+	assert_eq "$(st "$SPID" NoNewPrivs)" 1 "--listen: the server has no_new_privs"
+	assert_eq "$(st "$SPID" Seccomp)" 2 "--listen: the server runs under a seccomp filter"
+	# control: the same reading of the parent shows root with capabilities
+	assert_eq "$(st "$LPID" Uid)" 0 "--listen: control: the parent is root"
+	assert_ne "$(st "$LPID" CapEff)" 0000000000000000 "--listen: control: the parent has capabilities"
 else
 	not_ok "--listen: nothing listening on 127.0.0.1:$PORT" "$(cat "$WORLD_DIR/listen.out")"
 fi
 kill "$LPID" 2>/dev/null
 wait "$LPID"
 assert_eq "$?" 0 "--listen: exits 0 on SIGTERM"
+if [[ -n ${SPID:-} ]]; then
+	for _ in $(seq 50); do [[ -d /proc/$SPID ]] || break; sleep 0.1; done
+	assert_fail -m "--listen: its server ends with it" test -d "/proc/$SPID"
+fi
+# the server's death ends the parent (with a failure): no parent left
+# waiting without a server
+nsenter --net="$HOST_NETNS" "$MOAT" stats --listen 127.0.0.1:$PORT >"$WORLD_DIR/listen2.out" 2>&1 &
+LPID=$!
+world_on_destroy kill "$LPID" 2>/dev/null
+for _ in $(seq 50); do grep -q '^serving' "$WORLD_DIR/listen2.out" && break; sleep 0.1; done
+SPID=$(pgrep -P "$LPID" | head -n1)
+if [[ -n $SPID ]]; then
+	kill -KILL "$SPID"
+	for _ in $(seq 50); do kill -0 "$LPID" 2>/dev/null || break; sleep 0.1; done
+	assert_fail -m "--listen: the parent ends when its server is killed" kill -0 "$LPID"
+	kill "$LPID" 2>/dev/null
+	wait "$LPID"
+	assert_eq "$?" 125 "--listen: and says it failed (125)"
+else
+	not_ok "--listen: no server child" "$(cat "$WORLD_DIR/listen2.out")"
+	kill "$LPID" 2>/dev/null
+fi
+# and the parent's death ends the server: no unprivileged listener left
+# behind without anyone to answer it
+nsenter --net="$HOST_NETNS" "$MOAT" stats --listen 127.0.0.1:$PORT >"$WORLD_DIR/listen3.out" 2>&1 &
+LPID=$!
+world_on_destroy kill "$LPID" 2>/dev/null
+for _ in $(seq 50); do grep -q '^serving' "$WORLD_DIR/listen3.out" && break; sleep 0.1; done
+SPID=$(pgrep -P "$LPID" | head -n1)
+if [[ -n $SPID ]]; then
+	world_on_destroy kill "$SPID" 2>/dev/null
+	kill -KILL "$LPID"
+	wait "$LPID" 2>/dev/null
+	# reparented, it may stay a zombie until whoever adopted it reaps it
+	running() { [[ -d /proc/$1 ]] && ! grep -q '^State:[[:space:]]*Z' "/proc/$1/status" 2>/dev/null; }
+	for _ in $(seq 50); do running "$SPID" || break; sleep 0.1; done
+	assert_fail -m "--listen: the server ends when its parent is killed" running "$SPID"
+	assert_fail -m "--listen: and nothing listens on the port any more" \
+		sh -c "nsenter --net='$HOST_NETNS' ss -ltnH 'sport = :$PORT' | grep -q ."
+else
+	not_ok "--listen: no server child" "$(cat "$WORLD_DIR/listen3.out")"
+	kill "$LPID" 2>/dev/null
+fi
 assert_status 2 m stats --listen 192.168.77.2:$PORT
 assert_status 2 m stats --listen 0.0.0.0:$PORT
 assert_status 2 m stats --listen nonsense
