@@ -74,6 +74,7 @@
 #include "err.h"
 #include "guard.h"
 #include "nft.h"
+#include "state.h"
 
 #define GUARD_BUF	8192	/* netlink messages and answers */
 #define GUARD_TC_PRIO	1	/* before link.c's ingress redirect (2) */
@@ -926,4 +927,27 @@ int guard_link_check(const char *ifname)
 out:
 	mnl_socket_close(nl);
 	return ret;
+}
+
+/**
+ * guard_status() - a sandbox's status as "ls", "inspect" and "stats" show it
+ * @c:		settings
+ * @s:		record
+ * @base:	guard_intact_base(), or -1 if not asked (not root)
+ *
+ * Running, but degraded while its supervisor says its rules are absent
+ * or, as root, when the base table is: after a firewall reload, until
+ * the supervisor has restored them (it may not have noticed yet).
+ *
+ * Return: status
+ */
+enum sb_status guard_status(const struct moat_config *c,
+			    const struct sb_state *s, int base)
+{
+	enum sb_status st = state_status(s);
+
+	if (st == SB_RUNNING && s->has_net &&
+	    (base == 0 || state_degraded(c, s->name)))
+		return SB_DEGRADED;
+	return st;
 }

@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "nft.h"
+#include "state.h"
 
 /* Packet mark bits (meta mark). GUARD_MARK_SANDBOX is set on everything a
  * sandbox sends, by traffic control on its host-side interface, before
@@ -36,5 +37,7 @@ int guard_intact(const char *ifname);
 uint64_t guard_table_handle(void);
 int guard_intact_base(void);
 int guard_own_chains(const char *ifname);
+enum sb_status guard_status(const struct moat_config *c,
+			    const struct sb_state *s, int base);
 
 #endif /* MOAT_GUARD_H */

@@ -985,29 +985,6 @@ static const char *addr_str(const struct prefix *p, char *buf)
 }
 
 /**
- * ls_status() - the status "ls" and "inspect" show
- * @c:		settings
- * @s:		record
- * @base:	guard_intact_base(), or -1 if not asked (not root)
- *
- * Running, but degraded while its supervisor says its rules are absent
- * or, as root, when the base table is: after a firewall reload, until
- * the supervisor has restored them (it may not have noticed yet).
- *
- * Return: status
- */
-static enum sb_status ls_status(const struct moat_config *c,
-					   const struct sb_state *s, int base)
-{
-	enum sb_status st = state_status(s);
-
-	if (st == SB_RUNNING && s->has_net &&
-	    (base == 0 || state_degraded(c, s->name)))
-		return SB_DEGRADED;
-	return st;
-}
-
-/**
  * cmd_ls() - moat ls
  * @argc:	argument count
  * @argv:	arguments, argv[0] = "ls"
@@ -1055,7 +1032,7 @@ static int cmd_ls(int argc, char **argv)
 				printf("%-24s %-9s\n", names[i], "broken");
 			continue;
 		}
-		st = state_status_name(ls_status(&c, &s, base));
+		st = state_status_name(guard_status(&c, &s, base));
 		if (json) {
 			json_t *o = state_to_json(&s);
 

@@ -76,6 +76,7 @@
 
 #include "err.h"
 #include "exec.h"
+#include "guard.h"
 #include "nft.h"
 #include "state.h"
 #include "stats.h"
@@ -219,11 +220,12 @@ static json_t *stats_links(void)
  * @name:	sandbox
  * @ctrs:	from stats_nft_counters()
  * @links:	from stats_links()
+ * @base:	guard_intact_base(), or -1 if not asked
  *
  * Return: new object, or NULL if the sandbox's record cannot be read
  */
 static json_t *stats_sandbox(const struct moat_config *c, const char *name,
-			     json_t *ctrs, json_t *links)
+			     json_t *ctrs, json_t *links, int base)
 {
 	json_t *o, *arr, *sv = NULL;
 	struct sb_state s;
@@ -232,7 +234,7 @@ static json_t *stats_sandbox(const struct moat_config *c, const char *name,
 
 	if (state_read(c, name, &s))
 		return NULL;
-	st = state_status(&s);
+	st = guard_status(c, &s, base);
 	o = json_pack("{s:s,s:s,s:s?}", "name", s.name,
 		      "status", state_status_name(st),
 		      "interface", s.has_net ? s.ifname : NULL);
@@ -257,7 +259,8 @@ static json_t *stats_sandbox(const struct moat_config *c, const char *name,
 		json_object_set(o, "traffic", json_object_get(links, s.ifname));
 	else
 		json_object_set_new(o, "traffic", json_null());
-	if (st == SB_RUNNING && svctl_request(c, name, "status", &sv) == 0 &&
+	if ((st == SB_RUNNING || st == SB_DEGRADED) &&
+	    svctl_request(c, name, "status", &sv) == 0 &&
 	    json_is_object(sv)) {
 		json_object_del(sv, "name");
 		json_object_set_new(o, "supervisor", sv);
@@ -282,7 +285,7 @@ static int stats_collect(const struct moat_config *c, const char *only,
 	char (*names)[MOAT_NAME_MAX + 1] = NULL;
 	json_t *ctrs, *links, *arr = json_array(), *o;
 	size_t n = 0, i;
-	int ret;
+	int ret, base;
 
 	*doc = NULL;
 	ret = state_list(c, &names, &n);
@@ -293,10 +296,12 @@ static int stats_collect(const struct moat_config *c, const char *only,
 	}
 	ctrs = stats_nft_counters();
 	links = stats_links();
+	/* as "moat ls": degraded also before a supervisor has noticed */
+	base = n && geteuid() == 0 ? guard_intact_base() : -1;
 	for (i = 0; i < n; i++) {
 		if (only && strcmp(only, names[i]))
 			continue;
-		o = stats_sandbox(c, names[i], ctrs, links);
+		o = stats_sandbox(c, names[i], ctrs, links, base);
 		if (o)
 			json_array_append_new(arr, o);
 	}

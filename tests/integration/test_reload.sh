@@ -127,6 +127,7 @@ as_root_in "$A" socat -u - UDP-SENDTO:192.168.77.10:9123,bind=192.168.77.99 <<<"
 if received "$LANLOG" A-SPOOF; then not_ok "a spoofed source is not forwarded either"; else ok "a spoofed source is not forwarded either"; fi
 as_root_in "$A" ip addr del 192.168.77.99/32 dev eth0 2>/dev/null
 assert_eq "$(status "a-$S")" degraded "moat ls: degraded while the table is absent"
+assert_eq "$(m stats "a-$S" --json | jq -r '.sandboxes[0].status')" degraded "moat stats: degraded too"
 assert_ok -m "the host itself still reaches the LAN (control)" probe_tcp host 192.168.77.10 80
 assert_fail -m "B's answers to the host are sandbox traffic: refused too" probe_tcp host "$B_IP" 7000
 
@@ -169,6 +170,7 @@ t0=$(ms_now)
 if wait_for 1 table_present; then ok "the table is back ($(($(ms_now) - t0)) ms)"; else not_ok "the table is back within a second"; fi
 wait_for 2 eval '[ "$(status "a-$S")" = running ]'
 assert_eq "$(status "a-$S")" running "moat ls: running"
+assert_eq "$(m stats "a-$S" --json | jq -r '.sandboxes[0].status')" running "moat stats: running"
 assert_ok -m "A reaches the public internet" probe_http "$A" http://93.184.216.34/
 assert_fail -m "A does not reach the host's port 22" probe_tcp "$A" 192.168.77.2 22
 nrest=$(m logs "a-$S" --json 2>&1 | grep -c '"restored"')
