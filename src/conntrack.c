@@ -40,6 +40,7 @@
 #include <linux/netfilter/nfnetlink_conntrack.h>
 
 #include "conntrack.h"
+#include "nl.h"
 
 /**
  * conntrack_flush_mark() - delete every conntrack entry with a given mark
@@ -50,7 +51,6 @@
 int conntrack_flush_mark(uint32_t mark)
 {
 	char buf[8192];
-	struct timeval tv = { .tv_sec = 2 };
 	struct mnl_socket *nl;
 	struct nlmsghdr *nlh;
 	struct nfgenmsg *nfg;
@@ -58,16 +58,10 @@ int conntrack_flush_mark(uint32_t mark)
 	ssize_t n;
 	int ret;
 
-	nl = mnl_socket_open(NETLINK_NETFILTER);
+	nl = nl_open(NETLINK_NETFILTER, 2);
 	if (!nl)
 		return -errno;
-	if (mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0) {
-		ret = -errno;
-		mnl_socket_close(nl);
-		return ret;
-	}
 	portid = mnl_socket_get_portid(nl);
-	setsockopt(mnl_socket_get_fd(nl), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 
 	nlh = mnl_nlmsg_put_header(buf);
 	nlh->nlmsg_type = (NFNL_SUBSYS_CTNETLINK << 8) | IPCTNL_MSG_CT_DELETE;
@@ -264,7 +258,6 @@ int conntrack_cut(uint32_t mark, conntrack_keep_fn keep, void *arg,
 		  size_t *cut)
 {
 	struct ct_walk w = { .keep = keep, .arg = arg };
-	struct timeval tv = { .tv_sec = 2 };
 	unsigned int seq = (unsigned int)time(NULL), portid;
 	char *buf = xmalloc(MNL_SOCKET_BUFFER_SIZE);
 	struct mnl_socket *nl;
@@ -274,17 +267,12 @@ int conntrack_cut(uint32_t mark, conntrack_keep_fn keep, void *arg,
 	int ret;
 
 	*cut = 0;
-	nl = mnl_socket_open(NETLINK_NETFILTER);
+	nl = nl_open(NETLINK_NETFILTER, 2);
 	if (!nl) {
 		free(buf);
 		return -errno;
 	}
-	if (mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0) {
-		ret = -errno;
-		goto out;
-	}
 	portid = mnl_socket_get_portid(nl);
-	setsockopt(mnl_socket_get_fd(nl), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 
 	nlh = conntrack_msg(buf, IPCTNL_MSG_CT_GET, NLM_F_DUMP, AF_UNSPEC, seq);
 	mnl_attr_put_u32(nlh, CTA_MARK, htonl(mark));

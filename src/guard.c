@@ -73,6 +73,7 @@
 
 #include "err.h"
 #include "guard.h"
+#include "nl.h"
 #include "nft.h"
 #include "state.h"
 
@@ -89,20 +90,13 @@
 static int guard_talk(int bus, struct nlmsghdr *nlh)
 {
 	char buf[GUARD_BUF];
-	struct timeval tv = { .tv_sec = 2 };
 	struct mnl_socket *nl;
 	unsigned int portid;
 	int ret;
 
-	nl = mnl_socket_open(bus);
+	nl = nl_open(bus, 2);
 	if (!nl)
 		return -errno;
-	if (mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0) {
-		ret = -errno;
-		mnl_socket_close(nl);
-		return ret;
-	}
-	setsockopt(mnl_socket_get_fd(nl), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	portid = mnl_socket_get_portid(nl);
 	nlh->nlmsg_flags |= NLM_F_REQUEST | NLM_F_ACK;
 	nlh->nlmsg_seq = (unsigned int)time(NULL);
@@ -389,19 +383,15 @@ static int guard_rule_present(int family)
 {
 	char buf[GUARD_BUF];
 	struct guard_rule_scan sc = { 0 };
-	struct timeval tv = { .tv_sec = 2 };
 	struct fib_rule_hdr *frh;
 	struct mnl_socket *nl;
 	struct nlmsghdr *nlh;
 	unsigned int portid, seq = (unsigned int)time(NULL);
 	int ret = -EIO;
 
-	nl = mnl_socket_open(NETLINK_ROUTE);
+	nl = nl_open(NETLINK_ROUTE, 2);
 	if (!nl)
 		return -errno;
-	if (mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0)
-		goto out;
-	setsockopt(mnl_socket_get_fd(nl), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	portid = mnl_socket_get_portid(nl);
 	nlh = mnl_nlmsg_put_header(buf);
 	nlh->nlmsg_type = RTM_GETRULE;
@@ -649,21 +639,15 @@ int guard_watch_read(int fd, const char *ifname)
 static int guard_nft_get(int type, const char *chain)
 {
 	char buf[GUARD_BUF];
-	struct timeval tv = { .tv_sec = 2 };
 	unsigned int seq = (unsigned int)time(NULL), portid;
 	struct mnl_socket *nl;
 	struct nfgenmsg *nfg;
 	struct nlmsghdr *nlh;
 	int ret = 0, count = 0;
 
-	nl = mnl_socket_open(NETLINK_NETFILTER);
+	nl = nl_open(NETLINK_NETFILTER, 2);
 	if (!nl)
 		return -errno;
-	if (mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0) {
-		ret = -errno;
-		goto out;
-	}
-	setsockopt(mnl_socket_get_fd(nl), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	portid = mnl_socket_get_portid(nl);
 	nlh = mnl_nlmsg_put_header(buf);
 	nlh->nlmsg_type = (NFNL_SUBSYS_NFTABLES << 8) | (uint16_t)type;
@@ -749,19 +733,15 @@ static int guard_table_cb(const struct nlmsghdr *nlh, void *data)
 uint64_t guard_table_handle(void)
 {
 	char buf[GUARD_BUF];
-	struct timeval tv = { .tv_sec = 2 };
 	unsigned int seq = (unsigned int)time(NULL), portid;
 	struct mnl_socket *nl;
 	struct nfgenmsg *nfg;
 	struct nlmsghdr *nlh;
 	uint64_t h = 0;
 
-	nl = mnl_socket_open(NETLINK_NETFILTER);
+	nl = nl_open(NETLINK_NETFILTER, 2);
 	if (!nl)
 		return 0;
-	if (mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0)
-		goto out;
-	setsockopt(mnl_socket_get_fd(nl), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	portid = mnl_socket_get_portid(nl);
 	nlh = mnl_nlmsg_put_header(buf);
 	nlh->nlmsg_type = (NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_GETTABLE;
@@ -856,7 +836,6 @@ int guard_intact(const char *ifname)
 int guard_link_check(const char *ifname)
 {
 	char buf[GUARD_BUF];
-	struct timeval tv = { .tv_sec = 2 };
 	unsigned int seq = (unsigned int)time(NULL), portid;
 	unsigned idx = if_nametoindex(ifname);
 	struct mnl_socket *nl;
@@ -866,14 +845,9 @@ int guard_link_check(const char *ifname)
 
 	if (!idx)
 		return -errno;
-	nl = mnl_socket_open(NETLINK_ROUTE);
+	nl = nl_open(NETLINK_ROUTE, 2);
 	if (!nl)
 		return -errno;
-	if (mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0) {
-		ret = -errno;
-		goto out;
-	}
-	setsockopt(mnl_socket_get_fd(nl), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	portid = mnl_socket_get_portid(nl);
 	nlh = mnl_nlmsg_put_header(buf);
 	nlh->nlmsg_type = RTM_GETTFILTER;

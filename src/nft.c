@@ -85,6 +85,7 @@
 #include <nftables/libnftables.h>
 
 #include "nft.h"
+#include "nl.h"
 
 /* after <netinet/in.h> (from nft.h): the kernel headers defer to it */
 #include <libmnl/libmnl.h>
@@ -1647,20 +1648,13 @@ static int nft_dispatch_batch(const char *ifname, bool add, int only)
 	struct mnl_nlmsg_batch *b;
 	struct mnl_socket *nl;
 	unsigned int seq = (unsigned int)time(NULL), portid, nmsg = 0, first;
-	struct timeval tv = { .tv_sec = 2 };
 	int ret = 0;
 	size_t k;
 
-	nl = mnl_socket_open(NETLINK_NETFILTER);
+	nl = nl_open(NETLINK_NETFILTER, 2);
 	if (!nl)
 		return -errno;
-	if (mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0) {
-		ret = -errno;
-		mnl_socket_close(nl);
-		return ret;
-	}
 	portid = mnl_socket_get_portid(nl);
-	setsockopt(mnl_socket_get_fd(nl), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	memcpy(key, ifname, strnlen(ifname, IFNAMSIZ - 1));
 
 	b = mnl_nlmsg_batch_start(buf, sizeof(buf));
@@ -1767,23 +1761,18 @@ struct nft_pinner {
  */
 struct nft_pinner *nft_pinner_open(const char *ifname)
 {
-	struct timeval tv = { .tv_sec = 1 };
 	struct nft_pinner *np = xcalloc(1, sizeof(*np));
 
-	np->nl = mnl_socket_open(NETLINK_NETFILTER);
-	if (!np->nl || mnl_socket_bind(np->nl, 0, MNL_SOCKET_AUTOPID) < 0) {
+	np->nl = nl_open(NETLINK_NETFILTER, 1);
+	if (!np->nl) {
 		int e = errno;
 
-		if (np->nl)
-			mnl_socket_close(np->nl);
 		free(np);
 		errno = e;
 		return NULL;
 	}
 	np->portid = mnl_socket_get_portid(np->nl);
 	np->seq = (unsigned int)time(NULL);
-	setsockopt(mnl_socket_get_fd(np->nl), SOL_SOCKET, SO_RCVTIMEO, &tv,
-		   sizeof(tv));
 	snprintf(np->ifname, sizeof(np->ifname), "%s", ifname);
 	return np;
 }

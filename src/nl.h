@@ -1,0 +1,13 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later
+ * moat - per-sandbox networks enforced by the host kernel
+ *
+ * nl.h - netlink request sockets
+ */
+#ifndef MOAT_NL_H
+#define MOAT_NL_H
+
+#include <libmnl/libmnl.h>
+
+struct mnl_socket *nl_open(int bus, int timeout_s);
+
+#endif /* MOAT_NL_H */
