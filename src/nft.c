@@ -34,12 +34,19 @@
  *	80, 443 and domain-rule ports) to NFT_PROXY_PORT on its gateway;
  *	one another table's mark rewrite kept from the proxy reaches <if>_fwd
  *	and is refused there (fail closed, nft_domain_ports())
+ *   output (filter)                      wk_dispatch   -> <if>_wk
+ *	a packet of a socket owned by a sandbox's worker (its UID, or its
+ *	DNS UID: nft_worker_uid()) takes the sandbox's mark, DNS upstream
+ *	with NFT_OUT_DNS; a UID of the workers' range without an entry is
+ *	dropped
  *   output (filter)                      out_dispatch  -> <if>_out
- *	connections a supervisor opens on its sandbox's behalf (the proxy's,
- *	DNS upstream), found by their socket mark (nft_out_mark(), copied
- *	back from the socket in case another table rewrote it), judged
- *	by the sandbox's own chains: loopback refused, local destinations
- *	to <if>_in, the rest to <if>_fwd (I8; nft_out_chain_text())
+ *	connections a worker opens on its sandbox's behalf (the proxy's,
+ *	DNS upstream, relays into the sandbox), found by that mark (or a
+ *	socket mark NFT_OUT_MARK | index, copied back from the socket in
+ *	case another table rewrote it), judged by the sandbox's own chains:
+ *	into its own sandbox accepted, into another refused (I1), loopback
+ *	refused, local destinations to <if>_in, the rest to <if>_fwd (I8;
+ *	nft_out_chain_text())
  *
  * Connections belong to a sandbox instance, not to an address or an
  * interface name, both of which a later sandbox may reuse: every new
@@ -65,8 +72,8 @@
  * libnftables transaction with the base table (idempotent: base chains
  * are flushed and refilled, maps keep their entries) and the sandbox's
  * chains and objects; then one libnftnl batch with its dispatch entries
- * (six by interface name, one by socket mark), the only way in to those
- * chains. Removal runs the other way
+ * (six by interface name, one by mark, two by its worker's UIDs), the only
+ * way in to those chains. Removal runs the other way
  * round. Until the entries exist, and once they are gone, the sandbox's
  * traffic meets the fail-closed drops, so no state in between is more
  * open than the policy. (The entries do not go through libnftables
@@ -196,27 +203,30 @@ static const char *nft_obs_base_rule(void)
 }
 
 /**
- * nft_out_base_text() - the output hook: supervisors' onward connections
+ * nft_out_base_text() - the output hook: workers' onward connections
  * @f:		output
  *
- * A connection a supervisor opens on its sandbox's behalf (the proxy's to
- * the original destination, the DNS interceptor's to its upstreams) leaves
- * from the host's own stack, where the sandbox's forward and input chains
- * never see it. Its socket carries the mark NFT_OUT_MARK | index
- * (nft_out_mark()). The packet mark starts as the socket's, but a table of
- * the host's that runs before this chain (at mangle priority, say) may
- * rewrite it, and a marked connection that lost its mark would pass as the
- * host's own, unjudged: so the first rule copies the socket's mark back
- * ("socket mark", which no table can change) onto every packet of a marked
- * socket. Then new connections with that bit are dispatched by
- * the mark to the sandbox's "<if>_out" chain (nft_out_chain_text()), and
- * one with no entry is dropped. Established ones are accepted first, as
- * in the forward hook, and ICMP errors about them; a related connection
- * (a conntrack helper's expectation) is judged like a new one. Unmarked
- * traffic, the host's own, is not touched, except that its new
- * connections into a sandbox (the published-port relays) first take that
- * sandbox's instance mark (<if>_host), so that the replies pass its input
- * chain.
+ * A connection a sandbox's worker opens on its behalf (the proxy's to the
+ * original destination, the DNS interceptor's to its upstreams, the
+ * relays of published ports into it) leaves from the host's own stack,
+ * where the sandbox's forward and input chains never see it. The worker
+ * runs as a UID of the sandbox's own (nft_worker_uid()), which the kernel
+ * knows for every socket ("meta skuid": no table can change it, and the
+ * worker no privilege to set a mark), so the second rule gives every
+ * packet of such a socket the sandbox's mark NFT_OUT_MARK | index, with
+ * NFT_OUT_DNS for its DNS UID (wk_dispatch -> "<if>_wk"), overwriting
+ * whatever a table before rewrote; a UID of the range with no entry is
+ * dropped. (The first rule does the same for a socket that carries the
+ * mark itself, "socket mark": no moat process sets one today, and it
+ * keeps such a socket's packets judged.) Then new connections with that
+ * bit are dispatched by the mark to the sandbox's "<if>_out" chain
+ * (nft_out_chain_text()), and one with no entry is dropped. Established
+ * ones are accepted first, as in the forward hook, and ICMP errors about
+ * them; a related connection (a conntrack helper's expectation) is
+ * judged like a new one. Unmarked traffic, the host's own, is not
+ * touched, except that new connections into a sandbox (the published-port
+ * relays) first take that sandbox's instance mark (<if>_host), so that
+ * the replies pass its input chain.
  */
 static void nft_out_base_text(FILE *f)
 {
@@ -224,16 +234,22 @@ static void nft_out_base_text(FILE *f)
 
 	fprintf(f,
 		"add map inet %s out_dispatch { type mark : verdict; }\n"
+		"add map inet %s wk_dispatch { type uid : verdict; }\n"
 		"add chain inet %s output { type filter hook output priority filter; policy accept; }\n"
 		"flush chain inet %s output\n"
 		"add rule inet %s output socket mark & 0x%08x == 0x%08x meta mark set socket mark comment \"the socket's mark, whatever tables before rewrote\"\n"
+		"add rule inet %s output meta skuid %u-%u meta skuid vmap @wk_dispatch comment \"a sandbox's worker: its sandbox's mark\"\n"
+		"add rule inet %s output meta skuid %u-%u meta mark & 0x%08x != 0x%08x counter drop comment \"a worker UID without its sandbox: fail closed\"\n"
 		"add rule inet %s output oifname \"%s*\" ct state new oifname vmap @host_dispatch\n"
 		"add rule inet %s output meta mark & 0x%08x == 0x%08x ct state established accept\n"
 		"add rule inet %s output meta mark & 0x%08x == 0x%08x ct state related meta l4proto { icmp, ipv6-icmp } accept\n"
 		"add rule inet %s output meta mark & 0x%08x == 0x%08x ct state invalid drop\n"
 		"add rule inet %s output meta mark & 0x%08x == 0x%08x meta mark & 0x%08x vmap @out_dispatch\n"
 		"add rule inet %s output meta mark & 0x%08x == 0x%08x counter drop comment \"no dispatch entry: fail closed\"\n",
-		t, t, t, t, NFT_OUT_MARK, NFT_OUT_MARK, t, NFT_IFPREFIX,
+		t, t, t, t, t, NFT_OUT_MARK, NFT_OUT_MARK,
+		t, NFT_WORKER_UID_BASE, NFT_WORKER_UID_LAST,
+		t, NFT_WORKER_UID_BASE, NFT_WORKER_UID_LAST, NFT_OUT_MARK, NFT_OUT_MARK,
+		t, NFT_IFPREFIX,
 		t, NFT_OUT_MARK, NFT_OUT_MARK,
 		t, NFT_OUT_MARK, NFT_OUT_MARK,
 		t, NFT_OUT_MARK, NFT_OUT_MARK,
@@ -1271,6 +1287,11 @@ static void nft_out_chain_text(FILE *f, const struct nft_sandbox *s)
 	snprintf(out, sizeof(out), "%s_out", i);
 	fprintf(f, "add chain inet %s %s\n", t, out);
 	fprintf(f, "flush chain inet %s %s\n", t, out);
+	fprintf(f, "add rule inet %s %s oifname \"%s\" accept comment \"into its own sandbox: published ports\"\n",
+		t, out, i);
+	nft_deny(f, i, out, NFT_CTR_D_I1_EGRESS, "I1:sandbox",
+		 "reject with icmpx admin-prohibited", "another sandbox (I1)",
+		 "oifname \"%s*\"", NFT_IFPREFIX);
 	if (s->pol->mode == NET_FILTERED)
 		fprintf(f, "add rule inet %s %s meta mark & 0x%08x == 0x%08x meta l4proto { tcp, udp } th dport 53 accept comment \"DNS upstream\"\n",
 			t, out, NFT_OUT_DNS, NFT_OUT_DNS);
@@ -1466,6 +1487,19 @@ int nft_sandbox_add_text(FILE *f, const struct nft_sandbox *s,
 	fprintf(f, "add rule inet %s %s_host ct mark set 0x%08" PRIx32 "\n",
 		t, i, s->instance);
 
+	/* its worker's sockets: the sandbox's mark (nft_worker_uid()) */
+	fprintf(f, "add chain inet %s %s_wk\n", t, i);
+	fprintf(f, "flush chain inet %s %s_wk\n", t, i);
+	if (nft_worker_uid(i, false)) {
+		uint32_t mark = nft_out_mark(i);
+
+		fprintf(f, "add rule inet %s %s_wk meta skuid %u meta mark set meta mark & 0x%08x | 0x%08x\n",
+			t, i, nft_worker_uid(i, false), NFT_OUT_KEEP, mark);
+		fprintf(f, "add rule inet %s %s_wk meta skuid %u meta mark set meta mark & 0x%08x | 0x%08x\n",
+			t, i, nft_worker_uid(i, true), NFT_OUT_KEEP,
+			mark | NFT_OUT_DNS);
+	}
+
 	nft_obs_i1_chain(f, i);
 	nft_out_chain_text(f, s);
 	return ret;
@@ -1491,7 +1525,7 @@ void nft_sandbox_del_text(FILE *f, const char *ifname,
 			  const struct policy *pol)
 {
 	/* out first: its rules refer to in and fwd */
-	static const char *const kinds[] = { "out", "pre", "in", "fwd", "rep", "host" };
+	static const char *const kinds[] = { "out", "pre", "in", "fwd", "rep", "host", "wk" };
 	const char *t = NFT_TABLE;
 	size_t k;
 
@@ -1507,20 +1541,29 @@ void nft_sandbox_del_text(FILE *f, const char *ifname,
 	nft_obs_del_text(f, ifname);
 }
 
-/* The dispatch maps and the chain each one jumps to, by suffix; keyed by
- * interface name, or by socket mark (nft_out_mark()) */
+/* The dispatch entries and the chain each one jumps to, by suffix; keyed by
+ * interface name, by socket mark (nft_out_mark()), or by the UIDs of the
+ * sandbox's worker (nft_worker_uid()) */
+enum nft_key {
+	NFT_KEY_IF,
+	NFT_KEY_MARK,
+	NFT_KEY_UID,
+	NFT_KEY_UID_DNS,
+};
 static const struct {
 	const char *map;
 	const char *suffix;
-	bool by_mark;
+	enum nft_key key;
 } nft_dispatch_maps[NFT_DISPATCH_N] = {
-	{ "i1_dispatch",  "i1",  false },
-	{ "pre_dispatch", "pre", false },
-	{ "in_dispatch",  "in",  false },
-	{ "fwd_dispatch", "fwd", false },
-	{ "rep_dispatch", "rep", false },
-	{ "host_dispatch", "host", false },
-	{ "out_dispatch", "out", true },
+	{ "i1_dispatch",  "i1",  NFT_KEY_IF },
+	{ "pre_dispatch", "pre", NFT_KEY_IF },
+	{ "in_dispatch",  "in",  NFT_KEY_IF },
+	{ "fwd_dispatch", "fwd", NFT_KEY_IF },
+	{ "rep_dispatch", "rep", NFT_KEY_IF },
+	{ "host_dispatch", "host", NFT_KEY_IF },
+	{ "out_dispatch", "out", NFT_KEY_MARK },
+	{ "wk_dispatch", "wk", NFT_KEY_UID },
+	{ "wk_dispatch", "wk", NFT_KEY_UID_DNS },
 };
 
 /**
@@ -1548,6 +1591,51 @@ uint32_t nft_out_mark(const char *ifname)
 }
 
 /**
+ * nft_worker_uid() - the UID of a sandbox's worker
+ * @ifname:	host-side interface, "moat<N>"
+ * @dns:	the UID of its DNS upstream sockets instead
+ *
+ * Return: NFT_WORKER_UID_BASE + 2N (+ 1 for @dns), or 0 if @ifname has no
+ *	   index within NFT_OUT_INDEX_MAX (such a sandbox has no worker UID,
+ *	   and its worker does not start)
+ */
+uint32_t nft_worker_uid(const char *ifname, bool dns)
+{
+	uint32_t mark = nft_out_mark(ifname);
+
+	if (mark == NFT_OUT_NONE)
+		return 0;
+	return NFT_WORKER_UID_BASE + 2 * (mark & ~NFT_OUT_MARK) + (dns ? 1 : 0);
+}
+
+/**
+ * nft_dispatch_key() - the key of one of a sandbox's dispatch entries
+ * @ifname:	host-side interface
+ * @k:		index into nft_dispatch_maps[]
+ * @num:	set to the key if it is a number (mark, UID)
+ *
+ * Return: false if the entry does not exist for this sandbox (an index
+ *	   past NFT_OUT_INDEX_MAX: its marked sockets and its worker's are
+ *	   dropped)
+ */
+static bool nft_dispatch_key(const char *ifname, size_t k, uint32_t *num)
+{
+	switch (nft_dispatch_maps[k].key) {
+	case NFT_KEY_IF:
+		return true;
+	case NFT_KEY_MARK:
+		*num = nft_out_mark(ifname);
+		return *num != NFT_OUT_NONE;
+	case NFT_KEY_UID:
+	case NFT_KEY_UID_DNS:
+		*num = nft_worker_uid(ifname,
+				      nft_dispatch_maps[k].key == NFT_KEY_UID_DNS);
+		return *num != 0;
+	}
+	return false;
+}
+
+/**
  * nft_dispatch_text() - a sandbox's dispatch entries as nft script text
  * @f:		output
  * @ifname:	host-side interface
@@ -1558,17 +1646,19 @@ uint32_t nft_out_mark(const char *ifname)
  */
 void nft_dispatch_text(FILE *f, const char *ifname, bool add)
 {
-	uint32_t mark = nft_out_mark(ifname);
 	char key[32];
+	uint32_t num;
 	size_t k;
 
 	for (k = 0; k < NFT_DISPATCH_N; k++) {
-		if (nft_dispatch_maps[k].by_mark && mark == NFT_OUT_NONE)
+		if (!nft_dispatch_key(ifname, k, &num))
 			continue;
-		if (nft_dispatch_maps[k].by_mark)
-			snprintf(key, sizeof(key), "0x%08x", mark);
-		else
+		if (nft_dispatch_maps[k].key == NFT_KEY_IF)
 			snprintf(key, sizeof(key), "\"%s\"", ifname);
+		else if (nft_dispatch_maps[k].key == NFT_KEY_MARK)
+			snprintf(key, sizeof(key), "0x%08x", num);
+		else
+			snprintf(key, sizeof(key), "%u", num);
 		if (add)
 			fprintf(f, "add element inet %s %s { %s : jump %s_%s }\n",
 				NFT_TABLE, nft_dispatch_maps[k].map, key,
@@ -1644,7 +1734,6 @@ static int nft_batch_send(struct mnl_socket *nl, unsigned int portid,
 static int nft_dispatch_batch(const char *ifname, bool add, int only)
 {
 	char buf[8192], key[IFNAMSIZ] = { 0 }, chain[64];
-	uint32_t mark = nft_out_mark(ifname);
 	struct mnl_nlmsg_batch *b;
 	struct mnl_socket *nl;
 	unsigned int seq = (unsigned int)time(NULL), portid, nmsg = 0, first;
@@ -1665,10 +1754,11 @@ static int nft_dispatch_batch(const char *ifname, bool add, int only)
 		struct nftnl_set_elem *e;
 		struct nftnl_set *set;
 		struct nlmsghdr *nlh;
+		uint32_t num;
 
 		if (only >= 0 && (size_t)only != k)
 			continue;
-		if (nft_dispatch_maps[k].by_mark && mark == NFT_OUT_NONE)
+		if (!nft_dispatch_key(ifname, k, &num))
 			continue;	/* no entry: its sockets are dropped */
 		set = nftnl_set_alloc();
 		e = nftnl_set_elem_alloc();
@@ -1676,9 +1766,9 @@ static int nft_dispatch_batch(const char *ifname, bool add, int only)
 			die_oom();
 		nftnl_set_set_str(set, NFTNL_SET_TABLE, NFT_TABLE);
 		nftnl_set_set_str(set, NFTNL_SET_NAME, nft_dispatch_maps[k].map);
-		if (nft_dispatch_maps[k].by_mark)
-			nftnl_set_elem_set(e, NFTNL_SET_ELEM_KEY, &mark,
-					   sizeof(mark));
+		if (nft_dispatch_maps[k].key != NFT_KEY_IF)
+			nftnl_set_elem_set(e, NFTNL_SET_ELEM_KEY, &num,
+					   sizeof(num));
 		else
 			nftnl_set_elem_set(e, NFTNL_SET_ELEM_KEY, key, sizeof(key));
 		if (add) {
