@@ -1279,7 +1279,11 @@ int main(int argc, char **argv)
 			return 0;
 		}
 		if (!strcmp(argv[1], "--version")) {
+#ifdef MOAT_TEST_HOOKS
+			printf("moat %s (test hooks: not for production)\n", MOAT_VERSION);
+#else
 			printf("moat %s\n", MOAT_VERSION);
+#endif
 			return 0;
 		}
 		if (!strcmp(argv[1], "--verbose") || !strcmp(argv[1], "-v")) {

@@ -181,7 +181,8 @@ static int worker_send(int fd, const struct wk_hdr *hdr,
  * entries exactly is refused.
  *
  * Return: the header (in @buf), NULL on EOF, error or a malformed message
- *	   (errno: 0 for EOF, EBADMSG, or what recvmsg(2) said)
+ *	   (errno: 0 for EOF, EBADMSG, or what recvmsg(2) said; @buf then
+ *	   starts with what header there was, zeroed if none)
  */
 static struct wk_hdr *worker_recv(int fd, void *buf, int *mfd)
 {
@@ -216,6 +217,8 @@ static struct wk_hdr *worker_recv(int fd, void *buf, int *mfd)
 		else
 			close(got);
 	}
+	if ((size_t)n < sizeof(*h))
+		memset(h, 0, sizeof(*h));	/* a reply then says seq 0 */
 	if ((mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) ||
 	    (size_t)n < sizeof(*h) || h->n > NFT_PIN_BATCH_MAX ||
 	    (size_t)n != sizeof(*h) + h->n * sizeof(struct wk_pin)) {
@@ -265,9 +268,9 @@ ssize_t worker_pins_recv(int fd, struct wk_hdr *hdr, struct nft_pin *pins,
 	size_t i;
 
 	h = worker_recv(fd, buf, NULL);
+	*hdr = *(struct wk_hdr *)buf;	/* even a malformed one's, to answer */
 	if (!h)
 		return -1;
-	*hdr = *h;
 	if (h->type != WK_PIN_ADD && h->type != WK_PIN_DEL) {
 		errno = EBADMSG;
 		return -1;
@@ -720,6 +723,138 @@ static int worker_setup(struct wk *w, char **err)
 	return 0;
 }
 
+#ifdef MOAT_TEST_HOOKS
+/**
+ * worker_evil_send() - test hooks: send raw bytes as a request, wait for
+ * the answer
+ * @w:		worker
+ * @buf:	message
+ * @len:	its length
+ *
+ * Return: the core's status, or -errno if none came
+ */
+static int worker_evil_send(struct wk *w, const void *buf, size_t len)
+{
+	static char rb[WK_MSG_MAX];
+	struct pollfd pfd = { .fd = WK_FD_REQ, .events = POLLIN };
+	const struct wk_hdr *q = buf;
+	struct wk_hdr *r;
+
+	if (send(WK_FD_REQ, buf, len, MSG_NOSIGNAL) < 0)
+		return -errno;
+	while (poll(&pfd, 1, WK_PIN_WAIT_MS) == 1) {
+		r = worker_recv(WK_FD_REQ, rb, NULL);
+		if (r && r->type == WK_REPLY &&
+		    r->seq == (len < sizeof(*q) ? 0 : q->seq))
+			return r->status;
+		if (!r && errno != EAGAIN && errno != EBADMSG)
+			return -EPIPE;
+	}
+	return -ETIMEDOUT;
+}
+
+/**
+ * worker_evil() - test hooks: act as a compromised worker would
+ * @w:		worker, isolated already
+ *
+ * Only in builds with -Dtest_hooks=true, and only when the environment
+ * the supervisor was started with says MOAT_TEST_WORKER=evil: every
+ * request a worker could forge that its core must refuse, each logged as
+ * a "test" record with the core's answer, then the one kind of pin the
+ * core must accept (so that "refused" is not "broken"). With
+ * MOAT_TEST_WORKER=evil-syscall it then makes a call its filter forbids.
+ */
+static void worker_evil(struct wk *w)
+{
+	const char *mode = getenv("MOAT_TEST_WORKER");
+	struct {
+		struct wk_hdr h;
+		struct wk_pin p[NFT_PIN_BATCH_MAX + 1];
+	} m;
+	const struct policy *p = &w->pol;
+	size_t dom = 0, other = 0, k;
+	static const uint8_t meta[4] = { 169, 254, 169, 254 };
+	static const uint8_t pub[4] = { 140, 82, 112, 99 };
+	struct {
+		const char *name;
+		size_t rule;
+		const char *host;
+		int af;
+		uint32_t timeout;
+		const uint8_t *addr;
+		uint16_t n;
+		size_t len;
+		uint16_t type;
+	} t[] = {
+		{ "rule-0", 0, NULL, AF_INET, 60, pub, 1, 0, WK_PIN_ADD },
+		{ "rule-past-end", p->nrules + 1, NULL, AF_INET, 60, pub, 1, 0, WK_PIN_ADD },
+		{ "address-rule", 0, NULL, AF_INET, 60, pub, 1, 0, WK_PIN_ADD },
+		{ "name-not-the-rule's", 0, "evil.example", AF_INET, 60, pub, 1, 0, WK_PIN_ADD },
+		{ "name-not-normalised", 0, "GitHub.com.", AF_INET, 60, pub, 1, 0, WK_PIN_ADD },
+		{ "family-99", 0, NULL, 99, 60, pub, 1, 0, WK_PIN_ADD },
+		{ "timeout-0", 0, NULL, AF_INET, 0, pub, 1, 0, WK_PIN_ADD },
+		{ "timeout-over-bound", 0, NULL, AF_INET, p->ttl_max + 1, pub, 1, 0, WK_PIN_ADD },
+		{ "metadata-address", 0, NULL, AF_INET, 60, meta, 1, 0, WK_PIN_ADD },
+		{ "too-many-entries", 0, NULL, AF_INET, 60, pub, NFT_PIN_BATCH_MAX + 1, 0, WK_PIN_ADD },
+		{ "short-message", 0, NULL, AF_INET, 60, pub, 1, 7, WK_PIN_ADD },
+		{ "length-not-entries", 0, NULL, AF_INET, 60, pub, 1, sizeof(struct wk_hdr) + 9, WK_PIN_ADD },
+		{ "unknown-type", 0, NULL, AF_INET, 60, pub, 1, 0, 77 },
+		{ "delete-address-rule", 0, NULL, AF_INET, 60, pub, 1, 0, WK_PIN_DEL },
+		{ "allowed-pin", 0, NULL, AF_INET, 60, pub, 1, 0, WK_PIN_ADD },
+	};
+	size_t i;
+
+	if (!mode || strncmp(mode, "evil", 4))
+		return;
+	for (k = 0; k < p->nrules; k++) {
+		if (!dom && p->rules[k].allow && p->rules[k].kind == TARGET_DOMAIN &&
+		    p->rules[k].domain[0] != '*')
+			dom = k + 1;
+		if (!other && p->rules[k].kind != TARGET_DOMAIN)
+			other = k + 1;
+	}
+	for (i = 0; i < ARRAY_SIZE(t); i++) {
+		const char *res;
+		size_t len, j;
+		int st;
+
+		memset(&m, 0, sizeof(m));
+		m.h.type = t[i].type;
+		m.h.n = t[i].n;
+		m.h.seq = ++w->seq;
+		for (j = 0; j < t[i].n && j <= NFT_PIN_BATCH_MAX; j++) {
+			const char *host = t[i].host ? t[i].host :
+					   dom ? p->rules[dom - 1].domain : "x";
+			struct wk_pin *e = &m.p[j];
+
+			e->rule = (uint16_t)(t[i].rule ? t[i].rule :
+				  !strcmp(t[i].name, "rule-0") ? 0 :
+				  strstr(t[i].name, "address-rule") ? other : dom);
+			e->af = (uint8_t)t[i].af;
+			e->timeout = t[i].timeout;
+			memcpy(e->addr, t[i].addr, 4);
+			e->namelen = (uint8_t)strlen(host);
+			memcpy(e->name, host, e->namelen);
+		}
+		len = t[i].len ? t[i].len :
+		      sizeof(m.h) + (size_t)t[i].n * sizeof(struct wk_pin);
+		st = worker_evil_send(w, &m, len);
+		res = st == 0 ? "accepted" : st == -EPERM ? "refused" :
+		      st == -EBADMSG ? "malformed" : "error";
+		log_event(&w->sh->log, "test", "attack", t[i].name,
+			  "result", res, "status", st ? strerror(-st) : "0", NULL);
+	}
+	if (!strcmp(mode, "evil-syscall")) {
+		log_event(&w->sh->log, "test", "attack", "forbidden-syscall",
+			  "result", "trying", NULL);
+		/* not in the allow-list: the filter kills the process */
+		syscall(SYS_ptrace, 0, 0, 0, 0);
+		log_event(&w->sh->log, "test", "attack", "forbidden-syscall",
+			  "result", "survived", NULL);
+	}
+}
+#endif /* MOAT_TEST_HOOKS */
+
 /**
  * worker_main() - the worker's body, in the child of worker_start()
  * @ws:		what it is started with
@@ -751,6 +886,9 @@ static void __attribute__((noreturn)) worker_main(const struct wk_spec *ws,
 	}
 	dprintf(WK_FD_READY, "OK\n");
 	close(WK_FD_READY);
+#ifdef MOAT_TEST_HOOKS
+	worker_evil(w);
+#endif
 
 	worker_loop(w);
 

@@ -165,6 +165,41 @@ assert_no_match "$(probe_tcp "$D" 192.168.77.10 80)" "LAN-80" "the LAN is still 
 assert_no_match "$(probe_tcp "$D" 151.101.1.1 22)" "INET" "a public address not allowed is still refused"
 assert_match "$(probe_tcp "$D" 93.184.216.34 22)" "INET-22" "control: an allowed address still works (its rule is in the kernel)"
 
+t_begin "a compromised worker (test hooks)"
+if ! "$MOAT" --version | grep -q "test hooks"; then
+	ok "# SKIP this build has no test hooks (meson -Dtest_hooks=true; scripts/test.sh builds them)"
+else
+	if ! out=$(in_host env MOAT_TEST_WORKER=evil "$MOAT" create "ev-$S" \
+		--default-egress deny --allow github.com:443 --allow 93.184.216.34:22 2>&1); then
+		not_ok "create a sandbox whose worker attacks its core" "$out"
+	else
+		EV=$(field "ev-$S" 'd["host_interface"]')
+		check "the attacks are done" wait_for 30 sh -c \
+			"$MOAT logs ev-$S 2>/dev/null | grep -q attack=allowed-pin"
+		L=$(m logs "ev-$S" 2>&1)
+		for a in rule-0 rule-past-end address-rule "name-not-the-rule's" \
+			name-not-normalised family-99 timeout-0 timeout-over-bound \
+			metadata-address delete-address-rule; do
+			assert_match "$L" "attack=$a .*result=refused" "refused: a pin request with $a"
+		done
+		for a in too-many-entries short-message length-not-entries unknown-type; do
+			assert_match "$L" "attack=$a .*result=malformed" "refused as malformed: $a"
+		done
+		assert_match "$L" "attack=allowed-pin .*result=accepted" \
+			"control: a pin for its own domain rule is accepted (the most it can do)"
+		sets=$(in_host nft list table inet moat 2>/dev/null | sed -n "/set ${EV}_d/,/}/p")
+		assert_no_match "$sets" "169.254.169.254" "the metadata address is in no set"
+		assert_match "$sets" "140.82.112.99" "the allowed pin is in its rule's set"
+		assert_match "$(field "ev-$S" 'd["supervisor"]["worker"]["refused_total"]')" '^1[0-9]$' \
+			"the core counts the refused requests"
+		assert_no_match "$(probe_tcp "moat-ev-$S" 169.254.169.254 80)" "META" \
+			"the sandbox cannot reach metadata"
+		assert_match "$(probe_tcp "moat-ev-$S" 93.184.216.34 22)" "INET-22" \
+			"control: the sandbox reaches what it may"
+		m rm -f "ev-$S" >/dev/null 2>&1
+	fi
+fi
+
 t_begin "removal"
 assert_ok -m "moat rm of both sandboxes" m rm -f "sp-$S" "ot-$S"
 assert_eq "$(in_host nft list table inet moat 2>/dev/null | grep -c "$VIF" || true)" 0 \
