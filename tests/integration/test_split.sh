@@ -127,11 +127,26 @@ for o in json.load(sys.stdin)["nftables"]:
     if s and s["name"].startswith(sys.argv[1] + "_d") and s["name"].endswith("_4"):
         print(s["name"]); break' "$VIF")
 assert_match "$(in_host nft list set inet moat "$SET" 2>&1)" "140.82.112.3" "github.com's address is pinned"
+# load while it dies: names allowed and denied resolved, requests for an
+# allowed and a denied Host through the proxy, each result on a line
+load() {
+	local end=$((SECONDS + 4))
+	while [ $SECONDS -lt $end ]; do
+		echo "dns-ok $(in_ns "$D" dig +time=1 +tries=1 +short @8.8.8.8 github.com 2>/dev/null | head -n1)"
+		echo "dns-evil $(in_ns "$D" dig +time=1 +tries=1 +short @8.8.8.8 evil.example 2>/dev/null | head -n1)"
+		echo "http-evil $(probe_http "$D" http://140.82.112.3/ -H 'Host: evil.example' 2>/dev/null | head -n2 | tr '\n' ' ')"
+		echo "http-ok $(probe_http "$D" http://140.82.112.3/ -H 'Host: github.com' 2>/dev/null | head -n2 | tr '\n' ' ')"
+	done
+}
+load >"$WORLD_DIR/load.txt" 2>&1 &
+LOAD=$!
+sleep 1		# the load runs a while before the kill (elapsed time is the point)
 kill -KILL "$WK"
 t0=$EPOCHREALTIME
 if wait_for 3 probe_dns "$D" 8.8.8.8 github.com; then
 	ms=$(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%d", (b - a) * 1000 }')
 	ok "DNS answers again after the worker was killed (${ms} ms)"
+	check "... within a second" [ "$ms" -lt 1000 ]
 	WK2=$(worker_of "$CORE")
 	assert_ne "${WK2:-$WK}" "$WK" "a new worker runs"
 else
@@ -140,6 +155,15 @@ fi
 assert_match "$(in_host nft list set inet moat "$SET" 2>&1)" "140.82.112.3" "the pin stayed in the kernel"
 assert_match "$(probe_http "$D" http://140.82.112.3/ -H 'Host: github.com')" \
 	"host: github.com" "a request to the pinned address passes the new worker's proxy"
+wait "$LOAD"
+assert_no_match "$(grep '^dns-evil' "$WORLD_DIR/load.txt")" '[0-9]+\.[0-9]' \
+	"under load, before, during and after: a denied name never got an address"
+assert_no_match "$(grep '^http-evil' "$WORLD_DIR/load.txt")" 'host: evil.example' \
+	"... a denied Host never reached the server"
+check "... and no request naming it reached the server" \
+	[ "$(grep -c 'host=evil.example' "$WORLD_DIR/srv-inet.log" 2>/dev/null || true)" = 0 ]
+assert_match "$(grep '^http-ok' "$WORLD_DIR/load.txt")" 'host: github.com' \
+	"control: allowed requests went through under load"
 q1=$(field "sp-$S" 'd["supervisor"]["dns"]["queries_total"]')
 check "the DNS counters carried over ($q0 before, $q1 after)" [ "${q1:-0}" -gt "${q0:-0}" ]
 assert_eq "$(field "sp-$S" 'd["supervisor"]["worker"]["restarts_total"]')" 1 "the restart is counted"
