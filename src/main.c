@@ -155,10 +155,18 @@ static const char usage_rm[] =
 static const char usage_ls[] =
 "Usage: moat ls [--json]\n"
 "\n"
-"List sandboxes: name, status (running; degraded: moat's rules for it are\n"
-"absent, after a firewall reload, and its traffic is refused until its\n"
-"supervisor has restored them; dead: its supervisor is gone; creating:\n"
-"being set up; broken: its record cannot be read), addresses.\n";
+"List sandboxes: name, status, network, address, interface, supervisor and\n"
+"the reason for a status other than running. Every sandbox stays closed by\n"
+"the kernel's rules; the status says which of moat's services it has:\n"
+"  running    supervisor running, rules in place\n"
+"  degraded   closed, a service missing: 'rules absent' (a firewall reload;\n"
+"             its supervisor restores them) or 'supervisor not running'\n"
+"             (no DNS, proxy or published ports; 'moat adopt' gives it a\n"
+"             new supervisor), or both\n"
+"  dead       supervisor not running and its network namespace or host\n"
+"             interface gone: 'moat rm -f' removes the rest\n"
+"  creating   being set up, or its set-up was interrupted\n"
+"  broken     its record cannot be read\n";
 
 static const char usage_inspect[] =
 "Usage: moat inspect NAME [--json]\n"
@@ -699,9 +707,11 @@ static int cmd_update(int argc, char **argv)
 {
 	autofree char *next = NULL;
 	struct moat_config c;
+	char stbuf[STATE_STATUS_TEXT_LEN];
 	struct policy p, cur;
 	json_t *resp = NULL;
 	const char *name;
+	enum sb_status st;
 	struct sb_state s;
 	struct sb_args a;
 	int ret, lock, err;
@@ -756,9 +766,13 @@ static int cmd_update(int argc, char **argv)
 		ret = MOAT_EXIT_FAILURE;
 		goto out_lock;
 	}
-	if (state_status(&s) != SB_RUNNING) {
-		msg_err("sandbox '%s' is %s: its policy cannot change now", name,
-			state_status_name(state_status(&s)));
+	state_status_text(&s, &st, stbuf, sizeof(stbuf));
+	if (st != SB_RUNNING) {
+		msg_err("sandbox '%s' is %s: its policy cannot change now%s%s%s",
+			name, stbuf, st == SB_DEGRADED ?
+			"; give it a supervisor again with 'moat adopt " : "",
+			st == SB_DEGRADED ? name : "",
+			st == SB_DEGRADED ? "'" : "");
 		ret = MOAT_EXIT_FAILURE;
 		goto out_lock;
 	}
@@ -842,6 +856,7 @@ static int cmd_exec(int argc, char **argv)
 		{ "user", required_argument, NULL, OPT_USER },
 		{ NULL, 0, NULL, 0 },
 	};
+	char stbuf[STATE_STATUS_TEXT_LEN];
 	const char *user = NULL, *name;
 	struct moat_config c;
 	struct exec_user u;
@@ -882,10 +897,16 @@ static int cmd_exec(int argc, char **argv)
 		msg_err("the record of sandbox '%s' is unreadable", name);
 		return MOAT_EXIT_FAILURE;
 	}
-	st = state_status(&s);
+	state_status_text(&s, &st, stbuf, sizeof(stbuf));
+	if (st == SB_DEGRADED) {
+		msg_err("sandbox '%s' is %s; give it a supervisor again with "
+			"'moat adopt %s', or remove it with 'moat rm -f %s'",
+			name, stbuf, name, name);
+		return MOAT_EXIT_FAILURE;
+	}
 	if (st != SB_RUNNING) {
 		msg_err("sandbox '%s' is %s; remove it with 'moat rm -f %s'",
-			name, state_status_name(st), name);
+			name, stbuf, name);
 		return MOAT_EXIT_FAILURE;
 	}
 	return exec_run(s.netns, sandbox_resolv(&c, &s), c.run_dir, &u,
@@ -1017,12 +1038,13 @@ static int cmd_ls(int argc, char **argv)
 	if (json)
 		arr = json_array();
 	else
-		printf("%-24s %-9s %-10s %-15s %-10s %s\n", "NAME", "STATUS",
-		       "NETWORK", "IPV4", "INTERFACE", "SUPERVISOR");
+		printf("%-24s %-9s %-10s %-15s %-10s %-10s %s\n", "NAME",
+		       "STATUS", "NETWORK", "IPV4", "INTERFACE", "SUPERVISOR",
+		       "REASON");
 	for (i = 0; i < n; i++) {
 		char b4[INET6_ADDRSTRLEN];
+		const char *st, *why;
 		struct sb_state s;
-		const char *st;
 
 		if (state_read(&c, names[i], &s)) {
 			if (json)
@@ -1032,16 +1054,20 @@ static int cmd_ls(int argc, char **argv)
 				printf("%-24s %-9s\n", names[i], "broken");
 			continue;
 		}
-		st = state_status_name(guard_status(&c, &s, base));
+		st = state_status_name(guard_status(&c, &s, base, &why));
 		if (json) {
 			json_t *o = state_to_json(&s);
 
 			json_object_set_new(o, "status", json_string(st));
+			json_object_set_new(o, "reason", why ? json_string(why) :
+					    json_null());
 			json_array_append_new(arr, o);
 		} else {
-			printf("%-24s %-9s %-10s %-15s %-10s %d\n", s.name, st,
-			       s.mode, s.has_net ? addr_str(&s.addr4, b4) : "-",
-			       s.has_net ? s.ifname : "-", (int)s.supervisor_pid);
+			printf("%-24s %-9s %-10s %-15s %-10s %-10d %s\n", s.name,
+			       st, s.mode,
+			       s.has_net ? addr_str(&s.addr4, b4) : "-",
+			       s.has_net ? s.ifname : "-", (int)s.supervisor_pid,
+			       why ? why : "-");
 		}
 	}
 	if (json) {
@@ -1067,6 +1093,7 @@ static int cmd_inspect(int argc, char **argv)
 {
 	json_t *o, *counters = NULL, *sv = NULL;
 	struct moat_config c;
+	const char *why;
 	enum sb_status st;
 	struct sb_state s;
 	struct policy p;
@@ -1093,12 +1120,10 @@ static int cmd_inspect(int argc, char **argv)
 		return MOAT_EXIT_FAILURE;
 	}
 	o = state_to_json(&s);
-	st = state_status(&s);
-	if (st == SB_RUNNING && s.has_net &&
-	    (state_degraded(&c, name) ||
-	     (geteuid() == 0 && guard_intact(s.ifname) == 0)))
-		st = SB_DEGRADED;
+	st = guard_status(&c, &s, s.has_net && geteuid() == 0 ?
+			  guard_intact(s.ifname) : -1, &why);
 	json_object_set_new(o, "status", json_string(state_status_name(st)));
+	json_object_set_new(o, "reason", why ? json_string(why) : json_null());
 	policy_init(&p);
 	if (sandbox_load_policy(&c, name, &p) == 0)
 		json_object_set_new(o, "policy", policy_to_json(&p));
@@ -1109,7 +1134,7 @@ static int cmd_inspect(int argc, char **argv)
 		json_object_set_new(o, "counters", counters);
 	else
 		json_object_set_new(o, "counters", json_null());
-	if ((st == SB_RUNNING || st == SB_DEGRADED) &&
+	if (state_supervisor_alive(&s) &&
 	    svctl_request(&c, name, "status", &sv) == 0)
 		json_object_set_new(o, "supervisor", sv);
 	else
@@ -1126,7 +1151,8 @@ static int cmd_inspect(int argc, char **argv)
 		char *pol;
 
 		printf("name:            %s\n", s.name);
-		printf("status:          %s\n", state_status_name(st));
+		printf("status:          %s%s%s%s\n", state_status_name(st),
+		       why ? " (" : "", why ? why : "", why ? ")" : "");
 		printf("network:         %s\n", s.mode);
 		printf("netns:           %s\n", s.netns);
 		printf("host_interface:  %s\n", s.has_net ? s.ifname : "-");
@@ -1135,6 +1161,7 @@ static int cmd_inspect(int argc, char **argv)
 		printf("ipv6:            %s\n", addr_str(&s.addr6, b));
 		printf("gateway6:        %s\n", addr_str(&s.gw6, b));
 		printf("supervisor_pid:  %d\n", (int)s.supervisor_pid);
+		printf("adoptions:       %u\n", s.adoptions);
 		pol = json_dumps(json_object_get(o, "counters"), JSON_INDENT(2) | JSON_SORT_KEYS);
 		printf("counters:        %s\n", pol ? pol : "null");
 		free(pol);
