@@ -1309,6 +1309,7 @@ static int dns_check_answer(struct dns *d, const struct dns_q *q,
 			pins[np].af = af;
 			memcpy(pins[np].addr, addr, 16);
 			pins[np].timeout = timeout;
+			pins[np].name = q->qname;	/* the element's comment */
 			np++;
 		}
 	}
@@ -2007,6 +2008,7 @@ size_t dns_repin(struct dns *d)
 			add[n].af = v->af;
 			memcpy(add[n].addr, v->addr, v->af == AF_INET ? 4 : 16);
 			add[n].timeout = (uint32_t)(v->expires - now);
+			add[n].name = v->name;
 			n++;
 		}
 	}
@@ -2079,6 +2081,7 @@ size_t dns_pins_for(const struct dns *d, const struct policy *p,
 			(*out)[n].af = v->af;
 			memcpy((*out)[n].addr, v->addr, v->af == AF_INET ? 4 : 16);
 			(*out)[n].timeout = (uint32_t)(v->expires - now);
+			(*out)[n].name = v->name;	/* as long as the ring */
 			n++;
 		}
 	}
