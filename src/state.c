@@ -605,13 +605,14 @@ void state_addresses(const struct moat_config *c, struct sb_state *s)
 }
 
 /**
- * state_proc_starttime() - start time of a process, from /proc/PID/stat
+ * state_proc_stat() - state and start time of a process, from /proc/PID/stat
  * @pid:	process
+ * @state:	set to field 3 ('R', 'S', ..., 'Z' for a zombie), or NULL
  * @start:	set to field 22, clock ticks since boot
  *
  * Return: 0, or -errno (-ENOENT if there is no such process)
  */
-int state_proc_starttime(pid_t pid, unsigned long long *start)
+static int state_proc_stat(pid_t pid, char *state, unsigned long long *start)
 {
 	char path[64], buf[1024];
 	autoclose int fd = -1;
@@ -628,8 +629,10 @@ int state_proc_starttime(pid_t pid, unsigned long long *start)
 		return -EIO;
 	buf[n] = '\0';
 	p = strrchr(buf, ')');	/* comm may hold spaces and parentheses */
-	if (!p)
+	if (!p || p[1] != ' ' || !p[2])
 		return -EIO;
+	if (state)
+		*state = p[2];
 	/* after ") " comes field 3 (state); start time is field 22 */
 	for (field = 2; field < 22 && p; field++)
 		p = strchr(p + 1, ' ');
@@ -640,17 +643,34 @@ int state_proc_starttime(pid_t pid, unsigned long long *start)
 }
 
 /**
+ * state_proc_starttime() - start time of a process, from /proc/PID/stat
+ * @pid:	process
+ * @start:	set to field 22, clock ticks since boot
+ *
+ * Return: 0, or -errno (-ENOENT if there is no such process)
+ */
+int state_proc_starttime(pid_t pid, unsigned long long *start)
+{
+	return state_proc_stat(pid, NULL, start);
+}
+
+/**
  * state_proc_alive() - whether a process is the one a record names
  * @pid:	process ID, 0 or less for none
  * @start:	its start time as recorded (state_proc_starttime())
+ *
+ * A zombie is not alive: a supervisor killed while "moat run", its
+ * parent, waits for its command stays one until moat run exits.
  *
  * Return: true if @pid runs and started at @start (not a reused PID)
  */
 bool state_proc_alive(pid_t pid, unsigned long long start)
 {
 	unsigned long long st;
+	char state;
 
-	return pid > 0 && !state_proc_starttime(pid, &st) && st == start;
+	return pid > 0 && !state_proc_stat(pid, &state, &st) && st == start &&
+	       state != 'Z' && state != 'X';
 }
 
 /**
