@@ -168,7 +168,7 @@ struct nft_pin {
  */
 struct nft_live_pin {
 	struct nft_pin pin;
-	char name[NFT_PIN_NAME_MAX + 1];
+	char name[POLICY_DOMAIN_MAX + 3];	/* as struct rule's domain */
 };
 
 #define NFT_PIN_BATCH_MAX	64
