@@ -25,6 +25,7 @@
 #include <sys/wait.h>
 #include <arpa/inet.h>
 
+#include "adopt.h"
 #include "err.h"
 #include "exec.h"
 #include "guard.h"
@@ -50,6 +51,7 @@ static const char usage_main[] =
 "  create NAME [OPTIONS]           create a sandbox and leave it running\n"
 "  exec NAME [--user U] -- CMD     run CMD inside an existing sandbox\n"
 "  update NAME [OPTIONS]           replace a running sandbox's policy\n"
+"  adopt NAME... | --all           give sandboxes whose supervisor died a new one\n"
 "  rm [-f] NAME...                 remove sandboxes\n"
 "  ls [--json]                     list sandboxes\n"
 "  inspect NAME [--json]           show a sandbox's addresses, policy, counters\n"
@@ -143,6 +145,22 @@ static const char usage_exec[] =
 "  --user UID[:GID]          run CMD as this user (default: the user who ran\n"
 "                            sudo, else the caller); UID 0 maps to the user\n"
 "                            who ran sudo, else to 65534, on the host\n";
+
+static const char usage_adopt[] =
+"Usage: moat adopt NAME...\n"
+"       moat adopt --all\n"
+"\n"
+"Give a sandbox whose supervisor is not running (killed, or crashed: 'moat\n"
+"ls' shows it degraded, supervisor not running) a new supervisor, without\n"
+"recreating it: its DNS, proxy, published ports and log work again, the\n"
+"pins its DNS answers made are kept, and rules damaged meanwhile (a\n"
+"firewall reload) are restored. Prints the name of each sandbox adopted.\n"
+"\n"
+"  --all                     every sandbox whose supervisor is not running\n"
+"\n"
+"Exit status: 0 adopted; 1 no such sandbox, or one that cannot be adopted\n"
+"(its supervisor runs, it is dead or being created, or its 'moat run' has\n"
+"ended); 2 usage; 125 the new supervisor did not start (see moat-adopt(1)).\n";
 
 static const char usage_rm[] =
 "Usage: moat rm [-f|--force] NAME...\n"
@@ -960,6 +978,78 @@ static int cmd_rm(int argc, char **argv)
 }
 
 /**
+ * cmd_adopt() - moat adopt
+ * @argc:	argument count
+ * @argv:	arguments, argv[0] = "adopt"
+ *
+ * Return: 0 if every sandbox was adopted, 1 if one does not exist or
+ *	   cannot be adopted, 125 if a supervisor did not start (the worst)
+ */
+static int cmd_adopt(int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{ "all", no_argument, NULL, 'a' },
+		{ NULL, 0, NULL, 0 },
+	};
+	char (*names)[MOAT_NAME_MAX + 1] = NULL;
+	bool all = false, failed = false, refused = false;
+	struct moat_config c;
+	size_t n = 0, i;
+	int opt, ret;
+
+	if (want_help(argc, argv)) {
+		printf("%s", usage_adopt);
+		return 0;
+	}
+	optind = 1;
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, "", lo, NULL)) != -1) {
+		if (opt != 'a')
+			return usage_error("adopt", "option '%s' is not valid here",
+					   argv[optind - 1]);
+		all = true;
+	}
+	if (all && optind < argc)
+		return usage_error("adopt", "--all takes no sandbox name");
+	if (!all && optind >= argc)
+		return usage_error("adopt", "missing the sandbox name (or --all)");
+	for (i = optind; i < (size_t)argc; i++)
+		if (!state_name_valid(argv[i]))
+			return usage_error("adopt", "'%s' is not a sandbox name",
+					   argv[i]);
+	if ((ret = need_root("adopt")) || (ret = load_config(&c)))
+		return ret;
+	if (all && (ret = state_list(&c, &names, &n))) {
+		msg_err("cannot list %s: %s", c.run_dir, strerror(-ret));
+		free(names);
+		return MOAT_EXIT_FAILURE;
+	}
+	for (i = 0; i < (all ? n : (size_t)(argc - optind)); i++) {
+		const char *name = all ? names[i] : argv[optind + i];
+		struct sb_state s;
+
+		/* --all: only those whose supervisor is not running */
+		if (all && (state_read(&c, name, &s) ||
+			    state_status(&s) == SB_RUNNING ||
+			    state_status(&s) == SB_CREATING))
+			continue;
+		switch (adopt_one(&c, name, all)) {
+		case ADOPT_DONE:
+		case ADOPT_NONE:
+			break;
+		case ADOPT_REFUSED:
+			refused = true;
+			break;
+		case ADOPT_FAILED:
+			failed = true;
+			break;
+		}
+	}
+	free(names);
+	return failed ? MOAT_EXIT_FAILURE : refused ? MOAT_EXIT_POLICY : 0;
+}
+
+/**
  * json_opt() - parse a lone --json option
  * @cmd:	command name
  * @argc:	argument count
@@ -1293,7 +1383,7 @@ int main(int argc, char **argv)
 	} cmds[] = {
 		{ "run", cmd_run }, { "create", cmd_create }, { "exec", cmd_exec },
 		{ "rm", cmd_rm }, { "ls", cmd_ls }, { "inspect", cmd_inspect },
-		{ "update", cmd_update },
+		{ "update", cmd_update }, { "adopt", cmd_adopt },
 		{ "policy", cmd_policy }, { "__supervise", cmd_supervise },
 		{ "logs", logs_command }, { "stats", stats_command },
 		{ "verify", verify_main },
