@@ -918,7 +918,9 @@ out:
  * "degraded"), or, as root, @rules does, after a firewall reload, until
  * the supervisor has restored them (it may not have noticed yet). Nobody
  * restores the rules of a sandbox whose supervisor is not running: both
- * reasons are given then.
+ * reasons are given then, and for such a sandbox (rare), the kernel is
+ * asked for its own chains when @rules only says the base table is there
+ * (another supervisor restores the table without them).
  *
  * Return: status
  */
@@ -928,8 +930,12 @@ enum sb_status guard_status(const struct moat_config *c,
 {
 	const char *w;
 	enum sb_status st = state_status_why(s, &w);
-	bool absent = (st == SB_RUNNING || st == SB_DEGRADED) && s->has_net &&
-		      (rules == 0 || state_degraded(c, s->name));
+	bool absent;
+
+	if (st == SB_DEGRADED && s->has_net && rules == 1)
+		rules = guard_intact(s->ifname);
+	absent = (st == SB_RUNNING || st == SB_DEGRADED) && s->has_net &&
+		 (rules == 0 || state_degraded(c, s->name));
 
 	if (absent) {
 		w = st == SB_RUNNING ? SB_WHY_RULES : SB_WHY_SUPERVISOR_RULES;
