@@ -83,6 +83,7 @@
  * also what the golden files under tests/golden/ pin, with the dispatch
  * entries written in nft syntax too (nft_dispatch_text()).
  */
+#include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
@@ -101,10 +102,13 @@
 #include <linux/netfilter/nfnetlink.h>
 #include <libnftnl/common.h>
 #include <libnftnl/set.h>
+#include <libnftnl/udata.h>
 #include <arpa/inet.h>
 #include <net/if.h>
 #include <sys/socket.h>
 #include <sys/time.h>
+
+#define NFT_PINS_DUMP_BUF	65536	/* a set dump's messages (32 KiB at most) */
 
 /* Ports of name services that must never leave a sandbox directly (I4):
  * DNS (until intercepted), DoT/DoQ, mDNS, LLMNR, NetBIOS name/datagram
@@ -1880,6 +1884,59 @@ void nft_pinner_close(struct nft_pinner *np)
 }
 
 /**
+ * nft_pin_name_ok() - whether a pin's name is kept in its element
+ * @name:	normalised name, or NULL
+ *
+ * Host-name characters only (letters, digits, '-', '_', '.'), at most
+ * NFT_PIN_NAME_MAX of them: the names come from DNS answers to the
+ * sandbox, and update.c writes them into nft script text, quoted.
+ *
+ * Return: true if @name can be an element's comment
+ */
+bool nft_pin_name_ok(const char *name)
+{
+	size_t i;
+
+	if (!name || !*name)
+		return false;
+	for (i = 0; name[i]; i++) {
+		unsigned char ch = (unsigned char)name[i];
+
+		if (i == NFT_PIN_NAME_MAX ||
+		    !(isalnum(ch) || ch == '-' || ch == '_' || ch == '.'))
+			return false;
+	}
+	return true;
+}
+
+/**
+ * nft_pin_udata() - give a pin's element the name it was answered for
+ * @e:		element
+ * @name:	normalised name, or NULL
+ *
+ * As its comment (NFTNL_UDATA_SET_ELEM_COMMENT, what "nft list" prints):
+ * a new supervisor of the sandbox reads it back (nft_pins_read()), so that
+ * its proxy knows which name each live pin serves. Only names
+ * nft_pin_name_ok() accepts are kept (NFT_PIN_NAME_MAX is nft's limit
+ * for comments).
+ */
+static void nft_pin_udata(struct nftnl_set_elem *e, const char *name)
+{
+	struct nftnl_udata_buf *ud;
+
+	if (!nft_pin_name_ok(name))
+		return;
+	ud = nftnl_udata_buf_alloc(NFT_USERDATA_MAXLEN);
+	if (!ud)
+		die_oom();
+	if (nftnl_udata_put_strz(ud, NFTNL_UDATA_SET_ELEM_COMMENT, name))
+		nftnl_set_elem_set(e, NFTNL_SET_ELEM_USERDATA,
+				   nftnl_udata_buf_data(ud),
+				   nftnl_udata_buf_len(ud));
+	nftnl_udata_buf_free(ud);
+}
+
+/**
  * nft_pinner_batch() - pin or unpin addresses in one transaction, waiting
  * for the ACK
  * @np:		pinner
@@ -1892,7 +1949,8 @@ void nft_pinner_close(struct nft_pinner *np)
  * (it would expire on its first schedule, possibly right after the answer
  * is released), and deleting one that does not exist aborts the batch, so
  * each pin is three messages: NEWSETELEM (make sure it exists), DELSETELEM,
- * NEWSETELEM with the new timeout. The transaction applies atomically: no
+ * NEWSETELEM with the new timeout and, as its comment, the name it was
+ * answered for (nft_pin_udata()). The transaction applies atomically: no
  * packet sees the element missing in between. libnftables is not used
  * here: it fetches the whole table's sets before changing any element (see
  * nft_dispatch_set()).
@@ -1902,7 +1960,8 @@ void nft_pinner_close(struct nft_pinner *np)
 static int nft_pinner_batch(struct nft_pinner *np, const struct nft_pin *pins,
 			    size_t n, bool remove)
 {
-	static char buf[NFT_PIN_BATCH_MAX * 3 * 256 + 1024];
+	/* a message is at most about 110 bytes, and its comment's 130 */
+	static char buf[NFT_PIN_BATCH_MAX * 3 * 384 + 1024];
 	char set_name[NFT_DOM_SET_LEN];
 	struct mnl_nlmsg_batch *b;
 	unsigned int nmsg = 0, first;
@@ -1939,6 +1998,8 @@ static int nft_pinner_batch(struct nft_pinner *np, const struct nft_pin *pins,
 				   p->af == AF_INET ? 4 : 16);
 		if (!del)
 			nftnl_set_elem_set_u64(e, NFTNL_SET_ELEM_TIMEOUT, timeout);
+		if (!remove && k % per == 2)
+			nft_pin_udata(e, p->name);
 		nftnl_set_elem_add(set, e);
 		nlh = nftnl_nlmsg_build_hdr(mnl_nlmsg_batch_current(b),
 					    del ? NFT_MSG_DELSETELEM : NFT_MSG_NEWSETELEM,
@@ -1987,6 +2048,186 @@ int nft_pinner_add(struct nft_pinner *np, const struct nft_pin *pins, size_t n)
 int nft_pinner_del(struct nft_pinner *np, const struct nft_pin *pins, size_t n)
 {
 	return nft_pinner_batch(np, pins, n, true);
+}
+
+/**
+ * struct nft_pins_rd - what nft_pins_read()'s dump callback fills
+ * @rule:	1-based rule of the set being read
+ * @af:		its family
+ * @out:	pins read so far
+ * @n:		their number
+ * @cap:	room in @out
+ */
+struct nft_pins_rd {
+	size_t rule;
+	int af;
+	struct nft_live_pin *out;
+	size_t n;
+	size_t cap;
+};
+
+/**
+ * nft_pin_comment_cb() - nftnl_udata_parse() callback: keep the comment
+ * @attr:	one attribute of an element's user data
+ * @data:	const struct nftnl_udata *[NFTNL_UDATA_SET_ELEM_MAX + 1]
+ *
+ * Return: 0
+ */
+static int nft_pin_comment_cb(const struct nftnl_udata *attr, void *data)
+{
+	const struct nftnl_udata **tb = data;
+	uint8_t type = nftnl_udata_type(attr);
+
+	if (type <= NFTNL_UDATA_SET_ELEM_MAX)
+		tb[type] = attr;
+	return 0;
+}
+
+/**
+ * nft_pins_read_elem() - keep one element of a pin set
+ * @e:		element
+ * @data:	struct nft_pins_rd
+ *
+ * Return: 0
+ */
+static int nft_pins_read_elem(struct nftnl_set_elem *e, void *data)
+{
+	const struct nftnl_udata *tb[NFTNL_UDATA_SET_ELEM_MAX + 1] = { 0 };
+	struct nft_pins_rd *rd = data;
+	uint32_t klen = 0, ulen = 0;
+	struct nft_live_pin *lp;
+	const void *key, *ud;
+	uint64_t left;
+
+	key = nftnl_set_elem_get(e, NFTNL_SET_ELEM_KEY, &klen);
+	if (!key || klen != (rd->af == AF_INET ? 4U : 16U) ||
+	    !nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_EXPIRATION))
+		return 0;
+	left = nftnl_set_elem_get_u64(e, NFTNL_SET_ELEM_EXPIRATION) / 1000;
+	if (!left)
+		return 0;	/* gone within the second */
+	if (rd->n == rd->cap) {
+		rd->cap = rd->cap ? rd->cap * 2 : 64;
+		rd->out = xrealloc(rd->out, rd->cap * sizeof(*rd->out));
+	}
+	lp = &rd->out[rd->n++];
+	memset(lp, 0, sizeof(*lp));
+	lp->pin.rule = rd->rule;
+	lp->pin.af = rd->af;
+	memcpy(lp->pin.addr, key, klen);
+	lp->pin.timeout = left > UINT32_MAX ? UINT32_MAX : (uint32_t)left;
+	ud = nftnl_set_elem_get(e, NFTNL_SET_ELEM_USERDATA, &ulen);
+	if (ud && nftnl_udata_parse(ud, ulen, nft_pin_comment_cb, tb) >= 0 &&
+	    tb[NFTNL_UDATA_SET_ELEM_COMMENT]) {
+		const struct nftnl_udata *c = tb[NFTNL_UDATA_SET_ELEM_COMMENT];
+		size_t len = strnlen(nftnl_udata_get(c), nftnl_udata_len(c));
+
+		if (len <= NFT_PIN_NAME_MAX)
+			memcpy(lp->name, nftnl_udata_get(c), len);
+		if (!nft_pin_name_ok(lp->name))
+			lp->name[0] = '\0';
+	}
+	return 0;
+}
+
+/**
+ * nft_pins_read_cb() - mnl_cb_run() callback: the elements of one message
+ * @nlh:	message of the dump
+ * @data:	struct nft_pins_rd
+ *
+ * Return: MNL_CB_OK, or MNL_CB_ERROR if the message cannot be parsed
+ */
+static int nft_pins_read_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct nftnl_set *set = nftnl_set_alloc();
+	int ret = MNL_CB_OK;
+
+	if (!set)
+		die_oom();
+	if (nftnl_set_elems_nlmsg_parse(nlh, set) < 0) {
+		errno = EINVAL;
+		ret = MNL_CB_ERROR;
+	} else {
+		nftnl_set_elem_foreach(set, nft_pins_read_elem, data);
+	}
+	nftnl_set_free(set);
+	return ret;
+}
+
+/**
+ * nft_pins_read() - the live pins of a sandbox, from the kernel's sets
+ * @ifname:	host-side interface
+ * @p:		its policy: one pair of pin sets per domain allow rule
+ * @out:	set to the pins found (the caller frees it), NULL if none
+ * @n:		set to their number
+ *
+ * One dump of each set (NFT_MSG_GETSETELEM), with the time each element
+ * has left (rounded down to whole seconds; one with less than a second
+ * left is skipped) and the name its comment carries (nft_pin_udata()).
+ * For a new supervisor of a sandbox whose previous one died: the kernel
+ * kept the pins, and its proxy must know which names they serve. A set
+ * that does not exist (the table was removed meanwhile) holds no pins.
+ *
+ * Return: 0, or -errno (the pins read until then are in @out)
+ */
+int nft_pins_read(const char *ifname, const struct policy *p,
+		  struct nft_live_pin **out, size_t *n)
+{
+	struct nft_pins_rd rd = { 0 };
+	char set_name[NFT_DOM_SET_LEN];
+	struct mnl_socket *nl;
+	unsigned int portid, seq = (unsigned int)time(NULL);
+	autofree char *buf = xmalloc(NFT_PINS_DUMP_BUF);
+	size_t k;
+	int ret = 0, fam;
+
+	*out = NULL;
+	*n = 0;
+	nl = nl_open(NETLINK_NETFILTER, 2);
+	if (!nl)
+		return -errno;
+	portid = mnl_socket_get_portid(nl);
+	for (k = 0; k < p->nrules && !ret; k++) {
+		if (p->rules[k].kind != TARGET_DOMAIN || !p->rules[k].allow)
+			continue;
+		for (fam = 0; fam < 2 && !ret; fam++) {
+			struct nftnl_set *set = nftnl_set_alloc();
+			struct nlmsghdr *nlh;
+			ssize_t r;
+
+			if (!set)
+				die_oom();
+			rd.rule = k + 1;
+			rd.af = fam ? AF_INET6 : AF_INET;
+			nft_dom_set_name(set_name, ifname, k + 1, rd.af);
+			nftnl_set_set_str(set, NFTNL_SET_TABLE, NFT_TABLE);
+			nftnl_set_set_str(set, NFTNL_SET_NAME, set_name);
+			nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETSETELEM,
+						    NFPROTO_INET,
+						    NLM_F_DUMP, ++seq);
+			nftnl_set_elems_nlmsg_build_payload(nlh, set);
+			nftnl_set_free(set);
+			if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0) {
+				ret = -errno;
+				break;
+			}
+			do {
+				r = mnl_socket_recvfrom(nl, buf, NFT_PINS_DUMP_BUF);
+				if (r < 0) {
+					ret = -errno;
+					break;
+				}
+				r = mnl_cb_run(buf, (size_t)r, seq, portid,
+					       nft_pins_read_cb, &rd);
+			} while (r > MNL_CB_STOP);
+			if (!ret && r < 0 && errno != ENOENT)
+				ret = -errno;
+		}
+	}
+	mnl_socket_close(nl);
+	*out = rd.out;
+	*n = rd.n;
+	return ret;
 }
 
 /**

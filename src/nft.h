@@ -150,12 +150,19 @@ void nft_sandbox_del_text(FILE *f, const char *ifname,
 #define NFT_DOM_SET_SIZE	4096
 void nft_dom_set_name(char *buf, const char *ifname, size_t idx, int af);
 
+/* a pin's element carries the name it was answered for as its comment
+ * (nft list shows it; nft_pins_read() reads it back), up to nft's limit
+ * for comments: a longer name is not kept */
+#define NFT_PIN_NAME_MAX	128
+
 /**
  * struct nft_pin - one address to pin for a domain allow rule
  * @rule:	1-based index of the rule in the effective policy
  * @af:		AF_INET or AF_INET6
  * @addr:	address, network order (4 or 16 bytes)
  * @timeout:	seconds
+ * @name:	the normalised name it was answered for, or NULL (kept
+ *		only if nft_pin_name_ok())
  */
 struct nft_pin {
 	size_t rule;
@@ -165,12 +172,26 @@ struct nft_pin {
 	const char *name;
 };
 
+/**
+ * struct nft_live_pin - a pin as nft_pins_read() finds it in the kernel
+ * @pin:	rule, family, address, and in @pin.timeout the whole seconds
+ *		it has left (@pin.name is NULL)
+ * @name:	the name its element carries, "" if none
+ */
+struct nft_live_pin {
+	struct nft_pin pin;
+	char name[POLICY_DOMAIN_MAX + 3];	/* as struct rule's domain */
+};
+
 #define NFT_PIN_BATCH_MAX	64
 struct nft_pinner;
 struct nft_pinner *nft_pinner_open(const char *ifname);
 void nft_pinner_close(struct nft_pinner *np);
 int nft_pinner_add(struct nft_pinner *np, const struct nft_pin *pins, size_t n);
 int nft_pinner_del(struct nft_pinner *np, const struct nft_pin *pins, size_t n);
+bool nft_pin_name_ok(const char *name);
+int nft_pins_read(const char *ifname, const struct policy *p,
+		  struct nft_live_pin **out, size_t *n);
 
 /* dispatch entries: i1, pre, in, fwd, rep, host by interface, out by socket
  * mark, wk by the worker's two UIDs (see nft.c) */

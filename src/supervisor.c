@@ -81,6 +81,16 @@
  * a new kernel handle (guard_table_handle()): its sets are new, so it
  * puts its pins back too.
  * Sandboxes whose supervisor is dead are not restored: they stay closed.
+ *
+ * "moat adopt" (adopt.c) starts a new supervisor for a sandbox whose
+ * supervisor died: the same start, but the record it reads is complete
+ * already (one "moat create" starts finds it incomplete), which tells it
+ * so. Before it starts its worker, it reads the sandbox's live pins back
+ * from the kernel's sets, with the names they were answered for, into
+ * its record of the pins (sv_adopted()), which the worker's interceptor
+ * starts from, so that its proxy knows them, and
+ * logs an "adopted" record; then its guard finds the rules as they are
+ * and restores them if they were damaged meanwhile.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -1107,6 +1117,39 @@ static void sv_guard_open(struct sv *sv)
 }
 
 /**
+ * sv_adopted() - start as the new supervisor of an existing sandbox
+ * @sv:		supervisor, its services open, before it says it is ready
+ *
+ * The previous supervisor died; the kernel kept the sandbox's rules and
+ * pins. The core's record of the pins learns them back (nft_pins_read(),
+ * dns_restore_pins()) before the worker starts, which carries them on
+ * (dns_pins_carry()), so that a client that resolved a name before can
+ * still connect through the proxy to the address it got, and the worker's
+ * ring renews and evicts them as its own. Logged as an "adopted" record.
+ */
+static void sv_adopted(struct sv *sv)
+{
+	char prev[24], cnt[24], nk[24], nu[24];
+	struct nft_live_pin *lp = NULL;
+	size_t n = 0, kept = 0, unnamed = 0;
+	int ret = 0;
+
+	if (sv->has_dns) {
+		ret = nft_pins_read(sv->s.ifname, &sv->pol, &lp, &n);
+		kept = dns_restore_pins(&sv->pins, lp, n, &unnamed);
+		free(lp);
+	}
+	snprintf(prev, sizeof(prev), "%d", (int)sv->s.supervisor_pid);
+	snprintf(cnt, sizeof(cnt), "%u", sv->s.adoptions + 1);
+	snprintf(nk, sizeof(nk), "%zu", kept);
+	snprintf(nu, sizeof(nu), "%zu", unnamed);
+	log_event(&sv->log, "supervisor", "supervisor", "adopted",
+		  "previous_pid", prev, "adoptions", cnt, "pins_restored", nk,
+		  "pins_unnamed", nu, ret ? "pins_error" : NULL,
+		  ret ? strerror(-ret) : NULL, NULL);
+}
+
+/**
  * sv_loop() - the core's event loop
  * @sv:		supervisor
  * @sfd:	signalfd
@@ -1312,6 +1355,8 @@ int supervisor_main(const struct moat_config *c, const char *name,
 			strerror(-ret));
 		return MOAT_EXIT_FAILURE;
 	}
+	if (sv->s.complete)	/* "moat adopt": the sandbox is older */
+		sv_adopted(sv);
 	sv->sh = worker_shared_map();
 	/* a sandbox without a network has nothing for a worker to do */
 	if (sv->s.has_net && sv_worker_start(sv, &err)) {

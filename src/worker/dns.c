@@ -1363,7 +1363,7 @@ static int dns_check_answer(struct dns *d, const struct dns_q *q,
 			pins[np].af = af;
 			memcpy(pins[np].addr, addr, 16);
 			pins[np].timeout = timeout;
-			pins[np].name = q->qname;
+			pins[np].name = q->qname;	/* the element's comment */
 			np++;
 		}
 	}
@@ -2079,6 +2079,103 @@ size_t dns_repin(struct dns *d)
 }
 
 /**
+ * dns_live_pin_cmp() - qsort() order of read-back pins: by family,
+ * address, name, then the longest-lived first
+ * @a:		one struct nft_live_pin
+ * @b:		the other
+ *
+ * Return: <0, 0 or >0
+ */
+static int dns_live_pin_cmp(const void *a, const void *b)
+{
+	const struct nft_live_pin *x = a, *y = b;
+	int r;
+
+	if (x->pin.af != y->pin.af)
+		return x->pin.af < y->pin.af ? -1 : 1;
+	r = memcmp(x->pin.addr, y->pin.addr, 16);
+	if (!r)
+		r = strcmp(x->name, y->name);
+	if (!r && x->pin.timeout != y->pin.timeout)
+		r = x->pin.timeout > y->pin.timeout ? -1 : 1;
+	return r;
+}
+
+/**
+ * dns_live_pin_left_cmp() - qsort() order: the shortest-lived first
+ * @a:		one struct nft_live_pin
+ * @b:		the other
+ *
+ * Return: <0, 0 or >0
+ */
+static int dns_live_pin_left_cmp(const void *a, const void *b)
+{
+	const struct nft_live_pin *x = a, *y = b;
+
+	return x->pin.timeout < y->pin.timeout ? -1 :
+	       x->pin.timeout > y->pin.timeout;
+}
+
+/**
+ * dns_restore_pins() - remember the pins the kernel kept for this sandbox
+ * @d:		interceptor, just started, its ring empty
+ * @lp:		pins read back from the sandbox's sets (nft_pins_read());
+ *		sorted and named here
+ * @n:		their number
+ * @unnamed:	set to the number of addresses left to the kernel alone
+ *
+ * For a new supervisor of a sandbox whose previous one died ("moat
+ * adopt"): the kernel's sets still hold the pins, each with the name it
+ * was answered for as its comment; the proxy needs those names
+ * (dns_pinned()). A pin is remembered once per name and address (it sits
+ * in the set of every domain allow rule its name matches), with the time
+ * it has left, shortest-lived first, as an answer would have been; its
+ * name must match the rule whose set holds it. An element without a name
+ * (a name nft_pin_name_ok() refuses) is remembered under its rule's name
+ * when that rule names one host, else left to expire in the kernel: the
+ * forward chain still lets it through, and the proxy refuses names it
+ * does not know until the client resolves them again.
+ *
+ * Return: number of pins remembered
+ */
+size_t dns_restore_pins(struct dns *d, struct nft_live_pin *lp, size_t n,
+			size_t *unnamed)
+{
+	const struct policy *p = d->pol;
+	size_t i, m = 0, kept = 0;
+
+	*unnamed = 0;
+	for (i = 0; i < n; i++) {
+		const struct rule *r;
+
+		if (!lp[i].pin.rule || lp[i].pin.rule > p->nrules)
+			continue;
+		r = &p->rules[lp[i].pin.rule - 1];
+		if (r->kind != TARGET_DOMAIN || !r->allow)
+			continue;
+		if (!*lp[i].name && r->domain[0] != '*')
+			snprintf(lp[i].name, sizeof(lp[i].name), "%s", r->domain);
+		if (!*lp[i].name || !dns_name_match(r->domain, lp[i].name)) {
+			(*unnamed)++;
+			continue;
+		}
+		lp[m++] = lp[i];
+	}
+	qsort(lp, m, sizeof(*lp), dns_live_pin_cmp);
+	/* once per family, address and name: the first, longest-lived */
+	for (i = 0; i < m; i++)
+		if (!kept || lp[kept - 1].pin.af != lp[i].pin.af ||
+		    memcmp(lp[kept - 1].pin.addr, lp[i].pin.addr, 16) ||
+		    strcmp(lp[kept - 1].name, lp[i].name))
+			lp[kept++] = lp[i];
+	qsort(lp, kept, sizeof(*lp), dns_live_pin_left_cmp);
+	for (i = 0; i < kept; i++)
+		dns_remember_pin(d, lp[i].name, lp[i].pin.af, lp[i].pin.addr,
+				 lp[i].pin.timeout);
+	return kept;
+}
+
+/**
  * dns_pin_rule_ok() - whether a name's pin belongs in a rule's set
  * @p:		policy
  * @name:	normalised name the pin was made for
@@ -2141,6 +2238,7 @@ size_t dns_pins_for(const struct dns *d, const struct policy *p,
 			(*out)[n].af = v->af;
 			memcpy((*out)[n].addr, v->addr, v->af == AF_INET ? 4 : 16);
 			(*out)[n].timeout = (uint32_t)(v->expires - now);
+			(*out)[n].name = v->name;	/* as long as the ring */
 			n++;
 		}
 	}

@@ -208,6 +208,8 @@ void dns_remember_pin(struct dns *d, const char *name, int af,
 		      const uint8_t *addr, uint32_t ttl);
 json_t *dns_stats(const struct dns *d);
 size_t dns_repin(struct dns *d);
+size_t dns_restore_pins(struct dns *d, struct nft_live_pin *lp, size_t n,
+			size_t *unnamed);
 size_t dns_pins_for(const struct dns *d, const struct policy *p,
 		    struct nft_pin **out);
 bool dns_pinned_rule(const struct dns *d, const struct policy *p, int af,
