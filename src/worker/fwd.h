@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later
  * moat - per-sandbox networks enforced by the host kernel
  *
- * fwd.h - published ports: host listeners relayed into the sandbox
+ * fwd.h - the relays: published ports (host listeners relayed into the
+ * sandbox) and the transparent proxy's connections
  */
 #ifndef MOAT_FWD_H
 #define MOAT_FWD_H
@@ -53,23 +54,7 @@ struct fwd_dir {
 	bool shut;
 };
 
-/**
- * struct fwd_tls - a proxied TLS connection followed after its first hello
- * @sni:	the name its first ClientHello gave, and was allowed on
- * @skip:	bytes of the client's current record (not a handshake
- *		record) still to pass on unread
- * @done:	no other ClientHello can count any more: the rest passes as
- *		it comes
- * @srv:	what the server's first handshake message is, so far
- * @scan:	its state
- */
-struct fwd_tls {
-	char sni[TLS_NAME_MAX + 1];
-	size_t skip;
-	bool done;
-	enum tls_server_first srv;
-	struct tls_server_scan scan;
-};
+struct fwd_tls;	/* a followed TLS connection's state: fwd_proxy.c's own */
 
 /**
  * struct fwd_tcp - a relayed TCP connection
