@@ -49,10 +49,12 @@
  * connection taken on the proxy's listener (fwd_proxy_accept()), the
  * client's first bytes while it is sniffed (fwd_proxy_sniff()) or when
  * that times out (fwd_proxy_refuse()), the onward connection established
- * (fwd_recverr() off) or failed (fwd_proxy_connect_failed()), the sniffed
- * bytes written (fwd_proxy_flush()), a direction followed rather than
- * spliced (fwd_proxy_read()), an early decision still uncounted at close
- * (fwd_proxy_count()) and a live policy change (fwd_proxy_policy_update()).
+ * (fwd_proxy_recverr() off) or failed (fwd_proxy_connect_failed()), the
+ * sniffed bytes written (fwd_proxy_flush()), a direction followed rather
+ * than spliced (fwd_proxy_read()), an early decision still uncounted at
+ * close (fwd_proxy_count()) and a live policy change
+ * (fwd_proxy_policy_update()). Every function and type there is named
+ * fwd_proxy_*, none here is.
  *
  * Published ports stay here, beside that machinery: they are its plain use
  * (a listener, a connect into the sandbox, nothing to judge but the peer's
@@ -407,7 +409,7 @@ void fwd_tcp_events(struct fwd *f, struct fwd_tcp *t, unsigned idx)
 			ev.events = k == 1 ? EPOLLOUT : 0;
 		} else {
 			/* a proxied HTTP client's next head waits for the
-			 * pipe to drain (fwd_req_read()) */
+			 * pipe to drain (fwd_proxy_req_read()) */
 			bool held = k == 0 && t->http && t->req_done &&
 				    out->queued;
 
@@ -655,7 +657,7 @@ static void fwd_tcp_event(struct fwd *f, union sv_ref ref, uint32_t events)
 		}
 		t->connected = true;
 		if (t->proxied)
-			fwd_recverr(t->fd[1], t->dst.family, false);
+			fwd_proxy_recverr(t->fd[1], t->dst.family, false);
 	} else if (events & EPOLLERR) {
 		fwd_tcp_close(f, t);
 		return;

@@ -54,7 +54,7 @@ struct fwd_dir {
 	bool shut;
 };
 
-struct fwd_tls;	/* a followed TLS connection's state: fwd_proxy.c's own */
+struct fwd_proxy_tls;	/* a followed TLS connection: fwd_proxy.c's own */
 
 /**
  * struct fwd_tcp - a relayed TCP connection
@@ -87,7 +87,7 @@ struct fwd_tls;	/* a followed TLS connection's state: fwd_proxy.c's own */
  *		passed on yet
  * @hlen:	bytes in @hbuf
  * @tls:	proxied TLS: followed after the first ClientHello until no
- *		other can count (fwd_tls_read()), then NULL
+ *		other can count (fwd_proxy_tls_read()), then NULL
  * @deny:	proxied HTTP: the 403 for a refused later request, sent
  *		after the destination's last response, NULL if none
  * @deny_len:	its length
@@ -118,7 +118,7 @@ struct fwd_tcp {
 	struct http_body body;
 	uint8_t *hbuf;
 	size_t hlen;
-	struct fwd_tls *tls;
+	struct fwd_proxy_tls *tls;
 	char *deny;
 	size_t deny_len;
 	uint8_t *buf;

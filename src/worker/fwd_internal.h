@@ -33,7 +33,7 @@ void fwd_proxy_count(struct fwd *f, struct fwd_tcp *t, enum proxy_reason r,
 		     const char *name);
 void fwd_proxy_refuse(struct fwd *f, struct fwd_tcp *t, enum proxy_reason r,
 		      const char *name);
-void fwd_recverr(int fd, int family, bool on);
+void fwd_proxy_recverr(int fd, int family, bool on);
 void fwd_proxy_connect_failed(struct fwd *f, struct fwd_tcp *t);
 size_t fwd_proxy_policy_update(struct fwd *f,
 			       bool (*keep)(const struct prefix *dst,

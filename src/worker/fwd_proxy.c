@@ -28,8 +28,8 @@
  * the sandbox's mark (nft_worker_uid()): it judges the connection with
  * the sandbox's own chains (nft.c, "<if>_out"), and what they refuse fails
  * with ICMP administratively prohibited, read from the socket's error
- * queue while it connects (fwd_kernel_refused()) and refused to the
- * client as PROXY_DENY_KERNEL, like any other refusal.
+ * queue while it connects (fwd_proxy_kernel_refused()) and refused to
+ * the client as PROXY_DENY_KERNEL, like any other refusal.
  *
  * That is for TCP 80 and 443, where the client speaks first. On another
  * port a domain rule names the server may speak first (SMTP, databases):
@@ -48,9 +48,9 @@
  *
  * TLS: after a HelloRetryRequest the server acts on the client's second
  * ClientHello, not the first. So an allowed TLS connection is followed
- * (struct fwd_tls, fwd_tls_read()): the client's records are read, not
- * spliced, a further ClientHello is kept back until complete and judged,
- * and must give the same name (sni-changed: both sides reset); the
+ * (struct fwd_proxy_tls, fwd_proxy_tls_read()): the client's records are
+ * read, not spliced, a further ClientHello is kept back until complete and
+ * judged, and must give the same name (sni-changed: both sides reset); the
  * server's bytes are read on their way to the client until its first
  * handshake message shows whether it is a HelloRetryRequest. Following
  * ends when it is not, or when the hello after one has been judged, and
@@ -61,16 +61,19 @@
  * body is followed with http_body_scan() (data passed with splice); when
  * it ends, the next head is read into a buffer of its own, once the pipe
  * towards the destination has drained, and decided like the first, for
- * the same destination (fwd_req_next()). A refused request ends the
+ * the same destination (fwd_proxy_req_next()). A refused request ends the
  * client's direction: the destination's write side is shut, its
  * responses to the earlier requests still reach the client, and the 403
  * follows them before the connection closes. No request reaches the
  * destination without its Host having been checked.
  *
- * The decisions ask struct proxy_oracle, wired here (fwd_oracle_*()) to
- * the policy's domain rules and the DNS interceptor's pins. After a live
- * policy change every decided connection is judged again
+ * The decisions ask struct proxy_oracle, wired here (fwd_proxy_oracle_*())
+ * to the policy's domain rules and the DNS interceptor's pins. After a
+ * live policy change every decided connection is judged again
  * (fwd_proxy_policy_update()).
+ *
+ * Every function and type here is named fwd_proxy_*, so a name says which
+ * of the two files holds it.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -90,7 +93,8 @@
 #include "nft.h"
 
 /**
- * struct fwd_tls - a proxied TLS connection followed after its first hello
+ * struct fwd_proxy_tls - a proxied TLS connection followed after its first
+ * hello
  * @sni:	the name its first ClientHello gave, and was allowed on
  * @skip:	bytes of the client's current record (not a handshake
  *		record) still to pass on unread
@@ -99,7 +103,7 @@
  * @srv:	what the server's first handshake message is, so far
  * @scan:	its state
  */
-struct fwd_tls {
+struct fwd_proxy_tls {
 	char sni[TLS_NAME_MAX + 1];
 	size_t skip;
 	bool done;
@@ -149,7 +153,7 @@ void fwd_proxy_count(struct fwd *f, struct fwd_tcp *t, enum proxy_reason r,
 }
 
 /**
- * fwd_oracle_verdict() - what the policy's domain rules say of a name
+ * fwd_proxy_oracle_verdict() - what the policy's domain rules say of a name
  * @ctx:	the forwarder
  * @name:	SNI or Host
  * @port:	original destination port
@@ -157,9 +161,10 @@ void fwd_proxy_count(struct fwd *f, struct fwd_tcp *t, enum proxy_reason r,
  *
  * Return: proxy_domain_rule()'s verdict
  */
-static enum proxy_name_verdict fwd_oracle_verdict(const void *ctx,
-						  const char *name,
-						  uint16_t port, size_t *rule)
+static enum proxy_name_verdict fwd_proxy_oracle_verdict(const void *ctx,
+							const char *name,
+							uint16_t port,
+							size_t *rule)
 {
 	const struct fwd *f = ctx;
 	enum proxy_name_verdict v;
@@ -171,8 +176,8 @@ static enum proxy_name_verdict fwd_oracle_verdict(const void *ctx,
 }
 
 /**
- * fwd_oracle_pinned() - whether the DNS interceptor pinned an address for
- * a name
+ * fwd_proxy_oracle_pinned() - whether the DNS interceptor pinned an
+ * address for a name
  * @ctx:	the forwarder
  * @name:	SNI or Host
  * @af:		AF_INET or AF_INET6
@@ -183,8 +188,8 @@ static enum proxy_name_verdict fwd_oracle_verdict(const void *ctx,
  *
  * Return: dns_pinned(), or false
  */
-static bool fwd_oracle_pinned(const void *ctx, const char *name, int af,
-			      const void *addr)
+static bool fwd_proxy_oracle_pinned(const void *ctx, const char *name,
+				    int af, const void *addr)
 {
 	const struct fwd *f = ctx;
 
@@ -192,32 +197,32 @@ static bool fwd_oracle_pinned(const void *ctx, const char *name, int af,
 }
 
 /**
- * struct fwd_port_q - what fwd_name_allowed() is asked
+ * struct fwd_proxy_port_q - what fwd_proxy_name_allowed() is asked
  * @pol:	policy
  * @port:	TCP port
  */
-struct fwd_port_q {
+struct fwd_proxy_port_q {
 	const struct policy *pol;
 	uint16_t port;
 };
 
 /**
- * fwd_name_allowed() - whether a domain rule allows a name on a port
+ * fwd_proxy_name_allowed() - whether a domain rule allows a name on a port
  * @name:	pinned name
- * @arg:	struct fwd_port_q
+ * @arg:	struct fwd_proxy_port_q
  *
  * Return: true if the first domain rule covering @name and the port allows
  */
-static bool fwd_name_allowed(const char *name, const void *arg)
+static bool fwd_proxy_name_allowed(const char *name, const void *arg)
 {
-	const struct fwd_port_q *q = arg;
+	const struct fwd_proxy_port_q *q = arg;
 
 	return proxy_domain_verdict(q->pol, name, q->port) == PROXY_NAME_ALLOW;
 }
 
 /**
- * fwd_oracle_pinned_any() - whether an address is pinned for some name a
- * domain rule allows on a port
+ * fwd_proxy_oracle_pinned_any() - whether an address is pinned for some
+ * name a domain rule allows on a port
  * @ctx:	the forwarder
  * @af:		AF_INET or AF_INET6
  * @addr:	original destination address
@@ -225,13 +230,14 @@ static bool fwd_name_allowed(const char *name, const void *arg)
  *
  * Return: true if so; false without a DNS interceptor
  */
-static bool fwd_oracle_pinned_any(const void *ctx, int af, const void *addr,
-				  uint16_t port)
+static bool fwd_proxy_oracle_pinned_any(const void *ctx, int af,
+					const void *addr, uint16_t port)
 {
 	const struct fwd *f = ctx;
-	struct fwd_port_q q = { .pol = f->pp.pol, .port = port };
+	struct fwd_proxy_port_q q = { .pol = f->pp.pol, .port = port };
 
-	return f->dns && dns_pinned_for(f->dns, af, addr, fwd_name_allowed, &q);
+	return f->dns && dns_pinned_for(f->dns, af, addr,
+					fwd_proxy_name_allowed, &q);
 }
 
 /**
@@ -258,9 +264,9 @@ int fwd_proxy_init(struct fwd *f, const struct policy *p,
 	f->pp.pol = p;
 	f->pp.pool4 = *pool4;
 	f->pp.pool6 = *pool6;
-	f->pp.oracle.name_verdict = fwd_oracle_verdict;
-	f->pp.oracle.pinned = fwd_oracle_pinned;
-	f->pp.oracle.pinned_any = fwd_oracle_pinned_any;
+	f->pp.oracle.name_verdict = fwd_proxy_oracle_verdict;
+	f->pp.oracle.pinned = fwd_proxy_oracle_pinned;
+	f->pp.oracle.pinned_any = fwd_proxy_oracle_pinned_any;
 	f->pp.oracle.ctx = f;
 	f->dns = dns;
 	f->log = log;
@@ -304,14 +310,14 @@ void fwd_proxy_close(struct fwd *f)
 }
 
 /**
- * fwd_recverr() - report ICMP errors of a socket on its error queue
+ * fwd_proxy_recverr() - report ICMP errors of a socket on its error queue
  * @fd:		socket
  * @family:	its family (an IPv6 socket may carry IPv4, mapped)
  * @on:		on while connecting, off once connected (the error queue
  *		would otherwise make soft errors of an established
  *		connection fatal)
  */
-void fwd_recverr(int fd, int family, bool on)
+void fwd_proxy_recverr(int fd, int family, bool on)
 {
 	int v = on;
 
@@ -321,9 +327,9 @@ void fwd_recverr(int fd, int family, bool on)
 }
 
 /**
- * fwd_kernel_refused() - whether a failed connect was refused as
+ * fwd_proxy_kernel_refused() - whether a failed connect was refused as
  * "administratively prohibited"
- * @fd:		socket, fwd_recverr() on
+ * @fd:		socket, fwd_proxy_recverr() on
  *
  * What the sandbox's chains answer a connection they refuse (nft.c,
  * "reject with icmpx admin-prohibited"); a router on the way that refuses
@@ -331,7 +337,7 @@ void fwd_recverr(int fd, int family, bool on)
  *
  * Return: true if the error queue holds such an ICMP or ICMPv6 error
  */
-static bool fwd_kernel_refused(int fd)
+static bool fwd_proxy_kernel_refused(int fd)
 {
 	char ctl[512], b[1];
 	struct iovec iov = { .iov_base = b, .iov_len = sizeof(b) };
@@ -419,7 +425,7 @@ static int fwd_proxy_connect(struct fwd *f, struct fwd_tcp *t, unsigned idx)
 	t->fd[1] = socket(t->dst.family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (t->fd[1] < 0)
 		goto fail;
-	fwd_recverr(t->fd[1], t->dst.family, true);
+	fwd_proxy_recverr(t->fd[1], t->dst.family, true);
 	setsockopt(t->fd[1], IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	setsockopt(t->fd[0], IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	fwd_tcp_bufs(t->fd[1]);
@@ -453,7 +459,7 @@ fail:
  */
 void fwd_proxy_connect_failed(struct fwd *f, struct fwd_tcp *t)
 {
-	if (t->fd[1] >= 0 && fwd_kernel_refused(t->fd[1])) {
+	if (t->fd[1] >= 0 && fwd_proxy_kernel_refused(t->fd[1])) {
 		fwd_proxy_refuse(f, t, PROXY_DENY_KERNEL, NULL);
 		return;
 	}
@@ -526,14 +532,15 @@ void fwd_proxy_accept(struct fwd *f, unsigned k)
 }
 
 /**
- * fwd_req_keep() - keep bytes that follow a request as the next one's head
+ * fwd_proxy_req_keep() - keep bytes that follow a request as the next
+ * one's head
  * @t:		connection
  * @b:		bytes
  * @n:		their number
  *
  * Return: 0, or -1 if they do not fit (a head over FWD_SNIFF_MAX)
  */
-static int fwd_req_keep(struct fwd_tcp *t, const uint8_t *b, size_t n)
+static int fwd_proxy_req_keep(struct fwd_tcp *t, const uint8_t *b, size_t n)
 {
 	if (!n)
 		return 0;
@@ -621,7 +628,7 @@ int fwd_proxy_sniff(struct fwd *f, struct fwd_tcp *t, unsigned idx)
 			return -1;
 		}
 		/* the first request; the ones after it are judged by
-		 * fwd_req_next() */
+		 * fwd_proxy_req_next() */
 		http_body_init(&t->body, &req);
 		br = http_body_scan(&t->body, t->buf + req.head_len,
 				    t->blen - req.head_len, &used);
@@ -634,8 +641,8 @@ int fwd_proxy_sniff(struct fwd *f, struct fwd_tcp *t, unsigned idx)
 		t->upgrade = req.upgrade;
 		/* what follows a complete first request starts the next */
 		if (t->req_done &&
-		    fwd_req_keep(t, t->buf + req.head_len + used,
-				 t->blen - req.head_len - used)) {
+		    fwd_proxy_req_keep(t, t->buf + req.head_len + used,
+				       t->blen - req.head_len - used)) {
 			fwd_proxy_refuse(f, t, PROXY_DENY_HTTP_TOO_LARGE,
 					 req.host);
 			return -1;
@@ -653,10 +660,10 @@ int fwd_proxy_sniff(struct fwd *f, struct fwd_tcp *t, unsigned idx)
 			fwd_proxy_refuse(f, t, r, tr == TLS_OK ? h.sni : NULL);
 			return -1;
 		}
-		/* what follows the hello is followed (fwd_tls_read()) */
+		/* what follows the hello is followed (fwd_proxy_tls_read()) */
 		t->tls = calloc(1, sizeof(*t->tls));
-		if (!t->tls || fwd_req_keep(t, t->buf + h.consumed,
-					    t->blen - h.consumed)) {
+		if (!t->tls || fwd_proxy_req_keep(t, t->buf + h.consumed,
+						  t->blen - h.consumed)) {
 			fwd_proxy_refuse(f, t, PROXY_DENY_TLS_TOO_LARGE, NULL);
 			return -1;
 		}
@@ -712,7 +719,7 @@ int fwd_proxy_flush(struct fwd *f, struct fwd_tcp *t)
 }
 
 /**
- * fwd_req_next() - judge the next request of a keep-alive connection
+ * fwd_proxy_req_next() - judge the next request of a keep-alive connection
  * @f:		forwarder
  * @t:		connection, its previous request forwarded whole
  * @d:		client-to-destination direction, its pipe empty
@@ -727,7 +734,8 @@ int fwd_proxy_flush(struct fwd *f, struct fwd_tcp *t)
  * Return: bytes put in the pipe, 0 for "ended", -1 with errno set (EAGAIN:
  *	   the head is not complete yet)
  */
-static ssize_t fwd_req_next(struct fwd *f, struct fwd_tcp *t, struct fwd_dir *d)
+static ssize_t fwd_proxy_req_next(struct fwd *f, struct fwd_tcp *t,
+				  struct fwd_dir *d)
 {
 	enum http_result hr, br;
 	struct http_request req;
@@ -777,8 +785,8 @@ static ssize_t fwd_req_next(struct fwd *f, struct fwd_tcp *t, struct fwd_dir *d)
 }
 
 /**
- * fwd_req_read() - read more of a proxied client's HTTP requests into the
- * pipe
+ * fwd_proxy_req_read() - read more of a proxied client's HTTP requests
+ * into the pipe
  * @f:		forwarder
  * @from:	the client
  * @d:		client-to-destination direction
@@ -787,15 +795,15 @@ static ssize_t fwd_req_next(struct fwd *f, struct fwd_tcp *t, struct fwd_dir *d)
  * Body data is spliced (http_body_opaque()); chunk framing is read and
  * followed with http_body_scan(), then written to the pipe. Once a request
  * is complete, the next head is read into @t->hbuf (after the pipe has
- * drained) and judged by fwd_req_next(), so no request of a keep-alive
+ * drained) and judged by fwd_proxy_req_next(), so no request of a keep-alive
  * connection reaches the destination without its Host checked. A request
  * asking for a protocol upgrade is the last one: after it the direction
  * reads as ended (plain-text WebSocket is not relayed; over TLS it is).
  *
  * Return: bytes put in the pipe, 0 for "ended", -1 with errno set
  */
-static ssize_t fwd_req_read(struct fwd *f, int from, struct fwd_dir *d,
-			    struct fwd_tcp *t)
+static ssize_t fwd_proxy_req_read(struct fwd *f, int from,
+				  struct fwd_dir *d, struct fwd_tcp *t)
 {
 	size_t room = FWD_PIPE_SIZE - d->queued, used;
 	uint8_t b[4096];
@@ -819,7 +827,7 @@ static ssize_t fwd_req_read(struct fwd *f, int from, struct fwd_dir *d,
 		if (!t->hbuf && !(t->hbuf = malloc(FWD_SNIFF_MAX)))
 			return -1;
 		if (t->hlen) {
-			n = fwd_req_next(f, t, d);
+			n = fwd_proxy_req_next(f, t, d);
 			if (n != -1 || errno != EAGAIN)
 				return n;
 		}
@@ -827,7 +835,7 @@ static ssize_t fwd_req_read(struct fwd *f, int from, struct fwd_dir *d,
 		if (n <= 0)
 			return n;	/* a head cut short by the end is dropped */
 		t->hlen += (size_t)n;
-		return fwd_req_next(f, t, d);
+		return fwd_proxy_req_next(f, t, d);
 	}
 	op = http_body_opaque(&t->body);
 	if (op) {
@@ -847,7 +855,7 @@ static ssize_t fwd_req_read(struct fwd *f, int from, struct fwd_dir *d,
 	}
 	if (r == HTTP_OK) {
 		t->req_done = true;	/* bytes after it start the next request */
-		if (fwd_req_keep(t, b + used, (size_t)n - used)) {
+		if (fwd_proxy_req_keep(t, b + used, (size_t)n - used)) {
 			errno = EPROTO;
 			return -1;
 		}
@@ -864,7 +872,7 @@ static ssize_t fwd_req_read(struct fwd *f, int from, struct fwd_dir *d,
 }
 
 /**
- * fwd_tls_refuse() - refuse a followed TLS connection on a later hello
+ * fwd_proxy_tls_refuse() - refuse a followed TLS connection on a later hello
  * @f:		forwarder
  * @t:		connection (closed by the caller)
  * @r:		reason
@@ -872,8 +880,8 @@ static ssize_t fwd_req_read(struct fwd *f, int from, struct fwd_dir *d,
  *
  * Return: -1 with errno EPROTO
  */
-static ssize_t fwd_tls_refuse(struct fwd *f, struct fwd_tcp *t,
-			      enum proxy_reason r, const char *name)
+static ssize_t fwd_proxy_tls_refuse(struct fwd *f, struct fwd_tcp *t,
+				    enum proxy_reason r, const char *name)
 {
 	fwd_proxy_count(f, t, r, name);
 	fwd_reset(t->fd[0]);
@@ -883,8 +891,8 @@ static ssize_t fwd_tls_refuse(struct fwd *f, struct fwd_tcp *t,
 }
 
 /**
- * fwd_tls_drain() - pass on what a followed TLS client sent, judging any
- * further ClientHello first
+ * fwd_proxy_tls_drain() - pass on what a followed TLS client sent, judging
+ * any further ClientHello first
  * @f:		forwarder
  * @t:		connection, @t->tls set, its bytes in @t->hbuf
  * @d:		client-to-destination direction
@@ -900,11 +908,11 @@ static ssize_t fwd_tls_refuse(struct fwd *f, struct fwd_tcp *t,
  * Return: bytes put in the pipe, -1 with errno set (EAGAIN: nothing to
  *	   pass now; EPROTO: refused, counted, both sides reset)
  */
-static ssize_t fwd_tls_drain(struct fwd *f, struct fwd_tcp *t,
-			     struct fwd_dir *d)
+static ssize_t fwd_proxy_tls_drain(struct fwd *f, struct fwd_tcp *t,
+				   struct fwd_dir *d)
 {
 	size_t room = FWD_PIPE_SIZE - d->queued, done = 0;
-	struct fwd_tls *x = t->tls;
+	struct fwd_proxy_tls *x = t->tls;
 
 	while (done < t->hlen && room) {
 		const uint8_t *p = t->hbuf + done;
@@ -920,9 +928,8 @@ static ssize_t fwd_tls_drain(struct fwd *f, struct fwd_tcp *t,
 			if (tr == TLS_NEED_MORE)
 				break;
 			if (tr != TLS_OK)
-				return fwd_tls_refuse(f, t,
-						      PROXY_DENY_TLS_MALFORMED,
-						      NULL);
+				return fwd_proxy_tls_refuse(f, t,
+						PROXY_DENY_TLS_MALFORMED, NULL);
 			if (type == 22) {
 				tr = tls_client_hello(p, n, &h);
 				if (tr == TLS_NEED_MORE &&
@@ -936,16 +943,14 @@ static ssize_t fwd_tls_drain(struct fwd *f, struct fwd_tcp *t,
 					r = proxy_decide_tls(&f->pp, tr, &h,
 							     &t->dst, t->dport);
 				if (!proxy_reason_allows(r))
-					return fwd_tls_refuse(f, t, r,
-							      tr == TLS_OK ?
-							      h.sni : NULL);
+					return fwd_proxy_tls_refuse(f, t, r,
+						tr == TLS_OK ? h.sni : NULL);
 				x->done = true;
 			} else if (type == 20 || type == 21 || type == 23) {
 				x->skip = TLS_REC_HDR + rlen;
 			} else {
-				return fwd_tls_refuse(f, t,
-						      PROXY_DENY_TLS_MALFORMED,
-						      NULL);
+				return fwd_proxy_tls_refuse(f, t,
+						PROXY_DENY_TLS_MALFORMED, NULL);
 			}
 		}
 		if (!x->done && x->skip < n)
@@ -970,7 +975,7 @@ static ssize_t fwd_tls_drain(struct fwd *f, struct fwd_tcp *t,
 }
 
 /**
- * fwd_tls_read() - move a followed TLS connection's bytes into a pipe
+ * fwd_proxy_tls_read() - move a followed TLS connection's bytes into a pipe
  * @f:		forwarder
  * @from:	the client or the destination
  * @d:		the direction's state
@@ -978,21 +983,21 @@ static ssize_t fwd_tls_drain(struct fwd *f, struct fwd_tcp *t,
  *
  * After a HelloRetryRequest the server acts on the client's next
  * ClientHello, not on the first, so the first one's verdict must hold for
- * it too. The client's records are followed (fwd_tls_drain()) until the
- * server's first handshake message, read on its way to the client
- * (tls_server_hello()), shows it is not a HelloRetryRequest, or until the
- * ClientHello after one has been judged. Then both directions go back to
- * splice. The server's bytes are judged before the client can see them,
- * so a client that answers what the server said (TLS 1.2's key exchange,
- * its encrypted Finished after a ChangeCipherSpec) is never read as a
- * hello.
+ * it too. The client's records are followed (fwd_proxy_tls_drain())
+ * until the server's first handshake message, read on its way to the
+ * client (tls_server_hello()), shows it is not a HelloRetryRequest, or
+ * until the ClientHello after one has been judged. Then both directions
+ * go back to splice. The server's bytes are judged before the client can
+ * see them, so a client that answers what the server said (TLS 1.2's key
+ * exchange, its encrypted Finished after a ChangeCipherSpec) is never
+ * read as a hello.
  *
  * Return: bytes put in the pipe, 0 for "ended", -1 with errno set
  */
-static ssize_t fwd_tls_read(struct fwd *f, int from, struct fwd_dir *d,
-			    struct fwd_tcp *t)
+static ssize_t fwd_proxy_tls_read(struct fwd *f, int from,
+				  struct fwd_dir *d, struct fwd_tcp *t)
 {
-	struct fwd_tls *x = t->tls;
+	struct fwd_proxy_tls *x = t->tls;
 	uint8_t b[4096];
 	ssize_t n;
 
@@ -1018,7 +1023,7 @@ static ssize_t fwd_tls_read(struct fwd *f, int from, struct fwd_dir *d,
 		return n;
 	}
 	if (t->hlen) {
-		n = fwd_tls_drain(f, t, d);
+		n = fwd_proxy_tls_drain(f, t, d);
 		if (n != -1 || errno != EAGAIN)
 			return n;
 	}
@@ -1050,7 +1055,7 @@ static ssize_t fwd_tls_read(struct fwd *f, int from, struct fwd_dir *d,
 	if (n <= 0)
 		return n;	/* a record cut short by the end is dropped */
 	t->hlen += (size_t)n;
-	return fwd_tls_drain(f, t, d);
+	return fwd_proxy_tls_drain(f, t, d);
 }
 
 /**
@@ -1062,8 +1067,9 @@ static ssize_t fwd_tls_read(struct fwd *f, int from, struct fwd_dir *d,
  * @t:		connection, @t->http or @t->tls set
  *
  * What fwd_pump() calls instead of splice(2) while a direction's bytes
- * must be looked at: a proxied HTTP client's requests (fwd_req_read()),
- * both directions of a TLS connection still followed (fwd_tls_read()).
+ * must be looked at: a proxied HTTP client's requests
+ * (fwd_proxy_req_read()), both directions of a TLS connection still
+ * followed (fwd_proxy_tls_read()).
  *
  * Return: bytes put in the pipe, 0 for "ended", -1 with errno set
  */
@@ -1071,8 +1077,8 @@ ssize_t fwd_proxy_read(struct fwd *f, int from, struct fwd_dir *d,
 		       struct fwd_tcp *t)
 {
 	if (t->http)
-		return fwd_req_read(f, from, d, t);
-	return fwd_tls_read(f, from, d, t);
+		return fwd_proxy_req_read(f, from, d, t);
+	return fwd_proxy_tls_read(f, from, d, t);
 }
 
 /**
