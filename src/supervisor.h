@@ -25,8 +25,9 @@ enum sv_ref_type {
 	SV_REF_TCP_FLOW,	/* one side of a forwarded TCP connection */
 	SV_REF_UDP_FLOW,	/* socket towards the sandbox for a UDP peer */
 	SV_REF_NFLOG,		/* NFLOG socket: denials to log (log.c) */
-	SV_REF_PROXY_LISTEN,	/* transparent proxy listener (fwd.c); flows
-				 * are SV_REF_TCP_FLOW, in the same table */
+	SV_REF_PROXY_LISTEN,	/* transparent proxy listener (fwd_proxy.c);
+				 * flows are SV_REF_TCP_FLOW, in the same
+				 * table */
 	SV_REF_DNS_UDP,		/* DNS interceptor, UDP listener (dns.c) */
 	SV_REF_DNS_TCPL,	/* DNS interceptor, TCP listener */
 	SV_REF_DNS_TCP,		/* DNS interceptor, one client connection */

@@ -37,10 +37,10 @@
  *   4. cuts the established connections the new policy refuses: the
  *      sandbox's own connections, by their conntrack entries
  *      (conntrack_cut(), judged by update_keep_flow(), which mirrors the
- *      sandbox's chains), and the proxy's relayed ones (fwd.c, judged on
- *      their destination as the proxy judges a connection before its
- *      first bytes, then by the same mirror if only a live pin was
- *      missing). A domain allow rule counts every address the interceptor
+ *      sandbox's chains), and the proxy's relayed ones (fwd_proxy.c,
+ *      judged on their destination as the proxy judges a connection
+ *      before its first bytes, then by the same mirror if only a live pin
+ *      was missing). A domain allow rule counts every address the interceptor
  *      still remembers answering for its names, pins expired or not: the
  *      kernel lets a connection outlive its pin, and so does an update;
  *   5. logs a "policy" record and answers.

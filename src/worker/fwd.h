@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later
  * moat - per-sandbox networks enforced by the host kernel
  *
- * fwd.h - published ports: host listeners relayed into the sandbox
+ * fwd.h - the relays: published ports (host listeners relayed into the
+ * sandbox) and the transparent proxy's connections
  */
 #ifndef MOAT_FWD_H
 #define MOAT_FWD_H
@@ -53,23 +54,7 @@ struct fwd_dir {
 	bool shut;
 };
 
-/**
- * struct fwd_tls - a proxied TLS connection followed after its first hello
- * @sni:	the name its first ClientHello gave, and was allowed on
- * @skip:	bytes of the client's current record (not a handshake
- *		record) still to pass on unread
- * @done:	no other ClientHello can count any more: the rest passes as
- *		it comes
- * @srv:	what the server's first handshake message is, so far
- * @scan:	its state
- */
-struct fwd_tls {
-	char sni[TLS_NAME_MAX + 1];
-	size_t skip;
-	bool done;
-	enum tls_server_first srv;
-	struct tls_server_scan scan;
-};
+struct fwd_proxy_tls;	/* a followed TLS connection: fwd_proxy.c's own */
 
 /**
  * struct fwd_tcp - a relayed TCP connection
@@ -102,7 +87,7 @@ struct fwd_tls {
  *		passed on yet
  * @hlen:	bytes in @hbuf
  * @tls:	proxied TLS: followed after the first ClientHello until no
- *		other can count (fwd_tls_read()), then NULL
+ *		other can count (fwd_proxy_tls_read()), then NULL
  * @deny:	proxied HTTP: the 403 for a refused later request, sent
  *		after the destination's last response, NULL if none
  * @deny_len:	its length
@@ -133,7 +118,7 @@ struct fwd_tcp {
 	struct http_body body;
 	uint8_t *hbuf;
 	size_t hlen;
-	struct fwd_tls *tls;
+	struct fwd_proxy_tls *tls;
 	char *deny;
 	size_t deny_len;
 	uint8_t *buf;

@@ -19,7 +19,8 @@
  * kernel routes as local at connect time, else the forward chain with the
  * policy's rules in order). A connection the kernel refuses there fails
  * with ICMP administratively prohibited, and is refused to the client as
- * PROXY_DENY_KERNEL (fwd.c). The decision here can only narrow that:
+ * PROXY_DENY_KERNEL (fwd_proxy.c). The decision here can only narrow
+ * that:
  *
  *   1. a destination in the sandbox pools (I1), or a loopback or
  *      unspecified address in any form (0.0.0.0, ::, ::ffff:127.0.0.2,
@@ -59,10 +60,10 @@
  * (http_request_start(): any method, empty lines first); only bytes that
  * cannot (another protocol) pass.
  *
- * A TLS connection is followed past its first ClientHello (fwd.c): a
- * second one, which a server acts on after a HelloRetryRequest, is judged
- * like the first and refused as sni-changed if it names another host
- * (a name after a first hello without one included).
+ * A TLS connection is followed past its first ClientHello (fwd_proxy.c):
+ * a second one, which a server acts on after a HelloRetryRequest, is
+ * judged like the first and refused as sni-changed if it names another
+ * host (a name after a first hello without one included).
  *
  * Every decision is counted by reason (struct proxy_counters, shown by
  * "moat inspect"); a refused HTTP request gets a 403 whose X-Moat-Denied
@@ -351,7 +352,7 @@ static enum proxy_reason proxy_decide_never(const struct proxy_policy *pp,
  * connection is decided on its destination as the kernel would without
  * the proxy: an address pinned for a name some domain rule allows on this
  * port, or the address rules. The client's first bytes are still judged
- * by name if they are a ClientHello or an HTTP request (fwd.c).
+ * by name if they are a ClientHello or an HTTP request (fwd_proxy.c).
  *
  * Return: PROXY_ALLOW_PIN, PROXY_ALLOW_ADDR, or the reason for refusal
  */

@@ -8,9 +8,10 @@
  * Everything a sandbox's supervisor does with bytes the sandbox or the
  * internet chose runs here, in a process of its own without privilege:
  * the DNS interceptor (dns.c), the transparent proxy's decisions and
- * relays and the published ports' relays (fwd.c, proxy.c, tls.c, http.c)
- * and the reading of NFLOG denials (log.c). Its core (supervisor.c), the
- * privileged half, starts it with fork() and watches it with a pidfd.
+ * relays and the published ports' relays (fwd.c, fwd_proxy.c, proxy.c,
+ * tls.c, http.c) and the reading of NFLOG denials (log.c). Its core
+ * (supervisor.c), the privileged half, starts it with fork() and watches
+ * it with a pidfd.
  *
  * Start-up (worker_main()), still as root: it closes every descriptor it
  * inherited but its own four, binds its sockets (published ports, which
@@ -31,8 +32,8 @@
  * sandbox) are judged by the sandbox's chains (nft.c, wk_dispatch and
  * "<if>_out"): never a local address, never another sandbox, only what
  * the sandbox itself may reach; its DNS UID also port 53. A worker
- * without such a UID does not start, and fwd.c refuses to connect as
- * root.
+ * without such a UID does not start, and fwd_proxy.c refuses to connect
+ * as root.
  *
  * It talks to its core over three SOCK_SEQPACKET socket pairs, in fixed
  * messages (struct wk_hdr, then struct wk_pin entries):
@@ -490,7 +491,7 @@ static int worker_policy(struct wk *w, int mfd)
 		return -EINVAL;
 	}
 	old = w->pol;
-	w->pol = p;		/* same address: dns.c and fwd.c point here */
+	w->pol = p;		/* same address: dns.c and fwd*.c point here */
 	policy_free(&old);
 	j.s = w->ws->s;
 	j.pol = &w->pol;
