@@ -519,7 +519,7 @@ static void test_domain_verdict(void **state)
 }
 
 /**
- * policy_verdict() - the real oracle's domain verdict (as fwd.c wires it)
+ * policy_verdict() - the real oracle's domain verdict (as fwd_proxy.c wires it)
  * @ctx:	the policy
  * @name:	name
  * @port:	port
