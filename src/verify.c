@@ -53,7 +53,6 @@
 #include <getopt.h>
 #include <ifaddrs.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <string.h>
 #include <time.h>
 #include <arpa/inet.h>
@@ -63,11 +62,13 @@
 #include <sys/random.h>
 #include <sys/wait.h>
 
+#include "audit.h"
 #include "err.h"
 #include "netns.h"
 #include "nft.h"
 #include "policy.h"
 #include "probe.h"
+#include "report.h"
 #include "sandbox.h"
 #include "verify.h"
 #include "world.h"
@@ -117,189 +118,6 @@ static volatile int verify_stop;
 static void verify_signal(int sig)
 {
 	verify_stop = sig;
-}
-
-/**
- * vreport_add() - add a line to a report
- * @r:		report
- * @ok:		whether it matched
- * @inv:	invariant
- * @from:	where from
- * @check:	what
- * @expected:	expected result
- * @fmt:	observed result
- */
-void vreport_add(struct vreport *r, bool ok, const char *inv, const char *from,
-		 const char *check, const char *expected, const char *fmt, ...)
-{
-	struct vrow *row;
-	va_list ap;
-
-	if (r->n == r->cap) {
-		r->cap = r->cap ? r->cap * 2 : 64;
-		r->rows = xrealloc(r->rows, r->cap * sizeof(*r->rows));
-	}
-	row = &r->rows[r->n++];
-	memset(row, 0, sizeof(*row));
-	row->ok = ok;
-	snprintf(row->inv, sizeof(row->inv), "%s", inv);
-	snprintf(row->from, sizeof(row->from), "%s", from);
-	snprintf(row->check, sizeof(row->check), "%s", check);
-	snprintf(row->expected, sizeof(row->expected), "%s", expected);
-	va_start(ap, fmt);
-	vsnprintf(row->observed, sizeof(row->observed), fmt, ap);
-	va_end(ap);
-}
-
-/**
- * vreport_warn() - add a warning to a report: a line that is not a breach
- * @r:		report
- * @inv:	invariant
- * @from:	where from
- * @check:	what
- * @expected:	expected result
- * @fmt:	observed result
- */
-void vreport_warn(struct vreport *r, const char *inv, const char *from,
-		  const char *check, const char *expected, const char *fmt, ...)
-{
-	struct vrow *row;
-	va_list ap;
-
-	vreport_add(r, true, inv, from, check, expected, "%s", "");
-	row = &r->rows[r->n - 1];
-	row->warn = true;
-	va_start(ap, fmt);
-	vsnprintf(row->observed, sizeof(row->observed), fmt, ap);
-	va_end(ap);
-}
-
-/**
- * vreport_warnings() - lines that are warnings
- * @r:		report
- *
- * Return: their number
- */
-size_t vreport_warnings(const struct vreport *r)
-{
-	size_t i, n = 0;
-
-	for (i = 0; i < r->n; i++)
-		n += r->rows[i].warn;
-	return n;
-}
-
-/**
- * vreport_breaches() - lines that did not match
- * @r:		report
- *
- * Return: their number
- */
-size_t vreport_breaches(const struct vreport *r)
-{
-	size_t i, n = 0;
-
-	for (i = 0; i < r->n; i++)
-		n += !r->rows[i].ok;
-	return n;
-}
-
-/**
- * vreport_json() - the report as one JSON document
- * @r:		report
- *
- * Return: new reference
- */
-json_t *vreport_json(const struct vreport *r)
-{
-	json_t *rows = json_array();
-	char ts[32];
-	time_t now = time(NULL);
-	struct tm tm;
-	size_t i;
-
-	gmtime_r(&now, &tm);
-	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	for (i = 0; i < r->n; i++) {
-		const struct vrow *w = &r->rows[i];
-
-		json_array_append_new(rows, json_pack("{s:s,s:s,s:s,s:s,s:s,s:b,s:b}",
-			"check", w->check, "from", w->from, "invariant", w->inv,
-			"expected", w->expected, "observed", w->observed,
-			"ok", w->ok, "warning", w->warn));
-	}
-	return json_pack("{s:s,s:s,s:b,s:I,s:I,s:I,s:o}", "mode", r->mode,
-			 "time", ts, "ok", vreport_breaches(r) == 0,
-			 "checks", (json_int_t)r->n,
-			 "breaches", (json_int_t)vreport_breaches(r),
-			 "warnings", (json_int_t)vreport_warnings(r), "rows", rows);
-}
-
-/**
- * vreport_free() - release a report's lines
- * @r:		report
- */
-void vreport_free(struct vreport *r)
-{
-	free(r->rows);
-	r->rows = NULL;
-	r->n = r->cap = 0;
-}
-
-/**
- * vreport_print() - the report as a table, then a count by invariant
- * @r:		report
- * @f:		output
- */
-static void vreport_print(const struct vreport *r, FILE *f)
-{
-	static const char *const invs[] = { "I1", "I2", "I3", "I4", "I5",
-					    "I6", "I7", "-" };
-	int wc = 5, wf = 4, we = 8, wo = 8;
-	size_t i, k, bad = vreport_breaches(r);
-
-	for (i = 0; i < r->n; i++) {
-		const struct vrow *w = &r->rows[i];
-
-		if ((int)strlen(w->check) > wc)
-			wc = (int)strlen(w->check);
-		if ((int)strlen(w->from) > wf)
-			wf = (int)strlen(w->from);
-		if ((int)strlen(w->expected) > we)
-			we = (int)strlen(w->expected);
-		if ((int)strlen(w->observed) > wo && strlen(w->observed) < 24)
-			wo = (int)strlen(w->observed);
-	}
-	fprintf(f, "%-*s  %-*s  %-3s  %-*s  %-*s  %s\n", wc, "PROBE", wf, "FROM",
-		"INV", we, "EXPECTED", wo, "OBSERVED", "VERDICT");
-	for (i = 0; i < r->n; i++) {
-		const struct vrow *w = &r->rows[i];
-
-		fprintf(f, "%-*s  %-*s  %-3s  %-*s  %-*s  %s\n", wc, w->check,
-			wf, w->from, w->inv, we, w->expected, wo, w->observed,
-			!w->ok ? "BREACH" : w->warn ? "WARNING" : "ok");
-	}
-	fprintf(f, "\nby invariant:");
-	for (k = 0; k < ARRAY_SIZE(invs); k++) {
-		size_t n = 0, okn = 0;
-
-		for (i = 0; i < r->n; i++) {
-			if (strcmp(r->rows[i].inv, invs[k]))
-				continue;
-			n++;
-			okn += r->rows[i].ok;
-		}
-		if (n)
-			fprintf(f, " %s %zu/%zu", strcmp(invs[k], "-") ? invs[k] :
-				"ruleset", okn, n);
-	}
-	if (vreport_warnings(r))
-		fprintf(f, "\n%zu checks, %zu breaches, %zu warnings: %s\n",
-			r->n, bad, vreport_warnings(r),
-			bad ? "ISOLATION BREACHED" : "isolation holds");
-	else
-		fprintf(f, "\n%zu checks, %zu breaches: %s\n", r->n, bad,
-			bad ? "ISOLATION BREACHED" : "isolation holds");
 }
 
 /**
@@ -1039,7 +857,7 @@ static uint16_t verify_port(const struct probe *p)
  * Return: 0 when the run completed (its verdict is in @r), -1 if it could
  *	   not (moat failed, or a signal stopped it)
  */
-static int verify_once(const struct moat_config *c, struct vreport *r,
+static int verify_once(const struct moat_config *c, struct report *r,
 		       const struct world *w, const struct prefix *target,
 		       uint16_t tport)
 {
@@ -1113,14 +931,14 @@ static int verify_once(const struct moat_config *c, struct vreport *r,
 		const struct vprobe *v = &pl.v[i];
 		const char *obs = probe_obs_name(v->p.obs);
 
-		vreport_add(r, verify_match(v), v->inv, cn[v->from].name, v->check,
-			    verify_exp_name(v->exp), "%s", obs);
+		report_add(r, verify_match(v), v->inv, cn[v->from].name, v->check,
+			   verify_exp_name(v->exp), "%s", obs);
 	}
 	if (w && w->dns_queries) {
 		unsigned q = *w->dns_queries - q0;
 
-		vreport_add(r, q == 0, "I4", "world", "queries reaching the upstream resolver",
-			    "0", "%u", q);
+		report_add(r, q == 0, "I4", "world", "queries reaching the upstream resolver",
+			   "0", "%u", q);
 	}
 	if (audit_ruleset(c, r))
 		goto out;
@@ -1263,18 +1081,18 @@ static int verify_parse_target(const char *s, struct prefix *p, uint16_t *port)
  * @json:	--json
  * @on_fail:	--on-fail command, or NULL
  */
-static void verify_emit(const struct vreport *r, bool json, const char *on_fail)
+static void verify_emit(const struct report *r, bool json, const char *on_fail)
 {
-	json_t *doc = vreport_json(r);
+	json_t *doc = report_json(r);
 
 	if (json) {
 		json_dumpf(doc, stdout, JSON_COMPACT);
 		printf("\n");
 	} else {
-		vreport_print(r, stdout);
+		report_print(r, stdout);
 	}
 	fflush(stdout);
-	if (on_fail && vreport_breaches(r))
+	if (on_fail && report_breaches(r))
 		verify_on_fail(on_fail, doc);
 	json_decref(doc);
 }
@@ -1288,7 +1106,7 @@ static void verify_emit(const struct vreport *r, bool json, const char *on_fail)
  */
 static int verify_simulate(bool json, const char *on_fail)
 {
-	struct vreport r = { 0 };
+	struct report r = { 0 };
 	struct moat_config c;
 	struct world w;
 	char *err = NULL;
@@ -1317,13 +1135,13 @@ static int verify_simulate(bool json, const char *on_fail)
 	if (verify_once(&c, &r, &w, NULL, 0))
 		goto out;
 	verify_emit(&r, json, on_fail);
-	ret = vreport_breaches(&r) ? MOAT_EXIT_POLICY : MOAT_EXIT_OK;
+	ret = report_breaches(&r) ? MOAT_EXIT_POLICY : MOAT_EXIT_OK;
 out:
 	if (netns_enter(orig))
 		msg_err("verify: cannot return to my network namespace");
 	close(orig);
 	world_destroy(&w);
-	vreport_free(&r);
+	report_free(&r);
 	if (verify_stop)
 		return 128 + verify_stop;
 	return ret;
@@ -1422,11 +1240,11 @@ int verify_main(int argc, char **argv)
 		return MOAT_EXIT_FAILURE;
 	}
 	do {
-		struct vreport r = { 0 };
+		struct report r = { 0 };
 		struct timespec ts;
 
 		if (verify_once(&c, &r, NULL, have_target ? &target : NULL, tport)) {
-			vreport_free(&r);
+			report_free(&r);
 			if (verify_stop)	/* the last complete run counts */
 				break;
 			ret = MOAT_EXIT_FAILURE;
@@ -1434,9 +1252,9 @@ int verify_main(int argc, char **argv)
 				break;
 		} else {
 			verify_emit(&r, json, on_fail);
-			ret = vreport_breaches(&r) ? MOAT_EXIT_POLICY : MOAT_EXIT_OK;
+			ret = report_breaches(&r) ? MOAT_EXIT_POLICY : MOAT_EXIT_OK;
 			runs++;
-			vreport_free(&r);
+			report_free(&r);
 		}
 		if (!interval)
 			break;
