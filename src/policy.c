@@ -2,7 +2,8 @@
 /* moat - per-sandbox networks enforced by the host kernel
  *
  * policy.c - the policy model (SPEC §5): strict YAML loader, command-line
- * rules, published ports, rates, domain names and the normalised printers
+ * rules, published ports, rates, domain names (names.c) and the normalised
+ * printers
  *
  * Theory of operation
  * ===================
@@ -59,14 +60,12 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 
-#include <idn2.h>
 #include <yaml.h>
 
 #include "policy.h"
 
 #define YAML_DEPTH_MAX		16		/* the format needs 5 */
 #define POLICY_FILE_MAX		(4 << 20)	/* bytes */
-#define DOMAIN_INPUT_MAX	1024		/* bytes of UTF-8 input */
 #define RATE_MAX		10000000000000ULL	/* 10 Tbit/s */
 #define TTL_LIMIT		86400
 #define LIST_MAX		16384		/* per list or map */
@@ -422,215 +421,6 @@ static int parse_proto(const char *s, enum proto *pr, const struct where *w)
 }
 
 /* ------------------------------------------------------------------------
- * Domain names
- */
-
-/**
- * domain_check_ascii() - check a lower-case ASCII name label by label
- * @name:	name without trailing dot and without wildcard
- * @why:	set to a static reason on failure
- *
- * Return: number of labels, or -1 on failure
- */
-static int domain_check_ascii(const char *name, const char **why)
-{
-	const char *label = name, *p;
-	int nlabels = 0;
-	bool numeric = true;
-
-	for (p = name; ; p++) {
-		if (*p == '.' || !*p) {
-			size_t len = (size_t)(p - label);
-
-			if (!len) {
-				*why = "empty label";
-				return -1;
-			}
-			if (len > 63) {
-				*why = "label longer than 63 characters";
-				return -1;
-			}
-			if (label[0] == '-' || p[-1] == '-') {
-				*why = "label starts or ends with '-'";
-				return -1;
-			}
-			nlabels++;
-			if (!*p)
-				break;
-			label = p + 1;
-			numeric = true;
-			continue;
-		}
-		if (*p == '*') {
-			*why = "'*' is only allowed as the whole leftmost label, as in *.example.com";
-			return -1;
-		}
-		if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ||
-		      *p == '-' || *p == '_')) {
-			*why = "invalid character (allowed: letters, digits, '-', '_')";
-			return -1;
-		}
-		if (*p < '0' || *p > '9')
-			numeric = false;
-	}
-	if (numeric) {
-		*why = "the last label is numeric";
-		return -1;
-	}
-	return nlabels;
-}
-
-/**
- * domain_check_alabels() - check that "xn--" labels are valid punycode
- * @name:	lower-case ASCII name, labels already checked
- * @why:	set to a static reason on failure
- *
- * Each label is checked on its own, so that a name mixing an A-label with
- * ASCII labels that IDNA would refuse but DNS allows ("a--b") still passes.
- *
- * Return: 0 if every A-label decodes and is valid, -1 if not
- */
-static int domain_check_alabels(const char *name, const char **why)
-{
-	const char *label = name;
-	char buf[64];
-
-	while (*label) {
-		size_t len = strcspn(label, ".");
-
-		if (len >= 4 && !strncmp(label, "xn--", 4)) {
-			uint8_t *out = NULL;
-			int rc;
-
-			memcpy(buf, label, len);	/* len <= 63 */
-			buf[len] = '\0';
-			rc = idn2_lookup_u8((const uint8_t *)buf, &out,
-					    IDN2_NFC_INPUT |
-					    IDN2_NONTRANSITIONAL);
-			idn2_free(out);
-			if (rc != IDN2_OK) {
-				*why = idn2_strerror(rc);
-				return -1;
-			}
-		}
-		label += len;
-		if (*label)
-			label++;
-	}
-	return 0;
-}
-
-/**
- * policy_normalise_domain() - validate and normalise a domain name
- * @in:		name as written: any case, optional trailing dot, UTF-8
- * @out:	buffer for the normalised name
- * @outlen:	size of @out
- * @allow_wildcard:	accept "*.suffix", suffix of at least two labels
- * @why:	set to a static reason on failure
- *
- * The result is lower case, has no trailing dot, and has its non-ASCII
- * labels converted to punycode ("xn--...") by libidn2 with IDNA2008 lookup
- * rules and the UTS #46 non-transitional mapping (as browsers do). Labels
- * are 1 to 63 of [a-z0-9-_], not starting or ending with '-'; the last
- * label is not all digits; the whole name, "*." included, is at most
- * POLICY_DOMAIN_MAX characters.
- *
- * Return: 0 on success, -1 with *@why set
- */
-int policy_normalise_domain(const char *in, char *out, size_t outlen,
-			    bool allow_wildcard, const char **why)
-{
-	char buf[DOMAIN_INPUT_MAX + 1];
-	bool wild = false, ascii = true;
-	size_t len, i;
-	char *name;
-	int nlabels;
-
-	*why = NULL;
-	len = strlen(in);
-	if (!len) {
-		*why = "empty name";
-		return -1;
-	}
-	if (len > DOMAIN_INPUT_MAX) {
-		*why = "name too long";
-		return -1;
-	}
-	memcpy(buf, in, len + 1);
-
-	if (buf[0] == '*' && (buf[1] == '.' || !buf[1])) {
-		if (!allow_wildcard) {
-			*why = "wildcards are not allowed here";
-			return -1;
-		}
-		if (!buf[1]) {
-			*why = "a lone '*' matches everything; use egress.default";
-			return -1;
-		}
-		wild = true;
-	}
-	name = wild ? buf + 2 : buf;
-	len = strlen(name);
-	if (len && name[len - 1] == '.')
-		name[--len] = '\0';
-	if (!len) {
-		*why = "empty name";
-		return -1;
-	}
-
-	for (i = 0; i < len; i++) {
-		if ((unsigned char)name[i] >= 0x80)
-			ascii = false;
-		else if (name[i] >= 'A' && name[i] <= 'Z')
-			name[i] = (char)(name[i] - 'A' + 'a');
-	}
-
-	if (!ascii) {
-		uint8_t *puny = NULL;
-		int rc;
-
-		rc = idn2_lookup_u8((const uint8_t *)name, &puny,
-				    IDN2_NFC_INPUT | IDN2_NONTRANSITIONAL);
-		if (rc != IDN2_OK) {
-			*why = idn2_strerror(rc);
-			return -1;
-		}
-		len = strlen((char *)puny);
-		if (len > POLICY_DOMAIN_MAX) {
-			idn2_free(puny);
-			*why = "name longer than 253 characters";
-			return -1;
-		}
-		memcpy(name, puny, len + 1);
-		idn2_free(puny);
-		for (i = 0; i < len; i++) {
-			if (name[i] >= 'A' && name[i] <= 'Z')
-				name[i] = (char)(name[i] - 'A' + 'a');
-		}
-		if (len && name[len - 1] == '.')
-			name[--len] = '\0';
-	}
-
-	nlabels = domain_check_ascii(name, why);
-	if (nlabels < 0 || domain_check_alabels(name, why))
-		return -1;
-	if (wild && nlabels < 2) {
-		*why = "a wildcard needs at least two labels after '*.' (it would cover a whole top-level domain)";
-		return -1;
-	}
-	if (len + (wild ? 2 : 0) > POLICY_DOMAIN_MAX) {
-		*why = "name longer than 253 characters";
-		return -1;
-	}
-	if (len + (wild ? 2 : 0) + 1 > outlen) {
-		*why = "name too long";
-		return -1;
-	}
-	snprintf(out, outlen, "%s%s", wild ? "*." : "", name);
-	return 0;
-}
-
-/* ------------------------------------------------------------------------
  * Rule targets
  */
 
@@ -684,8 +474,7 @@ static int parse_target(const char *s, struct rule *r, const struct where *w)
 		werr(w, "'%.64s' is not a valid address or CIDR", s);
 		return -1;
 	}
-	if (policy_normalise_domain(s, r->domain, sizeof(r->domain), true,
-				    &why)) {
+	if (names_normalise(s, r->domain, sizeof(r->domain), true, &why)) {
 		werr(w, "'%.64s' is not a valid domain name: %s", s, why);
 		return -1;
 	}
@@ -2297,8 +2086,7 @@ static void ydns_records(const struct loader *ld, const struct ynode *n)
 
 		if (key->type != Y_SCALAR || key->dup_of)
 			continue;
-		if (policy_normalise_domain(key->str, name, sizeof(name),
-					    false, &why)) {
+		if (names_normalise(key->str, name, sizeof(name), false, &why)) {
 			lerr(ld, key, "dns.records: '%.64s' is not a valid domain name: %s",
 			     key->str, why);
 			continue;
@@ -2384,9 +2172,8 @@ static void ydns(const struct loader *ld, const struct ynode *n)
 
 			if (!ystr(ld, it, "dns.block"))
 				continue;
-			if (policy_normalise_domain(it->str, name,
-						    sizeof(name), true,
-						    &why)) {
+			if (names_normalise(it->str, name, sizeof(name), true,
+					    &why)) {
 				lerr(ld, it, "dns.block: '%.64s' is not a valid domain name: %s",
 				     it->str, why);
 				continue;
@@ -2756,27 +2543,6 @@ static bool lint_ports_cover(const struct rule *a, const struct rule *b)
 }
 
 /**
- * lint_name_covers() - tell if a domain pattern matches all another does
- * @a:		normalised pattern, exact or "*.suffix"
- * @b:		normalised pattern, exact or "*.suffix"
- *
- * Return: true if every name @b matches is matched by @a
- */
-static bool lint_name_covers(const char *a, const char *b)
-{
-	size_t al, bl;
-
-	if (!strcmp(a, b))
-		return true;
-	if (a[0] != '*')
-		return false;
-	a++;				/* ".suffix" */
-	al = strlen(a);
-	bl = strlen(b);
-	return bl > al && !strcmp(b + bl - al, a);
-}
-
-/**
  * policy_rule_covers() - tell if a rule matches everything another does
  * @a:		earlier rule
  * @b:		later rule
@@ -2807,7 +2573,7 @@ static bool policy_rule_covers(const struct rule *a, const struct rule *b)
 		break;
 	case TARGET_DOMAIN:
 		target = a->kind == TARGET_DOMAIN &&
-			 lint_name_covers(a->domain, b->domain);
+			 names_covers(a->domain, b->domain);
 		break;
 	default:
 		target = false;
