@@ -29,6 +29,7 @@
 #include "exec.h"
 #include "guard.h"
 #include "log.h"
+#include "logs.h"
 #include "nft.h"
 #include "policy.h"
 #include "ptest.h"
@@ -611,7 +612,7 @@ static int cmd_run(int argc, char **argv)
 		/* what it was denied, from the log teardown kept */
 		autofree char *kept = log_archive_dir(&c, s.name);
 
-		log_summary(kept, s.name, stderr);
+		logs_summary(kept, s.name, stderr);
 	}
 out:
 	policy_free(&p);

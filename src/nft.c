@@ -575,8 +575,8 @@ static void nft_in_rule(FILE *f, const char *chain, const struct rule *r)
  * named counters (a fixed set, enum nft_ctr) and applies the verdict.
  * Policy rules, compiled by nft_fwd_rule() and nft_in_rule(), are passed
  * through nft_obs_policy_rule(), which does the same to their lines and
- * counts allowed ones. The supervisor reads the group (log.c); "moat
- * stats" reads the counters (stats.c).
+ * counts allowed ones. The supervisor reads the group (worker/nflog.c);
+ * "moat stats" reads the counters (stats.c).
  */
 
 /* Counter suffixes, indexed by enum nft_ctr: see nft.h */

@@ -15,6 +15,8 @@
 #include <cmocka.h>
 
 #include "log.h"
+#include "logs.h"
+#include "nflog.h"
 #include "state.h"
 #include "stats.h"
 
@@ -50,16 +52,16 @@ static uint8_t *seed(const char *name, size_t *len)
  * @n:		their number
  */
 struct got {
-	struct log_pkt p[4];
+	struct nflog_pkt p[4];
 	size_t n;
 };
 
 /**
- * collect() - log_nflog_parse() callback
+ * collect() - nflog_parse() callback
  * @opaque:	struct got
  * @p:		packet
  */
-static void collect(void *opaque, const struct log_pkt *p)
+static void collect(void *opaque, const struct nflog_pkt *p)
 {
 	struct got *g = opaque;
 
@@ -76,7 +78,7 @@ static void collect(void *opaque, const struct log_pkt *p)
  *
  * Return: @buf
  */
-static const char *addr(const struct log_pkt *p, bool dst, char *buf)
+static const char *addr(const struct nflog_pkt *p, bool dst, char *buf)
 {
 	return inet_ntop(p->family, dst ? p->dst : p->src, buf, INET6_ADDRSTRLEN);
 }
@@ -92,7 +94,7 @@ static void parse_seed(const char *name, struct got *g)
 	uint8_t *buf = seed(name, &len);
 
 	memset(g, 0, sizeof(*g));
-	n = log_nflog_parse(buf, len, collect, g);
+	n = nflog_parse(buf, len, collect, g);
 	assert_int_equal(n, g->n);
 	free(buf);
 }
@@ -167,7 +169,7 @@ static void test_format(void **state)
 	size_t len = 0;
 	FILE *f = open_memstream(&buf, &len);
 
-	log_format_text(rec, f);
+	logs_format_text(rec, f);
 	fclose(f);
 	assert_string_equal(buf, "2026-11-23T06:08:15.424Z dns   udp    10.231.0.2      "
 			    "10.231.0.1      53    rule:2 name=evil\\x1b[31m.example\n");
@@ -274,7 +276,7 @@ static void test_summary(void **state)
 	fclose(f);
 
 	f = open_memstream(&out, &olen);
-	assert_int_equal(log_summary(dir, "sb", f), 6);
+	assert_int_equal(logs_summary(dir, "sb", f), 6);
 	fclose(f);
 	assert_string_equal(out,
 		"moat: sandbox sb denied 6 flows or queries (all of them: moat logs sb):\n"
@@ -290,7 +292,7 @@ static void test_summary(void **state)
 		fprintf(f, "{\"kind\":\"deny\",\"proto\":\"udp\",\"dst\":\"10.9.0.%d\",\"port\":53,\"reason\":\"I3:lan\"}\n", i);
 	fclose(f);
 	f = open_memstream(&out, &olen);
-	assert_int_equal(log_summary(dir, "sb", f), 25);
+	assert_int_equal(logs_summary(dir, "sb", f), 25);
 	fclose(f);
 	{
 		int lines = 0;
@@ -306,7 +308,7 @@ static void test_summary(void **state)
 	/* nothing denied: nothing printed */
 	put_file(cur, "{\"kind\":\"dns\",\"action\":\"answer\"}\n");
 	f = open_memstream(&out, &olen);
-	assert_int_equal(log_summary(dir, "sb", f), 0);
+	assert_int_equal(logs_summary(dir, "sb", f), 0);
 	fclose(f);
 	assert_int_equal(olen, 0);
 	free(out);
