@@ -32,10 +32,12 @@
 #include "logs.h"
 #include "nft.h"
 #include "policy.h"
+#include "prom.h"
 #include "ptest.h"
 #include "sandbox.h"
 #include "state.h"
 #include "stats.h"
+#include "statsd.h"
 #include "supervisor.h"
 #include "svctl.h"
 #include "update.h"
@@ -1233,6 +1235,127 @@ static int cmd_policy(int argc, char **argv)
 	return ret;
 }
 
+static const char usage_stats[] =
+"Usage: moat stats [NAME] [--json|--prometheus]\n"
+"       moat stats [NAME] --listen ADDR:PORT [--allow-remote]\n"
+"\n"
+"Show what each sandbox (or NAME) was denied, by reason (I1-I5, I9: the\n"
+"invariant; rule: a deny rule of its policy) and direction (egress, host,\n"
+"any: before routing), in packets and bytes; the new flows its policy\n"
+"allowed, by rule or default; and the counters of its supervisor's\n"
+"services (published ports, log, DNS, proxy).\n"
+"\n"
+"  --json            one JSON document\n"
+"  --prometheus      Prometheus text exposition format (metrics moat_*)\n"
+"  --listen ADDR:PORT  serve the Prometheus text at http://ADDR:PORT/metrics\n"
+"                    until interrupted; ADDR must be a loopback address\n"
+"  --allow-remote    let --listen use any address\n";
+
+/**
+ * cmd_stats() - moat stats [NAME] [--json|--prometheus|--listen ADDR:PORT]
+ * @argc:	argument count
+ * @argv:	arguments, argv[0] = "stats"
+ *
+ * The counters come from stats_collect(), printed as its text table, as
+ * JSON or as Prometheus text (prom.c), or served at /metrics (statsd.c).
+ *
+ * Return: exit status
+ */
+static int cmd_stats(int argc, char **argv)
+{
+	enum { O_JSON = 256, O_PROM, O_LISTEN, O_REMOTE, O_HELP };
+	static const struct option lo[] = {
+		{ "json", no_argument, NULL, O_JSON },
+		{ "prometheus", no_argument, NULL, O_PROM },
+		{ "listen", required_argument, NULL, O_LISTEN },
+		{ "allow-remote", no_argument, NULL, O_REMOTE },
+		{ "help", no_argument, NULL, O_HELP },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *only = NULL, *listen_addr = NULL;
+	bool json = false, prom = false, remote = false, loopback;
+	struct sockaddr_storage ss;
+	struct moat_config c;
+	socklen_t sl;
+	json_t *doc;
+	int opt, ret;
+
+	optind = 1;
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
+		switch (opt) {
+		case O_JSON:
+			json = true;
+			break;
+		case O_PROM:
+			prom = true;
+			break;
+		case O_LISTEN:
+			listen_addr = optarg;
+			break;
+		case O_REMOTE:
+			remote = true;
+			break;
+		case O_HELP:
+		case 'h':
+			printf("%s", usage_stats);
+			return 0;
+		default:
+			return usage_error("stats", "option '%s' is not valid here or lacks its argument",
+					   argv[optind - 1]);
+		}
+	}
+	if (optind < argc)
+		only = argv[optind++];
+	if (optind < argc)
+		return usage_error("stats", "unexpected argument '%s'",
+				   argv[optind]);
+	if (json + prom + !!listen_addr > 1)
+		return usage_error("stats", "--json, --prometheus and --listen exclude each other");
+	if (remote && !listen_addr)
+		return usage_error("stats", "--allow-remote goes with --listen");
+	if (only && !state_name_valid(only))
+		return usage_error("stats", "'%s' is not a sandbox name", only);
+	if (listen_addr &&
+	    statsd_parse_listen(listen_addr, &ss, &sl, &loopback))
+		return usage_error("stats", "--listen '%s': expected ADDR:PORT, e.g. 127.0.0.1:9464 or [::1]:9464",
+				   listen_addr);
+	if (listen_addr && !loopback && !remote)
+		return usage_error("stats", "--listen '%s' is not a loopback address: the metrics name sandboxes and what they tried to reach; add --allow-remote to serve them there",
+				   listen_addr);
+	if (geteuid() != 0) {
+		msg_err("stats: must be run as root: it reads the host's nftables counters");
+		return MOAT_EXIT_FAILURE;
+	}
+	if (load_config(&c))
+		return MOAT_EXIT_FAILURE;
+	if (listen_addr)
+		return statsd_serve(&c, only, listen_addr, &ss, sl);
+
+	ret = stats_collect(&c, only, &doc);
+	if (ret == 1) {
+		msg_err("no such sandbox: %s", only);
+		return MOAT_EXIT_POLICY;
+	}
+	if (ret) {
+		msg_err("cannot list %s: %s", c.run_dir, strerror(-ret));
+		return MOAT_EXIT_FAILURE;
+	}
+	if (json) {
+		char *out = json_dumps(doc, JSON_INDENT(2));
+
+		if (out)
+			printf("%s\n", out);
+		free(out);
+	} else if (prom) {
+		prom_text(doc, stdout);
+	} else {
+		stats_text(doc, stdout);
+	}
+	json_decref(doc);
+	return 0;
+}
+
 /**
  * cmd_supervise() - hidden: "moat __supervise NAME READY_FD WATCH_PID"
  * @argc:	argument count
@@ -1269,7 +1392,7 @@ int main(int argc, char **argv)
 		{ "rm", cmd_rm }, { "ls", cmd_ls }, { "inspect", cmd_inspect },
 		{ "update", cmd_update },
 		{ "policy", cmd_policy }, { "__supervise", cmd_supervise },
-		{ "logs", logs_command }, { "stats", stats_command },
+		{ "logs", logs_command }, { "stats", cmd_stats },
 		{ "verify", verify_main },
 	};
 	size_t i;

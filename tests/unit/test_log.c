@@ -18,6 +18,7 @@
 #include "logs.h"
 #include "nflog.h"
 #include "state.h"
+#include "prom.h"
 #include "stats.h"
 
 #ifndef MOAT_SRCDIR
@@ -412,7 +413,7 @@ static void test_prometheus(void **state)
 	const char *a, *b;
 
 	assert_non_null(doc);
-	stats_prometheus(doc, f);
+	prom_text(doc, f);
 	fclose(f);
 	a = strstr(buf, "moat_denied_packets_total{sandbox=\"a\",reason=\"I2\",direction=\"host\"} 3\n");
 	b = strstr(buf, "moat_denied_packets_total{sandbox=\"b\\\"q\",reason=\"I2\",direction=\"host\"} 1\n");
