@@ -31,6 +31,7 @@
 #include <sys/inotify.h>
 #include <sys/stat.h>
 
+#include "cli.h"
 #include "err.h"
 #include "log.h"
 #include "logs.h"
@@ -510,13 +511,13 @@ static const char usage_logs[] =
 "                 if a sandbox of that name exists now\n";
 
 /**
- * logs_command() - moat logs NAME [--follow] [--json] [--previous]
+ * cmd_logs() - moat logs NAME [--follow] [--json] [--previous]
  * @argc:	argument count
  * @argv:	arguments, argv[0] = "logs"
  *
  * Return: exit status
  */
-int logs_command(int argc, char **argv)
+int cmd_logs(int argc, char **argv)
 {
 	static const struct option lo[] = {
 		{ "follow", no_argument, NULL, 'f' },
@@ -531,11 +532,9 @@ int logs_command(int argc, char **argv)
 	bool previous = false, gone = false;
 	const char *name;
 	struct stat st;
-	char *err;
 	int opt, fd, ret = 0;
 
-	optind = 1;
-	opterr = 0;
+	cli_getopt_reset();
 	while ((opt = getopt_long(argc, argv, "fhp", lo, NULL)) != -1) {
 		switch (opt) {
 		case 'f':
@@ -551,28 +550,17 @@ int logs_command(int argc, char **argv)
 			printf("%s", usage_logs);
 			return 0;
 		default:
-			fprintf(stderr, "moat logs: option '%s' is not valid here (see 'moat logs --help')\n",
-				argv[optind - 1]);
-			return MOAT_EXIT_USAGE;
+			return cli_bad_option("logs", argv);
 		}
 	}
-	if (optind != argc - 1) {
-		fprintf(stderr, "moat logs: %s (see 'moat logs --help')\n",
-			optind >= argc ? "missing the sandbox name" :
-			"expected exactly one sandbox name");
-		return MOAT_EXIT_USAGE;
-	}
+	if (optind != argc - 1)
+		return cli_usage_error("logs", "%s", optind >= argc ?
+				       "missing the sandbox name" :
+				       "expected exactly one sandbox name");
 	name = argv[optind];
-	if (!state_name_valid(name)) {
-		fprintf(stderr, "moat logs: '%s' is not a sandbox name (see 'moat logs --help')\n",
-			name);
-		return MOAT_EXIT_USAGE;
-	}
-	if (state_config_load(&c, &err)) {
-		msg_err("%s", err);
-		free(err);
-		return MOAT_EXIT_FAILURE;
-	}
+	if ((ret = cli_sandbox_name("logs", name)) ||
+	    (ret = cli_load_config(&c)))
+		return ret;
 	dir = state_dir(&c, name);
 	if (previous || stat(dir, &st)) {
 		int e = errno;

@@ -15,6 +15,6 @@
 
 void logs_format_text(json_t *rec, FILE *f);
 unsigned long logs_summary(const char *dir, const char *name, FILE *f);
-int logs_command(int argc, char **argv);
+int cmd_logs(int argc, char **argv);
 
 #endif /* MOAT_LOGS_H */

@@ -63,6 +63,7 @@
 #include <sys/wait.h>
 
 #include "audit.h"
+#include "cli.h"
 #include "err.h"
 #include "netns.h"
 #include "nft.h"
@@ -1109,7 +1110,6 @@ static int verify_simulate(bool json, const char *on_fail)
 	struct report r = { 0 };
 	struct moat_config c;
 	struct world w;
-	char *err = NULL;
 	int orig, ret = MOAT_EXIT_FAILURE;
 
 	orig = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
@@ -1127,11 +1127,8 @@ static int verify_simulate(bool json, const char *on_fail)
 	setenv("MOAT_RUN_DIR", w.run_dir, 1);
 	unsetenv("MOAT_POOL4");
 	unsetenv("MOAT_POOL6");
-	if (state_config_load(&c, &err)) {
-		msg_err("%s", err);
-		free(err);
+	if (cli_load_config(&c))
 		goto out;
-	}
 	if (verify_once(&c, &r, &w, NULL, 0))
 		goto out;
 	verify_emit(&r, json, on_fail);
@@ -1148,13 +1145,13 @@ out:
 }
 
 /**
- * verify_main() - "moat verify"
+ * cmd_verify() - "moat verify"
  * @argc:	argument count
  * @argv:	arguments, argv[0] = "verify"
  *
  * Return: exit status: 0 all matched, 1 a breach, 2 usage, 125 failure
  */
-int verify_main(int argc, char **argv)
+int cmd_verify(int argc, char **argv)
 {
 	enum { O_SIM = 256, O_JSON, O_TARGET, O_INTERVAL, O_ONFAIL, O_HELP };
 	static const struct option lo[] = {
@@ -1173,11 +1170,9 @@ int verify_main(int argc, char **argv)
 	struct prefix target;
 	struct moat_config c;
 	uint16_t tport = 0;
-	char *err = NULL;
 	int opt, ret = MOAT_EXIT_OK;
 
-	optind = 1;
-	opterr = 0;
+	cli_getopt_reset();
 	while ((opt = getopt_long(argc, argv, "+h", lo, NULL)) != -1) {
 		switch (opt) {
 		case O_SIM:
@@ -1187,19 +1182,15 @@ int verify_main(int argc, char **argv)
 			json = true;
 			break;
 		case O_TARGET:
-			if (verify_parse_target(optarg, &target, &tport)) {
-				fprintf(stderr, "moat verify: --probe-target '%s': use ADDR:PORT or [V6ADDR]:PORT (see 'moat verify --help')\n",
-					optarg);
-				return MOAT_EXIT_USAGE;
-			}
+			if (verify_parse_target(optarg, &target, &tport))
+				return cli_usage_error("verify", "--probe-target '%s': use ADDR:PORT or [V6ADDR]:PORT",
+						       optarg);
 			have_target = true;
 			break;
 		case O_INTERVAL:
-			if (verify_parse_duration(optarg, &interval)) {
-				fprintf(stderr, "moat verify: --interval '%s': use a duration such as 30s, 5m or 1h (1s to 1 week) (see 'moat verify --help')\n",
-					optarg);
-				return MOAT_EXIT_USAGE;
-			}
+			if (verify_parse_duration(optarg, &interval))
+				return cli_usage_error("verify", "--interval '%s': use a duration such as 30s, 5m or 1h (1s to 1 week)",
+						       optarg);
 			break;
 		case O_ONFAIL:
 			on_fail = optarg;
@@ -1209,24 +1200,16 @@ int verify_main(int argc, char **argv)
 			printf("%s", usage_verify);
 			return 0;
 		default:
-			fprintf(stderr, "moat verify: unknown option '%s' (see 'moat verify --help')\n",
-				argv[optind - 1]);
-			return MOAT_EXIT_USAGE;
+			return cli_bad_option("verify", argv);
 		}
 	}
-	if (optind < argc) {
-		fprintf(stderr, "moat verify: unexpected argument '%s' (see 'moat verify --help')\n",
-			argv[optind]);
-		return MOAT_EXIT_USAGE;
-	}
-	if (simulate && (interval || have_target)) {
-		fprintf(stderr, "moat verify: --simulate runs once, in its own world: no --interval or --probe-target (see 'moat verify --help')\n");
-		return MOAT_EXIT_USAGE;
-	}
-	if (geteuid() != 0) {
-		msg_err("verify: must be run as root: it creates sandboxes");
-		return MOAT_EXIT_FAILURE;
-	}
+	if (optind < argc)
+		return cli_usage_error("verify", "unexpected argument '%s'",
+				       argv[optind]);
+	if (simulate && (interval || have_target))
+		return cli_usage_error("verify", "--simulate runs once, in its own world: no --interval or --probe-target");
+	if ((ret = cli_need_root("verify", "it creates sandboxes")))
+		return ret;
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
@@ -1234,11 +1217,8 @@ int verify_main(int argc, char **argv)
 	if (simulate)
 		return verify_simulate(json, on_fail);
 
-	if (state_config_load(&c, &err)) {
-		msg_err("%s", err);
-		free(err);
-		return MOAT_EXIT_FAILURE;
-	}
+	if ((ret = cli_load_config(&c)))
+		return ret;
 	do {
 		struct report r = { 0 };
 		struct timespec ts;

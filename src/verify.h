@@ -8,6 +8,6 @@
 
 #include "common.h"
 
-int verify_main(int argc, char **argv);
+int cmd_verify(int argc, char **argv);
 
 #endif /* MOAT_VERIFY_H */
