@@ -93,6 +93,7 @@
 #define AUDIT_DSTNAT_PRIO	(-100)	/* NF_IP_PRI_NAT_DST */
 #define AUDIT_FILTER_PRIO	0	/* NF_IP_PRI_FILTER */
 #define AUDIT_CHECK		"ruleset"
+#define AUDIT_READ_CHUNK	65536	/* bytes of the scratch listing per read */
 
 /**
  * audit_list() - the JSON listing of a ruleset command, in this namespace
@@ -244,7 +245,7 @@ static json_t *audit_expected(const char *script)
 	if (!f)
 		die_oom();
 	for (;;) {
-		char b[65536];
+		char b[AUDIT_READ_CHUNK];
 		ssize_t r = read(pfd[0], b, sizeof(b));
 
 		if (r < 0 && errno == EINTR)

@@ -49,6 +49,8 @@
 /* why the commands that create, change and remove sandboxes need root */
 #define MAIN_ROOT_WHY	"it changes the host's network"
 
+#define MAIN_PUBLISH_MAX	64	/* --publish options on one command line */
+
 static const char usage_main[] =
 "Usage: moat [--verbose] COMMAND [OPTIONS] [ARGS]\n"
 "\n"
@@ -222,9 +224,9 @@ struct sb_args {
 	int default_egress;
 	bool no_net;
 	bool restricted;
-	struct publish publish[64];
+	struct publish publish[MAIN_PUBLISH_MAX];
 	size_t npublish;
-	struct prefix upstream[8];
+	struct prefix upstream[POLICY_UPSTREAM_MAX];
 	size_t nupstream;
 	bool no_rebind;
 	const char *bandwidth;

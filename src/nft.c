@@ -1430,9 +1430,16 @@ int nft_sandbox_add_text(FILE *f, const struct nft_sandbox *s,
 			nft_domain_ports(f, i, fwd, p, NFT_DPORT_BYPASS);
 		nft_flows_rules(f, s, fwd, false);
 		nft_domain_ports(f, i, fwd, p, NFT_DPORT_QUIC);
-		for (k = 0; k < p->nrules; k++)
-			if (nft_rule_decorated(f, s, fwd, k, false))
-				ret = -1;
+		for (k = 0; k < p->nrules; k++) {
+			const struct srcloc *loc = &p->rules[k].loc;
+
+			if (!nft_rule_decorated(f, s, fwd, k, false))
+				continue;
+			errlist_add(el, loc->file, loc->line, loc->col,
+				    "rule %zu: its target cannot be compiled",
+				    k + 1);
+			ret = -1;
+		}
 		switch (p->egress_default) {
 		case EGRESS_PUBLIC:
 			fprintf(f, "add rule inet %s %s ip daddr @g4_public counter name \"%s_%s\" counter accept comment \"default: public\"\n",
@@ -1643,7 +1650,7 @@ static int nft_batch_send(struct mnl_socket *nl, unsigned int portid,
  */
 static int nft_dispatch_batch(const char *ifname, bool add, int only)
 {
-	char buf[8192], key[IFNAMSIZ] = { 0 }, chain[64];
+	char buf[NL_BUF], key[IFNAMSIZ] = { 0 }, chain[64];
 	uint32_t mark = nft_out_mark(ifname);
 	struct mnl_nlmsg_batch *b;
 	struct mnl_socket *nl;
@@ -1651,7 +1658,7 @@ static int nft_dispatch_batch(const char *ifname, bool add, int only)
 	int ret = 0;
 	size_t k;
 
-	nl = nl_open(NETLINK_NETFILTER, 2);
+	nl = nl_open(NETLINK_NETFILTER, NL_TIMEOUT_S);
 	if (!nl)
 		return -errno;
 	portid = mnl_socket_get_portid(nl);
@@ -1739,6 +1746,9 @@ int nft_dispatch_set(const char *ifname, bool add)
 	return 0;
 }
 
+/* the DNS interceptor holds an answer until its pins are acknowledged */
+#define NFT_PIN_TIMEOUT_S	1
+
 /**
  * struct nft_pinner - a netfilter socket for pinning, kept open
  * @nl:		socket
@@ -1763,7 +1773,7 @@ struct nft_pinner *nft_pinner_open(const char *ifname)
 {
 	struct nft_pinner *np = xcalloc(1, sizeof(*np));
 
-	np->nl = nl_open(NETLINK_NETFILTER, 1);
+	np->nl = nl_open(NETLINK_NETFILTER, NFT_PIN_TIMEOUT_S);
 	if (!np->nl) {
 		int e = errno;
 
@@ -1977,7 +1987,7 @@ int nft_list_table(char **out)
  */
 int nft_table_exists(void)
 {
-	char buf[8192];
+	char buf[NL_BUF];
 	struct nfgenmsg *nfg;
 	struct mnl_socket *nl;
 	struct nlmsghdr *nlh;
@@ -1985,11 +1995,9 @@ int nft_table_exists(void)
 	ssize_t n;
 	int ret = 0;
 
-	nl = mnl_socket_open(NETLINK_NETFILTER);
+	nl = nl_open(NETLINK_NETFILTER, NL_TIMEOUT_S);
 	if (!nl)
 		return 0;
-	if (mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0)
-		goto out;
 	portid = mnl_socket_get_portid(nl);
 
 	nlh = mnl_nlmsg_put_header(buf);

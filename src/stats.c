@@ -34,7 +34,6 @@
 #include <string.h>
 #include <time.h>
 
-#include <libmnl/libmnl.h>
 #include <linux/if_link.h>
 #include <linux/rtnetlink.h>
 #include <nftables/libnftables.h>
@@ -42,9 +41,12 @@
 #include "err.h"
 #include "guard.h"
 #include "nft.h"
+#include "nl.h"
 #include "state.h"
 #include "stats.h"
 #include "svctl.h"
+
+#define STATS_DUMP_BUF	32768	/* one datagram of the link dump */
 
 /**
  * stats_nft_counters() - every named counter of the moat table
@@ -132,7 +134,7 @@ static int stats_link_cb(const struct nlmsghdr *nlh, void *data)
  */
 static json_t *stats_links(void)
 {
-	char buf[32768] __attribute__((aligned(8)));
+	char buf[STATS_DUMP_BUF] __attribute__((aligned(8)));
 	json_t *res = json_object();
 	struct mnl_socket *nl;
 	struct ifinfomsg *ifm;
@@ -141,13 +143,9 @@ static json_t *stats_links(void)
 	ssize_t n;
 	int ret;
 
-	nl = mnl_socket_open2(NETLINK_ROUTE, SOCK_CLOEXEC);
+	nl = nl_open(NETLINK_ROUTE, NL_TIMEOUT_S);
 	if (!nl)
 		return res;
-	if (mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID)) {
-		mnl_socket_close(nl);
-		return res;
-	}
 	portid = mnl_socket_get_portid(nl);
 	nlh = mnl_nlmsg_put_header(buf);
 	nlh->nlmsg_type = RTM_GETLINK;
