@@ -1976,58 +1976,6 @@ int nft_list_table(char **out)
 }
 
 /**
- * nft_table_exists() - whether the "inet moat" table exists
- *
- * One NFT_MSG_GETTABLE request over nfnetlink (libmnl): a listing through
- * libnftables would fetch every set with its elements first, which costs
- * more than the transaction that follows.
- *
- * Return: 1 if it does, 0 if not (or if nfnetlink cannot be asked, in
- *	   which case the transaction that follows reports the problem)
- */
-int nft_table_exists(void)
-{
-	char buf[NL_BUF];
-	struct nfgenmsg *nfg;
-	struct mnl_socket *nl;
-	struct nlmsghdr *nlh;
-	unsigned int seq = (unsigned int)time(NULL), portid;
-	ssize_t n;
-	int ret = 0;
-
-	nl = nl_open(NETLINK_NETFILTER, NL_TIMEOUT_S);
-	if (!nl)
-		return 0;
-	portid = mnl_socket_get_portid(nl);
-
-	nlh = mnl_nlmsg_put_header(buf);
-	nlh->nlmsg_type = (NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_GETTABLE;
-	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
-	nlh->nlmsg_seq = seq;
-	nfg = mnl_nlmsg_put_extra_header(nlh, sizeof(*nfg));
-	nfg->nfgen_family = NFPROTO_INET;
-	nfg->version = NFNETLINK_V0;
-	nfg->res_id = 0;
-	mnl_attr_put_strz(nlh, NFTA_TABLE_NAME, NFT_TABLE);
-	if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0)
-		goto out;
-
-	/* the table (NEWTABLE) then an ACK, or an error: ENOENT if absent */
-	while ((n = mnl_socket_recvfrom(nl, buf, sizeof(buf))) > 0) {
-		int r = mnl_cb_run(buf, (size_t)n, seq, portid, NULL, NULL);
-
-		if (r == MNL_CB_ERROR)
-			break;
-		ret = 1;
-		if (r == MNL_CB_STOP)
-			break;
-	}
-out:
-	mnl_socket_close(nl);
-	return ret;
-}
-
-/**
  * nft_counters_json() - packet and byte counters of a sandbox's chains
  * @ifname:	host-side interface
  * @out:	set to an object { "<chain>": { "<comment>": {packets, bytes} } }
