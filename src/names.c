@@ -33,9 +33,10 @@
  *     by its address rules), anything else that fails is invalid (the
  *     proxy refuses it);
  *   - names_fold(), for DNS questions: case and trailing dot only, so that
- *     every question is still answered (one with escaped bytes, or too
- *     long, is refused); names_match() then matches no pattern with a
- *     name that is not a valid host name.
+ *     every question is answered as before (a name with escaped bytes, or
+ *     too long, fails here, and the interceptor treats it as a name no
+ *     rule can match); names_match() then matches no pattern with a name
+ *     that is not a valid host name.
  *
  * Matching is on whole labels: "github.com" matches only itself,
  * "*.github.com" a name ending in ".github.com" with at least one label

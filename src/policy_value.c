@@ -46,14 +46,10 @@
 void policy_werr(const struct policy_where *w, const char *fmt, ...)
 {
 	va_list ap;
-	char *msg;
 
 	va_start(ap, fmt);
-	if (vasprintf(&msg, fmt, ap) < 0)
-		die_oom();
+	errlist_vadd(w->el, w->file, w->line, w->col, fmt, ap);
 	va_end(ap);
-	errlist_add(w->el, w->file, w->line, w->col, "%s", msg);
-	free(msg);
 }
 
 /* ------------------------------------------------------------------------

@@ -160,14 +160,10 @@ static void lerr(const struct loader *ld, const struct ynode *n,
 		 const char *fmt, ...)
 {
 	va_list ap;
-	char *msg;
 
 	va_start(ap, fmt);
-	if (vasprintf(&msg, fmt, ap) < 0)
-		die_oom();
+	errlist_vadd(ld->el, ld->file, n->line, n->col, fmt, ap);
 	va_end(ap);
-	errlist_add(ld->el, ld->file, n->line, n->col, "%s", msg);
-	free(msg);
 }
 
 /**
