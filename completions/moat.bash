@@ -114,6 +114,36 @@ _moat_names()
 	return 0
 }
 
+# _moat_orphans VALUE [NAME...] - complete the names of sandboxes whose
+# supervisor is not running (what "moat adopt" takes), except the NAMEs:
+# the PID their record names is gone, or a zombie
+_moat_orphans()
+{
+	local dir=${MOAT_RUN_DIR:-/run/moat}/sandboxes val=$1 d n x rec st
+	local names=()
+
+	shift
+	for d in "$dir"/*/; do
+		[[ -d $d ]] || continue
+		n=${d%/}
+		n=${n##*/}
+		[[ $n =~ ^[A-Za-z0-9][A-Za-z0-9_.-]*$ ]] || continue
+		for x in "$@"; do
+			[[ $x == "$n" ]] && continue 2
+		done
+		{ rec=$(<"$d/state.json"); } 2>/dev/null || continue
+		if [[ $rec =~ \"supervisor_pid\":\ *([0-9]+) ]] &&
+			((BASH_REMATCH[1] > 0)) &&
+			{ st=$(<"/proc/${BASH_REMATCH[1]}/stat"); } 2>/dev/null &&
+			[[ ${st##*) } != Z* ]]; then
+			continue
+		fi
+		names+=("$n")
+	done
+	((${#names[@]})) && _moat_reply "$val" -W "${names[*]}"
+	return 0
+}
+
 # _moat_command INDEX - complete the command that starts at word INDEX
 _moat_command()
 {
@@ -291,7 +321,7 @@ _moat()
 		if [[ $word == -* ]]; then
 			_moat_reply "$word" -W '--verbose --help --version'
 		else
-			_moat_reply "$word" -W 'run create exec update rm ls inspect policy logs stats verify help'
+			_moat_reply "$word" -W 'run create exec update adopt rm ls inspect policy logs stats verify help'
 		fi
 		return 0
 	fi
@@ -313,6 +343,23 @@ _moat()
 			_moat_reply "$word" -W '-f --force --help'
 		else
 			_moat_names "$word" "${names[@]}"
+		fi
+		;;
+	adopt)
+		local names=() all=0
+		for ((; i < _moat_cw; i++)); do
+			case ${_moat_w[i]} in
+			--all) all=1 ;;
+			-*) ;;
+			*) names+=("${_moat_w[i]}") ;;
+			esac
+		done
+		if ((all)); then
+			return 0	# --all takes no name
+		elif [[ $word == -* ]]; then
+			((${#names[@]})) || _moat_reply "$word" -W '--all --help'
+		else
+			_moat_orphans "$word" "${names[@]}"
 		fi
 		;;
 	ls)
@@ -372,7 +419,7 @@ _moat()
 		;;
 	help)
 		((i == _moat_cw)) &&
-			_moat_reply "$word" -W 'run create exec rm ls inspect policy logs stats verify'
+			_moat_reply "$word" -W 'run create exec update adopt rm ls inspect policy logs stats verify'
 		;;
 	esac
 	return 0

@@ -62,8 +62,10 @@ mkdir -p build
 build build || { echo "0 passed, 1 failed"; exit 1; }
 moat_bin=$top/build/moat
 if [ "${MOAT_SKIP_ASAN:-0}" != 1 ]; then
+	# with the test-only attack modes (a compromised worker, say) that
+	# the integration tests use; never in build/ or a release build
 	build build-asan -Db_sanitize=address,undefined -Db_lundef=false \
-		-Dbuildtype=debug || { echo "0 passed, 1 failed"; exit 1; }
+		-Dbuildtype=debug -Dtest_hooks=true || { echo "0 passed, 1 failed"; exit 1; }
 	moat_bin=$top/build-asan/moat
 fi
 

@@ -442,8 +442,10 @@ static const char *audit_chain_inv(const char *name)
 	if (u && !strcmp(u, "_dispatch"))
 		return !strncmp(name, "pre", 3) ? "I5" : !strncmp(name, "in", 2) ?
 		       "I2" : !strncmp(name, "i1", 2) ? "I1" :
-		       !strncmp(name, "out", 3) ? "I8" : "I3";
-	if (!strcmp(name, "output") || (u && !strcmp(u, "_out")))
+		       !strncmp(name, "out", 3) || !strncmp(name, "wk", 2) ?
+		       "I8" : "I3";
+	if (!strcmp(name, "output") || (u && (!strcmp(u, "_out") ||
+					      !strcmp(u, "_wk"))))
 		return "I8";
 	if (u && !strcmp(u, "_i1"))
 		return "I1";

@@ -908,21 +908,41 @@ out:
  * guard_status() - a sandbox's status as "ls", "inspect" and "stats" show it
  * @c:		settings
  * @s:		record
- * @base:	guard_intact_base(), or -1 if not asked (not root)
+ * @rules:	whether moat's rules are there (guard_intact_base() for
+ *		every sandbox, guard_intact() for one), or -1 if not asked
+ *		(not root)
+ * @why:	set to the reason for degraded or dead (SB_WHY_*), else
+ *		NULL; may be NULL
  *
- * Running, but degraded while its supervisor says its rules are absent
- * or, as root, when the base table is: after a firewall reload, until
- * the supervisor has restored them (it may not have noticed yet).
+ * state_status_why(), and degraded also when moat's rules for a sandbox
+ * with a network are absent: its supervisor says so (the file
+ * "degraded"), or, as root, @rules does, after a firewall reload, until
+ * the supervisor has restored them (it may not have noticed yet). Nobody
+ * restores the rules of a sandbox whose supervisor is not running: both
+ * reasons are given then, and for such a sandbox (rare), the kernel is
+ * asked for its own chains when @rules only says the base table is there
+ * (another supervisor restores the table without them).
  *
  * Return: status
  */
 enum sb_status guard_status(const struct moat_config *c,
-			    const struct sb_state *s, int base)
+			    const struct sb_state *s, int rules,
+			    const char **why)
 {
-	enum sb_status st = state_status(s);
+	const char *w;
+	enum sb_status st = state_status_why(s, &w);
+	bool absent;
 
-	if (st == SB_RUNNING && s->has_net &&
-	    (base == 0 || state_degraded(c, s->name)))
-		return SB_DEGRADED;
+	if (st == SB_DEGRADED && s->has_net && rules == 1)
+		rules = guard_intact(s->ifname);
+	absent = (st == SB_RUNNING || st == SB_DEGRADED) && s->has_net &&
+		 (rules == 0 || state_degraded(c, s->name));
+
+	if (absent) {
+		w = st == SB_RUNNING ? SB_WHY_RULES : SB_WHY_SUPERVISOR_RULES;
+		st = SB_DEGRADED;
+	}
+	if (why)
+		*why = w;
 	return st;
 }

@@ -38,6 +38,7 @@ uint64_t guard_table_handle(void);
 int guard_intact_base(void);
 int guard_own_chains(const char *ifname);
 enum sb_status guard_status(const struct moat_config *c,
-			    const struct sb_state *s, int base);
+			    const struct sb_state *s, int rules,
+			    const char **why);
 
 #endif /* MOAT_GUARD_H */

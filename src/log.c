@@ -6,13 +6,17 @@
  *
  * Theory of operation
  * -------------------
- * A sandbox's supervisor owns its log (struct log). Records come from two
- * places: the denials nftables logs to the sandbox's NFLOG group (bound,
- * read and parsed by worker/nflog.c; log_nflog_input() makes a "deny"
- * record of each packet), and the decisions of the supervisor's other
- * services (DNS interceptor, proxy), added with log_event() (see log.h),
- * which has its own token bucket (LOG_EVENT_RATE a second, burst
- * LOG_EVENT_BURST).
+ * A sandbox's log has two ends, each a struct log. Records are made in
+ * its supervisor's worker: the denials nftables logs to the sandbox's
+ * NFLOG group (bound, read and parsed by worker/nflog.c; log_nflog_input()
+ * makes a "deny" record of each packet), and the decisions of the DNS
+ * interceptor and the proxy, added with log_event() (see log.h), which has
+ * its own token bucket (LOG_EVENT_RATE a second, burst LOG_EVENT_BURST).
+ * The worker's log is a sink (log_open_sink()): each record line goes to
+ * the core as one datagram. The core (log_open()) checks each line
+ * (log_line_ok(): one JSON object's braces, at most LOG_RECORD_MAX bytes,
+ * no control character, so that a worker cannot split or forge a line)
+ * and appends it (log_write_line()).
  *
  * Records are JSON lines in LOG_FILE in the sandbox's state directory,
  * appended with one write(2) each. When the file would grow past its cap
@@ -146,6 +150,63 @@ int log_open(struct log *lg, const char *dir, unsigned group)
 }
 
 /**
+ * log_open_sink() - a worker's log: records go to its core
+ * @lg:		log to set up
+ * @fd:		the worker's end of the log socket (SOCK_SEQPACKET): one
+ *		record a datagram
+ * @group:	the sandbox's NFLOG group, 0 for none (bound here: the
+ *		worker still has the privilege when it calls this)
+ *
+ * Return: 0
+ */
+int log_open_sink(struct log *lg, int fd, unsigned group)
+{
+	memset(lg, 0, sizeof(*lg));
+	lg->fd = fd;
+	lg->nl_fd = -1;
+	lg->group = group;
+	lg->sink = true;
+	lg->max = LOG_RECORD_MAX;
+	lg->tokens = LOG_EVENT_BURST;
+	log_now(&lg->last);
+	lg->path = xasprintf("(core)");
+	if (!group)
+		snprintf(lg->nl_err, sizeof(lg->nl_err),
+			 "no NFLOG group for this sandbox");
+	else
+		lg->nl = nflog_bind(group, &lg->nl_fd, lg->nl_err,
+				    sizeof(lg->nl_err));
+	return 0;
+}
+
+/**
+ * log_line_ok() - whether a line from a worker may go into the log
+ * @line:	what the worker sent
+ * @len:	its length
+ *
+ * One record: at most LOG_RECORD_MAX bytes, a JSON object's braces, one
+ * newline at the end and no other, no NUL and no other control character.
+ * The core checks no more of it (it parses nothing a worker says): a
+ * compromised worker can write nonsense into its own sandbox's log, which
+ * "moat logs" reads as untrusted text anyway, but never split a record or
+ * forge a line.
+ *
+ * Return: true if it may
+ */
+bool log_line_ok(const char *line, size_t len)
+{
+	size_t i;
+
+	if (len < 3 || len > LOG_RECORD_MAX || line[0] != '{' ||
+	    line[len - 2] != '}' || line[len - 1] != '\n')
+		return false;
+	for (i = 0; i < len - 1; i++)
+		if ((unsigned char)line[i] < 0x20)
+			return false;
+	return true;
+}
+
+/**
  * log_close() - close a log
  * @lg:		log
  */
@@ -166,20 +227,27 @@ void log_close(struct log *lg)
 }
 
 /**
- * log_write() - append one record, rotating first if it would not fit
+ * log_write_line() - append one record line, rotating first if it would
+ * not fit
  * @lg:		log
- * @rec:	record (a JSON object)
+ * @line:	the record and its newline
+ * @len:	its length
+ *
+ * In a worker (log_open_sink()), the line goes to its core as one
+ * datagram instead; the core checks it and appends it here.
  */
-static void log_write(struct log *lg, json_t *rec)
+void log_write_line(struct log *lg, const char *line, size_t len)
 {
-	char *line = json_dumps(rec, JSON_COMPACT | JSON_PRESERVE_ORDER);
-	size_t len;
 	ssize_t n;
 
-	if (!line)
-		die_oom();
-	len = strlen(line);
-	line[len++] = '\n';	/* replaces the NUL: written by length */
+	if (lg->sink) {
+		n = send(lg->fd, line, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (n == (ssize_t)len)
+			lg->records++;
+		else
+			lg->errors++;
+		return;
+	}
 	if (lg->fd >= 0 && lg->size && lg->size + (off_t)len > lg->max) {
 		close(lg->fd);
 		lg->fd = -1;
@@ -191,7 +259,6 @@ static void log_write(struct log *lg, json_t *rec)
 	}
 	if (lg->fd < 0 || (off_t)len > lg->max) {
 		lg->errors++;
-		free(line);
 		return;
 	}
 	n = write(lg->fd, line, len);
@@ -203,6 +270,26 @@ static void log_write(struct log *lg, json_t *rec)
 		lg->size += n;
 		lg->records++;
 	}
+}
+
+/**
+ * log_write() - append one record
+ * @lg:		log
+ * @rec:	record (a JSON object)
+ */
+static void log_write(struct log *lg, json_t *rec)
+{
+	char *line = json_dumps(rec, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	size_t len;
+
+	if (!line)
+		die_oom();
+	len = strlen(line);
+	line[len++] = '\n';	/* replaces the NUL: written by length */
+	if (len <= LOG_RECORD_MAX)
+		log_write_line(lg, line, len);
+	else
+		lg->errors++;
 	free(line);
 }
 

@@ -38,6 +38,7 @@
 #define LOG_EVENT_RATE		50
 #define LOG_EVENT_BURST		100
 #define LOG_TIME_LEN		64	/* log_time_str()'s buffer */
+#define LOG_RECORD_MAX		8192	/* bytes of one record line */
 
 /* logs of removed sandboxes: RUN_DIR/LOG_ARCHIVE_DIR/NAME/ */
 #define LOG_ARCHIVE_DIR		"logs"
@@ -63,6 +64,7 @@
  * @lost:	NFLOG messages the kernel could not queue (ENOBUFS)
  * @rotations:	files rotated
  * @errors:	write errors
+ * @sink:	a worker's log: @fd is the socket to its core
  */
 struct log {
 	char *path;
@@ -82,9 +84,13 @@ struct log {
 	uint64_t lost;
 	uint64_t rotations;
 	uint64_t errors;
+	bool sink;
 };
 
 int log_open(struct log *lg, const char *dir, unsigned group);
+int log_open_sink(struct log *lg, int fd, unsigned group);
+bool log_line_ok(const char *line, size_t len);
+void log_write_line(struct log *lg, const char *line, size_t len);
 void log_close(struct log *lg);
 void log_event(struct log *lg, const char *kind, ...)
 	__attribute__((sentinel));

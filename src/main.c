@@ -27,6 +27,7 @@
 #include <sys/wait.h>
 #include <arpa/inet.h>
 
+#include "adopt.h"
 #include "cli.h"
 #include "err.h"
 #include "exec.h"
@@ -61,6 +62,7 @@ static const char usage_main[] =
 "  create NAME [OPTIONS]           create a sandbox and leave it running\n"
 "  exec NAME [--user U] -- CMD     run CMD inside an existing sandbox\n"
 "  update NAME [OPTIONS]           replace a running sandbox's policy\n"
+"  adopt NAME... | --all           give sandboxes whose supervisor died a new one\n"
 "  rm [-f] NAME...                 remove sandboxes\n"
 "  ls [--json]                     list sandboxes\n"
 "  inspect NAME [--json]           show a sandbox's addresses, policy, counters\n"
@@ -155,6 +157,22 @@ static const char usage_exec[] =
 "                            sudo, else the caller); UID 0 maps to the user\n"
 "                            who ran sudo, else to 65534, on the host\n";
 
+static const char usage_adopt[] =
+"Usage: moat adopt NAME...\n"
+"       moat adopt --all\n"
+"\n"
+"Give a sandbox whose supervisor is not running (killed, or crashed: 'moat\n"
+"ls' shows it degraded, supervisor not running) a new supervisor, without\n"
+"recreating it: its DNS, proxy, published ports and log work again, the\n"
+"pins its DNS answers made are kept, and rules damaged meanwhile (a\n"
+"firewall reload) are restored. Prints the name of each sandbox adopted.\n"
+"\n"
+"  --all                     every sandbox whose supervisor is not running\n"
+"\n"
+"Exit status: 0 adopted; 1 no such sandbox, or one that cannot be adopted\n"
+"(its supervisor runs, it is dead or being created, or its 'moat run' has\n"
+"ended); 2 usage; 125 the new supervisor did not start (see moat-adopt(1)).\n";
+
 static const char usage_rm[] =
 "Usage: moat rm [-f|--force] NAME...\n"
 "\n"
@@ -166,10 +184,18 @@ static const char usage_rm[] =
 static const char usage_ls[] =
 "Usage: moat ls [--json]\n"
 "\n"
-"List sandboxes: name, status (running; degraded: moat's rules for it are\n"
-"absent, after a firewall reload, and its traffic is refused until its\n"
-"supervisor has restored them; dead: its supervisor is gone; creating:\n"
-"being set up; broken: its record cannot be read), addresses.\n";
+"List sandboxes: name, status, network, address, interface, supervisor and\n"
+"the reason for a status other than running. Every sandbox stays closed by\n"
+"the kernel's rules; the status says which of moat's services it has:\n"
+"  running    supervisor running, rules in place\n"
+"  degraded   closed, a service missing: 'rules absent' (a firewall reload;\n"
+"             its supervisor restores them) or 'supervisor not running'\n"
+"             (no DNS, proxy or published ports; 'moat adopt' gives it a\n"
+"             new supervisor), or both\n"
+"  dead       supervisor not running and its network namespace or host\n"
+"             interface gone: 'moat rm -f' removes the rest\n"
+"  creating   being set up, or its set-up was interrupted\n"
+"  broken     its record cannot be read\n";
 
 static const char usage_inspect[] =
 "Usage: moat inspect NAME [--json]\n"
@@ -636,9 +662,11 @@ static int cmd_update(int argc, char **argv)
 {
 	autofree char *next = NULL;
 	struct moat_config c;
+	char stbuf[STATE_STATUS_TEXT_LEN];
 	struct policy p, cur;
 	json_t *resp = NULL;
 	const char *name;
+	enum sb_status st;
 	struct sb_state s;
 	struct sb_args a;
 	int ret, lock, err;
@@ -694,9 +722,13 @@ static int cmd_update(int argc, char **argv)
 		ret = MOAT_EXIT_FAILURE;
 		goto out_lock;
 	}
-	if (state_status(&s) != SB_RUNNING) {
-		msg_err("sandbox '%s' is %s: its policy cannot change now", name,
-			state_status_name(state_status(&s)));
+	state_status_text(&s, &st, stbuf, sizeof(stbuf));
+	if (st != SB_RUNNING) {
+		msg_err("sandbox '%s' is %s: its policy cannot change now%s%s%s",
+			name, stbuf, st == SB_DEGRADED ?
+			"; give it a supervisor again with 'moat adopt " : "",
+			st == SB_DEGRADED ? name : "",
+			st == SB_DEGRADED ? "'" : "");
 		ret = MOAT_EXIT_FAILURE;
 		goto out_lock;
 	}
@@ -780,6 +812,7 @@ static int cmd_exec(int argc, char **argv)
 		{ "user", required_argument, NULL, OPT_USER },
 		{ NULL, 0, NULL, 0 },
 	};
+	char stbuf[STATE_STATUS_TEXT_LEN];
 	const char *user = NULL, *name;
 	struct moat_config c;
 	struct exec_user u;
@@ -819,10 +852,16 @@ static int cmd_exec(int argc, char **argv)
 		msg_err("the record of sandbox '%s' is unreadable", name);
 		return MOAT_EXIT_FAILURE;
 	}
-	st = state_status(&s);
+	state_status_text(&s, &st, stbuf, sizeof(stbuf));
+	if (st == SB_DEGRADED) {
+		msg_err("sandbox '%s' is %s; give it a supervisor again with "
+			"'moat adopt %s', or remove it with 'moat rm -f %s'",
+			name, stbuf, name, name);
+		return MOAT_EXIT_FAILURE;
+	}
 	if (st != SB_RUNNING) {
 		msg_err("sandbox '%s' is %s; remove it with 'moat rm -f %s'",
-			name, state_status_name(st), name);
+			name, stbuf, name);
 		return MOAT_EXIT_FAILURE;
 	}
 	return exec_run(s.netns, sandbox_resolv(&c, &s), c.run_dir, &u,
@@ -872,6 +911,76 @@ static int cmd_rm(int argc, char **argv)
 			ret = MOAT_EXIT_FAILURE;
 	}
 	return ret;
+}
+
+/**
+ * cmd_adopt() - moat adopt
+ * @argc:	argument count
+ * @argv:	arguments, argv[0] = "adopt"
+ *
+ * Return: 0 if every sandbox was adopted, 1 if one does not exist or
+ *	   cannot be adopted, 125 if a supervisor did not start (the worst)
+ */
+static int cmd_adopt(int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{ "all", no_argument, NULL, 'a' },
+		{ NULL, 0, NULL, 0 },
+	};
+	char (*names)[MOAT_NAME_MAX + 1] = NULL;
+	bool all = false, failed = false, refused = false;
+	struct moat_config c;
+	size_t n = 0, i;
+	int opt, ret;
+
+	if (cli_want_help(argc, argv)) {
+		printf("%s", usage_adopt);
+		return 0;
+	}
+	cli_getopt_reset();
+	while ((opt = getopt_long(argc, argv, "", lo, NULL)) != -1) {
+		if (opt != 'a')
+			return cli_bad_option("adopt", argv);
+		all = true;
+	}
+	if (all && optind < argc)
+		return cli_usage_error("adopt", "--all takes no sandbox name");
+	if (!all && optind >= argc)
+		return cli_usage_error("adopt", "missing the sandbox name (or --all)");
+	for (i = optind; i < (size_t)argc; i++)
+		if ((ret = cli_sandbox_name("adopt", argv[i])))
+			return ret;
+	if ((ret = cli_need_root("adopt", MAIN_ROOT_WHY)) ||
+	    (ret = cli_load_config(&c)))
+		return ret;
+	if (all && (ret = state_list(&c, &names, &n))) {
+		msg_err("cannot list %s: %s", c.run_dir, strerror(-ret));
+		free(names);
+		return MOAT_EXIT_FAILURE;
+	}
+	for (i = 0; i < (all ? n : (size_t)(argc - optind)); i++) {
+		const char *name = all ? names[i] : argv[optind + i];
+		struct sb_state s;
+
+		/* --all: only those whose supervisor is not running */
+		if (all && (state_read(&c, name, &s) ||
+			    state_status(&s) == SB_RUNNING ||
+			    state_status(&s) == SB_CREATING))
+			continue;
+		switch (adopt_one(&c, name, all)) {
+		case ADOPT_DONE:
+		case ADOPT_NONE:
+			break;
+		case ADOPT_REFUSED:
+			refused = true;
+			break;
+		case ADOPT_FAILED:
+			failed = true;
+			break;
+		}
+	}
+	free(names);
+	return failed ? MOAT_EXIT_FAILURE : refused ? MOAT_EXIT_POLICY : 0;
 }
 
 /**
@@ -954,12 +1063,13 @@ static int cmd_ls(int argc, char **argv)
 	if (json)
 		arr = json_array();
 	else
-		printf("%-24s %-9s %-10s %-15s %-10s %s\n", "NAME", "STATUS",
-		       "NETWORK", "IPV4", "INTERFACE", "SUPERVISOR");
+		printf("%-24s %-9s %-10s %-15s %-10s %-10s %s\n", "NAME",
+		       "STATUS", "NETWORK", "IPV4", "INTERFACE", "SUPERVISOR",
+		       "REASON");
 	for (i = 0; i < n; i++) {
 		char b4[INET6_ADDRSTRLEN];
+		const char *st, *why;
 		struct sb_state s;
-		const char *st;
 
 		if (state_read(&c, names[i], &s)) {
 			if (json)
@@ -969,16 +1079,20 @@ static int cmd_ls(int argc, char **argv)
 				printf("%-24s %-9s\n", names[i], "broken");
 			continue;
 		}
-		st = state_status_name(guard_status(&c, &s, base));
+		st = state_status_name(guard_status(&c, &s, base, &why));
 		if (json) {
 			json_t *o = state_to_json(&s);
 
 			json_object_set_new(o, "status", json_string(st));
+			json_object_set_new(o, "reason", why ? json_string(why) :
+					    json_null());
 			json_array_append_new(arr, o);
 		} else {
-			printf("%-24s %-9s %-10s %-15s %-10s %d\n", s.name, st,
-			       s.mode, s.has_net ? addr_str(&s.addr4, b4) : "-",
-			       s.has_net ? s.ifname : "-", (int)s.supervisor_pid);
+			printf("%-24s %-9s %-10s %-15s %-10s %-10d %s\n", s.name,
+			       st, s.mode,
+			       s.has_net ? addr_str(&s.addr4, b4) : "-",
+			       s.has_net ? s.ifname : "-", (int)s.supervisor_pid,
+			       why ? why : "-");
 		}
 	}
 	if (json) {
@@ -1004,6 +1118,7 @@ static int cmd_inspect(int argc, char **argv)
 {
 	json_t *o, *counters = NULL, *sv = NULL;
 	struct moat_config c;
+	const char *why;
 	enum sb_status st;
 	struct sb_state s;
 	struct policy p;
@@ -1030,12 +1145,10 @@ static int cmd_inspect(int argc, char **argv)
 		return MOAT_EXIT_FAILURE;
 	}
 	o = state_to_json(&s);
-	st = state_status(&s);
-	if (st == SB_RUNNING && s.has_net &&
-	    (state_degraded(&c, name) ||
-	     (geteuid() == 0 && guard_intact(s.ifname) == 0)))
-		st = SB_DEGRADED;
+	st = guard_status(&c, &s, s.has_net && geteuid() == 0 ?
+			  guard_intact(s.ifname) : -1, &why);
 	json_object_set_new(o, "status", json_string(state_status_name(st)));
+	json_object_set_new(o, "reason", why ? json_string(why) : json_null());
 	policy_init(&p);
 	if (sandbox_load_policy(&c, name, &p) == 0)
 		json_object_set_new(o, "policy", policy_to_json(&p));
@@ -1046,7 +1159,7 @@ static int cmd_inspect(int argc, char **argv)
 		json_object_set_new(o, "counters", counters);
 	else
 		json_object_set_new(o, "counters", json_null());
-	if ((st == SB_RUNNING || st == SB_DEGRADED) &&
+	if (state_supervisor_alive(&s) &&
 	    svctl_request(&c, name, "status", &sv) == 0)
 		json_object_set_new(o, "supervisor", sv);
 	else
@@ -1063,7 +1176,8 @@ static int cmd_inspect(int argc, char **argv)
 		char *pol;
 
 		printf("name:            %s\n", s.name);
-		printf("status:          %s\n", state_status_name(st));
+		printf("status:          %s%s%s%s\n", state_status_name(st),
+		       why ? " (" : "", why ? why : "", why ? ")" : "");
 		printf("network:         %s\n", s.mode);
 		printf("netns:           %s\n", s.netns);
 		printf("host_interface:  %s\n", s.has_net ? s.ifname : "-");
@@ -1072,6 +1186,7 @@ static int cmd_inspect(int argc, char **argv)
 		printf("ipv6:            %s\n", addr_str(&s.addr6, b));
 		printf("gateway6:        %s\n", addr_str(&s.gw6, b));
 		printf("supervisor_pid:  %d\n", (int)s.supervisor_pid);
+		printf("adoptions:       %u\n", s.adoptions);
 		pol = json_dumps(json_object_get(o, "counters"), JSON_INDENT(2) | JSON_SORT_KEYS);
 		printf("counters:        %s\n", pol ? pol : "null");
 		free(pol);
@@ -1320,7 +1435,7 @@ int main(int argc, char **argv)
 	} cmds[] = {
 		{ "run", cmd_run }, { "create", cmd_create }, { "exec", cmd_exec },
 		{ "rm", cmd_rm }, { "ls", cmd_ls }, { "inspect", cmd_inspect },
-		{ "update", cmd_update },
+		{ "update", cmd_update }, { "adopt", cmd_adopt },
 		{ "policy", cmd_policy }, { "__supervise", cmd_supervise },
 		{ "logs", cmd_logs }, { "stats", cmd_stats },
 		{ "verify", cmd_verify },
@@ -1333,7 +1448,11 @@ int main(int argc, char **argv)
 			return 0;
 		}
 		if (!strcmp(argv[1], "--version")) {
+#ifdef MOAT_TEST_HOOKS
+			printf("moat %s (test hooks: not for production)\n", MOAT_VERSION);
+#else
 			printf("moat %s\n", MOAT_VERSION);
+#endif
 			return 0;
 		}
 		if (!strcmp(argv[1], "--verbose") || !strcmp(argv[1], "-v")) {

@@ -34,12 +34,19 @@
  *	80, 443 and domain-rule ports) to NFT_PROXY_PORT on its gateway;
  *	one another table's mark rewrite kept from the proxy reaches <if>_fwd
  *	and is refused there (fail closed, nft_domain_ports())
+ *   output (filter)                      wk_dispatch   -> <if>_wk
+ *	a packet of a socket owned by a sandbox's worker (its UID, or its
+ *	DNS UID: nft_worker_uid()) takes the sandbox's mark, DNS upstream
+ *	with NFT_OUT_DNS; a UID of the workers' range without an entry is
+ *	dropped
  *   output (filter)                      out_dispatch  -> <if>_out
- *	connections a supervisor opens on its sandbox's behalf (the proxy's,
- *	DNS upstream), found by their socket mark (nft_out_mark(), copied
- *	back from the socket in case another table rewrote it), judged
- *	by the sandbox's own chains: loopback refused, local destinations
- *	to <if>_in, the rest to <if>_fwd (I8; nft_out_chain_text())
+ *	connections a worker opens on its sandbox's behalf (the proxy's,
+ *	DNS upstream, relays into the sandbox), found by that mark (or a
+ *	socket mark NFT_OUT_MARK | index, copied back from the socket in
+ *	case another table rewrote it), judged by the sandbox's own chains:
+ *	into its own sandbox accepted, into another refused (I1), loopback
+ *	refused, local destinations to <if>_in, the rest to <if>_fwd (I8;
+ *	nft_out_chain_text())
  *
  * Connections belong to a sandbox instance, not to an address or an
  * interface name, both of which a later sandbox may reuse: every new
@@ -65,8 +72,8 @@
  * libnftables transaction with the base table (idempotent: base chains
  * are flushed and refilled, maps keep their entries) and the sandbox's
  * chains and objects; then one libnftnl batch with its dispatch entries
- * (six by interface name, one by socket mark), the only way in to those
- * chains. Removal runs the other way
+ * (six by interface name, one by mark, two by its worker's UIDs), the only
+ * way in to those chains. Removal runs the other way
  * round. Until the entries exist, and once they are gone, the sandbox's
  * traffic meets the fail-closed drops, so no state in between is more
  * open than the policy. (The entries do not go through libnftables
@@ -76,6 +83,7 @@
  * also what the golden files under tests/golden/ pin, with the dispatch
  * entries written in nft syntax too (nft_dispatch_text()).
  */
+#include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
@@ -94,10 +102,13 @@
 #include <linux/netfilter/nfnetlink.h>
 #include <libnftnl/common.h>
 #include <libnftnl/set.h>
+#include <libnftnl/udata.h>
 #include <arpa/inet.h>
 #include <net/if.h>
 #include <sys/socket.h>
 #include <sys/time.h>
+
+#define NFT_PINS_DUMP_BUF	65536	/* a set dump's messages (32 KiB at most) */
 
 /* Ports of name services that must never leave a sandbox directly (I4):
  * DNS (until intercepted), DoT/DoQ, mDNS, LLMNR, NetBIOS name/datagram
@@ -196,27 +207,30 @@ static const char *nft_obs_base_rule(void)
 }
 
 /**
- * nft_out_base_text() - the output hook: supervisors' onward connections
+ * nft_out_base_text() - the output hook: workers' onward connections
  * @f:		output
  *
- * A connection a supervisor opens on its sandbox's behalf (the proxy's to
- * the original destination, the DNS interceptor's to its upstreams) leaves
- * from the host's own stack, where the sandbox's forward and input chains
- * never see it. Its socket carries the mark NFT_OUT_MARK | index
- * (nft_out_mark()). The packet mark starts as the socket's, but a table of
- * the host's that runs before this chain (at mangle priority, say) may
- * rewrite it, and a marked connection that lost its mark would pass as the
- * host's own, unjudged: so the first rule copies the socket's mark back
- * ("socket mark", which no table can change) onto every packet of a marked
- * socket. Then new connections with that bit are dispatched by
- * the mark to the sandbox's "<if>_out" chain (nft_out_chain_text()), and
- * one with no entry is dropped. Established ones are accepted first, as
- * in the forward hook, and ICMP errors about them; a related connection
- * (a conntrack helper's expectation) is judged like a new one. Unmarked
- * traffic, the host's own, is not touched, except that its new
- * connections into a sandbox (the published-port relays) first take that
- * sandbox's instance mark (<if>_host), so that the replies pass its input
- * chain.
+ * A connection a sandbox's worker opens on its behalf (the proxy's to the
+ * original destination, the DNS interceptor's to its upstreams, the
+ * relays of published ports into it) leaves from the host's own stack,
+ * where the sandbox's forward and input chains never see it. The worker
+ * runs as a UID of the sandbox's own (nft_worker_uid()), which the kernel
+ * knows for every socket ("meta skuid": no table can change it, and the
+ * worker no privilege to set a mark), so the second rule gives every
+ * packet of such a socket the sandbox's mark NFT_OUT_MARK | index, with
+ * NFT_OUT_DNS for its DNS UID (wk_dispatch -> "<if>_wk"), overwriting
+ * whatever a table before rewrote; a UID of the range with no entry is
+ * dropped. (The first rule does the same for a socket that carries the
+ * mark itself, "socket mark": no moat process sets one today, and it
+ * keeps such a socket's packets judged.) Then new connections with that
+ * bit are dispatched by the mark to the sandbox's "<if>_out" chain
+ * (nft_out_chain_text()), and one with no entry is dropped. Established
+ * ones are accepted first, as in the forward hook, and ICMP errors about
+ * them; a related connection (a conntrack helper's expectation) is
+ * judged like a new one. Unmarked traffic, the host's own, is not
+ * touched, except that new connections into a sandbox (the published-port
+ * relays) first take that sandbox's instance mark (<if>_host), so that
+ * the replies pass its input chain.
  */
 static void nft_out_base_text(FILE *f)
 {
@@ -224,16 +238,22 @@ static void nft_out_base_text(FILE *f)
 
 	fprintf(f,
 		"add map inet %s out_dispatch { type mark : verdict; }\n"
+		"add map inet %s wk_dispatch { type uid : verdict; }\n"
 		"add chain inet %s output { type filter hook output priority filter; policy accept; }\n"
 		"flush chain inet %s output\n"
 		"add rule inet %s output socket mark & 0x%08x == 0x%08x meta mark set socket mark comment \"the socket's mark, whatever tables before rewrote\"\n"
+		"add rule inet %s output meta skuid %u-%u meta skuid vmap @wk_dispatch comment \"a sandbox's worker: its sandbox's mark\"\n"
+		"add rule inet %s output meta skuid %u-%u meta mark & 0x%08x != 0x%08x counter drop comment \"a worker UID without its sandbox: fail closed\"\n"
 		"add rule inet %s output oifname \"%s*\" ct state new oifname vmap @host_dispatch\n"
 		"add rule inet %s output meta mark & 0x%08x == 0x%08x ct state established accept\n"
 		"add rule inet %s output meta mark & 0x%08x == 0x%08x ct state related meta l4proto { icmp, ipv6-icmp } accept\n"
 		"add rule inet %s output meta mark & 0x%08x == 0x%08x ct state invalid drop\n"
 		"add rule inet %s output meta mark & 0x%08x == 0x%08x meta mark & 0x%08x vmap @out_dispatch\n"
 		"add rule inet %s output meta mark & 0x%08x == 0x%08x counter drop comment \"no dispatch entry: fail closed\"\n",
-		t, t, t, t, NFT_OUT_MARK, NFT_OUT_MARK, t, NFT_IFPREFIX,
+		t, t, t, t, t, NFT_OUT_MARK, NFT_OUT_MARK,
+		t, NFT_WORKER_UID_BASE, NFT_WORKER_UID_LAST,
+		t, NFT_WORKER_UID_BASE, NFT_WORKER_UID_LAST, NFT_OUT_MARK, NFT_OUT_MARK,
+		t, NFT_IFPREFIX,
 		t, NFT_OUT_MARK, NFT_OUT_MARK,
 		t, NFT_OUT_MARK, NFT_OUT_MARK,
 		t, NFT_OUT_MARK, NFT_OUT_MARK,
@@ -1271,6 +1291,11 @@ static void nft_out_chain_text(FILE *f, const struct nft_sandbox *s)
 	snprintf(out, sizeof(out), "%s_out", i);
 	fprintf(f, "add chain inet %s %s\n", t, out);
 	fprintf(f, "flush chain inet %s %s\n", t, out);
+	fprintf(f, "add rule inet %s %s oifname \"%s\" accept comment \"into its own sandbox: published ports\"\n",
+		t, out, i);
+	nft_deny(f, i, out, NFT_CTR_D_I1_EGRESS, "I1:sandbox",
+		 "reject with icmpx admin-prohibited", "another sandbox (I1)",
+		 "oifname \"%s*\"", NFT_IFPREFIX);
 	if (s->pol->mode == NET_FILTERED)
 		fprintf(f, "add rule inet %s %s meta mark & 0x%08x == 0x%08x meta l4proto { tcp, udp } th dport 53 accept comment \"DNS upstream\"\n",
 			t, out, NFT_OUT_DNS, NFT_OUT_DNS);
@@ -1473,6 +1498,19 @@ int nft_sandbox_add_text(FILE *f, const struct nft_sandbox *s,
 	fprintf(f, "add rule inet %s %s_host ct mark set 0x%08" PRIx32 "\n",
 		t, i, s->instance);
 
+	/* its worker's sockets: the sandbox's mark (nft_worker_uid()) */
+	fprintf(f, "add chain inet %s %s_wk\n", t, i);
+	fprintf(f, "flush chain inet %s %s_wk\n", t, i);
+	if (nft_worker_uid(i, false)) {
+		uint32_t mark = nft_out_mark(i);
+
+		fprintf(f, "add rule inet %s %s_wk meta skuid %u meta mark set meta mark & 0x%08x | 0x%08x\n",
+			t, i, nft_worker_uid(i, false), NFT_OUT_KEEP, mark);
+		fprintf(f, "add rule inet %s %s_wk meta skuid %u meta mark set meta mark & 0x%08x | 0x%08x\n",
+			t, i, nft_worker_uid(i, true), NFT_OUT_KEEP,
+			mark | NFT_OUT_DNS);
+	}
+
 	nft_obs_i1_chain(f, i);
 	nft_out_chain_text(f, s);
 	return ret;
@@ -1498,7 +1536,7 @@ void nft_sandbox_del_text(FILE *f, const char *ifname,
 			  const struct policy *pol)
 {
 	/* out first: its rules refer to in and fwd */
-	static const char *const kinds[] = { "out", "pre", "in", "fwd", "rep", "host" };
+	static const char *const kinds[] = { "out", "pre", "in", "fwd", "rep", "host", "wk" };
 	const char *t = NFT_TABLE;
 	size_t k;
 
@@ -1514,20 +1552,29 @@ void nft_sandbox_del_text(FILE *f, const char *ifname,
 	nft_obs_del_text(f, ifname);
 }
 
-/* The dispatch maps and the chain each one jumps to, by suffix; keyed by
- * interface name, or by socket mark (nft_out_mark()) */
+/* The dispatch entries and the chain each one jumps to, by suffix; keyed by
+ * interface name, by socket mark (nft_out_mark()), or by the UIDs of the
+ * sandbox's worker (nft_worker_uid()) */
+enum nft_key {
+	NFT_KEY_IF,
+	NFT_KEY_MARK,
+	NFT_KEY_UID,
+	NFT_KEY_UID_DNS,
+};
 static const struct {
 	const char *map;
 	const char *suffix;
-	bool by_mark;
+	enum nft_key key;
 } nft_dispatch_maps[NFT_DISPATCH_N] = {
-	{ "i1_dispatch",  "i1",  false },
-	{ "pre_dispatch", "pre", false },
-	{ "in_dispatch",  "in",  false },
-	{ "fwd_dispatch", "fwd", false },
-	{ "rep_dispatch", "rep", false },
-	{ "host_dispatch", "host", false },
-	{ "out_dispatch", "out", true },
+	{ "i1_dispatch",  "i1",  NFT_KEY_IF },
+	{ "pre_dispatch", "pre", NFT_KEY_IF },
+	{ "in_dispatch",  "in",  NFT_KEY_IF },
+	{ "fwd_dispatch", "fwd", NFT_KEY_IF },
+	{ "rep_dispatch", "rep", NFT_KEY_IF },
+	{ "host_dispatch", "host", NFT_KEY_IF },
+	{ "out_dispatch", "out", NFT_KEY_MARK },
+	{ "wk_dispatch", "wk", NFT_KEY_UID },
+	{ "wk_dispatch", "wk", NFT_KEY_UID_DNS },
 };
 
 /**
@@ -1555,6 +1602,51 @@ uint32_t nft_out_mark(const char *ifname)
 }
 
 /**
+ * nft_worker_uid() - the UID of a sandbox's worker
+ * @ifname:	host-side interface, "moat<N>"
+ * @dns:	the UID of its DNS upstream sockets instead
+ *
+ * Return: NFT_WORKER_UID_BASE + 2N (+ 1 for @dns), or 0 if @ifname has no
+ *	   index within NFT_OUT_INDEX_MAX (such a sandbox has no worker UID,
+ *	   and its worker does not start)
+ */
+uint32_t nft_worker_uid(const char *ifname, bool dns)
+{
+	uint32_t mark = nft_out_mark(ifname);
+
+	if (mark == NFT_OUT_NONE)
+		return 0;
+	return NFT_WORKER_UID_BASE + 2 * (mark & ~NFT_OUT_MARK) + (dns ? 1 : 0);
+}
+
+/**
+ * nft_dispatch_key() - the key of one of a sandbox's dispatch entries
+ * @ifname:	host-side interface
+ * @k:		index into nft_dispatch_maps[]
+ * @num:	set to the key if it is a number (mark, UID)
+ *
+ * Return: false if the entry does not exist for this sandbox (an index
+ *	   past NFT_OUT_INDEX_MAX: its marked sockets and its worker's are
+ *	   dropped)
+ */
+static bool nft_dispatch_key(const char *ifname, size_t k, uint32_t *num)
+{
+	switch (nft_dispatch_maps[k].key) {
+	case NFT_KEY_IF:
+		return true;
+	case NFT_KEY_MARK:
+		*num = nft_out_mark(ifname);
+		return *num != NFT_OUT_NONE;
+	case NFT_KEY_UID:
+	case NFT_KEY_UID_DNS:
+		*num = nft_worker_uid(ifname,
+				      nft_dispatch_maps[k].key == NFT_KEY_UID_DNS);
+		return *num != 0;
+	}
+	return false;
+}
+
+/**
  * nft_dispatch_text() - a sandbox's dispatch entries as nft script text
  * @f:		output
  * @ifname:	host-side interface
@@ -1565,17 +1657,19 @@ uint32_t nft_out_mark(const char *ifname)
  */
 void nft_dispatch_text(FILE *f, const char *ifname, bool add)
 {
-	uint32_t mark = nft_out_mark(ifname);
 	char key[32];
+	uint32_t num;
 	size_t k;
 
 	for (k = 0; k < NFT_DISPATCH_N; k++) {
-		if (nft_dispatch_maps[k].by_mark && mark == NFT_OUT_NONE)
+		if (!nft_dispatch_key(ifname, k, &num))
 			continue;
-		if (nft_dispatch_maps[k].by_mark)
-			snprintf(key, sizeof(key), "0x%08x", mark);
-		else
+		if (nft_dispatch_maps[k].key == NFT_KEY_IF)
 			snprintf(key, sizeof(key), "\"%s\"", ifname);
+		else if (nft_dispatch_maps[k].key == NFT_KEY_MARK)
+			snprintf(key, sizeof(key), "0x%08x", num);
+		else
+			snprintf(key, sizeof(key), "%u", num);
 		if (add)
 			fprintf(f, "add element inet %s %s { %s : jump %s_%s }\n",
 				NFT_TABLE, nft_dispatch_maps[k].map, key,
@@ -1651,7 +1745,6 @@ static int nft_batch_send(struct mnl_socket *nl, unsigned int portid,
 static int nft_dispatch_batch(const char *ifname, bool add, int only)
 {
 	char buf[NL_BUF], key[IFNAMSIZ] = { 0 }, chain[64];
-	uint32_t mark = nft_out_mark(ifname);
 	struct mnl_nlmsg_batch *b;
 	struct mnl_socket *nl;
 	unsigned int seq = (unsigned int)time(NULL), portid, nmsg = 0, first;
@@ -1672,10 +1765,11 @@ static int nft_dispatch_batch(const char *ifname, bool add, int only)
 		struct nftnl_set_elem *e;
 		struct nftnl_set *set;
 		struct nlmsghdr *nlh;
+		uint32_t num;
 
 		if (only >= 0 && (size_t)only != k)
 			continue;
-		if (nft_dispatch_maps[k].by_mark && mark == NFT_OUT_NONE)
+		if (!nft_dispatch_key(ifname, k, &num))
 			continue;	/* no entry: its sockets are dropped */
 		set = nftnl_set_alloc();
 		e = nftnl_set_elem_alloc();
@@ -1683,9 +1777,9 @@ static int nft_dispatch_batch(const char *ifname, bool add, int only)
 			die_oom();
 		nftnl_set_set_str(set, NFTNL_SET_TABLE, NFT_TABLE);
 		nftnl_set_set_str(set, NFTNL_SET_NAME, nft_dispatch_maps[k].map);
-		if (nft_dispatch_maps[k].by_mark)
-			nftnl_set_elem_set(e, NFTNL_SET_ELEM_KEY, &mark,
-					   sizeof(mark));
+		if (nft_dispatch_maps[k].key != NFT_KEY_IF)
+			nftnl_set_elem_set(e, NFTNL_SET_ELEM_KEY, &num,
+					   sizeof(num));
 		else
 			nftnl_set_elem_set(e, NFTNL_SET_ELEM_KEY, key, sizeof(key));
 		if (add) {
@@ -1800,6 +1894,59 @@ void nft_pinner_close(struct nft_pinner *np)
 }
 
 /**
+ * nft_pin_name_ok() - whether a pin's name is kept in its element
+ * @name:	normalised name, or NULL
+ *
+ * Host-name characters only (letters, digits, '-', '_', '.'), at most
+ * NFT_PIN_NAME_MAX of them: the names come from DNS answers to the
+ * sandbox, and update.c writes them into nft script text, quoted.
+ *
+ * Return: true if @name can be an element's comment
+ */
+bool nft_pin_name_ok(const char *name)
+{
+	size_t i;
+
+	if (!name || !*name)
+		return false;
+	for (i = 0; name[i]; i++) {
+		unsigned char ch = (unsigned char)name[i];
+
+		if (i == NFT_PIN_NAME_MAX ||
+		    !(isalnum(ch) || ch == '-' || ch == '_' || ch == '.'))
+			return false;
+	}
+	return true;
+}
+
+/**
+ * nft_pin_udata() - give a pin's element the name it was answered for
+ * @e:		element
+ * @name:	normalised name, or NULL
+ *
+ * As its comment (NFTNL_UDATA_SET_ELEM_COMMENT, what "nft list" prints):
+ * a new supervisor of the sandbox reads it back (nft_pins_read()), so that
+ * its proxy knows which name each live pin serves. Only names
+ * nft_pin_name_ok() accepts are kept (NFT_PIN_NAME_MAX is nft's limit
+ * for comments).
+ */
+static void nft_pin_udata(struct nftnl_set_elem *e, const char *name)
+{
+	struct nftnl_udata_buf *ud;
+
+	if (!nft_pin_name_ok(name))
+		return;
+	ud = nftnl_udata_buf_alloc(NFT_USERDATA_MAXLEN);
+	if (!ud)
+		die_oom();
+	if (nftnl_udata_put_strz(ud, NFTNL_UDATA_SET_ELEM_COMMENT, name))
+		nftnl_set_elem_set(e, NFTNL_SET_ELEM_USERDATA,
+				   nftnl_udata_buf_data(ud),
+				   nftnl_udata_buf_len(ud));
+	nftnl_udata_buf_free(ud);
+}
+
+/**
  * nft_pinner_batch() - pin or unpin addresses in one transaction, waiting
  * for the ACK
  * @np:		pinner
@@ -1812,7 +1959,8 @@ void nft_pinner_close(struct nft_pinner *np)
  * (it would expire on its first schedule, possibly right after the answer
  * is released), and deleting one that does not exist aborts the batch, so
  * each pin is three messages: NEWSETELEM (make sure it exists), DELSETELEM,
- * NEWSETELEM with the new timeout. The transaction applies atomically: no
+ * NEWSETELEM with the new timeout and, as its comment, the name it was
+ * answered for (nft_pin_udata()). The transaction applies atomically: no
  * packet sees the element missing in between. libnftables is not used
  * here: it fetches the whole table's sets before changing any element (see
  * nft_dispatch_set()).
@@ -1822,7 +1970,8 @@ void nft_pinner_close(struct nft_pinner *np)
 static int nft_pinner_batch(struct nft_pinner *np, const struct nft_pin *pins,
 			    size_t n, bool remove)
 {
-	static char buf[NFT_PIN_BATCH_MAX * 3 * 256 + 1024];
+	/* a message is at most about 110 bytes, and its comment's 130 */
+	static char buf[NFT_PIN_BATCH_MAX * 3 * 384 + 1024];
 	char set_name[NFT_DOM_SET_LEN];
 	struct mnl_nlmsg_batch *b;
 	unsigned int nmsg = 0, first;
@@ -1859,6 +2008,8 @@ static int nft_pinner_batch(struct nft_pinner *np, const struct nft_pin *pins,
 				   p->af == AF_INET ? 4 : 16);
 		if (!del)
 			nftnl_set_elem_set_u64(e, NFTNL_SET_ELEM_TIMEOUT, timeout);
+		if (!remove && k % per == 2)
+			nft_pin_udata(e, p->name);
 		nftnl_set_elem_add(set, e);
 		nlh = nftnl_nlmsg_build_hdr(mnl_nlmsg_batch_current(b),
 					    del ? NFT_MSG_DELSETELEM : NFT_MSG_NEWSETELEM,
@@ -1907,6 +2058,186 @@ int nft_pinner_add(struct nft_pinner *np, const struct nft_pin *pins, size_t n)
 int nft_pinner_del(struct nft_pinner *np, const struct nft_pin *pins, size_t n)
 {
 	return nft_pinner_batch(np, pins, n, true);
+}
+
+/**
+ * struct nft_pins_rd - what nft_pins_read()'s dump callback fills
+ * @rule:	1-based rule of the set being read
+ * @af:		its family
+ * @out:	pins read so far
+ * @n:		their number
+ * @cap:	room in @out
+ */
+struct nft_pins_rd {
+	size_t rule;
+	int af;
+	struct nft_live_pin *out;
+	size_t n;
+	size_t cap;
+};
+
+/**
+ * nft_pin_comment_cb() - nftnl_udata_parse() callback: keep the comment
+ * @attr:	one attribute of an element's user data
+ * @data:	const struct nftnl_udata *[NFTNL_UDATA_SET_ELEM_MAX + 1]
+ *
+ * Return: 0
+ */
+static int nft_pin_comment_cb(const struct nftnl_udata *attr, void *data)
+{
+	const struct nftnl_udata **tb = data;
+	uint8_t type = nftnl_udata_type(attr);
+
+	if (type <= NFTNL_UDATA_SET_ELEM_MAX)
+		tb[type] = attr;
+	return 0;
+}
+
+/**
+ * nft_pins_read_elem() - keep one element of a pin set
+ * @e:		element
+ * @data:	struct nft_pins_rd
+ *
+ * Return: 0
+ */
+static int nft_pins_read_elem(struct nftnl_set_elem *e, void *data)
+{
+	const struct nftnl_udata *tb[NFTNL_UDATA_SET_ELEM_MAX + 1] = { 0 };
+	struct nft_pins_rd *rd = data;
+	uint32_t klen = 0, ulen = 0;
+	struct nft_live_pin *lp;
+	const void *key, *ud;
+	uint64_t left;
+
+	key = nftnl_set_elem_get(e, NFTNL_SET_ELEM_KEY, &klen);
+	if (!key || klen != (rd->af == AF_INET ? 4U : 16U) ||
+	    !nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_EXPIRATION))
+		return 0;
+	left = nftnl_set_elem_get_u64(e, NFTNL_SET_ELEM_EXPIRATION) / 1000;
+	if (!left)
+		return 0;	/* gone within the second */
+	if (rd->n == rd->cap) {
+		rd->cap = rd->cap ? rd->cap * 2 : 64;
+		rd->out = xrealloc(rd->out, rd->cap * sizeof(*rd->out));
+	}
+	lp = &rd->out[rd->n++];
+	memset(lp, 0, sizeof(*lp));
+	lp->pin.rule = rd->rule;
+	lp->pin.af = rd->af;
+	memcpy(lp->pin.addr, key, klen);
+	lp->pin.timeout = left > UINT32_MAX ? UINT32_MAX : (uint32_t)left;
+	ud = nftnl_set_elem_get(e, NFTNL_SET_ELEM_USERDATA, &ulen);
+	if (ud && nftnl_udata_parse(ud, ulen, nft_pin_comment_cb, tb) >= 0 &&
+	    tb[NFTNL_UDATA_SET_ELEM_COMMENT]) {
+		const struct nftnl_udata *c = tb[NFTNL_UDATA_SET_ELEM_COMMENT];
+		size_t len = strnlen(nftnl_udata_get(c), nftnl_udata_len(c));
+
+		if (len <= NFT_PIN_NAME_MAX)
+			memcpy(lp->name, nftnl_udata_get(c), len);
+		if (!nft_pin_name_ok(lp->name))
+			lp->name[0] = '\0';
+	}
+	return 0;
+}
+
+/**
+ * nft_pins_read_cb() - mnl_cb_run() callback: the elements of one message
+ * @nlh:	message of the dump
+ * @data:	struct nft_pins_rd
+ *
+ * Return: MNL_CB_OK, or MNL_CB_ERROR if the message cannot be parsed
+ */
+static int nft_pins_read_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct nftnl_set *set = nftnl_set_alloc();
+	int ret = MNL_CB_OK;
+
+	if (!set)
+		die_oom();
+	if (nftnl_set_elems_nlmsg_parse(nlh, set) < 0) {
+		errno = EINVAL;
+		ret = MNL_CB_ERROR;
+	} else {
+		nftnl_set_elem_foreach(set, nft_pins_read_elem, data);
+	}
+	nftnl_set_free(set);
+	return ret;
+}
+
+/**
+ * nft_pins_read() - the live pins of a sandbox, from the kernel's sets
+ * @ifname:	host-side interface
+ * @p:		its policy: one pair of pin sets per domain allow rule
+ * @out:	set to the pins found (the caller frees it), NULL if none
+ * @n:		set to their number
+ *
+ * One dump of each set (NFT_MSG_GETSETELEM), with the time each element
+ * has left (rounded down to whole seconds; one with less than a second
+ * left is skipped) and the name its comment carries (nft_pin_udata()).
+ * For a new supervisor of a sandbox whose previous one died: the kernel
+ * kept the pins, and its proxy must know which names they serve. A set
+ * that does not exist (the table was removed meanwhile) holds no pins.
+ *
+ * Return: 0, or -errno (the pins read until then are in @out)
+ */
+int nft_pins_read(const char *ifname, const struct policy *p,
+		  struct nft_live_pin **out, size_t *n)
+{
+	struct nft_pins_rd rd = { 0 };
+	char set_name[NFT_DOM_SET_LEN];
+	struct mnl_socket *nl;
+	unsigned int portid, seq = (unsigned int)time(NULL);
+	autofree char *buf = xmalloc(NFT_PINS_DUMP_BUF);
+	size_t k;
+	int ret = 0, fam;
+
+	*out = NULL;
+	*n = 0;
+	nl = nl_open(NETLINK_NETFILTER, NL_TIMEOUT_S);
+	if (!nl)
+		return -errno;
+	portid = mnl_socket_get_portid(nl);
+	for (k = 0; k < p->nrules && !ret; k++) {
+		if (p->rules[k].kind != TARGET_DOMAIN || !p->rules[k].allow)
+			continue;
+		for (fam = 0; fam < 2 && !ret; fam++) {
+			struct nftnl_set *set = nftnl_set_alloc();
+			struct nlmsghdr *nlh;
+			ssize_t r;
+
+			if (!set)
+				die_oom();
+			rd.rule = k + 1;
+			rd.af = fam ? AF_INET6 : AF_INET;
+			nft_dom_set_name(set_name, ifname, k + 1, rd.af);
+			nftnl_set_set_str(set, NFTNL_SET_TABLE, NFT_TABLE);
+			nftnl_set_set_str(set, NFTNL_SET_NAME, set_name);
+			nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETSETELEM,
+						    NFPROTO_INET,
+						    NLM_F_DUMP, ++seq);
+			nftnl_set_elems_nlmsg_build_payload(nlh, set);
+			nftnl_set_free(set);
+			if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0) {
+				ret = -errno;
+				break;
+			}
+			do {
+				r = mnl_socket_recvfrom(nl, buf, NFT_PINS_DUMP_BUF);
+				if (r < 0) {
+					ret = -errno;
+					break;
+				}
+				r = mnl_cb_run(buf, (size_t)r, seq, portid,
+					       nft_pins_read_cb, &rd);
+			} while (r > MNL_CB_STOP);
+			if (!ret && r < 0 && errno != ENOENT)
+				ret = -errno;
+		}
+	}
+	mnl_socket_close(nl);
+	*out = rd.out;
+	*n = rd.n;
+	return ret;
 }
 
 /**

@@ -23,8 +23,20 @@
 #define NFT_OUT_MARK		0x80000000
 #define NFT_OUT_MASK		0x8000ffff	/* the dispatch key */
 #define NFT_OUT_DNS		0x40000000
+#define NFT_OUT_KEEP		0x3fff0000	/* other tables' bits, kept */
 #define NFT_OUT_INDEX_MAX	0xfffe
 #define NFT_OUT_NONE		(NFT_OUT_MARK | 0xffff)
+
+/* Each sandbox's unprivileged worker (src/worker/worker.c) runs as its own
+ * UID, NFT_WORKER_UID_BASE + 2 * index, and opens its DNS upstream sockets
+ * as the next one (nft_worker_uid()): the kernel knows a socket's owner
+ * (meta skuid) where a process without CAP_NET_ADMIN cannot set a mark.
+ * The output chain gives such a socket's packets the sandbox's mark
+ * through wk_dispatch; a UID of the range without an entry is dropped.
+ * systemd leaves 0x70000000-0x7fffffff unused on every distribution.
+ */
+#define NFT_WORKER_UID_BASE	0x7e000000U
+#define NFT_WORKER_UID_LAST	(NFT_WORKER_UID_BASE + 2 * NFT_OUT_INDEX_MAX + 1)
 
 /**
  * struct nft_base - host-wide parameters of the table
@@ -138,18 +150,37 @@ void nft_sandbox_del_text(FILE *f, const char *ifname,
 #define NFT_DOM_SET_SIZE	4096
 void nft_dom_set_name(char *buf, const char *ifname, size_t idx, int af);
 
+/* a pin's element carries the name it was answered for as its comment
+ * (nft list shows it; nft_pins_read() reads it back), up to nft's limit
+ * for comments: a longer name is not kept */
+#define NFT_PIN_NAME_MAX	128
+
 /**
  * struct nft_pin - one address to pin for a domain allow rule
  * @rule:	1-based index of the rule in the effective policy
  * @af:		AF_INET or AF_INET6
  * @addr:	address, network order (4 or 16 bytes)
  * @timeout:	seconds
+ * @name:	the normalised name it was answered for, or NULL (kept
+ *		only if nft_pin_name_ok())
  */
 struct nft_pin {
 	size_t rule;
 	int af;
 	uint8_t addr[16];
 	uint32_t timeout;
+	const char *name;
+};
+
+/**
+ * struct nft_live_pin - a pin as nft_pins_read() finds it in the kernel
+ * @pin:	rule, family, address, and in @pin.timeout the whole seconds
+ *		it has left (@pin.name is NULL)
+ * @name:	the name its element carries, "" if none
+ */
+struct nft_live_pin {
+	struct nft_pin pin;
+	char name[POLICY_DOMAIN_MAX + 3];	/* as struct rule's domain */
 };
 
 #define NFT_PIN_BATCH_MAX	64
@@ -158,11 +189,15 @@ struct nft_pinner *nft_pinner_open(const char *ifname);
 void nft_pinner_close(struct nft_pinner *np);
 int nft_pinner_add(struct nft_pinner *np, const struct nft_pin *pins, size_t n);
 int nft_pinner_del(struct nft_pinner *np, const struct nft_pin *pins, size_t n);
+bool nft_pin_name_ok(const char *name);
+int nft_pins_read(const char *ifname, const struct policy *p,
+		  struct nft_live_pin **out, size_t *n);
 
-/* dispatch maps: i1, pre, in, fwd, rep, host by interface, out by socket
- * mark (see nft.c) */
-#define NFT_DISPATCH_N	7
+/* dispatch entries: i1, pre, in, fwd, rep, host by interface, out by socket
+ * mark, wk by the worker's two UIDs (see nft.c) */
+#define NFT_DISPATCH_N	9
 uint32_t nft_out_mark(const char *ifname);
+uint32_t nft_worker_uid(const char *ifname, bool dns);
 void nft_dispatch_text(FILE *f, const char *ifname, bool add);
 int nft_dispatch_set(const char *ifname, bool add);
 uint64_t nft_base_hash(const struct nft_base *b);

@@ -773,6 +773,9 @@ int sandbox_create(const struct moat_config *c, const struct sb_opts *o,
 	snprintf(s.mode, sizeof(s.mode), "%s", net_mode_name(o->pol->mode));
 	s.has_net = o->pol->mode != NET_NONE;
 	s.run_mode = o->run_mode;
+	if (o->run_mode && o->watch_pid > 0 &&
+	    !state_proc_starttime(o->watch_pid, &s.run_start))
+		s.run_pid = o->watch_pid;	/* "moat adopt" watches it again */
 	s.created = time(NULL);
 
 	dir = state_dir(c, o->name);
@@ -1028,6 +1031,7 @@ int sandbox_processes(const struct sb_state *s, pid_t **pids, size_t *n)
 int sandbox_destroy(const struct moat_config *c, const char *name, bool force,
 		    bool locked)
 {
+	char stbuf[STATE_STATUS_TEXT_LEN];
 	struct sb_state s;
 	enum sb_status st;
 	pid_t *pids = NULL;
@@ -1060,10 +1064,12 @@ int sandbox_destroy(const struct moat_config *c, const char *name, bool force,
 	}
 
 	msg_debug_step(NULL);
-	st = state_status(&s);
+	state_status_text(&s, &st, stbuf, sizeof(stbuf));
 	if (!force && st != SB_RUNNING) {
-		msg_err("sandbox '%s' is %s; use rm -f to remove it", name,
-			state_status_name(st));
+		msg_err("sandbox '%s' is %s; use rm -f to remove it%s%s%s", name,
+			stbuf, st == SB_DEGRADED ?
+			" ('moat adopt " : "", st == SB_DEGRADED ? name : "",
+			st == SB_DEGRADED ? "' gives it a supervisor again)" : "");
 		goto out;
 	}
 	if (sandbox_processes(&s, &pids, &n) == 0 && n) {

@@ -35,7 +35,10 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <arpa/inet.h>
+#include <net/if.h>
+#include <linux/magic.h>
 
 #include <jansson.h>
 
@@ -271,6 +274,10 @@ json_t *state_to_json(const struct sb_state *s)
 	json_object_set_new(o, "supervisor_pid", json_integer(s->supervisor_pid));
 	json_object_set_new(o, "supervisor_start",
 			    json_integer((json_int_t)s->supervisor_start));
+	json_object_set_new(o, "adoptions", json_integer(s->adoptions));
+	json_object_set_new(o, "run_pid", json_integer(s->run_pid));
+	json_object_set_new(o, "run_start",
+			    json_integer((json_int_t)s->run_start));
 	json_object_set_new(o, "created", json_integer(s->created));
 	json_object_set_new(o, "complete", json_boolean(s->complete));
 	json_object_set_new(o, "run_mode", json_boolean(s->run_mode));
@@ -379,6 +386,9 @@ int state_read(const struct moat_config *c, const char *name,
 	s->has_v6 = s->addr6.family == AF_INET6;
 	s->supervisor_pid = json_integer_value(json_object_get(o, "supervisor_pid"));
 	s->supervisor_start = json_integer_value(json_object_get(o, "supervisor_start"));
+	s->adoptions = (unsigned)json_integer_value(json_object_get(o, "adoptions"));
+	s->run_pid = (pid_t)json_integer_value(json_object_get(o, "run_pid"));
+	s->run_start = json_integer_value(json_object_get(o, "run_start"));
 	s->created = json_integer_value(json_object_get(o, "created"));
 	s->complete = json_is_true(json_object_get(o, "complete"));
 	s->run_mode = json_is_true(json_object_get(o, "run_mode"));
@@ -595,13 +605,14 @@ void state_addresses(const struct moat_config *c, struct sb_state *s)
 }
 
 /**
- * state_proc_starttime() - start time of a process, from /proc/PID/stat
+ * state_proc_stat() - state and start time of a process, from /proc/PID/stat
  * @pid:	process
+ * @state:	set to field 3 ('R', 'S', ..., 'Z' for a zombie), or NULL
  * @start:	set to field 22, clock ticks since boot
  *
  * Return: 0, or -errno (-ENOENT if there is no such process)
  */
-int state_proc_starttime(pid_t pid, unsigned long long *start)
+static int state_proc_stat(pid_t pid, char *state, unsigned long long *start)
 {
 	char path[64], buf[1024];
 	autoclose int fd = -1;
@@ -618,8 +629,10 @@ int state_proc_starttime(pid_t pid, unsigned long long *start)
 		return -EIO;
 	buf[n] = '\0';
 	p = strrchr(buf, ')');	/* comm may hold spaces and parentheses */
-	if (!p)
+	if (!p || p[1] != ' ' || !p[2])
 		return -EIO;
+	if (state)
+		*state = p[2];
 	/* after ") " comes field 3 (state); start time is field 22 */
 	for (field = 2; field < 22 && p; field++)
 		p = strchr(p + 1, ' ');
@@ -630,29 +643,131 @@ int state_proc_starttime(pid_t pid, unsigned long long *start)
 }
 
 /**
- * state_status() - whether a sandbox's supervisor is alive
+ * state_proc_starttime() - start time of a process, from /proc/PID/stat
+ * @pid:	process
+ * @start:	set to field 22, clock ticks since boot
+ *
+ * Return: 0, or -errno (-ENOENT if there is no such process)
+ */
+int state_proc_starttime(pid_t pid, unsigned long long *start)
+{
+	return state_proc_stat(pid, NULL, start);
+}
+
+/**
+ * state_proc_alive() - whether a process is the one a record names
+ * @pid:	process ID, 0 or less for none
+ * @start:	its start time as recorded (state_proc_starttime())
+ *
+ * A zombie is not alive: a supervisor killed while "moat run", its
+ * parent, waits for its command stays one until moat run exits.
+ *
+ * Return: true if @pid runs and started at @start (not a reused PID)
+ */
+bool state_proc_alive(pid_t pid, unsigned long long start)
+{
+	unsigned long long st;
+	char state;
+
+	return pid > 0 && !state_proc_stat(pid, &state, &st) && st == start &&
+	       state != 'Z' && state != 'X';
+}
+
+/**
+ * state_supervisor_alive() - whether a sandbox's supervisor runs
  * @s:		record
+ *
+ * Return: true if the process the record names runs
+ */
+bool state_supervisor_alive(const struct sb_state *s)
+{
+	return state_proc_alive(s->supervisor_pid, s->supervisor_start);
+}
+
+/**
+ * state_netns_gone() - whether a sandbox's named network namespace is gone
+ * @s:		record
+ *
+ * Return: true if @s->netns is not a namespace (nsfs) mount any more
+ */
+static bool state_netns_gone(const struct sb_state *s)
+{
+	struct statfs sf;
+
+	return statfs(s->netns, &sf) || sf.f_type != NSFS_MAGIC;
+}
+
+/**
+ * state_status_why() - a sandbox's status from its record and processes
+ * @s:		record
+ * @why:	set to the reason for degraded or dead (SB_WHY_*), else NULL;
+ *		may be NULL
+ *
+ * Creating while the record is not complete; running while its
+ * supervisor runs; degraded when it does not ("moat adopt" gives it a
+ * new one); dead when, besides, its network namespace or its host
+ * interface (looked up in the caller's network namespace: moat's) is
+ * gone. Whether moat's rules are present is guard_status()'s part.
  *
  * Return: status
  */
-enum sb_status state_status(const struct sb_state *s)
+enum sb_status state_status_why(const struct sb_state *s, const char **why)
 {
-	unsigned long long st;
+	const char *w = NULL;
+	enum sb_status st;
 
 	if (!s->complete)
-		return SB_CREATING;
-	if (s->supervisor_pid <= 0 ||
-	    state_proc_starttime(s->supervisor_pid, &st) ||
-	    st != s->supervisor_start)
-		return SB_DEAD;
-	return SB_RUNNING;
+		st = SB_CREATING;
+	else if (state_supervisor_alive(s))
+		st = SB_RUNNING;
+	else if (state_netns_gone(s))
+		st = SB_DEAD, w = SB_WHY_NETNS;
+	else if (s->has_net && *s->ifname && !if_nametoindex(s->ifname))
+		st = SB_DEAD, w = SB_WHY_LINK;
+	else
+		st = SB_DEGRADED, w = SB_WHY_SUPERVISOR;
+	if (why)
+		*why = w;
+	return st;
+}
+
+/**
+ * state_status() - a sandbox's status, without its reason
+ * @s:		record
+ *
+ * Return: state_status_why()
+ */
+enum sb_status state_status(const struct sb_state *s)
+{
+	return state_status_why(s, NULL);
+}
+
+/**
+ * state_status_text() - a status with its reason, for messages
+ * @s:		record
+ * @st:		set to its status (state_status_why())
+ * @buf:	output
+ * @len:	its size
+ *
+ * Return: @buf: "running", "creating", "degraded (supervisor not running)",
+ *	   "dead (supervisor not running, network namespace gone)", ...
+ */
+const char *state_status_text(const struct sb_state *s, enum sb_status *st,
+			      char *buf, size_t len)
+{
+	const char *why;
+
+	*st = state_status_why(s, &why);
+	snprintf(buf, len, "%s%s%s%s", state_status_name(*st),
+		 why ? " (" : "", why ? why : "", why ? ")" : "");
+	return buf;
 }
 
 /**
  * state_status_name() - name of a status for moat ls
  * @st:		status
  *
- * Return: "running", "dead" or "creating"
+ * Return: "running", "degraded", "dead" or "creating"
  */
 const char *state_status_name(enum sb_status st)
 {

@@ -19,15 +19,29 @@
 #define STATE_NEXT_FILE		"next-index"	/* in the run directory */
 
 /**
- * enum sb_status - what moat ls shows
+ * enum sb_status - what moat ls shows (moat-ls(1))
+ *
+ * Whatever the status, the sandbox is closed by the kernel's rules: it
+ * says which of moat's services it has.
  */
 enum sb_status {
-	SB_RUNNING = 0,		/* supervisor alive */
-	SB_DEAD,		/* supervisor gone: still closed, rm -f cleans */
+	SB_RUNNING = 0,		/* supervisor alive, moat's rules present */
+	SB_DEAD,		/* supervisor not running, and the network
+				 * namespace or host interface gone: nothing
+				 * left to supervise; rm -f cleans */
 	SB_CREATING,		/* set-up not finished (or interrupted) */
-	SB_DEGRADED,		/* supervisor alive, moat's rules for it absent
-				 * (a firewall reload): closed until restored */
+	SB_DEGRADED,		/* closed, a service missing: moat's rules
+				 * for it absent (a firewall reload; its
+				 * supervisor restores them), or its
+				 * supervisor not running ("moat adopt") */
 };
+
+/* the reasons state_status_why() and guard_status() give */
+#define SB_WHY_SUPERVISOR	"supervisor not running"
+#define SB_WHY_RULES		"rules absent"
+#define SB_WHY_SUPERVISOR_RULES	SB_WHY_SUPERVISOR ", " SB_WHY_RULES
+#define SB_WHY_NETNS		SB_WHY_SUPERVISOR ", network namespace gone"
+#define SB_WHY_LINK		SB_WHY_SUPERVISOR ", host interface gone"
 
 /**
  * struct sb_state - the record of one sandbox, state.json in its directory
@@ -45,6 +59,10 @@ enum sb_status {
  * @supervisor_pid:	supervisor process, 0 if none yet
  * @supervisor_start:	its start time (clock ticks since boot), against
  *			PID reuse
+ * @adoptions:		times "moat adopt" gave the sandbox a new supervisor
+ * @run_pid:		with @run_mode, the "moat run" process its supervisor
+ *			watches (0 in a record an older moat wrote)
+ * @run_start:		its start time, against PID reuse
  * @created:		creation time, seconds since the epoch
  * @complete:		set-up finished
  * @run_mode:		created by "moat run" (torn down by its supervisor
@@ -70,6 +88,9 @@ struct sb_state {
 	struct prefix gw6;
 	pid_t supervisor_pid;
 	unsigned long long supervisor_start;
+	unsigned adoptions;
+	pid_t run_pid;
+	unsigned long long run_start;
 	long long created;
 	bool complete;
 	bool run_mode;
@@ -108,8 +129,14 @@ bool state_name_valid(const char *name);
 int state_alloc_index(const struct moat_config *c, unsigned *idx);
 void state_addresses(const struct moat_config *c, struct sb_state *s);
 
+bool state_proc_alive(pid_t pid, unsigned long long start);
+bool state_supervisor_alive(const struct sb_state *s);
+enum sb_status state_status_why(const struct sb_state *s, const char **why);
 enum sb_status state_status(const struct sb_state *s);
 const char *state_status_name(enum sb_status st);
+const char *state_status_text(const struct sb_state *s, enum sb_status *st,
+			      char *buf, size_t len);
+#define STATE_STATUS_TEXT_LEN	96
 int state_degraded_set(const struct moat_config *c, const char *name, bool on);
 bool state_degraded(const struct moat_config *c, const char *name);
 int state_proc_starttime(pid_t pid, unsigned long long *start);

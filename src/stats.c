@@ -183,13 +183,15 @@ static json_t *stats_sandbox(const struct moat_config *c, const char *name,
 	json_t *o, *arr, *sv = NULL;
 	struct sb_state s;
 	enum sb_status st;
+	const char *why;
 	size_t k;
 
 	if (state_read(c, name, &s))
 		return NULL;
-	st = guard_status(c, &s, base);
-	o = json_pack("{s:s,s:s,s:s?}", "name", s.name,
+	st = guard_status(c, &s, base, &why);
+	o = json_pack("{s:s,s:s,s:s?,s:s?}", "name", s.name,
 		      "status", state_status_name(st),
+		      "reason", why,
 		      "interface", s.has_net ? s.ifname : NULL);
 	arr = json_array();
 	for (k = 0; s.has_net && k < NFT_CTR_COUNT; k++) {
@@ -212,7 +214,7 @@ static json_t *stats_sandbox(const struct moat_config *c, const char *name,
 		json_object_set(o, "traffic", json_object_get(links, s.ifname));
 	else
 		json_object_set_new(o, "traffic", json_null());
-	if ((st == SB_RUNNING || st == SB_DEGRADED) &&
+	if (state_supervisor_alive(&s) &&
 	    svctl_request(c, name, "status", &sv) == 0 &&
 	    json_is_object(sv)) {
 		json_object_del(sv, "name");
@@ -309,12 +311,14 @@ void stats_text(json_t *doc, FILE *f)
 	size_t i, j;
 
 	json_array_foreach(json_object_get(doc, "sandboxes"), i, sb) {
+		const char *why = json_string_value(json_object_get(sb, "reason"));
 		const char *key;
 		json_t *v;
 
-		fprintf(f, "%s%s (%s, %s)\n", i ? "\n" : "",
+		fprintf(f, "%s%s (%s%s%s, %s)\n", i ? "\n" : "",
 			json_string_value(json_object_get(sb, "name")),
 			json_string_value(json_object_get(sb, "status")),
+			why ? ": " : "", why ? why : "",
 			json_is_string(json_object_get(sb, "interface")) ?
 			json_string_value(json_object_get(sb, "interface")) :
 			"no interface");

@@ -6,15 +6,29 @@
  * Theory of operation
  * -------------------
  * Every sandbox has one supervisor, the role conmon or pasta play for a
- * Podman container: a small process in the host's network namespace that
- * owns the sandbox's userspace services. Here those are its published
- * ports and its transparent proxy (fwd.c, proxy.c), its DNS interceptor
- * (dns.c, for network "filtered"; the proxy asks it which addresses a name
- * was pinned to), its log (log.c: the denials nftables sends to the
- * sandbox's NFLOG group) and its control socket. There is no central
- * daemon: a supervisor that crashes takes only its own sandbox's services
- * with it, and because every rule lives in the kernel, nothing that was
- * closed opens (I6); "moat ls" shows the sandbox as dead.
+ * Podman container, in the host's network namespace. It is two processes:
+ * this one, the core, which keeps what needs privilege, and its worker
+ * (src/worker/worker.c), which does everything that reads bytes a sandbox
+ * or the internet chose (the DNS interceptor, the proxy, the relays of
+ * published ports, NFLOG intake) as a UID of its own without any
+ * privilege. The core keeps the control socket, the watch of "moat run",
+ * the guard against a firewall reload, the sandbox's log file, live policy
+ * changes and teardown, and the nftables transactions of DNS pins: the
+ * worker asks for each pin (WK_PIN_ADD) and the core checks it against its
+ * own copy of the policy (sv_pins_check()) before the kernel sees it. A
+ * compromised worker can therefore pin an address for one of its own
+ * sandbox's domain rules, for no longer than the policy's TTL bound, and
+ * nothing else: its own connections are judged by the sandbox's rules in
+ * the kernel (its UID, nft.c). There is no central daemon: a supervisor
+ * that crashes takes only its own sandbox's services with it, and because
+ * every rule lives in the kernel, nothing that was closed opens (I6).
+ *
+ * When the worker dies (a crash, the OOM killer), the core logs and counts
+ * it and starts another (sv_worker_exit()), at once the first time and
+ * then after a growing pause if it keeps dying right after its start; the
+ * new one carries on the counters (struct wk_shared) and the pins the core
+ * recorded. Meanwhile the sandbox has no DNS and no proxy: closed, never
+ * open.
  *
  * "moat create" starts it with fork() and exec() of its own binary
  * ("moat __supervise NAME"), so its address space holds none of the
@@ -22,19 +36,22 @@
  * not start (a published port already taken, say), on a pipe; creation
  * waits for that and fails as a whole if the supervisor does.
  *
- * One thread, one epoll loop. Each registered descriptor carries a union
- * sv_ref (type, table index, descriptor) and the loop dispatches on the
- * type. A signalfd ends the loop on SIGTERM; a timerfd ticks once a second
- * for expiry work, but only while there is something to expire: an idle
- * supervisor never wakes up (with 1000 sandboxes, a tick each would cost
- * a fifth of a core on a small virtual machine; docs/BENCHMARKS.md). For "moat run", the supervisor also holds a pidfd of
- * the moat process: if that dies before it removed the sandbox (killed,
- * say), the supervisor removes the sandbox itself and exits.
+ * Each process has one thread and one epoll loop. Each registered
+ * descriptor carries a union sv_ref (type, table index, descriptor) and
+ * the loop dispatches on the type. A signalfd ends the loop on SIGTERM;
+ * the core has no timer (the worker's ticks once a second for expiry
+ * work, only while there is something to expire: an idle supervisor never
+ * wakes up; with 1000 sandboxes, a tick each would cost a fifth of a core
+ * on a small virtual machine; docs/BENCHMARKS.md). For "moat run", the
+ * core also holds a pidfd of the moat process: if that dies before it
+ * removed the sandbox (killed, say), the core removes the sandbox itself
+ * and exits.
  *
  * The control socket (ctl.sock in the sandbox's state directory, mode 0600
  * in a root-owned directory) takes one line, "status", "stop" or "update"
  * (apply the policy "moat update" stored as policy.next: update.c), and
- * answers with one line of JSON (the client is svctl.c). It serves only peers whose UID, as the
+ * answers with one line of JSON (the client is svctl.c); "status" takes
+ * the worker's counters from the region they share (worker_status()). It serves only peers whose UID, as the
  * kernel reports it in this (the host's) user namespace with SO_PEERCRED,
  * is 0: a command that moat starts runs in a user namespace of its own
  * whose UIDs, 0 included, map to unprivileged host UIDs (exec.c), so even
@@ -58,11 +75,22 @@
  * and a retry first asks the kernel, without the lock), else its own
  * chains if missing, and its dispatch entries; then the DNS interceptor
  * puts its live pins back (dns_repin()). It logs the restoration with the
- * time it took and clears "degraded". A supervisor that reads the event
+ * time it took and clears "degraded". (The pins come from the core's own
+ * record of them, never from the worker.) A supervisor that reads the event
  * only after another restored everything finds the table intact but with
  * a new kernel handle (guard_table_handle()): its sets are new, so it
  * puts its pins back too.
  * Sandboxes whose supervisor is dead are not restored: they stay closed.
+ *
+ * "moat adopt" (adopt.c) starts a new supervisor for a sandbox whose
+ * supervisor died: the same start, but the record it reads is complete
+ * already (one "moat create" starts finds it incomplete), which tells it
+ * so. Before it starts its worker, it reads the sandbox's live pins back
+ * from the kernel's sets, with the names they were answered for, into
+ * its record of the pins (sv_adopted()), which the worker's interceptor
+ * starts from, so that its proxy knows them, and
+ * logs an "adopted" record; then its guard finds the rules as they are
+ * and restores them if they were damaged meanwhile.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -78,11 +106,10 @@
 #include <sys/syscall.h>
 #include <sys/timerfd.h>
 #include <sys/un.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 
-#include "dns.h"
 #include "err.h"
-#include "fwd.h"
 #include "conntrack.h"
 #include "guard.h"
 #include "log.h"
@@ -91,10 +118,18 @@
 #include "supervisor.h"
 #include "svctl.h"
 #include "update.h"
+#include "worker.h"
 
 #define SV_MAX_EVENTS	64
 #define SV_STOP_WAIT_MS	3000
 #define SV_GUARD_RETRY_MS	20	/* lock busy, or the kernel refused */
+#define SV_STATUS_WAIT_MS	1000	/* the worker's answer to "status" */
+#define SV_POLICY_WAIT_MS	10000	/* to a policy change */
+#define SV_WK_QUICK_S		1	/* a worker that died sooner ... */
+#define SV_WK_PAUSE_MS		100	/* ... is restarted after this, doubled */
+#define SV_WK_PAUSE_MAX_MS	10000	/* each time, up to this */
+#define SV_WK_LOG_RATE		200	/* worker's records a second, ... */
+#define SV_WK_LOG_BURST		400	/* ... and at once */
 
 /**
  * sv_pidfd_open() - pidfd_open(2), which glibc 2.36 does not wrap portably
@@ -219,19 +254,28 @@ void supervisor_stop(const struct sb_state *s)
 }
 
 /**
- * struct sv - the supervisor's state
+ * struct sv - the core's state
  * @c:		settings
  * @s:		the sandbox's record
  * @pol:	its policy
  * @epfd:	epoll instance
  * @ctl:	listening control socket
  * @watch:	pidfd of the "moat run" process, or -1
- * @fwd:	published ports
- * @log:	the sandbox's log (denials from NFLOG, service decisions)
- * @dns:	DNS interceptor (large: the struct sv lives on the heap)
- * @has_dns:	@dns is running
+ * @log:	the sandbox's log file (the worker's records come through)
+ * @pins:	the core's record of the sandbox's DNS pins, and its pinner
+ *		(large: the struct sv lives on the heap)
+ * @has_dns:	the sandbox has a DNS interceptor (network "filtered")
+ * @sh:		the region shared with the worker (its counters)
+ * @wk:		the worker
+ * @wk_started:	when the worker last started (CLOCK_MONOTONIC)
+ * @wk_exits:	workers that died
+ * @wk_pause:	pause before the next restart, ms (0: none yet)
+ * @wk_tfd:	timerfd of a pending restart, or -1
+ * @wk_tokens:	rate limit of the worker's log records
+ * @wk_last:	its last refill
+ * @wk_refused:	requests of the worker refused, malformed or not
+ * @wk_dropped:	its log records dropped (malformed, or over the rate)
  * @started:	start time, seconds since the epoch
- * @timer_on:	the expiry timer is armed
  * @quit:	leave the loop
  * @teardown:	remove the sandbox on the way out
  * @guard:	nftables event socket (guard_watch_open()), or -1
@@ -249,12 +293,20 @@ struct sv {
 	int epfd;
 	int ctl;
 	int watch;
-	struct fwd fwd;
 	struct log log;
-	struct dns dns;
+	struct dns pins;
 	bool has_dns;
+	struct wk_shared *sh;
+	struct wk_handle wk;
+	struct timespec wk_started;
+	unsigned wk_exits;
+	unsigned wk_pause;
+	int wk_tfd;
+	double wk_tokens;
+	struct timespec wk_last;
+	uint64_t wk_refused;
+	uint64_t wk_dropped;
 	time_t started;
-	bool timer_on;
 	bool quit;
 	bool teardown;
 	int guard;
@@ -264,24 +316,6 @@ struct sv {
 	unsigned attempts;
 	uint64_t table;
 };
-
-/**
- * sv_timer_arm() - arm or disarm the once-a-second expiry timer
- * @sv:		supervisor
- * @tfd:	timerfd
- * @on:		arm it (else disarm it)
- */
-static void sv_timer_arm(struct sv *sv, int tfd, bool on)
-{
-	struct itimerspec its = { 0 };
-
-	if (sv->timer_on == on)
-		return;
-	if (on)
-		its.it_interval.tv_sec = its.it_value.tv_sec = 1;
-	if (!timerfd_settime(tfd, 0, &its, NULL))
-		sv->timer_on = on;
-}
 
 /**
  * sv_add() - register a descriptor with the loop
@@ -301,46 +335,105 @@ static int sv_add(struct sv *sv, enum sv_ref_type type, int fd, uint32_t events)
 }
 
 /**
+ * sv_serve_req() - serve the worker's requests while the core waits for it
+ * @arg:	supervisor
+ */
+static void sv_serve_req(void *arg);
+
+/**
  * sv_status() - the answer to "status"
  * @sv:		supervisor
  *
+ * The worker is asked first to refresh its gauges (connections open);
+ * if it does not answer within SV_STATUS_WAIT_MS, or none runs, the
+ * counters are still there.
+ *
  * Return: new JSON object
  */
-static json_t *sv_status(const struct sv *sv)
+static json_t *sv_status(struct sv *sv)
 {
-	json_t *o = json_pack("{s:s,s:i,s:I,s:o,s:o,s:o}",
-			      "name", sv->s.name,
-			      "pid", (int)getpid(),
-			      "started", (json_int_t)sv->started,
-			      "publish", fwd_stats(&sv->fwd),
-			      "proxy", fwd_proxy_stats(&sv->fwd),
-			      "log", log_stats(&sv->log));
+	int32_t st = 0;
+	int ret = sv->wk.pid > 0 ?
+		  worker_request(&sv->wk, WK_STATUS, 0, -1, sv_serve_req, sv,
+				 SV_STATUS_WAIT_MS, &st) : -ESRCH;
+	json_t *o = worker_status(sv->sh, sv->has_dns, log_stats(&sv->log));
+	json_t *log = json_object_get(o, "log");
 
-	if (o && sv->has_dns)
-		json_object_set_new(o, "dns", dns_stats(&sv->dns));
-	if (o && sv->s.has_net)
+	json_object_set_new(o, "name", json_string(sv->s.name));
+	json_object_set_new(o, "pid", json_integer(getpid()));
+	json_object_set_new(o, "started", json_integer((json_int_t)sv->started));
+	json_object_set_new(o, "worker", json_pack("{s:i,s:s,s:I,s:I,s:I}",
+		"pid", (int)sv->wk.pid,
+		"state", !sv->s.has_net ? "none" : ret == -ESRCH ? "restarting" :
+			 ret ? "not answering" : "running",
+		"restarts_total", (json_int_t)sv->wk_exits,
+		"refused_total", (json_int_t)sv->wk_refused,
+		"records_dropped_total", (json_int_t)sv->wk_dropped));
+	if (log) {
+		json_object_set_new(log, "records_total",
+				    json_integer((json_int_t)sv->log.records));
+		json_object_set_new(log, "errors_total",
+				    json_integer((json_int_t)sv->log.errors));
+	}
+	if (sv->s.has_net)
 		json_object_set_new(o, "rules", json_string(sv->degraded ?
 							    "absent" : "present"));
 	return o;
 }
 
 /**
- * sv_proxy_undo() - close a proxy started for an update that failed
+ * sv_worker_proxy() - have the worker open (or close) the proxy's listeners
  * @sv:		supervisor
+ * @on:		open them, else close them
  *
- * Nothing was redirected to it yet; closing its listeners takes them out
- * of epoll, and a later update can start it again.
+ * Return: 0, or -errno
  */
-static void sv_proxy_undo(struct sv *sv)
+static int sv_worker_proxy(struct sv *sv, bool on)
 {
-	int k;
+	int32_t st = 0;
+	int ret;
 
-	for (k = 0; k < 2; k++) {
-		if (sv->fwd.plst[k] >= 0)
-			close(sv->fwd.plst[k]);
-		sv->fwd.plst[k] = -1;
+	if (sv->wk.pid <= 0)
+		return -ESRCH;
+	ret = worker_request(&sv->wk, WK_PROXY, on, -1, sv_serve_req, sv,
+			     SV_STATUS_WAIT_MS, &st);
+	return ret ? ret : st;
+}
+
+/**
+ * sv_worker_policy() - give the worker the policy in force
+ * @sv:		supervisor
+ * @p:		the policy
+ *
+ * As a memfd holding it as policy_print() stores it: the worker has no
+ * file system to read policy.yaml from.
+ *
+ * Return: proxied connections it cut, or -errno
+ */
+static int sv_worker_policy(struct sv *sv, const struct policy *p)
+{
+	int fd = memfd_create("moat-policy", MFD_CLOEXEC);
+	int32_t st = 0;
+	FILE *f;
+	int ret;
+
+	if (fd < 0)
+		return -errno;
+	f = fdopen(dup(fd), "w");
+	if (!f) {
+		close(fd);
+		return -ENOMEM;
 	}
-	sv->fwd.pp.pol = NULL;
+	policy_print(p, f);
+	if (fclose(f)) {
+		close(fd);
+		return -EIO;
+	}
+	ret = sv->wk.pid > 0 ?
+	      worker_request(&sv->wk, WK_POLICY, 0, fd, sv_serve_req, sv,
+			     SV_POLICY_WAIT_MS, &st) : -ESRCH;
+	close(fd);
+	return ret ? ret : st;
 }
 
 /**
@@ -362,13 +455,13 @@ static json_t *sv_update(struct sv *sv)
 	struct nft_pin *pins = NULL;
 	struct nft_sandbox ns = { 0 };
 	char *buf = NULL, *err = NULL, nb[3][24];
-	size_t len = 0, npins = 0, cut = 0, pcut;
+	size_t len = 0, npins = 0, cut = 0, pcut = 0;
 	bool proxy_started = false;
 	struct policy p, old;
 	struct sb_state rec;
 	json_t *resp;
 	FILE *f;
-	int ret;
+	int ret, wret;
 
 	policy_init(&p);
 	if (!sv->s.has_net)
@@ -376,6 +469,9 @@ static json_t *sv_update(struct sv *sv)
 	if (sv->degraded)
 		return json_pack("{s:s}", "error",
 				 "moat's rules for the sandbox are being restored; try again");
+	if (sv->wk.pid <= 0)
+		return json_pack("{s:s}", "error",
+				 "the sandbox's worker is restarting; try again");
 	if (policy_load_file(&p, next, &el)) {
 		errlist_free(&el);
 		policy_free(&p);
@@ -389,21 +485,18 @@ static json_t *sv_update(struct sv *sv)
 	/* 1. the proxy, if now needed: listening before anything is
 	 * redirected to it */
 	if (!sv->s.proxy && sandbox_proxy_wanted(&p)) {
-		if (fwd_proxy_init(&sv->fwd, &sv->pol, &sv->s, &sv->c->pool4,
-				   &sv->c->pool6, sv->has_dns ? &sv->dns : NULL,
-				   &sv->log, &err)) {
-			resp = json_pack("{s:s}", "error", err ? err : "cannot start the proxy");
-			free(err);
-			sv_proxy_undo(sv);
+		ret = sv_worker_proxy(sv, true);
+		if (ret) {
 			policy_free(&p);
-			return resp;
+			return json_pack("{s:s,s:s}", "error", "cannot start the proxy",
+					 "reason", strerror(-ret));
 		}
 		proxy_started = true;
 	}
 
 	/* 2. one transaction: chains, sets, pins carried over */
 	if (sv->has_dns)
-		npins = dns_pins_for(&sv->dns, &p, &pins);
+		npins = dns_pins_for(&sv->pins, &p, &pins);
 	snprintf(ns.ifname, sizeof(ns.ifname), "%s", sv->s.ifname);
 	ns.addr4 = sv->s.addr4;
 	ns.gw4 = sv->s.gw4;
@@ -429,7 +522,7 @@ static json_t *sv_update(struct sv *sv)
 		errlist_free(&el);
 		policy_free(&p);
 		if (proxy_started)
-			sv_proxy_undo(sv);
+			sv_worker_proxy(sv, false);
 		return resp;
 	}
 
@@ -454,17 +547,19 @@ static json_t *sv_update(struct sv *sv)
 		}
 	}
 	old = sv->pol;
-	sv->pol = p;		/* same address: dns.c and fwd.c point here */
+	sv->pol = p;		/* same address: the pins' record points here */
 	policy_free(&old);
 
-	/* 4. connections the new policy refuses */
+	/* 4. connections the new policy refuses: the worker's relays, then
+	 * the kernel's */
+	wret = sv_worker_policy(sv, &sv->pol);
+	if (wret >= 0)
+		pcut = (size_t)wret;
 	j.s = &sv->s;
 	j.pol = &sv->pol;
-	j.dns = sv->has_dns ? &sv->dns : NULL;
+	j.dns = sv->has_dns ? &sv->pins : NULL;
 	j.pool4 = sv->c->pool4;
 	j.pool6 = sv->c->pool6;
-	pcut = fwd_policy_update(&sv->fwd, &sv->pol, update_keep_relay, &j);
-	j.kept = 0;
 	/* (a record without an instance mark: its entries cannot be told
 	 * from the host's own, unmarked ones; none is judged) */
 	ret = sv->s.instance ? conntrack_cut(sv->s.instance, update_keep_flow,
@@ -479,6 +574,7 @@ static json_t *sv_update(struct sv *sv)
 		  "egress_default", egress_default_name(sv->pol.egress_default),
 		  "connections_cut", nb[0], "proxied_cut", nb[1],
 		  "proxy", proxy_started ? "started" : sv->s.proxy ? "on" : "off",
+		  wret < 0 ? "worker_error" : NULL, wret < 0 ? strerror(-wret) : NULL,
 		  ret ? "conntrack_error" : NULL, ret ? strerror(-ret) : NULL,
 		  NULL);
 	resp = json_pack("{s:b,s:I,s:I,s:I,s:b}", "ok", 1,
@@ -585,30 +681,264 @@ static int sv_ctl_open(struct sv *sv)
 }
 
 /**
- * sv_log_open() - open the sandbox's log and register its NFLOG socket
+ * sv_log_open() - open the sandbox's log file
  * @sv:		supervisor
  *
- * Return: 0, or -1 with errno set if the log file cannot be opened; a
- *	   group that cannot be bound only leaves the log without denials
+ * The core writes it; the NFLOG group is the worker's to read.
+ *
+ * Return: 0, or -1 with errno set if the log file cannot be opened
  */
 static int sv_log_open(struct sv *sv)
 {
 	autofree char *dir = state_dir(sv->c, sv->s.name);
 	int ret;
 
-	ret = log_open(&sv->log, dir,
-		       sv->s.has_net ? nft_log_group(sv->s.ifname) : 0);
+	ret = log_open(&sv->log, dir, 0);
 	if (ret) {
 		errno = -ret;
 		return -1;
 	}
-	if (sv->log.nl_fd >= 0 &&
-	    sv_add(sv, SV_REF_NFLOG, sv->log.nl_fd, EPOLLIN)) {
-		snprintf(sv->log.nl_err, sizeof(sv->log.nl_err),
-			 "epoll: %s", strerror(errno));
-		return 0;
+	clock_gettime(CLOCK_MONOTONIC, &sv->wk_last);
+	sv->wk_tokens = SV_WK_LOG_BURST;
+	return 0;
+}
+
+/**
+ * sv_pins_check() - whether every pin a worker asks for is one its
+ * sandbox's policy could make
+ * @sv:		supervisor
+ * @pins:	the request's entries
+ * @n:		their number
+ * @add:	pins to add (else to remove)
+ *
+ * Each entry: a domain allow rule of the policy in force (1-based), whose
+ * set the name's pins go into (dns_pin_rule_ok(): the rule matches the
+ * name, and no deny rule before it does); a name as the interceptor
+ * normalises them; a family the sandbox has; to add, a timeout from
+ * DNS_PIN_TIMEOUT_MIN to the policy's bound, and an address an answer
+ * may pin (dns_addr_pinnable(): rebind protection).
+ *
+ * Return: NULL if all pass, else why the first one does not
+ */
+static const char *sv_pins_check(const struct sv *sv, const struct nft_pin *pins,
+				 size_t n, bool add)
+{
+	const struct policy *p = &sv->pol;
+	char norm[POLICY_DOMAIN_MAX + 2];
+	uint32_t bound = p->ttl_max > DNS_PIN_TIMEOUT_MIN ? p->ttl_max :
+			 DNS_PIN_TIMEOUT_MIN;
+	size_t i;
+
+	if (!sv->has_dns)
+		return "the sandbox has no DNS interceptor";
+	for (i = 0; i < n; i++) {
+		const struct nft_pin *q = &pins[i];
+
+		if (q->rule < 1 || q->rule > p->nrules ||
+		    !p->rules[q->rule - 1].allow ||
+		    p->rules[q->rule - 1].kind != TARGET_DOMAIN)
+			return "not a domain allow rule";
+		if (names_fold(q->name, norm, sizeof(norm)) ||
+		    strcmp(norm, q->name) || !*norm)
+			return "not a normalised name";
+		if (!dns_pin_rule_ok(p, q->name, q->rule - 1))
+			return "the rule does not take this name's pins";
+		if (q->af != AF_INET && !(q->af == AF_INET6 && sv->s.has_v6))
+			return "not a family of the sandbox";
+		if (!add)
+			continue;
+		if (q->timeout < DNS_PIN_TIMEOUT_MIN || q->timeout > bound)
+			return "timeout out of bounds";
+		if (!dns_addr_pinnable(p, q->af, q->addr))
+			return "an address rebind protection refuses";
+	}
+	return NULL;
+}
+
+/**
+ * sv_serve_req() - serve the worker's pin requests
+ * @arg:	supervisor
+ *
+ * Every queued request: checked (worker_pins_recv(): its form;
+ * sv_pins_check(): what it asks), applied by the core's record of the
+ * pins in one nftables transaction, answered. A refused one is answered
+ * -EPERM, counted and logged; a malformed one -EBADMSG.
+ */
+static void sv_serve_req(void *arg)
+{
+	static struct nft_pin pins[NFT_PIN_BATCH_MAX];
+	static char names[NFT_PIN_BATCH_MAX][256];
+	struct sv *sv = arg;
+	struct wk_hdr h;
+	const char *why;
+	ssize_t n;
+	int ret;
+
+	while (sv->wk.req >= 0) {
+		n = worker_pins_recv(sv->wk.req, &h, pins, names);
+		if (n < 0 && errno == EAGAIN)
+			return;
+		if (n < 0 && errno != EBADMSG)
+			return;		/* EOF: the pidfd says why */
+		if (n < 0) {
+			sv->wk_refused++;
+			worker_reply(sv->wk.req, h.seq, -EBADMSG);
+			continue;
+		}
+		why = sv_pins_check(sv, pins, (size_t)n, h.type == WK_PIN_ADD);
+		if (why) {
+			char rule[24];
+
+			sv->wk_refused++;
+			snprintf(rule, sizeof(rule), "%zu", pins[0].rule);
+			log_event(&sv->log, "worker", "pin", "refused",
+				  "reason", why, "rule", rule, NULL);
+			worker_reply(sv->wk.req, h.seq, -EPERM);
+			continue;
+		}
+		ret = dns_pins_apply(&sv->pins, pins, (size_t)n,
+				     h.type == WK_PIN_DEL);
+		worker_reply(sv->wk.req, h.seq, ret);
+	}
+}
+
+/**
+ * sv_worker_log() - append the worker's log records
+ * @sv:		supervisor
+ *
+ * Each datagram one record, checked by log_line_ok() and rate-limited
+ * (SV_WK_LOG_RATE): a worker cannot make the core spend more than that
+ * on its log.
+ */
+static void sv_worker_log(struct sv *sv)
+{
+	char buf[LOG_RECORD_MAX + 1];
+	struct timespec now;
+	ssize_t n;
+	int k;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	sv->wk_tokens += ((now.tv_sec - sv->wk_last.tv_sec) +
+			  (now.tv_nsec - sv->wk_last.tv_nsec) / 1e9) * SV_WK_LOG_RATE;
+	if (sv->wk_tokens > SV_WK_LOG_BURST)
+		sv->wk_tokens = SV_WK_LOG_BURST;
+	sv->wk_last = now;
+	for (k = 0; k < 64; k++) {
+		n = recv(sv->wk.log, buf, sizeof(buf), MSG_DONTWAIT | MSG_TRUNC);
+		if (n <= 0)
+			return;
+		if (n > (ssize_t)LOG_RECORD_MAX || !log_line_ok(buf, (size_t)n) ||
+		    sv->wk_tokens < 1) {
+			sv->wk_dropped++;
+			continue;
+		}
+		sv->wk_tokens -= 1;
+		log_write_line(&sv->log, buf, (size_t)n);
+	}
+}
+
+/**
+ * sv_worker_start() - start the worker, and register its sockets
+ * @sv:		supervisor
+ * @err:	set to an allocated message on failure
+ *
+ * Return: 0, or -1 with @err set
+ */
+static int sv_worker_start(struct sv *sv, char **err)
+{
+	struct wk_spec ws = {
+		.c = sv->c, .s = &sv->s, .pol = &sv->pol,
+		.pins = sv->has_dns ? &sv->pins : NULL, .sh = sv->sh,
+		.has_dns = sv->has_dns, .proxy = sv->s.has_net && sv->s.proxy,
+	};
+
+	if (worker_start(&ws, &sv->wk, err))
+		return -1;
+	clock_gettime(CLOCK_MONOTONIC, &sv->wk_started);
+	if (sv_add(sv, SV_REF_WK_REQ, sv->wk.req, EPOLLIN) ||
+	    sv_add(sv, SV_REF_WK_LOG, sv->wk.log, EPOLLIN) ||
+	    sv_add(sv, SV_REF_WK_EXIT, sv->wk.pidfd, EPOLLIN)) {
+		*err = xasprintf("epoll: %s", strerror(errno));
+		worker_stop(&sv->wk);
+		worker_close(&sv->wk);
+		return -1;
 	}
 	return 0;
+}
+
+/**
+ * sv_worker_exit() - the worker died: log it, count it, start another
+ * @sv:		supervisor
+ *
+ * At once, unless it died within SV_WK_QUICK_S of its start: then after a
+ * pause that doubles each time (SV_WK_PAUSE_MS up to SV_WK_PAUSE_MAX_MS),
+ * so a worker that cannot live does not make its core spin.
+ */
+static void sv_worker_exit(struct sv *sv)
+{
+	struct itimerspec its = { 0 };
+	char how[48], n[24];
+	struct timespec now;
+	siginfo_t si = { 0 };
+
+	if (waitid(P_PIDFD, (id_t)sv->wk.pidfd, &si, WEXITED | WNOHANG) ||
+	    !si.si_pid)
+		return;
+	if (sv->wk.log >= 0)
+		sv_worker_log(sv);	/* what it said last */
+	if (si.si_code == CLD_EXITED)
+		snprintf(how, sizeof(how), "exit status %d", si.si_status);
+	else
+		snprintf(how, sizeof(how), "signal %d (%s)", si.si_status,
+			 strsignal(si.si_status));
+	sv->wk.pid = 0;
+	worker_close(&sv->wk);
+	sv->wk_exits++;
+	snprintf(n, sizeof(n), "%u", sv->wk_exits);
+	log_event(&sv->log, "worker", "worker", "died", "how", how,
+		  "restarts", n, NULL);
+	if (sv->quit)
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (now.tv_sec - sv->wk_started.tv_sec >= SV_WK_QUICK_S) {
+		sv->wk_pause = 0;
+		its.it_value.tv_nsec = 1;	/* now, from the loop */
+	} else {
+		sv->wk_pause = sv->wk_pause ? sv->wk_pause * 2 : SV_WK_PAUSE_MS;
+		if (sv->wk_pause > SV_WK_PAUSE_MAX_MS)
+			sv->wk_pause = SV_WK_PAUSE_MAX_MS;
+		its.it_value.tv_sec = sv->wk_pause / 1000;
+		its.it_value.tv_nsec = (sv->wk_pause % 1000) * 1000000L;
+	}
+	timerfd_settime(sv->wk_tfd, 0, &its, NULL);
+}
+
+/**
+ * sv_worker_restart() - the pause is over: start the worker again
+ * @sv:		supervisor
+ */
+static void sv_worker_restart(struct sv *sv)
+{
+	struct itimerspec its = { 0 };
+	char *err = NULL;
+	uint64_t exp;
+
+	if (read(sv->wk_tfd, &exp, sizeof(exp)) != sizeof(exp) || sv->wk.pid > 0)
+		return;
+	if (sv_worker_start(sv, &err)) {
+		log_event(&sv->log, "worker", "worker", "not-started",
+			  "error", err ? err : "?", NULL);
+		free(err);
+		clock_gettime(CLOCK_MONOTONIC, &sv->wk_started);
+		sv->wk_pause = sv->wk_pause ? sv->wk_pause * 2 : SV_WK_PAUSE_MS;
+		if (sv->wk_pause > SV_WK_PAUSE_MAX_MS)
+			sv->wk_pause = SV_WK_PAUSE_MAX_MS;
+		its.it_value.tv_sec = sv->wk_pause / 1000;
+		its.it_value.tv_nsec = (sv->wk_pause % 1000) * 1000000L;
+		timerfd_settime(sv->wk_tfd, 0, &its, NULL);
+		return;
+	}
+	log_event(&sv->log, "worker", "worker", "restarted", NULL);
 }
 
 /**
@@ -662,7 +992,7 @@ static void sv_guard_done(struct sv *sv, int base, size_t written)
 	size_t lost = 0;
 
 	if (sv->has_dns)	/* the sets may be new and empty */
-		lost = dns_repin(&sv->dns);
+		lost = dns_repin(&sv->pins);
 	sv->table = guard_table_handle();
 	snprintf(n, sizeof(n), "%zu", lost);
 	snprintf(nsb, sizeof(nsb), "%zu", written);
@@ -787,12 +1117,44 @@ static void sv_guard_open(struct sv *sv)
 }
 
 /**
- * sv_loop() - the supervisor's event loop
+ * sv_adopted() - start as the new supervisor of an existing sandbox
+ * @sv:		supervisor, its services open, before it says it is ready
+ *
+ * The previous supervisor died; the kernel kept the sandbox's rules and
+ * pins. The core's record of the pins learns them back (nft_pins_read(),
+ * dns_restore_pins()) before the worker starts, which carries them on
+ * (dns_pins_carry()), so that a client that resolved a name before can
+ * still connect through the proxy to the address it got, and the worker's
+ * ring renews and evicts them as its own. Logged as an "adopted" record.
+ */
+static void sv_adopted(struct sv *sv)
+{
+	char prev[24], cnt[24], nk[24], nu[24];
+	struct nft_live_pin *lp = NULL;
+	size_t n = 0, kept = 0, unnamed = 0;
+	int ret = 0;
+
+	if (sv->has_dns) {
+		ret = nft_pins_read(sv->s.ifname, &sv->pol, &lp, &n);
+		kept = dns_restore_pins(&sv->pins, lp, n, &unnamed);
+		free(lp);
+	}
+	snprintf(prev, sizeof(prev), "%d", (int)sv->s.supervisor_pid);
+	snprintf(cnt, sizeof(cnt), "%u", sv->s.adoptions + 1);
+	snprintf(nk, sizeof(nk), "%zu", kept);
+	snprintf(nu, sizeof(nu), "%zu", unnamed);
+	log_event(&sv->log, "supervisor", "supervisor", "adopted",
+		  "previous_pid", prev, "adoptions", cnt, "pins_restored", nk,
+		  "pins_unnamed", nu, ret ? "pins_error" : NULL,
+		  ret ? strerror(-ret) : NULL, NULL);
+}
+
+/**
+ * sv_loop() - the core's event loop
  * @sv:		supervisor
  * @sfd:	signalfd
- * @tfd:	timerfd
  */
-static void sv_loop(struct sv *sv, int sfd, int tfd)
+static void sv_loop(struct sv *sv, int sfd)
 {
 	struct epoll_event ev[SV_MAX_EVENTS];
 	int n, i;
@@ -820,19 +1182,6 @@ static void sv_loop(struct sv *sv, int sfd, int tfd)
 				sv->quit = true;
 				sv->teardown = true;
 				break;
-			case SV_REF_TIMER: {
-				uint64_t exp;
-
-				if (read(tfd, &exp, sizeof(exp)) == sizeof(exp)) {
-					fwd_timer(&sv->fwd, time(NULL));
-					if (sv->has_dns)
-						dns_timer(&sv->dns);
-				}
-				if (!fwd_active(&sv->fwd) &&
-				    !(sv->has_dns && dns_busy(&sv->dns)))
-					sv_timer_arm(sv, tfd, false);
-				break;
-			}
 			case SV_REF_CTL_LISTEN: {
 				int cfd = accept4(sv->ctl, NULL, NULL,
 						  SOCK_NONBLOCK | SOCK_CLOEXEC);
@@ -845,8 +1194,20 @@ static void sv_loop(struct sv *sv, int sfd, int tfd)
 			case SV_REF_CTL_CONN:
 				sv_ctl_conn(sv, ref.fd);
 				break;
-			case SV_REF_NFLOG:
-				log_nflog_input(&sv->log);
+			case SV_REF_WK_REQ:
+				if (ref.fd == sv->wk.req)
+					sv_serve_req(sv);
+				break;
+			case SV_REF_WK_LOG:
+				if (ref.fd == sv->wk.log)
+					sv_worker_log(sv);
+				break;
+			case SV_REF_WK_EXIT:
+				if (ref.fd == sv->wk.pidfd)
+					sv_worker_exit(sv);
+				break;
+			case SV_REF_WK_RESTART:
+				sv_worker_restart(sv);
 				break;
 			case SV_REF_GUARD:
 				if (guard_watch_read(sv->guard, sv->s.ifname) > 0)
@@ -865,20 +1226,7 @@ static void sv_loop(struct sv *sv, int sfd, int tfd)
 					sv_guard_restore(sv);
 				break;
 			}
-			case SV_REF_DNS_UDP:
-			case SV_REF_DNS_TCPL:
-			case SV_REF_DNS_TCP:
-			case SV_REF_DNS_UP:
-				if (sv->has_dns) {
-					/* a query may now wait for upstream */
-					dns_event(&sv->dns, ref, ev[i].events);
-					sv_timer_arm(sv, tfd, true);
-				}
-				break;
 			default:
-				/* may open a connection or a UDP peer */
-				fwd_event(&sv->fwd, ref, ev[i].events);
-				sv_timer_arm(sv, tfd, true);
 				break;
 			}
 		}
@@ -940,9 +1288,8 @@ static void sv_raise_nofile(void)
 int supervisor_main(const struct moat_config *c, const char *name,
 		    int ready_fd, pid_t watch)
 {
-	autoclose int sfd = -1, tfd = -1;
+	autoclose int sfd = -1;
 	struct sv *sv = xcalloc(1, sizeof(*sv));
-	int status;
 	char *err = NULL;
 	sigset_t mask;
 	int ret;
@@ -951,6 +1298,7 @@ int supervisor_main(const struct moat_config *c, const char *name,
 	sv->ctl = -1;
 	sv->watch = -1;
 	sv->guard = sv->guard_tfd = -1;
+	sv->wk.pidfd = sv->wk.req = sv->wk.ctl = sv->wk.log = -1;
 	prctl(PR_SET_NAME, "moat-supervise");
 	msg_prog = "moat-supervise";
 	sv->started = time(NULL);
@@ -975,10 +1323,10 @@ int supervisor_main(const struct moat_config *c, const char *name,
 
 	sv->epfd = epoll_create1(EPOLL_CLOEXEC);
 	sfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
-	tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
-	if (sv->epfd < 0 || sfd < 0 || tfd < 0 ||
+	sv->wk_tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	if (sv->epfd < 0 || sfd < 0 || sv->wk_tfd < 0 ||
 	    sv_add(sv, SV_REF_SIGNAL, sfd, EPOLLIN) ||
-	    sv_add(sv, SV_REF_TIMER, tfd, EPOLLIN)) {
+	    sv_add(sv, SV_REF_WK_RESTART, sv->wk_tfd, EPOLLIN)) {
 		dprintf(ready_fd, "cannot set up the event loop: %s\n",
 			strerror(errno));
 		return MOAT_EXIT_FAILURE;
@@ -1000,24 +1348,18 @@ int supervisor_main(const struct moat_config *c, const char *name,
 		dprintf(ready_fd, "cannot open the log: %s\n", strerror(errno));
 		return MOAT_EXIT_FAILURE;
 	}
-	if (fwd_init(&sv->fwd, sv->epfd, &sv->pol, &sv->s, &c->pool4,
-		     &c->pool6, &err)) {
-		dprintf(ready_fd, "%s\n", err);
-		free(err);
-		fwd_close(&sv->fwd);
+	sv->has_dns = sv->s.has_net && sv->pol.mode == NET_FILTERED;
+	dns_init_state(&sv->pins, -1, &sv->pol, &sv->s, &sv->log);
+	if (sv->has_dns && (ret = dns_pinner_open(&sv->pins))) {
+		dprintf(ready_fd, "DNS: cannot open a netfilter socket: %s\n",
+			strerror(-ret));
 		return MOAT_EXIT_FAILURE;
 	}
-	if (sv->s.has_net && sv->pol.mode == NET_FILTERED) {
-		if (dns_init(&sv->dns, sv->epfd, &sv->pol, &sv->s, &sv->log, &err)) {
-			dprintf(ready_fd, "%s\n", err);
-			free(err);
-			return MOAT_EXIT_FAILURE;
-		}
-		sv->has_dns = true;
-	}
-	if (sv->s.has_net && sv->s.proxy &&
-	    fwd_proxy_init(&sv->fwd, &sv->pol, &sv->s, &c->pool4, &c->pool6,
-			   sv->has_dns ? &sv->dns : NULL, &sv->log, &err)) {
+	if (sv->s.complete)	/* "moat adopt": the sandbox is older */
+		sv_adopted(sv);
+	sv->sh = worker_shared_map();
+	/* a sandbox without a network has nothing for a worker to do */
+	if (sv->s.has_net && sv_worker_start(sv, &err)) {
 		dprintf(ready_fd, "%s\n", err);
 		free(err);
 		return MOAT_EXIT_FAILURE;
@@ -1027,15 +1369,21 @@ int supervisor_main(const struct moat_config *c, const char *name,
 	close(ready_fd);
 	sv_guard_open(sv);
 
-	sv_loop(sv, sfd, tfd);
+	sv_loop(sv, sfd);
 
-	if (sv->has_dns)
-		dns_close(&sv->dns);
-	fwd_close(&sv->fwd);
+	sv->quit = true;
+	if (sv->wk.pid > 0)
+		worker_stop(&sv->wk);
+	if (sv->wk.log >= 0)
+		sv_worker_log(sv);	/* what it said last */
+	worker_close(&sv->wk);
+	worker_shared_unmap(sv->sh);
+	dns_close(&sv->pins);
 	if (sv->guard >= 0)
 		close(sv->guard);
 	if (sv->guard_tfd >= 0)
 		close(sv->guard_tfd);
+	close(sv->wk_tfd);
 	if (sv->degraded)
 		state_degraded_set(sv->c, sv->s.name, false);
 	log_close(&sv->log);
@@ -1046,7 +1394,6 @@ int supervisor_main(const struct moat_config *c, const char *name,
 	if (sv->teardown)
 		sv_teardown(sv);
 	policy_free(&sv->pol);
-	status = MOAT_EXIT_OK;
 	free(sv);
-	return status;
+	return MOAT_EXIT_OK;
 }

@@ -33,6 +33,11 @@ enum sv_ref_type {
 	SV_REF_DNS_UP,		/* DNS interceptor, one upstream query */
 	SV_REF_GUARD,		/* nftables events: moat's table damaged? */
 	SV_REF_GUARD_TIMER,	/* timerfd: retry restoring moat's rules */
+	SV_REF_CORE,		/* worker: its core's requests */
+	SV_REF_WK_REQ,		/* core: its worker's pin requests */
+	SV_REF_WK_LOG,		/* core: its worker's log records */
+	SV_REF_WK_EXIT,		/* core: pidfd of its worker */
+	SV_REF_WK_RESTART,	/* core: timerfd, start the worker again */
 };
 
 /**

@@ -169,8 +169,11 @@ int update_nft_text(FILE *f, const struct nft_sandbox *ns,
 		if (!inet_ntop(pins[i].af, pins[i].addr, a, sizeof(a)) ||
 		    !pins[i].timeout)
 			continue;
-		fprintf(f, "add element inet %s %s { %s timeout %us }\n",
+		fprintf(f, "add element inet %s %s { %s timeout %us",
 			NFT_TABLE, set, a, (unsigned)pins[i].timeout);
+		if (nft_pin_name_ok(pins[i].name))	/* quoted: safe */
+			fprintf(f, " comment \"%s\"", pins[i].name);
+		fprintf(f, " }\n");
 	}
 	for (k = 0; k < old->nrules; k++) {
 		if (old->rules[k].kind != TARGET_DOMAIN || !old->rules[k].allow)

@@ -68,6 +68,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/fsuid.h>
 #include <sys/random.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -474,6 +475,42 @@ static void dns_q_free(struct dns *d, struct dns_q *q)
 }
 
 /**
+ * dns_up_socket() - a socket towards an upstream, owned by the DNS UID
+ * @d:		interceptor
+ * @family:	AF_INET or AF_INET6
+ * @type:	SOCK_DGRAM or SOCK_STREAM
+ *
+ * The kernel judges it by the sandbox's own chains, which let the worker's
+ * DNS UID reach port 53 (nft.c, "_out"): the worker switches its file
+ * system UID, which a socket takes as its owner, to that UID (its saved
+ * UID, so no privilege is needed) for the socket(2) call, and back. No
+ * socket is opened without it: as the worker's own UID it would meet the
+ * sandbox's egress rules, which refuse port 53.
+ *
+ * Return: descriptor, or -1 with errno set
+ */
+static int dns_up_socket(const struct dns *d, int family, int type)
+{
+	int fd, e;
+
+	if (!d->up_uid || !d->uid) {
+		errno = EPERM;
+		return -1;
+	}
+	setfsuid(d->up_uid);
+	if ((uid_t)setfsuid((uid_t)-1) != d->up_uid) {
+		setfsuid(d->uid);
+		errno = EPERM;
+		return -1;
+	}
+	fd = socket(family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	e = errno;
+	setfsuid(d->uid);
+	errno = e;
+	return fd;
+}
+
+/**
  * dns_q_send() - send a query to its current upstream
  * @d:		interceptor
  * @qi:		index of the query
@@ -488,22 +525,15 @@ static int dns_q_send(struct dns *d, unsigned qi)
 	struct epoll_event ev = { .events = EPOLLIN };
 	socklen_t ulen = up->ss_family == AF_INET ?
 			 sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6);
-	uint32_t mark;
 
 	q->tries++;		/* an attempt, even if it fails at once */
 	if (q->fd >= 0) {
 		epoll_ctl(d->epfd, EPOLL_CTL_DEL, q->fd, NULL);
 		close(q->fd);
 	}
-	q->fd = socket(up->ss_family, (q->tcpup ? SOCK_STREAM : SOCK_DGRAM) |
-		       SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	q->fd = dns_up_socket(d, up->ss_family, q->tcpup ? SOCK_STREAM : SOCK_DGRAM);
 	if (q->fd < 0)
 		return -1;
-	/* judged by the sandbox's own chains, which let a DNS upstream
-	 * socket reach port 53 (nft.c, "_out"): never sent unmarked */
-	mark = nft_out_mark(d->s->ifname) | NFT_OUT_DNS;
-	if (setsockopt(q->fd, SOL_SOCKET, SO_MARK, &mark, sizeof(mark)))
-		goto fail;
 	ref.fd = q->fd;
 	if (q->tcpup) {
 		/* connect, then dns_up_tcp_event() sends and reads */
@@ -1050,6 +1080,29 @@ static bool dns_pin_held(const struct dns *d, size_t from, size_t m, int af,
 }
 
 /**
+ * dns_pin_batch() - pin or unpin addresses, waiting for the kernel
+ * @d:		interceptor
+ * @pins:	addresses, each into its rule's set
+ * @n:		number of them, at most NFT_PIN_BATCH_MAX
+ * @del:	unpin them
+ *
+ * In a worker (src/worker/worker.c), a request to its core, which checks
+ * it and makes the nftables transaction; in the core, which keeps the
+ * sandbox's pins, the transaction itself (dns_pinner_open()).
+ *
+ * Return: 0 once the kernel has acknowledged every element, or -errno
+ */
+static int dns_pin_batch(struct dns *d, const struct nft_pin *pins, size_t n,
+			 bool del)
+{
+	if (d->pin)
+		return d->pin(d->pin_ctx, pins, n, del);
+	if (!d->np)
+		return -ENOTCONN;
+	return del ? nft_pinner_del(d->np, pins, n) : nft_pinner_add(d->np, pins, n);
+}
+
+/**
  * dns_evict() - make room in the ring for new pins
  * @d:		interceptor
  * @m:		pins about to be remembered
@@ -1092,7 +1145,7 @@ static void dns_evict(struct dns *d, size_t m, const struct nft_pin *fresh,
 			if (!p->rules[k].allow)
 				break;
 			if (n == NFT_PIN_BATCH_MAX) {
-				if (nft_pinner_del(d->np, del, n))
+				if (dns_pin_batch(d, del, n, true))
 					d->ctr[DNS_C_EVICT_FAILED]++;
 				n = 0;
 			}
@@ -1100,10 +1153,11 @@ static void dns_evict(struct dns *d, size_t m, const struct nft_pin *fresh,
 			del[n].rule = k + 1;
 			del[n].af = v->af;
 			memcpy(del[n].addr, v->addr, alen);
+			del[n].name = v->name;
 			n++;
 		}
 	}
-	if (n && nft_pinner_del(d->np, del, n))
+	if (n && dns_pin_batch(d, del, n, true))
 		d->ctr[DNS_C_EVICT_FAILED]++;
 }
 
@@ -1258,6 +1312,7 @@ static int dns_check_answer(struct dns *d, const struct dns_q *q,
 			pins[np].af = af;
 			memcpy(pins[np].addr, addr, 16);
 			pins[np].timeout = timeout;
+			pins[np].name = q->qname;	/* the element's comment */
 			np++;
 		}
 	}
@@ -1293,9 +1348,9 @@ static int dns_check_answer(struct dns *d, const struct dns_q *q,
 		an = keep;
 		n = ldns_rr_list_rr_count(an);
 
-		if (d->np)
+		if (d->pin || d->np)
 			dns_evict(d, limit, pins, np);
-		ret = d->np ? nft_pinner_add(d->np, pins, np) : -ENOTCONN;
+		ret = dns_pin_batch(d, pins, np, false);
 		if (ret) {
 			d->ctr[DNS_C_PIN_FAILED]++;
 			snprintf(why, whylen, "cannot pin: %s", strerror(-ret));
@@ -1833,12 +1888,6 @@ int dns_init(struct dns *d, int epfd, const struct policy *pol,
 		d->nup = (unsigned)dns_resolv_conf_upstreams(rc ? rc : "/etc/resolv.conf",
 							     d->up, DNS_UP_MAX);
 
-	d->np = nft_pinner_open(s->ifname);
-	if (!d->np) {
-		*err = xasprintf("DNS: cannot open a netfilter socket: %s",
-				 strerror(errno));
-		return -1;
-	}
 	if ((d->udp[0] = dns_listen(d, &s->gw4, SOCK_DGRAM)) < 0 ||
 	    (d->tcpl[0] = dns_listen(d, &s->gw4, SOCK_STREAM)) < 0 ||
 	    (s->has_v6 &&
@@ -1850,6 +1899,19 @@ int dns_init(struct dns *d, int epfd, const struct policy *pol,
 		return -1;
 	}
 	return 0;
+}
+
+/**
+ * dns_pinner_open() - pin with nftables directly (the core's copy of the
+ * sandbox's pins; a worker sends its pins to the core instead)
+ * @d:		interceptor state
+ *
+ * Return: 0, or -errno
+ */
+int dns_pinner_open(struct dns *d)
+{
+	d->np = nft_pinner_open(d->s->ifname);
+	return d->np ? 0 : -errno;
 }
 
 /**
@@ -1947,7 +2009,7 @@ size_t dns_repin(struct dns *d)
 			if (!p->rules[k].allow)
 				break;
 			if (n == NFT_PIN_BATCH_MAX) {
-				if (nft_pinner_add(d->np, add, n))
+				if (dns_pin_batch(d, add, n, false))
 					failed += n;
 				n = 0;
 			}
@@ -1956,16 +2018,114 @@ size_t dns_repin(struct dns *d)
 			add[n].af = v->af;
 			memcpy(add[n].addr, v->addr, v->af == AF_INET ? 4 : 16);
 			add[n].timeout = (uint32_t)(v->expires - now);
+			add[n].name = v->name;
 			n++;
 		}
 	}
-	if (n && nft_pinner_add(d->np, add, n))
+	if (n && dns_pin_batch(d, add, n, false))
 		failed += n;
 	return failed;
 }
 
 /**
- * dns_pin_rule_ok() - whether a name's live pin belongs in a rule's set
+ * dns_live_pin_cmp() - qsort() order of read-back pins: by family,
+ * address, name, then the longest-lived first
+ * @a:		one struct nft_live_pin
+ * @b:		the other
+ *
+ * Return: <0, 0 or >0
+ */
+static int dns_live_pin_cmp(const void *a, const void *b)
+{
+	const struct nft_live_pin *x = a, *y = b;
+	int r;
+
+	if (x->pin.af != y->pin.af)
+		return x->pin.af < y->pin.af ? -1 : 1;
+	r = memcmp(x->pin.addr, y->pin.addr, 16);
+	if (!r)
+		r = strcmp(x->name, y->name);
+	if (!r && x->pin.timeout != y->pin.timeout)
+		r = x->pin.timeout > y->pin.timeout ? -1 : 1;
+	return r;
+}
+
+/**
+ * dns_live_pin_left_cmp() - qsort() order: the shortest-lived first
+ * @a:		one struct nft_live_pin
+ * @b:		the other
+ *
+ * Return: <0, 0 or >0
+ */
+static int dns_live_pin_left_cmp(const void *a, const void *b)
+{
+	const struct nft_live_pin *x = a, *y = b;
+
+	return x->pin.timeout < y->pin.timeout ? -1 :
+	       x->pin.timeout > y->pin.timeout;
+}
+
+/**
+ * dns_restore_pins() - remember the pins the kernel kept for this sandbox
+ * @d:		interceptor, just started, its ring empty
+ * @lp:		pins read back from the sandbox's sets (nft_pins_read());
+ *		sorted and named here
+ * @n:		their number
+ * @unnamed:	set to the number of addresses left to the kernel alone
+ *
+ * For a new supervisor of a sandbox whose previous one died ("moat
+ * adopt"): the kernel's sets still hold the pins, each with the name it
+ * was answered for as its comment; the proxy needs those names
+ * (dns_pinned()). A pin is remembered once per name and address (it sits
+ * in the set of every domain allow rule its name matches), with the time
+ * it has left, shortest-lived first, as an answer would have been; its
+ * name must match the rule whose set holds it. An element without a name
+ * (a name nft_pin_name_ok() refuses) is remembered under its rule's name
+ * when that rule names one host, else left to expire in the kernel: the
+ * forward chain still lets it through, and the proxy refuses names it
+ * does not know until the client resolves them again.
+ *
+ * Return: number of pins remembered
+ */
+size_t dns_restore_pins(struct dns *d, struct nft_live_pin *lp, size_t n,
+			size_t *unnamed)
+{
+	const struct policy *p = d->pol;
+	size_t i, m = 0, kept = 0;
+
+	*unnamed = 0;
+	for (i = 0; i < n; i++) {
+		const struct rule *r;
+
+		if (!lp[i].pin.rule || lp[i].pin.rule > p->nrules)
+			continue;
+		r = &p->rules[lp[i].pin.rule - 1];
+		if (r->kind != TARGET_DOMAIN || !r->allow)
+			continue;
+		if (!*lp[i].name && r->domain[0] != '*')
+			snprintf(lp[i].name, sizeof(lp[i].name), "%s", r->domain);
+		if (!*lp[i].name || !names_match(r->domain, lp[i].name)) {
+			(*unnamed)++;
+			continue;
+		}
+		lp[m++] = lp[i];
+	}
+	qsort(lp, m, sizeof(*lp), dns_live_pin_cmp);
+	/* once per family, address and name: the first, longest-lived */
+	for (i = 0; i < m; i++)
+		if (!kept || lp[kept - 1].pin.af != lp[i].pin.af ||
+		    memcmp(lp[kept - 1].pin.addr, lp[i].pin.addr, 16) ||
+		    strcmp(lp[kept - 1].name, lp[i].name))
+			lp[kept++] = lp[i];
+	qsort(lp, kept, sizeof(*lp), dns_live_pin_left_cmp);
+	for (i = 0; i < kept; i++)
+		dns_remember_pin(d, lp[i].name, lp[i].pin.af, lp[i].pin.addr,
+				 lp[i].pin.timeout);
+	return kept;
+}
+
+/**
+ * dns_pin_rule_ok() - whether a name's pin belongs in a rule's set
  * @p:		policy
  * @name:	normalised name the pin was made for
  * @k:		0-based index of a domain allow rule
@@ -1975,8 +2135,7 @@ size_t dns_repin(struct dns *d)
  *
  * Return: true if a pin of @name goes into rule @k's set under @p
  */
-static bool dns_pin_rule_ok(const struct policy *p, const char *name,
-			    size_t k)
+bool dns_pin_rule_ok(const struct policy *p, const char *name, size_t k)
 {
 	size_t j;
 
@@ -2028,6 +2187,7 @@ size_t dns_pins_for(const struct dns *d, const struct policy *p,
 			(*out)[n].af = v->af;
 			memcpy((*out)[n].addr, v->addr, v->af == AF_INET ? 4 : 16);
 			(*out)[n].timeout = (uint32_t)(v->expires - now);
+			(*out)[n].name = v->name;	/* as long as the ring */
 			n++;
 		}
 	}
@@ -2059,4 +2219,79 @@ bool dns_pinned_rule(const struct dns *d, const struct policy *p, int af,
 		    dns_pin_rule_ok(p, d->pins[s - 1].name, k))
 			return true;
 	return false;
+}
+
+/**
+ * dns_pins_apply() - the core's pinning: a transaction, then the record
+ * @d:		the core's record of the sandbox's pins (dns_pinner_open())
+ * @pins:	pins a worker asked for, checked by the caller
+ * @n:		number of them
+ * @del:	unpin them
+ *
+ * Added pins are remembered in @d's ring once each (the first rule's
+ * entries: every rule of one answer pins the same addresses), as the
+ * worker's interceptor remembers them: @d is what dns_repin() puts back
+ * after a firewall reload, what a live policy change carries over, and
+ * what a restarted worker starts from (dns_pins_carry()).
+ *
+ * Return: 0 once the kernel has acknowledged every element, or -errno
+ */
+int dns_pins_apply(struct dns *d, const struct nft_pin *pins, size_t n, bool del)
+{
+	size_t i;
+	int ret;
+
+	ret = dns_pin_batch(d, pins, n, del);
+	if (ret || del || !n)
+		return ret;
+	for (i = 0; i < n; i++)
+		if (pins[i].rule == pins[0].rule && pins[i].name)
+			dns_remember_pin(d, pins[i].name, pins[i].af,
+					 pins[i].addr, pins[i].timeout);
+	return 0;
+}
+
+/**
+ * dns_pins_carry() - start an interceptor's ring from the core's record
+ * @d:		a worker's interceptor, just started
+ * @from:	the core's record of the pins (the fork's copy)
+ *
+ * A restarted worker knows which names its live pins serve (the proxy
+ * asks dns_pinned()), so connections to names resolved before it started
+ * keep their verdicts.
+ */
+void dns_pins_carry(struct dns *d, const struct dns *from)
+{
+	time_t now = dns_now();
+	size_t j, cap = from->pin_cap < d->pin_cap ? from->pin_cap : d->pin_cap;
+
+	for (j = 0; j < from->pin_cap && j < DNS_PIN_MAX; j++) {
+		const struct dns_pinrec *v = &from->pins[(from->pin_next + j) %
+							 from->pin_cap];
+
+		if (!v->af || v->expires <= now || !cap)
+			continue;
+		dns_remember_pin(d, v->name, v->af, v->addr,
+				 (uint32_t)(v->expires - now));
+	}
+}
+
+/**
+ * dns_addr_pinnable() - whether an answer may pin an address at all
+ * @p:		policy
+ * @af:		AF_INET or AF_INET6
+ * @addr:	address, network order
+ *
+ * With rebind protection, only addresses of group public, or those an
+ * explicit address, CIDR or group rule allows (dns_check_answer()). The
+ * core asks it of every pin a worker requests.
+ *
+ * Return: true if it may
+ */
+bool dns_addr_pinnable(const struct policy *p, int af, const uint8_t *addr)
+{
+	if (!p->rebind_protection)
+		return true;
+	return addr_classify(af, addr, NULL, 0) == GROUP_PUBLIC ||
+	       dns_addr_allowed_by_rule(p, af, addr);
 }

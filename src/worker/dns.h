@@ -136,7 +136,7 @@ enum dns_ctr {
  * @pol:	the sandbox's policy
  * @s:		its record
  * @log:	its log
- * @np:		pinner
+ * @np:		pinner, in the core (dns_pinner_open())
  * @udp:	UDP listeners (gateway v4, v6), -1 if none
  * @tcpl:	TCP listeners
  * @up:		upstream resolvers
@@ -156,6 +156,10 @@ enum dns_ctr {
  * @pin_next:	next slot of @pins to overwrite
  * @npins:	slots of @pins used so far
  * @ctr:	counters
+ * @pin:	in a worker: asks the core to pin (dns_pin_batch())
+ * @pin_ctx:	passed to @pin
+ * @uid:	the worker's UID, 0 outside a worker
+ * @up_uid:	the UID of its upstream sockets (dns_up_socket())
  */
 struct dns {
 	int epfd;
@@ -163,6 +167,10 @@ struct dns {
 	const struct sb_state *s;
 	struct log *log;
 	struct nft_pinner *np;
+	int (*pin)(void *ctx, const struct nft_pin *pins, size_t n, bool del);
+	void *pin_ctx;
+	uid_t uid;
+	uid_t up_uid;
 	int udp[2];
 	int tcpl[2];
 	struct sockaddr_storage up[DNS_UP_MAX];
@@ -185,6 +193,12 @@ int dns_init(struct dns *d, int epfd, const struct policy *pol,
 	     const struct sb_state *s, struct log *log, char **err);
 void dns_init_state(struct dns *d, int epfd, const struct policy *pol,
 		    const struct sb_state *s, struct log *log);
+int dns_pinner_open(struct dns *d);
+int dns_pins_apply(struct dns *d, const struct nft_pin *pins, size_t n,
+		   bool del);
+void dns_pins_carry(struct dns *d, const struct dns *from);
+bool dns_pin_rule_ok(const struct policy *p, const char *name, size_t k);
+bool dns_addr_pinnable(const struct policy *p, int af, const uint8_t *addr);
 void dns_close(struct dns *d);
 void dns_event(struct dns *d, union sv_ref ref, uint32_t events);
 void dns_timer(struct dns *d);
@@ -194,6 +208,8 @@ void dns_remember_pin(struct dns *d, const char *name, int af,
 		      const uint8_t *addr, uint32_t ttl);
 json_t *dns_stats(const struct dns *d);
 size_t dns_repin(struct dns *d);
+size_t dns_restore_pins(struct dns *d, struct nft_live_pin *lp, size_t n,
+			size_t *unnamed);
 size_t dns_pins_for(const struct dns *d, const struct policy *p,
 		    struct nft_pin **out);
 bool dns_pinned_rule(const struct dns *d, const struct policy *p, int af,

@@ -50,13 +50,14 @@
  * connect to its original destination (proxy_original_dst()), the
  * buffered bytes are written, and the pair becomes an ordinary splice
  * relay, expired after FWD_PROXY_IDLE seconds without progress. That
- * connect is made from a socket carrying the sandbox's mark
- * (nft_out_mark()): the kernel judges it with the sandbox's own chains
- * (nft.c, "<if>_out"), and what they refuse fails with ICMP
- * administratively prohibited, read from the socket's error queue while
- * it connects (fwd_kernel_refused()) and refused to the client as
- * PROXY_DENY_KERNEL, like any other refusal. Published ports' connections
- * are not marked: they go into the sandbox.
+ * connect is made by the sandbox's worker, whose UID the kernel maps to
+ * the sandbox's mark (nft_worker_uid()): it judges the connection with
+ * the sandbox's own chains (nft.c, "<if>_out"), and what they refuse fails
+ * with ICMP administratively prohibited, read from the socket's error
+ * queue while it connects (fwd_kernel_refused()) and refused to the
+ * client as PROXY_DENY_KERNEL, like any other refusal. Published ports'
+ * connections go into the sandbox, which its "<if>_out" chain lets them
+ * do (and only into its own).
  *
  * That is for TCP 80 and 443, where the client speaks first. On another
  * port a domain rule names the server may speak first (SMTP, databases):
@@ -1147,6 +1148,26 @@ static bool fwd_oracle_pinned_any(const void *ctx, int af, const void *addr,
 }
 
 /**
+ * fwd_proxy_close() - close the proxy's listeners again
+ * @f:		forwarder
+ *
+ * For a live policy change that started the proxy and then failed: nothing
+ * was redirected to it yet; closing its listeners takes them out of
+ * epoll, and a later change can start it again.
+ */
+void fwd_proxy_close(struct fwd *f)
+{
+	int k;
+
+	for (k = 0; k < 2; k++) {
+		if (f->plst[k] >= 0)
+			close(f->plst[k]);
+		f->plst[k] = -1;
+	}
+	f->pp.pol = NULL;
+}
+
+/**
  * fwd_proxy_init() - open the transparent proxy's listeners
  * @f:		forwarder, after fwd_init()
  * @p:		policy (kept referenced)
@@ -1176,7 +1197,6 @@ int fwd_proxy_init(struct fwd *f, const struct policy *p,
 	f->pp.oracle.ctx = f;
 	f->dns = dns;
 	f->log = log;
-	f->mark = nft_out_mark(s->ifname);
 	for (k = 0; k < 2; k++) {
 		struct epoll_event ev = { .events = EPOLLIN };
 
@@ -1242,12 +1262,12 @@ static int fwd_proxy_connect(struct fwd *f, struct fwd_tcp *t, unsigned idx)
 	int one = 1, k;
 
 	t->since = time(NULL);
+	/* as root, the kernel could not tell the connection from the host's
+	 * own, and would not judge it: only a worker connects */
+	if (!geteuid())
+		goto fail;
 	t->fd[1] = socket(t->dst.family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (t->fd[1] < 0)
-		goto fail;
-	/* judged by the sandbox's own chains (nft.c, "_out"): an unmarked
-	 * socket would be the host's own, so none is opened without it */
-	if (setsockopt(t->fd[1], SOL_SOCKET, SO_MARK, &f->mark, sizeof(f->mark)))
 		goto fail;
 	fwd_recverr(t->fd[1], t->dst.family, true);
 	setsockopt(t->fd[1], IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
@@ -1949,14 +1969,15 @@ size_t fwd_policy_update(struct fwd *f, const struct policy *p,
 
 /**
  * fwd_stats() - counters of the forwarder as JSON
- * @f:		forwarder
+ * @f:		forwarder (only its counters and @max are read)
+ * @active:	connections open (fwd_active(), in the worker)
  *
  * Return: new JSON object
  */
-json_t *fwd_stats(const struct fwd *f)
+json_t *fwd_stats(const struct fwd *f, size_t active)
 {
 	return json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}",
-			 "active", (json_int_t)fwd_active(f),
+			 "active", (json_int_t)active,
 			 "limit", (json_int_t)f->max,
 			 "accepted", (json_int_t)f->stats.accepted,
 			 "refused_source", (json_int_t)f->stats.refused_source,

@@ -184,7 +184,6 @@ struct fwd_udp {
  * @pp:		proxy decision context
  * @dns:	the supervisor's DNS interceptor (pins), NULL if none
  * @log:	the sandbox's log, for the proxy's decisions, or NULL
- * @mark:	socket mark of the proxy's onward connections (nft_out_mark())
  * @pc:		proxy decisions by reason
  * @pstats:	proxy byte counters
  */
@@ -216,7 +215,6 @@ struct fwd {
 	struct proxy_policy pp;
 	const struct dns *dns;
 	struct log *log;
-	uint32_t mark;
 	struct proxy_counters pc;
 	struct {
 		uint64_t accepted;
@@ -235,7 +233,8 @@ int fwd_proxy_init(struct fwd *f, const struct policy *p,
 json_t *fwd_proxy_stats(const struct fwd *f);
 void fwd_event(struct fwd *f, union sv_ref ref, uint32_t events);
 void fwd_timer(struct fwd *f, time_t now);
-json_t *fwd_stats(const struct fwd *f);
+json_t *fwd_stats(const struct fwd *f, size_t active);
+void fwd_proxy_close(struct fwd *f);
 size_t fwd_active(const struct fwd *f);
 size_t fwd_policy_update(struct fwd *f, const struct policy *p,
 			 bool (*keep)(const struct prefix *dst, uint16_t port,

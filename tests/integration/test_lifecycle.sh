@@ -105,12 +105,14 @@ assert_ok -m "public reachable before" probe_tcp "moat-k-$S" 93.184.216.34 22
 assert_fail -m "LAN blocked before" probe_tcp "moat-k-$S" 192.168.77.10 80
 kill -9 "$K_PID"
 for _ in $(seq 50); do kill -0 "$K_PID" 2>/dev/null || break; sleep 0.05; done
-assert_match "$(m ls)" "k-$S +dead" "ls shows it dead"
+assert_match "$(m ls)" "k-$S +degraded .* supervisor not running" "ls shows it degraded: supervisor not running"
+assert_eq "$(jfield "$(m inspect "k-$S" --json)" reason)" "supervisor not running" "inspect --json gives the reason"
 assert_fail -m "LAN still blocked after the supervisor died (I6)" probe_tcp "moat-k-$S" 192.168.77.10 80
 assert_fail -m "host still blocked after the supervisor died (I6)" probe_tcp "moat-k-$S" 192.168.77.2 22
 assert_fail -m "metadata still blocked (I6)" probe_tcp "moat-k-$S" 169.254.169.254 80
-assert_status -m "exec into a dead sandbox is refused" 125 m exec "k-$S" -- true
-assert_status -m "rm without -f refuses a dead sandbox" 125 m rm "k-$S"
+assert_status -m "exec into a sandbox without a supervisor is refused" 125 m exec "k-$S" -- true
+assert_match "$(m exec "k-$S" -- true 2>&1)" "moat adopt k-$S" "... and the error names moat adopt"
+assert_status -m "rm without -f refuses a sandbox without a supervisor" 125 m rm "k-$S"
 assert_ok -m "rm -f cleans it" m rm -f "k-$S"
 assert_eq "$(leftovers "k-$S" "$K_IF")" "" "nothing left behind after rm -f"
 

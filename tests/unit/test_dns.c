@@ -379,6 +379,74 @@ static bool name_is(const char *name, const void *arg)
 }
 
 /**
+ * live() - a pin as nft_pins_read() returns it
+ * @rule:	1-based rule
+ * @a:		IPv4 address
+ * @left:	seconds left
+ * @name:	its element's comment, "" for none
+ *
+ * Return: the pin
+ */
+static struct nft_live_pin live(size_t rule, const uint8_t *a, uint32_t left,
+				const char *name)
+{
+	struct nft_live_pin lp;
+
+	memset(&lp, 0, sizeof(lp));
+	lp.pin.rule = rule;
+	lp.pin.af = AF_INET;
+	memcpy(lp.pin.addr, a, 4);
+	lp.pin.timeout = left;
+	snprintf(lp.name, sizeof(lp.name), "%s", name);
+	return lp;
+}
+
+/**
+ * test_restore_pins() - the pins a new supervisor reads back from the
+ * kernel: once per name and address, only names their rule matches, an
+ * exact rule's name for an element without one
+ * @state:	unused
+ */
+static void test_restore_pins(void **state)
+{
+	struct env *e = env_new("version: 1\negress:\n  rules:\n"
+				"    - allow: '*.gh.example'\n"
+				"    - allow: 'raw.gh.example'\n"
+				"    - allow: 1.1.1.1\n"
+				"    - allow: github.com\n", false);
+	static const uint8_t a1[4] = { 151, 101, 1, 1 }, a2[4] = { 140, 82, 112, 3 };
+	static const uint8_t a3[4] = { 151, 101, 1, 2 };
+	struct nft_live_pin lp[7];
+	size_t unnamed, n;
+
+	(void)state;
+	/* raw.gh.example is in the sets of rules 1 and 2 */
+	lp[0] = live(1, a1, 100, "raw.gh.example");
+	lp[1] = live(2, a1, 90, "raw.gh.example");
+	lp[2] = live(1, a1, 50, "objects.gh.example");
+	lp[3] = live(4, a2, 200, "");		/* exact rule: its name */
+	lp[4] = live(1, a3, 60, "");		/* wildcard: no name to give */
+	lp[5] = live(1, a3, 60, "evil.example");	/* not rule 1's */
+	lp[6] = live(3, a3, 60, "x.gh.example");	/* not a domain rule */
+	n = dns_restore_pins(e->d, lp, 7, &unnamed);
+	assert_int_equal(n, 3);
+	assert_int_equal(unnamed, 2);
+	assert_int_equal(e->d->npins, 3);
+	assert_true(dns_pinned(e->d, "raw.gh.example", AF_INET, a1));
+	assert_true(dns_pinned(e->d, "objects.gh.example", AF_INET, a1));
+	assert_false(dns_pinned(e->d, "cdn.gh.example", AF_INET, a1));
+	assert_true(dns_pinned(e->d, "github.com", AF_INET, a2));
+	assert_false(dns_pinned(e->d, "evil.example", AF_INET, a3));
+	assert_false(dns_pinned(e->d, "x.gh.example", AF_INET, a3));
+	/* shortest-lived first in the ring, each with its longest time */
+	assert_string_equal(e->d->pins[0].name, "objects.gh.example");
+	assert_string_equal(e->d->pins[1].name, "raw.gh.example");
+	assert_true(e->d->pins[1].expires - e->d->pins[0].expires >= 49);
+	assert_string_equal(e->d->pins[2].name, "github.com");
+	env_free(e);
+}
+
+/**
  * test_pins_and_busy() - the pin ring as the proxy reads it; the timer's
  * question
  * @state:	unused
@@ -523,6 +591,7 @@ int main(void)
 		cmocka_unit_test(test_decisions),
 		cmocka_unit_test(test_answers),
 		cmocka_unit_test(test_pins_and_busy),
+		cmocka_unit_test(test_restore_pins),
 		cmocka_unit_test(test_upstream_query),
 		cmocka_unit_test(test_pin_timeout),
 	};

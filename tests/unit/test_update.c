@@ -168,6 +168,62 @@ static bool keep(const struct policy *pol, uint8_t proto, const char *src,
 }
 
 /**
+ * test_nft_text_names() - a pin keeps its name as the element's comment,
+ * only when it is made of host-name characters
+ * @state:	unused
+ */
+static void test_nft_text_names(void **state)
+{
+	static const char *const names[] = {
+		"a.example",
+		"x\" } ; flush ruleset ; add element inet moat moat7_d1_4 { 1.2.3.4",
+		"b_c-d.example",
+		"\\(.example",
+		"",
+	};
+	struct nft_pin pins[ARRAY_SIZE(names)];
+	struct nft_sandbox ns = { 0 };
+	struct errlist el = { 0 };
+	struct policy p;
+	char *buf = NULL, *line;
+	size_t len = 0, i, n = 0;
+	FILE *f;
+
+	(void)state;
+	load(&p, "version: 1\negress:\n  rules:\n    - allow: '*.moat.example'\n");
+	snprintf(ns.ifname, sizeof(ns.ifname), "moat7");
+	ns.addr4 = pfx("10.231.0.30");
+	ns.gw4 = pfx("10.231.0.29");
+	ns.pol = &p;
+	ns.instance = 0x1234;
+	for (i = 0; i < ARRAY_SIZE(names); i++) {
+		pins[i] = (struct nft_pin){ .rule = 1, .af = AF_INET,
+					    .timeout = 30, .name = names[i] };
+		pins[i].addr[0] = 192;
+		pins[i].addr[3] = (uint8_t)(i + 1);
+	}
+	f = open_memstream(&buf, &len);
+	assert_non_null(f);
+	assert_int_equal(update_nft_text(f, &ns, &p, pins, ARRAY_SIZE(pins), &el), 0);
+	fclose(f);
+	assert_non_null(strstr(buf, "add element inet moat moat7_d1_4 { 192.0.0.1 timeout 30s comment \"a.example\" }\n"));
+	assert_non_null(strstr(buf, "add element inet moat moat7_d1_4 { 192.0.0.2 timeout 30s }\n"));
+	assert_non_null(strstr(buf, "add element inet moat moat7_d1_4 { 192.0.0.3 timeout 30s comment \"b_c-d.example\" }\n"));
+	assert_non_null(strstr(buf, "add element inet moat moat7_d1_4 { 192.0.0.4 timeout 30s }\n"));
+	assert_non_null(strstr(buf, "add element inet moat moat7_d1_4 { 192.0.0.5 timeout 30s }\n"));
+	/* nothing of the hostile name reached the script */
+	assert_null(strstr(buf, "flush ruleset"));
+	for (line = buf; (line = strstr(line, "add element")); line++)
+		n++;
+	assert_int_equal(n, ARRAY_SIZE(names));
+	assert_true(nft_pin_name_ok("a.example"));
+	assert_false(nft_pin_name_ok(NULL));
+	assert_false(nft_pin_name_ok("*.example"));
+	free(buf);
+	policy_free(&p);
+}
+
+/**
  * test_judge() - established connections judged as new ones would be
  * @state:	unused
  */
@@ -235,6 +291,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_fixed),
 		cmocka_unit_test(test_nft_text),
+		cmocka_unit_test(test_nft_text_names),
 		cmocka_unit_test(test_judge),
 	};
 

@@ -1,0 +1,1167 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/* moat - per-sandbox networks enforced by the host kernel
+ *
+ * worker.c - a sandbox's unprivileged worker
+ *
+ * Theory of operation
+ * -------------------
+ * Everything a sandbox's supervisor does with bytes the sandbox or the
+ * internet chose runs here, in a process of its own without privilege:
+ * the DNS interceptor (dns.c), the transparent proxy's decisions and
+ * relays and the published ports' relays (fwd.c, proxy.c, tls.c, http.c)
+ * and the reading of NFLOG denials (log.c). Its core (supervisor.c), the
+ * privileged half, starts it with fork() and watches it with a pidfd.
+ *
+ * Start-up (worker_main()), still as root: it closes every descriptor it
+ * inherited but its own four, binds its sockets (published ports, which
+ * may be below 1024; port 53 on the gateway addresses; the proxy; the
+ * NFLOG group, which needs CAP_NET_ADMIN), carries on the counters of the
+ * worker before it (they live in struct wk_shared, a MAP_SHARED region of
+ * the core's) and the core's record of the sandbox's DNS pins, then drops
+ * everything (worker_drop()): it becomes the sandbox's own UID
+ * (nft_worker_uid(): NFT_WORKER_UID_BASE + 2 * index), with the next UID as
+ * its saved one, so that it may open its DNS upstream sockets as that UID
+ * by switching its file system UID alone (dns_up_socket()); no
+ * capability, not even in its bounding set; no_new_privs; not dumpable;
+ * killed with its core (PR_SET_PDEATHSIG). Then it says "OK" on its ready
+ * pipe and runs its own epoll loop.
+ *
+ * The kernel knows a socket's owner, so the worker's own connections (the
+ * proxy's onward connections, DNS upstream queries, the relays into the
+ * sandbox) are judged by the sandbox's chains (nft.c, wk_dispatch and
+ * "<if>_out"): never a local address, never another sandbox, only what
+ * the sandbox itself may reach; its DNS UID also port 53. A worker
+ * without such a UID does not start, and fwd.c refuses to connect as
+ * root.
+ *
+ * It talks to its core over three SOCK_SEQPACKET socket pairs, in fixed
+ * messages (struct wk_hdr, then struct wk_pin entries):
+ *   req  worker -> core: WK_PIN_ADD / WK_PIN_DEL, each answered WK_REPLY.
+ *        The interceptor waits for the answer (dns_pin_batch()): an
+ *        answer is released only once the kernel holds its pins. The core
+ *        checks every entry against its own copy of the policy.
+ *   ctl  core -> worker: WK_STATUS (refresh the gauges the core reads),
+ *        WK_PROXY (start the proxy's listeners, or close them again),
+ *        WK_POLICY (a live policy change: the new policy as a memfd; the
+ *        worker re-judges its relays and answers how many it cut).
+ *   log  worker -> core: one log record per datagram; the core, which
+ *        owns the log file (and its rotation), checks and appends it.
+ * If the core goes away, the worker is killed (PR_SET_PDEATHSIG) or sees
+ * its control socket close, and exits: the sandbox stays closed, as its
+ * rules are in the kernel.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <poll.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/capability.h>
+#include <sys/epoll.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/timerfd.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "err.h"
+#include "nft.h"
+#include "update.h"
+#include "worker.h"
+
+#define WK_MAX_EVENTS		64
+#define WK_PIN_WAIT_MS		5000	/* a pin request's answer */
+#define WK_STOP_WAIT_MS		2000	/* SIGTERM, then SIGKILL */
+#define WK_FD_READY		3	/* the worker's descriptors, in order */
+#define WK_FD_REQ		4
+#define WK_FD_CTL		5
+#define WK_FD_LOG		6
+
+/**
+ * struct wk - the worker's own state
+ * @ws:		what it was started with (the core's memory, copied by fork)
+ * @sh:		the shared region: its services live there
+ * @pol:	its copy of the policy, replaced by WK_POLICY
+ * @epfd:	its epoll instance
+ * @tfd:	once-a-second timer for expiry work
+ * @sfd:	signalfd: SIGTERM ends it
+ * @timer_on:	@tfd is armed
+ * @has_dns:	the interceptor runs
+ * @quit:	leave the loop
+ * @seq:	sequence number of its next request
+ */
+struct wk {
+	const struct wk_spec *ws;
+	struct wk_shared *sh;
+	struct policy pol;
+	int epfd;
+	int tfd;
+	int sfd;
+	bool timer_on;
+	bool has_dns;
+	bool quit;
+	uint32_t seq;
+};
+
+/**
+ * worker_shared_map() - map the region a core shares with its workers
+ *
+ * Return: zeroed region; dies if it cannot be mapped
+ */
+struct wk_shared *worker_shared_map(void)
+{
+	void *m = mmap(NULL, sizeof(struct wk_shared), PROT_READ | PROT_WRITE,
+		       MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+
+	if (m == MAP_FAILED)
+		die_oom();
+	return m;
+}
+
+/**
+ * worker_shared_unmap() - unmap it
+ * @sh:		region, or NULL
+ */
+void worker_shared_unmap(struct wk_shared *sh)
+{
+	if (sh)
+		munmap(sh, sizeof(*sh));
+}
+
+/**
+ * worker_send() - send one message
+ * @fd:		socket
+ * @hdr:	header (its @n entries follow in @pins)
+ * @pins:	entries, or NULL
+ * @mfd:	a descriptor to pass along (SCM_RIGHTS), or -1
+ *
+ * Return: 0, or -errno
+ */
+static int worker_send(int fd, const struct wk_hdr *hdr,
+		       const struct wk_pin *pins, int mfd)
+{
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} u;
+	struct iovec iov[2] = {
+		{ .iov_base = (void *)hdr, .iov_len = sizeof(*hdr) },
+		{ .iov_base = (void *)pins, .iov_len = hdr->n * sizeof(*pins) },
+	};
+	struct msghdr mh = { .msg_iov = iov, .msg_iovlen = hdr->n ? 2 : 1 };
+
+	if (mfd >= 0) {
+		struct cmsghdr *cm;
+
+		memset(&u, 0, sizeof(u));
+		mh.msg_control = u.buf;
+		mh.msg_controllen = sizeof(u.buf);
+		cm = CMSG_FIRSTHDR(&mh);
+		cm->cmsg_level = SOL_SOCKET;
+		cm->cmsg_type = SCM_RIGHTS;
+		cm->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(cm), &mfd, sizeof(int));
+	}
+	if (sendmsg(fd, &mh, MSG_NOSIGNAL) < 0)
+		return -errno;
+	return 0;
+}
+
+/**
+ * worker_recv() - receive one message
+ * @fd:		socket
+ * @buf:	buffer, WK_MSG_MAX bytes
+ * @mfd:	set to a descriptor passed along, or -1; NULL to refuse one
+ *
+ * A message that is short, truncated, or whose length is not its header's
+ * entries exactly is refused.
+ *
+ * Return: the header (in @buf), NULL on EOF, error or a malformed message
+ *	   (errno: 0 for EOF, EBADMSG, or what recvmsg(2) said; @buf then
+ *	   starts with what header there was, zeroed if none)
+ */
+static struct wk_hdr *worker_recv(int fd, void *buf, int *mfd)
+{
+	union {
+		char c[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} u;
+	struct iovec iov = { .iov_base = buf, .iov_len = WK_MSG_MAX };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1,
+			     .msg_control = u.c, .msg_controllen = sizeof(u.c) };
+	struct wk_hdr *h = buf;
+	struct cmsghdr *cm;
+	ssize_t n;
+
+	if (mfd)
+		*mfd = -1;
+	n = recvmsg(fd, &mh, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
+	if (n <= 0) {
+		if (!n)
+			errno = 0;
+		return NULL;
+	}
+	for (cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm)) {
+		int got;
+
+		if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS ||
+		    cm->cmsg_len != CMSG_LEN(sizeof(int)))
+			continue;
+		memcpy(&got, CMSG_DATA(cm), sizeof(int));
+		if (mfd && *mfd < 0)
+			*mfd = got;
+		else
+			close(got);
+	}
+	if ((size_t)n < sizeof(*h))
+		memset(h, 0, sizeof(*h));	/* a reply then says seq 0 */
+	if ((mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) ||
+	    (size_t)n < sizeof(*h) || h->n > NFT_PIN_BATCH_MAX ||
+	    (size_t)n != sizeof(*h) + h->n * sizeof(struct wk_pin)) {
+		if (mfd && *mfd >= 0)
+			close(*mfd);
+		if (mfd)
+			*mfd = -1;
+		errno = EBADMSG;
+		return NULL;
+	}
+	return h;
+}
+
+/**
+ * worker_reply() - answer a request
+ * @fd:		socket it came on
+ * @seq:	its sequence number
+ * @status:	0, -errno or a count
+ */
+void worker_reply(int fd, uint32_t seq, int32_t status)
+{
+	struct wk_hdr h = { .type = WK_REPLY, .seq = seq, .status = status };
+
+	worker_send(fd, &h, NULL, -1);
+}
+
+/**
+ * worker_pins_recv() - receive a worker's pin request, as the core
+ * @fd:		the request socket
+ * @hdr:	set to the request's header
+ * @pins:	set to its entries, NFT_PIN_BATCH_MAX of them
+ * @names:	storage for their names (each @pins[i].name points here)
+ *
+ * Only the message's form is checked here (length, entry count, each name
+ * NUL-terminated within its field and as long as it says); what the
+ * entries ask is checked by the caller against the policy.
+ *
+ * Return: number of entries, -1 with errno set (0 on EOF, EBADMSG if
+ *	   malformed, EAGAIN if nothing was queued)
+ */
+ssize_t worker_pins_recv(int fd, struct wk_hdr *hdr, struct nft_pin *pins,
+			 char (*names)[256])
+{
+	static char buf[WK_MSG_MAX];
+	const struct wk_pin *wp;
+	struct wk_hdr *h;
+	size_t i;
+
+	h = worker_recv(fd, buf, NULL);
+	*hdr = *(struct wk_hdr *)buf;	/* even a malformed one's, to answer */
+	if (!h)
+		return -1;
+	if (h->type != WK_PIN_ADD && h->type != WK_PIN_DEL) {
+		errno = EBADMSG;
+		return -1;
+	}
+	wp = (const struct wk_pin *)(h + 1);
+	for (i = 0; i < h->n; i++) {
+		memcpy(names[i], wp[i].name, sizeof(names[i]));
+		if (wp[i].namelen == 0 || memchr(names[i], '\0', 256) !=
+		    names[i] + wp[i].namelen) {
+			errno = EBADMSG;
+			return -1;
+		}
+		memset(&pins[i], 0, sizeof(pins[i]));
+		pins[i].rule = wp[i].rule;
+		pins[i].af = wp[i].af;
+		pins[i].timeout = wp[i].timeout;
+		memcpy(pins[i].addr, wp[i].addr, 16);
+		pins[i].name = names[i];
+	}
+	return h->n;
+}
+
+/**
+ * worker_pin_request() - the interceptor's pinner in a worker: ask the core
+ * @ctx:	the worker
+ * @pins:	addresses, each into its rule's set
+ * @n:		number of them, at most NFT_PIN_BATCH_MAX
+ * @del:	unpin them
+ *
+ * Waits for the core's answer, at most WK_PIN_WAIT_MS: meanwhile nothing
+ * else of the worker runs, as when it pinned with nftables itself.
+ *
+ * Return: 0 once the kernel holds the pins, or -errno
+ */
+static int worker_pin_request(void *ctx, const struct nft_pin *pins, size_t n,
+			      bool del)
+{
+	static struct wk_pin wp[NFT_PIN_BATCH_MAX];
+	static char buf[WK_MSG_MAX];
+	struct wk *w = ctx;
+	struct wk_hdr h = { .type = del ? WK_PIN_DEL : WK_PIN_ADD,
+			    .n = (uint16_t)n, .seq = ++w->seq };
+	struct pollfd pfd = { .fd = WK_FD_REQ, .events = POLLIN };
+	struct timespec t0, t1;
+	size_t i;
+	int ret;
+
+	if (n > NFT_PIN_BATCH_MAX)
+		return -E2BIG;
+	for (i = 0; i < n; i++) {
+		size_t len = pins[i].name ? strlen(pins[i].name) : 0;
+
+		if (!len || len > 253 || pins[i].rule > UINT16_MAX)
+			return -EINVAL;
+		memset(&wp[i], 0, sizeof(wp[i]));
+		wp[i].rule = (uint16_t)pins[i].rule;
+		wp[i].af = (uint8_t)pins[i].af;
+		wp[i].namelen = (uint8_t)len;
+		wp[i].timeout = pins[i].timeout;
+		memcpy(wp[i].addr, pins[i].addr, 16);
+		memcpy(wp[i].name, pins[i].name, len);
+	}
+	ret = worker_send(WK_FD_REQ, &h, wp, -1);
+	if (ret)
+		return ret;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (;;) {
+		struct wk_hdr *r;
+		long ms;
+
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		ms = WK_PIN_WAIT_MS - ((t1.tv_sec - t0.tv_sec) * 1000 +
+				       (t1.tv_nsec - t0.tv_nsec) / 1000000);
+		if (ms <= 0)
+			return -ETIMEDOUT;
+		ret = poll(&pfd, 1, (int)ms);
+		if (ret < 0 && errno == EINTR)
+			continue;
+		if (ret <= 0)
+			return ret ? -errno : -ETIMEDOUT;
+		r = worker_recv(WK_FD_REQ, buf, NULL);
+		if (!r) {
+			if (errno == EAGAIN)
+				continue;
+			return errno ? -errno : -EPIPE;
+		}
+		if (r->type == WK_REPLY && r->seq == h.seq)
+			return r->status > 0 ? -EPROTO : r->status;
+	}
+}
+
+/**
+ * worker_drop() - give up every privilege
+ * @s:		the sandbox (its interface gives the UIDs)
+ *
+ * Bounding set first (that needs CAP_SETPCAP, gone with the UID change),
+ * then groups, GIDs and UIDs: real and effective the worker's own, saved
+ * its DNS UID (dns_up_socket()). Leaving UID 0 for all three clears the
+ * permitted and effective capabilities; the ambient and inheritable ones
+ * are cleared too. No new privileges through execve(2) ever, no core
+ * dumps and no ptrace by its own UID.
+ *
+ * Return: 0, or -1 after printing which step failed
+ */
+static int worker_drop(const struct sb_state *s)
+{
+	uid_t w = nft_worker_uid(s->ifname, false);
+	uid_t d = nft_worker_uid(s->ifname, true);
+	struct rlimit nocore = { 0, 0 };
+	cap_t none;
+	int c;
+
+	if (!w) {
+		msg_err("interface '%s' gives no worker UID", s->ifname);
+		return -1;
+	}
+	for (c = 0; c <= CAP_LAST_CAP; c++)
+		if (prctl(PR_CAPBSET_DROP, c, 0, 0, 0) && errno != EINVAL) {
+			msg_err("cannot drop capability %d: %s", c, strerror(errno));
+			return -1;
+		}
+	if (setgroups(0, NULL) || setresgid(w, w, d) || setresuid(w, w, d)) {
+		msg_err("cannot become %u: %s", (unsigned)w, strerror(errno));
+		return -1;
+	}
+	none = cap_init();
+	if (!none || cap_set_proc(none)) {
+		msg_err("cannot clear capabilities: %s", strerror(errno));
+		cap_free(none);
+		return -1;
+	}
+	cap_free(none);
+	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) &&
+	    errno != EINVAL) {
+		msg_err("cannot clear ambient capabilities: %s", strerror(errno));
+		return -1;
+	}
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) ||
+	    prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) ||
+	    setrlimit(RLIMIT_CORE, &nocore)) {
+		msg_err("cannot restrict the worker: %s", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/**
+ * worker_timer_arm() - arm or disarm the once-a-second expiry timer
+ * @w:		worker
+ * @on:		arm it (else disarm it)
+ */
+static void worker_timer_arm(struct wk *w, bool on)
+{
+	struct itimerspec its = { 0 };
+
+	if (w->timer_on == on)
+		return;
+	if (on)
+		its.it_interval.tv_sec = its.it_value.tv_sec = 1;
+	if (!timerfd_settime(w->tfd, 0, &its, NULL))
+		w->timer_on = on;
+}
+
+/**
+ * worker_add() - register a descriptor with the worker's loop
+ * @w:		worker
+ * @type:	SV_REF_*
+ * @fd:		descriptor
+ *
+ * Return: 0, or -1 with errno set
+ */
+static int worker_add(struct wk *w, enum sv_ref_type type, int fd)
+{
+	union sv_ref ref = { .type = type, .fd = fd };
+	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = ref.u64 };
+
+	return epoll_ctl(w->epfd, EPOLL_CTL_ADD, fd, &ev);
+}
+
+/**
+ * worker_policy() - WK_POLICY: take the new policy, re-judge the relays
+ * @w:		worker
+ * @mfd:	memfd holding the policy as the core stored it
+ *
+ * Return: proxied connections cut, or -errno
+ */
+static int worker_policy(struct wk *w, int mfd)
+{
+	struct update_judge j = { 0 };
+	struct errlist el = { 0 };
+	struct policy p, old;
+	char *buf;
+	off_t len;
+	ssize_t n;
+	size_t got = 0;
+	int ret;
+
+	len = lseek(mfd, 0, SEEK_END);
+	if (len <= 0 || len > (1 << 24) || lseek(mfd, 0, SEEK_SET))
+		return -EINVAL;
+	buf = xmalloc((size_t)len + 1);
+	while (got < (size_t)len) {
+		n = read(mfd, buf + got, (size_t)len - got);
+		if (n <= 0) {
+			free(buf);
+			return -EIO;
+		}
+		got += (size_t)n;
+	}
+	buf[len] = '\0';
+	policy_init(&p);
+	ret = policy_load_buf(&p, "policy", buf, (size_t)len, &el);
+	free(buf);
+	errlist_free(&el);
+	if (ret) {
+		policy_free(&p);
+		return -EINVAL;
+	}
+	old = w->pol;
+	w->pol = p;		/* same address: dns.c and fwd.c point here */
+	policy_free(&old);
+	j.s = w->ws->s;
+	j.pol = &w->pol;
+	j.dns = w->has_dns ? &w->sh->dns : NULL;
+	j.pool4 = w->ws->c->pool4;
+	j.pool6 = w->ws->c->pool6;
+	return (int)fwd_policy_update(&w->sh->fwd, &w->pol, update_keep_relay, &j);
+}
+
+/**
+ * worker_ctl() - serve one request of the core
+ * @w:		worker
+ */
+static void worker_ctl(struct wk *w)
+{
+	static char buf[WK_MSG_MAX];
+	struct wk_hdr *h;
+	char *err = NULL;
+	int mfd, ret;
+
+	h = worker_recv(WK_FD_CTL, buf, &mfd);
+	if (!h) {
+		if (errno != EAGAIN)
+			w->quit = true;	/* the core is gone, or mad */
+		return;
+	}
+	switch (h->type) {
+	case WK_STATUS:
+		w->sh->active = fwd_active(&w->sh->fwd);
+		ret = 0;
+		break;
+	case WK_PROXY:
+		if (h->status) {
+			ret = fwd_proxy_init(&w->sh->fwd, &w->pol, w->ws->s,
+					     &w->ws->c->pool4, &w->ws->c->pool6,
+					     w->has_dns ? &w->sh->dns : NULL,
+					     &w->sh->log, &err) ? -EADDRINUSE : 0;
+			if (ret)
+				log_event(&w->sh->log, "proxy", "proxy", "not-started",
+					  "error", err ? err : "?", NULL);
+			free(err);
+		} else {
+			fwd_proxy_close(&w->sh->fwd);
+			ret = 0;
+		}
+		break;
+	case WK_POLICY:
+		ret = mfd >= 0 ? worker_policy(w, mfd) : -EINVAL;
+		break;
+	default:
+		ret = -EBADMSG;
+		break;
+	}
+	if (mfd >= 0)
+		close(mfd);
+	worker_reply(WK_FD_CTL, h->seq, ret);
+}
+
+/**
+ * worker_loop() - the worker's event loop
+ * @w:		worker
+ */
+static void worker_loop(struct wk *w)
+{
+	struct epoll_event ev[WK_MAX_EVENTS];
+	struct wk_shared *sh = w->sh;
+	int n, i;
+
+	while (!w->quit) {
+		n = epoll_wait(w->epfd, ev, WK_MAX_EVENTS, -1);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return;
+		}
+		for (i = 0; i < n && !w->quit; i++) {
+			union sv_ref ref = { .u64 = ev[i].data.u64 };
+
+			switch (ref.type) {
+			case SV_REF_SIGNAL: {
+				struct signalfd_siginfo si;
+
+				if (read(w->sfd, &si, sizeof(si)) == sizeof(si))
+					w->quit = true;
+				break;
+			}
+			case SV_REF_TIMER: {
+				uint64_t exp;
+
+				if (read(w->tfd, &exp, sizeof(exp)) == sizeof(exp)) {
+					fwd_timer(&sh->fwd, time(NULL));
+					if (w->has_dns)
+						dns_timer(&sh->dns);
+				}
+				if (!fwd_active(&sh->fwd) &&
+				    !(w->has_dns && dns_busy(&sh->dns)))
+					worker_timer_arm(w, false);
+				break;
+			}
+			case SV_REF_CORE:
+				worker_ctl(w);
+				break;
+			case SV_REF_NFLOG:
+				log_nflog_input(&sh->log);
+				break;
+			case SV_REF_DNS_UDP:
+			case SV_REF_DNS_TCPL:
+			case SV_REF_DNS_TCP:
+			case SV_REF_DNS_UP:
+				if (w->has_dns) {
+					dns_event(&sh->dns, ref, ev[i].events);
+					worker_timer_arm(w, true);
+				}
+				break;
+			default:
+				fwd_event(&sh->fwd, ref, ev[i].events);
+				worker_timer_arm(w, true);
+				break;
+			}
+		}
+	}
+}
+
+/**
+ * struct wk_carry - counters carried from one worker to the next
+ * @fwd:	published ports' counters
+ * @pstats:	the proxy's byte counters
+ * @pc:		its decisions
+ * @dns:	the interceptor's counters
+ * @log:	log intake: records, denials, suppressed, lost, errors
+ */
+struct wk_carry {
+	__typeof__(((struct fwd *)0)->stats) fwd;
+	__typeof__(((struct fwd *)0)->pstats) pstats;
+	struct proxy_counters pc;
+	uint64_t dns[DNS_C_COUNT];
+	uint64_t log[5];
+};
+
+/**
+ * worker_carry() - take the counters out of the shared region, or put
+ * them back
+ * @sh:		region
+ * @k:		the counters
+ * @put:	put them back (else take them)
+ */
+static void worker_carry(struct wk_shared *sh, struct wk_carry *k, bool put)
+{
+	uint64_t *lg[5] = { &sh->log.records, &sh->log.denials,
+			    &sh->log.suppressed, &sh->log.lost, &sh->log.errors };
+	size_t i;
+
+	if (put) {
+		sh->fwd.stats = k->fwd;
+		sh->fwd.pstats = k->pstats;
+		sh->fwd.pc = k->pc;
+		memcpy(sh->dns.ctr, k->dns, sizeof(k->dns));
+		for (i = 0; i < 5; i++)
+			*lg[i] = k->log[i];
+		return;
+	}
+	k->fwd = sh->fwd.stats;
+	k->pstats = sh->fwd.pstats;
+	k->pc = sh->fwd.pc;
+	memcpy(k->dns, sh->dns.ctr, sizeof(k->dns));
+	for (i = 0; i < 5; i++)
+		k->log[i] = *lg[i];
+}
+
+/**
+ * worker_setup() - start the worker's services, still privileged
+ * @w:		worker
+ * @err:	set to an allocated message on failure
+ *
+ * Return: 0, or -1 with @err set
+ */
+static int worker_setup(struct wk *w, char **err)
+{
+	const struct wk_spec *ws = w->ws;
+	struct wk_shared *sh = w->sh;
+	struct wk_carry carry;
+	sigset_t mask;
+
+	worker_carry(sh, &carry, false);
+	memset(&sh->fwd, 0, sizeof(sh->fwd));
+	memset(&sh->dns, 0, sizeof(sh->dns));
+	memset(&sh->log, 0, sizeof(sh->log));
+
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGHUP);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	w->epfd = epoll_create1(EPOLL_CLOEXEC);
+	w->sfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+	w->tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	if (w->epfd < 0 || w->sfd < 0 || w->tfd < 0 ||
+	    worker_add(w, SV_REF_SIGNAL, w->sfd) ||
+	    worker_add(w, SV_REF_TIMER, w->tfd) ||
+	    worker_add(w, SV_REF_CORE, WK_FD_CTL)) {
+		*err = xasprintf("cannot set up the event loop: %s", strerror(errno));
+		return -1;
+	}
+	log_open_sink(&sh->log, WK_FD_LOG,
+		      ws->s->has_net ? nft_log_group(ws->s->ifname) : 0);
+	if (sh->log.nl_fd >= 0 && worker_add(w, SV_REF_NFLOG, sh->log.nl_fd))
+		snprintf(sh->log.nl_err, sizeof(sh->log.nl_err), "epoll: %s",
+			 strerror(errno));
+	if (fwd_init(&sh->fwd, w->epfd, &w->pol, ws->s, &ws->c->pool4,
+		     &ws->c->pool6, err))
+		return -1;
+	if (ws->has_dns) {
+		if (dns_init(&sh->dns, w->epfd, &w->pol, ws->s, &sh->log, err))
+			return -1;
+		sh->dns.pin = worker_pin_request;
+		sh->dns.pin_ctx = w;
+		sh->dns.uid = nft_worker_uid(ws->s->ifname, false);
+		sh->dns.up_uid = nft_worker_uid(ws->s->ifname, true);
+		if (ws->pins)
+			dns_pins_carry(&sh->dns, ws->pins);
+		w->has_dns = true;
+	}
+	if (ws->proxy &&
+	    fwd_proxy_init(&sh->fwd, &w->pol, ws->s, &ws->c->pool4,
+			   &ws->c->pool6, w->has_dns ? &sh->dns : NULL,
+			   &sh->log, err))
+		return -1;
+	worker_carry(sh, &carry, true);
+	return 0;
+}
+
+#ifdef MOAT_TEST_HOOKS
+/**
+ * worker_evil_send() - test hooks: send raw bytes as a request, wait for
+ * the answer
+ * @w:		worker
+ * @buf:	message
+ * @len:	its length
+ *
+ * Return: the core's status, or -errno if none came
+ */
+static int worker_evil_send(struct wk *w, const void *buf, size_t len)
+{
+	static char rb[WK_MSG_MAX];
+	struct pollfd pfd = { .fd = WK_FD_REQ, .events = POLLIN };
+	const struct wk_hdr *q = buf;
+	struct wk_hdr *r;
+
+	if (send(WK_FD_REQ, buf, len, MSG_NOSIGNAL) < 0)
+		return -errno;
+	while (poll(&pfd, 1, WK_PIN_WAIT_MS) == 1) {
+		r = worker_recv(WK_FD_REQ, rb, NULL);
+		if (r && r->type == WK_REPLY &&
+		    r->seq == (len < sizeof(*q) ? 0 : q->seq))
+			return r->status;
+		if (!r && errno != EAGAIN && errno != EBADMSG)
+			return -EPIPE;
+	}
+	return -ETIMEDOUT;
+}
+
+/**
+ * worker_evil() - test hooks: act as a compromised worker would
+ * @w:		worker, isolated already
+ *
+ * Only in builds with -Dtest_hooks=true, and only when the environment
+ * the supervisor was started with says MOAT_TEST_WORKER=evil: every
+ * request a worker could forge that its core must refuse, each logged as
+ * a "test" record with the core's answer, then the one kind of pin the
+ * core must accept (so that "refused" is not "broken"). With
+ * MOAT_TEST_WORKER=evil-syscall it then makes a call its filter forbids.
+ */
+static void worker_evil(struct wk *w)
+{
+	const char *mode = getenv("MOAT_TEST_WORKER");
+	struct {
+		struct wk_hdr h;
+		struct wk_pin p[NFT_PIN_BATCH_MAX + 1];
+	} m;
+	const struct policy *p = &w->pol;
+	size_t dom = 0, other = 0, k;
+	static const uint8_t meta[4] = { 169, 254, 169, 254 };
+	static const uint8_t pub[4] = { 140, 82, 112, 99 };
+	struct {
+		const char *name;
+		size_t rule;
+		const char *host;
+		int af;
+		uint32_t timeout;
+		const uint8_t *addr;
+		uint16_t n;
+		size_t len;
+		uint16_t type;
+	} t[] = {
+		{ "rule-0", 0, NULL, AF_INET, 60, pub, 1, 0, WK_PIN_ADD },
+		{ "rule-past-end", p->nrules + 1, NULL, AF_INET, 60, pub, 1, 0, WK_PIN_ADD },
+		{ "address-rule", 0, NULL, AF_INET, 60, pub, 1, 0, WK_PIN_ADD },
+		{ "name-not-the-rule's", 0, "evil.example", AF_INET, 60, pub, 1, 0, WK_PIN_ADD },
+		{ "name-not-normalised", 0, "GitHub.com.", AF_INET, 60, pub, 1, 0, WK_PIN_ADD },
+		{ "family-99", 0, NULL, 99, 60, pub, 1, 0, WK_PIN_ADD },
+		{ "timeout-0", 0, NULL, AF_INET, 0, pub, 1, 0, WK_PIN_ADD },
+		{ "timeout-over-bound", 0, NULL, AF_INET, p->ttl_max + 1, pub, 1, 0, WK_PIN_ADD },
+		{ "metadata-address", 0, NULL, AF_INET, 60, meta, 1, 0, WK_PIN_ADD },
+		{ "too-many-entries", 0, NULL, AF_INET, 60, pub, NFT_PIN_BATCH_MAX + 1, 0, WK_PIN_ADD },
+		{ "short-message", 0, NULL, AF_INET, 60, pub, 1, 7, WK_PIN_ADD },
+		{ "length-not-entries", 0, NULL, AF_INET, 60, pub, 1, sizeof(struct wk_hdr) + 9, WK_PIN_ADD },
+		{ "unknown-type", 0, NULL, AF_INET, 60, pub, 1, 0, 77 },
+		{ "delete-address-rule", 0, NULL, AF_INET, 60, pub, 1, 0, WK_PIN_DEL },
+		{ "allowed-pin", 0, NULL, AF_INET, 60, pub, 1, 0, WK_PIN_ADD },
+	};
+	size_t i;
+
+	if (!mode || strncmp(mode, "evil", 4))
+		return;
+	for (k = 0; k < p->nrules; k++) {
+		if (!dom && p->rules[k].allow && p->rules[k].kind == TARGET_DOMAIN &&
+		    p->rules[k].domain[0] != '*')
+			dom = k + 1;
+		if (!other && p->rules[k].kind != TARGET_DOMAIN)
+			other = k + 1;
+	}
+	for (i = 0; i < ARRAY_SIZE(t); i++) {
+		const char *res;
+		size_t len, j;
+		int st;
+
+		memset(&m, 0, sizeof(m));
+		m.h.type = t[i].type;
+		m.h.n = t[i].n;
+		m.h.seq = ++w->seq;
+		for (j = 0; j < t[i].n && j <= NFT_PIN_BATCH_MAX; j++) {
+			const char *host = t[i].host ? t[i].host :
+					   dom ? p->rules[dom - 1].domain : "x";
+			struct wk_pin *e = &m.p[j];
+
+			e->rule = (uint16_t)(t[i].rule ? t[i].rule :
+				  !strcmp(t[i].name, "rule-0") ? 0 :
+				  strstr(t[i].name, "address-rule") ? other : dom);
+			e->af = (uint8_t)t[i].af;
+			e->timeout = t[i].timeout;
+			memcpy(e->addr, t[i].addr, 4);
+			e->namelen = (uint8_t)strlen(host);
+			memcpy(e->name, host, e->namelen);
+		}
+		len = t[i].len ? t[i].len :
+		      sizeof(m.h) + (size_t)t[i].n * sizeof(struct wk_pin);
+		st = worker_evil_send(w, &m, len);
+		res = st == 0 ? "accepted" : st == -EPERM ? "refused" :
+		      st == -EBADMSG ? "malformed" : "error";
+		log_event(&w->sh->log, "test", "attack", t[i].name,
+			  "result", res, "status", st ? strerror(-st) : "0", NULL);
+	}
+	if (!strcmp(mode, "evil-syscall")) {
+		log_event(&w->sh->log, "test", "attack", "forbidden-syscall",
+			  "result", "trying", NULL);
+		/* not in the allow-list: the filter kills the process */
+		syscall(SYS_ptrace, 0, 0, 0, 0);
+		log_event(&w->sh->log, "test", "attack", "forbidden-syscall",
+			  "result", "survived", NULL);
+	}
+}
+#endif /* MOAT_TEST_HOOKS */
+
+/**
+ * worker_main() - the worker's body, in the child of worker_start()
+ * @ws:		what it is started with
+ * @core:	the core's PID
+ *
+ * Its descriptors are WK_FD_READY to WK_FD_LOG; every other is closed.
+ * Never returns.
+ */
+static void __attribute__((noreturn)) worker_main(const struct wk_spec *ws,
+						  pid_t core)
+{
+	struct wk *w = xcalloc(1, sizeof(*w));
+	char *err = NULL;
+
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) || getppid() != core)
+		_exit(MOAT_EXIT_FAILURE);
+	prctl(PR_SET_NAME, "moat-worker");
+	msg_prog = "moat-worker";
+	w->ws = ws;
+	w->sh = ws->sh;
+	w->pol = *ws->pol;	/* the fork's copy: this process's own */
+	if (worker_setup(w, &err)) {
+		dprintf(WK_FD_READY, "%s\n", err ? err : "cannot start");
+		_exit(MOAT_EXIT_FAILURE);
+	}
+	if (worker_drop(ws->s)) {
+		dprintf(WK_FD_READY, "cannot drop the worker's privileges\n");
+		_exit(MOAT_EXIT_FAILURE);
+	}
+	dprintf(WK_FD_READY, "OK\n");
+	close(WK_FD_READY);
+#ifdef MOAT_TEST_HOOKS
+	worker_evil(w);
+#endif
+
+	worker_loop(w);
+
+	if (w->has_dns)
+		dns_close(&w->sh->dns);
+	fwd_close(&w->sh->fwd);
+	log_close(&w->sh->log);
+	_exit(MOAT_EXIT_OK);
+}
+
+/**
+ * worker_fds() - in the child: the worker's descriptors at their numbers,
+ * every other closed
+ * @fds:	ready pipe, req, ctl, log (the worker's ends)
+ *
+ * Return: 0, or -1
+ */
+static int worker_fds(const int fds[4])
+{
+	int tmp[4], k;
+
+	/* out of the way first: a descriptor may sit where another goes */
+	for (k = 0; k < 4; k++) {
+		tmp[k] = fcntl(fds[k], F_DUPFD_CLOEXEC, 64);
+		if (tmp[k] < 0)
+			return -1;
+	}
+	for (k = 0; k < 4; k++)
+		if (dup3(tmp[k], WK_FD_READY + k, O_CLOEXEC) < 0)
+			return -1;
+	if (syscall(SYS_close_range, WK_FD_LOG + 1, ~0U, 0))
+		return -1;
+	return 0;
+}
+
+/**
+ * worker_start() - start a sandbox's worker and wait until it is ready
+ * @ws:		what it is started with
+ * @h:		filled in: its PID, pidfd and the core's ends of its sockets
+ * @err:	set to an allocated message on failure
+ *
+ * Return: 0, or -1 with @err set (nothing left running)
+ */
+int worker_start(const struct wk_spec *ws, struct wk_handle *h, char **err)
+{
+	int rdy[2], sp[3][2] = { { -1, -1 }, { -1, -1 }, { -1, -1 } };
+	char buf[512];
+	ssize_t n, len = 0;
+	pid_t core = getpid(), child;
+	int k;
+
+	memset(h, 0, sizeof(*h));
+	h->pidfd = h->req = h->ctl = h->log = -1;
+	if (pipe2(rdy, O_CLOEXEC)) {
+		*err = xasprintf("pipe: %s", strerror(errno));
+		return -1;
+	}
+	for (k = 0; k < 3; k++)
+		if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp[k])) {
+			*err = xasprintf("socketpair: %s", strerror(errno));
+			goto fail;
+		}
+	child = fork();
+	if (child < 0) {
+		*err = xasprintf("fork: %s", strerror(errno));
+		goto fail;
+	}
+	if (child == 0) {
+		int fds[4] = { rdy[1], sp[0][1], sp[1][1], sp[2][1] };
+
+		if (worker_fds(fds))
+			_exit(127);
+		worker_main(ws, core);
+	}
+	close(rdy[1]);
+	rdy[1] = -1;
+	for (k = 0; k < 3; k++) {
+		close(sp[k][1]);
+		sp[k][1] = -1;
+	}
+	while (len < (ssize_t)sizeof(buf) - 1) {
+		n = read(rdy[0], buf + len, sizeof(buf) - 1 - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		len += n;
+		if (buf[len - 1] == '\n')
+			break;
+	}
+	close(rdy[0]);
+	buf[len] = '\0';
+	buf[strcspn(buf, "\n")] = '\0';
+	h->pid = child;
+	h->pidfd = (int)syscall(SYS_pidfd_open, child, 0);
+	h->req = sp[0][0];
+	h->ctl = sp[1][0];
+	h->log = sp[2][0];
+	if (strcmp(buf, "OK") || h->pidfd < 0) {
+		*err = xasprintf("%s", *buf ? buf : "the worker exited without saying why");
+		worker_stop(h);
+		worker_close(h);
+		return -1;
+	}
+	return 0;
+fail:
+	close(rdy[0]);
+	close(rdy[1]);
+	for (k = 0; k < 3; k++) {
+		if (sp[k][0] >= 0)
+			close(sp[k][0]);
+		if (sp[k][1] >= 0)
+			close(sp[k][1]);
+	}
+	return -1;
+}
+
+/**
+ * worker_stop() - stop a worker: SIGTERM, then SIGKILL, and reap it
+ * @h:		its handle (@pid cleared)
+ */
+void worker_stop(struct wk_handle *h)
+{
+	struct pollfd pfd = { .fd = h->pidfd, .events = POLLIN };
+	int status;
+
+	if (h->pid <= 0)
+		return;
+	if (h->pidfd >= 0) {
+		syscall(SYS_pidfd_send_signal, h->pidfd, SIGTERM, NULL, 0);
+		if (poll(&pfd, 1, WK_STOP_WAIT_MS) <= 0)
+			syscall(SYS_pidfd_send_signal, h->pidfd, SIGKILL, NULL, 0);
+	} else {
+		kill(h->pid, SIGKILL);
+	}
+	waitpid(h->pid, &status, 0);
+	h->pid = 0;
+}
+
+/**
+ * worker_close() - close the core's ends of a stopped worker's sockets
+ * @h:		its handle
+ */
+void worker_close(struct wk_handle *h)
+{
+	int *fds[4] = { &h->pidfd, &h->req, &h->ctl, &h->log };
+	int k;
+
+	for (k = 0; k < 4; k++) {
+		if (*fds[k] >= 0)
+			close(*fds[k]);
+		*fds[k] = -1;
+	}
+}
+
+/**
+ * worker_request() - send the worker a request and wait for its answer
+ * @h:		its handle
+ * @type:	WK_STATUS, WK_PROXY or WK_POLICY
+ * @arg32:	WK_PROXY: 1 to start the proxy, 0 to close it
+ * @fd:		WK_POLICY: the memfd to pass, else -1
+ * @serve:	called when the worker's request socket is readable while
+ *		waiting (the worker may be waiting for a pin itself)
+ * @arg:	passed to @serve
+ * @timeout_ms:	how long to wait
+ * @status:	set to the answer's status
+ *
+ * Return: 0 with @status set, or -errno (-ETIMEDOUT, -EPIPE)
+ */
+int worker_request(struct wk_handle *h, uint16_t type, int32_t arg32, int fd,
+		   void (*serve)(void *arg), void *arg, int timeout_ms,
+		   int32_t *status)
+{
+	static char buf[WK_MSG_MAX];
+	struct wk_hdr q = { .type = type, .seq = ++h->seq, .status = arg32 };
+	struct pollfd pfd[2] = { { .fd = h->ctl, .events = POLLIN },
+				 { .fd = h->req, .events = POLLIN } };
+	struct timespec t0, t1;
+	int ret;
+
+	if (h->ctl < 0)
+		return -EPIPE;
+	ret = worker_send(h->ctl, &q, NULL, fd);
+	if (ret)
+		return ret;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (;;) {
+		struct wk_hdr *r;
+		long ms;
+
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		ms = timeout_ms - ((t1.tv_sec - t0.tv_sec) * 1000 +
+				   (t1.tv_nsec - t0.tv_nsec) / 1000000);
+		if (ms <= 0)
+			return -ETIMEDOUT;
+		ret = poll(pfd, 2, (int)ms);
+		if (ret < 0 && errno == EINTR)
+			continue;
+		if (ret < 0)
+			return -errno;
+		if (pfd[1].revents && serve)
+			serve(arg);
+		if (!pfd[0].revents)
+			continue;
+		r = worker_recv(h->ctl, buf, NULL);
+		if (!r) {
+			if (errno == EAGAIN)
+				continue;
+			return -EPIPE;
+		}
+		if (r->type == WK_REPLY && r->seq == q.seq) {
+			*status = r->status;
+			return 0;
+		}
+	}
+}
+
+/**
+ * worker_status() - a worker's counters, as the core answers "status"
+ * @sh:		the shared region
+ * @has_dns:	the sandbox has an interceptor
+ * @log:	the core's log's counters (log_stats()), taken over
+ *
+ * Everything is copied out of the region into zeroed structures of the
+ * core's own, counts bounded by their arrays and strings terminated, and
+ * then printed by the modules' own functions: a worker that wrote
+ * nonsense there can make the numbers wrong, nothing more.
+ *
+ * Return: new JSON object {publish, proxy, log, dns?}
+ */
+json_t *worker_status(const struct wk_shared *sh, bool has_dns, json_t *log)
+{
+	struct fwd *f = xcalloc(1, sizeof(*f));
+	char nl_err[sizeof(sh->log.nl_err)];
+	json_t *o;
+	size_t i;
+
+	f->max = sh->fwd.max;
+	f->stats = sh->fwd.stats;
+	f->pstats = sh->fwd.pstats;
+	f->pc = sh->fwd.pc;
+	f->plst[0] = sh->fwd.plst[0] >= 0 ? 0 : -1;
+	f->plst[1] = sh->fwd.plst[1] >= 0 ? 0 : -1;
+	o = json_pack("{s:o,s:o}", "publish", fwd_stats(f, (size_t)sh->active),
+		      "proxy", fwd_proxy_stats(f));
+	free(f);
+	json_object_set_new(log, "denials_total",
+			    json_integer((json_int_t)sh->log.denials));
+	json_object_set_new(log, "suppressed_total",
+			    json_integer((json_int_t)sh->log.suppressed));
+	json_object_set_new(log, "lost_total",
+			    json_integer((json_int_t)sh->log.lost));
+	json_object_set_new(log, "nflog_group",
+			    json_integer((json_int_t)sh->log.group));
+	memcpy(nl_err, sh->log.nl_err, sizeof(nl_err));
+	nl_err[sizeof(nl_err) - 1] = '\0';
+	for (i = 0; nl_err[i]; i++)
+		if ((unsigned char)nl_err[i] < 0x20 || (unsigned char)nl_err[i] > 0x7e)
+			nl_err[i] = '?';
+	json_object_del(log, "nflog_error");
+	if (*nl_err)
+		json_object_set_new(log, "nflog_error", json_string(nl_err));
+	json_object_set_new(o, "log", log);
+	if (has_dns) {
+		struct dns *d = xcalloc(1, sizeof(*d));
+
+		memcpy(d->ctr, sh->dns.ctr, sizeof(d->ctr));
+		d->nup = sh->dns.nup < DNS_UP_MAX ? sh->dns.nup : DNS_UP_MAX;
+		memcpy(d->up, sh->dns.up, sizeof(d->up));
+		d->nlat = sh->dns.nlat < DNS_LAT_N ? sh->dns.nlat : DNS_LAT_N;
+		memcpy(d->lat, sh->dns.lat, sizeof(d->lat));
+		json_object_set_new(o, "dns", dns_stats(d));
+		free(d);
+	}
+	return o;
+}
