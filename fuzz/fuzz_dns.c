@@ -101,7 +101,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			dq->lfd = sp[0];
 			dq->maxlen = (data[0] & 2) ? 512 : 4096;
 			dq->qtype = (uint16_t)ldns_rr_get_type(qrr);
-			if (dns_name_normalise(name, dq->qname, sizeof(dq->qname)))
+			if (names_fold(name, dq->qname, sizeof(dq->qname)))
 				snprintf(dq->qname, sizeof(dq->qname), "x");
 			if (ldns_pkt2wire(&dq->msg, q, &dq->len) == LDNS_STATUS_OK)
 				dns_upstream_msg(d, 0, data + 1, size - 1);

@@ -16,6 +16,8 @@
 #include <arpa/inet.h>
 
 #include "log.h"
+#include "logs.h"
+#include "nflog.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -24,7 +26,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
  * @opaque:	output stream
  * @p:		packet
  */
-static void check_pkt(void *opaque, const struct log_pkt *p)
+static void check_pkt(void *opaque, const struct nflog_pkt *p)
 {
 	char src[INET6_ADDRSTRLEN], dst[INET6_ADDRSTRLEN], pb[8];
 
@@ -51,22 +53,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	FILE *devnull = fopen("/dev/null", "w");
 	uint8_t *copy = malloc(size + 1);
-	struct log_pkt p;
+	struct nflog_pkt p;
 	json_t *rec;
 
 	if (!devnull || !copy)
 		abort();
 	/* an aligned copy, as the datagram is in the reader */
 	memcpy(copy, data, size);
-	log_nflog_parse(copy, size, check_pkt, devnull);
-	if (log_packet_parse(copy, size, &p) == 0) {
+	nflog_parse(copy, size, check_pkt, devnull);
+	if (nflog_packet_parse(copy, size, &p) == 0) {
 		if (p.family != AF_INET && p.family != AF_INET6)
 			abort();
 	}
 	copy[size] = '\0';
 	rec = json_loadb((const char *)data, size, 0, NULL);
 	if (json_is_object(rec))
-		log_format_text(rec, devnull);
+		logs_format_text(rec, devnull);
 	json_decref(rec);
 	free(copy);
 	fclose(devnull);

@@ -47,8 +47,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	policy_parse_publish(s, &pub, "--publish", 0, 0, &el);
 	policy_parse_rate(s, &bps);
-	policy_normalise_domain(s, out, sizeof(out), true, &why);
-	policy_normalise_domain(s, out, sizeof(out), false, &why);
+	names_normalise(s, out, sizeof(out), true, &why);
+	names_normalise(s, out, sizeof(out), false, &why);
 
 	f = open_memstream(&buf, &len);
 	if (!f)

@@ -726,3 +726,29 @@ size_t addr_group_nft_elements(enum addr_group g, int family,
 
 	return nout;
 }
+
+/**
+ * prefix_equal() - compare two prefixes
+ * @a:		first
+ * @b:		second
+ *
+ * Return: true if family, length and address match
+ */
+bool prefix_equal(const struct prefix *a, const struct prefix *b)
+{
+	return a->family == b->family && a->plen == b->plen &&
+	       !memcmp(a->addr, b->addr, sizeof(a->addr));
+}
+
+/**
+ * prefix_is_any() - tell the unspecified address (0.0.0.0 or ::)
+ * @p:		prefix
+ *
+ * Return: true if every address byte is zero
+ */
+bool prefix_is_any(const struct prefix *p)
+{
+	static const uint8_t zero[16];
+
+	return !memcmp(p->addr, zero, sizeof(zero));
+}

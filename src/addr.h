@@ -54,6 +54,8 @@ int prefix_parse(const char *s, struct prefix *p, bool strict_host_bits);
 int prefix_format(const struct prefix *p, char *buf, size_t len);
 bool prefix_contains(const struct prefix *outer, const struct prefix *inner);
 bool prefix_overlaps(const struct prefix *a, const struct prefix *b);
+bool prefix_equal(const struct prefix *a, const struct prefix *b);
+bool prefix_is_any(const struct prefix *p);
 int addr_parse(const char *s, struct prefix *p);
 
 enum addr_group addr_classify(int family, const uint8_t *addr,

@@ -83,15 +83,17 @@
 
 #include <nftables/libnftables.h>
 
+#include "audit.h"
 #include "err.h"
 #include "guard.h"
 #include "nft.h"
+#include "report.h"
 #include "sandbox.h"
-#include "verify.h"
 
 #define AUDIT_DSTNAT_PRIO	(-100)	/* NF_IP_PRI_NAT_DST */
 #define AUDIT_FILTER_PRIO	0	/* NF_IP_PRI_FILTER */
 #define AUDIT_CHECK		"ruleset"
+#define AUDIT_READ_CHUNK	65536	/* bytes of the scratch listing per read */
 
 /**
  * audit_list() - the JSON listing of a ruleset command, in this namespace
@@ -243,7 +245,7 @@ static json_t *audit_expected(const char *script)
 	if (!f)
 		die_oom();
 	for (;;) {
-		char b[65536];
+		char b[AUDIT_READ_CHUNK];
 		ssize_t r = read(pfd[0], b, sizeof(b));
 
 		if (r < 0 && errno == EINTR)
@@ -465,7 +467,7 @@ static const char *audit_chain_inv(const char *name)
  *
  * Return: true if they are the same
  */
-static bool audit_rules(struct vreport *r, const char *chain, json_t *exp,
+static bool audit_rules(struct report *r, const char *chain, json_t *exp,
 			json_t *live)
 {
 	size_t ne = json_array_size(exp), nl = json_array_size(live), i;
@@ -482,31 +484,31 @@ static bool audit_rules(struct vreport *r, const char *chain, json_t *exp,
 			continue;
 		if (nl > ne && i + 1 < nl &&
 		    json_equal(e, json_object_get(json_array_get(live, i + 1), "expr"))) {
-			vreport_add(r, false, audit_chain_inv(chain), AUDIT_CHECK,
-				    what, "as compiled",
-				    "unexpected rule %zu: %s", i + 1,
-				    audit_brief(json_array_get(live, i), b1, sizeof(b1)));
+			report_add(r, false, audit_chain_inv(chain), AUDIT_CHECK,
+				   what, "as compiled",
+				   "unexpected rule %zu: %s", i + 1,
+				   audit_brief(json_array_get(live, i), b1, sizeof(b1)));
 		} else {
-			vreport_add(r, false, audit_chain_inv(chain), AUDIT_CHECK,
-				    what, "as compiled",
-				    "rule %zu is %s, expected %s", i + 1,
-				    audit_brief(json_array_get(live, i), b1, sizeof(b1)),
-				    audit_brief(json_array_get(exp, i), b2, sizeof(b2)));
+			report_add(r, false, audit_chain_inv(chain), AUDIT_CHECK,
+				   what, "as compiled",
+				   "rule %zu is %s, expected %s", i + 1,
+				   audit_brief(json_array_get(live, i), b1, sizeof(b1)),
+				   audit_brief(json_array_get(exp, i), b2, sizeof(b2)));
 		}
 		return false;
 	}
 	if (ne != nl) {
 		if (nl > ne)
-			vreport_add(r, false, audit_chain_inv(chain), AUDIT_CHECK,
-				    what, "as compiled",
-				    "%zu rules, expected %zu; unexpected rule %zu: %s",
-				    nl, ne, ne + 1,
-				    audit_brief(json_array_get(live, ne), b1, sizeof(b1)));
+			report_add(r, false, audit_chain_inv(chain), AUDIT_CHECK,
+				   what, "as compiled",
+				   "%zu rules, expected %zu; unexpected rule %zu: %s",
+				   nl, ne, ne + 1,
+				   audit_brief(json_array_get(live, ne), b1, sizeof(b1)));
 		else
-			vreport_add(r, false, audit_chain_inv(chain), AUDIT_CHECK,
-				    what, "as compiled",
-				    "%zu rules, expected %zu (flushed or cut short)",
-				    nl, ne);
+			report_add(r, false, audit_chain_inv(chain), AUDIT_CHECK,
+				   what, "as compiled",
+				   "%zu rules, expected %zu (flushed or cut short)",
+				   nl, ne);
 		return false;
 	}
 	return true;
@@ -554,7 +556,7 @@ static const char *audit_elem_ifname(json_t *elem, char *buf, size_t len)
  *
  * Return: number of differences reported
  */
-static size_t audit_moat(struct vreport *r, struct audit_tab *exp,
+static size_t audit_moat(struct report *r, struct audit_tab *exp,
 			 struct audit_tab *live, json_t *skip, json_t *names)
 {
 	static const char *const props[] = { "type", "hook", "prio", "policy" };
@@ -564,8 +566,8 @@ static size_t audit_moat(struct vreport *r, struct audit_tab *exp,
 	json_t *flags;
 
 	if (!live->table) {
-		vreport_add(r, false, "I6", AUDIT_CHECK, "table inet moat",
-			    "present", "missing");
+		report_add(r, false, "I6", AUDIT_CHECK, "table inet moat",
+			   "present", "missing");
 		return 1;
 	}
 	flags = json_object_get(live->table, "flags");
@@ -573,10 +575,10 @@ static size_t audit_moat(struct vreport *r, struct audit_tab *exp,
 		const char *fl = json_string_value(v) ?: "";
 
 		if (!strcmp(fl, "dormant") || !strcmp(fl, "owner")) {
-			vreport_add(r, false, "I6", AUDIT_CHECK, "table inet moat flags",
-				    "none", "%s (%s)", fl, !strcmp(fl, "owner") ?
-				    "deleted when its owner exits: fails open" :
-				    "the table is disabled");
+			report_add(r, false, "I6", AUDIT_CHECK, "table inet moat flags",
+				   "none", "%s (%s)", fl, !strcmp(fl, "owner") ?
+				   "deleted when its owner exits: fails open" :
+				   "the table is disabled");
 			bad++;
 		}
 	}
@@ -589,8 +591,8 @@ static size_t audit_moat(struct vreport *r, struct audit_tab *exp,
 		base ? nbase++ : nsb++;
 		lc = json_object_get(live->chains, name);
 		if (!lc) {
-			vreport_add(r, false, audit_chain_inv(name), AUDIT_CHECK,
-				    what, "present", "missing");
+			report_add(r, false, audit_chain_inv(name), AUDIT_CHECK,
+				   what, "present", "missing");
 			bad++;
 			continue;
 		}
@@ -603,9 +605,9 @@ static size_t audit_moat(struct vreport *r, struct audit_tab *exp,
 				continue;
 			sa = a ? json_dumps(a, JSON_ENCODE_ANY) : NULL;
 			sb = b ? json_dumps(b, JSON_ENCODE_ANY) : NULL;
-			vreport_add(r, false, audit_chain_inv(name), AUDIT_CHECK,
-				    what, "as compiled", "%s %s, expected %s",
-				    props[k], sb ? sb : "none", sa ? sa : "none");
+			report_add(r, false, audit_chain_inv(name), AUDIT_CHECK,
+				   what, "as compiled", "%s %s, expected %s",
+				   props[k], sb ? sb : "none", sa ? sa : "none");
 			free(sa);
 			free(sb);
 			bad++;
@@ -630,9 +632,9 @@ static size_t audit_moat(struct vreport *r, struct audit_tab *exp,
 				break;
 		if (i < json_array_size(skip))
 			continue;
-		vreport_add(r, false, audit_chain_inv(name), AUDIT_CHECK,
-			    "inet moat chains", "only live sandboxes'",
-			    "stale chain %s (no such sandbox)", name);
+		report_add(r, false, audit_chain_inv(name), AUDIT_CHECK,
+			   "inet moat chains", "only live sandboxes'",
+			   "stale chain %s (no such sandbox)", name);
 		bad++;
 	}
 
@@ -644,7 +646,7 @@ static size_t audit_moat(struct vreport *r, struct audit_tab *exp,
 		snprintf(what, sizeof(what), "inet moat %s %s", dispatch ? "map" : "set", name);
 		lc = json_object_get(live->sets, name);
 		if (!lc) {
-			vreport_add(r, false, "I6", AUDIT_CHECK, what, "present", "missing");
+			report_add(r, false, "I6", AUDIT_CHECK, what, "present", "missing");
 			bad++;
 			continue;
 		}
@@ -658,9 +660,9 @@ static size_t audit_moat(struct vreport *r, struct audit_tab *exp,
 				continue;
 			if (!json_equal(ee ? ee : json_null(), le ? le : json_null()) &&
 			    !(json_array_size(ee) == 0 && json_array_size(le) == 0)) {
-				vreport_add(r, false, "I3", AUDIT_CHECK, what,
-					    "as compiled", "elements differ (%zu, expected %zu)",
-					    json_array_size(le), json_array_size(ee));
+				report_add(r, false, "I3", AUDIT_CHECK, what,
+					   "as compiled", "elements differ (%zu, expected %zu)",
+					   json_array_size(le), json_array_size(ee));
 				bad++;
 			}
 			continue;
@@ -681,11 +683,11 @@ static size_t audit_moat(struct vreport *r, struct audit_tab *exp,
 				same = json_equal(json_array_get(v, 1), json_array_get(w, 1));
 			}
 			if (!found || !same) {
-				vreport_add(r, false, audit_chain_inv(name), AUDIT_CHECK,
-					    what, "one entry per sandbox",
-					    "%s entry for %s (sandbox %s)",
-					    found ? "wrong" : "missing", ifn,
-					    json_string_value(json_object_get(names, ifn)) ?: "?");
+				report_add(r, false, audit_chain_inv(name), AUDIT_CHECK,
+					   what, "one entry per sandbox",
+					   "%s entry for %s (sandbox %s)",
+					   found ? "wrong" : "missing", ifn,
+					   json_string_value(json_object_get(names, ifn)) ?: "?");
 				bad++;
 			}
 		}
@@ -703,17 +705,17 @@ static size_t audit_moat(struct vreport *r, struct audit_tab *exp,
 				if (!strcmp(json_string_value(w), ifn))
 					found = true;
 			if (!found) {
-				vreport_add(r, false, audit_chain_inv(name), AUDIT_CHECK,
-					    what, "one entry per sandbox",
-					    "stale entry for %s (no such sandbox)", ifn);
+				report_add(r, false, audit_chain_inv(name), AUDIT_CHECK,
+					   what, "one entry per sandbox",
+					   "stale entry for %s (no such sandbox)", ifn);
 				bad++;
 			}
 		}
 	}
 	if (!bad)
-		vreport_add(r, true, "-", AUDIT_CHECK, "table inet moat",
-			    "as compiled", "%zu base chains, %zu sandbox chains, dispatch maps match",
-			    nbase, nsb);
+		report_add(r, true, "-", AUDIT_CHECK, "table inet moat",
+			   "as compiled", "%zu base chains, %zu sandbox chains, dispatch maps match",
+			   nbase, nsb);
 	return bad;
 }
 
@@ -896,7 +898,7 @@ static bool audit_rule_sets_mark(json_t *rule)
  * @bad:	breaches found
  */
 struct audit_walk {
-	struct vreport *r;
+	struct report *r;
 	json_t *rules;
 	long long dns_prio;
 	long long proxy_prio;
@@ -933,39 +935,39 @@ static void audit_walk_chain(struct audit_walk *w, json_t *base, const char *fam
 		    prio <= w->dns_prio &&
 		    (audit_has_key(o, "dnat") || audit_has_key(o, "redirect")) &&
 		    !audit_rule_limited_elsewhere(o) && audit_rule_may_match_dns(o)) {
-			vreport_add(w->r, false, "I4", AUDIT_CHECK, what,
-				    "no NAT ahead of moat",
-				    "translates sandbox traffic at priority %lld, before moat's DNS interception (%lld): %s",
-				    (long long)prio, w->dns_prio,
-				    audit_brief(o, b, sizeof(b)));
+			report_add(w->r, false, "I4", AUDIT_CHECK, what,
+				   "no NAT ahead of moat",
+				   "translates sandbox traffic at priority %lld, before moat's DNS interception (%lld): %s",
+				   (long long)prio, w->dns_prio,
+				   audit_brief(o, b, sizeof(b)));
 			w->bad++;
 		}
 		if ((!strcmp(hook, "ingress") || !strcmp(hook, "egress")) &&
 		    audit_dev_is_moat(base) &&
 		    (audit_has_key(o, "fwd") || audit_has_key(o, "dup"))) {
-			vreport_add(w->r, false, "I3", AUDIT_CHECK, what,
-				    "nothing around moat",
-				    "forwards sandbox packets before any IP hook: %s",
-				    audit_brief(o, b, sizeof(b)));
+			report_add(w->r, false, "I3", AUDIT_CHECK, what,
+				   "nothing around moat",
+				   "forwards sandbox packets before any IP hook: %s",
+				   audit_brief(o, b, sizeof(b)));
 			w->bad++;
 		}
 		if (audit_rule_sets_mark(o) && !audit_rule_limited_elsewhere(o) &&
 		    ((!strcmp(hook, "prerouting") && prio <= w->proxy_prio) ||
 		     (!strcmp(hook, "output") && prio <= w->out_prio)))
-			vreport_warn(w->r, "I3", AUDIT_CHECK, what,
-				     "no mark rewrite",
-				     "writes the packet mark at %s priority %lld, before moat's %s (%lld): %s",
-				     hook, (long long)prio,
-				     hook[0] == 'p' ? "proxy redirect" : "output chain",
-				     hook[0] == 'p' ? w->proxy_prio : w->out_prio,
-				     audit_brief(o, b, sizeof(b)));
+			report_warn(w->r, "I3", AUDIT_CHECK, what,
+				    "no mark rewrite",
+				    "writes the packet mark at %s priority %lld, before moat's %s (%lld): %s",
+				    hook, (long long)prio,
+				    hook[0] == 'p' ? "proxy redirect" : "output chain",
+				    hook[0] == 'p' ? w->proxy_prio : w->out_prio,
+				    audit_brief(o, b, sizeof(b)));
 		if (audit_has_key(o, "ct helper") &&
 		    strcmp(hook, "ingress") && strcmp(hook, "egress") &&
 		    !audit_rule_limited_elsewhere(o))
-			vreport_warn(w->r, "I1", AUDIT_CHECK, what,
-				     "no conntrack helper",
-				     "assigns a conntrack helper at %s: its related connections are judged as new ones: %s",
-				     hook, audit_brief(o, b, sizeof(b)));
+			report_warn(w->r, "I1", AUDIT_CHECK, what,
+				    "no conntrack helper",
+				    "assigns a conntrack helper at %s: its related connections are judged as new ones: %s",
+				    hook, audit_brief(o, b, sizeof(b)));
 		/* follow jumps and gotos: their rules act for this base chain */
 		json_array_foreach(json_object_get(o, "expr"), j, e) {
 			json_t *t = json_object_get(e, "jump") ?: json_object_get(e, "goto");
@@ -993,7 +995,7 @@ static void audit_walk_chain(struct audit_walk *w, json_t *base, const char *fam
  *
  * Return: number of breaches reported
  */
-static size_t audit_others(struct vreport *r, json_t *doc, long long dns_prio,
+static size_t audit_others(struct report *r, json_t *doc, long long dns_prio,
 			   long long proxy_prio, long long out_prio)
 {
 	struct audit_walk w = { .r = r, .rules = json_object(), .dns_prio = dns_prio,
@@ -1037,8 +1039,8 @@ static size_t audit_others(struct vreport *r, json_t *doc, long long dns_prio,
 	json_decref(bases);
 	json_decref(w.rules);
 	if (!w.bad)
-		vreport_add(r, true, "-", AUDIT_CHECK, "other tables",
-			    "nothing around moat", "no rule takes sandbox traffic around moat");
+		report_add(r, true, "-", AUDIT_CHECK, "other tables",
+			   "nothing around moat", "no rule takes sandbox traffic around moat");
 	return w.bad;
 }
 
@@ -1050,7 +1052,7 @@ static size_t audit_others(struct vreport *r, json_t *doc, long long dns_prio,
  * Only when there are sandboxes: the rules and policies come with the
  * base table, which the first sandbox creates.
  */
-static void audit_guard(struct vreport *r, json_t *ifnames)
+static void audit_guard(struct report *r, json_t *ifnames)
 {
 	char what[256];
 	json_t *v;
@@ -1061,22 +1063,22 @@ static void audit_guard(struct vreport *r, json_t *ifnames)
 		return;
 	ret = guard_host_check(what, sizeof(what));
 	if (ret < 0)
-		vreport_add(r, false, "I10", AUDIT_CHECK,
-			    "guard routing rules and IPsec policies (fail closed without the table)",
-			    "present", "cannot be read: %s", strerror(-ret));
+		report_add(r, false, "I10", AUDIT_CHECK,
+			   "guard routing rules and IPsec policies (fail closed without the table)",
+			   "present", "cannot be read: %s", strerror(-ret));
 	else
-		vreport_add(r, ret == 0, "I10", AUDIT_CHECK,
-			    "guard routing rules and IPsec policies (fail closed without the table)",
-			    "present", "%s", ret ? what : "present");
+		report_add(r, ret == 0, "I10", AUDIT_CHECK,
+			   "guard routing rules and IPsec policies (fail closed without the table)",
+			   "present", "%s", ret ? what : "present");
 	json_array_foreach(ifnames, i, v) {
 		const char *ifn = json_string_value(v);
 		char w[96];
 
 		snprintf(w, sizeof(w), "guard %s marking filter (tc ingress)", ifn);
 		ret = guard_link_check(ifn);
-		vreport_add(r, ret == 1, "I10", AUDIT_CHECK, w, "present", "%s",
-			    ret == 1 ? "present" : ret == 0 ? "missing" :
-			    strerror(-ret));
+		report_add(r, ret == 1, "I10", AUDIT_CHECK, w, "present", "%s",
+			   ret == 1 ? "present" : ret == 0 ? "missing" :
+			   strerror(-ret));
 	}
 }
 
@@ -1087,7 +1089,7 @@ static void audit_guard(struct vreport *r, json_t *ifnames)
  * Any interface counts ("all" is or-ed with each interface's, "default"
  * is what new ones, moat's included, start with).
  */
-static void audit_route_localnet(struct vreport *r)
+static void audit_route_localnet(struct report *r)
 {
 	const char *root = "/proc/sys/net/ipv4/conf";
 	char on[120] = "", path[512], v[8];
@@ -1118,12 +1120,12 @@ static void audit_route_localnet(struct vreport *r)
 	}
 	closedir(d);
 	if (len)
-		vreport_warn(r, "I2", AUDIT_CHECK, "sysctl route_localnet",
-			     "0", "1 on %s: loopback addresses routed to and from other interfaces",
-			     on);
+		report_warn(r, "I2", AUDIT_CHECK, "sysctl route_localnet",
+			    "0", "1 on %s: loopback addresses routed to and from other interfaces",
+			    on);
 	else
-		vreport_add(r, true, "I2", AUDIT_CHECK, "sysctl route_localnet",
-			    "0", "0");
+		report_add(r, true, "I2", AUDIT_CHECK, "sysctl route_localnet",
+			   "0", "0");
 }
 
 /**
@@ -1134,7 +1136,7 @@ static void audit_route_localnet(struct vreport *r)
  * Return: 0 when the audit ran (its findings are in @r), -1 if it could
  *	   not run
  */
-int audit_ruleset(const struct moat_config *c, struct vreport *r)
+int audit_ruleset(const struct moat_config *c, struct report *r)
 {
 	json_t *ifnames = NULL, *skip = NULL, *names = NULL, *live = NULL,
 	       *exp = NULL, *ch;

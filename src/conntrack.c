@@ -50,7 +50,7 @@
  */
 int conntrack_flush_mark(uint32_t mark)
 {
-	char buf[8192];
+	char buf[NL_BUF];
 	struct mnl_socket *nl;
 	struct nlmsghdr *nlh;
 	struct nfgenmsg *nfg;
@@ -58,7 +58,7 @@ int conntrack_flush_mark(uint32_t mark)
 	ssize_t n;
 	int ret;
 
-	nl = nl_open(NETLINK_NETFILTER, 2);
+	nl = nl_open(NETLINK_NETFILTER, NL_TIMEOUT_S);
 	if (!nl)
 		return -errno;
 	portid = mnl_socket_get_portid(nl);
@@ -267,7 +267,7 @@ int conntrack_cut(uint32_t mark, conntrack_keep_fn keep, void *arg,
 	int ret;
 
 	*cut = 0;
-	nl = nl_open(NETLINK_NETFILTER, 2);
+	nl = nl_open(NETLINK_NETFILTER, NL_TIMEOUT_S);
 	if (!nl) {
 		free(buf);
 		return -errno;

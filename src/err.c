@@ -15,6 +15,8 @@
 
 #include "err.h"
 
+#define ERRLIST_FIRST	8	/* records allocated at the first one */
+
 bool msg_verbose;
 const char *msg_prog = "moat";
 
@@ -118,21 +120,37 @@ char *xasprintf(const char *fmt, ...)
 void errlist_add(struct errlist *el, const char *file, unsigned line,
 		 unsigned col, const char *fmt, ...)
 {
-	struct errrec *r;
 	va_list ap;
 
+	va_start(ap, fmt);
+	errlist_vadd(el, file, line, col, fmt, ap);
+	va_end(ap);
+}
+
+/**
+ * errlist_vadd() - append a located error record, its message from a va_list
+ * @el:		list to append to
+ * @file:	source name, or NULL
+ * @line:	1-based line, or 0
+ * @col:	1-based column, or 0
+ * @fmt:	message format
+ * @ap:		its arguments
+ */
+void errlist_vadd(struct errlist *el, const char *file, unsigned line,
+		  unsigned col, const char *fmt, va_list ap)
+{
+	struct errrec *r;
+
 	if (el->n == el->cap) {
-		el->cap = el->cap ? el->cap * 2 : 8;
+		el->cap = el->cap ? el->cap * 2 : ERRLIST_FIRST;
 		el->recs = xrealloc(el->recs, el->cap * sizeof(*el->recs));
 	}
 	r = &el->recs[el->n++];
 	r->file = file ? xstrdup(file) : NULL;
 	r->line = line;
 	r->col = col;
-	va_start(ap, fmt);
 	if (vasprintf(&r->msg, fmt, ap) < 0)
 		die_oom();
-	va_end(ap);
 }
 
 /**

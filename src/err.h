@@ -7,6 +7,8 @@
 #ifndef MOAT_ERR_H
 #define MOAT_ERR_H
 
+#include <stdarg.h>
+
 #include "common.h"
 
 /**
@@ -37,6 +39,8 @@ struct errlist {
 
 void errlist_add(struct errlist *el, const char *file, unsigned line,
 		 unsigned col, const char *fmt, ...) PRINTF_FMT(5, 6);
+void errlist_vadd(struct errlist *el, const char *file, unsigned line,
+		  unsigned col, const char *fmt, va_list ap) PRINTF_FMT(5, 0);
 void errlist_print(const struct errlist *el, FILE *f);
 void errlist_free(struct errlist *el);
 

@@ -77,7 +77,8 @@
 #include "nft.h"
 #include "state.h"
 
-#define GUARD_BUF	8192	/* netlink messages and answers */
+#define GUARD_BUF	NL_BUF	/* netlink messages and answers */
+#define GUARD_EVENT_BUF	65536	/* one read of the event socket */
 #define GUARD_TC_PRIO	1	/* before link.c's ingress redirect (2) */
 
 /**
@@ -94,7 +95,7 @@ static int guard_talk(int bus, struct nlmsghdr *nlh)
 	unsigned int portid;
 	int ret;
 
-	nl = nl_open(bus, 2);
+	nl = nl_open(bus, NL_TIMEOUT_S);
 	if (!nl)
 		return -errno;
 	portid = mnl_socket_get_portid(nl);
@@ -389,7 +390,7 @@ static int guard_rule_present(int family)
 	unsigned int portid, seq = (unsigned int)time(NULL);
 	int ret = -EIO;
 
-	nl = nl_open(NETLINK_ROUTE, 2);
+	nl = nl_open(NETLINK_ROUTE, NL_TIMEOUT_S);
 	if (!nl)
 		return -errno;
 	portid = mnl_socket_get_portid(nl);
@@ -573,7 +574,7 @@ static const char *guard_attr_str(const struct nlmsghdr *nlh, uint16_t type)
  */
 int guard_watch_read(int fd, const char *ifname)
 {
-	char buf[65536];
+	char buf[GUARD_EVENT_BUF];
 	size_t il = strlen(ifname);
 	int hit = 0;
 
@@ -645,7 +646,7 @@ static int guard_nft_get(int type, const char *chain)
 	struct nlmsghdr *nlh;
 	int ret = 0, count = 0;
 
-	nl = nl_open(NETLINK_NETFILTER, 2);
+	nl = nl_open(NETLINK_NETFILTER, NL_TIMEOUT_S);
 	if (!nl)
 		return -errno;
 	portid = mnl_socket_get_portid(nl);
@@ -739,7 +740,7 @@ uint64_t guard_table_handle(void)
 	struct nlmsghdr *nlh;
 	uint64_t h = 0;
 
-	nl = nl_open(NETLINK_NETFILTER, 2);
+	nl = nl_open(NETLINK_NETFILTER, NL_TIMEOUT_S);
 	if (!nl)
 		return 0;
 	portid = mnl_socket_get_portid(nl);
@@ -845,7 +846,7 @@ int guard_link_check(const char *ifname)
 
 	if (!idx)
 		return -errno;
-	nl = nl_open(NETLINK_ROUTE, 2);
+	nl = nl_open(NETLINK_ROUTE, NL_TIMEOUT_S);
 	if (!nl)
 		return -errno;
 	portid = mnl_socket_get_portid(nl);

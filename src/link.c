@@ -163,7 +163,7 @@ static int link_nlerr(int nlerr)
  * @l:		context, whose @syserr is used if the kernel reported an error
  * @rc:		return value of the libnl call
  *
- * Return: 0 if @rc is not negative, negative errno otherwise
+ * Return: 0 if @rc is not negative, -errno otherwise
  */
 static int link_err(const struct link_ctx *l, int rc)
 {
@@ -313,7 +313,7 @@ void link_close(struct link_ctx *l)
  * @name:	interface name
  *
  * Return: interface index, -ENODEV if there is no such interface, other
- * negative error code on failure
+ * -errno on failure
  */
 static int link_index(struct link_ctx *l, const char *name)
 {
@@ -345,7 +345,7 @@ static int link_index(struct link_ctx *l, const char *name)
  * Both ends are created down, in one RTM_NEWLINK request.
  *
  * Return: 0 on success, -EEXIST if @name (or @peer_name in its
- * namespace) exists, other negative error code on failure
+ * namespace) exists, another -errno on failure
  */
 int link_veth_add(struct link_ctx *l, const char *name, int peer_nsfd,
 		  const char *peer_name)
@@ -380,7 +380,7 @@ int link_veth_add(struct link_ctx *l, const char *name, int peer_nsfd,
  * @name:	interface name
  *
  * Return: 0 on success, -ENODEV if there is no such interface, other
- * negative error code on failure
+ * -errno on failure
  */
 int link_del(struct link_ctx *l, const char *name)
 {
@@ -407,7 +407,7 @@ int link_del(struct link_ctx *l, const char *name)
  * @l:		context
  * @name:	interface name
  *
- * Return: 1 if it exists, 0 if not, negative error code on failure
+ * Return: 1 if it exists, 0 if not, -errno on failure
  */
 int link_exists(struct link_ctx *l, const char *name)
 {
@@ -427,7 +427,7 @@ int link_exists(struct link_ctx *l, const char *name)
  * changes IFF_UP, so no lookup is needed.
  *
  * Return: 0 on success, -ENODEV if there is no such interface, other
- * negative error code on failure
+ * -errno on failure
  */
 int link_up(struct link_ctx *l, const char *name)
 {
@@ -465,7 +465,7 @@ int link_up(struct link_ctx *l, const char *name)
  *		that the address is usable at once
  *
  * Return: 0 on success, -EEXIST if the address is already there, other
- * negative error code on failure
+ * -errno on failure
  */
 int link_addr_add(struct link_ctx *l, const char *name,
 		  const struct prefix *addr, bool nodad)
@@ -590,7 +590,7 @@ out:
  * @reset:	called with @arg before each attempt, to forget what an
  *		interrupted attempt collected
  *
- * Return: 0 on success, negative error code on failure
+ * Return: 0 on success, -errno on failure
  */
 static int link_dump(struct link_ctx *l, int type, const void *hdr,
 		     size_t hlen, nl_recvmsg_msg_cb_t fn, void *arg,
@@ -682,7 +682,7 @@ static int link_name_cmp(const void *a, const void *b)
  * @l:		context
  * @ln:		filled with the interfaces, sorted by index; free ln->v
  *
- * Return: 0 on success, negative error code on failure (ln->v is then
+ * Return: 0 on success, -errno on failure (ln->v is then
  * freed)
  */
 static int link_names_get(struct link_ctx *l, struct link_names *ln)
@@ -850,7 +850,7 @@ static int link_routes_cb(struct nl_msg *msg, void *arg)
  * entries and cached clones are left out. For a multipath route, @ifname
  * is the output interface of the first next hop.
  *
- * Return: 0 on success, negative error code on failure (*@out is then
+ * Return: 0 on success, -errno on failure (*@out is then
  * NULL)
  */
 int link_routes(struct link_ctx *l, int family, struct link_route **out,
@@ -969,7 +969,7 @@ static int link_addrs_cb(struct nl_msg *msg, void *arg)
  * @out:	set to an array of addresses, to be freed with free()
  * @n:		set to the number of addresses
  *
- * Return: 0 on success, negative error code on failure (*@out is then
+ * Return: 0 on success, -errno on failure (*@out is then
  * NULL)
  */
 int link_addrs(struct link_ctx *l, int family, struct link_addr **out,
@@ -1013,7 +1013,7 @@ int link_addrs(struct link_ctx *l, int family, struct link_addr **out,
  * @out:	set to an array of names, to be freed with free()
  * @n:		set to the number of names
  *
- * Return: 0 on success, negative error code on failure (*@out is then
+ * Return: 0 on success, -errno on failure (*@out is then
  * NULL)
  */
 int link_list_names(struct link_ctx *l, const char *prefix, char (**out)[16],
@@ -1056,7 +1056,7 @@ int link_list_names(struct link_ctx *l, const char *prefix, char (**out)[16],
  * is replaced.
  *
  * Return: 0 on success, -ERANGE if @bps is beyond what libnl can express
- * (32-bit bytes per second), other negative error code on failure
+ * (32-bit bytes per second), another -errno on failure
  */
 static int link_tbf(struct link_ctx *l, int idx, uint64_t bps)
 {
@@ -1129,7 +1129,7 @@ static void link_qdisc_del(struct link_ctx *l, int idx, uint32_t parent)
  * than matchall: some kernels, such as the test machines', lack
  * cls_matchall, and u32 is as old as tc.)
  *
- * Return: 0 on success, other negative error code on failure (the ingress
+ * Return: 0 on success, another -errno on failure (the ingress
  * qdisc is then not left behind, unless it was there before)
  */
 static int link_redirect(struct link_ctx *l, int idx, int to)
@@ -1221,7 +1221,7 @@ out:
  * failure, whatever this call set up is removed again.
  *
  * Return: 0 on success, -EEXIST if @ifb exists, -ERANGE for a rate above
- * about 17 Gbit/s, other negative error code on failure
+ * about 17 Gbit/s, another -errno on failure
  */
 int link_shape(struct link_ctx *l, const char *name, const char *ifb,
 	       uint64_t egress_bps, uint64_t ingress_bps)

@@ -2,7 +2,7 @@
  * moat - per-sandbox networks enforced by the host kernel
  *
  * log.h - a sandbox's decision log: denied flows from NFLOG, events from
- * the supervisor's services, a bounded file, and "moat logs"
+ * the supervisor's services, a bounded file, the archive of removed ones
  *
  * For the DNS interceptor and the proxy (or anything else in the
  * supervisor) that wants a decision in "moat logs":
@@ -37,15 +37,13 @@
 #define LOG_MAX_BYTES_MIN	1024
 #define LOG_EVENT_RATE		50
 #define LOG_EVENT_BURST		100
-#define LOG_NFLOG_COPY		128		/* bytes of each packet */
-#define LOG_RECORD_MAX		8192		/* bytes of one record line */
+#define LOG_TIME_LEN		64	/* log_time_str()'s buffer */
+#define LOG_RECORD_MAX		8192	/* bytes of one record line */
 
 /* logs of removed sandboxes: RUN_DIR/LOG_ARCHIVE_DIR/NAME/ */
 #define LOG_ARCHIVE_DIR		"logs"
 #define LOG_ARCHIVE_MAX_BYTES_DEFAULT	(16ULL * 1024 * 1024)
 #define LOG_ARCHIVE_MAX_AGE_DEFAULT	(7ULL * 24 * 3600)	/* seconds */
-#define LOG_SUMMARY_LINES	10	/* destinations "moat run" lists */
-#define LOG_SUMMARY_KEYS	4096	/* destinations it counts apart */
 
 /**
  * struct log - a sandbox's log, owned by its supervisor
@@ -89,30 +87,6 @@ struct log {
 	bool sink;
 };
 
-/**
- * struct log_pkt - what a logged packet said
- * @family:	AF_INET or AF_INET6, 0 if the packet could not be parsed
- * @proto:	IP protocol number
- * @src:	source address
- * @dst:	destination address
- * @sport:	source port (TCP, UDP), or ICMP type
- * @dport:	destination port (TCP, UDP), or ICMP code
- * @has_ports:	@sport and @dport are meaningful
- * @reason:	the rule's log prefix without "moat:" ("I2:host", "rule:3")
- * @ts:		when it was logged, 0 if the kernel did not say
- */
-struct log_pkt {
-	int family;
-	uint8_t proto;
-	uint8_t src[16];
-	uint8_t dst[16];
-	uint16_t sport;
-	uint16_t dport;
-	bool has_ports;
-	char reason[64];
-	struct timespec ts;
-};
-
 int log_open(struct log *lg, const char *dir, unsigned group);
 int log_open_sink(struct log *lg, int fd, unsigned group);
 bool log_line_ok(const char *line, size_t len);
@@ -123,19 +97,12 @@ void log_event(struct log *lg, const char *kind, ...)
 void log_nflog_input(struct log *lg);
 json_t *log_stats(const struct log *lg);
 
-typedef void (*log_pkt_fn)(void *opaque, const struct log_pkt *p);
-size_t log_nflog_parse(const void *buf, size_t len, log_pkt_fn fn,
-		       void *opaque);
-int log_packet_parse(const uint8_t *pkt, size_t len, struct log_pkt *p);
 const char *log_proto_name(uint8_t proto, char *buf, size_t len);
-
-void log_format_text(json_t *rec, FILE *f);
-int logs_command(int argc, char **argv);
+const char *log_time_str(const struct timespec *ts, char *buf);
 
 struct moat_config;
 char *log_archive_dir(const struct moat_config *c, const char *name);
 void log_archive(const struct moat_config *c, const char *name);
 void log_archive_prune(const struct moat_config *c, const char *keep);
-unsigned long log_summary(const char *dir, const char *name, FILE *f);
 
 #endif /* MOAT_LOG_H */

@@ -5,8 +5,11 @@
  *
  * Theory of operation
  * -------------------
- * "moat COMMAND [OPTIONS] [ARGS]": each command is one function taking
- * argc/argv after the command name. Options are parsed with getopt_long;
+ * "moat COMMAND [OPTIONS] [ARGS]": each command is one function,
+ * cmd_COMMAND(), taking argc/argv after the command name; those of "moat
+ * logs" and "moat verify" live with what they do (logs.c, verify.c), the
+ * others here, and cli.c has what they all share (usage errors, help, root
+ * and configuration checks). Options are parsed with getopt_long;
  * the sandbox options shared by run and create build one effective policy:
  * the --policy file, with rules from --allow/--deny in front of the file's
  * (command-line rules are evaluated first), then the overrides. Every
@@ -17,7 +20,6 @@
  */
 #include <errno.h>
 #include <getopt.h>
-#include <stdarg.h>
 #include <signal.h>
 #include <string.h>
 #include <time.h>
@@ -26,20 +28,29 @@
 #include <arpa/inet.h>
 
 #include "adopt.h"
+#include "cli.h"
 #include "err.h"
 #include "exec.h"
 #include "guard.h"
 #include "log.h"
+#include "logs.h"
 #include "nft.h"
 #include "policy.h"
+#include "prom.h"
 #include "ptest.h"
 #include "sandbox.h"
 #include "state.h"
 #include "stats.h"
+#include "statsd.h"
 #include "supervisor.h"
 #include "svctl.h"
 #include "update.h"
 #include "verify.h"
+
+/* why the commands that create, change and remove sandboxes need root */
+#define MAIN_ROOT_WHY	"it changes the host's network"
+
+#define MAIN_PUBLISH_MAX	64	/* --publish options on one command line */
 
 static const char usage_main[] =
 "Usage: moat [--verbose] COMMAND [OPTIONS] [ARGS]\n"
@@ -208,78 +219,6 @@ static const char usage_policy[] =
 "(number and FILE:LINE:COL) and the path (dns, proxy, kernel). Exit status\n"
 "0 allowed, 1 denied (or an invalid policy), 2 usage.\n";
 
-/**
- * want_help() - whether the arguments ask for help
- * @argc:	argument count
- * @argv:	arguments
- *
- * Return: true if "--help" or "-h" comes before "--"
- */
-static bool want_help(int argc, char **argv)
-{
-	int i;
-
-	for (i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--"))
-			break;
-		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h"))
-			return true;
-	}
-	return false;
-}
-
-/**
- * usage_error() - print a usage error line
- * @cmd:	command name
- * @fmt:	message
- *
- * Return: MOAT_EXIT_USAGE
- */
-static int usage_error(const char *cmd, const char *fmt, ...) PRINTF_FMT(2, 3);
-static int usage_error(const char *cmd, const char *fmt, ...)
-{
-	va_list ap;
-
-	fprintf(stderr, "moat %s: ", cmd);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fprintf(stderr, " (see 'moat %s --help')\n", cmd);
-	return MOAT_EXIT_USAGE;
-}
-
-/**
- * need_root() - refuse commands that change the host when not root
- * @cmd:	command name
- *
- * Return: 0 if root, else prints and returns MOAT_EXIT_FAILURE
- */
-static int need_root(const char *cmd)
-{
-	if (geteuid() == 0)
-		return 0;
-	msg_err("%s: must be run as root: it changes the host's network", cmd);
-	return MOAT_EXIT_FAILURE;
-}
-
-/**
- * load_config() - read host-wide settings or print why not
- * @c:		filled in
- *
- * Return: 0, or MOAT_EXIT_FAILURE
- */
-static int load_config(struct moat_config *c)
-{
-	char *err;
-
-	if (state_config_load(c, &err)) {
-		msg_err("%s", err);
-		free(err);
-		return MOAT_EXIT_FAILURE;
-	}
-	return 0;
-}
-
 enum {
 	OPT_POLICY = 256, OPT_NAME, OPT_ALLOW, OPT_DENY, OPT_DEFAULT_EGRESS,
 	OPT_NO_NET, OPT_RESTRICTED, OPT_PUBLISH, OPT_DNS_UPSTREAM,
@@ -311,9 +250,9 @@ struct sb_args {
 	int default_egress;
 	bool no_net;
 	bool restricted;
-	struct publish publish[64];
+	struct publish publish[MAIN_PUBLISH_MAX];
 	size_t npublish;
-	struct prefix upstream[8];
+	struct prefix upstream[POLICY_UPSTREAM_MAX];
 	size_t nupstream;
 	bool no_rebind;
 	const char *bandwidth;
@@ -357,12 +296,11 @@ static int parse_sb_args(const char *cmd, int argc, char **argv,
 	memset(a, 0, sizeof(*a));
 	policy_init(&a->cli);
 	a->default_egress = -1;
-	optind = 1;
-	opterr = 0;
+	cli_getopt_reset();
 	while ((opt = getopt_long(argc, argv, "+q", sb_longopts, &li)) != -1) {
 		if (opt != '?' && optarg && !strcmp(optarg, "--"))
-			return usage_error(cmd, "--%s needs a value before '--'",
-					   sb_longopts[li].name);
+			return cli_usage_error(cmd, "--%s needs a value before '--'",
+					       sb_longopts[li].name);
 		switch (opt) {
 		case OPT_POLICY:
 			a->policy_file = optarg;
@@ -388,8 +326,8 @@ static int parse_sb_args(const char *cmd, int argc, char **argv,
 			else if (!strcmp(optarg, "allow"))
 				a->default_egress = EGRESS_ALLOW;
 			else
-				return usage_error(cmd, "--default-egress '%s': expected public, deny or allow",
-						   optarg);
+				return cli_usage_error(cmd, "--default-egress '%s': expected public, deny or allow",
+						       optarg);
 			break;
 		case OPT_NO_NET:
 			a->no_net = true;
@@ -399,8 +337,8 @@ static int parse_sb_args(const char *cmd, int argc, char **argv,
 			break;
 		case OPT_PUBLISH:
 			if (a->npublish == ARRAY_SIZE(a->publish))
-				return usage_error(cmd, "too many --publish options (at most %zu)",
-						   ARRAY_SIZE(a->publish));
+				return cli_usage_error(cmd, "too many --publish options (at most %zu)",
+						       ARRAY_SIZE(a->publish));
 			if (policy_parse_publish(optarg, &a->publish[a->npublish],
 						 "--publish", 0, 0, &el)) {
 				errlist_print(&el, stderr);
@@ -411,11 +349,11 @@ static int parse_sb_args(const char *cmd, int argc, char **argv,
 			break;
 		case OPT_DNS_UPSTREAM:
 			if (a->nupstream == ARRAY_SIZE(a->upstream))
-				return usage_error(cmd, "too many --dns-upstream options (at most %zu)",
-						   ARRAY_SIZE(a->upstream));
+				return cli_usage_error(cmd, "too many --dns-upstream options (at most %zu)",
+						       ARRAY_SIZE(a->upstream));
 			if (addr_parse(optarg, &a->upstream[a->nupstream]))
-				return usage_error(cmd, "--dns-upstream '%s': not an IPv4 or IPv6 address",
-						   optarg);
+				return cli_usage_error(cmd, "--dns-upstream '%s': not an IPv4 or IPv6 address",
+						       optarg);
 			a->nupstream++;
 			break;
 		case OPT_NO_REBIND:
@@ -423,42 +361,39 @@ static int parse_sb_args(const char *cmd, int argc, char **argv,
 			break;
 		case OPT_USER:
 			if (!with_user)
-				return usage_error(cmd, "unknown option '--user'");
+				return cli_usage_error(cmd, "unknown option '--user'");
 			a->user = optarg;
 			break;
 		case OPT_QUIET:
 		case 'q':
 			if (!with_user)
-				return usage_error(cmd, "unknown option '--quiet'");
+				return cli_usage_error(cmd, "unknown option '--quiet'");
 			a->quiet = true;
 			break;
 		case OPT_BANDWIDTH: {
 			uint64_t bps;
 
 			if (policy_parse_rate(optarg, &bps))
-				return usage_error(cmd, "--bandwidth '%s': expected a rate such as 100mbit",
-						   optarg);
+				return cli_usage_error(cmd, "--bandwidth '%s': expected a rate such as 100mbit",
+						       optarg);
 			if (bps && (bps < POLICY_BANDWIDTH_MIN ||
 				    bps > POLICY_BANDWIDTH_MAX))
-				return usage_error(cmd, "--bandwidth '%s': beyond what tc can shape (8bit to %llubit, about 17gbit)",
-						   optarg, POLICY_BANDWIDTH_MAX);
+				return cli_usage_error(cmd, "--bandwidth '%s': beyond what tc can shape (8bit to %llubit, about 17gbit)",
+						       optarg, POLICY_BANDWIDTH_MAX);
 			a->bandwidth = optarg;
 			break;
 		}
 		case OPT_HELP:
 			return MOAT_EXIT_USAGE;
 		default:
-			if (optopt)
-				return usage_error(cmd, "option '-%c' is not valid here", optopt);
-			return usage_error(cmd, "option '%s' is not valid here or lacks its argument",
-					   argv[optind - 1]);
+			return cli_bad_option(cmd, argv);
 		}
 	}
 	if (a->no_net && a->restricted)
-		return usage_error(cmd, "--no-net and --restricted exclude each other");
+		return cli_usage_error(cmd, "--no-net and --restricted exclude each other");
 	if (a->name && !state_name_valid(a->name))
-		return usage_error(cmd, "name '%s': use 1 to %d letters, digits, '_', '.' or '-', starting with a letter or digit",
-				   a->name, MOAT_NAME_MAX);
+		return cli_usage_error(cmd, "name '%s': use 1 to %d letters, digits, '_', '.' or '-', starting with a letter or digit",
+				       a->name, MOAT_NAME_MAX);
 	return 0;
 }
 
@@ -596,7 +531,7 @@ static int cmd_run(int argc, char **argv)
 	bool gone;
 	int ret;
 
-	if (want_help(argc, argv)) {
+	if (cli_want_help(argc, argv)) {
 		printf("%s\n%s", usage_run, usage_sandbox_opts);
 		return 0;
 	}
@@ -604,14 +539,15 @@ static int cmd_run(int argc, char **argv)
 	if (ret)
 		goto out_args;
 	if (optind >= argc) {
-		ret = usage_error("run", "missing the command to run (moat run [OPTIONS] -- CMD)");
+		ret = cli_usage_error("run", "missing the command to run (moat run [OPTIONS] -- CMD)");
 		goto out_args;
 	}
 	if (a.user ? exec_parse_user(a.user, &u) : exec_default_user(&u)) {
 		ret = MOAT_EXIT_USAGE;
 		goto out_args;
 	}
-	if ((ret = need_root("run")) || (ret = load_config(&c)))
+	if ((ret = cli_need_root("run", MAIN_ROOT_WHY)) ||
+	    (ret = cli_load_config(&c)))
 		goto out_args;
 	policy_init(&p);
 	ret = build_policy(&a, &p);
@@ -637,7 +573,7 @@ static int cmd_run(int argc, char **argv)
 		/* what it was denied, from the log teardown kept */
 		autofree char *kept = log_archive_dir(&c, s.name);
 
-		log_summary(kept, s.name, stderr);
+		logs_summary(kept, s.name, stderr);
 	}
 out:
 	policy_free(&p);
@@ -662,7 +598,7 @@ static int cmd_create(int argc, char **argv)
 	struct sb_opts o = { 0 };
 	int ret;
 
-	if (want_help(argc, argv)) {
+	if (cli_want_help(argc, argv)) {
 		printf("%s%s", usage_create, usage_sandbox_opts);
 		return 0;
 	}
@@ -673,11 +609,11 @@ static int cmd_create(int argc, char **argv)
 		argv[1] = argv[0];
 		ret = parse_sb_args("create", argc - 1, argv + 1, &a, false);
 		if (!ret && a.name && strcmp(a.name, name))
-			ret = usage_error("create", "two names given: '%s' and '%s'",
-					  name, a.name);
+			ret = cli_usage_error("create", "two names given: '%s' and '%s'",
+					      name, a.name);
 		if (!ret && !state_name_valid(name))
-			ret = usage_error("create", "name '%s': use 1 to %d letters, digits, '_', '.' or '-', starting with a letter or digit",
-					  name, MOAT_NAME_MAX);
+			ret = cli_usage_error("create", "name '%s': use 1 to %d letters, digits, '_', '.' or '-', starting with a letter or digit",
+					      name, MOAT_NAME_MAX);
 		a.name = name;
 		argc--;
 		argv++;
@@ -687,14 +623,15 @@ static int cmd_create(int argc, char **argv)
 	if (ret)
 		goto out_args;
 	if (optind < argc) {
-		ret = usage_error("create", "unexpected argument '%s'", argv[optind]);
+		ret = cli_usage_error("create", "unexpected argument '%s'", argv[optind]);
 		goto out_args;
 	}
 	if (!a.name) {
-		ret = usage_error("create", "missing the sandbox name");
+		ret = cli_usage_error("create", "missing the sandbox name");
 		goto out_args;
 	}
-	if ((ret = need_root("create")) || (ret = load_config(&c)))
+	if ((ret = cli_need_root("create", MAIN_ROOT_WHY)) ||
+	    (ret = cli_load_config(&c)))
 		goto out_args;
 	policy_init(&p);
 	ret = build_policy(&a, &p);
@@ -735,34 +672,35 @@ static int cmd_update(int argc, char **argv)
 	int ret, lock, err;
 	FILE *f;
 
-	if (want_help(argc, argv)) {
+	if (cli_want_help(argc, argv)) {
 		printf("%s", usage_update);
 		return 0;
 	}
 	if (argc < 2 || argv[1][0] == '-')
-		return usage_error("update", "missing the sandbox name");
+		return cli_usage_error("update", "missing the sandbox name");
 	name = argv[1];
 	argv[1] = argv[0];
 	ret = parse_sb_args("update", argc - 1, argv + 1, &a, false);
 	if (ret)
 		goto out_args;
 	if (a.name && strcmp(a.name, name))
-		ret = usage_error("update", "two names given: '%s' and '%s'",
-				  name, a.name);
+		ret = cli_usage_error("update", "two names given: '%s' and '%s'",
+				      name, a.name);
 	else if (!state_name_valid(name))
-		ret = usage_error("update", "'%s' is not a sandbox name", name);
+		ret = cli_sandbox_name("update", name);
 	else if (optind < argc - 1)
-		ret = usage_error("update", "unexpected argument '%s'",
-				  argv[optind + 1]);
+		ret = cli_usage_error("update", "unexpected argument '%s'",
+				      argv[optind + 1]);
 	else if (a.no_net || a.restricted)
-		ret = usage_error("update", "the network mode cannot change on a running sandbox");
+		ret = cli_usage_error("update", "the network mode cannot change on a running sandbox");
 	else if (a.npublish)
-		ret = usage_error("update", "published ports cannot change on a running sandbox");
+		ret = cli_usage_error("update", "published ports cannot change on a running sandbox");
 	else if (a.bandwidth)
-		ret = usage_error("update", "the bandwidth limit cannot change on a running sandbox");
+		ret = cli_usage_error("update", "the bandwidth limit cannot change on a running sandbox");
 	else if (a.nupstream)
-		ret = usage_error("update", "DNS upstreams cannot change on a running sandbox");
-	if (ret || (ret = need_root("update")) || (ret = load_config(&c)))
+		ret = cli_usage_error("update", "DNS upstreams cannot change on a running sandbox");
+	if (ret || (ret = cli_need_root("update", MAIN_ROOT_WHY)) ||
+	    (ret = cli_load_config(&c)))
 		goto out_args;
 
 	policy_init(&p);
@@ -882,29 +820,28 @@ static int cmd_exec(int argc, char **argv)
 	enum sb_status st;
 	int opt, ret;
 
-	if (want_help(argc, argv)) {
+	if (cli_want_help(argc, argv)) {
 		printf("%s", usage_exec);
 		return 0;
 	}
 	if (argc < 2 || argv[1][0] == '-')
-		return usage_error("exec", "missing the sandbox name");
+		return cli_usage_error("exec", "missing the sandbox name");
 	name = argv[1];
 	argv[1] = argv[0];
 	argc--;
 	argv++;
-	optind = 1;
-	opterr = 0;
+	cli_getopt_reset();
 	while ((opt = getopt_long(argc, argv, "+", lo, NULL)) != -1) {
 		if (opt != OPT_USER)
-			return usage_error("exec", "option '%s' is not valid here or lacks its argument",
-					   argv[optind - 1]);
+			return cli_bad_option("exec", argv);
 		user = optarg;
 	}
 	if (optind >= argc)
-		return usage_error("exec", "missing the command to run (moat exec NAME -- CMD)");
+		return cli_usage_error("exec", "missing the command to run (moat exec NAME -- CMD)");
 	if (user ? exec_parse_user(user, &u) : exec_default_user(&u))
 		return MOAT_EXIT_USAGE;
-	if ((ret = need_root("exec")) || (ret = load_config(&c)))
+	if ((ret = cli_need_root("exec", MAIN_ROOT_WHY)) ||
+	    (ret = cli_load_config(&c)))
 		return ret;
 	ret = state_read(&c, name, &s);
 	if (ret == -ENOENT) {
@@ -948,24 +885,23 @@ static int cmd_rm(int argc, char **argv)
 	bool force = false;
 	int opt, ret = 0, r, i;
 
-	if (want_help(argc, argv)) {
+	if (cli_want_help(argc, argv)) {
 		printf("%s", usage_rm);
 		return 0;
 	}
-	optind = 1;
-	opterr = 0;
+	cli_getopt_reset();
 	while ((opt = getopt_long(argc, argv, "f", lo, NULL)) != -1) {
 		if (opt != 'f')
-			return usage_error("rm", "option '%s' is not valid here",
-					   argv[optind - 1]);
+			return cli_bad_option("rm", argv);
 		force = true;
 	}
 	if (optind >= argc)
-		return usage_error("rm", "missing the sandbox name");
+		return cli_usage_error("rm", "missing the sandbox name");
 	for (i = optind; i < argc; i++)
-		if (!state_name_valid(argv[i]))
-			return usage_error("rm", "'%s' is not a sandbox name", argv[i]);
-	if ((ret = need_root("rm")) || (ret = load_config(&c)))
+		if ((ret = cli_sandbox_name("rm", argv[i])))
+			return ret;
+	if ((ret = cli_need_root("rm", MAIN_ROOT_WHY)) ||
+	    (ret = cli_load_config(&c)))
 		return ret;
 	for (i = optind; i < argc; i++) {
 		r = sandbox_destroy(&c, argv[i], force, false);
@@ -997,27 +933,25 @@ static int cmd_adopt(int argc, char **argv)
 	size_t n = 0, i;
 	int opt, ret;
 
-	if (want_help(argc, argv)) {
+	if (cli_want_help(argc, argv)) {
 		printf("%s", usage_adopt);
 		return 0;
 	}
-	optind = 1;
-	opterr = 0;
+	cli_getopt_reset();
 	while ((opt = getopt_long(argc, argv, "", lo, NULL)) != -1) {
 		if (opt != 'a')
-			return usage_error("adopt", "option '%s' is not valid here",
-					   argv[optind - 1]);
+			return cli_bad_option("adopt", argv);
 		all = true;
 	}
 	if (all && optind < argc)
-		return usage_error("adopt", "--all takes no sandbox name");
+		return cli_usage_error("adopt", "--all takes no sandbox name");
 	if (!all && optind >= argc)
-		return usage_error("adopt", "missing the sandbox name (or --all)");
+		return cli_usage_error("adopt", "missing the sandbox name (or --all)");
 	for (i = optind; i < (size_t)argc; i++)
-		if (!state_name_valid(argv[i]))
-			return usage_error("adopt", "'%s' is not a sandbox name",
-					   argv[i]);
-	if ((ret = need_root("adopt")) || (ret = load_config(&c)))
+		if ((ret = cli_sandbox_name("adopt", argv[i])))
+			return ret;
+	if ((ret = cli_need_root("adopt", MAIN_ROOT_WHY)) ||
+	    (ret = cli_load_config(&c)))
 		return ret;
 	if (all && (ret = state_list(&c, &names, &n))) {
 		msg_err("cannot list %s: %s", c.run_dir, strerror(-ret));
@@ -1070,14 +1004,15 @@ static int json_opt(const char *cmd, int argc, char **argv, bool *json,
 		if (!strcmp(argv[i], "--json"))
 			*json = true;
 		else if (argv[i][0] == '-')
-			return usage_error(cmd, "unknown option '%s'", argv[i]);
+			return cli_usage_error(cmd, "option '%s' is not valid here",
+					       argv[i]);
 		else if (n < npos)
 			pos[n++] = argv[i];
 		else
-			return usage_error(cmd, "unexpected argument '%s'", argv[i]);
+			return cli_usage_error(cmd, "unexpected argument '%s'", argv[i]);
 	}
 	if (n < npos)
-		return usage_error(cmd, "missing the sandbox name");
+		return cli_usage_error(cmd, "missing the sandbox name");
 	return 0;
 }
 
@@ -1111,12 +1046,12 @@ static int cmd_ls(int argc, char **argv)
 	int ret, base = -1;
 	bool json;
 
-	if (want_help(argc, argv)) {
+	if (cli_want_help(argc, argv)) {
 		printf("%s", usage_ls);
 		return 0;
 	}
 	if ((ret = json_opt("ls", argc, argv, &json, 0, NULL)) ||
-	    (ret = load_config(&c)))
+	    (ret = cli_load_config(&c)))
 		return ret;
 	if ((ret = state_list(&c, &names, &n))) {
 		msg_err("cannot list %s: %s", c.run_dir, strerror(-ret));
@@ -1191,15 +1126,15 @@ static int cmd_inspect(int argc, char **argv)
 	bool json;
 	int ret;
 
-	if (want_help(argc, argv)) {
+	if (cli_want_help(argc, argv)) {
 		printf("%s", usage_inspect);
 		return 0;
 	}
 	if ((ret = json_opt("inspect", argc, argv, &json, 1, &name)) ||
-	    (ret = load_config(&c)))
+	    (ret = cli_load_config(&c)))
 		return ret;
-	if (!state_name_valid(name))
-		return usage_error("inspect", "'%s' is not a sandbox name", name);
+	if ((ret = cli_sandbox_name("inspect", name)))
+		return ret;
 	ret = state_read(&c, name, &s);
 	if (ret == -ENOENT) {
 		msg_err("no such sandbox: %s", name);
@@ -1283,15 +1218,15 @@ static int cmd_policy_test(int argc, char **argv)
 	int ret;
 
 	if (argc != 4)
-		return usage_error("policy", argc < 4 ?
-				   "expected 'test FILE DEST[:PORT][/PROTO]'" :
-				   "expected one policy file and one destination");
+		return cli_usage_error("policy", argc < 4 ?
+				       "expected 'test FILE DEST[:PORT][/PROTO]'" :
+				       "expected one policy file and one destination");
 	if (ptest_parse_dest(argv[3], &d, &el)) {
 		errlist_print(&el, stderr);
 		errlist_free(&el);
-		return usage_error("policy", "DEST is a name, an address or 'host', then an optional :PORT and /tcp, /udp or /icmp");
+		return cli_usage_error("policy", "DEST is a name, an address or 'host', then an optional :PORT and /tcp, /udp or /icmp");
 	}
-	if ((ret = load_config(&c)))
+	if ((ret = cli_load_config(&c)))
 		return ret;
 	policy_init(&p);
 	if (policy_load_file(&p, argv[2], &el) ||
@@ -1323,17 +1258,17 @@ static int cmd_policy(int argc, char **argv)
 	struct policy p;
 	int ret = 0;
 
-	if (want_help(argc, argv)) {
+	if (cli_want_help(argc, argv)) {
 		printf("%s", usage_policy);
 		return 0;
 	}
 	if (argc >= 2 && !strcmp(argv[1], "test"))
 		return cmd_policy_test(argc, argv);
 	if (argc < 2 || strcmp(argv[1], "check"))
-		return usage_error("policy", "expected 'check FILE' or 'test FILE DEST'");
+		return cli_usage_error("policy", "expected 'check FILE' or 'test FILE DEST'");
 	if (argc != 3)
-		return usage_error("policy", argc < 3 ? "missing the policy file" :
-				   "expected exactly one policy file");
+		return cli_usage_error("policy", argc < 3 ? "missing the policy file" :
+				       "expected exactly one policy file");
 	policy_init(&p);
 	if (policy_load_file(&p, argv[2], &el) || policy_check_supported(&p, &el)) {
 		errlist_print(&el, stderr);
@@ -1347,6 +1282,123 @@ static int cmd_policy(int argc, char **argv)
 	errlist_free(&el);
 	policy_free(&p);
 	return ret;
+}
+
+static const char usage_stats[] =
+"Usage: moat stats [NAME] [--json|--prometheus]\n"
+"       moat stats [NAME] --listen ADDR:PORT [--allow-remote]\n"
+"\n"
+"Show what each sandbox (or NAME) was denied, by reason (I1-I5, I9: the\n"
+"invariant; rule: a deny rule of its policy) and direction (egress, host,\n"
+"any: before routing), in packets and bytes; the new flows its policy\n"
+"allowed, by rule or default; and the counters of its supervisor's\n"
+"services (published ports, log, DNS, proxy).\n"
+"\n"
+"  --json            one JSON document\n"
+"  --prometheus      Prometheus text exposition format (metrics moat_*)\n"
+"  --listen ADDR:PORT  serve the Prometheus text at http://ADDR:PORT/metrics\n"
+"                    until interrupted; ADDR must be a loopback address\n"
+"  --allow-remote    let --listen use any address\n";
+
+/**
+ * cmd_stats() - moat stats [NAME] [--json|--prometheus|--listen ADDR:PORT]
+ * @argc:	argument count
+ * @argv:	arguments, argv[0] = "stats"
+ *
+ * The counters come from stats_collect(), printed as its text table, as
+ * JSON or as Prometheus text (prom.c), or served at /metrics (statsd.c).
+ *
+ * Return: exit status
+ */
+static int cmd_stats(int argc, char **argv)
+{
+	enum { O_JSON = 256, O_PROM, O_LISTEN, O_REMOTE, O_HELP };
+	static const struct option lo[] = {
+		{ "json", no_argument, NULL, O_JSON },
+		{ "prometheus", no_argument, NULL, O_PROM },
+		{ "listen", required_argument, NULL, O_LISTEN },
+		{ "allow-remote", no_argument, NULL, O_REMOTE },
+		{ "help", no_argument, NULL, O_HELP },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *only = NULL, *listen_addr = NULL;
+	bool json = false, prom = false, remote = false, loopback;
+	struct sockaddr_storage ss;
+	struct moat_config c;
+	socklen_t sl;
+	json_t *doc;
+	int opt, ret;
+
+	cli_getopt_reset();
+	while ((opt = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
+		switch (opt) {
+		case O_JSON:
+			json = true;
+			break;
+		case O_PROM:
+			prom = true;
+			break;
+		case O_LISTEN:
+			listen_addr = optarg;
+			break;
+		case O_REMOTE:
+			remote = true;
+			break;
+		case O_HELP:
+		case 'h':
+			printf("%s", usage_stats);
+			return 0;
+		default:
+			return cli_bad_option("stats", argv);
+		}
+	}
+	if (optind < argc)
+		only = argv[optind++];
+	if (optind < argc)
+		return cli_usage_error("stats", "unexpected argument '%s'",
+				       argv[optind]);
+	if (json + prom + !!listen_addr > 1)
+		return cli_usage_error("stats", "--json, --prometheus and --listen exclude each other");
+	if (remote && !listen_addr)
+		return cli_usage_error("stats", "--allow-remote goes with --listen");
+	if (only && (ret = cli_sandbox_name("stats", only)))
+		return ret;
+	if (listen_addr &&
+	    statsd_parse_listen(listen_addr, &ss, &sl, &loopback))
+		return cli_usage_error("stats", "--listen '%s': expected ADDR:PORT, e.g. 127.0.0.1:9464 or [::1]:9464",
+				       listen_addr);
+	if (listen_addr && !loopback && !remote)
+		return cli_usage_error("stats", "--listen '%s' is not a loopback address: the metrics name sandboxes and what they tried to reach; add --allow-remote to serve them there",
+				       listen_addr);
+	if ((ret = cli_need_root("stats",
+				 "it reads the host's nftables counters")) ||
+	    (ret = cli_load_config(&c)))
+		return ret;
+	if (listen_addr)
+		return statsd_serve(&c, only, listen_addr, &ss, sl);
+
+	ret = stats_collect(&c, only, &doc);
+	if (ret == 1) {
+		msg_err("no such sandbox: %s", only);
+		return MOAT_EXIT_POLICY;
+	}
+	if (ret) {
+		msg_err("cannot list %s: %s", c.run_dir, strerror(-ret));
+		return MOAT_EXIT_FAILURE;
+	}
+	if (json) {
+		char *out = json_dumps(doc, JSON_INDENT(2));
+
+		if (out)
+			printf("%s\n", out);
+		free(out);
+	} else if (prom) {
+		prom_text(doc, stdout);
+	} else {
+		stats_text(doc, stdout);
+	}
+	json_decref(doc);
+	return 0;
 }
 
 /**
@@ -1363,7 +1415,7 @@ static int cmd_supervise(int argc, char **argv)
 
 	if (argc != 4)
 		return MOAT_EXIT_USAGE;
-	if ((ret = load_config(&c)))
+	if ((ret = cli_load_config(&c)))
 		return ret;
 	return supervisor_main(&c, argv[1], atoi(argv[2]), (pid_t)atoi(argv[3]));
 }
@@ -1385,8 +1437,8 @@ int main(int argc, char **argv)
 		{ "rm", cmd_rm }, { "ls", cmd_ls }, { "inspect", cmd_inspect },
 		{ "update", cmd_update }, { "adopt", cmd_adopt },
 		{ "policy", cmd_policy }, { "__supervise", cmd_supervise },
-		{ "logs", logs_command }, { "stats", stats_command },
-		{ "verify", verify_main },
+		{ "logs", cmd_logs }, { "stats", cmd_stats },
+		{ "verify", cmd_verify },
 	};
 	size_t i;
 

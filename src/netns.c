@@ -82,7 +82,7 @@ static void netns_return(int orig)
  * netns_run_dir() - make a directory an existing, shared mount point
  * @dir:	directory, created with mode 0755 if missing (one level only)
  *
- * Return: 0 on success, negative error code on failure
+ * Return: 0 on success, -errno on failure
  */
 static int netns_run_dir(const char *dir)
 {
@@ -114,7 +114,7 @@ static int netns_run_dir(const char *dir)
  * The caller's own network namespace is unchanged on return. The new
  * namespace has only a loopback interface, down.
  *
- * Return: 0 on success, -EEXIST if @path exists, other negative error code
+ * Return: 0 on success, -EEXIST if @path exists, another -errno
  * on failure (nothing is left behind)
  */
 int netns_create(const char *path)
@@ -172,7 +172,7 @@ undo:
  * refers to it any more. A missing @path, or a @path that is no longer a
  * mount point (a leftover of an interrupted creation), is not an error.
  *
- * Return: 0 on success, negative error code on failure
+ * Return: 0 on success, -errno on failure
  */
 int netns_remove(const char *path)
 {
@@ -192,7 +192,7 @@ int netns_remove(const char *path)
  * netns_open() - open a network namespace for netns_enter() or setns()
  * @path:	namespace file, such as /run/netns/moat-NAME or /proc/PID/ns/net
  *
- * Return: close-on-exec descriptor, negative error code on failure
+ * Return: close-on-exec descriptor, -errno on failure
  */
 int netns_open(const char *path)
 {
@@ -205,7 +205,7 @@ int netns_open(const char *path)
  * netns_enter() - move the calling thread into a network namespace
  * @nsfd:	descriptor from netns_open()
  *
- * Return: 0 on success, negative error code on failure
+ * Return: 0 on success, -errno on failure
  */
 int netns_enter(int nsfd)
 {
@@ -250,7 +250,7 @@ static int netns_sysctl_path(const char *key, char *buf, size_t len)
  * @key:	sysctl key, see netns_sysctl_path()
  * @flags:	open(2) flags, O_CLOEXEC is added
  *
- * Return: descriptor on success, negative error code on failure
+ * Return: descriptor on success, -errno on failure
  */
 static int netns_sysctl_open(int nsfd, const char *key, int flags)
 {
@@ -288,7 +288,7 @@ static int netns_sysctl_open(int nsfd, const char *key, int flags)
  *		netns_sysctl_path()
  * @val:	value to write, without trailing newline
  *
- * Return: 0 on success, negative error code on failure (-ENOENT for an
+ * Return: 0 on success, -errno on failure (-ENOENT for an
  * unknown key, the kernel's error for a rejected value)
  */
 int netns_sysctl(int nsfd, const char *key, const char *val)
@@ -318,7 +318,7 @@ int netns_sysctl(int nsfd, const char *key, const char *val)
  * @len:	size of @buf
  *
  * Return: 0 on success, -EOVERFLOW if the value does not fit in @buf,
- * other negative error code on failure
+ * another -errno on failure
  */
 int netns_sysctl_read(int nsfd, const char *key, char *buf, size_t len)
 {

@@ -595,8 +595,8 @@ static void nft_in_rule(FILE *f, const char *chain, const struct rule *r)
  * named counters (a fixed set, enum nft_ctr) and applies the verdict.
  * Policy rules, compiled by nft_fwd_rule() and nft_in_rule(), are passed
  * through nft_obs_policy_rule(), which does the same to their lines and
- * counts allowed ones. The supervisor reads the group (log.c); "moat
- * stats" reads the counters (stats.c).
+ * counts allowed ones. The supervisor reads the group (worker/nflog.c);
+ * "moat stats" reads the counters (stats.c).
  */
 
 /* Counter suffixes, indexed by enum nft_ctr: see nft.h */
@@ -1455,9 +1455,16 @@ int nft_sandbox_add_text(FILE *f, const struct nft_sandbox *s,
 			nft_domain_ports(f, i, fwd, p, NFT_DPORT_BYPASS);
 		nft_flows_rules(f, s, fwd, false);
 		nft_domain_ports(f, i, fwd, p, NFT_DPORT_QUIC);
-		for (k = 0; k < p->nrules; k++)
-			if (nft_rule_decorated(f, s, fwd, k, false))
-				ret = -1;
+		for (k = 0; k < p->nrules; k++) {
+			const struct srcloc *loc = &p->rules[k].loc;
+
+			if (!nft_rule_decorated(f, s, fwd, k, false))
+				continue;
+			errlist_add(el, loc->file, loc->line, loc->col,
+				    "rule %zu: its target cannot be compiled",
+				    k + 1);
+			ret = -1;
+		}
 		switch (p->egress_default) {
 		case EGRESS_PUBLIC:
 			fprintf(f, "add rule inet %s %s ip daddr @g4_public counter name \"%s_%s\" counter accept comment \"default: public\"\n",
@@ -1737,14 +1744,14 @@ static int nft_batch_send(struct mnl_socket *nl, unsigned int portid,
  */
 static int nft_dispatch_batch(const char *ifname, bool add, int only)
 {
-	char buf[8192], key[IFNAMSIZ] = { 0 }, chain[64];
+	char buf[NL_BUF], key[IFNAMSIZ] = { 0 }, chain[64];
 	struct mnl_nlmsg_batch *b;
 	struct mnl_socket *nl;
 	unsigned int seq = (unsigned int)time(NULL), portid, nmsg = 0, first;
 	int ret = 0;
 	size_t k;
 
-	nl = nl_open(NETLINK_NETFILTER, 2);
+	nl = nl_open(NETLINK_NETFILTER, NL_TIMEOUT_S);
 	if (!nl)
 		return -errno;
 	portid = mnl_socket_get_portid(nl);
@@ -1833,6 +1840,9 @@ int nft_dispatch_set(const char *ifname, bool add)
 	return 0;
 }
 
+/* the DNS interceptor holds an answer until its pins are acknowledged */
+#define NFT_PIN_TIMEOUT_S	1
+
 /**
  * struct nft_pinner - a netfilter socket for pinning, kept open
  * @nl:		socket
@@ -1857,7 +1867,7 @@ struct nft_pinner *nft_pinner_open(const char *ifname)
 {
 	struct nft_pinner *np = xcalloc(1, sizeof(*np));
 
-	np->nl = nl_open(NETLINK_NETFILTER, 1);
+	np->nl = nl_open(NETLINK_NETFILTER, NFT_PIN_TIMEOUT_S);
 	if (!np->nl) {
 		int e = errno;
 
@@ -2183,7 +2193,7 @@ int nft_pins_read(const char *ifname, const struct policy *p,
 
 	*out = NULL;
 	*n = 0;
-	nl = nl_open(NETLINK_NETFILTER, 2);
+	nl = nl_open(NETLINK_NETFILTER, NL_TIMEOUT_S);
 	if (!nl)
 		return -errno;
 	portid = mnl_socket_get_portid(nl);
@@ -2294,60 +2304,6 @@ int nft_list_table(char **out)
 		*out = xstrdup(nft_ctx_get_output_buffer(ctx));
 	nft_ctx_free(ctx);
 	return ret ? -ENOENT : 0;
-}
-
-/**
- * nft_table_exists() - whether the "inet moat" table exists
- *
- * One NFT_MSG_GETTABLE request over nfnetlink (libmnl): a listing through
- * libnftables would fetch every set with its elements first, which costs
- * more than the transaction that follows.
- *
- * Return: 1 if it does, 0 if not (or if nfnetlink cannot be asked, in
- *	   which case the transaction that follows reports the problem)
- */
-int nft_table_exists(void)
-{
-	char buf[8192];
-	struct nfgenmsg *nfg;
-	struct mnl_socket *nl;
-	struct nlmsghdr *nlh;
-	unsigned int seq = (unsigned int)time(NULL), portid;
-	ssize_t n;
-	int ret = 0;
-
-	nl = mnl_socket_open(NETLINK_NETFILTER);
-	if (!nl)
-		return 0;
-	if (mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0)
-		goto out;
-	portid = mnl_socket_get_portid(nl);
-
-	nlh = mnl_nlmsg_put_header(buf);
-	nlh->nlmsg_type = (NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_GETTABLE;
-	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
-	nlh->nlmsg_seq = seq;
-	nfg = mnl_nlmsg_put_extra_header(nlh, sizeof(*nfg));
-	nfg->nfgen_family = NFPROTO_INET;
-	nfg->version = NFNETLINK_V0;
-	nfg->res_id = 0;
-	mnl_attr_put_strz(nlh, NFTA_TABLE_NAME, NFT_TABLE);
-	if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0)
-		goto out;
-
-	/* the table (NEWTABLE) then an ACK, or an error: ENOENT if absent */
-	while ((n = mnl_socket_recvfrom(nl, buf, sizeof(buf))) > 0) {
-		int r = mnl_cb_run(buf, (size_t)n, seq, portid, NULL, NULL);
-
-		if (r == MNL_CB_ERROR)
-			break;
-		ret = 1;
-		if (r == MNL_CB_STOP)
-			break;
-	}
-out:
-	mnl_socket_close(nl);
-	return ret;
 }
 
 /**

@@ -203,7 +203,6 @@ int nft_dispatch_set(const char *ifname, bool add);
 uint64_t nft_base_hash(const struct nft_base *b);
 
 int nft_run(const char *cmds, char **err);
-int nft_table_exists(void);
 int nft_list_table(char **out);
 int nft_counters_json(const char *ifname, json_t **out);
 

@@ -7,10 +7,11 @@
  * -------------------
  * moat talks to the kernel over netlink with libmnl in several places
  * (nftables batches and pins, conntrack flushes, routing rules, IPsec
- * policies, tc filters): each opens a socket, binds it to an automatic
- * port ID, sends a request and reads the answers, never waiting for ever.
- * nl_open() is that opening, once: close-on-exec, bound, and with a
- * receive timeout, so that a kernel that never answers turns into an
+ * policies, tc filters, the link counters of "moat stats"): each opens a
+ * socket, binds it to an automatic port ID, sends a request and reads the
+ * answers, never waiting for ever. nl_open() is that opening, once:
+ * close-on-exec, bound, and with a receive timeout (NL_TIMEOUT_S for a
+ * request's answer), so that a kernel that never answers turns into an
  * error instead of a hang.
  */
 #include <errno.h>

@@ -8,6 +8,9 @@
 
 #include <libmnl/libmnl.h>
 
+#define NL_TIMEOUT_S	2	/* how long a request waits for its answer */
+#define NL_BUF		8192	/* a request, a small batch, or an answer */
+
 struct mnl_socket *nl_open(int bus, int timeout_s);
 
 #endif /* MOAT_NL_H */

@@ -11,8 +11,9 @@
 
 #include "addr.h"
 #include "err.h"
+#include "names.h"
 
-#define POLICY_DOMAIN_MAX	253	/* presentation length, no trailing dot */
+#define POLICY_DOMAIN_MAX	NAMES_MAX	/* a name, no trailing dot */
 #define POLICY_UPSTREAM_MAX	8	/* resolvers the DNS interceptor uses */
 
 enum net_mode {
@@ -201,8 +202,6 @@ int policy_parse_publish(const char *arg, struct publish *out,
 			 const char *file, unsigned line, unsigned col,
 			 struct errlist *el);
 int policy_parse_rate(const char *s, uint64_t *bps);
-int policy_normalise_domain(const char *in, char *out, size_t outlen,
-			    bool allow_wildcard, const char **why);
 
 int policy_check_supported(const struct policy *p, struct errlist *el);
 bool policy_has_domain_rules(const struct policy *p);

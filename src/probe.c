@@ -62,6 +62,8 @@
 #include "probe.h"
 
 #define PROBE_PARALLEL	512		/* sockets open at once (< 1024) */
+#define PROBE_QUERY_MAX	512		/* a probe's request: a DNS query fits */
+#define PROBE_READ_MAX	1500		/* one answer read, a packet's worth */
 #define PROBE_TOKEN	"moat-verify"
 #define PROBE_HTTP_REQ	"GET / HTTP/1.1\r\nHost: moat-verify.invalid\r\n" \
 			"Connection: close\r\n\r\n"
@@ -269,7 +271,7 @@ static uint16_t probe_cksum(const void *data, size_t len)
 static bool probe_start(struct probe *p, struct probe_slot *s)
 {
 	int fam = p->dst.ss_family, type = SOCK_DGRAM, proto = 0;
-	uint8_t buf[512];
+	uint8_t buf[PROBE_QUERY_MAX];
 	size_t len = 0;
 
 	if (p->scope_eth0) {
@@ -362,7 +364,7 @@ done:
  */
 static bool probe_event(struct probe *p, struct probe_slot *s)
 {
-	uint8_t buf[1500];
+	uint8_t buf[PROBE_READ_MAX];
 	socklen_t sl = sizeof(int);
 	ssize_t n;
 	int e = 0;
@@ -557,7 +559,7 @@ static void probe_engine(struct probe *p, size_t n, int timeout_ms,
  * @stop:	set to give up early (probes not run stay OBS_NONE); or NULL
  * @run:	filled in, for probe_wait()
  *
- * Return: 0, or a negative error code if the probes could not start
+ * Return: 0, or -errno if the probes could not start
  */
 int probe_start_in_ns(int nsfd, const struct probe *p, size_t n,
 		      int timeout_ms, volatile const int *stop,
@@ -598,7 +600,7 @@ int probe_start_in_ns(int nsfd, const struct probe *p, size_t n,
  * @run:	started run
  * @p:		where to copy the results (the probes given to it)
  *
- * Return: 0, or a negative error code if the probes could not run
+ * Return: 0, or -errno if the probes could not run
  */
 int probe_wait(struct probe_run *run, struct probe *p)
 {
@@ -631,7 +633,7 @@ out:
  * @timeout_ms:	how long each may wait for an answer
  * @stop:	set to give up early (probes not run stay OBS_NONE); or NULL
  *
- * Return: 0, or a negative error code if the probes could not run
+ * Return: 0, or -errno if the probes could not run
  */
 int probe_run_in_ns(int nsfd, struct probe *p, size_t n, int timeout_ms,
 		    volatile const int *stop)

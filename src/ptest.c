@@ -348,7 +348,7 @@ static bool ptest_kernel(FILE *f, const struct policy *p,
 			if (!r->allow)
 				continue;	/* only at DNS and the proxy */
 			if (d->kind == PTEST_NAME &&
-			    dns_name_match(r->domain, d->name)) {
+			    names_match(r->domain, d->name)) {
 				ptest_print_rule(f, p, k);
 				fprintf(f, "path: kernel: the addresses moat's DNS answered for %s are in rule %zu's set\n",
 					d->name, k + 1);
@@ -403,7 +403,7 @@ static bool ptest_proxy(FILE *f, const struct policy *p,
 		const struct rule *r = &p->rules[k];
 
 		if (r->kind != TARGET_DOMAIN || !ptest_port_matches(r, d) ||
-		    !dns_name_match(r->domain, d->name))
+		    !names_match(r->domain, d->name))
 			continue;
 		ptest_print_rule(f, p, k);
 		if (r->allow && record) {
@@ -457,7 +457,7 @@ static bool ptest_dns(FILE *f, const struct policy *p,
 		return true;
 	}
 	for (k = 0; k < p->ndns_block; k++) {
-		if (!dns_name_match(p->dns_block[k], d->name))
+		if (!names_match(p->dns_block[k], d->name))
 			continue;
 		ptest_print_loc(f, "dns.block", &p->loc_dns_block);
 		fprintf(f, "path: dns: NXDOMAIN (dns.block %s)\n",
@@ -468,7 +468,7 @@ static bool ptest_dns(FILE *f, const struct policy *p,
 		const struct rule *r = &p->rules[k];
 
 		if (r->kind != TARGET_DOMAIN ||
-		    !dns_name_match(r->domain, d->name))
+		    !names_match(r->domain, d->name))
 			continue;
 		if (!r->allow) {
 			ptest_print_rule(f, p, k);

@@ -444,7 +444,9 @@ static int sandbox_nft_del(const struct sb_state *s,
 	FILE *f;
 	int ret;
 
-	if (!s->has_net || !*s->ifname || !nft_table_exists())
+	/* the table's handle: one request, where a listing would fetch
+	 * every set with its elements first */
+	if (!s->has_net || !*s->ifname || !guard_table_handle())
 		return 0;
 	/* first nothing leads to the chains (fail closed), then they go */
 	if ((ret = nft_dispatch_set(s->ifname, false))) {

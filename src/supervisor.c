@@ -738,7 +738,7 @@ static const char *sv_pins_check(const struct sv *sv, const struct nft_pin *pins
 		    !p->rules[q->rule - 1].allow ||
 		    p->rules[q->rule - 1].kind != TARGET_DOMAIN)
 			return "not a domain allow rule";
-		if (dns_name_normalise(q->name, norm, sizeof(norm)) ||
+		if (names_fold(q->name, norm, sizeof(norm)) ||
 		    strcmp(norm, q->name) || !*norm)
 			return "not a normalised name";
 		if (!dns_pin_rule_ok(p, q->name, q->rule - 1))

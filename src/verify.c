@@ -53,7 +53,6 @@
 #include <getopt.h>
 #include <ifaddrs.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <string.h>
 #include <time.h>
 #include <arpa/inet.h>
@@ -63,11 +62,14 @@
 #include <sys/random.h>
 #include <sys/wait.h>
 
+#include "audit.h"
+#include "cli.h"
 #include "err.h"
 #include "netns.h"
 #include "nft.h"
 #include "policy.h"
 #include "probe.h"
+#include "report.h"
 #include "sandbox.h"
 #include "verify.h"
 #include "world.h"
@@ -117,189 +119,6 @@ static volatile int verify_stop;
 static void verify_signal(int sig)
 {
 	verify_stop = sig;
-}
-
-/**
- * vreport_add() - add a line to a report
- * @r:		report
- * @ok:		whether it matched
- * @inv:	invariant
- * @from:	where from
- * @check:	what
- * @expected:	expected result
- * @fmt:	observed result
- */
-void vreport_add(struct vreport *r, bool ok, const char *inv, const char *from,
-		 const char *check, const char *expected, const char *fmt, ...)
-{
-	struct vrow *row;
-	va_list ap;
-
-	if (r->n == r->cap) {
-		r->cap = r->cap ? r->cap * 2 : 64;
-		r->rows = xrealloc(r->rows, r->cap * sizeof(*r->rows));
-	}
-	row = &r->rows[r->n++];
-	memset(row, 0, sizeof(*row));
-	row->ok = ok;
-	snprintf(row->inv, sizeof(row->inv), "%s", inv);
-	snprintf(row->from, sizeof(row->from), "%s", from);
-	snprintf(row->check, sizeof(row->check), "%s", check);
-	snprintf(row->expected, sizeof(row->expected), "%s", expected);
-	va_start(ap, fmt);
-	vsnprintf(row->observed, sizeof(row->observed), fmt, ap);
-	va_end(ap);
-}
-
-/**
- * vreport_warn() - add a warning to a report: a line that is not a breach
- * @r:		report
- * @inv:	invariant
- * @from:	where from
- * @check:	what
- * @expected:	expected result
- * @fmt:	observed result
- */
-void vreport_warn(struct vreport *r, const char *inv, const char *from,
-		  const char *check, const char *expected, const char *fmt, ...)
-{
-	struct vrow *row;
-	va_list ap;
-
-	vreport_add(r, true, inv, from, check, expected, "%s", "");
-	row = &r->rows[r->n - 1];
-	row->warn = true;
-	va_start(ap, fmt);
-	vsnprintf(row->observed, sizeof(row->observed), fmt, ap);
-	va_end(ap);
-}
-
-/**
- * vreport_warnings() - lines that are warnings
- * @r:		report
- *
- * Return: their number
- */
-size_t vreport_warnings(const struct vreport *r)
-{
-	size_t i, n = 0;
-
-	for (i = 0; i < r->n; i++)
-		n += r->rows[i].warn;
-	return n;
-}
-
-/**
- * vreport_breaches() - lines that did not match
- * @r:		report
- *
- * Return: their number
- */
-size_t vreport_breaches(const struct vreport *r)
-{
-	size_t i, n = 0;
-
-	for (i = 0; i < r->n; i++)
-		n += !r->rows[i].ok;
-	return n;
-}
-
-/**
- * vreport_json() - the report as one JSON document
- * @r:		report
- *
- * Return: new reference
- */
-json_t *vreport_json(const struct vreport *r)
-{
-	json_t *rows = json_array();
-	char ts[32];
-	time_t now = time(NULL);
-	struct tm tm;
-	size_t i;
-
-	gmtime_r(&now, &tm);
-	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	for (i = 0; i < r->n; i++) {
-		const struct vrow *w = &r->rows[i];
-
-		json_array_append_new(rows, json_pack("{s:s,s:s,s:s,s:s,s:s,s:b,s:b}",
-			"check", w->check, "from", w->from, "invariant", w->inv,
-			"expected", w->expected, "observed", w->observed,
-			"ok", w->ok, "warning", w->warn));
-	}
-	return json_pack("{s:s,s:s,s:b,s:I,s:I,s:I,s:o}", "mode", r->mode,
-			 "time", ts, "ok", vreport_breaches(r) == 0,
-			 "checks", (json_int_t)r->n,
-			 "breaches", (json_int_t)vreport_breaches(r),
-			 "warnings", (json_int_t)vreport_warnings(r), "rows", rows);
-}
-
-/**
- * vreport_free() - release a report's lines
- * @r:		report
- */
-void vreport_free(struct vreport *r)
-{
-	free(r->rows);
-	r->rows = NULL;
-	r->n = r->cap = 0;
-}
-
-/**
- * vreport_print() - the report as a table, then a count by invariant
- * @r:		report
- * @f:		output
- */
-static void vreport_print(const struct vreport *r, FILE *f)
-{
-	static const char *const invs[] = { "I1", "I2", "I3", "I4", "I5",
-					    "I6", "I7", "-" };
-	int wc = 5, wf = 4, we = 8, wo = 8;
-	size_t i, k, bad = vreport_breaches(r);
-
-	for (i = 0; i < r->n; i++) {
-		const struct vrow *w = &r->rows[i];
-
-		if ((int)strlen(w->check) > wc)
-			wc = (int)strlen(w->check);
-		if ((int)strlen(w->from) > wf)
-			wf = (int)strlen(w->from);
-		if ((int)strlen(w->expected) > we)
-			we = (int)strlen(w->expected);
-		if ((int)strlen(w->observed) > wo && strlen(w->observed) < 24)
-			wo = (int)strlen(w->observed);
-	}
-	fprintf(f, "%-*s  %-*s  %-3s  %-*s  %-*s  %s\n", wc, "PROBE", wf, "FROM",
-		"INV", we, "EXPECTED", wo, "OBSERVED", "VERDICT");
-	for (i = 0; i < r->n; i++) {
-		const struct vrow *w = &r->rows[i];
-
-		fprintf(f, "%-*s  %-*s  %-3s  %-*s  %-*s  %s\n", wc, w->check,
-			wf, w->from, w->inv, we, w->expected, wo, w->observed,
-			!w->ok ? "BREACH" : w->warn ? "WARNING" : "ok");
-	}
-	fprintf(f, "\nby invariant:");
-	for (k = 0; k < ARRAY_SIZE(invs); k++) {
-		size_t n = 0, okn = 0;
-
-		for (i = 0; i < r->n; i++) {
-			if (strcmp(r->rows[i].inv, invs[k]))
-				continue;
-			n++;
-			okn += r->rows[i].ok;
-		}
-		if (n)
-			fprintf(f, " %s %zu/%zu", strcmp(invs[k], "-") ? invs[k] :
-				"ruleset", okn, n);
-	}
-	if (vreport_warnings(r))
-		fprintf(f, "\n%zu checks, %zu breaches, %zu warnings: %s\n",
-			r->n, bad, vreport_warnings(r),
-			bad ? "ISOLATION BREACHED" : "isolation holds");
-	else
-		fprintf(f, "\n%zu checks, %zu breaches: %s\n", r->n, bad,
-			bad ? "ISOLATION BREACHED" : "isolation holds");
 }
 
 /**
@@ -1039,7 +858,7 @@ static uint16_t verify_port(const struct probe *p)
  * Return: 0 when the run completed (its verdict is in @r), -1 if it could
  *	   not (moat failed, or a signal stopped it)
  */
-static int verify_once(const struct moat_config *c, struct vreport *r,
+static int verify_once(const struct moat_config *c, struct report *r,
 		       const struct world *w, const struct prefix *target,
 		       uint16_t tport)
 {
@@ -1113,14 +932,14 @@ static int verify_once(const struct moat_config *c, struct vreport *r,
 		const struct vprobe *v = &pl.v[i];
 		const char *obs = probe_obs_name(v->p.obs);
 
-		vreport_add(r, verify_match(v), v->inv, cn[v->from].name, v->check,
-			    verify_exp_name(v->exp), "%s", obs);
+		report_add(r, verify_match(v), v->inv, cn[v->from].name, v->check,
+			   verify_exp_name(v->exp), "%s", obs);
 	}
 	if (w && w->dns_queries) {
 		unsigned q = *w->dns_queries - q0;
 
-		vreport_add(r, q == 0, "I4", "world", "queries reaching the upstream resolver",
-			    "0", "%u", q);
+		report_add(r, q == 0, "I4", "world", "queries reaching the upstream resolver",
+			   "0", "%u", q);
 	}
 	if (audit_ruleset(c, r))
 		goto out;
@@ -1263,18 +1082,18 @@ static int verify_parse_target(const char *s, struct prefix *p, uint16_t *port)
  * @json:	--json
  * @on_fail:	--on-fail command, or NULL
  */
-static void verify_emit(const struct vreport *r, bool json, const char *on_fail)
+static void verify_emit(const struct report *r, bool json, const char *on_fail)
 {
-	json_t *doc = vreport_json(r);
+	json_t *doc = report_json(r);
 
 	if (json) {
 		json_dumpf(doc, stdout, JSON_COMPACT);
 		printf("\n");
 	} else {
-		vreport_print(r, stdout);
+		report_print(r, stdout);
 	}
 	fflush(stdout);
-	if (on_fail && vreport_breaches(r))
+	if (on_fail && report_breaches(r))
 		verify_on_fail(on_fail, doc);
 	json_decref(doc);
 }
@@ -1288,10 +1107,9 @@ static void verify_emit(const struct vreport *r, bool json, const char *on_fail)
  */
 static int verify_simulate(bool json, const char *on_fail)
 {
-	struct vreport r = { 0 };
+	struct report r = { 0 };
 	struct moat_config c;
 	struct world w;
-	char *err = NULL;
 	int orig, ret = MOAT_EXIT_FAILURE;
 
 	orig = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
@@ -1309,34 +1127,31 @@ static int verify_simulate(bool json, const char *on_fail)
 	setenv("MOAT_RUN_DIR", w.run_dir, 1);
 	unsetenv("MOAT_POOL4");
 	unsetenv("MOAT_POOL6");
-	if (state_config_load(&c, &err)) {
-		msg_err("%s", err);
-		free(err);
+	if (cli_load_config(&c))
 		goto out;
-	}
 	if (verify_once(&c, &r, &w, NULL, 0))
 		goto out;
 	verify_emit(&r, json, on_fail);
-	ret = vreport_breaches(&r) ? MOAT_EXIT_POLICY : MOAT_EXIT_OK;
+	ret = report_breaches(&r) ? MOAT_EXIT_POLICY : MOAT_EXIT_OK;
 out:
 	if (netns_enter(orig))
 		msg_err("verify: cannot return to my network namespace");
 	close(orig);
 	world_destroy(&w);
-	vreport_free(&r);
+	report_free(&r);
 	if (verify_stop)
 		return 128 + verify_stop;
 	return ret;
 }
 
 /**
- * verify_main() - "moat verify"
+ * cmd_verify() - "moat verify"
  * @argc:	argument count
  * @argv:	arguments, argv[0] = "verify"
  *
  * Return: exit status: 0 all matched, 1 a breach, 2 usage, 125 failure
  */
-int verify_main(int argc, char **argv)
+int cmd_verify(int argc, char **argv)
 {
 	enum { O_SIM = 256, O_JSON, O_TARGET, O_INTERVAL, O_ONFAIL, O_HELP };
 	static const struct option lo[] = {
@@ -1355,11 +1170,9 @@ int verify_main(int argc, char **argv)
 	struct prefix target;
 	struct moat_config c;
 	uint16_t tport = 0;
-	char *err = NULL;
 	int opt, ret = MOAT_EXIT_OK;
 
-	optind = 1;
-	opterr = 0;
+	cli_getopt_reset();
 	while ((opt = getopt_long(argc, argv, "+h", lo, NULL)) != -1) {
 		switch (opt) {
 		case O_SIM:
@@ -1369,19 +1182,15 @@ int verify_main(int argc, char **argv)
 			json = true;
 			break;
 		case O_TARGET:
-			if (verify_parse_target(optarg, &target, &tport)) {
-				fprintf(stderr, "moat verify: --probe-target '%s': use ADDR:PORT or [V6ADDR]:PORT (see 'moat verify --help')\n",
-					optarg);
-				return MOAT_EXIT_USAGE;
-			}
+			if (verify_parse_target(optarg, &target, &tport))
+				return cli_usage_error("verify", "--probe-target '%s': use ADDR:PORT or [V6ADDR]:PORT",
+						       optarg);
 			have_target = true;
 			break;
 		case O_INTERVAL:
-			if (verify_parse_duration(optarg, &interval)) {
-				fprintf(stderr, "moat verify: --interval '%s': use a duration such as 30s, 5m or 1h (1s to 1 week) (see 'moat verify --help')\n",
-					optarg);
-				return MOAT_EXIT_USAGE;
-			}
+			if (verify_parse_duration(optarg, &interval))
+				return cli_usage_error("verify", "--interval '%s': use a duration such as 30s, 5m or 1h (1s to 1 week)",
+						       optarg);
 			break;
 		case O_ONFAIL:
 			on_fail = optarg;
@@ -1391,24 +1200,16 @@ int verify_main(int argc, char **argv)
 			printf("%s", usage_verify);
 			return 0;
 		default:
-			fprintf(stderr, "moat verify: unknown option '%s' (see 'moat verify --help')\n",
-				argv[optind - 1]);
-			return MOAT_EXIT_USAGE;
+			return cli_bad_option("verify", argv);
 		}
 	}
-	if (optind < argc) {
-		fprintf(stderr, "moat verify: unexpected argument '%s' (see 'moat verify --help')\n",
-			argv[optind]);
-		return MOAT_EXIT_USAGE;
-	}
-	if (simulate && (interval || have_target)) {
-		fprintf(stderr, "moat verify: --simulate runs once, in its own world: no --interval or --probe-target (see 'moat verify --help')\n");
-		return MOAT_EXIT_USAGE;
-	}
-	if (geteuid() != 0) {
-		msg_err("verify: must be run as root: it creates sandboxes");
-		return MOAT_EXIT_FAILURE;
-	}
+	if (optind < argc)
+		return cli_usage_error("verify", "unexpected argument '%s'",
+				       argv[optind]);
+	if (simulate && (interval || have_target))
+		return cli_usage_error("verify", "--simulate runs once, in its own world: no --interval or --probe-target");
+	if ((ret = cli_need_root("verify", "it creates sandboxes")))
+		return ret;
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
@@ -1416,17 +1217,14 @@ int verify_main(int argc, char **argv)
 	if (simulate)
 		return verify_simulate(json, on_fail);
 
-	if (state_config_load(&c, &err)) {
-		msg_err("%s", err);
-		free(err);
-		return MOAT_EXIT_FAILURE;
-	}
+	if ((ret = cli_load_config(&c)))
+		return ret;
 	do {
-		struct vreport r = { 0 };
+		struct report r = { 0 };
 		struct timespec ts;
 
 		if (verify_once(&c, &r, NULL, have_target ? &target : NULL, tport)) {
-			vreport_free(&r);
+			report_free(&r);
 			if (verify_stop)	/* the last complete run counts */
 				break;
 			ret = MOAT_EXIT_FAILURE;
@@ -1434,9 +1232,9 @@ int verify_main(int argc, char **argv)
 				break;
 		} else {
 			verify_emit(&r, json, on_fail);
-			ret = vreport_breaches(&r) ? MOAT_EXIT_POLICY : MOAT_EXIT_OK;
+			ret = report_breaches(&r) ? MOAT_EXIT_POLICY : MOAT_EXIT_OK;
 			runs++;
-			vreport_free(&r);
+			report_free(&r);
 		}
 		if (!interval)
 			break;

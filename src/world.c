@@ -63,7 +63,8 @@
 #include "probe.h"
 #include "world.h"
 
-#define WORLD_SRV_MAX	24
+#define WORLD_SRV_MAX	24	/* sockets one namespace's test server listens on */
+#define WORLD_READ_MAX	1500	/* one datagram or read of a test server */
 
 static const char *const world_ns_names[WORLD_NS] = { "host", "lan", "inet" };
 
@@ -161,7 +162,7 @@ world_serve(const struct world_srv *spec, int ready, volatile unsigned *dns)
 		if (poll(pfd, n, -1) < 0)
 			continue;
 		for (i = 0; i < n; i++) {
-			char buf[1500], tok[32];
+			char buf[WORLD_READ_MAX], tok[32];
 			struct sockaddr_storage peer;
 			socklen_t pl = sizeof(peer);
 			ssize_t r;
@@ -271,7 +272,7 @@ static struct prefix world_pfx(const char *s)
  * @dev:	interface
  * @list:	"ADDR/LEN" (host bits kept: an interface address), NULL-terminated
  *
- * Return: 0, or a negative error code
+ * Return: 0, or -errno
  */
 static int world_addrs(struct link_ctx *l, const char *dev,
 		       const char *const *list)
@@ -303,7 +304,7 @@ static int world_addrs(struct link_ctx *l, const char *dev,
  * @dst:	destination prefix
  * @gw:		gateway address
  *
- * Return: 0, or a negative error code
+ * Return: 0, or -errno
  */
 static int world_route(struct link_ctx *l, const char *dst, const char *gw)
 {
@@ -318,7 +319,7 @@ static int world_route(struct link_ctx *l, const char *dst, const char *gw)
  * world_links() - interfaces, addresses and routes of the three namespaces
  * @w:		world
  *
- * Return: 0, or a negative error code
+ * Return: 0, or -errno
  */
 static int world_links(struct world *w)
 {

@@ -151,57 +151,6 @@ static time_t dns_now(void)
  */
 
 /**
- * dns_name_normalise() - a name from a message, as policy names are kept
- * @in:		presentation form (ldns_rdf2str()), maybe with a trailing dot
- * @out:	lower case, no trailing dot ("" for the root)
- * @outlen:	size of @out
- *
- * Names on the wire are already ASCII (IDN as punycode). A name with
- * escaped bytes (anything ldns writes as "\\") never matches a rule.
- *
- * Return: 0, or -1 if the name is too long or holds escapes
- */
-int dns_name_normalise(const char *in, char *out, size_t outlen)
-{
-	size_t n = strlen(in), i;
-
-	if (n && in[n - 1] == '.')
-		n--;
-	if (n >= outlen || n > POLICY_DOMAIN_MAX)
-		return -1;
-	for (i = 0; i < n; i++) {
-		if (in[i] == '\\')
-			return -1;
-		out[i] = (char)tolower((unsigned char)in[i]);
-	}
-	out[n] = '\0';
-	return 0;
-}
-
-/**
- * dns_name_match() - tell if a normalised name matches a rule's name
- * @pattern:	normalised rule name, exact or "*.suffix"
- * @name:	normalised name
- *
- * Whole labels only: "*.github.com" matches "a.github.com" but neither
- * "github.com" nor "evilgithub.com"; "github.com" matches only itself.
- *
- * Return: true if it matches
- */
-bool dns_name_match(const char *pattern, const char *name)
-{
-	size_t pl, nl;
-
-	if (pattern[0] == '*' && pattern[1] == '.') {
-		pattern += 1;			/* ".suffix" */
-		pl = strlen(pattern);
-		nl = strlen(name);
-		return nl > pl && !strcmp(name + nl - pl, pattern);
-	}
-	return !strcmp(pattern, name);
-}
-
-/**
  * dns_rule_for_name() - the first domain rule matching a name
  * @p:		policy
  * @name:	normalised name
@@ -216,7 +165,7 @@ static size_t dns_rule_for_name(const struct policy *p, const char *name,
 
 	for (k = from; k < p->nrules; k++)
 		if (p->rules[k].kind == TARGET_DOMAIN &&
-		    dns_name_match(p->rules[k].domain, name))
+		    names_match(p->rules[k].domain, name))
 			return k;
 	return p->nrules;
 }
@@ -813,7 +762,7 @@ static void dns_decide(struct dns *d, ldns_pkt *req, const struct dns_q *q0)
 	if (dns_local_records(d, req, q0))
 		return;
 	for (k = 0; k < p->ndns_block; k++) {
-		if (!dns_name_match(p->dns_block[k], q0->qname))
+		if (!names_match(p->dns_block[k], q0->qname))
 			continue;
 		r = dns_reply_new(req, LDNS_RCODE_NXDOMAIN);
 		snprintf(why, sizeof(why), DNS_EDE_POLICY "dns.block %s",
@@ -911,7 +860,7 @@ void dns_client_msg(struct dns *d, const uint8_t *msg, size_t len,
 	qrr = ldns_rr_list_rr(ldns_pkt_question(req), 0);
 	name = ldns_rdf2str(ldns_rr_owner(qrr));
 	q0.qtype = (uint16_t)ldns_rr_get_type(qrr);
-	if (!name || dns_name_normalise(name, q0.qname, sizeof(q0.qname)) ||
+	if (!name || names_fold(name, q0.qname, sizeof(q0.qname)) ||
 	    ldns_rr_get_class(qrr) != LDNS_RR_CLASS_IN) {
 		/* a name no rule can match: only the permissive defaults
 		 * may send it on
@@ -1231,7 +1180,7 @@ bool dns_pinned(const struct dns *d, const char *name, int af,
 	time_t now = dns_now();
 	unsigned s;
 
-	if (dns_name_normalise(name, n, sizeof(n)))
+	if (names_fold(name, n, sizeof(n)))
 		return false;
 	for (s = dns_pin_next(d, af, addr, 0); s; s = dns_pin_next(d, af, addr, s))
 		if (dns_pin_is(&d->pins[s - 1], af, addr, now) &&
@@ -2155,7 +2104,7 @@ size_t dns_restore_pins(struct dns *d, struct nft_live_pin *lp, size_t n,
 			continue;
 		if (!*lp[i].name && r->domain[0] != '*')
 			snprintf(lp[i].name, sizeof(lp[i].name), "%s", r->domain);
-		if (!*lp[i].name || !dns_name_match(r->domain, lp[i].name)) {
+		if (!*lp[i].name || !names_match(r->domain, lp[i].name)) {
 			(*unnamed)++;
 			continue;
 		}

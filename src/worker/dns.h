@@ -220,8 +220,6 @@ bool dns_pinned_for(const struct dns *d, int af, const void *addr,
 		    bool (*ok)(const char *name, const void *arg),
 		    const void *arg);
 
-bool dns_name_match(const char *pattern, const char *name);
-int dns_name_normalise(const char *in, char *out, size_t outlen);
 int dns_resolv_conf_upstreams(const char *path, struct sockaddr_storage *up,
 			      unsigned max);
 

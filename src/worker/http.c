@@ -44,7 +44,7 @@
 #include <string.h>
 
 #include "http.h"
-#include "tls.h"
+#include "names.h"
 
 #define HTTP_CHUNK_DIGITS	15	/* keeps sizes below 2^60 */
 #define B_CHUNKED		(1u << 31)	/* http_body.digits flags */
@@ -172,10 +172,10 @@ enum http_result http_authority(const uint8_t *s, size_t len, char *host,
 	}
 	if (!hlen)
 		return HTTP_NO_HOST;
-	switch (tls_name(s, hlen, host)) {
-	case TLS_OK:
+	switch (names_host(s, hlen, host, HTTP_NAME_MAX + 1)) {
+	case NAMES_HOST:
 		return HTTP_OK;
-	case TLS_SNI_IP:
+	case NAMES_ADDRESS:
 		return HTTP_HOST_IP;
 	default:
 		return HTTP_HOST_INVALID;

@@ -10,8 +10,10 @@
 #include <stdint.h>
 #include <stdbool.h>
 
+#include "names.h"
+
 #define HTTP_HEAD_MAX		16384	/* request line and headers */
-#define HTTP_NAME_MAX		253
+#define HTTP_NAME_MAX		NAMES_MAX
 
 /**
  * enum http_result - outcome of http_request_head() and http_body_scan()

@@ -144,7 +144,7 @@ static bool proxy_port_matches(const struct rule *r, uint16_t port)
  * @v:		set to its verdict, PROXY_NAME_NONE if there is none
  *
  * Domain rules are matched as the DNS interceptor matches them
- * (dns_name_match(): "github.com" is not "evilgithub.com" nor
+ * (names_match(): "github.com" is not "evilgithub.com" nor
  * "github.com.evil.example"), in policy order, first match wins; a rule
  * whose ports or protocol do not cover TCP @port is skipped. A name that
  * does not normalise never matches.
@@ -158,13 +158,13 @@ size_t proxy_domain_rule(const struct policy *p, const char *name,
 	size_t k;
 
 	*v = PROXY_NAME_NONE;
-	if (dns_name_normalise(name, n, sizeof(n)))
+	if (names_fold(name, n, sizeof(n)))
 		return p->nrules;
 	for (k = 0; k < p->nrules; k++) {
 		const struct rule *r = &p->rules[k];
 
 		if (r->kind != TARGET_DOMAIN || !proxy_port_matches(r, port) ||
-		    !dns_name_match(r->domain, n))
+		    !names_match(r->domain, n))
 			continue;
 		*v = r->allow ? PROXY_NAME_ALLOW : PROXY_NAME_DENY;
 		return k;
@@ -387,13 +387,13 @@ static bool proxy_name_denied(const struct policy *p, const char *name,
 	char n[POLICY_DOMAIN_MAX + 2];
 	size_t k;
 
-	if (dns_name_normalise(name, n, sizeof(n)))
+	if (names_fold(name, n, sizeof(n)))
 		return false;
 	for (k = from; k < to && k < p->nrules; k++) {
 		const struct rule *r = &p->rules[k];
 
 		if (r->kind == TARGET_DOMAIN && !r->allow &&
-		    proxy_port_matches(r, port) && dns_name_match(r->domain, n))
+		    proxy_port_matches(r, port) && names_match(r->domain, n))
 			return true;
 	}
 	return false;

@@ -23,11 +23,12 @@
  * what contains it: session id, cipher suites, compression methods,
  * extensions. A repeated extension is malformed (RFC 8446 §4.2). The
  * server_name extension (RFC 6066 §3) must hold exactly one host_name; it
- * is accepted only if it is a DNS host name (letters, digits, hyphens,
- * underscores, labels of 1..63 bytes, 253 in all, one trailing dot
- * tolerated and removed), and refused as TLS_SNI_IP if it looks like an
- * address literal: it holds ':' or '[', or its last label is numeric (the
- * WHATWG rule that makes "1.2.3.4", "0x7f.1" and "2130706433" IPv4).
+ * is judged by the host-name rule of names.c (names_host(): labels of
+ * letters, digits, '-' and '_', 1..63 bytes, not starting or ending with
+ * '-', 253 in all, one trailing dot tolerated and removed): a valid name
+ * is accepted, an address literal (':' or '[', or a numeric last label:
+ * the WHATWG rule that makes "1.2.3.4", "0x7f.1" and "2130706433" IPv4)
+ * is TLS_SNI_IP, anything else TLS_SNI_INVALID.
  *
  * A TLS 1.3 server that answers with a HelloRetryRequest acts on the
  * client's second ClientHello, so the proxy follows the connection past
@@ -45,6 +46,7 @@
  */
 #include <string.h>
 
+#include "names.h"
 #include "tls.h"
 
 #define TLS_REC_HANDSHAKE	22
@@ -109,67 +111,6 @@ static bool tls_sub(struct tls_cur *c, unsigned lenbytes, struct tls_cur *sub)
 }
 
 /**
- * tls_name() - check and copy a host name (SNI, and HTTP Host in http.c)
- * @p:		name bytes (not terminated)
- * @len:	length
- * @out:	TLS_NAME_MAX + 1 bytes, lower case name without trailing dot
- *
- * Return: TLS_OK, TLS_SNI_IP or TLS_SNI_INVALID
- */
-enum tls_result tls_name(const uint8_t *p, size_t len, char *out)
-{
-	size_t i, label = 0, last = 0;
-	bool numeric = true, hex = false;
-
-	if (memchr(p, ':', len) || memchr(p, '[', len))
-		return TLS_SNI_IP;
-	if (len && p[len - 1] == '.')
-		len--;
-	if (!len || len > TLS_NAME_MAX)
-		return TLS_SNI_INVALID;
-
-	for (i = 0; i < len; i++) {
-		uint8_t ch = p[i];
-
-		if (ch == '.') {
-			if (!label)
-				return TLS_SNI_INVALID;
-			label = 0;
-			last = i + 1;
-			out[i] = '.';
-			continue;
-		}
-		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-		      (ch >= '0' && ch <= '9') || ch == '-' || ch == '_'))
-			return TLS_SNI_INVALID;
-		if (++label > 63)
-			return TLS_SNI_INVALID;
-		out[i] = (ch >= 'A' && ch <= 'Z') ? (char)(ch - 'A' + 'a')
-						  : (char)ch;
-	}
-	if (!label)
-		return TLS_SNI_INVALID;
-	out[len] = '\0';
-
-	/* Last label numeric (decimal, or 0x-prefixed hex): an IPv4 literal */
-	if (len - last > 2 && out[last] == '0' &&
-	    (out[last + 1] == 'x' || out[last + 1] == 'X'))
-		hex = true;
-	for (i = last + (hex ? 2 : 0); i < len; i++) {
-		char ch = out[i];
-
-		if (!((ch >= '0' && ch <= '9') ||
-		      (hex && ch >= 'a' && ch <= 'f'))) {
-			numeric = false;
-			break;
-		}
-	}
-	if (numeric)
-		return TLS_SNI_IP;
-	return TLS_OK;
-}
-
-/**
  * tls_server_name() - parse the server_name extension
  * @c:		extension data
  * @out:	name written here
@@ -193,7 +134,16 @@ static enum tls_result tls_server_name(struct tls_cur c, char *out)
 		if (seen)		/* RFC 6066: one name per type */
 			return TLS_MALFORMED;
 		seen = true;
-		r = tls_name(name.p, name.n, out);
+		switch (names_host(name.p, name.n, out, TLS_NAME_MAX + 1)) {
+		case NAMES_HOST:
+			r = TLS_OK;
+			break;
+		case NAMES_ADDRESS:
+			r = TLS_SNI_IP;
+			break;
+		default:
+			r = TLS_SNI_INVALID;
+		}
 	}
 	return r;
 }

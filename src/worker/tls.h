@@ -10,8 +10,10 @@
 #include <stdint.h>
 #include <stdbool.h>
 
+#include "names.h"
+
 #define TLS_HELLO_MAX		16384	/* ClientHello handshake body bound */
-#define TLS_NAME_MAX		253	/* longest DNS name, without dot/NUL */
+#define TLS_NAME_MAX		NAMES_MAX	/* without dot/NUL */
 #define TLS_REC_HDR		5	/* record header: type, version, length */
 
 /**
@@ -88,6 +90,5 @@ enum tls_result tls_record(const uint8_t *buf, size_t len, uint8_t *type,
 enum tls_server_first tls_server_hello(struct tls_server_scan *s,
 				       const uint8_t *buf, size_t len);
 const char *tls_result_str(enum tls_result r);
-enum tls_result tls_name(const uint8_t *p, size_t len, char *out);
 
 #endif /* MOAT_TLS_H */

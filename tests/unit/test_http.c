@@ -94,6 +94,8 @@ static void test_refusals(void **state)
 		{ "GET / HTTP/1.1\r\nHost: 2130706433\r\n\r\n", HTTP_HOST_IP },
 		{ "GET http://[2001:db8::1]/ HTTP/1.1\r\n\r\n", HTTP_HOST_IP },
 		{ "GET http://0x7f.1/ HTTP/1.1\r\n\r\n", HTTP_HOST_IP },
+		{ "GET / HTTP/1.1\r\nHost: -a.example\r\n\r\n", HTTP_HOST_INVALID },
+		{ "GET http://a-.example/ HTTP/1.1\r\n\r\n", HTTP_HOST_INVALID },
 		/* an address literal names no host: it must not stand beside
 		 * a name given in the other place */
 		{ "GET http://1.2.3.4/ HTTP/1.1\r\nHost: 1.2.3.4\r\n\r\n",

@@ -15,7 +15,10 @@
 #include <cmocka.h>
 
 #include "log.h"
+#include "logs.h"
+#include "nflog.h"
 #include "state.h"
+#include "prom.h"
 #include "stats.h"
 
 #ifndef MOAT_SRCDIR
@@ -50,16 +53,16 @@ static uint8_t *seed(const char *name, size_t *len)
  * @n:		their number
  */
 struct got {
-	struct log_pkt p[4];
+	struct nflog_pkt p[4];
 	size_t n;
 };
 
 /**
- * collect() - log_nflog_parse() callback
+ * collect() - nflog_parse() callback
  * @opaque:	struct got
  * @p:		packet
  */
-static void collect(void *opaque, const struct log_pkt *p)
+static void collect(void *opaque, const struct nflog_pkt *p)
 {
 	struct got *g = opaque;
 
@@ -76,7 +79,7 @@ static void collect(void *opaque, const struct log_pkt *p)
  *
  * Return: @buf
  */
-static const char *addr(const struct log_pkt *p, bool dst, char *buf)
+static const char *addr(const struct nflog_pkt *p, bool dst, char *buf)
 {
 	return inet_ntop(p->family, dst ? p->dst : p->src, buf, INET6_ADDRSTRLEN);
 }
@@ -92,7 +95,7 @@ static void parse_seed(const char *name, struct got *g)
 	uint8_t *buf = seed(name, &len);
 
 	memset(g, 0, sizeof(*g));
-	n = log_nflog_parse(buf, len, collect, g);
+	n = nflog_parse(buf, len, collect, g);
 	assert_int_equal(n, g->n);
 	free(buf);
 }
@@ -167,7 +170,7 @@ static void test_format(void **state)
 	size_t len = 0;
 	FILE *f = open_memstream(&buf, &len);
 
-	log_format_text(rec, f);
+	logs_format_text(rec, f);
 	fclose(f);
 	assert_string_equal(buf, "2026-11-23T06:08:15.424Z dns   udp    10.231.0.2      "
 			    "10.231.0.1      53    rule:2 name=evil\\x1b[31m.example\n");
@@ -274,7 +277,7 @@ static void test_summary(void **state)
 	fclose(f);
 
 	f = open_memstream(&out, &olen);
-	assert_int_equal(log_summary(dir, "sb", f), 6);
+	assert_int_equal(logs_summary(dir, "sb", f), 6);
 	fclose(f);
 	assert_string_equal(out,
 		"moat: sandbox sb denied 6 flows or queries (all of them: moat logs sb):\n"
@@ -290,7 +293,7 @@ static void test_summary(void **state)
 		fprintf(f, "{\"kind\":\"deny\",\"proto\":\"udp\",\"dst\":\"10.9.0.%d\",\"port\":53,\"reason\":\"I3:lan\"}\n", i);
 	fclose(f);
 	f = open_memstream(&out, &olen);
-	assert_int_equal(log_summary(dir, "sb", f), 25);
+	assert_int_equal(logs_summary(dir, "sb", f), 25);
 	fclose(f);
 	{
 		int lines = 0;
@@ -306,7 +309,7 @@ static void test_summary(void **state)
 	/* nothing denied: nothing printed */
 	put_file(cur, "{\"kind\":\"dns\",\"action\":\"answer\"}\n");
 	f = open_memstream(&out, &olen);
-	assert_int_equal(log_summary(dir, "sb", f), 0);
+	assert_int_equal(logs_summary(dir, "sb", f), 0);
 	fclose(f);
 	assert_int_equal(olen, 0);
 	free(out);
@@ -410,7 +413,7 @@ static void test_prometheus(void **state)
 	const char *a, *b;
 
 	assert_non_null(doc);
-	stats_prometheus(doc, f);
+	prom_text(doc, f);
 	fclose(f);
 	a = strstr(buf, "moat_denied_packets_total{sandbox=\"a\",reason=\"I2\",direction=\"host\"} 3\n");
 	b = strstr(buf, "moat_denied_packets_total{sandbox=\"b\\\"q\",reason=\"I2\",direction=\"host\"} 1\n");

@@ -16,7 +16,7 @@
 #include <cmocka.h>
 
 #include "probe.h"
-#include "verify.h"
+#include "report.h"
 
 /**
  * test_dns_query() - a query for a.example, type A, class IN, RD set
@@ -113,16 +113,16 @@ static void test_reached(void **state)
  */
 static void test_report(void **state)
 {
-	struct vreport r = { .mode = "live" };
+	struct report r = { .mode = "live" };
 	json_t *doc, *row;
 	size_t i;
 
 	(void)state;
 	for (i = 0; i < 100; i++)
-		vreport_add(&r, i != 42, "I2", "verify-x-a", "host", "blocked",
-			    "%s", i == 42 ? "connected" : "rejected");
-	assert_int_equal(vreport_breaches(&r), 1);
-	doc = vreport_json(&r);
+		report_add(&r, i != 42, "I2", "verify-x-a", "host", "blocked",
+			   "%s", i == 42 ? "connected" : "rejected");
+	assert_int_equal(report_breaches(&r), 1);
+	doc = report_json(&r);
 	assert_non_null(doc);
 	assert_string_equal(json_string_value(json_object_get(doc, "mode")), "live");
 	assert_true(json_is_false(json_object_get(doc, "ok")));
@@ -133,7 +133,7 @@ static void test_report(void **state)
 	assert_string_equal(json_string_value(json_object_get(row, "invariant")), "I2");
 	assert_true(json_is_false(json_object_get(row, "ok")));
 	json_decref(doc);
-	vreport_free(&r);
+	report_free(&r);
 	assert_int_equal(r.n, 0);
 }
 

@@ -461,7 +461,7 @@ static void test_is_tls(void **state)
 
 /**
  * fake_pinned_any() - pinned for an allowed name on the port
- * @ctx:	unused
+ * @ctx:	passed on to fake_verdict() and fake_pinned()
  * @af:		family
  * @addr:	address bytes
  * @port:	port

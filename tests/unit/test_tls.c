@@ -297,7 +297,8 @@ static void test_names(void **state)
 	static const char *const invalid[] = {
 		"", ".", "..", "a..b", ".example.com", "exa mple.com",
 		"exa/mple.com", "example.com..", "ex\xc3\xa4mple.com",
-		"evil.com\\@good.com",
+		"evil.com\\@good.com", "-a.example.com", "a-.example.com",
+		"xn--zz.example",
 	};
 	struct tls_hello h;
 	char l63[64], l64[65], big[300];
