@@ -94,6 +94,7 @@ static const char *const dns_ctr_names[DNS_C_COUNT] = {
 	[DNS_C_B_DEFAULT_DENY]	= "blocked_default_deny_total",
 	[DNS_C_B_BLOCKLIST]	= "blocked_blocklist_total",
 	[DNS_C_B_REBIND]	= "blocked_rebind_total",
+	[DNS_C_B_INVALID]	= "blocked_invalid_name_total",
 	[DNS_C_EMPTIED]		= "emptied_total",
 	[DNS_C_PINNED]		= "pinned_total",
 	[DNS_C_PIN_FRESH]	= "pins_still_fresh_total",
@@ -755,12 +756,25 @@ static bool dns_local_records(struct dns *d, const ldns_pkt *req,
 static void dns_decide(struct dns *d, ldns_pkt *req, const struct dns_q *q0)
 {
 	const struct policy *p = d->pol;
-	char why[POLICY_DOMAIN_MAX + 64];
+	char why[POLICY_DOMAIN_MAX + 64], hn[NAMES_MAX + 2];
 	ldns_pkt *r;
 	size_t k;
 
 	if (dns_local_records(d, req, q0))
 		return;
+	if (*q0->qname &&	/* the root's name, "", is no host's */
+	    names_host((const uint8_t *)q0->qname, strlen(q0->qname), hn,
+		       sizeof(hn)) == NAMES_INVALID) {
+		/* no pattern matches it, a deny rule's no more than an
+		 * allow rule's: never forwarded, whatever the default */
+		r = dns_reply_new(req, LDNS_RCODE_NXDOMAIN);
+		dns_add_ede(r, DNS_EDE_BLOCKED,
+			    DNS_EDE_POLICY "not a valid host name");
+		d->ctr[DNS_C_B_INVALID]++;
+		dns_log(d, q0->qname, q0->qtype, "nxdomain", "invalid-name");
+		dns_reply(d, r, q0);
+		return;
+	}
 	for (k = 0; k < p->ndns_block; k++) {
 		if (!names_match(p->dns_block[k], q0->qname))
 			continue;
@@ -862,11 +876,10 @@ void dns_client_msg(struct dns *d, const uint8_t *msg, size_t len,
 	q0.qtype = (uint16_t)ldns_rr_get_type(qrr);
 	if (!name || names_fold(name, q0.qname, sizeof(q0.qname)) ||
 	    ldns_rr_get_class(qrr) != LDNS_RR_CLASS_IN) {
-		/* a name no rule can match: only the permissive defaults
-		 * may send it on
+		/* escaped bytes, or too long: not a host name, refused
+		 * as one (dns_decide())
 		 */
-		if (!name || d->pol->egress_default == EGRESS_DENY ||
-		    ldns_rr_get_class(qrr) != LDNS_RR_CLASS_IN) {
+		if (!name || ldns_rr_get_class(qrr) != LDNS_RR_CLASS_IN) {
 			ldns_pkt *r = dns_reply_new(req, LDNS_RCODE_REFUSED);
 
 			d->ctr[DNS_C_MALFORMED]++;

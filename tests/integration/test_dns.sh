@@ -58,6 +58,12 @@ assert_eq "$(probe_dns "$N" 8.8.8.8 db.internal AAAA)" "" "dns.records: no AAAA 
 assert_eq "$(dns_rcode "$N" 8.8.8.8 x.tracker.example)" NXDOMAIN "dns.block: NXDOMAIN"
 assert_match "$(in_ns "$N" dig +time=2 +tries=1 @8.8.8.8 x.tracker.example 2>&1)" "EDE: 15" "dns.block carries an Extended DNS Error"
 assert_fail -m "x.tracker.example was not forwarded" forwarded "x.tracker.example"
+# not a valid host name: no pattern can match it, so none could block it;
+# refused whatever the default (public here), never forwarded
+assert_eq "$(dns_rcode "$N" 8.8.8.8 x.-y.tracker.example)" NXDOMAIN \
+	"a name that is no host name (a label starting with '-'): NXDOMAIN"
+assert_fail -m "... and it was not forwarded" forwarded "x.-y.tracker.example"
+assert_match "$(dnsctr pub blocked_invalid_name_total)" "^[1-9]" "blocked_invalid_name_total counts"
 assert_fail -m "DoT (853/tcp) stays dropped" probe_tcp "$N" 8.8.8.8 853
 assert_eq "$(probe_dns "$N" 8.8.8.8 txt.example TXT)" '"moat-world-txt"' "other types pass"
 assert_eq "$(dns_rcode "$N" 8.8.8.8 https-rr.example HTTPS)" NOERROR "HTTPS records: NOERROR"

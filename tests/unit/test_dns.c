@@ -212,11 +212,12 @@ static void test_decisions(void **state)
 	assert_int_equal(e->d->ctr[DNS_C_B_DENY_RULE], 1);
 	assert_int_equal(e->d->ctr[DNS_C_B_DEFAULT_DENY], 2);
 	assert_int_equal(e->d->ctr[DNS_C_B_BLOCKLIST], 1);
-	/* a name that is not a valid host name matches no rule: under
-	 * "*.github.com" it is still refused by the default, never forwarded */
+	/* a name that is not a valid host name matches no rule: refused
+	 * as such, never forwarded */
 	assert_int_equal(rcode_of(ask(e, "-x.github.com.", LDNS_RR_TYPE_A)),
 			 LDNS_RCODE_NXDOMAIN);
-	assert_int_equal(e->d->ctr[DNS_C_B_DEFAULT_DENY], 3);
+	assert_int_equal(e->d->ctr[DNS_C_B_INVALID], 1);
+	assert_int_equal(e->d->ctr[DNS_C_B_DEFAULT_DENY], 2);
 	assert_int_equal(e->d->ctr[DNS_C_B_DENY_RULE], 1);
 	/* HTTPS and, without IPv6, AAAA: empty */
 	r = ask(e, "api.github.com.", 65);
