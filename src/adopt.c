@@ -199,7 +199,7 @@ enum adopt_result adopt_one(const struct moat_config *c, const char *name,
 	/* left by the dead supervisor: the new one sets it again if the
 	 * rules are absent, and removes it once they are back */
 	state_degraded_set(c, name, false);
-	if (supervisor_start(c, &s, &p, watch, &pid, &start)) {
+	if (supervisor_start(c, &s, watch, &pid, &start)) {
 		r = ADOPT_FAILED;
 		goto out;
 	}

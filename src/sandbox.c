@@ -854,7 +854,7 @@ int sandbox_create(const struct moat_config *c, const struct sb_opts *o,
 	if (sandbox_setup_net(c, &s, o->pol, nsfd))
 		goto fail;
 	msg_debug_step("create: links, addresses, rules");
-	if (supervisor_start(c, &s, o->pol, o->run_mode ? o->watch_pid : 0,
+	if (supervisor_start(c, &s, o->run_mode ? o->watch_pid : 0,
 			     &s.supervisor_pid, &s.supervisor_start))
 		goto fail;
 	msg_debug_step("create: supervisor");

@@ -123,6 +123,8 @@
 #define SV_MAX_EVENTS	64
 #define SV_STOP_WAIT_MS	3000
 #define SV_GUARD_RETRY_MS	20	/* lock busy, or the kernel refused */
+#define SV_READY_FD		3	/* the child's ready pipe; above it, nothing */
+#define SV_FD_FALLBACK_MAX	1024	/* closed one by one without close_range */
 #define SV_STATUS_WAIT_MS	1000	/* the worker's answer to "status" */
 #define SV_POLICY_WAIT_MS	10000	/* to a policy change */
 #define SV_WK_QUICK_S		1	/* a worker that died sooner ... */
@@ -146,7 +148,6 @@ static int sv_pidfd_open(pid_t pid)
  * supervisor_start() - start a sandbox's supervisor and wait until ready
  * @c:		settings
  * @s:		the sandbox (record and policy already stored)
- * @p:		its policy (unused here: the supervisor reads the stored one)
  * @watch:	"moat run" process to watch, 0 for none
  * @pid:	set to the supervisor's PID
  * @start:	set to its start time
@@ -154,8 +155,7 @@ static int sv_pidfd_open(pid_t pid)
  * Return: 0, or -1 after printing why the supervisor could not start
  */
 int supervisor_start(const struct moat_config *c, const struct sb_state *s,
-		     const struct policy *p, pid_t watch, pid_t *pid,
-		     unsigned long long *start)
+		     pid_t watch, pid_t *pid, unsigned long long *start)
 {
 	char buf[512], wbuf[32];
 	int pfd[2], status;
@@ -179,7 +179,7 @@ int supervisor_start(const struct moat_config *c, const struct sb_state *s,
 		int nul;
 
 		setsid();
-		if (dup2(pfd[1], 3) < 0)
+		if (dup2(pfd[1], SV_READY_FD) < 0)	/* argv's "3" */
 			_exit(127);
 		nul = open("/dev/null", O_RDWR);
 		if (nul >= 0) {
@@ -187,8 +187,8 @@ int supervisor_start(const struct moat_config *c, const struct sb_state *s,
 			dup2(nul, 1);
 			dup2(nul, 2);
 		}
-		if (syscall(SYS_close_range, 4, ~0U, 0))
-			for (n = 4; n < 1024; n++)
+		if (syscall(SYS_close_range, SV_READY_FD + 1, ~0U, 0))
+			for (n = SV_READY_FD + 1; n < SV_FD_FALLBACK_MAX; n++)
 				close((int)n);
 		snprintf(wbuf, sizeof(wbuf), "%d", (int)watch);
 		execv("/proc/self/exe", argv);
@@ -1051,7 +1051,6 @@ static void sv_guard_restore(struct sv *sv)
 /**
  * sv_guard_check() - after an nftables event: are moat's rules intact?
  * @sv:		supervisor
- * @table:	the event was the table's removal (or events were lost)
  *
  * Another supervisor may have restored everything before this one read
  * the event: the table's handle then is new, and only the pins are put

@@ -60,8 +60,7 @@ union sv_ref {
 };
 
 int supervisor_start(const struct moat_config *c, const struct sb_state *s,
-		     const struct policy *p, pid_t watch, pid_t *pid,
-		     unsigned long long *start);
+		     pid_t watch, pid_t *pid, unsigned long long *start);
 void supervisor_stop(const struct sb_state *s);
 int supervisor_main(const struct moat_config *c, const char *name,
 		    int ready_fd, pid_t watch);
