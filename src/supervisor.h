@@ -39,6 +39,8 @@ enum sv_ref_type {
 	SV_REF_WK_LOG,		/* core: its worker's log records */
 	SV_REF_WK_EXIT,		/* core: pidfd of its worker */
 	SV_REF_WK_RESTART,	/* core: timerfd, start the worker again */
+	SV_REF_LINK,		/* core: its sandbox's interface deleted
+				 * (an attached namespace ended) */
 };
 
 /**
