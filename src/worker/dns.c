@@ -2107,6 +2107,8 @@ size_t dns_restore_pins(struct dns *d, struct nft_live_pin *lp, size_t n,
 	size_t i, m = 0, kept = 0;
 
 	*unnamed = 0;
+	if (!n)
+		return 0;	/* no pin set (no domain rule): @lp may be NULL */
 	for (i = 0; i < n; i++) {
 		const struct rule *r;
 
