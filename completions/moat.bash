@@ -161,7 +161,7 @@ _moat_command()
 _moat_optarg()
 {
 	case $1 in
-	--policy)
+	--policy | --netns)
 		_moat_files "$2"
 		;;
 	--default-egress)
@@ -181,8 +181,8 @@ _moat_optarg()
 	return 0
 }
 
-# _moat_sandbox INDEX run|create - complete the arguments of run or create
-# from word INDEX on
+# _moat_sandbox INDEX run|create|attach|update - complete the arguments of
+# those commands from word INDEX on
 _moat_sandbox()
 {
 	local i=$1 sub=$2 word=$_moat_word
@@ -191,6 +191,7 @@ _moat_sandbox()
 		--bandwidth --help'
 
 	[[ $sub == run ]] && opts="--user --quiet $opts"
+	[[ $sub == attach ]] && opts="--netns --pid --ifname ${opts/--no-net/}"
 	if [[ $sub == update ]]; then
 		# "moat update NAME [OPTIONS]": an existing sandbox; only the
 		# options that can change live
@@ -202,8 +203,8 @@ _moat_sandbox()
 		fi
 		[[ ${_moat_w[i]} != -* ]] && ((i++))
 	fi
-	if [[ $sub == create ]]; then
-		# "moat create NAME [OPTIONS]": a new name, nothing to offer
+	if [[ $sub == create || $sub == attach ]]; then
+		# "moat create|attach NAME [OPTIONS]": a new name, nothing to offer
 		((i == _moat_cw)) && [[ $word != -* ]] && return 0
 		[[ ${_moat_w[i]} != -* ]] && ((i++))
 	fi
@@ -214,7 +215,8 @@ _moat_sandbox()
 			return 0
 			;;
 		--policy | --name | --allow | --deny | --default-egress | \
-			--publish | --dns-upstream | --bandwidth | --user)
+			--publish | --dns-upstream | --bandwidth | --user | \
+			--netns | --pid | --ifname)
 			((i++))
 			;;
 		-*) ;;
@@ -321,14 +323,14 @@ _moat()
 		if [[ $word == -* ]]; then
 			_moat_reply "$word" -W '--verbose --help --version'
 		else
-			_moat_reply "$word" -W 'run create exec update adopt rm ls inspect policy logs stats verify help'
+			_moat_reply "$word" -W 'run create attach exec update adopt rm ls inspect policy logs stats verify help'
 		fi
 		return 0
 	fi
 	((i++))
 
 	case $cmd in
-	run | create | update)
+	run | create | attach | update)
 		_moat_sandbox "$i" "$cmd"
 		;;
 	exec)
@@ -419,7 +421,7 @@ _moat()
 		;;
 	help)
 		((i == _moat_cw)) &&
-			_moat_reply "$word" -W 'run create exec update adopt rm ls inspect policy logs stats verify'
+			_moat_reply "$word" -W 'run create attach exec update adopt rm ls inspect policy logs stats verify'
 		;;
 	esac
 	return 0
