@@ -9,10 +9,11 @@
  * cmd_COMMAND(), taking argc/argv after the command name; those of "moat
  * logs" and "moat verify" live with what they do (logs.c, verify.c), the
  * others here, and cli.c has what they all share (usage errors, help, root
- * and configuration checks). Options are parsed with getopt_long;
- * the sandbox options shared by run and create build one effective policy:
- * the --policy file, with rules from --allow/--deny in front of the file's
- * (command-line rules are evaluated first), then the overrides. Every
+ * and configuration checks). Options are parsed with getopt_long; the
+ * sandbox options shared by run, create and attach build one effective
+ * policy: the --policy file, with rules from --allow/--deny in front of
+ * the file's (command-line rules are evaluated first), then the
+ * overrides. Every
  * error is one line on stderr, and the exit status says what kind it was
  * (SPEC §6): 0 success, 1 policy failure, 2 usage, 125 moat failed, or the
  * command's own status for run and exec. The help texts here and the man
