@@ -8,11 +8,9 @@
 # COMMAND --help", and the documentation refers to nothing outside the
 # repository nor describes an earlier version. Nothing here needs root or creates anything: only
 # --help and "policy check" run.
-set -u
-here=$(cd "$(dirname "$0")" && pwd)
-top=${MOAT_SRCDIR:-$(cd "$here/../.." && pwd)}
-. "$here/../lib/tap.sh"
-MOAT=${MOAT:?MOAT must name the moat binary}
+# shellcheck source=../lib/preamble.sh
+. "$(dirname "$0")/../lib/preamble.sh"
+top=$MOAT_SRCDIR
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
