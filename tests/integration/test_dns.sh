@@ -10,6 +10,10 @@
 # shows what was forwarded.
 #
 #   [sandboxes] --moatN-- [HOST: moat, the interceptors] -- [LAN] -- [INET: dnsmasq]
+#
+# It takes twenty seconds or more (a TTL expires, 500 lookups, a flood):
+# tests/run-integration.sh starts it before the others.
+# moat-test: long
 # shellcheck source=../lib/preamble.sh
 . "$(dirname "$0")/../lib/preamble.sh"
 

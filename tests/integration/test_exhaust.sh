@@ -40,6 +40,10 @@
 # neighbour table (gc_thresh3) are shared with every other test.
 #
 #   [A, ..., H] --moatN-- [HOST] -- [LAN] -- [INET holding server :7777]
+#
+# It takes twenty seconds or more (floods paced by the kernel's rate
+# limits): tests/run-integration.sh starts it before the others.
+# moat-test: long
 # shellcheck source=../lib/preamble.sh
 . "$(dirname "$0")/../lib/preamble.sh"
 

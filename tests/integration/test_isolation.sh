@@ -14,6 +14,11 @@
 #                                |
 #                              [INET 93.184.216.34, 140.82.112.3, 1.1.1.1,
 #                                8.8.8.8, 2606:2800:220:1::1 ...]
+#
+# It takes twenty seconds or more (its many probes that must fail each
+# wait out their timeout): tests/run-integration.sh starts it before the
+# others.
+# moat-test: long
 # shellcheck source=../lib/preamble.sh
 . "$(dirname "$0")/../lib/preamble.sh"
 

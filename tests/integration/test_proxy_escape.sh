@@ -18,6 +18,10 @@
 #
 # Also: a "deny: ADDR" rule before "allow: NAME" wins on the proxied path,
 # as it does on the kernel's.
+#
+# It takes twenty seconds or more (each refused connection waits out its
+# timeout): tests/run-integration.sh starts it before the others.
+# moat-test: long
 # shellcheck source=../lib/preamble.sh
 . "$(dirname "$0")/../lib/preamble.sh"
 

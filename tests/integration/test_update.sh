@@ -15,6 +15,11 @@
 # inside the sandbox, as root there, by a small client (hold.py below),
 # poked over a Unix socket: each poke sends a line and waits for its echo.
 # A cut connection is poked again: root inside cannot revive it.
+#
+# It takes twenty seconds or more (held connections are poked until they
+# are cut, pins expire): tests/run-integration.sh starts it before the
+# others.
+# moat-test: long
 # shellcheck source=../lib/preamble.sh
 . "$(dirname "$0")/../lib/preamble.sh"
 

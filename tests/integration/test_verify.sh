@@ -8,6 +8,10 @@
 # table, a new host listener) must not be.
 #
 #   [canaries a, b] [victim] --moatN-- [HOST: moat, listeners] -- [LAN] -- [INET]
+#
+# It takes twenty seconds or more (three simulated worlds and a dozen live
+# verify runs): tests/run-integration.sh starts it before the others.
+# moat-test: long
 # shellcheck source=../lib/preamble.sh
 . "$(dirname "$0")/../lib/preamble.sh"
 PY=$WORLD_PYTHON

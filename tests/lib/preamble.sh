@@ -44,10 +44,13 @@
 #                            prints what it printed last; 0 iff it was WANT
 # and, from world.sh, wait_for SECS CMD... (poll CMD until it succeeds).
 #
-# A script that cannot run beside others (it times something, or changes
-# what the whole machine shares) carries the line
-#   # moat-test: serial
-# and tests/run-integration.sh runs it alone.
+# Two tags for tests/run-integration.sh, each a line of its own in the
+# script's header comment, with the reason above it:
+#   # moat-test: serial   it cannot run beside others (it times
+#                         something, or changes what the whole machine
+#                         shares): it runs alone, after the others
+#   # moat-test: long     it takes twenty seconds or more: it starts
+#                         before the others
 
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
