@@ -600,8 +600,10 @@ world_create() {
 	prev=${prev#"trap -- "}
 	prev=${prev%" EXIT"}
 	eval "prev=${prev:-''}"
+	# (a second INT or TERM, which timeout(1) sends to the script and to
+	# its process group, must not cut the teardown short: ignored then)
 	# shellcheck disable=SC2064 # expand $prev now
-	trap "world_destroy; $prev" EXIT
+	trap "trap '' INT TERM HUP; world_destroy; $prev" EXIT
 	# make INT/TERM/HUP run the EXIT trap (unless the caller set its own)
 	[ -n "$(trap -p INT)" ] || trap 'exit 130' INT
 	[ -n "$(trap -p TERM)" ] || trap 'exit 143' TERM
