@@ -11,13 +11,13 @@
 # run at once: each builds its own test world (tests/lib/world.sh, names
 # with a random suffix) and gives moat a run directory inside it
 # (tests/lib/preamble.sh), and much of a script's time is spent waiting
-# (timeouts of probes that must fail, servers, moat): on two cores, four
-# at once take about half the time one at a time does, and three or two
-# more. Scripts with the line "# moat-test: long" start first; those with
-# "# moat-test: serial" (they time something, or change what the whole
-# machine shares) run alone, after the others. A script's output is
-# printed whole when it ends, in the order they end, after a line
-# "=== NAME (exit RC, SECONDS)".
+# (timeouts of probes that must fail, servers, moat): measured on two
+# cores, four at once take a third of the time one at a time does, three
+# a little more, two a half. Scripts with the line "# moat-test: long"
+# start first; those with "# moat-test: serial" (they time something, or
+# change what the whole machine shares) run alone, after the others. A
+# script's output is printed whole when it ends, in the order they end,
+# after a line "=== NAME (exit RC, SECONDS)".
 #
 # Counting: a script's final "# passed N failed M" line (tests/lib/tap.sh)
 # gives its counts. A script that exits non-zero without that line (crash,
