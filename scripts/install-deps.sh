@@ -20,7 +20,8 @@ set -euo pipefail
 #        openssl, dnsmasq); conntrack (test_reuse.sh puts entries back
 #        by hand); prometheus for promtool, the strict parser
 #        test_obs.sh checks moat's metrics with (its server is not started:
-#        see policy-rc.d below)
+#        see policy-rc.d below); shellcheck and cppcheck, the static
+#        analysis scripts/test.sh runs
 packages=(
 	meson ninja-build pkg-config
 	libnftables-dev nftables libyaml-dev libjansson-dev
@@ -30,7 +31,7 @@ packages=(
 	iproute2 procps psmisc kmod util-linux iputils-ping
 	curl bind9-dnsutils socat netcat-openbsd openssl dnsmasq-base iperf3
 	python3 jq conntrack
-	prometheus
+	prometheus shellcheck cppcheck
 )
 # benchmarks (SPEC section 8): peers and load generators
 bench_packages=(
