@@ -672,7 +672,7 @@ static int worker_setup(struct wk *w, char **err)
 {
 	const struct wk_spec *ws = w->ws;
 	struct wk_shared *sh = w->sh;
-	struct wk_carry carry;
+	struct wk_carry carry = { 0 };
 	sigset_t mask;
 
 	worker_carry(sh, &carry, false);

@@ -16,20 +16,11 @@
 #                                      the host's 127.0.0.1:8000 and
 #                                      192.168.77.2:22, sandbox ot (refused)
 #   [sandbox ot]  (a listener inside, tcp 7000)
-set -u
-here=$(cd "$(dirname "$0")" && pwd)
-. "$here/../lib/world.sh"
-. "$here/../lib/tap.sh"
-MOAT=${MOAT:?MOAT must name the moat binary}
-PY=${WORLD_PYTHON:-python3}
-
-require_kernel_feature netns veth nftables conntrack nat || exit $?
+# shellcheck source=../lib/preamble.sh
+. "$(dirname "$0")/../lib/preamble.sh"
 command -v setpriv >/dev/null || t_skip_all "setpriv (util-linux) is missing"
-world_create || { echo "not ok - world: cannot build the test world"; exit 1; }
-export MOAT_RUN_DIR=$WORLD_DIR/run
-S=$WORLD_SUFFIX
-m() { in_host "$MOAT" "$@"; }
-world_on_destroy in_host sh -c "for n in \$(ls $MOAT_RUN_DIR/sandboxes 2>/dev/null); do $MOAT rm -f \$n; done" || true
+t_world conntrack nat
+PY=$WORLD_PYTHON
 
 # field NAME EXPR: a value of "moat inspect NAME --json" (a Python
 # expression on d)
@@ -39,8 +30,9 @@ field() {
 }
 # worker_of PID: the PID of the core's child named moat-worker
 worker_of() {
-	local c
-	for c in $(cat /proc/"$1"/task/*/children 2>/dev/null); do
+	local c kids=()
+	read -ra kids < <(cat /proc/"$1"/task/*/children 2>/dev/null)
+	for c in "${kids[@]}"; do
 		[ "$(cat /proc/"$c"/comm 2>/dev/null)" = moat-worker ] && echo "$c" && return 0
 	done
 	return 1
@@ -51,17 +43,6 @@ status_line() { sed -n "s/^$2:[[:space:]]*//p" /proc/"$1"/status | tr '\t' ' '; 
 as_uid() {
 	in_host setpriv --reuid="$1" --regid="$1" --clear-groups \
 		"$PY" -I -S "$WORLD_SRV" probe "$2" "$3" "$4" 2 2>&1
-}
-# wait_for SECS CMD...: until CMD succeeds, polling every 0.05 s
-wait_for() {
-	local secs=$1 i n
-	shift
-	n=$(awk -v s="$secs" 'BEGIN { print int(s / 0.05) }')
-	for ((i = 0; i <= n; i++)); do
-		"$@" >/dev/null 2>&1 && return 0
-		sleep 0.05
-	done
-	return 1
 }
 
 if ! out=$(m create "sp-$S" --default-egress deny --allow github.com:80 \
