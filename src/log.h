@@ -38,6 +38,10 @@
 #define LOG_EVENT_RATE		50
 #define LOG_EVENT_BURST		100
 #define LOG_NFLOG_COPY		128		/* bytes of each packet */
+#define LOG_RECORD_MAX		8192		/* one record's JSON line, its
+						 * newline excluded: the most a
+						 * worker may hand its core
+						 * (privop.c) */
 
 /* logs of removed sandboxes: RUN_DIR/LOG_ARCHIVE_DIR/NAME/ */
 #define LOG_ARCHIVE_DIR		"logs"

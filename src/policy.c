@@ -65,7 +65,6 @@
 #include "policy.h"
 
 #define YAML_DEPTH_MAX		16		/* the format needs 5 */
-#define POLICY_FILE_MAX		(4 << 20)	/* bytes */
 #define DOMAIN_INPUT_MAX	1024		/* bytes of UTF-8 input */
 #define RATE_MAX		10000000000000ULL	/* 10 Tbit/s */
 #define TTL_LIMIT		86400
@@ -2642,6 +2641,37 @@ bool policy_has_domain_rules(const struct policy *p)
 			return true;
 	}
 	return false;
+}
+
+/**
+ * policy_addr_rule() - the first address rule matching an address
+ * @p:		policy
+ * @af:		AF_INET or AF_INET6
+ * @addr:	address, network order (4 or 16 bytes)
+ *
+ * Only CIDR and group rules count, in order (domain rules never vouch for
+ * an address): the rule rebind protection consults for an answer that is
+ * not public (dns.c), and privop.c for a pin a worker asks for.
+ *
+ * Return: index of the rule, or p->nrules if none matches
+ */
+size_t policy_addr_rule(const struct policy *p, int af, const uint8_t *addr)
+{
+	struct prefix a = { .family = af, .plen = af == AF_INET ? 32 : 128 };
+	enum addr_group g = addr_classify(af, addr, NULL, 0);
+	size_t k;
+
+	memcpy(a.addr, addr, af == AF_INET ? 4 : 16);
+	for (k = 0; k < p->nrules; k++) {
+		const struct rule *r = &p->rules[k];
+
+		if (r->kind == TARGET_CIDR && r->pfx.family == af &&
+		    prefix_contains(&r->pfx, &a))
+			return k;
+		if (r->kind == TARGET_GROUP && r->group == g)
+			return k;
+	}
+	return p->nrules;
 }
 
 /**
