@@ -139,7 +139,7 @@ static void add_ok(const struct policy *p, size_t rule, const char *name,
 
 	if (check1(p, true, PRIVOP_PIN_ADD, rule, name, addr, timeout, &why))
 		fail_msg("rule %zu %s %s %u refused: %s", rule, name, addr,
-			 timeout, why);
+			 timeout, why ? why : "(no reason)");
 }
 
 /**
@@ -158,9 +158,9 @@ static void add_bad(const struct policy *p, size_t rule, const char *name,
 
 	if (!check1(p, true, PRIVOP_PIN_ADD, rule, name, addr, timeout, &why))
 		fail_msg("rule %zu %s %s %u accepted", rule, name, addr, timeout);
-	if (!strstr(why, reason))
+	if (!why || !strstr(why, reason))
 		fail_msg("rule %zu %s %s %u refused for '%s', not '%s'", rule,
-			 name, addr, timeout, why, reason);
+			 name, addr, timeout, why ? why : "(no reason)", reason);
 }
 
 /**
