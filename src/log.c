@@ -82,6 +82,7 @@ static void log_now(struct timespec *ts)
 	clock_gettime(CLOCK_MONOTONIC, ts);
 }
 
+/* #syscalls:worker clock_gettime */
 /**
  * log_time_str() - a wall-clock time as ISO 8601 UTC with milliseconds
  * @ts:		time, or 0 for now
@@ -672,6 +673,7 @@ static void log_pkt_record(void *opaque, const struct log_pkt *p)
 	json_decref(rec);
 }
 
+/* #syscalls:worker recvfrom */
 /**
  * log_nflog_input() - read what the NFLOG socket holds (EPOLLIN)
  * @lg:		log

@@ -283,6 +283,7 @@ int privop_decode(const struct privop_msg *m, size_t len, unsigned accept,
 	return 0;
 }
 
+/* #syscalls:worker sendmsg */
 /**
  * privop_send() - send one message
  * @fd:		channel
@@ -360,6 +361,7 @@ static bool privop_recv_fds(struct msghdr *mh, int *fds, size_t *nfds)
 	return ok;
 }
 
+/* #syscalls:worker recvmsg close */
 /**
  * privop_recv() - receive and check one message
  * @fd:		channel

@@ -333,6 +333,7 @@ int fwd_init(struct fwd *f, int epfd, const struct policy *p,
 	return 0;
 }
 
+/* #syscalls:worker pipe2 fcntl */
 /**
  * fwd_pipe_get() - a pipe for one direction of a connection
  * @f:		forwarder
@@ -354,6 +355,7 @@ static int fwd_pipe_get(struct fwd *f, int p[2])
 	return 0;
 }
 
+/* #syscalls:worker ioctl close */
 /**
  * fwd_pipe_put() - give back the pipe of a closed connection's direction
  * @f:		forwarder
@@ -498,6 +500,7 @@ static void fwd_tcp_events(struct fwd *f, struct fwd_tcp *t, unsigned idx)
 	}
 }
 
+/* #syscalls:worker accept4 socket setsockopt connect epoll_ctl */
 /**
  * fwd_tcp_accept() - take a peer on a published TCP port
  * @f:		forwarder
@@ -693,6 +696,7 @@ static ssize_t fwd_req_next(struct fwd *f, struct fwd_tcp *t, struct fwd_dir *d)
 	return 0;
 }
 
+/* #syscalls:worker recvfrom splice write */
 /**
  * fwd_req_read() - read more of a proxied client's HTTP requests into the
  * pipe
@@ -970,6 +974,7 @@ static ssize_t fwd_tls_read(struct fwd *f, int from, struct fwd_dir *d,
 	return fwd_tls_drain(f, t, d);
 }
 
+/* #syscalls:worker splice sendto shutdown */
 /**
  * fwd_pump() - move bytes along one direction as far as they go
  * @from:	source socket
@@ -1146,6 +1151,7 @@ static bool fwd_oracle_pinned_any(const void *ctx, int af, const void *addr,
 	return f->dns && dns_pinned_for(f->dns, af, addr, fwd_name_allowed, &q);
 }
 
+/* #syscalls:worker epoll_ctl */
 /**
  * fwd_proxy_init() - open the transparent proxy's listeners
  * @f:		forwarder, after fwd_init()
@@ -1196,6 +1202,7 @@ int fwd_proxy_init(struct fwd *f, const struct policy *p,
 	return 0;
 }
 
+/* #syscalls:worker sendto shutdown */
 /**
  * fwd_proxy_refuse() - refuse a proxied connection and count why
  * @f:		forwarder
@@ -1226,6 +1233,7 @@ static void fwd_proxy_refuse(struct fwd *f, struct fwd_tcp *t,
 	fwd_tcp_close(f, t);
 }
 
+/* #syscalls:worker socket setsockopt connect epoll_ctl */
 /**
  * fwd_proxy_connect() - connect an allowed connection to its destination
  * @f:		forwarder
@@ -1270,6 +1278,7 @@ fail:
 	return -1;
 }
 
+/* #syscalls:worker accept4 epoll_ctl close */
 /**
  * fwd_proxy_accept() - take a connection redirected to the proxy
  * @f:		forwarder
@@ -1512,6 +1521,7 @@ json_t *fwd_proxy_stats(const struct fwd *f)
 	return o;
 }
 
+/* #syscalls:worker recvmsg */
 /**
  * fwd_kernel_refused() - whether a failed connect was refused as
  * "administratively prohibited"
@@ -1584,6 +1594,7 @@ static void fwd_connect_failed(struct fwd *f, struct fwd_tcp *t)
 	fwd_tcp_close(f, t);
 }
 
+/* #syscalls:worker getsockopt sendto epoll_ctl */
 /**
  * fwd_tcp_event() - progress on a relayed connection
  * @f:		forwarder
@@ -1693,6 +1704,7 @@ static void fwd_tcp_event(struct fwd *f, union sv_ref ref, uint32_t events)
 	fwd_tcp_events(f, t, ref.idx);
 }
 
+/* #syscalls:worker socket connect recvfrom sendto epoll_ctl */
 /**
  * fwd_udp_peer() - datagram from a peer on a published UDP port
  * @f:		forwarder
@@ -1781,6 +1793,7 @@ static void fwd_udp_close(struct fwd *f, struct fwd_udp *u)
 	memset(u, 0, sizeof(*u));
 }
 
+/* #syscalls:worker recvfrom sendto */
 /**
  * fwd_udp_reply() - datagram from the sandbox to a UDP peer
  * @f:		forwarder
