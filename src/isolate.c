@@ -142,6 +142,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 #include <grp.h>
@@ -470,6 +471,27 @@ int isolate_landlock(const struct isolate_worker_cfg *c,
 	r->landlock_net = !!rs.net;
 	r->landlock_scoped = !!rs.scoped;
 	return 0;
+}
+
+/**
+ * isolate_missing() - what the running kernel could not enforce, for a log
+ * @r:		report of isolate_worker()
+ * @buf:	buffer for the text
+ * @len:	its size
+ *
+ * Return: @buf, "landlock ABI N: ..." naming each layer missing, or NULL
+ *	   if every layer applies
+ */
+const char *isolate_missing(const struct isolate_report *r, char *buf,
+			    size_t len)
+{
+	if (r->landlock_fs && r->landlock_net && r->landlock_scoped)
+		return NULL;
+	snprintf(buf, len, "landlock ABI %d: %s%s%s", r->landlock_abi,
+		 r->landlock_fs ? "" : "no file system access rules (the empty root remains); ",
+		 r->landlock_net ? "" : "TCP bind not restricted (ABI 4); ",
+		 r->landlock_scoped ? "" : "signals and abstract unix sockets not scoped (ABI 6)");
+	return buf;
 }
 
 /**

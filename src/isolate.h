@@ -66,6 +66,8 @@ int isolate_landlock(const struct isolate_worker_cfg *c,
 		     struct isolate_report *r, const char **why);
 int isolate_worker_seccomp(struct isolate_report *r, const char **why);
 size_t isolate_worker_syscalls(const char *const **names);
+const char *isolate_missing(const struct isolate_report *r, char *buf,
+			    size_t len);
 
 int isolate_core(const char **why);
 uint64_t isolate_core_caps(void);

@@ -49,6 +49,7 @@
 
 #include <jansson.h>
 #include <nftables/libnftables.h>
+#include <seccomp.h>
 
 #include "common.h"
 #include "isolate.h"
@@ -490,6 +491,55 @@ static int report_child(void *arg)
 	CHECK(r.landlock_scoped == (abi >= 6));
 	CHECK(r.syscalls >= n - r.unknown);
 	return 0;
+}
+
+/**
+ * nolandlock_child() - a kernel without Landlock (its calls fail ENOSYS):
+ * the other layers still apply, and the report says what is missing
+ * @arg:	unused
+ *
+ * Return: 0
+ */
+static int nolandlock_child(void *arg)
+{
+	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
+	struct isolate_report r;
+	const char *why, *miss;
+	char buf[256];
+
+	(void)arg;
+	CHECK(ctx);
+	CHECK(!seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS),
+				SCMP_SYS(landlock_create_ruleset), 0));
+	CHECK(!seccomp_load(ctx));
+	seccomp_release(ctx);
+	CHECK(landlock_abi() == 0);
+
+	CHECK(!isolate_worker(&cfg, &r, &why));
+	CHECK(r.landlock_abi == 0 && !r.landlock_fs && !r.landlock_scoped);
+	miss = isolate_missing(&r, buf, sizeof(buf));
+	CHECK(miss && strstr(miss, "ABI 0") && strstr(miss, "not scoped"));
+	f_unix();			/* the seccomp layer: killed here */
+	return 0;
+}
+
+/**
+ * test_worker_no_landlock() - without Landlock, the rest holds
+ * @state:	unused
+ */
+static void test_worker_no_landlock(void **state)
+{
+	struct isolate_report r = { .landlock_abi = 7, .landlock_fs = true,
+				    .landlock_net = true,
+				    .landlock_scoped = true };
+	char buf[256];
+
+	(void)state;
+	assert_null(isolate_missing(&r, buf, sizeof(buf)));
+	r.landlock_scoped = false;
+	assert_non_null(strstr(isolate_missing(&r, buf, sizeof(buf)),
+			       "ABI 7: signals"));
+	assert_sigsys(run(nolandlock_child, NULL), "socket(AF_UNIX), no Landlock");
 }
 
 /**
@@ -1066,6 +1116,7 @@ int main(void)
 		cmocka_unit_test(test_worker_forbidden),
 		cmocka_unit_test(test_worker_allowed),
 		cmocka_unit_test(test_worker_report),
+		cmocka_unit_test(test_worker_no_landlock),
 		cmocka_unit_test(test_worker_creds),
 		cmocka_unit_test(test_worker_root),
 		cmocka_unit_test(test_worker_scope),
