@@ -15,6 +15,11 @@
  * its sockets already made (listeners bound, the NFLOG socket bound, the
  * channel to the core), in this order:
  *
+ *   0. what the C library and jansson read from files once, on first
+ *      use, is read now: the time zone (gmtime_r() of the first log
+ *      record opens /etc/localtime) and jansson's hash seed
+ *      (/dev/urandom). Found under strace: both would kill the worker
+ *      at its first record;
  *   1. isolate_worker_root(): new mount, IPC and UTS namespaces; every
  *      mount made private (nothing propagates back to the host); an
  *      empty, read-only tmpfs (mode 0500, one inode) mounted on /tmp,
