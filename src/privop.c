@@ -30,7 +30,10 @@
  *   core -> worker   PRIVOP_REPLY     the status of a pin request, its seq
  *                    PRIVOP_PINS_SYNC the live pins (timeout: seconds left)
  *                    PRIVOP_POLICY    a policy's length; its text is in a
- *                                     memfd passed with SCM_RIGHTS
+ *                                     memfd passed with SCM_RIGHTS, sealed
+ *                                     (privop_policy_memfd()) and read by
+ *                                     the worker from offset 0
+ *                                     (privop_policy_read())
  *
  * Receiving (privop_recv()) reads one datagram into a buffer of exactly
  * PRIVOP_MSG_MAX bytes, with MSG_CMSG_CLOEXEC; it refuses (-EINVAL, with
@@ -74,8 +77,11 @@
  * control byte, so it can neither split a record nor forge a second one).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <string.h>
+#include <unistd.h>
 #include <arpa/inet.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 
 #include "dns.h"
@@ -559,6 +565,86 @@ int privop_pin_decode(const struct privop_pin *e, struct nft_pin *out,
 	memcpy(out->addr, e->addr, 16);
 	memcpy(name, e->name, e->namelen);
 	name[e->namelen] = '\0';
+	return 0;
+}
+
+/**
+ * privop_policy_memfd() - a sealed memfd holding a policy's text, for
+ * PRIVOP_POLICY (the core's side)
+ * @text:	policy text
+ * @len:	its length, 1..POLICY_FILE_MAX
+ *
+ * Sealed against writing, growing and shrinking: the worker reads what
+ * the core wrote.
+ *
+ * Return: the descriptor (close-on-exec), or -errno
+ */
+int privop_policy_memfd(const char *text, size_t len)
+{
+	int fd, ret = 0;
+	size_t off = 0;
+	ssize_t n;
+
+	if (!len || len > POLICY_FILE_MAX)
+		return -EINVAL;
+	fd = memfd_create("moat-policy", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	if (fd < 0)
+		return -errno;
+	while (off < len) {
+		n = write(fd, text + off, len - off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			ret = n < 0 ? -errno : -EIO;
+			break;
+		}
+		off += (size_t)n;
+	}
+	if (!ret && fcntl(fd, F_ADD_SEALS, F_SEAL_WRITE | F_SEAL_GROW |
+			  F_SEAL_SHRINK | F_SEAL_SEAL))
+		ret = -errno;
+	if (ret) {
+		close(fd);
+		return ret;
+	}
+	return fd;
+}
+
+/* #syscalls:worker pread64 */
+/**
+ * privop_policy_read() - the text of a received PRIVOP_POLICY (the
+ * worker's side)
+ * @fd:		the memfd that came with it
+ * @len:	its @policy.len, checked by privop_recv()
+ * @out:	set to the text, NUL-terminated (the caller frees)
+ *
+ * Reads from offset 0 whatever the descriptor's offset is (it is shared
+ * with the core's).
+ *
+ * Return: 0, or -errno (-EIO if the memfd holds less than @len bytes)
+ */
+int privop_policy_read(int fd, uint64_t len, char **out)
+{
+	size_t off = 0;
+	ssize_t n;
+	char *buf;
+
+	*out = NULL;
+	if (!len || len > POLICY_FILE_MAX)
+		return -EINVAL;
+	buf = xmalloc((size_t)len + 1);
+	while (off < len) {
+		n = pread(fd, buf + off, (size_t)len - off, (off_t)off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			free(buf);
+			return n < 0 ? -errno : -EIO;
+		}
+		off += (size_t)n;
+	}
+	buf[len] = '\0';
+	*out = buf;
 	return 0;
 }
 

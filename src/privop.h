@@ -149,6 +149,9 @@ int privop_log_encode(struct privop_msg *m, uint32_t seq, const char *line,
 void privop_reply_encode(struct privop_msg *m, uint32_t seq, int32_t status);
 void privop_policy_encode(struct privop_msg *m, uint32_t seq, uint64_t len);
 
+int privop_policy_memfd(const char *text, size_t len);
+int privop_policy_read(int fd, uint64_t len, char **out);
+
 int privop_pin_decode(const struct privop_pin *e, struct nft_pin *out,
 		      char *name, size_t namelen, const char **why);
 uint32_t privop_ttl_bound(const struct policy *p);

@@ -53,6 +53,7 @@
 
 #include "common.h"
 #include "isolate.h"
+#include "privop.h"
 
 /* the highest sandbox index: IDs no live sandbox uses */
 #define W	(MOAT_WORKER_UID_BASE + 2 * 0xfffeU)
@@ -367,11 +368,11 @@ static int allowed_child(void *arg)
 {
 	struct sockaddr_in a = { .sin_family = AF_INET,
 				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	int l, c, s, u, e, one = 1, n, p[2], abi = landlock_abi();
+	int l, c, s, u, e, m, one = 1, n, p[2], abi = landlock_abi();
 	struct epoll_event ev = { .events = EPOLLIN }, out;
 	socklen_t alen = sizeof(a);
 	struct timespec ts;
-	char buf[8];
+	char buf[8], *text;
 	void *big;
 
 	(void)arg;
@@ -384,8 +385,13 @@ static int allowed_child(void *arg)
 	CHECK(!getsockname(l, (struct sockaddr *)&a, &alen));
 	e = epoll_create1(EPOLL_CLOEXEC);	/* made before, as the loop's */
 	CHECK(e >= 0);
+	m = privop_policy_memfd("version: 1\n", 11);	/* as an update's */
+	CHECK(m >= 0);
 
 	worker();
+
+	CHECK(!privop_policy_read(m, 11, &text) && !strcmp(text, "version: 1\n"));
+	free(text);
 
 	c = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	CHECK(c >= 0);

@@ -479,6 +479,46 @@ static void test_channel(void **state)
 }
 
 /**
+ * test_policy_memfd() - a policy through a sealed memfd, as an update
+ * sends it: the worker reads it all, from offset 0; nobody writes it
+ * @state:	unused
+ */
+static void test_policy_memfd(void **state)
+{
+	static const char text[] = "version: 1\negress:\n  default: deny\n";
+	static struct privop_msg m, r;
+	int sv[2], fd, passed;
+	const char *why;
+	struct policy p;
+	char *got;
+
+	(void)state;
+	assert_int_equal(privop_policy_memfd(text, 0), -EINVAL);
+	fd = privop_policy_memfd(text, sizeof(text) - 1);
+	assert_true(fd >= 0);
+	assert_true(write(fd, "x", 1) < 0 && errno == EPERM);	/* sealed */
+	assert_true(ftruncate(fd, 1) < 0 && errno == EPERM);
+
+	assert_int_equal(privop_pair(sv), 0);
+	privop_policy_encode(&m, 9, sizeof(text) - 1);
+	assert_int_equal(privop_send(sv[0], &m, fd), 0);
+	close(fd);
+	assert_int_equal(privop_recv(sv[1], &r, PRIVOP_FROM_CORE, &passed, &why), 16);
+	assert_int_equal(privop_policy_read(passed, r.policy.len, &got), 0);
+	assert_string_equal(got, text);
+	load(&p, got);
+	assert_int_equal(p.egress_default, EGRESS_DENY);
+	policy_free(&p);
+	free(got);
+	/* a length past what the memfd holds */
+	assert_int_equal(privop_policy_read(passed, r.policy.len + 1, &got), -EIO);
+	assert_null(got);
+	close(passed);
+	close(sv[0]);
+	close(sv[1]);
+}
+
+/**
  * test_rules() - the rule index, the rule's kind and its pattern
  * @state:	unused
  */
@@ -680,6 +720,7 @@ int main(void)
 		cmocka_unit_test(test_layout),
 		cmocka_unit_test(test_encoders),
 		cmocka_unit_test(test_channel),
+		cmocka_unit_test(test_policy_memfd),
 		cmocka_unit_test(test_rules),
 		cmocka_unit_test(test_names),
 		cmocka_unit_test(test_family_timeout),
