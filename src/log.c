@@ -56,6 +56,7 @@ static void log_now(struct timespec *ts)
 	clock_gettime(CLOCK_MONOTONIC, ts);
 }
 
+/* #syscalls:worker clock_gettime */
 /**
  * log_time_str() - a wall-clock time as ISO 8601 UTC with milliseconds
  * @ts:		time, or 0 for now
@@ -442,6 +443,7 @@ static void log_pkt_record(void *opaque, const struct nflog_pkt *p)
 	json_decref(rec);
 }
 
+/* #syscalls:worker recvfrom */
 /**
  * log_nflog_input() - record the denials the NFLOG socket holds (EPOLLIN)
  * @lg:		log

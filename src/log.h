@@ -38,7 +38,8 @@
 #define LOG_EVENT_RATE		50
 #define LOG_EVENT_BURST		100
 #define LOG_TIME_LEN		64	/* log_time_str()'s buffer */
-#define LOG_RECORD_MAX		8192	/* bytes of one record line */
+#define LOG_RECORD_MAX		8192	/* one record's line: the most a worker
+					 * may hand its core */
 
 /* logs of removed sandboxes: RUN_DIR/LOG_ARCHIVE_DIR/NAME/ */
 #define LOG_ARCHIVE_DIR		"logs"

@@ -134,6 +134,7 @@ static int dns_cmp_u32(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+/* #syscalls:worker clock_gettime */
 /**
  * dns_now() - monotonic seconds
  *
@@ -328,6 +329,7 @@ static size_t dns_udp_max(const ldns_pkt *q)
 	return n < 512 ? 512 : n;
 }
 
+/* #syscalls:worker sendto sendmsg shutdown */
 /**
  * dns_send_client() - send an answer to a client, UDP or TCP
  * @d:		interceptor
@@ -475,6 +477,7 @@ static void dns_q_free(struct dns *d, struct dns_q *q)
 	q->tcpup = false;
 }
 
+/* #syscalls:worker socket setsockopt connect sendto close epoll_ctl */
 /**
  * dns_up_socket() - a socket towards an upstream, owned by the DNS UID
  * @d:		interceptor
@@ -638,6 +641,7 @@ ldns_pkt *dns_upstream_query(const ldns_pkt *req, bool tcp, uint16_t id)
 	return q;
 }
 
+/* #syscalls:worker getrandom */
 /**
  * dns_forward() - send a query upstream
  * @d:		interceptor
@@ -1533,6 +1537,7 @@ static void dns_tcp_close(struct dns *d, unsigned i)
 	c->len = 0;
 }
 
+/* #syscalls:worker recvfrom */
 /**
  * dns_tcp_input() - read from a client connection, handle whole messages
  * @d:		interceptor
@@ -1567,6 +1572,7 @@ static void dns_tcp_input(struct dns *d, unsigned i)
 	c->len -= off;
 }
 
+/* #syscalls:worker accept4 epoll_ctl close */
 /**
  * dns_tcp_accept() - accept a client connection
  * @d:		interceptor
@@ -1605,6 +1611,7 @@ static void dns_tcp_accept(struct dns *d, int lfd)
 	d->tcp[i].last = dns_now();
 }
 
+/* #syscalls:worker recvfrom */
 /**
  * dns_udp_input() - read queries from a UDP listener
  * @d:		interceptor
@@ -1628,6 +1635,7 @@ static void dns_udp_input(struct dns *d, int lfd)
 	}
 }
 
+/* #syscalls:worker recvfrom sendmsg epoll_ctl */
 /**
  * dns_up_tcp_event() - progress of a query asked upstream over TCP
  * @d:		interceptor
@@ -1951,6 +1959,7 @@ void dns_close(struct dns *d)
 	d->np = NULL;
 }
 
+/* #syscalls:worker sysinfo */
 /**
  * dns_stats() - the interceptor's counters, for the status JSON
  * @d:		interceptor
