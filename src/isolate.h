@@ -10,13 +10,15 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "nft.h"
+
 /* Worker identities: sandbox N (interface moatN) runs its worker as
  * MOAT_WORKER_UID_BASE + 2N and opens its DNS upstream sockets as
  * MOAT_WORKER_UID_BASE + 2N + 1 (user and group IDs alike):
  * isolate_worker_ids(). systemd leaves 0x70000000-0x7fffffff unallocated;
  * moat takes 0x7e000000 up, MOAT_WORKER_UID_SPAN IDs.
  */
-#define MOAT_WORKER_UID_BASE	0x7e000000U
+#define MOAT_WORKER_UID_BASE	NFT_WORKER_UID_BASE	/* nft.h */
 #define MOAT_WORKER_UID_SPAN	0x20000U	/* 2 per index, 0..0xffff */
 
 /**

@@ -90,7 +90,6 @@ struct log {
 
 int log_open(struct log *lg, const char *dir, unsigned group);
 int log_open_sink(struct log *lg, int fd, unsigned group);
-bool log_line_ok(const char *line, size_t len);
 void log_write_line(struct log *lg, const char *line, size_t len);
 void log_close(struct log *lg);
 void log_event(struct log *lg, const char *kind, ...)

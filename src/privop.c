@@ -27,13 +27,20 @@
  *   worker -> core   PRIVOP_PIN_ADD   1..NFT_PIN_BATCH_MAX struct privop_pin
  *                    PRIVOP_PIN_DEL   the same, timeout ignored
  *                    PRIVOP_LOG       one record, 1..LOG_RECORD_MAX bytes
- *   core -> worker   PRIVOP_REPLY     the status of a pin request, its seq
+ *   either way       PRIVOP_REPLY     the status of a request, its seq
  *                    PRIVOP_PINS_SYNC the live pins (timeout: seconds left)
  *                    PRIVOP_POLICY    a policy's length; its text is in a
  *                                     memfd passed with SCM_RIGHTS, sealed
  *                                     (privop_policy_memfd()) and read by
  *                                     the worker from offset 0
- *                                     (privop_policy_read())
+ *                                     (privop_policy_read()); answered
+ *                                     PRIVOP_REPLY (proxied connections
+ *                                     the new policy cut)
+ *                    PRIVOP_STATUS    refresh the gauges of the region the
+ *                                     two share (worker.c); PRIVOP_REPLY
+ *                    PRIVOP_PROXY     open (1) or close (0) the proxy's
+ *                                     listeners, for a live policy change
+ *                                     that starts it; PRIVOP_REPLY
  *
  * Receiving (privop_recv()) reads one datagram into a buffer of exactly
  * PRIVOP_MSG_MAX bytes, with MSG_CMSG_CLOEXEC; it refuses (-EINVAL, with
@@ -123,6 +130,10 @@ static size_t privop_body_len(unsigned type, unsigned n)
 		return sizeof(struct privop_reply);
 	case PRIVOP_POLICY:
 		return sizeof(struct privop_policy);
+	case PRIVOP_STATUS:
+		return 0;
+	case PRIVOP_PROXY:
+		return sizeof(struct privop_proxy);
 	}
 	return SIZE_MAX;
 }
@@ -283,6 +294,12 @@ int privop_decode(const struct privop_msg *m, size_t len, unsigned accept,
 	case PRIVOP_POLICY:
 		if (!m->policy.len || m->policy.len > POLICY_FILE_MAX) {
 			*why = "policy length out of range";
+			return -EINVAL;
+		}
+		break;
+	case PRIVOP_PROXY:
+		if (m->proxy.open != 0 && m->proxy.open != 1) {
+			*why = "proxy request neither open nor close";
 			return -EINVAL;
 		}
 		break;
@@ -523,6 +540,18 @@ void privop_reply_encode(struct privop_msg *m, uint32_t seq, int32_t status)
 {
 	privop_init(m, PRIVOP_REPLY, seq);
 	m->reply.status = status;
+}
+
+/**
+ * privop_proxy_encode() - a PRIVOP_PROXY message
+ * @m:		message
+ * @seq:	sequence number
+ * @open:	open the proxy's listeners (else close them)
+ */
+void privop_proxy_encode(struct privop_msg *m, uint32_t seq, bool open)
+{
+	privop_init(m, PRIVOP_PROXY, seq);
+	m->proxy.open = open;
 }
 
 /**
@@ -791,7 +820,8 @@ static bool privop_check_pin(const struct policy *p, bool has_v6,
  * @has_v6:	the sandbox has IPv6
  * @ttl_bound:	longest timeout accepted (privop_ttl_bound() of @p)
  * @m:		a PRIVOP_PIN_ADD or PRIVOP_PIN_DEL that privop_recv() took
- * @out:	set to the pins, NFT_PIN_BATCH_MAX entries
+ * @out:	set to the pins, NFT_PIN_BATCH_MAX entries, each @name pointing
+ *		into @m
  * @n:		set to their number; on refusal, to the index of the first
  *		entry refused
  * @why:	set to a static reason on refusal
@@ -822,6 +852,8 @@ int privop_check_pins(const struct policy *p, bool has_v6, uint32_t ttl_bound,
 			*n = i;
 			return -EINVAL;
 		}
+		/* well formed: NUL-terminated within its field */
+		out[i].name = m->pin[i].name;
 	}
 	*n = i;
 	return 0;

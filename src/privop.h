@@ -23,6 +23,10 @@
  * @PRIVOP_REPLY:	core -> worker: the status of a request, same seq
  * @PRIVOP_PINS_SYNC:	core -> worker: the live pins, after a (re)start
  * @PRIVOP_POLICY:	core -> worker: a new policy, in a memfd
+ * @PRIVOP_STATUS:	core -> worker: refresh the gauges the core reads
+ *			(no body)
+ * @PRIVOP_PROXY:	core -> worker: open the proxy's listeners (body: 1),
+ *			or close them again (0)
  * @PRIVOP_TYPE_END:	one past the last type
  */
 enum privop_type {
@@ -32,6 +36,8 @@ enum privop_type {
 	PRIVOP_REPLY,
 	PRIVOP_PINS_SYNC,
 	PRIVOP_POLICY,
+	PRIVOP_STATUS,
+	PRIVOP_PROXY,
 	PRIVOP_TYPE_END,
 };
 
@@ -42,7 +48,9 @@ enum privop_type {
 				 PRIVOP_BIT(PRIVOP_LOG))
 #define PRIVOP_FROM_CORE	(PRIVOP_BIT(PRIVOP_REPLY) | \
 				 PRIVOP_BIT(PRIVOP_PINS_SYNC) | \
-				 PRIVOP_BIT(PRIVOP_POLICY))
+				 PRIVOP_BIT(PRIVOP_POLICY) | \
+				 PRIVOP_BIT(PRIVOP_STATUS) | \
+				 PRIVOP_BIT(PRIVOP_PROXY))
 
 /**
  * struct privop_hdr - the start of every message
@@ -98,11 +106,20 @@ struct privop_policy {
 };
 
 /**
+ * struct privop_proxy - body of PRIVOP_PROXY
+ * @open:	1 to open the listeners, 0 to close them
+ */
+struct privop_proxy {
+	int32_t open;
+};
+
+/**
  * struct privop_msg - any message, as sent or received
  * @hdr:	header
  * @pin:	PRIVOP_PIN_ADD, PRIVOP_PIN_DEL, PRIVOP_PINS_SYNC: @hdr.n entries
  * @reply:	PRIVOP_REPLY
  * @policy:	PRIVOP_POLICY
+ * @proxy:	PRIVOP_PROXY
  * @log:	PRIVOP_LOG: @hdr.n bytes, no terminating NUL
  */
 struct privop_msg {
@@ -111,6 +128,7 @@ struct privop_msg {
 		struct privop_pin pin[NFT_PIN_BATCH_MAX];
 		struct privop_reply reply;
 		struct privop_policy policy;
+		struct privop_proxy proxy;
 		char log[LOG_RECORD_MAX];
 	};
 };
@@ -122,6 +140,7 @@ static_assert(offsetof(struct privop_pin, addr) == 8, "privop_pin layout");
 static_assert(offsetof(struct privop_pin, name) == 24, "privop_pin layout");
 static_assert(sizeof(struct privop_reply) == 4, "privop_reply layout");
 static_assert(sizeof(struct privop_policy) == 8, "privop_policy layout");
+static_assert(sizeof(struct privop_proxy) == 4, "privop_proxy layout");
 static_assert(offsetof(struct privop_msg, pin) == 8, "privop_msg layout");
 static_assert(NFT_PIN_BATCH_MAX * sizeof(struct privop_pin) >= LOG_RECORD_MAX,
 	      "the pin batch is the largest body");
@@ -148,6 +167,7 @@ int privop_log_encode(struct privop_msg *m, uint32_t seq, const char *line,
 		      size_t len);
 void privop_reply_encode(struct privop_msg *m, uint32_t seq, int32_t status);
 void privop_policy_encode(struct privop_msg *m, uint32_t seq, uint64_t len);
+void privop_proxy_encode(struct privop_msg *m, uint32_t seq, bool open);
 
 int privop_policy_memfd(const char *text, size_t len);
 int privop_policy_read(int fd, uint64_t len, char **out);
