@@ -2132,6 +2132,8 @@ size_t dns_restore_pins(struct dns *d, struct nft_live_pin *lp, size_t n,
 		}
 		lp[m++] = lp[i];
 	}
+	if (!m)
+		return 0;	/* (lp may be NULL: none were read) */
 	qsort(lp, m, sizeof(*lp), dns_live_pin_cmp);
 	/* once per family, address and name: the first, longest-lived */
 	for (i = 0; i < m; i++)
