@@ -187,7 +187,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (!privop_decode(&m, size, PRIVOP_FROM_CORE, &why)) {
 			if (m.hdr.type != PRIVOP_REPLY &&
 			    m.hdr.type != PRIVOP_PINS_SYNC &&
-			    m.hdr.type != PRIVOP_POLICY)
+			    m.hdr.type != PRIVOP_POLICY &&
+			    m.hdr.type != PRIVOP_STATUS &&
+			    (m.hdr.type != PRIVOP_PROXY ||
+			     (m.proxy.open != 0 && m.proxy.open != 1)))
 				abort();
 		} else if (!why) {
 			abort();
