@@ -497,15 +497,8 @@ static json_t *sv_update(struct sv *sv)
 	/* 2. one transaction: chains, sets, pins carried over */
 	if (sv->has_dns)
 		npins = dns_pins_for(&sv->pins, &p, &pins);
-	snprintf(ns.ifname, sizeof(ns.ifname), "%s", sv->s.ifname);
-	ns.addr4 = sv->s.addr4;
-	ns.gw4 = sv->s.gw4;
-	ns.has_v6 = sv->s.has_v6;
-	ns.addr6 = sv->s.addr6;
-	ns.gw6 = sv->s.gw6;
-	ns.pol = &p;
+	sandbox_nft_fill(&ns, &sv->s, &p);
 	ns.proxy = sv->s.proxy || proxy_started;
-	ns.instance = sv->s.instance;
 	f = open_memstream(&buf, &len);
 	if (!f)
 		die_oom();
