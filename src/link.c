@@ -1327,7 +1327,7 @@ int link_tap_add(int nsfd, const char *name, uid_t owner)
 		return fd;
 	memset(&ifr, 0, sizeof(ifr));
 	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", name);
-	ifr.ifr_flags = IFF_TAP | IFF_NO_PI | IFF_TUN_EXCL;
+	ifr.ifr_flags = (short)(IFF_TAP | IFF_NO_PI | IFF_TUN_EXCL);
 	if (ioctl(fd, TUNSETIFF, &ifr))
 		return errno == EBUSY ? -EEXIST : -errno;
 	if (ioctl(fd, TUNSETOWNER, (unsigned long)owner) ||

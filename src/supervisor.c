@@ -356,7 +356,7 @@ static json_t *sv_status(struct sv *sv)
 	int ret = sv->wk.pid > 0 ?
 		  worker_request(&sv->wk, WK_STATUS, 0, -1, sv_serve_req, sv,
 				 SV_STATUS_WAIT_MS, &st) : -ESRCH;
-	json_t *o = worker_status(sv->sh, sv->has_dns, log_stats(&sv->log));
+	json_t *o = worker_status(sv->sh, &sv->s, sv->has_dns, log_stats(&sv->log));
 	json_t *log = json_object_get(o, "log");
 
 	json_object_set_new(o, "name", json_string(sv->s.name));
