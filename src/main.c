@@ -593,7 +593,7 @@ static int cmd_run(int argc, char **argv)
 	struct sb_state s;
 	struct policy p;
 	char name[16];
-	struct sb_opts o;
+	struct sb_opts o = { 0 };
 	bool gone;
 	int ret;
 
