@@ -61,6 +61,11 @@ struct nft_base {
  *		(only policies with domain rules; nft_domain_ports())
  * @instance:	this sandbox's instance, non-zero and unlike any earlier one:
  *		the conntrack mark of its connections (nft_sandbox_add_text())
+ * @tap:	a guest behind a TAP device owns the sandbox's addresses
+ *		(nft_tap_rules()): only @guest_mac may send, its link-local
+ *		address is the EUI-64 one of @guest_mac, and DHCP and router
+ *		solicitations reach the worker's servers
+ * @guest_mac:	with @tap, the guest's MAC
  */
 struct nft_sandbox {
 	char ifname[16];
@@ -72,6 +77,8 @@ struct nft_sandbox {
 	const struct policy *pol;
 	bool proxy;
 	uint32_t instance;
+	bool tap;
+	uint8_t guest_mac[6];
 };
 
 /* Denial logs (docs/ARCHITECTURE.md, "Logs and counters"): sandbox N logs
@@ -86,8 +93,9 @@ struct nft_sandbox {
 
 /* Neighbour discovery a sandbox may send to the host (nft.c,
  * nft_nd_rules()): from its own link-local address NFT_SANDBOX_LL (set on
- * its eth0 at creation), its own address, or "::" (duplicate address
- * detection), at most NFT_ND_RATE messages a second (burst NFT_ND_BURST)
+ * its eth0 at creation; a guest's is the EUI-64 address of its MAC), its
+ * own address, or "::" (duplicate address detection), at most NFT_ND_RATE
+ * messages a second (burst NFT_ND_BURST)
  */
 #define NFT_SANDBOX_LL		"fe80::2"
 #define NFT_ND_RATE		50U
@@ -142,6 +150,7 @@ unsigned nft_log_group(const char *ifname);
 int nft_base_text(FILE *f, const struct nft_base *b);
 int nft_sandbox_add_text(FILE *f, const struct nft_sandbox *s,
 			 struct errlist *el);
+void nft_sandbox_ll(const struct nft_sandbox *s, struct prefix *ll);
 void nft_sandbox_del_text(FILE *f, const char *ifname,
 			  const struct policy *pol);
 

@@ -73,6 +73,12 @@ enum sb_status {
  *			never off)
  * @instance:		random, non-zero: this sandbox instance's conntrack
  *			mark (struct nft_sandbox), never an earlier one's
+ * @tap:		TAP device in the namespace for a guest ("moat create
+ *			--tap"), "" if none: the guest then owns @addr4 and
+ *			@addr6 (docs/VM.md)
+ * @tap_owner:		host UID allowed to attach to @tap
+ * @guest_mac:		the one source MAC accepted from the guest, derived
+ *			from @instance (sandbox_guest_mac())
  */
 struct sb_state {
 	char name[MOAT_NAME_MAX + 1];
@@ -96,6 +102,9 @@ struct sb_state {
 	bool run_mode;
 	bool proxy;
 	uint32_t instance;
+	char tap[16];
+	uid_t tap_owner;
+	uint8_t guest_mac[6];
 };
 
 /**

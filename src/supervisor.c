@@ -363,7 +363,7 @@ static json_t *sv_status(struct sv *sv)
 	privop_init(&m, PRIVOP_STATUS, 0);
 	ret = sv->wk.pid > 0 ? worker_request(&sv->wk, &m, -1, sv_serve_req, sv,
 					      SV_STATUS_WAIT_MS, &st) : -ESRCH;
-	o = worker_status(sv->sh, sv->has_dns, log_stats(&sv->log));
+	o = worker_status(sv->sh, &sv->s, sv->has_dns, log_stats(&sv->log));
 	log = json_object_get(o, "log");
 
 	json_object_set_new(o, "name", json_string(sv->s.name));
@@ -506,15 +506,8 @@ static json_t *sv_update(struct sv *sv)
 	/* 2. one transaction: chains, sets, pins carried over */
 	if (sv->has_dns)
 		npins = dns_pins_for(&sv->pins, &p, &pins);
-	snprintf(ns.ifname, sizeof(ns.ifname), "%s", sv->s.ifname);
-	ns.addr4 = sv->s.addr4;
-	ns.gw4 = sv->s.gw4;
-	ns.has_v6 = sv->s.has_v6;
-	ns.addr6 = sv->s.addr6;
-	ns.gw6 = sv->s.gw6;
-	ns.pol = &p;
+	sandbox_nft_fill(&ns, &sv->s, &p);
 	ns.proxy = sv->s.proxy || proxy_started;
-	ns.instance = sv->s.instance;
 	f = open_memstream(&buf, &len);
 	if (!f)
 		die_oom();

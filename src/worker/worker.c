@@ -9,14 +9,18 @@
  * internet chose runs here, in a process of its own without privilege:
  * the DNS interceptor (dns.c), the transparent proxy's decisions and
  * relays and the published ports' relays (fwd.c, fwd_proxy.c, proxy.c,
- * tls.c, http.c) and the reading of NFLOG denials (log.c). Its core
+ * tls.c, http.c), the reading of NFLOG denials (log.c) and, for a guest
+ * behind a TAP device, its DHCP server and router advertisements (dhcp.c,
+ * ra.c). Its core
  * (supervisor.c), the privileged half, starts it with fork() and watches
  * it with a pidfd.
  *
  * Start-up (worker_main()), still as root: it closes every descriptor it
  * inherited but its own four, binds its sockets (published ports, which
  * may be below 1024; port 53 on the gateway addresses; the proxy; the
- * NFLOG group, which needs CAP_NET_ADMIN), carries on the counters of the
+ * NFLOG group, which needs CAP_NET_ADMIN; DHCP's port 67 and the raw
+ * ICMPv6 socket of router solicitations, bound to the sandbox's
+ * interface, which need root), carries on the counters of the
  * worker before it (they live in struct wk_shared, a MAP_SHARED region of
  * the core's) and the core's record of the sandbox's DNS pins, then drops
  * everything (worker_drop()): it becomes the sandbox's own UID
@@ -94,6 +98,8 @@
  * @sfd:	signalfd: SIGTERM ends it
  * @timer_on:	@tfd is armed
  * @has_dns:	the interceptor runs
+ * @has_dhcp:	the guest's DHCP server runs
+ * @has_ra:	its router advertisements run
  * @quit:	leave the loop
  * @seq:	sequence number of its next request
  */
@@ -106,6 +112,8 @@ struct wk {
 	int sfd;
 	bool timer_on;
 	bool has_dns;
+	bool has_dhcp;
+	bool has_ra;
 	bool quit;
 	uint32_t seq;
 };
@@ -409,6 +417,18 @@ static void worker_loop(struct wk *w)
 			case SV_REF_NFLOG:
 				log_nflog_input(&sh->log);
 				break;
+			case SV_REF_DHCP:
+				if (w->has_dhcp)
+					dhcp_input(&sh->dhcp);
+				break;
+			case SV_REF_RA:
+				if (w->has_ra)
+					ra_input(&sh->ra);
+				break;
+			case SV_REF_RA_TIMER:
+				if (w->has_ra)
+					ra_timer(&sh->ra);
+				break;
 			case SV_REF_DNS_UDP:
 			case SV_REF_DNS_TCPL:
 			case SV_REF_DNS_TCP:
@@ -434,6 +454,8 @@ static void worker_loop(struct wk *w)
  * @pc:		its decisions
  * @dns:	the interceptor's counters
  * @log:	log intake: records, denials, suppressed, lost, errors
+ * @dhcp:	the guest's DHCP server's counters
+ * @ra:		its router advertisements' counters
  */
 struct wk_carry {
 	__typeof__(((struct fwd *)0)->stats) fwd;
@@ -441,6 +463,8 @@ struct wk_carry {
 	struct proxy_counters pc;
 	uint64_t dns[DNS_C_COUNT];
 	uint64_t log[5];
+	uint64_t dhcp[DHCP_C_COUNT];
+	uint64_t ra[RA_C_COUNT];
 };
 
 /**
@@ -461,6 +485,8 @@ static void worker_carry(struct wk_shared *sh, struct wk_carry *k, bool put)
 		sh->fwd.pstats = k->pstats;
 		sh->fwd.pc = k->pc;
 		memcpy(sh->dns.ctr, k->dns, sizeof(k->dns));
+		memcpy(sh->dhcp.ctr, k->dhcp, sizeof(k->dhcp));
+		memcpy(sh->ra.ctr, k->ra, sizeof(k->ra));
 		for (i = 0; i < 5; i++)
 			*lg[i] = k->log[i];
 		return;
@@ -469,6 +495,8 @@ static void worker_carry(struct wk_shared *sh, struct wk_carry *k, bool put)
 	k->pstats = sh->fwd.pstats;
 	k->pc = sh->fwd.pc;
 	memcpy(k->dns, sh->dns.ctr, sizeof(k->dns));
+	memcpy(k->dhcp, sh->dhcp.ctr, sizeof(k->dhcp));
+	memcpy(k->ra, sh->ra.ctr, sizeof(k->ra));
 	for (i = 0; i < 5; i++)
 		k->log[i] = *lg[i];
 }
@@ -491,6 +519,9 @@ static int worker_setup(struct wk *w, char **err)
 	memset(&sh->fwd, 0, sizeof(sh->fwd));
 	memset(&sh->dns, 0, sizeof(sh->dns));
 	memset(&sh->log, 0, sizeof(sh->log));
+	memset(&sh->dhcp, 0, sizeof(sh->dhcp));
+	memset(&sh->ra, 0, sizeof(sh->ra));
+	sh->dhcp.fd = sh->ra.fd = sh->ra.tfd = -1;
 
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGTERM);
@@ -534,6 +565,16 @@ static int worker_setup(struct wk *w, char **err)
 			   &ws->c->pool6, w->has_dns ? &sh->dns : NULL,
 			   &sh->log, err))
 		return -1;
+	if (ws->s->has_net && *ws->s->tap) {
+		if (dhcp_init(&sh->dhcp, w->epfd, ws->s, &w->pol, &sh->log, err))
+			return -1;
+		w->has_dhcp = true;
+		if (ws->s->has_v6) {
+			if (ra_init(&sh->ra, w->epfd, ws->s, &w->pol, err))
+				return -1;
+			w->has_ra = true;
+		}
+	}
 	worker_carry(sh, &carry, true);
 	return 0;
 }
@@ -714,6 +755,8 @@ static void __attribute__((noreturn)) worker_main(const struct wk_spec *ws,
 
 	if (w->has_dns)
 		dns_close(&w->sh->dns);
+	dhcp_close(&w->sh->dhcp);
+	ra_close(&w->sh->ra);
 	fwd_close(&w->sh->fwd);
 	log_close(&w->sh->log);
 	_exit(MOAT_EXIT_OK);
@@ -934,6 +977,7 @@ int worker_request(struct wk_handle *h, struct privop_msg *m, int fd,
 /**
  * worker_status() - a worker's counters, as the core answers "status"
  * @sh:		the shared region
+ * @s:		the sandbox (a TAP adds "dhcp" and, with IPv6, "ra")
  * @has_dns:	the sandbox has an interceptor
  * @log:	the core's log's counters (log_stats()), taken over
  *
@@ -942,9 +986,10 @@ int worker_request(struct wk_handle *h, struct privop_msg *m, int fd,
  * then printed by the modules' own functions: a worker that wrote
  * nonsense there can make the numbers wrong, nothing more.
  *
- * Return: new JSON object {publish, proxy, log, dns?}
+ * Return: new JSON object {publish, proxy, log, dns?, dhcp?, ra?}
  */
-json_t *worker_status(const struct wk_shared *sh, bool has_dns, json_t *log)
+json_t *worker_status(const struct wk_shared *sh, const struct sb_state *s,
+		      bool has_dns, json_t *log)
 {
 	struct fwd *f = xcalloc(1, sizeof(*f));
 	char nl_err[sizeof(sh->log.nl_err)];
@@ -987,6 +1032,17 @@ json_t *worker_status(const struct wk_shared *sh, bool has_dns, json_t *log)
 		memcpy(d->lat, sh->dns.lat, sizeof(d->lat));
 		json_object_set_new(o, "dns", dns_stats(d));
 		free(d);
+	}
+	if (s->has_net && *s->tap) {
+		struct dhcp dh = { .fd = -1 };
+		struct ra r = { .fd = -1 };
+
+		memcpy(dh.ctr, sh->dhcp.ctr, sizeof(dh.ctr));
+		json_object_set_new(o, "dhcp", dhcp_stats(&dh));
+		if (s->has_v6) {
+			memcpy(r.ctr, sh->ra.ctr, sizeof(r.ctr));
+			json_object_set_new(o, "ra", ra_stats(&r));
+		}
 	}
 	return o;
 }

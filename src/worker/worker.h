@@ -8,11 +8,13 @@
 
 #include <sys/types.h>
 
+#include "dhcp.h"
 #include "dns.h"
 #include "fwd.h"
 #include "log.h"
 #include "policy.h"
 #include "privop.h"
+#include "ra.h"
 #include "state.h"
 
 /**
@@ -20,6 +22,9 @@
  * @fwd:	its published ports and proxy (counters read by the core)
  * @dns:	its DNS interceptor (counters read by the core)
  * @log:	its log intake (counters read by the core)
+ * @dhcp:	its guest's DHCP server, with a TAP (counters read by the core)
+ * @ra:		its guest's router advertisements, with a TAP and IPv6
+ *		(counters read by the core)
  * @active:	relayed connections open, as of the core's last "status"
  *
  * A MAP_SHARED region the core maps before it starts the first worker: a
@@ -31,6 +36,8 @@ struct wk_shared {
 	struct fwd fwd;
 	struct dns dns;
 	struct log log;
+	struct dhcp dhcp;
+	struct ra ra;
 	uint64_t active;
 };
 
@@ -81,6 +88,7 @@ void worker_close(struct wk_handle *h);
 int worker_request(struct wk_handle *h, struct privop_msg *m, int fd,
 		   void (*serve)(void *arg), void *arg, int timeout_ms,
 		   int32_t *status);
-json_t *worker_status(const struct wk_shared *sh, bool has_dns, json_t *log);
+json_t *worker_status(const struct wk_shared *sh, const struct sb_state *s,
+		      bool has_dns, json_t *log);
 
 #endif /* MOAT_WORKER_H */
