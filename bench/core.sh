@@ -71,8 +71,7 @@ done
 
 bench_init core
 SRV=93.184.216.34
-HM=bm-hostm-$BENCH_SFX IM=bm-inetm-$BENCH_SFX
-HB=bm-hostb-$BENCH_SFX IB=bm-inetb-$BENCH_SFX BARE=bm-bare-$BENCH_SFX
+HM=bm-hostm-$BENCH_SFX HB=bm-hostb-$BENCH_SFX BARE=bm-bare-$BENCH_SFX
 export MOAT_RUN_DIR=$BENCH_DIR/run
 R=$BENCH_DIR/r
 mkdir -p "$R"
@@ -162,7 +161,7 @@ time_loop() {
 # ---------------------------------------------------------- bulk and RR
 if [[ $only == *,bulk,* ]]; then
 log "TCP bulk and request/response, $ROUNDS rounds, alternating"
-for r in $(seq "$ROUNDS"); do
+for _ in $(seq "$ROUNDS"); do
 	for who in m b; do
 		iperf_bps $who >>"$R/bulk-$who"
 		sockperf_lat $who --tcp -p 11111 >>"$R/rr-$who"
@@ -199,7 +198,7 @@ pub() { # pub NS PORT ADDR [-R]
 	in_ns "$ns" iperf3 -c "$addr" -p "$port" -t "$SECS" -J "$@" |
 		jq '.end.sum_received.bits_per_second'
 }
-for r in $(seq "$ROUNDS"); do
+for _ in $(seq "$ROUNDS"); do
 	pub "$HM" 15201 127.0.0.1 >>"$R/pub-moat"
 	pub "$HB" 15202 127.0.0.1 >>"$R/pub-socat"
 	pub "$HB" 5201 10.232.0.2 >>"$R/pub-direct"
@@ -229,8 +228,7 @@ fi
 if [[ $only == *,many,* ]]; then
 log "per-packet cost with 2 sandboxes, then with $NMANY"
 many_round() { # many_round TAG
-	local r
-	for r in $(seq "$ROUNDS"); do
+	for _ in $(seq "$ROUNDS"); do
 		sockperf_lat m -p 11112 | cut -d' ' -f1 >>"$R/udp50-$1"
 		iperf_bps m >>"$R/bulkmany-$1"
 	done
@@ -252,7 +250,8 @@ TL_N=20 time_loop "$HM" "$R/rm-many" '"$MOAT" rm "m$i-$SFX"'
 # shared page split between them: what the pair costs)
 moat ls --json | jq -r '.[] | select(.name | startswith("n")) | .supervisor_pid' |
 	while read -r pid; do
-		wk=$(for c in $(cat /proc/"$pid"/task/*/children); do
+		read -ra kids < <(cat /proc/"$pid"/task/*/children)
+		wk=$(for c in "${kids[@]}"; do
 			[ "$(cat /proc/"$c"/comm)" = moat-worker ] && echo "$c"; done | head -n1)
 		awk '/^VmRSS:/ { print $2 / 1024 }' "/proc/$pid/status" >>"$R/rss"
 		[ -n "$wk" ] || continue

@@ -113,9 +113,9 @@ bench_bg() {
 
 # bench_wait_listen NS tcp|udp PORT - wait up to 10 s for a listener
 bench_wait_listen() {
-	local ns=$1 proto=$2 port=$3 i flag=-ltn
+	local ns=$1 proto=$2 port=$3 flag=-ltn
 	[ "$proto" = udp ] && flag=-lun
-	for i in $(seq 100); do
+	for _ in $(seq 100); do
 		if in_ns "$ns" ss -H "$flag" "sport = :$port" | grep -q .; then
 			return 0
 		fi

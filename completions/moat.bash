@@ -170,6 +170,9 @@ _moat_optarg()
 	--allow | --deny)
 		[[ $2 == *[:/]* ]] || _moat_reply "$2" -W "$_moat_groups"
 		;;
+	--tap-owner)
+		_moat_reply "$2" -u
+		;;
 	--user)
 		if [[ $2 == *:* ]]; then
 			_moat_reply "${2#*:}" -g
@@ -188,10 +191,13 @@ _moat_sandbox()
 	local i=$1 sub=$2 word=$_moat_word
 	local opts='--policy --name --allow --deny --default-egress --no-net
 		--restricted --publish --dns-upstream --no-rebind-protection
-		--bandwidth --help'
+		--bandwidth --tap --tap-owner --help'
 
 	[[ $sub == run ]] && opts="--user --quiet $opts"
-	[[ $sub == attach ]] && opts="--netns --pid --ifname ${opts/--no-net/}"
+	if [[ $sub == attach ]]; then
+		opts=${opts/--no-net/}
+		opts="--netns --pid --ifname ${opts/--tap --tap-owner/}"
+	fi
 	if [[ $sub == update ]]; then
 		# "moat update NAME [OPTIONS]": an existing sandbox; only the
 		# options that can change live
@@ -215,7 +221,7 @@ _moat_sandbox()
 			return 0
 			;;
 		--policy | --name | --allow | --deny | --default-egress | \
-			--publish | --dns-upstream | --bandwidth | --user | \
+			--publish | --dns-upstream | --bandwidth | --user | --tap-owner | \
 			--netns | --pid | --ifname)
 			((i++))
 			;;

@@ -20,7 +20,10 @@ set -euo pipefail
 #        openssl, dnsmasq); conntrack (test_reuse.sh puts entries back
 #        by hand); prometheus for promtool, the strict parser
 #        test_obs.sh checks moat's metrics with (its server is not started:
-#        see policy-rc.d below)
+#        see policy-rc.d below); shellcheck and cppcheck, the static
+#        analysis scripts/test.sh runs; qemu-system-x86, linux-image-amd64
+#        and busybox-static for test_vm.sh (a real guest booted on a
+#        sandbox's TAP device, its initramfs built from busybox)
 packages=(
 	meson ninja-build pkg-config
 	libnftables-dev nftables libyaml-dev libjansson-dev
@@ -30,12 +33,13 @@ packages=(
 	iproute2 procps psmisc kmod util-linux iputils-ping
 	curl bind9-dnsutils socat netcat-openbsd openssl dnsmasq-base iperf3
 	python3 jq conntrack
-	prometheus
+	prometheus shellcheck cppcheck
+	qemu-system-x86 linux-image-amd64 busybox-static
 )
 # benchmarks (SPEC section 8): peers and load generators
 bench_packages=(
 	sockperf containernetworking-plugins iptables
-	dnsperf wrk haproxy tinyproxy nginx unbound podman runc qemu-system-x86
+	dnsperf wrk haproxy tinyproxy nginx unbound podman runc
 )
 
 check_only=0

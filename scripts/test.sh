@@ -6,11 +6,18 @@
 #   sudo ./scripts/test.sh
 #
 # 1. installs the Debian packages it needs (scripts/install-deps.sh)
-# 2. builds moat (build/) and an ASan+UBSan build (build-asan/)
-# 3. runs the unit tests (cmocka) in both builds
-# 4. runs the integration tests (tests/integration/) against the
-#    ASan+UBSan binary, each in a throwaway world of network namespaces
-# 5. builds the libFuzzer harnesses with clang and runs each briefly
+# 2. builds moat (build/), an ASan+UBSan build (build-asan/) and a release
+#    build (build-release/, which must compile without a warning)
+# 3. static analysis, one counted check each: shellcheck on every shell
+#    script (tests/, scripts/, bench/, completions/; settings in
+#    .shellcheckrc) and cppcheck on src/ with the build's own defines and
+#    include paths (build/compile_commands.json; scripts/cppcheck/ has the
+#    library macros and the justified suppressions); any finding fails
+# 4. runs the unit tests (cmocka) in both builds
+# 5. runs the integration tests (tests/integration/) against the
+#    ASan+UBSan binary, each in a throwaway world of network namespaces,
+#    several at once (tests/run-integration.sh, MOAT_TEST_JOBS)
+# 6. builds the libFuzzer harnesses with clang and runs each briefly
 #
 # and ends with one line "N passed, N failed". Exit status 0 only if
 # nothing failed.
@@ -78,6 +85,30 @@ else
 	echo "not ok - release build (-O3) does not compile without warnings"
 	failed=$((failed + 1))
 fi
+
+stage "static analysis"
+# check NAME CMD...: one counted check, its output shown if it fails
+check() {
+	local name=$1 out
+	shift
+	if out=$("$@" 2>&1); then
+		echo "ok - $name"
+		passed=$((passed + 1))
+	else
+		echo "not ok - $name: $(grep -c . <<<"$out") findings"
+		printf '%s\n' "$out" | head -n 200 | sed 's/^/#   /'
+		failed=$((failed + 1))
+	fi
+}
+mapfile -t shell_files < <(find tests scripts bench completions -type f \
+	\( -name '*.sh' -o -name '*.bash' \) | sort)
+check shellcheck shellcheck -f gcc "${shell_files[@]}"
+check cppcheck cppcheck --project=build/compile_commands.json --file-filter='src/*' \
+	--library=scripts/cppcheck/moat.cfg \
+	--suppress-xml=scripts/cppcheck/suppressions.xml \
+	--enable=warning,performance,portability --inline-suppr \
+	--error-exitcode=1 -q -j "$(nproc)" \
+	--template='{file}:{line}: {severity}: {message} [{id}]'
 
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:exitcode=99
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:exitcode=99

@@ -36,6 +36,7 @@
  * low 32 bits) for comparisons and arithmetic, and as network-order bytes
  * in struct prefix.
  */
+#include <ctype.h>
 #include <arpa/inet.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -751,4 +752,75 @@ bool prefix_is_any(const struct prefix *p)
 	static const uint8_t zero[16];
 
 	return !memcmp(p->addr, zero, sizeof(zero));
+}
+
+/**
+ * addr_eui64() - the address a MAC gives itself in a /64 (SLAAC, EUI-64)
+ * @prefix:	the /64's first 8 bytes, or NULL for the link-local fe80::/64
+ * @mac:	48-bit MAC
+ * @out:	set to the /128 address
+ *
+ * RFC 4291, appendix A: the MAC's two halves around ff:fe, the
+ * universal/local bit inverted. What a Linux guest takes by default
+ * (addr_gen_mode 0) from a router advertisement, and as its link-local
+ * address.
+ */
+void addr_eui64(const uint8_t *prefix, const uint8_t mac[6],
+		struct prefix *out)
+{
+	static const uint8_t ll[8] = { 0xfe, 0x80 };
+	uint8_t pfx[8];
+
+	memcpy(pfx, prefix ? prefix : ll, 8);	/* @prefix may be in @out */
+	memset(out, 0, sizeof(*out));
+	out->family = AF_INET6;
+	out->plen = 128;
+	memcpy(out->addr, pfx, 8);
+	out->addr[8] = mac[0] ^ 0x02;
+	out->addr[9] = mac[1];
+	out->addr[10] = mac[2];
+	out->addr[11] = 0xff;
+	out->addr[12] = 0xfe;
+	out->addr[13] = mac[3];
+	out->addr[14] = mac[4];
+	out->addr[15] = mac[5];
+}
+
+/**
+ * addr_mac_format() - a MAC as "02:6d:00:11:22:33"
+ * @mac:	48-bit MAC
+ * @buf:	at least ADDR_MAC_STRLEN bytes
+ *
+ * Return: @buf
+ */
+char *addr_mac_format(const uint8_t mac[6], char *buf)
+{
+	snprintf(buf, ADDR_MAC_STRLEN, "%02x:%02x:%02x:%02x:%02x:%02x",
+		 mac[0], mac[1], mac[2], mac[3], mac[4], mac[5]);
+	return buf;
+}
+
+/**
+ * addr_mac_parse() - read a MAC written as addr_mac_format() writes it
+ * @s:		text: six pairs of hexadecimal digits separated by ':'
+ * @mac:	set to the MAC
+ *
+ * Return: 0, or -1 if @s is anything else
+ */
+int addr_mac_parse(const char *s, uint8_t mac[6])
+{
+	unsigned v[6];
+	int n = 0, k;
+
+	if (strlen(s) != ADDR_MAC_STRLEN - 1 ||
+	    sscanf(s, "%2x:%2x:%2x:%2x:%2x:%2x%n", &v[0], &v[1], &v[2], &v[3],
+		   &v[4], &v[5], &n) != 6 || n != ADDR_MAC_STRLEN - 1)
+		return -1;
+	for (k = 0; k < 6; k++) {
+		if (!isxdigit((unsigned char)s[3 * k]) ||
+		    !isxdigit((unsigned char)s[3 * k + 1]))
+			return -1;
+		mac[k] = (uint8_t)v[k];
+	}
+	return 0;
 }

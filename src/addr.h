@@ -61,6 +61,12 @@ int addr_parse(const char *s, struct prefix *p);
 enum addr_group addr_classify(int family, const uint8_t *addr,
 			      const struct prefix *host_addrs, size_t nhost);
 
+#define ADDR_MAC_STRLEN	18	/* "02:6d:00:11:22:33" and its NUL */
+void addr_eui64(const uint8_t *prefix, const uint8_t mac[6],
+		struct prefix *out);
+char *addr_mac_format(const uint8_t mac[6], char *buf);
+int addr_mac_parse(const char *s, uint8_t mac[6]);
+
 const struct addr_block *addr_blocks(size_t *n);
 size_t addr_group_nft_elements(enum addr_group g, int family,
 			       struct prefix *out, size_t max);

@@ -163,15 +163,7 @@ static char *audit_expected_script(const struct moat_config *c, json_t **ifnames
 			policy_free(&p);
 			goto fail;
 		}
-		snprintf(ns.ifname, sizeof(ns.ifname), "%s", s.ifname);
-		ns.addr4 = s.addr4;
-		ns.gw4 = s.gw4;
-		ns.has_v6 = s.has_v6;
-		ns.addr6 = s.addr6;
-		ns.gw6 = s.gw6;
-		ns.pol = &p;
-		ns.proxy = s.proxy;
-		ns.instance = s.instance;
+		sandbox_nft_fill(&ns, &s, &p);
 		if (nft_sandbox_add_text(f, &ns, &el)) {
 			errlist_print(&el, stderr);
 			errlist_free(&el);

@@ -47,6 +47,16 @@
  * message for a port leaving it is no deletion), so that the links other
  * sandboxes add and remove never wake it.
  *
+ * A guest's TAP device (link_tap_add()) is made the way "ip tuntap add"
+ * makes one: /dev/net/tun opened from inside the sandbox namespace (a TUN
+ * device is created in its opener's namespace), TUNSETIFF, an owner, and
+ * TUNSETPERSIST, so that it outlives the descriptor and its owner's VMM,
+ * without any capability, attaches to it by name. link_wire() joins it to
+ * the namespace's eth0 with two of the same match-all redirects, one each
+ * way: a wire, not a bridge (nothing learnt, no spanning tree, no
+ * bridge netfilter), the way Kata Containers' "tcfilter" joins a VM's TAP
+ * to a container's veth.
+ *
  * Errors: libnl folds kernel error codes into its own NLE_* codes, losing
  * some on the way (ENETUNREACH becomes "unspecific failure"). The context
  * therefore records the errno of the last netlink error message it saw,
@@ -82,11 +92,14 @@
 #include <netlink/route/cls/u32.h>
 #include <netlink/route/action.h>
 #include <netlink/route/act/mirred.h>
+#include <sys/ioctl.h>
 #include <linux/if_ether.h>
+#include <linux/if_tun.h>
 #include <linux/pkt_cls.h>
 #include <linux/tc_act/tc_mirred.h>
 
 #include "link.h"
+#include "netns.h"
 
 #define LINK_DUMP_TRIES		8	/* attempts for an interrupted dump */
 
@@ -1177,7 +1190,8 @@ static void link_qdisc_del(struct link_ctx *l, int idx, uint32_t parent)
  * link_redirect() - redirect all ingress traffic of an interface to another
  * @l:		context
  * @idx:	index of the interface whose ingress is redirected
- * @to:		index of the interface (an IFB) receiving it as egress
+ * @to:		index of the interface (an IFB, or the other end of a wire:
+ *		link_wire()) receiving it as egress
  *
  * Adds an ingress qdisc (or uses the one a sandbox's interface has for
  * guard.c's marking filter) and, on it, a match-all u32 filter at
@@ -1431,4 +1445,67 @@ int link_watch_read(int fd, unsigned ifindex)
 				gone = 1;
 		}
 	}
+}
+
+/**
+ * link_tap_add() - create a persistent TAP device in a namespace
+ * @nsfd:	the namespace
+ * @name:	its name there
+ * @owner:	the host UID that may attach to it (TUNSETOWNER); no group
+ *		is set, as the kernel would then require both
+ *
+ * The device carries Ethernet frames without packet information (IFF_TAP,
+ * IFF_NO_PI) and one queue, as QEMU's "-netdev tap" and Firecracker open
+ * it; an existing device of that name is an error (IFF_TUN_EXCL). Until
+ * TUNSETPERSIST it lives only as long as our descriptor: if a step fails,
+ * closing it removes the device again.
+ *
+ * Return: 0, -EEXIST if @name exists, another -errno on failure
+ */
+int link_tap_add(int nsfd, const char *name, uid_t owner)
+{
+	struct ifreq ifr;
+	autoclose int fd = -1;
+
+	if (!link_name_ok(name))
+		return -EINVAL;
+	fd = netns_open_in(nsfd, "/dev/net/tun", O_RDWR);
+	if (fd < 0)
+		return fd;
+	memset(&ifr, 0, sizeof(ifr));
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", name);
+	ifr.ifr_flags = (short)(IFF_TAP | IFF_NO_PI | IFF_TUN_EXCL);
+	if (ioctl(fd, TUNSETIFF, &ifr))
+		return errno == EBUSY ? -EEXIST : -errno;
+	if (ioctl(fd, TUNSETOWNER, (unsigned long)owner) ||
+	    ioctl(fd, TUNSETPERSIST, 1UL))
+		return -errno;
+	return 0;
+}
+
+/**
+ * link_wire() - join two interfaces as if by a cable
+ * @l:		context (their namespace)
+ * @a:		one interface (a sandbox's eth0)
+ * @b:		the other (its TAP device)
+ *
+ * What arrives on either leaves by the other, frames unchanged, through a
+ * match-all redirect on each one's ingress (link_redirect()); neither
+ * end's own stack sees anything. On failure nothing is left.
+ *
+ * Return: 0, or -errno
+ */
+int link_wire(struct link_ctx *l, const char *a, const char *b)
+{
+	int ia = link_index(l, a), ib = link_index(l, b), rc;
+
+	if (ia < 0 || ib < 0)
+		return ia < 0 ? ia : ib;
+	rc = link_redirect(l, ia, ib);
+	if (rc)
+		return rc;
+	rc = link_redirect(l, ib, ia);
+	if (rc)
+		link_qdisc_del(l, ia, TC_H_INGRESS);
+	return rc;
 }

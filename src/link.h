@@ -58,6 +58,8 @@ int link_addrs(struct link_ctx *l, int family, struct link_addr **out,
 	       size_t *n);
 int link_list_names(struct link_ctx *l, const char *prefix, char (**out)[16],
 		    size_t *n);
+int link_tap_add(int nsfd, const char *name, uid_t owner);
+int link_wire(struct link_ctx *l, const char *a, const char *b);
 int link_shape(struct link_ctx *l, const char *name, const char *ifb,
 	       uint64_t egress_bps, uint64_t ingress_bps);
 int link_watch_open(unsigned ifindex);

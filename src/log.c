@@ -12,11 +12,12 @@
  * makes a "deny" record of each packet), and the decisions of the DNS
  * interceptor and the proxy, added with log_event() (see log.h), which has
  * its own token bucket (LOG_EVENT_RATE a second, burst LOG_EVENT_BURST).
- * The worker's log is a sink (log_open_sink()): each record line goes to
- * the core as one datagram. The core (log_open()) checks each line
- * (log_line_ok(): one JSON object's braces, at most LOG_RECORD_MAX bytes,
- * no control character, so that a worker cannot split or forge a line)
- * and appends it (log_write_line()).
+ * The worker's log is a sink (log_open_sink()): each record goes to the
+ * core as one PRIVOP_LOG message (privop.c), dropped and counted as an
+ * error rather than waited for when the core is behind. The core
+ * (log_open()) checks each (privop_check_log(): one JSON object's braces,
+ * at most LOG_RECORD_MAX bytes, no control character, so that a worker
+ * cannot split or forge a line) and appends it (log_write_line()).
  *
  * Records are JSON lines in LOG_FILE in the sandbox's state directory,
  * appended with one write(2) each. When the file would grow past its cap
@@ -44,6 +45,7 @@
 
 #include "err.h"
 #include "log.h"
+#include "privop.h"
 #include "nflog.h"
 #include "state.h"
 
@@ -56,6 +58,7 @@ static void log_now(struct timespec *ts)
 	clock_gettime(CLOCK_MONOTONIC, ts);
 }
 
+/* #syscalls:worker clock_gettime */
 /**
  * log_time_str() - a wall-clock time as ISO 8601 UTC with milliseconds
  * @ts:		time, or 0 for now
@@ -180,33 +183,6 @@ int log_open_sink(struct log *lg, int fd, unsigned group)
 }
 
 /**
- * log_line_ok() - whether a line from a worker may go into the log
- * @line:	what the worker sent
- * @len:	its length
- *
- * One record: at most LOG_RECORD_MAX bytes, a JSON object's braces, one
- * newline at the end and no other, no NUL and no other control character.
- * The core checks no more of it (it parses nothing a worker says): a
- * compromised worker can write nonsense into its own sandbox's log, which
- * "moat logs" reads as untrusted text anyway, but never split a record or
- * forge a line.
- *
- * Return: true if it may
- */
-bool log_line_ok(const char *line, size_t len)
-{
-	size_t i;
-
-	if (len < 3 || len > LOG_RECORD_MAX || line[0] != '{' ||
-	    line[len - 2] != '}' || line[len - 1] != '\n')
-		return false;
-	for (i = 0; i < len - 1; i++)
-		if ((unsigned char)line[i] < 0x20)
-			return false;
-	return true;
-}
-
-/**
  * log_close() - close a log
  * @lg:		log
  */
@@ -241,8 +217,11 @@ void log_write_line(struct log *lg, const char *line, size_t len)
 	ssize_t n;
 
 	if (lg->sink) {
-		n = send(lg->fd, line, len, MSG_NOSIGNAL | MSG_DONTWAIT);
-		if (n == (ssize_t)len)
+		static struct privop_msg m;
+
+		/* one PRIVOP_LOG, its newline left to the core */
+		if (!privop_log_encode(&m, 0, line, len - 1) &&
+		    !privop_send(lg->fd, &m, -1))
 			lg->records++;
 		else
 			lg->errors++;
@@ -442,6 +421,7 @@ static void log_pkt_record(void *opaque, const struct nflog_pkt *p)
 	json_decref(rec);
 }
 
+/* #syscalls:worker recvfrom */
 /**
  * log_nflog_input() - record the denials the NFLOG socket holds (EPOLLIN)
  * @lg:		log

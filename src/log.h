@@ -38,7 +38,8 @@
 #define LOG_EVENT_RATE		50
 #define LOG_EVENT_BURST		100
 #define LOG_TIME_LEN		64	/* log_time_str()'s buffer */
-#define LOG_RECORD_MAX		8192	/* bytes of one record line */
+#define LOG_RECORD_MAX		8192	/* one record's line: the most a worker
+					 * may hand its core */
 
 /* logs of removed sandboxes: RUN_DIR/LOG_ARCHIVE_DIR/NAME/ */
 #define LOG_ARCHIVE_DIR		"logs"
@@ -89,7 +90,6 @@ struct log {
 
 int log_open(struct log *lg, const char *dir, unsigned group);
 int log_open_sink(struct log *lg, int fd, unsigned group);
-bool log_line_ok(const char *line, size_t len);
 void log_write_line(struct log *lg, const char *line, size_t len);
 void log_close(struct log *lg);
 void log_event(struct log *lg, const char *kind, ...)

@@ -104,6 +104,10 @@ static const char usage_sandbox_opts[] =
 "  --no-rebind-protection    let DNS answers carry non-public addresses\n"
 "  --bandwidth RATE          limit each direction, e.g. 100mbit, at most\n"
 "                            17gbit (tc on the host end of the link)\n"
+"  --tap[=IFNAME]            a TAP device (default tap0) for a VM guest, which\n"
+"                            gets the sandbox's address by DHCP (docs/VM.md)\n"
+"  --tap-owner USER          who may open it (default: the host user the\n"
+"                            command of run, or of exec, runs as)\n"
 "RULE: TARGET[:PORTS][/PROTO], e.g. 10.0.0.0/8:5432/tcp, [2001:db8::1]:443\n"
 "      (IPv6 with a port in brackets), 2001:db8::/32,\n"
 "      host:11434, metadata, 140.82.112.0/20:22,443/tcp, github.com:443,\n"
@@ -252,7 +256,7 @@ enum {
 	OPT_POLICY = 256, OPT_NAME, OPT_ALLOW, OPT_DENY, OPT_DEFAULT_EGRESS,
 	OPT_NO_NET, OPT_RESTRICTED, OPT_PUBLISH, OPT_DNS_UPSTREAM,
 	OPT_NO_REBIND, OPT_USER, OPT_BANDWIDTH, OPT_JSON, OPT_HELP, OPT_QUIET,
-	OPT_NETNS, OPT_PID, OPT_IFNAME,
+	OPT_NETNS, OPT_PID, OPT_IFNAME, OPT_TAP, OPT_TAP_OWNER,
 };
 
 /* what parse_sb_args() takes beyond the sandbox options */
@@ -278,6 +282,8 @@ enum {
  * @netns:		--netns (attach)
  * @pid:		--pid (attach), 0 if not given
  * @ifname:		--ifname (attach)
+ * @tap:		--tap[=IFNAME], or NULL
+ * @tap_owner:		--tap-owner, or -1: the host UID of the command's user
  */
 struct sb_args {
 	const char *policy_file;
@@ -297,6 +303,8 @@ struct sb_args {
 	const char *netns;
 	pid_t pid;
 	const char *ifname;
+	const char *tap;
+	long long tap_owner;
 };
 
 static const struct option sb_longopts[] = {
@@ -316,9 +324,33 @@ static const struct option sb_longopts[] = {
 	{ "netns", required_argument, NULL, OPT_NETNS },
 	{ "pid", required_argument, NULL, OPT_PID },
 	{ "ifname", required_argument, NULL, OPT_IFNAME },
+	{ "tap", optional_argument, NULL, OPT_TAP },
+	{ "tap-owner", required_argument, NULL, OPT_TAP_OWNER },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ NULL, 0, NULL, 0 },
 };
+
+/**
+ * parse_tap_arg() - --tap[=IFNAME] or --tap-owner USER
+ * @a:		options so far
+ * @owner:	it is --tap-owner
+ * @arg:	its value (NULL for a bare --tap)
+ *
+ * Return: 0, or -1 if @arg is not a TAP device name or a user
+ */
+static int parse_tap_arg(struct sb_args *a, bool owner, const char *arg)
+{
+	struct exec_user u;
+
+	if (!owner) {
+		a->tap = arg ? arg : SANDBOX_TAP_DEFAULT;
+		return sandbox_tap_name_ok(a->tap) ? 0 : -1;
+	}
+	if (exec_parse_user(arg, &u))
+		return -1;
+	a->tap_owner = u.uid;
+	return 0;
+}
 
 /**
  * parse_sb_args() - parse the sandbox options of run, create, attach and
@@ -341,6 +373,7 @@ static int parse_sb_args(const char *cmd, int argc, char **argv,
 	memset(a, 0, sizeof(*a));
 	policy_init(&a->cli);
 	a->default_egress = -1;
+	a->tap_owner = -1;
 	cli_getopt_reset();
 	while ((opt = getopt_long(argc, argv, "+q", sb_longopts, &li)) != -1) {
 		if (opt != '?' && optarg && !strcmp(optarg, "--"))
@@ -456,12 +489,23 @@ static int parse_sb_args(const char *cmd, int argc, char **argv,
 			a->bandwidth = optarg;
 			break;
 		}
+		case OPT_TAP:
+		case OPT_TAP_OWNER:
+			if (parse_tap_arg(a, opt == OPT_TAP_OWNER, optarg))
+				return cli_usage_error(cmd, opt == OPT_TAP ?
+						       "--tap=%s: not an interface name for a TAP device (not lo or eth0)" :
+						       "--tap-owner '%s': not a user", optarg);
+			break;
 		case OPT_HELP:
 			return MOAT_EXIT_USAGE;
 		default:
 			return cli_bad_option(cmd, argv);
 		}
 	}
+	if (a->tap_owner >= 0 && !a->tap)
+		return cli_usage_error(cmd, "--tap-owner without --tap");
+	if (a->tap && a->no_net)
+		return cli_usage_error(cmd, "--tap and --no-net exclude each other: a TAP device needs a network");
 	if (a->no_net && a->restricted)
 		return cli_usage_error(cmd, "--no-net and --restricted exclude each other");
 	if (a->name && !state_name_valid(a->name))
@@ -586,6 +630,27 @@ static const char *sandbox_resolv(const struct moat_config *c,
 }
 
 /**
+ * tap_opts() - a TAP device and its owner for sandbox_create()
+ * @a:		parsed options
+ * @u:		the user the command runs as (unused without --tap)
+ * @o:		its @tap and @tap_owner set: --tap-owner, or the host UID @u
+ *		maps to (exec_outside_ids()), which a VMM run by "moat exec"
+ *		or "moat run" as @u has
+ */
+static void tap_opts(const struct sb_args *a, const struct exec_user *u,
+		     struct sb_opts *o)
+{
+	gid_t gid;
+	uid_t uid;
+
+	o->tap = a->tap;
+	if (!a->tap)
+		return;
+	exec_outside_ids(u, &uid, &gid);
+	o->tap_owner = a->tap_owner >= 0 ? (uid_t)a->tap_owner : uid;
+}
+
+/**
  * cmd_run() - moat run
  * @argc:	argument count
  * @argv:	arguments, argv[0] = "run"
@@ -632,10 +697,12 @@ static int cmd_run(int argc, char **argv)
 	o.pol = &p;
 	o.run_mode = true;
 	o.watch_pid = getpid();
+	tap_opts(&a, &u, &o);
 	if (sandbox_create(&c, &o, &s)) {
 		ret = MOAT_EXIT_FAILURE;
 		goto out;
 	}
+	sandbox_tap_env(&s);
 
 	nsfd = sandbox_netns_open(&s);
 	if (nsfd < 0) {
@@ -714,6 +781,7 @@ static int parse_named_sb_args(const char *cmd, int argc, char **argv,
 static int cmd_create(int argc, char **argv)
 {
 	struct moat_config c;
+	struct exec_user u;
 	struct sb_args a;
 	struct sb_state s;
 	struct policy p;
@@ -736,11 +804,22 @@ static int cmd_create(int argc, char **argv)
 		goto out;
 	o.name = a.name;
 	o.pol = &p;
+	if (a.tap && exec_default_user(&u)) {
+		ret = MOAT_EXIT_USAGE;
+		goto out;
+	}
+	tap_opts(&a, &u, &o);
 	if (sandbox_create(&c, &o, &s)) {
 		ret = MOAT_EXIT_FAILURE;
 		goto out;
 	}
 	printf("%s\n", s.name);
+	if (*s.tap) {
+		char t[SANDBOX_TAP_TEXT_LEN];
+
+		fflush(stdout);
+		fprintf(stderr, "TAP %s\n", sandbox_tap_text(&s, t, sizeof(t)));
+	}
 out:
 	policy_free(&p);
 out_args:
@@ -811,6 +890,8 @@ static int cmd_attach(int argc, char **argv)
 				      "missing the namespace: --netns PATH or --pid PID");
 	if (!ret && a.no_net)
 		ret = cli_usage_error("attach", "--no-net: an attached namespace gets moat's network, and none has none");
+	if (!ret && a.tap)
+		ret = cli_usage_error("attach", "--tap: a TAP device is for a sandbox moat makes; an attached namespace is its container's");
 	if (ret)
 		goto out_args;
 	if ((ret = cli_need_root("attach", MAIN_ROOT_WHY)) ||
@@ -897,6 +978,8 @@ static int cmd_update(int argc, char **argv)
 		ret = cli_usage_error("update", "the bandwidth limit cannot change on a running sandbox");
 	else if (a.nupstream)
 		ret = cli_usage_error("update", "DNS upstreams cannot change on a running sandbox");
+	else if (a.tap)
+		ret = cli_usage_error("update", "a TAP device cannot be added to a running sandbox");
 	if (ret || (ret = cli_need_root("update", MAIN_ROOT_WHY)) ||
 	    (ret = cli_load_config(&c)))
 		goto out_args;
@@ -1062,6 +1145,7 @@ static int cmd_exec(int argc, char **argv)
 			name, stbuf, name);
 		return MOAT_EXIT_FAILURE;
 	}
+	sandbox_tap_env(&s);
 	nsfd = sandbox_netns_open(&s);
 	if (nsfd < 0) {
 		msg_err("cannot open the network namespace of '%s' (%s): %s",
@@ -1397,6 +1481,12 @@ static int cmd_inspect(int argc, char **argv)
 		printf("gateway4:        %s\n", s.has_net ? addr_str(&s.gw4, b) : "-");
 		printf("ipv6:            %s\n", addr_str(&s.addr6, b));
 		printf("gateway6:        %s\n", addr_str(&s.gw6, b));
+		if (*s.tap) {
+			char t[SANDBOX_TAP_TEXT_LEN];
+
+			printf("tap:             %s\n",
+			       sandbox_tap_text(&s, t, sizeof(t)));
+		}
 		printf("supervisor_pid:  %d\n", (int)s.supervisor_pid);
 		printf("adoptions:       %u\n", s.adoptions);
 		pol = json_dumps(json_object_get(o, "counters"), JSON_INDENT(2) | JSON_SORT_KEYS);

@@ -48,7 +48,8 @@
  * Sysctls: the files under /proc/sys/net belong to the network namespace of
  * the task that opens them, and stay bound to it once open. netns_sysctl()
  * and netns_sysctl_read() therefore setns() into the target namespace, open
- * the file, setns() back, and only then read or write it.
+ * the file, setns() back, and only then read or write it (netns_open_in(),
+ * which also opens /dev/net/tun for a sandbox's TAP device: link.c).
  *
  * Namespaces made by others ("moat attach": a container's): moat keeps
  * no reference to them, neither a descriptor nor a mount, so that such a
@@ -58,9 +59,12 @@
  * named by. netns_find() opens it again from that: the path first, if it
  * still leads to the same namespace, else the namespace of any process
  * (/proc/PID/ns/net) or any mount under /run/netns that has that
- * identity. An inode number is reused only once its namespace is gone.
- * netns_run_in() runs a function with the calling thread inside a
- * namespace, for the libraries that open their own sockets (libnftables).
+ * identity. An inode number is reused once its namespace is gone, and
+ * soon (the kernel hands out the lowest free one): callers trust an
+ * identity only while something else says the namespace lives (the
+ * sandbox's interface in it). netns_run_in() runs a function with the
+ * calling thread inside a namespace, for the libraries that open their
+ * own sockets (libnftables).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -260,22 +264,19 @@ static int netns_sysctl_path(const char *key, char *buf, size_t len)
 }
 
 /**
- * netns_sysctl_open() - open a sysctl file as seen from a network namespace
+ * netns_open_in() - open a file from inside a network namespace
  * @nsfd:	namespace descriptor, -1 for the current namespace
- * @key:	sysctl key, see netns_sysctl_path()
+ * @path:	the file: one that belongs to the namespace of the task opening
+ *		it, as /proc/sys/net files do, and /dev/net/tun, whose
+ *		devices are created in the opener's namespace
  * @flags:	open(2) flags, O_CLOEXEC is added
  *
  * Return: descriptor on success, -errno on failure
  */
-static int netns_sysctl_open(int nsfd, const char *key, int flags)
+int netns_open_in(int nsfd, const char *path, int flags)
 {
 	autoclose int orig = -1;
-	char path[PATH_MAX];
 	int fd, rc;
-
-	rc = netns_sysctl_path(key, path, sizeof(path));
-	if (rc)
-		return rc;
 
 	if (nsfd < 0) {
 		fd = open(path, flags | O_CLOEXEC);
@@ -294,6 +295,25 @@ static int netns_sysctl_open(int nsfd, const char *key, int flags)
 	netns_return(orig);
 
 	return rc;
+}
+
+/**
+ * netns_sysctl_open() - open a sysctl file as seen from a network namespace
+ * @nsfd:	namespace descriptor, -1 for the current namespace
+ * @key:	sysctl key, see netns_sysctl_path()
+ * @flags:	open(2) flags, O_CLOEXEC is added
+ *
+ * Return: descriptor on success, -errno on failure
+ */
+static int netns_sysctl_open(int nsfd, const char *key, int flags)
+{
+	char path[PATH_MAX];
+	int rc;
+
+	rc = netns_sysctl_path(key, path, sizeof(path));
+	if (rc)
+		return rc;
+	return netns_open_in(nsfd, path, flags);
 }
 
 /**

@@ -25,6 +25,7 @@ int netns_create(const char *path);
 int netns_remove(const char *path);
 int netns_open(const char *path);
 int netns_enter(int nsfd);
+int netns_open_in(int nsfd, const char *path, int flags);
 int netns_sysctl(int nsfd, const char *key, const char *val);
 int netns_sysctl_read(int nsfd, const char *key, char *buf, size_t len);
 int netns_open_net(const char *path);

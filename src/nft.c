@@ -57,6 +57,13 @@
  * by the policy like a new one; only ICMP errors about a connection of the
  * instance pass as related.
  *
+ * A sandbox with a TAP device ("moat create --tap", docs/VM.md) has a
+ * guest behind it, which owns the sandbox's addresses. Its chains are
+ * those of any sandbox, with a few rules more (nft_tap_pre(),
+ * nft_tap_in()): only the guest's MAC may send, and the DHCP requests and
+ * router solicitations of a guest without an address yet reach its
+ * worker's servers on the gateway, and nothing else of the host.
+ *
  * Every denial is logged first (NFLOG, rate-limited per sandbox) and
  * counted by reason in named counters; see "Observability" below. A
  * fourth map, i1_dispatch, lets the base forward chain log and count a
@@ -1132,7 +1139,8 @@ static void nft_dom_sets_text(FILE *f, const char *ifname,
  * interface (its gc_thresh3 is machine-wide), and a neighbour solicitation
  * creates an entry for its source. A sandbox may send neighbour
  * solicitations and advertisements only from its own link-local address
- * (NFT_SANDBOX_LL, which sandbox.c sets on its eth0), its own address, or
+ * (NFT_SANDBOX_LL, which sandbox.c sets on its eth0, or a guest's EUI-64
+ * one: nft_sandbox_ll()), its own address, or
  * "::" (duplicate address detection), at most NFT_ND_RATE a second
  * (named limit "<if>_nd"); anything else is dropped before conntrack and
  * counted as spoofing (I5). So a sandbox owns at most two entries there.
@@ -1234,11 +1242,13 @@ static void nft_nd_rules(FILE *f, const struct nft_sandbox *s,
 			 const char *chain)
 {
 	static const char nd[] = "icmpv6 type { nd-neighbor-solicit, nd-neighbor-advert }";
-	char a6[INET6_ADDRSTRLEN + 4];
+	char a6[INET6_ADDRSTRLEN + 4], l6[INET6_ADDRSTRLEN + 4];
+	struct prefix ll;
 
+	nft_sandbox_ll(s, &ll);
 	nft_deny(f, s->ifname, chain, NFT_CTR_D_I5_ANY, "I5:spoof", "drop",
 		 "neighbour discovery from another source (I5)",
-		 "%s ip6 saddr != { ::, %s, %s }", nd, NFT_SANDBOX_LL,
+		 "%s ip6 saddr != { ::, %s, %s }", nd, addr_only(&ll, l6),
 		 addr_only(&s->addr6, a6));
 	fprintf(f, "add rule inet %s %s %s ip6 hoplimit 255 limit name \"%s_nd\" accept comment \"neighbour discovery\"\n",
 		NFT_TABLE, chain, nd, s->ifname);
@@ -1341,21 +1351,101 @@ static void nft_out_chain_text(FILE *f, const struct nft_sandbox *s)
  * Exactly, and nothing else: a router solicitation (hop limit 255, as RFC
  * 4861 requires) and MLD reports and dones (MLDv1 131 and 132, MLDv2 143;
  * hop limit 1, as RFC 2710/3810 require) from the unspecified address or
- * its own link-local address (NFT_SANDBOX_LL), to a link-scope
+ * its own link-local address (nft_sandbox_ll()), to a link-scope
  * multicast group (ff02::/16). A packet
  * with any other source, destination, type or hop limit, a forged one
  * included, still meets the I5 rules below and is logged and counted.
  * (Neighbour discovery from these sources, duplicate address detection
- * included, is accepted separately: the host answers it.)
+ * included, is accepted separately: the host answers it. A guest's router
+ * solicitations are accepted before these rules: nft_tap_pre().)
  */
-static void nft_housekeeping(FILE *f, const char *chain)
+static void nft_housekeeping(FILE *f, const struct nft_sandbox *s,
+			     const char *chain)
 {
+	char l6[INET6_ADDRSTRLEN + 4];
+	const char *t = NFT_TABLE;
+	struct prefix ll;
+
+	nft_sandbox_ll(s, &ll);
+	addr_only(&ll, l6);
+	fprintf(f, "add rule inet %s %s ip6 saddr { ::, %s } ip6 daddr ff02::/16 icmpv6 type nd-router-solicit ip6 hoplimit 255 drop comment \"router solicitation (housekeeping)\"\n",
+		t, chain, l6);
+	fprintf(f, "add rule inet %s %s ip6 saddr { ::, %s } ip6 daddr ff02::/16 icmpv6 type { mld-listener-report, mld-listener-done, mld2-listener-report } ip6 hoplimit 1 drop comment \"MLD report (housekeeping)\"\n",
+		t, chain, l6);
+}
+
+/**
+ * nft_sandbox_ll() - the link-local address a sandbox sends from
+ * @s:		the sandbox
+ * @ll:		set to NFT_SANDBOX_LL, or for a guest behind a TAP the
+ *		EUI-64 address of its MAC (what its kernel takes by default)
+ */
+void nft_sandbox_ll(const struct nft_sandbox *s, struct prefix *ll)
+{
+	if (s->tap)
+		addr_eui64(NULL, s->guest_mac, ll);
+	else if (prefix_parse(NFT_SANDBOX_LL, ll, false))
+		memset(ll, 0, sizeof(*ll));	/* never: a constant */
+}
+
+/**
+ * nft_tap_pre() - a guest's prerouting rules, first in the chain
+ * @f:		output
+ * @s:		the sandbox, with a TAP
+ * @chain:	its prerouting chain
+ *
+ * The guest sends through the TAP device and the namespace's eth0 (a
+ * wire of two tc redirects, sandbox.c): its frames arrive here with its
+ * own MAC. Any other source MAC is dropped and counted as spoofing (I5),
+ * whatever the addresses, before anything else: the namespace's own stack
+ * (eth0's MAC) included. Then the two things a guest without an address
+ * yet must send: a DHCP request from 0.0.0.0 to the broadcast address,
+ * port 67 (the worker's server, dhcp.c), which the source check below
+ * would refuse; and, with IPv6, a router solicitation to all routers from
+ * "::" or its link-local address (the worker's advertisements, ra.c),
+ * within the sandbox's neighbour discovery rate, ahead of the
+ * housekeeping rule that drops a sandbox kernel's own solicitations.
+ */
+static void nft_tap_pre(FILE *f, const struct nft_sandbox *s,
+			const char *chain)
+{
+	char mac[ADDR_MAC_STRLEN], l6[INET6_ADDRSTRLEN + 4];
+	const char *t = NFT_TABLE;
+	struct prefix ll;
+
+	nft_deny(f, s->ifname, chain, NFT_CTR_D_I5_ANY, "I5:spoof", "drop",
+		 "another source MAC than the guest's (I5)", "ether saddr != %s",
+		 addr_mac_format(s->guest_mac, mac));
+	fprintf(f, "add rule inet %s %s ip saddr 0.0.0.0 ip daddr 255.255.255.255 udp sport 68 udp dport 67 accept comment \"DHCP from the guest, before it has an address\"\n",
+		t, chain);
+	if (!s->has_v6)
+		return;
+	nft_sandbox_ll(s, &ll);
+	fprintf(f, "add rule inet %s %s ip6 saddr { ::, %s } ip6 daddr ff02::2 icmpv6 type nd-router-solicit ip6 hoplimit 255 limit name \"%s_nd\" accept comment \"router solicitation from the guest\"\n",
+		t, chain, addr_only(&ll, l6), s->ifname);
+}
+
+/**
+ * nft_tap_in() - a guest's way to moat's DHCP server and router
+ * advertisements, in the sandbox's input chain
+ * @f:		output
+ * @s:		the sandbox, with a TAP
+ * @chain:	its input chain
+ *
+ * DHCP only to the gateway's address or the broadcast address (never
+ * port 67 of another address of the host's); router solicitations only
+ * to all routers (their sources were checked in prerouting).
+ */
+static void nft_tap_in(FILE *f, const struct nft_sandbox *s, const char *chain)
+{
+	char a4[INET6_ADDRSTRLEN + 4];
 	const char *t = NFT_TABLE;
 
-	fprintf(f, "add rule inet %s %s ip6 saddr { ::, " NFT_SANDBOX_LL " } ip6 daddr ff02::/16 icmpv6 type nd-router-solicit ip6 hoplimit 255 drop comment \"router solicitation (housekeeping)\"\n",
-		t, chain);
-	fprintf(f, "add rule inet %s %s ip6 saddr { ::, " NFT_SANDBOX_LL " } ip6 daddr ff02::/16 icmpv6 type { mld-listener-report, mld-listener-done, mld2-listener-report } ip6 hoplimit 1 drop comment \"MLD report (housekeeping)\"\n",
-		t, chain);
+	fprintf(f, "add rule inet %s %s ip daddr { 255.255.255.255, %s } udp sport 68 udp dport 67 accept comment \"DHCP server (the guest)\"\n",
+		t, chain, addr_only(&s->gw4, a4));
+	if (s->has_v6)
+		fprintf(f, "add rule inet %s %s ip6 daddr ff02::2 icmpv6 type nd-router-solicit ip6 hoplimit 255 accept comment \"router advertisements (the guest)\"\n",
+			t, chain);
 }
 
 /**
@@ -1387,8 +1477,10 @@ int nft_sandbox_add_text(FILE *f, const struct nft_sandbox *s,
 	fprintf(f, "flush chain inet %s %s\n", t, pre);
 	nft_obs_objects_text(f, i);
 	nft_flows_text(f, i, p->flows ? p->flows : POLICY_FLOWS_DEFAULT);
+	if (s->tap)
+		nft_tap_pre(f, s, pre);
 	if (s->has_v6)
-		nft_housekeeping(f, pre);
+		nft_housekeeping(f, s, pre);
 	nft_deny(f, i, pre, NFT_CTR_D_I5_ANY, "I5:redirect", "drop",
 		 "redirects (I5)", "icmp type redirect");
 	nft_deny(f, i, pre, NFT_CTR_D_I5_ANY, "I5:ra", "drop",
@@ -1424,6 +1516,8 @@ int nft_sandbox_add_text(FILE *f, const struct nft_sandbox *s,
 	if (s->has_v6)
 		fprintf(f, "add rule inet %s %s icmpv6 type { nd-neighbor-solicit, nd-neighbor-advert } ip6 hoplimit 255 accept\n",
 			t, in);
+	if (s->tap)
+		nft_tap_in(f, s, in);
 	if (p->mode == NET_FILTERED)
 		nft_flows_rules(f, s, in, true);
 	nft_proxy_input(f, s, in);

@@ -10,7 +10,7 @@
 
 #define NFT_TABLE	"moat"
 #define NFT_IFPREFIX	"moat"		/* every host-side interface */
-#define NFT_PROXY_PORT	15001		/* the proxy, on each gateway address */
+#define NFT_PROXY_PORT	15001U		/* the proxy, on each gateway address */
 #define NFT_PROXY_MARK	0x00100000	/* packet mark: redirect to the proxy */
 #define NFT_PASSED_MARK	0x00200000	/* packet mark: seen by this table (guard.c) */
 #define NFT_INNER_TABLE	"moat_dns"	/* in an attached sandbox's namespace */
@@ -62,6 +62,11 @@ struct nft_base {
  *		(only policies with domain rules; nft_domain_ports())
  * @instance:	this sandbox's instance, non-zero and unlike any earlier one:
  *		the conntrack mark of its connections (nft_sandbox_add_text())
+ * @tap:	a guest behind a TAP device owns the sandbox's addresses
+ *		(nft_tap_rules()): only @guest_mac may send, its link-local
+ *		address is the EUI-64 one of @guest_mac, and DHCP and router
+ *		solicitations reach the worker's servers
+ * @guest_mac:	with @tap, the guest's MAC
  */
 struct nft_sandbox {
 	char ifname[16];
@@ -73,6 +78,8 @@ struct nft_sandbox {
 	const struct policy *pol;
 	bool proxy;
 	uint32_t instance;
+	bool tap;
+	uint8_t guest_mac[6];
 };
 
 /* Denial logs (docs/ARCHITECTURE.md, "Logs and counters"): sandbox N logs
@@ -82,26 +89,27 @@ struct nft_sandbox {
 #define NFT_LOG_GROUP_BASE	16384
 #define NFT_LOG_GROUP_MAX	65535
 #define NFT_LOG_PREFIX		"moat:"
-#define NFT_LOG_RATE		20
-#define NFT_LOG_BURST		40
+#define NFT_LOG_RATE		20U
+#define NFT_LOG_BURST		40U
 
 /* Neighbour discovery a sandbox may send to the host (nft.c,
  * nft_nd_rules()): from its own link-local address NFT_SANDBOX_LL (set on
- * its eth0 at creation), its own address, or "::" (duplicate address
- * detection), at most NFT_ND_RATE messages a second (burst NFT_ND_BURST)
+ * its eth0 at creation; a guest's is the EUI-64 address of its MAC), its
+ * own address, or "::" (duplicate address detection), at most NFT_ND_RATE
+ * messages a second (burst NFT_ND_BURST)
  */
 #define NFT_SANDBOX_LL		"fe80::2"
-#define NFT_ND_RATE		50
-#define NFT_ND_BURST		100
+#define NFT_ND_RATE		50U
+#define NFT_ND_BURST		100U
 
 /* TIME_WAIT and CLOSE timeout of a sandbox's TCP connections, seconds
  * (nft.c, nft_flows_text()): closed connections are not in its count, and
  * limits.flows new ones may open every NFT_CT_CLOSED_TIMEOUT seconds */
-#define NFT_CT_CLOSED_TIMEOUT	2
+#define NFT_CT_CLOSED_TIMEOUT	2U
 
 /* conntrack timeout of a sandbox's UDP flows to its DNS interceptor,
  * seconds: each query is a flow of its own (nft.c, nft_flows_rules()) */
-#define NFT_CT_DNS_TIMEOUT	10
+#define NFT_CT_DNS_TIMEOUT	10U
 
 /**
  * enum nft_ctr - a sandbox's named counters, "<ifname>_<nft_ctrs[].name>"
@@ -143,12 +151,13 @@ unsigned nft_log_group(const char *ifname);
 int nft_base_text(FILE *f, const struct nft_base *b);
 int nft_sandbox_add_text(FILE *f, const struct nft_sandbox *s,
 			 struct errlist *el);
+void nft_sandbox_ll(const struct nft_sandbox *s, struct prefix *ll);
 void nft_sandbox_del_text(FILE *f, const char *ifname,
 			  const struct policy *pol);
 
 /* pin sets of domain allow rules (nft.c, filled by dns.c) */
 #define NFT_DOM_SET_LEN		48
-#define NFT_DOM_SET_SIZE	4096
+#define NFT_DOM_SET_SIZE	4096U
 void nft_dom_set_name(char *buf, const char *ifname, size_t idx, int af);
 
 /* a pin's element carries the name it was answered for as its comment

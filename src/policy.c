@@ -210,3 +210,34 @@ bool policy_has_domain_rules(const struct policy *p)
 	}
 	return false;
 }
+
+/**
+ * policy_addr_rule() - the first address rule matching an address
+ * @p:		policy
+ * @af:		AF_INET or AF_INET6
+ * @addr:	address, network order (4 or 16 bytes)
+ *
+ * Only CIDR and group rules count, in order (domain rules never vouch for
+ * an address): the rule rebind protection consults for an answer that is
+ * not public (dns.c), and privop.c for a pin a worker asks for.
+ *
+ * Return: index of the rule, or p->nrules if none matches
+ */
+size_t policy_addr_rule(const struct policy *p, int af, const uint8_t *addr)
+{
+	struct prefix a = { .family = af, .plen = af == AF_INET ? 32 : 128 };
+	enum addr_group g = addr_classify(af, addr, NULL, 0);
+	size_t k;
+
+	memcpy(a.addr, addr, af == AF_INET ? 4 : 16);
+	for (k = 0; k < p->nrules; k++) {
+		const struct rule *r = &p->rules[k];
+
+		if (r->kind == TARGET_CIDR && r->pfx.family == af &&
+		    prefix_contains(&r->pfx, &a))
+			return k;
+		if (r->kind == TARGET_GROUP && r->group == g)
+			return k;
+	}
+	return p->nrules;
+}

@@ -15,6 +15,7 @@
 
 #define POLICY_DOMAIN_MAX	NAMES_MAX	/* a name, no trailing dot */
 #define POLICY_UPSTREAM_MAX	8	/* resolvers the DNS interceptor uses */
+#define POLICY_FILE_MAX		(4 << 20)	/* bytes of a policy file */
 
 enum net_mode {
 	NET_FILTERED = 0,
@@ -205,6 +206,7 @@ int policy_parse_rate(const char *s, uint64_t *bps);
 
 int policy_check_supported(const struct policy *p, struct errlist *el);
 bool policy_has_domain_rules(const struct policy *p);
+size_t policy_addr_rule(const struct policy *p, int af, const uint8_t *addr);
 int policy_lint(const struct policy *p, struct errlist *warn);
 
 void policy_print(const struct policy *p, FILE *f);

@@ -46,7 +46,6 @@
 #include "policy_int.h"
 
 #define YAML_DEPTH_MAX		16		/* the format needs 5 */
-#define POLICY_FILE_MAX		(4 << 20)	/* bytes */
 #define TTL_LIMIT		86400		/* dns.ttl bounds, seconds */
 #define LIST_MAX		16384		/* per list or map */
 

@@ -19,6 +19,13 @@
  *      the sandbox's routes;
  *      limits.bandwidth as tc qdiscs on the host end (and an IFB device,
  *      "ifbmoatN", removed after the veth on tear-down);
+ *      with a TAP device (--tap), instead of eth0's addresses and routes:
+ *      the TAP, persistent and owned by the user who runs the VMM, wired
+ *      to eth0 (link.c), and no IPv6 for the namespace's own stack: the
+ *      guest behind the TAP owns the sandbox's addresses (its IPv6 one is
+ *      the EUI-64 address of the guest's MAC, which moat chooses:
+ *      sandbox_guest_mac()), and the worker answers its DHCP requests and
+ *      router solicitations (src/worker/dhcp.c, ra.c);
  *   4. one nftables transaction: the base table if it is missing or out of
  *      date (with guard.c's routing rules and IPsec policies, which keep
  *      the sandboxes closed while the table is absent), the sandbox's
@@ -30,7 +37,9 @@
  * Any failure runs the tear-down, which is idempotent and is also what
  * "moat rm" uses: interface deleted (the sandbox is cut off at once), nft
  * objects deleted in one transaction, the sandbox's connections deleted
- * from the host's conntrack table (ct.c), namespace unmounted, record removed
+ * from the host's conntrack table (ct.c), its TAP device deleted (a VMM
+ * outside the namespace could otherwise keep it, and the namespace, alive
+ * after the unmount), namespace unmounted, record removed
  * last, so that an interrupted tear-down can be finished by "moat rm -f".
  * Until the record is removed the index stays taken, so a half-removed
  * sandbox's interface name is never handed to another one.
@@ -68,6 +77,7 @@
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <arpa/inet.h>
 #include <net/if.h>
 #include <linux/rtnetlink.h>
 
@@ -84,6 +94,9 @@
  * interface: behind lo's (0), which what the namespace sends itself keeps
  * taking */
 #define SANDBOX_LO6_METRIC	1024
+
+/* sandbox_teardown_ns()'s namespace when an attached one ended */
+#define SANDBOX_NS_GONE		(-2)
 
 /**
  * sandbox_check_pool() - refuse pools that overlap a route of the host
@@ -185,8 +198,6 @@ static char *sandbox_base_hash_path(const struct moat_config *c)
 
 static int sandbox_nft_del(const struct sb_state *s,
 			   const struct policy *pol);
-static void sandbox_nft_fill(struct nft_sandbox *ns, const struct sb_state *s,
-			     const struct policy *pol);
 
 /**
  * sandbox_new_instance() - a fresh instance mark for a new sandbox
@@ -337,9 +348,12 @@ int sandbox_nft_write(const struct moat_config *c, const struct sb_state *s,
  * @ns:		filled in
  * @s:		record
  * @pol:	effective policy
+ *
+ * The one place a record becomes what nft.c compiles: creation, the
+ * guard's restoration, a live policy change and the audit all agree.
  */
-static void sandbox_nft_fill(struct nft_sandbox *ns, const struct sb_state *s,
-			     const struct policy *pol)
+void sandbox_nft_fill(struct nft_sandbox *ns, const struct sb_state *s,
+		      const struct policy *pol)
 {
 	memset(ns, 0, sizeof(*ns));
 	snprintf(ns->ifname, sizeof(ns->ifname), "%s", s->ifname);
@@ -351,6 +365,8 @@ static void sandbox_nft_fill(struct nft_sandbox *ns, const struct sb_state *s,
 	ns->pol = pol;
 	ns->proxy = s->proxy;
 	ns->instance = s->instance;
+	ns->tap = *s->tap != '\0';
+	memcpy(ns->guest_mac, s->guest_mac, sizeof(ns->guest_mac));
 }
 
 /**
@@ -665,6 +681,176 @@ static int sandbox_inner_dns(const struct sb_state *s, struct link_ctx *in,
 }
 
 /**
+ * sandbox_setup_tap() - a guest's TAP device, wired to the namespace's eth0
+ * @s:		record, with @tap
+ * @in:		route netlink in the sandbox namespace
+ * @nsfd:	sandbox namespace
+ *
+ * eth0 gets no address and the namespace no IPv6 (its stack would send
+ * router solicitations and reports from eth0's MAC, which the host drops
+ * as spoofed): the guest is the sandbox's only host. The TAP is up before
+ * any VMM attaches, as QEMU with "script=no" and Firecracker expect.
+ *
+ * Return: 0, or -1 after printing why
+ */
+static int sandbox_setup_tap(const struct sb_state *s, struct link_ctx *in,
+			     int nsfd)
+{
+	static const char *const off[] = { "net/ipv6/conf/all/disable_ipv6",
+					   "net/ipv6/conf/default/disable_ipv6" };
+	size_t i;
+	int err;
+
+	for (i = 0; i < ARRAY_SIZE(off); i++)
+		if ((err = netns_sysctl(nsfd, off[i], "1")) && err != -ENOENT) {
+			msg_err("cannot set %s in the sandbox: %s", off[i],
+				strerror(-err));
+			return -1;
+		}
+	if ((err = link_tap_add(nsfd, s->tap, s->tap_owner))) {
+		msg_err("cannot create the TAP device %s: %s", s->tap,
+			strerror(-err));
+		return -1;
+	}
+	if ((err = link_wire(in, "eth0", s->tap)) || (err = link_up(in, s->tap))) {
+		msg_err("cannot wire the TAP device %s to eth0: %s", s->tap,
+			strerror(-err));
+		return -1;
+	}
+	return 0;
+}
+
+/**
+ * sandbox_tap_del() - delete a sandbox's TAP device, if it has one
+ * @s:		record
+ *
+ * Return: 0 (also when the namespace or the device is gone already), or
+ *	   -1 after printing why
+ */
+static int sandbox_tap_del(const struct sb_state *s)
+{
+	struct link_ctx *in;
+	autoclose int nsfd = -1;
+	int err;
+
+	if (!*s->tap || !*s->netns)
+		return 0;
+	nsfd = netns_open(s->netns);
+	if (nsfd == -ENOENT)
+		return 0;
+	in = nsfd < 0 ? NULL : link_open(nsfd);
+	if (!in) {
+		msg_err("cannot open route netlink in %s to delete %s",
+			s->netns, s->tap);
+		return -1;
+	}
+	err = link_del(in, s->tap);
+	link_close(in);
+	if (err && err != -ENODEV && err != -ENOENT) {
+		msg_err("cannot delete %s: %s", s->tap, strerror(-err));
+		return -1;
+	}
+	return 0;
+}
+
+/**
+ * sandbox_tap_name_ok() - whether a name may be a sandbox's TAP device
+ * @name:	"tap0", say
+ *
+ * An interface name (1 to 15 letters, digits, '-', '_' or '.', not "." or
+ * "..") other than the two the namespace has already, lo and eth0.
+ *
+ * Return: true if it may
+ */
+bool sandbox_tap_name_ok(const char *name)
+{
+	size_t i, n = strlen(name);
+
+	if (!n || n > 15 || !strcmp(name, ".") || !strcmp(name, "..") ||
+	    !strcmp(name, "lo") || !strcmp(name, "eth0"))
+		return false;
+	for (i = 0; i < n; i++)
+		if (!isalnum((unsigned char)name[i]) && !strchr("-_.", name[i]))
+			return false;
+	return true;
+}
+
+/**
+ * sandbox_guest_mac() - the MAC of a sandbox's guest
+ * @instance:	the sandbox's instance
+ * @mac:	set to 02:6d followed by @instance, big-endian
+ *
+ * Locally administered (0x02), unicast, "m" (0x6d) for moat, and as unique
+ * as instances are; the same for the sandbox's whole life, so it can be
+ * given to the VMM before the guest boots and checked by the host's rules
+ * from the first frame.
+ */
+static void sandbox_guest_mac(uint32_t instance, uint8_t mac[6])
+{
+	mac[0] = 0x02;
+	mac[1] = 0x6d;
+	mac[2] = (uint8_t)(instance >> 24);
+	mac[3] = (uint8_t)(instance >> 16);
+	mac[4] = (uint8_t)(instance >> 8);
+	mac[5] = (uint8_t)instance;
+}
+
+/**
+ * sandbox_tap_text() - one line about a sandbox's TAP and its guest
+ * @s:		record, with @tap
+ * @buf:	output
+ * @len:	its size, SANDBOX_TAP_TEXT_LEN will do
+ *
+ * Return: @buf: "tap0 (owner 1000), guest MAC 02:6d:.., 10.231.0.6/30
+ *	   via 10.231.0.5[, IPv6 ADDR/64]"
+ */
+const char *sandbox_tap_text(const struct sb_state *s, char *buf, size_t len)
+{
+	char mac[ADDR_MAC_STRLEN], a4[INET6_ADDRSTRLEN], g4[INET6_ADDRSTRLEN];
+	char a6[INET6_ADDRSTRLEN] = "";
+
+	inet_ntop(AF_INET, s->addr4.addr, a4, sizeof(a4));
+	inet_ntop(AF_INET, s->gw4.addr, g4, sizeof(g4));
+	if (s->has_v6)
+		inet_ntop(AF_INET6, s->addr6.addr, a6, sizeof(a6));
+	snprintf(buf, len, "%s (owner %u), guest MAC %s, %s/30 via %s%s%s%s",
+		 s->tap, (unsigned)s->tap_owner,
+		 addr_mac_format(s->guest_mac, mac), a4, g4,
+		 *a6 ? ", " : "", a6, *a6 ? "/64" : "");
+	return buf;
+}
+
+/**
+ * sandbox_tap_env() - tell a command started in the sandbox about its guest
+ * @s:		record
+ *
+ * With a TAP device: MOAT_TAP, MOAT_GUEST_MAC, MOAT_GUEST_IPV4 (with its
+ * length), MOAT_GATEWAY4 and, with IPv6, MOAT_GUEST_IPV6, set in moat's
+ * environment, which the command inherits: what a VMM's command line
+ * needs ("mac=$MOAT_GUEST_MAC", a kernel "ip=" parameter) without asking
+ * "moat inspect" first, also for "moat run", whose sandbox is new.
+ */
+void sandbox_tap_env(const struct sb_state *s)
+{
+	char mac[ADDR_MAC_STRLEN], b[INET6_ADDRSTRLEN + 4];
+
+	if (!*s->tap)
+		return;
+	setenv("MOAT_TAP", s->tap, 1);
+	setenv("MOAT_GUEST_MAC", addr_mac_format(s->guest_mac, mac), 1);
+	inet_ntop(AF_INET, s->addr4.addr, b, INET6_ADDRSTRLEN);
+	strcat(b, "/30");
+	setenv("MOAT_GUEST_IPV4", b, 1);
+	inet_ntop(AF_INET, s->gw4.addr, b, sizeof(b));
+	setenv("MOAT_GATEWAY4", b, 1);
+	if (s->has_v6) {
+		inet_ntop(AF_INET6, s->addr6.addr, b, INET6_ADDRSTRLEN);
+		strcat(b, "/64");
+		setenv("MOAT_GUEST_IPV6", b, 1);
+	}
+}
+
+/**
  * sandbox_setup_net() - namespace contents: links, addresses, routes, rules
  * @c:		settings
  * @s:		record
@@ -721,15 +907,22 @@ static int sandbox_setup_net(const struct moat_config *c,
 	a.plen = 30;
 	if ((err = link_addr_add(host, s->ifname, &a, false)))
 		goto addr_fail;
-	a = s->addr4;
-	a.plen = 30;
-	if ((err = link_addr_add(in, s->inner, &a, false)))
-		goto addr_fail;
 	if (s->has_v6) {
 		a = s->gw6;
 		a.plen = 64;
 		if ((err = link_addr_add(host, s->ifname, &a, true)))
 			goto addr_fail;
+	}
+	if (*s->tap) {
+		if (sandbox_setup_tap(s, in, nsfd))
+			goto out;
+		goto inside_done;
+	}
+	a = s->addr4;
+	a.plen = 30;
+	if ((err = link_addr_add(in, s->inner, &a, false)))
+		goto addr_fail;
+	if (s->has_v6) {
 		a = s->addr6;
 		a.plen = 64;
 		if ((err = link_addr_add(in, s->inner, &a, true)))
@@ -752,6 +945,7 @@ static int sandbox_setup_net(const struct moat_config *c,
 			goto addr_fail;
 	}
 
+inside_done:
 	msg_debug_step("create: addresses");
 	if (pol->bandwidth_bps) {
 		char ifb[16];
@@ -774,6 +968,10 @@ static int sandbox_setup_net(const struct moat_config *c,
 
 	if ((err = link_up(host, s->ifname)) || (err = link_up(in, s->inner))) {
 		msg_err("cannot set the sandbox's links up: %s", strerror(-err));
+		goto out;
+	}
+	if (*s->tap) {
+		ret = 0;	/* the guest's routes come with its address */
 		goto out;
 	}
 	memset(&a, 0, sizeof(a));
@@ -1082,6 +1280,11 @@ int sandbox_create(const struct moat_config *c, const struct sb_opts *o,
 			"'.' or '-', not lo", at->ifname, IFNAMSIZ - 1);
 		return -1;
 	}
+	if (at && o->tap) {
+		msg_err("a TAP device is for a sandbox moat makes: an attached "
+			"namespace is its container's");
+		return -1;
+	}
 	if (at && (!at->path || strlen(at->path) >= sizeof(s.netns))) {
 		msg_err("the path of the namespace to attach is missing or too long");
 		return -1;
@@ -1131,6 +1334,13 @@ int sandbox_create(const struct moat_config *c, const struct sb_opts *o,
 		state_unlock(lock);
 		return -1;
 	}
+	if (o->tap && (!s.has_net || !sandbox_tap_name_ok(o->tap))) {
+		msg_err(s.has_net ? "'%s' cannot be a TAP device's name" :
+			"a TAP device needs a network ('%s' with network none)",
+			o->tap);
+		state_unlock(lock);
+		return -1;
+	}
 
 	if (s.has_net) {
 		host = link_open(-1);
@@ -1159,6 +1369,13 @@ int sandbox_create(const struct moat_config *c, const struct sb_opts *o,
 		if (!s.has_v6) {
 			memset(&s.addr6, 0, sizeof(s.addr6));
 			memset(&s.gw6, 0, sizeof(s.gw6));
+		}
+		if (o->tap) {
+			snprintf(s.tap, sizeof(s.tap), "%s", o->tap);
+			s.tap_owner = o->tap_owner;
+			sandbox_guest_mac(s.instance, s.guest_mac);
+			if (s.has_v6)	/* what it takes from the worker's RA */
+				addr_eui64(s.addr6.addr, s.guest_mac, &s.addr6);
 		}
 		snprintf(s.ifname, sizeof(s.ifname), NFT_IFPREFIX "%u", s.idx);
 		err = link_exists(host, s.ifname);
@@ -1331,11 +1548,33 @@ int sandbox_teardown(const struct moat_config *c, const struct sb_state *s)
 }
 
 /**
+ * sandbox_teardown_ended() - sandbox_teardown() of an attached sandbox
+ * whose interface the kernel deleted (its namespace ended)
+ * @c:		settings
+ * @s:		record (its supervisor must already be stopped, or be the
+ *		caller)
+ *
+ * For the sandbox's own supervisor, whose core joins no namespace
+ * (isolate.c: setns() is refused to it): the namespace is not looked
+ * for. When it ended, the table inside went with it; if someone deleted
+ * the interface by hand while the container runs, the table stays in its
+ * namespace (moat-attach(1)).
+ *
+ * Return: 0, or -1 if something could not be removed
+ */
+int sandbox_teardown_ended(const struct moat_config *c,
+			   const struct sb_state *s)
+{
+	return sandbox_teardown_ns(c, s, SANDBOX_NS_GONE);
+}
+
+/**
  * sandbox_teardown_ns() - sandbox_teardown(), knowing the namespace
  * @c:		settings
  * @s:		record (its supervisor must already be stopped)
  * @nsfd:	the sandbox's namespace, or -1 (an attached sandbox's is then
- *		looked for, a created one's is known by its path)
+ *		looked for, a created one's is known by its path), or
+ *		SANDBOX_NS_GONE (an attached sandbox's namespace ended)
  *
  * An attached sandbox's namespace is left where it is: only moat's
  * interface (deleted with its host end) and the table moat added inside
@@ -1376,7 +1615,7 @@ static int sandbox_teardown_ns(const struct moat_config *c,
 			link_close(host);
 		}
 		msg_debug_step("teardown: link");
-		if (s->attached &&
+		if (s->attached && nsfd != SANDBOX_NS_GONE &&
 		    !strcmp(s->mode, net_mode_name(NET_FILTERED)) &&
 		    sandbox_inner_dns_del(c, s, nsfd))
 			ret = -1;
@@ -1399,6 +1638,9 @@ static int sandbox_teardown_ns(const struct moat_config *c,
 		sandbox_forget_flows(s);
 		msg_debug_step("teardown: conntrack");
 	}
+	if (sandbox_tap_del(s))
+		ret = -1;
+	msg_debug_step("teardown: tap");
 	if (!s->attached && *s->netns && (err = netns_remove(s->netns))) {
 		msg_err("cannot remove %s: %s", s->netns, strerror(-err));
 		ret = -1;

@@ -6,6 +6,7 @@
 #ifndef MOAT_SANDBOX_H
 #define MOAT_SANDBOX_H
 
+#include "nft.h"
 #include "policy.h"
 #include "state.h"
 
@@ -33,6 +34,9 @@ struct sb_attach {
  *		if @watch_pid dies first
  * @watch_pid:	the "moat run" process, with @run_mode
  * @attach:	adopt this namespace instead of making one, or NULL
+ * @tap:	name of a TAP device for a guest (sandbox_tap_name_ok()), or
+ *		NULL for none
+ * @tap_owner:	with @tap, the host UID that may attach to it
  */
 struct sb_opts {
 	const char *name;
@@ -40,10 +44,15 @@ struct sb_opts {
 	bool run_mode;
 	pid_t watch_pid;
 	const struct sb_attach *attach;
+	const char *tap;
+	uid_t tap_owner;
 };
 
 /* sandbox_create()'s answer when it refuses the namespace to attach */
 #define SANDBOX_REFUSED	1
+
+#define SANDBOX_TAP_DEFAULT	"tap0"	/* "--tap" without a name */
+#define SANDBOX_TAP_TEXT_LEN	256
 
 int sandbox_create(const struct moat_config *c, const struct sb_opts *o,
 		   struct sb_state *out);
@@ -54,6 +63,8 @@ int sandbox_netns_open(const struct sb_state *s);
 int sandbox_destroy(const struct moat_config *c, const char *name, bool force,
 		    bool locked);
 int sandbox_teardown(const struct moat_config *c, const struct sb_state *s);
+int sandbox_teardown_ended(const struct moat_config *c,
+			   const struct sb_state *s);
 bool sandbox_proxy_wanted(const struct policy *pol);
 int sandbox_nft_write(const struct moat_config *c, const struct sb_state *s,
 		      const struct policy *pol, bool own);
@@ -62,5 +73,10 @@ int sandbox_nft_restore(const struct moat_config *c, const struct sb_state *self
 int sandbox_processes(const struct sb_state *s, pid_t **pids, size_t *n);
 int sandbox_load_policy(const struct moat_config *c, const char *name,
 			struct policy *p);
+void sandbox_nft_fill(struct nft_sandbox *ns, const struct sb_state *s,
+		      const struct policy *pol);
+bool sandbox_tap_name_ok(const char *name);
+const char *sandbox_tap_text(const struct sb_state *s, char *buf, size_t len);
+void sandbox_tap_env(const struct sb_state *s);
 
 #endif /* MOAT_SANDBOX_H */

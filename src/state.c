@@ -257,6 +257,54 @@ static json_t *pfx_json(const struct prefix *p)
 }
 
 /**
+ * state_tap_json() - a sandbox's TAP device and its guest, or null
+ * @s:		record
+ *
+ * Return: new JSON value: {"name", "owner_uid", "guest_mac",
+ *	   "guest_ipv4", "guest_ipv6"} (the guest's addresses are the
+ *	   sandbox's), or null without a TAP
+ */
+static json_t *state_tap_json(const struct sb_state *s)
+{
+	char mac[ADDR_MAC_STRLEN];
+
+	if (!*s->tap)
+		return json_null();
+	return json_pack("{s:s,s:I,s:s,s:o,s:o}", "name", s->tap,
+			 "owner_uid", (json_int_t)s->tap_owner,
+			 "guest_mac", addr_mac_format(s->guest_mac, mac),
+			 "guest_ipv4", pfx_json(&s->addr4),
+			 "guest_ipv6", s->has_v6 ? pfx_json(&s->addr6) : json_null());
+}
+
+/**
+ * state_tap_read() - read the "tap" field of a record
+ * @o:		record
+ * @s:		its @tap, @tap_owner and @guest_mac set (left empty if null)
+ *
+ * Return: 0, or -1 if malformed
+ */
+static int state_tap_read(json_t *o, struct sb_state *s)
+{
+	json_t *t = json_object_get(o, "tap"), *v;
+	const char *str;
+
+	if (!t || json_is_null(t))
+		return 0;
+	str = json_string_value(json_object_get(t, "name"));
+	v = json_object_get(t, "owner_uid");
+	if (!str || !*str || strlen(str) >= sizeof(s->tap) || !json_is_integer(v) ||
+	    json_integer_value(v) < 0 || json_integer_value(v) >= (uid_t)-1)
+		return -1;
+	strcpy(s->tap, str);
+	s->tap_owner = (uid_t)json_integer_value(v);
+	str = json_string_value(json_object_get(t, "guest_mac"));
+	if (!str || addr_mac_parse(str, s->guest_mac))
+		return -1;
+	return 0;
+}
+
+/**
  * state_to_json() - a record as the JSON object moat stores and prints
  * @s:		record
  *
@@ -295,6 +343,7 @@ json_t *state_to_json(const struct sb_state *s)
 			    json_integer((json_int_t)s->netns_dev) : json_null());
 	json_object_set_new(o, "netns_inode", s->attached ?
 			    json_integer((json_int_t)s->netns_ino) : json_null());
+	json_object_set_new(o, "tap", state_tap_json(s));
 	return o;
 }
 
@@ -413,6 +462,8 @@ int state_read(const struct moat_config *c, const char *name,
 	snprintf(s->inner, sizeof(s->inner), "%s", str ? str : STATE_INNER_DEFAULT);
 	s->netns_dev = (unsigned long long)json_integer_value(json_object_get(o, "netns_dev"));
 	s->netns_ino = (unsigned long long)json_integer_value(json_object_get(o, "netns_inode"));
+	if (state_tap_read(o, s))
+		goto out;
 	ret = 0;
 out:
 	json_decref(o);

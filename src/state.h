@@ -80,6 +80,12 @@ enum sb_status {
  *			unless moat attach was given another name)
  * @netns_dev:		with @attached, the identity of the namespace
  * @netns_ino:		(struct netns_ident)
+ * @tap:		TAP device in the namespace for a guest ("moat create
+ *			--tap"), "" if none: the guest then owns @addr4 and
+ *			@addr6 (docs/VM.md)
+ * @tap_owner:		host UID allowed to attach to @tap
+ * @guest_mac:		the one source MAC accepted from the guest, derived
+ *			from @instance (sandbox_guest_mac())
  */
 struct sb_state {
 	char name[MOAT_NAME_MAX + 1];
@@ -107,6 +113,9 @@ struct sb_state {
 	char inner[16];
 	unsigned long long netns_dev;
 	unsigned long long netns_ino;
+	char tap[16];
+	uid_t tap_owner;
+	uint8_t guest_mac[6];
 };
 
 #define STATE_INNER_DEFAULT	"eth0"

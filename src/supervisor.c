@@ -90,7 +90,8 @@
  * route netlink's RTM_DELLINK for its interface's index, filtered in the
  * kernel, link_watch_open()) and, when it comes, logs why, stops its
  * worker and removes the sandbox as "moat rm" would (rules, connections,
- * record; the log archived), under the global lock, and exits. The same
+ * record; the log archived), under the global lock, and exits; it does
+ * not look for the namespace (it joins none: isolate.c). The same
  * happens if someone deletes the interface by hand: without it the
  * sandbox can carry nothing. A "moat rm" that holds the lock meanwhile
  * stops the core with SIGTERM and removes the sandbox itself
@@ -127,6 +128,7 @@
 #include "err.h"
 #include "conntrack.h"
 #include "guard.h"
+#include "isolate.h"
 #include "link.h"
 #include "log.h"
 #include "nft.h"
@@ -134,6 +136,7 @@
 #include "supervisor.h"
 #include "svctl.h"
 #include "update.h"
+#include "privop.h"
 #include "worker.h"
 
 #define SV_MAX_EVENTS	64
@@ -148,6 +151,7 @@
 #define SV_WK_PAUSE_MAX_MS	10000	/* each time, up to this */
 #define SV_WK_LOG_RATE		200	/* worker's records a second, ... */
 #define SV_WK_LOG_BURST		400	/* ... and at once */
+#define SV_WK_LOG_BATCH		64	/* records read in one wake-up */
 
 /**
  * sv_pidfd_open() - pidfd_open(2), which glibc 2.36 does not wrap portably
@@ -373,12 +377,16 @@ static void sv_serve_req(void *arg);
  */
 static json_t *sv_status(struct sv *sv)
 {
+	static struct privop_msg m;
 	int32_t st = 0;
-	int ret = sv->wk.pid > 0 ?
-		  worker_request(&sv->wk, WK_STATUS, 0, -1, sv_serve_req, sv,
-				 SV_STATUS_WAIT_MS, &st) : -ESRCH;
-	json_t *o = worker_status(sv->sh, sv->has_dns, log_stats(&sv->log));
-	json_t *log = json_object_get(o, "log");
+	json_t *o, *log;
+	int ret;
+
+	privop_init(&m, PRIVOP_STATUS, 0);
+	ret = sv->wk.pid > 0 ? worker_request(&sv->wk, &m, -1, sv_serve_req, sv,
+					      SV_STATUS_WAIT_MS, &st) : -ESRCH;
+	o = worker_status(sv->sh, &sv->s, sv->has_dns, log_stats(&sv->log));
+	log = json_object_get(o, "log");
 
 	json_object_set_new(o, "name", json_string(sv->s.name));
 	json_object_set_new(o, "pid", json_integer(getpid()));
@@ -411,12 +419,14 @@ static json_t *sv_status(struct sv *sv)
  */
 static int sv_worker_proxy(struct sv *sv, bool on)
 {
+	static struct privop_msg m;
 	int32_t st = 0;
 	int ret;
 
 	if (sv->wk.pid <= 0)
 		return -ESRCH;
-	ret = worker_request(&sv->wk, WK_PROXY, on, -1, sv_serve_req, sv,
+	privop_proxy_encode(&m, 0, on);
+	ret = worker_request(&sv->wk, &m, -1, sv_serve_req, sv,
 			     SV_STATUS_WAIT_MS, &st);
 	return ret ? ret : st;
 }
@@ -426,32 +436,32 @@ static int sv_worker_proxy(struct sv *sv, bool on)
  * @sv:		supervisor
  * @p:		the policy
  *
- * As a memfd holding it as policy_print() stores it: the worker has no
- * file system to read policy.yaml from.
+ * As a sealed memfd holding it as policy_print() stores it: the worker
+ * has no file system to read policy.yaml from.
  *
  * Return: proxied connections it cut, or -errno
  */
 static int sv_worker_policy(struct sv *sv, const struct policy *p)
 {
-	int fd = memfd_create("moat-policy", MFD_CLOEXEC);
+	static struct privop_msg m;
+	char *text = NULL;
+	size_t len = 0;
 	int32_t st = 0;
+	int fd, ret;
 	FILE *f;
-	int ret;
 
-	if (fd < 0)
-		return -errno;
-	f = fdopen(dup(fd), "w");
-	if (!f) {
-		close(fd);
-		return -ENOMEM;
-	}
+	f = open_memstream(&text, &len);
+	if (!f)
+		die_oom();
 	policy_print(p, f);
-	if (fclose(f)) {
-		close(fd);
-		return -EIO;
-	}
+	fclose(f);
+	fd = privop_policy_memfd(text, len);
+	free(text);
+	if (fd < 0)
+		return fd;
+	privop_policy_encode(&m, 0, len);
 	ret = sv->wk.pid > 0 ?
-	      worker_request(&sv->wk, WK_POLICY, 0, fd, sv_serve_req, sv,
+	      worker_request(&sv->wk, &m, fd, sv_serve_req, sv,
 			     SV_POLICY_WAIT_MS, &st) : -ESRCH;
 	close(fd);
 	return ret ? ret : st;
@@ -518,15 +528,8 @@ static json_t *sv_update(struct sv *sv)
 	/* 2. one transaction: chains, sets, pins carried over */
 	if (sv->has_dns)
 		npins = dns_pins_for(&sv->pins, &p, &pins);
-	snprintf(ns.ifname, sizeof(ns.ifname), "%s", sv->s.ifname);
-	ns.addr4 = sv->s.addr4;
-	ns.gw4 = sv->s.gw4;
-	ns.has_v6 = sv->s.has_v6;
-	ns.addr6 = sv->s.addr6;
-	ns.gw6 = sv->s.gw6;
-	ns.pol = &p;
+	sandbox_nft_fill(&ns, &sv->s, &p);
 	ns.proxy = sv->s.proxy || proxy_started;
-	ns.instance = sv->s.instance;
 	f = open_memstream(&buf, &len);
 	if (!f)
 		die_oom();
@@ -725,101 +728,60 @@ static int sv_log_open(struct sv *sv)
 }
 
 /**
- * sv_pins_check() - whether every pin a worker asks for is one its
- * sandbox's policy could make
- * @sv:		supervisor
- * @pins:	the request's entries
- * @n:		their number
- * @add:	pins to add (else to remove)
- *
- * Each entry: a domain allow rule of the policy in force (1-based), whose
- * set the name's pins go into (dns_pin_rule_ok(): the rule matches the
- * name, and no deny rule before it does); a name as the interceptor
- * normalises them; a family the sandbox has; to add, a timeout from
- * DNS_PIN_TIMEOUT_MIN to the policy's bound, and an address an answer
- * may pin (dns_addr_pinnable(): rebind protection).
- *
- * Return: NULL if all pass, else why the first one does not
- */
-static const char *sv_pins_check(const struct sv *sv, const struct nft_pin *pins,
-				 size_t n, bool add)
-{
-	const struct policy *p = &sv->pol;
-	char norm[POLICY_DOMAIN_MAX + 2];
-	uint32_t bound = p->ttl_max > DNS_PIN_TIMEOUT_MIN ? p->ttl_max :
-			 DNS_PIN_TIMEOUT_MIN;
-	size_t i;
-
-	if (!sv->has_dns)
-		return "the sandbox has no DNS interceptor";
-	for (i = 0; i < n; i++) {
-		const struct nft_pin *q = &pins[i];
-
-		if (q->rule < 1 || q->rule > p->nrules ||
-		    !p->rules[q->rule - 1].allow ||
-		    p->rules[q->rule - 1].kind != TARGET_DOMAIN)
-			return "not a domain allow rule";
-		if (names_fold(q->name, norm, sizeof(norm)) ||
-		    strcmp(norm, q->name) || !*norm)
-			return "not a normalised name";
-		if (!dns_pin_rule_ok(p, q->name, q->rule - 1))
-			return "the rule does not take this name's pins";
-		if (q->af != AF_INET && !(q->af == AF_INET6 && sv->s.has_v6))
-			return "not a family of the sandbox";
-		if (!add)
-			continue;
-		if (q->timeout < DNS_PIN_TIMEOUT_MIN || q->timeout > bound)
-			return "timeout out of bounds";
-		if (!dns_addr_pinnable(p, q->af, q->addr))
-			return "an address rebind protection refuses";
-	}
-	return NULL;
-}
-
-/**
  * sv_serve_req() - serve the worker's pin requests
  * @arg:	supervisor
  *
- * Every queued request: checked (worker_pins_recv(): its form;
- * sv_pins_check(): what it asks), applied by the core's record of the
- * pins in one nftables transaction, answered. A refused one is answered
- * -EPERM, counted and logged; a malformed one -EBADMSG.
+ * Every queued request: checked (privop_recv(): its form;
+ * privop_check_pins(): what it asks, against the core's own copy of the
+ * policy), applied by the core's record of the pins in one nftables
+ * transaction, answered. A refused one is answered -EPERM, a malformed
+ * one -EBADMSG; both are counted and logged.
  */
 static void sv_serve_req(void *arg)
 {
 	static struct nft_pin pins[NFT_PIN_BATCH_MAX];
-	static char names[NFT_PIN_BATCH_MAX][256];
+	static struct privop_msg m, r;
 	struct sv *sv = arg;
-	struct wk_hdr h;
 	const char *why;
-	ssize_t n;
+	size_t n;
 	int ret;
 
 	while (sv->wk.req >= 0) {
-		n = worker_pins_recv(sv->wk.req, &h, pins, names);
-		if (n < 0 && errno == EAGAIN)
-			return;
-		if (n < 0 && errno != EBADMSG)
+		memset(&m.hdr, 0, sizeof(m.hdr));	/* a short one: seq 0 */
+		ret = privop_recv(sv->wk.req, &m, PRIVOP_BIT(PRIVOP_PIN_ADD) |
+				  PRIVOP_BIT(PRIVOP_PIN_DEL), NULL, &why);
+		if (ret == -EAGAIN || ret == 0)
 			return;		/* EOF: the pidfd says why */
-		if (n < 0) {
+		if (ret < 0) {
 			sv->wk_refused++;
-			worker_reply(sv->wk.req, h.seq, -EBADMSG);
+			log_event(&sv->log, "worker", "request", "malformed",
+				  "reason", why ? why : strerror(-ret), NULL);
+			privop_reply_encode(&r, m.hdr.seq, -EBADMSG);
+			privop_send(sv->wk.req, &r, -1);
 			continue;
 		}
-		why = sv_pins_check(sv, pins, (size_t)n, h.type == WK_PIN_ADD);
-		if (why) {
+		if (!sv->has_dns)
+			ret = -EINVAL, why = "the sandbox has no DNS interceptor";
+		else
+			ret = privop_check_pins(&sv->pol, sv->s.has_v6,
+						privop_ttl_bound(&sv->pol), &m,
+						pins, &n, &why);
+		if (ret) {
 			char rule[24];
 
 			sv->wk_refused++;
-			snprintf(rule, sizeof(rule), "%zu", pins[0].rule);
+			snprintf(rule, sizeof(rule), "%u",
+				 m.hdr.n ? m.pin[n < m.hdr.n ? n : 0].rule + 1U : 0U);
 			log_event(&sv->log, "worker", "pin", "refused",
 				  "reason", why, "rule", rule, NULL);
-			worker_reply(sv->wk.req, h.seq, -EPERM);
+			privop_reply_encode(&r, m.hdr.seq, -EPERM);
+			privop_send(sv->wk.req, &r, -1);
 			continue;
 		}
-		ret = dns_pins_apply(&sv->pins, pins, (size_t)n,
-				     h.type == WK_PIN_DEL);
-		worker_reply(sv->wk.req, h.seq, ret);
+		ret = dns_pins_apply(&sv->pins, pins, n,
+				     m.hdr.type == PRIVOP_PIN_DEL);
+		privop_reply_encode(&r, m.hdr.seq, ret);
+		privop_send(sv->wk.req, &r, -1);
 	}
 }
 
@@ -827,16 +789,17 @@ static void sv_serve_req(void *arg)
  * sv_worker_log() - append the worker's log records
  * @sv:		supervisor
  *
- * Each datagram one record, checked by log_line_ok() and rate-limited
+ * Each message one record, checked by privop_check_log() and rate-limited
  * (SV_WK_LOG_RATE): a worker cannot make the core spend more than that
  * on its log.
  */
 static void sv_worker_log(struct sv *sv)
 {
-	char buf[LOG_RECORD_MAX + 1];
+	static char line[LOG_RECORD_MAX + 1];
+	static struct privop_msg m;
 	struct timespec now;
-	ssize_t n;
-	int k;
+	const char *why;
+	int k, ret;
 
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	sv->wk_tokens += ((now.tv_sec - sv->wk_last.tv_sec) +
@@ -844,17 +807,19 @@ static void sv_worker_log(struct sv *sv)
 	if (sv->wk_tokens > SV_WK_LOG_BURST)
 		sv->wk_tokens = SV_WK_LOG_BURST;
 	sv->wk_last = now;
-	for (k = 0; k < 64; k++) {
-		n = recv(sv->wk.log, buf, sizeof(buf), MSG_DONTWAIT | MSG_TRUNC);
-		if (n <= 0)
+	for (k = 0; k < SV_WK_LOG_BATCH; k++) {
+		ret = privop_recv(sv->wk.log, &m, PRIVOP_BIT(PRIVOP_LOG), NULL, &why);
+		if (ret == 0 || ret == -EAGAIN)
 			return;
-		if (n > (ssize_t)LOG_RECORD_MAX || !log_line_ok(buf, (size_t)n) ||
-		    sv->wk_tokens < 1) {
+		if (ret < 0 || privop_check_log(&m, &why) || sv->wk_tokens < 1) {
 			sv->wk_dropped++;
 			continue;
 		}
 		sv->wk_tokens -= 1;
-		log_write_line(&sv->log, buf, (size_t)n);
+		/* checked: no newline in it; the line gets its own */
+		memcpy(line, m.log, m.hdr.n);
+		line[m.hdr.n] = '\n';
+		log_write_line(&sv->log, line, (size_t)m.hdr.n + 1);
 	}
 }
 
@@ -1328,7 +1293,9 @@ static int sv_lock_or_stop(struct sv *sv, int sfd)
  * The record may already be gone (moat run finished its own clean-up
  * between our wake-up and now), or name another supervisor: then there
  * is nothing to do. The processes of a "moat run" sandbox are killed;
- * those of an attached one are its container's, and stay.
+ * those of an attached one are its container's, and stay, and its
+ * namespace, which this core may not enter, is not looked at
+ * (sandbox_teardown_ended()).
  */
 static void sv_teardown(struct sv *sv, int sfd)
 {
@@ -1346,7 +1313,10 @@ static void sv_teardown(struct sv *sv, int sfd)
 			for (i = 0; i < n; i++)
 				kill(pids[i], SIGKILL);
 		free(pids);
-		sandbox_teardown(sv->c, &s);
+		if (s.attached)
+			sandbox_teardown_ended(sv->c, &s);
+		else
+			sandbox_teardown(sv->c, &s);
 	}
 	state_unlock(lock);
 }
@@ -1378,6 +1348,7 @@ static void sv_raise_nofile(void)
 int supervisor_main(const struct moat_config *c, const char *name,
 		    int ready_fd, pid_t watch)
 {
+	const char *why = NULL;
 	autoclose int sfd = -1;
 	struct sv *sv = xcalloc(1, sizeof(*sv));
 	char *err = NULL;
@@ -1465,6 +1436,12 @@ int supervisor_main(const struct moat_config *c, const char *name,
 		return MOAT_EXIT_FAILURE;
 	}
 
+	/* what the core keeps of root: isolate.c, "The core" */
+	if ((ret = isolate_core(&why))) {
+		dprintf(ready_fd, "cannot confine the supervisor: %s: %s\n",
+			why ? why : "?", strerror(-ret));
+		return MOAT_EXIT_FAILURE;
+	}
 	dprintf(ready_fd, "OK\n");
 	close(ready_fd);
 	sv_guard_open(sv);

@@ -7,7 +7,17 @@
 #
 # Each script runs as its own bash process, with no stdin, a 300 s time
 # limit (MOAT_TEST_TIMEOUT), and MOAT (default: build/moat) and
-# MOAT_SRCDIR in its environment. Its output is printed when it ends.
+# MOAT_SRCDIR in its environment. Up to MOAT_TEST_JOBS scripts (default 4)
+# run at once: each builds its own test world (tests/lib/world.sh, names
+# with a random suffix) and gives moat a run directory inside it
+# (tests/lib/preamble.sh), and much of a script's time is spent waiting
+# (timeouts of probes that must fail, servers, moat): measured on two
+# cores, four at once take a third of the time one at a time does, three
+# a little more, two a half. Scripts with the line "# moat-test: long"
+# start first; those with "# moat-test: serial" (they time something, or
+# change what the whole machine shares) run alone, after the others. A
+# script's output is printed whole when it ends, in the order they end,
+# after a line "=== NAME (exit RC, SECONDS)".
 #
 # Counting: a script's final "# passed N failed M" line (tests/lib/tap.sh)
 # gives its counts. A script that exits non-zero without that line (crash,
@@ -19,12 +29,13 @@
 #
 # MOAT_TEST_FILTER=REGEX runs only the scripts whose file name matches.
 # If a script is killed before its test world is torn down, this runner
-# removes what that world left (tests/lib/world.sh registers each world in
-# WORLD_REGISTRY).
+# removes what that world left: tests/lib/world.sh registers each world in
+# WORLD_REGISTRY, a directory of the script's own.
 set -uo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
 timeout_s=${MOAT_TEST_TIMEOUT:-300}
+jobs=${MOAT_TEST_JOBS:-4}
 export MOAT=${MOAT:-$top/build/moat}
 export MOAT_SRCDIR=${MOAT_SRCDIR:-$top}
 
@@ -37,33 +48,73 @@ if [ "$(id -u)" != 0 ]; then
 	echo "0 passed, 1 failed"
 	exit 1
 fi
+if ! [[ $jobs =~ ^[1-9][0-9]*$ ]]; then
+	echo "tests/run-integration.sh: MOAT_TEST_JOBS must be a positive number, not '$jobs'" >&2
+	echo "0 passed, 1 failed"
+	exit 1
+fi
 
 tmp=$(mktemp -d /tmp/moat-integration.XXXXXX) || exit 125
-export WORLD_REGISTRY=$tmp/worlds
-mkdir -p "$WORLD_REGISTRY"
-trap 'rm -rf "$tmp"' EXIT
-
-# shellcheck source=tests/lib/world.sh
+# shellcheck source=lib/world.sh
 . "$top/tests/lib/world.sh"
 
 shopt -s nullglob
-scripts=("$top"/tests/integration/test_*.sh)
+all=("$top"/tests/integration/test_*.sh)
 shopt -u nullglob
-
-for t in "${scripts[@]}"; do
+parallel=()
+long=()
+serial=()
+for t in "${all[@]}"; do
 	name=${t##*/}
 	if [ -n "${MOAT_TEST_FILTER:-}" ] && ! [[ $name =~ $MOAT_TEST_FILTER ]]; then
 		continue
 	fi
-	log=$tmp/$name.log
-	start=$EPOCHREALTIME
+	if grep -q '^# moat-test: serial$' "$t"; then
+		serial+=("$t")
+	elif grep -q '^# moat-test: long$' "$t"; then
+		long+=("$t")
+	else
+		parallel+=("$t")
+	fi
+done
+# the long ones first: the run does not end waiting on one started late
+parallel=("${long[@]}" "${parallel[@]}")
+
+# start SCRIPT: run it in the background (the job is its timeout(1)
+# process), its output to $tmp/NAME.log
+declare -A job_name=() job_start=()
+start() {
+	local t=$1 name=${1##*/}
+	mkdir -p "$tmp/worlds/$name"
 	# output to a file, not a pipe: a stray background process that keeps
 	# the script's stdout open cannot hang the runner
-	# (in a subshell whose stderr is dropped: bash's own "Killed" notice)
-	(timeout --kill-after=10 "$timeout_s" bash "$t" </dev/null >"$log" 2>&1; exit $?) 2>/dev/null
-	rc=$?
-	secs=$(awk -v a="$start" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }')
+	WORLD_REGISTRY=$tmp/worlds/$name timeout --kill-after=10 "$timeout_s" \
+		bash "$t" </dev/null >"$tmp/$name.log" 2>&1 &
+	job_name[$!]=$name
+	job_start[$!]=$EPOCHREALTIME
+}
+
+# cleanup_worlds NAME: remove what the worlds of script NAME left (it was
+# killed before it could)
+cleanup_worlds() {
+	local w dir
+	for w in "$tmp/worlds/$1"/*; do
+		[ -f "$w" ] || continue
+		dir=$(cat "$w")
+		echo "# $1 left a test world behind ($dir); removing it"
+		WORLD_REGISTRY=$tmp/worlds/$1 world_cleanup_dir "$dir"
+		rm -f "$w"
+	done
+}
+
+# finish PID RC: count and print the script that job PID ran (its exit
+# status RC), and remove what its worlds left
+finish() {
+	local pid=$1 rc=$2 name=${job_name[$1]} log secs timed_out summary p f
+	log=$tmp/$name.log
+	secs=$(awk -v a="${job_start[$pid]}" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }')
 	timed_out=$(awk -v s="$secs" -v t="$timeout_s" 'BEGIN { print (s >= t) ? 1 : 0 }')
+	unset "job_name[$pid]" "job_start[$pid]"
 
 	echo "=== $name (exit $rc, ${secs}s)"
 	cat "$log"
@@ -92,14 +143,43 @@ for t in "${scripts[@]}"; do
 		fi
 	fi
 
-	# a world the script could not tear down (killed by the timeout)
-	for w in "$WORLD_REGISTRY"/*; do
-		[ -f "$w" ] || continue
-		dir=$(cat "$w")
-		echo "# $name left a test world behind ($dir); removing it"
-		world_cleanup_dir "$dir"
-		rm -f "$w"
+	cleanup_worlds "$name"
+}
+
+# wait_one: wait for any running script to end, and finish it (bash's
+# own notice of a job killed by a signal goes to /dev/null)
+wait_one() {
+	local pid rc=0
+	wait -n -p pid 2>/dev/null || rc=$?
+	finish "$pid" "$rc"
+}
+
+# on exit (an interrupted run too): no script left running, no world left
+on_exit() {
+	local pid
+	for pid in "${!job_name[@]}"; do
+		kill -TERM "$pid" 2>/dev/null
 	done
+	for pid in "${!job_name[@]}"; do
+		wait "$pid" 2>/dev/null
+		cleanup_worlds "${job_name[$pid]}"
+	done
+	rm -rf "$tmp"
+}
+trap on_exit EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+for t in "${parallel[@]}"; do
+	[ ${#job_name[@]} -lt "$jobs" ] || wait_one
+	start "$t"
+done
+while [ ${#job_name[@]} -gt 0 ]; do
+	wait_one
+done
+for t in "${serial[@]}"; do
+	start "$t"
+	wait_one
 done
 
 echo

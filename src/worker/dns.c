@@ -134,6 +134,7 @@ static int dns_cmp_u32(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+/* #syscalls:worker clock_gettime */
 /**
  * dns_now() - monotonic seconds
  *
@@ -328,6 +329,7 @@ static size_t dns_udp_max(const ldns_pkt *q)
 	return n < 512 ? 512 : n;
 }
 
+/* #syscalls:worker sendto sendmsg shutdown */
 /**
  * dns_send_client() - send an answer to a client, UDP or TCP
  * @d:		interceptor
@@ -475,6 +477,7 @@ static void dns_q_free(struct dns *d, struct dns_q *q)
 	q->tcpup = false;
 }
 
+/* #syscalls:worker socket setsockopt connect sendto close epoll_ctl */
 /**
  * dns_up_socket() - a socket towards an upstream, owned by the DNS UID
  * @d:		interceptor
@@ -638,6 +641,7 @@ ldns_pkt *dns_upstream_query(const ldns_pkt *req, bool tcp, uint16_t id)
 	return q;
 }
 
+/* #syscalls:worker getrandom */
 /**
  * dns_forward() - send a query upstream
  * @d:		interceptor
@@ -1533,6 +1537,7 @@ static void dns_tcp_close(struct dns *d, unsigned i)
 	c->len = 0;
 }
 
+/* #syscalls:worker recvfrom */
 /**
  * dns_tcp_input() - read from a client connection, handle whole messages
  * @d:		interceptor
@@ -1567,6 +1572,7 @@ static void dns_tcp_input(struct dns *d, unsigned i)
 	c->len -= off;
 }
 
+/* #syscalls:worker accept4 epoll_ctl close */
 /**
  * dns_tcp_accept() - accept a client connection
  * @d:		interceptor
@@ -1605,6 +1611,7 @@ static void dns_tcp_accept(struct dns *d, int lfd)
 	d->tcp[i].last = dns_now();
 }
 
+/* #syscalls:worker recvfrom */
 /**
  * dns_udp_input() - read queries from a UDP listener
  * @d:		interceptor
@@ -1628,6 +1635,7 @@ static void dns_udp_input(struct dns *d, int lfd)
 	}
 }
 
+/* #syscalls:worker recvfrom sendmsg epoll_ctl */
 /**
  * dns_up_tcp_event() - progress of a query asked upstream over TCP
  * @d:		interceptor
@@ -1951,6 +1959,7 @@ void dns_close(struct dns *d)
 	d->np = NULL;
 }
 
+/* #syscalls:worker sysinfo */
 /**
  * dns_stats() - the interceptor's counters, for the status JSON
  * @d:		interceptor
@@ -2107,8 +2116,6 @@ size_t dns_restore_pins(struct dns *d, struct nft_live_pin *lp, size_t n,
 	size_t i, m = 0, kept = 0;
 
 	*unnamed = 0;
-	if (!n)
-		return 0;	/* no pin set (no domain rule): @lp may be NULL */
 	for (i = 0; i < n; i++) {
 		const struct rule *r;
 
@@ -2125,6 +2132,8 @@ size_t dns_restore_pins(struct dns *d, struct nft_live_pin *lp, size_t n,
 		}
 		lp[m++] = lp[i];
 	}
+	if (!m)
+		return 0;	/* (lp may be NULL: none were read) */
 	qsort(lp, m, sizeof(*lp), dns_live_pin_cmp);
 	/* once per family, address and name: the first, longest-lived */
 	for (i = 0; i < m; i++)

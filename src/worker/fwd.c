@@ -72,6 +72,9 @@
 #include "err.h"
 #include "fwd_internal.h"
 
+/* #syscalls:worker pipe2 fcntl ioctl close accept4 socket setsockopt connect
+ * #syscalls:worker epoll_ctl recvfrom recvmsg splice write sendto shutdown */
+
 /**
  * fwd_sockaddr() - build a socket address from a prefix and a port
  * @p:		address (family and bytes)

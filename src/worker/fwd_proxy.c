@@ -92,6 +92,9 @@
 #include "fwd_internal.h"
 #include "nft.h"
 
+/* #syscalls:worker accept4 socket setsockopt getsockopt connect epoll_ctl
+ * #syscalls:worker recvfrom recvmsg sendto shutdown close geteuid */
+
 /**
  * struct fwd_proxy_tls - a proxied TLS connection followed after its first
  * hello

@@ -710,6 +710,7 @@ json_t *proxy_counters_json(const struct proxy_counters *c)
 	return o;
 }
 
+/* #syscalls:worker socket setsockopt bind listen close */
 /**
  * proxy_listen() - the proxy's listening socket on a gateway address
  * @gw:		gateway address (/32 or /128), on the sandbox's host interface
@@ -762,6 +763,7 @@ fail:
 	return -1;
 }
 
+/* #syscalls:worker getsockname getsockopt */
 /**
  * proxy_original_dst() - where a redirected connection was going
  * @fd:		accepted connection

@@ -9,14 +9,18 @@
  * internet chose runs here, in a process of its own without privilege:
  * the DNS interceptor (dns.c), the transparent proxy's decisions and
  * relays and the published ports' relays (fwd.c, fwd_proxy.c, proxy.c,
- * tls.c, http.c) and the reading of NFLOG denials (log.c). Its core
+ * tls.c, http.c), the reading of NFLOG denials (log.c) and, for a guest
+ * behind a TAP device, its DHCP server and router advertisements (dhcp.c,
+ * ra.c). Its core
  * (supervisor.c), the privileged half, starts it with fork() and watches
  * it with a pidfd.
  *
  * Start-up (worker_main()), still as root: it closes every descriptor it
  * inherited but its own four, binds its sockets (published ports, which
  * may be below 1024; port 53 on the gateway addresses; the proxy; the
- * NFLOG group, which needs CAP_NET_ADMIN), carries on the counters of the
+ * NFLOG group, which needs CAP_NET_ADMIN; DHCP's port 67 and the raw
+ * ICMPv6 socket of router solicitations, bound to the sandbox's
+ * interface, which need root), carries on the counters of the
  * worker before it (they live in struct wk_shared, a MAP_SHARED region of
  * the core's) and the core's record of the sandbox's DNS pins, then drops
  * everything (worker_drop()): it becomes the sandbox's own UID
@@ -24,8 +28,8 @@
  * its saved one, so that it may open its DNS upstream sockets as that UID
  * by switching its file system UID alone (dns_up_socket()); no
  * capability, not even in its bounding set; no_new_privs; not dumpable;
- * killed with its core (PR_SET_PDEATHSIG). Then it says "OK" on its ready
- * pipe and runs its own epoll loop.
+ * an empty root, Landlock and a seccomp allow-list (isolate.c). Then it
+ * says "OK" on its ready pipe and runs its own epoll loop.
  *
  * The kernel knows a socket's owner, so the worker's own connections (the
  * proxy's onward connections, DNS upstream queries, the relays into the
@@ -35,29 +39,30 @@
  * without such a UID does not start, and fwd_proxy.c refuses to connect
  * as root.
  *
- * It talks to its core over three SOCK_SEQPACKET socket pairs, in fixed
- * messages (struct wk_hdr, then struct wk_pin entries):
- *   req  worker -> core: WK_PIN_ADD / WK_PIN_DEL, each answered WK_REPLY.
- *        The interceptor waits for the answer (dns_pin_batch()): an
- *        answer is released only once the kernel holds its pins. The core
- *        checks every entry against its own copy of the policy.
- *   ctl  core -> worker: WK_STATUS (refresh the gauges the core reads),
- *        WK_PROXY (start the proxy's listeners, or close them again),
- *        WK_POLICY (a live policy change: the new policy as a memfd; the
- *        worker re-judges its relays and answers how many it cut).
- *   log  worker -> core: one log record per datagram; the core, which
+ * It talks to its core over three SOCK_SEQPACKET socket pairs, in the
+ * fixed messages of privop.c (struct privop_hdr, then a body of a fixed
+ * layout; each side accepts only its own set of types, checked whole):
+ *   req  worker -> core: PRIVOP_PIN_ADD / PRIVOP_PIN_DEL, each answered
+ *        PRIVOP_REPLY. The interceptor waits for the answer
+ *        (dns_pin_batch()): an answer is released only once the kernel
+ *        holds its pins. The core checks every entry against its own copy
+ *        of the policy (privop_check_pins()).
+ *   ctl  core -> worker: PRIVOP_STATUS (refresh the gauges the core
+ *        reads), PRIVOP_PROXY (open the proxy's listeners, or close them
+ *        again), PRIVOP_POLICY (a live policy change: the new policy in a
+ *        sealed memfd; the worker re-judges its relays and answers how
+ *        many it cut), each answered PRIVOP_REPLY.
+ *   log  worker -> core: PRIVOP_LOG, one record each; the core, which
  *        owns the log file (and its rotation), checks and appends it.
- * If the core goes away, the worker is killed (PR_SET_PDEATHSIG) or sees
- * its control socket close, and exits: the sandbox stays closed, as its
- * rules are in the kernel.
+ * If the core goes away, the worker sees its control socket close and
+ * exits (a parent-death signal is set too, but every setfsuid(2) clears
+ * it): the sandbox stays closed, as its rules are in the kernel.
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <grp.h>
 #include <poll.h>
 #include <signal.h>
 #include <string.h>
-#include <sys/capability.h>
 #include <sys/epoll.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
@@ -70,6 +75,7 @@
 #include <unistd.h>
 
 #include "err.h"
+#include "isolate.h"
 #include "nft.h"
 #include "update.h"
 #include "worker.h"
@@ -86,12 +92,14 @@
  * struct wk - the worker's own state
  * @ws:		what it was started with (the core's memory, copied by fork)
  * @sh:		the shared region: its services live there
- * @pol:	its copy of the policy, replaced by WK_POLICY
+ * @pol:	its copy of the policy, replaced by PRIVOP_POLICY
  * @epfd:	its epoll instance
  * @tfd:	once-a-second timer for expiry work
  * @sfd:	signalfd: SIGTERM ends it
  * @timer_on:	@tfd is armed
  * @has_dns:	the interceptor runs
+ * @has_dhcp:	the guest's DHCP server runs
+ * @has_ra:	its router advertisements run
  * @quit:	leave the loop
  * @seq:	sequence number of its next request
  */
@@ -104,6 +112,8 @@ struct wk {
 	int sfd;
 	bool timer_on;
 	bool has_dns;
+	bool has_dhcp;
+	bool has_ra;
 	bool quit;
 	uint32_t seq;
 };
@@ -134,167 +144,6 @@ void worker_shared_unmap(struct wk_shared *sh)
 }
 
 /**
- * worker_send() - send one message
- * @fd:		socket
- * @hdr:	header (its @n entries follow in @pins)
- * @pins:	entries, or NULL
- * @mfd:	a descriptor to pass along (SCM_RIGHTS), or -1
- *
- * Return: 0, or -errno
- */
-static int worker_send(int fd, const struct wk_hdr *hdr,
-		       const struct wk_pin *pins, int mfd)
-{
-	union {
-		char buf[CMSG_SPACE(sizeof(int))];
-		struct cmsghdr align;
-	} u;
-	struct iovec iov[2] = {
-		{ .iov_base = (void *)hdr, .iov_len = sizeof(*hdr) },
-		{ .iov_base = (void *)pins, .iov_len = hdr->n * sizeof(*pins) },
-	};
-	struct msghdr mh = { .msg_iov = iov, .msg_iovlen = hdr->n ? 2 : 1 };
-
-	if (mfd >= 0) {
-		struct cmsghdr *cm;
-
-		memset(&u, 0, sizeof(u));
-		mh.msg_control = u.buf;
-		mh.msg_controllen = sizeof(u.buf);
-		cm = CMSG_FIRSTHDR(&mh);
-		cm->cmsg_level = SOL_SOCKET;
-		cm->cmsg_type = SCM_RIGHTS;
-		cm->cmsg_len = CMSG_LEN(sizeof(int));
-		memcpy(CMSG_DATA(cm), &mfd, sizeof(int));
-	}
-	if (sendmsg(fd, &mh, MSG_NOSIGNAL) < 0)
-		return -errno;
-	return 0;
-}
-
-/**
- * worker_recv() - receive one message
- * @fd:		socket
- * @buf:	buffer, WK_MSG_MAX bytes
- * @mfd:	set to a descriptor passed along, or -1; NULL to refuse one
- *
- * A message that is short, truncated, or whose length is not its header's
- * entries exactly is refused.
- *
- * Return: the header (in @buf), NULL on EOF, error or a malformed message
- *	   (errno: 0 for EOF, EBADMSG, or what recvmsg(2) said; @buf then
- *	   starts with what header there was, zeroed if none)
- */
-static struct wk_hdr *worker_recv(int fd, void *buf, int *mfd)
-{
-	union {
-		char c[CMSG_SPACE(sizeof(int))];
-		struct cmsghdr align;
-	} u;
-	struct iovec iov = { .iov_base = buf, .iov_len = WK_MSG_MAX };
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1,
-			     .msg_control = u.c, .msg_controllen = sizeof(u.c) };
-	struct wk_hdr *h = buf;
-	struct cmsghdr *cm;
-	ssize_t n;
-
-	if (mfd)
-		*mfd = -1;
-	n = recvmsg(fd, &mh, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
-	if (n <= 0) {
-		if (!n)
-			errno = 0;
-		return NULL;
-	}
-	for (cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm)) {
-		int got;
-
-		if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS ||
-		    cm->cmsg_len != CMSG_LEN(sizeof(int)))
-			continue;
-		memcpy(&got, CMSG_DATA(cm), sizeof(int));
-		if (mfd && *mfd < 0)
-			*mfd = got;
-		else
-			close(got);
-	}
-	if ((size_t)n < sizeof(*h))
-		memset(h, 0, sizeof(*h));	/* a reply then says seq 0 */
-	if ((mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) ||
-	    (size_t)n < sizeof(*h) || h->n > NFT_PIN_BATCH_MAX ||
-	    (size_t)n != sizeof(*h) + h->n * sizeof(struct wk_pin)) {
-		if (mfd && *mfd >= 0)
-			close(*mfd);
-		if (mfd)
-			*mfd = -1;
-		errno = EBADMSG;
-		return NULL;
-	}
-	return h;
-}
-
-/**
- * worker_reply() - answer a request
- * @fd:		socket it came on
- * @seq:	its sequence number
- * @status:	0, -errno or a count
- */
-void worker_reply(int fd, uint32_t seq, int32_t status)
-{
-	struct wk_hdr h = { .type = WK_REPLY, .seq = seq, .status = status };
-
-	worker_send(fd, &h, NULL, -1);
-}
-
-/**
- * worker_pins_recv() - receive a worker's pin request, as the core
- * @fd:		the request socket
- * @hdr:	set to the request's header
- * @pins:	set to its entries, NFT_PIN_BATCH_MAX of them
- * @names:	storage for their names (each @pins[i].name points here)
- *
- * Only the message's form is checked here (length, entry count, each name
- * NUL-terminated within its field and as long as it says); what the
- * entries ask is checked by the caller against the policy.
- *
- * Return: number of entries, -1 with errno set (0 on EOF, EBADMSG if
- *	   malformed, EAGAIN if nothing was queued)
- */
-ssize_t worker_pins_recv(int fd, struct wk_hdr *hdr, struct nft_pin *pins,
-			 char (*names)[256])
-{
-	static char buf[WK_MSG_MAX];
-	const struct wk_pin *wp;
-	struct wk_hdr *h;
-	size_t i;
-
-	h = worker_recv(fd, buf, NULL);
-	*hdr = *(struct wk_hdr *)buf;	/* even a malformed one's, to answer */
-	if (!h)
-		return -1;
-	if (h->type != WK_PIN_ADD && h->type != WK_PIN_DEL) {
-		errno = EBADMSG;
-		return -1;
-	}
-	wp = (const struct wk_pin *)(h + 1);
-	for (i = 0; i < h->n; i++) {
-		memcpy(names[i], wp[i].name, sizeof(names[i]));
-		if (wp[i].namelen == 0 || memchr(names[i], '\0', 256) !=
-		    names[i] + wp[i].namelen) {
-			errno = EBADMSG;
-			return -1;
-		}
-		memset(&pins[i], 0, sizeof(pins[i]));
-		pins[i].rule = wp[i].rule;
-		pins[i].af = wp[i].af;
-		pins[i].timeout = wp[i].timeout;
-		memcpy(pins[i].addr, wp[i].addr, 16);
-		pins[i].name = names[i];
-	}
-	return h->n;
-}
-
-/**
  * worker_pin_request() - the interceptor's pinner in a worker: ask the core
  * @ctx:	the worker
  * @pins:	addresses, each into its rule's set
@@ -309,37 +158,26 @@ ssize_t worker_pins_recv(int fd, struct wk_hdr *hdr, struct nft_pin *pins,
 static int worker_pin_request(void *ctx, const struct nft_pin *pins, size_t n,
 			      bool del)
 {
-	static struct wk_pin wp[NFT_PIN_BATCH_MAX];
-	static char buf[WK_MSG_MAX];
+	static struct privop_msg m, r;
 	struct wk *w = ctx;
-	struct wk_hdr h = { .type = del ? WK_PIN_DEL : WK_PIN_ADD,
-			    .n = (uint16_t)n, .seq = ++w->seq };
 	struct pollfd pfd = { .fd = WK_FD_REQ, .events = POLLIN };
+	uint32_t seq = ++w->seq;
 	struct timespec t0, t1;
+	const char *why;
 	size_t i;
 	int ret;
 
-	if (n > NFT_PIN_BATCH_MAX)
-		return -E2BIG;
+	privop_init(&m, del ? PRIVOP_PIN_DEL : PRIVOP_PIN_ADD, seq);
 	for (i = 0; i < n; i++) {
-		size_t len = pins[i].name ? strlen(pins[i].name) : 0;
-
-		if (!len || len > 253 || pins[i].rule > UINT16_MAX)
-			return -EINVAL;
-		memset(&wp[i], 0, sizeof(wp[i]));
-		wp[i].rule = (uint16_t)pins[i].rule;
-		wp[i].af = (uint8_t)pins[i].af;
-		wp[i].namelen = (uint8_t)len;
-		wp[i].timeout = pins[i].timeout;
-		memcpy(wp[i].addr, pins[i].addr, 16);
-		memcpy(wp[i].name, pins[i].name, len);
+		ret = privop_add_pin(&m, &pins[i], pins[i].name ? pins[i].name : "");
+		if (ret)
+			return ret;
 	}
-	ret = worker_send(WK_FD_REQ, &h, wp, -1);
+	ret = privop_send(WK_FD_REQ, &m, -1);
 	if (ret)
 		return ret;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (;;) {
-		struct wk_hdr *r;
 		long ms;
 
 		clock_gettime(CLOCK_MONOTONIC, &t1);
@@ -352,69 +190,60 @@ static int worker_pin_request(void *ctx, const struct nft_pin *pins, size_t n,
 			continue;
 		if (ret <= 0)
 			return ret ? -errno : -ETIMEDOUT;
-		r = worker_recv(WK_FD_REQ, buf, NULL);
-		if (!r) {
-			if (errno == EAGAIN)
-				continue;
-			return errno ? -errno : -EPIPE;
-		}
-		if (r->type == WK_REPLY && r->seq == h.seq)
-			return r->status > 0 ? -EPROTO : r->status;
+		ret = privop_recv(WK_FD_REQ, &r, PRIVOP_BIT(PRIVOP_REPLY), NULL, &why);
+		if (ret == -EINVAL || ret == -EAGAIN)
+			continue;
+		if (ret <= 0)
+			return ret ? ret : -EPIPE;
+		if (r.hdr.seq == seq)
+			return r.reply.status > 0 ? -EPROTO : r.reply.status;
 	}
 }
 
+/* #syscalls:worker poll ppoll read fcntl */
 /**
- * worker_drop() - give up every privilege
- * @s:		the sandbox (its interface gives the UIDs)
+ * worker_drop() - give up every privilege, and say what the kernel allowed
+ * @w:		worker, its sockets bound
  *
- * Bounding set first (that needs CAP_SETPCAP, gone with the UID change),
- * then groups, GIDs and UIDs: real and effective the worker's own, saved
- * its DNS UID (dns_up_socket()). Leaving UID 0 for all three clears the
- * permitted and effective capabilities; the ambient and inheritable ones
- * are cleared too. No new privileges through execve(2) ever, no core
- * dumps and no ptrace by its own UID.
+ * isolate_worker(): an empty root in a mount namespace of its own, the
+ * sandbox's two UIDs (nft_worker_uid(): real and effective its own, saved
+ * its DNS UID), no capability (bounding set included), no_new_privs, not
+ * dumpable, no core file, Landlock (no file system, only the proxy's port
+ * to bind, signals and abstract sockets scoped), and the seccomp
+ * allow-list collected from the "#syscalls:worker" comments of the code
+ * it runs. A layer this kernel lacks is named in the log; the others
+ * still apply. The core notices its worker's death by its pidfd, and the
+ * worker its core's by the control socket's end.
  *
  * Return: 0, or -1 after printing which step failed
  */
-static int worker_drop(const struct sb_state *s)
+static int worker_drop(struct wk *w)
 {
-	uid_t w = nft_worker_uid(s->ifname, false);
-	uid_t d = nft_worker_uid(s->ifname, true);
+	const struct sb_state *s = w->ws->s;
+	struct isolate_worker_cfg cfg = {
+		.uid = nft_worker_uid(s->ifname, false),
+		.gid = nft_worker_uid(s->ifname, false),
+		.dns_uid = nft_worker_uid(s->ifname, true),
+		.dns_gid = nft_worker_uid(s->ifname, true),
+		.bind_tcp_port = NFT_PROXY_PORT,
+	};
+	struct isolate_report rep;
 	struct rlimit nocore = { 0, 0 };
-	cap_t none;
-	int c;
+	const char *why = NULL;
+	char miss[128];
 
-	if (!w) {
+	if (!cfg.uid) {
 		msg_err("interface '%s' gives no worker UID", s->ifname);
 		return -1;
 	}
-	for (c = 0; c <= CAP_LAST_CAP; c++)
-		if (prctl(PR_CAPBSET_DROP, c, 0, 0, 0) && errno != EINVAL) {
-			msg_err("cannot drop capability %d: %s", c, strerror(errno));
-			return -1;
-		}
-	if (setgroups(0, NULL) || setresgid(w, w, d) || setresuid(w, w, d)) {
-		msg_err("cannot become %u: %s", (unsigned)w, strerror(errno));
+	if (setrlimit(RLIMIT_CORE, &nocore) ||
+	    isolate_worker(&cfg, &rep, &why)) {
+		msg_err("cannot isolate the worker: %s", why ? why : strerror(errno));
 		return -1;
 	}
-	none = cap_init();
-	if (!none || cap_set_proc(none)) {
-		msg_err("cannot clear capabilities: %s", strerror(errno));
-		cap_free(none);
-		return -1;
-	}
-	cap_free(none);
-	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) &&
-	    errno != EINVAL) {
-		msg_err("cannot clear ambient capabilities: %s", strerror(errno));
-		return -1;
-	}
-	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) ||
-	    prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) ||
-	    setrlimit(RLIMIT_CORE, &nocore)) {
-		msg_err("cannot restrict the worker: %s", strerror(errno));
-		return -1;
-	}
+	if (isolate_missing(&rep, miss, sizeof(miss)))
+		log_event(&w->sh->log, "worker", "isolation", "partial",
+			  "missing", miss, NULL);
 	return 0;
 }
 
@@ -452,36 +281,24 @@ static int worker_add(struct wk *w, enum sv_ref_type type, int fd)
 }
 
 /**
- * worker_policy() - WK_POLICY: take the new policy, re-judge the relays
+ * worker_policy() - PRIVOP_POLICY: take the new policy, re-judge the relays
  * @w:		worker
  * @mfd:	memfd holding the policy as the core stored it
+ * @len:	its length
  *
  * Return: proxied connections cut, or -errno
  */
-static int worker_policy(struct wk *w, int mfd)
+static int worker_policy(struct wk *w, int mfd, uint64_t len)
 {
 	struct update_judge j = { 0 };
 	struct errlist el = { 0 };
 	struct policy p, old;
-	char *buf;
-	off_t len;
-	ssize_t n;
-	size_t got = 0;
+	char *buf = NULL;
 	int ret;
 
-	len = lseek(mfd, 0, SEEK_END);
-	if (len <= 0 || len > (1 << 24) || lseek(mfd, 0, SEEK_SET))
-		return -EINVAL;
-	buf = xmalloc((size_t)len + 1);
-	while (got < (size_t)len) {
-		n = read(mfd, buf + got, (size_t)len - got);
-		if (n <= 0) {
-			free(buf);
-			return -EIO;
-		}
-		got += (size_t)n;
-	}
-	buf[len] = '\0';
+	ret = privop_policy_read(mfd, len, &buf);
+	if (ret)
+		return ret;
 	policy_init(&p);
 	ret = policy_load_buf(&p, "policy", buf, (size_t)len, &el);
 	free(buf);
@@ -491,7 +308,7 @@ static int worker_policy(struct wk *w, int mfd)
 		return -EINVAL;
 	}
 	old = w->pol;
-	w->pol = p;		/* same address: dns.c and fwd*.c point here */
+	w->pol = p;		/* same address: dns.c and fwd.c point here */
 	policy_free(&old);
 	j.s = w->ws->s;
 	j.pol = &w->pol;
@@ -507,24 +324,29 @@ static int worker_policy(struct wk *w, int mfd)
  */
 static void worker_ctl(struct wk *w)
 {
-	static char buf[WK_MSG_MAX];
-	struct wk_hdr *h;
+	static struct privop_msg m, r;
+	const char *why;
 	char *err = NULL;
 	int mfd, ret;
 
-	h = worker_recv(WK_FD_CTL, buf, &mfd);
-	if (!h) {
-		if (errno != EAGAIN)
-			w->quit = true;	/* the core is gone, or mad */
+	ret = privop_recv(WK_FD_CTL, &m, PRIVOP_BIT(PRIVOP_STATUS) |
+			  PRIVOP_BIT(PRIVOP_PROXY) | PRIVOP_BIT(PRIVOP_POLICY),
+			  &mfd, &why);
+	if (ret == -EAGAIN)
+		return;
+	if (ret <= 0) {
+		/* the core is gone (0), or says what it may not (-EINVAL):
+		 * either way this worker has no core to serve */
+		w->quit = true;
 		return;
 	}
-	switch (h->type) {
-	case WK_STATUS:
+	switch (m.hdr.type) {
+	case PRIVOP_STATUS:
 		w->sh->active = fwd_active(&w->sh->fwd);
 		ret = 0;
 		break;
-	case WK_PROXY:
-		if (h->status) {
+	case PRIVOP_PROXY:
+		if (m.proxy.open) {
 			ret = fwd_proxy_init(&w->sh->fwd, &w->pol, w->ws->s,
 					     &w->ws->c->pool4, &w->ws->c->pool6,
 					     w->has_dns ? &w->sh->dns : NULL,
@@ -538,16 +360,14 @@ static void worker_ctl(struct wk *w)
 			ret = 0;
 		}
 		break;
-	case WK_POLICY:
-		ret = mfd >= 0 ? worker_policy(w, mfd) : -EINVAL;
-		break;
-	default:
-		ret = -EBADMSG;
+	default:	/* PRIVOP_POLICY, with its memfd */
+		ret = worker_policy(w, mfd, m.policy.len);
 		break;
 	}
 	if (mfd >= 0)
 		close(mfd);
-	worker_reply(WK_FD_CTL, h->seq, ret);
+	privop_reply_encode(&r, m.hdr.seq, ret);
+	privop_send(WK_FD_CTL, &r, -1);
 }
 
 /**
@@ -597,6 +417,18 @@ static void worker_loop(struct wk *w)
 			case SV_REF_NFLOG:
 				log_nflog_input(&sh->log);
 				break;
+			case SV_REF_DHCP:
+				if (w->has_dhcp)
+					dhcp_input(&sh->dhcp);
+				break;
+			case SV_REF_RA:
+				if (w->has_ra)
+					ra_input(&sh->ra);
+				break;
+			case SV_REF_RA_TIMER:
+				if (w->has_ra)
+					ra_timer(&sh->ra);
+				break;
 			case SV_REF_DNS_UDP:
 			case SV_REF_DNS_TCPL:
 			case SV_REF_DNS_TCP:
@@ -622,6 +454,8 @@ static void worker_loop(struct wk *w)
  * @pc:		its decisions
  * @dns:	the interceptor's counters
  * @log:	log intake: records, denials, suppressed, lost, errors
+ * @dhcp:	the guest's DHCP server's counters
+ * @ra:		its router advertisements' counters
  */
 struct wk_carry {
 	__typeof__(((struct fwd *)0)->stats) fwd;
@@ -629,6 +463,8 @@ struct wk_carry {
 	struct proxy_counters pc;
 	uint64_t dns[DNS_C_COUNT];
 	uint64_t log[5];
+	uint64_t dhcp[DHCP_C_COUNT];
+	uint64_t ra[RA_C_COUNT];
 };
 
 /**
@@ -649,6 +485,8 @@ static void worker_carry(struct wk_shared *sh, struct wk_carry *k, bool put)
 		sh->fwd.pstats = k->pstats;
 		sh->fwd.pc = k->pc;
 		memcpy(sh->dns.ctr, k->dns, sizeof(k->dns));
+		memcpy(sh->dhcp.ctr, k->dhcp, sizeof(k->dhcp));
+		memcpy(sh->ra.ctr, k->ra, sizeof(k->ra));
 		for (i = 0; i < 5; i++)
 			*lg[i] = k->log[i];
 		return;
@@ -657,6 +495,8 @@ static void worker_carry(struct wk_shared *sh, struct wk_carry *k, bool put)
 	k->pstats = sh->fwd.pstats;
 	k->pc = sh->fwd.pc;
 	memcpy(k->dns, sh->dns.ctr, sizeof(k->dns));
+	memcpy(k->dhcp, sh->dhcp.ctr, sizeof(k->dhcp));
+	memcpy(k->ra, sh->ra.ctr, sizeof(k->ra));
 	for (i = 0; i < 5; i++)
 		k->log[i] = *lg[i];
 }
@@ -672,13 +512,16 @@ static int worker_setup(struct wk *w, char **err)
 {
 	const struct wk_spec *ws = w->ws;
 	struct wk_shared *sh = w->sh;
-	struct wk_carry carry;
+	struct wk_carry carry = { 0 };
 	sigset_t mask;
 
 	worker_carry(sh, &carry, false);
 	memset(&sh->fwd, 0, sizeof(sh->fwd));
 	memset(&sh->dns, 0, sizeof(sh->dns));
 	memset(&sh->log, 0, sizeof(sh->log));
+	memset(&sh->dhcp, 0, sizeof(sh->dhcp));
+	memset(&sh->ra, 0, sizeof(sh->ra));
+	sh->dhcp.fd = sh->ra.fd = sh->ra.tfd = -1;
 
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGTERM);
@@ -696,6 +539,8 @@ static int worker_setup(struct wk *w, char **err)
 		*err = xasprintf("cannot set up the event loop: %s", strerror(errno));
 		return -1;
 	}
+	/* a record the core cannot take at once is dropped, not waited for */
+	fcntl(WK_FD_LOG, F_SETFL, fcntl(WK_FD_LOG, F_GETFL) | O_NONBLOCK);
 	log_open_sink(&sh->log, WK_FD_LOG,
 		      ws->s->has_net ? nft_log_group(ws->s->ifname) : 0);
 	if (sh->log.nl_fd >= 0 && worker_add(w, SV_REF_NFLOG, sh->log.nl_fd))
@@ -720,6 +565,16 @@ static int worker_setup(struct wk *w, char **err)
 			   &ws->c->pool6, w->has_dns ? &sh->dns : NULL,
 			   &sh->log, err))
 		return -1;
+	if (ws->s->has_net && *ws->s->tap) {
+		if (dhcp_init(&sh->dhcp, w->epfd, ws->s, &w->pol, &sh->log, err))
+			return -1;
+		w->has_dhcp = true;
+		if (ws->s->has_v6) {
+			if (ra_init(&sh->ra, w->epfd, ws->s, &w->pol, err))
+				return -1;
+			w->has_ra = true;
+		}
+	}
 	worker_carry(sh, &carry, true);
 	return 0;
 }
@@ -736,19 +591,19 @@ static int worker_setup(struct wk *w, char **err)
  */
 static int worker_evil_send(struct wk *w, const void *buf, size_t len)
 {
-	static char rb[WK_MSG_MAX];
+	static struct privop_msg r;
 	struct pollfd pfd = { .fd = WK_FD_REQ, .events = POLLIN };
-	const struct wk_hdr *q = buf;
-	struct wk_hdr *r;
+	const struct privop_hdr *q = buf;
+	const char *why;
+	int ret;
 
 	if (send(WK_FD_REQ, buf, len, MSG_NOSIGNAL) < 0)
 		return -errno;
 	while (poll(&pfd, 1, WK_PIN_WAIT_MS) == 1) {
-		r = worker_recv(WK_FD_REQ, rb, NULL);
-		if (r && r->type == WK_REPLY &&
-		    r->seq == (len < sizeof(*q) ? 0 : q->seq))
-			return r->status;
-		if (!r && errno != EAGAIN && errno != EBADMSG)
+		ret = privop_recv(WK_FD_REQ, &r, PRIVOP_BIT(PRIVOP_REPLY), NULL, &why);
+		if (ret > 0 && r.hdr.seq == (len < sizeof(*q) ? 0 : q->seq))
+			return r.reply.status;
+		if (ret == 0 || (ret < 0 && ret != -EINVAL && ret != -EAGAIN))
 			return -EPIPE;
 	}
 	return -ETIMEDOUT;
@@ -769,13 +624,15 @@ static void worker_evil(struct wk *w)
 {
 	const char *mode = getenv("MOAT_TEST_WORKER");
 	struct {
-		struct wk_hdr h;
-		struct wk_pin p[NFT_PIN_BATCH_MAX + 1];
+		struct privop_hdr h;
+		struct privop_pin p[NFT_PIN_BATCH_MAX + 1];
 	} m;
 	const struct policy *p = &w->pol;
 	size_t dom = 0, other = 0, k;
 	static const uint8_t meta[4] = { 169, 254, 169, 254 };
 	static const uint8_t pub[4] = { 140, 82, 112, 99 };
+	/* @rule: the wire's 0-based index, or SIZE_MAX for the domain rule,
+	 * SIZE_MAX - 1 for the address rule */
 	struct {
 		const char *name;
 		size_t rule;
@@ -787,21 +644,21 @@ static void worker_evil(struct wk *w)
 		size_t len;
 		uint16_t type;
 	} t[] = {
-		{ "rule-0", 0, NULL, AF_INET, 60, pub, 1, 0, WK_PIN_ADD },
-		{ "rule-past-end", p->nrules + 1, NULL, AF_INET, 60, pub, 1, 0, WK_PIN_ADD },
-		{ "address-rule", 0, NULL, AF_INET, 60, pub, 1, 0, WK_PIN_ADD },
-		{ "name-not-the-rule's", 0, "evil.example", AF_INET, 60, pub, 1, 0, WK_PIN_ADD },
-		{ "name-not-normalised", 0, "GitHub.com.", AF_INET, 60, pub, 1, 0, WK_PIN_ADD },
-		{ "family-99", 0, NULL, 99, 60, pub, 1, 0, WK_PIN_ADD },
-		{ "timeout-0", 0, NULL, AF_INET, 0, pub, 1, 0, WK_PIN_ADD },
-		{ "timeout-over-bound", 0, NULL, AF_INET, p->ttl_max + 1, pub, 1, 0, WK_PIN_ADD },
-		{ "metadata-address", 0, NULL, AF_INET, 60, meta, 1, 0, WK_PIN_ADD },
-		{ "too-many-entries", 0, NULL, AF_INET, 60, pub, NFT_PIN_BATCH_MAX + 1, 0, WK_PIN_ADD },
-		{ "short-message", 0, NULL, AF_INET, 60, pub, 1, 7, WK_PIN_ADD },
-		{ "length-not-entries", 0, NULL, AF_INET, 60, pub, 1, sizeof(struct wk_hdr) + 9, WK_PIN_ADD },
-		{ "unknown-type", 0, NULL, AF_INET, 60, pub, 1, 0, 77 },
-		{ "delete-address-rule", 0, NULL, AF_INET, 60, pub, 1, 0, WK_PIN_DEL },
-		{ "allowed-pin", 0, NULL, AF_INET, 60, pub, 1, 0, WK_PIN_ADD },
+		{ "rule-past-end", p->nrules, NULL, AF_INET, 60, pub, 1, 0, PRIVOP_PIN_ADD },
+		{ "address-rule", SIZE_MAX - 1, NULL, AF_INET, 60, pub, 1, 0, PRIVOP_PIN_ADD },
+		{ "name-not-the-rule's", SIZE_MAX, "evil.example", AF_INET, 60, pub, 1, 0, PRIVOP_PIN_ADD },
+		{ "name-not-normalised", SIZE_MAX, "GitHub.com.", AF_INET, 60, pub, 1, 0, PRIVOP_PIN_ADD },
+		{ "timeout-0", SIZE_MAX, NULL, AF_INET, 0, pub, 1, 0, PRIVOP_PIN_ADD },
+		{ "timeout-over-bound", SIZE_MAX, NULL, AF_INET, p->ttl_max + 1, pub, 1, 0, PRIVOP_PIN_ADD },
+		{ "metadata-address", SIZE_MAX, NULL, AF_INET, 60, meta, 1, 0, PRIVOP_PIN_ADD },
+		{ "delete-address-rule", SIZE_MAX - 1, NULL, AF_INET, 60, pub, 1, 0, PRIVOP_PIN_DEL },
+		{ "family-99", SIZE_MAX, NULL, 99, 60, pub, 1, 0, PRIVOP_PIN_ADD },
+		{ "too-many-entries", SIZE_MAX, NULL, AF_INET, 60, pub, NFT_PIN_BATCH_MAX + 1, 0, PRIVOP_PIN_ADD },
+		{ "short-message", SIZE_MAX, NULL, AF_INET, 60, pub, 1, 7, PRIVOP_PIN_ADD },
+		{ "length-not-entries", SIZE_MAX, NULL, AF_INET, 60, pub, 1, sizeof(struct privop_hdr) + 9, PRIVOP_PIN_ADD },
+		{ "unknown-type", SIZE_MAX, NULL, AF_INET, 60, pub, 1, 0, 77 },
+		{ "a-reply", SIZE_MAX, NULL, AF_INET, 60, pub, 0, sizeof(struct privop_hdr) + 4, PRIVOP_REPLY },
+		{ "allowed-pin", SIZE_MAX, NULL, AF_INET, 60, pub, 1, 0, PRIVOP_PIN_ADD },
 	};
 	size_t i;
 
@@ -826,11 +683,11 @@ static void worker_evil(struct wk *w)
 		for (j = 0; j < t[i].n && j <= NFT_PIN_BATCH_MAX; j++) {
 			const char *host = t[i].host ? t[i].host :
 					   dom ? p->rules[dom - 1].domain : "x";
-			struct wk_pin *e = &m.p[j];
+			struct privop_pin *e = &m.p[j];
+			size_t r = t[i].rule == SIZE_MAX ? dom - 1 :
+				   t[i].rule == SIZE_MAX - 1 ? other - 1 : t[i].rule;
 
-			e->rule = (uint16_t)(t[i].rule ? t[i].rule :
-				  !strcmp(t[i].name, "rule-0") ? 0 :
-				  strstr(t[i].name, "address-rule") ? other : dom);
+			e->rule = (uint16_t)r;
 			e->af = (uint8_t)t[i].af;
 			e->timeout = t[i].timeout;
 			memcpy(e->addr, t[i].addr, 4);
@@ -838,7 +695,7 @@ static void worker_evil(struct wk *w)
 			memcpy(e->name, host, e->namelen);
 		}
 		len = t[i].len ? t[i].len :
-		      sizeof(m.h) + (size_t)t[i].n * sizeof(struct wk_pin);
+		      sizeof(m.h) + (size_t)t[i].n * sizeof(struct privop_pin);
 		st = worker_evil_send(w, &m, len);
 		res = st == 0 ? "accepted" : st == -EPERM ? "refused" :
 		      st == -EBADMSG ? "malformed" : "error";
@@ -881,11 +738,14 @@ static void __attribute__((noreturn)) worker_main(const struct wk_spec *ws,
 		dprintf(WK_FD_READY, "%s\n", err ? err : "cannot start");
 		_exit(MOAT_EXIT_FAILURE);
 	}
-	if (worker_drop(ws->s)) {
+	if (worker_drop(w)) {
 		dprintf(WK_FD_READY, "cannot drop the worker's privileges\n");
 		_exit(MOAT_EXIT_FAILURE);
 	}
-	dprintf(WK_FD_READY, "OK\n");
+	/* write(2), not stdio: stdio would fstat(2) the descriptor, which
+	 * the isolated worker may not */
+	if (write(WK_FD_READY, "OK\n", 3) != 3)
+		_exit(MOAT_EXIT_FAILURE);
 	close(WK_FD_READY);
 #ifdef MOAT_TEST_HOOKS
 	worker_evil(w);
@@ -895,6 +755,8 @@ static void __attribute__((noreturn)) worker_main(const struct wk_spec *ws,
 
 	if (w->has_dns)
 		dns_close(&w->sh->dns);
+	dhcp_close(&w->sh->dhcp);
+	ra_close(&w->sh->ra);
 	fwd_close(&w->sh->fwd);
 	log_close(&w->sh->log);
 	_exit(MOAT_EXIT_OK);
@@ -947,11 +809,14 @@ int worker_start(const struct wk_spec *ws, struct wk_handle *h, char **err)
 		*err = xasprintf("pipe: %s", strerror(errno));
 		return -1;
 	}
-	for (k = 0; k < 3; k++)
-		if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp[k])) {
-			*err = xasprintf("socketpair: %s", strerror(errno));
+	for (k = 0; k < 3; k++) {
+		int e = privop_pair(sp[k]);
+
+		if (e) {
+			*err = xasprintf("socketpair: %s", strerror(-e));
 			goto fail;
 		}
+	}
 	child = fork();
 	if (child < 0) {
 		*err = xasprintf("fork: %s", strerror(errno));
@@ -988,6 +853,9 @@ int worker_start(const struct wk_spec *ws, struct wk_handle *h, char **err)
 	h->req = sp[0][0];
 	h->ctl = sp[1][0];
 	h->log = sp[2][0];
+	/* the core reads what is queued, never waits on its worker */
+	fcntl(h->req, F_SETFL, fcntl(h->req, F_GETFL) | O_NONBLOCK);
+	fcntl(h->log, F_SETFL, fcntl(h->log, F_GETFL) | O_NONBLOCK);
 	if (strcmp(buf, "OK") || h->pidfd < 0) {
 		*err = xasprintf("%s", *buf ? buf : "the worker exited without saying why");
 		worker_stop(h);
@@ -1048,9 +916,9 @@ void worker_close(struct wk_handle *h)
 /**
  * worker_request() - send the worker a request and wait for its answer
  * @h:		its handle
- * @type:	WK_STATUS, WK_PROXY or WK_POLICY
- * @arg32:	WK_PROXY: 1 to start the proxy, 0 to close it
- * @fd:		WK_POLICY: the memfd to pass, else -1
+ * @m:		PRIVOP_STATUS, PRIVOP_PROXY or PRIVOP_POLICY (its sequence
+ *		number set here)
+ * @fd:		PRIVOP_POLICY: the memfd to pass, else -1
  * @serve:	called when the worker's request socket is readable while
  *		waiting (the worker may be waiting for a pin itself)
  * @arg:	passed to @serve
@@ -1059,25 +927,25 @@ void worker_close(struct wk_handle *h)
  *
  * Return: 0 with @status set, or -errno (-ETIMEDOUT, -EPIPE)
  */
-int worker_request(struct wk_handle *h, uint16_t type, int32_t arg32, int fd,
+int worker_request(struct wk_handle *h, struct privop_msg *m, int fd,
 		   void (*serve)(void *arg), void *arg, int timeout_ms,
 		   int32_t *status)
 {
-	static char buf[WK_MSG_MAX];
-	struct wk_hdr q = { .type = type, .seq = ++h->seq, .status = arg32 };
 	struct pollfd pfd[2] = { { .fd = h->ctl, .events = POLLIN },
 				 { .fd = h->req, .events = POLLIN } };
+	static struct privop_msg r;
+	uint32_t seq = m->hdr.seq = ++h->seq;
 	struct timespec t0, t1;
+	const char *why;
 	int ret;
 
 	if (h->ctl < 0)
 		return -EPIPE;
-	ret = worker_send(h->ctl, &q, NULL, fd);
+	ret = privop_send(h->ctl, m, fd);
 	if (ret)
 		return ret;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (;;) {
-		struct wk_hdr *r;
 		long ms;
 
 		clock_gettime(CLOCK_MONOTONIC, &t1);
@@ -1094,14 +962,13 @@ int worker_request(struct wk_handle *h, uint16_t type, int32_t arg32, int fd,
 			serve(arg);
 		if (!pfd[0].revents)
 			continue;
-		r = worker_recv(h->ctl, buf, NULL);
-		if (!r) {
-			if (errno == EAGAIN)
-				continue;
+		ret = privop_recv(h->ctl, &r, PRIVOP_BIT(PRIVOP_REPLY), NULL, &why);
+		if (ret == -EAGAIN || ret == -EINVAL)
+			continue;	/* a refused message: not the answer */
+		if (ret <= 0)
 			return -EPIPE;
-		}
-		if (r->type == WK_REPLY && r->seq == q.seq) {
-			*status = r->status;
+		if (r.hdr.seq == seq) {
+			*status = r.reply.status;
 			return 0;
 		}
 	}
@@ -1110,6 +977,7 @@ int worker_request(struct wk_handle *h, uint16_t type, int32_t arg32, int fd,
 /**
  * worker_status() - a worker's counters, as the core answers "status"
  * @sh:		the shared region
+ * @s:		the sandbox (a TAP adds "dhcp" and, with IPv6, "ra")
  * @has_dns:	the sandbox has an interceptor
  * @log:	the core's log's counters (log_stats()), taken over
  *
@@ -1118,9 +986,10 @@ int worker_request(struct wk_handle *h, uint16_t type, int32_t arg32, int fd,
  * then printed by the modules' own functions: a worker that wrote
  * nonsense there can make the numbers wrong, nothing more.
  *
- * Return: new JSON object {publish, proxy, log, dns?}
+ * Return: new JSON object {publish, proxy, log, dns?, dhcp?, ra?}
  */
-json_t *worker_status(const struct wk_shared *sh, bool has_dns, json_t *log)
+json_t *worker_status(const struct wk_shared *sh, const struct sb_state *s,
+		      bool has_dns, json_t *log)
 {
 	struct fwd *f = xcalloc(1, sizeof(*f));
 	char nl_err[sizeof(sh->log.nl_err)];
@@ -1163,6 +1032,17 @@ json_t *worker_status(const struct wk_shared *sh, bool has_dns, json_t *log)
 		memcpy(d->lat, sh->dns.lat, sizeof(d->lat));
 		json_object_set_new(o, "dns", dns_stats(d));
 		free(d);
+	}
+	if (s->has_net && *s->tap) {
+		struct dhcp dh = { .fd = -1 };
+		struct ra r = { .fd = -1 };
+
+		memcpy(dh.ctr, sh->dhcp.ctr, sizeof(dh.ctr));
+		json_object_set_new(o, "dhcp", dhcp_stats(&dh));
+		if (s->has_v6) {
+			memcpy(r.ctr, sh->ra.ctr, sizeof(r.ctr));
+			json_object_set_new(o, "ra", ra_stats(&r));
+		}
 	}
 	return o;
 }

@@ -19,21 +19,11 @@
 #   [LAN 192.168.77.1, .10] -- [INET 151.101.1.1 :22 :443, 93.184.216.34,
 #                               dnsmasq 8.8.8.8: raw. and
 #                               objects.githubusercontent.com -> 151.101.1.1]
-set -u
-here=$(cd "$(dirname "$0")" && pwd)
-. "$here/../lib/world.sh"
-. "$here/../lib/tap.sh"
-MOAT=${MOAT:?MOAT must name the moat binary}
-
-require_kernel_feature netns veth nftables conntrack nat || exit $?
-world_create || { echo "not ok - world: cannot build the test world"; exit 1; }
-export MOAT_RUN_DIR=$WORLD_DIR/run
-S=$WORLD_SUFFIX
+# shellcheck source=../lib/preamble.sh
+. "$(dirname "$0")/../lib/preamble.sh"
+t_world conntrack nat
 A=moat-a-$S
-m() { in_host "$MOAT" "$@"; }
-world_on_destroy in_host sh -c "for n in \$(ls $MOAT_RUN_DIR/sandboxes 2>/dev/null); do $MOAT rm -f \$n; done" || true
 
-jfield() { python3 -c 'import json,sys; v=json.loads(sys.argv[1]).get(sys.argv[2]); print("" if v is None else v)' "$1" "$2"; }
 # field NAME KEY: a top-level field of "moat inspect NAME --json"
 field() { jfield "$(m inspect "$1" --json)" "$2"; }
 # lsfield NAME KEY: a field of NAME's object in "moat ls --json"
@@ -58,19 +48,8 @@ kill_sv() {
 	local pid
 	pid=$(field "$1" supervisor_pid)
 	kill -9 "$pid"
-	for _ in $(seq 100); do proc_gone "$pid" && break; sleep 0.02; done
+	wait_for 2 proc_gone "$pid"
 	echo "$pid"
-}
-# wait_for SECS CMD...: until CMD succeeds, polling every 20 ms
-wait_for() {
-	local n i
-	n=$(awk -v s="$1" 'BEGIN { print int(s / 0.02) }')
-	shift
-	for ((i = 0; i <= n; i++)); do
-		"$@" && return 0
-		sleep 0.02
-	done
-	return 1
 }
 table_present() { in_host nft list table inet moat >/dev/null 2>&1; }
 # leftovers NAME IFNAME: anything of the sandbox still on the host
@@ -181,6 +160,7 @@ closed "no supervisor, no table"
 assert_eq "$(dns_rcode "$A" 8.8.8.8 raw.githubusercontent.com)" none "DNS gets no answer"
 kill -CONT "$PB"
 check "B's supervisor restores the table" wait_for 2 table_present
+# shellcheck disable=SC2317 # called by wait_for
 b_running() { [ "$(lsfield "b-$S" status)" = running ]; }
 check "... and B's rules" wait_for 2 b_running
 assert_fail -m "... but not A's: nobody supervises A" in_host nft list chain inet moat "${A_IF}_fwd"

@@ -16,37 +16,14 @@
 #   [container moat-ctr1-S]  --veth moat adds--  [HOST: moat]  --  [LAN]  --  [INET]
 #   [holder process's netns] --veth--                 |
 #   [sandbox b-S]            --veth--                 +- state in $WORLD_DIR/run
-set -u
-here=$(cd "$(dirname "$0")" && pwd)
-. "$here/../lib/world.sh"
-. "$here/../lib/tap.sh"
-MOAT=${MOAT:?MOAT must name the moat binary}
+# shellcheck source=../lib/preamble.sh
+. "$(dirname "$0")/../lib/preamble.sh"
 
-require_kernel_feature netns veth nftables ipv6 || exit $?
+t_world
 command -v jq >/dev/null || { echo "not ok - jq is needed"; exit 1; }
-world_create || { echo "not ok - world: cannot build the test world"; exit 1; }
-export MOAT_RUN_DIR=$WORLD_DIR/run
-S=$WORLD_SUFFIX
-m() { in_host "$MOAT" "$@"; }
-world_on_destroy in_host sh -c "for n in \$(ls $MOAT_RUN_DIR/sandboxes 2>/dev/null); do $MOAT rm -f \$n; done" || true
-
-# jfield JSON KEY: a top-level field of a JSON object
-jfield() { jq -r --arg k "$2" '.[$k] // empty | tostring' <<<"$1"; }
 
 # proc_gone PID: no such process, or a zombie nobody reaped
 proc_gone() { ! [ -e "/proc/$1" ] || [ "$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null)" = Z ]; }
-
-# wait_until SECS CMD...: poll every 0.05 s until CMD succeeds
-wait_until() {
-	local n i
-	n=$(awk -v s="$1" 'BEGIN { print int(s / 0.05) }')
-	shift
-	for ((i = 0; i <= n; i++)); do
-		"$@" && return 0
-		sleep 0.05
-	done
-	return 1
-}
 
 # container NAME [down]: a namespace as a runtime leaves it before its
 # network is set up: nothing but lo (up, unless "down"); removed on exit
@@ -116,7 +93,7 @@ assert_eq "$rc" 0 "attach exits 0"
 assert_eq "$out" "a-$S" "attach prints the name"
 j=$(m inspect "a-$S" --json)
 assert_eq "$(jfield "$j" status)" running "status running"
-assert_eq "$(jfield "$j" attached)" true "inspect --json: attached true"
+assert_eq "$(jq -r .attached <<<"$j")" true "inspect --json: attached true"
 assert_eq "$(jfield "$j" netns)" "$C1" "inspect --json: the path it was attached by"
 assert_eq "$(jfield "$j" netns_inode)" "$(stat -L -c %i "$C1")" "inspect --json: the namespace's inode"
 assert_eq "$(jfield "$j" inside_interface)" eth0 "inside interface eth0"
@@ -188,10 +165,8 @@ assert_ok -m "loopback still serves the container itself" \
 	in_ns "$C1" "$WORLD_PYTHON" -I -S "$WORLD_SRV" probe tcp 127.0.0.1 8080
 
 t_begin "ls, inspect, logs, stats, exec, update"
-# nlogs NAME JQ-FILTER: how many records of moat logs --json match
-nlogs() { m logs "$1" --json | jq "[.[] | select($2)] | length"; }
 lan_logged() { [ "$(nlogs "a-$S" '.kind == "deny" and .dst == "192.168.77.10"')" -gt 0 ]; }
-assert_ok -m "logs: the denial to the LAN" wait_until 5 lan_logged
+assert_ok -m "logs: the denial to the LAN" wait_for 5 lan_logged
 assert_match "$(m logs "a-$S")" "name=evil.example .*action=nxdomain" "logs: the interceptor's NXDOMAIN"
 assert_match "$(m logs "a-$S")" "name=github.com .*action=answer" "logs: the interceptor's answer"
 den=$(m stats "a-$S" --json | jq '[.sandboxes[0].counters[] | select(.verdict == "denied") | .packets] | add')
@@ -211,7 +186,7 @@ assert_status -m "the host's own namespace: exit 1" 1 m attach "x-$S" --netns "$
 assert_match "$(m attach "x-$S" --netns "$HOST_NETNS" 2>&1)" "namespace moat runs in" "... says why"
 (exec nsenter --net="$HOST_NETNS" sleep 60) &
 hostp=$!
-if wait_until 2 sh -c "[ \"\$(stat -L -c %i /proc/$hostp/ns/net)\" = \"\$(stat -L -c %i $HOST_NETNS)\" ]"; then
+if wait_for 2 sh -c "[ \"\$(stat -L -c %i /proc/$hostp/ns/net)\" = \"\$(stat -L -c %i $HOST_NETNS)\" ]"; then
 	assert_status -m "the host's namespace by --pid: exit 1" 1 m attach "x-$S" --pid "$hostp"
 else
 	not_ok "a process in the world's host namespace" "$(ls -l /proc/$hostp/ns/net)"
@@ -256,7 +231,7 @@ before=$(ns_snapshot "/run/netns/$CT3")
 host_before=$(host_moat)
 (exec nsenter --net="$HOST_NETNS" "$WORLD_PYTHON" -c 'import socket,time,sys; s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(("127.0.0.1",18091)); s.listen(); sys.stdout.write("ready\n"); sys.stdout.flush(); time.sleep(60)' >"$WORLD_DIR/busy.out") &
 busy=$!
-wait_until 5 grep -q ready "$WORLD_DIR/busy.out"
+wait_for 5 grep -q ready "$WORLD_DIR/busy.out"
 out=$(in_host "$MOAT" --verbose attach "f-$S" --netns "/run/netns/$CT3" --publish 127.0.0.1:18091:80 2>&1); rc=$?
 assert_eq "$rc" 125 "attach fails when a published port is taken"
 assert_match "$out" "18091" "the error names the port"
@@ -273,7 +248,7 @@ assert_ok -m "moat rm" m rm "f-$S"
 t_begin "moat rm of a live container: detached, the namespace stays"
 assert_ok -m "rm of an attached sandbox whose container runs" m rm "a-$S"
 assert_eq "$(leftovers "a-$S" "$A_IF")" "" "nothing left on the host"
-assert_ok -m "its supervisor is gone" wait_until 3 proc_gone "$A_PID"
+assert_ok -m "its supervisor is gone" wait_for 3 proc_gone "$A_PID"
 assert_ok -m "the namespace is still there" test -e "$C1"
 assert_eq "$(ip -n "$CT1" -o link show | awk -F': ' '{print $2}' | tr '\n' ' ')" "lo " "inside: lo only"
 assert_eq "$(nsenter --net="$C1" nft list ruleset)" "" "inside: no table"
@@ -291,9 +266,9 @@ t_begin "the container ends: the sandbox goes by itself"
 pkill_ns() { local p; for p in $(ip netns pids "$1"); do kill "$p"; done; }
 pkill_ns "$CT1"
 ip netns del "$CT1"
-assert_ok -m "gone within 5 s of ip netns del" wait_until 5 test ! -e "$MOAT_RUN_DIR/sandboxes/a-$S"
+assert_ok -m "gone within 5 s of ip netns del" wait_for 5 test ! -e "$MOAT_RUN_DIR/sandboxes/a-$S"
 assert_eq "$(leftovers "a-$S" "$A_IF")" "" "nothing left: link, rules, state"
-assert_ok -m "its supervisor exited" wait_until 3 proc_gone "$A_PID"
+assert_ok -m "its supervisor exited" wait_for 3 proc_gone "$A_PID"
 assert_match "$(m logs --previous "a-$S")" "supervisor=removing" "its log is archived, saying why"
 assert_status -m "moat rm finds nothing" 1 m rm "a-$S"
 
@@ -302,7 +277,7 @@ t_begin "attach by --pid, --ifname, the holder killed"
 unshare --net "$WORLD_PYTHON" -I "$WORLD_SRV" tcp:0.0.0.0:8080:P-8080 2>/dev/null &
 hp=$!
 world_on_destroy kill "$hp"
-wait_until 2 sh -c "[ \"\$(stat -L -c %i /proc/$hp/ns/net)\" != \"\$(stat -L -c %i /proc/self/ns/net)\" ]"
+wait_for 2 sh -c "[ \"\$(stat -L -c %i /proc/$hp/ns/net)\" != \"\$(stat -L -c %i /proc/self/ns/net)\" ]"
 nsenter --net="/proc/$hp/ns/net" ip link set lo up
 world_wait_listen "/proc/$hp/ns/net" tcp 8080 >/dev/null
 out=$(m attach "p-$S" --pid "$hp" --ifname ceth0 --bandwidth 10mbit --publish 127.0.0.1:18092:8080 2>&1); rc=$?
@@ -319,9 +294,9 @@ assert_match "$(nsenter --net="/proc/$hp/ns/net" nft list table inet moat_dns)" 
 assert_ok -m "the bandwidth limit's IFB exists" in_host ip link show "ifb$P_IF"
 assert_eq "$(probe_tcp host 127.0.0.1 18092)" P-8080 "its published port reaches the container's server"
 kill "$hp"; wait "$hp" 2>/dev/null
-assert_ok -m "gone within 5 s of the holder's end" wait_until 5 test ! -e "$MOAT_RUN_DIR/sandboxes/p-$S"
+assert_ok -m "gone within 5 s of the holder's end" wait_for 5 test ! -e "$MOAT_RUN_DIR/sandboxes/p-$S"
 assert_eq "$(leftovers "p-$S" "$P_IF")" "" "nothing left: link, IFB, rules, state"
-assert_ok -m "its supervisor exited" wait_until 3 proc_gone "$P_PID"
+assert_ok -m "its supervisor exited" wait_for 3 proc_gone "$P_PID"
 assert_fail -m "its published port is closed" probe_tcp host 127.0.0.1 18092
 
 t_begin "a supervisor killed, adopted; then the container ends"
@@ -332,16 +307,16 @@ j=$(m inspect "k-$S" --json)
 K_IF=$(jfield "$j" host_interface)
 kill -9 "$(jfield "$j" supervisor_pid)"
 assert_ok -m "degraded once its supervisor is killed" \
-	wait_until 3 sh -c "MOAT_RUN_DIR=$MOAT_RUN_DIR nsenter --net=$HOST_NETNS $MOAT ls | grep -q 'k-$S .*degraded'"
+	wait_for 3 sh -c "MOAT_RUN_DIR=$MOAT_RUN_DIR nsenter --net=$HOST_NETNS $MOAT ls | grep -q 'k-$S .*degraded'"
 assert_fail -m "the LAN still refused" probe_tcp "/run/netns/$CT4" 192.168.77.10 80
 assert_ok -m "adopt" m adopt "k-$S"
 K_PID=$(jfield "$(m inspect "k-$S" --json)" supervisor_pid)
 assert_eq "$(probe_dns "/run/netns/$CT4" 127.0.0.53 github.com)" 140.82.112.3 "DNS again under the new supervisor"
 ip netns del "$CT4"
 assert_ok -m "the adopted supervisor removes it when the namespace ends" \
-	wait_until 5 test ! -e "$MOAT_RUN_DIR/sandboxes/k-$S"
+	wait_for 5 test ! -e "$MOAT_RUN_DIR/sandboxes/k-$S"
 assert_eq "$(leftovers "k-$S" "$K_IF")" "" "nothing left"
-assert_ok -m "its supervisor exited" wait_until 3 proc_gone "$K_PID"
+assert_ok -m "its supervisor exited" wait_for 3 proc_gone "$K_PID"
 
 t_begin "help"
 assert_status -m "attach --help" 0 m attach --help

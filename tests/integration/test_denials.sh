@@ -20,40 +20,14 @@
 #
 #   [moat run, user 65534] --+
 #   [sandbox dn: domain rules]--moatN--  [HOST]  -- [LAN] -- [INET servers]
-set -u
-here=$(cd "$(dirname "$0")" && pwd)
-. "$here/../lib/world.sh"
-. "$here/../lib/tap.sh"
-MOAT=${MOAT:?MOAT must name the moat binary}
+# shellcheck source=../lib/preamble.sh
+. "$(dirname "$0")/../lib/preamble.sh"
 
-require_kernel_feature netns veth nftables conntrack nat || exit $?
-world_create || { echo "not ok - world: cannot build the test world"; exit 1; }
-export MOAT_RUN_DIR=$WORLD_DIR/run
-S=$WORLD_SUFFIX
+t_world conntrack nat
 TU=65534
-m() { in_host "$MOAT" "$@"; }
 # moat as the test user had run it with sudo: the command runs as TU
 mu() { in_host env SUDO_UID=$TU SUDO_GID=$TU "$MOAT" "$@"; }
-world_on_destroy in_host sh -c "for n in \$(ls $MOAT_RUN_DIR/sandboxes 2>/dev/null); do $MOAT rm -f \$n; done" || true
 
-# nlogs NAME JQ-FILTER [ARGS]: how many records of moat logs --json match
-nlogs() {
-	local n=$1 f=$2
-	shift 2
-	m logs "$n" --json "$@" 2>/dev/null | jq "[.[] | select($f)] | length"
-}
-# wait_eq SECS EXPECTED CMD...: poll CMD's output until it is EXPECTED
-wait_eq() {
-	local secs=$1 want=$2 i got
-	shift 2
-	for ((i = 0; i < secs * 10; i++)); do
-		got=$("$@" 2>/dev/null)
-		[ "$got" = "$want" ] && { echo "$got"; return 0; }
-		sleep 0.1
-	done
-	echo "$got"
-	return 1
-}
 # line OUT KEY: the value of "KEY=..." in OUT
 line() { sed -n "s/^$2=//p" <<<"$1" | head -1; }
 
@@ -227,16 +201,16 @@ assert_eq "$(nlogs "$R" '.kind == "deny" and .dst == "151.101.1.1"')" 0 "removin
 
 t_begin "the archive's limits"
 A=$MOAT_RUN_DIR/logs
-n0=$(ls "$A" | wc -l)
+n0=$(find "$A" -mindepth 1 -maxdepth 1 | wc -l)
 if [ "$n0" -ge 3 ]; then ok "each removed sandbox's log is kept ($n0)"; else not_ok "logs kept" "$(ls "$A")"; fi
 # by age: what is older than MOAT_LOG_ARCHIVE_MAX_AGE goes at the next removal
 touch -d '2 hours ago' "$A/$R"
 in_host env MOAT_LOG_ARCHIVE_MAX_AGE=3600 "$MOAT" run --name "age-$S" --quiet -- true
 check "a log older than MOAT_LOG_ARCHIVE_MAX_AGE is removed" test ! -e "$A/$R"
-check "... the younger ones stay" test "$(ls "$A" | wc -l)" -eq "$n0"
+check "... the younger ones stay" test "$(find "$A" -mindepth 1 -maxdepth 1 | wc -l)" -eq "$n0"
 # by size: the oldest go until the total fits; the newest always stays
 in_host env MOAT_LOG_ARCHIVE_MAX_BYTES=1 "$MOAT" run --name "size-$S" --quiet --deny 151.101.1.1 -- curl -s --max-time 2 http://151.101.1.1/
-assert_eq "$(ls "$A")" "size-$S" "over MOAT_LOG_ARCHIVE_MAX_BYTES: the older logs are removed, the newest kept"
+assert_eq "$(find "$A" -mindepth 1 -maxdepth 1 -printf '%f\n')" "size-$S" "over MOAT_LOG_ARCHIVE_MAX_BYTES: the older logs are removed, the newest kept"
 assert_eq "$(nlogs "size-$S" '.kind == "deny" and .dst == "151.101.1.1"')" 1 "... and readable"
 
 t_end

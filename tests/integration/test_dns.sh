@@ -10,29 +10,18 @@
 # shows what was forwarded.
 #
 #   [sandboxes] --moatN-- [HOST: moat, the interceptors] -- [LAN] -- [INET: dnsmasq]
-set -u
-here=$(cd "$(dirname "$0")" && pwd)
-. "$here/../lib/world.sh"
-. "$here/../lib/tap.sh"
-MOAT=${MOAT:?MOAT must name the moat binary}
+#
+# It takes twenty seconds or more (a TTL expires, 500 lookups, a flood):
+# tests/run-integration.sh starts it before the others.
+# moat-test: long
+# shellcheck source=../lib/preamble.sh
+. "$(dirname "$0")/../lib/preamble.sh"
 
-require_kernel_feature netns veth nftables || exit $?
-world_create || { echo "not ok - world: cannot build the test world"; exit 1; }
-export MOAT_RUN_DIR=$WORLD_DIR/run
+t_world
 # world.sh exports MOAT_RESOLV_CONF: the interceptors' upstreams are the
 # world's resolvers (8.8.8.8, 1.1.1.1 in INET)
-S=$WORLD_SUFFIX
 P=$WORLD_DIR
-m() { in_host "$MOAT" "$@"; }
-world_on_destroy in_host sh -c "for n in \$(ls $MOAT_RUN_DIR/sandboxes 2>/dev/null); do $MOAT rm -f \$n; done" || true
 
-sandbox() {
-	local name=$1; shift
-	if ! out=$(m create "$name-$S" "$@" 2>&1); then
-		not_ok "create $name $*" "$out"
-		return 1
-	fi
-}
 # dnsctr NAME KEY: a counter of the sandbox's interceptor
 dnsctr() { m stats "$1-$S" --json | jq -r ".sandboxes[0].supervisor.dns.$2"; }
 # pinned SET ADDR: 0 iff ADDR is in the sandbox's pin set SET
@@ -208,7 +197,9 @@ expires_ms() {
 			}
 			print t }'
 }
-sleep 1.2	# most of the 2 s pin gone; a new answer must renew it
+# time passing is the point: most of the 2 s pin gone, a new answer must
+# renew it
+sleep 1.2
 assert_eq "$(probe_dns "$T" 8.8.8.8 short-ttl.example)" 93.184.216.34 "resolved again"
 e=$(expires_ms "${IF}_d1_4" 93.184.216.34)
 if [ "${e:-0}" -gt 1500 ]; then ok "a new answer renews the pin's timeout (expires in ${e} ms)"
@@ -221,10 +212,7 @@ in_ns "$T" bash -c 'exec 3<>/dev/tcp/93.184.216.34/9999 || exit 1
 	read -r -t 2 l <&3 && echo "$l"' _ "$P/go" >"$P/est.out" 2>&1 &
 est=$!
 # the pin lives 2 s at most; wait for the kernel to expire it
-for _ in $(seq 60); do
-	pinned "${IF}_d1_4" 93.184.216.34 || break
-	sleep 0.1
-done
+wait_for 6 eval '! pinned "${IF}_d1_4" 93.184.216.34'
 assert_fail -m "the pin expired" pinned "${IF}_d1_4" 93.184.216.34
 assert_fail -m "after expiry, a new connection is closed" probe_tcp "$T" 93.184.216.34 9999
 # (the reader may have died: never block on the fifo)
@@ -253,13 +241,10 @@ EOF2
 # the interceptor reads what the kernel kept of each burst at its own
 # pace (slower under ASan): wait for it to count, burst again if needed
 ov=0
+overloaded() { ov=$(dnsctr flood overload_total); [ "${ov:-0}" -gt 0 ] 2>/dev/null; }
 for round in 1 2 3 4 5; do
 	flood "$round"
-	for _ in $(seq 5); do
-		ov=$(dnsctr flood overload_total)
-		[ "${ov:-0}" -gt 0 ] 2>/dev/null && break 2
-		sleep 0.1
-	done
+	wait_for 0.5 overloaded && break
 done
 assert_match "$ov" "^[1-9]" "queries over the bound are refused (overload_total=$ov)"
 assert_eq "$(probe_dns "moat-calm-$S" 8.8.8.8 example.com)" 93.184.216.34 "another sandbox resolves during the flood"

@@ -8,11 +8,9 @@
 # COMMAND --help", and the documentation refers to nothing outside the
 # repository nor describes an earlier version. Nothing here needs root or creates anything: only
 # --help and "policy check" run.
-set -u
-here=$(cd "$(dirname "$0")" && pwd)
-top=${MOAT_SRCDIR:-$(cd "$here/../.." && pwd)}
-. "$here/../lib/tap.sh"
-MOAT=${MOAT:?MOAT must name the moat binary}
+# shellcheck source=../lib/preamble.sh
+. "$(dirname "$0")/../lib/preamble.sh"
+top=$MOAT_SRCDIR
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
@@ -37,7 +35,9 @@ t_begin "README.md"
 awk '/^```yaml/ { y = 1; next } /^```/ { y = 0 } y' "$top/README.md" >"$tmp/readme.yaml"
 assert_ok -m "its policy passes moat policy check" "$MOAT" policy check "$tmp/readme.yaml"
 # every "moat SUBCOMMAND" at the start of a command in a plain ``` block
-awk '/^```$/ { b = !b; next } b' "$top/README.md" | tr ';' '\n' |
+# (a fence with a language, such as ```yaml, opens a block that is not one)
+awk '/^```/ { if (b) b = 0; else { b = 1; plain = ($0 == "```") }; next } b && plain' \
+	"$top/README.md" | tr ';' '\n' |
 	sed -E 's/^[[:space:]]*(sudo[[:space:]]+)?//; s|^\./build/moat|moat|' |
 	awk '$1 == "moat" && $2 !~ /^-/ { print $2 }' | sort -u >"$tmp/cmds"
 if [ -s "$tmp/cmds" ]; then ok "$(wc -l <"$tmp/cmds") commands named"; else not_ok "no commands found in README.md"; fi

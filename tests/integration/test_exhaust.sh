@@ -40,24 +40,19 @@
 # neighbour table (gc_thresh3) are shared with every other test.
 #
 #   [A, ..., H] --moatN-- [HOST] -- [LAN] -- [INET holding server :7777]
-set -u
-here=$(cd "$(dirname "$0")" && pwd)
-. "$here/../lib/world.sh"
-. "$here/../lib/tap.sh"
-MOAT=${MOAT:?MOAT must name the moat binary}
+#
+# It takes twenty seconds or more (floods paced by the kernel's rate
+# limits): tests/run-integration.sh starts it before the others.
+# moat-test: long
+# shellcheck source=../lib/preamble.sh
+. "$(dirname "$0")/../lib/preamble.sh"
 
-require_kernel_feature netns veth nftables ipv6 conntrack || exit $?
-world_create || { echo "not ok - world: cannot build the test world"; exit 1; }
-export MOAT_RUN_DIR=$WORLD_DIR/run
-S=$WORLD_SUFFIX
-m() { in_host "$MOAT" "$@"; }
-world_on_destroy in_host sh -c "for n in \$(ls $MOAT_RUN_DIR/sandboxes 2>/dev/null); do $MOAT rm -f \$n; done" || true
-EX="$WORLD_PYTHON $here/../lib/exhaust.py"
+t_world conntrack
+EX=("$WORLD_PYTHON" "$here/../lib/exhaust.py")
 
 SRV=93.184.216.34
 PORT=7777
-# shellcheck disable=SC2086
-in_inet $EX listen "$SRV" "$PORT" >"$WORLD_DIR/listen.log" 2>&1 &
+in_inet "${EX[@]}" listen "$SRV" "$PORT" >"$WORLD_DIR/listen.log" 2>&1 &
 echo $! >"$WORLD_DIR/listen.pid"
 world_on_destroy sh -c "kill \$(cat $WORLD_DIR/listen.pid) 2>/dev/null" || true
 world_wait_listen inet tcp "$PORT" "$SRV" || { not_ok "holding server in INET"; t_end; }
@@ -70,15 +65,6 @@ field() {
 counter() {
 	in_host nft list counter inet moat "$1_$2" 2>/dev/null |
 		sed -n 's/.*packets \([0-9]*\).*/\1/p'
-}
-# wait_for SECS CMD...: until CMD succeeds
-wait_for() {
-	local end=$((SECONDS + $1))
-	shift
-	until "$@"; do
-		[ "$SECONDS" -lt "$end" ] || return 1
-		sleep 0.2
-	done
 }
 
 cat >"$WORLD_DIR/flows.yaml" <<EOF
@@ -110,7 +96,7 @@ ifg=$(field "g-$S" host_interface)
 
 t_begin "conntrack: A opens 200 connections at once with limits.flows 64"
 before=$(counter "$ifa" d_i9_any)
-in_ns "moat-a-$S" $EX hold-tcp "$SRV" "$PORT" 200 "$WORLD_DIR/stop-a" >"$WORLD_DIR/hold-a.log" 2>&1 &
+in_ns "moat-a-$S" "${EX[@]}" hold-tcp "$SRV" "$PORT" 200 "$WORLD_DIR/stop-a" >"$WORLD_DIR/hold-a.log" 2>&1 &
 hold=$!
 wait_for 10 grep -q connected "$WORLD_DIR/hold-a.log"
 res=$(cat "$WORLD_DIR/hold-a.log")
@@ -137,7 +123,7 @@ check "A connects again once it closed its connections" \
 t_begin "conntrack: C sends 100 UDP datagrams from 100 ports, 25 a second"
 # slower than the pace of new flows (32 a second): the count refuses them
 assert_match "$(probe_udp "moat-c-$S" "$SRV" 9999)" "INET-9999" "C's UDP works before"
-res=$(in_ns "moat-c-$S" $EX udp "$SRV" 9999 100 0.04 2>&1)
+res=$(in_ns "moat-c-$S" "${EX[@]}" udp "$SRV" 9999 100 0.04 2>&1)
 k=$(sed -n 's/answered \([0-9]*\) of.*/\1/p' <<<"$res")
 k=${k:-0}
 check "some answered ($res)" test "$k" -ge 16
@@ -147,7 +133,7 @@ check "the refused ones are counted in ${ifc}_d_i9_any" test "$(counter "$ifc" d
 t_begin "conntrack: C sends 400 DNS queries from 400 ports to its gateway"
 # the interceptor's flows are not in the count (a resolver opens one per
 # query): 4 x 64 at once, then 6.4 a second, each tracked 10 s
-res=$(in_ns "moat-c-$S" $EX udp-dns "$gwc" 400 2>&1)
+res=$(in_ns "moat-c-$S" "${EX[@]}" udp-dns "$gwc" 400 2>&1)
 k=$(sed -n 's/answered \([0-9]*\) of.*/\1/p' <<<"$res")
 k=${k:-0}
 check "C's first queries are answered ($res)" test "$k" -ge 64
@@ -162,7 +148,7 @@ check "the host tracks at most 5 x 64 of them ($dn), for at most 10 s ($maxt s l
 t_begin "conntrack: F opens and closes 300 connections, one after the other"
 # closed connections leave the count but stay tracked (TIME_WAIT): the
 # rate of new ones and their shorter timeout bound them
-res=$(in_ns "moat-f-$S" $EX churn "$SRV" 22 300 5 2>&1)
+res=$(in_ns "moat-f-$S" "${EX[@]}" churn "$SRV" 22 300 5 2>&1)
 k=$(sed -n 's/connected \([0-9]*\) of.*/\1/p' <<<"$res")
 k=${k:-0}
 check "F's first connections got through ($res)" test "$k" -ge 32
@@ -179,7 +165,7 @@ t_begin "conntrack: G floods its DNS interceptor from one socket"
 # host's table for 30 s: the pace of G's DNS messages bounds them
 upstream() { in_host cat /proc/net/nf_conntrack | grep -c ' dport=53 src=\(8\.8\.8\.8\|1\.1\.1\.1\) '; }
 before=$(upstream)
-res=$(in_ns "moat-g-$S" $EX dns-flood "$gwg" 3 2>&1)
+res=$(in_ns "moat-g-$S" "${EX[@]}" dns-flood "$gwg" 3 2>&1)
 after=$(upstream)
 k=$(sed -n 's/.*answered \([0-9]*\).*/\1/p' <<<"$res")
 k=${k:-0}
@@ -200,7 +186,7 @@ if out=$(m create "h-$S" 2>&1); then
 	add chain inet h o { type filter hook output priority 0; }
 	add rule inet h o tcp flags & (fin | rst) != 0 drop
 	EOF
-	in_ns "moat-h-$S" $EX hold-tcp "$SRV" "$PORT" 30 "$WORLD_DIR/stop-h" >"$WORLD_DIR/hold-h.log" 2>&1 &
+	in_ns "moat-h-$S" "${EX[@]}" hold-tcp "$SRV" "$PORT" 30 "$WORLD_DIR/stop-h" >"$WORLD_DIR/hold-h.log" 2>&1 &
 	hold=$!
 	wait_for 10 grep -q connected "$WORLD_DIR/hold-h.log"
 	held() { in_host cat /proc/net/nf_conntrack | awk -v a="src=$iph" '$7 == a' | wc -l; }
@@ -231,7 +217,7 @@ nforged() { in_host ip -6 neigh show dev "$ifd" | grep -c '^fe80::dead:'; }
 srcs=()
 for i in $(seq 1 64); do srcs+=("fe80::dead:$(printf %x "$i")"); done
 before=$(counter "$ifd" d_i5_any)
-assert_ok -m "64 solicitations sent" in_ns "moat-d-$S" $EX ns "$gw6" "${srcs[@]}"
+assert_ok -m "64 solicitations sent" in_ns "moat-d-$S" "${EX[@]}" ns "$gw6" "${srcs[@]}"
 # the host answers each with an advertisement (if it accepted it): wait
 # until the spoof counter moved, then read the table
 wait_for 5 sh -c "[ \"\$(nsenter --net=$HOST_NETNS nft list counter inet moat ${ifd}_d_i5_any | sed -n 's/.*packets \([0-9]*\).*/\1/p')\" -ge $((${before:-0} + 64)) ]"
@@ -243,13 +229,13 @@ check "the 64 are counted as spoofing in ${ifd}_d_i5_any (${before:-none} -> ${a
 ll=$(in_ns "moat-d-$S" ip -6 -o addr show dev eth0 scope link | awk '{print $4}' | cut -d/ -f1 | head -n1)
 if [ -n "$ll" ]; then
 	assert_eq "$ll" fe80::2 "D's link-local address is the one the host expects"
-	in_ns "moat-d-$S" $EX ns "$gw6" "$ll"
+	in_ns "moat-d-$S" "${EX[@]}" ns "$gw6" "$ll"
 	check "a solicitation from D's own link-local address $ll is accepted (an entry on $ifd)" \
 		wait_for 5 sh -c "nsenter --net=$HOST_NETNS ip -6 neigh show dev $ifd | grep -q '^$ll '"
 	before=$(counter "$ifd" d_i5_any)
 	many=()
 	for i in $(seq 1 500); do many+=("$ll"); done
-	in_ns "moat-d-$S" $EX ns "$gw6" "${many[@]}"
+	in_ns "moat-d-$S" "${EX[@]}" ns "$gw6" "${many[@]}"
 	after=$(counter "$ifd" d_i5_any)
 	check "500 solicitations from it at once: those beyond the rate are dropped (${before:-none} -> ${after:-none})" \
 		test "${after:-0}" -ge $((${before:-0} + 300))
@@ -264,8 +250,8 @@ gwd=$(field "d-$S" gateway4)
 v4=$(field "d-$S" ipv4)
 srcs=()
 for i in $(seq 1 32); do srcs+=("10.99.0.$i" "198.51.100.$i"); done
-assert_ok -m "64 ARP requests for the gateway sent" in_ns "moat-d-$S" $EX arp "$gwd" "${srcs[@]}"
-assert_ok -m "an ARP request from D's own address" in_ns "moat-d-$S" $EX arp "$gwd" "$v4"
+assert_ok -m "64 ARP requests for the gateway sent" in_ns "moat-d-$S" "${EX[@]}" arp "$gwd" "${srcs[@]}"
+assert_ok -m "an ARP request from D's own address" in_ns "moat-d-$S" "${EX[@]}" arp "$gwd" "$v4"
 check "the host learns D's own address" \
 	wait_for 5 sh -c "nsenter --net=$HOST_NETNS ip -4 neigh show dev $ifd | grep -q '^$v4 '"
 assert_eq "$(in_host ip -4 neigh show dev "$ifd" | grep -c '^\(10\.99\.0\|198\.51\.100\)\.')" 0 \

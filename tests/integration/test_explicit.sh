@@ -13,43 +13,20 @@
 # resolver that also serves HTTPS, 151.101.1.1 a shared CDN address; the
 # server certificate covers example.com, *.example.com and the addresses
 # 93.184.216.34 and 1.1.1.1, so a failure is the proxy's doing.
-set -u
-here=$(cd "$(dirname "$0")" && pwd)
-. "$here/../lib/world.sh"
-. "$here/../lib/tap.sh"
-MOAT=${MOAT:?MOAT must name the moat binary}
+# shellcheck source=../lib/preamble.sh
+. "$(dirname "$0")/../lib/preamble.sh"
 
-require_kernel_feature netns veth nftables conntrack nat || exit $?
-world_create || { echo "not ok - world: cannot build the test world"; exit 1; }
-export MOAT_RUN_DIR=$WORLD_DIR/run
-S=$WORLD_SUFFIX
-m() { in_host "$MOAT" "$@"; }
-world_on_destroy in_host sh -c "for n in \$(ls $MOAT_RUN_DIR/sandboxes 2>/dev/null); do $MOAT rm -f \$n; done" || true
+t_world conntrack nat
 
-# counter SANDBOX NAME: a proxy counter from the supervisor's status
-counter() {
-	m inspect "$1-$S" --json |
-		python3 -c 'import json,sys; print(json.load(sys.stdin)["supervisor"]["proxy"].get(sys.argv[1], 0))' "$2"
-}
-# sandbox NAME ARGS...: create NAME-$S or fail the test
-sandbox() {
-	local name=$1 out
-	shift
-	if ! out=$(m create "$name-$S" "$@" 2>&1); then
-		not_ok "create $name $*" "$out"
-		t_end
-		exit
-	fi
-}
 # raw NS ADDR PORT: send stdin to ADDR:PORT, print what comes back
 raw() {
 	in_ns "$1" timeout 5 socat -T2 - "TCP:$2:$3" 2>&1
 }
 
 t_begin "--deny example.com --allow 93.184.216.34:443/tcp (and :80/tcp)"
-sandbox ex --deny example.com --allow 93.184.216.34:443/tcp --allow 93.184.216.34:80/tcp
+sandbox ex --deny example.com --allow 93.184.216.34:443/tcp --allow 93.184.216.34:80/tcp || t_end
 D=moat-ex-$S
-assert_eq "$(counter ex enabled)" 1 "a domain rule turns the proxy on"
+assert_eq "$(proxy_counter ex enabled)" 1 "a domain rule turns the proxy on"
 out=$(probe_http "$D" "https://93.184.216.34/" -k 2>&1)
 assert_match "$out" "INET 93.184.216.34" "curl -k https://93.184.216.34/ (no SNI) reaches the allowed address"
 out=$(probe_http "$D" "https://93.184.216.34/" 2>&1)
@@ -60,7 +37,7 @@ out=$(probe_http "$D" "https://www.example.com/" --resolve www.example.com:443:9
 assert_match "$out" "sni: www.example.com" "a name no rule denies is allowed there by the address rule"
 out=$(probe_http "$D" "https://example.com/" --resolve example.com:443:93.184.216.34 2>&1)
 assert_no_match "$out" "INET" "SNI example.com, denied by the earlier rule, is refused at that address"
-assert_eq "$(counter ex name_denied_total)" 1 "... counted as name-denied"
+assert_eq "$(proxy_counter ex name_denied_total)" 1 "... counted as name-denied"
 assert_eq "$(grep -c 'sni=example.com$' "$WORLD_DIR/srv-inet.log" 2>/dev/null)" 0 "... and never reached the server"
 out=$(probe_http "$D" "http://93.184.216.34/" -i 2>&1)
 assert_match "$out" "host: 93.184.216.34" "HTTP with an IP-literal Host reaches the allowed address"
@@ -81,31 +58,31 @@ assert_eq "$(grep -cE '/five |/six ' "$WORLD_DIR/srv-inet.log")" 0 "... neither 
 t_begin "default: public keeps the name checks where no address rule applies"
 out=$(probe_http "$D" "https://151.101.1.1/" -k 2>&1)
 assert_no_match "$out" "INET" "TLS without SNI to a public address no rule names is refused"
-assert_eq "$(counter ex no_sni_total)" 1 "... counted as no-sni"
+assert_eq "$(proxy_counter ex no_sni_total)" 1 "... counted as no-sni"
 out=$(in_ns "$D" timeout 5 openssl s_client -connect 151.101.1.1:443 -servername 151.101.1.1 </dev/null 2>&1)
 assert_ne "$(echo "$out" | grep -c 'BEGIN CERTIFICATE')" 1 "an IP literal as SNI there is refused"
-assert_eq "$(counter ex sni_ip_literal_total)" 1 "... counted as sni-ip-literal"
+assert_eq "$(proxy_counter ex sni_ip_literal_total)" 1 "... counted as sni-ip-literal"
 out=$(probe_http "$D" "http://151.101.1.1/" -i 2>&1)
 assert_match "$out" "X-Moat-Denied: host-ip-literal" "an IP-literal Host there gets 403 host-ip-literal"
 out=$(probe_http "$D" "https://cdn.example/" --resolve cdn.example:443:151.101.1.1 2>&1)
 assert_match "$out" "sni: cdn.example" "positive control: a name no rule matches is allowed there by default: public"
 
 t_begin "moat-run(1)'s example with a domain rule: curl https://1.1.1.1/"
-sandbox one --deny evil.example --allow 1.1.1.1:443/tcp
+sandbox one --deny evil.example --allow 1.1.1.1:443/tcp || t_end
 O=moat-one-$S
-assert_eq "$(counter one enabled)" 1 "a domain rule turns the proxy on"
+assert_eq "$(proxy_counter one enabled)" 1 "a domain rule turns the proxy on"
 out=$(probe_http "$O" "https://1.1.1.1/" -sI 2>&1)
 assert_match "$out" "^HTTP/1.1 200" "curl -sI https://1.1.1.1/ (moat-run(1)'s example) reaches the address a rule allows"
 out=$(probe_http "$O" "https://1.1.1.1/" 2>&1)
 assert_match "$out" "INET 1.1.1.1" "... and so does a GET"
 out=$(probe_http "$O" "https://www.example.com/" --resolve www.example.com:443:1.1.1.1 2>&1)
 assert_match "$out" "sni: www.example.com" "so does any name no earlier rule denies"
-assert_eq "$(counter one allowed_address_total)" 3 "each counted as allowed-address"
+assert_eq "$(proxy_counter one allowed_address_total)" 3 "each counted as allowed-address"
 out=$(probe_http "$O" "https://evil.example/" --resolve evil.example:443:1.1.1.1 2>&1)
 assert_no_match "$out" "INET" "deny NAME before allow ADDR: the denied name is refused at that address"
-assert_eq "$(counter one name_denied_total)" 1 "... counted as name-denied"
+assert_eq "$(proxy_counter one name_denied_total)" 1 "... counted as name-denied"
 out=$(probe_http "$O" "https://9.9.9.9/" -k 2>&1)
 assert_no_match "$out" "INET" "control: no SNI to 9.9.9.9, which only default: public allows, is refused"
-assert_eq "$(counter one no_sni_total)" 1 "... counted as no-sni"
+assert_eq "$(proxy_counter one no_sni_total)" 1 "... counted as no-sni"
 
 t_end

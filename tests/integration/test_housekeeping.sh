@@ -8,22 +8,12 @@
 # source, and a router solicitation with a wrong hop limit, still count.
 #
 #   [sandbox, IPv6] --moatN-- [HOST]
-set -u
-here=$(cd "$(dirname "$0")" && pwd)
-. "$here/../lib/world.sh"
-. "$here/../lib/tap.sh"
-MOAT=${MOAT:?MOAT must name the moat binary}
+# shellcheck source=../lib/preamble.sh
+. "$(dirname "$0")/../lib/preamble.sh"
 
-require_kernel_feature netns veth nftables ipv6 || exit $?
-world_create || { echo "not ok - world: cannot build the test world"; exit 1; }
-export MOAT_RUN_DIR=$WORLD_DIR/run
-S=$WORLD_SUFFIX
+t_world
 A=moat-h-$S
-m() { in_host "$MOAT" "$@"; }
-world_on_destroy in_host sh -c "for n in \$(ls $MOAT_RUN_DIR/sandboxes 2>/dev/null); do $MOAT rm -f \$n; done" || true
-ATTACK="$WORLD_PYTHON $here/../lib/attack.py"
-as_root_in() { local ns=$1; shift; ip netns exec "$ns" "$@"; }
-jfield() { python3 -c 'import json,sys; v=json.loads(sys.argv[1]).get(sys.argv[2]); print("" if v is None else v)' "$1" "$2"; }
+ATTACK=("$WORLD_PYTHON" "$here/../lib/attack.py")
 # i5 SANDBOX: packets counted as I5 denials, all reasons
 i5() {
 	m inspect "$1" --json | python3 -c '
@@ -46,8 +36,7 @@ m create "h-$S" >/dev/null || { not_ok "create the sandbox"; t_end; }
 ja=$(m inspect "h-$S" --json)
 A_IP6=$(jfield "$ja" ipv6)
 assert_match "$A_IP6" "^fd6d:6f61:7400:" "the sandbox has IPv6"
-i=0
-until housekept "$A" || [ $i -ge 100 ]; do sleep 0.1; i=$((i + 1)); done
+wait_for 10 housekept "$A"
 assert_ok -m "the sandbox's kernel finished DAD and sent MLD reports" housekept "$A"
 # a router solicitation is sent when the sandbox accepts RAs; wait for the
 # first one (a second follows 4 s later, counted below too if it came)
@@ -63,17 +52,17 @@ assert_ok -m "the sandbox reaches the internet over IPv6 (control)" probe_tcp "$
 t_begin "forged housekeeping still counts"
 LL=$(as_root_in "$A" ip -6 -o addr show dev eth0 scope link | awk '{ sub("/.*", "", $4); print $4; exit }')
 before=$(i5 "h-$S")
-as_root_in "$A" $ATTACK icmp6 2606:4700::6666 ff02::16 143 1          # MLDv2 report, forged global source
-as_root_in "$A" $ATTACK icmp6 fd6d:6f61:7400:ffff::66 ff02::2 133 255 # RS, another sandbox's kind of address
-as_root_in "$A" $ATTACK icmp6 "$LL" ff02::2 133 64                    # RS, own link-local, wrong hop limit
-as_root_in "$A" $ATTACK icmp6 "$LL" 2606:2800:220:1::1 143 1          # MLD report off the link
-as_root_in "$A" $ATTACK icmp6 "$LL" ff02::1 134 255                   # router advertisement
+as_root_in "$A" "${ATTACK[@]}" icmp6 2606:4700::6666 ff02::16 143 1          # MLDv2 report, forged global source
+as_root_in "$A" "${ATTACK[@]}" icmp6 fd6d:6f61:7400:ffff::66 ff02::2 133 255 # RS, another sandbox's kind of address
+as_root_in "$A" "${ATTACK[@]}" icmp6 "$LL" ff02::2 133 64                    # RS, own link-local, wrong hop limit
+as_root_in "$A" "${ATTACK[@]}" icmp6 "$LL" 2606:2800:220:1::1 143 1          # MLD report off the link
+as_root_in "$A" "${ATTACK[@]}" icmp6 "$LL" ff02::1 134 255                   # router advertisement
 after=$(i5 "h-$S")
 assert_eq "$((after - before))" 5 "five forged messages counted as I5 ($before -> $after)"
 before=$(i5 "h-$S")
-as_root_in "$A" $ATTACK icmp6 "$LL" ff02::16 143 1                    # what the kernel sends itself
-as_root_in "$A" $ATTACK icmp6 :: ff02::16 143 1
-as_root_in "$A" $ATTACK icmp6 "$LL" ff02::2 133 255
+as_root_in "$A" "${ATTACK[@]}" icmp6 "$LL" ff02::16 143 1                    # what the kernel sends itself
+as_root_in "$A" "${ATTACK[@]}" icmp6 :: ff02::16 143 1
+as_root_in "$A" "${ATTACK[@]}" icmp6 "$LL" ff02::2 133 255
 assert_eq "$(i5 "h-$S")" "$before" "the same messages as the kernel sends them are not counted"
 
 t_end

@@ -8,18 +8,10 @@
 #   [sandboxes a, b, p1..pN]  --veth--  [HOST: moat]  --  [LAN]  --  [INET]
 #                                          |                        93.184.216.34
 #                                          +- state in $WORLD_DIR/run
-set -u
-here=$(cd "$(dirname "$0")" && pwd)
-. "$here/../lib/world.sh"
-. "$here/../lib/tap.sh"
-MOAT=${MOAT:?MOAT must name the moat binary}
+# shellcheck source=../lib/preamble.sh
+. "$(dirname "$0")/../lib/preamble.sh"
 
-require_kernel_feature netns veth nftables || exit $?
-world_create || { echo "not ok - world: cannot build the test world"; exit 1; }
-export MOAT_RUN_DIR=$WORLD_DIR/run
-S=$WORLD_SUFFIX
-m() { in_host "$MOAT" "$@"; }
-world_on_destroy in_host sh -c "for n in \$(ls $MOAT_RUN_DIR/sandboxes 2>/dev/null); do $MOAT rm -f \$n; done" || true
+t_world
 
 # leftovers NAME IFNAME: print anything of the sandbox still on the host
 leftovers() {
@@ -31,12 +23,8 @@ leftovers() {
 	return 0
 }
 
-# proc_gone PID: no such process, or a zombie (in some containers PID 1
-# never reaps the orphans it inherits)
-proc_gone() { ! [ -e "/proc/$1" ] || [ "$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null)" = Z ]; }
 
 # jfield JSON KEY: a top-level field of a JSON object
-jfield() { python3 -c 'import json,sys; v=json.loads(sys.argv[1]).get(sys.argv[2]); print("" if v is None else v)' "$1" "$2"; }
 
 t_begin "create and inspect"
 out=$(m create "a-$S" 2>&1)
@@ -86,14 +74,17 @@ assert_status -m "run without a command is a usage error" 2 m run
 assert_status -m "killed command: 128+signal" 137 m run -- sh -c 'kill -9 $$'
 
 t_begin "rm"
-assert_status -m "rm refuses a sandbox with processes inside" 125 sh -c "
-	$MOAT exec a-$S -- sleep 30 & p=\$!
-	sleep 0.3
-	MOAT_RUN_DIR=$MOAT_RUN_DIR nsenter --net=$HOST_NETNS $MOAT rm a-$S; r=\$?
-	kill \$p 2>/dev/null; wait \$p 2>/dev/null; exit \$r" 
+# inside NAME: a process runs in sandbox NAME's network namespace
+inside() { [ -n "$(ip netns pids "moat-$1" 2>/dev/null)" ]; }
+(exec nsenter --net="$HOST_NETNS" "$MOAT" exec "a-$S" -- sleep 30) &
+p=$!
+wait_for 5 inside "a-$S"
+assert_status -m "rm refuses a sandbox with processes inside" 125 m rm "a-$S"
+kill "$p" 2>/dev/null
+wait "$p" 2>/dev/null
 assert_ok -m "rm" m rm "a-$S"
 assert_eq "$(leftovers "a-$S" "$A_IF")" "" "nothing left behind after rm"
-assert_ok -m "the supervisor is gone" proc_gone "$A_PID"
+assert_fail -m "the supervisor is gone" proc_alive "$A_PID"
 assert_status -m "rm of a missing sandbox is 1" 1 m rm "a-$S"
 
 t_begin "supervisor killed with SIGKILL"
@@ -104,7 +95,7 @@ K_IF=$(jfield "$j" host_interface)
 assert_ok -m "public reachable before" probe_tcp "moat-k-$S" 93.184.216.34 22
 assert_fail -m "LAN blocked before" probe_tcp "moat-k-$S" 192.168.77.10 80
 kill -9 "$K_PID"
-for _ in $(seq 50); do kill -0 "$K_PID" 2>/dev/null || break; sleep 0.05; done
+wait_for 2.5 eval '! kill -0 "$K_PID" 2>/dev/null'
 assert_match "$(m ls)" "k-$S +degraded .* supervisor not running" "ls shows it degraded: supervisor not running"
 assert_eq "$(jfield "$(m inspect "k-$S" --json)" reason)" "supervisor not running" "inspect --json gives the reason"
 assert_fail -m "LAN still blocked after the supervisor died (I6)" probe_tcp "moat-k-$S" 192.168.77.10 80
@@ -119,7 +110,7 @@ assert_eq "$(leftovers "k-$S" "$K_IF")" "" "nothing left behind after rm -f"
 t_begin "failure mid-setup leaves nothing"
 in_host python3 -c 'import socket,time,sys; s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(("127.0.0.1",18090)); s.listen(); sys.stdout.write("ready\n"); sys.stdout.flush(); time.sleep(30)' >"$WORLD_DIR/busy.out" &
 busy=$!
-for _ in $(seq 100); do grep -q ready "$WORLD_DIR/busy.out" 2>/dev/null && break; sleep 0.05; done
+wait_for 5 grep -q ready "$WORLD_DIR/busy.out"
 out=$(m create "f-$S" --publish 127.0.0.1:18090:80 2>&1); rc=$?
 assert_eq "$rc" 125 "create fails when a published port is taken"
 assert_match "$out" "18090" "the error names the port"
@@ -141,10 +132,10 @@ t_begin "moat run killed: its supervisor removes the sandbox"
 # exec: $! must be moat itself, not a subshell around it
 (exec nsenter --net="$HOST_NETNS" "$MOAT" run --name "rk-$S" -- sleep 30) &
 rp=$!
-for _ in $(seq 100); do [ -e "$MOAT_RUN_DIR/sandboxes/rk-$S/ctl.sock" ] && break; sleep 0.05; done
-sleep 0.2
+# killed once its command runs in the sandbox
+wait_for 5 inside "rk-$S"
 kill -9 "$rp"; wait "$rp" 2>/dev/null
-for _ in $(seq 100); do [ -e "$MOAT_RUN_DIR/sandboxes/rk-$S" ] || break; sleep 0.05; done
+wait_for 5 test ! -e "$MOAT_RUN_DIR/sandboxes/rk-$S"
 assert_eq "$(leftovers "rk-$S" none)" "" "sandbox removed after moat run was killed"
 
 t_begin "parallel create and rm"
@@ -161,7 +152,7 @@ wait
 assert_eq "$(m ls | tail -n +2)" "" "all removed"
 assert_eq "$(in_host ip -o link show | grep -c 'moat[0-9]')" 0 "no moat links left"
 assert_eq "$(in_host nft list table inet moat | grep -c 'moat[0-9]*_')" 0 "no sandbox chains left"
-assert_eq "$(ls /run/netns | grep -c "p[0-9]*-$S")" 0 "no namespaces left"
+assert_eq "$(find /run/netns -maxdepth 1 -name "moat-p[0-9]*-$S" | wc -l)" 0 "no namespaces left"
 
 t_begin "bad arguments"
 assert_status -m "unknown command" 2 m frobnicate

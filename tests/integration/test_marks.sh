@@ -9,19 +9,11 @@
 #
 #   [sandbox] --tcp 80--> [HOST: (mangle: mark rewrite) moat proxy :15001]
 #                                  --> INET 140.82.112.3 (github.com) :80
-set -u
-here=$(cd "$(dirname "$0")" && pwd)
-. "$here/../lib/world.sh"
-. "$here/../lib/tap.sh"
-MOAT=${MOAT:?MOAT must name the moat binary}
-PY=${WORLD_PYTHON:-python3}
+# shellcheck source=../lib/preamble.sh
+. "$(dirname "$0")/../lib/preamble.sh"
+PY=$WORLD_PYTHON
 
-require_kernel_feature netns veth nftables conntrack nat || exit $?
-world_create || { echo "not ok - world: cannot build the test world"; exit 1; }
-export MOAT_RUN_DIR=$WORLD_DIR/run
-S=$WORLD_SUFFIX
-m() { in_host "$MOAT" "$@"; }
-world_on_destroy in_host sh -c "for n in \$(ls $MOAT_RUN_DIR/sandboxes 2>/dev/null); do $MOAT rm -f \$n; done" || true
+t_world conntrack nat
 
 if ! out=$(m create "mk-$S" --default-egress deny --allow github.com:80 2>&1); then
 	not_ok "create the sandbox" "$out"

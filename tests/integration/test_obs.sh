@@ -9,52 +9,16 @@
 #
 #   [obs: deny metadata]  --moatN--  [HOST 192.168.77.2]
 #   [peer]  [flood: log cap 4 KiB]     -- [LAN: metadata] -- [INET: public]
-set -u
-here=$(cd "$(dirname "$0")" && pwd)
-. "$here/../lib/world.sh"
-. "$here/../lib/tap.sh"
-MOAT=${MOAT:?MOAT must name the moat binary}
+# shellcheck source=../lib/preamble.sh
+. "$(dirname "$0")/../lib/preamble.sh"
 
-require_kernel_feature netns veth nftables || exit $?
-world_create || { echo "not ok - world: cannot build the test world"; exit 1; }
-export MOAT_RUN_DIR=$WORLD_DIR/run
-S=$WORLD_SUFFIX
-m() { in_host "$MOAT" "$@"; }
-world_on_destroy in_host sh -c "for n in \$(ls $MOAT_RUN_DIR/sandboxes 2>/dev/null); do $MOAT rm -f \$n; done" || true
+t_world
 
 # counter NAME VERDICT REASON DIRECTION [packets|bytes]: from moat stats --json
 counter() {
 	m stats "$1" --json | jq -r --arg v "$2" --arg r "$3" --arg d "$4" --arg k "${5:-packets}" \
 		'.sandboxes[0].counters[] | select(.verdict == $v and .reason == $r and .direction == $d) | .[$k]'
 }
-# nlogs NAME JQ-FILTER: how many records of moat logs --json match
-nlogs() {
-	m logs "$1" --json | jq "[.[] | select($2)] | length"
-}
-# wait_until SECS CMD...: poll until CMD succeeds
-wait_until() {
-	local secs=$1 i
-	shift
-	for ((i = 0; i < secs * 10; i++)); do
-		"$@" && return 0
-		sleep 0.1
-	done
-	return 1
-}
-# wait_eq SECS EXPECTED CMD...: poll CMD's output until it is EXPECTED
-# (the supervisor writes records as NFLOG delivers them: a short wait)
-wait_eq() {
-	local secs=$1 want=$2 i got
-	shift 2
-	for ((i = 0; i < secs * 10; i++)); do
-		got=$("$@" 2>/dev/null)
-		[ "$got" = "$want" ] && { echo "$got"; return 0; }
-		sleep 0.1
-	done
-	echo "$got"
-	return 1
-}
-
 t_begin "denials logged and counted by reason"
 cat >"$WORLD_DIR/obs.yaml" <<'EOF'
 version: 1
@@ -124,7 +88,7 @@ assert_eq "$(nlogs "peer-$S" ".src == \"$SB4\" or .dst == \"192.168.77.2\"")" 0 
 # a DNS bypass (I4): DNS over QUIC, 853/udp, which 1.1.1.1 answers
 assert_fail -m "DoQ to 1.1.1.1:853/udp fails" probe_udp "$O" 1.1.1.1 853
 doq_logged() { [ "$(nlogs "obs-$S" '(.reason | startswith("I4:")) and .proto == "udp" and .dst == "1.1.1.1" and .port == 853')" -ge 1 ]; }
-assert_ok -m "logs: that datagram denied, reason I4" wait_until 5 doq_logged
+assert_ok -m "logs: that datagram denied, reason I4" wait_for 5 doq_logged
 
 t_begin "prometheus"
 m stats --prometheus >"$WORLD_DIR/metrics.txt"
@@ -161,7 +125,7 @@ ss=[socket.create_connection(('127.0.0.1',$PORT)) for _ in range(8)]
 print('connected', flush=True)
 time.sleep(4)" >"$WORLD_DIR/idle.out" &
 	IDLE=$!
-	for _ in $(seq 50); do grep -q connected "$WORLD_DIR/idle.out" && break; sleep 0.1; done
+	wait_for 5 grep -q connected "$WORLD_DIR/idle.out"
 	in_host curl -sS --max-time 1.5 -o "$WORLD_DIR/scraped.txt" -w '%{http_code}' "http://127.0.0.1:$PORT/metrics" >"$WORLD_DIR/code" 2>&1
 	assert_eq "$(cat "$WORLD_DIR/code")" 200 "--listen: GET /metrics answered within 1.5 s while eight idle clients are connected"
 	# more idle clients than slots: the newest scrape still gets in
@@ -171,7 +135,7 @@ ss=[socket.create_connection(('127.0.0.1',$PORT)) for _ in range(40)]
 print('connected', flush=True)
 time.sleep(4)" >"$WORLD_DIR/idle2.out" &
 	IDLE2=$!
-	for _ in $(seq 50); do grep -q connected "$WORLD_DIR/idle2.out" && break; sleep 0.1; done
+	wait_for 5 grep -q connected "$WORLD_DIR/idle2.out"
 	assert_eq "$(in_host curl -sS --max-time 1.5 -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PORT/metrics" 2>&1)" 200 \
 		"--listen: answered with 40 idle clients connected (more than its 32 slots)"
 	wait "$IDLE2" 2>/dev/null
@@ -185,7 +149,7 @@ time.sleep(4)" >"$WORLD_DIR/idle2.out" &
 	# privilege separation: the process that owns the listening socket
 	# (and parses HTTP) is an unprivileged child; its root parent has no
 	# network socket. The child prints "serving" once it has dropped.
-	for _ in $(seq 50); do grep -q '^serving' "$WORLD_DIR/listen.out" && break; sleep 0.1; done
+	wait_for 5 grep -q '^serving' "$WORLD_DIR/listen.out"
 	SPIDS=$(in_host ss -ltnpH "sport = :$PORT" | grep -o 'pid=[0-9]*' | cut -d= -f2 | sort -u)
 	SPID=$(echo "$SPIDS" | head -n1)
 	assert_eq "$(echo "$SPIDS" | wc -w)" 1 "--listen: one process owns the listening socket"
@@ -210,7 +174,7 @@ kill "$LPID" 2>/dev/null
 wait "$LPID"
 assert_eq "$?" 0 "--listen: exits 0 on SIGTERM"
 if [[ -n ${SPID:-} ]]; then
-	for _ in $(seq 50); do [[ -d /proc/$SPID ]] || break; sleep 0.1; done
+	wait_for 5 test ! -d "/proc/$SPID"
 	assert_fail -m "--listen: its server ends with it" test -d "/proc/$SPID"
 fi
 # the server's death ends the parent (with a failure): no parent left
@@ -218,11 +182,11 @@ fi
 nsenter --net="$HOST_NETNS" "$MOAT" stats --listen 127.0.0.1:$PORT >"$WORLD_DIR/listen2.out" 2>&1 &
 LPID=$!
 world_on_destroy kill "$LPID" 2>/dev/null
-for _ in $(seq 50); do grep -q '^serving' "$WORLD_DIR/listen2.out" && break; sleep 0.1; done
+wait_for 5 grep -q '^serving' "$WORLD_DIR/listen2.out"
 SPID=$(pgrep -P "$LPID" | head -n1)
 if [[ -n $SPID ]]; then
 	kill -KILL "$SPID"
-	for _ in $(seq 50); do kill -0 "$LPID" 2>/dev/null || break; sleep 0.1; done
+	wait_for 5 eval '! kill -0 "$LPID" 2>/dev/null'
 	assert_fail -m "--listen: the parent ends when its server is killed" kill -0 "$LPID"
 	kill "$LPID" 2>/dev/null
 	wait "$LPID"
@@ -236,16 +200,15 @@ fi
 nsenter --net="$HOST_NETNS" "$MOAT" stats --listen 127.0.0.1:$PORT >"$WORLD_DIR/listen3.out" 2>&1 &
 LPID=$!
 world_on_destroy kill "$LPID" 2>/dev/null
-for _ in $(seq 50); do grep -q '^serving' "$WORLD_DIR/listen3.out" && break; sleep 0.1; done
+wait_for 5 grep -q '^serving' "$WORLD_DIR/listen3.out"
 SPID=$(pgrep -P "$LPID" | head -n1)
 if [[ -n $SPID ]]; then
 	world_on_destroy kill "$SPID" 2>/dev/null
 	kill -KILL "$LPID"
 	wait "$LPID" 2>/dev/null
 	# reparented, it may stay a zombie until whoever adopted it reaps it
-	running() { [[ -d /proc/$1 ]] && ! grep -q '^State:[[:space:]]*Z' "/proc/$1/status" 2>/dev/null; }
-	for _ in $(seq 50); do running "$SPID" || break; sleep 0.1; done
-	assert_fail -m "--listen: the server ends when its parent is killed" running "$SPID"
+	wait_for 5 eval '! proc_alive "$SPID"'
+	assert_fail -m "--listen: the server ends when its parent is killed" proc_alive "$SPID"
 	assert_fail -m "--listen: and nothing listens on the port any more" \
 		sh -c "nsenter --net='$HOST_NETNS' ss -ltnH 'sport = :$PORT' | grep -q ."
 else
@@ -271,7 +234,7 @@ FFPID=$!
 world_on_destroy kill "$FFPID" 2>/dev/null
 probe_tcp "$F" 192.168.77.2 22 >/dev/null 2>&1
 ff_started() { grep -q '"port":22' "$WORLD_DIR/fflood.out"; }
-assert_ok -m "a follower sees the first denial" wait_until 5 ff_started
+assert_ok -m "a follower sees the first denial" wait_for 5 ff_started
 before=$(counter "flood-$S" denied I2 host)
 # as many datagrams to the host as the sandbox can send in 2 seconds
 sent=$(in_ns "$F" "$WORLD_PYTHON" -c '
@@ -292,14 +255,17 @@ if [ "${sent:-0}" -ge 2000 ] && [ "$denied" -ge $((sent * 9 / 10)) ] && [ "$deni
 else
 	not_ok "flood counted" "sent=$sent denied=$denied"
 fi
-# wait until the supervisor has written what NFLOG delivered
+# wait until the supervisor has written what NFLOG delivered: its count
+# of logged denials no longer moves from one poll to the next
 logged=0
-for ((i = 0; i < 30; i++)); do
+log_settled() {
+	local n
 	n=$(m stats "flood-$S" --json | jq '.sandboxes[0].supervisor.log.denials_total')
-	[ "$n" = "$logged" ] && [ "$n" -gt 0 ] && break
+	[ "$n" = "$logged" ] && [ "$n" -gt 0 ] && return 0
 	logged=$n
-	sleep 0.1
-done
+	return 1
+}
+wait_for 3 log_settled
 # 20 a second, burst 40, during the flood (plus a second of slack)
 max=$((40 + 20 * (t_flood + 1)))
 if [ "$logged" -ge 40 ] && [ "$logged" -le "$max" ]; then
@@ -314,13 +280,13 @@ if [ "$cur" != missing ] && [ "$old" != missing ] && [ "$cur" -le 4096 ] && [ "$
 else
 	not_ok "log cap" "log.jsonl=$cur log.jsonl.1=$old"
 fi
-assert_eq "$(ls "$FDIR" | grep -c '^log')" 2 "only two log files are kept"
+assert_eq "$(find "$FDIR" -maxdepth 1 -name 'log*' | wc -l)" 2 "only two log files are kept"
 rot=$(m stats "flood-$S" --json | jq '.sandboxes[0].supervisor.log.rotations_total')
 if [ "${rot:-0}" -ge 1 ]; then ok "stats count the rotations ($rot)"; else not_ok "rotations counted" "$rot"; fi
 assert_ok -m "the rotated records still read as JSON" test "$(m logs "flood-$S" --json | jq length)" -gt 20
 records=$(m stats "flood-$S" --json | jq '.sandboxes[0].supervisor.log.records_total')
 ff_all() { [ "$(grep -c . "$WORLD_DIR/fflood.out")" = "$records" ]; }
-if wait_until 5 ff_all; then
+if wait_for 5 ff_all; then
 	ok "--follow printed all $records records across the rotations"
 else
 	not_ok "--follow across rotations" "printed $(grep -c . "$WORLD_DIR/fflood.out") of $records"
@@ -334,13 +300,13 @@ FPID=$!
 world_on_destroy kill "$FPID" 2>/dev/null
 # the old records first (after them, nothing appended is missed)
 old_printed() { [ "$(grep -c '"reason":"I2:host"' "$WORLD_DIR/follow.out")" -ge 3 ]; }
-assert_ok -m "--follow prints the records so far" wait_until 5 old_printed
+assert_ok -m "--follow prints the records so far" wait_for 5 old_printed
 probe_tcp "$O" 192.168.77.2 8022 >/dev/null 2>&1
 out=$(wait_eq 5 1 sh -c "grep -c '\"port\":8022' '$WORLD_DIR/follow.out'")
 assert_eq "$out" 1 "--follow prints a new denial as it happens"
 assert_ok -m "--follow prints one JSON object per line" sh -c "jq -e -s 'length > 5' '$WORLD_DIR/follow.out' >/dev/null"
 m rm "obs-$S"
-for ((i = 0; i < 50; i++)); do kill -0 "$FPID" 2>/dev/null || break; sleep 0.1; done
+wait_for 5 eval '! kill -0 "$FPID" 2>/dev/null'
 if kill -0 "$FPID" 2>/dev/null; then
 	not_ok "--follow ends when the sandbox is removed"
 	kill "$FPID"

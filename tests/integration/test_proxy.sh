@@ -10,23 +10,11 @@
 # address rule allows the destination). Domain rules: test_proxy_dns.sh.
 #
 #   [sandbox] --redirect 15001--> [supervisor in HOST] --> [INET servers]
-set -u
-here=$(cd "$(dirname "$0")" && pwd)
-. "$here/../lib/world.sh"
-. "$here/../lib/tap.sh"
-MOAT=${MOAT:?MOAT must name the moat binary}
+# shellcheck source=../lib/preamble.sh
+. "$(dirname "$0")/../lib/preamble.sh"
 
-require_kernel_feature netns veth nftables conntrack nat || exit $?
-world_create || { echo "not ok - world: cannot build the test world"; exit 1; }
-export MOAT_RUN_DIR=$WORLD_DIR/run
-S=$WORLD_SUFFIX
-m() { in_host "$MOAT" "$@"; }
-world_on_destroy in_host sh -c "for n in \$(ls $MOAT_RUN_DIR/sandboxes 2>/dev/null); do $MOAT rm -f \$n; done" || true
+t_world conntrack nat
 
-# counter NAME: a proxy counter from the supervisor's status
-counter() {
-	m inspect "px-$S" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["supervisor"]["proxy"][sys.argv[1]])' "$1"
-}
 # active: relayed connections (published ports and proxy) in use
 active() {
 	m inspect "px-$S" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["supervisor"]["publish"]["active"])'
@@ -57,7 +45,7 @@ if ! out=$(in_host env MOAT_PROXY=all "$MOAT" create "px-$S" --policy "$WORLD_DI
 	exit
 fi
 D=moat-px-$S
-assert_eq "$(counter enabled)" 1 "the supervisor runs the proxy"
+assert_eq "$(proxy_counter px enabled)" 1 "the supervisor runs the proxy"
 
 # byte-exact through the proxy against the same fetch made from HOST
 N=3000000
@@ -73,7 +61,7 @@ assert_eq "$n" 20000000 "a 20 MB response from a server that aborts on a half-cl
 assert_eq "$(grep -c 'aborted: client closed early' "$WORLD_DIR/srv-inet.log")" 0 "... the proxy never half-closed towards it"
 out=$(probe_http "$D" "https://example.com/" --resolve example.com:443:93.184.216.34)
 assert_match "$out" "sni: example.com" "the server sees the client's SNI"
-assert_eq "$(counter allowed_address_total)" 4 "four connections allowed by the address rules"
+assert_eq "$(proxy_counter px allowed_address_total)" 4 "four connections allowed by the address rules"
 if [ -n "$(in_ns "$D" ip -6 route show default)" ]; then
 	got=$(probe_http "$D" "https://example.com/bytes/$N" --resolve "example.com:443:[2606:2800:220:1::1]" --max-time 10 | sha256sum)
 	assert_eq "$got" "$want" "HTTPS over IPv6 through the proxy is byte-exact"
@@ -93,14 +81,14 @@ hdr=$(probe_http "$D" "http://github.com/" --resolve github.com:80:140.82.112.3 
 assert_match "$hdr" "HTTP/1.1 403" "HTTP to an address no rule allows gets 403"
 assert_match "$hdr" "X-Moat-Denied: not-allowed" "... with X-Moat-Denied"
 assert_match "$hdr" "refused by the sandbox's network policy" "... and a one-line body"
-assert_eq "$(counter not_allowed_total)" "$((2 + v6refused))" "both refusals counted as not-allowed"
+assert_eq "$(proxy_counter px not_allowed_total)" "$((2 + v6refused))" "both refusals counted as not-allowed"
 # no SNI: curl sends none for an IP literal; only an address rule lets a
 # connection without a name through (test_explicit.sh)
 assert_fail -m "TLS without SNI to an address no rule allows is refused" probe_http "$D" "https://140.82.112.3/" -k
-assert_eq "$(counter no_sni_total)" 1 "... counted as no-sni"
+assert_eq "$(proxy_counter px no_sni_total)" 1 "... counted as no-sni"
 out=$(in_ns "$D" timeout 5 openssl s_client -connect 140.82.112.3:443 -servername 140.82.112.3 </dev/null 2>&1)
 assert_ne "$(echo "$out" | grep -c 'BEGIN CERTIFICATE')" 1 "an IP literal as SNI there is refused"
-assert_eq "$(counter sni_ip_literal_total)" 1 "... counted as sni-ip-literal"
+assert_eq "$(proxy_counter px sni_ip_literal_total)" 1 "... counted as sni-ip-literal"
 assert_ok -m "TLS without SNI to the address a rule allows passes" probe_http "$D" "https://93.184.216.34/" -k
 out=$(in_ns "$D" timeout 5 openssl s_client -connect 93.184.216.34:443 -servername 93.184.216.34 </dev/null 2>&1)
 assert_eq "$(echo "$out" | grep -c 'BEGIN CERTIFICATE')" 1 "... and so does an IP literal as SNI"
@@ -111,20 +99,30 @@ assert_match "$hdr" "X-Moat-Denied: no-host" "HTTP without Host gets 403 no-host
 
 # tls_first ARGS...: send a ClientHello (tls_hello.py ARGS) in two TCP
 # segments to 93.184.216.34:443; print the first byte answered, in hex
+# (nothing if the connection ends without an answer)
 tls_first() {
-	python3 "$here/../lib/tls_hello.py" "$@" >"$WORLD_DIR/hello" || return 1
-	{ head -c 60 "$WORLD_DIR/hello"; sleep 0.1; tail -c +61 "$WORLD_DIR/hello"; sleep 1; } |
-		in_ns "$D" timeout 5 socat -T2 - TCP:93.184.216.34:443 2>/dev/null |
-		head -c 1 | od -An -tx1 | tr -d ' \n'
+	"$WORLD_PYTHON" "$here/../lib/tls_hello.py" "$@" >"$WORLD_DIR/hello" || return 1
+	in_ns "$D" "$WORLD_PYTHON" -c '
+import socket, sys, time
+h = open(sys.argv[1], "rb").read()
+s = socket.create_connection(("93.184.216.34", 443), timeout=3)
+s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+s.sendall(h[:60])
+time.sleep(0.1)	# the point: the rest in a second segment, read apart
+s.sendall(h[60:])
+try:
+    print(s.recv(1).hex())
+except OSError:
+    print()' "$WORLD_DIR/hello"
 }
 b=$(tls_first --sni example.com --pq --records 2)
 assert_match "$b" "^1[56]$" "a post-quantum-sized hello in two records and two segments is passed on"
 assert_eq "$(tls_first --sni example.com --pad 20000 --records 2)" "15" "an oversized hello is refused (an alert)"
-assert_eq "$(counter tls_too_large_total)" 1 "... counted as tls-too-large"
+assert_eq "$(proxy_counter px tls_too_large_total)" 1 "... counted as tls-too-large"
 printf '\x16\x03\x01\x00\x08garbage!' >"$WORLD_DIR/garbage"
 b=$(in_ns "$D" timeout 5 socat -T2 - TCP:93.184.216.34:443 <"$WORLD_DIR/garbage" 2>/dev/null | od -An -tx1)
 assert_eq "${b# }" "15 03 01 00 02 02 31" "a malformed hello is refused (a fatal access_denied alert)"
-assert_eq "$(counter tls_malformed_total)" 1 "... counted as tls-malformed"
+assert_eq "$(proxy_counter px tls_malformed_total)" 1 "... counted as tls-malformed"
 
 t_begin "HTTP: every request of a keep-alive connection"
 # two requests on one connection: both judged (the address rules allow
@@ -158,20 +156,11 @@ t_begin "connection limit"
 for k in 1 2; do
 	(in_ns "$D" bash -c 'exec 3<>/dev/tcp/93.184.216.34/80; echo $$ >"$1"; exec sleep 15' _ "$WORLD_DIR/hold$k") 2>/dev/null &
 done
-for _ in $(seq 100); do
-	a=$(active)
-	[ "$a" = 2 ] && break
-	sleep 0.05
-done
-assert_eq "$a" 2 "two proxied connections hold the table"
+assert_eq "$(wait_eq 5 2 active)" 2 "two proxied connections hold the table"
 assert_fail -m "a third is refused" probe_http "$D" "http://example.com/" --resolve example.com:80:93.184.216.34
-assert_eq "$(counter connection_limit_total)" 1 "... counted as connection-limit"
+assert_eq "$(proxy_counter px connection_limit_total)" 1 "... counted as connection-limit"
 { kill "$(cat "$WORLD_DIR/hold1")" "$(cat "$WORLD_DIR/hold2")"; wait; } 2>/dev/null
-for _ in $(seq 100); do
-	a=$(active)
-	[ "$a" = 0 ] && break
-	sleep 0.05
-done
+wait_eq 5 0 active >/dev/null
 out=$(probe_http "$D" "http://example.com/" --resolve example.com:80:93.184.216.34)
 assert_match "$out" "host: example.com" "a new connection works once they closed"
 

@@ -13,18 +13,10 @@
 #                                              8080 http, 8443 hrr, 9999 echo
 #   [sandbox] --udp/tcp 53--> [supervisor: dns.c] --> 198.51.100.53 "dnsup"
 #                                                     (logs each query whole)
-set -u
-here=$(cd "$(dirname "$0")" && pwd)
-. "$here/../lib/world.sh"
-. "$here/../lib/tap.sh"
-MOAT=${MOAT:?MOAT must name the moat binary}
+# shellcheck source=../lib/preamble.sh
+. "$(dirname "$0")/../lib/preamble.sh"
 
-require_kernel_feature netns veth nftables conntrack nat || exit $?
-world_create || { echo "not ok - world: cannot build the test world"; exit 1; }
-export MOAT_RUN_DIR=$WORLD_DIR/run
-S=$WORLD_SUFFIX
-m() { in_host "$MOAT" "$@"; }
-world_on_destroy in_host sh -c "for n in \$(ls $MOAT_RUN_DIR/sandboxes 2>/dev/null); do $MOAT rm -f \$n; done" || true
+t_world conntrack nat
 
 # this script's own servers in INET (killed with the world): HTTP on 8080
 # and the scripted HelloRetryRequest server on 8443 at github.com's address,
@@ -47,33 +39,15 @@ _world_spawn srv-bypass "$INET_NETNS" "$WORLD_PYTHON" -I "$WORLD_SRV" \
 	"http:140.82.112.3:8080:INET-8080 {addr}" "hrr:140.82.112.3:8443" \
 	"https-p256:140.82.112.3:8444:INET-8444 {addr}" "hrr:198.51.100.80:8443" \
 	"dnsup:$UP:53"
-for ((i = 0; i < 100; i++)); do
-	[ -f "$WORLD_DIR/ready-bypass" ] && break
-	sleep 0.05
-done
+wait_for 5 test -f "$WORLD_DIR/ready-bypass" || { not_ok "the bypass servers in INET"; t_end; }
 SRVLOG=$WORLD_DIR/srv-bypass.log
 
-# counter SANDBOX NAME: a proxy counter from the supervisor's status
-counter() {
-	m inspect "$1-$S" --json |
-		python3 -c 'import json,sys; print(json.load(sys.stdin)["supervisor"]["proxy"][sys.argv[1]])' "$2"
-}
-# sandbox NAME ARGS...: create NAME-$S or fail the test
-sandbox() {
-	local name=$1 out
-	shift
-	if ! out=$(m create "$name-$S" "$@" 2>&1); then
-		not_ok "create $name $*" "$out"
-		t_end
-		exit
-	fi
-}
 # raw NS ADDR PORT: send stdin as it is, print what comes back (3 s)
 raw() {
 	in_ns "$1" timeout 5 socat -T3 - "TCP:$2:$3" 2>&1
 }
 
-sandbox byp --default-egress deny --allow github.com:443,8080,8443,8444,9999
+sandbox byp --default-egress deny --allow github.com:443,8080,8443,8444,9999 || t_end
 D=moat-byp-$S
 assert_eq "$(probe_dns "$D" 8.8.8.8 github.com)" 140.82.112.3 "github.com resolves (and is pinned)"
 
@@ -121,10 +95,10 @@ t_begin "TLS: a second ClientHello after a HelloRetryRequest is judged"
 hrr() { in_ns "$D" timeout 10 "$WORLD_PYTHON" "$WORLD_LIB_DIR/tls_hrr.py" 140.82.112.3 8443 "$@" 2>&1; }
 out=$(hrr github.com github.com)
 assert_eq "$out" "sni2: github.com" "control: a second ClientHello with the same SNI passes"
-before=$(counter byp sni_changed_total)
+before=$(proxy_counter byp sni_changed_total)
 out=$(hrr github.com evil.example)
 assert_no_match "$out" "sni2:" "a second ClientHello naming evil.example is refused"
-assert_eq "$(counter byp sni_changed_total)" $((before + 1)) "... counted as sni-changed"
+assert_eq "$(proxy_counter byp sni_changed_total)" $((before + 1)) "... counted as sni-changed"
 out=$(hrr github.com evil.example --pipelined)
 assert_no_match "$out" "sni2:" "... also sent before the server answered"
 out=$(hrr github.com evil.example --early-data)
@@ -137,22 +111,22 @@ out=$(hrr github.com github.com --pipelined)
 assert_eq "$out" "sni2: github.com" "control: pipelined with the same SNI passes"
 # on 443, where the client must speak first (the connection waits for its
 # ClientHello before connecting): the same
-sandbox hrr --default-egress deny --allow hrr.example:443 --dns-upstream "$UP" --no-rebind-protection
+sandbox hrr --default-egress deny --allow hrr.example:443 --dns-upstream "$UP" --no-rebind-protection || t_end
 H=moat-hrr-$S
 assert_eq "$(probe_dns "$H" 8.8.8.8 hrr.example)" 198.51.100.80 "hrr.example resolves (and is pinned)"
 hrr443() { in_ns "$H" timeout 10 "$WORLD_PYTHON" "$WORLD_LIB_DIR/tls_hrr.py" 198.51.100.80 443 "$@" 2>&1; }
 assert_eq "$(hrr443 hrr.example hrr.example)" "sni2: hrr.example" "control: on 443, a second ClientHello with the same SNI passes"
 assert_no_match "$(hrr443 hrr.example evil.example)" "sni2:" "on 443, a second ClientHello naming evil.example is refused"
 assert_no_match "$(hrr443 hrr.example evil.example --pipelined)" "sni2:" "... also sent before the server answered"
-assert_eq "$(counter hrr sni_changed_total)" 2 "... both counted as sni-changed"
+assert_eq "$(proxy_counter hrr sni_changed_total)" 2 "... both counted as sni-changed"
 # an address rule lets a hello without a name through; a second hello
 # then naming a host is refused all the same
-sandbox hrrx --deny evil.example:8443/tcp --allow 140.82.112.3:8443/tcp
+sandbox hrrx --deny evil.example:8443/tcp --allow 140.82.112.3:8443/tcp || t_end
 hrrx() { in_ns "moat-hrrx-$S" timeout 10 "$WORLD_PYTHON" "$WORLD_LIB_DIR/tls_hrr.py" 140.82.112.3 8443 "$@" 2>&1; }
 assert_match "$(hrrx 140.82.112.3 140.82.112.3)" "^sni2: " "control: an IP literal as SNI twice passes where an address rule allows the destination"
 assert_no_match "$(hrrx 140.82.112.3 evil.example)" "sni2:" "after an IP literal, a second ClientHello naming evil.example is refused"
 assert_no_match "$(hrrx 140.82.112.3 evil.example --pipelined)" "sni2:" "... also sent before the server answered"
-assert_eq "$(counter hrrx sni_changed_total)" 2 "... both counted as sni-changed"
+assert_eq "$(proxy_counter hrrx sni_changed_total)" 2 "... both counted as sni-changed"
 n=$(grep -c "hrr second sni=evil.example\|hrr second sni=10.0.0.1" "$SRVLOG")
 assert_eq "$n" 0 "the server never saw a second ClientHello naming another host"
 # a real HelloRetryRequest (the server takes P-256 only, curl's first key
@@ -167,7 +141,7 @@ out=$(probe_http "$D" "https://github.com/bytes/20000000" --resolve github.com:4
 assert_eq "$out" 20000000 "control: HTTPS through the proxy, 20 MB whole"
 
 t_begin "DNS: only the question, and EDNS of moat's own, reach the upstream"
-sandbox dq --default-egress deny --allow github.com:443 --dns-upstream "$UP"
+sandbox dq --default-egress deny --allow github.com:443 --dns-upstream "$UP" || t_end
 Q=moat-dq-$S
 cat >"$WORLD_DIR/q.py" <<'EOF'
 import socket, struct, sys

@@ -15,34 +15,11 @@
 # github.com is 140.82.112.3; the server certificate covers
 # *.githubusercontent.com, github.com, evil.example and cdn.example, so a
 # refused connection is the proxy's doing, not a certificate error.
-set -u
-here=$(cd "$(dirname "$0")" && pwd)
-. "$here/../lib/world.sh"
-. "$here/../lib/tap.sh"
-MOAT=${MOAT:?MOAT must name the moat binary}
+# shellcheck source=../lib/preamble.sh
+. "$(dirname "$0")/../lib/preamble.sh"
 
-require_kernel_feature netns veth nftables conntrack nat || exit $?
-world_create || { echo "not ok - world: cannot build the test world"; exit 1; }
-export MOAT_RUN_DIR=$WORLD_DIR/run
-S=$WORLD_SUFFIX
-m() { in_host "$MOAT" "$@"; }
-world_on_destroy in_host sh -c "for n in \$(ls $MOAT_RUN_DIR/sandboxes 2>/dev/null); do $MOAT rm -f \$n; done" || true
+t_world conntrack nat
 
-# counter SANDBOX NAME: a proxy counter from the supervisor's status
-counter() {
-	m inspect "$1-$S" --json |
-		python3 -c 'import json,sys; print(json.load(sys.stdin)["supervisor"]["proxy"][sys.argv[1]])' "$2"
-}
-# sandbox NAME ARGS...: create NAME-$S or fail the test
-sandbox() {
-	local name=$1 out
-	shift
-	if ! out=$(m create "$name-$S" "$@" 2>&1); then
-		not_ok "create $name $*" "$out"
-		t_end
-		exit
-	fi
-}
 # https NS NAME ADDR [PORT]: GET https://NAME/ at ADDR, print the body
 https() {
 	probe_http "$1" "https://$2:${4:-443}/" --resolve "$2:${4:-443}:$3" 2>&1
@@ -66,32 +43,32 @@ egress:
       ports: [443, 9999]
     - deny: "*.evil.example"
 EOF
-sandbox dom --policy "$WORLD_DIR/dom.yaml"
+sandbox dom --policy "$WORLD_DIR/dom.yaml" || t_end
 D=moat-dom-$S
-assert_eq "$(counter dom enabled)" 1 "domain rules turn the proxy on"
+assert_eq "$(proxy_counter dom enabled)" 1 "domain rules turn the proxy on"
 
 t_begin "TLS: names on a shared address told apart"
 assert_eq "$(probe_dns "$D" 8.8.8.8 raw.githubusercontent.com)" 151.101.1.1 "raw.githubusercontent.com resolves (and is pinned)"
 out=$(https "$D" raw.githubusercontent.com 151.101.1.1)
 assert_match "$out" "sni: raw.githubusercontent.com" "an allowed, pinned name is reached over TLS"
-assert_eq "$(counter dom allowed_name_total)" 1 "... counted as allowed-name"
+assert_eq "$(proxy_counter dom allowed_name_total)" 1 "... counted as allowed-name"
 for name in cdn.example evil.example evilgithub.com github.com.evil.net; do
 	out=$(https "$D" "$name" 151.101.1.1)
 	assert_no_match "$out" "sni:" "domain fronting: SNI $name to the pinned shared address is refused"
 done
-assert_eq "$(counter dom not_allowed_total)" 4 "... each counted as not-allowed (no rule allows the name)"
+assert_eq "$(proxy_counter dom not_allowed_total)" 4 "... each counted as not-allowed (no rule allows the name)"
 assert_eq "$(grep -c 'sni: evil.example' "$WORLD_DIR/srv-inet.log" 2>/dev/null)" 0 "... and no refused name reached the server"
 
 t_begin "TLS: an allowed name only to its own pins"
 out=$(https "$D" github.com 140.82.112.3)
 assert_no_match "$out" "sni:" "github.com before any DNS answer for it is refused"
-assert_eq "$(counter dom not_pinned_total)" 1 "... counted as not-pinned"
+assert_eq "$(proxy_counter dom not_pinned_total)" 1 "... counted as not-pinned"
 assert_eq "$(probe_dns "$D" 8.8.8.8 github.com)" 140.82.112.3 "github.com resolves"
 out=$(https "$D" github.com 140.82.112.3)
 assert_match "$out" "sni: github.com" "after the answer, github.com is reached"
 out=$(https "$D" github.com 151.101.1.1)
 assert_no_match "$out" "sni:" "a forged resolution (--resolve github.com:443:151.101.1.1) is refused"
-assert_eq "$(counter dom not_pinned_total)" 2 "... counted as not-pinned"
+assert_eq "$(proxy_counter dom not_pinned_total)" 2 "... counted as not-pinned"
 
 t_begin "HTTP: every Host checked"
 out=$(http "$D" raw.githubusercontent.com 151.101.1.1)
@@ -120,9 +97,8 @@ assert_match "$out" "path: /four" "keep-alive: a second request for the allowed 
 t_begin "a port a domain rule names, where the server may speak first"
 out=$(in_ns "$D" timeout 3 bash -c 'exec 3<>/dev/tcp/140.82.112.3/9999 && read -r -t 2 l <&3 && echo "$l"' 2>&1)
 assert_match "$out" "INET-9999 140.82.112.3" "the server's greeting reaches the client (140.82.112.3 is pinned for github.com)"
-before=$(counter dom allowed_pinned_address_total)
-[ "$before" -ge 1 ] && ok "... counted as allowed-pinned-address" ||
-	not_ok "... counted as allowed-pinned-address" "got $before"
+before=$(proxy_counter dom allowed_pinned_address_total)
+check "... counted as allowed-pinned-address (got $before)" test "$before" -ge 1
 out=$(echo ping | in_ns "$D" timeout 3 socat -T2 - TCP:140.82.112.3:9999 2>&1)
 assert_match "$out" "ping" "another protocol is relayed both ways"
 head -c 3000000 /dev/urandom >"$WORLD_DIR/big.bin"
@@ -130,17 +106,17 @@ got=$(in_ns "$D" timeout 20 socat -T5 - TCP:140.82.112.3:9999 <"$WORLD_DIR/big.b
 assert_eq "$got" "$(sha256sum <"$WORLD_DIR/big.bin")" "3 MB up and echoed back through the proxy, byte-exact both ways"
 assert_fail -m "an address pinned for no allowed name on 9999 is refused (151.101.1.1)" \
 	in_ns "$D" timeout 3 bash -c 'exec 3<>/dev/tcp/151.101.1.1/9999 && read -r -t 2 l <&3 && [ -n "$l" ]'
-n0=$(counter dom not_allowed_total)
+n0=$(proxy_counter dom not_allowed_total)
 in_ns "$D" timeout 5 openssl s_client -connect 140.82.112.3:9999 -servername cdn.example </dev/null >/dev/null 2>&1
-assert_eq "$(counter dom not_allowed_total)" "$((n0 + 1))" "a ClientHello for another name on that port is still judged by its SNI"
-n0=$(counter dom allowed_name_total)
+assert_eq "$(proxy_counter dom not_allowed_total)" "$((n0 + 1))" "a ClientHello for another name on that port is still judged by its SNI"
+n0=$(proxy_counter dom allowed_name_total)
 in_ns "$D" timeout 5 openssl s_client -connect 140.82.112.3:9999 -servername github.com </dev/null >/dev/null 2>&1
-assert_eq "$(counter dom allowed_name_total)" "$((n0 + 1))" "... and one for github.com passes as allowed-name"
+assert_eq "$(proxy_counter dom allowed_name_total)" "$((n0 + 1))" "... and one for github.com passes as allowed-name"
 
 t_begin "QUIC and UDP on domain-rule ports dropped; the address rules still apply elsewhere"
 assert_fail -m "UDP 443 to a pinned address is dropped (QUIC falls back to TCP)" probe_udp "$D" 151.101.1.1 443
 assert_fail -m "UDP 9999 (a port the github.com rule names) is dropped" probe_udp "$D" 140.82.112.3 9999
-sandbox udp --allow 151.101.1.1:443/udp --default-egress deny
+sandbox udp --allow 151.101.1.1:443/udp --default-egress deny || t_end
 assert_match "$(probe_udp "moat-udp-$S" 151.101.1.1 443)" "INET-443" "without domain rules, UDP 443 an address rule allows passes"
 
 t_begin "decisions in the log and the metrics"
@@ -158,7 +134,7 @@ if command -v promtool >/dev/null; then
 fi
 
 t_begin "a fresh sandbox with the same policy has no pins of its own"
-sandbox dom2 --policy "$WORLD_DIR/dom.yaml"
+sandbox dom2 --policy "$WORLD_DIR/dom.yaml" || t_end
 out=$(https "moat-dom2-$S" raw.githubusercontent.com 151.101.1.1)
 assert_no_match "$out" "sni:" "another sandbox's answers do not pin for this one"
 assert_eq "$(probe_dns "moat-dom2-$S" 8.8.8.8 raw.githubusercontent.com)" 151.101.1.1 "it resolves"

@@ -18,34 +18,15 @@
 #
 # Also: a "deny: ADDR" rule before "allow: NAME" wins on the proxied path,
 # as it does on the kernel's.
-set -u
-here=$(cd "$(dirname "$0")" && pwd)
-. "$here/../lib/world.sh"
-. "$here/../lib/tap.sh"
-MOAT=${MOAT:?MOAT must name the moat binary}
+#
+# It takes twenty seconds or more (each refused connection waits out its
+# timeout): tests/run-integration.sh starts it before the others.
+# moat-test: long
+# shellcheck source=../lib/preamble.sh
+. "$(dirname "$0")/../lib/preamble.sh"
 
-require_kernel_feature netns veth nftables conntrack nat || exit $?
-world_create || { echo "not ok - world: cannot build the test world"; exit 1; }
-export MOAT_RUN_DIR=$WORLD_DIR/run
-S=$WORLD_SUFFIX
-m() { in_host "$MOAT" "$@"; }
-world_on_destroy in_host sh -c "for n in \$(ls $MOAT_RUN_DIR/sandboxes 2>/dev/null); do $MOAT rm -f \$n; done" || true
+t_world conntrack nat
 
-# counter SANDBOX NAME: a proxy counter from the supervisor's status
-counter() {
-	m inspect "$1-$S" --json |
-		python3 -c 'import json,sys; print(json.load(sys.stdin)["supervisor"]["proxy"].get(sys.argv[1], "absent"))' "$2"
-}
-# sandbox NAME ARGS...: create NAME-$S or end the test
-sandbox() {
-	local name=$1 out
-	shift
-	if ! out=$(m create "$name-$S" "$@" 2>&1); then
-		not_ok "create $name $*" "$out"
-		t_end
-		exit
-	fi
-}
 # rewrite NS DEST4 TO4 DEST6 TO6: from root in the sandbox, rewrite TCP 80
 # to DEST4 (DEST6) into TO4 (TO6) as it leaves eth0, and the replies' source
 # back as they come in
@@ -102,19 +83,19 @@ control() {
 # a host service on *:80, every host address (the loopback ones too)
 _world_spawn srv-host80 "$HOST_NETNS" "$WORLD_PYTHON" -I "$WORLD_SRV" \
 	--ready "$WORLD_DIR/ready-host80" "tcp:0.0.0.0:80:HOST-80 {addr}" "tcp:[::]:80:HOST-80 {addr}"
-for _ in $(seq 100); do [ -f "$WORLD_DIR/ready-host80" ] && break; sleep 0.05; done
+wait_for 5 test -f "$WORLD_DIR/ready-host80" || { not_ok "the host service on *:80"; t_end; }
 
 t_begin "setup"
 assert_match "$(probe_tcp host 127.0.0.1 80)" "HOST-80 127.0.0.1" "the host service answers on 127.0.0.1:80"
 assert_match "$(probe_tcp host ::1 80)" "HOST-80 ::1" "... and on [::1]:80"
 
 t_begin "default allow, one domain rule"
-sandbox all --default-egress allow --allow example.com:443
+sandbox all --default-egress allow --allow example.com:443 || t_end
 A=moat-all-$S
 if [ -z "$(in_ns "$A" ip -6 route show default)" ]; then
 	not_ok "the sandbox has IPv6 (the world's host has global IPv6)"
 fi
-assert_eq "$(counter all enabled)" 1 "the domain rule turns the proxy on"
+assert_eq "$(proxy_counter all enabled)" 1 "the domain rule turns the proxy on"
 control "$A" "default allow"
 attack "$A" 0.0.0.0 :: "unspecified"
 attack "$A" 127.0.0.2 ::ffff:127.0.0.2 "loopback"
@@ -125,21 +106,21 @@ gw4=$(m inspect "all-$S" --json | python3 -c 'import json,sys; print(json.load(s
 attack "$A" "$gw4" "::ffff:$gw4" "the sandbox's own gateway"
 # the proxy refuses loopback and unspecified destinations itself; the
 # host's LAN address (allowed by the policy's default) the kernel refuses
-assert_eq "$(counter all host_total)" 4 "the proxy refused the four loopback and unspecified destinations"
-assert_eq "$(counter all kernel_denied_total)" 1 "the kernel refused the host's LAN address, counted as kernel-denied"
+assert_eq "$(proxy_counter all host_total)" 4 "the proxy refused the four loopback and unspecified destinations"
+assert_eq "$(proxy_counter all kernel_denied_total)" 1 "the kernel refused the host's LAN address, counted as kernel-denied"
 out=$(m logs "all-$S" --json 2>&1 | grep '"proxy"' | grep -c 'kernel-denied')
 assert_eq "$out" 1 "... and logged with its reason"
 control "$A" "default allow, after the attacks"
 
 t_begin "allow: 0.0.0.0/0"
-sandbox cidr --allow 0.0.0.0/0 --allow example.com:443
+sandbox cidr --allow 0.0.0.0/0 --allow example.com:443 || t_end
 C=moat-cidr-$S
 control "$C" "allow 0.0.0.0/0"
 attack "$C" 0.0.0.0 ::ffff:0.0.0.0 "unspecified"
 attack "$C" 127.0.0.2 ::ffff:127.0.0.2 "loopback"
 
 t_begin "default policy: addresses the host gains after the sandbox starts"
-sandbox dflt --allow github.com:443
+sandbox dflt --allow github.com:443 || t_end
 P=moat-dflt-$S
 in_host ip addr add 93.184.216.99/32 dev lo
 in_host ip addr add 93.184.216.98/32 dev lan0
@@ -150,7 +131,7 @@ attack "$P" 192.0.2.99 ::ffff:93.184.216.99 "a new address on lo, IPv4-mapped"
 attack "$P" 192.0.2.99 ::ffff:93.184.216.98 "a new address on lan0, IPv4-mapped"
 attack "$P" 192.0.2.99 ::ffff:93.184.217.5 "an address-less local route, IPv4-mapped"
 assert_no_match "$(probe_tcp "$P" 93.184.216.99 80 2>&1)" "HOST-80" "the kernel path to the new address stays closed"
-assert_eq "$(counter dflt kernel_denied_total)" 3 "the kernel refused all three, counted as kernel-denied"
+assert_eq "$(proxy_counter dflt kernel_denied_total)" 3 "the kernel refused all three, counted as kernel-denied"
 out=$(m logs "dflt-$S" --json 2>&1 | grep -c '"moat:I2:host"\|I2:host')
 assert_ok -m "... and its chains logged them as I2:host ($out records)" test "$out" -ge 3
 in_ns "$P" nft delete table netdev evil
@@ -201,23 +182,24 @@ assert_match "$(marked "$mk" 8.8.8.8 53 udp)" "^(timeout|refused: Operation not 
 assert_match "$(marked 0x8000fffe 93.184.216.34 80)" "^(timeout|refused: Operation not permitted)" "a mark with no sandbox is dropped (fail closed)"
 
 t_begin "deny: ADDR before allow: NAME"
-sandbox order --deny 140.82.112.3 --allow github.com:443
+sandbox order --deny 140.82.112.3 --allow github.com:443 || t_end
 O=moat-order-$S
 assert_eq "$(probe_dns "$O" 8.8.8.8 github.com)" 140.82.112.3 "github.com resolves (and is pinned)"
 out=$(probe_http "$O" https://github.com/ 2>&1)
 assert_no_match "$out" "sni: github.com" "https://github.com is refused: the deny of its address comes first"
-sandbox order2 --allow github.com:443
+sandbox order2 --allow github.com:443 || t_end
 O2=moat-order2-$S
 assert_eq "$(probe_dns "$O2" 8.8.8.8 github.com)" 140.82.112.3 "control: github.com resolves"
 out=$(probe_http "$O2" https://github.com/ 2>&1)
 assert_match "$out" "sni: github.com" "control: without the deny, https://github.com is reached"
 # the kernel's own judgement of the proxy's connections, in the same order
+declare -A mks
 for sb in order order2; do
 	idx=$(m inspect "$sb-$S" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["host_interface"][4:])')
-	eval "mk_$sb=$(printf '0x%08x' $((0x80000000 | idx)))"
+	mks[$sb]=$(printf '0x%08x' $((0x80000000 | idx)))
 done
-assert_match "$(marked "$mk_order" 140.82.112.3 443)" "^refused" "the kernel refuses the pinned address with the deny first"
-assert_eq "$(marked "$mk_order2" 140.82.112.3 443)" connected "control: and admits it without the deny"
+assert_match "$(marked "${mks[order]}" 140.82.112.3 443)" "^refused" "the kernel refuses the pinned address with the deny first"
+assert_eq "$(marked "${mks[order2]}" 140.82.112.3 443)" connected "control: and admits it without the deny"
 
 for n in all cidr dflt order order2; do m rm -f "$n-$S" >/dev/null 2>&1; done
 t_end

@@ -11,30 +11,25 @@
 #   [LAN 192.168.77.1] -- [HOST 127.0.0.1:P, 192.168.77.2:P  (supervisor)]
 #                                  | relays to
 #                           [sandbox: socat servers on :80 :81 :53u]
-set -u
-here=$(cd "$(dirname "$0")" && pwd)
-. "$here/../lib/world.sh"
-. "$here/../lib/tap.sh"
-MOAT=${MOAT:?MOAT must name the moat binary}
+# shellcheck source=../lib/preamble.sh
+. "$(dirname "$0")/../lib/preamble.sh"
 
-require_kernel_feature netns veth nftables || exit $?
-world_create || { echo "not ok - world: cannot build the test world"; exit 1; }
-export MOAT_RUN_DIR=$WORLD_DIR/run
-S=$WORLD_SUFFIX
-m() { in_host "$MOAT" "$@"; }
-world_on_destroy in_host sh -c "for n in \$(ls $MOAT_RUN_DIR/sandboxes 2>/dev/null); do $MOAT rm -f \$n; done" || true
+t_world
 pids=()
 kill_pids() { [ ${#pids[@]} = 0 ] || kill "${pids[@]}" 2>/dev/null; return 0; }
 world_on_destroy kill_pids
 
-# serve NS: token servers inside a sandbox (tcp 80, tcp 81 echo, udp 5353)
+# serve NS: token servers inside a sandbox (tcp 80, tcp 81 echo, udp 5300;
+# the UDP one reads the datagram socat hands it before it answers: a
+# command that exits first would make socat's write of it fail, EPIPE,
+# and no answer go back)
 serve() {
 	local ns=$1
 	ip netns exec "$ns" socat TCP-LISTEN:80,fork,reuseaddr SYSTEM:'echo SANDBOX-80' &
 	pids+=($!)
 	ip netns exec "$ns" socat TCP-LISTEN:81,fork,reuseaddr EXEC:cat &
 	pids+=($!)
-	ip netns exec "$ns" socat UDP-RECVFROM:5300,fork SYSTEM:'echo SANDBOX-UDP' &
+	ip netns exec "$ns" socat UDP-RECVFROM:5300,fork SYSTEM:'head -c1 >/dev/null; echo SANDBOX-UDP' &
 	pids+=($!)
 	world_wait_listen "$ns" tcp 80 && world_wait_listen "$ns" tcp 81 &&
 		world_wait_listen "$ns" udp 5300
@@ -106,22 +101,15 @@ in_host socat -T20 TCP:127.0.0.1:18110 SYSTEM:'sleep 5' &
 c1=$!
 in_host socat -T20 TCP:127.0.0.1:18110 SYSTEM:'sleep 5' &
 c2=$!
-for _ in $(seq 100); do
-	a=$(m inspect "l-$S" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["supervisor"]["publish"]["active"])')
-	[ "$a" = 2 ] && break
-	sleep 0.05
-done
-assert_eq "$a" 2 "two connections active"
+# active: the sandbox's relayed connections in use
+active() { m inspect "l-$S" --json | jq -r .supervisor.publish.active; }
+assert_eq "$(wait_eq 5 2 active)" 2 "two connections active"
 out=$(echo hi | in_host socat -T2 - TCP:127.0.0.1:18110 2>/dev/null)
 assert_ne "$out" hi "a third is refused"
-ref=$(m inspect "l-$S" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["supervisor"]["publish"]["refused_limit"])')
+ref=$(m inspect "l-$S" --json | jq -r .supervisor.publish.refused_limit)
 assert_eq "$ref" 1 "the refusal is counted"
 kill "$c1" "$c2" 2>/dev/null; wait "$c1" "$c2" 2>/dev/null
-for _ in $(seq 100); do
-	a=$(m inspect "l-$S" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["supervisor"]["publish"]["active"])')
-	[ "$a" = 0 ] && break
-	sleep 0.05
-done
+wait_eq 5 0 active >/dev/null
 assert_eq "$(echo hi | in_host socat -T2 - TCP:127.0.0.1:18110)" hi "a new connection works once they closed"
 
 t_begin "peers through published ports"

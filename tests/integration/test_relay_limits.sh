@@ -11,19 +11,11 @@
 #   [sandbox] --tcp 8081--> [HOST: proxy :15001] --> INET 140.82.112.3:8081
 #                                                    (accepts, never reads)
 #   [HOST] 127.0.0.1:18080 --published--> [sandbox] :8080
-set -u
-here=$(cd "$(dirname "$0")" && pwd)
-. "$here/../lib/world.sh"
-. "$here/../lib/tap.sh"
-MOAT=${MOAT:?MOAT must name the moat binary}
-PY=${WORLD_PYTHON:-python3}
+# shellcheck source=../lib/preamble.sh
+. "$(dirname "$0")/../lib/preamble.sh"
+PY=$WORLD_PYTHON
 
-require_kernel_feature netns veth nftables conntrack nat || exit $?
-world_create || { echo "not ok - world: cannot build the test world"; exit 1; }
-export MOAT_RUN_DIR=$WORLD_DIR/run
-S=$WORLD_SUFFIX
-m() { in_host "$MOAT" "$@"; }
-world_on_destroy in_host sh -c "for n in \$(ls $MOAT_RUN_DIR/sandboxes 2>/dev/null); do $MOAT rm -f \$n; done" || true
+t_world conntrack nat
 
 N=4				# limits.connections
 PER_CONN=$((4 * 2 * 131072))	# FWD_CONN_MEM_MAX's socket part (fwd.h)
@@ -64,11 +56,6 @@ assert_eq "$(probe_dns "$D" 8.8.8.8 github.com)" 140.82.112.3 "github.com resolv
 in_ns "$D" socat TCP-LISTEN:8080,fork,reuseaddr SYSTEM:'echo SB-8080' >/dev/null 2>&1 &
 world_wait_listen "$D" tcp 8080 "" 5 || not_ok "the sandbox's service listens"
 
-# proxy NAME: a counter of the sandbox's proxy
-proxy() {
-	m inspect "rl-$S" --json |
-		"$PY" -c 'import json,sys; print(json.load(sys.stdin)["supervisor"]["proxy"][sys.argv[1]])' "$1"
-}
 # hostmem: bytes the host namespace's TCP sockets hold (receive queues and
 # send queues, as the kernel charges them: ss -m's r and w)
 hostmem() {
@@ -99,7 +86,7 @@ echo "# published: $(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.0f MB/s", 67.1
 
 t_begin "a sandbox floods $N proxied connections to a server that never reads"
 base=$(hostmem)
-acc0=$(proxy accepted_total)
+acc0=$(proxy_counter rl accepted_total)
 # root in the sandbox: N connections, each written to until the kernel
 # takes nothing more for 2 s; then they are held open (the script waits)
 in_ns "$D" "$PY" -c '
@@ -124,18 +111,18 @@ open(out, "w").write(" ".join(map(str, sent)) + "\n")
 time.sleep(120)
 ' "$N" "$WORLD_DIR/sent" >/dev/null 2>"$WORLD_DIR/flood.err" &
 flood=$!
-for ((i = 0; i < 400; i++)); do [ -s "$WORLD_DIR/sent" ] && break; sleep 0.05; done
+wait_for 20 test -s "$WORLD_DIR/sent"
 used=$(( $(hostmem) - base ))
 sent=$(cat "$WORLD_DIR/sent" 2>/dev/null)
 echo "# sent per connection: $sent; host socket memory: $used bytes ($((used / N)) per connection, bound $PER_CONN)"
 min=$(tr ' ' '\n' <<<"${sent:-0}" | sort -n | head -1)
 check "control: every connection carried bytes (more than 128 KiB)" test "${min:-0}" -gt 131072
-assert_eq "$(( $(proxy accepted_total) - acc0 ))" "$N" "control: the $N connections went through the proxy"
+assert_eq "$(( $(proxy_counter rl accepted_total) - acc0 ))" "$N" "control: the $N connections went through the proxy"
 check "host socket memory stays within $N x $PER_CONN bytes (got $used)" test "$used" -le $((N * PER_CONN))
 
 t_begin "separate budgets: the proxy's slots are all held"
 out=$(in_ns "$D" timeout 5 socat -T2 - TCP:140.82.112.3:8081 </dev/null 2>&1)
-assert_eq "$(proxy connection_limit_total)" 1 "a proxied connection beyond limits.connections is refused"
+assert_eq "$(proxy_counter rl connection_limit_total)" 1 "a proxied connection beyond limits.connections is refused"
 assert_eq "$(in_host timeout 5 socat -T2 - TCP:127.0.0.1:18080 </dev/null 2>&1)" SB-8080 \
 	"the published port still accepts"
 kill "$flood" 2>/dev/null

@@ -15,39 +15,18 @@
 # To hit the window deterministically, the supervisors (ours: their PIDs
 # come from "moat inspect") are stopped with SIGSTOP before the flush, so
 # that nothing can restore the table while the attacks run, then resumed.
-set -u
-here=$(cd "$(dirname "$0")" && pwd)
-. "$here/../lib/world.sh"
-. "$here/../lib/tap.sh"
-MOAT=${MOAT:?MOAT must name the moat binary}
+# shellcheck source=../lib/preamble.sh
+. "$(dirname "$0")/../lib/preamble.sh"
 
-require_kernel_feature netns veth nftables ipv6 || exit $?
-world_create || { echo "not ok - world: cannot build the test world"; exit 1; }
-export MOAT_RUN_DIR=$WORLD_DIR/run
-S=$WORLD_SUFFIX
+t_world
 A=moat-a-$S
 B=moat-b-$S
-m() { in_host "$MOAT" "$@"; }
-world_on_destroy in_host sh -c "for n in \$(ls $MOAT_RUN_DIR/sandboxes 2>/dev/null); do $MOAT rm -f \$n; done" || true
-as_root_in() { local ns=$1; shift; ip netns exec "$ns" "$@"; }
-jfield() { python3 -c 'import json,sys; v=json.loads(sys.argv[1]).get(sys.argv[2]); print("" if v is None else v)' "$1" "$2"; }
 # status NAME: what "moat ls" shows for a sandbox
 status() {
 	m ls --json | python3 -c '
 import json,sys
 for s in json.load(sys.stdin):
     if s["name"] == sys.argv[1]: print(s["status"])' "$1"
-}
-# wait_for SECS CMD...: until CMD succeeds, polling every 20 ms
-wait_for() {
-	local n i
-	n=$(awk -v s="$1" 'BEGIN { print int(s / 0.02) }')
-	shift
-	for ((i = 0; i <= n; i++)); do
-		"$@" && return 0
-		sleep 0.02
-	done
-	return 1
 }
 table_present() { in_host nft list table inet moat >/dev/null 2>&1; }
 ms_now() { date +%s%3N; }
@@ -192,8 +171,10 @@ t_begin "a removed sandbox stays removed; no sandbox: a flush breaks nothing"
 kill "$lb" "$lb6" 2>/dev/null; wait "$lb" "$lb6" 2>/dev/null
 m rm -f "b-$S" >/dev/null
 in_host nft flush ruleset
-wait_for 1 table_present
-sleep 0.3
+# A's rules are restored in one transaction with the table: once A's
+# chain is back, anything of B's would be back too
+A_IF=$(jfield "$ja" host_interface)
+wait_for 1 in_host nft list chain inet moat "${A_IF}_fwd" >/dev/null 2>&1
 B_IF=$(jfield "$jb" host_interface)
 if in_host nft list chain inet moat "${B_IF}_fwd" >/dev/null 2>&1; then not_ok "B's chains were not restored"; else ok "B's chains were not restored"; fi
 m rm -f "a-$S" >/dev/null

@@ -15,23 +15,14 @@
 #                                        [LAN router] --- [INET 1.1.1.1 udp 9999 echo,
 #                                                          93.184.216.34 tcp 21 fake FTP,
 #                                                          tcp 9999 token]
-set -u
-here=$(cd "$(dirname "$0")" && pwd)
-. "$here/../lib/world.sh"
-. "$here/../lib/tap.sh"
-MOAT=${MOAT:?MOAT must name the moat binary}
+# shellcheck source=../lib/preamble.sh
+. "$(dirname "$0")/../lib/preamble.sh"
 
-require_kernel_feature netns veth nftables ipv6 conntrack nat || exit $?
-world_create || { echo "not ok - world: cannot build the test world"; exit 1; }
-export MOAT_RUN_DIR=$WORLD_DIR/run
+t_world conntrack nat
 export MOAT_POOL4=10.231.0.0/30 MOAT_POOL6=fd6d:6f61:7400::/64
-S=$WORLD_SUFFIX
-m() { in_host "$MOAT" "$@"; }
-world_on_destroy in_host sh -c "for n in \$(ls $MOAT_RUN_DIR/sandboxes 2>/dev/null); do $MOAT rm -f \$n; done" || true
 pids=()
 kill_pids() { [ ${#pids[@]} = 0 ] || kill "${pids[@]}" 2>/dev/null; return 0; }
 world_on_destroy kill_pids
-jfield() { python3 -c 'import json,sys; v=json.loads(sys.argv[1]).get(sys.argv[2]); print("" if v is None else v)' "$1" "$2"; }
 
 # udp_from NS SPORT DST PORT: send one datagram from a fixed source port,
 # print the first reply (nothing within 2 s: exit 1)

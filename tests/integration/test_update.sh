@@ -15,35 +15,22 @@
 # inside the sandbox, as root there, by a small client (hold.py below),
 # poked over a Unix socket: each poke sends a line and waits for its echo.
 # A cut connection is poked again: root inside cannot revive it.
-set -u
-here=$(cd "$(dirname "$0")" && pwd)
-. "$here/../lib/world.sh"
-. "$here/../lib/tap.sh"
-MOAT=${MOAT:?MOAT must name the moat binary}
+#
+# It takes twenty seconds or more (held connections are poked until they
+# are cut, pins expire): tests/run-integration.sh starts it before the
+# others.
+# moat-test: long
+# shellcheck source=../lib/preamble.sh
+. "$(dirname "$0")/../lib/preamble.sh"
 
-require_kernel_feature netns veth nftables conntrack || exit $?
-world_create || { echo "not ok - world: cannot build the test world"; exit 1; }
-export MOAT_RUN_DIR=$WORLD_DIR/run
-S=$WORLD_SUFFIX
+t_world conntrack
 N=u-$S
 U=moat-$N
-m() { in_host "$MOAT" "$@"; }
-world_on_destroy in_host sh -c "for n in \$(ls $MOAT_RUN_DIR/sandboxes 2>/dev/null); do $MOAT rm -f \$n; done" || true
 jget() { python3 -c '
 import json,sys
 v=json.loads(sys.argv[1])
 for k in sys.argv[2].split("."): v=v.get(k) if isinstance(v, dict) else None
 print("" if v is None else json.dumps(v) if isinstance(v,(dict,list,bool)) else v)' "$1" "$2"; }
-wait_for() {	# wait_for SECS CMD...: until CMD succeeds, every 50 ms
-	local n i
-	n=$(awk -v s="$1" 'BEGIN { print int(s / 0.05) }')
-	shift
-	for ((i = 0; i <= n; i++)); do
-		"$@" && return 0
-		sleep 0.05
-	done
-	return 1
-}
 
 # hold.py ADDR PORT SOCK tcp|udp: connect, then for each connection on
 # SOCK send a numbered line on the connection and answer OK if it came

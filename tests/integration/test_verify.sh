@@ -8,14 +8,15 @@
 # table, a new host listener) must not be.
 #
 #   [canaries a, b] [victim] --moatN-- [HOST: moat, listeners] -- [LAN] -- [INET]
-set -u
-here=$(cd "$(dirname "$0")" && pwd)
-. "$here/../lib/world.sh"
-. "$here/../lib/tap.sh"
-MOAT=${MOAT:?MOAT must name the moat binary}
-PY=${WORLD_PYTHON:-python3}
+#
+# It takes twenty seconds or more (three simulated worlds and a dozen live
+# verify runs): tests/run-integration.sh starts it before the others.
+# moat-test: long
+# shellcheck source=../lib/preamble.sh
+. "$(dirname "$0")/../lib/preamble.sh"
+PY=$WORLD_PYTHON
 
-require_kernel_feature netns veth nftables || exit $?
+require_kernel_feature netns veth nftables ipv6 || exit $?
 
 # --- verify --simulate: the README's first command -----------------------
 t_begin "verify --simulate"
@@ -37,28 +38,32 @@ assert_match "$out" "host via proxy \[::ffff:192.168.77.2\]:443/tcp .* blocked +
 	"... and to the host's address, IPv4-mapped"
 assert_match "$out" "queries reaching the upstream resolver .* 0 +0 +ok" \
 	"no DNS query reached the upstream"
+# world_left SFX: something of world SFX is left (a namespace, its run
+# directory)
+world_left() {
+	ip netns list | grep -q -E "^(moatv-[a-z]+|moat-verify)-$1\b" ||
+		compgen -G "/tmp/moatv-$1.*" >/dev/null
+}
+world_absent() { ! world_left "$1"; }
 # world_gone SFX: wait up to 10 s until nothing of world SFX is left
 world_gone() {
-	local i
 	[[ $1 =~ ^[0-9a-f]{8}$ ]] || { echo "no world suffix: $1" >&2; return 1; }
-	for i in $(seq 1 200); do
-		ip netns list | grep -q -E "^(moatv-[a-z]+|moat-verify)-$1\b" ||
-			{ ! ls -d /tmp/moatv-"$1".* >/dev/null 2>&1 && return 0; }
-		sleep 0.05
-	done
+	wait_for 10 world_absent "$1" && return 0
 	ip netns list | grep -E -- "-$1" >&2
 	return 1
 }
 check "its namespaces, canaries and run directory are gone" world_gone "${sfx:-none}"
 
+# has_canary ERRFILE: the world named in ERRFILE has a canary; its suffix
+# in $sim_sfx
+has_canary() {
+	sim_sfx=$(sed -n 's/.*moatv-{host,lan,inet}-\([0-9a-f]*\)$/\1/p' "$1")
+	[ -n "$sim_sfx" ] && ip netns list | grep -q "^moat-verify-$sim_sfx"
+}
 # sim_started ERRFILE: wait until the world has a canary; print the suffix
 sim_started() {
-	local i s
-	for i in $(seq 1 1000); do	# 20 s: a loaded machine, a sanitizer build
-		s=$(sed -n 's/.*moatv-{host,lan,inet}-\([0-9a-f]*\)$/\1/p' "$1")
-		[ -n "$s" ] && ip netns list | grep -q "^moat-verify-$s" && { echo "$s"; return 0; }
-		sleep 0.02
-	done
+	# 20 s: a loaded machine, a sanitizer build
+	wait_for 20 has_canary "$1" && echo "$sim_sfx" && return 0
 	echo none
 }
 # SIGINT while the world exists: everything removed, status 130
@@ -79,11 +84,7 @@ wait "$pid" 2>/dev/null
 check "SIGKILL: the world and the canaries are removed all the same" world_gone "$sfx"
 
 # --- live, in a test world ------------------------------------------------
-world_create || { echo "not ok - world: cannot build the test world"; exit 1; }
-export MOAT_RUN_DIR=$WORLD_DIR/run
-S=$WORLD_SUFFIX
-m() { in_host "$MOAT" "$@"; }
-world_on_destroy in_host sh -c "for n in \$(ls $MOAT_RUN_DIR/sandboxes 2>/dev/null); do $MOAT rm -f \$n; done" || true
+t_world
 
 m create "victim-$S" >/dev/null || { not_ok "create the victim sandbox"; t_end; }
 VIF=$(m inspect "victim-$S" --json | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["host_interface"])')
@@ -140,7 +141,7 @@ time.sleep(120)
 ' "$WORLD_DIR/listen-ready" &
 LPID=$!
 world_on_destroy kill "$LPID"
-for _ in $(seq 1 500); do [ -f "$WORLD_DIR/listen-ready" ] && break; sleep 0.02; done
+wait_for 10 test -f "$WORLD_DIR/listen-ready"
 # the operator names an internet target: a direct connection must fail
 in_host "$MOAT" verify --json --probe-target 93.184.216.34:443 >"$WORLD_DIR/v0.json" 2>"$WORLD_DIR/v0.err"
 vrc=$?
@@ -287,10 +288,8 @@ t_begin "--interval"
 # (nsenter execs moat: $! is moat itself)
 nsenter --net="$HOST_NETNS" "$MOAT" verify --interval 1s --json >"$WORLD_DIR/iv.json" 2>&1 &
 ipid=$!
-for _ in $(seq 1 1200); do	# two runs; 60 s at most
-	[ "$(wc -l <"$WORLD_DIR/iv.json")" -ge 2 ] && break
-	sleep 0.05
-done
+two_runs() { [ "$(wc -l <"$WORLD_DIR/iv.json")" -ge 2 ]; }
+wait_for 60 two_runs
 kill -TERM "$ipid"
 wait "$ipid"
 assert_eq "$?" 0 "SIGTERM ends it; the last run's status"

@@ -7,11 +7,8 @@
 # leaves nothing behind. Does not use moat.
 set -euo pipefail
 
-here=$(cd "$(dirname "$0")" && pwd)
-# shellcheck source=tests/lib/tap.sh
-. "$here/../lib/tap.sh"
-# shellcheck source=tests/lib/world.sh
-. "$here/../lib/world.sh"
+# shellcheck source=../lib/preamble.sh
+. "$(dirname "$0")/../lib/preamble.sh"
 
 rc=0
 require_kernel_feature netns veth nftables ipv6 || rc=$?
@@ -167,7 +164,7 @@ assert_fail -m "no namespace left, a left sandbox's included" bash -c "ip netns 
 assert_fail -m "no directory left" test -e "$dir"
 left=
 for pid in "${pids[@]}"; do
-	_world_alive "$pid" && left+=" $pid"
+	proc_alive "$pid" && left+=" $pid"
 done
 assert_eq "$left" "" "no server left running"
 assert_ok -m "world_destroy is idempotent" world_destroy

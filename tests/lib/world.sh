@@ -91,6 +91,9 @@
 #   world_wait_udp NS ADDR PORT [SECS]   wait until a datagram is answered
 #   world_wait_listen NS tcp|udp PORT [ADDR] [SECS]  wait for a listening
 #                           socket (ss; sends no packet)
+#   wait_for SECS CMD...    run CMD every 50 ms until it succeeds; 1 if it
+#                           still fails after SECS (a fraction is fine)
+#   proc_alive PID          the process exists and is not a zombie
 #   probe_tcp NS ADDR PORT [SECS]  print the token; 0 iff connected + token
 #   probe_udp NS ADDR PORT [SECS]  the same for udp
 #   probe_http NS URL [CURL_ARGS...]  print the body (https trusts
@@ -200,21 +203,32 @@ world_wait_udp() {
 	in_ns "$1" "$WORLD_PYTHON" -I -S "$WORLD_SRV" wait udp "$2" "$3" "${4:-5}"
 }
 
-# world_wait_listen NS tcp|udp PORT [ADDR] [SECS]
-world_wait_listen() {
-	local ns=$1 proto=$2 port=$3 addr=${4:-} secs=${5:-5} i n filter
-	local flag=-Hltn
-	[ "$proto" = udp ] && flag=-Hlun
-	filter="sport = :$port"
-	n=$(awk -v s="$secs" 'BEGIN { print int(s / 0.05) }')
-	for ((i = 0; i <= n; i++)); do
-		if [ -n "$addr" ]; then
-			in_ns "$ns" ss "$flag" src "$addr" "$filter" 2>/dev/null | grep -q . && return 0
-		else
-			in_ns "$ns" ss "$flag" "$filter" 2>/dev/null | grep -q . && return 0
-		fi
+# wait_for SECS CMD...: until CMD succeeds (it runs at least once)
+wait_for() {
+	local end
+	end=$(awk -v s="$1" 'BEGIN { printf "%d", s * 1000000 }')
+	end=$((${EPOCHREALTIME//[!0-9]/} + end))
+	shift
+	until "$@"; do
+		[ "${EPOCHREALTIME//[!0-9]/}" -lt "$end" ] || return 1
 		sleep 0.05
 	done
+}
+
+# _world_listening NS SS_ARGS...: ss lists a socket
+_world_listening() {
+	local ns=$1
+	shift
+	in_ns "$ns" ss "$@" 2>/dev/null | grep -q .
+}
+
+# world_wait_listen NS tcp|udp PORT [ADDR] [SECS]
+world_wait_listen() {
+	local ns=$1 proto=$2 port=$3 addr=${4:-} secs=${5:-5} flag=-Hltn sel=()
+	[ "$proto" = udp ] && flag=-Hlun
+	[ -n "$addr" ] && sel=(src "$addr")
+	wait_for "$secs" _world_listening "$ns" "$flag" "${sel[@]}" "sport = :$port" &&
+		return 0
 	_world_log "nothing listening on $proto ${addr:-*}:$port in $ns after ${secs}s"
 	return 1
 }
@@ -529,7 +543,7 @@ _world_build() {
 			break
 		fi
 		while read -r pid; do
-			_world_alive "$pid" && continue
+			proc_alive "$pid" && continue
 			_world_log "a server died while starting:"
 			tail -n 20 "$d"/srv-*.log "$d"/dnsmasq*.log >&2 2>/dev/null
 			return 1
@@ -586,8 +600,10 @@ world_create() {
 	prev=${prev#"trap -- "}
 	prev=${prev%" EXIT"}
 	eval "prev=${prev:-''}"
+	# (a second INT or TERM, which timeout(1) sends to the script and to
+	# its process group, must not cut the teardown short: ignored then)
 	# shellcheck disable=SC2064 # expand $prev now
-	trap "world_destroy; $prev" EXIT
+	trap "trap '' INT TERM HUP; world_destroy; $prev" EXIT
 	# make INT/TERM/HUP run the EXIT trap (unless the caller set its own)
 	[ -n "$(trap -p INT)" ] || trap 'exit 130' INT
 	[ -n "$(trap -p TERM)" ] || trap 'exit 143' TERM
@@ -611,9 +627,10 @@ world_on_destroy() {
 	WORLD_ON_DESTROY+=("$q")
 }
 
-# _world_alive PID: running (not gone, not a zombie waiting to be reaped:
-# the world's servers are orphans, reaped by init whenever it gets to it)
-_world_alive() {
+# proc_alive PID: running (not gone, not a zombie waiting to be reaped:
+# the world's servers and a killed sandbox's supervisor are orphans,
+# reaped by init whenever it gets to it)
+proc_alive() {
 	local stat
 	stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
 	stat=${stat##*) }
@@ -628,7 +645,7 @@ _world_kill() {
 	for ((i = 0; i < 40; i++)); do
 		alive=()
 		for pid in "$@"; do
-			_world_alive "$pid" && alive+=("$pid")
+			proc_alive "$pid" && alive+=("$pid")
 		done
 		[ ${#alive[@]} -eq 0 ] && return 0
 		sleep 0.05
@@ -657,6 +674,14 @@ world_cleanup_dir() {
 			[ -e "$ns" ] && names+=("${ns##*/}")
 		done
 	fi
+	# and any other sandbox of moat's run directory in the world
+	# (MOAT_RUN_DIR=DIR/run, tests/lib/preamble.sh): "moat run"'s own
+	# names, run-XXXXXXXX
+	for ns in "$d"/run/sandboxes/*/; do
+		ns=${ns%/}
+		ns=moat-${ns##*/}
+		[ -e "/run/netns/$ns" ] && names+=("$ns")
+	done
 	# 1. the processes the world started, if still in one of its namespaces
 	#    (guards against pid reuse)
 	if [ -f "$d/pids" ]; then

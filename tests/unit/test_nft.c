@@ -94,6 +94,9 @@ static void check_golden(const char *name, const char *text)
 	free(path);
 }
 
+/* the guest MAC of the fixed sandbox, with a TAP */
+static const uint8_t test_guest_mac[6] = { 0x02, 0x6d, 0x5e, 0xed, 0x00, 0x07 };
+
 /**
  * test_sandbox() - a fixed sandbox for the golden files
  * @s:		filled in
@@ -117,14 +120,16 @@ static void test_sandbox(struct nft_sandbox *s, const struct policy *pol,
 }
 
 /**
- * compile() - compile a policy text for the fixed sandbox
+ * compile_sb() - compile a policy text for the fixed sandbox
  * @yaml:	policy
  * @v6:		with IPv6
+ * @tap:	with a TAP device (a guest owns its addresses: the IPv6 one
+ *		is then the EUI-64 address of test_guest_mac)
  * @ok:		expected to compile
  *
  * Return: compiler output (caller frees)
  */
-static char *compile(const char *yaml, bool v6, bool ok)
+static char *compile_sb(const char *yaml, bool v6, bool tap, bool ok)
 {
 	struct errlist el = { 0 };
 	struct nft_sandbox s;
@@ -140,6 +145,12 @@ static char *compile(const char *yaml, bool v6, bool ok)
 		fail_msg("policy did not load");
 	}
 	test_sandbox(&s, &p, v6);
+	if (tap) {
+		s.tap = true;
+		memcpy(s.guest_mac, test_guest_mac, 6);
+		if (v6)
+			addr_eui64(s.addr6.addr, test_guest_mac, &s.addr6);
+	}
 	f = open_memstream(&buf, &len);
 	ret = nft_sandbox_add_text(f, &s, &el);
 	/* then, in a second transaction (libnftnl), the dispatch entries */
@@ -149,6 +160,19 @@ static char *compile(const char *yaml, bool v6, bool ok)
 	errlist_free(&el);
 	policy_free(&p);
 	return buf;
+}
+
+/**
+ * compile() - compile_sb() for a sandbox without a TAP
+ * @yaml:	policy
+ * @v6:		with IPv6
+ * @ok:		expected to compile
+ *
+ * Return: compiler output (caller frees)
+ */
+static char *compile(const char *yaml, bool v6, bool ok)
+{
+	return compile_sb(yaml, v6, false, ok);
 }
 
 static size_t pos(const char *hay, const char *needle);
@@ -210,7 +234,7 @@ static void test_golden_policies(void **state)
 		yaml = read_file(path);
 		assert_non_null(yaml);
 		v6 = strstr(de->d_name, "-v6") != NULL;
-		out = compile(yaml, v6, true);
+		out = compile_sb(yaml, v6, !strncmp(de->d_name, "tap", 3), true);
 		gname = xasprintf("%.*s.nft", (int)(l - 5), de->d_name);
 		check_golden(gname, out);
 		free(gname);
@@ -762,6 +786,58 @@ static void test_out_chain(void **state)
 	free(buf);
 }
 
+/**
+ * test_tap() - a guest behind a TAP: its MAC only, DHCP and router
+ * solicitations to moat's servers and nowhere else of the host
+ * @state:	unused
+ */
+static void test_tap(void **state)
+{
+	const char *mac = "moat7_pre ether saddr != 02:6d:5e:ed:00:07 counter name \"moat7_d_i5_any\" counter drop";
+	const char *dhcp0 = "moat7_pre ip saddr 0.0.0.0 ip daddr 255.255.255.255 udp sport 68 udp dport 67 accept";
+	const char *rs = "moat7_pre ip6 saddr { ::, fe80::6d:5eff:feed:7 } ip6 daddr ff02::2 icmpv6 type nd-router-solicit ip6 hoplimit 255 limit name \"moat7_nd\" accept";
+	const char *dhcp = "moat7_in ip daddr { 255.255.255.255, 10.231.0.29 } udp sport 68 udp dport 67 accept";
+	const char *ra = "moat7_in ip6 daddr ff02::2 icmpv6 type nd-router-solicit ip6 hoplimit 255 accept";
+	char *out = compile_sb("version: 1\n", true, true, true);
+
+	(void)state;
+	/* the MAC first: nothing a guest sends is looked at before it */
+	assert_true(pos(out, mac) < pos(out, dhcp0));
+	assert_true(pos(out, mac) < pos(out, "router solicitation (housekeeping)"));
+	assert_true(pos(out, mac) < pos(out, "moat7_pre ip saddr != 10.231.0.30"));
+	/* DHCP from 0.0.0.0 is let through only there, before the source
+	 * check; the router solicitation before the drops of RA/RS */
+	assert_true(pos(out, dhcp0) < pos(out, "moat7_pre ip saddr != 10.231.0.30"));
+	assert_true(pos(out, rs) < pos(out, "router solicitation (housekeeping)"));
+	assert_true(pos(out, rs) < pos(out, "icmpv6 type { nd-router-advert, nd-redirect, nd-router-solicit }"));
+	/* the guest's link-local and SLAAC addresses, not the namespace's */
+	assert_null(strstr(out, "fe80::2 "));
+	assert_non_null(strstr(out, "ip6 saddr != { ::, fe80::6d:5eff:feed:7, fd6d:6f61:7400:7:6d:5eff:feed:7 }"));
+	assert_non_null(strstr(out, "ip6 saddr != fd6d:6f61:7400:7:6d:5eff:feed:7 "));
+	assert_non_null(strstr(out, "ip6 saddr { ::, fe80::6d:5eff:feed:7 } ip6 daddr ff02::/16 icmpv6 type { mld-listener-report"));
+	/* the host: port 67 on the gateway or broadcast, before the host
+	 * is refused */
+	assert_true(pos(out, dhcp) < pos(out, "moat7_in fib daddr type local"));
+	assert_true(pos(out, ra) < pos(out, "moat7_in fib daddr type local"));
+	assert_true(pos(out, "moat7_in ct state invalid drop") < pos(out, dhcp));
+	free(out);
+
+	/* without IPv6: no router solicitations at all */
+	out = compile_sb("version: 1\n", false, true, true);
+	assert_non_null(strstr(out, dhcp0));
+	assert_null(strstr(out, "nd-router-solicit ip6 hoplimit 255 limit"));
+	assert_null(strstr(out, ra));
+	free(out);
+
+	/* a sandbox without a TAP has none of it */
+	out = compile("version: 1\n", true, true);
+	assert_null(strstr(out, "ether saddr"));
+	assert_null(strstr(out, "udp dport 67"));
+	assert_null(strstr(out, ra));
+	assert_non_null(strstr(out, "ip6 saddr != { ::, fe80::2, fd6d:6f61:7400:7::2 }"));
+	free(out);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -779,6 +855,7 @@ int main(void)
 		cmocka_unit_test(test_inner_dns),
 		cmocka_unit_test(test_logged_denials),
 		cmocka_unit_test(test_out_chain),
+		cmocka_unit_test(test_tap),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
