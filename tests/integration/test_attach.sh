@@ -9,9 +9,10 @@
 # 127.0.0.53, ::1), a domain rule enforced. It shows in ls, inspect, logs
 # and stats, takes exec and update, and goes by itself, leaving nothing,
 # when the container ends (namespace deleted, holder process killed), also
-# under an adopted supervisor. Refusals (the host's namespace, one already
-# attached, one with interfaces) with their exit statuses; a failure midway
-# leaves the namespace exactly as it was.
+# under an adopted supervisor, or when its interface is deleted by hand
+# (the table inside then stays, as documented). Refusals (the host's
+# namespace, one already attached, one with interfaces) with their exit
+# statuses; a failure midway leaves the namespace exactly as it was.
 #
 #   [container moat-ctr1-S]  --veth moat adds--  [HOST: moat]  --  [LAN]  --  [INET]
 #   [holder process's netns] --veth--                 |
@@ -271,6 +272,24 @@ assert_eq "$(leftovers "a-$S" "$A_IF")" "" "nothing left: link, rules, state"
 assert_ok -m "its supervisor exited" wait_for 3 proc_gone "$A_PID"
 assert_match "$(m logs --previous "a-$S")" "supervisor=removing" "its log is archived, saying why"
 assert_status -m "moat rm finds nothing" 1 m rm "a-$S"
+
+t_begin "its interface deleted by hand while the container runs"
+out=$(m attach "h-$S" --netns "/run/netns/$CT0" 2>&1); rc=$?
+assert_eq "$rc" 0 "attach: $out"
+H_IF=$(jfield "$(m inspect "h-$S" --json)" host_interface)
+assert_ok -m "control: it works" probe_tcp "/run/netns/$CT0" 93.184.216.34 22
+in_host ip link del "$H_IF"
+assert_ok -m "the sandbox goes by itself" wait_for 5 test ! -e "$MOAT_RUN_DIR/sandboxes/h-$S"
+assert_eq "$(leftovers "h-$S" "$H_IF")" "" "nothing of it on the host"
+assert_eq "$(ip -n "$CT0" -o link show | awk -F': ' '{print $2}' | tr '\n' ' ')" "lo " "inside: lo only"
+# documented: its supervisor joins no namespace, so the table stays
+assert_match "$(nsenter --net="/run/netns/$CT0" nft list tables)" "inet moat_dns" "the table inside stays (moat-attach(1))"
+out=$(m attach "h-$S" --netns "/run/netns/$CT0" 2>&1); rc=$?
+assert_eq "$rc" 0 "attached again: $out"
+assert_eq "$(nsenter --net="/run/netns/$CT0" nft list tables | grep -c moat_dns)" 1 "one table inside, replaced"
+assert_eq "$(probe_dns "/run/netns/$CT0" 127.0.0.53 github.com)" 140.82.112.3 "loopback DNS to the new gateway"
+assert_ok -m "moat rm" m rm "h-$S"
+assert_eq "$(nsenter --net="/run/netns/$CT0" nft list ruleset)" "" "moat rm removes the table"
 
 t_begin "attach by --pid, --ifname, the holder killed"
 # the holder is the container's one process: a server on port 8080
