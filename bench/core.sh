@@ -250,7 +250,7 @@ TL_N=20 time_loop "$HM" "$R/rm-many" '"$MOAT" rm "m$i-$SFX"'
 # shared page split between them: what the pair costs)
 moat ls --json | jq -r '.[] | select(.name | startswith("n")) | .supervisor_pid' |
 	while read -r pid; do
-		read -ra kids < <(cat /proc/"$pid"/task/*/children)
+		read -ra kids < <(cat /proc/"$pid"/task/*/children) || true	# no newline: status 1
 		wk=$(for c in "${kids[@]}"; do
 			[ "$(cat /proc/"$c"/comm)" = moat-worker ] && echo "$c"; done | head -n1)
 		awk '/^VmRSS:/ { print $2 / 1024 }' "/proc/$pid/status" >>"$R/rss"
