@@ -161,7 +161,7 @@ _moat_command()
 _moat_optarg()
 {
 	case $1 in
-	--policy)
+	--policy | --netns)
 		_moat_files "$2"
 		;;
 	--default-egress)
@@ -184,8 +184,8 @@ _moat_optarg()
 	return 0
 }
 
-# _moat_sandbox INDEX run|create - complete the arguments of run or create
-# from word INDEX on
+# _moat_sandbox INDEX run|create|attach|update - complete the arguments of
+# those commands from word INDEX on
 _moat_sandbox()
 {
 	local i=$1 sub=$2 word=$_moat_word
@@ -194,6 +194,10 @@ _moat_sandbox()
 		--bandwidth --tap --tap-owner --help'
 
 	[[ $sub == run ]] && opts="--user --quiet $opts"
+	if [[ $sub == attach ]]; then
+		opts=${opts/--no-net/}
+		opts="--netns --pid --ifname ${opts/--tap --tap-owner/}"
+	fi
 	if [[ $sub == update ]]; then
 		# "moat update NAME [OPTIONS]": an existing sandbox; only the
 		# options that can change live
@@ -205,8 +209,8 @@ _moat_sandbox()
 		fi
 		[[ ${_moat_w[i]} != -* ]] && ((i++))
 	fi
-	if [[ $sub == create ]]; then
-		# "moat create NAME [OPTIONS]": a new name, nothing to offer
+	if [[ $sub == create || $sub == attach ]]; then
+		# "moat create|attach NAME [OPTIONS]": a new name, nothing to offer
 		((i == _moat_cw)) && [[ $word != -* ]] && return 0
 		[[ ${_moat_w[i]} != -* ]] && ((i++))
 	fi
@@ -217,7 +221,8 @@ _moat_sandbox()
 			return 0
 			;;
 		--policy | --name | --allow | --deny | --default-egress | \
-			--publish | --dns-upstream | --bandwidth | --user | --tap-owner)
+			--publish | --dns-upstream | --bandwidth | --user | --tap-owner | \
+			--netns | --pid | --ifname)
 			((i++))
 			;;
 		-*) ;;
@@ -324,14 +329,14 @@ _moat()
 		if [[ $word == -* ]]; then
 			_moat_reply "$word" -W '--verbose --help --version'
 		else
-			_moat_reply "$word" -W 'run create exec update adopt rm ls inspect policy logs stats verify help'
+			_moat_reply "$word" -W 'run create attach exec update adopt rm ls inspect policy logs stats verify help'
 		fi
 		return 0
 	fi
 	((i++))
 
 	case $cmd in
-	run | create | update)
+	run | create | attach | update)
 		_moat_sandbox "$i" "$cmd"
 		;;
 	exec)
@@ -422,7 +427,7 @@ _moat()
 		;;
 	help)
 		((i == _moat_cw)) &&
-			_moat_reply "$word" -W 'run create exec update adopt rm ls inspect policy logs stats verify'
+			_moat_reply "$word" -W 'run create attach exec update adopt rm ls inspect policy logs stats verify'
 		;;
 	esac
 	return 0

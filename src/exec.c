@@ -76,7 +76,6 @@
 
 #include "err.h"
 #include "exec.h"
-#include "netns.h"
 
 /**
  * exec_parse_user() - parse --user UID[:GID] (numbers or names)
@@ -936,7 +935,8 @@ static __attribute__((noreturn)) void exec_init(const struct exec_ctx *x)
 
 /**
  * exec_run() - run a command in a sandbox, contained, and wait for it
- * @netns:	path of the sandbox's network namespace
+ * @nsfd:	the sandbox's network namespace (sandbox_netns_open()); the
+ *		caller closes it
  * @resolv:	the sandbox's resolv.conf (exec_write_resolv_conf()), or NULL
  * @run_dir:	moat's run directory, hidden from the command
  * @u:		target user
@@ -951,11 +951,11 @@ static __attribute__((noreturn)) void exec_init(const struct exec_ctx *x)
  *	   when it could not be started: 125 if moat failed, 126 if the
  *	   command is not executable, 127 if it was not found
  */
-int exec_run(const char *netns, const char *resolv, const char *run_dir,
+int exec_run(int nsfd, const char *resolv, const char *run_dir,
 	     const struct exec_user *u, char *const argv[], bool linger)
 {
 	struct exec_ctx x = { .resolv = resolv, .run_dir = run_dir, .u = u,
-			      .argv = argv, .linger = linger };
+			      .argv = argv, .linger = linger, .nsfd = nsfd };
 	int sfd[2], pidns, code, st, ret = MOAT_EXIT_FAILURE;
 	sigset_t block;
 	size_t i;
@@ -963,17 +963,12 @@ int exec_run(const char *netns, const char *resolv, const char *run_dir,
 	pid_t init;
 
 	exec_outside_ids(u, &x.out_uid, &x.out_gid);
-	x.nsfd = netns_open(netns);
-	if (x.nsfd < 0) {
-		msg_err("cannot open %s: %s", netns, strerror(-x.nsfd));
-		return MOAT_EXIT_FAILURE;
-	}
 	pidns = open("/proc/self/ns/pid", O_RDONLY | O_CLOEXEC);
 	if (pidns < 0 || pipe2(sfd, O_CLOEXEC)) {
 		msg_err("cannot prepare the PID namespace: %s", strerror(errno));
 		if (pidns >= 0)
 			close(pidns);
-		goto out_ns;
+		return ret;
 	}
 	/* blocked until each process has its handler: none is lost */
 	sigemptyset(&block);
@@ -1005,7 +1000,7 @@ int exec_run(const char *netns, const char *resolv, const char *run_dir,
 	sigprocmask(SIG_SETMASK, &x.oldmask, NULL);
 	if (init < 0) {
 		close(sfd[0]);
-		goto out_ns;
+		return ret;
 	}
 	do
 		n = read(sfd[0], &code, sizeof(code));
@@ -1024,8 +1019,6 @@ int exec_run(const char *netns, const char *resolv, const char *run_dir,
 			ret = WEXITSTATUS(st);
 	}
 	exec_fwd_pid = 0;
-out_ns:
-	close(x.nsfd);
 	return ret;
 }
 /**

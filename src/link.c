@@ -38,6 +38,15 @@
  * device, so netfilter still sees them arrive on it. Packets are queued,
  * not dropped, up to LINK_SHAPE_LATENCY_US of delay.
  *
+ * The end of a link (link_watch_open(), link_watch_read()): a supervisor
+ * whose sandbox's namespace belongs to someone else (moat attach) learns
+ * that the namespace ended from the kernel deleting its veth, which takes
+ * the host end with it. It listens to route netlink's link group with a
+ * classic BPF socket filter that passes only RTM_DELLINK of the one
+ * interface index it watches (family AF_UNSPEC: a bridge's AF_BRIDGE
+ * message for a port leaving it is no deletion), so that the links other
+ * sandboxes add and remove never wake it.
+ *
  * A guest's TAP device (link_tap_add()) is made the way "ip tuntap add"
  * makes one: /dev/net/tun opened from inside the sandbox namespace (a TUN
  * device is created in its opener's namespace), TUNSETIFF, an owner, and
@@ -57,9 +66,14 @@
  */
 #include <errno.h>
 #include <sched.h>
+#include <stddef.h>
 #include <string.h>
 #include <fcntl.h>
+#include <arpa/inet.h>
 #include <net/if.h>
+#include <sys/socket.h>
+#include <linux/filter.h>
+#include <linux/netlink.h>
 #include <linux/rtnetlink.h>
 #include <linux/if_addr.h>
 
@@ -521,18 +535,21 @@ out:
 }
 
 /**
- * link_route_add() - add a unicast route to the main table
+ * link_route_add_in() - add a route
  * @l:		context
  * @dst:	destination, length 0 for a default route
  * @dev:	output interface, may be NULL if @via is given
- * @via:	gateway, NULL for a directly connected destination; an IPv6
- *		link-local gateway needs @dev
+ * @via:	gateway, or NULL
+ * @table:	RT_TABLE_*
+ * @type:	RTN_*
+ * @metric:	priority, 0 for the kernel's default
  *
  * Return: 0 on success, -EEXIST if the route exists, other negative
- * error code on failure (-ENETUNREACH for an unreachable gateway)
+ * error code on failure
  */
-int link_route_add(struct link_ctx *l, const struct prefix *dst,
-		   const char *dev, const struct prefix *via)
+static int link_route_add_in(struct link_ctx *l, const struct prefix *dst,
+			     const char *dev, const struct prefix *via,
+			     uint32_t table, uint8_t type, uint32_t metric)
 {
 	struct nl_addr *d = NULL, *gw = NULL;
 	struct rtnl_nexthop *nh = NULL;
@@ -565,9 +582,11 @@ int link_route_add(struct link_ctx *l, const struct prefix *dst,
 	}
 
 	rtnl_route_set_family(r, dst->family);
-	rtnl_route_set_table(r, RT_TABLE_MAIN);
-	rtnl_route_set_type(r, RTN_UNICAST);
+	rtnl_route_set_table(r, table);
+	rtnl_route_set_type(r, type);
 	rtnl_route_set_protocol(r, RTPROT_STATIC);
+	if (metric)
+		rtnl_route_set_priority(r, metric);
 	rc = rtnl_route_set_dst(r, d);
 	if (rc < 0) {
 		rc = -link_nlerr(rc);
@@ -590,6 +609,45 @@ out:
 	nl_addr_put(d);
 	rtnl_route_put(r);
 	return rc;
+}
+
+/**
+ * link_route_add() - add a unicast route to the main table
+ * @l:		context
+ * @dst:	destination, length 0 for a default route
+ * @dev:	output interface, may be NULL if @via is given
+ * @via:	gateway, NULL for a directly connected destination; an IPv6
+ *		link-local gateway needs @dev
+ *
+ * Return: 0 on success, -EEXIST if the route exists, other negative
+ * error code on failure (-ENETUNREACH for an unreachable gateway)
+ */
+int link_route_add(struct link_ctx *l, const struct prefix *dst,
+		   const char *dev, const struct prefix *via)
+{
+	return link_route_add_in(l, dst, dev, via, RT_TABLE_MAIN, RTN_UNICAST, 0);
+}
+
+/**
+ * link_route_add_local() - add a local route through an interface
+ * @l:		context
+ * @dst:	destination delivered locally when it arrives on @dev
+ * @dev:	the interface
+ * @metric:	priority, behind the kernel's own local routes (metric 0),
+ *		so that what the host sends itself still takes those
+ *
+ * The route is in the local table and goes with @dev.
+ *
+ * Return: 0 on success, -EEXIST if the route exists, other negative
+ * error code on failure
+ */
+int link_route_add_local(struct link_ctx *l, const struct prefix *dst,
+			 const char *dev, uint32_t metric)
+{
+	if (!dev)
+		return -EINVAL;
+	return link_route_add_in(l, dst, dev, NULL, RT_TABLE_LOCAL, RTN_LOCAL,
+				 metric);
 }
 
 /**
@@ -1298,6 +1356,95 @@ int link_shape(struct link_ctx *l, const char *name, const char *ifb,
 	}
 
 	return 0;
+}
+
+/**
+ * link_watch_open() - a socket told when one interface is deleted
+ * @ifindex:	the interface, in the caller's network namespace
+ *
+ * Return: non-blocking descriptor for link_watch_read(), or -errno
+ */
+int link_watch_open(unsigned ifindex)
+{
+	const uint32_t off_type = offsetof(struct nlmsghdr, nlmsg_type);
+	const uint32_t off_ifi = NLMSG_LENGTH(0);
+	struct sock_filter code[] = {
+		/* classic BPF loads are big-endian: compare with htons/htonl */
+		BPF_STMT(BPF_LD | BPF_H | BPF_ABS, off_type),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, htons(RTM_DELLINK), 0, 5),
+		BPF_STMT(BPF_LD | BPF_B | BPF_ABS,
+			 off_ifi + offsetof(struct ifinfomsg, ifi_family)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AF_UNSPEC, 0, 3),
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
+			 off_ifi + offsetof(struct ifinfomsg, ifi_index)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, htonl(ifindex), 0, 1),
+		BPF_STMT(BPF_RET | BPF_K, 0xffffffff),	/* pass */
+		BPF_STMT(BPF_RET | BPF_K, 0),		/* drop */
+	};
+	struct sock_fprog prog = { .len = ARRAY_SIZE(code), .filter = code };
+	struct sockaddr_nl sa = { .nl_family = AF_NETLINK };
+	int fd, grp = RTNLGRP_LINK, ret;
+
+	if (!ifindex)
+		return -EINVAL;
+	fd = socket(AF_NETLINK, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC,
+		    NETLINK_ROUTE);
+	if (fd < 0)
+		return -errno;
+	if (setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof(prog)) ||
+	    bind(fd, (struct sockaddr *)&sa, sizeof(sa)) ||
+	    setsockopt(fd, SOL_NETLINK, NETLINK_ADD_MEMBERSHIP, &grp,
+		       sizeof(grp))) {
+		ret = -errno;
+		close(fd);
+		return ret;
+	}
+	return fd;
+}
+
+/**
+ * link_watch_read() - drain a socket of link_watch_open()
+ * @fd:		the socket
+ * @ifindex:	the interface it watches
+ *
+ * Messages lost to a full socket buffer (ENOBUFS) are made up for by
+ * asking whether the interface still exists.
+ *
+ * Return: 1 if the interface was deleted, 0 if not, -errno on another
+ * error
+ */
+int link_watch_read(int fd, unsigned ifindex)
+{
+	char buf[4096], name[IF_NAMESIZE];
+	int gone = 0;
+
+	for (;;) {
+		ssize_t n = recv(fd, buf, sizeof(buf), 0);
+		const struct nlmsghdr *nlh = (const struct nlmsghdr *)buf;
+		size_t left = n > 0 ? (size_t)n : 0;
+
+		if (n < 0) {
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				return gone;
+			if (errno == EINTR)
+				continue;
+			if (errno == ENOBUFS) {
+				if (!if_indextoname(ifindex, name))
+					gone = 1;
+				continue;
+			}
+			return -errno;
+		}
+		for (; NLMSG_OK(nlh, left); nlh = NLMSG_NEXT(nlh, left)) {
+			const struct ifinfomsg *ifi = NLMSG_DATA(nlh);
+
+			if (nlh->nlmsg_type == RTM_DELLINK &&
+			    nlh->nlmsg_len >= NLMSG_LENGTH(sizeof(*ifi)) &&
+			    ifi->ifi_family == AF_UNSPEC &&
+			    ifi->ifi_index == (int)ifindex)
+				gone = 1;
+		}
+	}
 }
 
 /**

@@ -50,6 +50,8 @@ int link_addr_add(struct link_ctx *l, const char *name,
 		  const struct prefix *addr, bool nodad);
 int link_route_add(struct link_ctx *l, const struct prefix *dst,
 		   const char *dev, const struct prefix *via);
+int link_route_add_local(struct link_ctx *l, const struct prefix *dst,
+			 const char *dev, uint32_t metric);
 int link_routes(struct link_ctx *l, int family, struct link_route **out,
 		size_t *n);
 int link_addrs(struct link_ctx *l, int family, struct link_addr **out,
@@ -60,5 +62,7 @@ int link_tap_add(int nsfd, const char *name, uid_t owner);
 int link_wire(struct link_ctx *l, const char *a, const char *b);
 int link_shape(struct link_ctx *l, const char *name, const char *ifb,
 	       uint64_t egress_bps, uint64_t ingress_bps);
+int link_watch_open(unsigned ifindex);
+int link_watch_read(int fd, unsigned ifindex);
 
 #endif /* MOAT_LINK_H */

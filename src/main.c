@@ -9,10 +9,11 @@
  * cmd_COMMAND(), taking argc/argv after the command name; those of "moat
  * logs" and "moat verify" live with what they do (logs.c, verify.c), the
  * others here, and cli.c has what they all share (usage errors, help, root
- * and configuration checks). Options are parsed with getopt_long;
- * the sandbox options shared by run and create build one effective policy:
- * the --policy file, with rules from --allow/--deny in front of the file's
- * (command-line rules are evaluated first), then the overrides. Every
+ * and configuration checks). Options are parsed with getopt_long; the
+ * sandbox options shared by run, create and attach build one effective
+ * policy: the --policy file, with rules from --allow/--deny in front of
+ * the file's (command-line rules are evaluated first), then the
+ * overrides. Every
  * error is one line on stderr, and the exit status says what kind it was
  * (SPEC §6): 0 success, 1 policy failure, 2 usage, 125 moat failed, or the
  * command's own status for run and exec. The help texts here and the man
@@ -20,6 +21,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <signal.h>
 #include <string.h>
 #include <time.h>
@@ -34,6 +36,7 @@
 #include "guard.h"
 #include "log.h"
 #include "logs.h"
+#include "netns.h"
 #include "nft.h"
 #include "policy.h"
 #include "prom.h"
@@ -60,6 +63,9 @@ static const char usage_main[] =
 "Commands:\n"
 "  run [OPTIONS] -- CMD [ARG...]   create a sandbox, run CMD inside, remove it\n"
 "  create NAME [OPTIONS]           create a sandbox and leave it running\n"
+"  attach NAME --netns PATH|--pid PID [OPTIONS]\n"
+"                                  make a container's network namespace a\n"
+"                                  sandbox's inside\n"
 "  exec NAME [--user U] -- CMD     run CMD inside an existing sandbox\n"
 "  update NAME [OPTIONS]           replace a running sandbox's policy\n"
 "  adopt NAME... | --all           give sandboxes whose supervisor died a new one\n"
@@ -130,6 +136,27 @@ static const char usage_create[] =
 "Create a sandbox and leave it running under its supervisor; print its name.\n"
 "\n";
 
+static const char usage_attach[] =
+"Usage: moat attach NAME (--netns PATH | --pid PID) [--ifname IFNAME] [OPTIONS]\n"
+"\n"
+"Make a sandbox whose inside is a network namespace someone else made, a\n"
+"container's, holding nothing but lo: moat adds its interface, addresses,\n"
+"routes and rules as 'moat create' does, and starts its supervisor. The\n"
+"sandbox is listed, inspected, logged, updated and removed like any other,\n"
+"and ends by itself when the namespace does (the container stopped). DNS to\n"
+"any resolver, 127.0.0.53 included, is answered by moat. Prints its name.\n"
+"\n"
+"  --netns PATH              the namespace by a path: /run/netns/NAME,\n"
+"                            /proc/PID/ns/net, a runtime's namespace file\n"
+"  --pid PID                 the namespace of process PID\n"
+"  --ifname IFNAME           moat's interface inside (default eth0)\n"
+"\n"
+"Exit status: 0 attached; 1 the namespace is refused (the host's own,\n"
+"another sandbox's, one with interfaces besides lo, not a network namespace,\n"
+"no such process or file) or the policy is; 2 usage; 125 moat failed, and\n"
+"the namespace is as it was (see moat-attach(1)).\n"
+"\n";
+
 static const char usage_update[] =
 "Usage: moat update NAME [--policy FILE] [--allow RULE]... [--deny RULE]...\n"
 "                        [--default-egress public|deny|allow]\n"
@@ -183,7 +210,8 @@ static const char usage_rm[] =
 "Remove sandboxes: interface, rules, namespace and state. Without --force a\n"
 "sandbox that still has processes inside, or whose supervisor is dead, is\n"
 "refused; with it, those processes are killed and whatever is left removed.\n"
-"Exit status 1 if a sandbox does not exist.\n";
+"An attached sandbox's namespace and processes are its container's: they\n"
+"stay, with lo alone (no network). Exit status 1 if a sandbox does not exist.\n";
 
 static const char usage_ls[] =
 "Usage: moat ls [--json]\n"
@@ -204,8 +232,9 @@ static const char usage_ls[] =
 static const char usage_inspect[] =
 "Usage: moat inspect NAME [--json]\n"
 "\n"
-"Show a sandbox: name, netns path, addresses, gateway, host interface,\n"
-"supervisor pid, effective policy, counters.\n";
+"Show a sandbox: name, netns path (for an attached sandbox, the path it was\n"
+"attached by, and the namespace's identity), addresses, gateway, host and\n"
+"inside interfaces, supervisor pid, effective policy, counters.\n";
 
 static const char usage_policy[] =
 "Usage: moat policy check FILE\n"
@@ -227,8 +256,12 @@ enum {
 	OPT_POLICY = 256, OPT_NAME, OPT_ALLOW, OPT_DENY, OPT_DEFAULT_EGRESS,
 	OPT_NO_NET, OPT_RESTRICTED, OPT_PUBLISH, OPT_DNS_UPSTREAM,
 	OPT_NO_REBIND, OPT_USER, OPT_BANDWIDTH, OPT_JSON, OPT_HELP, OPT_QUIET,
-	OPT_TAP, OPT_TAP_OWNER,
+	OPT_NETNS, OPT_PID, OPT_IFNAME, OPT_TAP, OPT_TAP_OWNER,
 };
+
+/* what parse_sb_args() takes beyond the sandbox options */
+#define SB_ARGS_RUN	0x1	/* --user, --quiet (moat run) */
+#define SB_ARGS_ATTACH	0x2	/* --netns, --pid, --ifname (moat attach) */
 
 /**
  * struct sb_args - sandbox options as given
@@ -246,6 +279,9 @@ enum {
  * @no_rebind:		--no-rebind-protection
  * @bandwidth:		--bandwidth, or NULL
  * @quiet:		--quiet (run: no summary of denials)
+ * @netns:		--netns (attach)
+ * @pid:		--pid (attach), 0 if not given
+ * @ifname:		--ifname (attach)
  * @tap:		--tap[=IFNAME], or NULL
  * @tap_owner:		--tap-owner, or -1: the host UID of the command's user
  */
@@ -264,6 +300,9 @@ struct sb_args {
 	bool no_rebind;
 	const char *bandwidth;
 	bool quiet;
+	const char *netns;
+	pid_t pid;
+	const char *ifname;
 	const char *tap;
 	long long tap_owner;
 };
@@ -282,6 +321,9 @@ static const struct option sb_longopts[] = {
 	{ "user", required_argument, NULL, OPT_USER },
 	{ "bandwidth", required_argument, NULL, OPT_BANDWIDTH },
 	{ "quiet", no_argument, NULL, OPT_QUIET },
+	{ "netns", required_argument, NULL, OPT_NETNS },
+	{ "pid", required_argument, NULL, OPT_PID },
+	{ "ifname", required_argument, NULL, OPT_IFNAME },
 	{ "tap", optional_argument, NULL, OPT_TAP },
 	{ "tap-owner", required_argument, NULL, OPT_TAP_OWNER },
 	{ "help", no_argument, NULL, OPT_HELP },
@@ -311,18 +353,20 @@ static int parse_tap_arg(struct sb_args *a, bool owner, const char *arg)
 }
 
 /**
- * parse_sb_args() - parse the sandbox options of run and create
+ * parse_sb_args() - parse the sandbox options of run, create, attach and
+ * update
  * @cmd:	command name, for messages
  * @argc:	argument count (argv[0] is the command)
  * @argv:	arguments
  * @a:		filled in
- * @with_user:	accept --user
+ * @extra:	SB_ARGS_RUN, SB_ARGS_ATTACH: the command's own options
  *
  * Return: 0, or an exit status after printing the error
  */
 static int parse_sb_args(const char *cmd, int argc, char **argv,
-			 struct sb_args *a, bool with_user)
+			 struct sb_args *a, unsigned extra)
 {
+	bool with_user = extra & SB_ARGS_RUN;
 	struct errlist el = { 0 };
 	int opt, li = 0;
 
@@ -404,6 +448,34 @@ static int parse_sb_args(const char *cmd, int argc, char **argv,
 				return cli_usage_error(cmd, "unknown option '--quiet'");
 			a->quiet = true;
 			break;
+		case OPT_NETNS:
+		case OPT_PID:
+		case OPT_IFNAME: {
+			char *end;
+			long v;
+
+			if (!(extra & SB_ARGS_ATTACH))
+				return cli_usage_error(cmd, "unknown option '--%s'",
+						       sb_longopts[li].name);
+			if (opt == OPT_NETNS) {
+				a->netns = optarg;
+				break;
+			}
+			if (opt == OPT_IFNAME) {
+				if (!sandbox_ifname_valid(optarg))
+					return cli_usage_error(cmd, "--ifname '%s': use 1 to 15 letters, digits, '_', '.' or '-', not lo",
+							       optarg);
+				a->ifname = optarg;
+				break;
+			}
+			errno = 0;
+			v = strtol(optarg, &end, 10);
+			if (errno || *end || end == optarg || v <= 0 || v > INT32_MAX)
+				return cli_usage_error(cmd, "--pid '%s': expected a process ID",
+						       optarg);
+			a->pid = (pid_t)v;
+			break;
+		}
 		case OPT_BANDWIDTH: {
 			uint64_t bps;
 
@@ -594,14 +666,14 @@ static int cmd_run(int argc, char **argv)
 	struct policy p;
 	char name[16];
 	struct sb_opts o = { 0 };
+	int ret, nsfd;
 	bool gone;
-	int ret;
 
 	if (cli_want_help(argc, argv)) {
 		printf("%s\n%s", usage_run, usage_sandbox_opts);
 		return 0;
 	}
-	ret = parse_sb_args("run", argc, argv, &a, true);
+	ret = parse_sb_args("run", argc, argv, &a, SB_ARGS_RUN);
 	if (ret)
 		goto out_args;
 	if (optind >= argc) {
@@ -632,8 +704,15 @@ static int cmd_run(int argc, char **argv)
 	}
 	sandbox_tap_env(&s);
 
-	ret = exec_run(s.netns, sandbox_resolv(&c, &s), c.run_dir, &u,
-		       argv + optind, false);
+	nsfd = sandbox_netns_open(&s);
+	if (nsfd < 0) {
+		msg_err("cannot open %s: %s", s.netns, strerror(-nsfd));
+		ret = MOAT_EXIT_FAILURE;
+	} else {
+		ret = exec_run(nsfd, sandbox_resolv(&c, &s), c.run_dir, &u,
+			       argv + optind, false);
+		close(nsfd);
+	}
 	gone = !sandbox_destroy(&c, s.name, true, false);
 	if (!gone && ret == 0)
 		ret = MOAT_EXIT_FAILURE;
@@ -648,6 +727,48 @@ out:
 out_args:
 	policy_free(&a.cli);
 	return ret;
+}
+
+/**
+ * parse_named_sb_args() - the arguments of "moat create|attach NAME [OPTIONS]"
+ * @cmd:	command name
+ * @argc:	argument count
+ * @argv:	arguments, argv[0] = @cmd
+ * @a:		filled in (the name from the argument or --name)
+ * @extra:	as parse_sb_args()'s
+ *
+ * Return: 0, or an exit status after printing the error
+ */
+static int parse_named_sb_args(const char *cmd, int argc, char **argv,
+			       struct sb_args *a, unsigned extra)
+{
+	int ret;
+
+	/* NAME may come first: "moat create NAME [OPTIONS]" */
+	if (argc > 1 && argv[1][0] != '-') {
+		const char *name = argv[1];
+
+		argv[1] = argv[0];
+		ret = parse_sb_args(cmd, argc - 1, argv + 1, a, extra);
+		if (!ret && a->name && strcmp(a->name, name))
+			ret = cli_usage_error(cmd, "two names given: '%s' and '%s'",
+					      name, a->name);
+		if (!ret && !state_name_valid(name))
+			ret = cli_usage_error(cmd, "name '%s': use 1 to %d letters, digits, '_', '.' or '-', starting with a letter or digit",
+					      name, MOAT_NAME_MAX);
+		a->name = name;
+		argc--;
+		argv++;
+	} else {
+		ret = parse_sb_args(cmd, argc, argv, a, extra);
+	}
+	if (ret)
+		return ret;
+	if (optind < argc)
+		return cli_usage_error(cmd, "unexpected argument '%s'", argv[optind]);
+	if (!a->name)
+		return cli_usage_error(cmd, "missing the sandbox name");
+	return 0;
 }
 
 /**
@@ -671,34 +792,9 @@ static int cmd_create(int argc, char **argv)
 		printf("%s%s", usage_create, usage_sandbox_opts);
 		return 0;
 	}
-	/* NAME may come first: "moat create NAME [OPTIONS]" */
-	if (argc > 1 && argv[1][0] != '-') {
-		const char *name = argv[1];
-
-		argv[1] = argv[0];
-		ret = parse_sb_args("create", argc - 1, argv + 1, &a, false);
-		if (!ret && a.name && strcmp(a.name, name))
-			ret = cli_usage_error("create", "two names given: '%s' and '%s'",
-					      name, a.name);
-		if (!ret && !state_name_valid(name))
-			ret = cli_usage_error("create", "name '%s': use 1 to %d letters, digits, '_', '.' or '-', starting with a letter or digit",
-					      name, MOAT_NAME_MAX);
-		a.name = name;
-		argc--;
-		argv++;
-	} else {
-		ret = parse_sb_args("create", argc, argv, &a, false);
-	}
+	ret = parse_named_sb_args("create", argc, argv, &a, 0);
 	if (ret)
 		goto out_args;
-	if (optind < argc) {
-		ret = cli_usage_error("create", "unexpected argument '%s'", argv[optind]);
-		goto out_args;
-	}
-	if (!a.name) {
-		ret = cli_usage_error("create", "missing the sandbox name");
-		goto out_args;
-	}
 	if ((ret = cli_need_root("create", MAIN_ROOT_WHY)) ||
 	    (ret = cli_load_config(&c)))
 		goto out_args;
@@ -724,6 +820,109 @@ static int cmd_create(int argc, char **argv)
 		fflush(stdout);
 		fprintf(stderr, "TAP %s\n", sandbox_tap_text(&s, t, sizeof(t)));
 	}
+out:
+	policy_free(&p);
+out_args:
+	policy_free(&a.cli);
+	return ret;
+}
+
+/**
+ * attach_open() - open the namespace "moat attach" was given
+ * @a:		parsed options (--netns or --pid)
+ * @path:	set to the path to record (absolute), PATH_MAX bytes
+ *
+ * Return: descriptor, or an exit status (negated) after printing why
+ */
+static int attach_open(const struct sb_args *a, char *path)
+{
+	char cwd[PATH_MAX];
+	int fd;
+
+	if (a->pid)
+		snprintf(path, PATH_MAX, "/proc/%d/ns/net", (int)a->pid);
+	else if (a->netns[0] == '/' || !getcwd(cwd, sizeof(cwd)))
+		snprintf(path, PATH_MAX, "%s", a->netns);
+	else if (snprintf(path, PATH_MAX, "%s/%s", cwd, a->netns) >= PATH_MAX)
+		snprintf(path, PATH_MAX, "%s", a->netns);
+	fd = netns_open_net(path);
+	if (fd >= 0)
+		return fd;
+	if (fd == -ENOENT && a->pid)
+		msg_err("no process %d", (int)a->pid);
+	else if (fd == -ENOENT)
+		msg_err("%s: no such file", path);
+	else if (fd == -EINVAL)
+		msg_err("%s is not a network namespace", path);
+	else
+		msg_err("cannot open %s: %s", path, strerror(-fd));
+	return fd == -ENOENT || fd == -EINVAL ? -MOAT_EXIT_POLICY :
+	       -MOAT_EXIT_FAILURE;
+}
+
+/**
+ * cmd_attach() - moat attach
+ * @argc:	argument count
+ * @argv:	arguments, argv[0] = "attach"
+ *
+ * Return: 0, 1 if the namespace or the policy is refused, 2 on usage
+ *	   errors, 125 if moat failed
+ */
+static int cmd_attach(int argc, char **argv)
+{
+	struct sb_attach at = { .nsfd = -1 };
+	char path[PATH_MAX];
+	struct moat_config c;
+	struct sb_args a;
+	struct sb_state s;
+	struct policy p;
+	struct sb_opts o = { 0 };
+	int ret;
+
+	if (cli_want_help(argc, argv)) {
+		printf("%s%s", usage_attach, usage_sandbox_opts);
+		return 0;
+	}
+	ret = parse_named_sb_args("attach", argc, argv, &a, SB_ARGS_ATTACH);
+	if (!ret && !a.netns == !a.pid)
+		ret = cli_usage_error("attach", a.netns ?
+				      "--netns and --pid exclude each other" :
+				      "missing the namespace: --netns PATH or --pid PID");
+	if (!ret && a.no_net)
+		ret = cli_usage_error("attach", "--no-net: an attached namespace gets moat's network, and none has none");
+	if (!ret && a.tap)
+		ret = cli_usage_error("attach", "--tap: a TAP device is for a sandbox moat makes; an attached namespace is its container's");
+	if (ret)
+		goto out_args;
+	if ((ret = cli_need_root("attach", MAIN_ROOT_WHY)) ||
+	    (ret = cli_load_config(&c)))
+		goto out_args;
+	policy_init(&p);
+	ret = build_policy(&a, &p);
+	if (ret)
+		goto out;
+	if (p.mode == NET_NONE) {
+		msg_err("the policy's network is none: an attached namespace gets moat's network, and none has none");
+		ret = MOAT_EXIT_POLICY;
+		goto out;
+	}
+	at.nsfd = attach_open(&a, path);
+	if (at.nsfd < 0) {
+		ret = -at.nsfd;
+		goto out;
+	}
+	at.path = path;
+	at.ifname = a.ifname;
+	o.name = a.name;
+	o.pol = &p;
+	o.attach = &at;
+	ret = sandbox_create(&c, &o, &s);
+	close(at.nsfd);
+	if (ret) {
+		ret = ret == SANDBOX_REFUSED ? MOAT_EXIT_POLICY : MOAT_EXIT_FAILURE;
+		goto out;
+	}
+	printf("%s\n", s.name);
 out:
 	policy_free(&p);
 out_args:
@@ -760,7 +959,7 @@ static int cmd_update(int argc, char **argv)
 		return cli_usage_error("update", "missing the sandbox name");
 	name = argv[1];
 	argv[1] = argv[0];
-	ret = parse_sb_args("update", argc - 1, argv + 1, &a, false);
+	ret = parse_sb_args("update", argc - 1, argv + 1, &a, 0);
 	if (ret)
 		goto out_args;
 	if (a.name && strcmp(a.name, name))
@@ -900,7 +1099,7 @@ static int cmd_exec(int argc, char **argv)
 	struct exec_user u;
 	struct sb_state s;
 	enum sb_status st;
-	int opt, ret;
+	int opt, ret, nsfd;
 
 	if (cli_want_help(argc, argv)) {
 		printf("%s", usage_exec);
@@ -947,8 +1146,16 @@ static int cmd_exec(int argc, char **argv)
 		return MOAT_EXIT_FAILURE;
 	}
 	sandbox_tap_env(&s);
-	return exec_run(s.netns, sandbox_resolv(&c, &s), c.run_dir, &u,
-			argv + optind, true);
+	nsfd = sandbox_netns_open(&s);
+	if (nsfd < 0) {
+		msg_err("cannot open the network namespace of '%s' (%s): %s",
+			name, s.netns, strerror(-nsfd));
+		return MOAT_EXIT_FAILURE;
+	}
+	ret = exec_run(nsfd, sandbox_resolv(&c, &s), c.run_dir, &u,
+		       argv + optind, true);
+	close(nsfd);
+	return ret;
 }
 
 /**
@@ -1263,7 +1470,13 @@ static int cmd_inspect(int argc, char **argv)
 		       why ? " (" : "", why ? why : "", why ? ")" : "");
 		printf("network:         %s\n", s.mode);
 		printf("netns:           %s\n", s.netns);
+		if (s.attached)
+			printf("attached:        yes (namespace dev %llu inode %llu)\n",
+			       s.netns_dev, s.netns_ino);
+		else
+			printf("attached:        no\n");
 		printf("host_interface:  %s\n", s.has_net ? s.ifname : "-");
+		printf("inside_interface: %s\n", s.has_net ? s.inner : "-");
 		printf("ipv4:            %s\n", s.has_net ? addr_str(&s.addr4, b) : "-");
 		printf("gateway4:        %s\n", s.has_net ? addr_str(&s.gw4, b) : "-");
 		printf("ipv6:            %s\n", addr_str(&s.addr6, b));
@@ -1522,7 +1735,8 @@ int main(int argc, char **argv)
 		const char *name;
 		int (*fn)(int, char **);
 	} cmds[] = {
-		{ "run", cmd_run }, { "create", cmd_create }, { "exec", cmd_exec },
+		{ "run", cmd_run }, { "create", cmd_create },
+		{ "attach", cmd_attach }, { "exec", cmd_exec },
 		{ "rm", cmd_rm }, { "ls", cmd_ls }, { "inspect", cmd_inspect },
 		{ "update", cmd_update }, { "adopt", cmd_adopt },
 		{ "policy", cmd_policy }, { "__supervise", cmd_supervise },

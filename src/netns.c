@@ -50,14 +50,32 @@
  * and netns_sysctl_read() therefore setns() into the target namespace, open
  * the file, setns() back, and only then read or write it (netns_open_in(),
  * which also opens /dev/net/tun for a sandbox's TAP device: link.c).
+ *
+ * Namespaces made by others ("moat attach": a container's): moat keeps
+ * no reference to them, neither a descriptor nor a mount, so that such a
+ * namespace ends when its owner is done with it. What stays known of one
+ * is its identity, the device and inode of its nsfs file (struct
+ * netns_ident, what "ip netns identify" compares), and the path it was
+ * named by. netns_find() opens it again from that: the path first, if it
+ * still leads to the same namespace, else the namespace of any process
+ * (/proc/PID/ns/net) or any mount under /run/netns that has that
+ * identity. An inode number is reused once its namespace is gone, and
+ * soon (the kernel hands out the lowest free one): callers trust an
+ * identity only while something else says the namespace lives (the
+ * sandbox's interface in it). netns_run_in() runs a function with the
+ * calling thread inside a namespace, for the libraries that open their
+ * own sockets (libnftables).
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <sched.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <linux/nsfs.h>
 
 #include "netns.h"
 
@@ -372,4 +390,170 @@ int netns_sysctl_read(int nsfd, const char *key, char *buf, size_t len)
 		buf[--got] = '\0';
 
 	return 0;
+}
+
+/**
+ * netns_open_net() - open a file that must be a network namespace
+ * @path:	/proc/PID/ns/net, a bind mount such as /run/netns/NAME, or any
+ *		other nsfs file
+ *
+ * Return: close-on-exec descriptor, -EINVAL if @path is not a network
+ * namespace, another -errno (-ENOENT: no such file or process)
+ */
+int netns_open_net(const char *path)
+{
+	autoclose int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int type;
+
+	if (fd < 0)
+		return -errno;
+	type = ioctl(fd, NS_GET_NSTYPE);
+	if (type < 0)
+		return errno == ENOTTY ? -EINVAL : -errno;
+	if (type != CLONE_NEWNET)
+		return -EINVAL;
+	return steal_fd(&fd);
+}
+
+/**
+ * netns_ident_fd() - identity of an open namespace
+ * @fd:		namespace descriptor
+ * @id:		filled in
+ *
+ * Return: 0, or -errno
+ */
+int netns_ident_fd(int fd, struct netns_ident *id)
+{
+	struct stat st;
+
+	if (fstat(fd, &st))
+		return -errno;
+	id->dev = (unsigned long long)st.st_dev;
+	id->ino = (unsigned long long)st.st_ino;
+	return 0;
+}
+
+/**
+ * netns_ident_path() - identity of a namespace file
+ * @path:	namespace file, NULL for the calling thread's own namespace
+ * @id:		filled in
+ *
+ * Return: 0, or -errno
+ */
+int netns_ident_path(const char *path, struct netns_ident *id)
+{
+	struct stat st;
+
+	if (stat(path ? path : NETNS_SELF, &st))
+		return -errno;
+	id->dev = (unsigned long long)st.st_dev;
+	id->ino = (unsigned long long)st.st_ino;
+	return 0;
+}
+
+/**
+ * netns_ident_eq() - whether two identities are the same namespace's
+ * @a:		identity
+ * @b:		identity
+ *
+ * Return: true if they are, false if not (or if either is unset)
+ */
+bool netns_ident_eq(const struct netns_ident *a, const struct netns_ident *b)
+{
+	return a->ino && a->dev == b->dev && a->ino == b->ino;
+}
+
+/**
+ * netns_try() - open a namespace file if it has the given identity
+ * @path:	file
+ * @id:		identity wanted
+ *
+ * Return: descriptor, or -ENOENT if @path is not (or no longer) that
+ * namespace
+ */
+static int netns_try(const char *path, const struct netns_ident *id)
+{
+	struct netns_ident got;
+	autoclose int fd = -1;
+
+	if (netns_ident_path(path, &got) || !netns_ident_eq(id, &got))
+		return -ENOENT;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* the file may have changed between stat() and open() */
+	if (fd < 0 || netns_ident_fd(fd, &got) || !netns_ident_eq(id, &got))
+		return -ENOENT;
+	return steal_fd(&fd);
+}
+
+/**
+ * netns_find() - open a namespace again by its identity
+ * @hint:	where it was last seen (a path), or NULL
+ * @id:		its identity
+ *
+ * Looks at @hint, then at the mounts in NETNS_RUN_DIR, then at every
+ * process's /proc/PID/ns/net. The descriptor returned keeps the namespace
+ * alive: close it when done.
+ *
+ * Return: close-on-exec descriptor, or -ENOENT if no file of that
+ * identity is found (the namespace is gone, or only a mount elsewhere or
+ * a descriptor holds it), another -errno
+ */
+int netns_find(const char *hint, const struct netns_ident *id)
+{
+	static const char *const dirs[] = { NETNS_RUN_DIR, "/proc" };
+	char path[PATH_MAX];
+	struct dirent *de;
+	size_t k;
+	int fd;
+
+	if (!id->ino)
+		return -ENOENT;
+	if (hint && *hint && (fd = netns_try(hint, id)) >= 0)
+		return fd;
+	for (k = 0; k < ARRAY_SIZE(dirs); k++) {
+		DIR *d = opendir(dirs[k]);
+
+		if (!d)
+			continue;
+		while ((de = readdir(d))) {
+			if (de->d_name[0] == '.' ||
+			    (k == 1 && (de->d_name[0] < '0' || de->d_name[0] > '9')))
+				continue;
+			if (k)
+				snprintf(path, sizeof(path), "/proc/%s/ns/net",
+					 de->d_name);
+			else
+				snprintf(path, sizeof(path), "%s/%s", dirs[k],
+					 de->d_name);
+			fd = netns_try(path, id);
+			if (fd >= 0) {
+				closedir(d);
+				return fd;
+			}
+		}
+		closedir(d);
+	}
+	return -ENOENT;
+}
+
+/**
+ * netns_run_in() - call a function with the calling thread in a namespace
+ * @nsfd:	namespace descriptor
+ * @fn:		function; whatever sockets it opens belong to @nsfd's namespace
+ * @arg:	its argument
+ *
+ * Return: @fn's return value, or -errno if the namespace cannot be entered
+ */
+int netns_run_in(int nsfd, int (*fn)(void *), void *arg)
+{
+	autoclose int orig = open(NETNS_SELF, O_RDONLY | O_CLOEXEC);
+	int ret;
+
+	if (orig < 0)
+		return -errno;
+	if (setns(nsfd, CLONE_NEWNET))
+		return -errno;
+	ret = fn(arg);
+	netns_return(orig);
+	return ret;
 }

@@ -89,6 +89,20 @@
  * nft_dispatch_set().) The compiler emits nft(8) script text, which is
  * also what the golden files under tests/golden/ pin, with the dispatch
  * entries written in nft syntax too (nft_dispatch_text()).
+ *
+ * One small table lives elsewhere: in the network namespace of a sandbox
+ * moat attached to (a container's, "moat attach"), "inet moat_dns"
+ * (NFT_INNER_TABLE, nft_inner_dns_text()) sends DNS to a loopback
+ * resolver (127.0.0.53 of systemd-resolved, copied into a container's
+ * resolv.conf) to the sandbox's gateway, where every DNS message meets
+ * the interceptor: a DNAT at the output hook for UDP and TCP port 53 to
+ * 127.0.0.0/8 (and ::1 when the sandbox has IPv6), and a masquerade of
+ * what then leaves with a loopback source. The replies come back to a
+ * loopback address on the sandbox's interface, which the kernel accepts
+ * only with route_localnet on that interface (IPv4) and a local route
+ * for ::1 through it (IPv6, where a loopback address is otherwise only
+ * reachable through lo): sandbox.c sets both, on that interface alone,
+ * so they go with it. nft_run_in() runs a script in such a namespace.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -99,6 +113,7 @@
 
 #include <nftables/libnftables.h>
 
+#include "netns.h"
 #include "nft.h"
 #include "nl.h"
 
@@ -2379,6 +2394,104 @@ int nft_run(const char *cmds, char **err)
 	}
 	nft_ctx_free(ctx);
 	return ret;
+}
+
+/**
+ * nft_run_arg() - nft_run()'s arguments, for netns_run_in()
+ * @cmds:	script
+ * @err:	its error, as nft_run()'s
+ * @ran:	set once inside the namespace
+ */
+struct nft_run_arg {
+	const char *cmds;
+	char **err;
+	bool ran;
+};
+
+/**
+ * nft_run_cb() - nft_run() called through netns_run_in()
+ * @arg:	struct nft_run_arg
+ *
+ * Return: nft_run()'s
+ */
+static int nft_run_cb(void *arg)
+{
+	struct nft_run_arg *a = arg;
+
+	a->ran = true;
+	return nft_run(a->cmds, a->err);
+}
+
+/**
+ * nft_run_in() - run an nft script as one transaction in another namespace
+ * @nsfd:	network namespace
+ * @cmds:	script
+ * @err:	set to libnftables' error (or why the namespace could not be
+ *		entered), or NULL; to be freed by the caller
+ *
+ * libnftables talks to the kernel on a socket of the namespace its
+ * context is made in: the calling thread stays in @nsfd's namespace from
+ * making the context to freeing it.
+ *
+ * Return: 0 on success, -1 if nothing was applied
+ */
+int nft_run_in(int nsfd, const char *cmds, char **err)
+{
+	struct nft_run_arg a = { .cmds = cmds, .err = err };
+	int ret;
+
+	*err = NULL;
+	ret = netns_run_in(nsfd, nft_run_cb, &a);
+	if (!a.ran) {
+		*err = xasprintf("cannot enter the namespace: %s", strerror(-ret));
+		ret = -1;
+	}
+	return ret;
+}
+
+/**
+ * nft_inner_dns_text() - the table inside an attached sandbox's namespace
+ * that sends DNS for a loopback resolver to the sandbox's gateway
+ * @f:		output
+ * @inner:	the sandbox's interface inside the namespace
+ * @gw4:	its IPv4 gateway
+ * @gw6:	its IPv6 gateway, or NULL (::1 is then left alone)
+ *
+ * See the theory of operation. Idempotent with nft_inner_dns_del_text()
+ * before it.
+ */
+void nft_inner_dns_text(FILE *f, const char *inner, const struct prefix *gw4,
+			const struct prefix *gw6)
+{
+	char a[INET6_ADDRSTRLEN];
+
+	inet_ntop(AF_INET, gw4->addr, a, sizeof(a));
+	fprintf(f, "table inet " NFT_INNER_TABLE " {\n"
+		"\tcomment \"moat: DNS to a loopback resolver goes to the sandbox's interceptor\"\n"
+		"\tchain output {\n"
+		"\t\ttype nat hook output priority -100; policy accept;\n"
+		"\t\tip daddr 127.0.0.0/8 meta l4proto { tcp, udp } th dport 53 dnat ip to %s\n", a);
+	if (gw6) {
+		inet_ntop(AF_INET6, gw6->addr, a, sizeof(a));
+		fprintf(f, "\t\tip6 daddr ::1 meta l4proto { tcp, udp } th dport 53 dnat ip6 to %s\n", a);
+	}
+	fprintf(f, "\t}\n"
+		"\tchain postrouting {\n"
+		"\t\ttype nat hook postrouting priority srcnat; policy accept;\n"
+		"\t\toifname \"%s\" ip saddr 127.0.0.0/8 masquerade\n", inner);
+	if (gw6)
+		fprintf(f, "\t\toifname \"%s\" ip6 saddr ::1 masquerade\n", inner);
+	fprintf(f, "\t}\n}\n");
+}
+
+/**
+ * nft_inner_dns_del_text() - remove that table, whether it exists or not
+ * @f:		output
+ */
+void nft_inner_dns_del_text(FILE *f)
+{
+	fprintf(f, "add table inet " NFT_INNER_TABLE "\n"
+		"delete table inet " NFT_INNER_TABLE "\n");
 }
 
 /**

@@ -13,6 +13,7 @@
 #define NFT_PROXY_PORT	15001U		/* the proxy, on each gateway address */
 #define NFT_PROXY_MARK	0x00100000	/* packet mark: redirect to the proxy */
 #define NFT_PASSED_MARK	0x00200000	/* packet mark: seen by this table (guard.c) */
+#define NFT_INNER_TABLE	"moat_dns"	/* in an attached sandbox's namespace */
 
 /* Socket marks (SO_MARK) of the connections a supervisor opens on its
  * sandbox's behalf: judged by the sandbox's "<if>_out" chain, found in
@@ -212,6 +213,10 @@ int nft_dispatch_set(const char *ifname, bool add);
 uint64_t nft_base_hash(const struct nft_base *b);
 
 int nft_run(const char *cmds, char **err);
+int nft_run_in(int nsfd, const char *cmds, char **err);
+void nft_inner_dns_text(FILE *f, const char *inner, const struct prefix *gw4,
+			const struct prefix *gw6);
+void nft_inner_dns_del_text(FILE *f);
 int nft_list_table(char **out);
 int nft_counters_json(const char *ifname, json_t **out);
 

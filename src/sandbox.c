@@ -43,6 +43,29 @@
  * last, so that an interrupted tear-down can be finished by "moat rm -f".
  * Until the record is removed the index stays taken, so a half-removed
  * sandbox's interface name is never handed to another one.
+ *
+ * Attaching ("moat attach", struct sb_attach): the same steps, except
+ * that the namespace of step 3 is one someone else made, a container's,
+ * opened by the caller. It is refused (SANDBOX_REFUSED) if it is the
+ * namespace moat runs in, another sandbox's, or holds any interface but
+ * lo (sandbox_attach_check()). Inside, moat changes only what goes with
+ * its own interface (named as the caller says, "eth0" by default): no
+ * namespace-wide sysctl, and not lo's state, which are the container
+ * runtime's (runtimes set lo up). For network "filtered" it adds the
+ * small table "inet moat_dns" (nft.c), with route_localnet on its
+ * interface and a local route for ::1 through it, so that DNS to a
+ * loopback resolver reaches the interceptor too. A failure removes all
+ * of it; the namespace itself is never removed or unmounted.
+ *
+ * moat keeps no descriptor or mount of an attached namespace once the
+ * sandbox is made: when its owner is done with it (the container's last
+ * process has ended, its runtime removed its mount), the kernel deletes
+ * what is inside, the veth too, and with it the host end; the
+ * supervisor, which watches for that deletion (link_watch_open()),
+ * removes the rest of the sandbox and exits. Tear-down of an attached
+ * sandbox whose namespace still lives finds it again by its identity
+ * (netns_find()) to remove the table; it never kills the processes
+ * inside.
  */
 #include <ctype.h>
 #include <dirent.h>
@@ -55,6 +78,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <arpa/inet.h>
+#include <net/if.h>
 #include <linux/rtnetlink.h>
 
 #include "conntrack.h"
@@ -65,6 +89,14 @@
 #include "nft.h"
 #include "sandbox.h"
 #include "supervisor.h"
+
+/* metric of the local route of ::1 through an attached sandbox's
+ * interface: behind lo's (0), which what the namespace sends itself keeps
+ * taking */
+#define SANDBOX_LO6_METRIC	1024
+
+/* sandbox_teardown_ns()'s namespace when an attached one ended */
+#define SANDBOX_NS_GONE		(-2)
 
 /**
  * sandbox_check_pool() - refuse pools that overlap a route of the host
@@ -494,12 +526,16 @@ static int sandbox_nft_del(const struct sb_state *s,
  * local destinations included), no route_localnet (martian
  * loopback destinations stay martian), ARP answered only for the
  * gateway's own address, and no IPv6 at all when the sandbox has none.
- * Inside: ICMP echo ("ping") sockets open to every group.
+ * Inside: ICMP echo ("ping") sockets open to every group. Inside an
+ * attached sandbox's namespace, only settings of moat's own interface:
+ * route_localnet (network filtered: loopback DNS, nft.c), and IPv6 off
+ * on it when the sandbox has none.
  *
  * Return: 0, or -1 after printing which setting failed
  */
 static int sandbox_sysctls(const struct sb_state *s, int nsfd)
 {
+	bool filtered = !strcmp(s->mode, net_mode_name(NET_FILTERED));
 	static const char *const host4[][2] = {
 		{ "rp_filter", "1" }, { "src_valid_mark", "1" },
 		{ "route_localnet", "0" },
@@ -539,6 +575,22 @@ static int sandbox_sysctls(const struct sb_state *s, int nsfd)
 	    (err = netns_sysctl(-1, strcpy(key, "net/ipv6/conf/all/forwarding"), "1")))
 		goto fail;
 
+	if (s->attached) {
+		/* someone else's namespace: only what goes with moat's own
+		 * interface; the replies of loopback DNS (nft.c) arrive on it
+		 * addressed to 127.0.0.0/8 */
+		snprintf(key, sizeof(key), "net/ipv4/conf/%s/route_localnet",
+			 s->inner);
+		if (filtered && (err = netns_sysctl(nsfd, key, "1")))
+			goto fail;
+		snprintf(key, sizeof(key), "net/ipv6/conf/%s/disable_ipv6",
+			 s->inner);
+		if (!s->has_v6 && (err = netns_sysctl(nsfd, key, "1")) &&
+		    err != -ENOENT)
+			goto fail;
+		return 0;
+	}
+
 	/* inside: ICMP echo sockets for every group, so that an unprivileged
 	 * ping works where the policy allows ICMP (no raw socket, no
 	 * capability: the kernel builds the header, the host's chains judge
@@ -574,6 +626,58 @@ fail:
 static void sandbox_ifb_name(const struct sb_state *s, char *buf)
 {
 	snprintf(buf, 16, "ifbmoat%u", s->idx);
+}
+
+/**
+ * sandbox_inner_dns() - DNS to a loopback resolver, inside an attached
+ * sandbox's namespace, to the interceptor on its gateway
+ * @s:		record
+ * @in:		route netlink in the sandbox's namespace
+ * @nsfd:	the namespace
+ *
+ * The table "inet moat_dns" (nft_inner_dns_text()) and, for IPv6, a
+ * local route for ::1 through moat's interface, behind lo's own, which
+ * the replies need (route_localnet, their IPv4 counterpart, is set with
+ * the other sysctls). Both go with the interface; the table is removed
+ * by tear-down.
+ *
+ * Return: 0, or -1 after printing why
+ */
+static int sandbox_inner_dns(const struct sb_state *s, struct link_ctx *in,
+			     int nsfd)
+{
+	char *buf = NULL, *err = NULL;
+	struct prefix lo6;
+	size_t len = 0;
+	FILE *f;
+	int ret;
+
+	if (s->has_v6) {
+		if (prefix_parse("::1/128", &lo6, false))
+			return -1;
+		ret = link_route_add_local(in, &lo6, s->inner, SANDBOX_LO6_METRIC);
+		if (ret && ret != -EEXIST) {
+			msg_err("cannot add the route of ::1 through %s: %s",
+				s->inner, strerror(-ret));
+			return -1;
+		}
+	}
+	f = open_memstream(&buf, &len);
+	if (!f)
+		die_oom();
+	nft_inner_dns_del_text(f);
+	nft_inner_dns_text(f, s->inner, &s->gw4, s->has_v6 ? &s->gw6 : NULL);
+	fclose(f);
+	ret = nft_run_in(nsfd, buf, &err);
+	free(buf);
+	if (ret) {
+		msg_err("cannot add the table " NFT_INNER_TABLE " inside the "
+			"namespace (DNS to a loopback resolver): %s", err);
+		free(err);
+		return -1;
+	}
+	msg_debug_step("create: loopback DNS");
+	return 0;
 }
 
 /**
@@ -760,6 +864,7 @@ static int sandbox_setup_net(const struct moat_config *c,
 			     const struct policy *pol, int nsfd)
 {
 	struct link_ctx *host = NULL, *in = NULL;
+	char key[128];
 	struct prefix a;
 	int err, ret = -1;
 
@@ -768,7 +873,7 @@ static int sandbox_setup_net(const struct moat_config *c,
 		msg_err("cannot open route netlink in the sandbox namespace");
 		goto out;
 	}
-	if ((err = link_up(in, "lo"))) {
+	if (!s->attached && (err = link_up(in, "lo"))) {
 		msg_err("cannot set lo up in the sandbox: %s", strerror(-err));
 		goto out;
 	}
@@ -782,9 +887,9 @@ static int sandbox_setup_net(const struct moat_config *c,
 		msg_err("cannot open route netlink");
 		goto out;
 	}
-	if ((err = link_veth_add(host, s->ifname, nsfd, "eth0"))) {
-		msg_err("cannot create the veth pair %s/eth0: %s", s->ifname,
-			strerror(-err));
+	if ((err = link_veth_add(host, s->ifname, nsfd, s->inner))) {
+		msg_err("cannot create the veth pair %s/%s: %s", s->ifname,
+			s->inner, strerror(-err));
 		goto out;
 	}
 	msg_debug_step("create: veth");
@@ -815,16 +920,18 @@ static int sandbox_setup_net(const struct moat_config *c,
 	}
 	a = s->addr4;
 	a.plen = 30;
-	if ((err = link_addr_add(in, "eth0", &a, false)))
+	if ((err = link_addr_add(in, s->inner, &a, false)))
 		goto addr_fail;
 	if (s->has_v6) {
 		a = s->addr6;
 		a.plen = 64;
-		if ((err = link_addr_add(in, "eth0", &a, true)))
+		if ((err = link_addr_add(in, s->inner, &a, true)))
 			goto addr_fail;
 		/* a link-local address the host knows (nft.c accepts
 		 * neighbour discovery from it only): none generated */
-		if ((err = netns_sysctl(nsfd, "net/ipv6/conf/eth0/addr_gen_mode", "1"))) {
+		snprintf(key, sizeof(key), "net/ipv6/conf/%s/addr_gen_mode",
+			 s->inner);
+		if ((err = netns_sysctl(nsfd, key, "1"))) {
 			msg_err("cannot set the sandbox's addr_gen_mode: %s",
 				strerror(-err));
 			goto out;
@@ -834,7 +941,7 @@ static int sandbox_setup_net(const struct moat_config *c,
 			goto addr_fail;
 		}
 		a.plen = 64;
-		if ((err = link_addr_add(in, "eth0", &a, true)))
+		if ((err = link_addr_add(in, s->inner, &a, true)))
 			goto addr_fail;
 	}
 
@@ -859,7 +966,7 @@ inside_done:
 		goto out;
 	msg_debug_step("create: rules");
 
-	if ((err = link_up(host, s->ifname)) || (err = link_up(in, "eth0"))) {
+	if ((err = link_up(host, s->ifname)) || (err = link_up(in, s->inner))) {
 		msg_err("cannot set the sandbox's links up: %s", strerror(-err));
 		goto out;
 	}
@@ -869,18 +976,21 @@ inside_done:
 	}
 	memset(&a, 0, sizeof(a));
 	a.family = AF_INET;
-	if ((err = link_route_add(in, &a, "eth0", &s->gw4))) {
+	if ((err = link_route_add(in, &a, s->inner, &s->gw4))) {
 		msg_err("cannot add the sandbox's default route: %s", strerror(-err));
 		goto out;
 	}
 	if (s->has_v6) {
 		a.family = AF_INET6;
-		if ((err = link_route_add(in, &a, "eth0", &s->gw6))) {
+		if ((err = link_route_add(in, &a, s->inner, &s->gw6))) {
 			msg_err("cannot add the sandbox's IPv6 default route: %s",
 				strerror(-err));
 			goto out;
 		}
 	}
+	if (s->attached && pol->mode == NET_FILTERED &&
+	    sandbox_inner_dns(s, in, nsfd))
+		goto out;
 	ret = 0;
 	goto out;
 
@@ -939,23 +1049,246 @@ int sandbox_load_policy(const struct moat_config *c, const char *name,
 }
 
 /**
+ * sandbox_ifname_valid() - whether a name may be moat's interface inside
+ * an attached namespace
+ * @name:	the name (moat attach --ifname, a CNI runtime's CNI_IFNAME)
+ *
+ * 1 to 15 letters, digits, '_', '.' or '-', not "lo", "." or "..".
+ *
+ * Return: true if valid
+ */
+bool sandbox_ifname_valid(const char *name)
+{
+	size_t i, n = strlen(name);
+
+	if (!n || n >= IFNAMSIZ || !strcmp(name, "lo") || !strcmp(name, ".") ||
+	    !strcmp(name, ".."))
+		return false;
+	for (i = 0; i < n; i++) {
+		unsigned char ch = name[i];
+
+		if (!isalnum(ch) && ch != '_' && ch != '.' && ch != '-')
+			return false;
+	}
+	return true;
+}
+
+/**
+ * sandbox_owner_of() - the sandbox whose inside a namespace is
+ * @c:		settings
+ * @id:		the namespace's identity
+ * @except:	a sandbox not to count, or NULL
+ * @name:	set to the sandbox's name
+ * @len:	size of @name
+ *
+ * A created sandbox's namespace is compared by its path; an attached
+ * one's by the identity in its record, as long as its interface exists
+ * (the identity of a namespace that is gone may be another's now).
+ *
+ * Return: 1 if found, 0 if not, -errno if the records cannot be listed
+ */
+static int sandbox_owner_of(const struct moat_config *c,
+			    const struct netns_ident *id, const char *except,
+			    char *name, size_t len)
+{
+	char (*names)[MOAT_NAME_MAX + 1] = NULL;
+	size_t n = 0, i;
+	int ret;
+
+	ret = state_list(c, &names, &n);
+	for (i = 0; !ret && i < n; i++) {
+		struct netns_ident other;
+		struct sb_state s;
+
+		if ((except && !strcmp(names[i], except)) ||
+		    state_read(c, names[i], &s))
+			continue;
+		if (s.attached) {
+			other.dev = s.netns_dev;
+			other.ino = s.netns_ino;
+			if (!netns_ident_eq(id, &other) ||
+			    (s.has_net && *s.ifname && s.complete &&
+			     !if_nametoindex(s.ifname)))
+				continue;
+		} else if (netns_ident_path(s.netns, &other) ||
+			   !netns_ident_eq(id, &other)) {
+			continue;
+		}
+		snprintf(name, len, "%s", s.name);
+		ret = 1;
+	}
+	free(names);
+	return ret;
+}
+
+/**
+ * sandbox_attached_to() - which sandbox a namespace is the inside of
+ * @c:		settings
+ * @nsfd:	the namespace
+ * @name:	set to the sandbox's name, if any
+ * @len:	size of @name
+ *
+ * For a runtime's hook or plugin asked twice about one container. The
+ * answer can change once the global lock is released.
+ *
+ * Return: 1 if a sandbox has it (@name set), 0 if none, -errno
+ */
+int sandbox_attached_to(const struct moat_config *c, int nsfd, char *name,
+			size_t len)
+{
+	struct netns_ident id;
+	int ret = netns_ident_fd(nsfd, &id);
+
+	return ret ? ret : sandbox_owner_of(c, &id, NULL, name, len);
+}
+
+/**
+ * struct sb_found - what sandbox_attach_check() learnt of a namespace
+ * @id:		its identity
+ * @v6_off:	IPv6 is off inside for new interfaces (the runtime's choice,
+ *		or a kernel without it): the sandbox gets none
+ */
+struct sb_found {
+	struct netns_ident id;
+	bool v6_off;
+};
+
+/**
+ * sandbox_attach_check() - refuse a namespace that cannot be attached
+ * @c:		settings
+ * @a:		the namespace
+ * @s:		the record being made (@s->netns and @s->inner set)
+ * @f:		filled in
+ *
+ * Refused: the namespace moat runs in (the host's), another sandbox's,
+ * and one with any interface but lo (a container with a network already,
+ * or moat's interface name taken). Called under the global lock.
+ *
+ * Return: 0, SANDBOX_REFUSED or -1 after printing why
+ */
+static int sandbox_attach_check(const struct moat_config *c,
+				const struct sb_attach *a,
+				const struct sb_state *s, struct sb_found *f)
+{
+	char (*ifs)[16] = NULL, other[MOAT_NAME_MAX + 1], val[16];
+	char list[128] = "";
+	struct netns_ident self;
+	struct link_ctx *in;
+	size_t n = 0, i;
+	int ret;
+
+	if ((ret = netns_ident_fd(a->nsfd, &f->id)) ||
+	    (ret = netns_ident_path(NULL, &self))) {
+		msg_err("cannot identify the namespace %s: %s", s->netns,
+			strerror(-ret));
+		return -1;
+	}
+	if (netns_ident_eq(&f->id, &self)) {
+		msg_err("%s is the network namespace moat runs in (the host's): "
+			"attach a container's namespace instead", s->netns);
+		return SANDBOX_REFUSED;
+	}
+	ret = sandbox_owner_of(c, &f->id, NULL, other, sizeof(other));
+	if (ret < 0) {
+		msg_err("cannot list %s: %s", c->run_dir, strerror(-ret));
+		return -1;
+	}
+	if (ret) {
+		msg_err("%s is already the network namespace of sandbox '%s'",
+			s->netns, other);
+		return SANDBOX_REFUSED;
+	}
+
+	in = link_open(a->nsfd);
+	if (!in) {
+		msg_err("cannot open route netlink in %s: %s", s->netns,
+			strerror(errno));
+		return -1;
+	}
+	ret = link_list_names(in, NULL, &ifs, &n);
+	link_close(in);
+	if (ret < 0) {
+		msg_err("cannot list the interfaces of %s: %s", s->netns,
+			strerror(-ret));
+		free(ifs);
+		return -1;
+	}
+	for (i = 0, ret = 0; i < n; i++) {
+		if (!strcmp(ifs[i], "lo"))
+			continue;
+		if (!strcmp(ifs[i], s->inner))
+			ret = 1;
+		if (strlen(list) + strlen(ifs[i]) + 8 < sizeof(list))
+			snprintf(list + strlen(list), sizeof(list) - strlen(list),
+				 "%s%s", *list ? ", " : "", ifs[i]);
+		else if (!strstr(list, "..."))
+			strcat(list, ", ...");
+	}
+	free(ifs);
+	if (ret) {
+		msg_err("%s already has an interface named %s", s->netns,
+			s->inner);
+		return SANDBOX_REFUSED;
+	}
+	if (*list) {
+		msg_err("%s has interfaces other than lo (%s): moat attaches "
+			"only to a namespace with nothing but lo", s->netns, list);
+		return SANDBOX_REFUSED;
+	}
+
+	/* IPv6 turned off inside (Docker does, for one): none for the
+	 * sandbox either, or its addresses could not be added */
+	f->v6_off = netns_sysctl_read(a->nsfd, "net/ipv6/conf/default/disable_ipv6",
+				      val, sizeof(val)) || strcmp(val, "0") ||
+		    netns_sysctl_read(a->nsfd, "net/ipv6/conf/all/disable_ipv6",
+				      val, sizeof(val)) || strcmp(val, "0");
+	return 0;
+}
+
+static int sandbox_teardown_ns(const struct moat_config *c,
+			       const struct sb_state *s, int nsfd);
+
+/**
  * sandbox_create() - create a sandbox, completely or not at all
  * @c:		settings
- * @o:		what to create
+ * @o:		what to create; with @o->attach, the inside is that namespace
  * @out:	the record of the new sandbox
  *
- * Return: 0, or -1 after printing why (nothing is left behind)
+ * Return: 0, SANDBOX_REFUSED if the namespace to attach cannot be (see
+ *	   sandbox_attach_check()), or -1; both after printing why (nothing
+ *	   is left behind, and an attached namespace is as it was)
  */
 int sandbox_create(const struct moat_config *c, const struct sb_opts *o,
 		   struct sb_state *out)
 {
+	const struct sb_attach *at = o->attach;
+	struct sb_found found = { 0 };
 	struct sb_state s = { 0 };
 	autofree char *dir = NULL;
 	struct link_ctx *host = NULL;
-	autoclose int nsfd = -1;
+	autoclose int own_nsfd = -1;
+	int lock, err, nsfd = -1;
 	struct stat st;
-	int lock, err;
 
+	if (at && o->pol->mode == NET_NONE) {
+		msg_err("network none: an attached namespace gets moat's network, "
+			"and none has none");
+		return -1;
+	}
+	if (at && at->ifname && !sandbox_ifname_valid(at->ifname)) {
+		msg_err("interface name '%s': use 1 to %d letters, digits, '_', "
+			"'.' or '-', not lo", at->ifname, IFNAMSIZ - 1);
+		return -1;
+	}
+	if (at && o->tap) {
+		msg_err("a TAP device is for a sandbox moat makes: an attached "
+			"namespace is its container's");
+		return -1;
+	}
+	if (at && (!at->path || strlen(at->path) >= sizeof(s.netns))) {
+		msg_err("the path of the namespace to attach is missing or too long");
+		return -1;
+	}
 	msg_debug_step(NULL);
 	lock = state_lock(c);
 	if (lock < 0) {
@@ -965,7 +1298,13 @@ int sandbox_create(const struct moat_config *c, const struct sb_opts *o,
 	msg_debug_step("create: lock");
 
 	snprintf(s.name, sizeof(s.name), "%s", o->name);
-	snprintf(s.netns, sizeof(s.netns), NETNS_RUN_DIR "/moat-%s", o->name);
+	if (at)
+		snprintf(s.netns, sizeof(s.netns), "%s", at->path);
+	else
+		snprintf(s.netns, sizeof(s.netns), NETNS_RUN_DIR "/moat-%s", o->name);
+	snprintf(s.inner, sizeof(s.inner), "%s",
+		 at && at->ifname ? at->ifname : STATE_INNER_DEFAULT);
+	s.attached = at != NULL;
 	snprintf(s.mode, sizeof(s.mode), "%s", net_mode_name(o->pol->mode));
 	s.has_net = o->pol->mode != NET_NONE;
 	s.run_mode = o->run_mode;
@@ -980,7 +1319,16 @@ int sandbox_create(const struct moat_config *c, const struct sb_opts *o,
 		state_unlock(lock);
 		return -1;
 	}
-	if (!stat(s.netns, &st)) {
+	if (at) {
+		err = sandbox_attach_check(c, at, &s, &found);
+		if (err) {
+			state_unlock(lock);
+			return err;
+		}
+		s.netns_dev = found.id.dev;
+		s.netns_ino = found.id.ino;
+		msg_debug_step("create: namespace to attach checked");
+	} else if (!stat(s.netns, &st)) {
 		msg_err("%s already exists: another tool or an unfinished "
 			"removal uses the name '%s'", s.netns, o->name);
 		state_unlock(lock);
@@ -1001,7 +1349,7 @@ int sandbox_create(const struct moat_config *c, const struct sb_opts *o,
 			state_unlock(lock);
 			return -1;
 		}
-		s.has_v6 = sandbox_host_has_ipv6(host);
+		s.has_v6 = sandbox_host_has_ipv6(host) && !found.v6_off;
 		if (sandbox_check_pool(c, host, s.has_v6)) {
 			link_close(host);
 			state_unlock(lock);
@@ -1051,15 +1399,19 @@ int sandbox_create(const struct moat_config *c, const struct sb_opts *o,
 	}
 
 	msg_debug_step("create: state");
-	if ((err = netns_create(s.netns))) {
-		msg_err("cannot create %s: %s", s.netns, strerror(-err));
-		goto fail;
-	}
-	msg_debug_step("create: netns");
-	nsfd = netns_open(s.netns);
-	if (nsfd < 0) {
-		msg_err("cannot open %s: %s", s.netns, strerror(-nsfd));
-		goto fail;
+	if (at) {
+		nsfd = at->nsfd;
+	} else {
+		if ((err = netns_create(s.netns))) {
+			msg_err("cannot create %s: %s", s.netns, strerror(-err));
+			goto fail;
+		}
+		msg_debug_step("create: netns");
+		nsfd = own_nsfd = netns_open(s.netns);
+		if (nsfd < 0) {
+			msg_err("cannot open %s: %s", s.netns, strerror(-nsfd));
+			goto fail;
+		}
 	}
 	if (sandbox_setup_net(c, &s, o->pol, nsfd))
 		goto fail;
@@ -1080,9 +1432,26 @@ int sandbox_create(const struct moat_config *c, const struct sb_opts *o,
 
 fail:
 	supervisor_stop(&s);
-	sandbox_teardown(c, &s);
+	sandbox_teardown_ns(c, &s, nsfd);
 	state_unlock(lock);
 	return -1;
+}
+
+/**
+ * sandbox_netns_open() - open a sandbox's network namespace
+ * @s:		record
+ *
+ * A created sandbox's is at its path; an attached one's is found again by
+ * its identity (netns_find()). The descriptor keeps the namespace alive
+ * while open: close it soon.
+ *
+ * Return: close-on-exec descriptor, or -errno (-ENOENT: it is gone)
+ */
+int sandbox_netns_open(const struct sb_state *s)
+{
+	struct netns_ident id = { .dev = s->netns_dev, .ino = s->netns_ino };
+
+	return s->attached ? netns_find(s->netns, &id) : netns_open(s->netns);
 }
 
 /**
@@ -1112,6 +1481,60 @@ static void sandbox_forget_flows(const struct sb_state *s)
 }
 
 /**
+ * sandbox_inner_dns_del() - remove the table inside an attached sandbox's
+ * namespace, if the namespace still lives
+ * @c:		settings
+ * @s:		record
+ * @nsfd:	the namespace, or -1 to look for it (sandbox_netns_open())
+ *
+ * A namespace found by the identity of one that ended may be a later
+ * one's (the kernel reuses inode numbers): if another sandbox has it,
+ * its table is that sandbox's and stays.
+ *
+ * Return: 0 (also when the namespace is gone, and the table with it), or
+ *	   -1 after printing why
+ */
+static int sandbox_inner_dns_del(const struct moat_config *c,
+				 const struct sb_state *s, int nsfd)
+{
+	char *buf = NULL, *err = NULL, other[MOAT_NAME_MAX + 1];
+	autoclose int found = -1;
+	struct netns_ident id;
+	size_t len = 0;
+	FILE *f;
+	int ret;
+
+	if (nsfd < 0) {
+		found = sandbox_netns_open(s);
+		if (found == -ENOENT)
+			return 0;
+		if (found < 0) {
+			msg_err("cannot look for the namespace %s: %s", s->netns,
+				strerror(-found));
+			return -1;
+		}
+		if (!netns_ident_fd(found, &id) &&
+		    sandbox_owner_of(c, &id, s->name, other, sizeof(other)) == 1)
+			return 0;
+		nsfd = found;
+	}
+	f = open_memstream(&buf, &len);
+	if (!f)
+		die_oom();
+	nft_inner_dns_del_text(f);
+	fclose(f);
+	ret = nft_run_in(nsfd, buf, &err);
+	free(buf);
+	if (ret) {
+		msg_err("cannot remove the table " NFT_INNER_TABLE " inside %s: %s",
+			s->netns, err);
+		free(err);
+		return -1;
+	}
+	return 0;
+}
+
+/**
  * sandbox_teardown() - remove everything a sandbox has; idempotent
  * @c:		settings
  * @s:		record (its supervisor must already be stopped)
@@ -1120,6 +1543,47 @@ static void sandbox_forget_flows(const struct sb_state *s)
  *	   kept, so that "moat rm -f" can finish the job)
  */
 int sandbox_teardown(const struct moat_config *c, const struct sb_state *s)
+{
+	return sandbox_teardown_ns(c, s, -1);
+}
+
+/**
+ * sandbox_teardown_ended() - sandbox_teardown() of an attached sandbox
+ * whose interface the kernel deleted (its namespace ended)
+ * @c:		settings
+ * @s:		record (its supervisor must already be stopped, or be the
+ *		caller)
+ *
+ * For the sandbox's own supervisor, whose core joins no namespace
+ * (isolate.c: setns() is refused to it): the namespace is not looked
+ * for. When it ended, the table inside went with it; if someone deleted
+ * the interface by hand while the container runs, the table stays in its
+ * namespace (moat-attach(1)).
+ *
+ * Return: 0, or -1 if something could not be removed
+ */
+int sandbox_teardown_ended(const struct moat_config *c,
+			   const struct sb_state *s)
+{
+	return sandbox_teardown_ns(c, s, SANDBOX_NS_GONE);
+}
+
+/**
+ * sandbox_teardown_ns() - sandbox_teardown(), knowing the namespace
+ * @c:		settings
+ * @s:		record (its supervisor must already be stopped)
+ * @nsfd:	the sandbox's namespace, or -1 (an attached sandbox's is then
+ *		looked for, a created one's is known by its path), or
+ *		SANDBOX_NS_GONE (an attached sandbox's namespace ended)
+ *
+ * An attached sandbox's namespace is left where it is: only moat's
+ * interface (deleted with its host end) and the table moat added inside
+ * are removed from it.
+ *
+ * Return: 0, or -1 if something could not be removed
+ */
+static int sandbox_teardown_ns(const struct moat_config *c,
+			       const struct sb_state *s, int nsfd)
 {
 	int ret = 0, err;
 
@@ -1151,6 +1615,11 @@ int sandbox_teardown(const struct moat_config *c, const struct sb_state *s)
 			link_close(host);
 		}
 		msg_debug_step("teardown: link");
+		if (s->attached && nsfd != SANDBOX_NS_GONE &&
+		    !strcmp(s->mode, net_mode_name(NET_FILTERED)) &&
+		    sandbox_inner_dns_del(c, s, nsfd))
+			ret = -1;
+		msg_debug_step("teardown: inside");
 		{
 			struct policy pol;
 			bool have;
@@ -1172,7 +1641,7 @@ int sandbox_teardown(const struct moat_config *c, const struct sb_state *s)
 	if (sandbox_tap_del(s))
 		ret = -1;
 	msg_debug_step("teardown: tap");
-	if (*s->netns && (err = netns_remove(s->netns))) {
+	if (!s->attached && *s->netns && (err = netns_remove(s->netns))) {
 		msg_err("cannot remove %s: %s", s->netns, strerror(-err));
 		ret = -1;
 	}
@@ -1189,7 +1658,7 @@ int sandbox_teardown(const struct moat_config *c, const struct sb_state *s)
 
 /**
  * sandbox_processes() - processes whose network namespace is the sandbox's
- * @s:		record
+ * @s:		record (an attached sandbox's: its container's processes)
  * @pids:	set to an array the caller frees
  * @n:		set to its length
  *
@@ -1197,15 +1666,17 @@ int sandbox_teardown(const struct moat_config *c, const struct sb_state *s)
  */
 int sandbox_processes(const struct sb_state *s, pid_t **pids, size_t *n)
 {
-	struct stat ns, st;
+	struct netns_ident id = { .dev = s->netns_dev, .ino = s->netns_ino };
+	struct netns_ident got;
 	struct dirent *de;
 	size_t cap = 8;
 	DIR *d;
+	int err;
 
 	*n = 0;
 	*pids = xcalloc(cap, sizeof(**pids));
-	if (stat(s->netns, &ns))
-		return errno == ENOENT ? 0 : -errno;
+	if (!s->attached && (err = netns_ident_path(s->netns, &id)))
+		return err == -ENOENT ? 0 : err;
 	d = opendir("/proc");
 	if (!d)
 		return -errno;
@@ -1217,8 +1688,7 @@ int sandbox_processes(const struct sb_state *s, pid_t **pids, size_t *n)
 		if (*end || pid <= 0)
 			continue;
 		snprintf(path, sizeof(path), "/proc/%ld/ns/net", pid);
-		if (stat(path, &st) || st.st_ino != ns.st_ino ||
-		    st.st_dev != ns.st_dev)
+		if (netns_ident_path(path, &got) || !netns_ident_eq(&id, &got))
 			continue;
 		if (*n == cap) {
 			cap *= 2;
@@ -1235,7 +1705,9 @@ int sandbox_processes(const struct sb_state *s, pid_t **pids, size_t *n)
  * @c:		settings
  * @name:	sandbox
  * @force:	also remove dead or half-created sandboxes and kill the
- *		processes still inside
+ *		processes still inside (not an attached sandbox's: those
+ *		belong to its container, which keeps its namespace with lo
+ *		alone, no network)
  * @locked:	the caller holds the global lock already
  *
  * Return: 0, 1 if there is no such sandbox, -1 after printing why it was
@@ -1285,7 +1757,9 @@ int sandbox_destroy(const struct moat_config *c, const char *name, bool force,
 			st == SB_DEGRADED ? "' gives it a supervisor again)" : "");
 		goto out;
 	}
-	if (sandbox_processes(&s, &pids, &n) == 0 && n) {
+	/* an attached namespace's processes are its owner's: they stay,
+	 * with lo only */
+	if (!s.attached && sandbox_processes(&s, &pids, &n) == 0 && n) {
 		if (!force) {
 			msg_err("sandbox '%s' still has %zu process%s inside; "
 				"use rm -f to kill them", name, n,

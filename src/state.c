@@ -19,6 +19,12 @@
  *                                       are absent (a firewall reload) and
  *                                       its supervisor restores them
  *
+ * The namespace of a sandbox "moat create" made is its own, at
+ * /run/netns/moat-NAME. That of an attached sandbox ("moat attach") is
+ * someone else's: the record names the path it was given (the first place
+ * to look for it again) and its identity (device and inode), and marks it
+ * "attached", which tear-down reads as "leave the namespace alone".
+ *
  * A record is written, atomically by rename(2), before anything is set up,
  * with "complete": false; so whatever happens to the process creating it,
  * "moat rm -f" knows what to remove. Addresses are derived from the index:
@@ -330,6 +336,13 @@ json_t *state_to_json(const struct sb_state *s)
 	json_object_set_new(o, "complete", json_boolean(s->complete));
 	json_object_set_new(o, "run_mode", json_boolean(s->run_mode));
 	json_object_set_new(o, "proxy", json_boolean(s->proxy));
+	json_object_set_new(o, "attached", json_boolean(s->attached));
+	json_object_set_new(o, "inside_interface",
+			    s->has_net ? json_string(s->inner) : json_null());
+	json_object_set_new(o, "netns_dev", s->attached ?
+			    json_integer((json_int_t)s->netns_dev) : json_null());
+	json_object_set_new(o, "netns_inode", s->attached ?
+			    json_integer((json_int_t)s->netns_ino) : json_null());
 	json_object_set_new(o, "tap", state_tap_json(s));
 	return o;
 }
@@ -442,6 +455,13 @@ int state_read(const struct moat_config *c, const char *name,
 	s->complete = json_is_true(json_object_get(o, "complete"));
 	s->run_mode = json_is_true(json_object_get(o, "run_mode"));
 	s->proxy = json_is_true(json_object_get(o, "proxy"));
+	s->attached = json_is_true(json_object_get(o, "attached"));
+	str = json_string_value(json_object_get(o, "inside_interface"));
+	if (str && (!*str || strlen(str) >= sizeof(s->inner)))
+		goto out;
+	snprintf(s->inner, sizeof(s->inner), "%s", str ? str : STATE_INNER_DEFAULT);
+	s->netns_dev = (unsigned long long)json_integer_value(json_object_get(o, "netns_dev"));
+	s->netns_ino = (unsigned long long)json_integer_value(json_object_get(o, "netns_inode"));
 	if (state_tap_read(o, s))
 		goto out;
 	ret = 0;
@@ -758,7 +778,11 @@ static bool state_netns_gone(const struct sb_state *s)
  * supervisor runs; degraded when it does not ("moat adopt" gives it a
  * new one); dead when, besides, its network namespace or its host
  * interface (looked up in the caller's network namespace: moat's) is
- * gone. Whether moat's rules are present is guard_status()'s part.
+ * gone. An attached sandbox's namespace is not looked at: the path it
+ * was named by may be a process's that has ended while others hold the
+ * namespace; its interface lives exactly as long as the namespace (or
+ * until someone deletes it). Whether moat's rules are present is
+ * guard_status()'s part.
  *
  * Return: status
  */
@@ -771,7 +795,7 @@ enum sb_status state_status_why(const struct sb_state *s, const char **why)
 		st = SB_CREATING;
 	else if (state_supervisor_alive(s))
 		st = SB_RUNNING;
-	else if (state_netns_gone(s))
+	else if (!s->attached && state_netns_gone(s))
 		st = SB_DEAD, w = SB_WHY_NETNS;
 	else if (s->has_net && *s->ifname && !if_nametoindex(s->ifname))
 		st = SB_DEAD, w = SB_WHY_LINK;

@@ -73,6 +73,13 @@ enum sb_status {
  *			never off)
  * @instance:		random, non-zero: this sandbox instance's conntrack
  *			mark (struct nft_sandbox), never an earlier one's
+ * @attached:		its network namespace was made by someone else (moat
+ *			attach: a container's) and is not moat's to remove;
+ *			@netns is the path it was named by
+ * @inner:		the sandbox's interface inside its namespace ("eth0"
+ *			unless moat attach was given another name)
+ * @netns_dev:		with @attached, the identity of the namespace
+ * @netns_ino:		(struct netns_ident)
  * @tap:		TAP device in the namespace for a guest ("moat create
  *			--tap"), "" if none: the guest then owns @addr4 and
  *			@addr6 (docs/VM.md)
@@ -102,10 +109,16 @@ struct sb_state {
 	bool run_mode;
 	bool proxy;
 	uint32_t instance;
+	bool attached;
+	char inner[16];
+	unsigned long long netns_dev;
+	unsigned long long netns_ino;
 	char tap[16];
 	uid_t tap_owner;
 	uint8_t guest_mac[6];
 };
+
+#define STATE_INNER_DEFAULT	"eth0"
 
 /**
  * struct moat_config - host-wide settings

@@ -82,6 +82,21 @@
  * puts its pins back too.
  * Sandboxes whose supervisor is dead are not restored: they stay closed.
  *
+ * An attached sandbox ("moat attach": its namespace is a container's)
+ * ends with its namespace. moat holds no reference to that namespace, so
+ * when the container's last process ends (and its runtime has removed
+ * any mount of it), the kernel destroys it, deleting the veth inside and
+ * with it the host end. The core watches for that deletion (SV_REF_LINK:
+ * route netlink's RTM_DELLINK for its interface's index, filtered in the
+ * kernel, link_watch_open()) and, when it comes, logs why, stops its
+ * worker and removes the sandbox as "moat rm" would (rules, connections,
+ * record; the log archived), under the global lock, and exits; it does
+ * not look for the namespace (it joins none: isolate.c). The same
+ * happens if someone deletes the interface by hand: without it the
+ * sandbox can carry nothing. A "moat rm" that holds the lock meanwhile
+ * stops the core with SIGTERM and removes the sandbox itself
+ * (sv_lock_or_stop()).
+ *
  * "moat adopt" (adopt.c) starts a new supervisor for a sandbox whose
  * supervisor died: the same start, but the record it reads is complete
  * already (one "moat create" starts finds it incomplete), which tells it
@@ -95,6 +110,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <net/if.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -113,6 +129,7 @@
 #include "conntrack.h"
 #include "guard.h"
 #include "isolate.h"
+#include "link.h"
 #include "log.h"
 #include "nft.h"
 #include "sandbox.h"
@@ -288,6 +305,9 @@ void supervisor_stop(const struct sb_state *s)
  * @attempts:	restorations tried since
  * @table:	the kernel's handle of moat's table when last seen intact: a
  *		new one means the table was made again, its sets empty
+ * @linkw:	for an attached sandbox, the socket told when its interface
+ *		is deleted (link_watch_open()), or -1
+ * @link_idx:	that interface's index
  */
 struct sv {
 	const struct moat_config *c;
@@ -318,6 +338,8 @@ struct sv {
 	struct timespec lost_at;
 	unsigned attempts;
 	uint64_t table;
+	int linkw;
+	unsigned link_idx;
 };
 
 /**
@@ -1113,6 +1135,43 @@ static void sv_adopted(struct sv *sv)
 }
 
 /**
+ * sv_link_open() - watch for the deletion of an attached sandbox's interface
+ * @sv:		supervisor
+ *
+ * Return: 0, or -errno (-ENODEV: it is gone already)
+ */
+static int sv_link_open(struct sv *sv)
+{
+	sv->link_idx = if_nametoindex(sv->s.ifname);
+	if (!sv->link_idx)
+		return -ENODEV;
+	sv->linkw = link_watch_open(sv->link_idx);
+	if (sv->linkw < 0)
+		return sv->linkw;
+	if (sv_add(sv, SV_REF_LINK, sv->linkw, EPOLLIN))
+		return -errno;
+	/* deleted before the socket listened? */
+	if (if_nametoindex(sv->s.ifname) != sv->link_idx)
+		return -ENODEV;
+	return 0;
+}
+
+/**
+ * sv_link_gone() - an attached sandbox's interface was deleted: its
+ * namespace ended (or someone deleted it); remove the sandbox and exit
+ * @sv:		supervisor
+ */
+static void sv_link_gone(struct sv *sv)
+{
+	log_event(&sv->log, "supervisor", "supervisor", "removing",
+		  "reason", "its interface was deleted: the attached namespace "
+		  "ended, or someone deleted it", "interface", sv->s.ifname,
+		  NULL);
+	sv->quit = true;
+	sv->teardown = true;
+}
+
+/**
  * sv_loop() - the core's event loop
  * @sv:		supervisor
  * @sfd:	signalfd
@@ -1172,6 +1231,10 @@ static void sv_loop(struct sv *sv, int sfd)
 			case SV_REF_WK_RESTART:
 				sv_worker_restart(sv);
 				break;
+			case SV_REF_LINK:
+				if (link_watch_read(sv->linkw, sv->link_idx) > 0)
+					sv_link_gone(sv);
+				break;
 			case SV_REF_GUARD:
 				if (guard_watch_read(sv->guard, sv->s.ifname) > 0)
 					sv_guard_check(sv);
@@ -1197,29 +1260,63 @@ static void sv_loop(struct sv *sv, int sfd)
 }
 
 /**
- * sv_teardown() - remove the sandbox because "moat run" died
+ * sv_lock_or_stop() - take the global lock, unless told to stop first
  * @sv:		supervisor
+ * @sfd:	its signalfd
+ *
+ * A "moat rm" holding the lock is stopping this supervisor: blocking on
+ * the lock would keep it waiting (then killing us). So the lock is
+ * tried every SV_GUARD_RETRY_MS, watching for SIGTERM meanwhile.
+ *
+ * Return: the lock descriptor, or -1 (told to stop, or the lock failed)
+ */
+static int sv_lock_or_stop(struct sv *sv, int sfd)
+{
+	struct pollfd pfd = { .fd = sfd, .events = POLLIN };
+	int lock;
+
+	for (;;) {
+		lock = state_trylock(sv->c);
+		if (lock != -EWOULDBLOCK)
+			return lock < 0 ? -1 : lock;
+		if (poll(&pfd, 1, SV_GUARD_RETRY_MS) > 0)
+			return -1;
+	}
+}
+
+/**
+ * sv_teardown() - remove the sandbox: "moat run" died, or an attached
+ * sandbox's namespace ended
+ * @sv:		supervisor
+ * @sfd:	its signalfd
  *
  * The record may already be gone (moat run finished its own clean-up
- * between our wake-up and now): then there is nothing to do.
+ * between our wake-up and now), or name another supervisor: then there
+ * is nothing to do. The processes of a "moat run" sandbox are killed;
+ * those of an attached one are its container's, and stay, and its
+ * namespace, which this core may not enter, is not looked at
+ * (sandbox_teardown_ended()).
  */
-static void sv_teardown(struct sv *sv)
+static void sv_teardown(struct sv *sv, int sfd)
 {
 	struct sb_state s;
 	pid_t *pids = NULL;
 	size_t n = 0, i;
 	int lock;
 
-	lock = state_lock(sv->c);
+	lock = sv_lock_or_stop(sv, sfd);
 	if (lock < 0)
 		return;
 	if (state_read(sv->c, sv->s.name, &s) == 0 &&
 	    s.supervisor_pid == getpid()) {
-		if (sandbox_processes(&s, &pids, &n) == 0)
+		if (!s.attached && sandbox_processes(&s, &pids, &n) == 0)
 			for (i = 0; i < n; i++)
 				kill(pids[i], SIGKILL);
 		free(pids);
-		sandbox_teardown(sv->c, &s);
+		if (s.attached)
+			sandbox_teardown_ended(sv->c, &s);
+		else
+			sandbox_teardown(sv->c, &s);
 	}
 	state_unlock(lock);
 }
@@ -1262,6 +1359,7 @@ int supervisor_main(const struct moat_config *c, const char *name,
 	sv->ctl = -1;
 	sv->watch = -1;
 	sv->guard = sv->guard_tfd = -1;
+	sv->linkw = -1;
 	sv->wk.pidfd = sv->wk.req = sv->wk.ctl = sv->wk.log = -1;
 	prctl(PR_SET_NAME, "moat-supervise");
 	msg_prog = "moat-supervise";
@@ -1310,6 +1408,15 @@ int supervisor_main(const struct moat_config *c, const char *name,
 	}
 	if (sv_log_open(sv)) {
 		dprintf(ready_fd, "cannot open the log: %s\n", strerror(errno));
+		return MOAT_EXIT_FAILURE;
+	}
+	if (sv->s.attached && sv->s.has_net && (ret = sv_link_open(sv))) {
+		if (ret == -ENODEV)
+			dprintf(ready_fd, "the sandbox's interface is gone "
+				"(its namespace ended?)\n");
+		else
+			dprintf(ready_fd, "cannot watch the sandbox's interface: %s\n",
+				strerror(-ret));
 		return MOAT_EXIT_FAILURE;
 	}
 	sv->has_dns = sv->s.has_net && sv->pol.mode == NET_FILTERED;
@@ -1361,8 +1468,10 @@ int supervisor_main(const struct moat_config *c, const char *name,
 	if (sv->watch >= 0)
 		close(sv->watch);
 	close(sv->epfd);
+	if (sv->linkw >= 0)
+		close(sv->linkw);
 	if (sv->teardown)
-		sv_teardown(sv);
+		sv_teardown(sv, sfd);
 	policy_free(&sv->pol);
 	free(sv);
 	return MOAT_EXIT_OK;

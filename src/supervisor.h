@@ -42,6 +42,8 @@ enum sv_ref_type {
 	SV_REF_DHCP,		/* worker: the guest's DHCP server (dhcp.c) */
 	SV_REF_RA,		/* worker: router solicitations (ra.c) */
 	SV_REF_RA_TIMER,	/* worker: timerfd, unsolicited advertisements */
+	SV_REF_LINK,		/* core: its sandbox's interface deleted
+				 * (an attached namespace ended) */
 };
 
 /**

@@ -57,7 +57,7 @@ for pat in 'SPEC( |§|section)' 'seed 0' 'the brief' 'brief is silent' 'spec is 
 done
 
 t_begin "help"
-for c in run create exec update adopt rm ls inspect policy logs stats verify; do
+for c in run create attach exec update adopt rm ls inspect policy logs stats verify; do
 	assert_eq "$("$MOAT" help "$c" 2>&1; echo "status $?")" "$("$MOAT" "$c" --help 2>&1; echo "status $?")" "moat help $c is moat $c --help"
 done
 assert_status 0 "$MOAT" help

@@ -630,6 +630,48 @@ static void test_delete_text(void **state)
 }
 
 /**
+ * test_inner_dns() - the table inside an attached sandbox's namespace
+ * @state:	unused
+ *
+ * Only NAT of port 53 to loopback and of loopback sources leaving moat's
+ * interface: it filters nothing (the host's table does), and without
+ * IPv6 leaves ::1 alone.
+ */
+static void test_inner_dns(void **state)
+{
+	struct prefix gw4, gw6;
+	char *buf = NULL, *b4 = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	assert_int_equal(prefix_parse("10.231.0.29/32", &gw4, false), 0);
+	assert_int_equal(prefix_parse("fd6d:6f61:7400:7::1/128", &gw6, false), 0);
+	f = open_memstream(&buf, &len);
+	nft_inner_dns_del_text(f);
+	nft_inner_dns_text(f, "eth0", &gw4, &gw6);
+	fclose(f);
+	check_golden("inner-dns.nft", buf);
+	assert_non_null(strstr(buf, "ip daddr 127.0.0.0/8 meta l4proto { tcp, udp } th dport 53 dnat ip to 10.231.0.29\n"));
+	assert_non_null(strstr(buf, "dnat ip6 to fd6d:6f61:7400:7::1\n"));
+	assert_non_null(strstr(buf, "oifname \"eth0\" ip saddr 127.0.0.0/8 masquerade"));
+	assert_null(strstr(buf, "drop"));
+	assert_null(strstr(buf, "reject"));
+	assert_null(strstr(buf, "type filter"));
+	assert_true(pos(buf, "delete table inet " NFT_INNER_TABLE) <
+		    pos(buf, "table inet " NFT_INNER_TABLE " {"));
+
+	len = 0;
+	f = open_memstream(&b4, &len);
+	nft_inner_dns_text(f, "ceth0", &gw4, NULL);
+	fclose(f);
+	assert_null(strstr(b4, "::1"));
+	assert_null(strstr(b4, "ip6"));
+	assert_non_null(strstr(b4, "oifname \"ceth0\""));
+	free(b4);
+	free(buf);
+}
+
+/**
  * test_logged_denials() - every counted denial is logged first, rate-limited
  * @state:	unused
  *
@@ -810,6 +852,7 @@ int main(void)
 		cmocka_unit_test(test_flows),
 		cmocka_unit_test(test_housekeeping),
 		cmocka_unit_test(test_delete_text),
+		cmocka_unit_test(test_inner_dns),
 		cmocka_unit_test(test_logged_denials),
 		cmocka_unit_test(test_out_chain),
 		cmocka_unit_test(test_tap),
