@@ -2016,36 +2016,16 @@ json_t *dns_stats(const struct dns *d)
  */
 size_t dns_repin(struct dns *d)
 {
-	struct nft_pin add[NFT_PIN_BATCH_MAX];
-	const struct policy *p = d->pol;
-	time_t now = dns_now();
-	size_t j, k, n = 0, failed = 0;
+	struct nft_pin *pins = NULL;
+	size_t n, i, chunk, failed = 0;
 
-	for (j = 0; j < d->pin_cap; j++) {
-		const struct dns_pinrec *v = &d->pins[j];
-
-		if (!v->af || v->expires <= now)
-			continue;
-		for (k = dns_rule_for_name(p, v->name, 0); k < p->nrules;
-		     k = dns_rule_for_name(p, v->name, k + 1)) {
-			if (!p->rules[k].allow)
-				break;
-			if (n == NFT_PIN_BATCH_MAX) {
-				if (dns_pin_batch(d, add, n, false))
-					failed += n;
-				n = 0;
-			}
-			memset(&add[n], 0, sizeof(add[n]));
-			add[n].rule = k + 1;
-			add[n].af = v->af;
-			memcpy(add[n].addr, v->addr, v->af == AF_INET ? 4 : 16);
-			add[n].timeout = (uint32_t)(v->expires - now);
-			add[n].name = v->name;
-			n++;
-		}
+	n = dns_pins_for(d, d->pol, &pins);
+	for (i = 0; i < n; i += chunk) {
+		chunk = n - i < NFT_PIN_BATCH_MAX ? n - i : NFT_PIN_BATCH_MAX;
+		if (dns_pin_batch(d, pins + i, chunk, false))
+			failed += chunk;
 	}
-	if (n && dns_pin_batch(d, add, n, false))
-		failed += n;
+	free(pins);
 	return failed;
 }
 

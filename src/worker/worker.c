@@ -144,6 +144,22 @@ void worker_shared_unmap(struct wk_shared *sh)
 }
 
 /**
+ * worker_ms_left() - what is left of a wait
+ * @t0:		when it started (CLOCK_MONOTONIC)
+ * @timeout_ms:	how long it may take
+ *
+ * Return: milliseconds left, 0 or less once it is over
+ */
+static long worker_ms_left(const struct timespec *t0, int timeout_ms)
+{
+	struct timespec t1;
+
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	return timeout_ms - ((t1.tv_sec - t0->tv_sec) * 1000 +
+			     (t1.tv_nsec - t0->tv_nsec) / 1000000);
+}
+
+/**
  * worker_pin_request() - the interceptor's pinner in a worker: ask the core
  * @ctx:	the worker
  * @pins:	addresses, each into its rule's set
@@ -162,7 +178,7 @@ static int worker_pin_request(void *ctx, const struct nft_pin *pins, size_t n,
 	struct wk *w = ctx;
 	struct pollfd pfd = { .fd = WK_FD_REQ, .events = POLLIN };
 	uint32_t seq = ++w->seq;
-	struct timespec t0, t1;
+	struct timespec t0;
 	const char *why;
 	size_t i;
 	int ret;
@@ -178,11 +194,8 @@ static int worker_pin_request(void *ctx, const struct nft_pin *pins, size_t n,
 		return ret;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (;;) {
-		long ms;
+		long ms = worker_ms_left(&t0, WK_PIN_WAIT_MS);
 
-		clock_gettime(CLOCK_MONOTONIC, &t1);
-		ms = WK_PIN_WAIT_MS - ((t1.tv_sec - t0.tv_sec) * 1000 +
-				       (t1.tv_nsec - t0.tv_nsec) / 1000000);
 		if (ms <= 0)
 			return -ETIMEDOUT;
 		ret = poll(&pfd, 1, (int)ms);
@@ -935,7 +948,7 @@ int worker_request(struct wk_handle *h, struct privop_msg *m, int fd,
 				 { .fd = h->req, .events = POLLIN } };
 	static struct privop_msg r;
 	uint32_t seq = m->hdr.seq = ++h->seq;
-	struct timespec t0, t1;
+	struct timespec t0;
 	const char *why;
 	int ret;
 
@@ -946,11 +959,8 @@ int worker_request(struct wk_handle *h, struct privop_msg *m, int fd,
 		return ret;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (;;) {
-		long ms;
+		long ms = worker_ms_left(&t0, timeout_ms);
 
-		clock_gettime(CLOCK_MONOTONIC, &t1);
-		ms = timeout_ms - ((t1.tv_sec - t0.tv_sec) * 1000 +
-				   (t1.tv_nsec - t0.tv_nsec) / 1000000);
 		if (ms <= 0)
 			return -ETIMEDOUT;
 		ret = poll(pfd, 2, (int)ms);
