@@ -232,5 +232,118 @@ gone() { ! [ -e "$MOAT_RUN_DIR/sandboxes/$N1" ]; }
 assert_ok -m "the namespace deleted without DEL: the sandbox ends by itself" wait_for 5 gone
 assert_status -m "DEL after that: exit 0" 0 cni DEL "$ID1" "$C1" eth0 <"$conf"
 
+t_begin "containerd: ctr run --cni with moat as the network's plugin"
+# ctr (the client) runs the CNI plugins itself, from /etc/cni/net.d and
+# /opt/cni/bin, which it does not let one change: ctr runs in a mount
+# namespace of its own where the test's directories are mounted there.
+# containerd runs in the world's host namespace with its own root, state
+# and socket under $WORLD_DIR; the image is busybox-static, imported offline.
+if ! command -v containerd >/dev/null || ! command -v ctr >/dev/null || ! [ -x /bin/busybox ]; then
+	ok "# SKIP containerd, ctr or busybox-static not installed (./scripts/install-deps.sh)"
+else
+	CD=$WORLD_DIR/ctrd
+	mkdir -p "$CD/root" "$CD/state" "$CD/net.d" "$CD/bin"
+	ln -s "$MOAT" "$CD/bin/moat"
+	SOCK=$CD/containerd.sock
+	cat >"$CD/config.toml" <<EOF
+version = 2
+root = "$CD/root"
+state = "$CD/state"
+disabled_plugins = ["io.containerd.grpc.v1.cri"]
+[grpc]
+  address = "$SOCK"
+[ttrpc]
+  address = "$SOCK.ttrpc"
+EOF
+	printf '{"cniVersion":"1.0.0","name":"moatnet","plugins":[{"type":"moat","policy":"%s","deny":["evil.example"]}]}\n' \
+		"$pol" >"$CD/net.d/10-moat.conflist"
+	(exec nsenter --net="$HOST_NETNS" containerd --config "$CD/config.toml" >"$CD/log" 2>&1) &
+	CTRD=$!
+	world_on_destroy kill "$CTRD"
+	ctr_() { nsenter --net="$HOST_NETNS" ctr --address "$SOCK" --namespace moat "$@"; }
+	ctrd_up() { ctr_ version >/dev/null 2>&1; }
+	assert_ok -m "containerd answers on its own socket" wait_for 10 ctrd_up
+	# an OCI image layout of busybox-static: /bin/busybox and its applets
+	"$WORLD_PYTHON" - "$CD/image.tar" <<'PY'
+import hashlib, io, json, sys, tarfile
+def blob(t, data):
+    d = hashlib.sha256(data).hexdigest()
+    i = tarfile.TarInfo("blobs/sha256/" + d); i.size = len(data)
+    t.addfile(i, io.BytesIO(data))
+    return {"digest": "sha256:" + d, "size": len(data)}
+lb = io.BytesIO()
+with tarfile.open(fileobj=lb, mode="w") as l:
+    for d in ("bin", "etc", "proc", "sys", "dev", "tmp"):
+        i = tarfile.TarInfo(d); i.type = tarfile.DIRTYPE; i.mode = 0o755; l.addfile(i)
+    l.add("/bin/busybox", "bin/busybox")
+    for a in ("sh", "nc", "nslookup", "sleep", "ip", "cat", "timeout"):
+        i = tarfile.TarInfo("bin/" + a); i.type = tarfile.SYMTYPE; i.linkname = "busybox"; l.addfile(i)
+layer = lb.getvalue()
+cfg = json.dumps({"architecture": "amd64", "os": "linux",
+                  "config": {"Env": ["PATH=/bin"], "Cmd": ["/bin/sh"]},
+                  "rootfs": {"type": "layers", "diff_ids": ["sha256:" + hashlib.sha256(layer).hexdigest()]}}).encode()
+with tarfile.open(sys.argv[1], "w") as t:
+    c = dict(blob(t, cfg), mediaType="application/vnd.oci.image.config.v1+json")
+    ly = dict(blob(t, layer), mediaType="application/vnd.oci.image.layer.v1.tar")
+    m = json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+                    "config": c, "layers": [ly]}).encode()
+    md = dict(blob(t, m), mediaType="application/vnd.oci.image.manifest.v1+json",
+              annotations={"io.containerd.image.name": "docker.io/moat/busybox:test",
+                           "org.opencontainers.image.ref.name": "test"})
+    for n, d in (("oci-layout", b'{"imageLayoutVersion":"1.0.0"}'),
+                 ("index.json", json.dumps({"schemaVersion": 2, "manifests": [md]}).encode())):
+        i = tarfile.TarInfo(n); i.size = len(d); t.addfile(i, io.BytesIO(d))
+PY
+	assert_ok -m "the busybox image imports offline" ctr_ image import --snapshotter native "$CD/image.tar"
+	IMG=docker.io/moat/busybox:test
+	CTR=ctr$S
+	CN=cni-moat-$CTR	# ctr names the container "NAMESPACE-ID" to CNI
+	# shellcheck disable=SC2016 # expanded by that sh
+	(exec nsenter --net="$HOST_NETNS" unshare -m --propagation private sh -c '
+		mount --bind "$1/net.d" /etc/cni/net.d && mount -t tmpfs none /opt &&
+		mkdir -p /opt/cni/bin && ln -s "$1/bin/moat" /opt/cni/bin/moat &&
+		exec ctr --address "$1/containerd.sock" --namespace moat run --rm --cni \
+			--snapshotter native "$2" "$3" sleep 600' sh "$CD" "$IMG" "$CTR" \
+		>"$CD/run.log" 2>&1) &
+	RUNP=$!
+	world_on_destroy kill "$RUNP"
+	running() { [ "$(jfield "$(m inspect "$CN" --json 2>/dev/null)" status 2>/dev/null)" = running ]; }
+	if assert_ok -m "ctr run --cni: moat's sandbox $CN runs" wait_for 20 running; then
+		j=$(m inspect "$CN" --json)
+		CNS=$(jfield "$j" netns)
+		CIP=$(jfield "$j" ipv4)
+		assert_match "$CNS" "^/proc/[0-9]+/ns/net$" "attached by the task's /proc/PID/ns/net"
+		tx() { timeout 20 nsenter --net="$HOST_NETNS" ctr --address "$SOCK" --namespace moat task exec --exec-id "x$RANDOM" "$CTR" "$@" </dev/null; }
+		# tnc HOST PORT: what a TCP connection from the container receives
+		# in 3 seconds (busybox's nc waits for the server to close)
+		tnc() { tx timeout 3 nc "$1" "$2"; }
+		assert_eq "$(tx ip -o -4 addr show dev eth0 | awk '{print $4}')" "$CIP/30" "inside the container: eth0 with the sandbox's address"
+		assert_match "$(tnc 93.184.216.34 22)" "INET-22" "from the container: the public server"
+		assert_ok -m "control: the LAN service answers the host" probe_tcp host 192.168.77.10 5432
+		assert_match "$(tnc 192.168.77.10 5432 2>&1)" "can.t connect" "from the container: the LAN refused"
+		assert_fail -m "the LAN refused (probe in its namespace)" probe_tcp "$CNS" 192.168.77.10 5432
+		assert_fail -m "metadata refused" probe_udp "$CNS" 169.254.169.254 9
+		assert_fail -m "the host refused" probe_tcp "$CNS" 192.168.77.2 22
+		assert_ok -m "control: sandbox b answers inside b" probe_tcp "moat-b-$S" "$B_IP" 8080
+		assert_fail -m "another sandbox refused" probe_tcp "$CNS" "$B_IP" 8080
+		assert_match "$(tx nslookup github.com 8.8.8.8 2>&1)" "140.82.112.3" "from the container: github.com resolves"
+		assert_match "$(tx nslookup evil.example 8.8.8.8 2>&1)" "NXDOMAIN" "from the container: evil.example is NXDOMAIN"
+		assert_match "$(m ls)" "$CN +running" "moat ls lists the container"
+		assert_match "$(m logs "$CN")" "name=evil.example .*action=nxdomain" "moat logs shows the NXDOMAIN"
+		HIFC=$(jfield "$j" host_interface)
+		ctr_ task kill --signal KILL "$CTR" >/dev/null 2>&1
+		rundone() { ! kill -0 "$RUNP" 2>/dev/null; }
+		assert_ok -m "the container stopped: ctr run ends" wait_for 20 rundone
+		gone_c() { ! [ -e "$MOAT_RUN_DIR/sandboxes/$CN" ]; }
+		assert_ok -m "... and the sandbox is gone" wait_for 10 gone_c
+		assert_eq "$(in_host ip -o link show | grep -cw "$HIFC")" 0 "... with its host interface"
+		assert_eq "$(in_host nft list table inet moat 2>/dev/null | grep -c "${HIFC}_")" 0 "... and its rules"
+	else
+		sed 's/^/# ctr run: /' "$CD/run.log"
+		tail -5 "$CD/log" | sed 's/^/# containerd: /'
+	fi
+	kill "$CTRD"; wait "$CTRD" 2>/dev/null
+fi
+
 m rm -f "b-$S" >/dev/null
 t_end
