@@ -35,7 +35,9 @@
  * must not have given the namespace an interface, or moat refuses it, as
  * "moat attach" does.
  *
- * DEL removes the sandbox ("moat rm -f"), and succeeds when there is none.
+ * DEL removes the sandbox ("moat rm -f"), and succeeds when there is none
+ * (or when the sandbox of that name is not an attached one: not the
+ * plugin's).
  * CHECK verifies the sandbox exists and runs, that CNI_NETNS is its inside,
  * that its host interface is there and that CNI_IFNAME inside has the
  * recorded addresses, as does the prevResult if one is given. VERSION
@@ -673,6 +675,11 @@ static int cni_del(struct cni_ctx *x, const struct moat_config *c)
 {
 	int ret;
 
+	struct sb_state s;
+
+	/* a sandbox of that name that "moat create" made is not the plugin's */
+	if (!state_read(c, x->name, &s) && !s.attached)
+		return 0;
 	cni_capture_begin(x);
 	ret = sandbox_destroy(c, x->name, true, false);
 	if (ret < 0)

@@ -148,6 +148,9 @@ assert_eq "$(pick 0 "IgnoreUnknown=1;K8S_POD_NAMESPACE=ns1;K8S_POD_NAME=pod1")" 
 assert_eq "$(pick 1 "IgnoreUnknown=1;K8S_POD_NAMESPACE=ns1;K8S_POD_NAME=pod2")" "203.0.113.2 " "then NAMESPACE.yaml"
 assert_eq "$(pick 2 "IgnoreUnknown=1;K8S_POD_NAMESPACE=ns2;K8S_POD_NAME=pod1")" "203.0.113.3 " "then default.yaml"
 assert_eq "$(pick 3 "MOAT_POLICY=pick;K8S_POD_NAMESPACE=ns1;K8S_POD_NAME=pod1")" "203.0.113.4 " "MOAT_POLICY=NAME before all"
+jq '. + {runtimeConfig: {"io.kubernetes.cri.pod-annotations": {"io.moat.policy": "pick"}}}' "$dconf" >"$WORLD_DIR/cni-ann.conf"
+container "moat-cnip5-$S"
+assert_eq "$(pick 5 "K8S_POD_NAMESPACE=ns1;K8S_POD_NAME=pod1" "$WORLD_DIR/cni-ann.conf")" "203.0.113.4 " "the pod annotation io.moat.policy=NAME before the pod's file"
 rm "$pd/default.yaml"
 assert_eq "$(pick 4 "K8S_POD_NAMESPACE=ns2;K8S_POD_NAME=pod1")" "github.com " "no default.yaml: the \"policy\" file"
 ct=moat-cnipx-$S; container "$ct"
@@ -159,6 +162,16 @@ out=$(cni ADD "px$S" "/run/netns/$ct" eth0 CNI_ARGS="MOAT_POLICY=pick" <"$conf")
 assert_eq "$(code "$out")" 7 "MOAT_POLICY without policyDir: code 7"
 assert_eq "$(records cni-px)" 0 "... none made a sandbox"
 assert_eq "$(ip -n "$ct" -o link show | wc -l)" 1 "... nor an interface in the namespace"
+
+t_begin "prevResult: moat after a plugin that made no interface in the namespace"
+CT6=moat-cni6-$S; container "$CT6"
+jq '. + {prevResult: {cniVersion: "1.0.0", interfaces: [{name: "other0"}], ips: [], dns: {nameservers: ["192.0.2.53"]}}}' "$conf" >"$WORLD_DIR/prev.conf"
+out=$(cni ADD "pr$S" "/run/netns/$CT6" eth0 <"$WORLD_DIR/prev.conf"); rc=$?
+assert_eq "$rc" 0 "ADD with a prevResult: exit 0"
+assert_eq "$(jq -r '[.interfaces[].name] | join(" ")' <<<"$out")" "other0 $(jfield "$(m inspect "cni-pr$S" --json)" host_interface) eth0" "the prevResult's interface kept, moat's added"
+assert_eq "$(jq -r '.ips[0].interface' <<<"$out")" 2 "moat's address names its interface's index in the list"
+assert_eq "$(jq -r '.dns.nameservers | join(" ")' <<<"$out")" 192.0.2.53 "the prevResult's nameservers kept"
+assert_status -m "DEL" 0 cni DEL "pr$S" "/run/netns/$CT6" eth0 <"$WORLD_DIR/prev.conf"
 
 t_begin "CHECK"
 assert_status -m "CHECK of the running sandbox: exit 0" 0 cni CHECK "$ID1" "$C1" eth0 <"$conf"
@@ -217,6 +230,10 @@ assert_eq "$(ip -n "$CT5" -o link show | wc -l)" 1 "the namespace of the refused
 
 t_begin "DEL"
 assert_status -m "DEL of an unknown container: exit 0" 0 cni DEL "nosuch$S" "" eth0 <"$conf"
+m create "cni-mine$S" --no-net >/dev/null
+assert_status -m "DEL naming a sandbox 'moat create' made: exit 0" 0 cni DEL "mine$S" "" eth0 <"$conf"
+assert_match "$(m ls)" "cni-mine$S +running" "... which is not removed: not the plugin's"
+m rm "cni-mine$S"
 assert_eq "$(cni DEL "nosuch$S" "" eth0 <"$conf")" "" "... printing nothing"
 assert_status -m "DEL: exit 0" 0 cni DEL "$ID1" "$C1" eth0 <"$conf"
 assert_eq "$(records cni-)" 0 "no record left"
