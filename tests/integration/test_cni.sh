@@ -9,7 +9,12 @@
 # the configuration's rules; the policy chosen per pod from "policyDir";
 # CHECK, and CHECK after tampering (the inside address deleted, the host
 # interface deleted); DEL, DEL again, DEL of an unknown container; errors
-# as CNI's error object with its codes, and nothing half made.
+# as CNI's error object with its codes, and nothing half made. Then two real
+# clients, each in the world's host namespace with its own state under
+# $WORLD_DIR: containerd's "ctr run --cni" and Podman's CNI backend
+# ("podman run --network"), a busybox-static image made offline: the same
+# reach and refusals from inside the container, DNS, and nothing left once
+# the container is stopped.
 #
 #   [container moat-cni1-S] --veth moat adds-- [HOST: moat as plugin] -- [LAN] -- [INET]
 # shellcheck source=../lib/preamble.sh
@@ -276,8 +281,18 @@ EOF
 		"$pol" >"$CD/net.d/10-moat.conflist"
 	(exec nsenter --net="$HOST_NETNS" containerd --config "$CD/config.toml" >"$CD/log" 2>&1) &
 	CTRD=$!
-	world_on_destroy kill "$CTRD"
 	ctr_() { nsenter --net="$HOST_NETNS" ctr --address "$SOCK" --namespace moat "$@"; }
+	# ctrd_stop: on the way out, whatever happened: the container killed
+	# and deleted, containerd stopped, no mount left under $CD
+	ctrd_stop() {
+		local mp
+		ctr_ task kill --signal KILL "$CTR"; sleep 1
+		ctr_ task delete --force "$CTR"; ctr_ container rm "$CTR"
+		kill "$CTRD"; wait "$CTRD"
+		awk -v d="$CD/" 'index($2, d) == 1 { print $2 }' /proc/self/mounts |
+			while read -r mp; do umount "$mp"; done
+	}
+	world_on_destroy ctrd_stop
 	ctrd_up() { ctr_ version >/dev/null 2>&1; }
 	assert_ok -m "containerd answers on its own socket" wait_for 10 ctrd_up
 	# an OCI image layout of busybox-static: /bin/busybox and its applets
@@ -359,7 +374,70 @@ PY
 		sed 's/^/# ctr run: /' "$CD/run.log"
 		tail -5 "$CD/log" | sed 's/^/# containerd: /'
 	fi
-	kill "$CTRD"; wait "$CTRD" 2>/dev/null
+fi
+
+t_begin "Podman's CNI backend: podman run --network with moat as the network's plugin"
+# podman in the world's host namespace with its own storage, run directory
+# and containers.conf (network_backend "cni", the test's CNI dirs)
+if ! command -v podman >/dev/null || ! [ -x /bin/busybox ]; then
+	ok "# SKIP podman or busybox-static not installed"
+else
+	PD=$WORLD_DIR/podman
+	mkdir -p "$PD/net.d" "$PD/bin" "$PD/tmp"
+	ln -s "$MOAT" "$PD/bin/moat"
+	cat >"$PD/containers.conf" <<EOF
+[network]
+network_backend = "cni"
+cni_plugin_dirs = ["$PD/bin"]
+network_config_dir = "$PD/net.d"
+[engine]
+events_logger = "file"
+cgroup_manager = "cgroupfs"
+EOF
+	printf '{"cniVersion":"1.0.0","name":"moatnet","plugins":[{"type":"moat","policy":"%s","deny":["evil.example"]}]}\n' \
+		"$pol" >"$PD/net.d/moatnet.conflist"
+	pm() {
+		CONTAINERS_CONF=$PD/containers.conf timeout 60 nsenter --net="$HOST_NETNS" podman \
+			--root "$PD/root" --runroot "$PD/run" --tmpdir "$PD/tmp" \
+			--storage-driver vfs --network-config-dir "$PD/net.d" "$@"
+	}
+	"$WORLD_PYTHON" - "$PD/rootfs.tar" <<'PY'
+import sys, tarfile
+with tarfile.open(sys.argv[1], "w") as l:
+    for d in ("bin", "etc", "proc", "sys", "dev", "tmp"):
+        i = tarfile.TarInfo(d); i.type = tarfile.DIRTYPE; i.mode = 0o755; l.addfile(i)
+    l.add("/bin/busybox", "bin/busybox")
+    for a in ("sh", "nc", "nslookup", "sleep", "ip", "cat", "timeout"):
+        i = tarfile.TarInfo("bin/" + a); i.type = tarfile.SYMTYPE; i.linkname = "busybox"; l.addfile(i)
+PY
+	assert_ok -m "podman import of a busybox-static root" pm import -q "$PD/rootfs.tar" localhost/moat/busybox:test
+	PCT=pod$S
+	world_on_destroy pm rm -f -t 0 "$PCT"
+	out=$(pm run -d --ulimit nofile=1024:1024 --ulimit nproc=1024:1024 --name "$PCT" --network moatnet localhost/moat/busybox:test sleep 600 2>&1); rc=$?
+	assert_eq "$rc" 0 "podman run -d --network moatnet exits 0"
+	[ "$rc" = 0 ] || printf '# podman: %s\n' "${out//$'\n'/$'\n'# podman: }"
+	PID=$(pm inspect -f '{{.Id}}' "$PCT" 2>/dev/null)
+	PN=cni-${PID:0:44}
+	if [ "$rc" = 0 ] && assert_match "$(m ls)" "$PN +running" "moat ls: sandbox cni- and the container ID's first 44 characters"; then
+		j=$(m inspect "$PN" --json)
+		PNS=$(jfield "$j" netns)
+		PIP=$(jfield "$j" ipv4)
+		HIFP=$(jfield "$j" host_interface)
+		assert_eq "$(pm inspect -f '{{.NetworkSettings.Networks.moatnet.IPAddress}}' "$PCT")" "$PIP" "podman inspect shows moat's address (from the CNI result)"
+		px() { pm exec "$PCT" "$@" </dev/null; }
+		assert_match "$(px timeout 3 nc 93.184.216.34 22)" "INET-22" "from the container: the public server"
+		assert_match "$(px timeout 3 nc 192.168.77.10 5432 2>&1)" "can.t connect" "from the container: the LAN refused"
+		assert_fail -m "metadata refused" probe_udp "$PNS" 169.254.169.254 9
+		assert_fail -m "the host refused" probe_tcp "$PNS" 192.168.77.2 22
+		assert_fail -m "another sandbox refused" probe_tcp "$PNS" "$B_IP" 8080
+		assert_match "$(px nslookup github.com 8.8.8.8 2>&1)" "140.82.112.3" "from the container: github.com resolves"
+		assert_match "$(px nslookup evil.example 8.8.8.8 2>&1)" "NXDOMAIN" "from the container: evil.example is NXDOMAIN"
+		assert_ok -m "podman stop" pm stop -t 0 "$PCT"
+		gone_p() { ! [ -e "$MOAT_RUN_DIR/sandboxes/$PN" ]; }
+		assert_ok -m "... the sandbox is gone" wait_for 10 gone_p
+		assert_eq "$(in_host ip -o link show | grep -cw "$HIFP")" 0 "... with its host interface"
+		assert_eq "$(in_host nft list table inet moat 2>/dev/null | grep -c "${HIFP}_")" 0 "... and its rules"
+	fi
 fi
 
 m rm -f "b-$S" >/dev/null
