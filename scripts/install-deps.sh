@@ -23,7 +23,10 @@ set -euo pipefail
 #        see policy-rc.d below); shellcheck and cppcheck, the static
 #        analysis scripts/test.sh runs; qemu-system-x86, linux-image-amd64
 #        and busybox-static for test_vm.sh (a real guest booted on a
-#        sandbox's TAP device, its initramfs built from busybox)
+#        sandbox's TAP device, its initramfs built from busybox);
+#        containerd (its ctr run --cni), containernetworking-plugins, podman
+#        and runc (its CNI backend)
+#        for test_cni.sh, moat as the CNI plugin of a real runtime
 packages=(
 	meson ninja-build pkg-config
 	libnftables-dev nftables libyaml-dev libjansson-dev
@@ -35,6 +38,7 @@ packages=(
 	python3 jq conntrack
 	prometheus shellcheck cppcheck
 	qemu-system-x86 linux-image-amd64 busybox-static
+	containerd containernetworking-plugins podman runc
 )
 # benchmarks (SPEC section 8): peers and load generators
 bench_packages=(

@@ -31,6 +31,7 @@
 
 #include "adopt.h"
 #include "cli.h"
+#include "cni.h"
 #include "err.h"
 #include "exec.h"
 #include "guard.h"
@@ -1745,6 +1746,8 @@ int main(int argc, char **argv)
 	};
 	size_t i;
 
+	if (getenv("CNI_COMMAND"))	/* a CNI runtime runs us as its plugin */
+		return cni_main();
 	while (argc > 1 && argv[1][0] == '-') {
 		if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
 			printf("%s", usage_main);
