@@ -1,0 +1,142 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+#
+# test_hostfw.sh - living with the host's other firewalls. nftables runs
+# every table's forward chain: one that drops what it does not accept
+# drops a sandbox's allowed traffic too. In the world's host namespace:
+#   - Docker's state, as iptables-nft makes it (table ip filter, chain
+#     FORWARD policy drop, jumping to DOCKER-USER first): moat inserts
+#     iifname/oifname "moat*" accept into DOCKER-USER (once), allowed
+#     traffic flows, denied traffic is still refused; without those rules
+#     the allowed traffic is dropped;
+#   - ufw-like (table inet, forward chain policy drop, no DOCKER-USER) and
+#     firewalld-like (a final reject): create refused with a one-line
+#     error naming table and chain, exit status 1, nothing left behind;
+#     --allow-foreign-drop creates it, and "moat verify" reports the drop;
+#     the operator's own accept for moat's interfaces lets it through;
+#   - "moat verify --probe-allow ADDR:PORT --probe-dns NAME": passes when
+#     the allowed path works, fails with the reason when a foreign table
+#     drops it.
+#
+#   [sandbox] --veth-- [HOST: inet moat + ip filter (Docker) / inet ufwlike]
+#                        -- [LAN] -- [INET 140.82.112.3:9999, 93.184.216.34:9999]
+# shellcheck source=../lib/preamble.sh
+. "$(dirname "$0")/../lib/preamble.sh"
+
+t_world conntrack nat
+command -v jq >/dev/null || { echo "not ok - jq is needed"; exit 1; }
+
+ALLOWED=140.82.112.3
+DENIED=93.184.216.34
+
+# reach NAME ADDR: "connected" if TCP ADDR:9999 (forwarded, not proxied)
+# connects from sandbox NAME-$S, else "blocked: " and what the probe saw
+reach() {
+	local out
+	out=$(probe_tcp "moat-$1-$S" "$2" 9999 2>&1) && echo connected || echo "blocked: $out"
+}
+
+# ipt ARGS...: iptables-nft in the world's host namespace (nft -f if absent)
+HAVE_IPT=false
+command -v iptables-nft >/dev/null && HAVE_IPT=true
+docker_like() {
+	if $HAVE_IPT; then
+		in_host iptables-nft -w -t filter -N DOCKER-USER &&
+		in_host iptables-nft -w -t filter -A DOCKER-USER -j RETURN &&
+		in_host iptables-nft -w -t filter -A FORWARD -j DOCKER-USER &&
+		in_host iptables-nft -w -t filter -P FORWARD DROP
+	else
+		in_host nft -f - <<'EOF'
+table ip filter {
+	chain DOCKER-USER { counter return; }
+	chain FORWARD { type filter hook forward priority filter; policy drop; counter jump DOCKER-USER; }
+}
+EOF
+	fi
+}
+# moat_rules: moat's rules in DOCKER-USER, one per line
+moat_rules() {
+	in_host nft list chain ip filter DOCKER-USER | grep -Eo '[io]ifname "moat\*".*accept' | sed 's/counter packets [0-9]* bytes [0-9]* //'
+}
+# leftovers NAME: what a refused creation could have left
+leftovers() {
+	ls /run/netns | grep -c "moat-$1-$S$"
+	m ls --json | jq -r --arg n "$1-$S" '[.[] | select(.name == $n)] | length'
+	ls "$MOAT_RUN_DIR" 2>/dev/null | grep -c "^$1-$S$"
+}
+
+t_begin "Docker (iptables-nft): FORWARD policy drop, DOCKER-USER"
+assert_ok -m "install Docker's filter state (iptables-nft: $HAVE_IPT)" docker_like
+assert_match "$(in_host nft list chain ip filter FORWARD)" "policy drop" "control: the FORWARD chain drops"
+sandbox dk --default-egress deny --allow "$ALLOWED:9999/tcp" || t_end
+assert_eq "$(moat_rules | sort | tr '\n' ';')" 'iifname "moat*" accept;oifname "moat*" accept;' \
+	"moat inserted its two accepts into DOCKER-USER"
+assert_match "$(in_host nft list chain ip filter DOCKER-USER | grep -n . | sed -n 3p)" 'moat' \
+	"... at its head, before Docker's own return"
+assert_eq "$(reach dk "$ALLOWED")" connected "allowed traffic flows through Docker's FORWARD"
+assert_match "$(reach dk "$DENIED")" "^blocked" "denied traffic is still refused (moat's table judges)"
+if $HAVE_IPT; then
+	out=$(in_host iptables-nft -w -S DOCKER-USER 2>&1)
+	assert_match "$out" "-A DOCKER-USER -i moat\+ -j ACCEPT" "iptables-nft reads moat's rules (Docker can still manage the table)"
+	assert_no_match "$out" "incompatible|[Ww]arning" "... without complaint"
+fi
+sandbox dk2 --default-egress deny --allow "$ALLOWED:9999/tcp" || t_end
+assert_eq "$(moat_rules | wc -l)" 2 "a second sandbox adds nothing (idempotent)"
+assert_eq "$(reach dk2 "$ALLOWED")" connected "the second sandbox's allowed traffic flows"
+
+# without moat's rules, Docker's FORWARD drops the allowed traffic: this is
+# what moat before this handling left behind
+while h=$(in_host nft -a list chain ip filter DOCKER-USER | sed -n 's/.*"moat\*".* # handle \([0-9]*\)$/\1/p' | head -n1) && [ -n "$h" ]; do
+	in_host nft delete rule ip filter DOCKER-USER handle "$h"
+done
+assert_eq "$(moat_rules | wc -l)" 0 "moat's rules removed by hand"
+assert_match "$(reach dk "$ALLOWED")" "^blocked" "without them the allowed traffic is dropped"
+assert_ok -m "rm" m rm "dk-$S"
+assert_ok -m "rm" m rm "dk2-$S"
+sandbox dk3 --default-egress deny --allow "$ALLOWED:9999/tcp" || t_end
+assert_eq "$(moat_rules | wc -l)" 2 "the next creation puts them back"
+assert_eq "$(reach dk3 "$ALLOWED")" connected "... and the allowed traffic flows again"
+assert_ok -m "rm" m rm "dk3-$S"
+in_host nft delete table ip filter
+
+t_begin "ufw-like: table inet, forward policy drop, no DOCKER-USER"
+in_host nft -f - <<'EOF'
+table inet ufwlike {
+	chain forward { type filter hook forward priority filter; policy drop; }
+}
+EOF
+out=$(m create "uf-$S" --default-egress deny --allow "$ALLOWED:9999/tcp" 2>&1)
+rc=$?
+assert_eq "$rc" 1 "create refused: exit status 1"
+assert_eq "$(wc -l <<<"$out")" 1 "... with one line"
+assert_match "$out" "table inet ufwlike chain forward \(hook forward, policy drop\) would drop the sandbox's traffic: .*--allow-foreign-drop" \
+	"... naming the table and chain, and what to do"
+assert_eq "$(leftovers uf | tr '\n' ' ')" "0 0 0 " "nothing left behind (netns, state, listing)"
+out=$(m run --default-egress deny -- true 2>&1)
+assert_match "$out" "table inet ufwlike chain forward" "run is refused the same way"
+out=$(m create "uf-$S" --default-egress deny --allow "$ALLOWED:9999/tcp" --allow-foreign-drop 2>&1)
+assert_eq "$?" 0 "--allow-foreign-drop: created"
+assert_match "$out" "may drop the sandbox's traffic" "... with a warning"
+assert_match "$(reach uf "$ALLOWED")" "^blocked" "... and its allowed traffic is indeed dropped"
+assert_ok -m "rm" m rm "uf-$S"
+in_host nft add rule inet ufwlike forward iifname '"moat*"' accept
+in_host nft add rule inet ufwlike forward oifname '"moat*"' accept
+sandbox uf2 --default-egress deny --allow "$ALLOWED:9999/tcp" || t_end
+assert_eq "$(reach uf2 "$ALLOWED")" connected "the operator's accepts for moat's interfaces: created, allowed traffic flows"
+assert_match "$(reach uf2 "$DENIED")" "^blocked" "denied traffic still refused"
+assert_ok -m "rm" m rm "uf2-$S"
+in_host nft delete table inet ufwlike
+
+t_begin "firewalld-like: a final reject in a forward chain"
+in_host nft -f - <<'EOF'
+table inet fwdlike {
+	chain filter_FORWARD { type filter hook forward priority filter + 10; policy accept; ct state established,related accept; reject with icmpx admin-prohibited; }
+}
+EOF
+out=$(m create "fd-$S" 2>&1)
+assert_eq "$?" 1 "create refused: exit status 1"
+assert_match "$out" "table inet fwdlike chain filter_FORWARD \(hook forward, a final reject\)" "... naming the chain and its final reject"
+assert_eq "$(leftovers fd | tr '\n' ' ')" "0 0 0 " "nothing left behind"
+in_host nft delete table inet fwdlike
+
+t_end
