@@ -474,14 +474,14 @@ size_t hostfw_audit(struct report *r, json_t *doc)
 			 hostfw_str(ch, "family"), hostfw_str(ch, "table"),
 			 hostfw_str(ch, "name"));
 		report_add(r, false, "-", "ruleset", what,
-			   "lets moat's allowed traffic through",
+			   "moat's traffic passes",
 			   "hook forward with %s: drops the sandboxes' allowed traffic (moat's interfaces not accepted%s)",
 			   how, st == HOSTFW_DOCKER ? " in " HOSTFW_HOOK : "");
 		bad++;
 	}
 	if (!bad)
 		report_add(r, true, "-", "ruleset", "other forward chains",
-			   "lets moat's allowed traffic through",
+			   "moat's traffic passes",
 			   "no other table's forward chain drops it");
 	json_decref(idx);
 	return bad;

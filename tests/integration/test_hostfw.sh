@@ -139,4 +139,48 @@ assert_match "$out" "table inet fwdlike chain filter_FORWARD \(hook forward, a f
 assert_eq "$(leftovers fd | tr '\n' ' ')" "0 0 0 " "nothing left behind"
 in_host nft delete table inet fwdlike
 
+t_begin "moat verify: allowed-path probes and the foreign drop"
+# vrun N ARGS...: verify --json in the world's host into $WORLD_DIR/vN.json;
+# prints its exit status
+vrun() {
+	local n=$1
+	shift
+	in_host "$MOAT" verify --json "$@" >"$WORLD_DIR/v$n.json" 2>"$WORLD_DIR/v$n.err"
+	echo $?
+}
+# failed N: the failed rows of vN.json, "CHECK | EXPECTED | OBSERVED"
+failed() {
+	jq -r '.rows[] | select(.ok == false and (.warning | not)) | "\(.check) | \(.expected) | \(.observed)"' "$WORLD_DIR/v$1.json" 2>&1
+}
+# row N REGEX: the rows of vN.json whose check matches, "CHECK | OK | OBSERVED"
+row() {
+	jq -r --arg re "$2" '.rows[] | select(.check | test($re)) | "\(.check) | \(.ok) | \(.observed)"' "$WORLD_DIR/v$1.json" 2>&1
+}
+PA=(--probe-allow "$ALLOWED:9999" --probe-dns github.com)
+assert_eq "$(vrun 1 "${PA[@]}")" 0 "no foreign drop: verify passes (exit 0)"
+assert_eq "$(failed 1)" "" "... no failed row"
+assert_match "$(row 1 '^allowed path')" "^allowed path $ALLOWED:9999/tcp \| true \| connected" "the allowed path is probed and connects"
+assert_match "$(row 1 '^allowed DNS')" "^allowed DNS github.com via gateway \| true \| DNS answer" "the allowed name resolves through the interceptor"
+assert_match "$(row 1 '^other forward chains')" "\| true \|" "the audit finds no dropping forward chain"
+
+in_host nft -f - <<'EOF'
+table inet ufwlike {
+	chain forward { type filter hook forward priority filter; policy drop; }
+}
+EOF
+assert_eq "$(vrun 2 "${PA[@]}")" 1 "a foreign forward drop: verify fails (exit 1)"
+assert_match "$(failed 2)" "allowed path $ALLOWED:9999/tcp \| reached \| no answer" "... the allowed path is the failed probe"
+assert_match "$(failed 2)" "table inet ufwlike chain forward \| moat's traffic passes \| hook forward with policy drop" \
+	"... and the audit names the table and chain"
+assert_eq "$(vrun 3)" 1 "without --probe-allow the audit alone still fails it"
+assert_eq "$(failed 3 | grep -vc 'table inet ufwlike chain forward')" 0 "... on that row only (isolation itself holds)"
+in_host nft delete table inet ufwlike
+
+# a DNS probe for a name the world's resolver does not know: NXDOMAIN is
+# not "resolved"
+assert_eq "$(vrun 4 --probe-dns nosuchname.invalid)" 1 "--probe-dns of an unknown name: verify fails"
+assert_match "$(failed 4)" "allowed DNS nosuchname.invalid via gateway \| resolved \| NXDOMAIN" "... with the reason"
+assert_status -m "--probe-allow malformed: usage" 2 in_host "$MOAT" verify --probe-allow 2001:db8::1:443
+assert_status -m "--probe-allow with --simulate: usage" 2 in_host "$MOAT" verify --simulate --probe-allow "$ALLOWED:9999"
+
 t_end
