@@ -58,11 +58,13 @@ EOF
 moat_rules() {
 	in_host nft list chain ip filter DOCKER-USER | grep -Eo '[io]ifname "moat\*".*accept' | sed 's/counter packets [0-9]* bytes [0-9]* //'
 }
-# leftovers NAME: what a refused creation could have left
+# leftovers NAME: what a refused creation could have left (netns, listing,
+# state directory, interfaces)
 leftovers() {
-	ls /run/netns | grep -c "moat-$1-$S$"
+	[ -e "/run/netns/moat-$1-$S" ] && echo 1 || echo 0
 	m ls --json | jq -r --arg n "$1-$S" '[.[] | select(.name == $n)] | length'
-	ls "$MOAT_RUN_DIR" 2>/dev/null | grep -c "^$1-$S$"
+	[ -e "$MOAT_RUN_DIR/sandboxes/$1-$S" ] && echo 1 || echo 0
+	in_host ip -o link show | grep -c ': moat' # no sandbox exists meanwhile
 }
 
 t_begin "Docker (iptables-nft): FORWARD policy drop, DOCKER-USER"
@@ -111,9 +113,11 @@ assert_eq "$rc" 1 "create refused: exit status 1"
 assert_eq "$(wc -l <<<"$out")" 1 "... with one line"
 assert_match "$out" "table inet ufwlike chain forward \(hook forward, policy drop\) would drop the sandbox's traffic: .*--allow-foreign-drop" \
 	"... naming the table and chain, and what to do"
-assert_eq "$(leftovers uf | tr '\n' ' ')" "0 0 0 " "nothing left behind (netns, state, listing)"
+assert_eq "$(leftovers uf | tr '\n' ' ')" "0 0 0 0 " "nothing left behind (netns, listing, state, interfaces)"
 out=$(m run --default-egress deny -- true 2>&1)
+rc=$?
 assert_match "$out" "table inet ufwlike chain forward" "run is refused the same way"
+assert_eq "$rc" 125 "... exit status 125 (moat's own, not the command's)"
 out=$(m create "uf-$S" --default-egress deny --allow "$ALLOWED:9999/tcp" --allow-foreign-drop 2>&1)
 assert_eq "$?" 0 "--allow-foreign-drop: created"
 assert_match "$out" "may drop the sandbox's traffic" "... with a warning"
@@ -136,7 +140,7 @@ EOF
 out=$(m create "fd-$S" 2>&1)
 assert_eq "$?" 1 "create refused: exit status 1"
 assert_match "$out" "table inet fwdlike chain filter_FORWARD \(hook forward, a final reject\)" "... naming the chain and its final reject"
-assert_eq "$(leftovers fd | tr '\n' ' ')" "0 0 0 " "nothing left behind"
+assert_eq "$(leftovers fd | tr '\n' ' ')" "0 0 0 0 " "nothing left behind"
 in_host nft delete table inet fwdlike
 
 t_begin "moat verify: allowed-path probes and the foreign drop"
