@@ -27,6 +27,7 @@ t_world conntrack nat
 command -v jq >/dev/null || { echo "not ok - jq is needed"; exit 1; }
 
 ALLOWED=140.82.112.3
+ALLOWED6=2606:2800:220:1::1
 DENIED=93.184.216.34
 
 # reach NAME ADDR: "connected" if TCP ADDR:9999 (forwarded, not proxied)
@@ -40,23 +41,29 @@ reach() {
 HAVE_IPT=false
 command -v iptables-nft >/dev/null && HAVE_IPT=true
 docker_like() {
+	local ipt
 	if $HAVE_IPT; then
-		in_host iptables-nft -w -t filter -N DOCKER-USER &&
-		in_host iptables-nft -w -t filter -A DOCKER-USER -j RETURN &&
-		in_host iptables-nft -w -t filter -A FORWARD -j DOCKER-USER &&
-		in_host iptables-nft -w -t filter -P FORWARD DROP
+		for ipt in iptables-nft ip6tables-nft; do
+			in_host "$ipt" -w -t filter -N DOCKER-USER &&
+			in_host "$ipt" -w -t filter -A DOCKER-USER -j RETURN &&
+			in_host "$ipt" -w -t filter -A FORWARD -j DOCKER-USER &&
+			in_host "$ipt" -w -t filter -P FORWARD DROP || return 1
+		done
 	else
-		in_host nft -f - <<'EOF'
-table ip filter {
+		for ipt in ip ip6; do
+			in_host nft -f - <<EOF || return 1
+table $ipt filter {
 	chain DOCKER-USER { counter return; }
 	chain FORWARD { type filter hook forward priority filter; policy drop; counter jump DOCKER-USER; }
 }
 EOF
+		done
 	fi
 }
-# moat_rules: moat's rules in DOCKER-USER, one per line
+# moat_rules [FAMILY]: moat's rules in DOCKER-USER (table ip filter, or
+# FAMILY filter), one per line
 moat_rules() {
-	in_host nft list chain ip filter DOCKER-USER | grep -Eo '[io]ifname "moat\*".*accept' | sed 's/counter packets [0-9]* bytes [0-9]* //'
+	in_host nft list chain "${1:-ip}" filter DOCKER-USER | grep -Eo '[io]ifname "moat\*".*accept' | sed 's/counter packets [0-9]* bytes [0-9]* //'
 }
 # leftovers NAME: what a refused creation could have left (netns, listing,
 # state directory, interfaces)
@@ -70,12 +77,15 @@ leftovers() {
 t_begin "Docker (iptables-nft): FORWARD policy drop, DOCKER-USER"
 assert_ok -m "install Docker's filter state (iptables-nft: $HAVE_IPT)" docker_like
 assert_match "$(in_host nft list chain ip filter FORWARD)" "policy drop" "control: the FORWARD chain drops"
-sandbox dk --default-egress deny --allow "$ALLOWED:9999/tcp" || t_end
+sandbox dk --default-egress deny --allow "$ALLOWED:9999/tcp" --allow "[$ALLOWED6]:9999/tcp" || t_end
 assert_eq "$(moat_rules | sort | tr '\n' ';')" 'iifname "moat*" accept;oifname "moat*" accept;' \
 	"moat inserted its two accepts into DOCKER-USER"
+assert_eq "$(moat_rules ip6 | sort | tr '\n' ';')" 'iifname "moat*" accept;oifname "moat*" accept;' \
+	"... and into table ip6 filter's"
 assert_match "$(in_host nft list chain ip filter DOCKER-USER | grep -n . | sed -n 3p)" 'moat' \
 	"... at its head, before Docker's own return"
 assert_eq "$(reach dk "$ALLOWED")" connected "allowed traffic flows through Docker's FORWARD"
+assert_eq "$(reach dk "$ALLOWED6")" connected "... over IPv6 too"
 assert_match "$(reach dk "$DENIED")" "^blocked" "denied traffic is still refused (moat's table judges)"
 if $HAVE_IPT; then
 	out=$(in_host iptables-nft -w -S DOCKER-USER 2>&1)
@@ -100,6 +110,7 @@ assert_eq "$(moat_rules | wc -l)" 2 "the next creation puts them back"
 assert_eq "$(reach dk3 "$ALLOWED")" connected "... and the allowed traffic flows again"
 assert_ok -m "rm" m rm "dk3-$S"
 in_host nft delete table ip filter
+in_host nft delete table ip6 filter
 
 t_begin "ufw-like: table inet, forward policy drop, no DOCKER-USER"
 in_host nft -f - <<'EOF'
