@@ -66,11 +66,12 @@ enum hostfw_state {
 };
 
 /**
- * hostfw_list() - the JSON listing of the ruleset, in this namespace
+ * hostfw_list() - a JSON listing, in this namespace
+ * @cmd:	"list ruleset" or "list chains"
  *
  * Return: parsed document, NULL if it cannot be listed
  */
-static json_t *hostfw_list(void)
+static json_t *hostfw_list(const char *cmd)
 {
 	struct nft_ctx *ctx = nft_ctx_new(NFT_CTX_DEFAULT);
 	json_t *doc = NULL;
@@ -80,7 +81,7 @@ static json_t *hostfw_list(void)
 	nft_ctx_buffer_output(ctx);
 	nft_ctx_buffer_error(ctx);
 	nft_ctx_output_set_flags(ctx, NFT_CTX_OUTPUT_JSON);
-	if (!nft_run_cmd_from_buffer(ctx, "list ruleset"))
+	if (!nft_run_cmd_from_buffer(ctx, cmd))
 		doc = json_loads(nft_ctx_get_output_buffer(ctx), 0, NULL);
 	nft_ctx_free(ctx);
 	return doc;
@@ -351,6 +352,34 @@ static enum hostfw_state hostfw_judge(json_t *idx, json_t *ch, const char **how)
 }
 
 /**
+ * hostfw_foreign_forward() - whether another table has a forward base chain
+ * @doc:	a listing of chains
+ *
+ * Return: true if one of family ip, ip6 or inet outside "inet moat" hooks
+ *	   forward (only then are the rules worth listing)
+ */
+static bool hostfw_foreign_forward(json_t *doc)
+{
+	json_t *it, *ch;
+	size_t i;
+
+	json_array_foreach(json_object_get(doc, "nftables"), i, it) {
+		const char *fam, *tab;
+
+		if (!(ch = json_object_get(it, "chain")) ||
+		    strcmp(hostfw_str(ch, "hook"), "forward"))
+			continue;
+		fam = hostfw_str(ch, "family");
+		tab = hostfw_str(ch, "table");
+		if ((!strcmp(fam, "ip") || !strcmp(fam, "ip6") ||
+		     !strcmp(fam, "inet")) &&
+		    (strcmp(fam, "inet") || strcmp(tab, NFT_TABLE)))
+			return true;
+	}
+	return false;
+}
+
+/**
  * hostfw_docker_script() - the rules moat inserts into a DOCKER-USER chain
  * @idx:	hostfw_rules()
  * @fam:	family
@@ -386,17 +415,26 @@ static void hostfw_docker_script(json_t *idx, const char *fam, const char *tab,
  * @allow_foreign_drop:	--allow-foreign-drop: warn instead of refusing
  *
  * Called under the global lock, before anything of the sandbox is made.
+ * The chains alone are listed first: the rules (which may be many on a
+ * host with a container orchestrator) only when another table hooks
+ * forward.
  *
  * Return: 0, HOSTFW_REFUSED (a foreign chain would drop the sandbox's
  *	   traffic, nothing was changed), or -1; both after printing why
  */
 int hostfw_prepare(bool allow_foreign_drop)
 {
-	json_t *doc = hostfw_list(), *idx, *it, *ch;
+	json_t *doc = hostfw_list("list chains"), *idx, *it, *ch;
 	char script[4096] = "";
 	size_t i, used = 0;
 	int ret = 0;
 
+	if (doc && !hostfw_foreign_forward(doc)) {
+		json_decref(doc);
+		return 0;
+	}
+	json_decref(doc);
+	doc = hostfw_list("list ruleset");
 	if (!doc) {
 		msg_err("cannot list the host's nftables ruleset");
 		return -1;
