@@ -129,6 +129,14 @@ out=$(m run --default-egress deny -- true 2>&1)
 rc=$?
 assert_match "$out" "table inet ufwlike chain forward" "run is refused the same way"
 assert_eq "$rc" 125 "... exit status 125 (moat's own, not the command's)"
+CTR=moatt-ctr-$S
+ip netns add "$CTR" && world_on_destroy ip netns del "$CTR"
+out=$(m attach "at-$S" --netns "/run/netns/$CTR" 2>&1)
+rc=$?
+assert_eq "$rc" 1 "attach refused the same way: exit status 1"
+assert_match "$out" "table inet ufwlike chain forward" "... naming the chain"
+assert_eq "$(ip -n "$CTR" -o link show | wc -l)" 1 "... the container's namespace untouched (lo only)"
+assert_eq "$(leftovers at | tr '\n' ' ')" "0 0 0 0 " "... nothing left behind"
 out=$(m create "uf-$S" --default-egress deny --allow "$ALLOWED:9999/tcp" --allow-foreign-drop 2>&1)
 assert_eq "$?" 0 "--allow-foreign-drop: created"
 assert_match "$out" "may drop the sandbox's traffic" "... with a warning"
