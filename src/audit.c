@@ -86,6 +86,7 @@
 #include "audit.h"
 #include "err.h"
 #include "guard.h"
+#include "hostfw.h"
 #include "nft.h"
 #include "report.h"
 #include "sandbox.h"
@@ -1176,6 +1177,7 @@ int audit_ruleset(const struct moat_config *c, struct report *r)
 			out_prio = prio;
 	}
 	audit_others(r, live, dns_prio, proxy_prio, out_prio);
+	hostfw_audit(r, live);
 	audit_route_localnet(r);
 	audit_guard(r, ifnames);
 	audit_tab_free(&te);

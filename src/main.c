@@ -109,6 +109,8 @@ static const char usage_sandbox_opts[] =
 "                            gets the sandbox's address by DHCP (docs/VM.md)\n"
 "  --tap-owner USER          who may open it (default: the host user the\n"
 "                            command of run, or of exec, runs as)\n"
+"  --allow-foreign-drop      create it even if another table's forward chain\n"
+"                            would drop its traffic (docs/HOST.md)\n"
 "RULE: TARGET[:PORTS][/PROTO], e.g. 10.0.0.0/8:5432/tcp, [2001:db8::1]:443\n"
 "      (IPv6 with a port in brackets), 2001:db8::/32,\n"
 "      host:11434, metadata, 140.82.112.0/20:22,443/tcp, github.com:443,\n"
@@ -258,6 +260,7 @@ enum {
 	OPT_NO_NET, OPT_RESTRICTED, OPT_PUBLISH, OPT_DNS_UPSTREAM,
 	OPT_NO_REBIND, OPT_USER, OPT_BANDWIDTH, OPT_JSON, OPT_HELP, OPT_QUIET,
 	OPT_NETNS, OPT_PID, OPT_IFNAME, OPT_TAP, OPT_TAP_OWNER,
+	OPT_ALLOW_FOREIGN_DROP,
 };
 
 /* what parse_sb_args() takes beyond the sandbox options */
@@ -285,6 +288,7 @@ enum {
  * @ifname:		--ifname (attach)
  * @tap:		--tap[=IFNAME], or NULL
  * @tap_owner:		--tap-owner, or -1: the host UID of the command's user
+ * @allow_foreign_drop:	--allow-foreign-drop (not update)
  */
 struct sb_args {
 	const char *policy_file;
@@ -306,6 +310,7 @@ struct sb_args {
 	const char *ifname;
 	const char *tap;
 	long long tap_owner;
+	bool allow_foreign_drop;
 };
 
 static const struct option sb_longopts[] = {
@@ -327,6 +332,7 @@ static const struct option sb_longopts[] = {
 	{ "ifname", required_argument, NULL, OPT_IFNAME },
 	{ "tap", optional_argument, NULL, OPT_TAP },
 	{ "tap-owner", required_argument, NULL, OPT_TAP_OWNER },
+	{ "allow-foreign-drop", no_argument, NULL, OPT_ALLOW_FOREIGN_DROP },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ NULL, 0, NULL, 0 },
 };
@@ -496,6 +502,11 @@ static int parse_sb_args(const char *cmd, int argc, char **argv,
 				return cli_usage_error(cmd, opt == OPT_TAP ?
 						       "--tap=%s: not an interface name for a TAP device (not lo or eth0)" :
 						       "--tap-owner '%s': not a user", optarg);
+			break;
+		case OPT_ALLOW_FOREIGN_DROP:
+			if (!strcmp(cmd, "update"))
+				return cli_usage_error(cmd, "unknown option '--allow-foreign-drop'");
+			a->allow_foreign_drop = true;
 			break;
 		case OPT_HELP:
 			return MOAT_EXIT_USAGE;
@@ -699,6 +710,7 @@ static int cmd_run(int argc, char **argv)
 	o.run_mode = true;
 	o.watch_pid = getpid();
 	tap_opts(&a, &u, &o);
+	o.allow_foreign_drop = a.allow_foreign_drop;
 	if (sandbox_create(&c, &o, &s)) {
 		ret = MOAT_EXIT_FAILURE;
 		goto out;
@@ -810,8 +822,10 @@ static int cmd_create(int argc, char **argv)
 		goto out;
 	}
 	tap_opts(&a, &u, &o);
-	if (sandbox_create(&c, &o, &s)) {
-		ret = MOAT_EXIT_FAILURE;
+	o.allow_foreign_drop = a.allow_foreign_drop;
+	ret = sandbox_create(&c, &o, &s);
+	if (ret) {
+		ret = ret == SANDBOX_REFUSED ? MOAT_EXIT_POLICY : MOAT_EXIT_FAILURE;
 		goto out;
 	}
 	printf("%s\n", s.name);
@@ -917,6 +931,7 @@ static int cmd_attach(int argc, char **argv)
 	o.name = a.name;
 	o.pol = &p;
 	o.attach = &at;
+	o.allow_foreign_drop = a.allow_foreign_drop;
 	ret = sandbox_create(&c, &o, &s);
 	close(at.nsfd);
 	if (ret) {

@@ -83,6 +83,7 @@
 
 #include "conntrack.h"
 #include "guard.h"
+#include "hostfw.h"
 #include "link.h"
 #include "log.h"
 #include "netns.h"
@@ -1255,7 +1256,8 @@ static int sandbox_teardown_ns(const struct moat_config *c,
  * @out:	the record of the new sandbox
  *
  * Return: 0, SANDBOX_REFUSED if the namespace to attach cannot be (see
- *	   sandbox_attach_check()), or -1; both after printing why (nothing
+ *	   sandbox_attach_check()) or another table's forward chain would
+ *	   drop the sandbox's traffic (hostfw_prepare()), or -1; both after printing why (nothing
  *	   is left behind, and an attached namespace is as it was)
  */
 int sandbox_create(const struct moat_config *c, const struct sb_opts *o,
@@ -1340,6 +1342,14 @@ int sandbox_create(const struct moat_config *c, const struct sb_opts *o,
 			o->tap);
 		state_unlock(lock);
 		return -1;
+	}
+	if (s.has_net) {
+		err = hostfw_prepare(o->allow_foreign_drop);
+		if (err) {
+			state_unlock(lock);
+			return err == HOSTFW_REFUSED ? SANDBOX_REFUSED : -1;
+		}
+		msg_debug_step("create: host's other forward chains");
 	}
 
 	if (s.has_net) {

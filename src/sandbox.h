@@ -37,6 +37,8 @@ struct sb_attach {
  * @tap:	name of a TAP device for a guest (sandbox_tap_name_ok()), or
  *		NULL for none
  * @tap_owner:	with @tap, the host UID that may attach to it
+ * @allow_foreign_drop: create it even if another table's forward chain
+ *		would drop its traffic (hostfw_prepare())
  */
 struct sb_opts {
 	const char *name;
@@ -46,6 +48,7 @@ struct sb_opts {
 	const struct sb_attach *attach;
 	const char *tap;
 	uid_t tap_owner;
+	bool allow_foreign_drop;
 };
 
 /* sandbox_create()'s answer when it refuses the namespace to attach */

@@ -32,9 +32,16 @@
  *          the proxy's 403 is "refused by proxy", not a reach (probe.c);
  *        - DoT (TCP 853) to the gateway, and to --probe-target's address;
  *        - a direct connection to --probe-target ADDR:PORT, if given (I3).
+ *      and the allowed paths, that must work, so that "isolation holds"
+ *      never hides "nothing works":
+ *        - a TCP connection from canary a to --probe-allow ADDR:PORT (its
+ *          policy then allows that and no name: forwarded, not proxied);
+ *        - a DNS query for --probe-dns NAME (allowed to canary b) through
+ *          its interceptor: an answer with rcode NOERROR.
  *      Live, probes only ever go to the host's own addresses, the
- *      canaries, metadata addresses, and the operator's target.
- *   3. the ruleset audit (audit.c), with the canaries in place;
+ *      canaries, metadata addresses, and the operator's targets.
+ *   3. the ruleset audit (audit.c), with the canaries in place, and the
+ *      other tables' forward chains that drop (hostfw.c);
  *   4. the canaries are removed; a table (probe, expected, observed,
  *      verdict) or one JSON document is printed; the exit status is 1 if
  *      anything did not match.
@@ -83,6 +90,7 @@
 
 static const char usage_verify[] =
 "Usage: moat verify [--simulate] [--json] [--probe-target ADDR:PORT]\n"
+"                   [--probe-allow ADDR:PORT] [--probe-dns NAME]\n"
 "                   [--interval DURATION] [--on-fail CMD]\n"
 "\n"
 "Prove isolation: create two canary sandboxes, probe from root inside them\n"
@@ -98,6 +106,11 @@ static const char usage_verify[] =
 "  --probe-target ADDR:PORT  also try a direct TCP connection to this\n"
 "                            internet address (and DoT to ADDR:853); without\n"
 "                            it no probe leaves the host\n"
+"  --probe-allow ADDR:PORT   a canary whose policy allows this TCP destination\n"
+"                            must connect to it (forwarded, not proxied):\n"
+"                            isolation holding does not hide nothing working\n"
+"  --probe-dns NAME          a canary whose policy allows NAME must get it\n"
+"                            resolved by its DNS interceptor (NOERROR)\n"
 "  --interval DURATION       repeat every DURATION (30s, 5m, 1h) until\n"
 "                            SIGINT/SIGTERM\n"
 "  --on-fail CMD             run CMD (sh -c) after a failed run, with the JSON\n"
@@ -111,6 +124,23 @@ static const char *const verify_meta[] = {
 };
 
 static volatile int verify_stop;
+
+/**
+ * struct verify_targets - the operator's targets of a live run
+ * @target:	--probe-target (must be blocked), or NULL
+ * @tport:	its port
+ * @allow:	--probe-allow (must connect from canary a), or NULL
+ * @aport:	its port
+ * @dns:	--probe-dns NAME (canary b's allowed name, must resolve), or
+ *		NULL
+ */
+struct verify_targets {
+	const struct prefix *target;
+	uint16_t tport;
+	const struct prefix *allow;
+	uint16_t aport;
+	const char *dns;
+};
 
 /**
  * verify_signal() - note a termination signal; the run stops between steps
@@ -128,6 +158,7 @@ enum vexp {
 	EXP_BLOCKED,	/* rejected, dropped, or no route */
 	EXP_REACHED,	/* connected or answered */
 	EXP_NXDOMAIN,	/* NXDOMAIN (from moat's interceptor) */
+	EXP_RESOLVED,	/* a DNS answer with rcode NOERROR */
 };
 
 /**
@@ -304,17 +335,23 @@ struct canary {
  * @host4:	canary b: the host's IPv4 addresses its rules allow on TCP 80
  *		and 443, with 0.0.0.0 (verify_plan_proxy()); NULL otherwise
  * @nhost4:	their number
+ * @t:		the operator's targets (live), or NULL
+ * @k:		canary index
  *
  * The deny canary has one allowed name, so that its DNS is judged and its
  * TCP 443 goes through the proxy; simulated, its upstream is the world's
- * resolver, which counts what reaches it.
+ * resolver, which counts what reaches it. Live, with --probe-allow,
+ * canary a allows that address and port instead of the name (no proxy:
+ * its connection is forwarded, as a sandbox's allowed traffic is); with
+ * --probe-dns, canary b allows that name too.
  *
  * Return: 0, or -1 after printing why
  */
 static int verify_canary_policy(struct policy *p, bool simulate, bool simulate_a,
-				const struct prefix *host4, size_t nhost4)
+				const struct prefix *host4, size_t nhost4,
+				const struct verify_targets *t, int k_canary)
 {
-	char rule[INET6_ADDRSTRLEN + 32], a[INET6_ADDRSTRLEN];
+	char rule[INET6_ADDRSTRLEN + 300], a[INET6_ADDRSTRLEN];
 	struct errlist el = { 0 };
 	int ret = 0;
 	size_t k;
@@ -323,10 +360,20 @@ static int verify_canary_policy(struct policy *p, bool simulate, bool simulate_a
 		p->egress_default = EGRESS_PUBLIC;
 		ret = policy_parse_rule_arg(p, WORLD_LANSVC4 ":5432/tcp", true,
 					    "canary", &el);
+	} else if (t && t->allow && k_canary == 0) {
+		p->egress_default = EGRESS_DENY;
+		inet_ntop(t->allow->family, t->allow->addr, a, sizeof(a));
+		snprintf(rule, sizeof(rule), t->allow->family == AF_INET6 ?
+			 "[%s]:%u/tcp" : "%s:%u/tcp", a, t->aport);
+		ret = policy_parse_rule_arg(p, rule, true, "canary", &el);
 	} else {
 		p->egress_default = EGRESS_DENY;
 		ret = policy_parse_rule_arg(p, "example.com:443/tcp", true,
 					    "canary", &el);
+	}
+	if (!ret && t && t->dns && k_canary == 1) {
+		snprintf(rule, sizeof(rule), "%s:443/tcp", t->dns);
+		ret = policy_parse_rule_arg(p, rule, true, "canary", &el);
 	}
 	/* the proxied path to the host (verify_plan_proxy()): the rules
 	 * allow it, only the kernel's judgement of the proxy's connection
@@ -362,12 +409,13 @@ static int verify_canary_policy(struct policy *p, bool simulate, bool simulate_a
  * @w:		the simulated world, or NULL
  * @host4:	the host's IPv4 addresses, for canary b (verify_canary_policy())
  * @nhost4:	their number
+ * @t:		the operator's targets (live), or NULL
  *
  * Return: 0, or -1 after printing why (what was made is in @cn)
  */
 static int verify_canaries_make(const struct moat_config *c, struct canary *cn,
 				const struct world *w, const struct prefix *host4,
-				size_t nhost4)
+				size_t nhost4, const struct verify_targets *t)
 {
 	bool simulate = w != NULL;
 	char sfx[16];
@@ -390,7 +438,7 @@ static int verify_canaries_make(const struct moat_config *c, struct canary *cn,
 			return -1;
 		policy_init(&p);
 		if (verify_canary_policy(&p, simulate, simulate && k == 0,
-					 k ? host4 : NULL, k ? nhost4 : 0)) {
+					 k ? host4 : NULL, k ? nhost4 : 0, t, k)) {
 			policy_free(&p);
 			return -1;
 		}
@@ -398,6 +446,8 @@ static int verify_canaries_make(const struct moat_config *c, struct canary *cn,
 		o.pol = &p;
 		o.run_mode = true;	/* removed by its supervisor if we die */
 		o.watch_pid = getpid();
+		/* a foreign drop is the audit's finding, not a reason to stop */
+		o.allow_foreign_drop = true;
 		ret = sandbox_create(c, &o, &cn[k].s);
 		policy_free(&p);
 		if (ret) {
@@ -722,14 +772,13 @@ static int verify_rewrite(const struct canary *cn, const char *script)
  * @c:		settings
  * @cn:		canaries
  * @simulate:	--simulate
- * @target:	--probe-target, or NULL
- * @tport:	its port
+ * @t:		the operator's targets (live), or NULL
  * @host4:	the host's IPv4 addresses (verify_plan_proxy())
  * @nhost4:	their number
  */
 static void verify_plan(struct vplan *pl, const struct moat_config *c,
 			const struct canary *cn, bool simulate,
-			const struct prefix *target, uint16_t tport,
+			const struct verify_targets *t,
 			const struct prefix *host4, size_t nhost4)
 {
 	enum probe_kind pk[] = { PROBE_TCP, PROBE_UDP, PROBE_ICMP };
@@ -792,11 +841,24 @@ static void verify_plan(struct vplan *pl, const struct moat_config *c,
 		vplan_add(pl, 1, PROBE_TCP, AF_INET, cn[1].s.gw4.addr, 853, "I4",
 			  EXP_BLOCKED, "DoT gateway");
 	}
-	if (target) {
-		vplan_add(pl, 1, PROBE_TCP, target->family, target->addr, tport,
-			  "I3", EXP_BLOCKED, "direct internet");
-		vplan_add(pl, 1, PROBE_TCP, target->family, target->addr, 853,
-			  "I4", EXP_BLOCKED, "DoT");
+	if (t && t->target) {
+		vplan_add(pl, 1, PROBE_TCP, t->target->family, t->target->addr,
+			  t->tport, "I3", EXP_BLOCKED, "direct internet");
+		vplan_add(pl, 1, PROBE_TCP, t->target->family, t->target->addr,
+			  853, "I4", EXP_BLOCKED, "DoT");
+	}
+	/* allowed paths: isolation holding must not hide nothing working */
+	if (t && t->allow)
+		vplan_add(pl, 0, PROBE_TCP, t->allow->family, t->allow->addr,
+			  t->aport, "-", EXP_REACHED, "allowed path");
+	if (t && t->dns) {
+		v = vplan_add(pl, 1, PROBE_DNS, AF_INET, cn[1].s.gw4.addr, 53,
+			      "-", EXP_RESOLVED, "DNS via");
+		if (v) {
+			snprintf(v->p.qname, sizeof(v->p.qname), "%s", t->dns);
+			snprintf(v->check, sizeof(v->check),
+				 "allowed DNS %s via gateway", t->dns);
+		}
 	}
 }
 
@@ -809,6 +871,7 @@ static void verify_plan(struct vplan *pl, const struct moat_config *c,
 static const char *verify_exp_name(enum vexp e)
 {
 	return e == EXP_REACHED ? "reached" : e == EXP_NXDOMAIN ? "NXDOMAIN" :
+	       e == EXP_RESOLVED ? "resolved" :
 	       "blocked";
 }
 
@@ -827,6 +890,8 @@ static bool verify_match(const struct vprobe *v)
 		return o == OBS_CONNECTED || o == OBS_ANSWERED;
 	case EXP_NXDOMAIN:
 		return o == OBS_NXDOMAIN;
+	case EXP_RESOLVED:
+		return o == OBS_DNS_OTHER && !v->p.rcode;
 	case EXP_BLOCKED:
 		return o == OBS_REJECTED || o == OBS_TIMEOUT || o == OBS_NOROUTE ||
 		       o == OBS_PROXY_REFUSED;
@@ -852,15 +917,13 @@ static uint16_t verify_port(const struct probe *p)
  * @c:		settings
  * @r:		report to fill
  * @w:		the simulated world, or NULL for a live run
- * @target:	--probe-target address, or NULL
- * @tport:	its port
+ * @t:		the operator's targets (live), or NULL
  *
  * Return: 0 when the run completed (its verdict is in @r), -1 if it could
  *	   not (moat failed, or a signal stopped it)
  */
 static int verify_once(const struct moat_config *c, struct report *r,
-		       const struct world *w, const struct prefix *target,
-		       uint16_t tport)
+		       const struct world *w, const struct verify_targets *t)
 {
 	struct probe *batch[2] = { NULL, NULL };
 	size_t *idx[2] = { NULL, NULL }, nb[2] = { 0, 0 };
@@ -876,10 +939,10 @@ static int verify_once(const struct moat_config *c, struct report *r,
 
 	memset(cn, 0, sizeof(cn));
 	r->mode = w ? "simulate" : "live";
-	if (verify_canaries_make(c, cn, w, host4, nhost4))
+	if (verify_canaries_make(c, cn, w, host4, nhost4, t))
 		goto out;
 
-	verify_plan(&pl, c, cn, w != NULL, target, tport, host4, nhost4);
+	verify_plan(&pl, c, cn, w != NULL, t, host4, nhost4);
 	if (pl.rewrite && verify_rewrite(&cn[1], pl.rewrite)) {
 		/* not probed, rather than probed for nothing */
 		msg_warn("verify: the proxied path to the host is not probed (no netdev egress hook?)");
@@ -1129,7 +1192,7 @@ static int verify_simulate(bool json, const char *on_fail)
 	unsetenv("MOAT_POOL6");
 	if (cli_load_config(&c))
 		goto out;
-	if (verify_once(&c, &r, &w, NULL, 0))
+	if (verify_once(&c, &r, &w, NULL))
 		goto out;
 	verify_emit(&r, json, on_fail);
 	ret = report_breaches(&r) ? MOAT_EXIT_POLICY : MOAT_EXIT_OK;
@@ -1153,11 +1216,14 @@ out:
  */
 int cmd_verify(int argc, char **argv)
 {
-	enum { O_SIM = 256, O_JSON, O_TARGET, O_INTERVAL, O_ONFAIL, O_HELP };
+	enum { O_SIM = 256, O_JSON, O_TARGET, O_INTERVAL, O_ONFAIL, O_HELP,
+	       O_ALLOW, O_DNS };
 	static const struct option lo[] = {
 		{ "simulate", no_argument, NULL, O_SIM },
 		{ "json", no_argument, NULL, O_JSON },
 		{ "probe-target", required_argument, NULL, O_TARGET },
+		{ "probe-allow", required_argument, NULL, O_ALLOW },
+		{ "probe-dns", required_argument, NULL, O_DNS },
 		{ "interval", required_argument, NULL, O_INTERVAL },
 		{ "on-fail", required_argument, NULL, O_ONFAIL },
 		{ "help", no_argument, NULL, O_HELP },
@@ -1167,9 +1233,9 @@ int cmd_verify(int argc, char **argv)
 	const char *on_fail = NULL;
 	bool simulate = false, json = false, have_target = false;
 	unsigned long interval = 0, runs = 0;
-	struct prefix target;
+	struct prefix target, allow;
+	struct verify_targets t = { 0 };
 	struct moat_config c;
-	uint16_t tport = 0;
 	int opt, ret = MOAT_EXIT_OK;
 
 	cli_getopt_reset();
@@ -1182,9 +1248,25 @@ int cmd_verify(int argc, char **argv)
 			json = true;
 			break;
 		case O_TARGET:
-			if (verify_parse_target(optarg, &target, &tport))
+			if (verify_parse_target(optarg, &target, &t.tport))
 				return cli_usage_error("verify", "--probe-target '%s': use ADDR:PORT or [V6ADDR]:PORT",
 						       optarg);
+			t.target = &target;
+			have_target = true;
+			break;
+		case O_ALLOW:
+			if (verify_parse_target(optarg, &allow, &t.aport))
+				return cli_usage_error("verify", "--probe-allow '%s': use ADDR:PORT or [V6ADDR]:PORT",
+						       optarg);
+			t.allow = &allow;
+			have_target = true;
+			break;
+		case O_DNS:
+			if (!*optarg || strlen(optarg) > 253 || strchr(optarg, '*') ||
+			    strchr(optarg, ':') || strchr(optarg, '/'))
+				return cli_usage_error("verify", "--probe-dns '%s': use a domain name",
+						       optarg);
+			t.dns = optarg;
 			have_target = true;
 			break;
 		case O_INTERVAL:
@@ -1207,7 +1289,7 @@ int cmd_verify(int argc, char **argv)
 		return cli_usage_error("verify", "unexpected argument '%s'",
 				       argv[optind]);
 	if (simulate && (interval || have_target))
-		return cli_usage_error("verify", "--simulate runs once, in its own world: no --interval or --probe-target");
+		return cli_usage_error("verify", "--simulate runs once, in its own world: no --interval, --probe-target, --probe-allow or --probe-dns");
 	if ((ret = cli_need_root("verify", "it creates sandboxes")))
 		return ret;
 	sigaction(SIGINT, &sa, NULL);
@@ -1223,7 +1305,7 @@ int cmd_verify(int argc, char **argv)
 		struct report r = { 0 };
 		struct timespec ts;
 
-		if (verify_once(&c, &r, NULL, have_target ? &target : NULL, tport)) {
+		if (verify_once(&c, &r, NULL, &t)) {
 			report_free(&r);
 			if (verify_stop)	/* the last complete run counts */
 				break;
