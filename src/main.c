@@ -38,6 +38,7 @@
 #include "logs.h"
 #include "netns.h"
 #include "nft.h"
+#include "ocihook.h"
 #include "policy.h"
 #include "prom.h"
 #include "ptest.h"
@@ -66,6 +67,8 @@ static const char usage_main[] =
 "  attach NAME --netns PATH|--pid PID [OPTIONS]\n"
 "                                  make a container's network namespace a\n"
 "                                  sandbox's inside\n"
+"  oci-hook [--print-config]       a container runtime's hook: attach a\n"
+"                                  container annotated io.moat.policy=FILE\n"
 "  exec NAME [--user U] -- CMD     run CMD inside an existing sandbox\n"
 "  update NAME [OPTIONS]           replace a running sandbox's policy\n"
 "  adopt NAME... | --all           give sandboxes whose supervisor died a new one\n"
@@ -1741,7 +1744,7 @@ int main(int argc, char **argv)
 		{ "update", cmd_update }, { "adopt", cmd_adopt },
 		{ "policy", cmd_policy }, { "__supervise", cmd_supervise },
 		{ "logs", cmd_logs }, { "stats", cmd_stats },
-		{ "verify", cmd_verify },
+		{ "verify", cmd_verify }, { "oci-hook", cmd_oci_hook },
 	};
 	size_t i;
 
