@@ -23,7 +23,9 @@ set -euo pipefail
 #        see policy-rc.d below); shellcheck and cppcheck, the static
 #        analysis scripts/test.sh runs; qemu-system-x86, linux-image-amd64
 #        and busybox-static for test_vm.sh (a real guest booted on a
-#        sandbox's TAP device, its initramfs built from busybox)
+#        sandbox's TAP device, its initramfs built from busybox); podman
+#        and runc for test_oci.sh (moat oci-hook under a real runtime,
+#        its image imported from busybox-static)
 packages=(
 	meson ninja-build pkg-config
 	libnftables-dev nftables libyaml-dev libjansson-dev
@@ -35,11 +37,12 @@ packages=(
 	python3 jq conntrack
 	prometheus shellcheck cppcheck
 	qemu-system-x86 linux-image-amd64 busybox-static
+	podman runc
 )
 # benchmarks (SPEC section 8): peers and load generators
 bench_packages=(
 	sockperf containernetworking-plugins iptables
-	dnsperf wrk haproxy tinyproxy nginx unbound podman runc
+	dnsperf wrk haproxy tinyproxy nginx unbound
 )
 
 check_only=0
