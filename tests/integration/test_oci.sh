@@ -142,6 +142,19 @@ else
 	assert_match "$(bx "$ct" nslookup -type=a github.com 2>&1)" "Address: 140.82.112.3" "an allowed name resolves"
 	assert_match "$(bx "$ct" nslookup -type=a evil.example 2>&1)" "NXDOMAIN" "a denied name is NXDOMAIN"
 	assert_eq "$(grep -c 'query\[A\] evil.example' "$WORLD_DNSMASQ_LOG")" "$evil_before" "evil.example never reached the upstream"
+	# tls_first NAME: a ClientHello with SNI NAME sent by busybox nc from
+	# the container to github.com's address, port 443 (allowed for
+	# github.com); the first byte answered, in hex (16: a handshake)
+	tls_first() {
+		"$WORLD_PYTHON" "$MOAT_SRCDIR/tests/lib/tls_hello.py" --sni "$1" >"$WORLD_DIR/hello" || return 1
+		pod exec -i "$ct" /bin/busybox nc -w 3 140.82.112.3 443 <"$WORLD_DIR/hello" 2>/dev/null |
+			od -An -tx1 -N1 | tr -d ' \n'
+	}
+	assert_eq "$(tls_first github.com)" 16 "TLS with SNI github.com to its address: the server answers"
+	assert_ne "$(tls_first evil.example)" 16 "SNI fronting (SNI evil.example to github.com's address) is refused"
+	plogs() { m logs "$name" --json | jq -r ".[] | select(.kind == \"proxy\" and .action == \"$1\") | .name" | sort -u | tr '\n' ' '; }
+	assert_eq "$(plogs allow)" "github.com " "logs: the proxy allowed github.com"
+	assert_match "$(plogs deny)" "(^| )evil.example " "logs: the proxy refused SNI evil.example"
 
 	t_begin "podman: logs and stats"
 	lan_logged() { [ "$(nlogs "$name" '.kind == "deny" and .dst == "192.168.77.10"')" -gt 0 ]; }
