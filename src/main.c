@@ -69,6 +69,8 @@ static const char usage_main[] =
 "                                  sandbox's inside\n"
 "  oci-hook [--print-config]       a container runtime's hook: attach a\n"
 "                                  container annotated io.moat.policy=FILE\n"
+"  oci-runtime [--policy=FILE] RUNC-ARGS...\n"
+"                                  runc with moat's hook added (Docker)\n"
 "  exec NAME [--user U] -- CMD     run CMD inside an existing sandbox\n"
 "  update NAME [OPTIONS]           replace a running sandbox's policy\n"
 "  adopt NAME... | --all           give sandboxes whose supervisor died a new one\n"
@@ -1745,6 +1747,7 @@ int main(int argc, char **argv)
 		{ "policy", cmd_policy }, { "__supervise", cmd_supervise },
 		{ "logs", cmd_logs }, { "stats", cmd_stats },
 		{ "verify", cmd_verify }, { "oci-hook", cmd_oci_hook },
+		{ "oci-runtime", cmd_oci_runtime },
 	};
 	size_t i;
 

@@ -46,6 +46,16 @@
  * selects a container, and an environment of PATH plus every MOAT_*
  * variable set when it runs (a runtime gives a hook only the environment
  * its configuration names).
+ *
+ * "moat oci-runtime [--policy=FILE] [--runc=PATH] RUNC-ARGS..." is an OCI
+ * runtime for runtimes that take no hooks.d (Docker: registered in
+ * daemon.json's "runtimes"): for runc's "create" and "run" it adds the
+ * same hook entry to the bundle's config.json, for both stages, and, with
+ * --policy, the annotation io.moat.policy=FILE unless the container has
+ * one; then, for every command, it execs runc with RUNC-ARGS unchanged.
+ * runc's global options are skipped by name to find its command (those
+ * taking a value: OCIHOOK_RUNC_VALUE_OPTS); the bundle is --bundle/-b, or
+ * the current directory. config.json is replaced by rename, whole.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -75,6 +85,11 @@
 #define OCIHOOK_ANN_BANDWIDTH	"io.moat.bandwidth"	/* --bandwidth */
 #define OCIHOOK_ANN_IFNAME	"io.moat.ifname"	/* --ifname */
 
+/* runc's global options that take a value */
+static const char *const ocihook_runc_value_opts[] = {
+	"--root", "--log", "--log-format", "--criu", "--rootless",
+};
+
 #define OCIHOOK_PATH	"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 extern char **environ;
@@ -99,22 +114,21 @@ static const char usage_oci_hook[] =
 "A non-zero status at createRuntime keeps the container from starting.\n";
 
 /**
- * ocihook_print_config() - print the hooks.d JSON for this binary
+ * ocihook_hook() - the hook entry for this binary: path, args, env
  *
- * Return: exit status
+ * Return: a new JSON object, NULL after printing why
  */
-static int ocihook_print_config(void)
+static json_t *ocihook_hook(void)
 {
 	char self[PATH_MAX];
-	json_t *hook, *env, *doc;
+	json_t *env;
 	ssize_t n;
 	char **e;
-	char *out;
 
 	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
 	if (n < 0) {
 		msg_err("cannot find this binary's path: %s", strerror(errno));
-		return MOAT_EXIT_FAILURE;
+		return NULL;
 	}
 	self[n] = '\0';
 
@@ -123,9 +137,35 @@ static int ocihook_print_config(void)
 	for (e = environ; *e; e++)
 		if (!strncmp(*e, "MOAT_", 5) && strchr(*e, '='))
 			json_array_append_new(env, json_string(*e));
-
-	hook = json_pack("{s:s, s:[s, s], s:o}", "path", self,
+	return json_pack("{s:s, s:[s, s], s:o}", "path", self,
 			 "args", "moat", "oci-hook", "env", env);
+}
+
+static const char usage_oci_runtime[] =
+"Usage: moat oci-runtime [--policy=FILE] [--runc=PATH] RUNC-ARGS...\n"
+"\n"
+"An OCI runtime that runs runc (or PATH) with RUNC-ARGS unchanged, after\n"
+"adding moat's hook (moat oci-hook, stages createRuntime and poststop) to\n"
+"the bundle's config.json for 'create' and 'run' of a container annotated\n"
+"io.moat.policy=FILE. With --policy, a container without that annotation\n"
+"gets io.moat.policy=FILE. For Docker: register it in daemon.json\n"
+"\"runtimes\" (see moat-oci-hook(1)) and run 'docker run --runtime moat\n"
+"--network none ...'.\n"
+"\n"
+"Exit status: runc's; 125 if config.json cannot be read or written.\n";
+
+/**
+ * ocihook_print_config() - print the hooks.d JSON for this binary
+ *
+ * Return: exit status
+ */
+static int ocihook_print_config(void)
+{
+	json_t *hook = ocihook_hook(), *doc;
+	char *out;
+
+	if (!hook)
+		return MOAT_EXIT_FAILURE;
 	doc = json_pack("{s:s, s:o, s:{s:{s:s}}, s:[s, s]}",
 			"version", "1.0.0", "hook", hook,
 			"when", "annotations", "^io\\.moat\\.policy$", ".*",
@@ -445,6 +485,176 @@ static int ocihook_remove(const char *name)
 	if (ret == 1)
 		return 0;	/* removed itself meanwhile */
 	return ret ? MOAT_EXIT_FAILURE : 0;
+}
+
+/**
+ * ocihook_runc_value_opt() - whether a runc global option takes a value
+ * @arg:	the argument, "--opt" (the value follows) or "--opt=value"
+ *
+ * Return: true if the next argument is its value
+ */
+static bool ocihook_runc_value_opt(const char *arg)
+{
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(ocihook_runc_value_opts); i++)
+		if (!strcmp(arg, ocihook_runc_value_opts[i]))
+			return true;
+	return false;
+}
+
+/**
+ * ocihook_add_hooks() - add moat's hook to a bundle's config.json
+ * @bundle:	bundle directory
+ * @policy:	default policy file (annotation io.moat.policy if the
+ *		container has none), or NULL
+ *
+ * Return: 0 (also when the container is not moat's: no change), -1 after
+ *	   printing why
+ */
+static int ocihook_add_hooks(const char *bundle, const char *policy)
+{
+	autofree char *path = NULL, *tmp = NULL;
+	static const char *const stages[] = { "createRuntime", "poststop" };
+	json_t *cfg, *ann, *hooks, *hook, *st;
+	json_error_t jerr;
+	size_t i, j;
+	int ret = -1;
+
+	if (asprintf(&path, "%s/config.json", bundle) < 0 ||
+	    asprintf(&tmp, "%s/.config.json.moat", bundle) < 0) {
+		msg_err("oci-runtime: out of memory");
+		return -1;
+	}
+	cfg = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
+	if (!json_is_object(cfg)) {
+		msg_err("oci-runtime: %s: %s", path,
+			cfg ? "not a JSON object" : jerr.text);
+		json_decref(cfg);
+		return -1;
+	}
+	ann = json_object_get(cfg, "annotations");
+	if (!ann && policy) {
+		ann = json_object();
+		json_object_set_new(cfg, "annotations", ann);
+	}
+	if (!json_is_object(ann) && policy) {
+		msg_err("oci-runtime: %s: \"annotations\" is not an object", path);
+		goto out;
+	}
+	if (policy && !json_object_get(ann, OCIHOOK_ANN_POLICY))
+		json_object_set_new(ann, OCIHOOK_ANN_POLICY, json_string(policy));
+	if (!json_is_object(ann) || !json_object_get(ann, OCIHOOK_ANN_POLICY)) {
+		ret = 0;	/* not moat's container */
+		goto out;
+	}
+
+	hook = ocihook_hook();
+	if (!hook)
+		goto out;
+	hooks = json_object_get(cfg, "hooks");
+	if (!hooks) {
+		hooks = json_object();
+		json_object_set_new(cfg, "hooks", hooks);
+	}
+	if (!json_is_object(hooks)) {
+		msg_err("oci-runtime: %s: \"hooks\" is not an object", path);
+		json_decref(hook);
+		goto out;
+	}
+	for (i = 0; i < ARRAY_SIZE(stages); i++) {
+		bool have = false;
+
+		st = json_object_get(hooks, stages[i]);
+		if (!st) {
+			st = json_array();
+			json_object_set_new(hooks, stages[i], st);
+		}
+		if (!json_is_array(st)) {
+			msg_err("oci-runtime: %s: hooks.%s is not an array",
+				path, stages[i]);
+			json_decref(hook);
+			goto out;
+		}
+		for (j = 0; j < json_array_size(st); j++)
+			if (json_equal(json_array_get(st, j), hook))
+				have = true;
+		if (!have)
+			json_array_append(st, hook);
+	}
+	json_decref(hook);
+
+	if (json_dump_file(cfg, tmp, JSON_COMPACT) || rename(tmp, path)) {
+		msg_err("oci-runtime: cannot write %s: %s", path,
+			strerror(errno));
+		unlink(tmp);
+		goto out;
+	}
+	ret = 0;
+out:
+	json_decref(cfg);
+	return ret;
+}
+
+/**
+ * cmd_oci_runtime() - moat oci-runtime [--policy=FILE] [--runc=PATH] ARGS...
+ * @argc:	argument count
+ * @argv:	arguments, argv[0] = "oci-runtime"
+ *
+ * Return: exit status on failure (on success it execs runc)
+ */
+int cmd_oci_runtime(int argc, char **argv)
+{
+	const char *policy = NULL, *runc = "runc", *bundle = ".", *cmd = NULL;
+	char runc_arg0[] = "runc";
+	int i, first;
+
+	if (argc == 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
+		printf("%s", usage_oci_runtime);
+		return 0;
+	}
+	for (i = 1; i < argc; i++) {
+		if (!strncmp(argv[i], "--policy=", 9))
+			policy = argv[i] + 9;
+		else if (!strncmp(argv[i], "--runc=", 7))
+			runc = argv[i] + 7;
+		else
+			break;
+	}
+	first = i;
+	if (policy && policy[0] != '/')
+		return cli_usage_error("oci-runtime", "--policy '%s': expected an absolute path",
+				       policy);
+
+	/* runc's command: the first argument that is no global option */
+	for (; i < argc; i++) {
+		if (argv[i][0] != '-') {
+			cmd = argv[i];
+			break;
+		}
+		if (ocihook_runc_value_opt(argv[i]))
+			i++;
+	}
+	if (cmd && (!strcmp(cmd, "create") || !strcmp(cmd, "run"))) {
+		for (i++; i < argc; i++) {
+			if (!strcmp(argv[i], "--"))
+				break;
+			if ((!strcmp(argv[i], "--bundle") || !strcmp(argv[i], "-b")) &&
+			    i + 1 < argc)
+				bundle = argv[++i];
+			else if (!strncmp(argv[i], "--bundle=", 9))
+				bundle = argv[i] + 9;
+			else if (!strncmp(argv[i], "-b=", 3))
+				bundle = argv[i] + 3;
+		}
+		if (ocihook_add_hooks(bundle, policy))
+			return MOAT_EXIT_FAILURE;
+	}
+
+	argv[first - 1] = runc_arg0;
+	execvp(runc, argv + first - 1);
+	msg_err("oci-runtime: cannot run %s: %s", runc, strerror(errno));
+	return MOAT_EXIT_FAILURE;
 }
 
 /**

@@ -194,6 +194,72 @@ else
 	m rm -f "b-$S" >/dev/null
 fi
 
+# --- runc through moat oci-runtime (Docker's path) ---------------------------
+
+RR=$WORLD_DIR/runc-root
+rt() { in_host "$MOAT" oci-runtime "$@"; }
+# (the container keeps the stdio of "runc create": files, never a pipe the
+# test reads to its end)
+# bundle DIR: a runc bundle running busybox sleep, with its own network
+# namespace (runc spec's default), nothing of moat
+bundle() {
+	mkdir -p "$1/rootfs/bin"
+	cp /bin/busybox "$1/rootfs/bin/busybox"
+	(cd "$1" && runc spec) || return 1
+	jq '.process.args = ["/bin/busybox", "sleep", "600"] | .process.terminal = false' \
+		"$1/config.json" >"$1/c.json" && mv "$1/c.json" "$1/config.json"
+}
+if ! command -v runc >/dev/null || ! [ -x /bin/busybox ]; then
+	t_begin "oci-runtime"
+	echo "ok - oci-runtime # SKIP runc or busybox-static is not installed"
+else
+	t_begin "oci-runtime: runc create with --policy"
+	RID=rc${S}runc1
+	B=$WORLD_DIR/bundle1
+	bundle "$B"
+	world_on_destroy in_host runc --root "$RR" delete -f "$RID"
+	out=$(rt "--policy=$pol" --root "$RR" create --bundle "$B" "$RID" </dev/null >/dev/null 2>"$WORLD_DIR/rt.err"); rc=$?; out+=$(cat "$WORLD_DIR/rt.err")
+	assert_eq "$rc" 0 "runc create through moat oci-runtime: exit 0 $out"
+	assert_eq "$(jq -r '.annotations["io.moat.policy"]' "$B/config.json")" "$pol" "config.json: the annotation added"
+	assert_eq "$(jq -r '.hooks.createRuntime[0].args, .hooks.poststop[0].args | join(" ")' "$B/config.json" | sort -u)" "moat oci-hook" "config.json: moat's hook at both stages"
+	RPID=$(in_host runc --root "$RR" state "$RID" | jq .pid)
+	RNAME=oci-${RID:0:12}
+	j=$(m inspect "$RNAME" --json)
+	assert_eq "$(jfield "$j" status)" running "sandbox $RNAME is running before the container starts"
+	assert_eq "$(jfield "$j" netns_inode)" "$(stat -L -c %i "/proc/$RPID/ns/net")" "its namespace is the container's"
+	RIF=$(jfield "$j" host_interface)
+	assert_ok -m "runc start" in_host runc --root "$RR" start "$RID"
+	assert_ok -m "a public server answers" probe_tcp "/proc/$RPID/ns/net" 93.184.216.34 22
+	assert_fail -m "the LAN is refused" probe_tcp "/proc/$RPID/ns/net" 192.168.77.10 5432
+	in_host runc --root "$RR" kill "$RID" KILL
+	wait_for 5 sh -c "[ \"\$(nsenter --net=$HOST_NETNS runc --root $RR state $RID | jq -r .status)\" = stopped ]"
+	assert_ok -m "runc delete (poststop)" rt --root "$RR" delete "$RID"
+	assert_ok -m "the sandbox is gone" wait_for 5 sh -c "! [ -e '$MOAT_RUN_DIR/sandboxes/$RNAME' ]"
+	assert_eq "$(leftovers "$RNAME" "$RIF")" "" "nothing left on the host"
+
+	t_begin "oci-runtime: a hook failure, a container not moat's"
+	RID2=rd${S}runc2
+	B2=$WORLD_DIR/bundle2
+	bundle "$B2"
+	world_on_destroy in_host runc --root "$RR" delete -f "$RID2"
+	out=$(rt "--policy=$WORLD_DIR/nonexistent.yaml" --root "$RR" create --bundle "$B2" "$RID2" </dev/null >/dev/null 2>"$WORLD_DIR/rt.err"); rc=$?; out+=$(cat "$WORLD_DIR/rt.err")
+	assert_ne "$rc" 0 "a missing policy file: runc create fails"
+	assert_match "$out" "nonexistent.yaml': No such file" "... with the hook's error"
+	assert_fail -m "... and there is no container" in_host runc --root "$RR" state "$RID2"
+	assert_eq "$(m ls --json | jq '[.[] | select(.name | startswith("oci-rd"))] | length')" 0 "... nor sandbox"
+	B3=$WORLD_DIR/bundle3
+	bundle "$B3"
+	cp "$B3/config.json" "$WORLD_DIR/config3.json"
+	out=$(rt --root "$RR" create --bundle "$B3" "$RID2" </dev/null >/dev/null 2>"$WORLD_DIR/rt.err"); rc=$?; out+=$(cat "$WORLD_DIR/rt.err")
+	assert_eq "$rc" 0 "without --policy or annotation: runc create exits 0 $out"
+	assert_ok -m "config.json unchanged" cmp "$B3/config.json" "$WORLD_DIR/config3.json"
+	RPID2=$(in_host runc --root "$RR" state "$RID2" | jq .pid)
+	assert_eq "$(nsenter --net="/proc/$RPID2/ns/net" ip -o link show | awk -F': ' '{print $2}' | tr '\n' ' ')" "lo " "inside: lo only, no sandbox"
+	in_host runc --root "$RR" delete -f "$RID2"
+	assert_status -m "another runc command passes through (runc state of nothing: runc's status)" 1 rt --root "$RR" state "$RID2"
+	assert_status -m "a relative --policy: exit 2" 2 rt --policy=oci.yaml --root "$RR" list
+fi
+
 # --- the hook by hand, as a runtime calls it -----------------------------------
 
 # holder: a "container": a process with its own network namespace (lo up)
