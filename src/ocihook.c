@@ -60,6 +60,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdarg.h>
 #include <string.h>
 #include <unistd.h>
 #include <sys/stat.h>
@@ -340,6 +341,36 @@ static int ocihook_policy_path(const char *policy, char real[PATH_MAX])
 }
 
 /**
+ * ocihook_arg() - append one formatted argument to attach's
+ * @argv:	attach's arguments
+ * @argc:	their count, updated
+ * @fmt:	format
+ *
+ * Return: 0, -1 after printing why
+ */
+static int PRINTF_FMT(3, 4) ocihook_arg(char **argv, int *argc,
+					const char *fmt, ...)
+{
+	va_list ap;
+	char *a;
+	int n;
+
+	if (*argc >= OCIHOOK_ARGS_MAX) {
+		msg_err("oci-hook: too many io.moat.* options");
+		return -1;
+	}
+	va_start(ap, fmt);
+	n = vasprintf(&a, fmt, ap);
+	va_end(ap);
+	if (n < 0) {
+		msg_err("oci-hook: out of memory");
+		return -1;
+	}
+	argv[(*argc)++] = a;
+	return 0;
+}
+
+/**
  * ocihook_add_list() - add "--OPT=ITEM" for each item of a comma list
  * @argv:	attach's arguments
  * @argc:	their count, updated
@@ -362,14 +393,80 @@ static int ocihook_add_list(char **argv, int *argc, const char *opt,
 				ann, OCIHOOK_LIST_MAX);
 			return -1;
 		}
-		if (asprintf(&argv[(*argc)++], "%s%s", opt, item) < 0) {
-			msg_err("oci-hook: out of memory");
+		if (ocihook_arg(argv, argc, "%s%s", opt, item))
 			return -1;
-		}
 	}
 	if (!n) {
 		msg_err("oci-hook: annotation %s is empty", ann);
 		return -1;
+	}
+	return 0;
+}
+
+/**
+ * ocihook_attach_args() - attach's options from the state and annotations
+ * @st:		state
+ * @ann:	its annotations, holding OCIHOOK_ANN_POLICY
+ * @argv:	attach's arguments, the first three set
+ * @argc:	their count, updated
+ *
+ * Return: 0, or the exit status after printing why
+ */
+static int ocihook_attach_args(json_t *st, json_t *ann, char **argv,
+			       int *argc)
+{
+	char real[PATH_MAX];
+	json_t *jpid, *v;
+	const char *key;
+	json_int_t pid;
+
+	jpid = json_object_get(st, "pid");
+	if (!json_is_integer(jpid) || (pid = json_integer_value(jpid)) <= 1 ||
+	    pid > INT_MAX) {
+		msg_err("oci-hook: the state of a creating container has no valid \"pid\"");
+		return MOAT_EXIT_USAGE;
+	}
+	if (ocihook_arg(argv, argc, "--pid=%lld", (long long)pid))
+		return MOAT_EXIT_FAILURE;
+
+	json_object_foreach(ann, key, v) {
+		autofree char *val = NULL;
+
+		if (strncmp(key, OCIHOOK_ANN_PREFIX, strlen(OCIHOOK_ANN_PREFIX)))
+			continue;
+		if (!json_is_string(v)) {
+			msg_err("oci-hook: annotation %s is not a string", key);
+			return MOAT_EXIT_USAGE;
+		}
+		val = strdup(json_string_value(v));
+		if (!val) {
+			msg_err("oci-hook: out of memory");
+			return MOAT_EXIT_FAILURE;
+		}
+		if (!strcmp(key, OCIHOOK_ANN_POLICY)) {
+			if (ocihook_policy_path(val, real))
+				return MOAT_EXIT_POLICY;
+			if (ocihook_arg(argv, argc, "--policy=%s", real))
+				return MOAT_EXIT_USAGE;
+		} else if (!strcmp(key, OCIHOOK_ANN_ALLOW)) {
+			if (ocihook_add_list(argv, argc, "--allow=", key, val))
+				return MOAT_EXIT_USAGE;
+		} else if (!strcmp(key, OCIHOOK_ANN_DENY)) {
+			if (ocihook_add_list(argv, argc, "--deny=", key, val))
+				return MOAT_EXIT_USAGE;
+		} else if (!strcmp(key, OCIHOOK_ANN_BANDWIDTH)) {
+			if (ocihook_arg(argv, argc, "--bandwidth=%s", val))
+				return MOAT_EXIT_USAGE;
+		} else if (!strcmp(key, OCIHOOK_ANN_IFNAME)) {
+			if (ocihook_arg(argv, argc, "--ifname=%s", val))
+				return MOAT_EXIT_USAGE;
+		} else {
+			msg_err("oci-hook: unknown annotation %s (known: %s, %s, %s, %s, %s)",
+				key, OCIHOOK_ANN_POLICY, OCIHOOK_ANN_ALLOW,
+				OCIHOOK_ANN_DENY, OCIHOOK_ANN_BANDWIDTH,
+				OCIHOOK_ANN_IFNAME);
+			return MOAT_EXIT_USAGE;
+		}
 	}
 	return 0;
 }
@@ -386,77 +483,30 @@ static int ocihook_attach(json_t *st, json_t *ann, const char *name)
 {
 	char *argv[OCIHOOK_ARGS_MAX + 1] = { 0 };
 	char moat[] = "moat", attach[] = "attach";
-	char real[PATH_MAX], sbname[MOAT_NAME_MAX + 1];
-	json_t *jpid, *v;
-	const char *key;
-	int argc = 0;
-	json_int_t pid;
-
-	jpid = json_object_get(st, "pid");
-	if (!json_is_integer(jpid) || (pid = json_integer_value(jpid)) <= 1 ||
-	    pid > INT_MAX) {
-		msg_err("oci-hook: the state of a creating container has no valid \"pid\"");
-		return MOAT_EXIT_USAGE;
-	}
+	char sbname[MOAT_NAME_MAX + 1];
+	int argc = 0, ret, i;
 
 	snprintf(sbname, sizeof(sbname), "%s", name);
 	argv[argc++] = moat;
 	argv[argc++] = attach;
 	argv[argc++] = sbname;
-	if (asprintf(&argv[argc++], "--pid=%lld", (long long)pid) < 0)
-		return MOAT_EXIT_FAILURE;
-
-	json_object_foreach(ann, key, v) {
-		char *val;
-
-		if (strncmp(key, OCIHOOK_ANN_PREFIX, strlen(OCIHOOK_ANN_PREFIX)))
-			continue;
-		if (!json_is_string(v)) {
-			msg_err("oci-hook: annotation %s is not a string", key);
-			return MOAT_EXIT_USAGE;
-		}
-		if (argc + OCIHOOK_LIST_MAX + 1 > OCIHOOK_ARGS_MAX) {
-			msg_err("oci-hook: too many io.moat.* annotations");
-			return MOAT_EXIT_USAGE;
-		}
-		val = strdup(json_string_value(v));
-		if (!val)
-			return MOAT_EXIT_FAILURE;
-		if (!strcmp(key, OCIHOOK_ANN_POLICY)) {
-			if (ocihook_policy_path(val, real))
-				return MOAT_EXIT_POLICY;
-			if (asprintf(&argv[argc++], "--policy=%s", real) < 0)
-				return MOAT_EXIT_FAILURE;
-		} else if (!strcmp(key, OCIHOOK_ANN_ALLOW)) {
-			if (ocihook_add_list(argv, &argc, "--allow=", key, val))
-				return MOAT_EXIT_USAGE;
-		} else if (!strcmp(key, OCIHOOK_ANN_DENY)) {
-			if (ocihook_add_list(argv, &argc, "--deny=", key, val))
-				return MOAT_EXIT_USAGE;
-		} else if (!strcmp(key, OCIHOOK_ANN_BANDWIDTH)) {
-			if (asprintf(&argv[argc++], "--bandwidth=%s", val) < 0)
-				return MOAT_EXIT_FAILURE;
-		} else if (!strcmp(key, OCIHOOK_ANN_IFNAME)) {
-			if (asprintf(&argv[argc++], "--ifname=%s", val) < 0)
-				return MOAT_EXIT_FAILURE;
+	ret = ocihook_attach_args(st, ann, argv, &argc);
+	if (!ret) {
+		argv[argc] = NULL;
+		/* attach prints the name; the runtime has no use for it */
+		if (dup2(2, 1) < 0) {
+			msg_err("oci-hook: cannot redirect stdout: %s",
+				strerror(errno));
 		} else {
-			msg_err("oci-hook: unknown annotation %s (known: %s, %s, %s, %s, %s)",
-				key, OCIHOOK_ANN_POLICY, OCIHOOK_ANN_ALLOW,
-				OCIHOOK_ANN_DENY, OCIHOOK_ANN_BANDWIDTH,
-				OCIHOOK_ANN_IFNAME);
-			return MOAT_EXIT_USAGE;
+			execv("/proc/self/exe", argv);
+			msg_err("oci-hook: cannot run moat attach: %s",
+				strerror(errno));
 		}
+		ret = MOAT_EXIT_FAILURE;
 	}
-	argv[argc] = NULL;
-
-	/* attach prints the name; the runtime has no use for it */
-	if (dup2(2, 1) < 0) {
-		msg_err("oci-hook: cannot redirect stdout: %s", strerror(errno));
-		return MOAT_EXIT_FAILURE;
-	}
-	execv("/proc/self/exe", argv);
-	msg_err("oci-hook: cannot run moat attach: %s", strerror(errno));
-	return MOAT_EXIT_FAILURE;
+	for (i = 3; i < argc; i++)
+		free(argv[i]);
+	return ret;
 }
 
 /**

@@ -277,7 +277,7 @@ state() { # STATUS [ANNOTATIONS-JSON]
 		'{ociVersion: "1.0.2", id: $id, status: $st, pid: $pid, bundle: "/nonexistent", annotations: $ann}'
 }
 hook() { state "$@" | in_host "$MOAT" oci-hook; }
-ann=$(jq -nc --arg p "$pol" '{"io.moat.policy": $p, "io.moat.allow": "93.184.216.34", "io.moat.deny": "192.0.2.1,198.51.100.0/24"}')
+ann=$(jq -nc --arg p "$pol" '{"io.moat.policy": $p, "io.moat.allow": "93.184.216.34", "io.moat.deny": "192.0.2.1,198.51.100.0/24", "io.moat.ifname": "net0"}')
 
 t_begin "hook by hand: refusals change nothing"
 before=$(nsenter --net="$HN" ip -o link show | wc -l)
@@ -307,6 +307,7 @@ assert_eq "$rc" 0 "creating: exit 0 ($out)"
 j=$(m inspect "$HNAME" --json)
 assert_eq "$(jfield "$j" status)" running "sandbox $HNAME is running"
 assert_eq "$(jfield "$j" netns_inode)" "$(stat -L -c %i "$HN")" "its namespace is the holder's"
+assert_eq "$(jfield "$j" inside_interface)" net0 "io.moat.ifname: the interface inside is net0"
 HIF=$(jfield "$j" host_interface)
 HSV=$(jfield "$j" supervisor_pid)
 assert_ok -m "a public server answers" probe_tcp "$HN" 93.184.216.34 22
