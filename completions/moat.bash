@@ -329,7 +329,7 @@ _moat()
 		if [[ $word == -* ]]; then
 			_moat_reply "$word" -W '--verbose --help --version'
 		else
-			_moat_reply "$word" -W 'run create attach exec update adopt rm ls inspect policy logs stats verify help'
+			_moat_reply "$word" -W 'run create attach oci-hook oci-runtime exec update adopt rm ls inspect policy logs stats verify help'
 		fi
 		return 0
 	fi
@@ -338,6 +338,12 @@ _moat()
 	case $cmd in
 	run | create | attach | update)
 		_moat_sandbox "$i" "$cmd"
+		;;
+	oci-hook)
+		((i == _moat_cw)) && _moat_reply "$word" -W '--print-config --help'
+		;;
+	oci-runtime)
+		((i == _moat_cw)) && _moat_reply "$word" -W '--policy= --runc= --help'
 		;;
 	exec)
 		_moat_exec "$i"
@@ -427,7 +433,7 @@ _moat()
 		;;
 	help)
 		((i == _moat_cw)) &&
-			_moat_reply "$word" -W 'run create attach exec update adopt rm ls inspect policy logs stats verify'
+			_moat_reply "$word" -W 'run create attach oci-hook oci-runtime exec update adopt rm ls inspect policy logs stats verify'
 		;;
 	esac
 	return 0

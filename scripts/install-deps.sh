@@ -25,8 +25,9 @@ set -euo pipefail
 #        and busybox-static for test_vm.sh (a real guest booted on a
 #        sandbox's TAP device, its initramfs built from busybox);
 #        containerd (its ctr run --cni), containernetworking-plugins, podman
-#        and runc (its CNI backend)
-#        for test_cni.sh, moat as the CNI plugin of a real runtime
+#        and runc for test_cni.sh (moat as the CNI plugin of a real runtime)
+#        and test_oci.sh (moat oci-hook under a real runtime, its image
+#        imported from busybox-static)
 packages=(
 	meson ninja-build pkg-config
 	libnftables-dev nftables libyaml-dev libjansson-dev
@@ -43,7 +44,7 @@ packages=(
 # benchmarks (SPEC section 8): peers and load generators
 bench_packages=(
 	sockperf containernetworking-plugins iptables
-	dnsperf wrk haproxy tinyproxy nginx unbound podman runc
+	dnsperf wrk haproxy tinyproxy nginx unbound
 )
 
 check_only=0

@@ -39,6 +39,7 @@
 #include "logs.h"
 #include "netns.h"
 #include "nft.h"
+#include "ocihook.h"
 #include "policy.h"
 #include "prom.h"
 #include "ptest.h"
@@ -67,6 +68,10 @@ static const char usage_main[] =
 "  attach NAME --netns PATH|--pid PID [OPTIONS]\n"
 "                                  make a container's network namespace a\n"
 "                                  sandbox's inside\n"
+"  oci-hook [--print-config]       a container runtime's hook: attach a\n"
+"                                  container annotated io.moat.policy=FILE\n"
+"  oci-runtime [--policy=FILE] RUNC-ARGS...\n"
+"                                  runc with moat's hook added (Docker)\n"
 "  exec NAME [--user U] -- CMD     run CMD inside an existing sandbox\n"
 "  update NAME [OPTIONS]           replace a running sandbox's policy\n"
 "  adopt NAME... | --all           give sandboxes whose supervisor died a new one\n"
@@ -1757,7 +1762,8 @@ int main(int argc, char **argv)
 		{ "update", cmd_update }, { "adopt", cmd_adopt },
 		{ "policy", cmd_policy }, { "__supervise", cmd_supervise },
 		{ "logs", cmd_logs }, { "stats", cmd_stats },
-		{ "verify", cmd_verify },
+		{ "verify", cmd_verify }, { "oci-hook", cmd_oci_hook },
+		{ "oci-runtime", cmd_oci_runtime },
 	};
 	size_t i;
 
