@@ -811,6 +811,20 @@ static const char *cni_env(const char *key)
 }
 
 /**
+ * cni_env_free() - free the copies cni_env() made
+ * @x:		context
+ */
+static void cni_env_free(struct cni_ctx *x)
+{
+	free((char *)x->cmd);
+	free((char *)x->id);
+	free((char *)x->netns);
+	free((char *)x->ifname);
+	free((char *)x->args);
+	x->cmd = x->id = x->netns = x->ifname = x->args = NULL;
+}
+
+/**
  * cni_main() - run as a CNI plugin (CNI_COMMAND is set)
  *
  * Return: exit status: 0, or 1 after printing CNI's error object
@@ -837,12 +851,15 @@ int cni_main(void)
 				      cni_versions[1], cni_versions[2],
 				      cni_versions[3]);
 
+		cni_env_free(&x);
 		return cni_print(r);
 	}
 	x.conf = json_loadf(stdin, 0, &jerr);
-	if (!json_is_object(x.conf))
-		return cni_error(&x, CNI_ERR_DECODE, jerr.text,
-				 "the network configuration on standard input is not a JSON object");
+	if (!json_is_object(x.conf)) {
+		ret = cni_error(&x, CNI_ERR_DECODE, jerr.text,
+				"the network configuration on standard input is not a JSON object");
+		goto out;
+	}
 	v = json_string_value(json_object_get(x.conf, "cniVersion"));
 	if (!v)
 		ret = cni_error(&x, CNI_ERR_CONFIG, "",
@@ -897,5 +914,6 @@ int cni_main(void)
 		ret = cni_check(&x, &c);
 out:
 	json_decref(x.conf);
+	cni_env_free(&x);
 	return ret;
 }
