@@ -27,7 +27,10 @@ set -euo pipefail
 #        containerd (its ctr run --cni), containernetworking-plugins, podman
 #        and runc for test_cni.sh (moat as the CNI plugin of a real runtime)
 #        and test_oci.sh (moat oci-hook under a real runtime, its image
-#        imported from busybox-static)
+#        imported from busybox-static); docker.io for test_docker.sh
+#        (moat oci-runtime under a real dockerd, started by the test in
+#        its world with its own state; the package's own dockerd is not
+#        started: see policy-rc.d below)
 packages=(
 	meson ninja-build pkg-config
 	libnftables-dev nftables libyaml-dev libjansson-dev
@@ -39,7 +42,7 @@ packages=(
 	python3 jq conntrack
 	prometheus shellcheck cppcheck
 	qemu-system-x86 linux-image-amd64 busybox-static
-	containerd containernetworking-plugins podman runc
+	containerd containernetworking-plugins podman runc docker.io
 )
 # benchmarks (SPEC section 8): peers and load generators
 bench_packages=(
