@@ -39,10 +39,6 @@ counter() {
 }
 # https NS NAME ADDR: GET https://NAME/ at ADDR, print the body
 https() { probe_http "$1" "https://$2/" --resolve "$2:443:$3" 2>&1; }
-# proc_gone PID: no such process, or a zombie (a supervisor's parent, "moat
-# run", reaps it only when it exits; in some containers PID 1 never reaps
-# the orphans it inherits)
-proc_gone() { ! [ -e "/proc/$1" ] || [ "$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null)" = Z ]; }
 # kill_sv NAME: SIGKILL the supervisor "moat inspect --json" names; wait
 kill_sv() {
 	local pid
@@ -52,15 +48,6 @@ kill_sv() {
 	echo "$pid"
 }
 table_present() { in_host nft list table inet moat >/dev/null 2>&1; }
-# leftovers NAME IFNAME: anything of the sandbox still on the host
-leftovers() {
-	local name=$1 ifname=$2
-	in_host ip -o link show 2>/dev/null | grep -w "$ifname" | sed 's/^/link: /'
-	[ -e "/run/netns/moat-$name" ] && echo "netns: /run/netns/moat-$name"
-	in_host nft list table inet moat 2>/dev/null | grep -E "${ifname}_|\"$ifname\"" | sed 's/^/nft: /'
-	[ -e "$MOAT_RUN_DIR/sandboxes/$name" ] && echo "state: $MOAT_RUN_DIR/sandboxes/$name"
-	return 0
-}
 # closed: what A may never reach, supervisor or not
 closed() {
 	assert_fail -m "$1: A -> 93.184.216.34:22 (no rule) refused" probe_tcp "$A" 93.184.216.34 22

@@ -23,8 +23,6 @@
 t_world
 command -v jq >/dev/null || { echo "not ok - jq is needed"; exit 1; }
 
-# proc_gone PID: no such process, or a zombie nobody reaped
-proc_gone() { ! [ -e "/proc/$1" ] || [ "$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null)" = Z ]; }
 
 # container NAME [down]: a namespace as a runtime leaves it before its
 # network is set up: nothing but lo (up, unless "down"); removed on exit
@@ -55,14 +53,6 @@ host_moat() {
 	ls "$MOAT_RUN_DIR/sandboxes"
 }
 
-# leftovers NAME IFNAME: anything of the sandbox still on the host
-leftovers() {
-	local name=$1 ifname=$2
-	in_host ip -o link show 2>/dev/null | grep -wE "$ifname|ifb$ifname" | sed 's/^/link: /'
-	in_host nft list table inet moat 2>/dev/null | grep -E "${ifname}_|\"$ifname\"" | sed 's/^/nft: /'
-	[ -e "$MOAT_RUN_DIR/sandboxes/$name" ] && echo "state: $MOAT_RUN_DIR/sandboxes/$name"
-	return 0
-}
 
 # resolve NS RESOLV NAME: getent through the glibc resolver of a container
 # whose /etc/resolv.conf says RESOLV (ip netns exec binds

@@ -21,17 +21,7 @@
 t_world
 command -v jq >/dev/null || { echo "not ok - jq is needed"; exit 1; }
 
-# proc_gone PID: no such process, or a zombie nobody reaped
-proc_gone() { ! [ -e "/proc/$1" ] || [ "$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null)" = Z ]; }
 
-# leftovers NAME IFNAME: anything of the sandbox still on the host
-leftovers() {
-	local name=$1 ifname=$2
-	in_host ip -o link show 2>/dev/null | grep -wE "$ifname|ifb$ifname" | sed 's/^/link: /'
-	in_host nft list table inet moat 2>/dev/null | grep -E "${ifname}_|\"$ifname\"" | sed 's/^/nft: /'
-	[ -e "$MOAT_RUN_DIR/sandboxes/$name" ] && echo "state: $MOAT_RUN_DIR/sandboxes/$name"
-	return 0
-}
 
 pol=$WORLD_DIR/docker.yaml
 cat >"$pol" <<EOF

@@ -65,9 +65,9 @@ EOF
 moat_rules() {
 	in_host nft list chain "${1:-ip}" filter DOCKER-USER | grep -Eo '[io]ifname "moat\*".*accept' | sed 's/counter packets [0-9]* bytes [0-9]* //'
 }
-# leftovers NAME: what a refused creation could have left (netns, listing,
+# residue NAME: what a refused creation could have left (netns, listing,
 # state directory, interfaces)
-leftovers() {
+residue() {
 	[ -e "/run/netns/moat-$1-$S" ] && echo 1 || echo 0
 	m ls --json | jq -r --arg n "$1-$S" '[.[] | select(.name == $n)] | length'
 	[ -e "$MOAT_RUN_DIR/sandboxes/$1-$S" ] && echo 1 || echo 0
@@ -124,7 +124,7 @@ assert_eq "$rc" 1 "create refused: exit status 1"
 assert_eq "$(wc -l <<<"$out")" 1 "... with one line"
 assert_match "$out" "table inet ufwlike chain forward \(hook forward, policy drop\) would drop the sandbox's traffic: .*--allow-foreign-drop" \
 	"... naming the table and chain, and what to do"
-assert_eq "$(leftovers uf | tr '\n' ' ')" "0 0 0 0 " "nothing left behind (netns, listing, state, interfaces)"
+assert_eq "$(residue uf | tr '\n' ' ')" "0 0 0 0 " "nothing left behind (netns, listing, state, interfaces)"
 out=$(m run --default-egress deny -- true 2>&1)
 rc=$?
 assert_match "$out" "table inet ufwlike chain forward" "run is refused the same way"
@@ -136,7 +136,7 @@ rc=$?
 assert_eq "$rc" 1 "attach refused the same way: exit status 1"
 assert_match "$out" "table inet ufwlike chain forward" "... naming the chain"
 assert_eq "$(ip -n "$CTR" -o link show | wc -l)" 1 "... the container's namespace untouched (lo only)"
-assert_eq "$(leftovers at | tr '\n' ' ')" "0 0 0 0 " "... nothing left behind"
+assert_eq "$(residue at | tr '\n' ' ')" "0 0 0 0 " "... nothing left behind"
 out=$(m create "uf-$S" --default-egress deny --allow "$ALLOWED:9999/tcp" --allow-foreign-drop 2>&1)
 assert_eq "$?" 0 "--allow-foreign-drop: created"
 assert_match "$out" "may drop the sandbox's traffic" "... with a warning"
@@ -159,7 +159,7 @@ EOF
 out=$(m create "fd-$S" 2>&1)
 assert_eq "$?" 1 "create refused: exit status 1"
 assert_match "$out" "table inet fwdlike chain filter_FORWARD \(hook forward, a final reject\)" "... naming the chain and its final reject"
-assert_eq "$(leftovers fd | tr '\n' ' ')" "0 0 0 0 " "nothing left behind"
+assert_eq "$(residue fd | tr '\n' ' ')" "0 0 0 0 " "nothing left behind"
 in_host nft delete table inet fwdlike
 
 t_begin "moat verify: allowed-path probes and the foreign drop"

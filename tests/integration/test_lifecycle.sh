@@ -13,15 +13,6 @@
 
 t_world
 
-# leftovers NAME IFNAME: print anything of the sandbox still on the host
-leftovers() {
-	local name=$1 ifname=$2
-	in_host ip -o link show 2>/dev/null | grep -w "$ifname" | sed 's/^/link: /'
-	[ -e "/run/netns/moat-$name" ] && echo "netns: /run/netns/moat-$name"
-	in_host nft list table inet moat 2>/dev/null | grep -E "${ifname}_|\"$ifname\"" | sed 's/^/nft: /'
-	[ -e "$MOAT_RUN_DIR/sandboxes/$name" ] && echo "state: $MOAT_RUN_DIR/sandboxes/$name"
-	return 0
-}
 
 
 # jfield JSON KEY: a top-level field of a JSON object

@@ -36,6 +36,11 @@
 #   as_root_in NS CMD...     CMD as root in namespace NS by ip netns exec
 #                            (which also mounts the namespace's /sys)
 #   jfield JSON KEY          a top-level field of a JSON object ("" if null)
+#   proc_gone PID            no such process, or a zombie nobody reaped
+#   leftovers NAME IFNAME    what of sandbox NAME (host interface IFNAME)
+#                            is still on the host: links (its IFB too), its
+#                            namespace's mount, nftables objects, its
+#                            record; one line each, nothing if all is gone
 #   proxy_counter NAME KEY   a counter of sandbox NAME-$S's proxy (moat
 #                            inspect --json), "absent" if it has none
 #   nlogs NAME FILTER [ARG...]  how many records of "moat logs NAME --json
@@ -137,4 +142,15 @@ wait_eq() {
 	wait_for "$secs" _wait_eq_try "$@" || rc=1
 	echo "$_wait_eq_got"
 	return "$rc"
+}
+
+proc_gone() { ! proc_alive "$1"; }
+
+leftovers() {
+	local name=$1 ifname=$2
+	in_host ip -o link show 2>/dev/null | grep -wE "$ifname|ifb$ifname" | sed 's/^/link: /'
+	[ -e "/run/netns/moat-$name" ] && echo "netns: /run/netns/moat-$name"
+	in_host nft list table inet moat 2>/dev/null | grep -E "${ifname}_|\"$ifname\"" | sed 's/^/nft: /'
+	[ -e "$MOAT_RUN_DIR/sandboxes/$name" ] && echo "state: $MOAT_RUN_DIR/sandboxes/$name"
+	return 0
 }
