@@ -97,28 +97,6 @@
 #define AUDIT_READ_CHUNK	65536	/* bytes of the scratch listing per read */
 
 /**
- * audit_list() - the JSON listing of a ruleset command, in this namespace
- * @cmd:	"list ruleset" or "list table inet moat"
- *
- * Return: parsed document, NULL if the command failed
- */
-static json_t *audit_list(const char *cmd)
-{
-	struct nft_ctx *ctx = nft_ctx_new(NFT_CTX_DEFAULT);
-	json_t *doc = NULL;
-
-	if (!ctx)
-		die_oom();
-	nft_ctx_buffer_output(ctx);
-	nft_ctx_buffer_error(ctx);
-	nft_ctx_output_set_flags(ctx, NFT_CTX_OUTPUT_JSON);
-	if (!nft_run_cmd_from_buffer(ctx, cmd))
-		doc = json_loads(nft_ctx_get_output_buffer(ctx), 0, NULL);
-	nft_ctx_free(ctx);
-	return doc;
-}
-
-/**
  * audit_expected_script() - what moat would write for the live sandboxes
  * @c:		settings
  * @ifnames:	set to a JSON array of the interfaces of complete sandboxes
@@ -228,7 +206,7 @@ static json_t *audit_expected(const char *script)
 				err);
 			_exit(3);
 		}
-		d = audit_list("list table inet " NFT_TABLE);
+		d = nft_list_json("list table inet " NFT_TABLE);
 		if (!d || json_dumpfd(d, pfd[1], JSON_COMPACT))
 			_exit(4);
 		_exit(0);
@@ -1151,7 +1129,7 @@ int audit_ruleset(const struct moat_config *c, struct report *r)
 		goto out;
 	}
 	exp = audit_expected(script);
-	live = audit_list("list ruleset");
+	live = nft_list_json("list ruleset");
 	if (!exp || !live) {
 		if (!live)
 			msg_err("verify: cannot list the live ruleset");

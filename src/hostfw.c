@@ -66,28 +66,6 @@ enum hostfw_state {
 };
 
 /**
- * hostfw_list() - a JSON listing, in this namespace
- * @cmd:	"list ruleset" or "list chains"
- *
- * Return: parsed document, NULL if it cannot be listed
- */
-static json_t *hostfw_list(const char *cmd)
-{
-	struct nft_ctx *ctx = nft_ctx_new(NFT_CTX_DEFAULT);
-	json_t *doc = NULL;
-
-	if (!ctx)
-		die_oom();
-	nft_ctx_buffer_output(ctx);
-	nft_ctx_buffer_error(ctx);
-	nft_ctx_output_set_flags(ctx, NFT_CTX_OUTPUT_JSON);
-	if (!nft_run_cmd_from_buffer(ctx, cmd))
-		doc = json_loads(nft_ctx_get_output_buffer(ctx), 0, NULL);
-	nft_ctx_free(ctx);
-	return doc;
-}
-
-/**
  * hostfw_str() - a string member of an object
  * @o:		object
  * @key:	member
@@ -424,7 +402,7 @@ static void hostfw_docker_script(json_t *idx, const char *fam, const char *tab,
  */
 int hostfw_prepare(bool allow_foreign_drop)
 {
-	json_t *doc = hostfw_list("list chains"), *idx, *it, *ch;
+	json_t *doc = nft_list_json("list chains"), *idx, *it, *ch;
 	char script[4096] = "";
 	size_t i, used = 0;
 	int ret = 0;
@@ -434,7 +412,7 @@ int hostfw_prepare(bool allow_foreign_drop)
 		return 0;
 	}
 	json_decref(doc);
-	doc = hostfw_list("list ruleset");
+	doc = nft_list_json("list ruleset");
 	if (!doc) {
 		msg_err("cannot list the host's nftables ruleset");
 		return -1;

@@ -2585,3 +2585,27 @@ int nft_counters_json(const char *ifname, json_t **out)
 	*out = res;
 	return 0;
 }
+
+/**
+ * nft_list_json() - the JSON listing of a libnftables list command, in this
+ * network namespace
+ * @cmd:	"list ruleset", "list chains", "list table inet moat"...
+ *
+ * Return: parsed document (the caller's to json_decref()), NULL if the
+ *	   command failed
+ */
+json_t *nft_list_json(const char *cmd)
+{
+	struct nft_ctx *ctx = nft_ctx_new(NFT_CTX_DEFAULT);
+	json_t *doc = NULL;
+
+	if (!ctx)
+		die_oom();
+	nft_ctx_buffer_output(ctx);
+	nft_ctx_buffer_error(ctx);
+	nft_ctx_output_set_flags(ctx, NFT_CTX_OUTPUT_JSON);
+	if (!nft_run_cmd_from_buffer(ctx, cmd))
+		doc = json_loads(nft_ctx_get_output_buffer(ctx), 0, NULL);
+	nft_ctx_free(ctx);
+	return doc;
+}

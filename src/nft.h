@@ -218,6 +218,7 @@ void nft_inner_dns_text(FILE *f, const char *inner, const struct prefix *gw4,
 			const struct prefix *gw6);
 void nft_inner_dns_del_text(FILE *f);
 int nft_list_table(char **out);
+json_t *nft_list_json(const char *cmd);
 int nft_counters_json(const char *ifname, json_t **out);
 
 #endif /* MOAT_NFT_H */
