@@ -525,21 +525,11 @@ int guard_watch_open(void)
 		/* 21 */ BPF_STMT(BPF_RET | BPF_K, 0),		/* drop */
 	};
 	struct sock_fprog prog = { .len = ARRAY_SIZE(code), .filter = code };
-	struct sockaddr_nl sa = { .nl_family = AF_NETLINK };
-	int fd, grp = NFNLGRP_NFTABLES, bufsz = 1 << 20, ret;
+	int fd, bufsz = 1 << 20;
 
-	fd = socket(AF_NETLINK, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC,
-		    NETLINK_NETFILTER);
+	fd = nl_watch_open(NETLINK_NETFILTER, NFNLGRP_NFTABLES, &prog);
 	if (fd < 0)
-		return -errno;
-	if (setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof(prog)) ||
-	    bind(fd, (struct sockaddr *)&sa, sizeof(sa)) ||
-	    setsockopt(fd, SOL_NETLINK, NETLINK_ADD_MEMBERSHIP, &grp,
-		       sizeof(grp))) {
-		ret = -errno;
-		close(fd);
-		return ret;
-	}
+		return fd;
 	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &bufsz, sizeof(bufsz)))
 		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &bufsz, sizeof(bufsz));
 	return fd;

@@ -99,6 +99,7 @@
 #include <linux/tc_act/tc_mirred.h>
 
 #include "link.h"
+#include "nl.h"
 #include "netns.h"
 
 #define LINK_DUMP_TRIES		8	/* attempts for an interrupted dump */
@@ -1382,24 +1383,10 @@ int link_watch_open(unsigned ifindex)
 		BPF_STMT(BPF_RET | BPF_K, 0),		/* drop */
 	};
 	struct sock_fprog prog = { .len = ARRAY_SIZE(code), .filter = code };
-	struct sockaddr_nl sa = { .nl_family = AF_NETLINK };
-	int fd, grp = RTNLGRP_LINK, ret;
 
 	if (!ifindex)
 		return -EINVAL;
-	fd = socket(AF_NETLINK, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC,
-		    NETLINK_ROUTE);
-	if (fd < 0)
-		return -errno;
-	if (setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof(prog)) ||
-	    bind(fd, (struct sockaddr *)&sa, sizeof(sa)) ||
-	    setsockopt(fd, SOL_NETLINK, NETLINK_ADD_MEMBERSHIP, &grp,
-		       sizeof(grp))) {
-		ret = -errno;
-		close(fd);
-		return ret;
-	}
-	return fd;
+	return nl_watch_open(NETLINK_ROUTE, RTNLGRP_LINK, &prog);
 }
 
 /**
