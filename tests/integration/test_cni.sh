@@ -259,12 +259,13 @@ t_begin "containerd: ctr run --cni with moat as the network's plugin"
 # /opt/cni/bin, which it does not let one change: ctr runs in a mount
 # namespace of its own where the test's directories are mounted there.
 # containerd runs in the world's host namespace with its own root, state
-# and socket under $WORLD_DIR; the image is busybox-static, imported offline.
+# socket, runc root and I/O FIFOs under $WORLD_DIR; the image is busybox-static,
+# imported offline.
 if ! command -v containerd >/dev/null || ! command -v ctr >/dev/null || ! [ -x /bin/busybox ]; then
 	ok "# SKIP containerd, ctr or busybox-static not installed (./scripts/install-deps.sh)"
 else
 	CD=$WORLD_DIR/ctrd
-	mkdir -p "$CD/root" "$CD/state" "$CD/net.d" "$CD/bin"
+	mkdir -p "$CD/root" "$CD/state" "$CD/net.d" "$CD/bin" "$CD/fifo"
 	ln -s "$MOAT" "$CD/bin/moat"
 	SOCK=$CD/containerd.sock
 	cat >"$CD/config.toml" <<EOF
@@ -279,6 +280,7 @@ disabled_plugins = ["io.containerd.grpc.v1.cri"]
 EOF
 	printf '{"cniVersion":"1.0.0","name":"moatnet","plugins":[{"type":"moat","policy":"%s","deny":["evil.example"]}]}\n' \
 		"$pol" >"$CD/net.d/10-moat.conflist"
+	[ -e /run/containerd ] && rm_ctrd_run=false || rm_ctrd_run=true
 	(exec nsenter --net="$HOST_NETNS" containerd --config "$CD/config.toml" >"$CD/log" 2>&1) &
 	CTRD=$!
 	ctr_() { nsenter --net="$HOST_NETNS" ctr --address "$SOCK" --namespace moat "$@"; }
@@ -293,6 +295,9 @@ EOF
 			while read -r mp; do umount "$mp"; done
 	}
 	world_on_destroy ctrd_stop
+	# containerd 1.6 puts its shims' sockets under /run/containerd/s, a
+	# fixed path: removed after containerd (if empty) when it was not there
+	! $rm_ctrd_run || world_on_destroy rmdir /run/containerd/s /run/containerd
 	ctrd_up() { ctr_ version >/dev/null 2>&1; }
 	assert_ok -m "containerd answers on its own socket" wait_for 10 ctrd_up
 	# an OCI image layout of busybox-static: /bin/busybox and its applets
@@ -335,7 +340,7 @@ PY
 		mount --bind "$1/net.d" /etc/cni/net.d && mount -t tmpfs none /opt &&
 		mkdir -p /opt/cni/bin && ln -s "$1/bin/moat" /opt/cni/bin/moat &&
 		exec ctr --address "$1/containerd.sock" --namespace moat run --rm --cni \
-			--snapshotter native "$2" "$3" sleep 600' sh "$CD" "$IMG" "$CTR" \
+			--fifo-dir "$1/fifo" --runc-root "$1/runc" --snapshotter native "$2" "$3" sleep 600' sh "$CD" "$IMG" "$CTR" \
 		>"$CD/run.log" 2>&1) &
 	RUNP=$!
 	world_on_destroy kill "$RUNP"
@@ -345,7 +350,7 @@ PY
 		CNS=$(jfield "$j" netns)
 		CIP=$(jfield "$j" ipv4)
 		assert_match "$CNS" "^/proc/[0-9]+/ns/net$" "attached by the task's /proc/PID/ns/net"
-		tx() { timeout 20 nsenter --net="$HOST_NETNS" ctr --address "$SOCK" --namespace moat task exec --exec-id "x$RANDOM" "$CTR" "$@" </dev/null; }
+		tx() { timeout 20 nsenter --net="$HOST_NETNS" ctr --address "$SOCK" --namespace moat task exec --fifo-dir "$CD/fifo" --exec-id "x$RANDOM" "$CTR" "$@" </dev/null; }
 		# tnc HOST PORT: what a TCP connection from the container receives
 		# in 3 seconds (busybox's nc waits for the server to close)
 		tnc() { tx timeout 3 nc "$1" "$2"; }
