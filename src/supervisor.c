@@ -164,6 +164,32 @@ static int sv_pidfd_open(pid_t pid)
 	return (int)syscall(SYS_pidfd_open, pid, 0);
 }
 
+#ifdef MOAT_TEST_HOOKS
+/**
+ * supervisor_test_stderr() - in a test build, the supervisor's stderr to a file
+ *
+ * Only in builds with -Dtest_hooks=true, and only when the environment
+ * names a file in MOAT_TEST_SUPERVISOR_STDERR: the supervisor (core and
+ * worker, which inherits it) writes its standard error there, appending,
+ * instead of to /dev/null, so that the test runner finds what a sanitizer
+ * reported in a process nobody else reads the output of. A release build
+ * has no such code.
+ */
+static void supervisor_test_stderr(void)
+{
+	const char *path = getenv("MOAT_TEST_SUPERVISOR_STDERR");
+	int fd;
+
+	if (!path || !*path)
+		return;
+	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return;
+	dup2(fd, 2);
+	close(fd);
+}
+#endif
+
 /**
  * supervisor_start() - start a sandbox's supervisor and wait until ready
  * @c:		settings
@@ -207,6 +233,9 @@ int supervisor_start(const struct moat_config *c, const struct sb_state *s,
 			dup2(nul, 1);
 			dup2(nul, 2);
 		}
+#ifdef MOAT_TEST_HOOKS
+		supervisor_test_stderr();
+#endif
 		if (syscall(SYS_close_range, SV_READY_FD + 1, ~0U, 0))
 			for (n = SV_READY_FD + 1; n < SV_FD_FALLBACK_MAX; n++)
 				close((int)n);
@@ -1351,6 +1380,7 @@ int supervisor_main(const struct moat_config *c, const char *name,
 	const char *why = NULL;
 	autoclose int sfd = -1;
 	struct sv *sv = xcalloc(1, sizeof(*sv));
+	bool dns_ready = false, log_ready = false;
 	char *err = NULL;
 	sigset_t mask;
 	int ret;
@@ -1361,6 +1391,7 @@ int supervisor_main(const struct moat_config *c, const char *name,
 	sv->guard = sv->guard_tfd = -1;
 	sv->linkw = -1;
 	sv->wk.pidfd = sv->wk.req = sv->wk.ctl = sv->wk.log = -1;
+	sv->epfd = sv->wk_tfd = -1;
 	prctl(PR_SET_NAME, "moat-supervise");
 	msg_prog = "moat-supervise";
 	sv->started = time(NULL);
@@ -1368,11 +1399,11 @@ int supervisor_main(const struct moat_config *c, const char *name,
 
 	if (state_read(c, name, &sv->s)) {
 		dprintf(ready_fd, "cannot read the record of '%s'\n", name);
-		return MOAT_EXIT_FAILURE;
+		goto fail;
 	}
 	if (sandbox_load_policy(c, name, &sv->pol)) {
 		dprintf(ready_fd, "cannot load the policy of '%s'\n", name);
-		return MOAT_EXIT_FAILURE;
+		goto fail;
 	}
 	sv_raise_nofile();
 
@@ -1391,25 +1422,26 @@ int supervisor_main(const struct moat_config *c, const char *name,
 	    sv_add(sv, SV_REF_WK_RESTART, sv->wk_tfd, EPOLLIN)) {
 		dprintf(ready_fd, "cannot set up the event loop: %s\n",
 			strerror(errno));
-		return MOAT_EXIT_FAILURE;
+		goto fail;
 	}
 	if (watch > 0) {
 		sv->watch = sv_pidfd_open(watch);
 		if (sv->watch < 0 || sv_add(sv, SV_REF_WATCH, sv->watch, EPOLLIN)) {
 			dprintf(ready_fd, "cannot watch process %d: %s\n",
 				(int)watch, strerror(errno));
-			return MOAT_EXIT_FAILURE;
+			goto fail;
 		}
 	}
 	if ((ret = sv_ctl_open(sv)) || sv_add(sv, SV_REF_CTL_LISTEN, sv->ctl, EPOLLIN)) {
 		dprintf(ready_fd, "cannot open the control socket: %s\n",
 			strerror(ret ? -ret : errno));
-		return MOAT_EXIT_FAILURE;
+		goto fail;
 	}
 	if (sv_log_open(sv)) {
 		dprintf(ready_fd, "cannot open the log: %s\n", strerror(errno));
-		return MOAT_EXIT_FAILURE;
+		goto fail;
 	}
+	log_ready = true;
 	if (sv->s.attached && sv->s.has_net && (ret = sv_link_open(sv))) {
 		if (ret == -ENODEV)
 			dprintf(ready_fd, "the sandbox's interface is gone "
@@ -1417,14 +1449,15 @@ int supervisor_main(const struct moat_config *c, const char *name,
 		else
 			dprintf(ready_fd, "cannot watch the sandbox's interface: %s\n",
 				strerror(-ret));
-		return MOAT_EXIT_FAILURE;
+		goto fail;
 	}
 	sv->has_dns = sv->s.has_net && sv->pol.mode == NET_FILTERED;
 	dns_init_state(&sv->pins, -1, &sv->pol, &sv->s, &sv->log);
+	dns_ready = true;
 	if (sv->has_dns && (ret = dns_pinner_open(&sv->pins))) {
 		dprintf(ready_fd, "DNS: cannot open a netfilter socket: %s\n",
 			strerror(-ret));
-		return MOAT_EXIT_FAILURE;
+		goto fail;
 	}
 	if (sv->s.complete)	/* "moat adopt": the sandbox is older */
 		sv_adopted(sv);
@@ -1433,14 +1466,14 @@ int supervisor_main(const struct moat_config *c, const char *name,
 	if (sv->s.has_net && sv_worker_start(sv, &err)) {
 		dprintf(ready_fd, "%s\n", err);
 		free(err);
-		return MOAT_EXIT_FAILURE;
+		goto fail;
 	}
 
 	/* what the core keeps of root: isolate.c, "The core" */
 	if ((ret = isolate_core(&why))) {
 		dprintf(ready_fd, "cannot confine the supervisor: %s: %s\n",
 			why ? why : "?", strerror(-ret));
-		return MOAT_EXIT_FAILURE;
+		goto fail;
 	}
 	dprintf(ready_fd, "OK\n");
 	close(ready_fd);
@@ -1475,4 +1508,29 @@ int supervisor_main(const struct moat_config *c, const char *name,
 	policy_free(&sv->pol);
 	free(sv);
 	return MOAT_EXIT_OK;
+
+fail:
+	/* nothing is running yet but, perhaps, the worker */
+	if (sv->wk.pid > 0)
+		worker_stop(&sv->wk);
+	worker_close(&sv->wk);
+	if (sv->sh)
+		worker_shared_unmap(sv->sh);
+	if (dns_ready)
+		dns_close(&sv->pins);
+	if (log_ready)
+		log_close(&sv->log);
+	if (sv->ctl >= 0)
+		close(sv->ctl);
+	if (sv->watch >= 0)
+		close(sv->watch);
+	if (sv->linkw >= 0)
+		close(sv->linkw);
+	if (sv->wk_tfd >= 0)
+		close(sv->wk_tfd);
+	if (sv->epfd >= 0)
+		close(sv->epfd);
+	policy_free(&sv->pol);
+	free(sv);
+	return MOAT_EXIT_FAILURE;
 }

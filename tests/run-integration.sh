@@ -27,6 +27,10 @@
 #   N passed, N failed[, N skipped]
 # and the exit status is 0 only if nothing failed.
 #
+# In a build with test hooks (-Dtest_hooks=true), each script's moat
+# supervisors write their stderr to a file of the runner's (they write it
+# to /dev/null otherwise): a sanitizer's report there counts 1 failed.
+#
 # MOAT_TEST_FILTER=REGEX runs only the scripts whose file name matches.
 # If a script is killed before its test world is torn down, this runner
 # removes what that world left: tests/lib/world.sh registers each world in
@@ -39,6 +43,7 @@ jobs=${MOAT_TEST_JOBS:-4}
 export MOAT=${MOAT:-$top/build/moat}
 export MOAT_SRCDIR=${MOAT_SRCDIR:-$top}
 
+sanitizer_re='ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:|SUMMARY: UndefinedBehaviorSanitizer'
 passed=0
 failed=0
 skipped=0
@@ -88,6 +93,7 @@ start() {
 	mkdir -p "$tmp/worlds/$name"
 	# output to a file, not a pipe: a stray background process that keeps
 	# the script's stdout open cannot hang the runner
+	MOAT_TEST_SUPERVISOR_STDERR=$tmp/$name.supervisor \
 	WORLD_REGISTRY=$tmp/worlds/$name timeout --kill-after=10 "$timeout_s" \
 		bash "$t" </dev/null >"$tmp/$name.log" 2>&1 &
 	job_name[$!]=$name
@@ -143,6 +149,16 @@ finish() {
 		fi
 	fi
 
+	# what a supervisor (core or worker) wrote to stderr: in a build with
+	# test hooks, the file MOAT_TEST_SUPERVISOR_STDERR names; a
+	# sanitizer's report there fails the script
+	if [ -s "$tmp/$name.supervisor" ] &&
+		grep -qE "$sanitizer_re" "$tmp/$name.supervisor"; then
+		grep -E -A12 "$sanitizer_re" "$tmp/$name.supervisor" | head -60 | sed 's/^/# supervisor: /'
+		echo "not ok - $name: a supervisor's sanitizer reported an error"
+		failed=$((failed + 1))
+	fi
+
 	cleanup_worlds "$name"
 }
 
@@ -164,7 +180,7 @@ on_exit() {
 		wait "$pid" 2>/dev/null
 		cleanup_worlds "${job_name[$pid]}"
 	done
-	rm -rf "$tmp"
+	[ -n "${MOAT_TEST_KEEP:-}" ] || rm -rf "$tmp"
 }
 trap on_exit EXIT
 trap 'exit 130' INT
