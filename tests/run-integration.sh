@@ -32,6 +32,7 @@
 # to /dev/null otherwise): a sanitizer's report there counts 1 failed.
 #
 # MOAT_TEST_FILTER=REGEX runs only the scripts whose file name matches.
+# MOAT_TEST_KEEP=1 keeps the runner's directory of logs (/tmp/moat-integration.*).
 # If a script is killed before its test world is torn down, this runner
 # removes what that world left: tests/lib/world.sh registers each world in
 # WORLD_REGISTRY, a directory of the script's own.
