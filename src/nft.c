@@ -545,6 +545,8 @@ static int nft_fwd_rule(FILE *f, const char *ifname, const char *chain,
 		nft_ports(f, r);
 		fprintf(f, " %s\n", nft_verdict(r->allow));
 		return 0;
+	case TARGET_SANDBOX:	/* links: the base forward chain's */
+		return 0;
 	case TARGET_DOMAIN: {
 		char set[NFT_DOM_SET_LEN];
 
