@@ -41,6 +41,7 @@
 #include "nft.h"
 #include "ocihook.h"
 #include "policy.h"
+#include "sblink.h"
 #include "prom.h"
 #include "ptest.h"
 #include "sandbox.h"
@@ -1108,6 +1109,10 @@ static int cmd_update(int argc, char **argv)
 				 "established connections were not judged: %s",
 				 json_string_value(json_object_get(resp,
 							"conntrack_error")));
+		/* links to and from it follow the new policy (sblink.c) */
+		if (sblink_concerns(&c, name, &cur, &p) &&
+		    sblink_sync(&c, NULL, NULL))
+			ret = MOAT_EXIT_FAILURE;
 	}
 	json_decref(resp);
 out_next:
@@ -1441,6 +1446,31 @@ static int cmd_ls(int argc, char **argv)
 }
 
 /**
+ * inspect_links_text() - the "links:" lines of "moat inspect"
+ * @links:	array from sblink_status()
+ */
+static void inspect_links_text(json_t *links)
+{
+	json_t *l;
+	size_t i;
+
+	printf("links:           %s\n", json_array_size(links) ? "" : "none");
+	json_array_foreach(links, i, l) {
+		const char *why = json_string_value(json_object_get(l, "why"));
+		const char *dn = json_string_value(json_object_get(l, "name"));
+
+		printf("  %-3s %s %s %s: %s%s%s\n",
+		       json_string_value(json_object_get(l, "direction")),
+		       !strcmp(json_string_value(json_object_get(l, "direction")),
+			       "in") ? "from" : "to",
+		       json_string_value(json_object_get(l, "peer")),
+		       json_string_value(json_object_get(l, "ports")),
+		       why ? "not live, " : "live",
+		       why ? why : dn ? ", " : "", why ? "" : dn ? dn : "");
+	}
+}
+
+/**
  * cmd_inspect() - moat inspect
  * @argc:	argument count
  * @argv:	arguments, argv[0] = "inspect"
@@ -1483,10 +1513,13 @@ static int cmd_inspect(int argc, char **argv)
 	json_object_set_new(o, "status", json_string(state_status_name(st)));
 	json_object_set_new(o, "reason", why ? json_string(why) : json_null());
 	policy_init(&p);
-	if (sandbox_load_policy(&c, name, &p) == 0)
+	if (sandbox_load_policy(&c, name, &p) == 0) {
 		json_object_set_new(o, "policy", policy_to_json(&p));
-	else
+		json_object_set_new(o, "links", sblink_status(&c, name, &p));
+	} else {
 		json_object_set_new(o, "policy", json_null());
+		json_object_set_new(o, "links", json_array());
+	}
 	policy_free(&p);
 	if (s.has_net && geteuid() == 0 && nft_counters_json(s.ifname, &counters) == 0)
 		json_object_set_new(o, "counters", counters);
@@ -1532,6 +1565,7 @@ static int cmd_inspect(int argc, char **argv)
 		}
 		printf("supervisor_pid:  %d\n", (int)s.supervisor_pid);
 		printf("adoptions:       %u\n", s.adoptions);
+		inspect_links_text(json_object_get(o, "links"));
 		pol = json_dumps(json_object_get(o, "counters"), JSON_INDENT(2) | JSON_SORT_KEYS);
 		printf("counters:        %s\n", pol ? pol : "null");
 		free(pol);
