@@ -229,7 +229,7 @@ jb=$(m inspect "db-$S" --json)
 B_IP=$(jfield "$jb" ipv4); B_IP6=$(jfield "$jb" ipv6)
 listen "$B" || not_ok "B's listeners"
 assert_eq "$(probe_tcp "$A" "$B_IP" 5432)" TCP-5432 "A -> new B tcp 5432"
-assert_eq "$(probe_udp "$A" "$B_IP" 5432)" UDP-5432 "A -> new B udp 5432"
+assert_fail -m "A -> new B udp 5432 (A allows tcp only since its update)" probe_udp "$A" "$B_IP" 5432
 assert_fail -m "A -> new B tcp 5433" probe_tcp "$A" "$B_IP" 5433
 assert_fail -m "C -> new B tcp 5432" probe_tcp "$C" "$B_IP" 5432
 
