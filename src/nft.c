@@ -1558,22 +1558,6 @@ static void nft_tap_in(FILE *f, const struct nft_sandbox *s, const char *chain)
 }
 
 /**
- * nft_has_link_rules() - whether a policy links to another sandbox
- * @p:		policy
- *
- * Return: true if an egress rule is a link (allow: sandbox:NAME)
- */
-static bool nft_has_link_rules(const struct policy *p)
-{
-	size_t k;
-
-	for (k = 0; k < p->nrules; k++)
-		if (p->rules[k].kind == TARGET_SANDBOX)
-			return true;
-	return false;
-}
-
-/**
  * nft_link_rules() - a sender's rules for its live links
  * @f:		output
  * @s:		the sandbox, whose policy has link rules
@@ -1677,7 +1661,7 @@ int nft_sandbox_add_text(FILE *f, const struct nft_sandbox *s,
 	nft_deny(f, i, pre, NFT_CTR_D_I2_HOST, "I2:loopback", "drop",
 		 "martian loopback", "ip daddr 127.0.0.0/8");
 	if (p->mode == NET_FILTERED && s->proxy) {
-		if (nft_has_link_rules(p))
+		if (policy_has_link_rules(p))
 			nft_link_pre(f, s, pre);
 		nft_domain_ports(f, i, pre, p, NFT_DPORT_PROXY);
 	}
@@ -1717,7 +1701,7 @@ int nft_sandbox_add_text(FILE *f, const struct nft_sandbox *s,
 	fprintf(f, "add chain inet %s %s\n", t, fwd);
 	fprintf(f, "flush chain inet %s %s\n", t, fwd);
 	nft_instance_rules(f, s, fwd);
-	if (p->mode == NET_FILTERED && nft_has_link_rules(p))
+	if (p->mode == NET_FILTERED && policy_has_link_rules(p))
 		nft_link_rules(f, s, fwd);
 	if (p->mode != NET_FILTERED) {
 		char why[32], cmt[32];

@@ -224,10 +224,19 @@ bool policy_has_domain_rules(const struct policy *p)
  */
 bool policy_has_links(const struct policy *p)
 {
+	return p->naccept || policy_has_link_rules(p);
+}
+
+/**
+ * policy_has_link_rules() - tell if a policy links to another sandbox
+ * @p:		policy
+ *
+ * Return: true if an egress rule is a link (allow: sandbox:NAME)
+ */
+bool policy_has_link_rules(const struct policy *p)
+{
 	size_t i;
 
-	if (p->naccept)
-		return true;
 	for (i = 0; i < p->nrules; i++) {
 		if (p->rules[i].kind == TARGET_SANDBOX)
 			return true;

@@ -214,6 +214,7 @@ int policy_parse_accept_arg(struct policy *p, const char *arg,
 			    struct errlist *el);
 int policy_prepend_accept(struct policy *p, const struct rule *acc, size_t n);
 bool policy_has_links(const struct policy *p);
+bool policy_has_link_rules(const struct policy *p);
 const char *policy_link_peer(const struct rule *r);
 bool policy_link_port(const struct rule *r, uint8_t l4, uint16_t port);
 int policy_parse_publish(const char *arg, struct publish *out,

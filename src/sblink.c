@@ -23,8 +23,8 @@
  * nftables transaction. It runs under the global lock, whenever a
  * sandbox is created (once complete), its policy is changed ("moat
  * update", after its supervisor applied the new one) or it is removed
- * (after its record is gone), and when the base table had to be written
- * again. Links to a sandbox that does not exist yet open when it is
+ * (left out, before its rules go), and when the base table had to be
+ * written again. Links to a sandbox that does not exist yet open when it is
  * created, and close when it is removed: a key holds interface names,
  * which a later sandbox may reuse, so a removed sandbox's elements go
  * with it, and a new sandbox is linked only by its own name's consent.
@@ -467,22 +467,6 @@ static bool sblink_keep(const struct conntrack_flow *fl, void *arg)
 }
 
 /**
- * sblink_has_rules() - whether a sandbox's policy has egress link rules
- * @p:		policy
- *
- * Return: true if an egress rule names a sandbox
- */
-static bool sblink_has_rules(const struct policy *p)
-{
-	size_t k;
-
-	for (k = 0; k < p->nrules; k++)
-		if (p->rules[k].kind == TARGET_SANDBOX)
-			return true;
-	return false;
-}
-
-/**
  * sblink_users_write() - record who takes part in links, for
  * sblink_concerns()
  * @c:		settings
@@ -618,7 +602,7 @@ int sblink_sync(const struct moat_config *c, const char *gone,
 		struct sbl_cut x = { c, v, n, &v[i], &set };
 		size_t cut = 0;
 
-		if (!sblink_has_rules(&v[i].p))
+		if (!policy_has_link_rules(&v[i].p))
 			continue;
 		if ((ret = conntrack_cut(v[i].s.instance, sblink_keep, &x, &cut)))
 			msg_warn("cannot cut the closed links of '%s': %s",
