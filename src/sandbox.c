@@ -341,7 +341,7 @@ int sandbox_nft_write(const struct moat_config *c, const struct sb_state *s,
 
 		if (hf)
 			fprintf(hf, "%016llx\n", (unsigned long long)h);
-		if (!own && sblink_in_use(c))	/* a table made again */
+		if (sblink_in_use(c))	/* a table made again: its links */
 			sblink_sync(c, NULL, s->name);
 	}
 	return need_base ? 1 : 0;

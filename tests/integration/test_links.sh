@@ -76,6 +76,7 @@ hold() {
 	ip netns exec "$2" "$WORLD_PYTHON" -I -S "$WORLD_DIR/hold.py" "$3" "$4" "$WORLD_DIR/$1.sock" \
 		2>>"$WORLD_DIR/hold.err" &
 	pids+=($!)
+	disown $!
 	wait_for 5 test -S "$WORLD_DIR/$1.sock"
 }
 poke() {
@@ -201,6 +202,17 @@ assert_eq "$?" 0 "A drops 5433: exit 0"
 assert_fail -m "A -> B tcp 5433 no longer" probe_tcp "$A" "$B_IP" 5433
 assert_fail -m "its held connection is cut" poke h2
 assert_eq "$(probe_tcp "$A" "$B_IP" 5432)" TCP-5432 "A -> B tcp 5432 still"
+
+t_begin "a firewall reload: the links come back with moat's table"
+in_host nft delete table inet moat
+if wait_for 5 eval '[ "$(probe_tcp "$A" "$B_IP" 5432 2>/dev/null)" = TCP-5432 ]'; then
+	ok "A -> B tcp 5432 again once the supervisors restored the table"
+else
+	not_ok "A -> B tcp 5432 after the reload" "$(links_set)"
+fi
+assert_match "$(links_set)" "\"$A_IF\"\.\"$B_IF\"\.tcp\.5432" "the live link is back in the set"
+assert_fail -m "A -> B tcp 5433 still refused" probe_tcp "$A" "$B_IP" 5433
+assert_fail -m "C -> B tcp 5432 still refused" probe_tcp "$C" "$B_IP" 5432
 
 t_begin "removing B closes the link, connections included"
 hold h3 "$A" "$B_IP" 5432 || not_ok "a held connection A -> B"
