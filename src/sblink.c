@@ -38,7 +38,9 @@
  * link rule still names; this then cuts the ones the peer refuses).
  *
  * Cost: only sandboxes whose policy has links, or whose name a link rule
- * names, cause a sync: the names of both are kept in SBLINK_USERS_FILE in
+ * names, cause a sync, and a sync cuts connections and refreshes names
+ * only for the senders whose live links changed since the last one (kept
+ * in SBLINK_STATE_FILE; when it cannot be read, for all of them): the names of both are kept in SBLINK_USERS_FILE in
  * the run directory (rewritten by each sync), which a create or a remove
  * of anyone else reads and finds nothing in. Elements are bounded per
  * rule (POLICY_LINK_PORTS_MAX ports, both protocols) and per set
@@ -504,6 +506,104 @@ static void sblink_users_write(const struct moat_config *c,
 }
 
 /**
+ * sblink_state_read() - the live links the last sync put in force
+ * @c:		settings
+ * @set:	filled in (sorted, as written), to be freed
+ *
+ * SBLINK_STATE_FILE holds the elements of the last sync as fixed-size
+ * records; anything unexpected in it (a size that is not a multiple of a
+ * record, a kind out of range, a name without its NUL) makes it
+ * unreadable, and the caller then assumes every link may have changed.
+ *
+ * Return: 0, or -1 if there is no readable record
+ */
+static int sblink_state_read(const struct moat_config *c, struct sbl_set *set)
+{
+	autofree char *path = xasprintf("%s/%s", c->run_dir, SBLINK_STATE_FILE);
+	struct stat st;
+	size_t i;
+	FILE *f;
+
+	memset(set, 0, sizeof(*set));
+	f = fopen(path, "re");
+	if (!f)
+		return -1;
+	if (fstat(fileno(f), &st) || st.st_size < 0 ||
+	    (size_t)st.st_size % sizeof(*set->el) ||
+	    (size_t)st.st_size > 3 * NFT_LINKS_MAX * sizeof(*set->el)) {
+		fclose(f);
+		return -1;
+	}
+	set->n = (size_t)st.st_size / sizeof(*set->el);
+	set->el = xcalloc(set->n + 1, sizeof(*set->el));
+	if (set->n && fread(set->el, sizeof(*set->el), set->n, f) != set->n)
+		set->n = SIZE_MAX;
+	fclose(f);
+	for (i = 0; set->n != SIZE_MAX && i < set->n; i++) {
+		const struct nft_link *e = &set->el[i];
+
+		if ((unsigned)e->kind >= NFT_LINK_KINDS ||
+		    !memchr(e->from, '\0', sizeof(e->from)) ||
+		    !memchr(e->to, '\0', sizeof(e->to)) ||
+		    (i && sblink_cmp(&set->el[i - 1], e) >= 0))
+			set->n = SIZE_MAX;
+	}
+	if (set->n == SIZE_MAX) {
+		free(set->el);
+		memset(set, 0, sizeof(*set));
+		return -1;
+	}
+	return 0;
+}
+
+/**
+ * sblink_state_write() - record the links now in force
+ * @c:		settings
+ * @set:	elements
+ *
+ * Written to a temporary file, then renamed; on failure the file is
+ * removed, so that the next sync assumes everything changed.
+ */
+static void sblink_state_write(const struct moat_config *c,
+			       const struct sbl_set *set)
+{
+	autofree char *path = xasprintf("%s/%s", c->run_dir, SBLINK_STATE_FILE);
+	autofree char *tmp = xasprintf("%s.tmp", path);
+	FILE *f = fopen(tmp, "we");
+
+	if (!f || (set->n && fwrite(set->el, sizeof(*set->el), set->n, f) !=
+				  set->n) ||
+	    fclose(f) || rename(tmp, path)) {
+		unlink(tmp);
+		unlink(path);
+	}
+}
+
+/**
+ * sblink_lost() - whether a sender has a live link in one set but not in
+ * another
+ * @a:		elements, sorted
+ * @b:		elements, sorted
+ * @from:	the sender's interface
+ *
+ * Return: true if some live element of @from in @a is not in @b
+ */
+static bool sblink_lost(const struct sbl_set *a, const struct sbl_set *b,
+			const char *from)
+{
+	size_t i;
+
+	for (i = 0; i < a->n; i++) {
+		const struct nft_link *e = &a->el[i];
+
+		if (e->kind == NFT_LINK_LIVE && !strcmp(e->from, from) &&
+		    !sblink_live(b, e->from, e->to, e->l4, e->port))
+			return true;
+	}
+	return false;
+}
+
+/**
  * sblink_in_use() - whether any sandbox takes part in a link
  * @c:		settings
  *
@@ -560,7 +660,8 @@ bool sblink_concerns(const struct moat_config *c, const char *name,
 int sblink_sync(const struct moat_config *c, const char *gone,
 		const char *self)
 {
-	struct sbl_set set;
+	struct sbl_set set, prev = { 0 };
+	bool prev_ok;
 	struct sbl_sb *v;
 	size_t n, i, cnt[NFT_LINK_KINDS] = { 0 };
 	char *buf = NULL, *err = NULL;
@@ -597,18 +698,25 @@ int sblink_sync(const struct moat_config *c, const char *gone,
 		return -1;
 	}
 	sblink_users_write(c, v, n);
+	prev_ok = !sblink_state_read(c, &prev);
+	sblink_state_write(c, &set);
 
 	for (i = 0; i < n; i++) {
 		struct sbl_cut x = { c, v, n, &v[i], &set };
+		const char *ifn = v[i].s.ifname;
 		size_t cut = 0;
 
 		if (!policy_has_link_rules(&v[i].p))
 			continue;
-		if ((ret = conntrack_cut(v[i].s.instance, sblink_keep, &x, &cut)))
+		/* a link of its that closed: its connections go */
+		if ((!prev_ok || sblink_lost(&prev, &set, ifn)) &&
+		    (ret = conntrack_cut(v[i].s.instance, sblink_keep, &x, &cut)))
 			msg_warn("cannot cut the closed links of '%s': %s",
 				 v[i].s.name, strerror(-ret));
-		/* its interceptor's names follow the links */
-		if (state_status(&v[i].s) == SB_RUNNING &&
+		/* its interceptor's names follow its live links */
+		if ((!prev_ok || sblink_lost(&prev, &set, ifn) ||
+		     sblink_lost(&set, &prev, ifn)) &&
+		    state_status(&v[i].s) == SB_RUNNING &&
 		    (!self || strcmp(self, v[i].s.name))) {
 			json_t *resp = NULL;
 
@@ -616,6 +724,7 @@ int sblink_sync(const struct moat_config *c, const char *gone,
 				json_decref(resp);
 		}
 	}
+	free(prev.el);
 	free(set.el);
 	sblink_free(v, n);
 	return 0;

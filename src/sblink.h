@@ -16,6 +16,7 @@
 
 #define SBLINK_DOMAIN		"moat.internal"	/* NAME.moat.internal */
 #define SBLINK_USERS_FILE	"links.names"	/* in the run directory */
+#define SBLINK_STATE_FILE	"links.state"	/* the links in force, too */
 #define SBLINK_PEERS_MAX	64	/* names one sandbox's DNS answers */
 
 /**
