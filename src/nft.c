@@ -82,12 +82,13 @@
  * Replies come back as the sender's established traffic, through the
  * sender's own "<if>_rep", which the reply's output interface selects;
  * the peer never opens anything back unless its own policy links the
- * other way, with the first sandbox's consent. A key holds interface names, which a
- * later sandbox may reuse: sblink.c removes a sandbox's elements when it
- * goes, and cuts the conntrack entries of links that close (a link's
- * connections carry the sender's instance mark). Spoofing is still
- * stopped in prerouting (I5), before any of this. One hash lookup per
- * packet between sandboxes, whatever the number of sandboxes or links.
+ * other way, with the first sandbox's consent. A key holds interface
+ * names, which a later sandbox may reuse: sblink.c removes a sandbox's
+ * elements when it goes, and cuts the conntrack entries of links that
+ * close (a link's connections carry the sender's instance mark). Spoofing
+ * is still stopped in prerouting (I5), before any of this. One hash
+ * lookup per packet between sandboxes, whatever the number of sandboxes
+ * or links.
  *
  * Every denial is logged first (NFLOG, rate-limited per sandbox) and
  * counted by reason in named counters; see "Observability" below. A
@@ -1008,12 +1009,11 @@ static void nft_proxy_input(FILE *f, const struct nft_sandbox *s,
  */
 static void nft_obs_i1_chain(FILE *f, const char *ifname)
 {
-	const char *t = NFT_TABLE;
-
 	static const char *const why[][2] = {
 		{ "link_nopeer", "I1:link-nopeer" },
 		{ "link_noself", "I1:link-noself" },
 	};
+	const char *t = NFT_TABLE;
 	size_t k;
 
 	fprintf(f, "add chain inet %s %s_i1\n", t, ifname);

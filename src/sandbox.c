@@ -1604,7 +1604,6 @@ int sandbox_teardown_ended(const struct moat_config *c,
 static int sandbox_teardown_ns(const struct moat_config *c,
 			       const struct sb_state *s, int nsfd)
 {
-	bool links = false;
 	int ret = 0, err;
 
 	msg_debug_step(NULL);
@@ -1642,7 +1641,7 @@ static int sandbox_teardown_ns(const struct moat_config *c,
 		msg_debug_step("teardown: inside");
 		{
 			struct policy pol;
-			bool have;
+			bool have, links;
 
 			autofree char *pp = state_path(c, s->name,
 						       "policy.yaml");
