@@ -570,10 +570,14 @@ static void sblink_state_write(const struct moat_config *c,
 	autofree char *path = xasprintf("%s/%s", c->run_dir, SBLINK_STATE_FILE);
 	autofree char *tmp = xasprintf("%s.tmp", path);
 	FILE *f = fopen(tmp, "we");
+	bool ok;
 
-	if (!f || (set->n && fwrite(set->el, sizeof(*set->el), set->n, f) !=
-				  set->n) ||
-	    fclose(f) || rename(tmp, path)) {
+	if (!f) {
+		unlink(path);
+		return;
+	}
+	ok = !set->n || fwrite(set->el, sizeof(*set->el), set->n, f) == set->n;
+	if (fclose(f) || !ok || rename(tmp, path)) {
 		unlink(tmp);
 		unlink(path);
 	}
