@@ -1428,6 +1428,9 @@ int sandbox_create(const struct moat_config *c, const struct sb_opts *o,
 			goto fail;
 		}
 	}
+	/* no element a failed sync left may name its interface (sblink.c) */
+	if (sblink_dirty(c) && sblink_sync(c, NULL, NULL))
+		goto fail;
 	if (sandbox_setup_net(c, &s, o->pol, nsfd))
 		goto fail;
 	msg_debug_step("create: links, addresses, rules");

@@ -52,15 +52,23 @@
  * peer's addresses (sblink_peers()); a sync asks the supervisors of the
  * sandboxes with link rules to refresh their worker's table.
  *
+ * A sync that fails or is interrupted leaves SBLINK_DIRTY_FILE behind
+ * (it is made first, removed last): the kernel's sets may then still name
+ * a removed sandbox's interface, so the next creation syncs before its
+ * sandbox's interface exists (sblink_dirty()), and the name is never
+ * inherited.
+ *
  * I4 ports (DNS and its bypasses) are never linked: a rule's range that
  * covers one skips it, as DNS always goes to the interceptor.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "conntrack.h"
 #include "nft.h"
@@ -608,6 +616,43 @@ static bool sblink_lost(const struct sbl_set *a, const struct sbl_set *b,
 }
 
 /**
+ * sblink_dirty_set() - mark (or clear) a sync under way
+ * @c:		settings
+ * @on:		create SBLINK_DIRTY_FILE, else remove it
+ */
+static void sblink_dirty_set(const struct moat_config *c, bool on)
+{
+	autofree char *path = xasprintf("%s/%s", c->run_dir, SBLINK_DIRTY_FILE);
+	int fd;
+
+	if (!on) {
+		unlink(path);
+		return;
+	}
+	fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+	if (fd >= 0)
+		close(fd);
+}
+
+/**
+ * sblink_dirty() - whether the last sync did not finish
+ * @c:		settings
+ *
+ * A sync that failed or was interrupted may have left elements naming a
+ * removed sandbox's interface in the kernel's sets, which a new sandbox
+ * reusing the name would inherit: sandbox_create() then syncs first,
+ * before the new sandbox's interface exists.
+ *
+ * Return: true if SBLINK_DIRTY_FILE exists
+ */
+bool sblink_dirty(const struct moat_config *c)
+{
+	autofree char *path = xasprintf("%s/%s", c->run_dir, SBLINK_DIRTY_FILE);
+
+	return !access(path, F_OK);
+}
+
+/**
  * sblink_in_use() - whether any sandbox takes part in a link
  * @c:		settings
  *
@@ -673,6 +718,7 @@ int sblink_sync(const struct moat_config *c, const char *gone,
 	FILE *f;
 	int ret;
 
+	sblink_dirty_set(c, true);	/* until the kernel has the links */
 	if ((ret = sblink_load(c, gone, &v, &n))) {
 		msg_err("cannot list the sandboxes to link: %s", strerror(-ret));
 		return -1;
@@ -704,6 +750,7 @@ int sblink_sync(const struct moat_config *c, const char *gone,
 	sblink_users_write(c, v, n);
 	prev_ok = !sblink_state_read(c, &prev);
 	sblink_state_write(c, &set);
+	sblink_dirty_set(c, false);
 
 	for (i = 0; i < n; i++) {
 		struct sbl_cut x = { c, v, n, &v[i], &set };

@@ -17,6 +17,7 @@
 #define SBLINK_DOMAIN		"moat.internal"	/* NAME.moat.internal */
 #define SBLINK_USERS_FILE	"links.names"	/* in the run directory */
 #define SBLINK_STATE_FILE	"links.state"	/* the links in force, too */
+#define SBLINK_DIRTY_FILE	"links.dirty"	/* a sync did not finish */
 #define SBLINK_PEERS_MAX	64	/* names one sandbox's DNS answers */
 
 /**
@@ -38,6 +39,7 @@ bool sblink_concerns(const struct moat_config *c, const char *name,
 int sblink_sync(const struct moat_config *c, const char *gone,
 		const char *self);
 bool sblink_in_use(const struct moat_config *c);
+bool sblink_dirty(const struct moat_config *c);
 int sblink_peers(const struct moat_config *c, const char *name,
 		 const struct policy *pol, struct sblink_peer *out,
 		 size_t max);

@@ -224,7 +224,13 @@ assert_no_match "$(links_set)" "\"$B_IF\"" "no element names B's interface any m
 assert_eq "$(link_live "a-$S" "db-$S" out)" false "inspect: A's link is not live"
 
 t_begin "a new sandbox with B's address and interface is not linked"
-sandbox e --accept "sandbox:c-$S:5432" || t_end
+# the worst case: a sync that did not finish (as if interrupted) left an
+# element naming B's interface, which E will reuse
+in_host nft add element inet moat links "{ \"$A_IF\" . \"$B_IF\" . tcp . 5432 }"
+touch "$MOAT_RUN_DIR/links.dirty"
+sandbox e || t_end
+assert_no_match "$(links_set)" "\"$B_IF\"" "E's creation removed the stale element first"
+assert_ok -m "and finished that sync" test ! -e "$MOAT_RUN_DIR/links.dirty"
 je=$(m inspect "e-$S" --json)
 assert_eq "$(jfield "$je" ipv4)" "$B_IP" "E has B's address"
 assert_eq "$(jfield "$je" host_interface)" "$B_IF" "and B's interface name"
@@ -232,7 +238,7 @@ listen "moat-e-$S" || not_ok "E's listeners"
 assert_ok -m "control: the host reaches E's 5432" probe_tcp host "$B_IP" 5432
 assert_fail -m "A -> E tcp 5432 (A's link names db, not e)" probe_tcp "$A" "$B_IP" 5432
 assert_fail -m "A -> E udp 5432" probe_udp "$A" "$B_IP" 5432
-assert_fail -m "C -> E tcp 5432 (E accepts C, C allows only db)" probe_tcp "$C" "$B_IP" 5432
+assert_fail -m "C -> E tcp 5432" probe_tcp "$C" "$B_IP" 5432
 m rm -f "e-$S" >/dev/null || not_ok "rm E"
 
 t_begin "B recreated with the same name is linked again"
