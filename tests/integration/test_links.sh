@@ -11,6 +11,7 @@
 #   [B db: accept sandbox:a 5432, 6000] -moatB-+-- [HOST] -- [LAN] -- [INET]
 #   [C: allow sandbox:db 5432] ------moatC----+
 #   [D: nothing] ---------------------moatD---+
+#   later E (B's address, no links), B again, R (restricted, accepts C)
 #
 # The pool holds four sandboxes (a /28 and a /62), so that once B is
 # removed the next sandbox gets B's address and interface name.
@@ -261,8 +262,21 @@ assert_eq "$(dns_rcode "$A" 192.0.2.1 "c-$S.moat.internal")" NXDOMAIN "A gets NX
 m update "db-$S" --policy "$WORLD_DIR/empty.yaml" >/dev/null
 assert_eq "$(dns_rcode "$A" 192.0.2.1 "db-$S.moat.internal")" NXDOMAIN "once B stops accepting A, A's name for it goes"
 
+t_begin "a receiver with network restricted (it reaches nothing) can be linked to"
+m rm -f "d-$S" >/dev/null || not_ok "rm D (the pool holds four)"
+sandbox r --restricted --accept "sandbox:c-$S:5432/tcp" || t_end
+R_IP=$(jfield "$(m inspect "r-$S" --json)" ipv4)
+listen "moat-r-$S" || not_ok "R's listeners"
+assert_fail -m "C -> R tcp 5432 before C allows it" probe_tcp "$C" "$R_IP" 5432
+m update "c-$S" --allow "sandbox:r-$S:5432/tcp" >/dev/null || not_ok "update C"
+assert_eq "$(probe_tcp "$C" "$R_IP" 5432)" TCP-5432 "C -> R tcp 5432"
+assert_fail -m "C -> R tcp 5433" probe_tcp "$C" "$R_IP" 5433
+assert_ok -m "control: the host reaches A's 7000" probe_tcp host "$A_IP" 7000
+assert_fail -m "R -> A tcp 7000 (restricted: nothing out)" probe_tcp "moat-r-$S" "$A_IP" 7000
+m rm -f "r-$S" >/dev/null || not_ok "rm R"
+
 t_begin "removal leaves nothing behind"
-for n in a c d db; do m rm -f "$n-$S" >/dev/null || not_ok "rm $n"; done
+for n in a c db; do m rm -f "$n-$S" >/dev/null || not_ok "rm $n"; done
 assert_match "$(links_set)" "setlinks" "the link sets stay in the table"
 assert_no_match "$(links_set)$(links_set link_nopeer)$(links_set link_noself)" "elements" "and are empty"
 t_end
