@@ -91,7 +91,7 @@
 #define VERIFY_ADDRS_MAX	512	/* host addresses */
 #define VERIFY_FIXED_TCP	{ 22, 2375, 2376, 6443, 10250 }
 #define VERIFY_DISCARD		9	/* port probed on the other canary */
-#define VERIFY_LINK		7	/* the canaries' link, a to b, TCP */
+#define VERIFY_LINK		7U	/* the canaries' link, a to b, TCP */
 #define VERIFY_PROXY_HOSTS	32	/* host IPv4 addresses via the proxy */
 
 static const char usage_verify[] =
