@@ -168,7 +168,23 @@ _moat_optarg()
 		_moat_reply "$2" -W 'public deny allow'
 		;;
 	--allow | --deny)
-		[[ $2 == *[:/]* ]] || _moat_reply "$2" -W "$_moat_groups"
+		[[ $2 == *[:/]* ]] || _moat_reply "$2" -W "$_moat_groups sandbox:"
+		;;
+	--accept)
+		# a link from another sandbox: sandbox:NAME:PORTS[/PROTO]
+		if [[ $2 == sandbox:*:* ]]; then
+			:
+		elif [[ $2 == sandbox:* ]]; then
+			local n
+			_moat_names "${2#sandbox:}"
+			for n in "${!COMPREPLY[@]}"; do
+				COMPREPLY[n]="sandbox:${COMPREPLY[n]}:"
+			done
+			compopt -o nospace 2>/dev/null
+		else
+			_moat_reply "$2" -W 'sandbox:'
+			compopt -o nospace 2>/dev/null
+		fi
 		;;
 	--tap-owner)
 		_moat_reply "$2" -u
@@ -189,7 +205,7 @@ _moat_optarg()
 _moat_sandbox()
 {
 	local i=$1 sub=$2 word=$_moat_word
-	local opts='--policy --name --allow --deny --default-egress --no-net
+	local opts='--policy --name --allow --deny --accept --default-egress --no-net
 		--restricted --publish --dns-upstream --no-rebind-protection
 		--bandwidth --tap --tap-owner --help'
 
@@ -201,7 +217,7 @@ _moat_sandbox()
 	if [[ $sub == update ]]; then
 		# "moat update NAME [OPTIONS]": an existing sandbox; only the
 		# options that can change live
-		opts='--policy --allow --deny --default-egress
+		opts='--policy --allow --deny --accept --default-egress
 			--no-rebind-protection --help'
 		if ((i == _moat_cw)) && [[ $word != -* ]]; then
 			_moat_names "$word"
@@ -220,7 +236,7 @@ _moat_sandbox()
 			[[ $sub == run ]] && _moat_command $((i + 1))
 			return 0
 			;;
-		--policy | --name | --allow | --deny | --default-egress | \
+		--policy | --name | --allow | --deny | --accept | --default-egress | \
 			--publish | --dns-upstream | --bandwidth | --user | --tap-owner | \
 			--netns | --pid | --ifname)
 			((i++))

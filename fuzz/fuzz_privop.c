@@ -17,7 +17,8 @@
  * a timeout from 1 to the bound, an address family the sandbox has, and
  * an address that is neither loopback nor multicast; an accepted log
  * record is a single line. The same bytes are also decoded as the worker
- * decodes the core's messages.
+ * decodes the core's messages: an accepted PRIVOP_PEERS names sandboxes
+ * only.
  */
 #include <errno.h>
 #include <stdint.h>
@@ -26,6 +27,7 @@
 
 #include "dns.h"
 #include "privop.h"
+#include "state.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -132,6 +134,36 @@ static void fuzz_check_pins(const struct privop_msg *m, const struct policy *p,
 }
 
 /**
+ * fuzz_check_peers() - what the worker's acceptance of PRIVOP_PEERS promises
+ * @m:		an accepted message
+ *
+ * At most PRIVOP_PEERS_MAX entries, each a sandbox name (what dns.c makes
+ * NAME.moat.internal of) with nothing after it, and an IPv6 address only
+ * with @has6.
+ */
+static void fuzz_check_peers(const struct privop_msg *m)
+{
+	size_t i, k;
+
+	if (m->hdr.n > PRIVOP_PEERS_MAX)
+		abort();
+	for (i = 0; i < m->hdr.n; i++) {
+		const struct privop_peer *e = &m->peer[i];
+		char name[PRIVOP_PEER_NAME + 1];
+
+		if (!e->namelen || e->namelen > MOAT_NAME_MAX || e->has6 > 1)
+			abort();
+		memcpy(name, e->name, PRIVOP_PEER_NAME);
+		name[PRIVOP_PEER_NAME] = '\0';
+		if (strlen(name) != e->namelen || !state_name_valid(name))
+			abort();
+		for (k = 0; !e->has6 && k < 16; k++)
+			if (e->addr6[k])
+				abort();
+	}
+}
+
+/**
  * LLVMFuzzerTestOneInput() - one datagram from a worker, as the core reads it
  * @data:	the datagram
  * @size:	its length
@@ -189,9 +221,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			    m.hdr.type != PRIVOP_PINS_SYNC &&
 			    m.hdr.type != PRIVOP_POLICY &&
 			    m.hdr.type != PRIVOP_STATUS &&
+			    m.hdr.type != PRIVOP_PEERS &&
 			    (m.hdr.type != PRIVOP_PROXY ||
 			     (m.proxy.open != 0 && m.proxy.open != 1)))
 				abort();
+			if (m.hdr.type == PRIVOP_PEERS)
+				fuzz_check_peers(&m);
 		} else if (!why) {
 			abort();
 		}

@@ -4,9 +4,10 @@
  * fuzz_rule_arg.c - libFuzzer harness for the command-line syntaxes
  *
  * The input, as a NUL-terminated string, is given to every parser a
- * command-line argument reaches: --allow / --deny RULE, --publish SPEC,
- * --bandwidth RATE and the domain normaliser. None may crash or leak; an
- * accepted rule must print as a policy that loads again.
+ * command-line argument reaches: --allow / --deny RULE, --accept LINK,
+ * --publish SPEC, --bandwidth RATE and the domain normaliser. None may
+ * crash or leak; an accepted rule or link must print as a policy that
+ * loads again.
  */
 #include <stdint.h>
 #include <string.h>
@@ -44,6 +45,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	policy_init(&q);
 	n = policy_parse_rule_arg(&p, s, size & 1, "--allow", &el) ? 0 : 1;
 	if (p.nrules != n || (!n && !el.n))
+		abort();
+	n = policy_parse_accept_arg(&p, s, &el) ? 0 : 1;
+	if (p.naccept != n || (!n && !el.n) ||
+	    (n && p.accept[0].kind != TARGET_SANDBOX))
 		abort();
 	policy_parse_publish(s, &pub, "--publish", 0, 0, &el);
 	policy_parse_rate(s, &bps);

@@ -417,6 +417,13 @@ static void log_pkt_record(void *opaque, const struct nflog_pkt *p)
 		json_object_set_new(rec, "port", json_integer(p->dport));
 	}
 	json_object_set_new(rec, "reason", json_string(p->reason));
+	/* a link only one side wants (nft.c, nft_obs_i1_chain()) */
+	if (!strcmp(p->reason, "I1:link-nopeer"))
+		json_object_set_new(rec, "why",
+				    json_string("no consent from the peer"));
+	else if (!strcmp(p->reason, "I1:link-noself"))
+		json_object_set_new(rec, "why",
+				    json_string("no rule on this side"));
 	log_write(lg, rec);
 	json_decref(rec);
 }

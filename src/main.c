@@ -41,6 +41,7 @@
 #include "nft.h"
 #include "ocihook.h"
 #include "policy.h"
+#include "sblink.h"
 #include "prom.h"
 #include "ptest.h"
 #include "sandbox.h"
@@ -99,6 +100,9 @@ static const char usage_sandbox_opts[] =
 "  --name NAME               sandbox name (run: default run-XXXXXXXX)\n"
 "  --allow RULE              allow a destination, before the file's rules\n"
 "  --deny RULE               deny a destination, before the file's rules\n"
+"  --accept sandbox:NAME:PORTS[/PROTO]\n"
+"                            let sandbox NAME connect in on PORTS, when its\n"
+"                            policy allows sandbox:THIS on them too (a link)\n"
 "  --default-egress public|deny|allow\n"
 "                            what no rule matches (default: public)\n"
 "  --no-net                  network none: only lo inside\n"
@@ -120,7 +124,9 @@ static const char usage_sandbox_opts[] =
 "      (IPv6 with a port in brackets), 2001:db8::/32,\n"
 "      host:11434, metadata, 140.82.112.0/20:22,443/tcp, github.com:443,\n"
 "      *.githubusercontent.com:443 (a domain allows only the addresses moat's\n"
-"      DNS answered this sandbox for it; a domain deny answers NXDOMAIN)\n";
+"      DNS answered this sandbox for it; a domain deny answers NXDOMAIN),\n"
+"      sandbox:db:5432/tcp (a link: sandbox db must --accept this one too;\n"
+"      inside, db.moat.internal is its address)\n";
 
 static const char usage_run[] =
 "Usage: moat run [OPTIONS] -- CMD [ARG...]\n"
@@ -167,6 +173,7 @@ static const char usage_attach[] =
 
 static const char usage_update[] =
 "Usage: moat update NAME [--policy FILE] [--allow RULE]... [--deny RULE]...\n"
+"                        [--accept sandbox:NAME:PORTS[/PROTO]]...\n"
 "                        [--default-egress public|deny|allow]\n"
 "                        [--no-rebind-protection]\n"
 "\n"
@@ -174,13 +181,16 @@ static const char usage_update[] =
 "address, interface, log and the connections the new policy allows stay;\n"
 "the connections it refuses are cut. With --policy the file replaces the\n"
 "policy; without it the current policy is kept and changed by the options.\n"
-"--allow/--deny rules go in front (first match wins). The network mode,\n"
+"--allow/--deny rules go in front (first match wins), --accept links too;\n"
+"links to and from other sandboxes open and close at once. The network mode,\n"
 "published ports, bandwidth, DNS upstreams and connection limit cannot\n"
 "change live. An invalid policy changes nothing (exit 1; see moat-update(1)).\n"
 "\n"
 "  --policy FILE             the new policy (see moat.policy(5))\n"
 "  --allow RULE              allow a destination, before the other rules\n"
 "  --deny RULE               deny a destination, before the other rules\n"
+"  --accept sandbox:NAME:PORTS[/PROTO]\n"
+"                            let sandbox NAME connect in on PORTS (a link)\n"
 "  --default-egress public|deny|allow\n"
 "                            what no rule matches\n"
 "  --no-rebind-protection    let DNS answers carry non-public addresses\n";
@@ -261,7 +271,8 @@ static const char usage_policy[] =
 "0 allowed, 1 denied (or an invalid policy), 2 usage.\n";
 
 enum {
-	OPT_POLICY = 256, OPT_NAME, OPT_ALLOW, OPT_DENY, OPT_DEFAULT_EGRESS,
+	OPT_POLICY = 256, OPT_NAME, OPT_ALLOW, OPT_DENY, OPT_ACCEPT,
+	OPT_DEFAULT_EGRESS,
 	OPT_NO_NET, OPT_RESTRICTED, OPT_PUBLISH, OPT_DNS_UPSTREAM,
 	OPT_NO_REBIND, OPT_USER, OPT_BANDWIDTH, OPT_JSON, OPT_HELP, OPT_QUIET,
 	OPT_NETNS, OPT_PID, OPT_IFNAME, OPT_TAP, OPT_TAP_OWNER,
@@ -277,7 +288,7 @@ enum {
  * @policy_file:	--policy
  * @name:		--name or the positional name
  * @user:		--user
- * @cli:		rules from --allow/--deny, in order
+ * @cli:		rules from --allow/--deny, in order, and --accept links
  * @default_egress:	--default-egress, or -1
  * @no_net:		--no-net
  * @restricted:		--restricted
@@ -323,6 +334,7 @@ static const struct option sb_longopts[] = {
 	{ "name", required_argument, NULL, OPT_NAME },
 	{ "allow", required_argument, NULL, OPT_ALLOW },
 	{ "deny", required_argument, NULL, OPT_DENY },
+	{ "accept", required_argument, NULL, OPT_ACCEPT },
 	{ "default-egress", required_argument, NULL, OPT_DEFAULT_EGRESS },
 	{ "no-net", no_argument, NULL, OPT_NO_NET },
 	{ "restricted", no_argument, NULL, OPT_RESTRICTED },
@@ -403,6 +415,13 @@ static int parse_sb_args(const char *cmd, int argc, char **argv,
 			if (policy_parse_rule_arg(&a->cli, optarg, opt == OPT_ALLOW,
 						  opt == OPT_ALLOW ? "--allow" : "--deny",
 						  &el)) {
+				errlist_print(&el, stderr);
+				errlist_free(&el);
+				return MOAT_EXIT_USAGE;
+			}
+			break;
+		case OPT_ACCEPT:
+			if (policy_parse_accept_arg(&a->cli, optarg, &el)) {
 				errlist_print(&el, stderr);
 				errlist_free(&el);
 				return MOAT_EXIT_USAGE;
@@ -550,6 +569,11 @@ static int build_policy(struct sb_args *a, struct policy *p)
 	}
 	if (a->cli.nrules && policy_prepend_rules(p, a->cli.rules, a->cli.nrules)) {
 		msg_err("cannot combine the command-line rules with the policy");
+		return MOAT_EXIT_FAILURE;
+	}
+	if (a->cli.naccept && policy_prepend_accept(p, a->cli.accept,
+						    a->cli.naccept)) {
+		msg_err("cannot combine --accept with the policy");
 		return MOAT_EXIT_FAILURE;
 	}
 	if (a->default_egress >= 0)
@@ -1086,6 +1110,10 @@ static int cmd_update(int argc, char **argv)
 				 "established connections were not judged: %s",
 				 json_string_value(json_object_get(resp,
 							"conntrack_error")));
+		/* links to and from it follow the new policy (sblink.c) */
+		if (sblink_concerns(&c, name, &cur, &p) &&
+		    sblink_sync(&c, NULL, NULL))
+			ret = MOAT_EXIT_FAILURE;
 	}
 	json_decref(resp);
 out_next:
@@ -1419,6 +1447,31 @@ static int cmd_ls(int argc, char **argv)
 }
 
 /**
+ * inspect_links_text() - the "links:" lines of "moat inspect"
+ * @links:	array from sblink_status()
+ */
+static void inspect_links_text(json_t *links)
+{
+	json_t *l;
+	size_t i;
+
+	printf("links:           %s\n", json_array_size(links) ? "" : "none");
+	json_array_foreach(links, i, l) {
+		const char *why = json_string_value(json_object_get(l, "why"));
+		const char *dn = json_string_value(json_object_get(l, "name"));
+
+		printf("  %-3s %s %s %s: %s%s%s\n",
+		       json_string_value(json_object_get(l, "direction")),
+		       !strcmp(json_string_value(json_object_get(l, "direction")),
+			       "in") ? "from" : "to",
+		       json_string_value(json_object_get(l, "peer")),
+		       json_string_value(json_object_get(l, "ports")),
+		       why ? "not live, " : "live",
+		       why ? why : dn ? ", " : "", why ? "" : dn ? dn : "");
+	}
+}
+
+/**
  * cmd_inspect() - moat inspect
  * @argc:	argument count
  * @argv:	arguments, argv[0] = "inspect"
@@ -1461,10 +1514,13 @@ static int cmd_inspect(int argc, char **argv)
 	json_object_set_new(o, "status", json_string(state_status_name(st)));
 	json_object_set_new(o, "reason", why ? json_string(why) : json_null());
 	policy_init(&p);
-	if (sandbox_load_policy(&c, name, &p) == 0)
+	if (sandbox_load_policy(&c, name, &p) == 0) {
 		json_object_set_new(o, "policy", policy_to_json(&p));
-	else
+		json_object_set_new(o, "links", sblink_status(&c, name, &p));
+	} else {
 		json_object_set_new(o, "policy", json_null());
+		json_object_set_new(o, "links", json_array());
+	}
 	policy_free(&p);
 	if (s.has_net && geteuid() == 0 && nft_counters_json(s.ifname, &counters) == 0)
 		json_object_set_new(o, "counters", counters);
@@ -1510,6 +1566,7 @@ static int cmd_inspect(int argc, char **argv)
 		}
 		printf("supervisor_pid:  %d\n", (int)s.supervisor_pid);
 		printf("adoptions:       %u\n", s.adoptions);
+		inspect_links_text(json_object_get(o, "links"));
 		pol = json_dumps(json_object_get(o, "counters"), JSON_INDENT(2) | JSON_SORT_KEYS);
 		printf("counters:        %s\n", pol ? pol : "null");
 		free(pol);

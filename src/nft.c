@@ -64,6 +64,32 @@
  * router solicitations of a guest without an address yet reach its
  * worker's servers on the gateway, and nothing else of the host.
  *
+ * Links between sandboxes (a policy's "allow: sandbox:NAME" and the
+ * peer's "ingress.accept") are the one exception to I1, and they live in
+ * three table-wide sets keyed by the two host interfaces, the protocol
+ * and the destination port ("moatA" . "moatB" . tcp . 5432): "links"
+ * holds the live ones (both sides consent), "link_nopeer" and
+ * "link_noself" the ones only one side wants, for the log's reason.
+ * sblink.c computes their elements from both sides' policies, under the
+ * global lock, whenever a sandbox is created, updated or removed, and
+ * replaces them in one transaction (nft_links_text()). The base forward
+ * chain, before the I1 drop, sends a packet from one sandbox to another
+ * whose key is in "links" to the sender's forward chain (fwd_dispatch),
+ * where established traffic passes only with the sender's instance mark,
+ * as ever, and a new connection takes that mark and, after the sender's
+ * flow bounds (I9), is accepted by "<if>_lk" (nft_link_rules(); only a
+ * policy with link rules has it); everything else meets I1 as before.
+ * Replies come back as the sender's established traffic, through the
+ * sender's own "<if>_rep", which the reply's output interface selects;
+ * the peer never opens anything back unless its own policy links the
+ * other way, with the first sandbox's consent. A key holds interface
+ * names, which a later sandbox may reuse: sblink.c removes a sandbox's
+ * elements when it goes, and cuts the conntrack entries of links that
+ * close (a link's connections carry the sender's instance mark). Spoofing
+ * is still stopped in prerouting (I5), before any of this. One hash
+ * lookup per packet between sandboxes, whatever the number of sandboxes
+ * or links.
+ *
  * Every denial is logged first (NFLOG, rate-limited per sandbox) and
  * counted by reason in named counters; see "Observability" below. A
  * fourth map, i1_dispatch, lets the base forward chain log and count a
@@ -283,6 +309,63 @@ static void nft_out_base_text(FILE *f)
 		t, NFT_OUT_MARK, NFT_OUT_MARK);
 }
 
+/* the link sets, by enum nft_link_kind */
+static const char *const nft_link_sets[NFT_LINK_KINDS] = {
+	[NFT_LINK_LIVE]		= "links",
+	[NFT_LINK_NOPEER]	= "link_nopeer",
+	[NFT_LINK_NOSELF]	= "link_noself",
+};
+
+/**
+ * nft_links_base() - declare the link sets (see the theory of operation)
+ * @f:		output
+ *
+ * "add" keeps a set's elements: the base table may be written again while
+ * links are live.
+ */
+static void nft_links_base(FILE *f)
+{
+	size_t k;
+
+	for (k = 0; k < NFT_LINK_KINDS; k++)
+		fprintf(f, "add set inet %s %s { type ifname . ifname . inet_proto . inet_service; size %u; }\n",
+			NFT_TABLE, nft_link_sets[k], NFT_LINKS_MAX);
+}
+
+/**
+ * nft_links_text() - replace the elements of the link sets
+ * @f:		output
+ * @l:		every element of every set
+ * @n:		number of them, at most NFT_LINKS_MAX of each kind
+ *
+ * Run as one transaction: the sets flushed and filled again, so that no
+ * packet sees a state in between. The sets are declared first, so that
+ * this also works on a table an older moat made.
+ */
+void nft_links_text(FILE *f, const struct nft_link *l, size_t n)
+{
+	size_t k, i, m;
+
+	nft_links_base(f);
+	for (k = 0; k < NFT_LINK_KINDS; k++) {
+		fprintf(f, "flush set inet %s %s\n", NFT_TABLE,
+			nft_link_sets[k]);
+		for (i = 0, m = 0; i < n; i++) {
+			if (l[i].kind != k)
+				continue;
+			if (!m)
+				fprintf(f, "add element inet %s %s {", NFT_TABLE,
+					nft_link_sets[k]);
+			fprintf(f, "%s \"%s\" . \"%s\" . %s . %u", m ? "," : "",
+				l[i].from, l[i].to,
+				l[i].l4 == IPPROTO_TCP ? "tcp" : "udp", l[i].port);
+			m++;
+		}
+		if (m)
+			fprintf(f, " }\n");
+	}
+}
+
 /**
  * nft_base_text() - emit the base table, idempotently
  * @f:		output
@@ -318,6 +401,7 @@ int nft_base_text(FILE *f, const struct nft_base *b)
 		   "add element inet %s pool6 { %s }\n",
 		t, t, t, pfx_str(&b->pool6, p6));
 
+	nft_links_base(f);
 	fprintf(f, "add map inet %s pre_dispatch { type ifname : verdict; }\n"
 		   "add map inet %s in_dispatch { type ifname : verdict; }\n"
 		   "add map inet %s fwd_dispatch { type ifname : verdict; }\n"
@@ -364,12 +448,14 @@ int nft_base_text(FILE *f, const struct nft_base *b)
 		"add chain inet %s forward { type filter hook forward priority filter; policy accept; }\n"
 		"flush chain inet %s forward\n"
 		"add rule inet %s forward oifname \"%s*\" oifname vmap @rep_dispatch\n"
+		"add rule inet %s forward oifname \"%s*\" iifname \"%s*\" iifname . oifname . meta l4proto . th dport @links iifname vmap @fwd_dispatch comment \"a live link: the sender's chain\"\n"
 		"%s"
 		"add rule inet %s forward oifname \"%s*\" counter drop comment \"nothing new enters a sandbox (I1)\"\n"
 		"add rule inet %s forward iifname \"%s*\" ct state invalid drop\n"
 		"add rule inet %s forward iifname \"%s*\" iifname vmap @fwd_dispatch\n"
 		"add rule inet %s forward iifname \"%s*\" counter drop comment \"no dispatch entry: fail closed\"\n",
-		t, t, t, NFT_IFPREFIX, nft_obs_base_rule(), t, NFT_IFPREFIX,
+		t, t, t, NFT_IFPREFIX, t, NFT_IFPREFIX, NFT_IFPREFIX,
+		nft_obs_base_rule(), t, NFT_IFPREFIX,
 		t, NFT_IFPREFIX, t, NFT_IFPREFIX, t, NFT_IFPREFIX);
 
 	fprintf(f,
@@ -544,6 +630,8 @@ static int nft_fwd_rule(FILE *f, const char *ifname, const char *chain,
 			addr_group_name(r->group));
 		nft_ports(f, r);
 		fprintf(f, " %s\n", nft_verdict(r->allow));
+		return 0;
+	case TARGET_SANDBOX:	/* links: the base forward chain's */
 		return 0;
 	case TARGET_DOMAIN: {
 		char set[NFT_DOM_SET_LEN];
@@ -913,14 +1001,35 @@ static void nft_proxy_input(FILE *f, const struct nft_sandbox *s,
  * @f:		output
  * @ifname:	host-side interface
  *
- * See nft_obs_base_map(): log and count, no verdict.
+ * See nft_obs_base_map(): log and count, no verdict. A packet whose key
+ * is in a link set only one side consents to (nft_links_text()) is
+ * logged with that reason instead: "I1:link-nopeer", this sandbox allows
+ * the peer but the peer does not accept it; "I1:link-noself", the peer
+ * accepts this sandbox but its own policy has no link rule for it.
  */
 static void nft_obs_i1_chain(FILE *f, const char *ifname)
 {
+	static const char *const why[][2] = {
+		{ "link_nopeer", "I1:link-nopeer" },
+		{ "link_noself", "I1:link-noself" },
+	};
 	const char *t = NFT_TABLE;
+	size_t k;
 
 	fprintf(f, "add chain inet %s %s_i1\n", t, ifname);
 	fprintf(f, "flush chain inet %s %s_i1\n", t, ifname);
+	for (k = 0; k < ARRAY_SIZE(why); k++) {
+		const char *m = "iifname . oifname . meta l4proto . th dport";
+
+		if (nft_log_group(ifname)) {
+			fprintf(f, "add rule inet %s %s_i1 %s @%s", t, ifname,
+				m, why[k][0]);
+			nft_log_stmt(f, ifname, why[k][1]);
+		}
+		fprintf(f, "add rule inet %s %s_i1 %s @%s counter name \"%s_%s\" return comment \"a link only one side wants (I1)\"\n",
+			t, ifname, m, why[k][0], ifname,
+			nft_ctrs[NFT_CTR_D_I1_EGRESS].name);
+	}
 	if (nft_log_group(ifname)) {
 		fprintf(f, "add rule inet %s %s_i1", t, ifname);
 		nft_log_stmt(f, ifname, "I1:sandbox");
@@ -1449,6 +1558,56 @@ static void nft_tap_in(FILE *f, const struct nft_sandbox *s, const char *chain)
 }
 
 /**
+ * nft_link_rules() - a sender's rules for its live links
+ * @f:		output
+ * @s:		the sandbox, whose policy has link rules
+ * @fwd:	its forward chain, right after nft_instance_rules()
+ *
+ * A new connection on a live link (set "links", keyed by this interface,
+ * the peer's, the protocol and the port: the base forward chain sent it
+ * here for that) goes to "<if>_lk", which bounds it like any other new
+ * connection of the sandbox (I9, nft_flows_rules()) and accepts it; its
+ * instance mark was set just before. Nothing else a sandbox sends ever
+ * matches: the set holds only keys of live links.
+ */
+static void nft_link_rules(FILE *f, const struct nft_sandbox *s,
+			   const char *fwd)
+{
+	const char *t = NFT_TABLE, *i = s->ifname;
+	char lk[32];
+
+	snprintf(lk, sizeof(lk), "%s_lk", i);
+	fprintf(f, "add chain inet %s %s\n", t, lk);
+	fprintf(f, "flush chain inet %s %s\n", t, lk);
+	nft_flows_rules(f, s, lk, false);
+	fprintf(f, "add rule inet %s %s counter name \"%s_%s\" counter accept comment \"a live link: both sides consent\"\n",
+		t, lk, i, nft_ctrs[NFT_CTR_A_RULE_EGRESS].name);
+	fprintf(f, "add rule inet %s %s oifname \"%s*\" ct state new iifname . oifname . meta l4proto . th dport @links goto %s\n",
+		t, fwd, NFT_IFPREFIX, lk);
+}
+
+/**
+ * nft_link_pre() - keep a linked sandbox's traffic away from the proxy
+ * @f:		output
+ * @s:		the sandbox, whose policy has link rules
+ * @pre:	its prerouting chain, before nft_domain_ports()
+ *
+ * The proxy's onward connections never reach another sandbox (I1,
+ * nft_out_chain_text()), so a link on port 80, 443 or a domain rule's
+ * port must not be redirected to it: what goes to the pools is left
+ * unmarked, for the forward chains to judge (a link, or I1).
+ */
+static void nft_link_pre(FILE *f, const struct nft_sandbox *s,
+			 const char *pre)
+{
+	fprintf(f, "add rule inet %s %s ip daddr @pool4 accept comment \"other sandboxes: links or I1, never the proxy\"\n",
+		NFT_TABLE, pre);
+	if (s->has_v6)
+		fprintf(f, "add rule inet %s %s ip6 daddr @pool6 accept comment \"other sandboxes: links or I1, never the proxy\"\n",
+			NFT_TABLE, pre);
+}
+
+/**
  * nft_sandbox_add_text() - emit a sandbox's chains and dispatch entries
  * @f:		output
  * @s:		the sandbox
@@ -1501,8 +1660,11 @@ int nft_sandbox_add_text(FILE *f, const struct nft_sandbox *s,
 		 "spoofed source (I5)", "ip saddr != %s", pfx_str(&s->addr4, a4));
 	nft_deny(f, i, pre, NFT_CTR_D_I2_HOST, "I2:loopback", "drop",
 		 "martian loopback", "ip daddr 127.0.0.0/8");
-	if (p->mode == NET_FILTERED && s->proxy)
+	if (p->mode == NET_FILTERED && s->proxy) {
+		if (policy_has_link_rules(p))
+			nft_link_pre(f, s, pre);
 		nft_domain_ports(f, i, pre, p, NFT_DPORT_PROXY);
+	}
 	fprintf(f, "add rule inet %s %s accept\n", t, pre);
 
 	/* input: the host (I2) */
@@ -1539,6 +1701,8 @@ int nft_sandbox_add_text(FILE *f, const struct nft_sandbox *s,
 	fprintf(f, "add chain inet %s %s\n", t, fwd);
 	fprintf(f, "flush chain inet %s %s\n", t, fwd);
 	nft_instance_rules(f, s, fwd);
+	if (p->mode == NET_FILTERED && policy_has_link_rules(p))
+		nft_link_rules(f, s, fwd);
 	if (p->mode != NET_FILTERED) {
 		char why[32], cmt[32];
 
@@ -1645,7 +1809,7 @@ void nft_sandbox_del_text(FILE *f, const char *ifname,
 			  const struct policy *pol)
 {
 	/* out first: its rules refer to in and fwd */
-	static const char *const kinds[] = { "out", "pre", "in", "fwd", "rep", "host", "wk" };
+	static const char *const kinds[] = { "out", "pre", "in", "fwd", "rep", "host", "wk", "lk" };
 	const char *t = NFT_TABLE;
 	size_t k;
 

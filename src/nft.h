@@ -205,6 +205,41 @@ int nft_pins_read(const char *ifname, const struct policy *p,
 
 /* dispatch entries: i1, pre, in, fwd, rep, host by interface, out by socket
  * mark, wk by the worker's two UIDs (see nft.c) */
+/**
+ * enum nft_link_kind - the link sets (nft.c, "Links between sandboxes")
+ * @NFT_LINK_LIVE:	both sides consent: "links"
+ * @NFT_LINK_NOPEER:	the sender allows the peer, which does not accept
+ *			it: "link_nopeer" (the log's reason)
+ * @NFT_LINK_NOSELF:	the peer accepts the sender, whose policy has no
+ *			link rule for it: "link_noself"
+ * @NFT_LINK_KINDS:	number of sets
+ */
+enum nft_link_kind {
+	NFT_LINK_LIVE,
+	NFT_LINK_NOPEER,
+	NFT_LINK_NOSELF,
+	NFT_LINK_KINDS,
+};
+
+/**
+ * struct nft_link - one element of a link set
+ * @kind:	which set
+ * @from:	host interface of the sandbox that connects
+ * @to:		host interface of the sandbox it connects to
+ * @l4:		IPPROTO_TCP or IPPROTO_UDP
+ * @port:	destination port
+ */
+struct nft_link {
+	enum nft_link_kind kind;
+	char from[16];
+	char to[16];
+	uint8_t l4;
+	uint16_t port;
+};
+
+#define NFT_LINKS_MAX	65536U	/* elements of each link set */
+void nft_links_text(FILE *f, const struct nft_link *l, size_t n);
+
 #define NFT_DISPATCH_N	9
 uint32_t nft_out_mark(const char *ifname);
 uint32_t nft_worker_uid(const char *ifname, bool dns);

@@ -19,6 +19,7 @@
  * each (policy_intern()); policy_free() releases them all.
  */
 #include <string.h>
+#include <netinet/in.h>
 
 #include "policy.h"
 #include "policy_int.h"
@@ -132,6 +133,9 @@ void policy_free(struct policy *p)
 	for (i = 0; i < p->nrules; i++)
 		free(p->rules[i].ports);
 	free(p->rules);
+	for (i = 0; i < p->naccept; i++)
+		free(p->accept[i].ports);
+	free(p->accept);
 	free(p->publish);
 	free(p->allow_from);
 	free(p->dns_block);
@@ -209,6 +213,107 @@ bool policy_has_domain_rules(const struct policy *p)
 			return true;
 	}
 	return false;
+}
+
+/**
+ * policy_has_links() - tell if a policy names another sandbox at all
+ * @p:		policy
+ *
+ * Return: true if an egress rule is a link (allow: sandbox:NAME) or
+ *	   ingress.accept accepts one
+ */
+bool policy_has_links(const struct policy *p)
+{
+	return p->naccept || policy_has_link_rules(p);
+}
+
+/**
+ * policy_has_link_rules() - tell if a policy links to another sandbox
+ * @p:		policy
+ *
+ * Return: true if an egress rule is a link (allow: sandbox:NAME)
+ */
+bool policy_has_link_rules(const struct policy *p)
+{
+	size_t i;
+
+	for (i = 0; i < p->nrules; i++) {
+		if (p->rules[i].kind == TARGET_SANDBOX)
+			return true;
+	}
+	return false;
+}
+
+/**
+ * policy_link_peer() - the sandbox a link rule names
+ * @r:		rule, TARGET_SANDBOX
+ *
+ * Return: NAME of "sandbox:NAME", or "" if @r is no link
+ */
+const char *policy_link_peer(const struct rule *r)
+{
+	if (r->kind != TARGET_SANDBOX)
+		return "";
+	return r->domain + strlen(POLICY_LINK_PREFIX);
+}
+
+/**
+ * policy_link_port() - tell if a link rule covers a protocol and port
+ * @r:		rule, TARGET_SANDBOX
+ * @l4:		IPPROTO_TCP or IPPROTO_UDP
+ * @port:	destination port
+ *
+ * Return: true if @r names @port for @l4
+ */
+bool policy_link_port(const struct rule *r, uint8_t l4, uint16_t port)
+{
+	size_t i;
+
+	if (r->kind != TARGET_SANDBOX)
+		return false;
+	if ((l4 == IPPROTO_TCP && r->proto == PROTO_UDP) ||
+	    (l4 == IPPROTO_UDP && r->proto == PROTO_TCP) ||
+	    (l4 != IPPROTO_TCP && l4 != IPPROTO_UDP))
+		return false;
+	for (i = 0; i < r->nports; i++) {
+		if (port >= r->ports[i].lo && port <= r->ports[i].hi)
+			return true;
+	}
+	return false;
+}
+
+/**
+ * policy_prepend_accept() - put deep copies of accepted links before a
+ * policy's own ingress.accept
+ * @p:		policy
+ * @acc:	entries to copy, e.g. those of --accept
+ * @n:		number of entries
+ *
+ * Return: 0
+ */
+int policy_prepend_accept(struct policy *p, const struct rule *acc, size_t n)
+{
+	struct rule *all;
+	size_t i;
+
+	if (!n)
+		return 0;
+	all = xcalloc(n + p->naccept, sizeof(*all));
+	for (i = 0; i < n; i++) {
+		all[i] = acc[i];
+		all[i].ports = xcalloc(acc[i].nports ? acc[i].nports : 1,
+				       sizeof(*all[i].ports));
+		if (acc[i].nports)
+			memcpy(all[i].ports, acc[i].ports,
+			       acc[i].nports * sizeof(*all[i].ports));
+		all[i].loc.file = policy_intern(p, acc[i].loc.file);
+	}
+	if (p->naccept)
+		memcpy(all + n, p->accept, p->naccept * sizeof(*all));
+	free(p->accept);
+	p->accept = all;
+	p->naccept += n;
+	return 0;
 }
 
 /**

@@ -40,7 +40,11 @@ enum target_kind {
 	TARGET_CIDR = 0,	/* address or prefix, v4 or v6 */
 	TARGET_GROUP,		/* a group of SPEC §4 */
 	TARGET_DOMAIN,		/* exact domain, or "*.suffix" */
+	TARGET_SANDBOX,		/* another sandbox, by name: a link */
 };
+
+#define POLICY_LINK_PREFIX	"sandbox:"	/* a link's target, then NAME */
+#define POLICY_LINK_PORTS_MAX	256	/* ports one link rule may name */
 
 /**
  * struct port_range - inclusive range of ports
@@ -72,7 +76,9 @@ struct srcloc {
  * @group:	TARGET_GROUP: the group
  * @domain:	TARGET_DOMAIN: normalised name: lower case, no trailing
  *		dot, IDN labels as punycode ("xn--..."); a wildcard is
- *		stored as "*.suffix" and matches subdomains only
+ *		stored as "*.suffix" and matches subdomains only;
+ *		TARGET_SANDBOX: "sandbox:NAME" (policy_link_peer() gives
+ *		NAME), always with ports, protocol tcp, udp or any
  * @ports:	port ranges, sorted and merged; @nports == 0 means all
  * @nports:	number of ranges
  * @proto:	protocol
@@ -124,6 +130,9 @@ struct dns_record {
  * @npublish:		number of published ports
  * @allow_from:		sources allowed on non-loopback binds
  * @nallow_from:	number of sources
+ * @accept:		ingress.accept: the sandboxes that may connect in,
+ *			each a TARGET_SANDBOX allow rule with its ports
+ * @naccept:		number of them
  * @rebind_protection:	dns.rebind_protection
  * @dns_block:		dns.block, normalised names or "*.suffix"
  * @ndns_block:		number of names
@@ -155,6 +164,8 @@ struct policy {
 	size_t npublish;
 	struct prefix *allow_from;
 	size_t nallow_from;
+	struct rule *accept;
+	size_t naccept;
 	bool rebind_protection;
 	char (*dns_block)[POLICY_DOMAIN_MAX + 3];
 	size_t ndns_block;
@@ -199,6 +210,13 @@ int policy_parse_rule_arg(struct policy *p, const char *arg, bool allow,
 			  const char *optname, struct errlist *el);
 int policy_prepend_rules(struct policy *p, const struct rule *rules,
 			 size_t n);
+int policy_parse_accept_arg(struct policy *p, const char *arg,
+			    struct errlist *el);
+int policy_prepend_accept(struct policy *p, const struct rule *acc, size_t n);
+bool policy_has_links(const struct policy *p);
+bool policy_has_link_rules(const struct policy *p);
+const char *policy_link_peer(const struct rule *r);
+bool policy_link_port(const struct rule *r, uint8_t l4, uint16_t port);
 int policy_parse_publish(const char *arg, struct publish *out,
 			 const char *file, unsigned line, unsigned col,
 			 struct errlist *el);

@@ -146,6 +146,17 @@ void policy_print(const struct policy *p, FILE *f)
 		fputc('\n', f);
 	}
 
+	fprintf(f, "  accept:%s\n", p->naccept ? "" : " []");
+	for (i = 0; i < p->naccept; i++) {
+		const struct rule *r = &p->accept[i];
+
+		fprintf(f, "    - from: ");
+		yaml_put_str(f, r->domain);
+		fprintf(f, "\n      ports: ");
+		yaml_put_ports(f, r);
+		fprintf(f, "\n      protocol: %s\n", proto_name(r->proto));
+	}
+
 	fprintf(f, "dns:\n");
 	fprintf(f, "  rebind_protection: %s\n",
 		p->rebind_protection ? "true" : "false");
@@ -210,6 +221,30 @@ static json_t *json_prefix(const struct prefix *pfx)
 }
 
 /**
+ * json_ports() - a rule's ports as a JSON array: numbers, "LO-HI" ranges
+ * @r:		rule
+ *
+ * Return: new reference
+ */
+static json_t *json_ports(const struct rule *r)
+{
+	json_t *jp = json_array();
+	char buf[16];
+	size_t j;
+
+	for (j = 0; j < r->nports; j++) {
+		if (r->ports[j].lo == r->ports[j].hi) {
+			json_array_append_new(jp, json_integer(r->ports[j].lo));
+		} else {
+			snprintf(buf, sizeof(buf), "%u-%u", r->ports[j].lo,
+				 r->ports[j].hi);
+			json_array_append_new(jp, json_string(buf));
+		}
+	}
+	return jp;
+}
+
+/**
  * policy_to_json() - the normalised policy as a JSON object
  * @p:		policy
  *
@@ -233,27 +268,13 @@ json_t *policy_to_json(const struct policy *p)
 	a = json_array();
 	for (i = 0; i < p->nrules; i++) {
 		const struct rule *r = &p->rules[i];
-		json_t *jr = json_object(), *jp;
+		json_t *jr = json_object();
 
 		json_object_set_new(jr, r->allow ? "allow" : "deny",
 				    json_string(policy_target_text(r, buf,
 								   sizeof(buf))));
-		if (r->nports) {
-			jp = json_array();
-			for (j = 0; j < r->nports; j++) {
-				if (r->ports[j].lo == r->ports[j].hi) {
-					json_array_append_new(jp,
-						json_integer(r->ports[j].lo));
-				} else {
-					snprintf(buf, sizeof(buf), "%u-%u",
-						 r->ports[j].lo,
-						 r->ports[j].hi);
-					json_array_append_new(jp,
-							      json_string(buf));
-				}
-			}
-			json_object_set_new(jr, "ports", jp);
-		}
+		if (r->nports)
+			json_object_set_new(jr, "ports", json_ports(r));
 		json_object_set_new(jr, "protocol",
 				    json_string(proto_name(r->proto)));
 		json_array_append_new(a, jr);
@@ -271,6 +292,17 @@ json_t *policy_to_json(const struct policy *p)
 	for (i = 0; i < p->nallow_from; i++)
 		json_array_append_new(a, json_prefix(&p->allow_from[i]));
 	json_object_set_new(in, "allow_from", a);
+	a = json_array();
+	for (i = 0; i < p->naccept; i++) {
+		json_t *jr = json_object();
+
+		json_object_set_new(jr, "from", json_string(p->accept[i].domain));
+		json_object_set_new(jr, "ports", json_ports(&p->accept[i]));
+		json_object_set_new(jr, "protocol",
+				    json_string(proto_name(p->accept[i].proto)));
+		json_array_append_new(a, jr);
+	}
+	json_object_set_new(in, "accept", a);
 	json_object_set_new(o, "ingress", in);
 
 	dns = json_object();

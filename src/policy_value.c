@@ -22,6 +22,7 @@
  * IPv6 address whose last group could be read as a port is refused as
  * ambiguous. Domain names are checked and normalised by names.c.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <string.h>
@@ -218,6 +219,64 @@ bool policy_looks_like_address(const char *s)
 }
 
 /**
+ * policy_parse_link() - parse the NAME of a link target "sandbox:NAME"
+ * @name:	text after "sandbox:"
+ * @r:		rule to fill (@kind, @domain)
+ * @w:		where to report errors
+ *
+ * A link names exactly one sandbox, by its name as "moat create --name"
+ * takes it (1 to MOAT_NAME_MAX of [A-Za-z0-9_.-], a letter or digit
+ * first): a group, an address or prefix, or a wildcard in its place is
+ * refused, since a link is a consent between two named sandboxes and
+ * never a way to open a range of them.
+ *
+ * Return: 0 on success, -1 after reporting an error
+ */
+static int policy_parse_link(const char *name, struct rule *r,
+			     const struct policy_where *w)
+{
+	enum addr_group g;
+	size_t i, n = strlen(name);
+
+	if (!n) {
+		policy_werr(w, "'%s' needs a sandbox name: %sNAME",
+			    POLICY_LINK_PREFIX, POLICY_LINK_PREFIX);
+		return -1;
+	}
+	if (strchr(name, '*')) {
+		policy_werr(w, "'%s%.64s': a link names one sandbox, not a wildcard",
+			    POLICY_LINK_PREFIX, name);
+		return -1;
+	}
+	if (!addr_group_parse(name, &g)) {
+		policy_werr(w, "'%s%.64s': a link names one sandbox, not a group of addresses",
+			    POLICY_LINK_PREFIX, name);
+		return -1;
+	}
+	if (strpbrk(name, ":/") ||
+	    strspn(name, "0123456789.") == n) {
+		policy_werr(w, "'%s%.64s': a link names one sandbox, not an address or CIDR",
+			    POLICY_LINK_PREFIX, name);
+		return -1;
+	}
+	for (i = 0; i < n; i++) {
+		unsigned char ch = (unsigned char)name[i];
+
+		if (!isalnum(ch) && ch != '_' && ch != '.' && ch != '-')
+			break;
+	}
+	if (n > MOAT_NAME_MAX || i < n || !isalnum((unsigned char)name[0])) {
+		policy_werr(w, "'%s%.64s': not a sandbox name (1 to %d of A-Z, a-z, 0-9, '_', '.', '-', a letter or digit first)",
+			    POLICY_LINK_PREFIX, name, MOAT_NAME_MAX);
+		return -1;
+	}
+	r->kind = TARGET_SANDBOX;
+	snprintf(r->domain, sizeof(r->domain), "%s%s", POLICY_LINK_PREFIX,
+		 name);
+	return 0;
+}
+
+/**
  * policy_parse_target() - parse a rule target: group, address or CIDR, or
  * domain
  * @s:		text
@@ -236,6 +295,8 @@ int policy_parse_target(const char *s, struct rule *r,
 		policy_werr(w, "empty target");
 		return -1;
 	}
+	if (!strncmp(s, POLICY_LINK_PREFIX, strlen(POLICY_LINK_PREFIX)))
+		return policy_parse_link(s + strlen(POLICY_LINK_PREFIX), r, w);
 	if (!addr_group_parse(s, &r->group)) {
 		r->kind = TARGET_GROUP;
 		return 0;
@@ -309,6 +370,7 @@ const char *policy_target_text(const struct rule *r, char *buf, size_t len)
 	case TARGET_GROUP:
 		return addr_group_name(r->group);
 	case TARGET_DOMAIN:
+	case TARGET_SANDBOX:
 		return r->domain;
 	}
 	return "?";
@@ -643,6 +705,46 @@ static int parse_port_list(const char *s, struct rule *r,
 }
 
 /**
+ * link_finish() - what a link rule (a TARGET_SANDBOX target) must say
+ * @r:		rule, its ports as written
+ * @w:		where to report errors
+ *
+ * A link is always an allow (nothing reaches another sandbox without
+ * one, so a deny says nothing), names its ports (at most
+ * POLICY_LINK_PORTS_MAX of them, counting every port of a range) and
+ * carries TCP, UDP or both, never ICMP.
+ *
+ * Return: 0 if fine, -1 after reporting an error
+ */
+static int link_finish(const struct rule *r, const struct policy_where *w)
+{
+	size_t i, n = 0;
+
+	if (!r->allow) {
+		policy_werr(w, "'%s': a deny cannot name a sandbox (nothing reaches another sandbox without a link)",
+			    r->domain);
+		return -1;
+	}
+	if (r->proto == PROTO_ICMP) {
+		policy_werr(w, "'%s': a link carries tcp, udp or any, not icmp",
+			    r->domain);
+		return -1;
+	}
+	if (!r->nports) {
+		policy_werr(w, "'%s': a link needs its ports", r->domain);
+		return -1;
+	}
+	for (i = 0; i < r->nports; i++)
+		n += (size_t)(r->ports[i].hi - r->ports[i].lo) + 1;
+	if (n > POLICY_LINK_PORTS_MAX) {
+		policy_werr(w, "'%s': a link opens at most %d ports, this one %zu",
+			    r->domain, POLICY_LINK_PORTS_MAX, n);
+		return -1;
+	}
+	return 0;
+}
+
+/**
  * policy_rule_finish() - checks on a whole rule, then sort and merge its ports
  * @r:		rule, its ports as written
  * @w:		where to report errors
@@ -659,6 +761,8 @@ int policy_rule_finish(struct rule *r, const struct policy_where *w)
 	static const uint16_t i4_ports[] = { 53, 137, 138, 853, 5353, 5355 };
 	size_t i, j;
 
+	if (r->kind == TARGET_SANDBOX && link_finish(r, w))
+		return -1;
 	if (r->proto == PROTO_ICMP && r->nports) {
 		policy_werr(w, "ports make no sense with protocol icmp");
 		return -1;
@@ -710,6 +814,9 @@ static int rule_arg_ambiguous6(const char *s, const struct policy_where *w)
 	return -1;
 }
 
+static int rule_arg(struct policy *p, const char *arg, bool allow,
+		    const char *optname, struct errlist *el, bool accept);
+
 /**
  * policy_parse_rule_arg() - parse a --allow / --deny RULE and append it
  * @p:		policy to append the rule to
@@ -729,6 +836,39 @@ static int rule_arg_ambiguous6(const char *s, const struct policy_where *w)
 int policy_parse_rule_arg(struct policy *p, const char *arg, bool allow,
 			  const char *optname, struct errlist *el)
 {
+	return rule_arg(p, arg, allow, optname, el, false);
+}
+
+/**
+ * policy_parse_accept_arg() - parse an --accept sandbox:NAME:PORTS[/PROTO]
+ * and append it to the policy's ingress.accept
+ * @p:		policy
+ * @arg:	the text, e.g. "sandbox:agent:5432/tcp"
+ * @el:		error list
+ *
+ * Return: 0 on success, -1 after adding errors to @el (@p unchanged)
+ */
+int policy_parse_accept_arg(struct policy *p, const char *arg,
+			    struct errlist *el)
+{
+	return rule_arg(p, arg, true, "--accept", el, true);
+}
+
+/**
+ * rule_arg() - parse a --allow / --deny RULE or an --accept LINK
+ * @p:		policy to append the rule to
+ * @arg:	the text
+ * @allow:	true for --allow and --accept, false for --deny
+ * @optname:	option name, for the rule's origin and errors
+ * @el:		error list
+ * @accept:	--accept: @arg must be sandbox:NAME:PORTS[/PROTO], and goes
+ *		to the policy's ingress.accept
+ *
+ * Return: 0 on success, -1 after adding errors to @el (@p unchanged)
+ */
+static int rule_arg(struct policy *p, const char *arg, bool allow,
+		    const char *optname, struct errlist *el, bool accept)
+{
 	struct rule r = { .allow = allow, .proto = PROTO_ANY };
 	char *s = xstrdup(arg), *target = s, *ports = NULL, *proto = NULL;
 	char *src = xasprintf("%s '%s'", optname, arg);
@@ -736,7 +876,28 @@ int policy_parse_rule_arg(struct policy *p, const char *arg, bool allow,
 	bool bare6 = false;
 	int ret = 0;
 
-	if (s[0] == '[') {
+	if (!strncmp(s, POLICY_LINK_PREFIX, strlen(POLICY_LINK_PREFIX))) {
+		char *name = s + strlen(POLICY_LINK_PREFIX), *slash, *colon;
+
+		slash = strrchr(name, '/');
+		if (slash && (!slash[1] ||
+			      strspn(slash + 1, "abcdefghijklmnopqrstuvwxyz"
+					 "ABCDEFGHIJKLMNOPQRSTUVWXYZ") ==
+			      strlen(slash + 1))) {
+			*slash = '\0';
+			proto = slash + 1;
+		}
+		colon = strchr(name, ':');
+		if (colon) {
+			*colon = '\0';
+			ports = colon + 1;
+		}
+	} else if (accept) {
+		policy_werr(&w, "expected %sNAME:PORTS[/PROTO]: only a named sandbox can be accepted",
+			    POLICY_LINK_PREFIX);
+		ret = -1;
+		goto out;
+	} else if (s[0] == '[') {
 		char *close = strchr(s, ']'), *rest;
 
 		if (!close) {
@@ -825,7 +986,12 @@ int policy_parse_rule_arg(struct policy *p, const char *arg, bool allow,
 	}
 
 	r.loc.file = policy_intern(p, optname);
-	*(struct rule *)policy_array_add(&p->rules, &p->nrules, sizeof(r)) = r;
+	if (accept)
+		*(struct rule *)policy_array_add(&p->accept, &p->naccept,
+						 sizeof(r)) = r;
+	else
+		*(struct rule *)policy_array_add(&p->rules, &p->nrules,
+						 sizeof(r)) = r;
 out:
 	free(src);
 	free(s);

@@ -892,13 +892,74 @@ static void yegress(const struct loader *ld, const struct ynode *n)
 }
 
 /**
+ * yaccept() - one ingress.accept entry: a sandbox allowed to connect in
+ * @ld:		loader
+ * @n:		node, should be a map {from: sandbox:NAME, ports, protocol}
+ *
+ * Checked as a link rule is (policy_rule_finish()): one named sandbox,
+ * its ports, tcp, udp or any.
+ */
+static void yaccept(const struct loader *ld, const struct ynode *n)
+{
+	static const char *const keys[] = { "from", "ports", "protocol" };
+	struct rule r = { .allow = true, .proto = PROTO_ANY };
+	const struct ynode *v[ARRAY_SIZE(keys)];
+	struct policy_where w;
+	int ret = 0;
+
+	if (!ymap_get(ld, n, "ingress.accept item", keys, ARRAY_SIZE(keys),
+		      v))
+		return;
+	if (!v[0]) {
+		lerr(ld, n, "ingress.accept: an entry needs 'from: %sNAME'",
+		     POLICY_LINK_PREFIX);
+		return;
+	}
+	if (!ystr(ld, v[0], "ingress.accept.from"))
+		return;
+	w = ywhere(ld, v[0]);
+	if (strncmp(v[0]->str, POLICY_LINK_PREFIX, strlen(POLICY_LINK_PREFIX))) {
+		lerr(ld, v[0], "ingress.accept: from '%.64s' is not %sNAME: only a named sandbox can be accepted, never a group, an address or a wildcard",
+		     v[0]->str, POLICY_LINK_PREFIX);
+		return;
+	}
+	if (policy_parse_target(v[0]->str, &r, &w))
+		ret = -1;
+	r.loc = yloc(ld, v[0]);
+	if (v[2]) {
+		int pr = yenum(ld, v[2], "protocol", policy_proto_names,
+			       ARRAY_SIZE(policy_proto_names),
+			       "tcp, udp or any");
+
+		if (pr < 0)
+			ret = -1;
+		else
+			r.proto = (enum proto)pr;
+	}
+	if (v[1] && yports(ld, v[1], &r))
+		ret = -1;
+	if (!ret) {
+		w = ywhere(ld, v[1] ? v[1] : v[0]);
+		if (policy_rule_finish(&r, &w))
+			ret = -1;
+	}
+	if (ret) {
+		free(r.ports);
+		return;
+	}
+	*(struct rule *)policy_array_add(&ld->p->accept, &ld->p->naccept,
+					 sizeof(r)) = r;
+}
+
+/**
  * yingress() - the ingress section
  * @ld:		loader
  * @n:		node
  */
 static void yingress(const struct loader *ld, const struct ynode *n)
 {
-	static const char *const keys[] = { "publish", "allow_from" };
+	static const char *const keys[] = { "publish", "allow_from",
+					    "accept" };
 	const struct ynode *v[ARRAY_SIZE(keys)];
 	struct policy *p = ld->p;
 	size_t i, j;
@@ -968,6 +1029,10 @@ static void yingress(const struct loader *ld, const struct ynode *n)
 							   &p->nallow_from,
 							   sizeof(r.pfx)) = r.pfx;
 		}
+	}
+	if (v[2] && ylist(ld, v[2], "ingress.accept")) {
+		for (i = 0; i < v[2]->n; i++)
+			yaccept(ld, v[2]->kids[i]);
 	}
 }
 
@@ -1249,6 +1314,19 @@ static void ytop(const struct loader *ld, const struct ynode *n)
 
 	if (ld->p->mode == NET_NONE && ld->p->npublish)
 		lerr(ld, v[3], "ingress.publish needs a network interface, and network: none has none (use network: restricted)");
+	if (ld->p->mode == NET_NONE && policy_has_links(ld->p)) {
+		const struct rule *r = ld->p->naccept ? &ld->p->accept[0] : NULL;
+		size_t k;
+
+		for (k = 0; !r && k < ld->p->nrules; k++)
+			if (ld->p->rules[k].kind == TARGET_SANDBOX)
+				r = &ld->p->rules[k];
+		if (r)
+			errlist_add(ld->el, r->loc.file, r->loc.line,
+				    r->loc.col,
+				    "'%s': a link needs a network interface, and network: none has none",
+				    r->domain);
+	}
 }
 
 /**

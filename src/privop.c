@@ -41,6 +41,14 @@
  *                    PRIVOP_PROXY     open (1) or close (0) the proxy's
  *                                     listeners, for a live policy change
  *                                     that starts it; PRIVOP_REPLY
+ *                    PRIVOP_PEERS     0..PRIVOP_PEERS_MAX struct
+ *                                     privop_peer: the sandboxes this one
+ *                                     has a live link to (sblink.c), whose
+ *                                     names the DNS interceptor answers;
+ *                                     PRIVOP_REPLY. Each entry well formed
+ *                                     on its own: a sandbox name, the rest
+ *                                     of its field, the padding and an
+ *                                     absent IPv6 address zero
  *
  * Receiving (privop_recv()) reads one datagram into a buffer of exactly
  * PRIVOP_MSG_MAX bytes, with MSG_CMSG_CLOEXEC; it refuses (-EINVAL, with
@@ -134,6 +142,8 @@ static size_t privop_body_len(unsigned type, unsigned n)
 		return 0;
 	case PRIVOP_PROXY:
 		return sizeof(struct privop_proxy);
+	case PRIVOP_PEERS:
+		return (size_t)n * sizeof(struct privop_peer);
 	}
 	return SIZE_MAX;
 }
@@ -224,6 +234,45 @@ static bool privop_log_ok(const char *s, size_t len, const char **why)
 }
 
 /**
+ * privop_peer_wellformed() - one PRIVOP_PEERS entry, on its own
+ * @e:		entry
+ * @why:	set to the reason when refused
+ *
+ * Return: true if its name is a sandbox name (1..MOAT_NAME_MAX of
+ *	   [A-Za-z0-9_.-], a letter or digit first) with the rest of its
+ *	   field zero, @has6 is 0 or 1, and the padding and an absent IPv6
+ *	   address are zero
+ */
+static bool privop_peer_wellformed(const struct privop_peer *e,
+				   const char **why)
+{
+	static const uint8_t zero[PRIVOP_PEER_NAME] = { 0 };
+	size_t i;
+
+	if (!e->namelen || e->namelen > MOAT_NAME_MAX) {
+		*why = "peer name length out of range";
+		return false;
+	}
+	for (i = 0; i < e->namelen; i++) {
+		unsigned char ch = (unsigned char)e->name[i];
+
+		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+		      (ch >= '0' && ch <= '9') ||
+		      (i && (ch == '_' || ch == '.' || ch == '-')))) {
+			*why = "peer name is not a sandbox name";
+			return false;
+		}
+	}
+	if (memcmp(e->name + e->namelen, zero, PRIVOP_PEER_NAME - e->namelen) ||
+	    e->pad[0] || e->pad[1] || e->has6 > 1 ||
+	    (!e->has6 && memcmp(e->addr6, zero, sizeof(e->addr6)))) {
+		*why = "peer entry not zero where it must be";
+		return false;
+	}
+	return true;
+}
+
+/**
  * privop_decode() - check the structure of a received message
  * @m:		message, in a buffer of PRIVOP_MSG_MAX bytes
  * @len:	bytes received, at most PRIVOP_MSG_MAX
@@ -269,6 +318,12 @@ int privop_decode(const struct privop_msg *m, size_t len, unsigned accept,
 			return -EINVAL;
 		}
 		break;
+	case PRIVOP_PEERS:
+		if (n > PRIVOP_PEERS_MAX) {
+			*why = "peer count out of range";
+			return -EINVAL;
+		}
+		break;
 	default:
 		if (n) {
 			*why = "count in a message without entries";
@@ -302,6 +357,11 @@ int privop_decode(const struct privop_msg *m, size_t len, unsigned accept,
 			*why = "proxy request neither open nor close";
 			return -EINVAL;
 		}
+		break;
+	case PRIVOP_PEERS:
+		for (i = 0; i < n; i++)
+			if (!privop_peer_wellformed(&m->peer[i], why))
+				return -EINVAL;
 		break;
 	}
 	return 0;
@@ -552,6 +612,37 @@ void privop_proxy_encode(struct privop_msg *m, uint32_t seq, bool open)
 {
 	privop_init(m, PRIVOP_PROXY, seq);
 	m->proxy.open = open;
+}
+
+/**
+ * privop_add_peer() - append one entry to a PRIVOP_PEERS message
+ * @m:		message, privop_init() with PRIVOP_PEERS
+ * @name:	the linked sandbox's name
+ * @addr4:	its IPv4 address
+ * @addr6:	its IPv6 address, or NULL
+ *
+ * Return: 0, -E2BIG if the message is full, -EINVAL for a name too long
+ */
+int privop_add_peer(struct privop_msg *m, const char *name,
+		    const uint8_t addr4[4], const uint8_t *addr6)
+{
+	struct privop_peer *e;
+	size_t len = strlen(name);
+
+	if (m->hdr.n >= PRIVOP_PEERS_MAX)
+		return -E2BIG;
+	if (!len || len > MOAT_NAME_MAX)
+		return -EINVAL;
+	e = &m->peer[m->hdr.n++];
+	memset(e, 0, sizeof(*e));
+	e->namelen = (uint8_t)len;
+	memcpy(e->name, name, len);
+	memcpy(e->addr4, addr4, 4);
+	if (addr6) {
+		e->has6 = 1;
+		memcpy(e->addr6, addr6, 16);
+	}
+	return 0;
 }
 
 /**

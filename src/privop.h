@@ -27,6 +27,9 @@
  *			(no body)
  * @PRIVOP_PROXY:	core -> worker: open the proxy's listeners (body: 1),
  *			or close them again (0)
+ * @PRIVOP_PEERS:	core -> worker: the sandboxes this one has a live link
+ *			to, whose names its DNS interceptor answers (0 to
+ *			PRIVOP_PEERS_MAX struct privop_peer)
  * @PRIVOP_TYPE_END:	one past the last type
  */
 enum privop_type {
@@ -38,6 +41,7 @@ enum privop_type {
 	PRIVOP_POLICY,
 	PRIVOP_STATUS,
 	PRIVOP_PROXY,
+	PRIVOP_PEERS,
 	PRIVOP_TYPE_END,
 };
 
@@ -50,7 +54,8 @@ enum privop_type {
 				 PRIVOP_BIT(PRIVOP_PINS_SYNC) | \
 				 PRIVOP_BIT(PRIVOP_POLICY) | \
 				 PRIVOP_BIT(PRIVOP_STATUS) | \
-				 PRIVOP_BIT(PRIVOP_PROXY))
+				 PRIVOP_BIT(PRIVOP_PROXY) | \
+				 PRIVOP_BIT(PRIVOP_PEERS))
 
 /**
  * struct privop_hdr - the start of every message
@@ -113,6 +118,28 @@ struct privop_proxy {
 	int32_t open;
 };
 
+#define PRIVOP_PEERS_MAX	64	/* SBLINK_PEERS_MAX */
+#define PRIVOP_PEER_NAME	56	/* struct privop_peer.name */
+
+/**
+ * struct privop_peer - one linked sandbox, body of PRIVOP_PEERS
+ * @namelen:	length of @name, 1..MOAT_NAME_MAX
+ * @has6:	1 if @addr6 is set, else 0 (and @addr6 zero)
+ * @pad:	zero
+ * @addr4:	IPv4 address, network order
+ * @addr6:	IPv6 address, network order
+ * @name:	the sandbox's name (as state_name_valid() takes it), @namelen
+ *		bytes, the rest zero
+ */
+struct privop_peer {
+	uint8_t namelen;
+	uint8_t has6;
+	uint8_t pad[2];
+	uint8_t addr4[4];
+	uint8_t addr6[16];
+	char name[PRIVOP_PEER_NAME];
+};
+
 /**
  * struct privop_msg - any message, as sent or received
  * @hdr:	header
@@ -120,6 +147,7 @@ struct privop_proxy {
  * @reply:	PRIVOP_REPLY
  * @policy:	PRIVOP_POLICY
  * @proxy:	PRIVOP_PROXY
+ * @peer:	PRIVOP_PEERS: @hdr.n entries
  * @log:	PRIVOP_LOG: @hdr.n bytes, no terminating NUL
  */
 struct privop_msg {
@@ -129,6 +157,7 @@ struct privop_msg {
 		struct privop_reply reply;
 		struct privop_policy policy;
 		struct privop_proxy proxy;
+		struct privop_peer peer[PRIVOP_PEERS_MAX];
 		char log[LOG_RECORD_MAX];
 	};
 };
@@ -142,6 +171,12 @@ static_assert(sizeof(struct privop_reply) == 4, "privop_reply layout");
 static_assert(sizeof(struct privop_policy) == 8, "privop_policy layout");
 static_assert(sizeof(struct privop_proxy) == 4, "privop_proxy layout");
 static_assert(offsetof(struct privop_msg, pin) == 8, "privop_msg layout");
+static_assert(sizeof(struct privop_peer) == 80, "privop_peer layout");
+static_assert(offsetof(struct privop_peer, name) == 24, "privop_peer layout");
+static_assert(PRIVOP_PEERS_MAX * sizeof(struct privop_peer) <=
+	      NFT_PIN_BATCH_MAX * sizeof(struct privop_pin),
+	      "the peers fit the largest body");
+static_assert(MOAT_NAME_MAX < PRIVOP_PEER_NAME, "a name fits privop_peer");
 static_assert(NFT_PIN_BATCH_MAX * sizeof(struct privop_pin) >= LOG_RECORD_MAX,
 	      "the pin batch is the largest body");
 static_assert(sizeof(struct privop_msg) ==
@@ -168,6 +203,8 @@ int privop_log_encode(struct privop_msg *m, uint32_t seq, const char *line,
 void privop_reply_encode(struct privop_msg *m, uint32_t seq, int32_t status);
 void privop_policy_encode(struct privop_msg *m, uint32_t seq, uint64_t len);
 void privop_proxy_encode(struct privop_msg *m, uint32_t seq, bool open);
+int privop_add_peer(struct privop_msg *m, const char *name,
+		    const uint8_t addr4[4], const uint8_t *addr6);
 
 int privop_policy_memfd(const char *text, size_t len);
 int privop_policy_read(int fd, uint64_t len, char **out);

@@ -98,6 +98,11 @@ int ptest_parse_dest(const char *arg, struct ptest_dest *d,
 		}
 		d->kind = PTEST_HOST;
 		break;
+	case TARGET_SANDBOX:
+		errlist_add(el, "DEST", 0, 0,
+			    "'%s': give a name, an address or 'host'; 'moat inspect' shows a sandbox's links",
+			    arg);
+		goto out;
 	case TARGET_DOMAIN:
 		if (r->domain[0] == '*') {
 			errlist_add(el, "DEST", 0, 0,
@@ -205,7 +210,8 @@ static const char *ptest_rule_text(const struct rule *r, char *buf,
 		t[0] = '\0';
 	}
 	o = (size_t)snprintf(buf, len, "%s %s", r->allow ? "allow" : "deny",
-			     r->kind == TARGET_DOMAIN ? r->domain : t);
+			     r->kind == TARGET_DOMAIN ||
+			     r->kind == TARGET_SANDBOX ? r->domain : t);
 	for (i = 0; i < r->nports && o < len; i++) {
 		if (r->ports[i].lo == r->ports[i].hi)
 			o += (size_t)snprintf(buf + o, len - o, "%s%u",

@@ -89,6 +89,7 @@
 #include "netns.h"
 #include "nft.h"
 #include "sandbox.h"
+#include "sblink.h"
 #include "supervisor.h"
 
 /* metric of the local route of ::1 through an attached sandbox's
@@ -340,6 +341,8 @@ int sandbox_nft_write(const struct moat_config *c, const struct sb_state *s,
 
 		if (hf)
 			fprintf(hf, "%016llx\n", (unsigned long long)h);
+		if (sblink_in_use(c))	/* a table made again: its links */
+			sblink_sync(c, NULL, s->name);
 	}
 	return need_base ? 1 : 0;
 }
@@ -473,6 +476,8 @@ int sandbox_nft_restore(const struct moat_config *c, const struct sb_state *self
 				ifs[i], strerror(-ret));
 	*n = nif;
 	free(ifs);
+	if (sblink_in_use(c))	/* the link sets came back empty */
+		sblink_sync(c, NULL, self->name);
 	return 1;
 }
 
@@ -1423,6 +1428,9 @@ int sandbox_create(const struct moat_config *c, const struct sb_opts *o,
 			goto fail;
 		}
 	}
+	/* no element a failed sync left may name its interface (sblink.c) */
+	if (sblink_dirty(c) && sblink_sync(c, NULL, NULL))
+		goto fail;
 	if (sandbox_setup_net(c, &s, o->pol, nsfd))
 		goto fail;
 	msg_debug_step("create: links, addresses, rules");
@@ -1436,6 +1444,10 @@ int sandbox_create(const struct moat_config *c, const struct sb_opts *o,
 			strerror(-err));
 		goto fail;
 	}
+	/* links to and from it open now (sblink.c) */
+	if (sblink_concerns(c, s.name, o->pol, NULL) &&
+	    sblink_sync(c, NULL, NULL))
+		goto fail;
 	state_unlock(lock);
 	*out = s;
 	return 0;
@@ -1632,7 +1644,7 @@ static int sandbox_teardown_ns(const struct moat_config *c,
 		msg_debug_step("teardown: inside");
 		{
 			struct policy pol;
-			bool have;
+			bool have, links;
 
 			autofree char *pp = state_path(c, s->name,
 						       "policy.yaml");
@@ -1640,6 +1652,11 @@ static int sandbox_teardown_ns(const struct moat_config *c,
 			policy_init(&pol);
 			have = !access(pp, F_OK) &&
 			       !sandbox_load_policy(c, s->name, &pol);
+			links = sblink_concerns(c, s->name,
+						have ? &pol : NULL, NULL);
+			/* its links close before its rules go (sblink.c) */
+			if (links && sblink_sync(c, s->name, s->name))
+				ret = -1;
 			if (sandbox_nft_del(s, have ? &pol : NULL))
 				ret = -1;
 			policy_free(&pol);

@@ -133,6 +133,7 @@
 #include "log.h"
 #include "nft.h"
 #include "sandbox.h"
+#include "sblink.h"
 #include "supervisor.h"
 #include "svctl.h"
 #include "update.h"
@@ -641,6 +642,37 @@ static json_t *sv_update(struct sv *sv)
 }
 
 /**
+ * sv_worker_peers() - give the worker the names of the linked sandboxes
+ * @sv:		supervisor
+ *
+ * The sandboxes this one has a live link to (sblink_peers(), from their
+ * records and policies), whose names NAME.moat.internal its DNS
+ * interceptor answers. Sent after the worker starts and whenever links
+ * change ("links" on the control socket, from sblink_sync()).
+ *
+ * Return: 0, or -errno
+ */
+static int sv_worker_peers(struct sv *sv)
+{
+	static struct sblink_peer peers[SBLINK_PEERS_MAX];
+	static struct privop_msg m;
+	int32_t st = 0;
+	int n, i, ret;
+
+	if (sv->wk.pid <= 0)
+		return -ESRCH;
+	n = sblink_peers(sv->c, sv->s.name, &sv->pol, peers,
+			 SBLINK_PEERS_MAX);
+	privop_init(&m, PRIVOP_PEERS, 0);
+	for (i = 0; i < n; i++)
+		privop_add_peer(&m, peers[i].name, peers[i].addr4.addr,
+				peers[i].has_v6 ? peers[i].addr6.addr : NULL);
+	ret = worker_request(&sv->wk, &m, -1, sv_serve_req, sv,
+			     SV_STATUS_WAIT_MS, &st);
+	return ret ? ret : st;
+}
+
+/**
  * sv_ctl_conn() - serve one control request
  * @sv:		supervisor
  * @fd:		connection (closed here)
@@ -664,6 +696,11 @@ static void sv_ctl_conn(struct sv *sv, int fd)
 		resp = sv_status(sv);
 	} else if (!strcmp(buf, "update")) {
 		resp = sv_update(sv);
+	} else if (!strcmp(buf, "links")) {
+		int ret = sv_worker_peers(sv);
+
+		resp = ret ? json_pack("{s:s}", "error", strerror(-ret)) :
+			     json_pack("{s:b}", "ok", 1);
 	} else if (!strcmp(buf, "stop")) {
 		resp = json_pack("{s:b}", "ok", 1);
 		sv->quit = true;
@@ -878,6 +915,9 @@ static int sv_worker_start(struct sv *sv, char **err)
 		worker_close(&sv->wk);
 		return -1;
 	}
+	/* a restarted worker, or an adopted sandbox's: its links' names */
+	if (sv->has_dns && policy_has_links(&sv->pol))
+		sv_worker_peers(sv);
 	return 0;
 }
 

@@ -370,9 +370,9 @@ static bool update_is_quic_port(const struct policy *p, uint8_t proto,
  * @j:		judge
  * @fl:		the flow
  *
- * Other sandboxes, DNS and its bypasses, multicast and (with domain
- * rules) UDP that may be QUIC never; then the rules in order, and the
- * default.
+ * Other sandboxes only on a port a link rule names; DNS and its
+ * bypasses, multicast and (with domain rules) UDP that may be QUIC never;
+ * then the rules in order, and the default.
  *
  * Return: true if allowed
  */
@@ -384,8 +384,16 @@ static bool update_fwd_allows(const struct update_judge *j,
 	size_t k;
 
 	if (prefix_contains(&j->pool4, &fl->dst) ||
-	    (j->pool6.family && prefix_contains(&j->pool6, &fl->dst)) ||
-	    update_is_i4_port(fl->proto, fl->dport) || g == GROUP_MULTICAST ||
+	    (j->pool6.family && prefix_contains(&j->pool6, &fl->dst))) {
+		/* another sandbox: only over a link, which needs the
+		 * peer's consent too; "moat update" then cuts what is no
+		 * longer live (sblink_sync()) */
+		for (k = 0; k < p->nrules; k++)
+			if (policy_link_port(&p->rules[k], fl->proto, fl->dport))
+				return true;
+		return false;
+	}
+	if (update_is_i4_port(fl->proto, fl->dport) || g == GROUP_MULTICAST ||
 	    update_is_quic_port(p, fl->proto, fl->dport))
 		return false;
 	for (k = 0; k < p->nrules; k++) {
@@ -401,6 +409,8 @@ static bool update_fwd_allows(const struct update_judge *j,
 		case TARGET_GROUP:
 			if (r->group != GROUP_HOST && r->group == g)
 				return r->allow;
+			break;
+		case TARGET_SANDBOX:	/* links: judged above */
 			break;
 		case TARGET_DOMAIN:
 			if (r->allow && j->dns &&

@@ -25,6 +25,11 @@
  *          DNS, probed below;
  *        - the other canary, both ways, TCP, UDP and ICMP echo, v4 and
  *          v6 (I1);
+ *        - the canaries' link, the one exception to I1: canary a allows
+ *          sandbox:b on TCP VERIFY_LINK and canary b accepts sandbox:a
+ *          there, so a reaches b on that port (a reset from b's own
+ *          stack: nothing listens), v4 and v6, and on nothing else: UDP
+ *          to that port, and b to a, are blocked;
  *        - every metadata address of SPEC §4, TCP 80 (I3);
  *        - a DNS query for a random name that no rule allows, over UDP
  *          and TCP: NXDOMAIN from moat's interceptor, never forwarded (I4);
@@ -86,6 +91,7 @@
 #define VERIFY_ADDRS_MAX	512	/* host addresses */
 #define VERIFY_FIXED_TCP	{ 22, 2375, 2376, 6443, 10250 }
 #define VERIFY_DISCARD		9	/* port probed on the other canary */
+#define VERIFY_LINK		7U	/* the canaries' link, a to b, TCP */
 #define VERIFY_PROXY_HOSTS	32	/* host IPv4 addresses via the proxy */
 
 static const char usage_verify[] =
@@ -157,6 +163,8 @@ static void verify_signal(int sig)
 enum vexp {
 	EXP_BLOCKED,	/* rejected, dropped, or no route */
 	EXP_REACHED,	/* connected or answered */
+	EXP_LINKED,	/* over a link: connected, or reset by the peer's
+			 * own stack (nothing listens there) */
 	EXP_NXDOMAIN,	/* NXDOMAIN (from moat's interceptor) */
 	EXP_RESOLVED,	/* a DNS answer with rcode NOERROR */
 };
@@ -337,6 +345,8 @@ struct canary {
  * @nhost4:	their number
  * @t:		the operator's targets (live), or NULL
  * @k:		canary index
+ * @peer:	the other canary's name: a link from a to b on TCP
+ *		VERIFY_LINK (a allows it, b accepts it)
  *
  * The deny canary has one allowed name, so that its DNS is judged and its
  * TCP 443 goes through the proxy; simulated, its upstream is the world's
@@ -349,7 +359,8 @@ struct canary {
  */
 static int verify_canary_policy(struct policy *p, bool simulate, bool simulate_a,
 				const struct prefix *host4, size_t nhost4,
-				const struct verify_targets *t, int k_canary)
+				const struct verify_targets *t, int k_canary,
+				const char *peer)
 {
 	char rule[INET6_ADDRSTRLEN + 300], a[INET6_ADDRSTRLEN];
 	struct errlist el = { 0 };
@@ -370,6 +381,12 @@ static int verify_canary_policy(struct policy *p, bool simulate, bool simulate_a
 		p->egress_default = EGRESS_DENY;
 		ret = policy_parse_rule_arg(p, "example.com:443/tcp", true,
 					    "canary", &el);
+	}
+	if (!ret) {
+		snprintf(rule, sizeof(rule), POLICY_LINK_PREFIX "%.*s:%u/tcp",
+			 MOAT_NAME_MAX, peer, VERIFY_LINK);
+		ret = k_canary ? policy_parse_accept_arg(p, rule, &el) :
+				 policy_parse_rule_arg(p, rule, true, "canary", &el);
 	}
 	if (!ret && t && t->dns && k_canary == 1) {
 		snprintf(rule, sizeof(rule), "%s:443/tcp", t->dns);
@@ -428,17 +445,20 @@ static int verify_canaries_make(const struct moat_config *c, struct canary *cn,
 	snprintf(sfx, sizeof(sfx), "%08x", r);
 	if (w)
 		snprintf(sfx, sizeof(sfx), "%s", w->sfx);
+	for (k = 0; k < 2; k++)
+		snprintf(cn[k].name, sizeof(cn[k].name), WORLD_CANARY_FMT, sfx,
+			 'a' + k);
 	for (k = 0; k < 2; k++) {
 		struct sb_opts o = { 0 };
 		struct policy p;
 		int ret;
 
-		snprintf(cn[k].name, sizeof(cn[k].name), WORLD_CANARY_FMT, sfx, 'a' + k);
 		if (verify_stop)
 			return -1;
 		policy_init(&p);
 		if (verify_canary_policy(&p, simulate, simulate && k == 0,
-					 k ? host4 : NULL, k ? nhost4 : 0, t, k)) {
+					 k ? host4 : NULL, k ? nhost4 : 0, t, k,
+					 cn[!k].name)) {
 			policy_free(&p);
 			return -1;
 		}
@@ -782,7 +802,7 @@ static void verify_plan(struct vplan *pl, const struct moat_config *c,
 			const struct prefix *host4, size_t nhost4)
 {
 	enum probe_kind pk[] = { PROBE_TCP, PROBE_UDP, PROBE_ICMP };
-	char what[64], qname[64];
+	char what[96], qname[64];
 	struct vprobe *v;
 	uint32_t r;
 	size_t k;
@@ -805,6 +825,23 @@ static void verify_plan(struct vplan *pl, const struct moat_config *c,
 				vplan_add(pl, from, pk[k], AF_INET6, to->addr6.addr,
 					  VERIFY_DISCARD, "I1", EXP_BLOCKED, what);
 		}
+	}
+
+	/* their link: a to b on TCP VERIFY_LINK, and nothing else */
+	for (k = 0; k < 2; k++) {
+		int af = k ? AF_INET6 : AF_INET;
+		const struct sb_state *a = &cn[0].s, *b = &cn[1].s;
+
+		if (k && (!a->has_v6 || !b->has_v6))
+			continue;
+		snprintf(what, sizeof(what), "sandbox %s, linked,", b->name);
+		vplan_add(pl, 0, PROBE_TCP, af, k ? b->addr6.addr : b->addr4.addr,
+			  VERIFY_LINK, "I1", EXP_LINKED, what);
+		vplan_add(pl, 0, PROBE_UDP, af, k ? b->addr6.addr : b->addr4.addr,
+			  VERIFY_LINK, "I1", EXP_BLOCKED, what);
+		snprintf(what, sizeof(what), "sandbox %s, linked,", a->name);
+		vplan_add(pl, 1, PROBE_TCP, af, k ? a->addr6.addr : a->addr4.addr,
+			  VERIFY_LINK, "I1", EXP_BLOCKED, what);
 	}
 
 	/* cloud metadata (I3): a connect, no request */
@@ -870,7 +907,8 @@ static void verify_plan(struct vplan *pl, const struct moat_config *c,
  */
 static const char *verify_exp_name(enum vexp e)
 {
-	return e == EXP_REACHED ? "reached" : e == EXP_NXDOMAIN ? "NXDOMAIN" :
+	return e == EXP_REACHED || e == EXP_LINKED ? "reached" :
+	       e == EXP_NXDOMAIN ? "NXDOMAIN" :
 	       e == EXP_RESOLVED ? "resolved" :
 	       "blocked";
 }
@@ -888,6 +926,8 @@ static bool verify_match(const struct vprobe *v)
 	switch (v->exp) {
 	case EXP_REACHED:
 		return o == OBS_CONNECTED || o == OBS_ANSWERED;
+	case EXP_LINKED:
+		return o == OBS_CONNECTED || o == OBS_RESET;
 	case EXP_NXDOMAIN:
 		return o == OBS_NXDOMAIN;
 	case EXP_RESOLVED:

@@ -77,6 +77,8 @@
 #include <ldns/ldns.h>
 
 #include "dns.h"
+#include "privop.h"
+#include "sblink.h"
 
 #define DNS_EDE_OPT		15	/* EDNS option code, RFC 8914 */
 #define DNS_EDE_OTHER		0
@@ -698,6 +700,56 @@ static void dns_forward(struct dns *d, ldns_pkt *req, const struct dns_q *q0)
 }
 
 /**
+ * dns_set_peers() - the names of the linked sandboxes (PRIVOP_PEERS)
+ * @d:		interceptor
+ * @m:		the core's message, well formed (privop_decode())
+ *
+ * Each sandbox this one has a live link to is answered as
+ * NAME.moat.internal (SBLINK_DOMAIN), lower case, with its IPv4 address
+ * and, if it has one and this sandbox has IPv6, its IPv6 address. The
+ * table replaces the one before.
+ */
+void dns_set_peers(struct dns *d, const struct privop_msg *m)
+{
+	size_t i, k, n = 0;
+
+	for (i = 0; i < m->hdr.n && i < DNS_PEERS_MAX; i++) {
+		const struct privop_peer *e = &m->peer[i];
+		struct dns_record r = { 0 };
+
+		for (k = 0; k < e->namelen; k++)
+			r.name[k] = (char)tolower((unsigned char)e->name[k]);
+		snprintf(r.name + k, sizeof(r.name) - k, ".%s", SBLINK_DOMAIN);
+		r.addr.family = AF_INET;
+		r.addr.plen = 32;
+		memcpy(r.addr.addr, e->addr4, 4);
+		d->peers[n++] = r;
+		if (!e->has6 || !d->s->has_v6)
+			continue;
+		r.addr.family = AF_INET6;
+		r.addr.plen = 128;
+		memcpy(r.addr.addr, e->addr6, 16);
+		d->peers[n++] = r;
+	}
+	d->npeers = n;
+}
+
+/**
+ * dns_internal() - whether a name is under SBLINK_DOMAIN
+ * @name:	normalised name
+ *
+ * Return: true for "moat.internal" and every name below it
+ */
+static bool dns_internal(const char *name)
+{
+	size_t l = strlen(name), sl = strlen(SBLINK_DOMAIN);
+
+	return !strcmp(name, SBLINK_DOMAIN) ||
+	       (l > sl && name[l - sl - 1] == '.' &&
+		!strcmp(name + l - sl, SBLINK_DOMAIN));
+}
+
+/**
  * dns_local_records() - answer from dns.records, if the name is there
  * @d:		interceptor
  * @req:	query
@@ -713,8 +765,10 @@ static bool dns_local_records(struct dns *d, const ldns_pkt *req,
 	ldns_pkt *r = NULL;
 	size_t i;
 
-	for (i = 0; i < p->ndns_records; i++) {
-		const struct dns_record *rec = &p->dns_records[i];
+	for (i = 0; i < p->ndns_records + d->npeers; i++) {
+		const struct dns_record *rec = i < p->ndns_records ?
+					       &p->dns_records[i] :
+					       &d->peers[i - p->ndns_records];
 		int want = q0->qtype == LDNS_RR_TYPE_A ? AF_INET :
 			   q0->qtype == LDNS_RR_TYPE_AAAA ? AF_INET6 : 0;
 		ldns_rdf *owner, *rd;
@@ -742,11 +796,20 @@ static bool dns_local_records(struct dns *d, const ldns_pkt *req,
 		ldns_rr_push_rdf(rr, rd);
 		ldns_pkt_push_rr(r, LDNS_SECTION_ANSWER, rr);
 	}
+	if (!found && dns_internal(q0->qname)) {
+		/* moat's own names never leave: no link, no such name */
+		r = dns_reply_new(req, LDNS_RCODE_NXDOMAIN);
+		d->ctr[DNS_C_LOCAL]++;
+		dns_log(d, q0->qname, q0->qtype, "nxdomain", "no-link");
+		dns_reply(d, r, q0);
+		return true;
+	}
 	if (!found)
 		return false;
 	ldns_pkt_set_aa(r, true);
 	d->ctr[DNS_C_LOCAL]++;
-	dns_log(d, q0->qname, q0->qtype, "local", "dns.records");
+	dns_log(d, q0->qname, q0->qtype, "local",
+		dns_internal(q0->qname) ? "link" : "dns.records");
 	dns_reply(d, r, q0);
 	return true;
 }

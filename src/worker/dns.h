@@ -28,6 +28,7 @@
 #define DNS_UP_EDNS_TCP		4096	/* the same for a client over TCP:
 					 * as large as a datagram carries */
 #define DNS_LAT_N		1024	/* pin latencies kept for dns_stats() */
+#define DNS_PEERS_MAX		64	/* linked sandboxes named (PRIVOP_PEERS_MAX) */
 
 /**
  * struct dns_q - one query forwarded upstream
@@ -154,6 +155,10 @@ enum dns_ctr {
  *		by the kernel, for the last DNS_LAT_N pinned answers (a ring)
  * @nlat:	entries of @lat used
  * @lat_next:	next entry of @lat to overwrite
+ * @peers:	names of the sandboxes this one has a live link to,
+ *		"name.moat.internal" in lower case, one entry per address
+ *		(dns_set_peers())
+ * @npeers:	entries of @peers used
  * @pin_next:	next slot of @pins to overwrite
  * @npins:	slots of @pins used so far
  * @ctr:	counters
@@ -188,6 +193,8 @@ struct dns {
 	uint32_t lat[DNS_LAT_N];
 	size_t nlat;
 	size_t lat_next;
+	struct dns_record peers[DNS_PEERS_MAX * 2];
+	size_t npeers;
 };
 
 int dns_init(struct dns *d, int epfd, const struct policy *pol,
@@ -195,6 +202,8 @@ int dns_init(struct dns *d, int epfd, const struct policy *pol,
 void dns_init_state(struct dns *d, int epfd, const struct policy *pol,
 		    const struct sb_state *s, struct log *log);
 int dns_pinner_open(struct dns *d);
+struct privop_msg;
+void dns_set_peers(struct dns *d, const struct privop_msg *m);
 int dns_pins_apply(struct dns *d, const struct nft_pin *pins, size_t n,
 		   bool del);
 void dns_pins_carry(struct dns *d, const struct dns *from);

@@ -49,7 +49,8 @@
  *        of the policy (privop_check_pins()).
  *   ctl  core -> worker: PRIVOP_STATUS (refresh the gauges the core
  *        reads), PRIVOP_PROXY (open the proxy's listeners, or close them
- *        again), PRIVOP_POLICY (a live policy change: the new policy in a
+ *        again), PRIVOP_PEERS (the linked sandboxes whose names the DNS
+ *        interceptor answers), PRIVOP_POLICY (a live policy change: the new policy in a
  *        sealed memfd; the worker re-judges its relays and answers how
  *        many it cut), each answered PRIVOP_REPLY.
  *   log  worker -> core: PRIVOP_LOG, one record each; the core, which
@@ -343,8 +344,8 @@ static void worker_ctl(struct wk *w)
 	int mfd, ret;
 
 	ret = privop_recv(WK_FD_CTL, &m, PRIVOP_BIT(PRIVOP_STATUS) |
-			  PRIVOP_BIT(PRIVOP_PROXY) | PRIVOP_BIT(PRIVOP_POLICY),
-			  &mfd, &why);
+			  PRIVOP_BIT(PRIVOP_PROXY) | PRIVOP_BIT(PRIVOP_POLICY) |
+			  PRIVOP_BIT(PRIVOP_PEERS), &mfd, &why);
 	if (ret == -EAGAIN)
 		return;
 	if (ret <= 0) {
@@ -372,6 +373,11 @@ static void worker_ctl(struct wk *w)
 			fwd_proxy_close(&w->sh->fwd);
 			ret = 0;
 		}
+		break;
+	case PRIVOP_PEERS:
+		if (w->has_dns)
+			dns_set_peers(&w->sh->dns, &m);
+		ret = 0;
 		break;
 	default:	/* PRIVOP_POLICY, with its memfd */
 		ret = worker_policy(w, mfd, m.policy.len);

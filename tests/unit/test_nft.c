@@ -462,6 +462,64 @@ static void test_proxy_redirect(void **state)
 }
 
 /**
+ * test_links() - a sender's link rules, and the link sets' elements
+ * @state:	unused
+ */
+static void test_links(void **state)
+{
+	static const struct nft_link l[] = {
+		{ NFT_LINK_LIVE, "moat7", "moat9", IPPROTO_TCP, 5432 },
+		{ NFT_LINK_LIVE, "moat7", "moat9", IPPROTO_UDP, 5432 },
+		{ NFT_LINK_NOSELF, "moat3", "moat9", IPPROTO_TCP, 6000 },
+	};
+	char *out, *buf = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	(void)state;
+	/* links never go through the proxy: the pools are left unmarked */
+	out = compile_any_proxy("version: 1\negress:\n  default: deny\n  rules:\n"
+				"    - allow: sandbox:db\n      ports: [443]\n"
+				"    - allow: github.com\n      ports: [443]\n", true);
+	assert_non_null(strstr(out, "add rule inet moat moat7_pre ip daddr @pool4 accept"));
+	assert_non_null(strstr(out, "add rule inet moat moat7_pre ip6 daddr @pool6 accept"));
+	assert_true(pos(out, "moat7_pre ip daddr @pool4 accept") < pos(out, "to the proxy"));
+	assert_true(pos(out, "moat7_pre ip daddr @pool4 accept") > pos(out, "ip saddr != 10.231.0.30"));
+	/* a new connection on a live link: bounded, accepted, before I1 */
+	assert_non_null(strstr(out, "add rule inet moat moat7_fwd oifname \"moat*\" ct state new"
+				    " iifname . oifname . meta l4proto . th dport @links goto moat7_lk"));
+	assert_true(pos(out, "goto moat7_lk") < pos(out, "ip daddr @pool4 limit"));
+	assert_true(pos(out, "goto moat7_lk") > pos(out, "moat7_fwd ct state new ct mark set"));
+	assert_true(pos(out, "moat7_lk iifname \"moat7\" ct state new add @moat7_flows") <
+		    pos(out, "moat7_lk counter name \"moat7_a_rule_egress\" counter accept"));
+	free(out);
+
+	/* without link rules: none of it (an accept alone needs nothing of
+	 * the receiver's chains) */
+	out = compile_any_proxy("version: 1\negress:\n  rules:\n"
+				"    - allow: github.com\n      ports: [443]\n"
+				"ingress:\n  accept: [{from: sandbox:a, ports: [80]}]\n",
+				true);
+	assert_null(strstr(out, "@links"));
+	assert_null(strstr(out, "_lk"));
+	assert_null(strstr(out, "@pool4 accept"));
+	free(out);
+
+	f = open_memstream(&buf, &len);
+	assert_non_null(f);
+	nft_links_text(f, l, ARRAY_SIZE(l));
+	fclose(f);
+	assert_non_null(strstr(buf, "flush set inet moat links\n"
+				    "add element inet moat links { \"moat7\" . \"moat9\" . tcp . 5432,"
+				    " \"moat7\" . \"moat9\" . udp . 5432 }\n"));
+	assert_non_null(strstr(buf, "flush set inet moat link_nopeer\n"
+				    "flush set inet moat link_noself\n"
+				    "add element inet moat link_noself { \"moat3\" . \"moat9\" . tcp . 6000 }\n"));
+	assert_true(pos(buf, "add set inet moat links") < pos(buf, "flush set inet moat links"));
+	free(buf);
+}
+
+/**
  * test_host_only_by_allow_host() - a CIDR allow never opens the host (I2)
  * @state:	unused
  */
@@ -843,6 +901,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_golden_base),
 		cmocka_unit_test(test_golden_policies),
+		cmocka_unit_test(test_links),
 		cmocka_unit_test(test_invariants_before_rules),
 		cmocka_unit_test(test_host_only_by_allow_host),
 		cmocka_unit_test(test_quic_drop),

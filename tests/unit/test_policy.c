@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <netinet/in.h>
 #include <cmocka.h>
 
 #include "policy.h"
@@ -253,6 +254,24 @@ static const struct {
 	{ "version: 1\ningress:\n  allow_from: [private]\n", 3, 16, "is not an address or CIDR" },
 	{ "version: 1\ningress:\n  allow_from: [10.0.0.0/8, 10.0.0.0/8]\n", 3, 28, "duplicate entry" },
 	{ "version: 1\ningress:\n  allow: []\n", 3, 3, "unknown key 'allow' in ingress" },
+	{ "version: 1\ningress:\n  accept: [{from: private, ports: [5432]}]\n", 3, 19, "from 'private' is not sandbox:NAME: only a named sandbox can be accepted" },
+	{ "version: 1\ningress:\n  accept: [{from: 10.0.0.0/8, ports: [5432]}]\n", 3, 19, "is not sandbox:NAME" },
+	{ "version: 1\ningress:\n  accept: [{from: \"*.x.com\", ports: [5432]}]\n", 3, 19, "is not sandbox:NAME" },
+	{ "version: 1\ningress:\n  accept: [{from: \"sandbox:*\", ports: [5432]}]\n", 3, 19, "not a wildcard" },
+	{ "version: 1\ningress:\n  accept: [{from: sandbox:public, ports: [5432]}]\n", 3, 19, "not a group of addresses" },
+	{ "version: 1\ningress:\n  accept: [{from: \"sandbox:10.1.2.0/24\", ports: [5432]}]\n", 3, 19, "not an address or CIDR" },
+	{ "version: 1\ningress:\n  accept: [{from: sandbox:agent}]\n", 3, 19, "'sandbox:agent': a link needs its ports" },
+	{ "version: 1\ningress:\n  accept: [{from: sandbox:agent, ports: [22], protocol: icmp}]\n", 3, 41, "not icmp" },
+	{ "version: 1\ningress:\n  accept: [{ports: [22]}]\n", 3, 12, "an entry needs 'from: sandbox:NAME'" },
+	{ "version: 1\ningress:\n  accept: [{from: sandbox:a, ports: [1], to: x}]\n", 3, 42, "unknown key 'to'" },
+	{ "version: 1\ningress:\n  accept: sandbox:a\n", 3, 11, "ingress.accept: expected a list" },
+	{ "version: 1\nnetwork: none\ningress:\n  accept: [{from: sandbox:a, ports: [1]}]\n", 4, 19, "a link needs a network interface" },
+	{ R "    - allow: sandbox:db\n", 4, 14, "'sandbox:db': a link needs its ports" },
+	{ R "    - allow: sandbox:db\n      ports: [\"1-300\"]\n", 5, 14, "at most 256 ports, this one 300" },
+	{ R "    - deny: sandbox:db\n      ports: [5432]\n", 5, 14, "a deny cannot name a sandbox" },
+	{ R "    - allow: \"sandbox:*\"\n      ports: [5432]\n", 4, 14, "not a wildcard" },
+	{ R "    - allow: sandbox:multicast\n      ports: [5432]\n", 4, 14, "not a group of addresses" },
+	{ R "    - allow: \"sandbox:fd00::/8\"\n      ports: [5432]\n", 4, 14, "not an address or CIDR" },
 
 	/* dns */
 	{ "version: 1\ndns:\n  rebind_protection: yes\n", 3, 22, "YAML 1.1 booleans are not accepted" },
@@ -571,6 +590,7 @@ static void test_defaults(void **state)
 		"ingress:\n"
 		"  publish: []\n"
 		"  allow_from: []\n"
+		"  accept: []\n"
 		"dns:\n"
 		"  rebind_protection: true\n"
 		"  block: []\n"
@@ -741,6 +761,7 @@ static void test_rule_args_good(void **state)
 		assert_int_equal(r->kind, good_rules[i].kind);
 		switch (r->kind) {
 		case TARGET_DOMAIN:
+		case TARGET_SANDBOX:
 			assert_string_equal(r->domain, good_rules[i].target);
 			break;
 		case TARGET_GROUP:
@@ -804,6 +825,20 @@ static const struct {
 	{ "2001:zz::1", "not a valid IPv6 address" },
 	{ "x.com:1:2", "not a valid IPv6 address" },
 	{ "bad_ch@r.com", "invalid character" },
+	{ "sandbox:db", "'sandbox:db': a link needs its ports" },
+	{ "sandbox:db/tcp", "a link needs its ports" },
+	{ "sandbox::5432", "'sandbox:' needs a sandbox name" },
+	{ "sandbox:*:5432", "a link names one sandbox, not a wildcard" },
+	{ "sandbox:db*:5432", "not a wildcard" },
+	{ "sandbox:private:5432", "not a group of addresses" },
+	{ "sandbox:10.0.0.0/8:5432", "not an address or CIDR" },
+	{ "sandbox:10.0.0.1:5432", "not an address or CIDR" },
+	{ "sandbox:-db:5432", "not a sandbox name" },
+	{ "sandbox:d@b:5432", "not a sandbox name" },
+	{ "sandbox:db:5432/icmp", "a link carries tcp, udp or any, not icmp" },
+	{ "sandbox:db:1-1024", "a link opens at most 256 ports, this one 1024" },
+	{ "sandbox:db:53/udp", "port 53 is never reachable" },
+	{ "sandbox:db:0", "port 0 out of range" },
 };
 
 /**
@@ -1035,6 +1070,103 @@ static char *fixpoint(const char *yaml)
 	return a;
 }
 
+static const char link_policy[] =
+	"version: 1\n"
+	"egress:\n"
+	"  default: deny\n"
+	"  rules:\n"
+	"    - allow: sandbox:db\n"
+	"      ports: [5432]\n"
+	"      protocol: tcp\n"
+	"ingress:\n"
+	"  accept:\n"
+	"    - from: sandbox:agent\n"
+	"      ports: [9001, 8080, 9000]\n"
+	"    - {from: sandbox:cron, ports: [8080], protocol: udp}\n";
+
+/**
+ * test_links() - link rules and ingress.accept as loaded, the --accept
+ * syntax, and what a policy tells of them
+ * @state:	unused
+ */
+static void test_links(void **state)
+{
+	static const char *const bad_accept[][2] = {
+		{ "db:5432", "expected sandbox:NAME:PORTS[/PROTO]" },
+		{ "10.0.0.1:5432", "only a named sandbox can be accepted" },
+		{ "sandbox:db", "a link needs its ports" },
+		{ "sandbox:*:5432", "not a wildcard" },
+		{ "sandbox:host:22", "not a group of addresses" },
+	};
+	struct errlist el = { 0 };
+	struct policy p, q;
+	size_t i;
+
+	policy_init(&p);
+	assert_int_equal(load(&p, &el, link_policy), 0);
+	assert_int_equal(p.nrules, 1);
+	assert_int_equal(p.rules[0].kind, TARGET_SANDBOX);
+	assert_string_equal(policy_link_peer(&p.rules[0]), "db");
+	assert_true(policy_link_port(&p.rules[0], IPPROTO_TCP, 5432));
+	assert_false(policy_link_port(&p.rules[0], IPPROTO_UDP, 5432));
+	assert_false(policy_link_port(&p.rules[0], IPPROTO_TCP, 5433));
+	assert_int_equal(p.naccept, 2);
+	assert_string_equal(policy_link_peer(&p.accept[0]), "agent");
+	assert_int_equal(p.accept[0].nports, 2);	/* merged: 8080, 9000-9001 */
+	assert_true(policy_link_port(&p.accept[0], IPPROTO_UDP, 9001));
+	assert_false(policy_link_port(&p.accept[1], IPPROTO_TCP, 8080));
+	assert_int_equal(p.accept[1].loc.line, 12);
+	assert_true(policy_has_links(&p));
+
+	/* --allow sandbox:NAME:PORTS[/PROTO] */
+	policy_init(&q);
+	assert_int_equal(policy_parse_rule_arg(&q, "sandbox:my-db.1_x:6001,5432,6000/udp", true, "--allow", &el), 0);
+	assert_int_equal(q.rules[0].kind, TARGET_SANDBOX);
+	assert_string_equal(policy_link_peer(&q.rules[0]), "my-db.1_x");
+	assert_int_equal(q.rules[0].proto, PROTO_UDP);
+	assert_int_equal(q.rules[0].nports, 2);
+	assert_true(policy_link_port(&q.rules[0], IPPROTO_UDP, 6001));
+	policy_free(&q);
+
+	/* --accept goes in front of the file's entries */
+	policy_init(&q);
+	assert_int_equal(policy_parse_accept_arg(&q, "sandbox:web:443/tcp", &el), 0);
+	assert_int_equal(q.naccept, 1);
+	assert_int_equal(q.nrules, 0);
+	assert_int_equal(policy_prepend_accept(&p, q.accept, q.naccept), 0);
+	assert_int_equal(p.naccept, 3);
+	assert_string_equal(p.accept[0].domain, "sandbox:web");
+	assert_string_equal(p.accept[0].loc.file, "--accept");
+	assert_string_equal(p.accept[1].domain, "sandbox:agent");
+	policy_free(&q);
+	policy_free(&p);
+	assert_int_equal(el.n, 0);
+
+	for (i = 0; i < ARRAY_SIZE(bad_accept); i++) {
+		char *src = xasprintf("--accept '%s'", bad_accept[i][0]);
+
+		policy_init(&p);
+		if (policy_parse_accept_arg(&p, bad_accept[i][0], &el) != -1 ||
+		    !has_error(&el, src, 0, 0, bad_accept[i][1])) {
+			fprintf(stderr, "'%s': expected '%s', got:\n",
+				bad_accept[i][0], bad_accept[i][1]);
+			dump_errors(&el);
+			fail();
+		}
+		assert_int_equal(p.naccept, 0);
+		policy_free(&p);
+		free(src);
+		errlist_free(&el);
+	}
+
+	/* no link: nothing to maintain */
+	policy_init(&p);
+	assert_int_equal(load(&p, &el, "version: 1\negress:\n  rules: [{allow: db.example, ports: [5432]}]\n"), 0);
+	assert_false(policy_has_links(&p));
+	policy_free(&p);
+	errlist_free(&el);
+}
+
 /**
  * test_fixpoint() - the normalised print loads again and prints the same
  * @state:	unused
@@ -1053,6 +1185,7 @@ static void test_fixpoint(void **state)
 		"version: 1\nlimits: {bandwidth: 12345bit, connections: 1}\n",
 		"version: 1\nlimits: {bandwidth: 3mbps}\n",
 		"version: 1\nlimits: {bandwidth: 1.5gbit}\n",
+		link_policy,
 	};
 	char *out;
 	size_t i;
@@ -1106,6 +1239,21 @@ static void test_fixpoint(void **state)
 		"  bandwidth: 100mbit\n"
 		"  connections: 1024\n"
 		"  flows: 2048\n"));
+	free(out);
+
+	out = fixpoint(link_policy);
+	assert_non_null(strstr(out,
+		"    - allow: \"sandbox:db\"\n"
+		"      ports: [5432]\n"
+		"      protocol: tcp\n"));
+	assert_non_null(strstr(out,
+		"  accept:\n"
+		"    - from: \"sandbox:agent\"\n"
+		"      ports: [8080, \"9000-9001\"]\n"
+		"      protocol: any\n"
+		"    - from: \"sandbox:cron\"\n"
+		"      ports: [8080]\n"
+		"      protocol: udp\n"));
 	free(out);
 
 	out = fixpoint("version: 1\ndns:\n  records: {null: 1.2.3.4}\n");
@@ -1267,7 +1415,7 @@ static void test_json(void **state)
 	s = json_dumps(json_object_get(o, "ingress"), JSON_COMPACT);
 	assert_string_equal(s,
 		"{\"publish\":[\"127.0.0.1:8080:3000/tcp\",\"0.0.0.0:5353:53/udp\",\"[::1]:8443:443/tcp\"],"
-		"\"allow_from\":[\"10.0.0.0/24\",\"fd00::/8\"]}");
+		"\"allow_from\":[\"10.0.0.0/24\",\"fd00::/8\"],\"accept\":[]}");
 	free(s);
 	s = json_dumps(json_object_get(o, "limits"), JSON_COMPACT);
 	assert_string_equal(s, "{\"bandwidth\":\"100mbit\",\"connections\":1024,\"flows\":2048}");
@@ -1683,6 +1831,7 @@ int main(void)
 		cmocka_unit_test(test_publish),
 		cmocka_unit_test(test_rates),
 		cmocka_unit_test(test_fixpoint),
+		cmocka_unit_test(test_links),
 		cmocka_unit_test(test_prepend),
 		cmocka_unit_test(test_check_supported),
 		cmocka_unit_test(test_json),

@@ -479,6 +479,84 @@ static void test_channel(void **state)
 }
 
 /**
+ * test_peers() - PRIVOP_PEERS: the linked sandboxes, well formed or refused
+ * @state:	unused
+ */
+static void test_peers(void **state)
+{
+	static const uint8_t a4[4] = { 10, 231, 0, 2 };
+	static const uint8_t a6[16] = { 0xfd, 0x6d, 0x6f, 0x61, 0x74, 0, 0, 0,
+					0, 0, 0, 0, 0, 0, 0, 2 };
+	static struct privop_msg m, r;
+	char longname[MOAT_NAME_MAX + 2];
+	const char *why;
+	int sv[2], passed, i;
+
+	(void)state;
+	assert_int_equal(privop_pair(sv), 0);
+
+	/* none (every link closed), then two */
+	privop_init(&m, PRIVOP_PEERS, 7);
+	assert_int_equal(privop_send(sv[0], &m, -1), 0);
+	assert_int_equal(privop_recv(sv[1], &r, PRIVOP_FROM_CORE, &passed, &why), 8);
+	assert_int_equal(r.hdr.n, 0);
+	assert_int_equal(privop_add_peer(&m, "db", a4, a6), 0);
+	assert_int_equal(privop_add_peer(&m, "Cache_1.x-y", a4, NULL), 0);
+	assert_int_equal(privop_send(sv[0], &m, -1), 0);
+	assert_int_equal(privop_recv(sv[1], &r, PRIVOP_FROM_CORE, &passed, &why),
+			 8 + 2 * 80);
+	assert_int_equal(r.hdr.n, 2);
+	assert_int_equal(r.peer[0].namelen, 2);
+	assert_memory_equal(r.peer[0].name, "db", 2);
+	assert_int_equal(r.peer[0].has6, 1);
+	assert_memory_equal(r.peer[0].addr6, a6, 16);
+	assert_int_equal(r.peer[1].has6, 0);
+
+	/* the encoder's bounds */
+	memset(longname, 'a', sizeof(longname) - 1);
+	longname[sizeof(longname) - 1] = '\0';
+	assert_int_equal(privop_add_peer(&m, longname, a4, NULL), -EINVAL);
+	assert_int_equal(privop_add_peer(&m, "", a4, NULL), -EINVAL);
+	privop_init(&m, PRIVOP_PEERS, 8);
+	for (i = 0; i < PRIVOP_PEERS_MAX; i++)
+		assert_int_equal(privop_add_peer(&m, "p", a4, NULL), 0);
+	assert_int_equal(privop_add_peer(&m, "p", a4, NULL), -E2BIG);
+
+	/* what a core may not say: a worker refuses it, and the worker
+	 * never sends peers */
+	privop_init(&m, PRIVOP_PEERS, 9);
+	assert_int_equal(privop_add_peer(&m, "db", a4, NULL), 0);
+	assert_int_equal(privop_send(sv[1], &m, -1), 0);
+	refused(sv[0], PRIVOP_FROM_WORKER, "type");
+	m.peer[0].name[0] = '-';
+	assert_int_equal(privop_send(sv[0], &m, -1), -EINVAL);
+	assert_int_equal(privop_decode(&m, 8 + 80, PRIVOP_FROM_CORE, &why), -EINVAL);
+	assert_non_null(strstr(why, "not a sandbox name"));
+	m.peer[0].name[0] = 'd';
+	m.peer[0].name[5] = 'x';	/* past its length */
+	assert_int_equal(privop_decode(&m, 8 + 80, PRIVOP_FROM_CORE, &why), -EINVAL);
+	assert_non_null(strstr(why, "not zero"));
+	m.peer[0].name[5] = '\0';
+	m.peer[0].addr6[3] = 1;		/* an address without has6 */
+	assert_int_equal(privop_decode(&m, 8 + 80, PRIVOP_FROM_CORE, &why), -EINVAL);
+	m.peer[0].addr6[3] = 0;
+	m.peer[0].has6 = 2;
+	assert_int_equal(privop_decode(&m, 8 + 80, PRIVOP_FROM_CORE, &why), -EINVAL);
+	m.peer[0].has6 = 0;
+	m.peer[0].namelen = 0;
+	assert_int_equal(privop_decode(&m, 8 + 80, PRIVOP_FROM_CORE, &why), -EINVAL);
+	assert_non_null(strstr(why, "length"));
+	m.peer[0].namelen = 2;
+	assert_int_equal(privop_decode(&m, 8 + 80, PRIVOP_FROM_CORE, &why), 0);
+	assert_int_equal(privop_decode(&m, 8 + 79, PRIVOP_FROM_CORE, &why), -EINVAL);
+	m.hdr.n = PRIVOP_PEERS_MAX + 1;
+	assert_int_equal(privop_decode(&m, 8 + 80 * (PRIVOP_PEERS_MAX + 1),
+				       PRIVOP_FROM_CORE, &why), -EINVAL);
+	close(sv[0]);
+	close(sv[1]);
+}
+
+/**
  * test_policy_memfd() - a policy through a sealed memfd, as an update
  * sends it: the worker reads it all, from offset 0; nobody writes it
  * @state:	unused
@@ -720,6 +798,7 @@ int main(void)
 		cmocka_unit_test(test_layout),
 		cmocka_unit_test(test_encoders),
 		cmocka_unit_test(test_channel),
+		cmocka_unit_test(test_peers),
 		cmocka_unit_test(test_policy_memfd),
 		cmocka_unit_test(test_rules),
 		cmocka_unit_test(test_names),
