@@ -196,7 +196,10 @@ assert_match "$(failed 2)" "allowed path $ALLOWED:9999/tcp \| reached \| no answ
 assert_match "$(failed 2)" "table inet ufwlike chain forward \| moat's traffic passes \| hook forward with policy drop" \
 	"... and the audit names the table and chain"
 assert_eq "$(vrun 3)" 1 "without --probe-allow the audit alone still fails it"
-assert_eq "$(failed 3 | grep -vc 'table inet ufwlike chain forward')" 0 "... on that row only (isolation itself holds)"
+# the canaries' link is an allowed path too: the foreign drop stops it
+assert_eq "$(failed 3 | grep -v 'table inet ufwlike chain forward' | grep -vcE ', linked, .*\| reached \| no answer$')" 0 \
+	"... on that row and the link's only (isolation itself holds)"
+assert_match "$(failed 3)" ', linked, .*\| reached \| no answer' "... the canaries' link is stopped by it too"
 in_host nft delete table inet ufwlike
 
 # a DNS probe for a name the world's resolver does not know: NXDOMAIN is
