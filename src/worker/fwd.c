@@ -187,8 +187,9 @@ static bool fwd_source_allowed(const struct fwd *f, const struct fwd_listener *l
 /**
  * fwd_tcp_bufs() - bound the kernel buffers of a relay's socket
  * @fd:		TCP socket: set before connect() and on listeners (the window
- *		scale is chosen at the handshake), and again on each accepted
- *		socket
+ *		scale is chosen at the handshake); an accepted socket
+ *		inherits its listener's (sk_clone: the sizes and the lock
+ *		that stops their autotuning)
  *
  * Fixed buffers: the kernel stops autotuning them, and what a peer that
  * never reads, or a writer it cannot keep up with, makes the host hold in
@@ -225,8 +226,11 @@ static int fwd_listen(const struct publish *spec, char **err)
 		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
 	if (bind(fd, (struct sockaddr *)&sa, len))
 		goto fail;
-	if (type == SOCK_STREAM)
+	if (type == SOCK_STREAM) {
+		/* inherited by every accepted socket */
 		fwd_tcp_bufs(fd);
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	}
 	if (type == SOCK_STREAM && listen(fd, 128))
 		goto fail;
 	return fd;
@@ -500,9 +504,8 @@ static void fwd_tcp_accept(struct fwd *f, unsigned li)
 		close(fd);
 		return;
 	}
+	/* @fd has TCP_NODELAY and its buffers' bound from the listener */
 	setsockopt(sfd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	fwd_tcp_bufs(fd);
 	fwd_tcp_bufs(sfd);
 	if (connect(sfd, (struct sockaddr *)&sa, len) && errno != EINPROGRESS) {
 		f->stats.connect_failed++;
@@ -526,10 +529,12 @@ static void fwd_tcp_accept(struct fwd *f, unsigned li)
 	t->used = true;
 	t->since = time(NULL);
 	for (k = 0; k < 2; k++) {
-		struct epoll_event ev = { .events = 0 };
+		/* what fwd_tcp_events() asks for until the connect ends */
+		struct epoll_event ev = { .events = k == 1 ? EPOLLOUT : 0 };
 
 		ev.data.u64 = fwd_ref(SV_REF_TCP_FLOW, idx, k, t->fd[k]);
 		epoll_ctl(f->epfd, EPOLL_CTL_ADD, t->fd[k], &ev);
+		t->events[k] = ev.events;
 	}
 	f->stats.accepted++;
 	fwd_tcp_events(f, t, idx);
@@ -549,23 +554,39 @@ static void fwd_tcp_accept(struct fwd *f, unsigned li)
  * @tail:	for a proxied HTTP destination's direction, its connection:
  *		a 403 it holds for a refused request is sent before the
  *		client's side is shut; else NULL
+ * @polled:	both sockets are in epoll (neither has hung up)
+ *
+ * A splice(2) that moves less than it was asked to ends that half of the
+ * loop: the socket had nothing more to read, or no more room to write, and
+ * the next call would most likely fail with EAGAIN, a system call for
+ * nothing. What changes after is reported by epoll, level-triggered, which
+ * keeps asking for both while they matter (fwd_tcp_events()). Not so for
+ * a socket taken out of epoll (fwd_tcp_event(), EPOLLHUP): without
+ * @polled, each half goes on until EAGAIN, as its last bytes may only be
+ * read when the other side makes progress.
  *
  * Return: 0, or -1 if the connection must be closed (error or reset)
  */
 static int fwd_pump(struct fwd *f, int from, int to, struct fwd_dir *d,
-		    uint64_t *count, struct fwd_tcp *req, struct fwd_tcp *tail)
+		    uint64_t *count, struct fwd_tcp *req, struct fwd_tcp *tail,
+		    bool polled)
 {
+	bool dry = false, full = false;
+
 	for (;;) {
 		bool progress = false;
 		ssize_t n;
 
-		if (!d->eof && d->queued < FWD_PIPE_SIZE) {
-			if (req && (req->http || req->tls))
+		if (!d->eof && d->queued < FWD_PIPE_SIZE && !dry) {
+			size_t want = FWD_PIPE_SIZE - d->queued;
+
+			if (req && (req->http || req->tls)) {
 				n = fwd_proxy_read(f, from, d, req);
-			else
-				n = splice(from, NULL, d->pipe[1], NULL,
-					   FWD_PIPE_SIZE - d->queued,
+			} else {
+				n = splice(from, NULL, d->pipe[1], NULL, want,
 					   SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+				dry = polled && n > 0 && (size_t)n < want;
+			}
 			if (n == 0) {
 				d->eof = true;
 			} else if (n > 0) {
@@ -575,10 +596,11 @@ static int fwd_pump(struct fwd *f, int from, int to, struct fwd_dir *d,
 				return -1;
 			}
 		}
-		if (d->queued) {
+		if (d->queued && !full) {
 			n = splice(d->pipe[0], NULL, to, NULL, d->queued,
 				   SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
 			if (n > 0) {
+				full = polled && (size_t)n < d->queued;
 				d->queued -= n;
 				*count += n;
 				progress = true;
@@ -629,6 +651,7 @@ static void fwd_tcp_event(struct fwd *f, union sv_ref ref, uint32_t events)
 {
 	struct fwd_tcp *t;
 	uint64_t *in, *out;
+	bool polled;
 
 	if (ref.idx >= 2 * f->max)
 		return;
@@ -636,6 +659,8 @@ static void fwd_tcp_event(struct fwd *f, union sv_ref ref, uint32_t events)
 	if (!t->used || t->fd[ref.side] != ref.fd)
 		return;
 	t->last = time(NULL);
+	/* a side that hangs up now leaves epoll below */
+	polled = !t->hup[0] && !t->hup[1] && !(events & EPOLLHUP);
 	if (t->sniffing && !t->early) {
 		fwd_proxy_sniff(f, t, ref.idx);
 		return;
@@ -669,7 +694,7 @@ static void fwd_tcp_event(struct fwd *f, union sv_ref ref, uint32_t events)
 		/* early, the client has not spoken yet: only the destination's
 		 * bytes move */
 		if (fwd_pump(f, t->fd[1], t->fd[0], &t->dir[1],
-			     &f->pstats.bytes_in, NULL, NULL)) {
+			     &f->pstats.bytes_in, NULL, NULL, polled)) {
 			fwd_tcp_close(f, t);
 			return;
 		}
@@ -693,9 +718,9 @@ static void fwd_tcp_event(struct fwd *f, union sv_ref ref, uint32_t events)
 	in = t->proxied ? &f->pstats.bytes_out : &f->stats.bytes_in;
 	out = t->proxied ? &f->pstats.bytes_in : &f->stats.bytes_out;
 	if (fwd_pump(f, t->fd[0], t->fd[1], &t->dir[0], in,
-		     t->http || t->tls ? t : NULL, NULL) ||
+		     t->http || t->tls ? t : NULL, NULL, polled) ||
 	    fwd_pump(f, t->fd[1], t->fd[0], &t->dir[1], out,
-		     t->tls ? t : NULL, t->http ? t : NULL)) {
+		     t->tls ? t : NULL, t->http ? t : NULL, polled)) {
 		fwd_tcp_close(f, t);
 		return;
 	}

@@ -171,6 +171,7 @@ struct fwd_udp {
  * @log:	the sandbox's log, for the proxy's decisions, or NULL
  * @pc:		proxy decisions by reason
  * @pstats:	proxy byte counters
+ * @unprivileged: the worker was seen without root (fwd_proxy_connect())
  */
 struct fwd {
 	int epfd;
@@ -206,6 +207,7 @@ struct fwd {
 		uint64_t bytes_out;
 		uint64_t bytes_in;
 	} pstats;
+	bool unprivileged;
 };
 
 int fwd_init(struct fwd *f, int epfd, const struct policy *p,
