@@ -331,9 +331,16 @@ curl_args() {
 	fi
 }
 
-# cpu_ticks PID - utime + stime, clock ticks (every thread)
+# cpu_ticks PID - utime + stime, clock ticks (every thread), of PID and its
+# children: moat's supervisor is a core and, its child, the worker that
+# relays
 cpu_ticks() {
-	awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$1/stat"
+	local p t=0 n
+	for p in "$1" $(pgrep -P "$1"); do
+		n=$(awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$p/stat")
+		t=$((t + n))
+	done
+	echo "$t"
 }
 mb_pid() {
 	case $1 in
