@@ -390,7 +390,11 @@ void fwd_tcp_close(struct fwd *f, struct fwd_tcp *t)
  *
  * A side is read while its outgoing pipe has room and it has not sent its
  * FIN; it is written (EPOLLOUT) while the pipe towards it holds bytes, or,
- * for the sandbox side, until the connection completes.
+ * for the sandbox side, until the connection completes. Until then, and
+ * while a proxied client's sniffed bytes are not written yet, the client's
+ * side is not read: it keeps the events it had until it has one
+ * (@t->stirred), then is asked for none. A change is made only when the
+ * events differ from those registered (@t->events).
  */
 void fwd_tcp_events(struct fwd *f, struct fwd_tcp *t, unsigned idx)
 {
@@ -413,7 +417,14 @@ void fwd_tcp_events(struct fwd *f, struct fwd_tcp *t, unsigned idx)
 			if (t->early && in->queued)
 				ev.events |= EPOLLOUT;
 		} else if (!t->connected || t->buf) {
-			ev.events = k == 1 ? EPOLLOUT : 0;
+			/* the client's bytes wait (the destination takes the
+			 * sniffed ones first), but a client that waits for an
+			 * answer, as most do, keeps what it had until it
+			 * stirs: two EPOLL_CTL_MODs fewer per connection */
+			if (k == 1)
+				ev.events = EPOLLOUT;
+			else
+				ev.events = t->stirred ? 0 : t->events[0];
 		} else {
 			/* a proxied HTTP client's next head waits for the
 			 * pipe to drain (fwd_proxy_req_read()) */
@@ -676,6 +687,7 @@ static void fwd_tcp_event(struct fwd *f, union sv_ref ref, uint32_t events)
 
 		if (ref.side != 1) {
 			/* nothing is read before the sandbox answers */
+			t->stirred = true;
 			fwd_tcp_events(f, t, ref.idx);
 			return;
 		}
@@ -704,6 +716,9 @@ static void fwd_tcp_event(struct fwd *f, union sv_ref ref, uint32_t events)
 	if (t->buf) {
 		/* proxied: the first bytes go to the destination first */
 		int r = fwd_proxy_flush(f, t);
+
+		if (ref.side == 0)
+			t->stirred = true;
 
 		if (r < 0) {
 			fwd_tcp_close(f, t);
