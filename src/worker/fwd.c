@@ -574,7 +574,8 @@ static void fwd_tcp_accept(struct fwd *f, unsigned li)
  * keeps asking for both while they matter (fwd_tcp_events()). Not so for
  * a socket taken out of epoll (fwd_tcp_event(), EPOLLHUP): without
  * @polled, each half goes on until EAGAIN, as its last bytes may only be
- * read when the other side makes progress.
+ * read when the other side makes progress; nor for a side that reported
+ * its FIN (EPOLLRDHUP), whose next read is the end of file, not an EAGAIN.
  *
  * Return: 0, or -1 if the connection must be closed (error or reset)
  */
@@ -662,7 +663,7 @@ static void fwd_tcp_event(struct fwd *f, union sv_ref ref, uint32_t events)
 {
 	struct fwd_tcp *t;
 	uint64_t *in, *out;
-	bool polled;
+	bool polled, move[2];
 
 	if (ref.idx >= 2 * f->max)
 		return;
@@ -670,8 +671,10 @@ static void fwd_tcp_event(struct fwd *f, union sv_ref ref, uint32_t events)
 	if (!t->used || t->fd[ref.side] != ref.fd)
 		return;
 	t->last = time(NULL);
-	/* a side that hangs up now leaves epoll below */
-	polled = !t->hup[0] && !t->hup[1] && !(events & EPOLLHUP);
+	/* a side that hangs up now leaves epoll below; one that sent its FIN
+	 * has its end of file read at once, not on another round */
+	polled = !t->hup[0] && !t->hup[1] &&
+		 !(events & (EPOLLHUP | EPOLLRDHUP));
 	if (t->sniffing && !t->early) {
 		fwd_proxy_sniff(f, t, ref.idx);
 		return;
@@ -730,12 +733,25 @@ static void fwd_tcp_event(struct fwd *f, union sv_ref ref, uint32_t events)
 		}
 	}
 
+	/* The directions this event can move: what its side sends, and
+	 * what waits to be written to it (dir[k] goes from fd[k]). Each
+	 * other one is moved by an event of its own (level-triggered, asked
+	 * for by fwd_tcp_events()), so a call that could only fail with
+	 * EAGAIN is not made. Both, as ever, when a side is out of epoll or
+	 * sent its FIN (see fwd_pump()), and while a TLS connection is
+	 * followed: the server's hello read on one direction lets the
+	 * client's held records go on the other.
+	 */
+	move[ref.side] = !polled || t->tls ||
+			 (events & (EPOLLIN | EPOLLERR));
+	move[!ref.side] = !polled || t->tls || (events & EPOLLOUT);
 	in = t->proxied ? &f->pstats.bytes_out : &f->stats.bytes_in;
 	out = t->proxied ? &f->pstats.bytes_in : &f->stats.bytes_out;
-	if (fwd_pump(f, t->fd[0], t->fd[1], &t->dir[0], in,
-		     t->http || t->tls ? t : NULL, NULL, polled) ||
-	    fwd_pump(f, t->fd[1], t->fd[0], &t->dir[1], out,
-		     t->tls ? t : NULL, t->http ? t : NULL, polled)) {
+	if ((move[0] && fwd_pump(f, t->fd[0], t->fd[1], &t->dir[0], in,
+				 t->http || t->tls ? t : NULL, NULL, polled)) ||
+	    (move[1] && fwd_pump(f, t->fd[1], t->fd[0], &t->dir[1], out,
+				 t->tls ? t : NULL, t->http ? t : NULL,
+				 polled))) {
 		fwd_tcp_close(f, t);
 		return;
 	}
@@ -747,8 +763,8 @@ static void fwd_tcp_event(struct fwd *f, union sv_ref ref, uint32_t events)
 	 * it is removed, but the pipe from it may still hold its last bytes
 	 * for the other side: take it out of epoll and keep the connection
 	 * until they are delivered. What is still unread on it is read by
-	 * the pump above whenever the other side makes progress (every event
-	 * pumps both directions).
+	 * the pump above whenever the other side makes progress (while a
+	 * side is out of epoll, every event pumps both directions).
 	 */
 	if ((events & EPOLLHUP) && t->connected && !t->hup[ref.side]) {
 		if (t->dir[!ref.side].queued) {
