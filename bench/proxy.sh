@@ -30,18 +30,22 @@
 #      start, no CA store in what is timed): the connect overhead, as
 #      microseconds added to direct
 #   4. CPU seconds per GB of the middlebox process (utime + stime from
-#      /proc/PID/stat around the bulk transfers): moat's supervisor, haproxy,
-#      tinyproxy
+#      /proc/PID/stat around the bulk transfers): moat's supervisor (its
+#      core and its worker), haproxy, tinyproxy
+#   5. system calls per connection of each middlebox (strace -c attached
+#      to it, all threads, while the client of 3 makes NSYS connections
+#      one after the other: no batching of events across connections, so
+#      the count is the connection's own)
 #
 #   sudo bench/proxy.sh [--quick] [--only PARTS] [--out FILE]
 #
-# PARTS: comma-separated subset of bulk,cps,ttfb (default: all).
+# PARTS: comma-separated subset of bulk,cps,ttfb,sys (default: all).
 # --quick: one round, shorter runs, a smaller file (a smoke run; the
 # figures in docs/BENCHMARKS.md come from a full run). ROUNDS, SECS, BIG
-# (MiB), NLAT override the defaults; KEEP=DIR copies the raw measurements
+# (MiB), NLAT, NSYS override the defaults; KEEP=DIR copies the raw measurements
 # (per-run figures, curl's connect/TLS/first-byte times) to DIR.
 # Needs: scripts/install-deps.sh --bench (nginx, haproxy, tinyproxy, wrk,
-# curl, openssl, jq).
+# curl, openssl, jq, strace).
 #
 # Topology (every namespace made here, random suffix, removed at exit;
 # the sandboxes' namespaces are moat's, removed with the sandboxes):
@@ -83,13 +87,13 @@ set -euo pipefail
 
 quick=0
 out=
-only=,bulk,cps,ttfb,
+only=,bulk,cps,ttfb,sys,
 while [ $# -gt 0 ]; do
 	case $1 in
 	--quick) quick=1 ;;
 	--out) out=$2; shift ;;
 	--only) only=",$2,"; shift ;;
-	-h | --help) sed -n '3,44p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h | --help) sed -n '3,48p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) echo "proxy.sh: unknown option '$1' (try --help)" >&2; exit 2 ;;
 	esac
 	shift
@@ -97,10 +101,12 @@ done
 
 if [ "$quick" = 1 ]; then
 	ROUNDS=${ROUNDS:-1} SECS=${SECS:-2} BIG=${BIG:-128} NLAT=${NLAT:-50}
+	NSYS=${NSYS:-50}
 else
 	ROUNDS=${ROUNDS:-5} SECS=${SECS:-4} BIG=${BIG:-512} NLAT=${NLAT:-200}
+	NSYS=${NSYS:-200}
 fi
-for t in nginx haproxy tinyproxy wrk curl openssl jq unshare; do
+for t in nginx haproxy tinyproxy wrk curl openssl jq unshare strace; do
 	command -v "$t" >/dev/null || { echo "proxy.sh: $t missing: sudo scripts/install-deps.sh --bench" >&2; exit 1; }
 done
 
@@ -432,8 +438,7 @@ done
 
 fi
 # ------------------------------------------------------ time to first byte
-if [[ $only == *,ttfb,* ]]; then
-log "time to first byte: $ROUNDS x $NLAT small requests per path and protocol"
+if [[ $only == *,ttfb,* || $only == *,sys,* ]]; then
 # ttfb.py ADDR PORT N [--tls] [--proxy]: N times, connect to ADDR:PORT
 # (with --proxy: an explicit proxy, CONNECT for TLS, absolute-form GET
 # for HTTP), TLS handshake with SNI bench.test, GET /small; prints the
@@ -494,11 +499,37 @@ ttfb_loop() { # ttfb_loop WHO PROTO N
 	esac
 	cl "$1" python3 "$BENCH_DIR/ttfb.py" "$addr" "$port" "$3" "${opt[@]}"
 }
+fi
+if [[ $only == *,ttfb,* ]]; then
+log "time to first byte: $ROUNDS x $NLAT small requests per path and protocol"
 for _ in $(seq "$ROUNDS"); do
 	for proto in http https; do
 		for who in $WHO; do
 			ttfb_loop "$who" $proto "$NLAT" >>"$R/ttfb-$proto-$who"
 		done
+	done
+done
+
+fi
+# ------------------------------------------------- system calls (strace)
+if [[ $only == *,sys,* ]]; then
+log "system calls per connection: $NSYS connections one after the other, strace -c"
+for proto in http https; do
+	for who in moat haproxy tinyproxy; do
+		pid=$(mb_pid "$who")
+		# moat's relay is its supervisor's worker (the core's child)
+		[ "$who" = moat ] && pid=$(pgrep -P "$SV_P")
+		strace -c -f -q -p "$pid" -o "$R/strace-$proto-$who" &
+		sp=$!
+		for _ in $(seq 100); do	# attached: the tracer shows
+			[ "$(awk '/^TracerPid/ { print $2 }' "/proc/$pid/status")" != 0 ] && break
+			sleep 0.05
+		done
+		ttfb_loop "$who" $proto "$NSYS" >/dev/null
+		kill -INT "$sp"
+		wait "$sp" || true
+		awk -v n="$NSYS" '$NF == "total" { printf "%.1f\n", $4 / n }' \
+			"$R/strace-$proto-$who" >"$R/sys-$proto-$who"
 	done
 done
 
@@ -577,6 +608,17 @@ for proto in http https; do
 	for who in moat haproxy tinyproxy; do
 		v50=$(m "ttfb-$proto-$who") v99=$(pct 99 "$R/ttfb-$proto-$who")
 		row+=" | $(printf '%.0f / %.0f' "$v50" "$v99") ($(sub "$v50" "$d50") / $(sub "$v99" "$d99"))"
+	done
+	echo "$row |"
+done
+fi
+if [[ $only == *,sys,* ]]; then
+for proto in http https; do
+	P=HTTP
+	[ $proto = https ] && P=TLS
+	row="| $P system calls per connection (middlebox, strace -c) | -"
+	for who in moat haproxy tinyproxy; do
+		row+=" | $(cat "$R/sys-$proto-$who")"
 	done
 	echo "$row |"
 done
