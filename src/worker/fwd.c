@@ -22,6 +22,13 @@
  * pipe has drained, so half-closed connections work. UDP peers each get a
  * socket connected to the sandbox port, idle ones expire.
  *
+ * System calls are what a connection costs the worker, so none is made
+ * that could only fail: sockets enter epoll (level-triggered) with the
+ * events they wait for first and are changed only when those differ
+ * (fwd_tcp_events()); an accepted socket takes its bounded buffers and
+ * TCP_NODELAY from its listener; an event moves only the directions it
+ * concerns (fwd_tcp_event()).
+ *
  * Both tables are bounded by limits.connections: a peer beyond the limit is
  * refused at once (closed, or its datagram dropped), and counted. The TCP
  * table holds two budgets of limits.connections slots each, one for
@@ -565,40 +572,28 @@ static void fwd_tcp_accept(struct fwd *f, unsigned li)
  * @tail:	for a proxied HTTP destination's direction, its connection:
  *		a 403 it holds for a refused request is sent before the
  *		client's side is shut; else NULL
- * @polled:	both sockets are in epoll (neither has hung up)
  *
- * A splice(2) that moves less than it was asked to ends that half of the
- * loop: the socket had nothing more to read, or no more room to write, and
- * the next call would most likely fail with EAGAIN, a system call for
- * nothing. What changes after is reported by epoll, level-triggered, which
- * keeps asking for both while they matter (fwd_tcp_events()). Not so for
- * a socket taken out of epoll (fwd_tcp_event(), EPOLLHUP): without
- * @polled, each half goes on until EAGAIN, as its last bytes may only be
- * read when the other side makes progress; nor for a side that reported
- * its FIN (EPOLLRDHUP), whose next read is the end of file, not an EAGAIN.
+ * Each half goes on until it fails with EAGAIN: a splice(2) that moved
+ * less than asked is not taken as the end, since on a busy transfer more
+ * has come in meanwhile (stopping there was tried: smaller batches, more
+ * rounds of epoll, more CPU per byte relayed).
  *
  * Return: 0, or -1 if the connection must be closed (error or reset)
  */
 static int fwd_pump(struct fwd *f, int from, int to, struct fwd_dir *d,
-		    uint64_t *count, struct fwd_tcp *req, struct fwd_tcp *tail,
-		    bool polled)
+		    uint64_t *count, struct fwd_tcp *req, struct fwd_tcp *tail)
 {
-	bool dry = false, full = false;
-
 	for (;;) {
 		bool progress = false;
 		ssize_t n;
 
-		if (!d->eof && d->queued < FWD_PIPE_SIZE && !dry) {
-			size_t want = FWD_PIPE_SIZE - d->queued;
-
-			if (req && (req->http || req->tls)) {
+		if (!d->eof && d->queued < FWD_PIPE_SIZE) {
+			if (req && (req->http || req->tls))
 				n = fwd_proxy_read(f, from, d, req);
-			} else {
-				n = splice(from, NULL, d->pipe[1], NULL, want,
+			else
+				n = splice(from, NULL, d->pipe[1], NULL,
+					   FWD_PIPE_SIZE - d->queued,
 					   SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
-				dry = polled && n > 0 && (size_t)n < want;
-			}
 			if (n == 0) {
 				d->eof = true;
 			} else if (n > 0) {
@@ -608,11 +603,10 @@ static int fwd_pump(struct fwd *f, int from, int to, struct fwd_dir *d,
 				return -1;
 			}
 		}
-		if (d->queued && !full) {
+		if (d->queued) {
 			n = splice(d->pipe[0], NULL, to, NULL, d->queued,
 				   SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
 			if (n > 0) {
-				full = polled && (size_t)n < d->queued;
 				d->queued -= n;
 				*count += n;
 				progress = true;
@@ -671,8 +665,8 @@ static void fwd_tcp_event(struct fwd *f, union sv_ref ref, uint32_t events)
 	if (!t->used || t->fd[ref.side] != ref.fd)
 		return;
 	t->last = time(NULL);
-	/* a side that hangs up now leaves epoll below; one that sent its FIN
-	 * has its end of file read at once, not on another round */
+	/* a side out of epoll, or one that hangs up or sends its FIN now:
+	 * every event moves both directions (below) */
 	polled = !t->hup[0] && !t->hup[1] &&
 		 !(events & (EPOLLHUP | EPOLLRDHUP));
 	if (t->sniffing && !t->early) {
@@ -709,7 +703,7 @@ static void fwd_tcp_event(struct fwd *f, union sv_ref ref, uint32_t events)
 		/* early, the client has not spoken yet: only the destination's
 		 * bytes move */
 		if (fwd_pump(f, t->fd[1], t->fd[0], &t->dir[1],
-			     &f->pstats.bytes_in, NULL, NULL, polled)) {
+			     &f->pstats.bytes_in, NULL, NULL)) {
 			fwd_tcp_close(f, t);
 			return;
 		}
@@ -737,10 +731,11 @@ static void fwd_tcp_event(struct fwd *f, union sv_ref ref, uint32_t events)
 	 * what waits to be written to it (dir[k] goes from fd[k]). Each
 	 * other one is moved by an event of its own (level-triggered, asked
 	 * for by fwd_tcp_events()), so a call that could only fail with
-	 * EAGAIN is not made. Both, as ever, when a side is out of epoll or
-	 * sent its FIN (see fwd_pump()), and while a TLS connection is
-	 * followed: the server's hello read on one direction lets the
-	 * client's held records go on the other.
+	 * EAGAIN is not made. Both, as ever, when a side is out of epoll
+	 * (its last bytes are read whenever the other side makes progress)
+	 * or sends its FIN, and while a TLS connection is followed: the
+	 * server's hello read on one direction lets the client's held
+	 * records go on the other.
 	 */
 	move[ref.side] = !polled || t->tls ||
 			 (events & (EPOLLIN | EPOLLERR));
@@ -748,10 +743,9 @@ static void fwd_tcp_event(struct fwd *f, union sv_ref ref, uint32_t events)
 	in = t->proxied ? &f->pstats.bytes_out : &f->stats.bytes_in;
 	out = t->proxied ? &f->pstats.bytes_in : &f->stats.bytes_out;
 	if ((move[0] && fwd_pump(f, t->fd[0], t->fd[1], &t->dir[0], in,
-				 t->http || t->tls ? t : NULL, NULL, polled)) ||
+				 t->http || t->tls ? t : NULL, NULL)) ||
 	    (move[1] && fwd_pump(f, t->fd[1], t->fd[0], &t->dir[1], out,
-				 t->tls ? t : NULL, t->http ? t : NULL,
-				 polled))) {
+				 t->tls ? t : NULL, t->http ? t : NULL))) {
 		fwd_tcp_close(f, t);
 		return;
 	}
