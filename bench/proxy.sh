@@ -31,7 +31,9 @@
 #      microseconds added to direct
 #   4. CPU seconds per GB of the middlebox process (utime + stime from
 #      /proc/PID/stat around the bulk transfers): moat's supervisor (its
-#      core and its worker), haproxy, tinyproxy
+#      core and its worker), haproxy, tinyproxy; and the whole machine's
+#      (every core's busy time, /proc/stat), both ends included, for every
+#      path: on two cores, what a relay costs is taken from the ends
 #   5. system calls per connection of each middlebox (strace -c attached
 #      to it, all threads, while the client of 3 makes NSYS connections
 #      one after the other: no batching of events across connections, so
@@ -93,7 +95,7 @@ while [ $# -gt 0 ]; do
 	--quick) quick=1 ;;
 	--out) out=$2; shift ;;
 	--only) only=",$2,"; shift ;;
-	-h | --help) sed -n '3,48p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h | --help) sed -n '3,50p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) echo "proxy.sh: unknown option '$1' (try --help)" >&2; exit 2 ;;
 	esac
 	shift
@@ -348,6 +350,11 @@ cpu_ticks() {
 	done
 	echo "$t"
 }
+# machine_ticks - clock ticks every core spent busy (user, nice, system,
+# irq, softirq: /proc/stat), whoever it was for
+machine_ticks() {
+	awk '$1 == "cpu" { print $2 + $3 + $4 + $7 + $8; exit }' /proc/stat
+}
 mb_pid() {
 	case $1 in
 	moat) echo "$SV_P" ;;
@@ -389,6 +396,7 @@ for _ in $(seq "$ROUNDS"); do
 		for who in $WHO; do
 			pid=$(mb_pid "$who")
 			[ -n "$pid" ] && c0=$(cpu_ticks "$pid")
+			m0=$(machine_ticks)
 			# shellcheck disable=SC2046
 			o=$(cl "$who" curl -ksS --max-time 120 $(curl_args "$who") -o /dev/null \
 				-w '%{http_code} %{speed_download} %{size_download}' \
@@ -400,6 +408,7 @@ for _ in $(seq "$ROUNDS"); do
 				continue
 			fi
 			echo "$bps" >>"$R/bulk-$key-$who"
+			echo "$(($(machine_ticks) - m0)) $bytes" >>"$R/mcpu-$key-$who"
 			if [ -n "$pid" ]; then
 				c1=$(cpu_ticks "$pid")
 				echo "$((c1 - c0)) $bytes" >>"$R/cpu-$key-$who"
@@ -624,6 +633,21 @@ for proto in http https; do
 done
 fi
 if [[ $only == *,bulk,* ]]; then
+# what a transfer costs the whole machine, both ends and the middlebox:
+# with the cores busy, the relay's share is what the direct path would
+# have had (on a shared machine, other work is counted too)
+for t in "http HTTP (nginx)" "hc HTTP (hc.test)" "https TLS (nginx)"; do
+	read -r key P <<<"$t"
+	row="| $P machine CPU s per GB (all cores, /proc/stat)"
+	for who in direct moat haproxy tinyproxy; do
+		if [ -s "$R/mcpu-$key-$who" ]; then
+			row+=" | $(cpu_per_gb "$R/mcpu-$key-$who")"
+		else
+			row+=" | -"
+		fi
+	done
+	echo "$row |"
+done
 for t in "hc HTTP (hc.test)" "https TLS (nginx)"; do
 	read -r key P <<<"$t"
 	row="| $P CPU s per GB relayed (middlebox process) | -"
