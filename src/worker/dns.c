@@ -11,8 +11,11 @@
  * supervisor's one epoll loop: each socket is registered with a union
  * sv_ref (SV_REF_DNS_*) and dns_event() dispatches on it.
  *
- * A query (ldns parses and builds every message; nothing here reads DNS
- * wire format by hand) is decided on locally first, in this order:
+ * UDP queries are read DNS_UDP_BATCH at a time (recvmmsg(2)); one larger
+ * than DNS_UDP_QMAX is no query (a question and an OPT record), counted
+ * malformed and not answered. A query (ldns parses and builds every
+ * message; nothing here reads DNS wire format by hand) is decided on
+ * locally first, in this order:
  * dns.records (answered by moat), dns.block and domain deny rules
  * (NXDOMAIN with an Extended DNS Error, RFC 8914), names that match no
  * allow rule when egress.default is deny (NXDOMAIN, never forwarded: no
