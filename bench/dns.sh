@@ -6,7 +6,10 @@
 # redirected), dnsmasq and unbound as plain forwarders (one thread each,
 # no cache, so that every query goes upstream as moat's do), and directly
 # against the upstream; QPS and latency p50/p99, and the interceptor with a
-# domain allow rule, so that every answer is pinned before it is released.
+# domain allow rule, so that every answer is pinned before it is released;
+# and each forwarder's CPU time per query answered in the saturating runs
+# (moat: its supervisor's core and worker), which the other work on a
+# shared machine moves much less than the QPS.
 #
 #   sudo bench/dns.sh [--quick] [--out FILE]
 #
@@ -96,6 +99,7 @@ bench_bg "$H" "$BENCH_DIR/fwd-dnsmasq.log" dnsmasq --keep-in-foreground \
 	--pid-file="$BENCH_DIR/fwd.pid" --bind-interfaces \
 	--listen-address=10.233.0.1 --port=53 --server=8.8.8.8 --cache-size=0 \
 	--dns-forward-max=10000
+FWD_PID=${BENCH_PIDS[-1]}	# nsenter execs the daemon: the same process
 cat >"$BENCH_DIR/unbound.conf" <<EOF
 server:
 	interface: 10.233.0.1@5300
@@ -121,6 +125,7 @@ forward-zone:
 	forward-addr: 8.8.8.8
 EOF
 bench_bg "$H" "$BENCH_DIR/unbound.log" unbound -d -c "$BENCH_DIR/unbound.conf"
+UNB_PID=${BENCH_PIDS[-1]}
 bench_wait_listen "$H" udp 53
 bench_wait_listen "$H" udp 5300
 
@@ -134,46 +139,71 @@ moat create "$SP" --dns-upstream 8.8.8.8 --policy "$BENCH_DIR/pin.yaml" >/dev/nu
 
 for i in $(seq "$NAMES"); do echo "q$i.bench.example A"; done >"$BENCH_DIR/queries"
 
-# run LABEL NS SERVER PORT [DNSPERF_ARGS]: one dnsperf run; QPS and
-# latency percentiles (default: saturate, -c 4 -q 200)
+# cpu_ns PID... - nanoseconds on a CPU of the processes and of their
+# children (moat's supervisor: its core and its worker, each one thread)
+cpu_ns() {
+	local p n t=0
+	for p in "$@" $(for q in "$@"; do pgrep -P "$q"; done); do
+		read -r n _ <"/proc/$p/schedstat" && t=$((t + n))
+	done
+	echo "$t"
+}
+
+# run LABEL NS SERVER PORT [DNSPERF_ARGS]: one dnsperf run; QPS, latency
+# percentiles (default: saturate, -c 4 -q 200) and, with PIDS set, the
+# forwarder's CPU time per query answered (a figure that other work on the
+# two cores moves much less than QPS)
 run() {
-	local label=$1 ns=$2 server=$3 port=$4 f=$R/$1
+	local label=$1 ns=$2 server=$3 port=$4 f=$R/$1 c0=0 c1 nq cpu=-
 	shift 4
 	[ $# -gt 0 ] || set -- -c 4 -q 200
 	log "dnsperf: $label"
+	[ -n "${PIDS:-}" ] && c0=$(cpu_ns "$PIDS")
 	in_ns "$ns" dnsperf -s "$server" -p "$port" -d "$BENCH_DIR/queries" \
 		-l "$secs" -t 2 -v "$@" >"$f.out" 2>&1 || true
+	if [ -n "${PIDS:-}" ]; then
+		c1=$(cpu_ns "$PIDS")
+		nq=$(awk '/Queries completed/ { print $3 }' "$f.out")
+		[ "${nq:-0}" -gt 0 ] && cpu=$(python3 -c "import sys; print('%.1f' % ((int(sys.argv[1]) - int(sys.argv[2])) / 1000 / int(sys.argv[3])))" "$c1" "$c0" "$nq")
+	fi
 	# -v prints one line per query: "> NOERROR q1.bench.example A 0.000123"
 	awk '$1 == ">" { print $NF * 1000 }' "$f.out" >"$f.lat"
 	qps=$(awk '/Queries per second/ { print $4 }' "$f.out")
 	lost=$(awk '/Queries lost/ { print $3 }' "$f.out")
-	echo "| $label | ${qps:-?} | $(pct 50 "$f.lat") | $(pct 99 "$f.lat") | ${lost:-?} |"
+	echo "| $label | ${qps:-?} | $(pct 50 "$f.lat") | $(pct 99 "$f.lat") | ${lost:-?} | $cpu |"
 	echo "${qps:-0}" >"$f.qps"
+	echo "$cpu" >"$f.cpu"
 	pct 99 "$f.lat" >"$f.p99"
 }
 
 SBNS=moat-$SB SPNS=moat-$SP
+SV_B=$(moat inspect "$SB" --json | jq -r .supervisor_pid)
+SV_P=$(moat inspect "$SP" --json | jq -r .supervisor_pid)
 {
 	echo "# DNS forwarding, $(date -u +%F) ($secs s per run, $NAMES names, dnsperf -c 4 -q 200)"
 	echo
-	echo "| path | QPS | p50 ms | p99 ms | lost |"
-	echo "|---|---|---|---|---|"
-	run direct "$C" 8.8.8.8 53
-	run dnsmasq "$C" 10.233.0.1 53
-	run unbound "$C" 10.233.0.1 5300
-	run moat "$SBNS" 8.8.8.8 53
-	run moat-pinning "$SPNS" 8.8.8.8 53
+	echo "| path | QPS | p50 ms | p99 ms | lost | forwarder CPU us/query |"
+	echo "|---|---|---|---|---|---|"
+	PIDS='' run direct "$C" 8.8.8.8 53
+	PIDS=$FWD_PID run dnsmasq "$C" 10.233.0.1 53
+	PIDS=$UNB_PID run unbound "$C" 10.233.0.1 5300
+	PIDS=$SV_B run moat "$SBNS" 8.8.8.8 53
+	PIDS=$SV_P run moat-pinning "$SPNS" 8.8.8.8 53
 	echo
 	best=$(python3 -c "import sys; print(max(float(sys.argv[1]), float(sys.argv[2])))" "$(cat "$R/dnsmasq.qps")" "$(cat "$R/unbound.qps")")
 	echo "moat QPS / best peer: $(ratio "$(cat "$R/moat.qps")" "$best");" \
 	     "with pinning: $(ratio "$(cat "$R/moat-pinning.qps")" "$best")"
+	bestc=$(python3 -c "import sys; print(min(float(sys.argv[1]), float(sys.argv[2])))" "$(cat "$R/dnsmasq.cpu")" "$(cat "$R/unbound.cpu")")
+	echo "moat CPU per query / the cheaper peer's: $(ratio "$(cat "$R/moat.cpu")" "$bestc");" \
+	     "with pinning: $(ratio "$(cat "$R/moat-pinning.cpu")" "$bestc")"
 	echo "added p99 vs direct: moat $(python3 -c "import sys; print('%.3f ms' % (float(sys.argv[1]) - float(sys.argv[2])))" "$(cat "$R/moat.p99")" "$(cat "$R/direct.p99")")," \
 	     "with pinning $(python3 -c "import sys; print('%.3f ms' % (float(sys.argv[1]) - float(sys.argv[2])))" "$(cat "$R/moat-pinning.p99")" "$(cat "$R/direct.p99")")"
 	echo
 	echo "Latency at a light load (dnsperf -c 1 -q 10 -Q 2000: 2000 queries/s):"
 	echo
-	echo "| path | QPS | p50 ms | p99 ms | lost |"
-	echo "|---|---|---|---|---|"
+	echo "| path | QPS | p50 ms | p99 ms | lost | forwarder CPU us/query |"
+	echo "|---|---|---|---|---|---|"
+	PIDS=''
 	run direct-light "$C" 8.8.8.8 53 -c 1 -q 10 -Q 2000
 	run moat-light "$SBNS" 8.8.8.8 53 -c 1 -q 10 -Q 2000
 	run moat-pinning-light "$SPNS" 8.8.8.8 53 -c 1 -q 10 -Q 2000

@@ -30,18 +30,24 @@
 #      start, no CA store in what is timed): the connect overhead, as
 #      microseconds added to direct
 #   4. CPU seconds per GB of the middlebox process (utime + stime from
-#      /proc/PID/stat around the bulk transfers): moat's supervisor, haproxy,
-#      tinyproxy
+#      /proc/PID/stat around the bulk transfers): moat's supervisor (its
+#      core and its worker), haproxy, tinyproxy; and the whole machine's
+#      (every core's busy time, /proc/stat), both ends included, for every
+#      path: on two cores, what a relay costs is taken from the ends
+#   5. system calls per connection of each middlebox (strace -c attached
+#      to it, all threads, while the client of 3 makes NSYS connections
+#      one after the other: no batching of events across connections, so
+#      the count is the connection's own)
 #
 #   sudo bench/proxy.sh [--quick] [--only PARTS] [--out FILE]
 #
-# PARTS: comma-separated subset of bulk,cps,ttfb (default: all).
+# PARTS: comma-separated subset of bulk,cps,ttfb,sys (default: all).
 # --quick: one round, shorter runs, a smaller file (a smoke run; the
 # figures in docs/BENCHMARKS.md come from a full run). ROUNDS, SECS, BIG
-# (MiB), NLAT override the defaults; KEEP=DIR copies the raw measurements
+# (MiB), NLAT, NSYS override the defaults; KEEP=DIR copies the raw measurements
 # (per-run figures, curl's connect/TLS/first-byte times) to DIR.
 # Needs: scripts/install-deps.sh --bench (nginx, haproxy, tinyproxy, wrk,
-# curl, openssl, jq).
+# curl, openssl, jq, strace).
 #
 # Topology (every namespace made here, random suffix, removed at exit;
 # the sandboxes' namespaces are moat's, removed with the sandboxes):
@@ -83,13 +89,13 @@ set -euo pipefail
 
 quick=0
 out=
-only=,bulk,cps,ttfb,
+only=,bulk,cps,ttfb,sys,
 while [ $# -gt 0 ]; do
 	case $1 in
 	--quick) quick=1 ;;
 	--out) out=$2; shift ;;
 	--only) only=",$2,"; shift ;;
-	-h | --help) sed -n '3,44p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h | --help) sed -n '3,50p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) echo "proxy.sh: unknown option '$1' (try --help)" >&2; exit 2 ;;
 	esac
 	shift
@@ -97,10 +103,12 @@ done
 
 if [ "$quick" = 1 ]; then
 	ROUNDS=${ROUNDS:-1} SECS=${SECS:-2} BIG=${BIG:-128} NLAT=${NLAT:-50}
+	NSYS=${NSYS:-50}
 else
 	ROUNDS=${ROUNDS:-5} SECS=${SECS:-4} BIG=${BIG:-512} NLAT=${NLAT:-200}
+	NSYS=${NSYS:-200}
 fi
-for t in nginx haproxy tinyproxy wrk curl openssl jq unshare; do
+for t in nginx haproxy tinyproxy wrk curl openssl jq unshare strace; do
 	command -v "$t" >/dev/null || { echo "proxy.sh: $t missing: sudo scripts/install-deps.sh --bench" >&2; exit 1; }
 done
 
@@ -331,9 +339,21 @@ curl_args() {
 	fi
 }
 
-# cpu_ticks PID - utime + stime, clock ticks (every thread)
+# cpu_ticks PID - utime + stime, clock ticks (every thread), of PID and its
+# children: moat's supervisor is a core and, its child, the worker that
+# relays
 cpu_ticks() {
-	awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$1/stat"
+	local p t=0 n
+	for p in "$1" $(pgrep -P "$1"); do
+		n=$(awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$p/stat")
+		t=$((t + n))
+	done
+	echo "$t"
+}
+# machine_ticks - clock ticks every core spent busy (user, nice, system,
+# irq, softirq: /proc/stat), whoever it was for
+machine_ticks() {
+	awk '$1 == "cpu" { print $2 + $3 + $4 + $7 + $8; exit }' /proc/stat
 }
 mb_pid() {
 	case $1 in
@@ -376,6 +396,7 @@ for _ in $(seq "$ROUNDS"); do
 		for who in $WHO; do
 			pid=$(mb_pid "$who")
 			[ -n "$pid" ] && c0=$(cpu_ticks "$pid")
+			m0=$(machine_ticks)
 			# shellcheck disable=SC2046
 			o=$(cl "$who" curl -ksS --max-time 120 $(curl_args "$who") -o /dev/null \
 				-w '%{http_code} %{speed_download} %{size_download}' \
@@ -387,6 +408,7 @@ for _ in $(seq "$ROUNDS"); do
 				continue
 			fi
 			echo "$bps" >>"$R/bulk-$key-$who"
+			echo "$(($(machine_ticks) - m0)) $bytes" >>"$R/mcpu-$key-$who"
 			if [ -n "$pid" ]; then
 				c1=$(cpu_ticks "$pid")
 				echo "$((c1 - c0)) $bytes" >>"$R/cpu-$key-$who"
@@ -425,8 +447,7 @@ done
 
 fi
 # ------------------------------------------------------ time to first byte
-if [[ $only == *,ttfb,* ]]; then
-log "time to first byte: $ROUNDS x $NLAT small requests per path and protocol"
+if [[ $only == *,ttfb,* || $only == *,sys,* ]]; then
 # ttfb.py ADDR PORT N [--tls] [--proxy]: N times, connect to ADDR:PORT
 # (with --proxy: an explicit proxy, CONNECT for TLS, absolute-form GET
 # for HTTP), TLS handshake with SNI bench.test, GET /small; prints the
@@ -487,11 +508,37 @@ ttfb_loop() { # ttfb_loop WHO PROTO N
 	esac
 	cl "$1" python3 "$BENCH_DIR/ttfb.py" "$addr" "$port" "$3" "${opt[@]}"
 }
+fi
+if [[ $only == *,ttfb,* ]]; then
+log "time to first byte: $ROUNDS x $NLAT small requests per path and protocol"
 for _ in $(seq "$ROUNDS"); do
 	for proto in http https; do
 		for who in $WHO; do
 			ttfb_loop "$who" $proto "$NLAT" >>"$R/ttfb-$proto-$who"
 		done
+	done
+done
+
+fi
+# ------------------------------------------------- system calls (strace)
+if [[ $only == *,sys,* ]]; then
+log "system calls per connection: $NSYS connections one after the other, strace -c"
+for proto in http https; do
+	for who in moat haproxy tinyproxy; do
+		pid=$(mb_pid "$who")
+		# moat's relay is its supervisor's worker (the core's child)
+		[ "$who" = moat ] && pid=$(pgrep -P "$SV_P")
+		strace -c -f -q -p "$pid" -o "$R/strace-$proto-$who" &
+		sp=$!
+		for _ in $(seq 100); do	# attached: the tracer shows
+			[ "$(awk '/^TracerPid/ { print $2 }' "/proc/$pid/status")" != 0 ] && break
+			sleep 0.05
+		done
+		ttfb_loop "$who" $proto "$NSYS" >/dev/null
+		kill -INT "$sp"
+		wait "$sp" || true
+		awk -v n="$NSYS" '$NF == "total" { printf "%.1f\n", $4 / n }' \
+			"$R/strace-$proto-$who" >"$R/sys-$proto-$who"
 	done
 done
 
@@ -574,7 +621,33 @@ for proto in http https; do
 	echo "$row |"
 done
 fi
+if [[ $only == *,sys,* ]]; then
+for proto in http https; do
+	P=HTTP
+	[ $proto = https ] && P=TLS
+	row="| $P system calls per connection (middlebox, strace -c) | -"
+	for who in moat haproxy tinyproxy; do
+		row+=" | $(cat "$R/sys-$proto-$who")"
+	done
+	echo "$row |"
+done
+fi
 if [[ $only == *,bulk,* ]]; then
+# what a transfer costs the whole machine, both ends and the middlebox:
+# with the cores busy, the relay's share is what the direct path would
+# have had (on a shared machine, other work is counted too)
+for t in "http HTTP (nginx)" "hc HTTP (hc.test)" "https TLS (nginx)"; do
+	read -r key P <<<"$t"
+	row="| $P machine CPU s per GB (all cores, /proc/stat)"
+	for who in direct moat haproxy tinyproxy; do
+		if [ -s "$R/mcpu-$key-$who" ]; then
+			row+=" | $(cpu_per_gb "$R/mcpu-$key-$who")"
+		else
+			row+=" | -"
+		fi
+	done
+	echo "$row |"
+done
 for t in "hc HTTP (hc.test)" "https TLS (nginx)"; do
 	read -r key P <<<"$t"
 	row="| $P CPU s per GB relayed (middlebox process) | -"

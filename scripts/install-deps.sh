@@ -48,6 +48,7 @@ packages=(
 bench_packages=(
 	sockperf containernetworking-plugins iptables
 	dnsperf wrk haproxy tinyproxy nginx unbound
+	strace
 )
 
 check_only=0

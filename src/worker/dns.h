@@ -24,6 +24,9 @@
 #define DNS_UP_TIMEOUT		2	/* seconds per upstream attempt */
 #define DNS_TCP_IDLE		10	/* seconds */
 #define DNS_MSG_MAX		65535
+#define DNS_ID_BUF		64	/* query IDs drawn per getrandom(2) */
+#define DNS_UDP_BATCH		16	/* client queries per recvmmsg(2) */
+#define DNS_UDP_QMAX		4096	/* largest UDP query taken */
 #define DNS_UP_EDNS		1232	/* EDNS UDP size asked upstream */
 #define DNS_UP_EDNS_TCP		4096	/* the same for a client over TCP:
 					 * as large as a datagram carries */
@@ -166,6 +169,8 @@ enum dns_ctr {
  * @pin_ctx:	passed to @pin
  * @uid:	the worker's UID, 0 outside a worker
  * @up_uid:	the UID of its upstream sockets (dns_up_socket())
+ * @ids:	random query IDs not used yet (dns_query_id())
+ * @nids:	entries of @ids left
  */
 struct dns {
 	int epfd;
@@ -195,6 +200,8 @@ struct dns {
 	size_t lat_next;
 	struct dns_record peers[DNS_PEERS_MAX * 2];
 	size_t npeers;
+	uint16_t ids[DNS_ID_BUF];
+	unsigned nids;
 };
 
 int dns_init(struct dns *d, int epfd, const struct policy *pol,

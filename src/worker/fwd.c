@@ -22,6 +22,13 @@
  * pipe has drained, so half-closed connections work. UDP peers each get a
  * socket connected to the sandbox port, idle ones expire.
  *
+ * System calls are what a connection costs the worker, so none is made
+ * that could only fail: sockets enter epoll (level-triggered) with the
+ * events they wait for first and are changed only when those differ
+ * (fwd_tcp_events()); an accepted socket takes its bounded buffers and
+ * TCP_NODELAY from its listener; an event moves only the directions it
+ * concerns (fwd_tcp_event()).
+ *
  * Both tables are bounded by limits.connections: a peer beyond the limit is
  * refused at once (closed, or its datagram dropped), and counted. The TCP
  * table holds two budgets of limits.connections slots each, one for
@@ -187,8 +194,9 @@ static bool fwd_source_allowed(const struct fwd *f, const struct fwd_listener *l
 /**
  * fwd_tcp_bufs() - bound the kernel buffers of a relay's socket
  * @fd:		TCP socket: set before connect() and on listeners (the window
- *		scale is chosen at the handshake), and again on each accepted
- *		socket
+ *		scale is chosen at the handshake); an accepted socket
+ *		inherits its listener's (sk_clone: the sizes and the lock
+ *		that stops their autotuning)
  *
  * Fixed buffers: the kernel stops autotuning them, and what a peer that
  * never reads, or a writer it cannot keep up with, makes the host hold in
@@ -225,8 +233,11 @@ static int fwd_listen(const struct publish *spec, char **err)
 		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
 	if (bind(fd, (struct sockaddr *)&sa, len))
 		goto fail;
-	if (type == SOCK_STREAM)
+	if (type == SOCK_STREAM) {
+		/* inherited by every accepted socket */
 		fwd_tcp_bufs(fd);
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	}
 	if (type == SOCK_STREAM && listen(fd, 128))
 		goto fail;
 	return fd;
@@ -386,7 +397,11 @@ void fwd_tcp_close(struct fwd *f, struct fwd_tcp *t)
  *
  * A side is read while its outgoing pipe has room and it has not sent its
  * FIN; it is written (EPOLLOUT) while the pipe towards it holds bytes, or,
- * for the sandbox side, until the connection completes.
+ * for the sandbox side, until the connection completes. Until then, and
+ * while a proxied client's sniffed bytes are not written yet, the client's
+ * side is not read: it keeps the events it had until it has one
+ * (@t->stirred), then is asked for none. A change is made only when the
+ * events differ from those registered (@t->events).
  */
 void fwd_tcp_events(struct fwd *f, struct fwd_tcp *t, unsigned idx)
 {
@@ -409,7 +424,14 @@ void fwd_tcp_events(struct fwd *f, struct fwd_tcp *t, unsigned idx)
 			if (t->early && in->queued)
 				ev.events |= EPOLLOUT;
 		} else if (!t->connected || t->buf) {
-			ev.events = k == 1 ? EPOLLOUT : 0;
+			/* the client's bytes wait (the destination takes the
+			 * sniffed ones first), but a client that waits for an
+			 * answer, as most do, keeps what it had until it
+			 * stirs: two EPOLL_CTL_MODs fewer per connection */
+			if (k == 1)
+				ev.events = EPOLLOUT;
+			else
+				ev.events = t->stirred ? 0 : t->events[0];
 		} else {
 			/* a proxied HTTP client's next head waits for the
 			 * pipe to drain (fwd_proxy_req_read()) */
@@ -500,9 +522,8 @@ static void fwd_tcp_accept(struct fwd *f, unsigned li)
 		close(fd);
 		return;
 	}
+	/* @fd has TCP_NODELAY and its buffers' bound from the listener */
 	setsockopt(sfd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	fwd_tcp_bufs(fd);
 	fwd_tcp_bufs(sfd);
 	if (connect(sfd, (struct sockaddr *)&sa, len) && errno != EINPROGRESS) {
 		f->stats.connect_failed++;
@@ -526,10 +547,12 @@ static void fwd_tcp_accept(struct fwd *f, unsigned li)
 	t->used = true;
 	t->since = time(NULL);
 	for (k = 0; k < 2; k++) {
-		struct epoll_event ev = { .events = 0 };
+		/* what fwd_tcp_events() asks for until the connect ends */
+		struct epoll_event ev = { .events = k == 1 ? EPOLLOUT : 0 };
 
 		ev.data.u64 = fwd_ref(SV_REF_TCP_FLOW, idx, k, t->fd[k]);
 		epoll_ctl(f->epfd, EPOLL_CTL_ADD, t->fd[k], &ev);
+		t->events[k] = ev.events;
 	}
 	f->stats.accepted++;
 	fwd_tcp_events(f, t, idx);
@@ -549,6 +572,11 @@ static void fwd_tcp_accept(struct fwd *f, unsigned li)
  * @tail:	for a proxied HTTP destination's direction, its connection:
  *		a 403 it holds for a refused request is sent before the
  *		client's side is shut; else NULL
+ *
+ * Each half goes on until it fails with EAGAIN: a splice(2) that moved
+ * less than asked is not taken as the end, since on a busy transfer more
+ * has come in meanwhile (stopping there was tried: smaller batches, more
+ * rounds of epoll, more CPU per byte relayed).
  *
  * Return: 0, or -1 if the connection must be closed (error or reset)
  */
@@ -629,6 +657,7 @@ static void fwd_tcp_event(struct fwd *f, union sv_ref ref, uint32_t events)
 {
 	struct fwd_tcp *t;
 	uint64_t *in, *out;
+	bool polled, move[2];
 
 	if (ref.idx >= 2 * f->max)
 		return;
@@ -636,6 +665,10 @@ static void fwd_tcp_event(struct fwd *f, union sv_ref ref, uint32_t events)
 	if (!t->used || t->fd[ref.side] != ref.fd)
 		return;
 	t->last = time(NULL);
+	/* a side out of epoll, or one that hangs up or sends its FIN now:
+	 * every event moves both directions (below) */
+	polled = !t->hup[0] && !t->hup[1] &&
+		 !(events & (EPOLLHUP | EPOLLRDHUP));
 	if (t->sniffing && !t->early) {
 		fwd_proxy_sniff(f, t, ref.idx);
 		return;
@@ -651,6 +684,7 @@ static void fwd_tcp_event(struct fwd *f, union sv_ref ref, uint32_t events)
 
 		if (ref.side != 1) {
 			/* nothing is read before the sandbox answers */
+			t->stirred = true;
 			fwd_tcp_events(f, t, ref.idx);
 			return;
 		}
@@ -680,6 +714,9 @@ static void fwd_tcp_event(struct fwd *f, union sv_ref ref, uint32_t events)
 		/* proxied: the first bytes go to the destination first */
 		int r = fwd_proxy_flush(f, t);
 
+		if (ref.side == 0)
+			t->stirred = true;
+
 		if (r < 0) {
 			fwd_tcp_close(f, t);
 			return;
@@ -690,12 +727,25 @@ static void fwd_tcp_event(struct fwd *f, union sv_ref ref, uint32_t events)
 		}
 	}
 
+	/* The directions this event can move: what its side sends, and
+	 * what waits to be written to it (dir[k] goes from fd[k]). Each
+	 * other one is moved by an event of its own (level-triggered, asked
+	 * for by fwd_tcp_events()), so a call that could only fail with
+	 * EAGAIN is not made. Both, as ever, when a side is out of epoll
+	 * (its last bytes are read whenever the other side makes progress)
+	 * or sends its FIN, and while a TLS connection is followed: the
+	 * server's hello read on one direction lets the client's held
+	 * records go on the other.
+	 */
+	move[ref.side] = !polled || t->tls ||
+			 (events & (EPOLLIN | EPOLLERR));
+	move[!ref.side] = !polled || t->tls || (events & EPOLLOUT);
 	in = t->proxied ? &f->pstats.bytes_out : &f->stats.bytes_in;
 	out = t->proxied ? &f->pstats.bytes_in : &f->stats.bytes_out;
-	if (fwd_pump(f, t->fd[0], t->fd[1], &t->dir[0], in,
-		     t->http || t->tls ? t : NULL, NULL) ||
-	    fwd_pump(f, t->fd[1], t->fd[0], &t->dir[1], out,
-		     t->tls ? t : NULL, t->http ? t : NULL)) {
+	if ((move[0] && fwd_pump(f, t->fd[0], t->fd[1], &t->dir[0], in,
+				 t->http || t->tls ? t : NULL, NULL)) ||
+	    (move[1] && fwd_pump(f, t->fd[1], t->fd[0], &t->dir[1], out,
+				 t->tls ? t : NULL, t->http ? t : NULL))) {
 		fwd_tcp_close(f, t);
 		return;
 	}
@@ -707,8 +757,8 @@ static void fwd_tcp_event(struct fwd *f, union sv_ref ref, uint32_t events)
 	 * it is removed, but the pipe from it may still hold its last bytes
 	 * for the other side: take it out of epoll and keep the connection
 	 * until they are delivered. What is still unread on it is read by
-	 * the pump above whenever the other side makes progress (every event
-	 * pumps both directions).
+	 * the pump above whenever the other side makes progress (while a
+	 * side is out of epoll, every event pumps both directions).
 	 */
 	if ((events & EPOLLHUP) && t->connected && !t->hup[ref.side]) {
 		if (t->dir[!ref.side].queued) {

@@ -65,6 +65,9 @@ struct fwd_proxy_tls;	/* a followed TLS connection: fwd_proxy.c's own */
  * @since:	when the connection was accepted
  * @events:	epoll events currently registered for fd[0] and fd[1]
  * @hup:	fd[k] hung up and was taken out of epoll
+ * @stirred:	fd[0] had an event while its bytes had to wait (connect or
+ *		sniffed bytes not written yet): it is asked for nothing until
+ *		they may move (fwd_tcp_events())
  * @proxied:	a connection redirected to the transparent proxy (fd[0] is
  *		the sandbox's client, fd[1] the original destination)
  * @sniffing:	proxied, still reading the ClientHello or request head
@@ -105,6 +108,7 @@ struct fwd_tcp {
 	time_t since;
 	uint32_t events[2];
 	bool hup[2];
+	bool stirred;
 	bool proxied;
 	bool sniffing;
 	bool http;
@@ -171,6 +175,7 @@ struct fwd_udp {
  * @log:	the sandbox's log, for the proxy's decisions, or NULL
  * @pc:		proxy decisions by reason
  * @pstats:	proxy byte counters
+ * @unprivileged: the worker was seen without root (fwd_proxy_connect())
  */
 struct fwd {
 	int epfd;
@@ -206,6 +211,7 @@ struct fwd {
 		uint64_t bytes_out;
 		uint64_t bytes_in;
 	} pstats;
+	bool unprivileged;
 };
 
 int fwd_init(struct fwd *f, int epfd, const struct policy *p,

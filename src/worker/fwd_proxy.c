@@ -262,7 +262,7 @@ int fwd_proxy_init(struct fwd *f, const struct policy *p,
 		   struct log *log, char **err)
 {
 	const struct prefix *gw[2] = { &s->gw4, s->has_v6 ? &s->gw6 : NULL };
-	int k;
+	int k, one = 1;
 
 	f->pp.pol = p;
 	f->pp.pool4 = *pool4;
@@ -281,7 +281,10 @@ int fwd_proxy_init(struct fwd *f, const struct policy *p,
 		f->plst[k] = proxy_listen(gw[k], NFT_PROXY_PORT, err);
 		if (f->plst[k] < 0)
 			return -1;
+		/* inherited by every accepted socket (fwd_proxy_accept()) */
 		fwd_tcp_bufs(f->plst[k]);
+		setsockopt(f->plst[k], IPPROTO_TCP, TCP_NODELAY, &one,
+			   sizeof(one));
 		ev.data.u64 = fwd_ref(SV_REF_PROXY_LISTEN, (unsigned)k, 0,
 				      f->plst[k]);
 		if (epoll_ctl(f->epfd, EPOLL_CTL_ADD, f->plst[k], &ev)) {
@@ -415,31 +418,41 @@ void fwd_proxy_refuse(struct fwd *f, struct fwd_tcp *t, enum proxy_reason r,
  */
 static int fwd_proxy_connect(struct fwd *f, struct fwd_tcp *t, unsigned idx)
 {
-	struct epoll_event ev = { .events = 0 };
+	struct epoll_event ev = { .events = EPOLLOUT };
 	struct sockaddr_storage sa;
 	socklen_t len = fwd_sockaddr(&t->dst, t->dport, &sa);
 	int one = 1, k;
 
 	t->since = time(NULL);
 	/* as root, the kernel could not tell the connection from the host's
-	 * own, and would not judge it: only a worker connects */
-	if (!geteuid())
-		goto fail;
+	 * own, and would not judge it: only a worker connects. A worker that
+	 * was seen without root never gets it back (its UIDs are dropped,
+	 * all three, and it cannot call setuid(2)): asked once, not per
+	 * connection. */
+	if (!f->unprivileged) {
+		if (!geteuid())
+			goto fail;
+		f->unprivileged = true;
+	}
 	t->fd[1] = socket(t->dst.family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (t->fd[1] < 0)
 		goto fail;
 	fwd_proxy_recverr(t->fd[1], t->dst.family, true);
+	/* the client's side has TCP_NODELAY and its bounded buffers from
+	 * the listener (an accepted socket inherits them) */
 	setsockopt(t->fd[1], IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	setsockopt(t->fd[0], IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	fwd_tcp_bufs(t->fd[1]);
 	for (k = 0; k < 2; k++)
 		if (fwd_pipe_get(f, t->dir[k].pipe))
 			goto fail;
 	if (connect(t->fd[1], (struct sockaddr *)&sa, len) && errno != EINPROGRESS)
 		goto fail;
+	/* registered with what it waits for first, the end of the connect
+	 * (fwd_tcp_events()): no EPOLL_CTL_MOD right after */
 	ev.data.u64 = fwd_ref(SV_REF_TCP_FLOW, idx, 1, t->fd[1]);
 	if (epoll_ctl(f->epfd, EPOLL_CTL_ADD, t->fd[1], &ev))
 		goto fail;
+	t->events[1] = ev.events;
 	fwd_tcp_events(f, t, idx);
 	return 0;
 fail:
@@ -487,10 +500,10 @@ void fwd_proxy_accept(struct fwd *f, unsigned k)
 	unsigned idx = 0;
 	int fd, j;
 
+	/* its buffers' bound and TCP_NODELAY come from the listener */
 	fd = accept4(f->plst[k], NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 	if (fd < 0)
 		return;
-	fwd_tcp_bufs(fd);
 	t = fwd_slot(f, &idx);
 	if (!t) {
 		f->pc.n[PROXY_DENY_LIMIT]++;
@@ -512,8 +525,12 @@ void fwd_proxy_accept(struct fwd *f, unsigned k)
 	}
 	t->used = t->proxied = t->sniffing = true;
 	t->since = t->last = time(NULL);
+	/* registered with what its client's side waits for first, sniffed
+	 * or early (fwd_tcp_events()): no EPOLL_CTL_MOD right after */
+	ev.events = EPOLLIN | EPOLLRDHUP;
 	ev.data.u64 = fwd_ref(SV_REF_TCP_FLOW, idx, 0, fd);
 	epoll_ctl(f->epfd, EPOLL_CTL_ADD, fd, &ev);
+	t->events[0] = ev.events;
 	f->pstats.accepted++;
 	if (proxy_original_dst(fd, &t->dst, &t->dport)) {
 		fwd_proxy_refuse(f, t, PROXY_DENY_NOT_ALLOWED, NULL);

@@ -84,6 +84,44 @@ print(sorted(ids))
 EOF2
 )
 assert_eq "$out" "[1, 2]" "two queries pipelined on one TCP connection: both answered"
+# UDP queries come in batches (several per read): a burst of 40 is answered
+# whole, each under its own ID; a query padded (EDNS padding) to 4000
+# bytes is answered, one of 5000 bytes is none (over 4096: counted
+# malformed, no answer)
+m0=$(dnsctr pub malformed_total)
+out=$(in_ns "$N" python3 - <<'EOF2' 2>&1
+import socket, struct
+def q(i, name, size=0):
+    n = b''.join(bytes([len(l)]) + l for l in name.encode().split(b'.')) + b'\0'
+    m = struct.pack('>HHHHHH', i, 0x0100, 1, 0, 0, 1 if size else 0) + n + b'\0\1\0\1'
+    if size:	# OPT with a padding option filling the query to size
+        pad = size - len(m) - 11 - 4
+        m += b'\0' + struct.pack('>HHIH', 41, 4096, 0, 4 + pad) + struct.pack('>HH', 12, pad) + bytes(pad)
+    return m
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.settimeout(3)
+s.connect(('8.8.8.8', 53))
+for i in range(40):
+    s.send(q(100 + i, 'example.com'))
+ids = set()
+try:
+    while len(ids) < 40:
+        ids.add(struct.unpack('>H', s.recv(4096)[:2])[0])
+except socket.timeout:
+    pass
+print("burst", len(ids), ids == set(range(100, 140)))
+for i, size in ((1, 4000), (2, 5000)):
+    s.send(q(i, 'example.com', size))
+    try:
+        print(size, struct.unpack('>H', s.recv(4096)[:2])[0])
+    except socket.timeout:
+        print(size, "none")
+EOF2
+)
+assert_match "$out" "burst 40 True" "a burst of 40 UDP queries: every one answered, under its own ID"
+assert_match "$out" "4000 1" "a query padded to 4000 bytes is answered"
+assert_match "$out" "5000 none" "a 5000-byte query gets no answer"
+assert_eq "$(dnsctr pub malformed_total)" "$((m0 + 1))" "... and is counted malformed"
 # the host's resolv.conf naming a loopback resolver (systemd-resolved's
 # 127.0.0.53): the interceptor runs in the host's namespace and reaches it
 in_host dnsmasq --no-resolv --no-hosts --server=8.8.8.8 --listen-address=127.0.0.53 \

@@ -35,6 +35,8 @@ HTTP answers every request with status 200 and a text body:
     host: <Host header>
     path: <request path>
     sni: <TLS SNI>        (https only; "-" when the client sent none)
+    body: <N> <sha256>    (only for a request with a body: its length and
+                          SHA-256 as received, chunk framing removed)
 except GET /bytes/N, which answers N bytes of "x" (bulk transfers), and
 /status/N, which answers with status N.
 
@@ -58,6 +60,7 @@ a packet reached a server at all. SIGTERM ends the process at once.
 """
 
 import argparse
+import hashlib
 import ipaddress
 import os
 import signal
@@ -166,6 +169,7 @@ def read_request(f):
             break
         k, _, v = h.decode("latin-1").partition(":")
         headers[k.strip().lower()] = v.strip()
+    digest, got = hashlib.sha256(), 0       # the body, as received
     if "chunked" in headers.get("transfer-encoding", "").lower():
         while True:                         # chunks, then trailers
             size = int(f.readline(8192).split(b";")[0].strip() or b"0", 16)
@@ -173,11 +177,17 @@ def read_request(f):
                 while f.readline(8192) not in (b"\r\n", b"\n", b""):
                     pass
                 break
-            f.read(size + 2)
+            data = f.read(size + 2)[:size]
+            digest.update(data)
+            got += len(data)
     else:
         n = int(headers.get("content-length", "0") or 0)
         if n:
-            f.read(n)
+            data = f.read(n)
+            digest.update(data)
+            got += len(data)
+    if got:
+        headers[":body"] = "%d %s" % (got, digest.hexdigest())
     return parts[0], parts[1], headers, parts[2] if len(parts) > 2 else ""
 
 
@@ -225,6 +235,8 @@ def http_conn(conn, token, tls_ctx):
                     fill(token, laddr, local[1]), headers.get("host", "-"), path)
                 if tls_ctx is not None:
                     text += "sni: %s\n" % sni[0]
+                if ":body" in headers:
+                    text += "body: %s\n" % headers[":body"]
                 body = text.encode()
                 length = len(body)
             close = (headers.get("connection", "").lower() == "close"
