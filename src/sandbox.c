@@ -495,7 +495,13 @@ static int sandbox_nft_del(const struct sb_state *s,
 	 * every set with its elements first */
 	if (!s->has_net || !*s->ifname || !guard_table_handle())
 		return 0;
-	/* first nothing leads to the chains (fail closed), then they go */
+	/* everything in one transaction (a kernel since 6.3); else, below,
+	 * first nothing leads to the chains (fail closed), then they go */
+	if (!(ret = nft_sandbox_destroy(s->ifname, pol)))
+		return 0;
+	if (ret != -EINVAL)
+		msg_debug("one-batch removal of sandbox '%s' refused (%s): "
+			  "removing it step by step", s->name, strerror(-ret));
 	if ((ret = nft_dispatch_set(s->ifname, false))) {
 		msg_err("cannot remove the dispatch entries of sandbox '%s': %s",
 			s->name, strerror(-ret));
