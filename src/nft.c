@@ -1969,6 +1969,13 @@ int nft_dispatch_set(const char *ifname, bool add)
  * A kernel without destroy messages refuses the batch (EINVAL, unknown
  * message type) and changes nothing; the caller then removes the sandbox
  * the older way.
+ *
+ * The kernel frees what a transaction removed after an RCU grace period,
+ * in a work queue, and the close of any netfilter socket waits for that
+ * work to finish (a release notifier of nf_tables): 5-15 ms on an
+ * otherwise quick removal. So the socket of the batch stays open
+ * (nft_destroy_settle() closes it) while the caller deletes the
+ * sandbox's link, whose own grace periods then cover that wait.
  */
 
 /* enum nf_tables_msg_types, Linux 6.3; the userspace headers this is
@@ -2093,6 +2100,22 @@ static void nft_del_entries(struct nft_del_batch *d, const char *ifname)
 	}
 }
 
+/* the socket of the last removal batch, until nft_destroy_settle() */
+static struct mnl_socket *nft_destroy_sock;
+
+/**
+ * nft_destroy_settle() - close the socket nft_sandbox_destroy() kept open
+ *
+ * Waits, in the kernel, until what the removal freed is released (see
+ * "Removing a sandbox in one batch"). Process exit does the same.
+ */
+void nft_destroy_settle(void)
+{
+	if (nft_destroy_sock)
+		mnl_socket_close(nft_destroy_sock);
+	nft_destroy_sock = NULL;
+}
+
 /**
  * nft_sandbox_destroy() - remove all of a sandbox's objects in one batch
  * @ifname:	host-side interface
@@ -2100,7 +2123,7 @@ static void nft_del_entries(struct nft_del_batch *d, const char *ifname)
  *		(the pin sets are then left, as nft_sandbox_del_text() does)
  *
  * See "Removing a sandbox in one batch" above. Objects already gone are
- * not an error.
+ * not an error. The batch's socket is left open for nft_destroy_settle().
  *
  * Return: 0, -EINVAL if the kernel has no destroy messages (nothing was
  *	   changed), or another -errno (nothing was changed either)
@@ -2164,7 +2187,8 @@ int nft_sandbox_destroy(const char *ifname, const struct policy *pol)
 
 	ret = nft_batch_send(nl, portid, d.b, first, d.seq, d.nmsg, buf, len);
 	mnl_nlmsg_batch_stop(d.b);
-	mnl_socket_close(nl);
+	nft_destroy_settle();
+	nft_destroy_sock = nl;
 	free(buf);
 	return ret;
 }

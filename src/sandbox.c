@@ -1585,6 +1585,41 @@ int sandbox_teardown_ended(const struct moat_config *c,
 }
 
 /**
+ * sandbox_links_del() - delete a sandbox's host-side link and its IFB
+ * @s:		record
+ *
+ * Links already gone are not an error.
+ *
+ * Return: 0, or -1 after printing what could not be deleted
+ */
+static int sandbox_links_del(const struct sb_state *s)
+{
+	struct link_ctx *host = link_open(-1);
+	char ifb[16];
+	int ret = 0, err;
+
+	if (!host) {
+		msg_err("cannot open route netlink");
+		return -1;
+	}
+	err = link_del(host, s->ifname);
+	if (err && err != -ENODEV && err != -ENOENT) {
+		msg_err("cannot delete %s: %s", s->ifname, strerror(-err));
+		ret = -1;
+	}
+	/* The bandwidth limit's IFB, if any, after the veth that redirects
+	 * to it (see link_shape()) */
+	sandbox_ifb_name(s, ifb);
+	err = link_del(host, ifb);
+	if (err && err != -ENODEV && err != -ENOENT) {
+		msg_err("cannot delete %s: %s", ifb, strerror(-err));
+		ret = -1;
+	}
+	link_close(host);
+	return ret;
+}
+
+/**
  * sandbox_teardown_ns() - sandbox_teardown(), knowing the namespace
  * @c:		settings
  * @s:		record (its supervisor must already be stopped)
@@ -1605,37 +1640,12 @@ static int sandbox_teardown_ns(const struct moat_config *c,
 
 	msg_debug_step(NULL);
 	if (s->has_net && *s->ifname) {
-		struct link_ctx *host = link_open(-1);
-
-		if (!host) {
-			msg_err("cannot open route netlink");
-			ret = -1;
-		} else {
-			char ifb[16];
-
-			err = link_del(host, s->ifname);
-			if (err && err != -ENODEV && err != -ENOENT) {
-				msg_err("cannot delete %s: %s", s->ifname,
-					strerror(-err));
-				ret = -1;
-			}
-			/* The bandwidth limit's IFB, if any, after the veth
-			 * that redirects to it (see link_shape()) */
-			sandbox_ifb_name(s, ifb);
-			err = link_del(host, ifb);
-			if (err && err != -ENODEV && err != -ENOENT) {
-				msg_err("cannot delete %s: %s", ifb,
-					strerror(-err));
-				ret = -1;
-			}
-			link_close(host);
-		}
-		msg_debug_step("teardown: link");
-		if (s->attached && nsfd != SANDBOX_NS_GONE &&
-		    !strcmp(s->mode, net_mode_name(NET_FILTERED)) &&
-		    sandbox_inner_dns_del(c, s, nsfd))
-			ret = -1;
-		msg_debug_step("teardown: inside");
+		/* The rules first: with its dispatch entries gone the link
+		 * meets the base chains' drops (fail closed, and nothing runs
+		 * inside any more). The kernel's release of the removed
+		 * rules and the link's deletion then wait for the same RCU
+		 * grace periods (nft_destroy_settle() after the link).
+		 */
 		{
 			struct policy pol;
 			bool have;
@@ -1651,6 +1661,16 @@ static int sandbox_teardown_ns(const struct moat_config *c,
 			policy_free(&pol);
 		}
 		msg_debug_step("teardown: rules");
+		if (sandbox_links_del(s))
+			ret = -1;
+		msg_debug_step("teardown: link");
+		nft_destroy_settle();
+		msg_debug_step("teardown: rules released");
+		if (s->attached && nsfd != SANDBOX_NS_GONE &&
+		    !strcmp(s->mode, net_mode_name(NET_FILTERED)) &&
+		    sandbox_inner_dns_del(c, s, nsfd))
+			ret = -1;
+		msg_debug_step("teardown: inside");
 		sandbox_forget_flows(s);
 		msg_debug_step("teardown: conntrack");
 	}
