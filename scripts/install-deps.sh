@@ -48,6 +48,7 @@ packages=(
 bench_packages=(
 	sockperf containernetworking-plugins iptables
 	dnsperf wrk haproxy tinyproxy nginx unbound
+	netavark	# bench/scale.sh: Podman's network back end, a create/remove peer
 )
 
 check_only=0
