@@ -172,6 +172,12 @@ for C in $COUNTS; do
 	done
 done
 
+# where a create's and a remove's time goes, with the most present
+# (moat --verbose prints each step's milliseconds)
+log "moat --verbose create and rm with $have present"
+moat --verbose create "p-$BENCH_SFX" 2>"$R/steps-create" >/dev/null
+moat --verbose rm "p-$BENCH_SFX" 2>"$R/steps-rm" >/dev/null
+
 # memory and idle CPU of the supervisors, with the most present
 log "supervisors: memory and idle CPU with $have sandboxes"
 pids=$(moat ls --json | jq -r '.[] | .supervisor_pid')
@@ -230,6 +236,11 @@ while read -r from to ms; do
 done <"$R/fill-m"
 echo "- idle supervisors ($(wc -l <"$R/rss")): core RSS p50 / max $(m rss) / $(pct 100 "$R/rss") MiB, worker RSS p50 / max $(m rss-wk) / $(pct 100 "$R/rss-wk") MiB, core + worker PSS p50 / max $(m pss) / $(pct 100 "$R/pss") MiB (target <= 4 MiB)"
 echo "- CPU of all idle supervisors and workers over ${IDLE} s: $(cat "$R/idle-ticks") clock ticks (of $(getconf CLK_TCK) a second)"
+echo
+echo "Steps of one create and one remove with $have present (ms):"
+echo
+sed -n 's/^moat: debug: \(create\|rm\|teardown\): //p' "$R/steps-create" "$R/steps-rm" |
+	awk -F': ' '{ printf "%s%s %s", sep, $1, $2; sep = "; " } END { print "" }'
 } >"$R/table.md"
 cat "$R/table.md"
 if [ -n "$out" ]; then
