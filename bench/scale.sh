@@ -237,10 +237,13 @@ done <"$R/fill-m"
 echo "- idle supervisors ($(wc -l <"$R/rss")): core RSS p50 / max $(m rss) / $(pct 100 "$R/rss") MiB, worker RSS p50 / max $(m rss-wk) / $(pct 100 "$R/rss-wk") MiB, core + worker PSS p50 / max $(m pss) / $(pct 100 "$R/pss") MiB (target <= 4 MiB)"
 echo "- CPU of all idle supervisors and workers over ${IDLE} s: $(cat "$R/idle-ticks") clock ticks (of $(getconf CLK_TCK) a second)"
 echo
-echo "Steps of one create and one remove with $have present (ms):"
+echo "Steps of one create and one remove with $have present (moat --verbose):"
 echo
-sed -n 's/^moat: debug: \(create\|rm\|teardown\): //p' "$R/steps-create" "$R/steps-rm" |
-	awk -F': ' '{ printf "%s%s %s", sep, $1, $2; sep = "; " } END { print "" }'
+for f in create rm; do
+	sed -n 's/^moat: debug: \(create\|rm\|teardown\): //p' "$R/steps-$f" |
+		awk -F': ' -v f="$f" '{ printf "%s%s %s", sep, $1, $2; sep = "; " }
+			BEGIN { printf "- %s: ", f } END { print "" }'
+done
 } >"$R/table.md"
 cat "$R/table.md"
 if [ -n "$out" ]; then
