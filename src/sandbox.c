@@ -1365,6 +1365,8 @@ int sandbox_create(const struct moat_config *c, const struct sb_opts *o,
 			state_unlock(lock);
 			return -1;
 		}
+		/* routes and addresses read, nothing changed, until closed */
+		link_names_hold(host, true);
 		s.has_v6 = sandbox_host_has_ipv6(host) && !found.v6_off;
 		if (sandbox_check_pool(c, host, s.has_v6)) {
 			link_close(host);
