@@ -2035,14 +2035,15 @@ static struct nlmsghdr *nft_del_hdr(struct nft_del_batch *d, uint16_t type)
 
 /**
  * nft_del_named() - a destroy message naming one object of the table
- * @d:		batch
+ * @arg:	batch (struct nft_del_batch)
  * @type:	NFT_DESTROY_CHAIN, _SET or _OBJ
  * @name:	its name
  * @objtype:	NFT_OBJECT_* for _OBJ, else ignored
  */
-static void nft_del_named(struct nft_del_batch *d, uint16_t type,
-			  const char *name, uint32_t objtype)
+static void nft_del_named(void *arg, uint16_t type, const char *name,
+			  uint32_t objtype)
 {
+	struct nft_del_batch *d = arg;
 	struct nlmsghdr *nlh = nft_del_hdr(d, type);
 
 	switch (type) {
@@ -2061,6 +2062,85 @@ static void nft_del_named(struct nft_del_batch *d, uint16_t type,
 		break;
 	}
 	mnl_nlmsg_batch_next(d->b);
+}
+
+/**
+ * nft_sandbox_objects() - every chain, set and named object of a sandbox,
+ * in the order they can be removed (see "Removing a sandbox in one batch")
+ * @ifname:	host-side interface
+ * @pol:	its policy (names its pin sets), or NULL
+ * @cb:		called with @arg, NFT_DESTROY_CHAIN, _SET or _OBJ, the name
+ *		and, for _OBJ, its NFT_OBJECT_* type
+ * @arg:	passed to @cb
+ *
+ * Its dispatch entries are not included: they go first.
+ */
+static void nft_sandbox_objects(const char *ifname, const struct policy *pol,
+				void (*cb)(void *arg, uint16_t type,
+					   const char *name, uint32_t objtype),
+				void *arg)
+{
+	char name[NFT_DOM_SET_LEN + 8];
+	size_t k;
+
+	for (k = 0; k < ARRAY_SIZE(nft_sandbox_chains); k++) {
+		snprintf(name, sizeof(name), "%s_%s", ifname,
+			 nft_sandbox_chains[k]);
+		cb(arg, NFT_DESTROY_CHAIN, name, 0);
+	}
+	for (k = 0; pol && k < pol->nrules; k++) {
+		if (pol->rules[k].kind != TARGET_DOMAIN || !pol->rules[k].allow)
+			continue;
+		nft_dom_set_name(name, ifname, k + 1, AF_INET);
+		cb(arg, NFT_DESTROY_SET, name, 0);
+		nft_dom_set_name(name, ifname, k + 1, AF_INET6);
+		cb(arg, NFT_DESTROY_SET, name, 0);
+	}
+	snprintf(name, sizeof(name), "%s_flows", ifname);
+	cb(arg, NFT_DESTROY_SET, name, 0);
+	for (k = 0; k < NFT_CTR_COUNT; k++) {
+		snprintf(name, sizeof(name), "%s_%s", ifname, nft_ctrs[k].name);
+		cb(arg, NFT_DESTROY_OBJ, name, NFT_OBJECT_COUNTER);
+	}
+	for (k = 0; k < ARRAY_SIZE(nft_sandbox_objs); k++) {
+		snprintf(name, sizeof(name), "%s_%s", ifname,
+			 nft_sandbox_objs[k].suffix);
+		cb(arg, NFT_DESTROY_OBJ, name, nft_sandbox_objs[k].type);
+	}
+}
+
+/**
+ * nft_destroy_line() - one object's destroy in nft(8) syntax
+ * @arg:	output (FILE *)
+ * @type:	NFT_DESTROY_CHAIN, _SET or _OBJ
+ * @name:	its name
+ * @objtype:	NFT_OBJECT_* for _OBJ
+ */
+static void nft_destroy_line(void *arg, uint16_t type, const char *name,
+			     uint32_t objtype)
+{
+	const char *kind = type == NFT_DESTROY_CHAIN ? "chain" :
+			   type == NFT_DESTROY_SET ? "set" :
+			   objtype == NFT_OBJECT_COUNTER ? "counter" :
+			   objtype == NFT_OBJECT_LIMIT ? "limit" : "ct timeout";
+
+	fprintf(arg, "destroy %s inet %s %s\n", kind, NFT_TABLE, name);
+}
+
+/**
+ * nft_sandbox_destroy_text() - what nft_sandbox_destroy() sends, as text
+ * @f:		output
+ * @ifname:	host-side interface
+ * @pol:	its policy, or NULL
+ *
+ * In nft(8) syntax (its "destroy" needs nftables 1.0.8): for the tests,
+ * which check that it names every object nft_sandbox_add_text() makes.
+ */
+void nft_sandbox_destroy_text(FILE *f, const char *ifname,
+			      const struct policy *pol)
+{
+	nft_dispatch_text(f, ifname, false);
+	nft_sandbox_objects(ifname, pol, nft_destroy_line, f);
 }
 
 /**
@@ -2130,9 +2210,8 @@ void nft_destroy_settle(void)
  */
 int nft_sandbox_destroy(const char *ifname, const struct policy *pol)
 {
-	size_t k, nsets = pol ? pol->nrules * 2 : 0, len;
+	size_t nsets = pol ? pol->nrules * 2 : 0, len;
 	struct nft_del_batch d = { 0 };
-	char name[NFT_DOM_SET_LEN + 8];
 	unsigned int portid, first;
 	struct mnl_socket *nl;
 	void *buf;
@@ -2158,30 +2237,7 @@ int nft_sandbox_destroy(const char *ifname, const struct policy *pol)
 	first = d.seq;
 
 	nft_del_entries(&d, ifname);
-	for (k = 0; k < ARRAY_SIZE(nft_sandbox_chains); k++) {
-		snprintf(name, sizeof(name), "%s_%s", ifname,
-			 nft_sandbox_chains[k]);
-		nft_del_named(&d, NFT_DESTROY_CHAIN, name, 0);
-	}
-	for (k = 0; pol && k < pol->nrules; k++) {
-		if (pol->rules[k].kind != TARGET_DOMAIN || !pol->rules[k].allow)
-			continue;
-		nft_dom_set_name(name, ifname, k + 1, AF_INET);
-		nft_del_named(&d, NFT_DESTROY_SET, name, 0);
-		nft_dom_set_name(name, ifname, k + 1, AF_INET6);
-		nft_del_named(&d, NFT_DESTROY_SET, name, 0);
-	}
-	snprintf(name, sizeof(name), "%s_flows", ifname);
-	nft_del_named(&d, NFT_DESTROY_SET, name, 0);
-	for (k = 0; k < NFT_CTR_COUNT; k++) {
-		snprintf(name, sizeof(name), "%s_%s", ifname, nft_ctrs[k].name);
-		nft_del_named(&d, NFT_DESTROY_OBJ, name, NFT_OBJECT_COUNTER);
-	}
-	for (k = 0; k < ARRAY_SIZE(nft_sandbox_objs); k++) {
-		snprintf(name, sizeof(name), "%s_%s", ifname,
-			 nft_sandbox_objs[k].suffix);
-		nft_del_named(&d, NFT_DESTROY_OBJ, name, nft_sandbox_objs[k].type);
-	}
+	nft_sandbox_objects(ifname, pol, nft_del_named, &d);
 	nftnl_batch_end(mnl_nlmsg_batch_current(d.b), d.seq++);
 	mnl_nlmsg_batch_next(d.b);
 
