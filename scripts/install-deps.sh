@@ -49,6 +49,7 @@ bench_packages=(
 	sockperf containernetworking-plugins iptables
 	dnsperf wrk haproxy tinyproxy nginx unbound
 	strace
+	netavark	# bench/scale.sh: Podman's network back end, a create/remove peer
 )
 
 check_only=0

@@ -42,8 +42,19 @@
  * (hostfw_prepare()), naming the table and chain, unless the operator
  * passed --allow-foreign-drop; "moat verify" reports each dropping chain
  * not let through as a failure (hostfw_audit()).
+ *
+ * Every creation asks first whether any other table hooks forward at
+ * all, and that question must not cost more with every sandbox: moat's
+ * own table holds nine chains per sandbox, and a libnftables listing of
+ * the chains builds its whole cache first (half a second with 1000
+ * sandboxes). So the question goes to the kernel directly
+ * (hostfw_foreign_forward_nl()): a dump of the tables, and only when
+ * another table of family ip, ip6 or inet exists, of the chains of those
+ * families. Only a foreign forward chain brings the full listing.
  */
+#include <errno.h>
 #include <string.h>
+#include <time.h>
 
 #include <nftables/libnftables.h>
 
@@ -51,9 +62,17 @@
 #include "err.h"
 #include "hostfw.h"
 #include "nft.h"
+#include "nl.h"
+
+/* after <netinet/in.h> (from nft.h): the kernel headers defer to it */
+#include <libmnl/libmnl.h>
+#include <linux/netfilter.h>
+#include <linux/netfilter/nf_tables.h>
+#include <linux/netfilter/nfnetlink.h>
 
 #define HOSTFW_DEPTH	16	/* jumps followed, as the kernel allows */
 #define HOSTFW_HOOK	"DOCKER-USER"
+#define HOSTFW_DUMP_BUF	65536	/* a dump's messages (32 KiB at most) */
 
 /**
  * enum hostfw_state - what a foreign forward chain does to moat's traffic
@@ -357,6 +376,189 @@ static bool hostfw_foreign_forward(json_t *doc)
 	return false;
 }
 
+/* the families whose forward hook moat's traffic crosses */
+static const uint8_t hostfw_fams[] = { NFPROTO_IPV4, NFPROTO_IPV6, NFPROTO_INET };
+
+/**
+ * struct hostfw_scan - what the kernel's dumps told so far
+ * @fam:	a table other than moat's exists in hostfw_fams[k]
+ * @found:	a chain of such a table hooks forward
+ */
+struct hostfw_scan {
+	bool fam[ARRAY_SIZE(hostfw_fams)];
+	bool found;
+};
+
+/**
+ * hostfw_fam_idx() - index of a family in hostfw_fams[]
+ * @f:		NFPROTO_*
+ *
+ * Return: the index, or -1 if moat's traffic does not cross that family
+ */
+static int hostfw_fam_idx(uint8_t f)
+{
+	size_t k;
+
+	for (k = 0; k < ARRAY_SIZE(hostfw_fams); k++)
+		if (hostfw_fams[k] == f)
+			return (int)k;
+	return -1;
+}
+
+/**
+ * hostfw_foreign() - whether a table is another program's
+ * @fam:	its family
+ * @name:	its name, or NULL if the message had none
+ *
+ * Return: true unless it is moat's own "inet moat" (or nameless)
+ */
+static bool hostfw_foreign(uint8_t fam, const char *name)
+{
+	return name && (fam != NFPROTO_INET || strcmp(name, NFT_TABLE));
+}
+
+/**
+ * hostfw_attr_cb() - collect the top-level attributes of a message
+ * @a:		attribute
+ * @data:	array of NFTA_CHAIN_MAX + 1 pointers (the largest of those
+ *		read here)
+ *
+ * Return: MNL_CB_OK
+ */
+static int hostfw_attr_cb(const struct nlattr *a, void *data)
+{
+	const struct nlattr **tb = data;
+	uint16_t t = mnl_attr_get_type(a);
+
+	if (t <= NFTA_CHAIN_MAX)
+		tb[t] = a;
+	return MNL_CB_OK;
+}
+
+/**
+ * hostfw_table_cb() - one table of the dump
+ * @nlh:	its message
+ * @data:	struct hostfw_scan
+ *
+ * Return: MNL_CB_OK
+ */
+static int hostfw_table_cb(const struct nlmsghdr *nlh, void *data)
+{
+	const struct nlattr *tb[NFTA_CHAIN_MAX + 1] = { 0 };
+	const struct nfgenmsg *g = mnl_nlmsg_get_payload(nlh);
+	struct hostfw_scan *sc = data;
+	int k = hostfw_fam_idx(g->nfgen_family);
+
+	mnl_attr_parse(nlh, sizeof(*g), hostfw_attr_cb, tb);
+	if (k >= 0 && tb[NFTA_TABLE_NAME] &&
+	    hostfw_foreign(g->nfgen_family, mnl_attr_get_str(tb[NFTA_TABLE_NAME])))
+		sc->fam[k] = true;
+	return MNL_CB_OK;
+}
+
+/**
+ * hostfw_chain_cb() - one chain of the dump
+ * @nlh:	its message
+ * @data:	struct hostfw_scan
+ *
+ * Return: MNL_CB_OK
+ */
+static int hostfw_chain_cb(const struct nlmsghdr *nlh, void *data)
+{
+	const struct nlattr *tb[NFTA_CHAIN_MAX + 1] = { 0 };
+	const struct nlattr *hk[NFTA_CHAIN_MAX + 1] = { 0 };
+	const struct nfgenmsg *g = mnl_nlmsg_get_payload(nlh);
+	struct hostfw_scan *sc = data;
+
+	mnl_attr_parse(nlh, sizeof(*g), hostfw_attr_cb, tb);
+	if (hostfw_fam_idx(g->nfgen_family) < 0 || !tb[NFTA_CHAIN_TABLE] ||
+	    !tb[NFTA_CHAIN_HOOK] ||
+	    !hostfw_foreign(g->nfgen_family, mnl_attr_get_str(tb[NFTA_CHAIN_TABLE])))
+		return MNL_CB_OK;
+	mnl_attr_parse_nested(tb[NFTA_CHAIN_HOOK], hostfw_attr_cb, hk);
+	if (hk[NFTA_HOOK_HOOKNUM] &&
+	    mnl_attr_get_payload_len(hk[NFTA_HOOK_HOOKNUM]) == sizeof(uint32_t) &&
+	    ntohl(mnl_attr_get_u32(hk[NFTA_HOOK_HOOKNUM])) == NF_INET_FORWARD)
+		sc->found = true;
+	return MNL_CB_OK;
+}
+
+/**
+ * hostfw_dump() - one nf_tables dump, each message to a callback
+ * @type:	NFT_MSG_GETTABLE or NFT_MSG_GETCHAIN
+ * @family:	NFPROTO_* (NFPROTO_UNSPEC: all)
+ * @cb:		called with each message
+ * @sc:		its data
+ *
+ * Return: 0, or -errno
+ */
+static int hostfw_dump(uint16_t type, uint8_t family, mnl_cb_t cb,
+		       struct hostfw_scan *sc)
+{
+	struct mnl_socket *nl = nl_open(NETLINK_NETFILTER, NL_TIMEOUT_S);
+	unsigned int seq = (unsigned int)time(NULL), portid;
+	struct nlmsghdr *nlh;
+	struct nfgenmsg *g;
+	char *buf;
+	ssize_t r;
+	int ret = 0;
+
+	if (!nl)
+		return -errno;
+	buf = xmalloc(HOSTFW_DUMP_BUF);
+	portid = mnl_socket_get_portid(nl);
+	nlh = mnl_nlmsg_put_header(buf);
+	nlh->nlmsg_type = (NFNL_SUBSYS_NFTABLES << 8) | type;
+	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+	nlh->nlmsg_seq = seq;
+	g = mnl_nlmsg_put_extra_header(nlh, sizeof(*g));
+	g->nfgen_family = family;
+	g->version = NFNETLINK_V0;
+	if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0)
+		ret = -errno;
+	while (!ret) {
+		r = mnl_socket_recvfrom(nl, buf, HOSTFW_DUMP_BUF);
+		if (r < 0) {
+			ret = -errno;
+			break;
+		}
+		r = mnl_cb_run(buf, (size_t)r, seq, portid, cb, sc);
+		if (r < 0)
+			ret = -errno;
+		else if (r == MNL_CB_STOP)
+			break;
+	}
+	free(buf);
+	mnl_socket_close(nl);
+	return ret;
+}
+
+/**
+ * hostfw_foreign_forward_nl() - whether another table has a forward base
+ * chain, asked of the kernel directly (see the theory of operation)
+ *
+ * Return: 1 if one of family ip, ip6 or inet outside "inet moat" hooks
+ *	   forward, 0 if none does, -errno if the kernel could not be asked
+ */
+static int hostfw_foreign_forward_nl(void)
+{
+	struct hostfw_scan sc = { 0 };
+	size_t k;
+	int ret;
+
+	if ((ret = hostfw_dump(NFT_MSG_GETTABLE, NFPROTO_UNSPEC,
+			       hostfw_table_cb, &sc)))
+		return ret;
+	for (k = 0; k < ARRAY_SIZE(hostfw_fams) && !sc.found; k++) {
+		if (!sc.fam[k])
+			continue;
+		if ((ret = hostfw_dump(NFT_MSG_GETCHAIN, hostfw_fams[k],
+				       hostfw_chain_cb, &sc)))
+			return ret;
+	}
+	return sc.found;
+}
+
 /**
  * hostfw_docker_script() - the rules moat inserts into a DOCKER-USER chain
  * @idx:	hostfw_rules()
@@ -402,16 +604,22 @@ static void hostfw_docker_script(json_t *idx, const char *fam, const char *tab,
  */
 int hostfw_prepare(bool allow_foreign_drop)
 {
-	json_t *doc = nft_list_json("list chains"), *idx, *it, *ch;
+	json_t *doc, *idx, *it, *ch;
 	char script[4096] = "";
 	size_t i, used = 0;
-	int ret = 0;
+	int ret = hostfw_foreign_forward_nl();
 
-	if (doc && !hostfw_foreign_forward(doc)) {
-		json_decref(doc);
+	if (ret == 0)
 		return 0;
+	if (ret < 0) {	/* the kernel's answer could not be read: list */
+		doc = nft_list_json("list chains");
+		if (doc && !hostfw_foreign_forward(doc)) {
+			json_decref(doc);
+			return 0;
+		}
+		json_decref(doc);
 	}
-	json_decref(doc);
+	ret = 0;
 	doc = nft_list_json("list ruleset");
 	if (!doc) {
 		msg_err("cannot list the host's nftables ruleset");

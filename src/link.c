@@ -111,16 +111,6 @@
 #define LINK_SHAPE_BURST_DIV	100	/* burst: 10 ms of traffic at rate */
 
 /**
- * struct link_ctx - a route netlink socket bound to one network namespace
- * @sk:		libnl socket, connected
- * @syserr:	errno (negative) of the last netlink error message, 0 if none
- */
-struct link_ctx {
-	struct nl_sock *sk;
-	int syserr;
-};
-
-/**
  * struct link_name - interface index and name, from a link dump
  * @index:	interface index
  * @name:	interface name
@@ -140,6 +130,21 @@ struct link_names {
 	struct link_name *v;
 	size_t n;
 	size_t cap;
+};
+
+/**
+ * struct link_ctx - a route netlink socket bound to one network namespace
+ * @sk:		libnl socket, connected
+ * @syserr:	errno (negative) of the last netlink error message, 0 if none
+ * @hold:	link_names_hold() is on: the interfaces' names are dumped
+ *		once and @held answers every later lookup
+ * @held:	those names (@held.v NULL until the first dump)
+ */
+struct link_ctx {
+	struct nl_sock *sk;
+	int syserr;
+	bool hold;
+	struct link_names held;
 };
 
 /**
@@ -331,8 +336,30 @@ void link_close(struct link_ctx *l)
 {
 	if (!l)
 		return;
+	link_names_hold(l, false);
 	nl_socket_free(l->sk);
 	free(l);
+}
+
+/**
+ * link_names_hold() - dump the interfaces' names once for several lookups
+ * @l:		context
+ * @on:		start holding them, or stop and forget them
+ *
+ * Route and address listings (link_routes(), link_addrs()) name each
+ * entry's interface from a dump of all interfaces: with 1000 sandboxes,
+ * 2000 interfaces and their statistics per listing. A caller that makes
+ * several listings and changes no interface in between holds the names:
+ * one dump answers them all. Only for read-only stretches: a name held
+ * does not follow a change.
+ */
+void link_names_hold(struct link_ctx *l, bool on)
+{
+	if (!on) {
+		free(l->held.v);
+		memset(&l->held, 0, sizeof(l->held));
+	}
+	l->hold = on;
 }
 
 /**
@@ -763,6 +790,12 @@ static int link_names_get(struct link_ctx *l, struct link_names *ln)
 	int rc;
 
 	memset(ln, 0, sizeof(*ln));
+	if (l->hold && l->held.v) {
+		ln->v = xmalloc(l->held.n * sizeof(*ln->v) + 1);
+		memcpy(ln->v, l->held.v, l->held.n * sizeof(*ln->v));
+		ln->n = ln->cap = l->held.n;
+		return 0;
+	}
 	rc = link_dump(l, RTM_GETLINK, &ifi, sizeof(ifi), link_names_cb, ln,
 		       link_names_reset);
 	if (rc) {
@@ -772,6 +805,11 @@ static int link_names_get(struct link_ctx *l, struct link_names *ln)
 	}
 
 	qsort(ln->v, ln->n, sizeof(*ln->v), link_name_cmp);
+	if (l->hold) {
+		l->held.v = xmalloc(ln->n * sizeof(*ln->v) + 1);
+		memcpy(l->held.v, ln->v, ln->n * sizeof(*ln->v));
+		l->held.n = l->held.cap = ln->n;
+	}
 	return 0;
 }
 

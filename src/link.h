@@ -40,6 +40,7 @@ struct link_addr {
 
 struct link_ctx *link_open(int nsfd);
 void link_close(struct link_ctx *l);
+void link_names_hold(struct link_ctx *l, bool on);
 
 int link_veth_add(struct link_ctx *l, const char *name, int peer_nsfd,
 		  const char *peer_name);

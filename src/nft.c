@@ -2113,6 +2113,307 @@ int nft_dispatch_set(const char *ifname, bool add)
 	return 0;
 }
 
+/*
+ * Removing a sandbox in one batch
+ * -------------------------------
+ * nft_sandbox_del_text() removes a sandbox through libnftables, which
+ * first builds its cache of every chain, set and object of the table (the
+ * cost grows with the number of sandboxes), and it can only do so after
+ * the dispatch entries went in a transaction of their own. Kernels since
+ * 6.3 have "destroy" messages, a delete that is not an error when the
+ * object is already gone: with them the whole removal is one libnftnl
+ * batch that names every object of the sandbox, its dispatch entries
+ * first, then its chains ("out" first: its rules jump to "in" and "fwd";
+ * "i9" last: "in" and "fwd" jump to it; deleting a chain deletes its
+ * rules), then the sets and the named objects those rules used. One
+ * batch is one transaction: the kernel applies all of it or nothing, so
+ * no state between "entries gone" and "chains gone" is ever visible, and
+ * nothing the table validates grows with the other sandboxes.
+ *
+ * A kernel without destroy messages refuses the batch (EINVAL, unknown
+ * message type) and changes nothing; the caller then removes the sandbox
+ * the older way.
+ *
+ * The kernel frees what a transaction removed after an RCU grace period,
+ * in a work queue, and the close of any netfilter socket waits for that
+ * work to finish (a release notifier of nf_tables): 5-15 ms on an
+ * otherwise quick removal. So the socket of the batch stays open
+ * (nft_destroy_settle() closes it) while the caller deletes the
+ * sandbox's link, whose own grace periods then cover that wait.
+ */
+
+/* enum nf_tables_msg_types, Linux 6.3; the userspace headers this is
+ * built with may be older */
+#define NFT_DESTROY_CHAIN	27
+#define NFT_DESTROY_SET		29
+#define NFT_DESTROY_SETELEM	30
+#define NFT_DESTROY_OBJ		31
+
+/* the chains of a sandbox, in the order they can go (see above) */
+static const char *const nft_sandbox_chains[] = {
+	"out", "pre", "in", "fwd", "rep", "host", "wk", "i1", "i9",
+	"lk",	/* a sender's live links (nft_link_rules()): after "fwd" */
+};
+
+/* its named objects other than the counters (nft_obs_objects_text(),
+ * nft_flows_text()) */
+static const struct {
+	const char *suffix;
+	uint32_t type;
+} nft_sandbox_objs[] = {
+	{ "log", NFT_OBJECT_LIMIT },
+	{ "nd",  NFT_OBJECT_LIMIT },
+	{ "new", NFT_OBJECT_LIMIT },
+	{ "dns", NFT_OBJECT_LIMIT },
+	{ "tcp", NFT_OBJECT_CT_TIMEOUT },
+	{ "udp", NFT_OBJECT_CT_TIMEOUT },
+};
+
+/**
+ * struct nft_del_batch - a removal batch being built
+ * @b:		the batch
+ * @seq:	next sequence number
+ * @nmsg:	messages in it that ask for an acknowledgement
+ */
+struct nft_del_batch {
+	struct mnl_nlmsg_batch *b;
+	unsigned int seq;
+	unsigned int nmsg;
+};
+
+/**
+ * nft_del_hdr() - start one destroy message in the batch
+ * @d:		batch
+ * @type:	NFT_DESTROY_*
+ *
+ * Return: the message's header, with its nfgenmsg, attributes to follow
+ */
+static struct nlmsghdr *nft_del_hdr(struct nft_del_batch *d, uint16_t type)
+{
+	struct nlmsghdr *nlh;
+
+	nlh = nftnl_nlmsg_build_hdr(mnl_nlmsg_batch_current(d->b), type,
+				    NFPROTO_INET, NLM_F_ACK, d->seq++);
+	d->nmsg++;
+	return nlh;
+}
+
+/**
+ * nft_del_named() - a destroy message naming one object of the table
+ * @arg:	batch (struct nft_del_batch)
+ * @type:	NFT_DESTROY_CHAIN, _SET or _OBJ
+ * @name:	its name
+ * @objtype:	NFT_OBJECT_* for _OBJ, else ignored
+ */
+static void nft_del_named(void *arg, uint16_t type, const char *name,
+			  uint32_t objtype)
+{
+	struct nft_del_batch *d = arg;
+	struct nlmsghdr *nlh = nft_del_hdr(d, type);
+
+	switch (type) {
+	case NFT_DESTROY_CHAIN:
+		mnl_attr_put_strz(nlh, NFTA_CHAIN_TABLE, NFT_TABLE);
+		mnl_attr_put_strz(nlh, NFTA_CHAIN_NAME, name);
+		break;
+	case NFT_DESTROY_SET:
+		mnl_attr_put_strz(nlh, NFTA_SET_TABLE, NFT_TABLE);
+		mnl_attr_put_strz(nlh, NFTA_SET_NAME, name);
+		break;
+	default:
+		mnl_attr_put_strz(nlh, NFTA_OBJ_TABLE, NFT_TABLE);
+		mnl_attr_put_strz(nlh, NFTA_OBJ_NAME, name);
+		mnl_attr_put_u32(nlh, NFTA_OBJ_TYPE, htonl(objtype));
+		break;
+	}
+	mnl_nlmsg_batch_next(d->b);
+}
+
+/**
+ * nft_sandbox_objects() - every chain, set and named object of a sandbox,
+ * in the order they can be removed (see "Removing a sandbox in one batch")
+ * @ifname:	host-side interface
+ * @pol:	its policy (names its pin sets), or NULL
+ * @cb:		called with @arg, NFT_DESTROY_CHAIN, _SET or _OBJ, the name
+ *		and, for _OBJ, its NFT_OBJECT_* type
+ * @arg:	passed to @cb
+ *
+ * Its dispatch entries are not included: they go first.
+ */
+static void nft_sandbox_objects(const char *ifname, const struct policy *pol,
+				void (*cb)(void *arg, uint16_t type,
+					   const char *name, uint32_t objtype),
+				void *arg)
+{
+	char name[NFT_DOM_SET_LEN + 8];
+	size_t k;
+
+	for (k = 0; k < ARRAY_SIZE(nft_sandbox_chains); k++) {
+		snprintf(name, sizeof(name), "%s_%s", ifname,
+			 nft_sandbox_chains[k]);
+		cb(arg, NFT_DESTROY_CHAIN, name, 0);
+	}
+	for (k = 0; pol && k < pol->nrules; k++) {
+		if (pol->rules[k].kind != TARGET_DOMAIN || !pol->rules[k].allow)
+			continue;
+		nft_dom_set_name(name, ifname, k + 1, AF_INET);
+		cb(arg, NFT_DESTROY_SET, name, 0);
+		nft_dom_set_name(name, ifname, k + 1, AF_INET6);
+		cb(arg, NFT_DESTROY_SET, name, 0);
+	}
+	snprintf(name, sizeof(name), "%s_flows", ifname);
+	cb(arg, NFT_DESTROY_SET, name, 0);
+	for (k = 0; k < NFT_CTR_COUNT; k++) {
+		snprintf(name, sizeof(name), "%s_%s", ifname, nft_ctrs[k].name);
+		cb(arg, NFT_DESTROY_OBJ, name, NFT_OBJECT_COUNTER);
+	}
+	for (k = 0; k < ARRAY_SIZE(nft_sandbox_objs); k++) {
+		snprintf(name, sizeof(name), "%s_%s", ifname,
+			 nft_sandbox_objs[k].suffix);
+		cb(arg, NFT_DESTROY_OBJ, name, nft_sandbox_objs[k].type);
+	}
+}
+
+/**
+ * nft_destroy_line() - one object's destroy in nft(8) syntax
+ * @arg:	output (FILE *)
+ * @type:	NFT_DESTROY_CHAIN, _SET or _OBJ
+ * @name:	its name
+ * @objtype:	NFT_OBJECT_* for _OBJ
+ */
+static void nft_destroy_line(void *arg, uint16_t type, const char *name,
+			     uint32_t objtype)
+{
+	const char *kind = type == NFT_DESTROY_CHAIN ? "chain" :
+			   type == NFT_DESTROY_SET ? "set" :
+			   objtype == NFT_OBJECT_COUNTER ? "counter" :
+			   objtype == NFT_OBJECT_LIMIT ? "limit" : "ct timeout";
+
+	fprintf(arg, "destroy %s inet %s %s\n", kind, NFT_TABLE, name);
+}
+
+/**
+ * nft_sandbox_destroy_text() - what nft_sandbox_destroy() sends, as text
+ * @f:		output
+ * @ifname:	host-side interface
+ * @pol:	its policy, or NULL
+ *
+ * In nft(8) syntax (its "destroy" needs nftables 1.0.8): for the tests,
+ * which check that it names every object nft_sandbox_add_text() makes.
+ */
+void nft_sandbox_destroy_text(FILE *f, const char *ifname,
+			      const struct policy *pol)
+{
+	nft_dispatch_text(f, ifname, false);
+	nft_sandbox_objects(ifname, pol, nft_destroy_line, f);
+}
+
+/**
+ * nft_del_entries() - destroy messages for a sandbox's dispatch entries
+ * @d:		batch
+ * @ifname:	host-side interface
+ */
+static void nft_del_entries(struct nft_del_batch *d, const char *ifname)
+{
+	char key[IFNAMSIZ] = { 0 };
+	size_t k;
+
+	memcpy(key, ifname, strnlen(ifname, IFNAMSIZ - 1));
+	for (k = 0; k < NFT_DISPATCH_N; k++) {
+		struct nftnl_set_elem *e;
+		struct nftnl_set *set;
+		uint32_t num;
+
+		if (!nft_dispatch_key(ifname, k, &num))
+			continue;
+		set = nftnl_set_alloc();
+		e = nftnl_set_elem_alloc();
+		if (!set || !e)
+			die_oom();
+		nftnl_set_set_str(set, NFTNL_SET_TABLE, NFT_TABLE);
+		nftnl_set_set_str(set, NFTNL_SET_NAME, nft_dispatch_maps[k].map);
+		if (nft_dispatch_maps[k].key != NFT_KEY_IF)
+			nftnl_set_elem_set(e, NFTNL_SET_ELEM_KEY, &num,
+					   sizeof(num));
+		else
+			nftnl_set_elem_set(e, NFTNL_SET_ELEM_KEY, key, sizeof(key));
+		nftnl_set_elem_add(set, e);
+		nftnl_set_elems_nlmsg_build_payload(
+			nft_del_hdr(d, NFT_DESTROY_SETELEM), set);
+		nftnl_set_free(set);
+		mnl_nlmsg_batch_next(d->b);
+	}
+}
+
+/* the socket of the last removal batch, until nft_destroy_settle() */
+static struct mnl_socket *nft_destroy_sock;
+
+/**
+ * nft_destroy_settle() - close the socket nft_sandbox_destroy() kept open
+ *
+ * Waits, in the kernel, until what the removal freed is released (see
+ * "Removing a sandbox in one batch"). Process exit does the same.
+ */
+void nft_destroy_settle(void)
+{
+	if (nft_destroy_sock)
+		mnl_socket_close(nft_destroy_sock);
+	nft_destroy_sock = NULL;
+}
+
+/**
+ * nft_sandbox_destroy() - remove all of a sandbox's objects in one batch
+ * @ifname:	host-side interface
+ * @pol:	its policy (names its pin sets), or NULL if it cannot be read
+ *		(the pin sets are then left, as nft_sandbox_del_text() does)
+ *
+ * See "Removing a sandbox in one batch" above. Objects already gone are
+ * not an error. The batch's socket is left open for nft_destroy_settle().
+ *
+ * Return: 0, -EINVAL if the kernel has no destroy messages (nothing was
+ *	   changed), or another -errno (nothing was changed either)
+ */
+int nft_sandbox_destroy(const char *ifname, const struct policy *pol)
+{
+	size_t nsets = pol ? pol->nrules * 2 : 0, len;
+	struct nft_del_batch d = { 0 };
+	unsigned int portid, first;
+	struct mnl_socket *nl;
+	void *buf;
+	int ret;
+
+	/* every message is well under 256 bytes */
+	len = (NFT_DISPATCH_N + ARRAY_SIZE(nft_sandbox_chains) + nsets + 1 +
+	       NFT_CTR_COUNT + ARRAY_SIZE(nft_sandbox_objs) + 2) * 256;
+	if (len < NL_BUF)
+		len = NL_BUF;
+	buf = xmalloc(len);
+	nl = nl_open(NETLINK_NETFILTER, NL_TIMEOUT_S);
+	if (!nl) {
+		ret = -errno;
+		free(buf);
+		return ret;
+	}
+	portid = mnl_socket_get_portid(nl);
+	d.seq = (unsigned int)time(NULL);
+	d.b = mnl_nlmsg_batch_start(buf, len);
+	nftnl_batch_begin(mnl_nlmsg_batch_current(d.b), d.seq++);
+	mnl_nlmsg_batch_next(d.b);
+	first = d.seq;
+
+	nft_del_entries(&d, ifname);
+	nft_sandbox_objects(ifname, pol, nft_del_named, &d);
+	nftnl_batch_end(mnl_nlmsg_batch_current(d.b), d.seq++);
+	mnl_nlmsg_batch_next(d.b);
+
+	ret = nft_batch_send(nl, portid, d.b, first, d.seq, d.nmsg, buf, len);
+	mnl_nlmsg_batch_stop(d.b);
+	nft_destroy_settle();
+	nft_destroy_sock = nl;
+	free(buf);
+	return ret;
+}
+
 /* the DNS interceptor holds an answer until its pins are acknowledged */
 #define NFT_PIN_TIMEOUT_S	1
 

@@ -245,6 +245,10 @@ uint32_t nft_out_mark(const char *ifname);
 uint32_t nft_worker_uid(const char *ifname, bool dns);
 void nft_dispatch_text(FILE *f, const char *ifname, bool add);
 int nft_dispatch_set(const char *ifname, bool add);
+int nft_sandbox_destroy(const char *ifname, const struct policy *pol);
+void nft_destroy_settle(void);
+void nft_sandbox_destroy_text(FILE *f, const char *ifname,
+			      const struct policy *pol);
 uint64_t nft_base_hash(const struct nft_base *b);
 
 int nft_run(const char *cmds, char **err);

@@ -500,7 +500,13 @@ static int sandbox_nft_del(const struct sb_state *s,
 	 * every set with its elements first */
 	if (!s->has_net || !*s->ifname || !guard_table_handle())
 		return 0;
-	/* first nothing leads to the chains (fail closed), then they go */
+	/* everything in one transaction (a kernel since 6.3); else, below,
+	 * first nothing leads to the chains (fail closed), then they go */
+	if (!(ret = nft_sandbox_destroy(s->ifname, pol)))
+		return 0;
+	if (ret != -EINVAL)
+		msg_debug("one-batch removal of sandbox '%s' refused (%s): "
+			  "removing it step by step", s->name, strerror(-ret));
 	if ((ret = nft_dispatch_set(s->ifname, false))) {
 		msg_err("cannot remove the dispatch entries of sandbox '%s': %s",
 			s->name, strerror(-ret));
@@ -1364,6 +1370,8 @@ int sandbox_create(const struct moat_config *c, const struct sb_opts *o,
 			state_unlock(lock);
 			return -1;
 		}
+		/* routes and addresses read, nothing changed, until closed */
+		link_names_hold(host, true);
 		s.has_v6 = sandbox_host_has_ipv6(host) && !found.v6_off;
 		if (sandbox_check_pool(c, host, s.has_v6)) {
 			link_close(host);
@@ -1591,6 +1599,41 @@ int sandbox_teardown_ended(const struct moat_config *c,
 }
 
 /**
+ * sandbox_links_del() - delete a sandbox's host-side link and its IFB
+ * @s:		record
+ *
+ * Links already gone are not an error.
+ *
+ * Return: 0, or -1 after printing what could not be deleted
+ */
+static int sandbox_links_del(const struct sb_state *s)
+{
+	struct link_ctx *host = link_open(-1);
+	char ifb[16];
+	int ret = 0, err;
+
+	if (!host) {
+		msg_err("cannot open route netlink");
+		return -1;
+	}
+	err = link_del(host, s->ifname);
+	if (err && err != -ENODEV && err != -ENOENT) {
+		msg_err("cannot delete %s: %s", s->ifname, strerror(-err));
+		ret = -1;
+	}
+	/* The bandwidth limit's IFB, if any, after the veth that redirects
+	 * to it (see link_shape()) */
+	sandbox_ifb_name(s, ifb);
+	err = link_del(host, ifb);
+	if (err && err != -ENODEV && err != -ENOENT) {
+		msg_err("cannot delete %s: %s", ifb, strerror(-err));
+		ret = -1;
+	}
+	link_close(host);
+	return ret;
+}
+
+/**
  * sandbox_teardown_ns() - sandbox_teardown(), knowing the namespace
  * @c:		settings
  * @s:		record (its supervisor must already be stopped)
@@ -1611,37 +1654,12 @@ static int sandbox_teardown_ns(const struct moat_config *c,
 
 	msg_debug_step(NULL);
 	if (s->has_net && *s->ifname) {
-		struct link_ctx *host = link_open(-1);
-
-		if (!host) {
-			msg_err("cannot open route netlink");
-			ret = -1;
-		} else {
-			char ifb[16];
-
-			err = link_del(host, s->ifname);
-			if (err && err != -ENODEV && err != -ENOENT) {
-				msg_err("cannot delete %s: %s", s->ifname,
-					strerror(-err));
-				ret = -1;
-			}
-			/* The bandwidth limit's IFB, if any, after the veth
-			 * that redirects to it (see link_shape()) */
-			sandbox_ifb_name(s, ifb);
-			err = link_del(host, ifb);
-			if (err && err != -ENODEV && err != -ENOENT) {
-				msg_err("cannot delete %s: %s", ifb,
-					strerror(-err));
-				ret = -1;
-			}
-			link_close(host);
-		}
-		msg_debug_step("teardown: link");
-		if (s->attached && nsfd != SANDBOX_NS_GONE &&
-		    !strcmp(s->mode, net_mode_name(NET_FILTERED)) &&
-		    sandbox_inner_dns_del(c, s, nsfd))
-			ret = -1;
-		msg_debug_step("teardown: inside");
+		/* The rules first: with its dispatch entries gone the link
+		 * meets the base chains' drops (fail closed, and nothing runs
+		 * inside any more). The kernel's release of the removed
+		 * rules and the link's deletion then wait for the same RCU
+		 * grace periods (nft_destroy_settle() after the link).
+		 */
 		{
 			struct policy pol;
 			bool have, links;
@@ -1662,6 +1680,16 @@ static int sandbox_teardown_ns(const struct moat_config *c,
 			policy_free(&pol);
 		}
 		msg_debug_step("teardown: rules");
+		if (sandbox_links_del(s))
+			ret = -1;
+		msg_debug_step("teardown: link");
+		nft_destroy_settle();
+		msg_debug_step("teardown: rules released");
+		if (s->attached && nsfd != SANDBOX_NS_GONE &&
+		    !strcmp(s->mode, net_mode_name(NET_FILTERED)) &&
+		    sandbox_inner_dns_del(c, s, nsfd))
+			ret = -1;
+		msg_debug_step("teardown: inside");
 		sandbox_forget_flows(s);
 		msg_debug_step("teardown: conntrack");
 	}

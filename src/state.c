@@ -32,6 +32,20 @@
  * the N-th /64 of the IPv6 pool (gateway ::1, sandbox ::2). An index is
  * free when no record holds it; allocation happens under the lock, round
  * the pool (state_alloc_index()).
+ *
+ * So that allocation does not read every record (a creation with 1000
+ * sandboxes present would read 1000 files), the run directory also keeps
+ * which record holds which index:
+ *
+ *   /run/moat/index/N                   symlink to NAME: the record of
+ *                                       NAME holds index N
+ *
+ * state_write() makes the link for a record with a network,
+ * state_remove() takes it away. The directory is built once from all
+ * records, when allocation finds it missing (a run directory of an older
+ * moat), and made visible whole by rename(2). A link is a hint that the
+ * allocator checks against the record it names (stale ones, of a record
+ * gone or rewritten, are ignored and removed); a missing link means free.
  */
 #include <ctype.h>
 #include <dirent.h>
@@ -52,6 +66,7 @@
 #include "state.h"
 
 static int state_lock_op(const struct moat_config *c, int op);
+static void state_index_clear(const char *dir);
 
 /**
  * mkdir_p() - create a directory and its parents, mode 0755
@@ -348,6 +363,106 @@ json_t *state_to_json(const struct sb_state *s)
 }
 
 /**
+ * state_index_link() - record that sandbox @name holds index @idx
+ * @c:		settings
+ * @dir:	directory in the run directory (STATE_INDEX_DIR, or the one
+ *		being built)
+ * @idx:	index
+ * @name:	sandbox name
+ *
+ * Nothing is done while the directory does not exist: allocation builds
+ * it from the records when it first needs it.
+ *
+ * Return: 0 or -errno
+ */
+static int state_index_link(const struct moat_config *c, const char *dir,
+			    unsigned idx, const char *name)
+{
+	autofree char *p = xasprintf("%s/%s/%u", c->run_dir, dir, idx);
+	autofree char *tmp = xasprintf("%s.tmp", p);
+	char cur[MOAT_NAME_MAX + 2];
+	ssize_t n = readlink(p, cur, sizeof(cur) - 1);
+
+	if (n > 0 && (size_t)n == strlen(name) && !memcmp(cur, name, (size_t)n))
+		return 0;
+	unlink(tmp);
+	if (symlink(name, tmp))
+		return errno == ENOENT ? 0 : -errno;
+	if (rename(tmp, p)) {
+		int e = -errno;
+
+		unlink(tmp);
+		return e;
+	}
+	return 0;
+}
+
+/**
+ * state_index_holder() - which record the link of index @idx names
+ * @c:		settings
+ * @idx:	index
+ * @name:	set to the name, if any
+ *
+ * Return: true if a record with that name exists and holds @idx (a stale
+ *	   link is removed)
+ */
+static bool state_index_holder(const struct moat_config *c, unsigned idx,
+			       char name[MOAT_NAME_MAX + 1])
+{
+	autofree char *p = xasprintf("%s/%s/%u", c->run_dir, STATE_INDEX_DIR,
+				     idx);
+	ssize_t n = readlink(p, name, MOAT_NAME_MAX);
+	struct sb_state s;
+
+	if (n <= 0)
+		return false;
+	name[n] = 0;
+	if (state_name_valid(name) && !state_read(c, name, &s) &&
+	    s.has_net && s.idx == idx)
+		return true;
+	unlink(p);
+	return false;
+}
+
+/**
+ * state_index_build() - build the index links from every record, once
+ * @c:		settings
+ * @size:	pool size
+ *
+ * Return: 0 if the directory exists (now), or -errno
+ */
+static int state_index_build(const struct moat_config *c, unsigned size)
+{
+	autofree char *dir = xasprintf("%s/%s", c->run_dir, STATE_INDEX_DIR);
+	autofree char *tmp = xasprintf("%s.new", dir);
+	char (*names)[MOAT_NAME_MAX + 1];
+	struct stat st;
+	size_t n, k;
+	int ret;
+
+	if (!stat(dir, &st))
+		return 0;
+	ret = state_list(c, &names, &n);
+	if (!ret) {
+		state_index_clear(tmp);
+		if (mkdir(tmp, 0700) && errno != EEXIST)
+			ret = -errno;
+	}
+	for (k = 0; !ret && k < n; k++) {
+		struct sb_state s;
+
+		if (state_read(c, names[k], &s) || !s.has_net || s.idx >= size)
+			continue;
+		ret = state_index_link(c, STATE_INDEX_DIR ".new", s.idx,
+				       names[k]);
+	}
+	free(names);
+	if (!ret && rename(tmp, dir))
+		ret = -errno;
+	return ret;
+}
+
+/**
  * state_write() - store a record atomically
  * @c:		settings
  * @s:		record
@@ -373,7 +488,8 @@ int state_write(const struct moat_config *c, const struct sb_state *s)
 		return -EIO;
 	if (rename(tmp, path))
 		return -errno;
-	return 0;
+	return s->has_net ? state_index_link(c, STATE_INDEX_DIR, s->idx,
+					     s->name) : 0;
 }
 
 /**
@@ -530,6 +646,8 @@ int state_remove(const struct moat_config *c, const char *name)
 {
 	autofree char *dir = state_dir(c, name);
 	struct dirent *de;
+	struct sb_state s;
+	bool had_net = !state_read(c, name, &s) && s.has_net;
 	DIR *d;
 	int ret = 0;
 
@@ -549,7 +667,32 @@ int state_remove(const struct moat_config *c, const char *name)
 	closedir(d);
 	if (rmdir(dir) && errno != ENOENT)
 		ret = -errno;
+	if (!ret && had_net) {
+		char holder[MOAT_NAME_MAX + 1];
+
+		state_index_holder(c, s.idx, holder);	/* now stale: unlinked */
+	}
 	return ret;
+}
+
+/**
+ * state_index_clear() - remove a directory of index links, if any
+ * @dir:	its path
+ */
+static void state_index_clear(const char *dir)
+{
+	struct dirent *de;
+	DIR *d = opendir(dir);
+
+	if (!d)
+		return;
+	while ((de = readdir(d))) {
+		if (de->d_name[0] == '.')
+			continue;
+		unlinkat(dirfd(d), de->d_name, 0);
+	}
+	closedir(d);
+	rmdir(dir);
 }
 
 /**
@@ -583,28 +726,14 @@ static unsigned state_pool_size(const struct moat_config *c)
  */
 int state_alloc_index(const struct moat_config *c, unsigned *idx)
 {
-	char (*names)[MOAT_NAME_MAX + 1];
 	unsigned size = state_pool_size(c), i, start = 0;
 	autofree char *next = xasprintf("%s/%s", c->run_dir, STATE_NEXT_FILE);
-	uint8_t *used;
-	size_t n, k;
+	char holder[MOAT_NAME_MAX + 1];
 	int ret;
 
-	ret = state_list(c, &names, &n);
-	if (ret) {
-		free(names);
+	ret = state_index_build(c, size);
+	if (ret)
 		return ret;
-	}
-	used = xcalloc(size, 1);
-	for (k = 0; k < n; k++) {
-		struct sb_state s;
-
-		if (state_read(c, names[k], &s))
-			continue;
-		if (s.has_net && s.idx < size)
-			used[s.idx] = 1;
-	}
-	free(names);
 	{
 		autofclose FILE *f = fopen(next, "re");
 
@@ -617,13 +746,12 @@ int state_alloc_index(const struct moat_config *c, unsigned *idx)
 	for (i = 0; i < size; i++) {
 		unsigned j = (start + i) % size;
 
-		if (!used[j]) {
+		if (!state_index_holder(c, j, holder)) {
 			*idx = j;
 			ret = 0;
 			break;
 		}
 	}
-	free(used);
 	if (!ret) {
 		autofree char *tmp = xasprintf("%s.tmp", next);
 		autofclose FILE *f = fopen(tmp, "we");

@@ -17,6 +17,7 @@
 #define STATE_POOL4_DEFAULT	"10.231.0.0/16"
 #define STATE_POOL6_DEFAULT	"fd6d:6f61:7400::/48"
 #define STATE_NEXT_FILE		"next-index"	/* in the run directory */
+#define STATE_INDEX_DIR		"index"		/* in the run directory */
 
 /**
  * enum sb_status - what moat ls shows (moat-ls(1))

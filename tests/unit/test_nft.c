@@ -688,6 +688,108 @@ static void test_delete_text(void **state)
 }
 
 /**
+ * destroy_for() - nft_sandbox_destroy_text() for the fixed sandbox
+ * @yaml:	its policy
+ *
+ * Return: text (caller frees)
+ */
+static char *destroy_for(const char *yaml)
+{
+	struct errlist el = { 0 };
+	struct policy p;
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	policy_init(&p);
+	assert_int_equal(policy_load_buf(&p, "test.yaml", yaml, strlen(yaml),
+					 &el), 0);
+	f = open_memstream(&buf, &len);
+	nft_sandbox_destroy_text(f, "moat7", &p);
+	fclose(f);
+	policy_free(&p);
+	return buf;
+}
+
+/**
+ * test_destroy_covers_add() - the one-batch removal names every object
+ * that creation makes, entries first, chains in an order they can go
+ * @state:	unused
+ *
+ * For every golden policy (domain rules' pin sets included): each
+ * "add chain|set|counter|limit|ct timeout" of the sandbox's own objects
+ * in the compiler's output has its "destroy" line. An object added to
+ * the compiler but not to nft_sandbox_objects() would outlive "moat rm".
+ */
+static void test_destroy_covers_add(void **state)
+{
+	static const char *const kinds[] = {
+		"chain", "set", "counter", "limit", "ct timeout",
+	};
+	char *dir = xasprintf("%s/tests/golden", srcdir());
+	struct dirent *de;
+	int n = 0;
+	DIR *d;
+
+	d = opendir(dir);
+	assert_non_null(d);
+	while ((de = readdir(d))) {
+		size_t l = strlen(de->d_name), k;
+		char *path, *yaml, *add, *del, *line;
+		bool v6 = strstr(de->d_name, "-v6") != NULL;
+
+		if (l < 6 || strcmp(de->d_name + l - 5, ".yaml"))
+			continue;
+		path = xasprintf("%s/%s", dir, de->d_name);
+		yaml = read_file(path);
+		assert_non_null(yaml);
+		add = compile_sb(yaml, v6, !strncmp(de->d_name, "tap", 3), true);
+		del = destroy_for(yaml);
+		for (line = add; line && *line; line = strchr(line, '\n'),
+		     line = line ? line + 1 : NULL) {
+			for (k = 0; k < ARRAY_SIZE(kinds); k++) {
+				char *pfx = xasprintf("add %s inet moat moat7_",
+						      kinds[k]);
+				size_t pl = strlen(pfx), nl;
+				char *want;
+
+				if (strncmp(line, pfx, pl)) {
+					free(pfx);
+					continue;
+				}
+				nl = strcspn(line + pl, " \n");
+				want = xasprintf("destroy %s inet moat moat7_%.*s\n",
+						 kinds[k], (int)nl, line + pl);
+				if (!strstr(del, want))
+					fail_msg("%s: no '%.*s' in the removal batch",
+						 de->d_name, (int)strlen(want) - 1,
+						 want);
+				free(want);
+				free(pfx);
+			}
+		}
+		/* nothing leads to a chain once it goes: entries first; out
+		 * jumps to in and fwd, which jump to i9 */
+		assert_true(pos(del, "delete element inet moat fwd_dispatch") <
+			    pos(del, "destroy chain inet moat moat7_out\n"));
+		assert_true(pos(del, "destroy chain inet moat moat7_out\n") <
+			    pos(del, "destroy chain inet moat moat7_in\n"));
+		assert_true(pos(del, "destroy chain inet moat moat7_fwd\n") <
+			    pos(del, "destroy chain inet moat moat7_i9\n"));
+		assert_true(pos(del, "destroy chain inet moat moat7_i9\n") <
+			    pos(del, "destroy set inet moat moat7_flows\n"));
+		free(add);
+		free(del);
+		free(yaml);
+		free(path);
+		n++;
+	}
+	closedir(d);
+	free(dir);
+	assert_true(n >= 5);
+}
+
+/**
  * test_inner_dns() - the table inside an attached sandbox's namespace
  * @state:	unused
  *
@@ -911,6 +1013,7 @@ int main(void)
 		cmocka_unit_test(test_flows),
 		cmocka_unit_test(test_housekeeping),
 		cmocka_unit_test(test_delete_text),
+		cmocka_unit_test(test_destroy_covers_add),
 		cmocka_unit_test(test_inner_dns),
 		cmocka_unit_test(test_logged_denials),
 		cmocka_unit_test(test_out_chain),
