@@ -340,6 +340,7 @@ struct sv {
 	uint64_t table;
 	int linkw;
 	unsigned link_idx;
+	struct secrets sec;
 };
 
 /**
@@ -836,6 +837,7 @@ static int sv_worker_start(struct sv *sv, char **err)
 		.c = sv->c, .s = &sv->s, .pol = &sv->pol,
 		.pins = sv->has_dns ? &sv->pins : NULL, .sh = sv->sh,
 		.has_dns = sv->has_dns, .proxy = sv->s.has_net && sv->s.proxy,
+		.sec = secrets_wanted(&sv->pol) ? &sv->sec : NULL,
 	};
 
 	if (worker_start(&ws, &sv->wk, err))
@@ -1426,6 +1428,12 @@ int supervisor_main(const struct moat_config *c, const char *name,
 			strerror(-ret));
 		return MOAT_EXIT_FAILURE;
 	}
+	/* values, placeholders, the CA: before the worker, forked with them */
+	if (sv->s.has_net && secrets_start(c, name, &sv->pol, &sv->sec, &err)) {
+		dprintf(ready_fd, "%s\n", err);
+		free(err);
+		return MOAT_EXIT_FAILURE;
+	}
 	if (sv->s.complete)	/* "moat adopt": the sandbox is older */
 		sv_adopted(sv);
 	sv->sh = worker_shared_map();
@@ -1473,6 +1481,7 @@ int supervisor_main(const struct moat_config *c, const char *name,
 	if (sv->teardown)
 		sv_teardown(sv, sfd);
 	policy_free(&sv->pol);
+	secrets_free(&sv->sec);
 	free(sv);
 	return MOAT_EXIT_OK;
 }
