@@ -880,6 +880,55 @@ static enum h1_result h1_chunked(struct h1 *h, const uint8_t *in, size_t len,
 }
 
 /**
+ * h1_head_end() - judge the head being read at each place it may end
+ * @h:		rewriter; @hscan: where the next place is looked for
+ * @len:	bytes in @head
+ *
+ * http_request_head() is asked about the bytes up to each empty line in
+ * turn (leading empty lines aside), and at HTTP_HEAD_MAX: the verdict
+ * does not depend on how the bytes came.
+ *
+ * Return: its first verdict other than HTTP_NEED_MORE, or HTTP_NEED_MORE
+ */
+static enum http_result h1_head_end(struct h1 *h, size_t len)
+{
+	enum http_result hr;
+	size_t i = h->hscan, start = 0;
+
+	while (start < len && (h->head[start] == '\r' || h->head[start] == '\n'))
+		start++;
+	if (i < start)
+		i = start;
+	for (; i < len; i++) {
+		size_t end;
+
+		if (h->head[i] != '\n')
+			continue;
+		if (i + 1 < len && h->head[i + 1] == '\n')
+			end = i + 2;
+		else if (i + 2 < len && h->head[i + 1] == '\r' &&
+			 h->head[i + 2] == '\n')
+			end = i + 3;
+		else if (i + 2 >= len)
+			break;	/* may be one: wait for its bytes */
+		else
+			continue;
+		hr = http_request_head(h->head, end, &h->req);
+		if (hr != HTTP_NEED_MORE)
+			return hr;
+	}
+	h->hscan = i;
+	if (len == HTTP_HEAD_MAX)
+		return http_request_head(h->head, len, &h->req);
+	return HTTP_NEED_MORE;
+}
+
+static enum h1_result h1_seam(struct h1 *h, const struct h1_buf *out,
+			      size_t start);
+static enum h1_result h1_feed_one(struct h1 *h, const uint8_t *in, size_t len,
+				  struct h1_buf *out);
+
+/**
  * h1_feed() - rewrite bytes the client sent
  * @h:		rewriter
  * @in:		bytes, as they came
@@ -896,6 +945,68 @@ static enum h1_result h1_chunked(struct h1 *h, const uint8_t *in, size_t len,
 enum h1_result h1_feed(struct h1 *h, const uint8_t *in, size_t len,
 		       struct h1_buf *out)
 {
+	size_t start = out->len;
+	enum h1_result r;
+
+	r = h1_feed_one(h, in, len, out);
+	if (r == H1_OK)
+		r = h1_seam(h, out, start);
+	return r;
+}
+
+/**
+ * h1_seam() - no placeholder across what was sent before and now
+ * @h:		rewriter; @tail: the last bytes it sent
+ * @out:	output
+ * @start:	where this call's bytes start in @out
+ *
+ * Each part of a request is searched on its own; a body that ends with
+ * the start of a placeholder and a next request (or upgraded bytes) that
+ * starts with its rest would put it whole into the server's stream. The
+ * bytes sent are searched again here, with the tail of the ones before.
+ *
+ * Return: H1_OK, or H1_LEAK
+ */
+static enum h1_result h1_seam(struct h1 *h, const struct h1_buf *out,
+			      size_t start)
+{
+	uint8_t j[2 * H1_PH_MAX];
+	size_t n = out->len - start, k, keep;
+
+	if (!n || !h->nsec)
+		return H1_OK;
+	k = n < h->phmax ? n : h->phmax;
+	memcpy(j, h->tail, h->tlen);
+	memcpy(j + h->tlen, out->p + start, k);
+	if (h1_leak_in(h, j, h->tlen + k) ||
+	    h1_leak_in(h, out->p + start, n))
+		return H1_LEAK;
+	keep = h->phmax - 1;
+	if (n >= keep) {
+		memcpy(h->tail, out->p + out->len - keep, keep);
+		h->tlen = keep;
+	} else {
+		size_t old = h->tlen + n > keep ? keep - n : h->tlen;
+
+		memmove(h->tail, h->tail + h->tlen - old, old);
+		memcpy(h->tail + old, out->p + start, n);
+		h->tlen = old + n;
+	}
+	return H1_OK;
+}
+
+/**
+ * h1_feed_one() - the body of h1_feed()
+ * @h:		rewriter
+ * @in:		bytes
+ * @len:	their number
+ * @out:	output
+ *
+ * Return: H1_OK, or why the request is refused
+ */
+static enum h1_result h1_feed_one(struct h1 *h, const uint8_t *in, size_t len,
+				  struct h1_buf *out)
+{
 	uint64_t hits = 0;
 	enum h1_result r;
 	size_t i = 0, k, used;
@@ -909,7 +1020,7 @@ enum h1_result h1_feed(struct h1 *h, const uint8_t *in, size_t len,
 			if (k > HTTP_HEAD_MAX - h->hlen)
 				k = HTTP_HEAD_MAX - h->hlen;
 			memcpy(h->head + h->hlen, in + i, k);
-			hr = http_request_head(h->head, h->hlen + k, &h->req);
+			hr = h1_head_end(h, h->hlen + k);
 			if (hr == HTTP_NEED_MORE) {
 				h->hlen += k;
 				i += k;
@@ -928,8 +1039,12 @@ enum h1_result h1_feed(struct h1 *h, const uint8_t *in, size_t len,
 			if (strcmp(h->req.host, h->host))
 				return H1_HOST_MISMATCH;
 			/* the bytes of this head in this piece */
+			if (h->req.head_len <= h->hlen ||
+			    h->req.head_len > h->hlen + k)
+				return H1_MALFORMED;
 			i += h->req.head_len - h->hlen;
 			h->hlen = 0;
+			h->hscan = 0;
 			r = h1_head(h, out);
 			if (r)
 				return r;

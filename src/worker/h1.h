@@ -79,6 +79,7 @@ struct h1_buf {
  * @st:		where in a request the next byte is (H1_ST_*, h1.c)
  * @head:	the request head being read (HTTP_HEAD_MAX)
  * @hlen:	bytes in @head
+ * @hscan:	where in @head the next place it may end is looked for
  * @req:	the current request, as http.c parsed it
  * @left:	bytes of body (or of the current chunk) still to come
  * @cst:	chunk framing state
@@ -92,6 +93,9 @@ struct h1_buf {
  * @carry:	the last bytes of a body streamed so far, kept back so that
  *		a placeholder split across reads is seen whole
  * @clen:	bytes in @carry
+ * @tail:	the last bytes sent (phmax - 1 at most): no placeholder may
+ *		form across them and the next ones (h1_seam())
+ * @tlen:	bytes in @tail
  * @phmax:	the longest placeholder
  * @first:	the first byte of every placeholder, -1 if they differ
  * @raw:	after an upgrade: no more HTTP, bytes searched only
@@ -106,6 +110,7 @@ struct h1 {
 	int st;
 	uint8_t *head;
 	size_t hlen;
+	size_t hscan;
 	struct http_request req;
 	uint64_t left;
 	int cst;
@@ -118,6 +123,8 @@ struct h1 {
 	struct h1_buf trailer;
 	uint8_t carry[H1_PH_MAX];
 	size_t clen;
+	uint8_t tail[H1_PH_MAX];
+	size_t tlen;
 	size_t phmax;
 	int first;
 	bool raw;
