@@ -388,6 +388,12 @@ static json_t *sv_status(struct sv *sv)
 					      SV_STATUS_WAIT_MS, &st) : -ESRCH;
 	o = worker_status(sv->sh, &sv->s, sv->has_dns, log_stats(&sv->log));
 	log = json_object_get(o, "log");
+	if (secrets_wanted(&sv->pol) && json_object_get(o, "proxy")) {
+		struct icpt_counters icc = sv->sh->fwd.icc;	/* numbers only */
+
+		json_object_set_new(json_object_get(o, "proxy"), "intercept",
+				    intercept_stats(&icc, &sv->pol));
+	}
 
 	json_object_set_new(o, "name", json_string(sv->s.name));
 	json_object_set_new(o, "pid", json_integer(getpid()));

@@ -11,6 +11,7 @@
 #include <jansson.h>
 
 #include "dns.h"
+#include "intercept.h"
 #include "log.h"
 #include "policy.h"
 #include "proxy.h"
@@ -171,6 +172,9 @@ struct fwd_udp {
  * @log:	the sandbox's log, for the proxy's decisions, or NULL
  * @pc:		proxy decisions by reason
  * @pstats:	proxy byte counters
+ * @ic:		TLS interception of the names the policy lists
+ *		(intercept.c), NULL if none
+ * @icc:	its counters
  */
 struct fwd {
 	int epfd;
@@ -206,6 +210,8 @@ struct fwd {
 		uint64_t bytes_out;
 		uint64_t bytes_in;
 	} pstats;
+	struct icpt *ic;
+	struct icpt_counters icc;
 };
 
 int fwd_init(struct fwd *f, int epfd, const struct policy *p,

@@ -89,7 +89,7 @@ static const char h1_b64[] =
  *
  * Return: 0, or -1 if the buffer would pass H1_OUT_MAX
  */
-static int h1_buf_put(struct h1_buf *b, const void *d, size_t n)
+int h1_buf_put(struct h1_buf *b, const void *d, size_t n)
 {
 	size_t cap;
 

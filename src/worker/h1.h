@@ -98,7 +98,6 @@ struct h1_buf {
  * @tlen:	bytes in @tail
  * @phmax:	the longest placeholder
  * @first:	the first byte of every placeholder, -1 if they differ
- * @raw:	after an upgrade: no more HTTP, bytes searched only
  * @injected:	per secret: requests it was put into
  * @leak:	after H1_LEAK: the index of the secret
  * @requests:	requests rewritten
@@ -127,7 +126,6 @@ struct h1 {
 	size_t tlen;
 	size_t phmax;
 	int first;
-	bool raw;
 	uint64_t injected[POLICY_SECRETS_MAX];
 	size_t leak;
 	uint64_t requests;
@@ -138,6 +136,7 @@ int h1_init(struct h1 *h, const struct h1_secret *sec, size_t nsec,
 void h1_free(struct h1 *h);
 enum h1_result h1_feed(struct h1 *h, const uint8_t *in, size_t len,
 		       struct h1_buf *out);
+int h1_buf_put(struct h1_buf *b, const void *d, size_t n);
 void h1_buf_free(struct h1_buf *b);
 const char *h1_result_str(enum h1_result r);
 size_t h1_b64_decode(const uint8_t *in, size_t len, uint8_t *out);
