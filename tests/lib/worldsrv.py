@@ -35,8 +35,13 @@ HTTP answers every request with status 200 and a text body:
     host: <Host header>
     path: <request path>
     sni: <TLS SNI>        (https only; "-" when the client sent none)
-except GET /bytes/N, which answers N bytes of "x" (bulk transfers), and
-/status/N, which answers with status N.
+except GET /bytes/N, which answers N bytes of "x" (bulk transfers),
+/status/N, which answers with status N, and /auth (any method, any
+query), which checks a credential: the contents of the file
+$WORLD_SECRET_FILE (when the world was made with it set) as
+"Authorization: Bearer SECRET", "X-Api-Key: SECRET", in Basic credentials,
+in the query or in the body; it answers "authorised via WHERE" or 401
+"unauthorised", and never echoes what it received.
 
 UDP listeners use IP_PKTINFO / IPV6_RECVPKTINFO so a wildcard socket answers
 from the very address the datagram was sent to (a host with many addresses,
@@ -58,6 +63,7 @@ a packet reached a server at all. SIGTERM ends the process at once.
 """
 
 import argparse
+import base64
 import ipaddress
 import os
 import signal
@@ -166,6 +172,7 @@ def read_request(f):
             break
         k, _, v = h.decode("latin-1").partition(":")
         headers[k.strip().lower()] = v.strip()
+    body = b""
     if "chunked" in headers.get("transfer-encoding", "").lower():
         while True:                         # chunks, then trailers
             size = int(f.readline(8192).split(b";")[0].strip() or b"0", 16)
@@ -173,12 +180,38 @@ def read_request(f):
                 while f.readline(8192) not in (b"\r\n", b"\n", b""):
                     pass
                 break
-            f.read(size + 2)
+            body += f.read(size + 2)[:size]
     else:
         n = int(headers.get("content-length", "0") or 0)
         if n:
-            f.read(n)
-    return parts[0], parts[1], headers, parts[2] if len(parts) > 2 else ""
+            body = f.read(n)
+    return parts[0], parts[1], headers, parts[2] if len(parts) > 2 else "", body
+
+
+def auth_check(path, headers, body):
+    """Where the world's secret ($WORLD_SECRET_FILE) came in the request,
+    or None."""
+    name = os.environ.get("WORLD_SECRET_FILE")
+    if not name or not os.path.exists(name):
+        return None
+    with open(name, "rb") as fh:
+        secret = fh.read().strip()
+    auth = headers.get("authorization", "").encode("latin-1")
+    if auth == b"Bearer " + secret:
+        return "bearer"
+    if auth[:6].lower() == b"basic ":
+        try:
+            if secret in base64.b64decode(auth[6:].strip()):
+                return "basic"
+        except ValueError:
+            pass
+    if headers.get("x-api-key", "").encode("latin-1") == secret:
+        return "header"
+    if secret in path.encode("latin-1"):
+        return "query"
+    if secret in body:
+        return "body"
+    return None
 
 
 def http_conn(conn, token, tls_ctx):
@@ -201,7 +234,7 @@ def http_conn(conn, token, tls_ctx):
             req = read_request(f)
             if req is None:
                 break
-            method, path, headers, version = req
+            method, path, headers, version, rbody = req
             log("%s %s %s host=%s sni=%s" % ("https" if tls_ctx else "http",
                                              method, path,
                                              headers.get("host", "-"),
@@ -225,6 +258,12 @@ def http_conn(conn, token, tls_ctx):
                     fill(token, laddr, local[1]), headers.get("host", "-"), path)
                 if tls_ctx is not None:
                     text += "sni: %s\n" % sni[0]
+                if path.startswith("/auth"):
+                    where = auth_check(path, headers, rbody)
+                    log("auth %s" % (where or "refused"))
+                    status = 200 if where else 401
+                    text = ("authorised via %s\n" % where) if where \
+                        else "unauthorised\n"
                 body = text.encode()
                 length = len(body)
             close = (headers.get("connection", "").lower() == "close"
