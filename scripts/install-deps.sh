@@ -39,7 +39,7 @@ packages=(
 	clang libclang-rt-14-dev llvm
 	iproute2 procps psmisc kmod util-linux iputils-ping
 	curl bind9-dnsutils socat netcat-openbsd openssl dnsmasq-base iperf3
-	python3 jq conntrack
+	python3 python3-requests jq conntrack
 	prometheus shellcheck cppcheck
 	qemu-system-x86 linux-image-amd64 busybox-static
 	containerd containernetworking-plugins podman runc docker.io

@@ -76,6 +76,7 @@
 #define ICPT_READ		16384		/* bytes read at once */
 #define ICPT_PENDING_MAX	(1 << 18)	/* bytes queued towards a side */
 #define ICPT_HANDSHAKE_TIMEOUT	10		/* seconds */
+#define ICPT_ROUNDS		64		/* relay rounds per event */
 
 /**
  * struct icpt_leaf - a cached leaf certificate
@@ -121,6 +122,8 @@ struct icpt_leaf {
  * @plain_off:	bytes of @plain encrypted
  * @seen:	per secret: injections already counted
  * @seen_req:	requests already counted
+ * @moved:	bytes moved so far (any step: the relay's rounds stop when
+ *		a round moves none)
  */
 struct icpt_conn {
 	bool used;
@@ -151,6 +154,7 @@ struct icpt_conn {
 	size_t plain_off;
 	uint64_t seen[POLICY_SECRETS_MAX];
 	uint64_t seen_req;
+	uint64_t moved;
 };
 
 /**
@@ -636,6 +640,7 @@ static int icpt_send(struct icpt_conn *c, int k)
 		if (n <= 0)
 			return -1;
 		c->off[k] += (size_t)n;
+		c->moved += (uint64_t)n;
 		c->last = time(NULL);
 	}
 	c->out[k].len = c->off[k] = 0;
@@ -777,6 +782,7 @@ static int icpt_requests(struct icpt *ic, struct icpt_conn *c)
 			ERR_clear_error();
 			break;
 		}
+		c->moved += (uint64_t)n;
 		hr = h1_feed(&c->h1, buf, (size_t)n, &c->plain);
 		explicit_bzero(buf, (size_t)n);
 		for (j = 0; j < ic->sec->n; j++) {
@@ -848,6 +854,7 @@ static void icpt_responses(struct icpt_conn *c)
 			break;
 		}
 		SSL_write(c->ssl[0], buf, n);
+		c->moved += (uint64_t)n;
 	}
 }
 
@@ -888,7 +895,7 @@ static void icpt_events(struct icpt *ic, struct icpt_conn *c, unsigned idx)
  */
 static void icpt_pump(struct icpt *ic, struct icpt_conn *c, unsigned idx)
 {
-	int r, e;
+	int r, e, rounds;
 
 	icpt_recv(c, 0);
 	if (c->fd[1] >= 0 && c->connected)
@@ -917,17 +924,28 @@ static void icpt_pump(struct icpt *ic, struct icpt_conn *c, unsigned idx)
 		icpt_recv(c, 1);
 	if (c->deny >= 0 && c->hs[0] && !c->closing)
 		icpt_refuse(ic, c, (enum proxy_reason)c->deny);
-	if (c->hs[0] && c->hs[1] && !c->closing) {
-		icpt_requests(ic, c);
-		if (!c->closing)
-			icpt_responses(c);
-	}
-	if ((c->fd[1] >= 0 && icpt_send(c, 1)) || icpt_send(c, 0) ||
-	    (c->closing && !icpt_pending(c, 0)) ||
-	    (c->eof[0] && c->eof[1]) ||
-	    (c->eof[0] && !c->hs[0])) {
-		icpt_conn_close(ic, c);
-		return;
+	/* until nothing moves: bytes already read into a BIO wake no
+	 * epoll event once the side they go to has room again */
+	for (rounds = 0; rounds < ICPT_ROUNDS; rounds++) {
+		uint64_t before = c->moved;
+
+		if (c->hs[0] && c->hs[1] && !c->closing) {
+			icpt_requests(ic, c);
+			if (!c->closing)
+				icpt_responses(c);
+		}
+		if ((c->fd[1] >= 0 && icpt_send(c, 1)) || icpt_send(c, 0) ||
+		    (c->closing && !icpt_pending(c, 0)) ||
+		    (c->eof[0] && c->eof[1]) ||
+		    (c->eof[0] && !c->hs[0])) {
+			icpt_conn_close(ic, c);
+			return;
+		}
+		if (c->moved == before)
+			break;
+		icpt_recv(c, 0);
+		if (c->fd[1] >= 0 && c->connected)
+			icpt_recv(c, 1);
 	}
 	if (c->shut_up && c->hs[1] && !icpt_pending(c, 1) && c->fd[1] >= 0)
 		shutdown(c->fd[1], SHUT_WR);
@@ -1042,11 +1060,16 @@ json_t *intercept_stats(const struct icpt_counters *c, const struct policy *pol)
 	json_object_set_new(o, "refused_total", json_integer((json_int_t)c->refused));
 	json_object_set_new(o, "certificates_minted_total",
 			    json_integer((json_int_t)c->leaf_minted));
-	for (j = 0; pol && j < pol->nsecrets; j++)
-		json_object_set_new(s, pol->secrets[j].name,
-				    json_pack("{s:I,s:I}",
-					      "injected_total", (json_int_t)c->injected[j],
-					      "leaks_refused_total", (json_int_t)c->leaked[j]));
+	/* flat (NAME_injected_total): Prometheus shows three levels */
+	for (j = 0; pol && j < pol->nsecrets; j++) {
+		char k[SECRET_NAME_MAX + 32];
+
+		snprintf(k, sizeof(k), "%s_injected_total", pol->secrets[j].name);
+		json_object_set_new(s, k, json_integer((json_int_t)c->injected[j]));
+		snprintf(k, sizeof(k), "%s_leaks_refused_total",
+			 pol->secrets[j].name);
+		json_object_set_new(s, k, json_integer((json_int_t)c->leaked[j]));
+	}
 	json_object_set_new(o, "secrets", s);
 	return o;
 }

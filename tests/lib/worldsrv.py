@@ -41,7 +41,8 @@ query), which checks a credential: the contents of the file
 $WORLD_SECRET_FILE (when the world was made with it set) as
 "Authorization: Bearer SECRET", "X-Api-Key: SECRET", in Basic credentials,
 in the query or in the body; it answers "authorised via WHERE" or 401
-"unauthorised", and never echoes what it received.
+"unauthorised", and never echoes what it received. A request that holds
+"moat-secret-" anywhere is logged as "a moat placeholder arrived".
 
 UDP listeners use IP_PKTINFO / IPV6_RECVPKTINFO so a wildcard socket answers
 from the very address the datagram was sent to (a host with many addresses,
@@ -235,6 +236,9 @@ def http_conn(conn, token, tls_ctx):
             if req is None:
                 break
             method, path, headers, version, rbody = req
+            if b"moat-secret-" in (path + repr(headers)).encode("latin-1") \
+                    + rbody:
+                log("a moat placeholder arrived (%s)" % path.split("?")[0])
             log("%s %s %s host=%s sni=%s" % ("https" if tls_ctx else "http",
                                              method, path,
                                              headers.get("host", "-"),
