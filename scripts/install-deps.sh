@@ -30,7 +30,9 @@ set -euo pipefail
 #        imported from busybox-static); docker.io for test_docker.sh
 #        (moat oci-runtime under a real dockerd, started by the test in
 #        its world with its own state; the package's own dockerd is not
-#        started: see policy-rc.d below)
+#        started: see policy-rc.d below); python3-requests, the Python
+#        client test_secrets.sh runs in a sandbox against the proxy's TLS
+#        interception (libssl-dev, above, is what moat links for it)
 packages=(
 	meson ninja-build pkg-config
 	libnftables-dev nftables libyaml-dev libjansson-dev

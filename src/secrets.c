@@ -339,7 +339,7 @@ static int secrets_placeholders(const struct moat_config *c, const char *name,
 	m = open_memstream(&buf, &len);
 	for (i = 0; i < sc->n; i++) {
 		uint8_t rnd[SECRETS_PH_RANDOM / 2];
-		char hex[SECRETS_PH_RANDOM + 1];
+		char hex[SECRETS_PH_RANDOM + 1], ph[SECRETS_PH_MAX + 1];
 		size_t k;
 
 		if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd)) {
@@ -350,9 +350,10 @@ static int secrets_placeholders(const struct moat_config *c, const char *name,
 		}
 		for (k = 0; k < sizeof(rnd); k++)
 			snprintf(hex + 2 * k, 3, "%02x", rnd[k]);
-		snprintf(sc->s[i].ph, sizeof(sc->s[i].ph), "%s%s-%s",
-			 SECRETS_PH_PREFIX, sc->s[i].name, hex);
-		sc->s[i].phlen = strlen(sc->s[i].ph);
+		snprintf(ph, sizeof(ph), "%s%s-%s", SECRETS_PH_PREFIX,
+			 sc->s[i].name, hex);
+		memcpy(sc->s[i].ph, ph, sizeof(ph));
+		sc->s[i].phlen = strlen(ph);
 		fprintf(m, "%s=%s\n", sc->s[i].name, sc->s[i].ph);
 	}
 	fclose(m);

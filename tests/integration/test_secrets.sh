@@ -78,7 +78,7 @@ insb() { m exec "$SB" -- sh -c "$1" 2>&1; }
 icnt() { m inspect "$SB" --json | jq -r --arg k "$1" '.supervisor.proxy.intercept[$k] // "absent"'; }
 icnt_s() { m inspect "$SB" --json | jq -r --arg k "$1_$2" '.supervisor.proxy.intercept.secrets[$k] // "absent"'; }
 # curl in the sandbox: body (and headers with -i)
-C='curl -sS --max-time 5'
+C='curl -sS --max-time 10'
 
 assert_eq "$(stat -c %a "$SD/ca.key")" 600 "the CA's key is root's alone (0600)"
 assert_eq "$(stat -c %a "$SD/secrets.env")" 600 "the placeholders file is root's alone"
