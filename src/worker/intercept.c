@@ -992,6 +992,10 @@ void intercept_timer(struct icpt *ic, time_t now)
 		if ((!(c->hs[0] && c->hs[1]) &&
 		     now - c->since > ICPT_HANDSHAKE_TIMEOUT) ||
 		    now - c->last > FWD_PROXY_IDLE) {
+			icpt_log(ic, c, PROXY_DENY_TIMEOUT, NULL,
+				 !c->hs[0] ? "client handshake" :
+				 !c->connected ? "connect" :
+				 !c->hs[1] ? "server handshake" : "idle");
 			if (c->fd[0] >= 0)
 				fwd_reset(c->fd[0]);
 			icpt_conn_close(ic, c);
