@@ -46,10 +46,11 @@ packages=(
 	qemu-system-x86 linux-image-amd64 busybox-static
 	containerd containernetworking-plugins podman runc docker.io
 )
-# benchmarks (SPEC section 8): peers and load generators
+# benchmarks: peers and load generators (mitmproxy: the peer of TLS
+# interception with secrets, bench/secrets.sh)
 bench_packages=(
 	sockperf containernetworking-plugins iptables
-	dnsperf wrk haproxy tinyproxy nginx unbound
+	dnsperf wrk haproxy tinyproxy nginx unbound mitmproxy
 )
 
 check_only=0
