@@ -867,7 +867,7 @@ void fwd_event(struct fwd *f, union sv_ref ref, uint32_t events)
 		fwd_udp_reply(f, ref);
 		break;
 	case SV_REF_ICPT:
-		intercept_event(f->ic, ref.idx, ref.side, events);
+		intercept_event(f->ic, ref.idx, ref.side, ref.fd, events);
 		break;
 	default:
 		break;

@@ -608,6 +608,7 @@ static void icpt_recv(struct icpt_conn *c, int k)
 			return;
 		}
 		BIO_write(c->rb[k], buf, (int)n);
+		c->moved += (uint64_t)n;
 		c->last = time(NULL);
 	}
 }
@@ -897,38 +898,36 @@ static void icpt_pump(struct icpt *ic, struct icpt_conn *c, unsigned idx)
 {
 	int r, e, rounds;
 
-	icpt_recv(c, 0);
-	if (c->fd[1] >= 0 && c->connected)
-		icpt_recv(c, 1);
-	if (!c->hs[0]) {
-		r = SSL_do_handshake(c->ssl[0]);
-		if (r == 1) {
-			c->hs[0] = true;
-		} else {
-			e = SSL_get_error(c->ssl[0], r);
-			if ((e != SSL_ERROR_WANT_READ &&
-			     e != SSL_ERROR_WANT_WRITE) || c->eof[0]) {
-				char ebuf[160];
-
-				ic->cnt->client_tls++;
-				icpt_log(ic, c, PROXY_CLOSED_EARLY, NULL,
-					 icpt_ssl_err(ebuf, sizeof(ebuf)));
-				icpt_send(c, 0);	/* its alert */
-				icpt_conn_close(ic, c);
-				return;
-			}
-		}
-	}
-	icpt_upstream(ic, c);
-	if (c->fd[1] >= 0 && c->connected)
-		icpt_recv(c, 1);
-	if (c->deny >= 0 && c->hs[0] && !c->closing)
-		icpt_refuse(ic, c, (enum proxy_reason)c->deny);
-	/* until nothing moves: bytes already read into a BIO wake no
-	 * epoll event once the side they go to has room again */
+	/* until a round moves nothing: what a round reads into a BIO wakes
+	 * no epoll event later, so every step runs again on it */
 	for (rounds = 0; rounds < ICPT_ROUNDS; rounds++) {
 		uint64_t before = c->moved;
 
+		icpt_recv(c, 0);
+		if (c->fd[1] >= 0 && c->connected)
+			icpt_recv(c, 1);
+		if (!c->hs[0]) {
+			r = SSL_do_handshake(c->ssl[0]);
+			if (r == 1) {
+				c->hs[0] = true;
+			} else {
+				e = SSL_get_error(c->ssl[0], r);
+				if ((e != SSL_ERROR_WANT_READ &&
+				     e != SSL_ERROR_WANT_WRITE) || c->eof[0]) {
+					char ebuf[160];
+
+					ic->cnt->client_tls++;
+					icpt_log(ic, c, PROXY_CLOSED_EARLY, NULL,
+						 icpt_ssl_err(ebuf, sizeof(ebuf)));
+					icpt_send(c, 0);	/* its alert */
+					icpt_conn_close(ic, c);
+					return;
+				}
+			}
+		}
+		icpt_upstream(ic, c);
+		if (c->deny >= 0 && c->hs[0] && !c->closing)
+			icpt_refuse(ic, c, (enum proxy_reason)c->deny);
 		if (c->hs[0] && c->hs[1] && !c->closing) {
 			icpt_requests(ic, c);
 			if (!c->closing)
@@ -943,9 +942,6 @@ static void icpt_pump(struct icpt *ic, struct icpt_conn *c, unsigned idx)
 		}
 		if (c->moved == before)
 			break;
-		icpt_recv(c, 0);
-		if (c->fd[1] >= 0 && c->connected)
-			icpt_recv(c, 1);
 	}
 	if (c->shut_up && c->hs[1] && !icpt_pending(c, 1) && c->fd[1] >= 0)
 		shutdown(c->fd[1], SHUT_WR);
@@ -957,16 +953,20 @@ static void icpt_pump(struct icpt *ic, struct icpt_conn *c, unsigned idx)
  * @ic:		engine
  * @idx:	slot
  * @side:	0 the client, 1 the destination
+ * @fd:		the descriptor the event is for
  * @events:	epoll events
  */
-void intercept_event(struct icpt *ic, unsigned idx, unsigned side,
+void intercept_event(struct icpt *ic, unsigned idx, unsigned side, int fd,
 		     uint32_t events)
 {
 	struct icpt_conn *c;
 
-	if (!ic || idx >= ic->max || !ic->c[idx].used)
+	if (!ic || idx >= ic->max || !ic->c[idx].used || side > 1)
 		return;
 	c = &ic->c[idx];
+	/* an event of a descriptor closed earlier in the same batch */
+	if (c->fd[side] != fd)
+		return;
 	if (side == 1 && (events & (EPOLLOUT | EPOLLERR | EPOLLHUP)))
 		c->writable = true;	/* connected (or failed), if not before */
 	icpt_pump(ic, c, idx);
@@ -992,10 +992,18 @@ void intercept_timer(struct icpt *ic, time_t now)
 		if ((!(c->hs[0] && c->hs[1]) &&
 		     now - c->since > ICPT_HANDSHAKE_TIMEOUT) ||
 		    now - c->last > FWD_PROXY_IDLE) {
-			icpt_log(ic, c, PROXY_DENY_TIMEOUT, NULL,
+			char why[160];
+
+			snprintf(why, sizeof(why),
+				 "%s (sent %zu/%zu to it, %zu/%zu to the client, %zu and %zu in, events %x %x, ends %d %d)",
 				 !c->hs[0] ? "client handshake" :
 				 !c->connected ? "connect" :
-				 !c->hs[1] ? "server handshake" : "idle");
+				 !c->hs[1] ? "server handshake" : "idle",
+				 c->off[1], c->out[1].len, c->off[0], c->out[0].len,
+				 (size_t)BIO_ctrl_pending(c->rb[0]),
+				 (size_t)BIO_ctrl_pending(c->rb[1]),
+				 c->events[0], c->events[1], c->eof[0], c->eof[1]);
+			icpt_log(ic, c, PROXY_DENY_TIMEOUT, NULL, why);
 			if (c->fd[0] >= 0)
 				fwd_reset(c->fd[0]);
 			icpt_conn_close(ic, c);

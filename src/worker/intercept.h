@@ -58,7 +58,7 @@ int intercept_take(struct icpt *ic, int fd, const struct prefix *dst,
 int intercept_leak_scan(const struct icpt *ic, const uint8_t *buf,
 			size_t len);
 const char *intercept_secret_name(const struct icpt *ic, int idx);
-void intercept_event(struct icpt *ic, unsigned idx, unsigned side,
+void intercept_event(struct icpt *ic, unsigned idx, unsigned side, int fd,
 		     uint32_t events);
 void intercept_timer(struct icpt *ic, time_t now);
 size_t intercept_active(const struct icpt *ic);
