@@ -64,7 +64,27 @@ EOF
 t_begin "creation: values read, placeholders and a CA made"
 if ! out=$(in_host env MOAT_TEST_TOKEN="$VALUE" MOAT_UPSTREAM_CA="$WORLD_CA" "$MOAT" create "sec-$S" --policy "$WORLD_DIR/sec.yaml" 2>&1); then
 	not_ok "create a sandbox with secrets" "$out"
-	# any connection given up (a handshake that never ended) is a bug here
+	t_begin "moat adopt keeps the CA and the placeholders"
+fp=$(openssl x509 -in "$SD/ca.pem" -noout -fingerprint -sha256)
+pid=$(m inspect "$SB" --json | jq -r .supervisor_pid)
+kill -9 "$pid"
+wait_for 2 proc_gone "$pid"
+out=$(in_host env MOAT_TEST_TOKEN="$VALUE" MOAT_UPSTREAM_CA="$WORLD_CA" "$MOAT" adopt "$SB" 2>&1)
+assert_eq "$out" "$SB" "moat adopt, with the variable in its environment"
+assert_eq "$(openssl x509 -in "$SD/ca.pem" -noout -fingerprint -sha256)" "$fp" "the same CA"
+assert_eq "$(insb 'echo $API_KEY')" "$PH" "the same placeholder"
+assert_eq "$(insb "$C -H \"X-Api-Key: \$API_KEY\" https://api.github.com/auth")" "authorised via header" "the secret is put in again"
+assert_eq "$(insb "$C https://www.example.com/auth")" "authorised via bearer" "... the one from adopt's environment too"
+pid=$(m inspect "$SB" --json | jq -r .supervisor_pid)
+kill -9 "$pid"
+wait_for 2 proc_gone "$pid"
+out=$(in_host env -u MOAT_TEST_TOKEN MOAT_UPSTREAM_CA="$WORLD_CA" "$MOAT" adopt "$SB" 2>&1)
+assert_match "$out" "secret TOKEN: the variable MOAT_TEST_TOKEN is not set" "without the variable, adopt fails and says which"
+assert_eq "$(grep -cF "$VALUE" <<<"$out")" 0 "... never with a value"
+out=$(in_host env MOAT_TEST_TOKEN="$VALUE" MOAT_UPSTREAM_CA="$WORLD_CA" "$MOAT" adopt "$SB" 2>&1)
+assert_eq "$out" "$SB" "with it, adopt succeeds"
+
+# any connection given up (a handshake that never ended) is a bug here
 assert_eq "$(m logs "$SB" 2>&1 | grep 'timeout')" "" "no intercepted connection timed out"
 t_end
 	exit
@@ -218,6 +238,26 @@ out=$(m stats "$SB" --prometheus 2>&1)
 assert_match "$out" "moat_proxy_intercept_secrets_API_KEY_injected_total" "Prometheus: injections per secret"
 assert_match "$out" "moat_proxy_intercept_leaks_refused_total" "... leaks refused"
 assert_match "$out" "moat_proxy_secret_leak_total" "... among the proxy's reasons"
+
+t_begin "moat adopt keeps the CA and the placeholders"
+fp=$(openssl x509 -in "$SD/ca.pem" -noout -fingerprint -sha256)
+pid=$(m inspect "$SB" --json | jq -r .supervisor_pid)
+kill -9 "$pid"
+wait_for 2 proc_gone "$pid"
+out=$(in_host env MOAT_TEST_TOKEN="$VALUE" MOAT_UPSTREAM_CA="$WORLD_CA" "$MOAT" adopt "$SB" 2>&1)
+assert_eq "$out" "$SB" "moat adopt, with the variable in its environment"
+assert_eq "$(openssl x509 -in "$SD/ca.pem" -noout -fingerprint -sha256)" "$fp" "the same CA"
+assert_eq "$(insb 'echo $API_KEY')" "$PH" "the same placeholder"
+assert_eq "$(insb "$C -H \"X-Api-Key: \$API_KEY\" https://api.github.com/auth")" "authorised via header" "the secret is put in again"
+assert_eq "$(insb "$C https://www.example.com/auth")" "authorised via bearer" "... the one from adopt's environment too"
+pid=$(m inspect "$SB" --json | jq -r .supervisor_pid)
+kill -9 "$pid"
+wait_for 2 proc_gone "$pid"
+out=$(in_host env -u MOAT_TEST_TOKEN MOAT_UPSTREAM_CA="$WORLD_CA" "$MOAT" adopt "$SB" 2>&1)
+assert_match "$out" "secret TOKEN: the variable MOAT_TEST_TOKEN is not set" "without the variable, adopt fails and says which"
+assert_eq "$(grep -cF "$VALUE" <<<"$out")" 0 "... never with a value"
+out=$(in_host env MOAT_TEST_TOKEN="$VALUE" MOAT_UPSTREAM_CA="$WORLD_CA" "$MOAT" adopt "$SB" 2>&1)
+assert_eq "$out" "$SB" "with it, adopt succeeds"
 
 # any connection given up (a handshake that never ended) is a bug here
 assert_eq "$(m logs "$SB" 2>&1 | grep 'timeout')" "" "no intercepted connection timed out"
