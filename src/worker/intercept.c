@@ -624,8 +624,30 @@ static int icpt_send(struct icpt_conn *c, int k)
 {
 	uint8_t buf[ICPT_READ];
 	ssize_t n;
+	char *p;
+	long len;
 	int r;
 
+	/* nothing queued: straight from OpenSSL's buffer, what is left
+	 * queued (one copy less for most bytes) */
+	if (c->off[k] == c->out[k].len && (k == 0 || c->connected) &&
+	    (len = BIO_get_mem_data(c->wb[k], &p)) > 0) {
+		do
+			n = send(c->fd[k], p, (size_t)len,
+				 MSG_NOSIGNAL | MSG_DONTWAIT);
+		while (n < 0 && errno == EINTR);
+		if (n < 0 && errno != EAGAIN)
+			return -1;
+		if (n > 0) {
+			c->moved += (uint64_t)n;
+			c->last = time(NULL);
+		}
+		n = n < 0 ? 0 : n;
+		c->out[k].len = c->off[k] = 0;
+		if (h1_buf_put(&c->out[k], p + n, (size_t)(len - n)))
+			return -1;
+		BIO_reset(c->wb[k]);
+	}
 	while ((r = BIO_read(c->wb[k], buf, sizeof(buf))) > 0)
 		if (h1_buf_put(&c->out[k], buf, (size_t)r))
 			return -1;
