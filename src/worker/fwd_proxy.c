@@ -67,6 +67,13 @@
  * follows them before the connection closes. No request reaches the
  * destination without its Host having been checked.
  *
+ * TLS interception: a ClientHello allowed like any other whose SNI the
+ * policy intercepts (a secret's host, the intercept list) is not connected
+ * here: the client's socket and the bytes read go to intercept.c
+ * (intercept_take()), and the slot is released without closing it. On
+ * plain HTTP, a request head that carries a secret's placeholder is
+ * refused as secret-leak (no secret is ever put into plain HTTP).
+ *
  * The decisions ask struct proxy_oracle, wired here (fwd_proxy_oracle_*())
  * to the policy's domain rules and the DNS interceptor's pins. After a
  * live policy change every decided connection is judged again

@@ -65,6 +65,11 @@
  * judged like the first and refused as sni-changed if it names another
  * host (a name after a first hello without one included).
  *
+ * Two reasons are intercept.c's, for names whose TLS it terminates:
+ * secret-leak (a request carries a secret's placeholder to a host that may
+ * not receive it; also a plain-HTTP head that carries one) and
+ * upstream-certificate (the server failed verification).
+ *
  * Every decision is counted by reason (struct proxy_counters, shown by
  * "moat inspect"); a refused HTTP request gets a 403 whose X-Moat-Denied
  * header carries the reason, a refused TLS connection a fatal
