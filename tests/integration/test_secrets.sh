@@ -64,7 +64,15 @@ EOF
 t_begin "creation: values read, placeholders and a CA made"
 if ! out=$(in_host env MOAT_TEST_TOKEN="$VALUE" MOAT_UPSTREAM_CA="$WORLD_CA" "$MOAT" create "sec-$S" --policy "$WORLD_DIR/sec.yaml" 2>&1); then
 	not_ok "create a sandbox with secrets" "$out"
-	t_begin "moat adopt keeps the CA and the placeholders"
+	t_begin "moat update cannot change the secrets"
+sed 's/hosts: \[api.github.com\]/hosts: [api.github.com, github.com]/' "$WORLD_DIR/sec.yaml" >"$WORLD_DIR/sec-changed.yaml"
+out=$(m update "$SB" --policy "$WORLD_DIR/sec-changed.yaml" 2>&1)
+rc=$?
+assert_ne "$rc" 0 "an update that changes a secret's hosts is refused"
+assert_match "$out" "secrets and intercept: cannot change on a running sandbox" "... saying why"
+assert_eq "$(insb "$C -H \"X-Api-Key: \$API_KEY\" https://api.github.com/auth")" "authorised via header" "... and the secret works as before"
+
+t_begin "moat adopt keeps the CA and the placeholders"
 fp=$(openssl x509 -in "$SD/ca.pem" -noout -fingerprint -sha256)
 pid=$(m inspect "$SB" --json | jq -r .supervisor_pid)
 kill -9 "$pid"
@@ -238,6 +246,14 @@ out=$(m stats "$SB" --prometheus 2>&1)
 assert_match "$out" "moat_proxy_intercept_secrets_API_KEY_injected_total" "Prometheus: injections per secret"
 assert_match "$out" "moat_proxy_intercept_leaks_refused_total" "... leaks refused"
 assert_match "$out" "moat_proxy_secret_leak_total" "... among the proxy's reasons"
+
+t_begin "moat update cannot change the secrets"
+sed 's/hosts: \[api.github.com\]/hosts: [api.github.com, github.com]/' "$WORLD_DIR/sec.yaml" >"$WORLD_DIR/sec-changed.yaml"
+out=$(m update "$SB" --policy "$WORLD_DIR/sec-changed.yaml" 2>&1)
+rc=$?
+assert_ne "$rc" 0 "an update that changes a secret's hosts is refused"
+assert_match "$out" "secrets and intercept: cannot change on a running sandbox" "... saying why"
+assert_eq "$(insb "$C -H \"X-Api-Key: \$API_KEY\" https://api.github.com/auth")" "authorised via header" "... and the secret works as before"
 
 t_begin "moat adopt keeps the CA and the placeholders"
 fp=$(openssl x509 -in "$SD/ca.pem" -noout -fingerprint -sha256)
