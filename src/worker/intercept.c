@@ -32,7 +32,10 @@
  *     rewriter (h1.c), which puts secrets into requests to their hosts
  *     and refuses any request that carries a placeholder anywhere else
  *     (403, "X-Moat-Denied: secret-leak", the log naming the secret,
- *     never its value); the server's bytes pass as they come. Both TLS
+ *     never its value); the server's bytes pass as they come, but for
+ *     any secret's value in them, overwritten with '*' byte for byte
+ *     (icpt_mask(): a server that echoes what it received does not hand
+ *     the value to the sandbox; the framing stays right). Both TLS
  *     connections offer HTTP/1.1 alone in ALPN.
  *
  * OpenSSL reads and writes memory BIOs only: the worker moves the bytes
@@ -124,6 +127,8 @@ struct icpt_leaf {
  * @seen_req:	requests already counted
  * @moved:	bytes moved so far (any step: the relay's rounds stop when
  *		a round moves none)
+ * @rcarry:	the destination's bytes kept back (icpt_mask()), or NULL
+ * @rclen:	bytes in @rcarry
  */
 struct icpt_conn {
 	bool used;
@@ -155,6 +160,8 @@ struct icpt_conn {
 	uint64_t seen[POLICY_SECRETS_MAX];
 	uint64_t seen_req;
 	uint64_t moved;
+	uint8_t *rcarry;
+	size_t rclen;
 };
 
 /**
@@ -582,6 +589,10 @@ static void icpt_conn_close(struct icpt *ic, struct icpt_conn *c)
 	}
 	h1_free(&c->h1);
 	h1_buf_free(&c->plain);
+	if (c->rcarry) {
+		explicit_bzero(c->rcarry, SECRET_VALUE_MAX);
+		free(c->rcarry);
+	}
 	explicit_bzero(c, sizeof(*c));
 	c->fd[0] = c->fd[1] = -1;
 }
@@ -856,10 +867,82 @@ static int icpt_requests(struct icpt *ic, struct icpt_conn *c)
 }
 
 /**
+ * icpt_mask() - the destination's bytes to the client, any secret's value
+ * in them masked
+ * @ic:		engine
+ * @c:		connection
+ * @p:		bytes (NULL with @n 0 to flush what is kept back)
+ * @n:		their number
+ * @flush:	send what is kept back too
+ *
+ * A server may echo what it received (an error message quoting the key,
+ * an echo endpoint): each secret's value in the response is overwritten
+ * with '*', byte for byte, so that the framing (Content-Length, chunk
+ * sizes) stays right. A tail that may be the start of a value is kept
+ * back until more bytes come, or until the destination has nothing more
+ * to send for now (@flush).
+ */
+static void icpt_mask(struct icpt *ic, struct icpt_conn *c, const uint8_t *p,
+		      size_t n, bool flush)
+{
+	size_t len = c->rclen + n, cut = len, i, j, maxv = 0;
+	uint8_t *tmp, *m;
+
+	if (!len)
+		return;
+	if (!ic->sec->n) {
+		SSL_write(c->ssl[0], p, (int)n);
+		return;
+	}
+	tmp = xmalloc(len);
+	if (c->rclen)
+		memcpy(tmp, c->rcarry, c->rclen);
+	if (n)
+		memcpy(tmp + c->rclen, p, n);
+	for (j = 0; j < ic->sec->n; j++) {
+		const struct secret_rt *sr = &ic->sec->s[j];
+
+		if (sr->vlen > maxv)
+			maxv = sr->vlen;
+		i = 0;
+		while (i < len &&
+		       (m = memmem(tmp + i, len - i, sr->value, sr->vlen))) {
+			memset(m, '*', sr->vlen);
+			ic->cnt->masked++;
+			i = (size_t)(m - tmp) + sr->vlen;
+		}
+	}
+	if (!flush) {
+		/* the earliest tail that is the start of some value */
+		for (i = len > maxv - 1 ? len - (maxv - 1) : 0; i < len && cut == len; i++)
+			for (j = 0; j < ic->sec->n; j++) {
+				const struct secret_rt *sr = &ic->sec->s[j];
+
+				if (len - i < sr->vlen &&
+				    !memcmp(tmp + i, sr->value, len - i)) {
+					cut = i;
+					break;
+				}
+			}
+	}
+	if (cut)
+		SSL_write(c->ssl[0], tmp, (int)cut);
+	c->rclen = len - cut;
+	if (c->rclen) {
+		if (!c->rcarry)
+			c->rcarry = xmalloc(SECRET_VALUE_MAX);
+		memcpy(c->rcarry, tmp + cut, c->rclen);
+	}
+	explicit_bzero(tmp, len);
+	free(tmp);
+}
+
+/**
  * icpt_responses() - the destination's bytes to the client
+ * @ic:		engine
  * @c:		connection, both handshakes done
  */
-static void icpt_responses(struct icpt_conn *c)
+static void icpt_responses(struct icpt *ic, struct icpt_conn *c)
 {
 	uint8_t buf[ICPT_READ];
 	int n, e;
@@ -868,6 +951,8 @@ static void icpt_responses(struct icpt_conn *c)
 		n = SSL_read(c->ssl[1], buf, sizeof(buf));
 		if (n <= 0) {
 			e = SSL_get_error(c->ssl[1], n);
+			/* nothing more for now: what was kept back goes */
+			icpt_mask(ic, c, NULL, 0, true);
 			if (e == SSL_ERROR_WANT_READ && !c->eof[1])
 				break;
 			/* the destination is done: so is the connection */
@@ -876,7 +961,8 @@ static void icpt_responses(struct icpt_conn *c)
 			c->closing = true;
 			break;
 		}
-		SSL_write(c->ssl[0], buf, n);
+		icpt_mask(ic, c, buf, (size_t)n, false);
+		explicit_bzero(buf, (size_t)n);
 		c->moved += (uint64_t)n;
 	}
 }
@@ -953,7 +1039,7 @@ static void icpt_pump(struct icpt *ic, struct icpt_conn *c, unsigned idx)
 		if (c->hs[0] && c->hs[1] && !c->closing) {
 			icpt_requests(ic, c);
 			if (!c->closing)
-				icpt_responses(c);
+				icpt_responses(ic, c);
 		}
 		if ((c->fd[1] >= 0 && icpt_send(c, 1)) || icpt_send(c, 0) ||
 		    (c->closing && !icpt_pending(c, 0)) ||
@@ -1092,6 +1178,8 @@ json_t *intercept_stats(const struct icpt_counters *c, const struct policy *pol)
 	json_object_set_new(o, "client_tls_failed_total",
 			    json_integer((json_int_t)c->client_tls));
 	json_object_set_new(o, "refused_total", json_integer((json_int_t)c->refused));
+	json_object_set_new(o, "values_masked_total",
+			    json_integer((json_int_t)c->masked));
 	json_object_set_new(o, "certificates_minted_total",
 			    json_integer((json_int_t)c->leaf_minted));
 	/* flat (NAME_injected_total): Prometheus shows three levels */

@@ -30,6 +30,7 @@ struct icpt;	/* the engine: intercept.c's own */
  * @upstream_tls:	upstream handshakes that failed otherwise
  * @refused:		other requests refused (Host not the name, malformed)
  * @leaf_minted:	leaf certificates made (each name once, while cached)
+ * @masked:		secrets' values overwritten in responses
  * @injected:		per secret (policy order): requests it was put into
  * @leaked:		per secret: requests refused for carrying its
  *			placeholder elsewhere
@@ -43,6 +44,7 @@ struct icpt_counters {
 	uint64_t upstream_tls;
 	uint64_t refused;
 	uint64_t leaf_minted;
+	uint64_t masked;
 	uint64_t injected[POLICY_SECRETS_MAX];
 	uint64_t leaked[POLICY_SECRETS_MAX];
 };

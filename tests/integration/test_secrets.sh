@@ -153,6 +153,10 @@ assert_eq "$(insb "$C --max-time 10 https://api.github.com/bytes/$N | sha256sum"
 t_begin "nothing the sandbox sees holds the value"
 all=$(insb "$C -i -H \"Authorization: Bearer \$API_KEY\" https://api.github.com/auth; $C -i \"https://api.github.com/auth?key=\$API_KEY\"; $C -i https://www.example.com/auth -v 2>&1")
 assert_eq "$(grep -cF "$VALUE" <<<"$all")" 0 "responses (headers included, curl -v)"
+out=$(insb "$C -H \"Authorization: Bearer \$API_KEY\" https://api.github.com/echo-auth")
+assert_match "$out" "you sent: Bearer \*{${#VALUE}}" "a server that echoes the credential: the value comes back masked, byte for byte"
+assert_eq "$(grep -cF "$VALUE" <<<"$out")" 0 "... never in clear"
+assert_eq "$(icnt values_masked_total)" 1 "... counted"
 assert_eq "$(m logs "$SB" 2>&1 | grep -cF "$VALUE")" 0 "moat logs"
 assert_eq "$(m inspect "$SB" --json | grep -cF "$VALUE")" 0 "moat inspect"
 

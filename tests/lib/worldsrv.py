@@ -43,6 +43,7 @@ $WORLD_SECRET_FILE (when the world was made with it set) as
 in the query or in the body; it answers "authorised via WHERE" or 401
 "unauthorised", and never echoes what it received. A request that holds
 "moat-secret-" anywhere is logged as "a moat placeholder arrived".
+/echo-auth answers "you sent: " and the Authorization header it got.
 
 UDP listeners use IP_PKTINFO / IPV6_RECVPKTINFO so a wildcard socket answers
 from the very address the datagram was sent to (a host with many addresses,
@@ -262,6 +263,9 @@ def http_conn(conn, token, tls_ctx):
                     fill(token, laddr, local[1]), headers.get("host", "-"), path)
                 if tls_ctx is not None:
                     text += "sni: %s\n" % sni[0]
+                if path.startswith("/echo-auth"):
+                    # a careless API: echoes the credential it got
+                    text = "you sent: %s\n" % headers.get("authorization", "-")
                 if path.startswith("/auth"):
                     where = auth_check(path, headers, rbody)
                     log("auth %s" % (where or "refused"))
