@@ -1772,6 +1772,38 @@ static void test_secrets(void **state)
 }
 
 /**
+ * test_secrets_lint() - a secret whose host no rule lets HTTPS reach is
+ * warned about, at the secret; an address rule on 443 silences it
+ * @state:	unused
+ */
+static void test_secrets_lint(void **state)
+{
+	static const char base[] =
+		"version: 1\n"
+		"egress:\n"
+		"  default: deny\n"
+		"  rules:\n"
+		"    - allow: \"*.example.com\"\n"
+		"      ports: [443]\n"
+		"%s"
+		"secrets:\n"
+		"  - name: A\n"
+		"    from_env: A\n"
+		"    hosts: [api.example.com, api.other.com]\n";
+	struct errlist el = { 0 };
+	char yaml[1024];
+
+	snprintf(yaml, sizeof(yaml), base, "");
+	assert_int_equal(lint(&el, yaml), 1);
+	assert_true(has_error(&el, "t.yaml", 8, 5, "secret A: no rule allows its host 'api.other.com' on TCP 443"));
+	errlist_free(&el);
+	snprintf(yaml, sizeof(yaml), base,
+		 "    - allow: 203.0.113.0/24\n      ports: [443]\n");
+	assert_int_equal(lint(&el, yaml), 0);
+	errlist_free(&el);
+}
+
+/**
  * test_bandwidth_range() - rates tc cannot shape are refused at their place
  * @state:	unused
  */
@@ -1825,6 +1857,7 @@ int main(void)
 		cmocka_unit_test(test_policy_test),
 		cmocka_unit_test(test_bandwidth_range),
 		cmocka_unit_test(test_secrets),
+		cmocka_unit_test(test_secrets_lint),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
