@@ -17,8 +17,9 @@
  * A policy that loads can still not work as written: policy_lint() adds
  * warnings, located like errors ("warning: ..."), for a rule an earlier
  * one shadows, a duplicate, default deny with internet addresses but no
- * name allowed (nothing resolves), and egress rules a network mode never
- * uses. Shadowing is decided conservatively (policy_rule_covers(): false
+ * name allowed (nothing resolves), egress rules a network mode never
+ * uses, and a secret's host that no allow rule lets HTTPS reach under
+ * default deny (lint_https_allowed(): the secret is never sent). Shadowing is decided conservatively (policy_rule_covers(): false
  * when in doubt), so a warning is never wrong. Warnings never stop a
  * policy; "moat policy check" prints them.
  */
