@@ -7,7 +7,8 @@
  * The first byte of the input chooses the connection's name (the host of
  * secret A, of secret B, or another) and the size of the pieces the rest
  * is fed in; the rest is what a client sends. It is rewritten twice, whole
- * and in pieces, and both must end the same way (H1_OK or the same
+ * and in pieces (the client idle after each: h1_idle()), and both must end
+ * the same way (H1_OK or the same
  * refusal). Whatever comes out never holds the placeholder of a secret
  * the name may not receive, nor its value unless the client wrote it, and no crash, overread or leak of
  * memory happens (the build has ASan and UBSan).
@@ -49,6 +50,9 @@ static enum h1_result fuzz_h1_run(const struct h1_secret *sec,
 	for (i = 0; i < len && r == H1_OK; i += k) {
 		k = step && len - i > step ? step : len - i;
 		r = h1_feed(&h, in + i, k, out);
+		/* in pieces, the client goes idle after each */
+		if (r == H1_OK && step)
+			r = h1_idle(&h, out);
 	}
 	if (r == H1_LEAK && h.leak >= 2)
 		abort();

@@ -40,7 +40,12 @@
  *     half sent;
  *   - after a request that asks for an upgrade (WebSocket), the bytes
  *     are no longer HTTP: they pass as they come, searched for leaks
- *     alone.
+ *     alone; what is kept back goes when the client is idle (h1_idle()),
+ *     so that a message does not wait for the next one.
+ *
+ * Whatever was kept back, h1_seam() searches what is sent with the tail
+ * of what was sent before: a placeholder is never completed in the
+ * server's stream across two parts, two requests, or a pause.
  *
  * Placeholders are searched as bytes ("moat-secret-NAME-" and 32 hex
  * digits): in plain text, percent-encoded in the target, base64-encoded
@@ -949,6 +954,32 @@ enum h1_result h1_feed(struct h1 *h, const uint8_t *in, size_t len,
 	enum h1_result r;
 
 	r = h1_feed_one(h, in, len, out);
+	if (r == H1_OK)
+		r = h1_seam(h, out, start);
+	return r;
+}
+
+/**
+ * h1_idle() - the client has nothing more to send for now
+ * @h:		rewriter
+ * @out:	output
+ *
+ * After an upgrade, the bytes kept back (the start of what may be a
+ * placeholder) go now: a message must not wait for the next one. A
+ * placeholder completed later is still refused, across the seam
+ * (h1_seam()). In a body, the framing says when it ends: nothing is done.
+ *
+ * Return: H1_OK, or H1_LEAK
+ */
+enum h1_result h1_idle(struct h1 *h, struct h1_buf *out)
+{
+	size_t start = out->len;
+	uint64_t hits = 0;
+	enum h1_result r;
+
+	if (h->st != H1_ST_RAW || !h->clen)
+		return H1_OK;
+	r = h1_stream(h, NULL, 0, 0, true, out, &hits);
 	if (r == H1_OK)
 		r = h1_seam(h, out, start);
 	return r;

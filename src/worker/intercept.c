@@ -810,6 +810,13 @@ static int icpt_requests(struct icpt *ic, struct icpt_conn *c)
 		n = SSL_read(c->ssl[0], buf, sizeof(buf));
 		if (n <= 0) {
 			e = SSL_get_error(c->ssl[0], n);
+			/* nothing more for now: after an upgrade, what the
+			 * rewriter kept back goes */
+			hr = h1_idle(&c->h1, &c->plain);
+			if (hr != H1_OK) {
+				n = 0;
+				goto refuse;
+			}
 			if (e == SSL_ERROR_WANT_READ && !c->eof[0])
 				break;
 			c->shut_up = true;	/* the client is done */
@@ -827,6 +834,7 @@ static int icpt_requests(struct icpt *ic, struct icpt_conn *c)
 		c->seen_req = c->h1.requests;
 		if (hr == H1_OK)
 			continue;
+refuse:
 		pr = hr == H1_LEAK ? PROXY_DENY_SECRET_LEAK :
 		     hr == H1_HOST_MISMATCH ? PROXY_DENY_HOST_MISMATCH :
 		     hr == H1_TOO_LARGE ? PROXY_DENY_HTTP_TOO_LARGE :

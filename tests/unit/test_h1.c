@@ -252,6 +252,34 @@ static void test_refusals(void **state)
 }
 
 /**
+ * test_upgrade() - after an upgrade, bytes pass as they come: a tail that
+ * may start a placeholder is kept back until the client is idle
+ * (h1_idle()), and a placeholder completed across that seam is refused
+ * @state:	unused
+ */
+static void test_upgrade(void **state)
+{
+	static const char head[] =
+		"GET /ws HTTP/1.1\r\nHost: other.test\r\nUpgrade: websocket\r\n"
+		"Connection: Upgrade\r\n\r\n";
+	struct h1_secret sec[2];
+	struct h1_buf o = { 0 };
+	struct h1 h;
+
+	secrets(sec, "other.test");
+	assert_int_equal(h1_init(&h, sec, 2, "other.test"), 0);
+	assert_int_equal(h1_feed(&h, (const uint8_t *)head, strlen(head), &o), H1_OK);
+	assert_int_equal(h1_feed(&h, (const uint8_t *)"hello moat-sec", 14, &o), H1_OK);
+	assert_int_equal(o.len, strlen(head) + 6);	/* "moat-sec" kept back */
+	assert_int_equal(h1_idle(&h, &o), H1_OK);
+	assert_int_equal(o.len, strlen(head) + 14);	/* idle: it goes */
+	assert_int_equal(h1_feed(&h, (const uint8_t *)"ret-A-0123456789abcdef0123456789abcdef",
+				 38, &o), H1_LEAK);	/* completed across the seam */
+	h1_free(&h);
+	h1_buf_free(&o);
+}
+
+/**
  * test_b64() - the base64 helpers
  * @state:	unused
  */
@@ -274,6 +302,7 @@ int main(void)
 		cmocka_unit_test(test_leaks),
 		cmocka_unit_test(test_bodies),
 		cmocka_unit_test(test_refusals),
+		cmocka_unit_test(test_upgrade),
 		cmocka_unit_test(test_b64),
 	};
 
