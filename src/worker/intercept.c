@@ -82,14 +82,18 @@
 #define ICPT_ROUNDS		64		/* relay rounds per event */
 
 /**
- * struct icpt_leaf - a cached leaf certificate
+ * struct icpt_leaf - a cached leaf certificate, and the name's upstream
+ * TLS session
  * @name:	the name it is for
  * @x:		the certificate
+ * @up:		the last session the name's server gave (a ticket), to
+ *		resume the next connection with (NULL if none)
  * @used:	when it was last handed out (least recently used goes)
  */
 struct icpt_leaf {
 	char name[NAMES_MAX + 1];
 	X509 *x;
+	SSL_SESSION *up;
 	time_t used;
 };
 
@@ -242,6 +246,49 @@ static const char *icpt_ssl_err(char *buf, size_t len)
 }
 
 /**
+ * icpt_leaf_find() - the cache entry of a name
+ * @ic:		engine
+ * @name:	the name
+ *
+ * Return: the entry, or NULL
+ */
+static struct icpt_leaf *icpt_leaf_find(struct icpt *ic, const char *name)
+{
+	size_t i;
+
+	for (i = 0; name && i < ICPT_CACHE; i++)
+		if (ic->cache[i].x && !strcmp(ic->cache[i].name, name))
+			return &ic->cache[i];
+	return NULL;
+}
+
+/**
+ * icpt_new_session() - a server gave a session: keep it for its name
+ * @ssl:	the upstream connection
+ * @sess:	the session (a reference that is now ours)
+ *
+ * The next connection to the name resumes it: no certificate to send,
+ * sign and verify again (it was verified for this name when the session
+ * was made).
+ *
+ * Return: 1 (the reference is kept), or 0 (not kept)
+ */
+static int icpt_new_session(SSL *ssl, SSL_SESSION *sess)
+{
+	struct icpt *ic = SSL_CTX_get_app_data(SSL_get_SSL_CTX(ssl));
+	struct icpt_leaf *l;
+
+	if (!ic || SSL_get_verify_result(ssl) != X509_V_OK)
+		return 0;
+	l = icpt_leaf_find(ic, SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name));
+	if (!l)
+		return 0;
+	SSL_SESSION_free(l->up);
+	l->up = sess;
+	return 1;
+}
+
+/**
  * intercept_init() - the engine, before the worker's isolation
  * @epfd:	the worker's epoll instance
  * @sec:	the sandbox's secrets and CA (secrets_start())
@@ -291,7 +338,10 @@ struct icpt *intercept_init(int epfd, const struct secrets *sec,
 	SSL_CTX_set_options(ic->srv, SSL_OP_NO_TICKET | SSL_OP_NO_RENEGOTIATION);
 	SSL_CTX_set_options(ic->cli, SSL_OP_NO_RENEGOTIATION);
 	SSL_CTX_set_session_cache_mode(ic->srv, SSL_SESS_CACHE_OFF);
-	SSL_CTX_set_session_cache_mode(ic->cli, SSL_SESS_CACHE_OFF);
+	SSL_CTX_set_session_cache_mode(ic->cli, SSL_SESS_CACHE_CLIENT |
+				       SSL_SESS_CACHE_NO_INTERNAL_STORE);
+	SSL_CTX_sess_set_new_cb(ic->cli, icpt_new_session);
+	SSL_CTX_set_app_data(ic->cli, ic);
 	return ic;
 }
 
@@ -414,6 +464,8 @@ static X509 *icpt_mint(struct icpt *ic, const char *name)
 		return NULL;
 	}
 	X509_free(slot->x);
+	SSL_SESSION_free(slot->up);
+	slot->up = NULL;
 	snprintf(slot->name, sizeof(slot->name), "%s", name);
 	slot->x = x;
 	slot->used = now;
@@ -729,6 +781,7 @@ static void icpt_refuse(struct icpt *ic, struct icpt_conn *c,
  */
 static int icpt_upstream(struct icpt *ic, struct icpt_conn *c)
 {
+	struct icpt_leaf *l;
 	char ebuf[160];
 	long vr;
 	int r, e;
@@ -736,9 +789,9 @@ static int icpt_upstream(struct icpt *ic, struct icpt_conn *c)
 	if (c->fd[1] < 0 || c->deny >= 0)
 		return 0;
 	if (!c->connected) {
-		socklen_t l = sizeof(e);
+		socklen_t el = sizeof(e);
 
-		if (getsockopt(c->fd[1], SOL_SOCKET, SO_ERROR, &e, &l) || e) {
+		if (getsockopt(c->fd[1], SOL_SOCKET, SO_ERROR, &e, &el) || e) {
 			c->deny = (e == EHOSTUNREACH || e == EACCES ||
 				   e == EPERM) ? PROXY_DENY_KERNEL :
 				  PROXY_FAIL_CONNECT;
@@ -758,12 +811,17 @@ static int icpt_upstream(struct icpt *ic, struct icpt_conn *c)
 		}
 		SSL_set_bio(c->ssl[1], c->rb[1], c->wb[1]);
 		SSL_set_connect_state(c->ssl[1]);
+		l = icpt_leaf_find(ic, c->name);
+		if (l && l->up && SSL_SESSION_is_resumable(l->up))
+			SSL_set_session(c->ssl[1], l->up);
 	}
 	if (c->hs[1])
 		return 0;
 	r = SSL_do_handshake(c->ssl[1]);
 	if (r == 1) {
 		c->hs[1] = true;
+		if (SSL_session_reused(c->ssl[1]))
+			ic->cnt->resumed++;
 		return 0;
 	}
 	e = SSL_get_error(c->ssl[1], r);
@@ -1155,8 +1213,10 @@ void intercept_close(struct icpt *ic)
 	for (i = 0; ic->c && i < ic->max; i++)
 		if (ic->c[i].used)
 			icpt_conn_close(ic, &ic->c[i]);
-	for (i = 0; i < ICPT_CACHE; i++)
+	for (i = 0; i < ICPT_CACHE; i++) {
 		X509_free(ic->cache[i].x);
+		SSL_SESSION_free(ic->cache[i].up);
+	}
 	SSL_CTX_free(ic->srv);
 	SSL_CTX_free(ic->cli);
 	EVP_PKEY_free(ic->leaf_key);
@@ -1186,6 +1246,8 @@ json_t *intercept_stats(const struct icpt_counters *c, const struct policy *pol)
 	json_object_set_new(o, "client_tls_failed_total",
 			    json_integer((json_int_t)c->client_tls));
 	json_object_set_new(o, "refused_total", json_integer((json_int_t)c->refused));
+	json_object_set_new(o, "upstream_resumed_total",
+			    json_integer((json_int_t)c->resumed));
 	json_object_set_new(o, "values_masked_total",
 			    json_integer((json_int_t)c->masked));
 	json_object_set_new(o, "certificates_minted_total",

@@ -31,6 +31,7 @@ struct icpt;	/* the engine: intercept.c's own */
  * @refused:		other requests refused (Host not the name, malformed)
  * @leaf_minted:	leaf certificates made (each name once, while cached)
  * @masked:		secrets' values overwritten in responses
+ * @resumed:		upstream connections that resumed a session
  * @injected:		per secret (policy order): requests it was put into
  * @leaked:		per secret: requests refused for carrying its
  *			placeholder elsewhere
@@ -45,6 +46,7 @@ struct icpt_counters {
 	uint64_t refused;
 	uint64_t leaf_minted;
 	uint64_t masked;
+	uint64_t resumed;
 	uint64_t injected[POLICY_SECRETS_MAX];
 	uint64_t leaked[POLICY_SECRETS_MAX];
 };

@@ -146,6 +146,7 @@ assert_eq "$(insb "$C https://www.example.com/auth")" "authorised via bearer" "s
 assert_eq "$(insb "$C -H 'Authorization: Bearer forged' https://www.example.com/auth")" "authorised via bearer" "set: and replaces the client's"
 assert_eq "$(icnt_s API_KEY injected_total)" 9 "nine requests got API_KEY (counted)"
 assert_eq "$(icnt_s TOKEN injected_total)" 2 "two got TOKEN"
+assert_ne "$(icnt upstream_resumed_total)" 0 "later connections to a name resume its server's session"
 N=2000000
 want=$(in_host curl -sS --max-time 10 --cacert "$WORLD_CA" --resolve api.github.com:443:140.82.112.3 "https://api.github.com/bytes/$N" | sha256sum)
 assert_eq "$(insb "$C --max-time 10 https://api.github.com/bytes/$N | sha256sum")" "$want" "a 2 MB response through the interception is byte-exact"
