@@ -25,7 +25,9 @@
 #      connections, a 100-byte file
 #   3. bulk throughput server -> sandbox: curl -o /dev/null of a large file
 #   4. CPU seconds per GB of the interceptor (moat's worker, mitmdump)
-#      around the bulk transfers (utime + stime, /proc/PID/stat)
+#      around the bulk transfers, and its CPU per new connection around
+#      1 (utime + stime, /proc/PID/stat): what a loaded machine's
+#      latencies hide
 #
 #   sudo bench/secrets.sh [--quick] [--out FILE]
 #
@@ -263,7 +265,15 @@ EOF
 log "1. connect to first byte, $NLAT new TLS connections x $ROUNDS"
 for _ in $(seq "$ROUNDS"); do
 	for w in "${WHO[@]}"; do
+		c0=0
+		[ "$w" != direct ] && c0=$(cpu_ticks "$(ipid "$w")")
 		cl "$w" python3 "$BENCH_DIR/ttfb.py" bench.test "$(port "$w")" "$(trust "$w")" "$NLAT" "$PH" >>"$R/ttfb-$w"
+		if [ "$w" != direct ]; then
+			c1=$(cpu_ticks "$(ipid "$w")")
+			# clock ticks (1/100 s) per connection, as microseconds
+			python3 -c "import sys; print('%.0f' % ((float(sys.argv[2]) - float(sys.argv[1])) * 1e4 / float(sys.argv[3])))" \
+				"$c0" "$c1" "$NLAT" >>"$R/conncpu-$w"
+		fi
 	done
 done
 
@@ -304,6 +314,7 @@ gbit() { python3 -c "import sys; print('%.2f' % (float(sys.argv[1]) * 8 / 1e9))"
 	x50=$(m ttfb-mitmproxy) x99=$(pct 99 "$R/ttfb-mitmproxy")
 	echo "| connect to first byte p50, µs | $d50 | $m50 (+$(sub "$m50" "$d50")) | $x50 (+$(sub "$x50" "$d50")) | added: $(ratio "$(sub "$m50" "$d50")" "$(sub "$x50" "$d50")") |"
 	echo "| connect to first byte p99, µs | $d99 | $m99 (+$(sub "$m99" "$d99")) | $x99 (+$(sub "$x99" "$d99")) | added: $(ratio "$(sub "$m99" "$d99")" "$(sub "$x99" "$d99")") |"
+	echo "| CPU µs per new connection (the interceptor) | - | $(m conncpu-moat) | $(m conncpu-mitmproxy) | $(ratio "$(m conncpu-moat)" "$(m conncpu-mitmproxy)") |"
 	echo "| keep-alive requests/s (wrk, 4 connections) | $(m rps-direct) | $(m rps-moat) | $(m rps-mitmproxy) | $(ratio "$(m rps-moat)" "$(m rps-mitmproxy)") |"
 	echo "| bulk, Gbit/s | $(gbit "$(m bulk-direct)") | $(gbit "$(m bulk-moat)") | $(gbit "$(m bulk-mitmproxy)") | $(ratio "$(m bulk-moat)" "$(m bulk-mitmproxy)") |"
 	echo "| CPU s per GB (the interceptor) | - | $(m cpu-moat) | $(m cpu-mitmproxy) | $(ratio "$(m cpu-moat)" "$(m cpu-mitmproxy)") |"
