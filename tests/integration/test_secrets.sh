@@ -101,7 +101,7 @@ ok "create a sandbox with secrets"
 SB=sec-$S
 SD=$MOAT_RUN_DIR/sandboxes/$SB
 # in: run CMD in the sandbox, as "moat exec" does
-insb() { m exec "$SB" -- sh -c "$1" 2>&1; }
+insb() { (cd / && m exec "$SB" -- sh -c "$1" 2>&1); }
 
 # icnt KEY: a counter of the sandbox's interception; icnt_s SECRET KEY: of
 # one secret's
