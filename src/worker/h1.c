@@ -81,7 +81,9 @@ enum {
 	H1_CS_TRAILER,		/* the trailer section, up to CRLF CRLF */
 };
 
-#define H1_OUT_MAX	(8 * H1_BODY_MAX)	/* output of one h1_feed() */
+/* what one rewriter may hold or produce in one buffer: a buffered body
+ * whose placeholders become longer values may grow, up to this */
+#define H1_OUT_MAX	(2 * H1_BODY_MAX)
 
 static const char h1_b64[] =
 	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";

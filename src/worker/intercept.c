@@ -12,9 +12,10 @@
  * spliced untouched. For a listed name, once the proxy has judged the
  * ClientHello as for any other connection (the domain rules, the pins),
  * fwd_proxy_sniff() hands the client's socket and the bytes it read over
- * to intercept_take(), and the connection becomes one of this file's
- * (a table of its own, as many slots as limits.connections, in the
- * proxy's budget):
+ * to intercept_take(), and the connection becomes one of this file's (a
+ * table of its own, as many slots as limits.connections: the proxy's
+ * slot is released at the hand-over; beyond them a connection is reset,
+ * logged and counted):
  *
  *   - towards the client, moat completes the handshake with a leaf
  *     certificate for the SNI, signed by the sandbox's CA (secrets.c):
@@ -613,6 +614,12 @@ fail_conn:
 	icpt_conn_close(ic, c);
 	return -1;
 fail:
+	/* every slot taken: refused, as the proxy refuses beyond its own */
+	ic->cnt->refused++;
+	if (ic->log)
+		log_event(ic->log, "proxy", "proto", "tls", "name", name,
+			  "action", "deny", "reason",
+			  proxy_reason_str(PROXY_DENY_LIMIT), NULL);
 	fwd_reset(fd);
 	close(fd);
 	return -1;
