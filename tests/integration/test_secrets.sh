@@ -251,6 +251,8 @@ out=$(m stats "$SB" --prometheus 2>&1)
 assert_match "$out" "moat_proxy_intercept_secrets_API_KEY_injected_total" "Prometheus: injections per secret"
 assert_match "$out" "moat_proxy_intercept_leaks_refused_total" "... leaks refused"
 assert_match "$out" "moat_proxy_secret_leak_total" "... among the proxy's reasons"
+assert_ok -m "moat stats (text) shows the sandbox" m stats "$SB"
+assert_ok -m "moat inspect (text) too" m inspect "$SB"
 
 t_begin "moat update cannot change the secrets"
 sed 's/hosts: \[api.github.com\]/hosts: [api.github.com, github.com]/' "$WORLD_DIR/sec.yaml" >"$WORLD_DIR/sec-changed.yaml"
