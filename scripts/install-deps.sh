@@ -30,9 +30,10 @@ set -euo pipefail
 #        imported from busybox-static); docker.io for test_docker.sh
 #        (moat oci-runtime under a real dockerd, started by the test in
 #        its world with its own state; the package's own dockerd is not
-#        started: see policy-rc.d below); python3-requests, the Python
-#        client test_secrets.sh runs in a sandbox against the proxy's TLS
-#        interception (libssl-dev, above, is what moat links for it)
+#        started: see policy-rc.d below); python3-requests, nodejs and
+#        git, clients test_secrets.sh runs in a sandbox against the
+#        proxy's TLS interception (libssl-dev, above, is what moat links
+#        for it)
 packages=(
 	meson ninja-build pkg-config
 	libnftables-dev nftables libyaml-dev libjansson-dev
@@ -41,7 +42,7 @@ packages=(
 	clang libclang-rt-14-dev llvm
 	iproute2 procps psmisc kmod util-linux iputils-ping
 	curl bind9-dnsutils socat netcat-openbsd openssl dnsmasq-base iperf3
-	python3 python3-requests jq conntrack
+	python3 python3-requests nodejs git jq conntrack
 	prometheus shellcheck cppcheck
 	qemu-system-x86 linux-image-amd64 busybox-static
 	containerd containernetworking-plugins podman runc docker.io

@@ -140,11 +140,15 @@ assert_eq "$(insb "$C --data \"key=\$API_KEY\" https://api.github.com/auth")" "a
 assert_eq "$(insb "printf '{\"k\":\"%s\"}' \"\$API_KEY\" | $C -H 'Transfer-Encoding: chunked' --data-binary @- https://api.github.com/auth")" "authorised via body" "curl: chunked body"
 assert_eq "$(insb "python3 -c 'import os,urllib.request as u; r=u.Request(\"https://api.github.com/auth\", headers={\"Authorization\": \"Bearer \"+os.environ[\"API_KEY\"]}); print(u.urlopen(r, timeout=5).read().decode().strip())'")" "authorised via bearer" "Python urllib (trusts \$SSL_CERT_FILE)"
 assert_eq "$(insb "python3 -c 'import os,requests; print(requests.get(\"https://api.github.com/auth\", headers={\"X-Api-Key\": os.environ[\"API_KEY\"]}, timeout=5).text.strip())'")" "authorised via header" "Python requests (trusts \$REQUESTS_CA_BUNDLE)"
+assert_eq "$(insb "node -e 'require(\"https\").get({host: \"api.github.com\", path: \"/auth\", headers: {\"X-Api-Key\": process.env.API_KEY}}, r => { let d = \"\"; r.on(\"data\", c => d += c); r.on(\"end\", () => console.log(d.trim())); })'")" "authorised via header" "Node.js (trusts \$NODE_EXTRA_CA_CERTS)"
+out=$(insb "HOME=/tmp git -c http.extraHeader=\"X-Api-Key: \$API_KEY\" ls-remote https://api.github.com/auth 2>&1")
+assert_no_match "$out" "SSL|certificate" "git (trusts \$GIT_SSL_CAINFO): no TLS error"
+assert_match "$(grep 'auth/info/refs' "$WORLD_DIR/srv-inet.log")" "GET /auth/info/refs" "... its request reached the server"
 out=$(insb "printf 'GET /auth HTTP/1.1\r\nHost: api.github.com\r\nAuthorization: Bearer %s\r\nConnection: close\r\n\r\n' \"\$API_KEY\" | timeout 5 openssl s_client -quiet -verify_return_error -CAfile \"\$SSL_CERT_FILE\" -servername api.github.com -connect api.github.com:443 2>/dev/null")
 assert_match "$out" "authorised via bearer" "openssl s_client, verifying moat's leaf"
 assert_eq "$(insb "$C https://www.example.com/auth")" "authorised via bearer" "set: the header is added to a request without one"
 assert_eq "$(insb "$C -H 'Authorization: Bearer forged' https://www.example.com/auth")" "authorised via bearer" "set: and replaces the client's"
-assert_eq "$(icnt_s API_KEY injected_total)" 9 "nine requests got API_KEY (counted)"
+assert_eq "$(icnt_s API_KEY injected_total)" 11 "eleven requests got API_KEY (counted)"
 assert_eq "$(icnt_s TOKEN injected_total)" 2 "two got TOKEN"
 assert_ne "$(icnt upstream_resumed_total)" 0 "later connections to a name resume its server's session"
 N=2000000
