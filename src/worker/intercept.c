@@ -580,10 +580,12 @@ int intercept_take(struct icpt *ic, int fd, const struct prefix *dst,
 		BIO_set_mem_eof_return(c->rb[j], -1);
 	}
 	c->ssl[0] = leaf ? SSL_new(ic->srv) : NULL;
-	if (!c->ssl[0] || SSL_use_certificate(c->ssl[0], leaf) != 1 ||
+	if (!c->ssl[0])
+		goto fail_conn;
+	SSL_set_bio(c->ssl[0], c->rb[0], c->wb[0]);	/* freed with it */
+	if (SSL_use_certificate(c->ssl[0], leaf) != 1 ||
 	    SSL_use_PrivateKey(c->ssl[0], ic->leaf_key) != 1)
 		goto fail_conn;
-	SSL_set_bio(c->ssl[0], c->rb[0], c->wb[0]);
 	SSL_set_accept_state(c->ssl[0]);
 	BIO_write(c->rb[0], hello, (int)len);
 
@@ -606,11 +608,6 @@ int intercept_take(struct icpt *ic, int fd, const struct prefix *dst,
 	return 0;
 
 fail_conn:
-	if (c->ssl[0]) {
-		SSL_free(c->ssl[0]);	/* and its BIOs */
-		c->ssl[0] = NULL;
-		c->rb[0] = c->wb[0] = NULL;
-	}
 	icpt_conn_close(ic, c);
 	return -1;
 fail:
@@ -811,12 +808,13 @@ static int icpt_upstream(struct icpt *ic, struct icpt_conn *c)
 			return 0;
 		c->connected = true;
 		c->ssl[1] = SSL_new(ic->cli);
+		if (c->ssl[1])	/* its BIOs are freed with it from now on */
+			SSL_set_bio(c->ssl[1], c->rb[1], c->wb[1]);
 		if (!c->ssl[1] || !SSL_set_tlsext_host_name(c->ssl[1], c->name) ||
 		    !SSL_set1_host(c->ssl[1], c->name)) {
 			c->deny = PROXY_FAIL_CONNECT;
 			return -1;
 		}
-		SSL_set_bio(c->ssl[1], c->rb[1], c->wb[1]);
 		SSL_set_connect_state(c->ssl[1]);
 		l = icpt_leaf_find(ic, c->name);
 		if (l && l->up && SSL_SESSION_is_resumable(l->up))
