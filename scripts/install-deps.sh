@@ -38,11 +38,11 @@ packages=(
 	meson ninja-build pkg-config
 	libnftables-dev nftables libyaml-dev libjansson-dev
 	libnl-3-dev libnl-route-3-dev libmnl-dev libnftnl-dev
-	libcap-dev libseccomp-dev libcmocka-dev libldns-dev libssl-dev libidn2-dev
+	libcap-dev libseccomp-dev libcmocka-dev libldns-dev libssl-dev libnghttp2-dev libidn2-dev
 	clang libclang-rt-14-dev llvm
 	iproute2 procps psmisc kmod util-linux iputils-ping
 	curl bind9-dnsutils socat netcat-openbsd openssl dnsmasq-base iperf3
-	python3 python3-requests nodejs git jq conntrack
+	python3 python3-requests python3-h2 nodejs git jq conntrack
 	prometheus shellcheck cppcheck
 	qemu-system-x86 linux-image-amd64 busybox-static
 	containerd containernetworking-plugins podman runc docker.io
