@@ -962,6 +962,35 @@ enum h1_result h1_feed(struct h1 *h, const uint8_t *in, size_t len,
 }
 
 /**
+ * h1_body() - a piece of a body framed elsewhere (an HTTP/2 stream's DATA)
+ * @h:		rewriter used for that body alone
+ * @in:		bytes
+ * @len:	their number
+ * @final:	the body ends here: nothing is kept back
+ * @out:	output
+ *
+ * As a streamed HTTP/1.1 body: a secret's placeholder becomes its value
+ * where the name may receive it and its replace_in has the body, another
+ * secret's is a leak; a tail that may start a placeholder is kept back,
+ * and what is sent is searched across the seam.
+ *
+ * Return: H1_OK, H1_LEAK or H1_TOO_LARGE
+ */
+enum h1_result h1_body(struct h1 *h, const uint8_t *in, size_t len,
+		       bool final, struct h1_buf *out)
+{
+	size_t start = out->len;
+	uint64_t hits = 0;
+	enum h1_result r;
+
+	r = h1_stream(h, in, len, SECRET_IN_BODY, final, out, &hits);
+	h1_count(h, hits);
+	if (r == H1_OK)
+		r = h1_seam(h, out, start);
+	return r;
+}
+
+/**
  * h1_idle() - the client has nothing more to send for now
  * @h:		rewriter
  * @out:	output

@@ -135,6 +135,8 @@ int h1_init(struct h1 *h, const struct h1_secret *sec, size_t nsec,
 	    const char *host);
 void h1_free(struct h1 *h);
 enum h1_result h1_idle(struct h1 *h, struct h1_buf *out);
+enum h1_result h1_body(struct h1 *h, const uint8_t *in, size_t len,
+		       bool final, struct h1_buf *out);
 enum h1_result h1_feed(struct h1 *h, const uint8_t *in, size_t len,
 		       struct h1_buf *out);
 int h1_buf_put(struct h1_buf *b, const void *d, size_t n);

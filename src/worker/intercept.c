@@ -68,6 +68,7 @@
 #include "err.h"
 #include "fwd_internal.h"
 #include "h1.h"
+#include "h2.h"
 #include "intercept.h"
 #include "proxy.h"
 #include "secrets.h"
@@ -134,6 +135,12 @@ struct icpt_leaf {
  *		a round moves none)
  * @rcarry:	the destination's bytes kept back (icpt_mask()), or NULL
  * @rclen:	bytes in @rcarry
+ * @client_h2:	the client offers HTTP/2 (ALPN "h2")
+ * @up_h2:	the destination accepted HTTP/2
+ * @h2:		the HTTP/2 relay once both speak it (h2.c), else NULL
+ * @h2seen:	its counters already added to the engine's
+ * @ic:		the engine (for h2.c's refusals)
+ * @proto_known: the protocol between the two was settled
  */
 struct icpt_conn {
 	bool used;
@@ -167,6 +174,12 @@ struct icpt_conn {
 	uint64_t moved;
 	uint8_t *rcarry;
 	size_t rclen;
+	bool client_h2;
+	bool up_h2;
+	struct h2 *h2;
+	struct h2 h2seen;
+	struct icpt *ic;
+	bool proto_known;
 };
 
 /**
@@ -201,7 +214,8 @@ static void icpt_conn_close(struct icpt *ic, struct icpt_conn *c);
 static void icpt_pump(struct icpt *ic, struct icpt_conn *c, unsigned idx);
 
 /**
- * icpt_alpn() - pick HTTP/1.1 from what a client offers
+ * icpt_alpn() - pick the client's protocol: HTTP/2 where it offers it and
+ * the destination accepted it, else HTTP/1.1
  * @ssl:	connection
  * @out:	set to the protocol chosen
  * @outlen:	its length
@@ -209,22 +223,63 @@ static void icpt_pump(struct icpt *ic, struct icpt_conn *c, unsigned idx);
  * @inlen:	its length
  * @arg:	unused
  *
- * Return: SSL_TLSEXT_ERR_OK with "http/1.1", else SSL_TLSEXT_ERR_NOACK
- *	   (no ALPN: the client speaks HTTP/1.1 or fails)
+ * Return: SSL_TLSEXT_ERR_OK, or SSL_TLSEXT_ERR_NOACK (no ALPN: the client
+ *	   speaks HTTP/1.1, or fails)
  */
 static int icpt_alpn(SSL *ssl, const unsigned char **out, unsigned char *outlen,
 		     const unsigned char *in, unsigned inlen, void *arg)
 {
-	static const unsigned char h11[] = "\x08http/1.1";
+	static const unsigned char h11[] = "\x08http/1.1", h2[] = "\x02h2";
+	const struct icpt_conn *c = SSL_get_app_data(ssl);
 	unsigned char *sel;
 
-	(void)ssl;
 	(void)arg;
+	if (c && c->up_h2 && c->deny < 0 &&
+	    SSL_select_next_proto(&sel, outlen, h2, sizeof(h2) - 1, in,
+				  inlen) == OPENSSL_NPN_NEGOTIATED) {
+		*out = sel;
+		return SSL_TLSEXT_ERR_OK;
+	}
 	if (SSL_select_next_proto(&sel, outlen, h11, sizeof(h11) - 1, in,
 				  inlen) != OPENSSL_NPN_NEGOTIATED)
 		return SSL_TLSEXT_ERR_NOACK;
 	*out = sel;
 	return SSL_TLSEXT_ERR_OK;
+}
+
+/**
+ * icpt_hello() - a client's hello: hold it while the destination's
+ * protocol is not known, if the client offers HTTP/2
+ * @ssl:	connection
+ * @al:		alert (unused)
+ * @arg:	unused
+ *
+ * A client that offers "h2" gets it only if the destination accepts it
+ * too, which the destination's handshake says: until that is done (or
+ * has failed), the client's handshake waits here.
+ *
+ * Return: SSL_CLIENT_HELLO_SUCCESS, or SSL_CLIENT_HELLO_RETRY to wait
+ */
+static int icpt_hello(SSL *ssl, int *al, void *arg)
+{
+	struct icpt_conn *c = SSL_get_app_data(ssl);
+	const unsigned char *p;
+	size_t len, i;
+
+	(void)al;
+	(void)arg;
+	if (!c)
+		return SSL_CLIENT_HELLO_SUCCESS;
+	if (!c->client_h2 &&
+	    SSL_client_hello_get0_ext(ssl, TLSEXT_TYPE_application_layer_protocol_negotiation,
+				      &p, &len) && len > 2) {
+		for (i = 2; i < len; i += 1 + (size_t)p[i])
+			if (p[i] == 2 && i + 2 < len && !memcmp(p + i + 1, "h2", 2))
+				c->client_h2 = true;
+	}
+	if (c->client_h2 && !c->hs[1] && c->deny < 0 && c->fd[1] >= 0)
+		return SSL_CLIENT_HELLO_RETRY;
+	return SSL_CLIENT_HELLO_SUCCESS;
 }
 
 /**
@@ -336,6 +391,7 @@ struct icpt *intercept_init(int epfd, const struct secrets *sec,
 	SSL_CTX_set1_cert_store(ic->cli, sec->trust);
 	SSL_CTX_set_verify(ic->cli, SSL_VERIFY_PEER, NULL);
 	SSL_CTX_set_alpn_select_cb(ic->srv, icpt_alpn, NULL);
+	SSL_CTX_set_client_hello_cb(ic->srv, icpt_hello, NULL);
 	SSL_CTX_set_options(ic->srv, SSL_OP_NO_TICKET | SSL_OP_NO_RENEGOTIATION);
 	SSL_CTX_set_options(ic->cli, SSL_OP_NO_RENEGOTIATION);
 	SSL_CTX_set_session_cache_mode(ic->srv, SSL_SESS_CACHE_OFF);
@@ -583,6 +639,8 @@ int intercept_take(struct icpt *ic, int fd, const struct prefix *dst,
 	if (!c->ssl[0])
 		goto fail_conn;
 	SSL_set_bio(c->ssl[0], c->rb[0], c->wb[0]);	/* freed with it */
+	SSL_set_app_data(c->ssl[0], c);
+	c->ic = ic;
 	if (SSL_use_certificate(c->ssl[0], leaf) != 1 ||
 	    SSL_use_PrivateKey(c->ssl[0], ic->leaf_key) != 1)
 		goto fail_conn;
@@ -645,6 +703,10 @@ static void icpt_conn_close(struct icpt *ic, struct icpt_conn *c)
 	}
 	h1_free(&c->h1);
 	h1_buf_free(&c->plain);
+	if (c->h2) {
+		h2_free(c->h2);
+		free(c->h2);
+	}
 	if (c->rcarry) {
 		explicit_bzero(c->rcarry, SECRET_VALUE_MAX);
 		free(c->rcarry);
@@ -816,6 +878,12 @@ static int icpt_upstream(struct icpt *ic, struct icpt_conn *c)
 			return -1;
 		}
 		SSL_set_connect_state(c->ssl[1]);
+		if (c->client_h2)
+			SSL_set_alpn_protos(c->ssl[1],
+				(const unsigned char *)"\x02h2\x08http/1.1", 12);
+		else
+			SSL_set_alpn_protos(c->ssl[1],
+				(const unsigned char *)"\x08http/1.1", 9);
 		l = icpt_leaf_find(ic, c->name);
 		if (l && l->up && SSL_SESSION_is_resumable(l->up))
 			SSL_set_session(c->ssl[1], l->up);
@@ -824,9 +892,14 @@ static int icpt_upstream(struct icpt *ic, struct icpt_conn *c)
 		return 0;
 	r = SSL_do_handshake(c->ssl[1]);
 	if (r == 1) {
+		const unsigned char *a;
+		unsigned int alen;
+
 		c->hs[1] = true;
 		if (SSL_session_reused(c->ssl[1]))
 			ic->cnt->resumed++;
+		SSL_get0_alpn_selected(c->ssl[1], &a, &alen);
+		c->up_h2 = alen == 2 && !memcmp(a, "h2", 2);
 		return 0;
 	}
 	e = SSL_get_error(c->ssl[1], r);
@@ -1039,6 +1112,128 @@ static void icpt_responses(struct icpt *ic, struct icpt_conn *c)
 }
 
 /**
+ * icpt_h2_refused() - h2.c refused a request: count it, log it
+ * @arg:	the connection
+ * @reason:	enum proxy_reason
+ * @secret:	the secret of a secret-leak, or -1
+ * @result:	the rewriter's result
+ */
+static void icpt_h2_refused(void *arg, int reason, int secret, int result)
+{
+	struct icpt_conn *c = arg;
+	struct icpt *ic = c->ic;
+
+	if (reason == PROXY_DENY_SECRET_LEAK) {
+		ic->cnt->leaks++;
+		if (secret >= 0 && secret < POLICY_SECRETS_MAX)
+			ic->cnt->leaked[secret]++;
+	} else {
+		ic->cnt->refused++;
+	}
+	icpt_log(ic, c, (enum proxy_reason)reason,
+		 secret >= 0 ? intercept_secret_name(ic, secret) : NULL,
+		 secret >= 0 ? "http2" : h1_result_str((enum h1_result)result));
+}
+
+/**
+ * icpt_h2_start() - HTTP/2 between the two, if the client was given it
+ * @ic:		engine
+ * @c:		connection, both handshakes done
+ *
+ * Return: 0, or -1 if the relay could not be made
+ */
+static int icpt_h2_start(struct icpt *ic, struct icpt_conn *c)
+{
+	const unsigned char *a;
+	unsigned int alen;
+
+	SSL_get0_alpn_selected(c->ssl[0], &a, &alen);
+	if (alen != 2 || memcmp(a, "h2", 2))
+		return 0;
+	c->h2 = xcalloc(1, sizeof(*c->h2));
+	if (h2_init(c->h2, c->sec, ic->sec->n, c->name)) {
+		free(c->h2);
+		c->h2 = NULL;
+		return -1;
+	}
+	c->h2->on_refuse = icpt_h2_refused;
+	c->h2->arg = c;
+	return 0;
+}
+
+/**
+ * icpt_h2_write() - frames to one side's TLS
+ * @c:		connection
+ * @k:		side
+ * @o:		frames
+ */
+static void icpt_h2_write(struct icpt_conn *c, int k, const struct h1_buf *o)
+{
+	size_t off = 0, n;
+
+	while (off < o->len) {
+		n = o->len - off > ICPT_READ ? ICPT_READ : o->len - off;
+		if (SSL_write(c->ssl[k], o->p + off, (int)n) <= 0)
+			break;
+		off += n;
+	}
+	c->moved += off;
+}
+
+/**
+ * icpt_h2_relay() - move HTTP/2 both ways through h2.c
+ * @ic:		engine
+ * @c:		connection, @h2 set
+ */
+static void icpt_h2_relay(struct icpt *ic, struct icpt_conn *c)
+{
+	uint8_t buf[ICPT_READ];
+	struct h1_buf o = { 0 };
+	size_t j;
+	int k, n, e;
+
+	for (k = 0; k < 2 && !c->closing; k++) {
+		while (icpt_pending(c, !k) < ICPT_PENDING_MAX &&
+		       h2_queued(c->h2) < ICPT_PENDING_MAX) {
+			n = SSL_read(c->ssl[k], buf, sizeof(buf));
+			if (n <= 0) {
+				e = SSL_get_error(c->ssl[k], n);
+				if (e == SSL_ERROR_WANT_READ && !c->eof[k])
+					break;
+				ERR_clear_error();
+				c->closing = true;	/* one side is done */
+				break;
+			}
+			c->moved += (uint64_t)n;
+			if (k ? h2_from_server(c->h2, buf, (size_t)n) :
+				h2_from_client(c->h2, buf, (size_t)n)) {
+				c->closing = true;
+				break;
+			}
+		}
+	}
+	explicit_bzero(buf, sizeof(buf));
+	if (!h2_to_server(c->h2, &o))
+		icpt_h2_write(c, 1, &o);
+	h1_buf_free(&o);
+	if (!h2_to_client(c->h2, &o))
+		icpt_h2_write(c, 0, &o);
+	h1_buf_free(&o);
+	for (j = 0; j < ic->sec->n; j++) {
+		ic->cnt->injected[j] += c->h2->injected[j] - c->h2seen.injected[j];
+		c->h2seen.injected[j] = c->h2->injected[j];
+	}
+	ic->cnt->requests += c->h2->requests - c->h2seen.requests;
+	c->h2seen.requests = c->h2->requests;
+	ic->cnt->masked += c->h2->masked - c->h2seen.masked;
+	c->h2seen.masked = c->h2->masked;
+	if (h2_done(c->h2))
+		c->closing = true;
+	if (c->closing)
+		SSL_shutdown(c->ssl[0]);
+}
+
+/**
  * icpt_events() - register the events a connection waits for now
  * @ic:		engine
  * @c:		connection
@@ -1092,7 +1287,9 @@ static void icpt_pump(struct icpt *ic, struct icpt_conn *c, unsigned idx)
 			} else {
 				e = SSL_get_error(c->ssl[0], r);
 				if ((e != SSL_ERROR_WANT_READ &&
-				     e != SSL_ERROR_WANT_WRITE) || c->eof[0]) {
+				     e != SSL_ERROR_WANT_WRITE &&
+				     e != SSL_ERROR_WANT_CLIENT_HELLO_CB) ||
+				    c->eof[0]) {
 					char ebuf[160];
 
 					ic->cnt->client_tls++;
@@ -1107,7 +1304,14 @@ static void icpt_pump(struct icpt *ic, struct icpt_conn *c, unsigned idx)
 		icpt_upstream(ic, c);
 		if (c->deny >= 0 && c->hs[0] && !c->closing)
 			icpt_refuse(ic, c, (enum proxy_reason)c->deny);
-		if (c->hs[0] && c->hs[1] && !c->closing) {
+		if (c->hs[0] && c->hs[1] && !c->closing && !c->proto_known) {
+			c->proto_known = true;
+			if (icpt_h2_start(ic, c))
+				c->closing = true;
+		}
+		if (c->hs[0] && c->hs[1] && !c->closing && c->h2) {
+			icpt_h2_relay(ic, c);
+		} else if (c->hs[0] && c->hs[1] && !c->closing) {
 			icpt_requests(ic, c);
 			if (!c->closing)
 				icpt_responses(ic, c);

@@ -14,6 +14,8 @@ SPEC is PROTO:ADDR:PORT[:TOKEN] where
             udp    answer each datagram with "TOKEN\\n" + the datagram
             http   HTTP/1.1 (keep-alive) server, see below
             https  the same over TLS (needs --cert/--key)
+            h2s    HTTP/2 over TLS (ALPN "h2" only; python3-h2): the same
+                   answers as https (/auth included), "h2 " before TOKEN
             https-p256  https with P-256 as its only key-exchange group: a
                    client whose first key share is X25519 gets a real
                    HelloRetryRequest
@@ -101,7 +103,7 @@ def parse_spec(spec):
         addr, rest = rest.split(":", 1)
     port, _, token = rest.partition(":")
     if proto not in ("tcp", "udp", "http", "https", "https-p256", "hrr",
-                     "dnsup"):
+                     "dnsup", "h2s"):
         raise ValueError("bad protocol in " + spec)
     ipaddress.ip_address(addr)              # validates
     return proto, addr, int(port), token or "{addr}"
@@ -307,6 +309,73 @@ def http_conn(conn, token, tls_ctx):
             pass
 
 
+def h2_conn(conn, token, tls_ctx):
+    """One HTTP/2 connection over TLS: each request answered as http_conn
+    answers, /auth checked the same way."""
+    import h2.config
+    import h2.connection
+    import h2.events
+    try:
+        conn.settimeout(10)
+        conn = tls_ctx.wrap_socket(conn, server_side=True)
+        conn.settimeout(None)
+    except (ssl.SSLError, OSError) as e:
+        log("tls handshake failed: %s" % e)
+        conn.close()
+        return
+    laddr = host_of(conn.getsockname())
+    hc = h2.connection.H2Connection(config=h2.config.H2Configuration(
+        client_side=False, header_encoding="latin-1"))
+    hc.initiate_connection()
+    reqs = {}
+    try:
+        conn.sendall(hc.data_to_send())
+        while True:
+            data = conn.recv(65536)
+            if not data:
+                break
+            for ev in hc.receive_data(data):
+                if isinstance(ev, h2.events.RequestReceived):
+                    reqs[ev.stream_id] = [dict(ev.headers), b""]
+                elif isinstance(ev, h2.events.DataReceived):
+                    if ev.stream_id in reqs:
+                        reqs[ev.stream_id][1] += ev.data
+                    hc.acknowledge_received_data(ev.flow_controlled_length,
+                                                 ev.stream_id)
+                elif isinstance(ev, h2.events.StreamEnded) and \
+                        ev.stream_id in reqs:
+                    hdrs, body = reqs.pop(ev.stream_id)
+                    path = hdrs.get(":path", "/")
+                    log("h2 %s %s authority=%s" % (hdrs.get(":method"), path,
+                                                   hdrs.get(":authority")))
+                    if b"moat-secret-" in (path + repr(hdrs)).encode(
+                            "latin-1") + body:
+                        log("a moat placeholder arrived (%s)" %
+                            path.split("?")[0])
+                    status = 200
+                    text = "h2 %s\npath: %s\n" % (fill(token, laddr, 0), path)
+                    if path.startswith("/auth"):
+                        where = auth_check(path, hdrs, body)
+                        log("auth %s" % (where or "refused"))
+                        status = 200 if where else 401
+                        text = ("authorised via %s\n" % where) if where \
+                            else "unauthorised\n"
+                    b = text.encode()
+                    hc.send_headers(ev.stream_id, [
+                        (":status", str(status)),
+                        ("content-type", "text/plain"),
+                        ("content-length", str(len(b)))])
+                    hc.send_data(ev.stream_id, b, end_stream=True)
+            conn.sendall(hc.data_to_send())
+    except Exception as e:                  # a test server: say, and go
+        log("h2 connection ended: %s" % e)
+    finally:
+        try:
+            conn.close()
+        except OSError:
+            pass
+
+
 def tls_context(cert, key):
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.load_cert_chain(cert, key)
@@ -335,6 +404,8 @@ def tcp_listener(sock, proto, token, tls_ctx):
                 target, args = hrr_conn, (conn,)
             elif proto == "dnsup":
                 target, args = dnsup_tcp_conn, (conn,)
+            elif proto == "h2s":
+                target, args = h2_conn, (conn, token, tls_ctx)
             else:
                 target, args = http_conn, (conn, token, tls_ctx)
             threading.Thread(target=target, args=args, daemon=True).start()
@@ -631,10 +702,16 @@ def main():
                 sys.exit("worldsrv: https needs --cert and --key")
             p256 = tls_context(a.cert, a.key)
             p256.set_ecdh_curve("prime256v1")
+        if proto == "h2s":
+            if not (a.cert and a.key):
+                sys.exit("worldsrv: h2s needs --cert and --key")
+            h2ctx = tls_context(a.cert, a.key)
+            h2ctx.set_alpn_protocols(["h2"])
         s = make_socket(addr, port, socket.SOCK_STREAM)
         loops.append(tcp_listener(s, proto, token,
                                   tls_ctx if proto == "https" else
-                                  p256 if proto == "https-p256" else None))
+                                  p256 if proto == "https-p256" else
+                                  h2ctx if proto == "h2s" else None))
 
     threads = [threading.Thread(target=fn, daemon=True) for fn in loops]
     for t in threads:
