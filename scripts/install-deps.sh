@@ -32,8 +32,9 @@ set -euo pipefail
 #        its world with its own state; the package's own dockerd is not
 #        started: see policy-rc.d below); python3-requests, nodejs and
 #        git, clients test_secrets.sh runs in a sandbox against the
-#        proxy's TLS interception (libssl-dev, above, is what moat links
-#        for it)
+#        proxy's TLS interception, python3-h2 its HTTP/2 server
+#        (libssl-dev and libnghttp2-dev, above, are what moat links for
+#        it: OpenSSL and Debian's HTTP/2 framing rather than our own)
 packages=(
 	meson ninja-build pkg-config
 	libnftables-dev nftables libyaml-dev libjansson-dev

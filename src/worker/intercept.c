@@ -36,8 +36,11 @@
  *     never its value); the server's bytes pass as they come, but for
  *     any secret's value in them, overwritten with '*' byte for byte
  *     (icpt_mask(): a server that echoes what it received does not hand
- *     the value to the sandbox; the framing stays right). Both TLS
- *     connections offer HTTP/1.1 alone in ALPN.
+ *     the value to the sandbox; the framing stays right);
+ *   - HTTP/2: a client that offers "h2" has its handshake held
+ *     (icpt_hello()) until moat's with the server is done; if the server
+ *     took "h2", the client gets it too and the bytes go through h2.c
+ *     (icpt_h2_relay()), else both speak HTTP/1.1.
  *
  * OpenSSL reads and writes memory BIOs only: the worker moves the bytes
  * between them and the sockets itself, with recv(2) and send(2), so that
