@@ -293,7 +293,8 @@ for _ in $(seq "$ROUNDS"); do
 		[ "$w" != direct ] && c0=$(cpu_ticks "$(ipid "$w")")
 		bps=$(cl "$w" curl -sS -o /dev/null --max-time 300 --cacert "$(trust "$w")" \
 			-H "Authorization: Bearer $PH" -w '%{speed_download}' \
-			"https://bench.test:$(port "$w")/big")
+			"https://bench.test:$(port "$w")/big") ||
+			{ echo "secrets.sh: $w: the bulk transfer failed" >&2; exit 1; }
 		echo "$bps" >>"$R/bulk-$w"
 		if [ "$w" != direct ]; then
 			c1=$(cpu_ticks "$(ipid "$w")")

@@ -170,6 +170,20 @@ static void h2_stream_free(struct h2_stream *st)
 }
 
 /**
+ * h2_compact() - drop what was taken from the front of a queue
+ * @b:		queue
+ * @off:	bytes of it taken, reset
+ */
+static void h2_compact(struct h1_buf *b, size_t *off)
+{
+	if (!*off)
+		return;
+	memmove(b->p, b->p + *off, b->len - *off);
+	b->len -= *off;
+	*off = 0;
+}
+
+/**
  * h2_mask() - overwrite every secret's value in a buffer with '*'
  * @h:		relay
  * @p:		bytes
@@ -584,6 +598,7 @@ static int h2_s_data(nghttp2_session *session, uint8_t flags,
 	(void)flags;
 	if (!st || st->refused || st->uid <= 0)
 		return 0;
+	h2_compact(&st->up, &st->up_off);
 	r = h1_body(&st->body, data, len, false, &st->up);
 	if (r == H1_OK && st->up.len > H2_QUEUE_MAX)
 		r = H1_TOO_LARGE;
@@ -731,6 +746,7 @@ static int h2_u_data(nghttp2_session *session, uint8_t flags,
 	(void)flags;
 	if (!st)
 		return 0;
+	h2_compact(&st->down, &st->down_off);
 	if (st->down.len + len > H2_QUEUE_MAX) {
 		nghttp2_submit_rst_stream(session, NGHTTP2_FLAG_NONE, stream_id,
 					  NGHTTP2_CANCEL);

@@ -780,6 +780,13 @@ static int icpt_send(struct icpt_conn *c, int k)
 			return -1;
 		BIO_reset(c->wb[k]);
 	}
+	/* what was sent goes: the queue never holds more than it must */
+	if (c->off[k]) {
+		memmove(c->out[k].p, c->out[k].p + c->off[k],
+			c->out[k].len - c->off[k]);
+		c->out[k].len -= c->off[k];
+		c->off[k] = 0;
+	}
 	while ((r = BIO_read(c->wb[k], buf, sizeof(buf))) > 0)
 		if (h1_buf_put(&c->out[k], buf, (size_t)r))
 			return -1;
@@ -1103,6 +1110,12 @@ static void icpt_responses(struct icpt *ic, struct icpt_conn *c)
 			if (e == SSL_ERROR_WANT_READ && !c->eof[1])
 				break;
 			/* the destination is done: so is the connection */
+			if (e != SSL_ERROR_ZERO_RETURN && !c->eof[1]) {
+				char ebuf[160];
+
+				icpt_log(ic, c, PROXY_FAIL_CONNECT, NULL,
+					 icpt_ssl_err(ebuf, sizeof(ebuf)));
+			}
 			ERR_clear_error();
 			SSL_shutdown(c->ssl[0]);
 			c->closing = true;
