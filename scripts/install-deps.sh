@@ -30,24 +30,29 @@ set -euo pipefail
 #        imported from busybox-static); docker.io for test_docker.sh
 #        (moat oci-runtime under a real dockerd, started by the test in
 #        its world with its own state; the package's own dockerd is not
-#        started: see policy-rc.d below)
+#        started: see policy-rc.d below); python3-requests, nodejs and
+#        git, clients test_secrets.sh runs in a sandbox against the
+#        proxy's TLS interception, python3-h2 its HTTP/2 server
+#        (libssl-dev and libnghttp2-dev, above, are what moat links for
+#        it: OpenSSL and Debian's HTTP/2 framing rather than our own)
 packages=(
 	meson ninja-build pkg-config
 	libnftables-dev nftables libyaml-dev libjansson-dev
 	libnl-3-dev libnl-route-3-dev libmnl-dev libnftnl-dev
-	libcap-dev libseccomp-dev libcmocka-dev libldns-dev libssl-dev libidn2-dev
+	libcap-dev libseccomp-dev libcmocka-dev libldns-dev libssl-dev libnghttp2-dev libidn2-dev
 	clang libclang-rt-14-dev llvm
 	iproute2 procps psmisc kmod util-linux iputils-ping
 	curl bind9-dnsutils socat netcat-openbsd openssl dnsmasq-base iperf3
-	python3 jq conntrack
+	python3 python3-requests python3-h2 nodejs git jq conntrack
 	prometheus shellcheck cppcheck
 	qemu-system-x86 linux-image-amd64 busybox-static
 	containerd containernetworking-plugins podman runc docker.io
 )
-# benchmarks (SPEC section 8): peers and load generators
+# benchmarks: peers and load generators (mitmproxy: the peer of TLS
+# interception with secrets, bench/secrets.sh)
 bench_packages=(
 	sockperf containernetworking-plugins iptables
-	dnsperf wrk haproxy tinyproxy nginx unbound
+	dnsperf wrk haproxy tinyproxy nginx unbound mitmproxy
 	strace
 	netavark	# bench/scale.sh: Podman's network back end, a create/remove peer
 )

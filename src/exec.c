@@ -76,6 +76,7 @@
 
 #include "err.h"
 #include "exec.h"
+#include "secrets.h"
 
 /**
  * exec_parse_user() - parse --user UID[:GID] (numbers or names)
@@ -213,6 +214,7 @@ static bool exec_in_init;
  * struct exec_ctx - what the three processes of exec_run() share
  * @nsfd:	the sandbox's network namespace
  * @resolv:	its resolv.conf, or NULL
+ * @ca_bundle:	its CA bundle (secrets.c), or NULL
  * @run_dir:	moat's run directory, to cover
  * @u:		target user, inside the user namespace
  * @out_uid:	host UID that @u->uid maps to
@@ -225,6 +227,7 @@ static bool exec_in_init;
 struct exec_ctx {
 	int nsfd;
 	const char *resolv;
+	const char *ca_bundle;
 	const char *run_dir;
 	const struct exec_user *u;
 	uid_t out_uid;
@@ -561,6 +564,32 @@ fail:
 }
 
 /**
+ * exec_ca_bundle() - show the sandbox's CA bundle at SECRETS_BUNDLE_INSIDE
+ * @fd:		O_PATH descriptor of the file
+ *
+ * In the tmpfs that covers /run (so nothing is created on the host's own
+ * file systems), read-only.
+ *
+ * Return: 0, or -1 after printing why
+ */
+static int exec_ca_bundle(int fd)
+{
+	char src[32];
+
+	snprintf(src, sizeof(src), "/proc/self/fd/%d", fd);
+	if (exec_mkfile(SECRETS_BUNDLE_INSIDE) ||
+	    mount(src, SECRETS_BUNDLE_INSIDE, NULL, MS_BIND, NULL) ||
+	    mount(NULL, SECRETS_BUNDLE_INSIDE, NULL,
+		  MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV |
+		  MS_NOEXEC, NULL)) {
+		msg_err("cannot show the sandbox's CA bundle at %s: %s",
+			SECRETS_BUNDLE_INSIDE, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/**
  * exec_mqueue() - POSIX message queues of the new IPC namespace
  *
  * Where the host mounts an mqueue file system (/dev/mqueue), it shows the
@@ -640,7 +669,7 @@ static int exec_nosuid(void)
  */
 static int exec_mount_ns(const struct exec_ctx *x)
 {
-	autoclose int rfd = -1;
+	autoclose int rfd = -1, cfd = -1;
 	char cwd[PATH_MAX];
 	bool have_cwd;
 	size_t i;
@@ -661,6 +690,14 @@ static int exec_mount_ns(const struct exec_ctx *x)
 		rfd = open(x->resolv, O_PATH | O_CLOEXEC);
 		if (rfd < 0) {
 			msg_err("cannot open %s: %s", x->resolv, strerror(errno));
+			return -1;
+		}
+	}
+	if (x->ca_bundle) {
+		cfd = open(x->ca_bundle, O_PATH | O_CLOEXEC);
+		if (cfd < 0) {
+			msg_err("cannot open %s: %s", x->ca_bundle,
+				strerror(errno));
 			return -1;
 		}
 	}
@@ -691,6 +728,8 @@ static int exec_mount_ns(const struct exec_ctx *x)
 		if (exec_cover(exec_covers[i].path, exec_covers[i].mode, false))
 			return -1;
 	if (rfd >= 0 && exec_resolv(rfd))
+		return -1;
+	if (cfd >= 0 && exec_ca_bundle(cfd))
 		return -1;
 	if (exec_nosuid())
 		return -1;
@@ -938,6 +977,8 @@ static __attribute__((noreturn)) void exec_init(const struct exec_ctx *x)
  * @nsfd:	the sandbox's network namespace (sandbox_netns_open()); the
  *		caller closes it
  * @resolv:	the sandbox's resolv.conf (exec_write_resolv_conf()), or NULL
+ * @ca_bundle:	the sandbox's CA bundle (secrets_exec_env()), shown at
+ *		SECRETS_BUNDLE_INSIDE, or NULL
  * @run_dir:	moat's run directory, hidden from the command
  * @u:		target user
  * @argv:	command and arguments
@@ -951,10 +992,12 @@ static __attribute__((noreturn)) void exec_init(const struct exec_ctx *x)
  *	   when it could not be started: 125 if moat failed, 126 if the
  *	   command is not executable, 127 if it was not found
  */
-int exec_run(int nsfd, const char *resolv, const char *run_dir,
-	     const struct exec_user *u, char *const argv[], bool linger)
+int exec_run(int nsfd, const char *resolv, const char *ca_bundle,
+	     const char *run_dir, const struct exec_user *u,
+	     char *const argv[], bool linger)
 {
-	struct exec_ctx x = { .resolv = resolv, .run_dir = run_dir, .u = u,
+	struct exec_ctx x = { .resolv = resolv, .ca_bundle = ca_bundle,
+			      .run_dir = run_dir, .u = u,
 			      .argv = argv, .linger = linger, .nsfd = nsfd };
 	int sfd[2], pidns, code, st, ret = MOAT_EXIT_FAILURE;
 	sigset_t block;

@@ -31,7 +31,8 @@ int exec_drop_privileges(const struct exec_user *u);
 int exec_write_resolv_conf(const char *path, const struct prefix *gw4,
 			   const struct prefix *gw6);
 void exec_outside_ids(const struct exec_user *u, uid_t *uid, gid_t *gid);
-int exec_run(int nsfd, const char *resolv, const char *run_dir,
+int exec_run(int nsfd, const char *resolv, const char *ca_bundle,
+	     const char *run_dir,
 	     const struct exec_user *u, char *const argv[], bool linger);
 
 #endif /* MOAT_EXEC_H */

@@ -45,6 +45,7 @@
 #include "prom.h"
 #include "ptest.h"
 #include "sandbox.h"
+#include "secrets.h"
 #include "state.h"
 #include "stats.h"
 #include "statsd.h"
@@ -700,6 +701,7 @@ static void tap_opts(const struct sb_args *a, const struct exec_user *u,
  */
 static int cmd_run(int argc, char **argv)
 {
+	autofree char *bundle = NULL;
 	struct moat_config c;
 	struct exec_user u;
 	struct sb_args a;
@@ -750,9 +752,12 @@ static int cmd_run(int argc, char **argv)
 	if (nsfd < 0) {
 		msg_err("cannot open %s: %s", s.netns, strerror(-nsfd));
 		ret = MOAT_EXIT_FAILURE;
+	} else if (secrets_exec_env(&c, s.name, &p, &bundle)) {
+		ret = MOAT_EXIT_FAILURE;
+		close(nsfd);
 	} else {
-		ret = exec_run(nsfd, sandbox_resolv(&c, &s), c.run_dir, &u,
-			       argv + optind, false);
+		ret = exec_run(nsfd, sandbox_resolv(&c, &s), bundle, c.run_dir,
+			       &u, argv + optind, false);
 		close(nsfd);
 	}
 	gone = !sandbox_destroy(&c, s.name, true, false);
@@ -1144,9 +1149,11 @@ static int cmd_exec(int argc, char **argv)
 	};
 	char stbuf[STATE_STATUS_TEXT_LEN];
 	const char *user = NULL, *name;
+	autofree char *bundle = NULL;
 	struct moat_config c;
 	struct exec_user u;
 	struct sb_state s;
+	struct policy pol;
 	enum sb_status st;
 	int opt, ret, nsfd;
 
@@ -1195,13 +1202,20 @@ static int cmd_exec(int argc, char **argv)
 		return MOAT_EXIT_FAILURE;
 	}
 	sandbox_tap_env(&s);
+	policy_init(&pol);
+	if (sandbox_load_policy(&c, name, &pol) ||
+	    secrets_exec_env(&c, name, &pol, &bundle)) {
+		policy_free(&pol);
+		return MOAT_EXIT_FAILURE;
+	}
+	policy_free(&pol);
 	nsfd = sandbox_netns_open(&s);
 	if (nsfd < 0) {
 		msg_err("cannot open the network namespace of '%s' (%s): %s",
 			name, s.netns, strerror(-nsfd));
 		return MOAT_EXIT_FAILURE;
 	}
-	ret = exec_run(nsfd, sandbox_resolv(&c, &s), c.run_dir, &u,
+	ret = exec_run(nsfd, sandbox_resolv(&c, &s), bundle, c.run_dir, &u,
 		       argv + optind, true);
 	close(nsfd);
 	return ret;

@@ -141,6 +141,10 @@ void policy_free(struct policy *p)
 	free(p->dns_block);
 	free(p->dns_records);
 	free(p->dns_upstream);
+	for (i = 0; i < p->nsecrets; i++)
+		free(p->secrets[i].hosts);
+	free(p->secrets);
+	free(p->intercept);
 	for (i = 0; i < p->nstrings; i++)
 		free(p->strings[i]);
 	free(p->strings);
@@ -345,4 +349,51 @@ size_t policy_addr_rule(const struct policy *p, int af, const uint8_t *addr)
 			return k;
 	}
 	return p->nrules;
+}
+
+/* ------------------------------------------------------------------------
+ * Secrets
+ */
+
+/**
+ * policy_secret_for() - may a secret go to a host
+ * @s:		secret
+ * @name:	normalised host name (an SNI)
+ *
+ * Return: true if one of the secret's hosts matches @name
+ */
+bool policy_secret_for(const struct secret *s, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < s->nhosts; i++) {
+		if (names_match(s->hosts[i], name))
+			return true;
+	}
+	return false;
+}
+
+/**
+ * policy_intercepts() - does moat terminate TLS for a name
+ * @p:		policy
+ * @name:	normalised host name (an SNI)
+ *
+ * Interception is opt-in per name: a secret's hosts, and the names of the
+ * intercept list; nothing else.
+ *
+ * Return: true if @name is to be intercepted
+ */
+bool policy_intercepts(const struct policy *p, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < p->nsecrets; i++) {
+		if (policy_secret_for(&p->secrets[i], name))
+			return true;
+	}
+	for (i = 0; i < p->nintercept; i++) {
+		if (names_match(p->intercept[i], name))
+			return true;
+	}
+	return false;
 }

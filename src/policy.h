@@ -120,6 +120,45 @@ struct dns_record {
 	struct prefix addr;
 };
 
+#define POLICY_SECRETS_MAX	32	/* secrets in one policy */
+#define SECRET_NAME_MAX		64	/* bytes of a secret's name */
+#define SECRET_VALUE_MAX	8192	/* bytes of a secret's value */
+#define SECRET_HOSTS_MAX	64	/* hosts of one secret */
+#define SECRET_SET_MAX		1024	/* bytes of a "set" header line */
+
+/* where a secret's placeholder is replaced (struct secret.replace_in) */
+#define SECRET_IN_HEADERS	0x1
+#define SECRET_IN_QUERY		0x2
+#define SECRET_IN_BODY		0x4
+
+/**
+ * struct secret - a credential the sandbox never sees (the secrets section)
+ * @name:	[A-Za-z_][A-Za-z0-9_]*, the environment variable that holds
+ *		its placeholder in "moat run" and "moat exec"
+ * @from_env:	@source names an environment variable of moat's caller;
+ *		else a file (absolute path)
+ * @source:	the file or variable (owned by the policy), never the value
+ * @hosts:	the names allowed to receive it: normalised names or
+ *		"*.suffix", matched as domain rules match
+ * @nhosts:	number of @hosts
+ * @replace_in:	SECRET_IN_* where its placeholder is replaced; 0 with @set
+ * @set_header:	header moat sets to @set_value on every request to
+ *		@hosts, or NULL (owned by the policy)
+ * @set_value:	the header's value: text around one "{secret}"
+ * @loc:	where the secret's entry starts
+ */
+struct secret {
+	char name[SECRET_NAME_MAX + 1];
+	bool from_env;
+	const char *source;
+	char (*hosts)[POLICY_DOMAIN_MAX + 3];
+	size_t nhosts;
+	unsigned replace_in;
+	const char *set_header;
+	const char *set_value;
+	struct srcloc loc;
+};
+
 /**
  * struct policy - a whole, validated policy
  * @mode:		network mode
@@ -147,6 +186,12 @@ struct dns_record {
  * @flows:		limits.flows: connections the host tracks for the sandbox
  *			at once (forwarded and to moat's services), 0 = moat's
  *			default
+ * @secrets:		the secrets section
+ * @nsecrets:		number of secrets
+ * @intercept:		names whose TLS moat terminates besides the secrets'
+ *			hosts (to refuse placeholders sent there): normalised
+ *			names or "*.suffix"
+ * @nintercept:		number of @intercept names
  * @loc_dns_block:	where dns.block was set (policy_check_supported())
  * @loc_dns_records:	where dns.records was set
  * @loc_dns_upstream:	where dns.upstream was set
@@ -178,6 +223,10 @@ struct policy {
 	uint64_t bandwidth_bps;
 	uint32_t connections;
 	uint32_t flows;
+	struct secret *secrets;
+	size_t nsecrets;
+	char (*intercept)[POLICY_DOMAIN_MAX + 3];
+	size_t nintercept;
 	struct srcloc loc_dns_block;
 	struct srcloc loc_dns_records;
 	struct srcloc loc_dns_upstream;
@@ -226,6 +275,9 @@ int policy_check_supported(const struct policy *p, struct errlist *el);
 bool policy_has_domain_rules(const struct policy *p);
 size_t policy_addr_rule(const struct policy *p, int af, const uint8_t *addr);
 int policy_lint(const struct policy *p, struct errlist *warn);
+
+bool policy_intercepts(const struct policy *p, const char *name);
+bool policy_secret_for(const struct secret *s, const char *name);
 
 void policy_print(const struct policy *p, FILE *f);
 json_t *policy_to_json(const struct policy *p);

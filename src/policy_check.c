@@ -17,8 +17,9 @@
  * A policy that loads can still not work as written: policy_lint() adds
  * warnings, located like errors ("warning: ..."), for a rule an earlier
  * one shadows, a duplicate, default deny with internet addresses but no
- * name allowed (nothing resolves), and egress rules a network mode never
- * uses. Shadowing is decided conservatively (policy_rule_covers(): false
+ * name allowed (nothing resolves), egress rules a network mode never
+ * uses, and a secret's host that no allow rule lets HTTPS reach under
+ * default deny (lint_https_allowed(): the secret is never sent). Shadowing is decided conservatively (policy_rule_covers(): false
  * when in doubt), so a warning is never wrong. Warnings never stop a
  * policy; "moat policy check" prints them.
  */
@@ -263,6 +264,38 @@ static const char *lint_where(const struct srcloc *loc, char *buf,
 }
 
 /**
+ * lint_https_allowed() - may a rule let HTTPS to a name through
+ * @p:		policy
+ * @host:	a secret's host pattern
+ *
+ * Conservative: true if an allow rule for TCP 443 is an address or group
+ * rule (the destination may be allowed whatever its name), or a domain
+ * rule that covers @host.
+ *
+ * Return: false only if no allow rule can let HTTPS to @host through
+ */
+static bool lint_https_allowed(const struct policy *p, const char *host)
+{
+	size_t i, k;
+
+	for (i = 0; i < p->nrules; i++) {
+		const struct rule *r = &p->rules[i];
+		bool port = !r->nports;
+
+		if (!r->allow || (r->proto != PROTO_ANY && r->proto != PROTO_TCP))
+			continue;
+		for (k = 0; k < r->nports; k++)
+			if (r->ports[k].lo <= 443 && r->ports[k].hi >= 443)
+				port = true;
+		if (!port)
+			continue;
+		if (r->kind != TARGET_DOMAIN || names_covers(r->domain, host))
+			return true;
+	}
+	return false;
+}
+
+/**
  * policy_lint() - find what loads but cannot work as written
  * @p:		valid policy
  * @warn:	list the warnings are added to, located like errors, each
@@ -324,6 +357,15 @@ int policy_lint(const struct policy *p, struct errlist *warn)
 	    public && !dom_allow)
 		lint_add(warn, &p->loc_default,
 			 "egress.default is deny and no rule allows a domain name: every DNS lookup is answered NXDOMAIN (address rules do not make names resolve), so a program connecting by name reaches nothing; add domain allow rules (allow: github.com)");
+	for (i = 0; p->egress_default == EGRESS_DENY && i < p->nsecrets; i++) {
+		const struct secret *sec = &p->secrets[i];
+
+		for (j = 0; j < sec->nhosts; j++)
+			if (!lint_https_allowed(p, sec->hosts[j]))
+				lint_add(warn, &sec->loc,
+					 "secret %s: no rule allows its host '%s' on TCP 443 and egress.default is deny: the secret is never sent there",
+					 sec->name, sec->hosts[j]);
+	}
 	if (p->mode != NET_FILTERED && p->nrules)
 		lint_add(warn, &p->rules[0].loc,
 			 "network %s sends nothing out: the egress rules are never used",

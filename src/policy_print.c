@@ -205,6 +205,49 @@ void policy_print(const struct policy *p, FILE *f)
 	fprintf(f, "  connections: %u\n",
 		p->connections ? p->connections : POLICY_CONNECTIONS_DEFAULT);
 	fprintf(f, "  flows: %u\n", p->flows ? p->flows : POLICY_FLOWS_DEFAULT);
+
+	fprintf(f, "secrets:%s\n", p->nsecrets ? "" : " []");
+	for (i = 0; i < p->nsecrets; i++) {
+		const struct secret *sec = &p->secrets[i];
+
+		fprintf(f, "  - name: ");
+		yaml_put_str(f, sec->name);
+		fputc('\n', f);
+		fprintf(f, "    %s: ", sec->from_env ? "from_env" : "from_file");
+		yaml_put_str(f, sec->source);
+		fprintf(f, "\n    hosts:\n");
+		for (j = 0; j < sec->nhosts; j++) {
+			fprintf(f, "      - ");
+			yaml_put_str(f, sec->hosts[j]);
+			fputc('\n', f);
+		}
+		if (sec->set_header) {
+			autofree char *line = xasprintf("%s: %s",
+							sec->set_header,
+							sec->set_value);
+
+			fprintf(f, "    set: ");
+			yaml_put_str(f, line);
+			fputc('\n', f);
+		} else {
+			fprintf(f, "    replace_in: [%s%s%s%s%s]\n",
+				sec->replace_in & SECRET_IN_HEADERS ?
+				"headers" : "",
+				(sec->replace_in & SECRET_IN_HEADERS) &&
+				(sec->replace_in & ~SECRET_IN_HEADERS) ?
+				", " : "",
+				sec->replace_in & SECRET_IN_QUERY ? "query" : "",
+				(sec->replace_in & SECRET_IN_QUERY) &&
+				(sec->replace_in & SECRET_IN_BODY) ? ", " : "",
+				sec->replace_in & SECRET_IN_BODY ? "body" : "");
+		}
+	}
+	fprintf(f, "intercept:%s\n", p->nintercept ? "" : " []");
+	for (i = 0; i < p->nintercept; i++) {
+		fprintf(f, "  - ");
+		yaml_put_str(f, p->intercept[i]);
+		fputc('\n', f);
+	}
 }
 
 /**
@@ -349,6 +392,41 @@ json_t *policy_to_json(const struct policy *p)
 	json_object_set_new(lim, "flows", json_integer(
 		p->flows ? p->flows : POLICY_FLOWS_DEFAULT));
 	json_object_set_new(o, "limits", lim);
+
+	a = json_array();
+	for (i = 0; i < p->nsecrets; i++) {
+		const struct secret *sec = &p->secrets[i];
+		json_t *js = json_object(), *jh = json_array(), *jw;
+
+		json_object_set_new(js, "name", json_string(sec->name));
+		json_object_set_new(js, sec->from_env ? "from_env" : "from_file",
+				    json_string(sec->source));
+		for (j = 0; j < sec->nhosts; j++)
+			json_array_append_new(jh, json_string(sec->hosts[j]));
+		json_object_set_new(js, "hosts", jh);
+		if (sec->set_header) {
+			autofree char *line = xasprintf("%s: %s",
+							sec->set_header,
+							sec->set_value);
+
+			json_object_set_new(js, "set", json_string(line));
+		} else {
+			jw = json_array();
+			if (sec->replace_in & SECRET_IN_HEADERS)
+				json_array_append_new(jw, json_string("headers"));
+			if (sec->replace_in & SECRET_IN_QUERY)
+				json_array_append_new(jw, json_string("query"));
+			if (sec->replace_in & SECRET_IN_BODY)
+				json_array_append_new(jw, json_string("body"));
+			json_object_set_new(js, "replace_in", jw);
+		}
+		json_array_append_new(a, js);
+	}
+	json_object_set_new(o, "secrets", a);
+	a = json_array();
+	for (i = 0; i < p->nintercept; i++)
+		json_array_append_new(a, json_string(p->intercept[i]));
+	json_object_set_new(o, "intercept", a);
 
 	return o;
 }

@@ -1271,6 +1271,282 @@ static void ylimits(const struct loader *ld, const struct ynode *n)
 }
 
 /**
+ * ynames() - a list of host names and "*.suffix" patterns, no duplicates
+ * @ld:		loader
+ * @n:		node
+ * @path:	key path for the message
+ * @max:	most entries allowed
+ * @out:	array the names are added to
+ * @nout:	entries in @out
+ *
+ * Return: 0, or -1 after reporting errors (names that were good are kept)
+ */
+static int ynames(const struct loader *ld, const struct ynode *n,
+		  const char *path, size_t max,
+		  char (**out)[POLICY_DOMAIN_MAX + 3], size_t *nout)
+{
+	int ret = 0;
+	size_t i, j;
+
+	if (!ylist(ld, n, path))
+		return -1;
+	if (n->n > max) {
+		lerr(ld, n, "%s: more than %zu names", path, max);
+		return -1;
+	}
+	for (i = 0; i < n->n; i++) {
+		const struct ynode *it = n->kids[i];
+		char name[POLICY_DOMAIN_MAX + 3];
+		const char *why;
+
+		if (!ystr(ld, it, path)) {
+			ret = -1;
+			continue;
+		}
+		if (policy_looks_like_address(it->str)) {
+			lerr(ld, it, "%s: '%.64s' is an address; moat intercepts names only",
+			     path, it->str);
+			ret = -1;
+			continue;
+		}
+		if (names_normalise(it->str, name, sizeof(name), true, &why)) {
+			lerr(ld, it, "%s: '%.64s' is not a valid domain name: %s",
+			     path, it->str, why);
+			ret = -1;
+			continue;
+		}
+		for (j = 0; j < *nout; j++) {
+			if (!strcmp((*out)[j], name))
+				break;
+		}
+		if (j < *nout) {
+			lerr(ld, it, "%s: duplicate entry '%.64s'", path,
+			     it->str);
+			ret = -1;
+			continue;
+		}
+		memcpy(policy_array_add(out, nout, sizeof(**out)), name,
+		       sizeof(name));
+	}
+	return ret;
+}
+
+/**
+ * ysecret_name_ok() - a secret's name: an environment variable's name
+ * @s:		name
+ *
+ * Return: true for [A-Za-z_][A-Za-z0-9_]*, at most SECRET_NAME_MAX bytes
+ */
+static bool ysecret_name_ok(const char *s)
+{
+	static const char first[] =
+		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_";
+	size_t len = strlen(s);
+
+	if (!len || len > SECRET_NAME_MAX || !strchr(first, s[0]))
+		return false;
+	return strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+			 "0123456789_") == len;
+}
+
+/**
+ * ysecret_set() - a secret's "set": "Header-Name: text {secret} text"
+ * @ld:		loader
+ * @n:		node
+ * @sec:	secret whose @set_header and @set_value are set
+ *
+ * Return: 0, or -1 after reporting an error
+ */
+static int ysecret_set(const struct loader *ld, const struct ynode *n,
+		       struct secret *sec)
+{
+	static const char tchar[] = "!#$%&'*+-.^_`|~0123456789"
+		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+	const char *s = ystr(ld, n, "secrets.set"), *colon, *v, *c, *at;
+	autofree char *hdr = NULL;
+
+	if (!s)
+		return -1;
+	if (strlen(s) > SECRET_SET_MAX) {
+		lerr(ld, n, "secrets.set: longer than %d bytes", SECRET_SET_MAX);
+		return -1;
+	}
+	colon = strchr(s, ':');
+	if (!colon || colon == s || strspn(s, tchar) != (size_t)(colon - s)) {
+		lerr(ld, n, "secrets.set: expected 'Header-Name: value with {secret}', found '%.64s'",
+		     s);
+		return -1;
+	}
+	for (v = colon + 1; *v == ' ' || *v == '\t'; v++)
+		;
+	for (c = v; *c; c++) {
+		if ((unsigned char)*c < 0x20 || *c == 0x7f) {
+			lerr(ld, n, "secrets.set: control characters are not allowed in a header's value");
+			return -1;
+		}
+	}
+	at = strstr(v, "{secret}");
+	if (!at || strstr(at + 1, "{secret}")) {
+		lerr(ld, n, "secrets.set: the value must hold '{secret}' exactly once, where moat puts the secret");
+		return -1;
+	}
+	hdr = xasprintf("%.*s", (int)(colon - s), s);
+	if (!strcasecmp(hdr, "host") || !strcasecmp(hdr, "content-length") ||
+	    !strcasecmp(hdr, "transfer-encoding") ||
+	    !strcasecmp(hdr, "connection")) {
+		lerr(ld, n, "secrets.set: moat does not set '%s' (it frames or routes the request)",
+		     hdr);
+		return -1;
+	}
+	sec->set_header = policy_intern(ld->p, hdr);
+	sec->set_value = policy_intern(ld->p, v);
+	return 0;
+}
+
+/**
+ * ysecret() - one entry of the secrets section
+ * @ld:		loader
+ * @n:		node, should be a map
+ */
+static void ysecret(const struct loader *ld, const struct ynode *n)
+{
+	static const char *const keys[] = { "name", "from_file", "from_env",
+					    "hosts", "replace_in", "set" };
+	static const char *const where[] = { "headers", "query", "body" };
+	const struct ynode *v[ARRAY_SIZE(keys)];
+	struct secret sec = { .replace_in = SECRET_IN_HEADERS };
+	struct policy *p = ld->p;
+	int ret = 0;
+	size_t i;
+
+	if (!ymap_get(ld, n, "secrets item", keys, ARRAY_SIZE(keys), v))
+		return;
+	sec.loc = yloc(ld, n);
+
+	if (!v[0]) {
+		lerr(ld, n, "a secret needs a 'name'");
+		ret = -1;
+	} else if (ystr(ld, v[0], "secrets.name")) {
+		if (!ysecret_name_ok(v[0]->str)) {
+			lerr(ld, v[0], "secrets.name: '%.64s' is not a valid name (letters, digits and '_', not starting with a digit, at most %d: it names an environment variable)",
+			     v[0]->str, SECRET_NAME_MAX);
+			ret = -1;
+		} else {
+			for (i = 0; i < p->nsecrets; i++) {
+				if (!strcmp(p->secrets[i].name, v[0]->str))
+					break;
+			}
+			if (i < p->nsecrets) {
+				lerr(ld, v[0], "secrets.name: '%s' is the name of an earlier secret",
+				     v[0]->str);
+				ret = -1;
+			}
+			snprintf(sec.name, sizeof(sec.name), "%s", v[0]->str);
+		}
+	} else {
+		ret = -1;
+	}
+
+	if (v[1] && v[2]) {
+		lerr(ld, v[2], "a secret has either 'from_file' or 'from_env', not both");
+		ret = -1;
+	} else if (!v[1] && !v[2]) {
+		lerr(ld, n, "a secret needs 'from_file' (a file holding it) or 'from_env' (a variable of moat's environment); its value never goes in the policy");
+		ret = -1;
+	} else if (v[1]) {
+		if (!ystr(ld, v[1], "secrets.from_file")) {
+			ret = -1;
+		} else if (v[1]->str[0] != '/' || strlen(v[1]->str) >= PATH_MAX) {
+			lerr(ld, v[1], "secrets.from_file: '%.64s' is not an absolute path",
+			     v[1]->str);
+			ret = -1;
+		} else {
+			sec.source = policy_intern(p, v[1]->str);
+		}
+	} else {
+		if (!ystr(ld, v[2], "secrets.from_env")) {
+			ret = -1;
+		} else if (!ysecret_name_ok(v[2]->str)) {
+			lerr(ld, v[2], "secrets.from_env: '%.64s' is not an environment variable's name",
+			     v[2]->str);
+			ret = -1;
+		} else {
+			sec.from_env = true;
+			sec.source = policy_intern(p, v[2]->str);
+		}
+	}
+
+	if (!v[3]) {
+		lerr(ld, n, "a secret needs 'hosts': the names allowed to receive it");
+		ret = -1;
+	} else if (ynames(ld, v[3], "secrets.hosts", SECRET_HOSTS_MAX,
+			  &sec.hosts, &sec.nhosts)) {
+		ret = -1;
+	} else if (!sec.nhosts) {
+		lerr(ld, v[3], "secrets.hosts: empty list (a secret nobody may receive is useless)");
+		ret = -1;
+	}
+
+	if (v[4] && v[5]) {
+		lerr(ld, v[5], "a secret has either 'replace_in' (its placeholder is replaced) or 'set' (moat sets a header), not both");
+		ret = -1;
+	} else if (v[4] && ylist(ld, v[4], "secrets.replace_in")) {
+		sec.replace_in = 0;
+		if (!v[4]->n) {
+			lerr(ld, v[4], "secrets.replace_in: empty list (headers, query, body)");
+			ret = -1;
+		}
+		for (i = 0; i < v[4]->n; i++) {
+			int w = yenum(ld, v[4]->kids[i], "secrets.replace_in",
+				      where, ARRAY_SIZE(where),
+				      "headers, query or body");
+
+			if (w < 0) {
+				ret = -1;
+			} else if (sec.replace_in & (1U << w)) {
+				lerr(ld, v[4]->kids[i], "secrets.replace_in: duplicate entry '%s'",
+				     where[w]);
+				ret = -1;
+			}
+			if (w >= 0)
+				sec.replace_in |= 1U << w;
+		}
+	} else if (v[4]) {
+		ret = -1;
+	} else if (v[5]) {
+		sec.replace_in = 0;
+		if (ysecret_set(ld, v[5], &sec))
+			ret = -1;
+	}
+
+	if (ret) {
+		free(sec.hosts);
+		return;
+	}
+	*(struct secret *)policy_array_add(&p->secrets, &p->nsecrets,
+					   sizeof(sec)) = sec;
+}
+
+/**
+ * ysecrets() - the secrets section: a list of secrets
+ * @ld:		loader
+ * @n:		node
+ */
+static void ysecrets(const struct loader *ld, const struct ynode *n)
+{
+	size_t i;
+
+	if (!ylist(ld, n, "secrets"))
+		return;
+	if (n->n > POLICY_SECRETS_MAX) {
+		lerr(ld, n, "secrets: more than %d secrets", POLICY_SECRETS_MAX);
+		return;
+	}
+	for (i = 0; i < n->n; i++)
+		ysecret(ld, n->kids[i]);
+}
+
+/**
  * ytop() - the whole policy
  * @ld:		loader
  * @n:		root node
@@ -1278,7 +1554,8 @@ static void ylimits(const struct loader *ld, const struct ynode *n)
 static void ytop(const struct loader *ld, const struct ynode *n)
 {
 	static const char *const keys[] = { "version", "network", "egress",
-					    "ingress", "dns", "limits" };
+					    "ingress", "dns", "limits",
+					    "secrets", "intercept" };
 	const struct ynode *v[ARRAY_SIZE(keys)];
 	long long ver;
 	int m;
@@ -1311,6 +1588,13 @@ static void ytop(const struct loader *ld, const struct ynode *n)
 		ydns(ld, v[4]);
 	if (v[5])
 		ylimits(ld, v[5]);
+	if (v[6])
+		ysecrets(ld, v[6]);
+	if (v[7])
+		ynames(ld, v[7], "intercept", LIST_MAX, &ld->p->intercept,
+		       &ld->p->nintercept);
+	if (ld->p->nsecrets && ld->p->mode != NET_FILTERED)
+		lerr(ld, v[6], "secrets need network: filtered (moat's proxy puts them in)");
 
 	if (ld->p->mode == NET_NONE && ld->p->npublish)
 		lerr(ld, v[3], "ingress.publish needs a network interface, and network: none has none (use network: restricted)");

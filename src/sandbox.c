@@ -224,7 +224,8 @@ static uint32_t sandbox_new_instance(void)
  * sandbox_proxy_wanted() - whether a sandbox's TCP goes through its proxy
  * @pol:	effective policy
  *
- * With domain rules (SPEC §5), or for every filtered sandbox when
+ * With domain rules, with secrets or intercepted names (the proxy
+ * terminates their TLS: worker/intercept.c), or for every filtered sandbox when
  * MOAT_PROXY=all is set (TLS SNI and HTTP Host hygiene for every TCP 80
  * and 443 connection, without domain rules). Asked at creation, and by a
  * live policy change (update.c), which may turn it on but never off: the
@@ -239,7 +240,8 @@ bool sandbox_proxy_wanted(const struct policy *pol)
 
 	if (pol->mode != NET_FILTERED)
 		return false;
-	return policy_has_domain_rules(pol) || (env && !strcmp(env, "all"));
+	return policy_has_domain_rules(pol) || pol->nsecrets ||
+	       pol->nintercept || (env && !strcmp(env, "all"));
 }
 
 /**

@@ -370,6 +370,7 @@ struct sv {
 	uint64_t table;
 	int linkw;
 	unsigned link_idx;
+	struct secrets sec;
 };
 
 /**
@@ -417,6 +418,12 @@ static json_t *sv_status(struct sv *sv)
 					      SV_STATUS_WAIT_MS, &st) : -ESRCH;
 	o = worker_status(sv->sh, &sv->s, sv->has_dns, log_stats(&sv->log));
 	log = json_object_get(o, "log");
+	if (secrets_wanted(&sv->pol) && json_object_get(o, "proxy")) {
+		struct icpt_counters icc = sv->sh->fwd.icc;	/* numbers only */
+
+		json_object_set_new(json_object_get(o, "proxy"), "intercept",
+				    intercept_stats(&icc, &sv->pol));
+	}
 
 	json_object_set_new(o, "name", json_string(sv->s.name));
 	json_object_set_new(o, "pid", json_integer(getpid()));
@@ -902,6 +909,7 @@ static int sv_worker_start(struct sv *sv, char **err)
 		.c = sv->c, .s = &sv->s, .pol = &sv->pol,
 		.pins = sv->has_dns ? &sv->pins : NULL, .sh = sv->sh,
 		.has_dns = sv->has_dns, .proxy = sv->s.has_net && sv->s.proxy,
+		.sec = secrets_wanted(&sv->pol) ? &sv->sec : NULL,
 	};
 
 	if (worker_start(&ws, &sv->wk, err))
@@ -1499,6 +1507,12 @@ int supervisor_main(const struct moat_config *c, const char *name,
 			strerror(-ret));
 		goto fail;
 	}
+	/* values, placeholders, the CA: before the worker, forked with them */
+	if (sv->s.has_net && secrets_start(c, name, &sv->pol, &sv->sec, &err)) {
+		dprintf(ready_fd, "%s\n", err);
+		free(err);
+		return MOAT_EXIT_FAILURE;
+	}
 	if (sv->s.complete)	/* "moat adopt": the sandbox is older */
 		sv_adopted(sv);
 	sv->sh = worker_shared_map();
@@ -1546,6 +1560,7 @@ int supervisor_main(const struct moat_config *c, const char *name,
 	if (sv->teardown)
 		sv_teardown(sv, sfd);
 	policy_free(&sv->pol);
+	secrets_free(&sv->sec);
 	free(sv);
 	return MOAT_EXIT_OK;
 

@@ -44,6 +44,8 @@ enum sv_ref_type {
 	SV_REF_RA_TIMER,	/* worker: timerfd, unsolicited advertisements */
 	SV_REF_LINK,		/* core: its sandbox's interface deleted
 				 * (an attached namespace ended) */
+	SV_REF_ICPT,		/* worker: one side of an intercepted TLS
+				 * connection (intercept.c) */
 };
 
 /**

@@ -82,6 +82,44 @@ static bool update_same_prefixes(const struct prefix *a, size_t na,
 }
 
 /**
+ * update_same_secrets() - are two policies' secrets and intercepted names
+ * the same
+ * @a:		a policy
+ * @b:		another
+ *
+ * The secrets' placeholders, values and the CA are made when the sandbox
+ * is created (secrets.c): they do not change live.
+ *
+ * Return: true if the secrets and intercept sections are equal
+ */
+static bool update_same_secrets(const struct policy *a,
+				const struct policy *b)
+{
+	size_t i, j;
+
+	if (a->nsecrets != b->nsecrets || a->nintercept != b->nintercept)
+		return false;
+	for (i = 0; i < a->nintercept; i++)
+		if (strcmp(a->intercept[i], b->intercept[i]))
+			return false;
+	for (i = 0; i < a->nsecrets; i++) {
+		const struct secret *x = &a->secrets[i], *y = &b->secrets[i];
+
+		if (strcmp(x->name, y->name) || x->from_env != y->from_env ||
+		    strcmp(x->source, y->source) || x->nhosts != y->nhosts ||
+		    x->replace_in != y->replace_in ||
+		    !x->set_header != !y->set_header ||
+		    (x->set_header && (strcmp(x->set_header, y->set_header) ||
+				       strcmp(x->set_value, y->set_value))))
+			return false;
+		for (j = 0; j < x->nhosts; j++)
+			if (strcmp(x->hosts[j], y->hosts[j]))
+				return false;
+	}
+	return true;
+}
+
+/**
  * update_fixed_check() - refuse changes that cannot be made live
  * @cur:	the sandbox's policy
  * @next:	the new one
@@ -132,6 +170,10 @@ int update_fixed_check(const struct policy *cur, const struct policy *next)
 	if (!update_same_prefixes(cur->dns_upstream, cur->ndns_upstream,
 				  next->dns_upstream, next->ndns_upstream)) {
 		msg_err("dns.upstream: %s", tail);
+		n++;
+	}
+	if (!update_same_secrets(cur, next)) {
+		msg_err("secrets and intercept: %s", tail);
 		n++;
 	}
 	return n;

@@ -916,6 +916,9 @@ void fwd_event(struct fwd *f, union sv_ref ref, uint32_t events)
 	case SV_REF_UDP_FLOW:
 		fwd_udp_reply(f, ref);
 		break;
+	case SV_REF_ICPT:
+		intercept_event(f->ic, ref.idx, ref.side, ref.fd, events);
+		break;
 	default:
 		break;
 	}
@@ -947,6 +950,7 @@ void fwd_timer(struct fwd *f, time_t now)
 		    now - f->udp[i].last > FWD_UDP_IDLE)
 			fwd_udp_close(f, &f->udp[i]);
 	}
+	intercept_timer(f->ic, now);
 }
 
 /**
@@ -961,7 +965,7 @@ size_t fwd_active(const struct fwd *f)
 
 	for (i = 0; i < f->max; i++)
 		n += f->tcp[i].used + f->tcp[f->max + i].used + f->udp[i].used;
-	return n;
+	return n + intercept_active(f->ic);
 }
 
 /**
@@ -1018,6 +1022,8 @@ void fwd_close(struct fwd *f)
 {
 	size_t i;
 
+	intercept_close(f->ic);
+	f->ic = NULL;
 	for (i = 0; f->tcp && i < 2 * f->max; i++)
 		if (f->tcp[i].used)
 			fwd_tcp_close(f, &f->tcp[i]);

@@ -11,6 +11,7 @@
 #include <jansson.h>
 
 #include "dns.h"
+#include "intercept.h"
 #include "log.h"
 #include "policy.h"
 #include "proxy.h"
@@ -176,6 +177,9 @@ struct fwd_udp {
  * @pc:		proxy decisions by reason
  * @pstats:	proxy byte counters
  * @unprivileged: the worker was seen without root (fwd_proxy_connect())
+ * @ic:		TLS interception of the names the policy lists
+ *		(intercept.c), NULL if none
+ * @icc:	its counters
  */
 struct fwd {
 	int epfd;
@@ -212,6 +216,8 @@ struct fwd {
 		uint64_t bytes_in;
 	} pstats;
 	bool unprivileged;
+	struct icpt *ic;
+	struct icpt_counters icc;
 };
 
 int fwd_init(struct fwd *f, int epfd, const struct policy *p,

@@ -67,6 +67,13 @@
  * follows them before the connection closes. No request reaches the
  * destination without its Host having been checked.
  *
+ * TLS interception: a ClientHello allowed like any other whose SNI the
+ * policy intercepts (a secret's host, the intercept list) is not connected
+ * here: the client's socket and the bytes read go to intercept.c
+ * (intercept_take()), and the slot is released without closing it. On
+ * plain HTTP, a request head that carries a secret's placeholder is
+ * refused as secret-leak (no secret is ever put into plain HTTP).
+ *
  * The decisions ask struct proxy_oracle, wired here (fwd_proxy_oracle_*())
  * to the policy's domain rules and the DNS interceptor's pins. After a
  * live policy change every decided connection is judged again
@@ -589,6 +596,7 @@ int fwd_proxy_sniff(struct fwd *f, struct fwd_tcp *t, unsigned idx)
 	struct tls_hello h;
 	enum proxy_reason r;
 	ssize_t n;
+	int k;
 
 	n = recv(t->fd[0], t->buf + t->blen, FWD_SNIFF_MAX - t->blen, 0);
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
@@ -647,6 +655,20 @@ int fwd_proxy_sniff(struct fwd *f, struct fwd_tcp *t, unsigned idx)
 			fwd_proxy_refuse(f, t, r, hr == HTTP_OK ? req.host : NULL);
 			return -1;
 		}
+		/* no secret is ever put into plain HTTP: a placeholder in its
+		 * head, to any host, is a leak */
+		if (hr == HTTP_OK &&
+		    (k = intercept_leak_scan(f->ic, t->buf, req.head_len)) >= 0) {
+			f->icc.leaks++;
+			f->icc.leaked[k]++;
+			if (f->log)
+				log_event(f->log, "proxy", "proto", "http",
+					  "name", req.host, "action", "deny",
+					  "reason", "secret-leak", "secret",
+					  intercept_secret_name(f->ic, k), NULL);
+			fwd_proxy_refuse(f, t, PROXY_DENY_SECRET_LEAK, req.host);
+			return -1;
+		}
 		/* the first request; the ones after it are judged by
 		 * fwd_proxy_req_next() */
 		http_body_init(&t->body, &req);
@@ -678,6 +700,17 @@ int fwd_proxy_sniff(struct fwd *f, struct fwd_tcp *t, unsigned idx)
 		r = proxy_decide_tls(&f->pp, tr, &h, &t->dst, t->dport);
 		if (!proxy_reason_allows(r)) {
 			fwd_proxy_refuse(f, t, r, tr == TLS_OK ? h.sni : NULL);
+			return -1;
+		}
+		/* a name the policy intercepts: intercept.c's from here */
+		if (intercept_wanted(f->ic, h.sni)) {
+			int fd = t->fd[0];
+
+			fwd_proxy_count(f, t, r, h.sni);
+			t->fd[0] = -1;
+			intercept_take(f->ic, fd, &t->dst, t->dport, h.sni,
+				       t->buf, t->blen);
+			fwd_tcp_close(f, t);
 			return -1;
 		}
 		/* what follows the hello is followed (fwd_proxy_tls_read()) */

@@ -65,6 +65,11 @@
  * judged like the first and refused as sni-changed if it names another
  * host (a name after a first hello without one included).
  *
+ * Two reasons are intercept.c's, for names whose TLS it terminates:
+ * secret-leak (a request carries a secret's placeholder to a host that may
+ * not receive it; also a plain-HTTP head that carries one) and
+ * upstream-certificate (the server failed verification).
+ *
  * Every decision is counted by reason (struct proxy_counters, shown by
  * "moat inspect"); a refused HTTP request gets a 403 whose X-Moat-Denied
  * header carries the reason, a refused TLS connection a fatal
@@ -109,6 +114,8 @@ static const char *const proxy_reasons[PROXY_REASON_COUNT] = {
 	[PROXY_DENY_CONNECT_METHOD]	= "connect-method",
 	[PROXY_DENY_HTTP2]		= "http2-prior-knowledge",
 	[PROXY_DENY_SNI_CHANGED]	= "sni-changed",
+	[PROXY_DENY_SECRET_LEAK]	= "secret-leak",
+	[PROXY_DENY_UPSTREAM_CERT]	= "upstream-certificate",
 	[PROXY_DENY_LIMIT]		= "connection-limit",
 	[PROXY_DENY_TIMEOUT]		= "timeout",
 	[PROXY_FAIL_CONNECT]		= "connect-failed",

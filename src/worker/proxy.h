@@ -81,6 +81,11 @@ enum proxy_reason {
 	PROXY_DENY_HTTP2,
 	PROXY_DENY_SNI_CHANGED,	/* a second ClientHello (after a
 				 * HelloRetryRequest) names another host */
+	PROXY_DENY_SECRET_LEAK,	/* an intercepted request carries a secret's
+				 * placeholder to a host not its own
+				 * (intercept.c) */
+	PROXY_DENY_UPSTREAM_CERT, /* an intercepted connection's server
+				 * failed verification (intercept.c) */
 	PROXY_DENY_LIMIT,	/* limits.connections reached */
 	PROXY_DENY_TIMEOUT,	/* no complete hello/head in time */
 	PROXY_FAIL_CONNECT,	/* the destination did not answer */

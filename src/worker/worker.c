@@ -471,6 +471,7 @@ static void worker_loop(struct wk *w)
  * @fwd:	published ports' counters
  * @pstats:	the proxy's byte counters
  * @pc:		its decisions
+ * @icc:	its TLS interception's counters
  * @dns:	the interceptor's counters
  * @log:	log intake: records, denials, suppressed, lost, errors
  * @dhcp:	the guest's DHCP server's counters
@@ -480,6 +481,7 @@ struct wk_carry {
 	__typeof__(((struct fwd *)0)->stats) fwd;
 	__typeof__(((struct fwd *)0)->pstats) pstats;
 	struct proxy_counters pc;
+	struct icpt_counters icc;
 	uint64_t dns[DNS_C_COUNT];
 	uint64_t log[5];
 	uint64_t dhcp[DHCP_C_COUNT];
@@ -503,6 +505,7 @@ static void worker_carry(struct wk_shared *sh, struct wk_carry *k, bool put)
 		sh->fwd.stats = k->fwd;
 		sh->fwd.pstats = k->pstats;
 		sh->fwd.pc = k->pc;
+		sh->fwd.icc = k->icc;
 		memcpy(sh->dns.ctr, k->dns, sizeof(k->dns));
 		memcpy(sh->dhcp.ctr, k->dhcp, sizeof(k->dhcp));
 		memcpy(sh->ra.ctr, k->ra, sizeof(k->ra));
@@ -513,6 +516,7 @@ static void worker_carry(struct wk_shared *sh, struct wk_carry *k, bool put)
 	k->fwd = sh->fwd.stats;
 	k->pstats = sh->fwd.pstats;
 	k->pc = sh->fwd.pc;
+	k->icc = sh->fwd.icc;
 	memcpy(k->dns, sh->dns.ctr, sizeof(k->dns));
 	memcpy(k->dhcp, sh->dhcp.ctr, sizeof(k->dhcp));
 	memcpy(k->ra, sh->ra.ctr, sizeof(k->ra));
@@ -584,6 +588,14 @@ static int worker_setup(struct wk *w, char **err)
 			   &ws->c->pool6, w->has_dns ? &sh->dns : NULL,
 			   &sh->log, err))
 		return -1;
+	/* OpenSSL's set-up reads files: before the isolation */
+	if (ws->proxy && ws->sec) {
+		sh->fwd.ic = intercept_init(w->epfd, ws->sec, &w->pol,
+					    sh->fwd.max, &sh->log,
+					    &sh->fwd.icc, err);
+		if (!sh->fwd.ic)
+			return -1;
+	}
 	if (ws->s->has_net && *ws->s->tap) {
 		if (dhcp_init(&sh->dhcp, w->epfd, ws->s, &w->pol, &sh->log, err))
 			return -1;

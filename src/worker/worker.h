@@ -15,6 +15,7 @@
 #include "policy.h"
 #include "privop.h"
 #include "ra.h"
+#include "secrets.h"
 #include "state.h"
 
 /**
@@ -69,6 +70,7 @@ struct wk_handle {
  * @sh:		the shared region
  * @has_dns:	run the DNS interceptor
  * @proxy:	run the transparent proxy
+ * @sec:	the sandbox's secrets and CA, for TLS interception, or NULL
  */
 struct wk_spec {
 	const struct moat_config *c;
@@ -78,6 +80,7 @@ struct wk_spec {
 	struct wk_shared *sh;
 	bool has_dns;
 	bool proxy;
+	const struct secrets *sec;
 };
 
 struct wk_shared *worker_shared_map(void);

@@ -31,9 +31,11 @@ done
 if [ "$n" -gt 0 ]; then ok "$n example policies checked"; else not_ok "no example policies found"; fi
 
 t_begin "README.md"
-# the yaml block
-awk '/^```yaml/ { y = 1; next } /^```/ { y = 0 } y' "$top/README.md" >"$tmp/readme.yaml"
-assert_ok -m "its policy passes moat policy check" "$MOAT" policy check "$tmp/readme.yaml"
+# each yaml block, a policy of its own
+awk -v d="$tmp" '/^```yaml/ { y = 1; n++; next } /^```/ { y = 0 } y { print > (d "/readme-" n ".yaml") }' "$top/README.md"
+for f in "$tmp"/readme-*.yaml; do
+	assert_ok -m "its policy $(basename "$f") passes moat policy check" "$MOAT" policy check "$f"
+done
 # every "moat SUBCOMMAND" at the start of a command in a plain ``` block
 # (a fence with a language, such as ```yaml, opens a block that is not one)
 awk '/^```/ { if (b) b = 0; else { b = 1; plain = ($0 == "```") }; next } b && plain' \

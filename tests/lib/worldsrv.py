@@ -14,6 +14,8 @@ SPEC is PROTO:ADDR:PORT[:TOKEN] where
             udp    answer each datagram with "TOKEN\\n" + the datagram
             http   HTTP/1.1 (keep-alive) server, see below
             https  the same over TLS (needs --cert/--key)
+            h2s    HTTP/2 over TLS (ALPN "h2" only; python3-h2): the same
+                   answers as https (/auth included), "h2 " before TOKEN
             https-p256  https with P-256 as its only key-exchange group: a
                    client whose first key share is X25519 gets a real
                    HelloRetryRequest
@@ -37,8 +39,15 @@ HTTP answers every request with status 200 and a text body:
     sni: <TLS SNI>        (https only; "-" when the client sent none)
     body: <N> <sha256>    (only for a request with a body: its length and
                           SHA-256 as received, chunk framing removed)
-except GET /bytes/N, which answers N bytes of "x" (bulk transfers), and
-/status/N, which answers with status N.
+except GET /bytes/N, which answers N bytes of "x" (bulk transfers),
+/status/N, which answers with status N, and /auth (any method, any
+query), which checks a credential: the contents of the file
+$WORLD_SECRET_FILE (when the world was made with it set) as
+"Authorization: Bearer SECRET", "X-Api-Key: SECRET", in Basic credentials,
+in the query or in the body; it answers "authorised via WHERE" or 401
+"unauthorised", and never echoes what it received. A request that holds
+"moat-secret-" anywhere is logged as "a moat placeholder arrived".
+/echo-auth answers "you sent: " and the Authorization header it got.
 
 UDP listeners use IP_PKTINFO / IPV6_RECVPKTINFO so a wildcard socket answers
 from the very address the datagram was sent to (a host with many addresses,
@@ -60,6 +69,7 @@ a packet reached a server at all. SIGTERM ends the process at once.
 """
 
 import argparse
+import base64
 import hashlib
 import ipaddress
 import os
@@ -96,7 +106,7 @@ def parse_spec(spec):
         addr, rest = rest.split(":", 1)
     port, _, token = rest.partition(":")
     if proto not in ("tcp", "udp", "http", "https", "https-p256", "hrr",
-                     "dnsup"):
+                     "dnsup", "h2s"):
         raise ValueError("bad protocol in " + spec)
     ipaddress.ip_address(addr)              # validates
     return proto, addr, int(port), token or "{addr}"
@@ -169,7 +179,7 @@ def read_request(f):
             break
         k, _, v = h.decode("latin-1").partition(":")
         headers[k.strip().lower()] = v.strip()
-    digest, got = hashlib.sha256(), 0       # the body, as received
+    body = b""                              # the body, as received
     if "chunked" in headers.get("transfer-encoding", "").lower():
         while True:                         # chunks, then trailers
             size = int(f.readline(8192).split(b";")[0].strip() or b"0", 16)
@@ -177,18 +187,40 @@ def read_request(f):
                 while f.readline(8192) not in (b"\r\n", b"\n", b""):
                     pass
                 break
-            data = f.read(size + 2)[:size]
-            digest.update(data)
-            got += len(data)
+            body += f.read(size + 2)[:size]
     else:
         n = int(headers.get("content-length", "0") or 0)
         if n:
-            data = f.read(n)
-            digest.update(data)
-            got += len(data)
-    if got:
-        headers[":body"] = "%d %s" % (got, digest.hexdigest())
-    return parts[0], parts[1], headers, parts[2] if len(parts) > 2 else ""
+            body = f.read(n)
+    if body:
+        headers[":body"] = "%d %s" % (len(body), hashlib.sha256(body).hexdigest())
+    return parts[0], parts[1], headers, parts[2] if len(parts) > 2 else "", body
+
+
+def auth_check(path, headers, body):
+    """Where the world's secret ($WORLD_SECRET_FILE) came in the request,
+    or None."""
+    name = os.environ.get("WORLD_SECRET_FILE")
+    if not name or not os.path.exists(name):
+        return None
+    with open(name, "rb") as fh:
+        secret = fh.read().strip()
+    auth = headers.get("authorization", "").encode("latin-1")
+    if auth == b"Bearer " + secret:
+        return "bearer"
+    if auth[:6].lower() == b"basic ":
+        try:
+            if secret in base64.b64decode(auth[6:].strip()):
+                return "basic"
+        except ValueError:
+            pass
+    if headers.get("x-api-key", "").encode("latin-1") == secret:
+        return "header"
+    if secret in path.encode("latin-1"):
+        return "query"
+    if secret in body:
+        return "body"
+    return None
 
 
 def http_conn(conn, token, tls_ctx):
@@ -211,7 +243,10 @@ def http_conn(conn, token, tls_ctx):
             req = read_request(f)
             if req is None:
                 break
-            method, path, headers, version = req
+            method, path, headers, version, rbody = req
+            if b"moat-secret-" in (path + repr(headers)).encode("latin-1") \
+                    + rbody:
+                log("a moat placeholder arrived (%s)" % path.split("?")[0])
             log("%s %s %s host=%s sni=%s" % ("https" if tls_ctx else "http",
                                              method, path,
                                              headers.get("host", "-"),
@@ -237,6 +272,15 @@ def http_conn(conn, token, tls_ctx):
                     text += "sni: %s\n" % sni[0]
                 if ":body" in headers:
                     text += "body: %s\n" % headers[":body"]
+                if path.startswith("/echo-auth"):
+                    # a careless API: echoes the credential it got
+                    text = "you sent: %s\n" % headers.get("authorization", "-")
+                if path.startswith("/auth"):
+                    where = auth_check(path, headers, rbody)
+                    log("auth %s" % (where or "refused"))
+                    status = 200 if where else 401
+                    text = ("authorised via %s\n" % where) if where \
+                        else "unauthorised\n"
                 body = text.encode()
                 length = len(body)
             close = (headers.get("connection", "").lower() == "close"
@@ -272,6 +316,73 @@ def http_conn(conn, token, tls_ctx):
             pass
 
 
+def h2_conn(conn, token, tls_ctx):
+    """One HTTP/2 connection over TLS: each request answered as http_conn
+    answers, /auth checked the same way."""
+    import h2.config
+    import h2.connection
+    import h2.events
+    try:
+        conn.settimeout(10)
+        conn = tls_ctx.wrap_socket(conn, server_side=True)
+        conn.settimeout(None)
+    except (ssl.SSLError, OSError) as e:
+        log("tls handshake failed: %s" % e)
+        conn.close()
+        return
+    laddr = host_of(conn.getsockname())
+    hc = h2.connection.H2Connection(config=h2.config.H2Configuration(
+        client_side=False, header_encoding="latin-1"))
+    hc.initiate_connection()
+    reqs = {}
+    try:
+        conn.sendall(hc.data_to_send())
+        while True:
+            data = conn.recv(65536)
+            if not data:
+                break
+            for ev in hc.receive_data(data):
+                if isinstance(ev, h2.events.RequestReceived):
+                    reqs[ev.stream_id] = [dict(ev.headers), b""]
+                elif isinstance(ev, h2.events.DataReceived):
+                    if ev.stream_id in reqs:
+                        reqs[ev.stream_id][1] += ev.data
+                    hc.acknowledge_received_data(ev.flow_controlled_length,
+                                                 ev.stream_id)
+                elif isinstance(ev, h2.events.StreamEnded) and \
+                        ev.stream_id in reqs:
+                    hdrs, body = reqs.pop(ev.stream_id)
+                    path = hdrs.get(":path", "/")
+                    log("h2 %s %s authority=%s" % (hdrs.get(":method"), path,
+                                                   hdrs.get(":authority")))
+                    if b"moat-secret-" in (path + repr(hdrs)).encode(
+                            "latin-1") + body:
+                        log("a moat placeholder arrived (%s)" %
+                            path.split("?")[0])
+                    status = 200
+                    text = "h2 %s\npath: %s\n" % (fill(token, laddr, 0), path)
+                    if path.startswith("/auth"):
+                        where = auth_check(path, hdrs, body)
+                        log("auth %s" % (where or "refused"))
+                        status = 200 if where else 401
+                        text = ("authorised via %s\n" % where) if where \
+                            else "unauthorised\n"
+                    b = text.encode()
+                    hc.send_headers(ev.stream_id, [
+                        (":status", str(status)),
+                        ("content-type", "text/plain"),
+                        ("content-length", str(len(b)))])
+                    hc.send_data(ev.stream_id, b, end_stream=True)
+            conn.sendall(hc.data_to_send())
+    except Exception as e:                  # a test server: say, and go
+        log("h2 connection ended: %s" % e)
+    finally:
+        try:
+            conn.close()
+        except OSError:
+            pass
+
+
 def tls_context(cert, key):
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.load_cert_chain(cert, key)
@@ -300,6 +411,8 @@ def tcp_listener(sock, proto, token, tls_ctx):
                 target, args = hrr_conn, (conn,)
             elif proto == "dnsup":
                 target, args = dnsup_tcp_conn, (conn,)
+            elif proto == "h2s":
+                target, args = h2_conn, (conn, token, tls_ctx)
             else:
                 target, args = http_conn, (conn, token, tls_ctx)
             threading.Thread(target=target, args=args, daemon=True).start()
@@ -596,10 +709,16 @@ def main():
                 sys.exit("worldsrv: https needs --cert and --key")
             p256 = tls_context(a.cert, a.key)
             p256.set_ecdh_curve("prime256v1")
+        if proto == "h2s":
+            if not (a.cert and a.key):
+                sys.exit("worldsrv: h2s needs --cert and --key")
+            h2ctx = tls_context(a.cert, a.key)
+            h2ctx.set_alpn_protocols(["h2"])
         s = make_socket(addr, port, socket.SOCK_STREAM)
         loops.append(tcp_listener(s, proto, token,
                                   tls_ctx if proto == "https" else
-                                  p256 if proto == "https-p256" else None))
+                                  p256 if proto == "https-p256" else
+                                  h2ctx if proto == "h2s" else None))
 
     threads = [threading.Thread(target=fn, daemon=True) for fn in loops]
     for t in threads:

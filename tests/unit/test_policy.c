@@ -307,6 +307,36 @@ static const struct {
 	{ "version: 1\nlimits:\n  flows: 1048577\n", 3, 10, "out of range 1-1048576" },
 	{ "version: 1\nlimits:\n  flows: [64]\n", 3, 10, "limits.flows" },
 	{ "version: 1\nlimits:\n  memory: 1\n", 3, 3, "unknown key 'memory' in limits" },
+	/* secrets */
+#define S	"version: 1\nsecrets:\n"
+	{ S "  - {name: K, hosts: [a.com]}\n", 3, 5, "needs 'from_file' (a file holding it) or 'from_env'" },
+	{ S "  - {name: K, value: x, from_env: K, hosts: [a.com]}\n", 3, 15, "unknown key 'value' in secrets item" },
+	{ S "  - {name: 9K, from_env: K, hosts: [a.com]}\n", 3, 12, "'9K' is not a valid name" },
+	{ S "  - {name: K-1, from_env: K, hosts: [a.com]}\n", 3, 12, "'K-1' is not a valid name" },
+	{ S "  - {from_env: K, hosts: [a.com]}\n", 3, 5, "a secret needs a 'name'" },
+	{ S "  - {name: K, from_env: K, from_file: /k, hosts: [a.com]}\n", 3, 25, "either 'from_file' or 'from_env'" },
+	{ S "  - {name: K, from_file: k, hosts: [a.com]}\n", 3, 26, "'k' is not an absolute path" },
+	{ S "  - {name: K, from_env: 'A B', hosts: [a.com]}\n", 3, 25, "not an environment variable's name" },
+	{ S "  - {name: K, from_env: K}\n", 3, 5, "a secret needs 'hosts'" },
+	{ S "  - {name: K, from_env: K, hosts: []}\n", 3, 35, "secrets.hosts: empty list" },
+	{ S "  - {name: K, from_env: K, hosts: [1.2.3.4]}\n", 3, 36, "is an address; moat intercepts names only" },
+	{ S "  - {name: K, from_env: K, hosts: ['a..com']}\n", 3, 36, "not a valid domain name" },
+	{ S "  - {name: K, from_env: K, hosts: [a.com, A.com.]}\n", 3, 43, "duplicate entry 'A.com.'" },
+	{ S "  - {name: K, from_env: K, hosts: [a.com], replace_in: [cookie]}\n", 3, 57, "unknown value 'cookie' (expected headers, query or body)" },
+	{ S "  - {name: K, from_env: K, hosts: [a.com], replace_in: []}\n", 3, 56, "secrets.replace_in: empty list" },
+	{ S "  - {name: K, from_env: K, hosts: [a.com], replace_in: [body, body]}\n", 3, 63, "duplicate entry 'body'" },
+	{ S "  - {name: K, from_env: K, hosts: [a.com], replace_in: [body], set: 'A: {secret}'}\n", 3, 69, "either 'replace_in'" },
+	{ S "  - {name: K, from_env: K, hosts: [a.com], set: 'Bearer {secret}'}\n", 3, 49, "expected 'Header-Name: value with {secret}'" },
+	{ S "  - {name: K, from_env: K, hosts: [a.com], set: 'A: Bearer'}\n", 3, 49, "'{secret}' exactly once" },
+	{ S "  - {name: K, from_env: K, hosts: [a.com], set: 'A: {secret}{secret}'}\n", 3, 49, "'{secret}' exactly once" },
+	{ S "  - {name: K, from_env: K, hosts: [a.com], set: \"A: x\\n{secret}\"}\n", 3, 49, "control characters" },
+	{ S "  - {name: K, from_env: K, hosts: [a.com], set: 'Content-Length: {secret}'}\n", 3, 49, "does not set 'Content-Length'" },
+	{ S "  - {name: K, from_env: K, hosts: [a.com]}\n  - {name: K, from_env: L, hosts: [b.com]}\n", 4, 12, "'K' is the name of an earlier secret" },
+	{ S "  - {name: K, from_env: K, hosts: [a.com]}\nnetwork: restricted\n", 3, 3, "secrets need network: filtered" },
+	{ S "  {name: K}\n", 3, 3, "secrets: expected a list" },
+	{ "version: 1\nintercept: [a.com, '*.b.com', '*.B.com']\n", 2, 31, "duplicate entry '*.B.com'" },
+	{ "version: 1\nintercept: ['::1']\n", 2, 13, "is an address" },
+#undef S
 };
 
 /**
@@ -602,7 +632,9 @@ static void test_defaults(void **state)
 		"limits:\n"
 		"  bandwidth: unlimited\n"
 		"  connections: 256\n"
-		"  flows: 256\n";
+		"  flows: 256\n"
+		"secrets: []\n"
+		"intercept: []\n";
 	size_t i;
 
 	for (i = 0; i < ARRAY_SIZE(minimal); i++) {
@@ -1788,6 +1820,138 @@ static void test_policy_test(void **state)
 }
 
 /**
+ * test_secrets() - the secrets section: loaded, normalised, printed (YAML
+ * and JSON) and read back the same; who may receive a secret, what is
+ * intercepted
+ * @state:	unused
+ */
+static void test_secrets(void **state)
+{
+	static const char yaml[] =
+		"version: 1\n"
+		"secrets:\n"
+		"  - name: API_KEY\n"
+		"    from_env: MY_API_KEY\n"
+		"    hosts: [API.Example.com., '*.example.org']\n"
+		"    replace_in: [body, headers, query]\n"
+		"  - name: gh\n"
+		"    from_file: \"/etc/moat/gh.token\"\n"
+		"    hosts: [api.github.com]\n"
+		"    set: 'Authorization:   Bearer {secret}'\n"
+		"  - name: plain\n"
+		"    from_env: PLAIN\n"
+		"    hosts: [b.test]\n"
+		"intercept: [other.test, '*.corp.test']\n";
+	struct errlist el = { 0 };
+	autofree char *text = NULL;
+	struct policy p;
+	json_t *j, *s;
+	char *dump;
+
+	policy_init(&p);
+	if (load(&p, &el, yaml))
+		dump_errors(&el);
+	assert_int_equal(el.n, 0);
+	assert_int_equal(p.nsecrets, 3);
+	assert_string_equal(p.secrets[0].name, "API_KEY");
+	assert_true(p.secrets[0].from_env);
+	assert_string_equal(p.secrets[0].source, "MY_API_KEY");
+	assert_int_equal(p.secrets[0].nhosts, 2);
+	assert_string_equal(p.secrets[0].hosts[0], "api.example.com");
+	assert_int_equal(p.secrets[0].replace_in,
+			 SECRET_IN_HEADERS | SECRET_IN_QUERY | SECRET_IN_BODY);
+	assert_null(p.secrets[0].set_header);
+	assert_false(p.secrets[1].from_env);
+	assert_string_equal(p.secrets[1].source, "/etc/moat/gh.token");
+	assert_string_equal(p.secrets[1].set_header, "Authorization");
+	assert_string_equal(p.secrets[1].set_value, "Bearer {secret}");
+	assert_int_equal(p.secrets[1].replace_in, 0);
+	assert_int_equal(p.secrets[2].replace_in, SECRET_IN_HEADERS);
+	assert_int_equal(p.secrets[0].loc.line, 3);
+	assert_int_equal(p.secrets[0].loc.col, 5);
+
+	assert_true(policy_secret_for(&p.secrets[0], "api.example.com"));
+	assert_true(policy_secret_for(&p.secrets[0], "a.b.example.org"));
+	assert_false(policy_secret_for(&p.secrets[0], "example.org"));
+	assert_false(policy_secret_for(&p.secrets[0], "api.github.com"));
+	assert_false(policy_secret_for(&p.secrets[0], "evilapi.example.com"));
+	assert_true(policy_intercepts(&p, "api.github.com"));
+	assert_true(policy_intercepts(&p, "other.test"));
+	assert_true(policy_intercepts(&p, "x.corp.test"));
+	assert_false(policy_intercepts(&p, "corp.test"));
+	assert_false(policy_intercepts(&p, "example.com"));
+
+	text = fixpoint(yaml);
+	assert_non_null(strstr(text,
+		"secrets:\n"
+		"  - name: \"API_KEY\"\n"
+		"    from_env: \"MY_API_KEY\"\n"
+		"    hosts:\n"
+		"      - api.example.com\n"
+		"      - \"*.example.org\"\n"
+		"    replace_in: [headers, query, body]\n"
+		"  - name: gh\n"
+		"    from_file: \"/etc/moat/gh.token\"\n"
+		"    hosts:\n"
+		"      - api.github.com\n"
+		"    set: \"Authorization: Bearer {secret}\"\n"
+		"  - name: plain\n"
+		"    from_env: \"PLAIN\"\n"
+		"    hosts:\n"
+		"      - b.test\n"
+		"    replace_in: [headers]\n"
+		"intercept:\n"
+		"  - other.test\n"
+		"  - \"*.corp.test\"\n"));
+
+	j = policy_to_json(&p);
+	s = json_array_get(json_object_get(j, "secrets"), 1);
+	assert_string_equal(json_string_value(json_object_get(s, "set")),
+			    "Authorization: Bearer {secret}");
+	assert_string_equal(json_string_value(json_object_get(s, "from_file")),
+			    "/etc/moat/gh.token");
+	dump = json_dumps(j, JSON_COMPACT);
+	assert_non_null(strstr(dump, "\"intercept\":[\"other.test\",\"*.corp.test\"]"));
+	assert_non_null(strstr(dump, "\"replace_in\":[\"headers\",\"query\",\"body\"]"));
+	free(dump);
+	json_decref(j);
+	policy_free(&p);
+	errlist_free(&el);
+}
+
+/**
+ * test_secrets_lint() - a secret whose host no rule lets HTTPS reach is
+ * warned about, at the secret; an address rule on 443 silences it
+ * @state:	unused
+ */
+static void test_secrets_lint(void **state)
+{
+	static const char base[] =
+		"version: 1\n"
+		"egress:\n"
+		"  default: deny\n"
+		"  rules:\n"
+		"    - allow: \"*.example.com\"\n"
+		"      ports: [443]\n"
+		"%s"
+		"secrets:\n"
+		"  - name: A\n"
+		"    from_env: A\n"
+		"    hosts: [api.example.com, api.other.com]\n";
+	struct errlist el = { 0 };
+	char yaml[1024];
+
+	snprintf(yaml, sizeof(yaml), base, "");
+	assert_int_equal(lint(&el, yaml), 1);
+	assert_true(has_error(&el, "t.yaml", 8, 5, "secret A: no rule allows its host 'api.other.com' on TCP 443"));
+	errlist_free(&el);
+	snprintf(yaml, sizeof(yaml), base,
+		 "    - allow: 203.0.113.0/24\n      ports: [443]\n");
+	assert_int_equal(lint(&el, yaml), 0);
+	errlist_free(&el);
+}
+
+/**
  * test_bandwidth_range() - rates tc cannot shape are refused at their place
  * @state:	unused
  */
@@ -1841,6 +2005,8 @@ int main(void)
 		cmocka_unit_test(test_lint_examples),
 		cmocka_unit_test(test_policy_test),
 		cmocka_unit_test(test_bandwidth_range),
+		cmocka_unit_test(test_secrets),
+		cmocka_unit_test(test_secrets_lint),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
