@@ -13,9 +13,12 @@
  * ClientHello as for any other connection (the domain rules, the pins),
  * fwd_proxy_sniff() hands the client's socket and the bytes it read over
  * to intercept_take(), and the connection becomes one of this file's (a
- * table of its own, as many slots as limits.connections: the proxy's
- * slot is released at the hand-over; beyond them a connection is reset,
- * logged and counted):
+ * table of its own, of limits.connections slots but at most
+ * ICPT_CONNS_MAX: the proxy's slot is released at the hand-over; beyond
+ * them a connection is reset, logged and counted). The bound is the
+ * worker's memory: unlike a spliced connection, an intercepted one holds
+ * its bytes in the worker, at most about 4 MiB each (see "Memory" below),
+ * so 16 of them hold at most about 64 MiB, whatever the sandbox does:
  *
  *   - towards the client, moat completes the handshake with a leaf
  *     certificate for the SNI, signed by the sandbox's CA (secrets.c):
@@ -49,6 +52,22 @@
  * to the other side (ICPT_PENDING_MAX) has room. Everything OpenSSL needs
  * from the file system (its configuration, the trust store, random
  * seeding) happens in intercept_init(), before the worker's isolation.
+ *
+ * Memory: each connection's buffers are bounded, so the table's size
+ * bounds the whole. Per connection, at most ICPT_PENDING_MAX plus a read
+ * (ICPT_READ) of ciphertext waiting each way in OpenSSL's memory BIOs and
+ * as much queued for each socket (about 1.1 MiB), the rewritten requests
+ * waiting for the destination (ICPT_PENDING_MAX), the rewriter's head
+ * (HTTP_HEAD_MAX) and a Content-Length body buffered to replace in it
+ * (H1_BODY_MAX, growing to at most twice that with its replacements,
+ * beyond which the request is refused); over HTTP/2, h2.c's own bounds
+ * (streams, fields, queued bodies), about as much. That is about 4 MiB,
+ * and ICPT_CONNS_MAX of them about 64 MiB per worker. A budget shared by
+ * all connections would let more of them be open at once, but a
+ * connection waiting for memory another holds can wait for ever (two
+ * requests each half buffered); a fixed number of slots, each with its
+ * worst case reserved, cannot deadlock, and the connections beyond it
+ * are refused at once, where the client sees it, rather than stalled.
  *
  * A secret's value is in the worker's memory only: the connection's
  * buffers that held it are wiped when freed (h1.c), the worker is not
@@ -85,6 +104,7 @@
 #define ICPT_PENDING_MAX	(1 << 18)	/* bytes queued towards a side */
 #define ICPT_HANDSHAKE_TIMEOUT	10		/* seconds */
 #define ICPT_ROUNDS		64		/* relay rounds per event */
+#define ICPT_CONNS_MAX		16		/* intercepted at once, at most */
 
 /**
  * struct icpt_leaf - a cached leaf certificate, and the name's upstream
@@ -352,7 +372,8 @@ static int icpt_new_session(SSL *ssl, SSL_SESSION *sess)
  * @epfd:	the worker's epoll instance
  * @sec:	the sandbox's secrets and CA (secrets_start())
  * @pol:	the worker's policy
- * @max:	connections at once (limits.connections)
+ * @max:	connections at once (limits.connections; at most
+ *		ICPT_CONNS_MAX are taken)
  * @log:	the sandbox's log
  * @cnt:	counters (in the shared region)
  * @err:	set to an allocated message on failure
@@ -373,7 +394,8 @@ struct icpt *intercept_init(int epfd, const struct secrets *sec,
 	ic->pol = pol;
 	ic->log = log;
 	ic->cnt = cnt;
-	ic->max = max;
+	ic->max = max < ICPT_CONNS_MAX ? max : ICPT_CONNS_MAX;
+	max = ic->max;
 	ic->c = xcalloc(max, sizeof(*ic->c));
 	for (i = 0; i < max; i++)
 		ic->c[i].fd[0] = ic->c[i].fd[1] = -1;

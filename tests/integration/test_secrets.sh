@@ -270,6 +270,41 @@ out=$(insb "sed '/END CERTIFICATE/q' \$SSL_CERT_FILE >/tmp/w.pem; $C --cacert /t
 assert_no_match "$out" "authorised" "its handshake fails: moat's leaf is not the world's"
 assert_ne "$(icnt client_tls_failed_total)" 0 "... counted"
 
+t_begin "the worker's memory stays bounded: many intercepted connections, each with a body held half sent"
+# 80 connections each send 1000000 bytes of a 1048576-byte body to the
+# secret's host (buffered, to replace in it) and stop there: at most 16
+# are taken, the rest refused, and the worker grows by under the
+# documented 64 MiB (without the bound: 80 MB of bodies alone, and the
+# TLS buffers)
+wpid=$(m inspect "$SB" --json | jq -r .supervisor.worker.pid)
+rss() { awk '/^VmRSS:/ { print $2 }' "/proc/$wpid/status"; }
+rss0=$(rss)
+ref0=$(icnt refused_total)
+insb "python3 - <<'EOF'
+import socket, ssl, time
+ctx = ssl.create_default_context()
+held, refused = [], 0
+for i in range(80):
+    try:
+        s = ctx.wrap_socket(socket.create_connection(('api.github.com', 443), timeout=5), server_hostname='api.github.com')
+        s.sendall(b'POST /auth HTTP/1.1\r\nHost: api.github.com\r\nContent-Length: 1048576\r\n\r\n' + b'a' * 1000000)
+        held.append(s)
+    except (OSError, ssl.SSLError):
+        refused += 1
+print('held', len(held), 'refused', refused, flush=True)
+time.sleep(10)
+EOF
+" >"$WORLD_DIR/mem.out" 2>&1 &
+mempid=$!
+wait_for 90 grep -q '^held' "$WORLD_DIR/mem.out"
+rss1=$(rss)
+assert_match "$(cat "$WORLD_DIR/mem.out")" "^held 16 refused 64" "16 connections taken, the other 64 refused"
+assert_ok -m "the worker grew by under 64 MiB (VmRSS ${rss0:-?} -> ${rss1:-?} KiB)" test "$((rss1 - rss0))" -lt 65536
+assert_ne "$(icnt refused_total)" "$ref0" "... the refusals counted"
+assert_match "$(m logs "$SB" 2>&1 | grep 'api.github.com' | grep -c 'connection-limit')" "^[1-9]" "... and logged"
+wait "$mempid"
+assert_eq "$(insb "$C -H \"X-Api-Key: \$API_KEY\" https://api.github.com/auth")" "authorised via header" "once they are gone, a request to the secret's host succeeds (control)"
+
 t_begin "moat run: the caller's variable is not the command's"
 out=$(in_host env MOAT_TEST_TOKEN="$VALUE" MOAT_UPSTREAM_CA="$WORLD_CA" "$MOAT" run -q --policy "$WORLD_DIR/sec.yaml" -- sh -c "env; $C https://www.example.com/auth 2>&1" 2>&1)
 assert_match "$out" "authorised via bearer" "the secret from moat run's environment reaches its host"
