@@ -312,7 +312,9 @@ assert_eq "$(grep -cF "$VALUE" <<<"$out")" 0 "the command's environment has only
 
 t_begin "metrics"
 out=$(m stats "$SB" --prometheus 2>&1)
-assert_match "$out" "moat_proxy_intercept_secrets_API_KEY_injected_total" "Prometheus: injections per secret"
+assert_match "$out" "moat_proxy_intercept_secret_injected_total\\{sandbox=\"$SB\",secret=\"API_KEY\"\\} [1-9]" "Prometheus: injections per secret, the name a label"
+assert_match "$out" "moat_proxy_intercept_secret_leaks_refused_total\\{sandbox=\"$SB\",secret=\"API_KEY\"\\} [1-9]" "... leaks refused per secret"
+assert_no_match "$out" "API_KEY_|TOKEN_" "... no secret's name in a metric's name"
 assert_match "$out" "moat_proxy_intercept_leaks_refused_total" "... leaks refused"
 assert_match "$out" "moat_proxy_secret_leak_total" "... among the proxy's reasons"
 assert_ok -m "moat stats (text) shows the sandbox" m stats "$SB"
