@@ -520,12 +520,13 @@ struct h1 *intercept_body_scan_new(const struct icpt *ic)
  *		(they may start a placeholder: 0 once the body ends)
  * @keep_from:	set to the framing state before those bytes
  *
- * Only the body's data is searched, chunk by chunk as one stream (the
- * framing is followed on a copy of @from); at the end of the body what
- * was kept back is searched too. What may be the start of a placeholder
- * (h1.c's carry: at most a placeholder's length less one of data, and
- * the framing among and after it) is kept back by the caller and given
- * again, first, with the next bytes: a placeholder is never half sent.
+ * The body's data is searched chunk by chunk as one stream (the framing
+ * is followed on a copy of @from), and the bytes as sent (framing too:
+ * chunk extensions, trailers) are searched whole. What may be the start
+ * of a placeholder (h1.c's carry: at most a placeholder's length less one
+ * of data, and the framing among and after it; or a tail of the bytes as
+ * sent) is kept back by the caller and given again, first, with the next
+ * bytes: a placeholder is never half sent.
  *
  * Return: the index of the secret whose placeholder the body carries, or
  *	   -1
@@ -534,7 +535,7 @@ int intercept_body_scan(struct h1 *h, const struct http_body *from,
 			const uint8_t *buf, size_t len, size_t *keep,
 			struct http_body *keep_from)
 {
-	size_t pos[H1_PH_MAX], npos = 0, i = 0, used, off;
+	size_t pos[H1_PH_MAX], npos = 0, i = 0, used, off, j;
 	struct http_body b = *from;
 	struct h1_buf out = { 0 };
 	enum h1_result r = H1_OK;
@@ -545,10 +546,10 @@ int intercept_body_scan(struct h1 *h, const struct http_body *from,
 	while (i < len && r == H1_OK) {
 		op = http_body_opaque(&b);
 		if (op) {
-			size_t n = op < len - i ? (size_t)op : len - i, j;
+			size_t n = op < len - i ? (size_t)op : len - i, q;
 
-			for (j = n > H1_PH_MAX ? n - H1_PH_MAX : 0; j < n; j++)
-				pos[npos++ % H1_PH_MAX] = i + j;
+			for (q = n > H1_PH_MAX ? n - H1_PH_MAX : 0; q < n; q++)
+				pos[npos++ % H1_PH_MAX] = i + q;
 			http_body_skip(&b, n);
 			r = h1_body(h, buf + i, n, false, &out);
 			i += n;
@@ -565,11 +566,29 @@ int intercept_body_scan(struct h1 *h, const struct http_body *from,
 		r = h1_body(h, NULL, 0, true, &out);
 	}
 	h1_buf_free(&out);
+	/* the bytes as sent, framing too (a chunk extension, a trailer),
+	 * whole: what may start a placeholder was kept back and is here */
+	for (j = 0; r == H1_OK && j < h->nsec; j++) {
+		if (memmem(buf, len, h->sec[j].ph, h->sec[j].phlen)) {
+			h->leak = j;
+			r = H1_LEAK;
+		}
+	}
 	*keep = 0;
 	*keep_from = b;
-	if (r == H1_OK && !done && h->clen && h->clen <= npos &&
-	    h->clen <= H1_PH_MAX) {
+	if (r != H1_OK || done)
+		return r == H1_LEAK ? (int)h->leak : -1;
+	off = len;
+	if (h->clen && h->clen <= npos && h->clen <= H1_PH_MAX)
 		off = pos[(npos - h->clen) % H1_PH_MAX];
+	for (i = len > h->phmax ? len - h->phmax : 0; i < off; i++)
+		for (j = 0; j < h->nsec; j++)
+			if (len - i < h->sec[j].phlen &&
+			    !memcmp(buf + i, h->sec[j].ph, len - i)) {
+				off = i;
+				break;
+			}
+	if (off < len) {
 		*keep = len - off;
 		*keep_from = *from;
 		for (i = 0; i < off; ) {
