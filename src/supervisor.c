@@ -1511,7 +1511,7 @@ int supervisor_main(const struct moat_config *c, const char *name,
 	if (sv->s.has_net && secrets_start(c, name, &sv->pol, &sv->sec, &err)) {
 		dprintf(ready_fd, "%s\n", err);
 		free(err);
-		return MOAT_EXIT_FAILURE;
+		goto fail;
 	}
 	if (sv->s.complete)	/* "moat adopt": the sandbox is older */
 		sv_adopted(sv);
@@ -1586,6 +1586,7 @@ fail:
 	if (sv->epfd >= 0)
 		close(sv->epfd);
 	policy_free(&sv->pol);
+	secrets_free(&sv->sec);
 	free(sv);
 	return MOAT_EXIT_FAILURE;
 }

@@ -348,7 +348,12 @@ mempid=$!
 wait_for 90 grep -q '^held' "$WORLD_DIR/mem.out"
 rss1=$(rss)
 assert_match "$(cat "$WORLD_DIR/mem.out")" "^held 16 refused 64" "16 connections taken, the other 64 refused"
-assert_ok -m "the worker grew by under 64 MiB (VmRSS ${rss0:-?} -> ${rss1:-?} KiB)" test "$((rss1 - rss0))" -lt 65536
+# under AddressSanitizer every allocation has redzones and shadow, and
+# what is freed waits in a quarantine: three times the bound there (80
+# connections held would still pass it by far)
+bound=65536
+ldd "$MOAT" 2>/dev/null | grep -q libasan && bound=$((3 * bound))
+assert_ok -m "the worker grew by under $((bound / 1024)) MiB (VmRSS ${rss0:-?} -> ${rss1:-?} KiB)" test "$((rss1 - rss0))" -lt "$bound"
 assert_ne "$(icnt refused_total)" "$ref0" "... the refusals counted"
 assert_match "$(m logs "$SB" 2>&1 | grep 'api.github.com' | grep -c 'connection-limit')" "^[1-9]" "... and logged"
 wait "$mempid"
