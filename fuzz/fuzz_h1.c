@@ -11,13 +11,18 @@
  * the same way (H1_OK or the same
  * refusal). Whatever comes out never holds the placeholder of a secret
  * the name may not receive, nor its value unless the client wrote it, and no crash, overread or leak of
- * memory happens (the build has ASan and UBSan).
+ * memory happens (the build has ASan and UBSan). The same bytes are then
+ * a plain-HTTP request body (chunked or Content-Length, by the first
+ * byte) searched as the proxy does, in the same pieces, kept-back bytes
+ * given again first (intercept_body_scan()): what it lets go never holds
+ * a placeholder, and a body that holds one whole is refused.
  */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "h1.h"
+#include "intercept.h"
 
 #define PH_A	"moat-secret-A-0123456789abcdef0123456789abcdef"
 #define PH_B	"moat-secret-B-fedcba9876543210fedcba9876543210"
@@ -84,6 +89,64 @@ static void fuzz_h1_clean(const struct h1_secret *sec, const uint8_t *in,
 }
 
 /**
+ * fuzz_h1_plain() - a plain-HTTP body searched in pieces, as the proxy
+ * does
+ * @sec:	the secrets (both refused here)
+ * @chunked:	chunked framing, else Content-Length (@len)
+ * @in:		the body as sent
+ * @len:	its length
+ * @step:	piece size
+ */
+static void fuzz_h1_plain(const struct h1_secret *sec, bool chunked,
+			  const uint8_t *in, size_t len, size_t step)
+{
+	struct h1_secret plain[2] = { { sec[0].ph, sec[0].phlen, NULL, 0, false, 0, NULL, NULL },
+				      { sec[1].ph, sec[1].phlen, NULL, 0, false, 0, NULL, NULL } };
+	struct http_body b = { 0 }, start, from, kfrom = { 0 };
+	struct http_request req = { 0 };
+	struct h1_buf sent = { 0 };
+	size_t i, n, hl = 0, used, keep;
+	uint8_t *cb = malloc(len + 2048), held[2048];
+	int k = -1;
+	struct h1 h;
+
+	if (!cb || h1_init(&h, plain, 2, ""))
+		abort();
+	req.body = chunked ? HTTP_BODY_CHUNKED : HTTP_BODY_LENGTH;
+	req.length = chunked ? 0 : len;
+	http_body_init(&b, &req);
+	for (i = 0; i < len && k < 0; i += n) {
+		n = len - i > step ? step : len - i;
+		start = b;
+		from = hl ? kfrom : start;
+		memcpy(cb, held, hl);
+		memcpy(cb + hl, in + i, n);
+		if (http_body_scan(&b, cb + hl, n, &used) == HTTP_MALFORMED)
+			break;
+		k = intercept_body_scan(&h, &from, cb, hl + used, &keep, &kfrom);
+		if (k >= 0)
+			break;
+		if (keep > sizeof(held) || keep > hl + used)
+			abort();
+		if (h1_buf_put(&sent, cb, hl + used - keep))
+			abort();
+		memcpy(held, cb + hl + used - keep, keep);
+		hl = keep;
+		if (used < n)
+			break;		/* the body ended */
+	}
+	for (i = 0; i < 2; i++)
+		if (sent.len && memmem(sent.p, sent.len, sec[i].ph, sec[i].phlen))
+			abort();
+	if (!chunked && k < 0 && (memmem(in, len, sec[0].ph, sec[0].phlen) ||
+				  memmem(in, len, sec[1].ph, sec[1].phlen)))
+		abort();
+	h1_buf_free(&sent);
+	h1_free(&h);
+	free(cb);
+}
+
+/**
  * LLVMFuzzerTestOneInput() - rewrite one input whole and in pieces
  * @data:	input
  * @size:	input length
@@ -125,5 +188,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	h1_buf_free(&a);
 	h1_buf_free(&b);
+	fuzz_h1_plain(sec, data[-1] & 2, data, size, step);
 	return 0;
 }

@@ -159,6 +159,57 @@ static void prom_value(FILE *f, json_t *v)
 }
 
 /**
+ * prom_secrets() - per-secret counters, the secret's name as a label
+ * @p:		families
+ * @sandbox:	label value
+ * @prefix:	metric name of the object ("moat_proxy_intercept_secrets")
+ * @o:		the object: NAME_<counter>_total keys
+ */
+static void prom_secrets(struct prom *p, const char *sandbox,
+			 const char *prefix, json_t *o)
+{
+	static const struct {
+		const char *suffix;
+		const char *help;
+	} ctr[] = {
+		{ "_leaks_refused_total",
+		  "Requests refused for carrying the secret's placeholder to another host, per secret." },
+		{ "_injected_total",
+		  "Requests the secret was put into, per secret." },
+	};
+	size_t plen = strlen(prefix), k;
+	const char *key;
+	json_t *v;
+
+	json_object_foreach(o, key, v) {
+		size_t kl = strlen(key);
+
+		if (!json_is_number(v))
+			continue;
+		for (k = 0; k < ARRAY_SIZE(ctr); k++) {
+			size_t sl = strlen(ctr[k].suffix);
+			char name[256], secret[256];
+			FILE *f;
+
+			if (kl <= sl || strcmp(key + kl - sl, ctr[k].suffix))
+				continue;
+			/* moat_proxy_intercept_secrets -> ..._secret<suffix> */
+			snprintf(name, sizeof(name), "%.*s%s", (int)(plen - 1),
+				 prefix, ctr[k].suffix);
+			f = prom_fam(p, name, ctr[k].help, "counter");
+			fprintf(f, "%s{sandbox=\"", name);
+			prom_label(f, sandbox);
+			snprintf(secret, sizeof(secret), "%.*s", (int)(kl - sl), key);
+			fprintf(f, "\",secret=\"");
+			prom_label(f, secret);
+			fprintf(f, "\"} ");
+			prom_value(f, v);
+			break;
+		}
+	}
+}
+
+/**
  * prom_service() - supervisor numbers of one service, recursively
  * @p:		families
  * @sandbox:	label value
@@ -184,6 +235,10 @@ static void prom_service(struct prom *p, const char *sandbox,
 			continue;
 		prom_metric_name(name, sizeof(name), prefix, key);
 		snprintf(sub, sizeof(sub), "%s.%s", path, key);
+		if (json_is_object(v) && !strcmp(sub, "proxy.intercept.secrets")) {
+			prom_secrets(p, sandbox, name, v);
+			continue;
+		}
 		if (json_is_object(v) && depth < STATS_DEPTH_MAX) {
 			prom_service(p, sandbox, name, sub, v, depth + 1);
 			continue;

@@ -386,6 +386,8 @@ void fwd_tcp_close(struct fwd *f, struct fwd_tcp *t)
 	free(t->hbuf);
 	free(t->tls);
 	free(t->deny);
+	intercept_body_scan_free(t->scan);
+	free(t->held);
 	memset(t, 0, sizeof(*t));
 }
 

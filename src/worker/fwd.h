@@ -30,6 +30,7 @@
 #define FWD_SNIFF_TIMEOUT	10	/* seconds for a full ClientHello/head */
 #define FWD_PROXY_IDLE		600	/* seconds without a byte either way */
 #define FWD_SNIFF_MAX		16384	/* first bytes kept per connection */
+#define FWD_HOLD_MAX		1024	/* body bytes kept back (@held) */
 
 /**
  * struct fwd_listener - one published port
@@ -85,6 +86,12 @@ struct fwd_proxy_tls;	/* a followed TLS connection: fwd_proxy.c's own */
  * @dst:	proxied: original destination
  * @dport:	proxied: its port
  * @body:	proxied HTTP: the current request's body being followed
+ * @scan:	proxied HTTP of a sandbox with secrets: its bodies' search
+ *		for placeholders (intercept_body_scan()), NULL until a body
+ * @held:	the body's last bytes kept back while @scan cannot tell
+ *		whether they start a placeholder (FWD_HOLD_MAX)
+ * @held_len:	bytes in @held
+ * @held_from:	the body's framing state before them
  * @hbuf:	proxied HTTP: the next request's head being read
  *		(FWD_SNIFF_MAX), allocated when a request ends; proxied
  *		TLS: the client's bytes after its first ClientHello not
@@ -121,6 +128,10 @@ struct fwd_tcp {
 	struct prefix dst;
 	uint16_t dport;
 	struct http_body body;
+	struct h1 *scan;
+	uint8_t *held;
+	size_t held_len;
+	struct http_body held_from;
 	uint8_t *hbuf;
 	size_t hlen;
 	struct fwd_proxy_tls *tls;

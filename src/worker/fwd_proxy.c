@@ -71,8 +71,13 @@
  * policy intercepts (a secret's host, the intercept list) is not connected
  * here: the client's socket and the bytes read go to intercept.c
  * (intercept_take()), and the slot is released without closing it. On
- * plain HTTP, a request head that carries a secret's placeholder is
- * refused as secret-leak (no secret is ever put into plain HTTP).
+ * plain HTTP no secret is ever put: a request whose head or body carries a
+ * secret's placeholder is refused as secret-leak. In a sandbox with
+ * secrets, bodies are read rather than spliced and searched by h1.c's
+ * streamed-body path (intercept_body_scan(): a placeholder split across
+ * reads or chunks is seen whole); what went before a placeholder found
+ * there is cut short by a reset of the destination
+ * (fwd_proxy_body_refuse()).
  *
  * The decisions ask struct proxy_oracle, wired here (fwd_proxy_oracle_*())
  * to the policy's domain rules and the DNS interceptor's pins. After a
@@ -386,6 +391,47 @@ static bool fwd_proxy_kernel_refused(int fd)
 }
 
 /**
+ * fwd_proxy_leak_log() - a plain-HTTP request refused as secret-leak:
+ * counted per secret and logged with its name (never its value)
+ * @f:		forwarder
+ * @t:		connection
+ * @k:		the secret's index
+ * @name:	the request's Host, or NULL
+ */
+static void fwd_proxy_leak_log(struct fwd *f, const struct fwd_tcp *t, int k,
+			       const char *name)
+{
+	char dst[INET6_ADDRSTRLEN] = "";
+
+	f->icc.leaks++;
+	f->icc.leaked[k]++;
+	if (!f->log)
+		return;
+	if (t->dst.family)
+		inet_ntop(t->dst.family, t->dst.addr, dst, sizeof(dst));
+	log_event(f->log, "proxy", "proto", "http", "dst", dst,
+		  "name", name ? name : "", "action", "deny",
+		  "reason", "secret-leak", "secret",
+		  intercept_secret_name(f->ic, k), NULL);
+}
+
+/**
+ * fwd_proxy_body_start() - a plain-HTTP request's body begins: search it
+ * if the sandbox has secrets
+ * @f:		forwarder
+ * @t:		connection, @t->body just initialised
+ */
+static void fwd_proxy_body_start(struct fwd *f, struct fwd_tcp *t)
+{
+	static const uint8_t none[1];
+	size_t used;
+
+	if (!t->scan && f->ic &&
+	    http_body_scan(&t->body, none, 0, &used) != HTTP_OK)
+		t->scan = intercept_body_scan_new(f->ic);
+}
+
+/**
  * fwd_proxy_refuse() - refuse a proxied connection and count why
  * @f:		forwarder
  * @t:		connection (closed here)
@@ -581,6 +627,29 @@ static int fwd_proxy_req_keep(struct fwd_tcp *t, const uint8_t *b, size_t n)
 }
 
 /**
+ * fwd_proxy_hold() - keep back a body's last bytes, which may start a
+ * placeholder
+ * @t:		connection
+ * @b:		bytes
+ * @n:		their number
+ * @from:	the body's framing state before them
+ *
+ * Return: 0, or -1 if they do not fit (FWD_HOLD_MAX: long chunk framing)
+ */
+static int fwd_proxy_hold(struct fwd_tcp *t, const uint8_t *b, size_t n,
+			  const struct http_body *from)
+{
+	if (n > FWD_HOLD_MAX)
+		return -1;
+	if (!t->held && !(t->held = malloc(FWD_HOLD_MAX)))
+		return -1;
+	memmove(t->held, b, n);
+	t->held_len = n;
+	t->held_from = *from;
+	return 0;
+}
+
+/**
  * fwd_proxy_sniff() - read first bytes of a proxied connection and decide
  * @f:		forwarder
  * @t:		connection, sniffing
@@ -643,8 +712,9 @@ int fwd_proxy_sniff(struct fwd *f, struct fwd_tcp *t, unsigned idx)
 	}
 	if (t->http) {
 		enum http_result hr = http_request_head(t->buf, t->blen, &req);
+		struct http_body start, kfrom;
 		enum http_result br;
-		size_t used = 0;
+		size_t used = 0, keep = 0;
 
 		if (hr == HTTP_NEED_MORE && t->blen < FWD_SNIFF_MAX)
 			return 0;
@@ -659,21 +729,26 @@ int fwd_proxy_sniff(struct fwd *f, struct fwd_tcp *t, unsigned idx)
 		 * head, to any host, is a leak */
 		if (hr == HTTP_OK &&
 		    (k = intercept_leak_scan(f->ic, t->buf, req.head_len)) >= 0) {
-			f->icc.leaks++;
-			f->icc.leaked[k]++;
-			if (f->log)
-				log_event(f->log, "proxy", "proto", "http",
-					  "name", req.host, "action", "deny",
-					  "reason", "secret-leak", "secret",
-					  intercept_secret_name(f->ic, k), NULL);
+			fwd_proxy_leak_log(f, t, k, req.host);
 			fwd_proxy_refuse(f, t, PROXY_DENY_SECRET_LEAK, req.host);
 			return -1;
 		}
 		/* the first request; the ones after it are judged by
 		 * fwd_proxy_req_next() */
 		http_body_init(&t->body, &req);
+		fwd_proxy_body_start(f, t);
+		start = t->body;
 		br = http_body_scan(&t->body, t->buf + req.head_len,
 				    t->blen - req.head_len, &used);
+		if (br != HTTP_MALFORMED && t->scan &&
+		    (k = intercept_body_scan(t->scan, &start,
+					     t->buf + req.head_len, used,
+					     &keep, &kfrom)) >= 0) {
+			/* nothing of it was sent yet */
+			fwd_proxy_leak_log(f, t, k, req.host);
+			fwd_proxy_refuse(f, t, PROXY_DENY_SECRET_LEAK, req.host);
+			return -1;
+		}
 		if (br == HTTP_MALFORMED) {
 			fwd_proxy_refuse(f, t, PROXY_DENY_HTTP_MALFORMED,
 					 req.host);
@@ -689,7 +764,13 @@ int fwd_proxy_sniff(struct fwd *f, struct fwd_tcp *t, unsigned idx)
 					 req.host);
 			return -1;
 		}
-		t->blen = req.head_len + used;
+		/* what may start a placeholder waits for the next bytes */
+		t->blen = req.head_len + used - keep;
+		if (keep && fwd_proxy_hold(t, t->buf + t->blen, keep, &kfrom)) {
+			fwd_proxy_refuse(f, t, PROXY_DENY_HTTP_TOO_LARGE,
+					 req.host);
+			return -1;
+		}
 	} else {
 		enum tls_result tr = tls_client_hello(t->buf, t->blen, &h);
 
@@ -792,10 +873,11 @@ static ssize_t fwd_proxy_req_next(struct fwd *f, struct fwd_tcp *t,
 {
 	enum http_result hr, br;
 	struct http_request req;
+	struct http_body start, kfrom;
 	enum proxy_reason r;
-	size_t used = 0, rest;
+	size_t used = 0, rest, keep = 0;
 	char resp[1024];
-	int n;
+	int n, k;
 
 	hr = http_request_head(t->hbuf, t->hlen, &req);
 	if (hr == HTTP_NEED_MORE && t->hlen < FWD_SNIFF_MAX) {
@@ -805,26 +887,46 @@ static ssize_t fwd_proxy_req_next(struct fwd *f, struct fwd_tcp *t,
 	if (hr == HTTP_NEED_MORE)
 		hr = HTTP_TOO_LARGE;
 	r = proxy_decide_http(&f->pp, hr, &req, &t->dst, t->dport);
+	/* as the first request's (fwd_proxy_sniff()): no placeholder in a
+	 * head or a body of plain HTTP; none of this one was sent yet */
+	if (proxy_reason_allows(r) &&
+	    (k = intercept_leak_scan(f->ic, t->hbuf, req.head_len)) >= 0) {
+		fwd_proxy_leak_log(f, t, k, req.host);
+		r = PROXY_DENY_SECRET_LEAK;
+	}
 	if (proxy_reason_allows(r)) {
 		http_body_init(&t->body, &req);
+		fwd_proxy_body_start(f, t);
+		start = t->body;
 		br = http_body_scan(&t->body, t->hbuf + req.head_len,
 				    t->hlen - req.head_len, &used);
-		if (br == HTTP_MALFORMED) {
+		if (br != HTTP_MALFORMED && t->scan &&
+		    (k = intercept_body_scan(t->scan, &start,
+					     t->hbuf + req.head_len, used,
+					     &keep, &kfrom)) >= 0) {
+			fwd_proxy_leak_log(f, t, k, req.host);
+			r = PROXY_DENY_SECRET_LEAK;
+		} else if (br == HTTP_MALFORMED) {
 			r = PROXY_DENY_HTTP_MALFORMED;
 		} else {
 			fwd_proxy_count(f, t, r, req.host);
 			t->req_done = br == HTTP_OK;
 			t->upgrade = req.upgrade;
 			used += req.head_len;
-			/* an empty pipe takes a head of FWD_SNIFF_MAX whole */
-			if (write(d->pipe[1], t->hbuf, used) != (ssize_t)used) {
+			/* what may start a placeholder waits for the next
+			 * bytes (@held); an empty pipe takes a head of
+			 * FWD_SNIFF_MAX whole */
+			if ((keep && fwd_proxy_hold(t, t->hbuf + used - keep,
+						    keep, &kfrom)) ||
+			    write(d->pipe[1], t->hbuf, used - keep) !=
+			    (ssize_t)(used - keep)) {
 				errno = EIO;
 				return -1;
 			}
 			rest = t->hlen - used;
 			memmove(t->hbuf, t->hbuf + used, rest);
 			t->hlen = rest;
-			return (ssize_t)used;
+			return (ssize_t)(used - keep);
 		}
 	}
 	fwd_proxy_count(f, t, r, hr == HTTP_OK ? req.host : NULL);
@@ -835,6 +937,109 @@ static ssize_t fwd_proxy_req_next(struct fwd *f, struct fwd_tcp *t,
 	}
 	t->hlen = 0;
 	return 0;
+}
+
+/**
+ * fwd_proxy_body_refuse() - refuse a plain-HTTP request whose body, partly
+ * sent already, carries a placeholder
+ * @f:		forwarder
+ * @t:		connection (closed by the caller)
+ * @k:		the secret's index
+ *
+ * The bytes before the placeholder have gone (never a whole placeholder:
+ * h1.c keeps back what may start one), so the destination is reset: the
+ * request never completes. The client gets the 403 if no response is on
+ * its way to it, else a reset too.
+ *
+ * Return: -1 with errno EPROTO
+ */
+static ssize_t fwd_proxy_body_refuse(struct fwd *f, struct fwd_tcp *t, int k)
+{
+	char resp[1024];
+	int n;
+
+	fwd_proxy_leak_log(f, t, k, NULL);
+	fwd_proxy_count(f, t, PROXY_DENY_SECRET_LEAK, NULL);
+	fwd_reset(t->fd[1]);
+	n = proxy_http_403(PROXY_DENY_SECRET_LEAK, NULL, resp, sizeof(resp));
+	if (n > 0 && !t->dir[1].queued &&
+	    send(t->fd[0], resp, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT) == n)
+		shutdown(t->fd[0], SHUT_WR);
+	else
+		fwd_reset(t->fd[0]);
+	errno = EPROTO;
+	return -1;
+}
+
+/**
+ * fwd_proxy_body_read() - read more of a plain-HTTP body searched for
+ * placeholders into the pipe
+ * @f:		forwarder
+ * @from:	the client
+ * @d:		client-to-destination direction
+ * @t:		connection, @t->scan set, its request's body not ended
+ * @room:	bytes the pipe takes
+ *
+ * The body is read, not spliced, and searched with what was kept back
+ * before it (@t->held, given again first); what may start a placeholder
+ * is kept back again, the rest goes into the pipe. A placeholder found
+ * refuses the request (fwd_proxy_body_refuse()).
+ *
+ * Return: bytes put in the pipe, 0 for "ended", -1 with errno set
+ */
+static ssize_t fwd_proxy_body_read(struct fwd *f, int from, struct fwd_dir *d,
+				   struct fwd_tcp *t, size_t room)
+{
+	size_t hl = t->held_len, want, used, keep, out;
+	uint8_t b[FWD_HOLD_MAX + 4096];
+	struct http_body start = hl ? t->held_from : t->body, kfrom;
+	uint64_t op = http_body_opaque(&t->body);
+	enum http_result r;
+	ssize_t n;
+	int k;
+
+	if (room <= hl) {
+		errno = EAGAIN;
+		return -1;
+	}
+	want = sizeof(b) - hl < room - hl ? sizeof(b) - hl : room - hl;
+	if (op && op < want)
+		want = (size_t)op;
+	n = recv(from, b + hl, want, 0);
+	if (n <= 0)
+		return n;
+	if (hl)
+		memcpy(b, t->held, hl);
+	r = http_body_scan(&t->body, b + hl, (size_t)n, &used);
+	if (r == HTTP_MALFORMED) {
+		errno = EPROTO;
+		return -1;
+	}
+	k = intercept_body_scan(t->scan, &start, b, hl + used, &keep, &kfrom);
+	if (k >= 0)
+		return fwd_proxy_body_refuse(f, t, k);
+	if (r == HTTP_OK) {
+		t->req_done = true;	/* bytes after it start the next request */
+		if (fwd_proxy_req_keep(t, b + hl + used, (size_t)n - used)) {
+			errno = EPROTO;
+			return -1;
+		}
+	}
+	out = hl + used - keep;
+	t->held_len = 0;
+	if (keep && fwd_proxy_hold(t, b + out, keep, &kfrom)) {
+		errno = EPROTO;
+		return -1;
+	}
+	if (out && write(d->pipe[1], b, out) != (ssize_t)out) {
+		errno = EIO;
+		return -1;
+	}
+	if (!out) {
+		errno = EAGAIN;		/* all kept back: the next bytes say */
+		return -1;
+	}
+	return (ssize_t)out;
 }
 
 /**
@@ -890,6 +1095,8 @@ static ssize_t fwd_proxy_req_read(struct fwd *f, int from,
 		t->hlen += (size_t)n;
 		return fwd_proxy_req_next(f, t, d);
 	}
+	if (t->scan)
+		return fwd_proxy_body_read(f, from, d, t, room);
 	op = http_body_opaque(&t->body);
 	if (op) {
 		n = splice(from, NULL, d->pipe[1], NULL, op < room ? op : room,

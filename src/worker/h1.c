@@ -54,6 +54,10 @@
  * the routes a prompt injection takes, the values themselves never being
  * in the sandbox is the guarantee.
  *
+ * Its streamed-body path (h1_body()) also searches the bodies of the
+ * proxy's plain-HTTP requests, with every secret refused
+ * (intercept_body_scan()).
+ *
  * The rewriter is pure: no I/O, no allocation beyond its own buffers
  * (bounded), fuzzed (fuzz/fuzz_h1.c).
  */

