@@ -64,62 +64,7 @@ EOF
 t_begin "creation: values read, placeholders and a CA made"
 if ! out=$(in_host env MOAT_TEST_TOKEN="$VALUE" MOAT_UPSTREAM_CA="$WORLD_CA" "$MOAT" create "sec-$S" --policy "$WORLD_DIR/sec.yaml" 2>&1); then
 	not_ok "create a sandbox with secrets" "$out"
-	t_begin "HTTP/2 where the client and the server both speak it"
-# an HTTP/2-only server on port 8443 of every INET address
-nsenter --net="$INET_NETNS" "$WORLD_PYTHON" "$MOAT_SRCDIR/tests/lib/worldsrv.py" --ready "$WORLD_DIR/ready-h2" \
-	--cert "$WORLD_DIR/server.pem" --key "$WORLD_DIR/server.key" "h2s:0.0.0.0:8443:INET {addr}" \
-	>"$WORLD_DIR/srv-h2.log" 2>&1 &
-h2pid=$!
-world_on_destroy kill "$h2pid"
-wait_for 5 test -e "$WORLD_DIR/ready-h2" || not_ok "the HTTP/2 server starts" "$(cat "$WORLD_DIR/srv-h2.log")"
-H2="$C --http2 -w '%{http_version}'"
-# v WHERE VERSION: what /auth answers, then the HTTP version curl used
-v() { printf 'authorised via %s\n%s' "$1" "$2"; }
-assert_eq "$(insb "$H2 -H \"Authorization: Bearer \$API_KEY\" https://api.github.com:8443/auth")" "$(v bearer 2)" "curl over HTTP/2: the secret put into a header"
-assert_eq "$(insb "$H2 -u \"me:\$API_KEY\" https://api.github.com:8443/auth")" "$(v basic 2)" "... Basic credentials"
-assert_eq "$(insb "$H2 \"https://api.github.com:8443/auth?key=\$API_KEY\"")" "$(v query 2)" "... the query"
-assert_eq "$(insb "$H2 --data \"key=\$API_KEY\" https://api.github.com:8443/auth")" "$(v body 2)" "... a body"
-out=$(insb "$C --http2 -i -H \"X-Api-Key: \$API_KEY\" https://example.com:8443/leak-h2a")
-assert_match "$out" "HTTP/2 403" "a placeholder to another host over HTTP/2: 403"
-assert_match "$out" "x-moat-denied: secret-leak" "... x-moat-denied: secret-leak"
-out=$(insb "$C --http2 -i --data \"k=\$API_KEY\" https://example.com:8443/leak-h2b")
-assert_match "$out" "x-moat-denied: secret-leak" "... in a body too"
-out=$(insb "$C --http2 -i \"https://example.com:8443/leak-h2c?k=\$API_KEY\" https://example.com:8443/fine-h2")
-assert_match "$out" "path: /fine-h2" "... the connection's other requests go on"
-assert_eq "$(grep -c 'placeholder arrived' "$WORLD_DIR/srv-h2.log")" 0 "no placeholder reached the HTTP/2 server"
-assert_eq "$(insb "$H2 -H \"X-Api-Key: \$API_KEY\" https://api.github.com/auth")" "$(v header 1.1)" "a server of HTTP/1.1 only: the client is given HTTP/1.1"
-
-t_begin "moat update cannot change the secrets"
-sed 's/hosts: \[api.github.com\]/hosts: [api.github.com, github.com]/' "$WORLD_DIR/sec.yaml" >"$WORLD_DIR/sec-changed.yaml"
-out=$(m update "$SB" --policy "$WORLD_DIR/sec-changed.yaml" 2>&1)
-rc=$?
-assert_ne "$rc" 0 "an update that changes a secret's hosts is refused"
-assert_match "$out" "secrets and intercept: cannot change on a running sandbox" "... saying why"
-assert_eq "$(insb "$C -H \"X-Api-Key: \$API_KEY\" https://api.github.com/auth")" "authorised via header" "... and the secret works as before"
-
-t_begin "moat adopt keeps the CA and the placeholders"
-fp=$(openssl x509 -in "$SD/ca.pem" -noout -fingerprint -sha256)
-pid=$(m inspect "$SB" --json | jq -r .supervisor_pid)
-kill -9 "$pid"
-wait_for 2 proc_gone "$pid"
-out=$(in_host env MOAT_TEST_TOKEN="$VALUE" MOAT_UPSTREAM_CA="$WORLD_CA" "$MOAT" adopt "$SB" 2>&1)
-assert_eq "$out" "$SB" "moat adopt, with the variable in its environment"
-assert_eq "$(openssl x509 -in "$SD/ca.pem" -noout -fingerprint -sha256)" "$fp" "the same CA"
-assert_eq "$(insb 'echo $API_KEY')" "$PH" "the same placeholder"
-assert_eq "$(insb "$C -H \"X-Api-Key: \$API_KEY\" https://api.github.com/auth")" "authorised via header" "the secret is put in again"
-assert_eq "$(insb "$C https://www.example.com/auth")" "authorised via bearer" "... the one from adopt's environment too"
-pid=$(m inspect "$SB" --json | jq -r .supervisor_pid)
-kill -9 "$pid"
-wait_for 2 proc_gone "$pid"
-out=$(in_host env -u MOAT_TEST_TOKEN MOAT_UPSTREAM_CA="$WORLD_CA" "$MOAT" adopt "$SB" 2>&1)
-assert_match "$out" "secret TOKEN: the variable MOAT_TEST_TOKEN is not set" "without the variable, adopt fails and says which"
-assert_eq "$(grep -cF "$VALUE" <<<"$out")" 0 "... never with a value"
-out=$(in_host env MOAT_TEST_TOKEN="$VALUE" MOAT_UPSTREAM_CA="$WORLD_CA" "$MOAT" adopt "$SB" 2>&1)
-assert_eq "$out" "$SB" "with it, adopt succeeds"
-
-# any connection given up (a handshake that never ended) is a bug here
-assert_eq "$(m logs "$SB" 2>&1 | grep 'timeout')" "" "no intercepted connection timed out"
-t_end
+	t_end
 	exit
 fi
 ok "create a sandbox with secrets"
