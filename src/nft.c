@@ -2005,6 +2005,34 @@ static int nft_batch_send(struct mnl_socket *nl, unsigned int portid,
 }
 
 /**
+ * nft_dispatch_elem() - a sandbox's element of one dispatch map, unsent
+ * @k:		index into nft_dispatch_maps[]
+ * @key:	its interface name, zero-padded (the maps keyed by name)
+ * @num:	its number from nft_dispatch_key() (the maps keyed by one)
+ * @e:		set to the element, keyed, not in the set yet: the caller
+ *		adds a verdict if it needs one, then nftnl_set_elem_add()
+ *
+ * Return: the map (table and name set), to free with nftnl_set_free()
+ */
+static struct nftnl_set *nft_dispatch_elem(size_t k, const char key[IFNAMSIZ],
+					   uint32_t num,
+					   struct nftnl_set_elem **e)
+{
+	struct nftnl_set *set = nftnl_set_alloc();
+
+	*e = nftnl_set_elem_alloc();
+	if (!set || !*e)
+		die_oom();
+	nftnl_set_set_str(set, NFTNL_SET_TABLE, NFT_TABLE);
+	nftnl_set_set_str(set, NFTNL_SET_NAME, nft_dispatch_maps[k].map);
+	if (nft_dispatch_maps[k].key != NFT_KEY_IF)
+		nftnl_set_elem_set(*e, NFTNL_SET_ELEM_KEY, &num, sizeof(num));
+	else
+		nftnl_set_elem_set(*e, NFTNL_SET_ELEM_KEY, key, IFNAMSIZ);
+	return set;
+}
+
+/**
  * nft_dispatch_batch() - send dispatch entries in one nfnetlink batch
  * @ifname:	host-side interface
  * @add:	add (NEWSETELEM) or delete (DELSETELEM)
@@ -2044,17 +2072,7 @@ static int nft_dispatch_batch(const char *ifname, bool add, int only)
 			continue;
 		if (!nft_dispatch_key(ifname, k, &num))
 			continue;	/* no entry: its sockets are dropped */
-		set = nftnl_set_alloc();
-		e = nftnl_set_elem_alloc();
-		if (!set || !e)
-			die_oom();
-		nftnl_set_set_str(set, NFTNL_SET_TABLE, NFT_TABLE);
-		nftnl_set_set_str(set, NFTNL_SET_NAME, nft_dispatch_maps[k].map);
-		if (nft_dispatch_maps[k].key != NFT_KEY_IF)
-			nftnl_set_elem_set(e, NFTNL_SET_ELEM_KEY, &num,
-					   sizeof(num));
-		else
-			nftnl_set_elem_set(e, NFTNL_SET_ELEM_KEY, key, sizeof(key));
+		set = nft_dispatch_elem(k, key, num, &e);
 		if (add) {
 			snprintf(chain, sizeof(chain), "%s_%s", ifname,
 				 nft_dispatch_maps[k].suffix);
@@ -2326,17 +2344,7 @@ static void nft_del_entries(struct nft_del_batch *d, const char *ifname)
 
 		if (!nft_dispatch_key(ifname, k, &num))
 			continue;
-		set = nftnl_set_alloc();
-		e = nftnl_set_elem_alloc();
-		if (!set || !e)
-			die_oom();
-		nftnl_set_set_str(set, NFTNL_SET_TABLE, NFT_TABLE);
-		nftnl_set_set_str(set, NFTNL_SET_NAME, nft_dispatch_maps[k].map);
-		if (nft_dispatch_maps[k].key != NFT_KEY_IF)
-			nftnl_set_elem_set(e, NFTNL_SET_ELEM_KEY, &num,
-					   sizeof(num));
-		else
-			nftnl_set_elem_set(e, NFTNL_SET_ELEM_KEY, key, sizeof(key));
+		set = nft_dispatch_elem(k, key, num, &e);
 		nftnl_set_elem_add(set, e);
 		nftnl_set_elems_nlmsg_build_payload(
 			nft_del_hdr(d, NFT_DESTROY_SETELEM), set);
