@@ -2066,7 +2066,7 @@ static int nft_dispatch_batch(const char *ifname, bool add, int only)
 		struct nftnl_set_elem *e;
 		struct nftnl_set *set;
 		struct nlmsghdr *nlh;
-		uint32_t num;
+		uint32_t num = 0;
 
 		if (only >= 0 && (size_t)only != k)
 			continue;
@@ -2340,7 +2340,7 @@ static void nft_del_entries(struct nft_del_batch *d, const char *ifname)
 	for (k = 0; k < NFT_DISPATCH_N; k++) {
 		struct nftnl_set_elem *e;
 		struct nftnl_set *set;
-		uint32_t num;
+		uint32_t num = 0;
 
 		if (!nft_dispatch_key(ifname, k, &num))
 			continue;

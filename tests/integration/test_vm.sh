@@ -316,8 +316,11 @@ assert_eq "$(ip netns pids "moat-vm-$S" | wc -l)" 0 "QEMU stopped by PID, nothin
 # something outside holds the namespace: the TAP must go anyway
 sleep 300 3<"/run/netns/moat-vm-$S" &
 holder=$!
+# the background shell opens the descriptor, then becomes sleep: wait for it
+assert_ok -m "a process outside holds the namespace" wait_for 5 test -e "/proc/$holder/fd/3"
 assert_ok -m "tap0 is there before rm (control)" nsenter --net="/proc/$holder/fd/3" ip link show tap0
 assert_ok -m "moat rm" m rm "vm-$S"
+assert_ok -m "... the namespace still held after rm" test -e "/proc/$holder/fd/3"
 assert_fail -m "tap0 is gone, though the namespace lives on" nsenter --net="/proc/$holder/fd/3" ip link show tap0
 kill "$holder"
 holder=
