@@ -47,34 +47,8 @@ listen() {
 
 # hold NAME NS ADDR PORT: a TCP connection held open from NS, poked by
 # "poke NAME" (0 iff a line sent comes back)
-cat >"$WORLD_DIR/hold.py" <<'PY'
-import socket, sys
-addr, port, path = sys.argv[1], int(sys.argv[2]), sys.argv[3]
-c = socket.create_connection((addr, port), timeout=3)
-c.recv(256)
-srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-srv.bind(path); srv.listen(4)
-n = 0
-while True:
-    k, _ = srv.accept()
-    n += 1
-    line = b"poke-%d\n" % n
-    res = b"FAIL"
-    try:
-        c.settimeout(2)
-        c.sendall(line)
-        buf = b""
-        while line not in buf:
-            d = c.recv(2048)
-            if not d: break
-            buf += d
-        if line in buf: res = b"OK"
-    except OSError:
-        pass
-    k.sendall(res); k.close()
-PY
 hold() {
-	ip netns exec "$2" "$WORLD_PYTHON" -I -S "$WORLD_DIR/hold.py" "$3" "$4" "$WORLD_DIR/$1.sock" \
+	ip netns exec "$2" "$WORLD_PYTHON" -I -S "$MOAT_SRCDIR/tests/lib/hold.py" "$3" "$4" "$WORLD_DIR/$1.sock" \
 		2>>"$WORLD_DIR/hold.err" &
 	pids+=($!)
 	disown $!

@@ -12,7 +12,7 @@
 #                                             140.82.112.3:22 echo, :80, :443]
 #
 # Long-lived TCP and UDP connections (IPv4 and IPv6) are held open from
-# inside the sandbox, as root there, by a small client (hold.py below),
+# inside the sandbox, as root there, by a small client (tests/lib/hold.py),
 # poked over a Unix socket: each poke sends a line and waits for its echo.
 # A cut connection is poked again: root inside cannot revive it.
 #
@@ -32,43 +32,9 @@ v=json.loads(sys.argv[1])
 for k in sys.argv[2].split("."): v=v.get(k) if isinstance(v, dict) else None
 print("" if v is None else json.dumps(v) if isinstance(v,(dict,list,bool)) else v)' "$1" "$2"; }
 
-# hold.py ADDR PORT SOCK tcp|udp: connect, then for each connection on
-# SOCK send a numbered line on the connection and answer OK if it came
-# back within 2 s, else FAIL (the connection is kept either way; the
-# world's UDP servers answer from the same port, one conntrack entry)
-cat >"$WORLD_DIR/hold.py" <<'PY'
-import os, socket, sys
-addr, port, path, proto = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
-if proto == "udp":
-    fam = socket.AF_INET6 if ":" in addr else socket.AF_INET
-    c = socket.socket(fam, socket.SOCK_DGRAM)
-    c.connect((addr, port))
-else:
-    c = socket.create_connection((addr, port), timeout=3)
-    c.recv(256)                         # the server's token
-srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-srv.bind(path); srv.listen(4)
-n = 0
-while True:
-    k, _ = srv.accept()
-    n += 1
-    line = b"poke-%d\n" % n
-    res = b"FAIL"
-    try:
-        c.settimeout(2)
-        c.sendall(line)
-        buf = b""
-        while line not in buf:
-            d = c.recv(2048)
-            if not d: break
-            buf += d
-        if line in buf: res = b"OK"
-    except OSError:
-        pass
-    k.sendall(res); k.close()
-PY
+# held connections: tests/lib/hold.py (a TCP or UDP connection, poked)
 hold() {	# hold NAME ADDR PORT [NS [udp]]: a held connection from a sandbox
-	ip netns exec "${4:-$U}" python3 -I -S "$WORLD_DIR/hold.py" "$2" "$3" "$WORLD_DIR/$1.sock" "${5:-tcp}" \
+	ip netns exec "${4:-$U}" python3 -I -S "$MOAT_SRCDIR/tests/lib/hold.py" "$2" "$3" "$WORLD_DIR/$1.sock" "${5:-tcp}" \
 		2>>"$WORLD_DIR/hold.err" &
 	world_on_destroy kill $!
 	disown $!
