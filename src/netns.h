@@ -27,6 +27,9 @@ int netns_open(const char *path);
 int netns_enter(int nsfd);
 int netns_open_in(int nsfd, const char *path, int flags);
 int netns_sysctl(int nsfd, const char *key, const char *val);
+int netns_sysctl_root(void);
+int netns_sysctl_at(int dirfd, const char *key, const char *val,
+		    bool if_differs);
 int netns_sysctl_read(int nsfd, const char *key, char *buf, size_t len);
 int netns_open_net(const char *path);
 int netns_ident_fd(int fd, struct netns_ident *id);

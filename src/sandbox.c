@@ -530,6 +530,93 @@ static int sandbox_nft_del(const struct sb_state *s,
 }
 
 /**
+ * sandbox_sysctl_set() - set one sysctl, or say which could not be
+ * @root:	netns_sysctl_root(), or its -errno
+ * @key:	"net/ipv4/ip_forward"
+ * @val:	value
+ * @how:	SYSCTL_* flags: SYSCTL_OPTIONAL, a missing key (no IPv6 in the
+ *		kernel) is no error; SYSCTL_IF_DIFFERS, see netns_sysctl_at()
+ *
+ * Return: 0, or -1 after printing which setting failed
+ */
+#define SYSCTL_OPTIONAL		1
+#define SYSCTL_IF_DIFFERS	2
+static int sandbox_sysctl_set(int root, const char *key, const char *val,
+			      int how)
+{
+	int err = root < 0 ? root :
+		  netns_sysctl_at(root, key, val, how & SYSCTL_IF_DIFFERS);
+
+	if (!err || (err == -ENOENT && (how & SYSCTL_OPTIONAL)))
+		return 0;
+	msg_err("cannot set %s: %s", key, strerror(-err));
+	return -1;
+}
+
+/**
+ * struct sb_sysctl_inside - what sandbox_sysctls_inside() sets
+ * @s:		record
+ * @filtered:	the sandbox's network is filtered
+ * @root:	netns_sysctl_root(), or its -errno
+ */
+struct sb_sysctl_inside {
+	const struct sb_state *s;
+	bool filtered;
+	int root;
+};
+
+/**
+ * sandbox_sysctls_inside() - the sandbox-side settings of sandbox_sysctls()
+ * @arg:	struct sb_sysctl_inside
+ *
+ * Runs with the thread in the sandbox's namespace (netns_run_in()): the
+ * keys are looked up as that namespace sees them.
+ *
+ * Return: 0, or 1 after printing which setting failed (netns_run_in()'s
+ *	   own failures are negative)
+ */
+static int sandbox_sysctls_inside(void *arg)
+{
+	const struct sb_sysctl_inside *a = arg;
+	const struct sb_state *s = a->s;
+	char key[64];
+
+	if (s->attached) {
+		/* someone else's namespace: only what goes with moat's own
+		 * interface; the replies of loopback DNS (nft.c) arrive on it
+		 * addressed to 127.0.0.0/8 */
+		snprintf(key, sizeof(key), "net/ipv4/conf/%s/route_localnet",
+			 s->inner);
+		if (a->filtered && sandbox_sysctl_set(a->root, key, "1", 0))
+			return 1;
+		snprintf(key, sizeof(key), "net/ipv6/conf/%s/disable_ipv6",
+			 s->inner);
+		if (!s->has_v6 &&
+		    sandbox_sysctl_set(a->root, key, "1", SYSCTL_OPTIONAL))
+			return 1;
+		return 0;
+	}
+
+	/* ICMP echo sockets for every group, so that an unprivileged ping
+	 * works where the policy allows ICMP (no raw socket, no capability:
+	 * the kernel builds the header, the host's chains judge the packet
+	 * as any other)
+	 */
+	if (sandbox_sysctl_set(a->root, "net/ipv4/ping_group_range",
+			       "0 2147483647", 0))
+		return 1;
+
+	/* IPv6 off unless configured (the host side refuses it anyway) */
+	if (!s->has_v6 &&
+	    (sandbox_sysctl_set(a->root, "net/ipv6/conf/all/disable_ipv6", "1",
+				SYSCTL_OPTIONAL) ||
+	     sandbox_sysctl_set(a->root, "net/ipv6/conf/default/disable_ipv6",
+				"1", SYSCTL_OPTIONAL)))
+		return 1;
+	return 0;
+}
+
+/**
  * sandbox_sysctls() - host- and sandbox-side kernel settings
  * @s:		record
  * @nsfd:	sandbox namespace
@@ -545,11 +632,22 @@ static int sandbox_nft_del(const struct sb_state *s,
  * route_localnet (network filtered: loopback DNS, nft.c), and IPv6 off
  * on it when the sandbox has none.
  *
+ * Both sides' keys are looked up in a proc instance of moat's own
+ * (netns_sysctl_root(): through the shared /proc, a path through
+ * /proc/sys/net/ipv4 costs a walk that grows with the number of
+ * namespaces), and forwarding is written only when it is off (a write of
+ * IPv6 forwarding walks every interface of the host, changed or not).
+ *
  * Return: 0, or -1 after printing which setting failed
  */
 static int sandbox_sysctls(const struct sb_state *s, int nsfd)
 {
-	bool filtered = !strcmp(s->mode, net_mode_name(NET_FILTERED));
+	autoclose int root = netns_sysctl_root();
+	struct sb_sysctl_inside in = {
+		.s = s,
+		.filtered = !strcmp(s->mode, net_mode_name(NET_FILTERED)),
+		.root = root,
+	};
 	static const char *const host4[][2] = {
 		{ "rp_filter", "1" }, { "src_valid_mark", "1" },
 		{ "route_localnet", "0" },
@@ -564,69 +662,42 @@ static int sandbox_sysctls(const struct sb_state *s, int nsfd)
 	for (i = 0; i < ARRAY_SIZE(host4); i++) {
 		snprintf(key, sizeof(key), "net/ipv4/conf/%s/%s", s->ifname,
 			 host4[i][0]);
-		err = netns_sysctl(-1, key, host4[i][1]);
-		if (err)
-			goto fail;
+		if (sandbox_sysctl_set(root, key, host4[i][1], 0))
+			return -1;
 	}
 	snprintf(key, sizeof(key), "net/ipv6/conf/%s/disable_ipv6", s->ifname);
-	err = netns_sysctl(-1, key, s->has_v6 ? "0" : "1");
-	if (err && err != -ENOENT)
-		goto fail;
+	if (sandbox_sysctl_set(root, key, s->has_v6 ? "0" : "1",
+			       SYSCTL_OPTIONAL))
+		return -1;
 	if (s->has_v6) {
-		snprintf(key, sizeof(key), "net/ipv6/conf/%s/accept_ra", s->ifname);
-		if ((err = netns_sysctl(-1, key, "0")))
-			goto fail;
+		snprintf(key, sizeof(key), "net/ipv6/conf/%s/accept_ra",
+			 s->ifname);
+		if (sandbox_sysctl_set(root, key, "0", 0))
+			return -1;
 		snprintf(key, sizeof(key), "net/ipv6/conf/%s/accept_redirects",
 			 s->ifname);
-		if ((err = netns_sysctl(-1, key, "0")))
-			goto fail;
+		if (sandbox_sysctl_set(root, key, "0", 0))
+			return -1;
 	}
 
 	/* moat routes for its sandboxes, as Docker does (docs/HOST.md) */
-	if ((err = netns_sysctl(-1, strcpy(key, "net/ipv4/ip_forward"), "1")))
-		goto fail;
+	if (sandbox_sysctl_set(root, "net/ipv4/ip_forward", "1",
+			       SYSCTL_IF_DIFFERS))
+		return -1;
 	if (s->has_v6 &&
-	    (err = netns_sysctl(-1, strcpy(key, "net/ipv6/conf/all/forwarding"), "1")))
-		goto fail;
+	    sandbox_sysctl_set(root, "net/ipv6/conf/all/forwarding", "1",
+			       SYSCTL_IF_DIFFERS))
+		return -1;
 
-	if (s->attached) {
-		/* someone else's namespace: only what goes with moat's own
-		 * interface; the replies of loopback DNS (nft.c) arrive on it
-		 * addressed to 127.0.0.0/8 */
-		snprintf(key, sizeof(key), "net/ipv4/conf/%s/route_localnet",
-			 s->inner);
-		if (filtered && (err = netns_sysctl(nsfd, key, "1")))
-			goto fail;
-		snprintf(key, sizeof(key), "net/ipv6/conf/%s/disable_ipv6",
-			 s->inner);
-		if (!s->has_v6 && (err = netns_sysctl(nsfd, key, "1")) &&
-		    err != -ENOENT)
-			goto fail;
-		return 0;
-	}
-
-	/* inside: ICMP echo sockets for every group, so that an unprivileged
-	 * ping works where the policy allows ICMP (no raw socket, no
-	 * capability: the kernel builds the header, the host's chains judge
-	 * the packet as any other)
-	 */
-	if ((err = netns_sysctl(nsfd, strcpy(key, "net/ipv4/ping_group_range"),
-				"0 2147483647")))
-		goto fail;
-
-	/* inside: IPv6 off unless configured (the host side refuses it anyway) */
-	if (!s->has_v6) {
-		if ((err = netns_sysctl(nsfd, strcpy(key, "net/ipv6/conf/all/disable_ipv6"), "1")) &&
-		    err != -ENOENT)
-			goto fail;
-		if ((err = netns_sysctl(nsfd, strcpy(key, "net/ipv6/conf/default/disable_ipv6"), "1")) &&
-		    err != -ENOENT)
-			goto fail;
+	err = netns_run_in(nsfd, sandbox_sysctls_inside, &in);
+	if (err > 0)
+		return -1;
+	if (err < 0) {
+		msg_err("cannot enter the sandbox's namespace: %s",
+			strerror(-err));
+		return -1;
 	}
 	return 0;
-fail:
-	msg_err("cannot set %s: %s", key, strerror(-err));
-	return -1;
 }
 
 /**
