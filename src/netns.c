@@ -50,6 +50,11 @@
  * and netns_sysctl_read() therefore setns() into the target namespace, open
  * the file, setns() back, and only then read or write it (netns_open_in(),
  * which also opens /dev/net/tun for a sandbox's TAP device: link.c).
+ * For many writes at once (a sandbox's creation), netns_sysctl_root() gives
+ * the sys directory of a proc instance of moat's own, and netns_sysctl_at()
+ * writes below it as the calling thread's current namespace sees it: the
+ * shared proc mount's lookups of net/ipv4 grow with the number of
+ * namespaces on the machine, a private instance's do not.
  *
  * Namespaces made by others ("moat attach": a container's): moat keeps
  * no reference to them, neither a descriptor nor a mount, so that such a
