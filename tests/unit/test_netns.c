@@ -74,11 +74,33 @@ static void test_netns_old(int dir, const char *name)
 /**
  * test_netns_at() - writes, the same value left alone, bad keys refused
  * @state:	unused
+ *
+ * Whether a write happened is told by the file's time, set far in the
+ * past before each call.
  */
 static void test_netns_at(void **state)
 {
+	static const struct {
+		const char *before;
+		const char *val;
+		bool if_differs;
+		const char *after;
+		bool written;
+	} cases[] = {
+		/* a plain write: at offset 0, whatever the file held */
+		{ "0\n", "1", false, "1\n", true },
+		{ "1\n", "1", false, "1\n", true },
+		/* if_differs: the same value is not written, another is */
+		{ "1\n", "1", true, "1\n", false },
+		{ "1\n", "2", true, "2\n", true },
+		/* a prefix of the value is not the value */
+		{ "0 2147483647\n", "0", true, "0 2147483647\n", true },
+		{ "0 2147483647\n", "1 2147483647", true, "1 2147483647\n", true },
+		{ "0 2147483647\n", "0 2147483647", true, "0 2147483647\n", false },
+	};
 	char tmpl[] = "/tmp/moat-test-netns.XXXXXX", buf[64];
 	struct stat st;
+	size_t i;
 	int dir;
 
 	(void)state;
@@ -87,35 +109,16 @@ static void test_netns_at(void **state)
 	assert_true(dir >= 0);
 	assert_int_equal(mkdirat(dir, "conf", 0700), 0);
 
-	/* a plain write: at offset 0, whatever the file held */
-	test_netns_file(dir, "conf/x", "0\n");
-	assert_int_equal(netns_sysctl_at(dir, "conf/x", "1", false), 0);
-	test_netns_read(dir, "conf/x", buf);
-	assert_string_equal(buf, "1\n");
-
-	/* if_differs: the same value is not written (the file's time stays
-	 * where it was set), another one is */
-	test_netns_file(dir, "conf/x", "1\n");
-	test_netns_old(dir, "conf/x");
-	assert_int_equal(netns_sysctl_at(dir, "conf/x", "1", true), 0);
-	assert_int_equal(fstatat(dir, "conf/x", &st, 0), 0);
-	assert_int_equal(st.st_mtim.tv_sec, 1000);
-	assert_int_equal(netns_sysctl_at(dir, "conf/x", "1", false), 0);
-	assert_int_equal(fstatat(dir, "conf/x", &st, 0), 0);
-	assert_true(st.st_mtim.tv_sec > 1000);
-	assert_int_equal(netns_sysctl_at(dir, "conf/x", "2", true), 0);
-	test_netns_read(dir, "conf/x", buf);
-	assert_string_equal(buf, "2\n");
-	/* a prefix of the value is not the value */
-	test_netns_file(dir, "conf/x", "0 2147483647\n");
-	test_netns_old(dir, "conf/x");
-	assert_int_equal(netns_sysctl_at(dir, "conf/x", "0", true), 0);
-	assert_int_equal(fstatat(dir, "conf/x", &st, 0), 0);
-	assert_true(st.st_mtim.tv_sec > 1000);
-	test_netns_file(dir, "conf/x", "0 2147483647\n");
-	assert_int_equal(netns_sysctl_at(dir, "conf/x", "1 2147483647", true), 0);
-	test_netns_read(dir, "conf/x", buf);
-	assert_string_equal(buf, "1 2147483647\n");
+	for (i = 0; i < ARRAY_SIZE(cases); i++) {
+		test_netns_file(dir, "conf/x", cases[i].before);
+		test_netns_old(dir, "conf/x");
+		assert_int_equal(netns_sysctl_at(dir, "conf/x", cases[i].val,
+						 cases[i].if_differs), 0);
+		test_netns_read(dir, "conf/x", buf);
+		assert_string_equal(buf, cases[i].after);
+		assert_int_equal(fstatat(dir, "conf/x", &st, 0), 0);
+		assert_int_equal(st.st_mtim.tv_sec > 1000, cases[i].written);
+	}
 
 	assert_int_equal(netns_sysctl_at(dir, "conf/none", "1", false), -ENOENT);
 	assert_int_equal(netns_sysctl_at(dir, "../x", "1", false), -EINVAL);
