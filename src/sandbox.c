@@ -566,6 +566,28 @@ struct sb_sysctl_inside {
 };
 
 /**
+ * sandbox_sysctl_ll() - no link-local address generated on the sandbox's
+ * interface, when it has IPv6 (not with a TAP: eth0 has no address)
+ * @a:		what sandbox_sysctls_inside() sets
+ *
+ * The interface gets one the host knows instead (sandbox_setup_net():
+ * nft.c accepts neighbour discovery from it only). Set while the link is
+ * down, before its addresses.
+ *
+ * Return: 0, or -1 after printing why
+ */
+static int sandbox_sysctl_ll(const struct sb_sysctl_inside *a)
+{
+	char key[64];
+
+	if (!a->s->has_v6 || *a->s->tap)
+		return 0;
+	snprintf(key, sizeof(key), "net/ipv6/conf/%s/addr_gen_mode",
+		 a->s->inner);
+	return sandbox_sysctl_set(a->root, key, "1", 0);
+}
+
+/**
  * sandbox_sysctls_inside() - the sandbox-side settings of sandbox_sysctls()
  * @arg:	struct sb_sysctl_inside
  *
@@ -594,7 +616,7 @@ static int sandbox_sysctls_inside(void *arg)
 		if (!s->has_v6 &&
 		    sandbox_sysctl_set(a->root, key, "1", SYSCTL_OPTIONAL))
 			return 1;
-		return 0;
+		return sandbox_sysctl_ll(a) ? 1 : 0;
 	}
 
 	/* ICMP echo sockets for every group, so that an unprivileged ping
@@ -606,14 +628,15 @@ static int sandbox_sysctls_inside(void *arg)
 			       "0 2147483647", 0))
 		return 1;
 
-	/* IPv6 off unless configured (the host side refuses it anyway) */
-	if (!s->has_v6 &&
+	/* IPv6 off unless configured (the host side refuses it anyway), and
+	 * off for a guest's TAP (sandbox_setup_tap()) */
+	if ((!s->has_v6 || *s->tap) &&
 	    (sandbox_sysctl_set(a->root, "net/ipv6/conf/all/disable_ipv6", "1",
 				SYSCTL_OPTIONAL) ||
 	     sandbox_sysctl_set(a->root, "net/ipv6/conf/default/disable_ipv6",
 				"1", SYSCTL_OPTIONAL)))
 		return 1;
-	return 0;
+	return sandbox_sysctl_ll(a) ? 1 : 0;
 }
 
 /**
@@ -773,7 +796,8 @@ static int sandbox_inner_dns(const struct sb_state *s, struct link_ctx *in,
  *
  * eth0 gets no address and the namespace no IPv6 (its stack would send
  * router solicitations and reports from eth0's MAC, which the host drops
- * as spoofed): the guest is the sandbox's only host. The TAP is up before
+ * as spoofed; sandbox_sysctls() turns it off): the guest is the
+ * sandbox's only host. The TAP is up before
  * any VMM attaches, as QEMU with "script=no" and Firecracker expect.
  *
  * Return: 0, or -1 after printing why
@@ -781,17 +805,8 @@ static int sandbox_inner_dns(const struct sb_state *s, struct link_ctx *in,
 static int sandbox_setup_tap(const struct sb_state *s, struct link_ctx *in,
 			     int nsfd)
 {
-	static const char *const off[] = { "net/ipv6/conf/all/disable_ipv6",
-					   "net/ipv6/conf/default/disable_ipv6" };
-	size_t i;
 	int err;
 
-	for (i = 0; i < ARRAY_SIZE(off); i++)
-		if ((err = netns_sysctl(nsfd, off[i], "1")) && err != -ENOENT) {
-			msg_err("cannot set %s in the sandbox: %s", off[i],
-				strerror(-err));
-			return -1;
-		}
 	if ((err = link_tap_add(nsfd, s->tap, s->tap_owner))) {
 		msg_err("cannot create the TAP device %s: %s", s->tap,
 			strerror(-err));
@@ -949,7 +964,6 @@ static int sandbox_setup_net(const struct moat_config *c,
 			     const struct policy *pol, int nsfd)
 {
 	struct link_ctx *host = NULL, *in = NULL;
-	char key[128];
 	struct prefix a;
 	int err, ret = -1;
 
@@ -1013,14 +1027,8 @@ static int sandbox_setup_net(const struct moat_config *c,
 		if ((err = link_addr_add(in, s->inner, &a, true)))
 			goto addr_fail;
 		/* a link-local address the host knows (nft.c accepts
-		 * neighbour discovery from it only): none generated */
-		snprintf(key, sizeof(key), "net/ipv6/conf/%s/addr_gen_mode",
-			 s->inner);
-		if ((err = netns_sysctl(nsfd, key, "1"))) {
-			msg_err("cannot set the sandbox's addr_gen_mode: %s",
-				strerror(-err));
-			goto out;
-		}
+		 * neighbour discovery from it only): none generated
+		 * (sandbox_sysctl_ll()) */
 		if (prefix_parse(NFT_SANDBOX_LL, &a, false)) {
 			err = -EINVAL;
 			goto addr_fail;
