@@ -258,6 +258,57 @@ timeout 5 sh -c 'echo go >"$1"' _ "$P/go"
 wait "$est"
 assert_eq "$(cat "$P/est.out")" still-here "the connection made before expiry still works"
 
+t_begin "six resolvers at once in one sandbox"
+sandbox six
+# six threads, each 40 lookups as a C library makes them: one socket per
+# lookup, its A and AAAA queries sent back to back, both answers awaited
+# (480 messages: within the flows pace's burst of 1024); every lookup must
+# get both answers, the A one the right address, whatever upstream
+# sockets the interceptor reuses between them
+out=$(in_ns "moat-six-$S" python3 - <<'EOF2' 2>&1
+import random, socket, struct, threading
+bad = []
+def lookup(name):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.settimeout(3)
+    ids = {}
+    for t in (1, 28):
+        i = random.getrandbits(16)
+        ids[i] = t
+        q = b''.join(bytes([len(l)]) + l.encode() for l in name.split('.')) + b'\0'
+        s.sendto(struct.pack('>HHHHHH', i, 0x0100, 1, 0, 0, 0) + q + struct.pack('>HH', t, 1), ('8.8.8.8', 53))
+    got = {}
+    try:
+        while len(got) < 2:
+            d = s.recv(4096)
+            i = struct.unpack('>H', d[:2])[0]
+            if i in ids:
+                got[ids[i]] = d
+    except socket.timeout:
+        return 'timeout'
+    finally:
+        s.close()
+    if any(d[3] & 15 for d in got.values()):
+        return 'rcode'
+    if socket.inet_aton('93.184.216.34') not in got[1]:
+        return 'wrong A'
+    return None
+def run():
+    for _ in range(40):
+        r = lookup('example.com')
+        if r:
+            bad.append(r)
+th = [threading.Thread(target=run) for _ in range(6)]
+for t in th:
+    t.start()
+for t in th:
+    t.join()
+print('failed %d: %s' % (len(bad), sorted(set(bad))))
+EOF2
+)
+assert_eq "$out" "failed 0: []" "240 lookups (A and AAAA) by six threads at once: all answered"
+assert_eq "$(dnsctr six upstream_timeout_total)" 0 "... none waited for a lost upstream answer"
+
 t_begin "a flood from one sandbox; another still resolves"
 sandbox flood --dns-upstream 192.0.2.53
 sandbox calm
