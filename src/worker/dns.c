@@ -110,6 +110,7 @@ static const char *const dns_ctr_names[DNS_C_COUNT] = {
 	[DNS_C_TIMEOUT]		= "upstream_timeout_total",
 	[DNS_C_OVERLOAD]	= "overload_total",
 	[DNS_C_MALFORMED]	= "malformed_total",
+	[DNS_C_UP_SOCKETS]	= "upstream_sockets_total",
 };
 
 /**
@@ -604,6 +605,7 @@ static int dns_q_send(struct dns *d, unsigned qi)
 	q->fd = dns_up_socket(d, up->ss_family, q->tcpup ? SOCK_STREAM : SOCK_DGRAM);
 	if (q->fd < 0)
 		return -1;
+	d->ctr[DNS_C_UP_SOCKETS]++;
 	q->fd_up = q->up;
 	q->fd_uses = 1;
 	q->fd_born = dns_now_us();

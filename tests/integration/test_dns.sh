@@ -308,6 +308,12 @@ EOF2
 )
 assert_eq "$out" "failed 0: []" "240 lookups (A and AAAA) by six threads at once: all answered"
 assert_eq "$(dnsctr six upstream_timeout_total)" 0 "... none waited for a lost upstream answer"
+fw=$(dnsctr six forwarded_total) us=$(dnsctr six upstream_sockets_total)
+if [ "${us:-0}" -ge 1 ] && [ "$((us * 2))" -le "${fw:-0}" ]; then
+	ok "... upstream sockets reused: $us for $fw forwarded queries"
+else
+	not_ok "... upstream sockets reused" "$us sockets for $fw forwarded queries"
+fi
 
 t_begin "a flood from one sandbox; another still resolves"
 sandbox flood --dns-upstream 192.0.2.53

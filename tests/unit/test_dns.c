@@ -257,26 +257,23 @@ static void test_decisions(void **state)
 }
 
 /**
- * answer_for() - make an upstream answer for outstanding query 0
+ * outstanding() - make query 0 one the interceptor forwarded: NAME A IN,
+ * ID 777, from client ID 4242 over UDP (e->sp[0])
  * @e:		environment
  * @name:	question
- * @rrs:	answer records, presentation form, NULL-terminated
  *
- * Return: the client's parsed answer (caller frees), or NULL
+ * Return: the query as a packet (the caller frees it); its wire form is
+ *	   query 0's message
  */
-static ldns_pkt *answer_for(struct env *e, const char *name, const char *const *rrs)
+static ldns_pkt *outstanding(struct env *e, const char *name)
 {
-	ldns_pkt *q = NULL, *a, *r = NULL;
-	uint8_t *wire = NULL, buf[8192];
 	struct dns_q *dq = &e->d->q[0];
-	size_t len;
-	ssize_t n;
+	ldns_pkt *q = NULL;
 
 	assert_int_equal(ldns_pkt_query_new_frm_str(&q, name, LDNS_RR_TYPE_A,
 						    LDNS_RR_CLASS_IN, LDNS_RD),
 			 LDNS_STATUS_OK);
 	ldns_pkt_set_id(q, 777);
-	/* the query as the interceptor would have forwarded it */
 	memset(dq, 0, sizeof(*dq));
 	dq->fd = -1;
 	dq->id = 777;
@@ -286,6 +283,26 @@ static ldns_pkt *answer_for(struct env *e, const char *name, const char *const *
 	dq->qtype = LDNS_RR_TYPE_A;
 	assert_int_equal(names_fold(name, dq->qname, sizeof(dq->qname)), 0);
 	assert_int_equal(ldns_pkt2wire(&dq->msg, q, &dq->len), LDNS_STATUS_OK);
+	return q;
+}
+
+/**
+ * answer_for() - make an upstream answer for outstanding query 0
+ * @e:		environment
+ * @name:	question
+ * @rrs:	answer records, presentation form, NULL-terminated
+ *
+ * Return: the client's parsed answer (caller frees), or NULL
+ */
+static ldns_pkt *answer_for(struct env *e, const char *name, const char *const *rrs)
+{
+	/* the query as the interceptor would have forwarded it */
+	ldns_pkt *q = outstanding(e, name), *a, *r = NULL;
+	uint8_t *wire = NULL, buf[8192];
+	struct dns_q *dq = &e->d->q[0];
+	size_t len;
+	ssize_t n;
+
 	a = ldns_pkt_clone(q);
 	ldns_pkt_set_qr(a, true);
 	for (; *rrs; rrs++) {
@@ -323,8 +340,8 @@ static void test_answer_match(void **state)
 {
 	struct env *e = env_new("version: 1\n", true);
 	struct dns_q *dq = &e->d->q[0];
-	ldns_pkt *q = NULL;
-	uint8_t *qw = NULL, a[512], buf[512];
+	ldns_pkt *q;
+	uint8_t *qw, a[512], buf[512];
 	size_t qlen;
 	ssize_t n;
 	/* offsets in the wire form: name at 12, "\6GitHub\3com\0", then
@@ -341,22 +358,10 @@ static void test_answer_match(void **state)
 	size_t i;
 
 	(void)state;
-	assert_int_equal(ldns_pkt_query_new_frm_str(&q, "GitHub.com", LDNS_RR_TYPE_A,
-						    LDNS_RR_CLASS_IN, LDNS_RD),
-			 LDNS_STATUS_OK);
-	ldns_pkt_set_id(q, 777);
-	assert_int_equal(ldns_pkt2wire(&qw, q, &qlen), LDNS_STATUS_OK);
+	q = outstanding(e, "GitHub.com");
+	qw = dq->msg;
+	qlen = dq->len;
 	assert_int_equal(qlen, 12 + 16);
-	memset(dq, 0, sizeof(*dq));
-	dq->fd = -1;
-	dq->id = 777;
-	dq->cid = 4242;
-	dq->lfd = e->sp[0];
-	dq->maxlen = 512;
-	dq->qtype = LDNS_RR_TYPE_A;
-	snprintf(dq->qname, sizeof(dq->qname), "github.com");
-	dq->msg = qw;
-	dq->len = qlen;
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		memcpy(a, qw, qlen);
 		a[2] |= 0x80;			/* QR */
