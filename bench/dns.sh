@@ -8,15 +8,17 @@
 # against the upstream; QPS and latency p50/p99, and the interceptor with a
 # domain allow rule, so that every answer is pinned before it is released;
 # and each forwarder's CPU time per query answered in the saturating runs
-# (moat: its supervisor's core and worker), which the other work on a
-# shared machine moves much less than the QPS.
+# (moat: its supervisor's core and worker), and their system calls per
+# query (with perf installed), which the other work on a shared machine
+# moves much less than the QPS.
 #
 #   sudo bench/dns.sh [--quick] [--out FILE]
 #
 # --quick: 5 s per run instead of 20.
 # Saturating runs (-c 4 -q 200) give QPS; their latencies are mostly
 # queueing. A second set at a light fixed load gives the added latency.
-# Needs: scripts/install-deps.sh --bench (dnsperf, unbound, dnsmasq, jq).
+# Needs: scripts/install-deps.sh --bench (dnsperf, unbound, dnsmasq, jq);
+# perf, if installed, for the system calls per query.
 #
 # Topology (every namespace made here, random suffix, removed at exit):
 #
@@ -44,7 +46,7 @@ while [ $# -gt 0 ]; do
 	case $1 in
 	--quick) quick=1 ;;
 	--out) out=$2; shift ;;
-	-h | --help) sed -n '3,33p' "$0"; exit 0 ;;
+	-h | --help) sed -n '3,39p' "$0"; exit 0 ;;
 	*) echo "bench/dns.sh: unknown option $1" >&2; exit 2 ;;
 	esac
 	shift
@@ -151,26 +153,40 @@ cpu_ns() {
 
 # run LABEL NS SERVER PORT [DNSPERF_ARGS]: one dnsperf run; QPS, latency
 # percentiles (default: saturate, -c 4 -q 200) and, with PIDS set, the
-# forwarder's CPU time per query answered (a figure that other work on the
-# two cores moves much less than QPS)
+# forwarder's CPU time and system calls per query answered (figures that
+# other work on the two cores moves much less than QPS)
 run() {
-	local label=$1 ns=$2 server=$3 port=$4 f=$R/$1 c0=0 c1 nq cpu=-
+	local label=$1 ns=$2 server=$3 port=$4 f=$R/$1 c0=0 c1 nq n p cpu=- sc=- pst=()
 	shift 4
 	[ $# -gt 0 ] || set -- -c 4 -q 200
 	log "dnsperf: $label"
-	[ -n "${PIDS:-}" ] && c0=$(cpu_ns "$PIDS")
+	if [ -n "${PIDS:-}" ]; then
+		c0=$(cpu_ns "$PIDS")
+		if command -v perf >/dev/null; then
+			# over the run's length (dnsperf -l), beside it; one perf
+			# per process (given a list, perf 6.1 counted only some)
+			for p in $PIDS $(for q in $PIDS; do pgrep -P "$q"; done); do
+				perf stat -x, -e raw_syscalls:sys_enter -o "$f.sc.$p" \
+					-p "$p" -- sleep "$secs" &
+				pst+=($!)
+			done
+		fi
+	fi
 	in_ns "$ns" dnsperf -s "$server" -p "$port" -d "$BENCH_DIR/queries" \
 		-l "$secs" -t 2 -v "$@" >"$f.out" 2>&1 || true
 	if [ -n "${PIDS:-}" ]; then
 		c1=$(cpu_ns "$PIDS")
 		nq=$(awk '/Queries completed/ { print $3 }' "$f.out")
+		for p in "${pst[@]}"; do wait "$p" || true; done
 		[ "${nq:-0}" -gt 0 ] && cpu=$(python3 -c "import sys; print('%.1f' % ((int(sys.argv[1]) - int(sys.argv[2])) / 1000 / int(sys.argv[3])))" "$c1" "$c0" "$nq")
+		n=$(cat "$f".sc.* 2>/dev/null | awk -F, '/sys_enter/ { n += $1; k++ } END { if (k) print n }')
+		[ "${nq:-0}" -gt 0 ] && [ -n "$n" ] && sc=$(python3 -c "import sys; print('%.2f' % (int(sys.argv[1]) / int(sys.argv[2])))" "$n" "$nq")
 	fi
 	# -v prints one line per query: "> NOERROR q1.bench.example A 0.000123"
 	awk '$1 == ">" { print $NF * 1000 }' "$f.out" >"$f.lat"
 	qps=$(awk '/Queries per second/ { print $4 }' "$f.out")
 	lost=$(awk '/Queries lost/ { print $3 }' "$f.out")
-	echo "| $label | ${qps:-?} | $(pct 50 "$f.lat") | $(pct 99 "$f.lat") | ${lost:-?} | $cpu |"
+	echo "| $label | ${qps:-?} | $(pct 50 "$f.lat") | $(pct 99 "$f.lat") | ${lost:-?} | $cpu | $sc |"
 	echo "${qps:-0}" >"$f.qps"
 	echo "$cpu" >"$f.cpu"
 	pct 99 "$f.lat" >"$f.p99"
@@ -182,8 +198,8 @@ SV_P=$(moat inspect "$SP" --json | jq -r .supervisor_pid)
 {
 	echo "# DNS forwarding, $(date -u +%F) ($secs s per run, $NAMES names, dnsperf -c 4 -q 200)"
 	echo
-	echo "| path | QPS | p50 ms | p99 ms | lost | forwarder CPU us/query |"
-	echo "|---|---|---|---|---|---|"
+	echo "| path | QPS | p50 ms | p99 ms | lost | forwarder CPU us/query | system calls/query |"
+	echo "|---|---|---|---|---|---|---|"
 	PIDS='' run direct "$C" 8.8.8.8 53
 	PIDS=$FWD_PID run dnsmasq "$C" 10.233.0.1 53
 	PIDS=$UNB_PID run unbound "$C" 10.233.0.1 5300
@@ -201,8 +217,8 @@ SV_P=$(moat inspect "$SP" --json | jq -r .supervisor_pid)
 	echo
 	echo "Latency at a light load (dnsperf -c 1 -q 10 -Q 2000: 2000 queries/s):"
 	echo
-	echo "| path | QPS | p50 ms | p99 ms | lost | forwarder CPU us/query |"
-	echo "|---|---|---|---|---|---|"
+	echo "| path | QPS | p50 ms | p99 ms | lost | forwarder CPU us/query | system calls/query |"
+	echo "|---|---|---|---|---|---|---|"
 	PIDS=''
 	run direct-light "$C" 8.8.8.8 53 -c 1 -q 10 -Q 2000
 	run moat-light "$SBNS" 8.8.8.8 53 -c 1 -q 10 -Q 2000
@@ -217,7 +233,7 @@ SV_P=$(moat inspect "$SP" --json | jq -r .supervisor_pid)
 	echo "upstream answer to pinned set element (light load, supervisor's clock):" \
 	     "$(moat stats "$SP" --json | jq -r '.sandboxes[0].supervisor.dns.pin_latency_seconds | "p50 \(.p50 * 1e6 | round) µs, p99 \(.p99 * 1e6 | round) µs, max \(.max * 1e6 | round) µs over \(.samples) answers"')"
 	echo
-	echo "interceptor counters (pinning sandbox): $(moat stats "$SP" --json | jq -c '.sandboxes[0].supervisor.dns | {forwarded_total, pinned_total, pin_failed_total, servfail_total, overload_total}')"
+	echo "interceptor counters (pinning sandbox): $(moat stats "$SP" --json | jq -c '.sandboxes[0].supervisor.dns | {forwarded_total, upstream_sockets_total, pinned_total, pin_failed_total, servfail_total, upstream_timeout_total, overload_total}')"
 } | tee "$R/table.md"
 
 mkdir -p "$BENCH_TOP/bench/results"

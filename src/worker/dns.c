@@ -26,8 +26,8 @@
  * (dns_upstream_query(): the question, RD/CD/AD, and an OPT record of its
  * own with the client's DO bit; never the client's additional records or
  * EDNS options, which would be a channel to the upstream and every hop on
- * its path), with our own random ID from a fresh
- * connected UDP socket (a random source port), to the upstreams
+ * its path), with our own random ID from a connected UDP socket of its
+ * own (a random source port: dns_q_send()), to the upstreams
  * (dns.upstream / --dns-upstream, else the nameservers of /etc/resolv.conf
  * as moat sees them, in the host's namespace, so 127.0.0.53 works), one
  * after the other every DNS_UP_TIMEOUT seconds; when all have failed the
@@ -110,6 +110,7 @@ static const char *const dns_ctr_names[DNS_C_COUNT] = {
 	[DNS_C_TIMEOUT]		= "upstream_timeout_total",
 	[DNS_C_OVERLOAD]	= "overload_total",
 	[DNS_C_MALFORMED]	= "malformed_total",
+	[DNS_C_UP_SOCKETS]	= "upstream_sockets_total",
 };
 
 /**
@@ -463,7 +464,7 @@ static void dns_log(struct dns *d, const char *name, uint16_t qtype,
  */
 
 /**
- * dns_q_free() - release an outstanding query
+ * dns_q_free() - release an outstanding query, and close its socket
  * @d:		interceptor
  * @q:		query
  */
@@ -473,12 +474,61 @@ static void dns_q_free(struct dns *d, struct dns_q *q)
 	if (q->fd >= 0)
 		close(q->fd);	/* takes it out of epoll: nothing else holds it */
 	q->fd = -1;
+	q->fd_idle = false;
 	free(q->msg);
 	q->msg = NULL;
 	free(q->rbuf);
 	q->rbuf = NULL;
 	q->rlen = 0;
 	q->tcpup = false;
+}
+
+/**
+ * dns_q_reusable() - whether a query's UDP socket may ask another query
+ * @q:		query slot
+ * @now_us:	dns_now_us()
+ *
+ * A connected UDP socket towards an upstream is made per query (socket,
+ * connect, epoll registration, two setfsuid(2) calls and a close: about a
+ * third of the interceptor's CPU time per query) unless its slot's last
+ * one may serve again: only once its query is done (one query per socket
+ * at a time), at most DNS_UP_REUSE queries and within DNS_UP_REUSE_MS of
+ * its making, never after an error on it, and only over UDP. What keeps an
+ * answer from being forged is unchanged: the source port is still the
+ * kernel's random choice per socket, the socket still takes datagrams from
+ * the upstream's address and port alone, each query still has a fresh
+ * random ID, and an answer must still match the query's ID and question
+ * (dns_upstream_msg()); an answer to an earlier query of the socket that
+ * comes late fails that check and is dropped. A port stays open at most
+ * DNS_UP_REUSE_MS longer than one query alone keeps it (up to
+ * DNS_UP_TIMEOUT per attempt).
+ *
+ * Return: true if @q's socket may be kept for the slot's next query
+ */
+static bool dns_q_reusable(const struct dns_q *q, long long now_us)
+{
+	return q->fd >= 0 && !q->tcpup && q->fd_uses < DNS_UP_REUSE &&
+	       now_us - q->fd_born < DNS_UP_REUSE_MS * 1000LL;
+}
+
+/**
+ * dns_q_done() - release an answered query, keeping its socket if it may
+ * serve the slot's next query (dns_q_reusable())
+ * @d:		interceptor
+ * @q:		query
+ */
+static void dns_q_done(struct dns *d, struct dns_q *q)
+{
+	int fd = q->fd;
+
+	if (!dns_q_reusable(q, dns_now_us())) {
+		dns_q_free(d, q);
+		return;
+	}
+	q->fd = -1;
+	dns_q_free(d, q);
+	q->fd = fd;
+	q->fd_idle = true;
 }
 
 /* #syscalls:worker socket setsockopt connect sendto close epoll_ctl */
@@ -539,11 +589,26 @@ static int dns_q_send(struct dns *d, unsigned qi)
 			 sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6);
 
 	q->tries++;		/* an attempt, even if it fails at once */
+	if (q->fd >= 0 && q->fd_idle && q->fd_up == q->up && !q->tcpup &&
+	    dns_q_reusable(q, dns_now_us())) {
+		/* the slot's last query is done: its socket asks this one */
+		q->fd_idle = false;
+		q->fd_uses++;
+		if (send(q->fd, q->msg, q->len, MSG_DONTWAIT) >= 0) {
+			q->deadline = dns_now() + DNS_UP_TIMEOUT;
+			return 0;
+		}
+	}
+	q->fd_idle = false;
 	if (q->fd >= 0)
 		close(q->fd);	/* and out of epoll with it */
 	q->fd = dns_up_socket(d, up->ss_family, q->tcpup ? SOCK_STREAM : SOCK_DGRAM);
 	if (q->fd < 0)
 		return -1;
+	d->ctr[DNS_C_UP_SOCKETS]++;
+	q->fd_up = q->up;
+	q->fd_uses = 1;
+	q->fd_born = dns_now_us();
 	ref.fd = q->fd;
 	if (q->tcpup) {
 		/* connect, then dns_up_tcp_event() sends and reads */
@@ -677,10 +742,10 @@ static uint16_t dns_query_id(struct dns *d)
  */
 static void dns_forward(struct dns *d, ldns_pkt *req, const struct dns_q *q0)
 {
-	struct dns_q *q = NULL;
+	struct dns_q *q = NULL, keep;
 	ldns_pkt *up;
 	uint16_t id;
-	unsigned i;
+	unsigned i, fresh = DNS_Q_MAX;
 
 	if (!d->nup) {
 		ldns_pkt *r = dns_reply_new(req, LDNS_RCODE_SERVFAIL);
@@ -689,11 +754,24 @@ static void dns_forward(struct dns *d, ldns_pkt *req, const struct dns_q *q0)
 		dns_reply(d, r, q0);
 		return;
 	}
-	for (i = 0; i < DNS_Q_MAX; i++)
-		if (d->q[i].fd < 0 && !d->q[i].msg) {
-			q = &d->q[i];
-			break;
+	/* a free slot whose socket may ask again first, then any free one,
+	 * then a slot never used (their pages stay untouched until needed)
+	 */
+	for (i = 0; i < d->nq; i++)
+		if (!d->q[i].msg) {
+			if (d->q[i].fd_idle) {
+				q = &d->q[i];
+				break;
+			}
+			if (fresh == DNS_Q_MAX)
+				fresh = i;
 		}
+	if (!q && fresh == DNS_Q_MAX && d->nq < DNS_Q_MAX) {
+		fresh = d->nq++;
+		d->q[fresh].fd = -1;
+	}
+	if (!q && fresh < DNS_Q_MAX)
+		q = &d->q[i = fresh];
 	if (!q) {
 		ldns_pkt *r = dns_reply_new(req, LDNS_RCODE_REFUSED);
 
@@ -702,8 +780,13 @@ static void dns_forward(struct dns *d, ldns_pkt *req, const struct dns_q *q0)
 		dns_reply(d, r, q0);
 		return;
 	}
+	keep = *q;
 	*q = *q0;
-	q->fd = -1;
+	q->fd = keep.fd;	/* the slot's socket, if it kept one */
+	q->fd_up = keep.fd_up;
+	q->fd_uses = keep.fd_uses;
+	q->fd_born = keep.fd_born;
+	q->fd_idle = keep.fd_idle;
 	id = dns_query_id(d);
 	q->id = id;
 	/* only the question, and EDNS of our own, leave the sandbox */
@@ -1526,6 +1609,45 @@ static void dns_log_answer(struct dns *d, const struct dns_q *q, ldns_pkt *ans)
 }
 
 /**
+ * dns_same_question() - whether an answer's question is the query's
+ * @ans:	the answer, as it came (its header says one question)
+ * @alen:	its length
+ * @qry:	the query as sent upstream (moat's own: one question, its
+ *		name uncompressed)
+ * @qlen:	its length
+ *
+ * The question section compared as the wire carries it, without parsing
+ * the query again: the same labels (letter case aside: resolvers may
+ * answer in another case) and the same type and class. A compression
+ * pointer in the answer's first question name is no match (there is
+ * nothing before it to point at but the header).
+ *
+ * Return: true if they are the same question
+ */
+static bool dns_same_question(const uint8_t *ans, size_t alen,
+			      const uint8_t *qry, size_t qlen)
+{
+	size_t o = 12;
+
+	for (;;) {
+		size_t l, k;
+
+		if (o >= qlen || o >= alen || qry[o] != ans[o] || qry[o] > 63)
+			return false;
+		l = qry[o++];
+		if (!l)
+			break;
+		if (o + l > qlen || o + l > alen)
+			return false;
+		for (k = 0; k < l; k++, o++)
+			if ((qry[o] >= 'A' && qry[o] <= 'Z' ? qry[o] | 0x20 : qry[o]) !=
+			    (ans[o] >= 'A' && ans[o] <= 'Z' ? ans[o] | 0x20 : ans[o]))
+				return false;
+	}
+	return o + 4 <= qlen && o + 4 <= alen && !memcmp(qry + o, ans + o, 4);
+}
+
+/**
  * dns_upstream_msg() - handle an answer for an outstanding query
  * @d:		interceptor
  * @qi:		index of the query
@@ -1546,11 +1668,9 @@ void dns_upstream_msg(struct dns *d, unsigned qi, const uint8_t *msg,
 
 	if (!q->msg || ldns_wire2pkt(&ans, msg, len) != LDNS_STATUS_OK)
 		return;			/* wait for a better one, or time out */
-	if (ldns_wire2pkt(&req, q->msg, q->len) != LDNS_STATUS_OK ||
-	    ldns_pkt_id(ans) != q->id || !ldns_pkt_qr(ans) ||
+	if (ldns_pkt_id(ans) != q->id || !ldns_pkt_qr(ans) ||
 	    ldns_rr_list_rr_count(ldns_pkt_question(ans)) != 1 ||
-	    ldns_rr_compare(ldns_rr_list_rr(ldns_pkt_question(ans), 0),
-			    ldns_rr_list_rr(ldns_pkt_question(req), 0))) {
+	    !dns_same_question(msg, len, q->msg, q->len)) {
 		d->ctr[DNS_C_MALFORMED]++;
 		goto out;
 	}
@@ -1573,7 +1693,8 @@ void dns_upstream_msg(struct dns *d, unsigned qi, const uint8_t *msg,
 		if (d->nlat < DNS_LAT_N)
 			d->nlat++;
 	}
-	if (rc != LDNS_RCODE_NOERROR) {
+	if (rc != LDNS_RCODE_NOERROR &&
+	    ldns_wire2pkt(&req, q->msg, q->len) == LDNS_STATUS_OK) {
 		ldns_pkt *r = dns_reply_new(req, rc);
 
 		if (rc == LDNS_RCODE_NXDOMAIN) {
@@ -1585,7 +1706,7 @@ void dns_upstream_msg(struct dns *d, unsigned qi, const uint8_t *msg,
 			dns_log(d, q->qname, q->qtype, "servfail", "pin");
 		}
 		dns_reply(d, r, q);
-	} else {
+	} else if (rc == LDNS_RCODE_NOERROR) {
 		dns_log_answer(d, q, ans);
 		ldns_pkt_set_id(ans, q->cid);
 		if (ldns_pkt2wire(&wire, ans, &wlen) == LDNS_STATUS_OK)
@@ -1593,7 +1714,7 @@ void dns_upstream_msg(struct dns *d, unsigned qi, const uint8_t *msg,
 					q->lfd, &q->client, q->clen, q->maxlen);
 		free(wire);
 	}
-	dns_q_free(d, q);
+	dns_q_done(d, q);
 out:
 	ldns_pkt_free(ans);
 	ldns_pkt_free(req);
@@ -1820,7 +1941,7 @@ void dns_event(struct dns *d, union sv_ref ref, uint32_t events)
 		}
 		break;
 	case SV_REF_DNS_UP:
-		if (ref.idx >= DNS_Q_MAX || d->q[ref.idx].fd != ref.fd)
+		if (ref.idx >= d->nq || d->q[ref.idx].fd != ref.fd)
 			break;
 		if (d->q[ref.idx].tcpup) {
 			dns_up_tcp_event(d, ref.idx, events);
@@ -1828,10 +1949,15 @@ void dns_event(struct dns *d, union sv_ref ref, uint32_t events)
 		}
 		n = recv(ref.fd, buf, sizeof(buf), MSG_DONTWAIT);
 		if (n < 0) {
-			if (errno != EAGAIN && errno != EINTR)
+			if (errno == EAGAIN || errno == EINTR)
+				break;
+			if (d->q[ref.idx].msg)
 				dns_q_fail(d, ref.idx);	/* refused: next */
+			else		/* a kept socket with an error: gone */
+				dns_q_free(d, &d->q[ref.idx]);
 			break;
 		}
+		/* on a kept socket between queries: read and dropped */
 		dns_upstream_msg(d, ref.idx, buf, (size_t)n);
 		break;
 	default:
@@ -1840,18 +1966,23 @@ void dns_event(struct dns *d, union sv_ref ref, uint32_t events)
 }
 
 /**
- * dns_timer() - once a second: upstream timeouts, idle connections
+ * dns_timer() - once a second: upstream timeouts, kept upstream sockets
+ * past their time, idle connections
  * @d:		interceptor
  */
 void dns_timer(struct dns *d)
 {
 	time_t now = dns_now();
+	long long now_us = dns_now_us();
 	unsigned i;
 
-	for (i = 0; i < DNS_Q_MAX; i++) {
+	for (i = 0; i < d->nq; i++) {
 		if (d->q[i].msg && d->q[i].deadline <= now) {
 			d->ctr[DNS_C_TIMEOUT]++;
 			dns_q_fail(d, i);
+		} else if (!d->q[i].msg && d->q[i].fd >= 0 &&
+			   !dns_q_reusable(&d->q[i], now_us)) {
+			dns_q_free(d, &d->q[i]);
 		}
 	}
 	for (i = 0; i < DNS_TCP_MAX; i++)
@@ -1864,16 +1995,18 @@ void dns_timer(struct dns *d)
  * @d:		interceptor
  *
  * The supervisor's timer runs only while something can expire: here, a
- * query waiting for upstream or an open client TCP connection.
+ * query waiting for upstream, an upstream socket kept for the next query
+ * (closed once past its time) or an open client TCP connection.
  *
- * Return: true if a query or a TCP connection is open
+ * Return: true if a query, a kept upstream socket or a TCP connection is
+ *	   open
  */
 bool dns_busy(const struct dns *d)
 {
 	unsigned i;
 
-	for (i = 0; i < DNS_Q_MAX; i++)
-		if (d->q[i].msg)
+	for (i = 0; i < d->nq; i++)
+		if (d->q[i].msg || d->q[i].fd >= 0)
 			return true;
 	for (i = 0; i < DNS_TCP_MAX; i++)
 		if (d->tcp[i].fd >= 0)
@@ -1963,8 +2096,7 @@ void dns_init_state(struct dns *d, int epfd, const struct policy *pol,
 	d->pin_cap = cap >= 1 && cap <= DNS_PIN_MAX ? cap : DNS_PIN_MAX;
 	for (i = 0; i < 2; i++)
 		d->udp[i] = d->tcpl[i] = -1;
-	for (i = 0; i < DNS_Q_MAX; i++)
-		d->q[i].fd = -1;
+	d->nq = 0;		/* slots of q are set up when first used */
 	for (i = 0; i < DNS_TCP_MAX; i++)
 		d->tcp[i].fd = -1;
 }
@@ -2059,7 +2191,7 @@ void dns_close(struct dns *d)
 			close(d->tcpl[i]);
 		d->udp[i] = d->tcpl[i] = -1;
 	}
-	for (i = 0; i < DNS_Q_MAX; i++)
+	for (i = 0; i < d->nq && i < DNS_Q_MAX; i++)
 		if (d->q[i].fd >= 0 || d->q[i].msg)
 			dns_q_free(d, &d->q[i]);
 	for (i = 0; i < DNS_TCP_MAX; i++)

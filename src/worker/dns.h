@@ -22,6 +22,8 @@
 #define DNS_PIN_HASH		4096	/* buckets of the pins' address index */
 #define DNS_UP_MAX		POLICY_UPSTREAM_MAX
 #define DNS_UP_TIMEOUT		2	/* seconds per upstream attempt */
+#define DNS_UP_REUSE		32	/* queries one upstream UDP socket asks */
+#define DNS_UP_REUSE_MS		1000	/* ... within this long of its making */
 #define DNS_TCP_IDLE		10	/* seconds */
 #define DNS_MSG_MAX		65535
 #define DNS_ID_BUF		64	/* query IDs drawn per getrandom(2) */
@@ -35,7 +37,9 @@
 
 /**
  * struct dns_q - one query forwarded upstream
- * @fd:		connected UDP socket towards the upstream, -1 if free
+ * @fd:		socket towards the upstream, -1 if none; a UDP one is kept
+ *		while the slot is free (@msg NULL) for the slot's next query
+ *		(dns_q_done())
  * @id:		ID we sent upstream
  * @cid:	the client's ID
  * @tcp:	the client came over TCP: @conn, @gen name the connection
@@ -57,6 +61,10 @@
  * @sent:	the query went out on the TCP connection
  * @rbuf:	TCP answer being read (2 + DNS_MSG_MAX bytes), or NULL
  * @rlen:	bytes in @rbuf
+ * @fd_up:	index of the upstream @fd is connected to
+ * @fd_uses:	queries sent on @fd
+ * @fd_born:	monotonic microseconds when @fd was made
+ * @fd_idle:	@fd is a UDP socket whose query is done: it may ask another
  */
 struct dns_q {
 	int fd;
@@ -80,6 +88,10 @@ struct dns_q {
 	bool sent;
 	uint8_t *rbuf;
 	size_t rlen;
+	unsigned fd_up;
+	unsigned fd_uses;
+	long long fd_born;
+	bool fd_idle;
 };
 
 /**
@@ -132,6 +144,7 @@ enum dns_ctr {
 	DNS_C_TIMEOUT,
 	DNS_C_OVERLOAD,
 	DNS_C_MALFORMED,
+	DNS_C_UP_SOCKETS,
 	DNS_C_COUNT,
 };
 
@@ -146,7 +159,9 @@ enum dns_ctr {
  * @tcpl:	TCP listeners
  * @up:		upstream resolvers
  * @nup:	their number
- * @q:		outstanding queries
+ * @q:		outstanding queries; only the first @nq slots were ever
+ *		used (the others are zero, their pages untouched)
+ * @nq:		slots of @q initialised
  * @tcp:	client TCP connections
  * @pins:	the sandbox's pins, a ring: a pin overwritten here is
  *		deleted from the kernel's sets too (dns_evict())
@@ -187,6 +202,7 @@ struct dns {
 	struct sockaddr_storage up[DNS_UP_MAX];
 	unsigned nup;
 	struct dns_q q[DNS_Q_MAX];
+	unsigned nq;
 	struct dns_tcp tcp[DNS_TCP_MAX];
 	struct dns_pinrec pins[DNS_PIN_MAX];
 	uint16_t pin_head[DNS_PIN_HASH];

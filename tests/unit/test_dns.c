@@ -257,26 +257,23 @@ static void test_decisions(void **state)
 }
 
 /**
- * answer_for() - make an upstream answer for outstanding query 0
+ * outstanding() - make query 0 one the interceptor forwarded: NAME A IN,
+ * ID 777, from client ID 4242 over UDP (e->sp[0])
  * @e:		environment
  * @name:	question
- * @rrs:	answer records, presentation form, NULL-terminated
  *
- * Return: the client's parsed answer (caller frees), or NULL
+ * Return: the query as a packet (the caller frees it); its wire form is
+ *	   query 0's message
  */
-static ldns_pkt *answer_for(struct env *e, const char *name, const char *const *rrs)
+static ldns_pkt *outstanding(struct env *e, const char *name)
 {
-	ldns_pkt *q = NULL, *a, *r = NULL;
-	uint8_t *wire = NULL, buf[8192];
 	struct dns_q *dq = &e->d->q[0];
-	size_t len;
-	ssize_t n;
+	ldns_pkt *q = NULL;
 
 	assert_int_equal(ldns_pkt_query_new_frm_str(&q, name, LDNS_RR_TYPE_A,
 						    LDNS_RR_CLASS_IN, LDNS_RD),
 			 LDNS_STATUS_OK);
 	ldns_pkt_set_id(q, 777);
-	/* the query as the interceptor would have forwarded it */
 	memset(dq, 0, sizeof(*dq));
 	dq->fd = -1;
 	dq->id = 777;
@@ -286,6 +283,26 @@ static ldns_pkt *answer_for(struct env *e, const char *name, const char *const *
 	dq->qtype = LDNS_RR_TYPE_A;
 	assert_int_equal(names_fold(name, dq->qname, sizeof(dq->qname)), 0);
 	assert_int_equal(ldns_pkt2wire(&dq->msg, q, &dq->len), LDNS_STATUS_OK);
+	return q;
+}
+
+/**
+ * answer_for() - make an upstream answer for outstanding query 0
+ * @e:		environment
+ * @name:	question
+ * @rrs:	answer records, presentation form, NULL-terminated
+ *
+ * Return: the client's parsed answer (caller frees), or NULL
+ */
+static ldns_pkt *answer_for(struct env *e, const char *name, const char *const *rrs)
+{
+	/* the query as the interceptor would have forwarded it */
+	ldns_pkt *q = outstanding(e, name), *a, *r = NULL;
+	uint8_t *wire = NULL, buf[8192];
+	struct dns_q *dq = &e->d->q[0];
+	size_t len;
+	ssize_t n;
+
 	a = ldns_pkt_clone(q);
 	ldns_pkt_set_qr(a, true);
 	for (; *rrs; rrs++) {
@@ -307,6 +324,70 @@ static ldns_pkt *answer_for(struct env *e, const char *name, const char *const *
 	assert_int_equal(ldns_wire2pkt(&r, buf, (size_t)n), LDNS_STATUS_OK);
 	assert_int_equal(ldns_pkt_id(r), 4242);
 	return r;
+}
+
+/**
+ * test_answer_match() - an upstream answer counts only for its own query
+ * @state:	unused
+ *
+ * Query 0 is "GitHub.com A IN", ID 777 (as dns_forward() would have sent
+ * it). Answers with another ID, another name, another type, another
+ * class, a compressed question name or a question cut short are dropped
+ * (counted malformed, the query still waits); the same question in
+ * another letter case is the answer.
+ */
+static void test_answer_match(void **state)
+{
+	struct env *e = env_new("version: 1\n", true);
+	struct dns_q *dq = &e->d->q[0];
+	ldns_pkt *q;
+	uint8_t *qw, a[512], buf[512];
+	size_t qlen;
+	ssize_t n;
+	/* offsets in the wire form: name at 12, "\6GitHub\3com\0", then
+	 * type (12 + 12) and class (12 + 14)
+	 */
+	const size_t type_at = 12 + 12, class_at = 12 + 14;
+	struct { size_t at; uint8_t v; } bad[] = {
+		{ 1, 0x10 },		/* ID 777 + 16 */
+		{ 12 + 1, 'X' },	/* XitHub.com */
+		{ type_at + 1, 28 },	/* AAAA */
+		{ class_at + 1, 3 },	/* class CH */
+		{ 12, 0xc0 },		/* a compression pointer */
+	};
+	size_t i;
+
+	(void)state;
+	q = outstanding(e, "GitHub.com");
+	qw = dq->msg;
+	qlen = dq->len;
+	assert_int_equal(qlen, 12 + 16);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		memcpy(a, qw, qlen);
+		a[2] |= 0x80;			/* QR */
+		a[bad[i].at] = bad[i].v;
+		dns_upstream_msg(e->d, 0, a, qlen);
+		assert_ptr_equal(dq->msg, qw);	/* still waiting */
+		assert_int_equal(recv(e->sp[1], buf, sizeof(buf), MSG_DONTWAIT), -1);
+	}
+	/* ldns parsed the pointer's answer as no message at all: not counted */
+	assert_int_equal(e->d->ctr[DNS_C_MALFORMED], 4);
+	/* not an answer (QR clear) */
+	memcpy(a, qw, qlen);
+	dns_upstream_msg(e->d, 0, a, qlen);
+	assert_ptr_equal(dq->msg, qw);
+	/* the question in other letters: the answer */
+	memcpy(a, qw, qlen);
+	a[2] |= 0x80;
+	a[12 + 1] = 'g';
+	a[12 + 8] = 'C';
+	dns_upstream_msg(e->d, 0, a, qlen);
+	assert_null(dq->msg);
+	n = recv(e->sp[1], buf, sizeof(buf), MSG_DONTWAIT);
+	assert_true(n >= 12);
+	assert_int_equal(buf[0] << 8 | buf[1], 4242);
+	ldns_pkt_free(q);
+	env_free(e);
 }
 
 /**
@@ -473,7 +554,12 @@ static void test_pins_and_busy(void **state)
 	p->expires = 0;				/* expired */
 	assert_false(dns_pinned(e->d, "github.com", AF_INET, a1));
 	assert_false(dns_pinned_for(e->d, AF_INET, a1, name_is, "github.com"));
-	/* a query waiting for upstream keeps the timer running */
+	/* a query waiting for upstream keeps the timer running (slots
+	 * below nq are set up, their sockets -1 when none)
+	 */
+	assert_false(dns_busy(e->d));
+	for (e->d->nq = 0; e->d->nq < 4; e->d->nq++)
+		e->d->q[e->d->nq].fd = -1;
 	e->d->q[3].msg = malloc(1);
 	assert_true(dns_busy(e->d));
 	free(e->d->q[3].msg);
@@ -591,6 +677,7 @@ int main(void)
 		cmocka_unit_test(test_resolv_conf),
 		cmocka_unit_test(test_decisions),
 		cmocka_unit_test(test_answers),
+		cmocka_unit_test(test_answer_match),
 		cmocka_unit_test(test_pins_and_busy),
 		cmocka_unit_test(test_restore_pins),
 		cmocka_unit_test(test_upstream_query),
