@@ -113,6 +113,7 @@ for t in nginx haproxy tinyproxy wrk curl openssl jq unshare strace; do
 done
 
 bench_init proxy
+LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
 SRV=203.0.113.10 SRV2=203.0.113.11 MB=198.51.100.1
 H=bp-host-$BENCH_SFX I=bp-inet-$BENCH_SFX
 SBD=pd-$BENCH_SFX SBP=pp-$BENCH_SFX
@@ -436,11 +437,38 @@ wrk_rps() { # wrk_rps WHO PROTO
 	echo "$o" >>"$BENCH_DIR/wrk-$proto-$who.log"
 	sed -n 's/^Requests\/sec: *\([0-9.]*\).*/\1/p' <<<"$o"
 }
+# wrk_cpu WHO PROTO: wrk_rps, and the middlebox's CPU ticks over the run
+# with the connections it made (wrk's request count) in cpuc-PROTO-WHO;
+# with PERF=DIR, the first round of each middlebox is also recorded with
+# perf record -g (moat: its worker) into DIR/perf-PROTO-WHO.data
+wrk_cpu() {
+	local who=$1 proto=$2 pid c0 pp=
+	pid=$(mb_pid "$who")
+	[ -n "$pid" ] && c0=$(cpu_ticks "$pid")
+	if [ -n "${PERF:-}" ] && [ -n "$pid" ] && [ ! -e "$PERF/perf-$proto-$who.data" ]; then
+		mkdir -p "$PERF"
+		local pp_pid=$pid
+		[ "$who" = moat ] && pp_pid=$(pgrep -P "$SV_P")
+		perf record -q -g -p "$pp_pid" -o "$PERF/perf-$proto-$who.data" 2>/dev/null &
+		pp=$!
+		sleep 0.2
+	fi
+	wrk_rps "$who" "$proto" >>"$R/cps-$proto-$who"
+	if [ -n "$pp" ]; then
+		kill -INT "$pp"
+		wait "$pp" || true
+	fi
+	# a round under perf costs more: not counted
+	if [ -n "$pid" ] && [ -z "$pp" ]; then
+		echo "$(($(cpu_ticks "$pid") - c0)) $(sed -n 's/^ *\([0-9]*\) requests in.*/\1/p' \
+			"$BENCH_DIR/wrk-$proto-$who.log" | tail -n 1)" >>"$R/cpuc-$proto-$who"
+	fi
+}
 for _ in $(seq "$ROUNDS"); do
 	for proto in http https; do
 		for who in $WHO; do
 			[ "$who/$proto" = tinyproxy/https ] && continue
-			wrk_rps "$who" $proto >>"$R/cps-$proto-$who"
+			wrk_cpu "$who" $proto
 		done
 	done
 done
@@ -561,7 +589,7 @@ met() { python3 -c "import sys; print('met' if eval(sys.argv[1]) else 'missed')"
 {
 echo "## Transparent proxy (bench/proxy.sh)"
 echo
-echo "$(date -u +%F), $(uname -r), $(nproc) cores; $ROUNDS rounds, alternating; bulk ${BIG} MiB, wrk ${SECS}s -c 32 -t 1, TTFB over $((ROUNDS * NLAT)) requests; medians."
+echo "$(date -u +'%F %H:%M'), $(uname -r), $(nproc) cores, load average $LOAD0 at the start, $(cut -d' ' -f1-3 /proc/loadavg) at the end; $ROUNDS rounds, alternating; bulk ${BIG} MiB, wrk ${SECS}s -c 32 -t 1, TTFB over $((ROUNDS * NLAT)) requests; medians."
 echo
 echo "| what | direct | moat proxy | haproxy (TCP, SNI rule) | tinyproxy |"
 echo "|---|---|---|---|---|"
@@ -603,6 +631,21 @@ for proto in http https; do
 			row+=" | $(printf '%.0f' "$v") ($(pctr "$v" "$d"))"
 		else
 			row+=" | - (wrk has no CONNECT)"
+		fi
+	done
+	echo "$row |"
+done
+# CPU per connection of the middlebox process over every wrk run (the
+# load cannot make a connection cost fewer ticks, only more)
+for proto in http https; do
+	P=HTTP
+	[ $proto = https ] && P=TLS
+	row="| $P middlebox CPU us per connection (wrk runs) | -"
+	for who in moat haproxy tinyproxy; do
+		if [ -s "$R/cpuc-$proto-$who" ]; then
+			row+=" | $(awk -v t="$tck" '{ c += $1; n += $2 } END { printf "%.1f", n ? c / t / n * 1e6 : 0 }' "$R/cpuc-$proto-$who")"
+		else
+			row+=" | -"
 		fi
 	done
 	echo "$row |"
