@@ -74,6 +74,7 @@ done
 [ -x /usr/lib/cni/bridge ] || { echo "core.sh: /usr/lib/cni/bridge missing: sudo scripts/install-deps.sh --bench" >&2; exit 1; }
 
 bench_init core
+LOAD0=$(cut -d" " -f1-3 /proc/loadavg)
 SRV=93.184.216.34
 HM=bm-hostm-$BENCH_SFX HB=bm-hostb-$BENCH_SFX BARE=bm-bare-$BENCH_SFX
 export MOAT_RUN_DIR=$BENCH_DIR/run
@@ -229,20 +230,29 @@ time_loop "$HB" "$R/create-cni" "ip netns add bm-cni\$i-\$SFX && $cni CNI_COMMAN
 time_loop "$HB" "$R/rm-cni" "$cni CNI_COMMAND=DEL /usr/lib/cni/bridge && ip netns del bm-cni\$i-\$SFX"
 fi
 # ------------------------------------------- 1 vs NMANY sandboxes present
-if [[ $only == *,many,* ]]; then
-log "per-packet cost with 2 sandboxes, then with $NMANY"
-many_round() { # many_round TAG
+# many_round UDPFILE BULKFILE - ROUNDS of UDP RR p50 and TCP bulk through
+# the sandbox, appended to $R/UDPFILE and $R/BULKFILE
+many_round() {
 	for _ in $(seq "$ROUNDS"); do
-		sockperf_lat m -p 11112 | cut -d' ' -f1 >>"$R/udp50-$1"
-		iperf_bps m >>"$R/bulkmany-$1"
+		sockperf_lat m -p 11112 | cut -d' ' -f1 >>"$R/$1"
+		iperf_bps m >>"$R/$2"
 	done
 }
-many_round 1
-seq 3 "$NMANY" | xargs -P 2 -I{} nsenter --net="/run/netns/$HM" \
-	env MOAT_RUN_DIR="$MOAT_RUN_DIR" "$MOAT" create "n{}-$BENCH_SFX" >/dev/null
+# many_create PREFIX [ARGS] - sandboxes PREFIX3-SFX to PREFIX$NMANY-SFX,
+# two creates at a time, moat create ARGS
+many_create() {
+	local pfx=$1
+	shift
+	seq 3 "$NMANY" | xargs -P 2 -I{} nsenter --net="/run/netns/$HM" \
+		env MOAT_RUN_DIR="$MOAT_RUN_DIR" "$MOAT" create "$pfx{}-$BENCH_SFX" "$@" >/dev/null
+}
+if [[ $only == *,many,* ]]; then
+log "per-packet cost with 2 sandboxes, then with $NMANY"
+many_round udp50-1 bulkmany-1
+many_create n
 have=$(moat ls --json | jq 'map(select(.status == "running")) | length')
 log "measuring with $have sandboxes present"
-many_round n
+many_round udp50-n bulkmany-n
 # create/remove with that many present (libnftables' cache grows with
 # the table)
 TL_N=20 time_loop "$HM" "$R/create-many" '"$MOAT" create "m$i-$SFX"'
@@ -283,16 +293,8 @@ egress:
     - allow: "*.pins.test"
       ports: [443]
 EOF2
-pins_round() { # pins_round TAG
-	for _ in $(seq "$ROUNDS"); do
-		sockperf_lat m -p 11112 | cut -d' ' -f1 >>"$R/udp50p-$1"
-		iperf_bps m >>"$R/bulkpins-$1"
-	done
-}
-pins_round 1
-seq 3 "$NMANY" | xargs -P 2 -I{} nsenter --net="/run/netns/$HM" \
-	env MOAT_RUN_DIR="$MOAT_RUN_DIR" "$MOAT" create "p{}-$BENCH_SFX" \
-	--policy "$BENCH_DIR/pins.yaml" >/dev/null
+many_round udp50p-1 bulkpins-1
+many_create p --policy "$BENCH_DIR/pins.yaml"
 # the pin sets of those sandboxes: NAME_dK_4
 in_ns "$HM" nft list sets inet | sed -n 's/^\s*set \(\S*_d[0-9]*_4\) {.*/\1/p' \
 	>"$BENCH_DIR/pinsets"
@@ -319,7 +321,7 @@ done < <(head -n 5 "$BENCH_DIR/pinsets")
 log "$npins pin sets, of the first 5 checked $full hold 4096 addresses"
 havep=$(moat ls --json | jq 'map(select(.status == "running")) | length')
 log "measuring with $havep sandboxes present, $npins of them with a full pin set"
-pins_round n
+many_round udp50p-n bulkpins-n
 fi
 # ------------------------------------------------------------- report
 pctf() { python3 -c "import sys; print('%.1f%%' % (100 * float(sys.argv[1])))" "$1"; }
@@ -329,7 +331,7 @@ m() { median "$R/$1"; }
 {
 echo "## Core: enforcement, lifecycle, publishing (bench/core.sh)"
 echo
-echo "$(date -u +%F), $(uname -r), $(nproc) cores; rounds $ROUNDS x ${SECS}s, alternating; medians."
+echo "$(date -u +"%F %H:%M"), $(uname -r), $(nproc) cores, load average $LOAD0 at the start, $(cut -d" " -f1-3 /proc/loadavg) at the end; rounds $ROUNDS x ${SECS}s, alternating; medians."
 echo
 echo "| what | moat | baseline / peer | ratio or delta | target |"
 echo "|---|---|---|---|---|"
