@@ -24,8 +24,8 @@
  * carry (fwd_copy()). A direction stops reading while its pipe is full
  * (back-pressure), and a FIN is passed on as shutdown(SHUT_WR) once the
  * pipe has drained, so half-closed connections work; when the other
- * direction is shut already, the close that follows sends it. UDP peers each get a
- * socket connected to the sandbox port, idle ones expire.
+ * direction is shut already, the close that follows sends it. UDP peers
+ * each get a socket connected to the sandbox port, idle ones expire.
  *
  * System calls are what a connection costs the worker, so none is made
  * that could only fail: sockets enter epoll (level-triggered) with the
@@ -660,7 +660,8 @@ static int fwd_pump(struct fwd *f, int from, int to, struct fwd_dir *d,
 	bool drained = false;
 
 	for (;;) {
-		bool progress = false, follow = req && fwd_proxy_follows(req, from);
+		bool progress = false;
+		bool follow = req && fwd_proxy_follows(req, from);
 		ssize_t n;
 
 		if (!d->eof && !drained && !d->queued && !d->bulk && !follow) {
@@ -710,7 +711,8 @@ static int fwd_pump(struct fwd *f, int from, int to, struct fwd_dir *d,
 		bool deny = tail && tail->deny;
 
 		if (deny && send(to, tail->deny, tail->deny_len,
-				 MSG_NOSIGNAL | MSG_DONTWAIT) != (ssize_t)tail->deny_len)
+				 MSG_NOSIGNAL | MSG_DONTWAIT) !=
+			    (ssize_t)tail->deny_len)
 			fwd_reset(to);
 		/* with the other direction shut too, the caller closes both
 		 * sockets now, and the close sends the FIN: @to's own FIN

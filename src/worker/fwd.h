@@ -25,8 +25,8 @@
  * for, for its overhead, and charges against that) and both pipes */
 #define FWD_CONN_MEM_MAX	(4 * 2 * FWD_SOCK_BUF + 2 * FWD_PIPE_SIZE)
 #define FWD_PIPE_POOL		32	/* empty pipes kept for new connections */
-#define FWD_COPY_MAX		16384	/* a direction's reads copied, not
-					 * spliced, until one fills this */
+/* a direction's reads are copied, not spliced, until one fills this */
+#define FWD_COPY_MAX		16384
 #define FWD_CONNECT_TIMEOUT	10	/* seconds */
 #define FWD_UDP_IDLE		60	/* seconds */
 #define FWD_SNIFF_TIMEOUT	10	/* seconds for a full ClientHello/head */

@@ -478,7 +478,8 @@ void fwd_proxy_refuse(struct fwd *f, struct fwd_tcp *t, enum proxy_reason r,
  */
 static int fwd_proxy_connected(struct fwd *f, struct fwd_tcp *t)
 {
-	ssize_t n = send(t->fd[1], t->buf, t->blen, MSG_NOSIGNAL | MSG_DONTWAIT);
+	ssize_t n = send(t->fd[1], t->buf, t->blen,
+			 MSG_NOSIGNAL | MSG_DONTWAIT);
 
 	if (n < 0)
 		return errno == EAGAIN || errno == EINTR ? 0 : -1;
@@ -1288,10 +1289,10 @@ static ssize_t fwd_proxy_tls_drain(struct fwd *f, struct fwd_tcp *t,
  * until the server's first handshake message, read on its way to the
  * client (tls_server_hello()), shows it is not a HelloRetryRequest, or
  * until the ClientHello after one has been judged. Then both directions
- * are relayed as any other (fwd_proxy_follows()). The server's bytes are judged before the client can
- * see them, so a client that answers what the server said (TLS 1.2's key
- * exchange, its encrypted Finished after a ChangeCipherSpec) is never
- * read as a hello.
+ * are relayed as any other (fwd_proxy_follows()). The server's bytes are
+ * judged before the client can see them, so a client that answers what
+ * the server said (TLS 1.2's key exchange, its encrypted Finished after a
+ * ChangeCipherSpec) is never read as a hello.
  *
  * Return: bytes put in the pipe, 0 for "ended", -1 with errno set
  */
