@@ -8,7 +8,8 @@
 #     ping-pong) from an allowed moat sandbox vs a bare veth + masquerade
 #     namespace with no moat table;
 #   - per-packet cost with 1 and with 1000 sandboxes present (UDP
-#     ping-pong latency and TCP bulk through the same sandbox);
+#     ping-pong latency and TCP bulk through the same sandbox), and
+#     (manypins) with 1000 sandboxes whose pin sets are full;
 #   - create / remove latency p50/p99 over N sandboxes vs the CNI bridge
 #     plugin (netns + veth + bridge + host-local IPAM + masquerade);
 #   - supervisor memory, idle, over the 1000 sandboxes (core and worker
@@ -17,7 +18,10 @@
 #
 #   sudo bench/core.sh [--quick] [--only PARTS] [--out FILE]
 #
-# PARTS: comma-separated subset of bulk,pub,create,many (default: all).
+# PARTS: comma-separated subset of bulk,pub,create,many,manypins (default:
+# all but manypins, which is asked for by name: 2 vs NMANY sandboxes whose
+# domain-rule pin sets are full; run it alone: the "many" ones would
+# stay).
 # --quick: fewer rounds, shorter runs and 200 instead of 1000 sandboxes
 # (a smoke run; the figures in docs/BENCHMARKS.md come from a full run).
 # Needs: scripts/install-deps.sh --bench (iperf3, sockperf, jq,
@@ -53,7 +57,7 @@ while [ $# -gt 0 ]; do
 	--quick) quick=1 ;;
 	--out) out=$2; shift ;;
 	--only) only=",$2,"; shift ;;
-	-h | --help) sed -n '3,23p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h | --help) sed -n '3,28p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) echo "core.sh: unknown option '$1' (try --help)" >&2; exit 2 ;;
 	esac
 	shift
@@ -70,6 +74,7 @@ done
 [ -x /usr/lib/cni/bridge ] || { echo "core.sh: /usr/lib/cni/bridge missing: sudo scripts/install-deps.sh --bench" >&2; exit 1; }
 
 bench_init core
+LOAD0=$(cut -d" " -f1-3 /proc/loadavg)
 SRV=93.184.216.34
 HM=bm-hostm-$BENCH_SFX HB=bm-hostb-$BENCH_SFX BARE=bm-bare-$BENCH_SFX
 export MOAT_RUN_DIR=$BENCH_DIR/run
@@ -225,20 +230,29 @@ time_loop "$HB" "$R/create-cni" "ip netns add bm-cni\$i-\$SFX && $cni CNI_COMMAN
 time_loop "$HB" "$R/rm-cni" "$cni CNI_COMMAND=DEL /usr/lib/cni/bridge && ip netns del bm-cni\$i-\$SFX"
 fi
 # ------------------------------------------- 1 vs NMANY sandboxes present
-if [[ $only == *,many,* ]]; then
-log "per-packet cost with 2 sandboxes, then with $NMANY"
-many_round() { # many_round TAG
+# many_round UDPFILE BULKFILE - ROUNDS of UDP RR p50 and TCP bulk through
+# the sandbox, appended to $R/UDPFILE and $R/BULKFILE
+many_round() {
 	for _ in $(seq "$ROUNDS"); do
-		sockperf_lat m -p 11112 | cut -d' ' -f1 >>"$R/udp50-$1"
-		iperf_bps m >>"$R/bulkmany-$1"
+		sockperf_lat m -p 11112 | cut -d' ' -f1 >>"$R/$1"
+		iperf_bps m >>"$R/$2"
 	done
 }
-many_round 1
-seq 3 "$NMANY" | xargs -P 2 -I{} nsenter --net="/run/netns/$HM" \
-	env MOAT_RUN_DIR="$MOAT_RUN_DIR" "$MOAT" create "n{}-$BENCH_SFX" >/dev/null
+# many_create PREFIX [ARGS] - sandboxes PREFIX3-SFX to PREFIX$NMANY-SFX,
+# two creates at a time, moat create ARGS
+many_create() {
+	local pfx=$1
+	shift
+	seq 3 "$NMANY" | xargs -P 2 -I{} nsenter --net="/run/netns/$HM" \
+		env MOAT_RUN_DIR="$MOAT_RUN_DIR" "$MOAT" create "$pfx{}-$BENCH_SFX" "$@" >/dev/null
+}
+if [[ $only == *,many,* ]]; then
+log "per-packet cost with 2 sandboxes, then with $NMANY"
+many_round udp50-1 bulkmany-1
+many_create n
 have=$(moat ls --json | jq 'map(select(.status == "running")) | length')
 log "measuring with $have sandboxes present"
-many_round n
+many_round udp50-n bulkmany-n
 # create/remove with that many present (libnftables' cache grows with
 # the table)
 TL_N=20 time_loop "$HM" "$R/create-many" '"$MOAT" create "m$i-$SFX"'
@@ -261,6 +275,54 @@ moat ls --json | jq -r '.[] | select(.name | startswith("n")) | .supervisor_pid'
 	done
 
 fi
+# ------------------ 2 vs NMANY sandboxes whose domain-rule pin sets are full
+# Each of the many has a policy with a domain allow rule, so a pin set of
+# its own per address family (nft.c); the IPv4 one is filled to its size
+# (NFT_DOM_SET_SIZE, 4096) with elements carrying a timeout, as the DNS
+# interceptor adds them (NEWSETELEM into the sandbox's set), by nft in one
+# transaction per 20 sandboxes. The sandbox measured is the one of "many":
+# what is asked is whether the other sandboxes' sets cost its packets
+# anything.
+if [[ $only == *,manypins,* ]]; then
+log "per-packet cost with 2 sandboxes, then with $NMANY whose pin sets are full"
+cat >"$BENCH_DIR/pins.yaml" <<'EOF2'
+version: 1
+egress:
+  default: deny
+  rules:
+    - allow: "*.pins.test"
+      ports: [443]
+EOF2
+many_round udp50p-1 bulkpins-1
+many_create p --policy "$BENCH_DIR/pins.yaml"
+# the pin sets of those sandboxes: NAME_dK_4
+in_ns "$HM" nft list sets inet | sed -n 's/^\s*set \(\S*_d[0-9]*_4\) {.*/\1/p' \
+	>"$BENCH_DIR/pinsets"
+python3 - "$BENCH_DIR/pinsets" "$BENCH_DIR/pins.nft" <<'EOF2'
+import sys
+sets = open(sys.argv[1]).read().split()
+elems = ", ".join("10.200.%d.%d timeout 3600s" % (i // 256, i % 256) for i in range(4096))
+with open(sys.argv[2], "w") as f:
+    for k, s in enumerate(sets):
+        f.write("add element inet moat %s { %s }\n" % (s, elems))
+        if k % 20 == 19:
+            f.write("#--\n")
+EOF2
+csplit -s -z -f "$BENCH_DIR/pins-" "$BENCH_DIR/pins.nft" '/^#--$/' '{*}'
+for c in "$BENCH_DIR"/pins-*; do
+	in_ns "$HM" nft -f "$c"
+done
+npins=$(in_ns "$HM" nft list sets inet | grep -c '_d[0-9]*_4 {' || true)
+full=0
+while read -r set; do
+	n=$(in_ns "$HM" nft -j list set inet moat "$set" | jq '[.nftables[] | select(.set) | .set.elem // [] | length] | add')
+	[ "$n" = 4096 ] && full=$((full + 1))
+done < <(head -n 5 "$BENCH_DIR/pinsets")
+log "$npins pin sets, of the first 5 checked $full hold 4096 addresses"
+havep=$(moat ls --json | jq 'map(select(.status == "running")) | length')
+log "measuring with $havep sandboxes present, $npins of them with a full pin set"
+many_round udp50p-n bulkpins-n
+fi
 # ------------------------------------------------------------- report
 pctf() { python3 -c "import sys; print('%.1f%%' % (100 * float(sys.argv[1])))" "$1"; }
 gb() { python3 -c "import sys; print('%.2f' % (float(sys.argv[1]) / 1e9))" "$1"; }
@@ -269,7 +331,7 @@ m() { median "$R/$1"; }
 {
 echo "## Core: enforcement, lifecycle, publishing (bench/core.sh)"
 echo
-echo "$(date -u +%F), $(uname -r), $(nproc) cores; rounds $ROUNDS x ${SECS}s, alternating; medians."
+echo "$(date -u +"%F %H:%M"), $(uname -r), $(nproc) cores, load average $LOAD0 at the start, $(cut -d" " -f1-3 /proc/loadavg) at the end; rounds $ROUNDS x ${SECS}s, alternating; medians."
 echo
 echo "| what | moat | baseline / peer | ratio or delta | target |"
 echo "|---|---|---|---|---|"
@@ -278,6 +340,8 @@ echo "|---|---|---|---|---|"
 [ -s "$R/rr-m" ] && echo "| TCP RR round trip p99 (us) | $rr99_m | $rr99_b bare | $(sub "$rr99_m" "$rr99_b") us | - |"
 [ -s "$R/udp50-n" ] && echo "| UDP RR p50 (us), 2 vs $have sandboxes | $(m udp50-n) | $(m udp50-1) | $(pctf "$(ratio "$(m udp50-n)" "$(m udp50-1)")") | flat (+-5%) |"
 [ -s "$R/bulkmany-n" ] && echo "| TCP bulk (Gbit/s), 2 vs $have sandboxes | $(gb "$(m bulkmany-n)") | $(gb "$(m bulkmany-1)") | $(pctf "$(ratio "$(m bulkmany-n)" "$(m bulkmany-1)")") | flat (+-5%) |"
+[ -s "$R/udp50p-n" ] && echo "| UDP RR p50 (us), 2 vs $havep sandboxes, $npins with full pin sets | $(m udp50p-n) | $(m udp50p-1) | $(pctf "$(ratio "$(m udp50p-n)" "$(m udp50p-1)")") | flat (+-5%) |"
+[ -s "$R/bulkpins-n" ] && echo "| TCP bulk (Gbit/s), 2 vs $havep sandboxes, $npins with full pin sets | $(gb "$(m bulkpins-n)") | $(gb "$(m bulkpins-1)") | $(pctf "$(ratio "$(m bulkpins-n)" "$(m bulkpins-1)")") | flat (+-5%) |"
 [ -s "$R/create-moat" ] && echo "| create p50 / p99 (ms), $NCREATE | $(m create-moat) / $(pct 99 "$R/create-moat") | $(m create-cni) / $(pct 99 "$R/create-cni") CNI bridge | $(ratio "$(m create-moat)" "$(m create-cni)")x | <= 15 ms |"
 [ -s "$R/rm-moat" ] && echo "| remove p50 / p99 (ms), $NCREATE | $(m rm-moat) / $(pct 99 "$R/rm-moat") | $(m rm-cni) / $(pct 99 "$R/rm-cni") CNI bridge | $(ratio "$(m rm-moat)" "$(m rm-cni)")x | <= 15 ms |"
 [ -s "$R/create-many" ] && echo "| create / remove p50 (ms) with $have present, 20 | $(m create-many) / $(m rm-many) | - | - | <= 15 ms |"

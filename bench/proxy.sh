@@ -15,6 +15,11 @@
 #             host namespace; clients use curl --connect-to / wrk
 #   tinyproxy tinyproxy as an explicit HTTP proxy (absolute-form GET for
 #             HTTP, CONNECT for TLS) in the host namespace; curl -x
+#   sockmap   (bulk only) bench/sockmap/'s prototype: a relay whose bytes
+#             the kernel redirects between its two sockets (BPF sockmap,
+#             sk_skb verdict), explicit, in the host namespace on 8090
+#             (nginx HTTP), 8091 (nginx TLS), 8092 (hc.test); built here
+#             when clang and libbpf-dev are installed
 #
 # Measured, HTTP on port 80 and TLS on 443 (nginx, self-signed cert made
 # at run time, files on tmpfs):
@@ -34,12 +39,22 @@
 #      core and its worker), haproxy, tinyproxy; and the whole machine's
 #      (every core's busy time, /proc/stat), both ends included, for every
 #      path: on two cores, what a relay costs is taken from the ends
-#   5. system calls per connection of each middlebox (strace -c attached
+#   5. CPU microseconds per connection of each middlebox process over
+#      the wrk runs of 2 (utime + stime, as in 4, divided by wrk's
+#      requests); with PERF=DIR the first wrk round of each middlebox is
+#      recorded with perf record -g (moat: its worker) into DIR instead
+#      of being counted
+#   6. system calls per connection of each middlebox (strace -c attached
 #      to it, all threads, while the client of 3 makes NSYS connections
 #      one after the other: no batching of events across connections, so
 #      the count is the connection's own)
 #
 #   sudo bench/proxy.sh [--quick] [--only PARTS] [--out FILE]
+#
+# The table's first line gives the load average at the start and the end:
+# two cores serve client, server and middlebox, and other work on the
+# machine moves every figure but the system-call and CPU-per-connection
+# counts.
 #
 # PARTS: comma-separated subset of bulk,cps,ttfb,sys (default: all).
 # --quick: one round, shorter runs, a smaller file (a smoke run; the
@@ -47,7 +62,7 @@
 # (MiB), NLAT, NSYS override the defaults; KEEP=DIR copies the raw measurements
 # (per-run figures, curl's connect/TLS/first-byte times) to DIR.
 # Needs: scripts/install-deps.sh --bench (nginx, haproxy, tinyproxy, wrk,
-# curl, openssl, jq, strace).
+# curl, openssl, jq, strace; clang and libbpf-dev for the sockmap row).
 #
 # Topology (every namespace made here, random suffix, removed at exit;
 # the sandboxes' namespaces are moat's, removed with the sandboxes):
@@ -95,7 +110,7 @@ while [ $# -gt 0 ]; do
 	--quick) quick=1 ;;
 	--out) out=$2; shift ;;
 	--only) only=",$2,"; shift ;;
-	-h | --help) sed -n '3,50p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h | --help) sed -n '3,65p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) echo "proxy.sh: unknown option '$1' (try --help)" >&2; exit 2 ;;
 	esac
 	shift
@@ -113,6 +128,7 @@ for t in nginx haproxy tinyproxy wrk curl openssl jq unshare strace; do
 done
 
 bench_init proxy
+LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
 SRV=203.0.113.10 SRV2=203.0.113.11 MB=198.51.100.1
 H=bp-host-$BENCH_SFX I=bp-inet-$BENCH_SFX
 SBD=pd-$BENCH_SFX SBP=pp-$BENCH_SFX
@@ -268,6 +284,25 @@ bench_bg "$H" "$BENCH_DIR/tinyproxy.log" unshare -m sh -c \
 	"$BENCH_DIR/hosts-srv" "$BENCH_DIR/tinyproxy.conf"
 TINY_PID=${BENCH_PIDS[-1]}
 
+# the sockmap prototype (bench/sockmap/): bulk only, when clang's BPF
+# target and libbpf are there; one relay per server: HTTP (nginx) on 8090,
+# TLS (nginx) on 8091, HTTP (hc.test) on 8092
+SOCKMAP=
+if [[ $only == *,bulk,* ]] && command -v clang >/dev/null && [ -e /usr/include/bpf/libbpf.h ]; then
+	SM=$BENCH_TOP/bench/sockmap
+	clang -O2 -g -target bpf -I/usr/include/"$(gcc -dumpmachine)" \
+		-c "$SM/relay.bpf.c" -o "$BENCH_DIR/relay.bpf.o"
+	cc -O2 "$SM/relay.c" -lbpf -o "$BENCH_DIR/relay"
+	for r in "8090 $SRV 80" "8091 $SRV 443" "8092 $SRV2 80"; do
+		read -r lp sa sp <<<"$r"
+		bench_bg "$H" "$BENCH_DIR/relay-$lp.log" "$BENCH_DIR/relay" $MB "$lp" "$sa" "$sp" \
+			"$BENCH_DIR/relay.bpf.o"
+	done
+	SOCKMAP=sockmap
+else
+	log "no clang BPF target or libbpf: no sockmap row (scripts/install-deps.sh --bench)"
+fi
+
 # wait_srv NS PORT LOG - wait for a listener; show the server's log if none
 wait_srv() {
 	bench_wait_listen "$1" tcp "$2" || { cat "$3" >&2; exit 1; }
@@ -277,6 +312,11 @@ wait_srv "$I" 443 "$BENCH_DIR/nginx/error.log"
 wait_srv "$H" 8080 "$BENCH_DIR/haproxy.log"
 wait_srv "$H" 8443 "$BENCH_DIR/haproxy.log"
 wait_srv "$H" 8888 "$BENCH_DIR/tinyproxy.log"
+if [ -n "$SOCKMAP" ]; then
+	for lp in 8090 8091 8092; do
+		wait_srv "$H" $lp "$BENCH_DIR/relay-$lp.log"
+	done
+fi
 
 cat >"$BENCH_DIR/policy.yaml" <<EOF
 version: 1
@@ -287,7 +327,7 @@ egress:
       ports: [80, 443]
       protocol: tcp
     - allow: host
-      ports: [8080, 8443, 8888]
+      ports: [8080, 8443, 8888, 8090, 8091, 8092]
       protocol: tcp
 # thousands of new connections a second: beyond what limits.flows' default
 # lets one sandbox open (docs/POLICY.md)
@@ -317,7 +357,7 @@ cl() {
 	local who=$1 ns=$NS_D hosts=$BENCH_DIR/hosts-srv
 	shift
 	[ "$who" = moat ] && ns=$NS_P
-	[ "$who" = haproxy ] && hosts=$BENCH_DIR/hosts-mb
+	[ "$who" = haproxy ] || [ "$who" = sockmap ] && hosts=$BENCH_DIR/hosts-mb
 	# shellcheck disable=SC2016 # expanded by the inner sh
 	nsenter --net="$ns" unshare -m sh -c \
 		'h=$1; shift; mount --bind "$h" /etc/hosts && exec "$@"' \
@@ -330,6 +370,9 @@ url() {
 	local port=
 	if [ "$1" = haproxy ]; then
 		[ "$2" = http ] && port=:8080 || port=:8443
+	elif [ "$1" = sockmap ]; then
+		[ "$2" = http ] && port=:8090 || port=:8091
+		[ "${4:-}" = hc.test ] && port=:8092
 	fi
 	echo "$2://${4:-bench.test}$port/$3"
 }
@@ -393,7 +436,7 @@ log "bulk: $ROUNDS rounds of ${BIG} MiB per path and protocol, alternating"
 for _ in $(seq "$ROUNDS"); do
 	for t in "http http bench.test" "https https bench.test" "hc http hc.test"; do
 		read -r key proto host <<<"$t"
-		for who in $WHO; do
+		for who in $WHO $SOCKMAP; do
 			pid=$(mb_pid "$who")
 			[ -n "$pid" ] && c0=$(cpu_ticks "$pid")
 			m0=$(machine_ticks)
@@ -436,11 +479,38 @@ wrk_rps() { # wrk_rps WHO PROTO
 	echo "$o" >>"$BENCH_DIR/wrk-$proto-$who.log"
 	sed -n 's/^Requests\/sec: *\([0-9.]*\).*/\1/p' <<<"$o"
 }
+# wrk_cpu WHO PROTO: wrk_rps, and the middlebox's CPU ticks over the run
+# with the connections it made (wrk's request count) in cpuc-PROTO-WHO;
+# with PERF=DIR, the first round of each middlebox is also recorded with
+# perf record -g (moat: its worker) into DIR/perf-PROTO-WHO.data
+wrk_cpu() {
+	local who=$1 proto=$2 pid c0 pp=
+	pid=$(mb_pid "$who")
+	[ -n "$pid" ] && c0=$(cpu_ticks "$pid")
+	if [ -n "${PERF:-}" ] && [ -n "$pid" ] && [ ! -e "$PERF/perf-$proto-$who.data" ]; then
+		mkdir -p "$PERF"
+		local pp_pid=$pid
+		[ "$who" = moat ] && pp_pid=$(pgrep -P "$SV_P")
+		perf record -q -g -p "$pp_pid" -o "$PERF/perf-$proto-$who.data" 2>/dev/null &
+		pp=$!
+		sleep 0.2
+	fi
+	wrk_rps "$who" "$proto" >>"$R/cps-$proto-$who"
+	if [ -n "$pp" ]; then
+		kill -INT "$pp"
+		wait "$pp" || true
+	fi
+	# a round under perf costs more: not counted
+	if [ -n "$pid" ] && [ -z "$pp" ]; then
+		echo "$(($(cpu_ticks "$pid") - c0)) $(sed -n 's/^ *\([0-9]*\) requests in.*/\1/p' \
+			"$BENCH_DIR/wrk-$proto-$who.log" | tail -n 1)" >>"$R/cpuc-$proto-$who"
+	fi
+}
 for _ in $(seq "$ROUNDS"); do
 	for proto in http https; do
 		for who in $WHO; do
 			[ "$who/$proto" = tinyproxy/https ] && continue
-			wrk_rps "$who" $proto >>"$R/cps-$proto-$who"
+			wrk_cpu "$who" $proto
 		done
 	done
 done
@@ -561,10 +631,13 @@ met() { python3 -c "import sys; print('met' if eval(sys.argv[1]) else 'missed')"
 {
 echo "## Transparent proxy (bench/proxy.sh)"
 echo
-echo "$(date -u +%F), $(uname -r), $(nproc) cores; $ROUNDS rounds, alternating; bulk ${BIG} MiB, wrk ${SECS}s -c 32 -t 1, TTFB over $((ROUNDS * NLAT)) requests; medians."
+echo "$(date -u +'%F %H:%M'), $(uname -r), $(nproc) cores, load average $LOAD0 at the start, $(cut -d' ' -f1-3 /proc/loadavg) at the end; $ROUNDS rounds, alternating; bulk ${BIG} MiB, wrk ${SECS}s -c 32 -t 1, TTFB over $((ROUNDS * NLAT)) requests; medians."
 echo
-echo "| what | direct | moat proxy | haproxy (TCP, SNI rule) | tinyproxy |"
-echo "|---|---|---|---|---|"
+# the sockmap prototype's column, where it ran (bulk rows only)
+sx=
+[ -n "$SOCKMAP" ] && sx=" | -"
+echo "| what | direct | moat proxy | haproxy (TCP, SNI rule) | tinyproxy${SOCKMAP:+ | sockmap relay (prototype)} |"
+echo "|---|---|---|---|---|${SOCKMAP:+---|}"
 # bulk_cell KEY WHO [DIRECT] - Gbit/s (and % of DIRECT), or the failures
 bulk_cell() {
 	local f=$R/bulk-$1-$2 x=$R/bulkfail-$1-$2 c="" v
@@ -585,7 +658,7 @@ for t in "http HTTP bulk, nginx" "hc HTTP bulk, server that allows half-close" "
 	d=
 	[ -s "$R/bulk-$key-direct" ] && d=$(m "bulk-$key-direct")
 	row="| $P (Gbit/s) | $(bulk_cell "$key" direct)"
-	for who in moat haproxy tinyproxy; do
+	for who in moat haproxy tinyproxy $SOCKMAP; do
 		row+=" | $(bulk_cell "$key" "$who" "$d")"
 	done
 	echo "$row |"
@@ -605,7 +678,22 @@ for proto in http https; do
 			row+=" | - (wrk has no CONNECT)"
 		fi
 	done
-	echo "$row |"
+	echo "$row$sx |"
+done
+# CPU per connection of the middlebox process over every wrk run (the
+# load cannot make a connection cost fewer ticks, only more)
+for proto in http https; do
+	P=HTTP
+	[ $proto = https ] && P=TLS
+	row="| $P middlebox CPU us per connection (wrk runs) | -"
+	for who in moat haproxy tinyproxy; do
+		if [ -s "$R/cpuc-$proto-$who" ]; then
+			row+=" | $(awk -v t="$tck" '{ c += $1; n += $2 } END { printf "%.1f", n ? c / t / n * 1e6 : 0 }' "$R/cpuc-$proto-$who")"
+		else
+			row+=" | -"
+		fi
+	done
+	echo "$row$sx |"
 done
 fi
 if [[ $only == *,ttfb,* ]]; then
@@ -618,7 +706,7 @@ for proto in http https; do
 		v50=$(m "ttfb-$proto-$who") v99=$(pct 99 "$R/ttfb-$proto-$who")
 		row+=" | $(printf '%.0f / %.0f' "$v50" "$v99") ($(sub "$v50" "$d50") / $(sub "$v99" "$d99"))"
 	done
-	echo "$row |"
+	echo "$row$sx |"
 done
 fi
 if [[ $only == *,sys,* ]]; then
@@ -629,7 +717,7 @@ for proto in http https; do
 	for who in moat haproxy tinyproxy; do
 		row+=" | $(cat "$R/sys-$proto-$who")"
 	done
-	echo "$row |"
+	echo "$row$sx |"
 done
 fi
 if [[ $only == *,bulk,* ]]; then
@@ -639,7 +727,7 @@ if [[ $only == *,bulk,* ]]; then
 for t in "http HTTP (nginx)" "hc HTTP (hc.test)" "https TLS (nginx)"; do
 	read -r key P <<<"$t"
 	row="| $P machine CPU s per GB (all cores, /proc/stat)"
-	for who in direct moat haproxy tinyproxy; do
+	for who in direct moat haproxy tinyproxy $SOCKMAP; do
 		if [ -s "$R/mcpu-$key-$who" ]; then
 			row+=" | $(cpu_per_gb "$R/mcpu-$key-$who")"
 		else
@@ -658,7 +746,7 @@ for t in "hc HTTP (hc.test)" "https TLS (nginx)"; do
 			row+=" | -"
 		fi
 	done
-	echo "$row |"
+	echo "$row$sx |"
 done
 fi
 echo

@@ -55,6 +55,9 @@ bench_packages=(
 	dnsperf wrk haproxy tinyproxy nginx unbound mitmproxy
 	strace
 	netavark	# bench/scale.sh: Podman's network back end, a create/remove peer
+	# bench/proxy.sh: the sockmap relay prototype (bench/sockmap/), built
+	# with clang's BPF target and libbpf; bpftool to look at it
+	clang libbpf-dev bpftool
 )
 
 check_only=0

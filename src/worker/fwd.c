@@ -17,10 +17,15 @@
  * (nft.c), which lets it into the sandbox (and only into its own).
  *
  * TCP bytes move with splice(2) through one pipe per direction, never
- * copied to userspace; a direction stops reading while its pipe is full
+ * copied to userspace, once a direction carries bulk; until a read fills
+ * FWD_COPY_MAX they are copied through a buffer on the worker's stack
+ * (recv, send; what the destination does not take goes into the pipe),
+ * which costs the kernel less for the small messages most connections
+ * carry (fwd_copy()). A direction stops reading while its pipe is full
  * (back-pressure), and a FIN is passed on as shutdown(SHUT_WR) once the
- * pipe has drained, so half-closed connections work. UDP peers each get a
- * socket connected to the sandbox port, idle ones expire.
+ * pipe has drained, so half-closed connections work; when the other
+ * direction is shut already, the close that follows sends it. UDP peers
+ * each get a socket connected to the sandbox port, idle ones expire.
  *
  * System calls are what a connection costs the worker, so none is made
  * that could only fail: sockets enter epoll (level-triggered) with the
@@ -58,8 +63,8 @@
  * that times out (fwd_proxy_refuse()), the onward connection established
  * (fwd_proxy_recverr() off) or failed (fwd_proxy_connect_failed()), the
  * sniffed bytes written (fwd_proxy_flush()), a direction followed rather
- * than spliced (fwd_proxy_read()), an early decision still uncounted at
- * close (fwd_proxy_count()) and a live policy change
+ * than relayed (fwd_proxy_follows(), fwd_proxy_read()), an early decision
+ * still uncounted at close (fwd_proxy_count()) and a live policy change
  * (fwd_proxy_policy_update()). Every function and type there is named
  * fwd_proxy_*, none here is.
  *
@@ -392,18 +397,65 @@ void fwd_tcp_close(struct fwd *f, struct fwd_tcp *t)
 }
 
 /**
- * fwd_tcp_events() - register the events a connection waits for now
- * @f:		forwarder
+ * fwd_tcp_want() - the events one side of a connection waits for now
  * @t:		connection
- * @idx:	its slot
+ * @k:		side (0: the peer or proxied client, 1: the sandbox or
+ *		destination)
  *
  * A side is read while its outgoing pipe has room and it has not sent its
  * FIN; it is written (EPOLLOUT) while the pipe towards it holds bytes, or,
  * for the sandbox side, until the connection completes. Until then, and
  * while a proxied client's sniffed bytes are not written yet, the client's
  * side is not read: it keeps the events it had until it has one
- * (@t->stirred), then is asked for none. A change is made only when the
- * events differ from those registered (@t->events).
+ * (@t->stirred), then is asked for none.
+ *
+ * Return: epoll events
+ */
+uint32_t fwd_tcp_want(const struct fwd_tcp *t, int k)
+{
+	const struct fwd_dir *out = &t->dir[k], *in = &t->dir[!k];
+	uint32_t ev = 0;
+
+	if (t->sniffing && t->early && k == 1) {
+		/* the destination may speak first */
+		if (!t->connected)
+			ev = EPOLLOUT;
+		else if (!out->eof && out->queued < FWD_PIPE_SIZE)
+			ev = EPOLLIN | EPOLLRDHUP;
+	} else if (t->sniffing) {
+		ev = EPOLLIN | EPOLLRDHUP;
+		if (t->early && in->queued)
+			ev |= EPOLLOUT;
+	} else if (!t->connected || t->buf) {
+		/* the client's bytes wait (the destination takes the
+		 * sniffed ones first), but a client that waits for an
+		 * answer, as most do, keeps what it had until it
+		 * stirs: two EPOLL_CTL_MODs fewer per connection */
+		if (k == 1)
+			ev = EPOLLOUT;
+		else
+			ev = t->stirred ? 0 : t->events[0];
+	} else {
+		/* a proxied HTTP client's next head waits for the
+		 * pipe to drain (fwd_proxy_req_read()) */
+		bool held = k == 0 && t->http && t->req_done && out->queued;
+
+		if (!out->eof && out->queued < FWD_PIPE_SIZE && !held)
+			ev |= EPOLLIN | EPOLLRDHUP;
+		if (in->queued)
+			ev |= EPOLLOUT;
+	}
+	return ev;
+}
+
+/**
+ * fwd_tcp_events() - register the events a connection waits for now
+ * @f:		forwarder
+ * @t:		connection
+ * @idx:	its slot
+ *
+ * Those of fwd_tcp_want(); a change is made only when they differ from
+ * those registered (@t->events).
  */
 void fwd_tcp_events(struct fwd *f, struct fwd_tcp *t, unsigned idx)
 {
@@ -411,40 +463,10 @@ void fwd_tcp_events(struct fwd *f, struct fwd_tcp *t, unsigned idx)
 
 	for (k = 0; k < 2; k++) {
 		struct epoll_event ev = { 0 };
-		struct fwd_dir *out = &t->dir[k], *in = &t->dir[!k];
 
 		if (t->fd[k] < 0)
 			continue;
-		if (t->sniffing && t->early && k == 1) {
-			/* the destination may speak first */
-			if (!t->connected)
-				ev.events = EPOLLOUT;
-			else if (!out->eof && out->queued < FWD_PIPE_SIZE)
-				ev.events = EPOLLIN | EPOLLRDHUP;
-		} else if (t->sniffing) {
-			ev.events = EPOLLIN | EPOLLRDHUP;
-			if (t->early && in->queued)
-				ev.events |= EPOLLOUT;
-		} else if (!t->connected || t->buf) {
-			/* the client's bytes wait (the destination takes the
-			 * sniffed ones first), but a client that waits for an
-			 * answer, as most do, keeps what it had until it
-			 * stirs: two EPOLL_CTL_MODs fewer per connection */
-			if (k == 1)
-				ev.events = EPOLLOUT;
-			else
-				ev.events = t->stirred ? 0 : t->events[0];
-		} else {
-			/* a proxied HTTP client's next head waits for the
-			 * pipe to drain (fwd_proxy_req_read()) */
-			bool held = k == 0 && t->http && t->req_done &&
-				    out->queued;
-
-			if (!out->eof && out->queued < FWD_PIPE_SIZE && !held)
-				ev.events |= EPOLLIN | EPOLLRDHUP;
-			if (in->queued)
-				ev.events |= EPOLLOUT;
-		}
+		ev.events = fwd_tcp_want(t, k);
 		if (t->hup[k])
 			continue;	/* out of epoll: see fwd_tcp_event() */
 		if (ev.events == t->events[k])
@@ -561,10 +583,57 @@ static void fwd_tcp_accept(struct fwd *f, unsigned li)
 }
 
 /**
+ * fwd_copy() - move a direction's bytes through a buffer of the worker's
+ * @from:	source socket
+ * @to:		destination socket
+ * @d:		the direction's state, its pipe empty
+ * @count:	incremented by the bytes delivered to @to
+ *
+ * Most connections a proxy sees carry a few small messages each way (a
+ * TLS handshake's records, a request, a short response), and for those a
+ * recv(2) and a send(2) cost the kernel less than a splice(2) into the
+ * pipe and another out of it (for small reads the first copies into a
+ * page of its own anyway). What @to does not take at once goes into the
+ * pipe, where fwd_pump() splices it on: the pipe is empty, so the order
+ * of the bytes holds, and what it holds stays within FWD_PIPE_SIZE. A
+ * read that fills the buffer marks the direction @bulk: it splices from
+ * then on, as a large transfer is moved best.
+ *
+ * Return: bytes read, 0 for "ended", -1 with errno set
+ */
+static ssize_t fwd_copy(int from, int to, struct fwd_dir *d, uint64_t *count)
+{
+	uint8_t b[FWD_COPY_MAX];
+	ssize_t n, w;
+
+	n = recv(from, b, sizeof(b), 0);
+	if (n <= 0)
+		return n;
+	if (n == (ssize_t)sizeof(b))
+		d->bulk = true;
+	w = send(to, b, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT);
+	if (w < 0 && errno != EAGAIN && errno != EINTR)
+		return -1;
+	if (w < 0)
+		w = 0;
+	*count += (uint64_t)w;
+	if (w < n) {
+		if (write(d->pipe[1], b + w, (size_t)(n - w)) != n - w) {
+			errno = EIO;
+			return -1;
+		}
+		d->queued = (size_t)(n - w);
+	}
+	return n;
+}
+
+/**
  * fwd_pump() - move bytes along one direction as far as they go
  * @from:	source socket
  * @to:		destination socket
  * @d:		the direction's state
+ * @back:	the other direction's (once both are shut, the caller
+ *		closes the connection)
  * @count:	incremented by the bytes delivered to @to
  * @f:		forwarder
  * @req:	for a proxied HTTP client's direction, its connection (every
@@ -575,7 +644,9 @@ static void fwd_tcp_accept(struct fwd *f, unsigned li)
  *		a 403 it holds for a refused request is sent before the
  *		client's side is shut; else NULL
  *
- * Each half goes on until it fails with EAGAIN: a splice(2) that moved
+ * A copied direction (fwd_copy()) stops reading at a short read, unless
+ * the source's FIN has come. A spliced one goes on until it fails with
+ * EAGAIN: a splice(2) that moved
  * less than asked is not taken as the end, since on a busy transfer more
  * has come in meanwhile (stopping there was tried: smaller batches, more
  * rounds of epoll, more CPU per byte relayed).
@@ -583,14 +654,31 @@ static void fwd_tcp_accept(struct fwd *f, unsigned li)
  * Return: 0, or -1 if the connection must be closed (error or reset)
  */
 static int fwd_pump(struct fwd *f, int from, int to, struct fwd_dir *d,
-		    uint64_t *count, struct fwd_tcp *req, struct fwd_tcp *tail)
+		    const struct fwd_dir *back, uint64_t *count,
+		    struct fwd_tcp *req, struct fwd_tcp *tail)
 {
+	bool drained = false;
+
 	for (;;) {
 		bool progress = false;
+		bool follow = req && fwd_proxy_follows(req, from);
 		ssize_t n;
 
-		if (!d->eof && d->queued < FWD_PIPE_SIZE) {
-			if (req && (req->http || req->tls))
+		if (!d->eof && !drained && !d->queued && !d->bulk && !follow) {
+			n = fwd_copy(from, to, d, count);
+			if (n == 0) {
+				d->eof = true;
+			} else if (n > 0) {
+				progress = true;
+				/* a short read emptied the socket: the next
+				 * bytes raise an event (level-triggered), a
+				 * FIN already seen is read at once */
+				drained = n < FWD_COPY_MAX && !d->fin;
+			} else if (errno != EAGAIN && errno != EINTR) {
+				return -1;
+			}
+		} else if (!d->eof && !drained && d->queued < FWD_PIPE_SIZE) {
+			if (follow)
 				n = fwd_proxy_read(f, from, d, req);
 			else
 				n = splice(from, NULL, d->pipe[1], NULL,
@@ -620,11 +708,18 @@ static int fwd_pump(struct fwd *f, int from, int to, struct fwd_dir *d,
 			break;
 	}
 	if (d->eof && !d->queued && !d->shut) {
-		if (tail && tail->deny &&
-		    send(to, tail->deny, tail->deny_len,
-			 MSG_NOSIGNAL | MSG_DONTWAIT) != (ssize_t)tail->deny_len)
+		bool deny = tail && tail->deny;
+
+		if (deny && send(to, tail->deny, tail->deny_len,
+				 MSG_NOSIGNAL | MSG_DONTWAIT) !=
+			    (ssize_t)tail->deny_len)
 			fwd_reset(to);
-		shutdown(to, SHUT_WR);
+		/* with the other direction shut too, the caller closes both
+		 * sockets now, and the close sends the FIN: @to's own FIN
+		 * was read, so nothing unread is left to turn it into a
+		 * reset */
+		if (deny || !back->shut)
+			shutdown(to, SHUT_WR);
 		d->shut = true;
 	}
 	return 0;
@@ -671,6 +766,8 @@ static void fwd_tcp_event(struct fwd *f, union sv_ref ref, uint32_t events)
 	 * every event moves both directions (below) */
 	polled = !t->hup[0] && !t->hup[1] &&
 		 !(events & (EPOLLHUP | EPOLLRDHUP));
+	if (events & (EPOLLHUP | EPOLLRDHUP))
+		t->dir[ref.side].fin = true;
 	if (t->sniffing && !t->early) {
 		fwd_proxy_sniff(f, t, ref.idx);
 		return;
@@ -704,7 +801,7 @@ static void fwd_tcp_event(struct fwd *f, union sv_ref ref, uint32_t events)
 	if (t->sniffing) {
 		/* early, the client has not spoken yet: only the destination's
 		 * bytes move */
-		if (fwd_pump(f, t->fd[1], t->fd[0], &t->dir[1],
+		if (fwd_pump(f, t->fd[1], t->fd[0], &t->dir[1], &t->dir[0],
 			     &f->pstats.bytes_in, NULL, NULL)) {
 			fwd_tcp_close(f, t);
 			return;
@@ -744,9 +841,11 @@ static void fwd_tcp_event(struct fwd *f, union sv_ref ref, uint32_t events)
 	move[!ref.side] = !polled || t->tls || (events & EPOLLOUT);
 	in = t->proxied ? &f->pstats.bytes_out : &f->stats.bytes_in;
 	out = t->proxied ? &f->pstats.bytes_in : &f->stats.bytes_out;
-	if ((move[0] && fwd_pump(f, t->fd[0], t->fd[1], &t->dir[0], in,
+	if ((move[0] && fwd_pump(f, t->fd[0], t->fd[1], &t->dir[0],
+				 &t->dir[1], in,
 				 t->http || t->tls ? t : NULL, NULL)) ||
-	    (move[1] && fwd_pump(f, t->fd[1], t->fd[0], &t->dir[1], out,
+	    (move[1] && fwd_pump(f, t->fd[1], t->fd[0], &t->dir[1],
+				 &t->dir[0], out,
 				 t->tls ? t : NULL, t->http ? t : NULL))) {
 		fwd_tcp_close(f, t);
 		return;

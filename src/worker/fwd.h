@@ -25,6 +25,8 @@
  * for, for its overhead, and charges against that) and both pipes */
 #define FWD_CONN_MEM_MAX	(4 * 2 * FWD_SOCK_BUF + 2 * FWD_PIPE_SIZE)
 #define FWD_PIPE_POOL		32	/* empty pipes kept for new connections */
+/* a direction's reads are copied, not spliced, until one fills this */
+#define FWD_COPY_MAX		16384
 #define FWD_CONNECT_TIMEOUT	10	/* seconds */
 #define FWD_UDP_IDLE		60	/* seconds */
 #define FWD_SNIFF_TIMEOUT	10	/* seconds for a full ClientHello/head */
@@ -48,12 +50,18 @@ struct fwd_listener {
  * @queued:	bytes in the pipe
  * @eof:	the source has shut its write side
  * @shut:	the destination's write side has been shut
+ * @bulk:	a read filled FWD_COPY_MAX: the direction splices from now on
+ *		(fwd_pump())
+ * @fin:	epoll reported the source's FIN (EPOLLRDHUP) or hang-up:
+ *		read on to the end
  */
 struct fwd_dir {
 	int pipe[2];
 	size_t queued;
 	bool eof;
 	bool shut;
+	bool bulk;
+	bool fin;
 };
 
 struct fwd_proxy_tls;	/* a followed TLS connection: fwd_proxy.c's own */

@@ -20,6 +20,7 @@ void fwd_tcp_bufs(int fd);
 void fwd_reset(int fd);
 int fwd_pipe_get(struct fwd *f, int p[2]);
 struct fwd_tcp *fwd_slot(struct fwd *f, unsigned *idx);
+uint32_t fwd_tcp_want(const struct fwd_tcp *t, int k);
 void fwd_tcp_events(struct fwd *f, struct fwd_tcp *t, unsigned idx);
 void fwd_tcp_close(struct fwd *f, struct fwd_tcp *t);
 
@@ -27,6 +28,7 @@ void fwd_tcp_close(struct fwd *f, struct fwd_tcp *t);
 void fwd_proxy_accept(struct fwd *f, unsigned k);
 int fwd_proxy_sniff(struct fwd *f, struct fwd_tcp *t, unsigned idx);
 int fwd_proxy_flush(struct fwd *f, struct fwd_tcp *t);
+bool fwd_proxy_follows(struct fwd_tcp *t, int from);
 ssize_t fwd_proxy_read(struct fwd *f, int from, struct fwd_dir *d,
 		       struct fwd_tcp *t);
 void fwd_proxy_count(struct fwd *f, struct fwd_tcp *t, enum proxy_reason r,

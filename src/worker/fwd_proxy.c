@@ -54,8 +54,8 @@
  * server's bytes are read on their way to the client until its first
  * handshake message shows whether it is a HelloRetryRequest. Following
  * ends when it is not, or when the hello after one has been judged, and
- * both directions splice again: for a handshake without a retry, one
- * round trip.
+ * both directions are relayed as any other again (fwd_proxy_follows()):
+ * for a handshake without a retry, one round trip.
  *
  * HTTP: every request of a keep-alive connection is judged. A request's
  * body is followed with http_body_scan() (data passed with splice); when
@@ -462,6 +462,39 @@ void fwd_proxy_refuse(struct fwd *f, struct fwd_tcp *t, enum proxy_reason r,
 }
 
 /**
+ * fwd_proxy_connected() - write the sniffed bytes as the connect returns
+ * @f:		forwarder
+ * @t:		connection, its non-blocking connect just made
+ *
+ * Towards a destination a veth away, the handshake has often ended by the
+ * time connect(2) returns (the kernel delivers the answer in the sender's
+ * context): a send(2) of the client's first bytes then succeeds, and
+ * saves a round of epoll, the SO_ERROR check and a change of events. One
+ * that fails with EAGAIN is still connecting, and waits for EPOLLOUT as
+ * before; any other failure is the connect's (refused, unreachable, the
+ * sandbox's chains: its ICMP error is on the error queue).
+ *
+ * Return: 0 (connected, or still connecting), -1 if the connect failed
+ */
+static int fwd_proxy_connected(struct fwd *f, struct fwd_tcp *t)
+{
+	ssize_t n = send(t->fd[1], t->buf, t->blen,
+			 MSG_NOSIGNAL | MSG_DONTWAIT);
+
+	if (n < 0)
+		return errno == EAGAIN || errno == EINTR ? 0 : -1;
+	t->connected = true;
+	fwd_proxy_recverr(t->fd[1], t->dst.family, false);
+	t->sent = (size_t)n;
+	f->pstats.bytes_out += (uint64_t)n;
+	if (t->sent == t->blen) {
+		free(t->buf);
+		t->buf = NULL;
+	}
+	return 0;
+}
+
+/**
  * fwd_proxy_connect() - connect an allowed connection to its destination
  * @f:		forwarder
  * @t:		connection
@@ -471,7 +504,7 @@ void fwd_proxy_refuse(struct fwd *f, struct fwd_tcp *t, enum proxy_reason r,
  */
 static int fwd_proxy_connect(struct fwd *f, struct fwd_tcp *t, unsigned idx)
 {
-	struct epoll_event ev = { .events = EPOLLOUT };
+	struct epoll_event ev = { 0 };
 	struct sockaddr_storage sa;
 	socklen_t len = fwd_sockaddr(&t->dst, t->dport, &sa);
 	int one = 1, k;
@@ -500,8 +533,14 @@ static int fwd_proxy_connect(struct fwd *f, struct fwd_tcp *t, unsigned idx)
 			goto fail;
 	if (connect(t->fd[1], (struct sockaddr *)&sa, len) && errno != EINPROGRESS)
 		goto fail;
+	if (!t->early && fwd_proxy_connected(f, t)) {
+		fwd_proxy_connect_failed(f, t);
+		return -1;
+	}
 	/* registered with what it waits for first, the end of the connect
-	 * (fwd_tcp_events()): no EPOLL_CTL_MOD right after */
+	 * or, already connected, the destination's answer
+	 * (fwd_tcp_want()): no EPOLL_CTL_MOD right after */
+	ev.events = fwd_tcp_want(t, 1);
 	ev.data.u64 = fwd_ref(SV_REF_TCP_FLOW, idx, 1, t->fd[1]);
 	if (epoll_ctl(f->epfd, EPOLL_CTL_ADD, t->fd[1], &ev))
 		goto fail;
@@ -601,7 +640,10 @@ void fwd_proxy_accept(struct fwd *f, unsigned k)
 		fwd_proxy_connect(f, t, idx);
 		return;
 	}
-	fwd_tcp_events(f, t, idx);
+	/* the client speaks first, and has mostly done so by now: its first
+	 * bytes are read at once, not after a round of epoll (EAGAIN if
+	 * not yet; its events stay those registered above) */
+	fwd_proxy_sniff(f, t, idx);
 }
 
 /**
@@ -1247,10 +1289,10 @@ static ssize_t fwd_proxy_tls_drain(struct fwd *f, struct fwd_tcp *t,
  * until the server's first handshake message, read on its way to the
  * client (tls_server_hello()), shows it is not a HelloRetryRequest, or
  * until the ClientHello after one has been judged. Then both directions
- * go back to splice. The server's bytes are judged before the client can
- * see them, so a client that answers what the server said (TLS 1.2's key
- * exchange, its encrypted Finished after a ChangeCipherSpec) is never
- * read as a hello.
+ * are relayed as any other (fwd_proxy_follows()). The server's bytes are
+ * judged before the client can see them, so a client that answers what
+ * the server said (TLS 1.2's key exchange, its encrypted Finished after a
+ * ChangeCipherSpec) is never read as a hello.
  *
  * Return: bytes put in the pipe, 0 for "ended", -1 with errno set
  */
@@ -1262,10 +1304,6 @@ static ssize_t fwd_proxy_tls_read(struct fwd *f, int from,
 	ssize_t n;
 
 	if (from == t->fd[1]) {
-		if (x->done || x->srv != TLS_SERVER_NEED_MORE)
-			return splice(from, NULL, d->pipe[1], NULL,
-				      FWD_PIPE_SIZE - d->queued,
-				      SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
 		if (d->queued) {
 			errno = EAGAIN;	/* an empty pipe takes b whole */
 			return -1;
@@ -1287,15 +1325,6 @@ static ssize_t fwd_proxy_tls_read(struct fwd *f, int from,
 		if (n != -1 || errno != EAGAIN)
 			return n;
 	}
-	if (x->done && !t->hlen) {
-		free(t->tls);		/* both directions splice again */
-		t->tls = NULL;
-		free(t->hbuf);
-		t->hbuf = NULL;
-		return splice(from, NULL, d->pipe[1], NULL,
-			      FWD_PIPE_SIZE - d->queued,
-			      SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
-	}
 	if (x->skip && !t->hlen) {
 		n = splice(from, NULL, d->pipe[1], NULL,
 			   x->skip < FWD_PIPE_SIZE - d->queued ? x->skip :
@@ -1316,6 +1345,40 @@ static ssize_t fwd_proxy_tls_read(struct fwd *f, int from,
 		return n;	/* a record cut short by the end is dropped */
 	t->hlen += (size_t)n;
 	return fwd_proxy_tls_drain(f, t, d);
+}
+
+/**
+ * fwd_proxy_follows() - whether a proxied connection's direction is still
+ * read by the proxy
+ * @t:		connection
+ * @from:	the direction's source: the client or the destination
+ *
+ * A proxied HTTP client's requests always are; a TLS connection's
+ * directions until no other ClientHello can count: the server's once its
+ * first handshake message is known, the client's once its bytes held
+ * back are passed on too, when the following ends (@t->tls freed) and
+ * both directions are relayed as any other.
+ *
+ * Return: true if fwd_proxy_read() reads it, false if fwd_pump() moves it
+ */
+bool fwd_proxy_follows(struct fwd_tcp *t, int from)
+{
+	struct fwd_proxy_tls *x = t->tls;
+
+	if (t->http)
+		return from == t->fd[0];
+	if (!x)
+		return false;
+	if (from == t->fd[1])
+		return !x->done && x->srv == TLS_SERVER_NEED_MORE;
+	if (x->done && !t->hlen) {
+		free(t->tls);
+		t->tls = NULL;
+		free(t->hbuf);
+		t->hbuf = NULL;
+		return false;
+	}
+	return true;
 }
 
 /**
