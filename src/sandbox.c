@@ -88,6 +88,7 @@
 #include "log.h"
 #include "netns.h"
 #include "nft.h"
+#include "nftx.h"
 #include "sandbox.h"
 #include "sblink.h"
 #include "supervisor.h"
@@ -319,6 +320,18 @@ int sandbox_nft_write(const struct moat_config *c, const struct sb_state *s,
 		errlist_free(&el);
 		free(buf);
 		return -1;
+	}
+	/* with the base table in place, chains and entries go in one
+	 * libnftnl transaction compiled in the scratch namespace (nftx.c);
+	 * else, or if that fails, libnftables here, then the entries */
+	if (own && !need_base) {
+		ret = nftx_sandbox_add(c->run_dir, &b, &ns, buf);
+		if (!ret) {
+			free(buf);
+			return 0;
+		}
+		msg_debug("one-batch set-up of sandbox '%s' not possible (%s): "
+			  "through libnftables", s->name, strerror(-ret));
 	}
 	ret = *buf ? nft_run(buf, &err) : 0;
 	free(buf);
@@ -1709,6 +1722,14 @@ static int sandbox_teardown_ns(const struct moat_config *c,
 		msg_err("cannot remove the state of '%s': %s", s->name,
 			strerror(-err));
 		ret = -1;
+	}
+	if (ret == 0) {		/* the last one: its scratch namespace goes */
+		char (*names)[MOAT_NAME_MAX + 1] = NULL;
+		size_t nn = 1;
+
+		if (!state_list(c, &names, &nn) && nn == 0)
+			nftx_scratch_remove(c->run_dir);
+		free(names);
 	}
 	return ret;
 }
