@@ -245,9 +245,15 @@ bool sandbox_proxy_wanted(const struct policy *pol)
 	       pol->nintercept || (env && !strcmp(env, "all"));
 }
 
+static int sandbox_nft_write_how(const struct moat_config *c,
+				 const struct sb_state *s,
+				 const struct policy *pol, bool own,
+				 bool one_batch);
+
 /**
- * sandbox_nft_add() - base table if needed and the sandbox's chains in one
- * transaction, then its dispatch entries in a second (see nft.c)
+ * sandbox_nft_add() - the sandbox's chains, objects and dispatch entries
+ * in one transaction (nftx.c), or, when that cannot be, the base table if
+ * needed and its chains in one and its dispatch entries in a second
  * @c:		settings
  * @s:		record
  * @pol:	effective policy
@@ -257,7 +263,7 @@ bool sandbox_proxy_wanted(const struct policy *pol)
 static int sandbox_nft_add(const struct moat_config *c, const struct sb_state *s,
 			   const struct policy *pol)
 {
-	return sandbox_nft_write(c, s, pol, true) < 0 ? -1 : 0;
+	return sandbox_nft_write_how(c, s, pol, true, true) < 0 ? -1 : 0;
 }
 
 /**
@@ -269,13 +275,35 @@ static int sandbox_nft_add(const struct moat_config *c, const struct sb_state *s
  * @own:	write the sandbox's chains and objects (creation, or a
  *		restoration that found them missing)
  *
- * With the base table come guard.c's routing rules and IPsec policies.
- * The caller holds the global lock.
+ * Through libnftables, never nftx.c: a supervisor restoring its rules
+ * may neither make nor enter a namespace (isolate.c).
  *
  * Return: 1 if the base table was written, 0 if not, -1 after printing why
  */
 int sandbox_nft_write(const struct moat_config *c, const struct sb_state *s,
 		      const struct policy *pol, bool own)
+{
+	return sandbox_nft_write_how(c, s, pol, own, false);
+}
+
+/**
+ * sandbox_nft_write_how() - sandbox_nft_write(), in one batch if asked
+ * @c:		settings
+ * @s:		record
+ * @pol:	effective policy
+ * @own:	write the sandbox's chains and objects
+ * @one_batch:	try nftx_sandbox_add() first (needs a scratch namespace:
+ *		"moat create" only) when the base table is up to date
+ *
+ * With the base table come guard.c's routing rules and IPsec policies.
+ * The caller holds the global lock.
+ *
+ * Return: 1 if the base table was written, 0 if not, -1 after printing why
+ */
+static int sandbox_nft_write_how(const struct moat_config *c,
+				 const struct sb_state *s,
+				 const struct policy *pol, bool own,
+				 bool one_batch)
 {
 	struct nft_base b = { .pool4 = c->pool4, .pool6 = c->pool6 };
 	autofree char *hpath = sandbox_base_hash_path(c);
@@ -324,7 +352,7 @@ int sandbox_nft_write(const struct moat_config *c, const struct sb_state *s,
 	/* with the base table in place, chains and entries go in one
 	 * libnftnl transaction compiled in the scratch namespace (nftx.c);
 	 * else, or if that fails, libnftables here, then the entries */
-	if (own && !need_base) {
+	if (one_batch && own && !need_base) {
 		ret = nftx_sandbox_add(c->run_dir, &b, &ns, buf);
 		if (!ret) {
 			free(buf);
