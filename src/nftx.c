@@ -807,6 +807,9 @@ int nftx_sandbox_add(const char *run_dir, const struct nft_base *b,
 		return fd;
 	ret = netns_run_in(fd, nftx_scratch_cb, &a);
 	close(fd);
+	/* with --verbose: what is left of "create: rules" is the real
+	 * table's one transaction */
+	msg_debug_step("create: rules compiled aside");
 	if (ret) {
 		msg_debug("scratch namespace: %s: %s", strerror(-ret),
 			  a.err ? a.err : "");
