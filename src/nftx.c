@@ -39,8 +39,15 @@
  * NLM_F_EXCL: an object of the sandbox left in the real table (a set-up
  * interrupted by a crash) makes the batch fail as a whole, and the caller
  * then takes the text path, whose "add" and "flush" reuse what is there.
- * The scratch namespace is emptied of the sandbox before (leftovers of an
- * interrupted compile) and after use, by nft_sandbox_destroy().
+ * The scratch namespace is emptied of the sandbox after use, by
+ * nft_sandbox_destroy(), whose socket stays open until moat exits: the
+ * kernel releases what a transaction removed after an RCU grace period,
+ * and closing a netfilter socket waits for that; by the time "moat
+ * create" exits (after the supervisor's start) it is done. A file in the
+ * run directory, "scratch.dirty", names the sandbox between its compile
+ * and that clean-up, so that what a compile interrupted by a crash left
+ * goes before the next one (a named limit "add" finds is kept as it is,
+ * and the transplant would carry its old rate).
  *
  * The text path (nft_run() of the text, then nft_dispatch_set()) stays
  * for everything this cannot do: a base table that must be written
@@ -642,8 +649,10 @@ static void nftx_build(struct nftx_batch *x, struct nftx_dump *d)
  * @pol:	its policy
  * @d:		filled in
  * @err:	libnftables' error, to free
+ * @dirty:	file naming the sandbox compiled and not yet removed
  */
 struct nftx_scratch_arg {
+	const char *dirty;
 	const char *text;
 	const char *ifname;
 	const struct policy *pol;
@@ -655,17 +664,37 @@ struct nftx_scratch_arg {
  * nftx_scratch_cb() - in the scratch namespace: compile, read, empty
  * @arg:	struct nftx_scratch_arg
  *
+ * What an earlier compile left (moat died before the clean-up) goes
+ * first, then the sandbox is compiled, read back, and removed; the file
+ * @a->dirty names it in between.
+ *
  * Return: 0, or -errno (-EINVAL: the kernel has no destroy messages)
  */
 static int nftx_scratch_cb(void *arg)
 {
 	struct nftx_scratch_arg *a = arg;
+	char left[IFNAMSIZ + 2] = "";
 	struct mnl_socket *nl;
+	FILE *f;
 	int ret;
 
-	/* what an interrupted compile may have left of this sandbox */
-	if ((ret = nft_sandbox_destroy(a->ifname, a->pol)))
-		return ret;
+	/* a compile interrupted before its clean-up left that sandbox's
+	 * objects, whose named ones "add" would keep as they are */
+	f = fopen(a->dirty, "re");
+	if (f) {
+		if (fgets(left, sizeof(left), f))
+			left[strcspn(left, "\n")] = '\0';
+		fclose(f);
+		if (*left && (ret = nft_sandbox_destroy(left, NULL)))
+			return ret;
+	}
+	f = fopen(a->dirty, "we");
+	if (!f || fprintf(f, "%s\n", a->ifname) < 0 || fclose(f)) {
+		ret = -errno;
+		if (f)
+			fclose(f);
+		return ret ? ret : -EIO;
+	}
 	if (nft_run(a->text, &a->err))
 		return -EPROTO;
 	nl = nl_open(NETLINK_NETFILTER, NL_TIMEOUT_S);
@@ -673,9 +702,13 @@ static int nftx_scratch_cb(void *arg)
 		return -errno;
 	ret = nftx_read(nl, a->d);
 	mnl_socket_close(nl);
-	/* empty again; its socket closes later (nft_destroy_settle()) */
+	/* empty again; the socket stays open until moat exits (or the next
+	 * nft_destroy_settle()), by when the kernel has released what this
+	 * removed: its close does not wait */
 	if (nft_sandbox_destroy(a->ifname, a->pol))
 		msg_debug("cannot empty the scratch table of %s", a->ifname);
+	else
+		unlink(a->dirty);
 	return ret;
 }
 
@@ -746,6 +779,9 @@ static int nftx_scratch_open(const char *run_dir, const struct nft_base *b)
 	free(text);
 	free(err);
 	if (!ret) {
+		autofree char *dirty = xasprintf("%s/scratch.dirty", run_dir);
+
+		unlink(dirty);	/* the table was made again: nothing left */
 		f = fopen(mark, "we");
 		if (!f || fputs(want, f) < 0)
 			ret = -errno;
@@ -768,12 +804,14 @@ static int nftx_scratch_open(const char *run_dir, const struct nft_base *b)
 void nftx_scratch_remove(const char *run_dir)
 {
 	autofree char *mark = xasprintf("%s/scratch", run_dir);
+	autofree char *dirty = xasprintf("%s/scratch.dirty", run_dir);
 	char path[PATH_MAX];
 
 	nftx_scratch_path(run_dir, path, sizeof(path));
 	if (access(path, F_OK) == 0)
 		netns_remove(path);
 	unlink(mark);
+	unlink(dirty);
 }
 
 /**
@@ -793,8 +831,10 @@ int nftx_sandbox_add(const char *run_dir, const struct nft_base *b,
 		     const struct nft_sandbox *s, const char *text)
 {
 	struct nftx_dump d = { 0 };
-	struct nftx_scratch_arg a = { .text = text, .ifname = s->ifname,
-				      .pol = s->pol, .d = &d };
+	autofree char *dirty = xasprintf("%s/scratch.dirty", run_dir);
+	struct nftx_scratch_arg a = { .dirty = dirty, .text = text,
+				      .ifname = s->ifname, .pol = s->pol,
+				      .d = &d };
 	struct nftx_batch x = { 0 };
 	struct mnl_socket *nl;
 	unsigned int first;
