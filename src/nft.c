@@ -101,7 +101,12 @@
  * that follows the dispatch rule. The table never carries the "owner"
  * flag, so rules outlive moat's processes (I6).
  *
- * A sandbox is added in two transactions, each all or nothing: first one
+ * A sandbox is added in one transaction when the base table is in place:
+ * nftx.c compiles nft_sandbox_add_text()'s script with libnftables in a
+ * scratch namespace and carries what the kernel made of it, with the
+ * dispatch entries, into this table in one libnftnl batch. Otherwise (the
+ * base table to write, and every case nftx.c cannot handle) in two
+ * transactions, each all or nothing: first one
  * libnftables transaction with the base table (idempotent: base chains
  * are flushed and refilled, maps keep their entries) and the sandbox's
  * chains and objects; then one libnftnl batch with its dispatch entries
