@@ -741,6 +741,7 @@ static int nftx_scratch_open(const char *run_dir, const struct nft_base *b)
 	autofree char *mark = xasprintf("%s/scratch", run_dir);
 	char path[PATH_MAX], line[PATH_MAX + 32], want[PATH_MAX + 32];
 	char *text = NULL, *err = NULL;
+	bool made = false;
 	size_t len = 0;
 	FILE *f;
 	int fd, ret;
@@ -749,13 +750,17 @@ static int nftx_scratch_open(const char *run_dir, const struct nft_base *b)
 	snprintf(want, sizeof(want), "%s %016llx\n", path,
 		 (unsigned long long)nft_base_hash(b));
 	fd = netns_open_net(path);
-	if (fd == -ENOENT && (ret = netns_create(path)))
-		return ret;
-	if (fd == -ENOENT)
+	if (fd == -EINVAL)	/* a file left by a failed mount */
+		netns_remove(path);
+	if (fd == -ENOENT || fd == -EINVAL) {
+		if ((ret = netns_create(path)))
+			return ret;
+		made = true;
 		fd = netns_open_net(path);
+	}
 	if (fd < 0)
 		return fd;
-	f = fopen(mark, "re");
+	f = made ? NULL : fopen(mark, "re");
 	if (f && fgets(line, sizeof(line), f) && !strcmp(line, want)) {
 		fclose(f);
 		return fd;

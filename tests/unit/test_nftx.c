@@ -439,11 +439,86 @@ static int teardown(void **state)
 	return 0;
 }
 
+/**
+ * test_interrupted_compile() - what a crashed compile left is not carried
+ * @state:	unused
+ *
+ * The scratch namespace holds moat7 compiled with limits.flows 7, and
+ * scratch.dirty names it, as a compile interrupted before its clean-up
+ * leaves them. moat7 with the default flows must still come out exactly
+ * as the text path makes it (the named limits' rates included), and the
+ * file must be gone.
+ */
+static void test_interrupted_compile(void **state)
+{
+	static struct world w;	/* teardown() may remove it */
+	char *dirty, *mark, *line, *t9, *tl, *t7, *l0, *l1, *err = NULL;
+	struct nft_sandbox s9, sl, s7;
+	struct policy p, low;
+	struct nftx_arg a;
+	FILE *f;
+	int fd;
+
+	(void)state;
+	if (geteuid() != 0)
+		skip();
+	load_policy(&p, "version: 1\n");
+	load_policy(&low, "version: 1\nlimits:\n  flows: 7\n");
+	world_up(&w, &p);
+	/* moat9 both ways: the scratch namespace is made */
+	sandbox_for(&s9, &p, "moat9", 9, false, false);
+	t9 = text_of(NULL, &s9);
+	run_in(&w, 0, t9);
+	assert_int_equal(netns_run_in(w.fd[0], dispatch_cb, s9.ifname), 0);
+	a = (struct nftx_arg){ .w = &w, .s = &s9, .text = t9 };
+	assert_int_equal(netns_run_in(w.fd[1], nftx_cb, &a), 0);
+	/* the leftovers */
+	sandbox_for(&sl, &low, "moat7", 7, false, false);
+	tl = text_of(NULL, &sl);
+	mark = xasprintf("%s/scratch", w.run_dir);
+	line = read_all(mark);
+	*strchrnul(line, ' ') = '\0';
+	fd = netns_open_net(line);
+	assert_true(fd >= 0);
+	if (nft_run_in(fd, tl, &err))
+		fail_msg("scratch: %s", err);
+	close(fd);
+	dirty = xasprintf("%s/scratch.dirty", w.run_dir);
+	f = fopen(dirty, "we");
+	assert_non_null(f);
+	fputs("moat7\n", f);
+	fclose(f);
+	/* moat7, default flows, both ways */
+	sandbox_for(&s7, &p, "moat7", 7, false, false);
+	t7 = text_of(NULL, &s7);
+	run_in(&w, 0, t7);
+	assert_int_equal(netns_run_in(w.fd[0], dispatch_cb, s7.ifname), 0);
+	a = (struct nftx_arg){ .w = &w, .s = &s7, .text = t7 };
+	assert_int_equal(netns_run_in(w.fd[1], nftx_cb, &a), 0);
+	l0 = listing(&w, 0);
+	l1 = listing(&w, 1);
+	assert_string_equal(l0, l1);
+	assert_int_equal(access(dirty, F_OK), -1);
+	scratch_clean(&w);
+	world_down(&w);
+	free(l0);
+	free(l1);
+	free(t7);
+	free(tl);
+	free(t9);
+	free(line);
+	free(mark);
+	free(dirty);
+	policy_free(&low);
+	policy_free(&p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_teardown(test_both_paths, teardown),
 		cmocka_unit_test_teardown(test_refused_leaves_nothing, teardown),
+		cmocka_unit_test_teardown(test_interrupted_compile, teardown),
 	};
 
 	msg_verbose = getenv("MOAT_TEST_VERBOSE") != NULL;
