@@ -104,6 +104,8 @@
  * @nsets:	their number
  * @setid:	per anonymous set: 0 if not sent, else its ID in the batch
  * @lastid:	the last set ID given
+ * @names:	per set: its name in the scratch table (nftx_build() renames
+ *		anonymous sets)
  * @objs:	its named objects
  * @nobjs:	their number
  * @err:	set when an answer could not be parsed
@@ -118,6 +120,7 @@ struct nftx_dump {
 	size_t nsets;
 	uint32_t *setid;
 	uint32_t lastid;
+	char **names;
 	struct nftnl_obj **objs;
 	size_t nobjs;
 	bool err;
@@ -332,68 +335,86 @@ static int nftx_dump(struct mnl_socket *nl, uint16_t type, const char *set,
 	return ret < 0 ? ret : 0;
 }
 
+/* the expressions that name a set, with libnftnl's attribute for the name
+ * and the kernel's attributes for the name and a batch-local ID */
+static const struct {
+	const char *kind;
+	uint16_t name_attr;
+	uint16_t nla_name;
+	uint16_t nla_id;
+} nftx_refs[] = {
+	{ "lookup", NFTNL_EXPR_LOOKUP_SET, NFTA_LOOKUP_SET, NFTA_LOOKUP_SET_ID },
+	{ "dynset", NFTNL_EXPR_DYNSET_SET_NAME, NFTA_DYNSET_SET_NAME,
+	  NFTA_DYNSET_SET_ID },
+	{ "objref", NFTNL_EXPR_OBJREF_SET_NAME, NFTA_OBJREF_SET_NAME,
+	  NFTA_OBJREF_SET_ID },
+};
+
 /**
- * nftx_anon_ref() - point one set reference of an expression at its ID
+ * nftx_anon_set() - the anonymous set an expression names, if any
  * @d:		dump
  * @e:		expression
- * @name_attr:	its set name attribute (NFTNL_EXPR_*_SET*)
- * @id_attr:	its set ID attribute
+ * @ref:	set to its index into nftx_refs[]
+ *
+ * Return: the set's index in @d->sets, or -1
  */
-static void nftx_anon_ref(struct nftx_dump *d, struct nftnl_expr *e,
-			  uint16_t name_attr, uint16_t id_attr)
+static ssize_t nftx_anon_set(const struct nftx_dump *d,
+			     const struct nftnl_expr *e, size_t *ref)
 {
-	const char *name;
-	size_t k;
+	const char *kind = nftnl_expr_get_str(e, NFTNL_EXPR_NAME), *name;
+	size_t k, j;
 
-	if (!nftnl_expr_is_set(e, name_attr))
-		return;
-	name = nftnl_expr_get_str(e, name_attr);
-	for (k = 0; k < d->nsets; k++) {
-		const char *sn = nftnl_set_get_str(d->sets[k], NFTNL_SET_NAME);
-
-		if (!(nftnl_set_get_u32(d->sets[k], NFTNL_SET_FLAGS) &
-		      NFT_SET_ANONYMOUS) || strcmp(sn, name))
+	for (j = 0; kind && j < ARRAY_SIZE(nftx_refs); j++) {
+		if (strcmp(kind, nftx_refs[j].kind) ||
+		    !nftnl_expr_is_set(e, nftx_refs[j].name_attr))
 			continue;
-		if (!d->setid[k])
-			d->setid[k] = ++d->lastid;
-		nftnl_expr_set_str(e, name_attr, "__set%d");
-		nftnl_expr_set_u32(e, id_attr, d->setid[k]);
-		return;
+		name = nftnl_expr_get_str(e, nftx_refs[j].name_attr);
+		for (k = 0; k < d->nsets; k++)
+			if ((nftnl_set_get_u32(d->sets[k], NFTNL_SET_FLAGS) &
+			     NFT_SET_ANONYMOUS) && !strcmp(d->names[k], name)) {
+				*ref = j;
+				return (ssize_t)k;
+			}
 	}
+	return -1;
+}
+
+/**
+ * nftx_anon_pattern() - the name to create an anonymous set under
+ * @name:	its name in the scratch table, "__set12"
+ * @buf:	set to "__set%d": the kernel picks the number
+ * @len:	its size
+ */
+static void nftx_anon_pattern(const char *name, char *buf, size_t len)
+{
+	snprintf(buf, len, "%.*s%%d", (int)strcspn(name, "0123456789"), name);
 }
 
 /**
  * nftx_anon_ids() - number the anonymous sets the sandbox's rules use
- * @d:		dump; its rules' references are rewritten to the IDs
+ * @d:		dump
  *
  * An anonymous set that no rule of the sandbox uses (one of the base
  * chains') keeps ID 0 and is not sent; named sets are found by name.
  */
 static void nftx_anon_ids(struct nftx_dump *d)
 {
-	static const uint16_t refs[][2] = {
-		{ NFTNL_EXPR_LOOKUP_SET, NFTNL_EXPR_LOOKUP_SET_ID },
-		{ NFTNL_EXPR_DYNSET_SET_NAME, NFTNL_EXPR_DYNSET_SET_ID },
-		{ NFTNL_EXPR_OBJREF_SET_NAME, NFTNL_EXPR_OBJREF_SET_ID },
-	};
-	static const char *const kinds[] = { "lookup", "dynset", "objref" };
-	size_t k, j;
+	size_t k, ref;
 
 	d->setid = xcalloc(d->nsets + 1, sizeof(*d->setid));
+	d->names = xcalloc(d->nsets + 1, sizeof(*d->names));
+	for (k = 0; k < d->nsets; k++)
+		d->names[k] = xstrdup(nftnl_set_get_str(d->sets[k], NFTNL_SET_NAME));
 	for (k = 0; k < d->nrules; k++) {
 		struct nftnl_expr_iter *it = nftnl_expr_iter_create(d->rules[k]);
 		struct nftnl_expr *e;
+		ssize_t i;
 
 		if (!it)
 			die_oom();
-		while ((e = nftnl_expr_iter_next(it))) {
-			const char *kind = nftnl_expr_get_str(e, NFTNL_EXPR_NAME);
-
-			for (j = 0; j < ARRAY_SIZE(kinds); j++)
-				if (kind && !strcmp(kind, kinds[j]))
-					nftx_anon_ref(d, e, refs[j][0],
-						      refs[j][1]);
-		}
+		while ((e = nftnl_expr_iter_next(it)))
+			if ((i = nftx_anon_set(d, e, &ref)) >= 0 && !d->setid[i])
+				d->setid[i] = ++d->lastid;
 		nftnl_expr_iter_destroy(it);
 	}
 }
@@ -442,8 +463,12 @@ static void nftx_dump_free(struct nftx_dump *d)
 		nftnl_chain_free(d->chains[k]);
 	for (k = 0; k < d->nrules; k++)
 		nftnl_rule_free(d->rules[k]);
-	for (k = 0; k < d->nsets; k++)
+	for (k = 0; k < d->nsets; k++) {
 		nftnl_set_free(d->sets[k]);
+		if (d->names)
+			free(d->names[k]);
+	}
+	free(d->names);
 	for (k = 0; k < d->nobjs; k++)
 		nftnl_obj_free(d->objs[k]);
 	free(d->chains);
@@ -508,47 +533,102 @@ static int nftx_count_elem(struct nftnl_set_elem *e, void *data)
 }
 
 /**
- * nftx_dynset_fix() - drop a dynset expression's zero timeout
- * @nlh:	the rule's message, the expression last in it
+ * nftx_data() - the data of an expression built into a message
  * @elem:	the expression's list element, closed
  *
- * The kernel dumps a dynset's timeout even when it has none (0), and
- * refuses one on a set without timeouts: the attribute goes.
+ * Return: its NFTA_EXPR_DATA, the last attribute of the message
  */
-static void nftx_dynset_fix(struct nlmsghdr *nlh, struct nlattr *elem)
+static struct nlattr *nftx_data(struct nlattr *elem)
 {
-	struct nlattr *data = NULL, *a;
-	char *tail = (char *)nlh + nlh->nlmsg_len;
+	struct nlattr *a, *data = NULL;
 
 	mnl_attr_for_each_nested(a, elem)
 		if (mnl_attr_get_type(a) == NFTA_EXPR_DATA)
 			data = a;
+	return data;
+}
+
+/**
+ * nftx_data_drop() - remove one attribute of the last expression's data
+ * @nlh:	the rule's message
+ * @elem:	the expression's list element
+ * @data:	its data
+ * @a:		the attribute, in @data
+ */
+static void nftx_data_drop(struct nlmsghdr *nlh, struct nlattr *elem,
+			   struct nlattr *data, struct nlattr *a)
+{
+	char *tail = (char *)nlh + nlh->nlmsg_len, *next;
+	uint16_t size = MNL_ALIGN(a->nla_len);
+
+	next = (char *)a + size;
+	memmove(a, next, (size_t)(tail - next));
+	data->nla_len -= size;
+	elem->nla_len -= size;
+	nlh->nlmsg_len -= size;
+}
+
+/**
+ * nftx_expr_fix() - what the real table needs of an expression as read
+ * @d:		dump (the anonymous sets' IDs)
+ * @nlh:	the rule's message, the expression last in it
+ * @elem:	the expression's list element, closed
+ * @e:		the expression
+ *
+ * A reference to an anonymous set gets the set's pattern name and its
+ * batch-local ID instead of its name in the scratch table (which may
+ * name another set in the real one). A dynset's zero timeout goes: the
+ * kernel dumps one even when there is none, and refuses it on a set
+ * without timeouts. Done on the message: libnftnl 1.2.4 leaks the name an
+ * expression's set name replaces.
+ */
+static void nftx_expr_fix(const struct nftx_dump *d, struct nlmsghdr *nlh,
+			  struct nlattr *elem, const struct nftnl_expr *e)
+{
+	struct nlattr *data = nftx_data(elem), *a;
+	size_t ref = 0;
+	ssize_t set;
+	bool dynset;
+
 	if (!data)
 		return;
+	set = nftx_anon_set(d, e, &ref);
+	dynset = !strcmp(nftnl_expr_get_str(e, NFTNL_EXPR_NAME), "dynset");
+again:
 	mnl_attr_for_each_nested(a, data) {
-		uint16_t size = MNL_ALIGN(a->nla_len);
+		uint16_t type = mnl_attr_get_type(a);
 
-		if (mnl_attr_get_type(a) != NFTA_DYNSET_TIMEOUT ||
-		    mnl_attr_get_payload_len(a) != sizeof(uint64_t) ||
-		    mnl_attr_get_u64(a) != 0)
-			continue;
-		memmove(a, (char *)a + size, (size_t)(tail - ((char *)a + size)));
-		data->nla_len -= size;
-		elem->nla_len -= size;
-		nlh->nlmsg_len -= size;
-		return;
+		if ((set >= 0 && type == nftx_refs[ref].nla_name) ||
+		    (dynset && type == NFTA_DYNSET_TIMEOUT &&
+		     mnl_attr_get_payload_len(a) == sizeof(uint64_t) &&
+		     mnl_attr_get_u64(a) == 0)) {
+			nftx_data_drop(nlh, elem, data, a);
+			goto again;	/* the attributes after it moved */
+		}
+	}
+	if (set >= 0) {
+		uint32_t before = nlh->nlmsg_len;
+		char name[32];
+
+		nftx_anon_pattern(d->names[set], name, sizeof(name));
+		mnl_attr_put_strz(nlh, nftx_refs[ref].nla_name, name);
+		mnl_attr_put_u32(nlh, nftx_refs[ref].nla_id, htonl(d->setid[set]));
+		data->nla_len += nlh->nlmsg_len - before;
+		elem->nla_len += nlh->nlmsg_len - before;
 	}
 }
 
 /**
  * nftx_rule_msg() - one rule, appended to its chain, as read back
  * @x:		batch
+ * @d:		dump
  * @r:		the rule
  *
  * What nftnl_rule_nlmsg_build_payload() would write without the handle,
- * each expression as read (nftx_dynset_fix() aside).
+ * each expression as read, then edited by nftx_expr_fix().
  */
-static void nftx_rule_msg(struct nftx_batch *x, struct nftnl_rule *r)
+static void nftx_rule_msg(struct nftx_batch *x, const struct nftx_dump *d,
+			  struct nftnl_rule *r)
 {
 	struct nlmsghdr *nlh = nftx_hdr(x, NFT_MSG_NEWRULE,
 					NLM_F_CREATE | NLM_F_APPEND);
@@ -570,13 +650,10 @@ static void nftx_rule_msg(struct nftx_batch *x, struct nftnl_rule *r)
 	}
 	list = mnl_attr_nest_start(nlh, NFTA_RULE_EXPRESSIONS);
 	while ((e = nftnl_expr_iter_next(it))) {
-		const char *kind = nftnl_expr_get_str(e, NFTNL_EXPR_NAME);
-
 		elem = mnl_attr_nest_start(nlh, NFTA_LIST_ELEM);
 		nftnl_expr_build_payload(nlh, e);
 		mnl_attr_nest_end(nlh, elem);
-		if (kind && !strcmp(kind, "dynset"))
-			nftx_dynset_fix(nlh, elem);
+		nftx_expr_fix(d, nlh, elem, e);
 	}
 	mnl_attr_nest_end(nlh, list);
 	nftnl_expr_iter_destroy(it);
@@ -617,11 +694,8 @@ static void nftx_build(struct nftx_batch *x, struct nftx_dump *d)
 		n = 0;
 		nftnl_set_unset(s, NFTNL_SET_HANDLE);
 		if (d->setid[k]) {
-			/* "__set12" -> "__set%d": the kernel names it */
-			snprintf(name, sizeof(name), "%.*s%%d",
-				 (int)strcspn(nftnl_set_get_str(s, NFTNL_SET_NAME),
-					      "0123456789"),
-				 nftnl_set_get_str(s, NFTNL_SET_NAME));
+			nftx_anon_pattern(nftnl_set_get_str(s, NFTNL_SET_NAME),
+					  name, sizeof(name));
 			nftnl_set_set_str(s, NFTNL_SET_NAME, name);
 			nftnl_set_set_u32(s, NFTNL_SET_ID, d->setid[k]);
 		} else {	/* the kernel wants one for every new set */
@@ -637,7 +711,7 @@ static void nftx_build(struct nftx_batch *x, struct nftx_dump *d)
 		nftx_next(x);
 	}
 	for (k = 0; k < d->nrules && !x->full; k++) {
-		nftx_rule_msg(x, d->rules[k]);
+		nftx_rule_msg(x, d, d->rules[k]);
 		nftx_next(x);
 	}
 }
