@@ -54,7 +54,21 @@
  * (libnftables writes it with the sandbox's chains, as before), a kernel
  * without "destroy" messages (before 6.3), an expression libnftnl cannot
  * parse, a scratch namespace that cannot be made, or any refusal of the
- * batch. The caller logs why at debug level.
+ * batch. The caller logs why at debug level. A supervisor restoring its
+ * rules never comes here (it may neither make nor enter a namespace), nor
+ * does "moat update", which rewrites a live sandbox's chains in place and
+ * must keep its counters, its flow count and its pins.
+ *
+ * Why this rather than a libnftnl builder for every rule form the
+ * compiler emits: such a builder would be a second compiler (payload
+ * offsets, dependencies, byte order, anonymous sets, concatenations) to
+ * keep in step with the first, and a mistake in it would be a hole in
+ * enforcement; here the kernel's own representation of the one compiler's
+ * output is carried over, and tests/unit/test_nftx.c checks, for every
+ * golden policy, that the table comes out identical either way. What is
+ * left of a create's cost with many sandboxes is the kernel's (its
+ * search of the table's sets by name, its validation of the table at
+ * commit): docs/BENCHMARKS.md.
  *
  * The scratch namespace is /run/netns/moat+scratch-<hash of the run
  * directory> ("+" is not allowed in sandbox names, so it cannot meet a
