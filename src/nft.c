@@ -101,7 +101,12 @@
  * that follows the dispatch rule. The table never carries the "owner"
  * flag, so rules outlive moat's processes (I6).
  *
- * A sandbox is added in two transactions, each all or nothing: first one
+ * A sandbox is added in one transaction when the base table is in place:
+ * nftx.c compiles nft_sandbox_add_text()'s script with libnftables in a
+ * scratch namespace and carries what the kernel made of it, with the
+ * dispatch entries, into this table in one libnftnl batch. Otherwise (the
+ * base table to write, and every case nftx.c cannot handle) in two
+ * transactions, each all or nothing: first one
  * libnftables transaction with the base table (idempotent: base chains
  * are flushed and refilled, maps keep their entries) and the sandbox's
  * chains and objects; then one libnftnl batch with its dispatch entries
@@ -1968,10 +1973,9 @@ void nft_dispatch_text(FILE *f, const char *ifname, bool add)
  *
  * Return: 0 once every message is acknowledged, or the first -errno
  */
-static int nft_batch_send(struct mnl_socket *nl, unsigned int portid,
-			  struct mnl_nlmsg_batch *b, unsigned int first,
-			  unsigned int end, unsigned int nmsg, void *buf,
-			  size_t len)
+int nft_batch_send(struct mnl_socket *nl, unsigned int portid,
+		   struct mnl_nlmsg_batch *b, unsigned int first,
+		   unsigned int end, unsigned int nmsg, void *buf, size_t len)
 {
 	unsigned int nack = 0;
 	int ret = 0;
@@ -2033,35 +2037,26 @@ static struct nftnl_set *nft_dispatch_elem(size_t k, const char key[IFNAMSIZ],
 }
 
 /**
- * nft_dispatch_batch() - send dispatch entries in one nfnetlink batch
+ * nft_dispatch_msgs() - append a sandbox's dispatch entries to a batch
+ * @b:		the batch
+ * @seq:	next sequence number, advanced past the messages
  * @ifname:	host-side interface
  * @add:	add (NEWSETELEM) or delete (DELSETELEM)
  * @only:	index into nft_dispatch_maps[] of the one entry to send, or
  *		-1 for all of them
  *
- * One batch is one kernel transaction: all entries apply, or none.
+ * Every message asks for an acknowledgement (nft_batch_send()).
  *
- * Return: 0, or -errno of the first message the kernel refused
+ * Return: the number of messages appended
  */
-static int nft_dispatch_batch(const char *ifname, bool add, int only)
+unsigned int nft_dispatch_msgs(struct mnl_nlmsg_batch *b, unsigned int *seq,
+			       const char *ifname, bool add, int only)
 {
-	char buf[NL_BUF], key[IFNAMSIZ] = { 0 }, chain[64];
-	struct mnl_nlmsg_batch *b;
-	struct mnl_socket *nl;
-	unsigned int seq = (unsigned int)time(NULL), portid, nmsg = 0, first;
-	int ret = 0;
+	char key[IFNAMSIZ] = { 0 }, chain[64];
+	unsigned int nmsg = 0;
 	size_t k;
 
-	nl = nl_open(NETLINK_NETFILTER, NL_TIMEOUT_S);
-	if (!nl)
-		return -errno;
-	portid = mnl_socket_get_portid(nl);
 	memcpy(key, ifname, strnlen(ifname, IFNAMSIZ - 1));
-
-	b = mnl_nlmsg_batch_start(buf, sizeof(buf));
-	nftnl_batch_begin(mnl_nlmsg_batch_current(b), seq++);
-	mnl_nlmsg_batch_next(b);
-	first = seq;
 	for (k = 0; k < NFT_DISPATCH_N; k++) {
 		struct nftnl_set_elem *e;
 		struct nftnl_set *set;
@@ -2083,12 +2078,44 @@ static int nft_dispatch_batch(const char *ifname, bool add, int only)
 		nlh = nftnl_nlmsg_build_hdr(mnl_nlmsg_batch_current(b),
 					    add ? NFT_MSG_NEWSETELEM : NFT_MSG_DELSETELEM,
 					    NFPROTO_INET,
-					    (add ? NLM_F_CREATE : 0) | NLM_F_ACK, seq++);
+					    (add ? NLM_F_CREATE : 0) | NLM_F_ACK, (*seq)++);
 		nftnl_set_elems_nlmsg_build_payload(nlh, set);
 		nftnl_set_free(set);
 		mnl_nlmsg_batch_next(b);
 		nmsg++;
 	}
+	return nmsg;
+}
+
+/**
+ * nft_dispatch_batch() - send dispatch entries in one nfnetlink batch
+ * @ifname:	host-side interface
+ * @add:	add (NEWSETELEM) or delete (DELSETELEM)
+ * @only:	index into nft_dispatch_maps[] of the one entry to send, or
+ *		-1 for all of them
+ *
+ * One batch is one kernel transaction: all entries apply, or none.
+ *
+ * Return: 0, or -errno of the first message the kernel refused
+ */
+static int nft_dispatch_batch(const char *ifname, bool add, int only)
+{
+	char buf[NL_BUF];
+	struct mnl_nlmsg_batch *b;
+	struct mnl_socket *nl;
+	unsigned int seq = (unsigned int)time(NULL), portid, nmsg, first;
+	int ret = 0;
+
+	nl = nl_open(NETLINK_NETFILTER, NL_TIMEOUT_S);
+	if (!nl)
+		return -errno;
+	portid = mnl_socket_get_portid(nl);
+
+	b = mnl_nlmsg_batch_start(buf, sizeof(buf));
+	nftnl_batch_begin(mnl_nlmsg_batch_current(b), seq++);
+	mnl_nlmsg_batch_next(b);
+	first = seq;
+	nmsg = nft_dispatch_msgs(b, &seq, ifname, add, only);
 	nftnl_batch_end(mnl_nlmsg_batch_current(b), seq++);
 	mnl_nlmsg_batch_next(b);
 
@@ -2142,7 +2169,7 @@ int nft_dispatch_set(const char *ifname, bool add)
  * object is already gone: with them the whole removal is one libnftnl
  * batch that names every object of the sandbox, its dispatch entries
  * first, then its chains ("out" first: its rules jump to "in" and "fwd";
- * "i9" last: "in" and "fwd" jump to it; deleting a chain deletes its
+ * "i9" last: "in", "fwd" and "lk" jump to it; deleting a chain deletes its
  * rules), then the sets and the named objects those rules used. One
  * batch is one transaction: the kernel applies all of it or nothing, so
  * no state between "entries gone" and "chains gone" is ever visible, and
@@ -2169,8 +2196,10 @@ int nft_dispatch_set(const char *ifname, bool add)
 
 /* the chains of a sandbox, in the order they can go (see above) */
 static const char *const nft_sandbox_chains[] = {
-	"out", "pre", "in", "fwd", "rep", "host", "wk", "i1", "i9",
-	"lk",	/* a sender's live links (nft_link_rules()): after "fwd" */
+	"out", "pre", "in", "fwd",
+	"lk",	/* a sender's live links (nft_link_rules()): "fwd" jumps to
+		 * it, and it to "i9" */
+	"rep", "host", "wk", "i1", "i9",
 };
 
 /* its named objects other than the counters (nft_obs_objects_text(),

@@ -251,6 +251,15 @@ void nft_sandbox_destroy_text(FILE *f, const char *ifname,
 			      const struct policy *pol);
 uint64_t nft_base_hash(const struct nft_base *b);
 
+/* libnftnl batches (libmnl), for nftx.c */
+struct mnl_nlmsg_batch;
+struct mnl_socket;
+unsigned int nft_dispatch_msgs(struct mnl_nlmsg_batch *b, unsigned int *seq,
+			       const char *ifname, bool add, int only);
+int nft_batch_send(struct mnl_socket *nl, unsigned int portid,
+		   struct mnl_nlmsg_batch *b, unsigned int first,
+		   unsigned int end, unsigned int nmsg, void *buf, size_t len);
+
 int nft_run(const char *cmds, char **err);
 int nft_run_in(int nsfd, const char *cmds, char **err);
 void nft_inner_dns_text(FILE *f, const char *inner, const struct prefix *gw4,

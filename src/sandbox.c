@@ -88,6 +88,7 @@
 #include "log.h"
 #include "netns.h"
 #include "nft.h"
+#include "nftx.h"
 #include "sandbox.h"
 #include "sblink.h"
 #include "supervisor.h"
@@ -244,9 +245,15 @@ bool sandbox_proxy_wanted(const struct policy *pol)
 	       pol->nintercept || (env && !strcmp(env, "all"));
 }
 
+static int sandbox_nft_write_how(const struct moat_config *c,
+				 const struct sb_state *s,
+				 const struct policy *pol, bool own,
+				 bool one_batch);
+
 /**
- * sandbox_nft_add() - base table if needed and the sandbox's chains in one
- * transaction, then its dispatch entries in a second (see nft.c)
+ * sandbox_nft_add() - the sandbox's chains, objects and dispatch entries
+ * in one transaction (nftx.c), or, when that cannot be, the base table if
+ * needed and its chains in one and its dispatch entries in a second
  * @c:		settings
  * @s:		record
  * @pol:	effective policy
@@ -256,7 +263,7 @@ bool sandbox_proxy_wanted(const struct policy *pol)
 static int sandbox_nft_add(const struct moat_config *c, const struct sb_state *s,
 			   const struct policy *pol)
 {
-	return sandbox_nft_write(c, s, pol, true) < 0 ? -1 : 0;
+	return sandbox_nft_write_how(c, s, pol, true, true) < 0 ? -1 : 0;
 }
 
 /**
@@ -268,13 +275,35 @@ static int sandbox_nft_add(const struct moat_config *c, const struct sb_state *s
  * @own:	write the sandbox's chains and objects (creation, or a
  *		restoration that found them missing)
  *
- * With the base table come guard.c's routing rules and IPsec policies.
- * The caller holds the global lock.
+ * Through libnftables, never nftx.c: a supervisor restoring its rules
+ * may neither make nor enter a namespace (isolate.c).
  *
  * Return: 1 if the base table was written, 0 if not, -1 after printing why
  */
 int sandbox_nft_write(const struct moat_config *c, const struct sb_state *s,
 		      const struct policy *pol, bool own)
+{
+	return sandbox_nft_write_how(c, s, pol, own, false);
+}
+
+/**
+ * sandbox_nft_write_how() - sandbox_nft_write(), in one batch if asked
+ * @c:		settings
+ * @s:		record
+ * @pol:	effective policy
+ * @own:	write the sandbox's chains and objects
+ * @one_batch:	try nftx_sandbox_add() first (needs a scratch namespace:
+ *		"moat create" only) when the base table is up to date
+ *
+ * With the base table come guard.c's routing rules and IPsec policies.
+ * The caller holds the global lock.
+ *
+ * Return: 1 if the base table was written, 0 if not, -1 after printing why
+ */
+static int sandbox_nft_write_how(const struct moat_config *c,
+				 const struct sb_state *s,
+				 const struct policy *pol, bool own,
+				 bool one_batch)
 {
 	struct nft_base b = { .pool4 = c->pool4, .pool6 = c->pool6 };
 	autofree char *hpath = sandbox_base_hash_path(c);
@@ -319,6 +348,18 @@ int sandbox_nft_write(const struct moat_config *c, const struct sb_state *s,
 		errlist_free(&el);
 		free(buf);
 		return -1;
+	}
+	/* with the base table in place, chains and entries go in one
+	 * libnftnl transaction compiled in the scratch namespace (nftx.c);
+	 * else, or if that fails, libnftables here, then the entries */
+	if (one_batch && own && !need_base) {
+		ret = nftx_sandbox_add(c->run_dir, &b, &ns, buf);
+		if (!ret) {
+			free(buf);
+			return 0;
+		}
+		msg_debug("one-batch set-up of sandbox '%s' not possible (%s): "
+			  "through libnftables", s->name, strerror(-ret));
 	}
 	ret = *buf ? nft_run(buf, &err) : 0;
 	free(buf);
@@ -1788,6 +1829,14 @@ static int sandbox_teardown_ns(const struct moat_config *c,
 		msg_err("cannot remove the state of '%s': %s", s->name,
 			strerror(-err));
 		ret = -1;
+	}
+	if (ret == 0) {		/* the last one: its scratch namespace goes */
+		char (*names)[MOAT_NAME_MAX + 1] = NULL;
+		size_t nn = 1;
+
+		if (!state_list(c, &names, &nn) && nn == 0)
+			nftx_scratch_remove(c->run_dir);
+		free(names);
 	}
 	return ret;
 }

@@ -682,6 +682,14 @@ world_cleanup_dir() {
 		ns=moat-${ns##*/}
 		[ -e "/run/netns/$ns" ] && names+=("$ns")
 	done
+	# and the scratch namespace moat compiles sandboxes in (src/nftx.c),
+	# which the file DIR/run/scratch names until the last sandbox goes
+	if [ -f "$d/run/scratch" ]; then
+		read -r ns _ <"$d/run/scratch"
+		case $ns in
+		/run/netns/moat+scratch-*) [ -e "$ns" ] && names+=("${ns##*/}") ;;
+		esac
+	fi
 	# 1. the processes the world started, if still in one of its namespaces
 	#    (guards against pid reuse)
 	if [ -f "$d/pids" ]; then
