@@ -777,12 +777,13 @@ static int nftx_scratch_cb(void *arg)
 			return ret;
 	}
 	f = fopen(a->dirty, "we");
-	if (!f || fprintf(f, "%s\n", a->ifname) < 0 || fclose(f)) {
-		ret = -errno;
-		if (f)
-			fclose(f);
-		return ret ? ret : -EIO;
-	}
+	if (!f)
+		return -errno;
+	ret = fprintf(f, "%s\n", a->ifname) < 0 ? -EIO : 0;
+	if (fclose(f) && !ret)	/* closed whatever it returns */
+		ret = -EIO;
+	if (ret)
+		return ret;
 	if (nft_run(a->text, &a->err))
 		return -EPROTO;
 	nl = nl_open(NETLINK_NETFILTER, NL_TIMEOUT_S);
