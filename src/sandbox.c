@@ -250,6 +250,53 @@ static int sandbox_nft_write_how(const struct moat_config *c,
 				 const struct policy *pol, bool own,
 				 bool one_batch);
 
+/* From this many sandboxes (the one being made included) a create compiles
+ * its rules aside and sends them in one transaction (nftx.c); below it,
+ * libnftables' cache of the table costs less than that compile's fixed
+ * part (a scratch namespace to make, a dump and a clean-up there), and a
+ * host running one sandbox at a time would make and remove the scratch
+ * namespace at every create (docs/BENCHMARKS.md: 67 ms against 20). */
+#define SANDBOX_ONE_BATCH_MIN	64
+
+/**
+ * sandbox_many() - whether enough sandboxes exist for the one-transaction
+ * create
+ * @c:		settings (its run directory's records are counted)
+ *
+ * Stops counting at the threshold. In builds with test hooks,
+ * MOAT_TEST_ONE_BATCH_MIN sets the threshold (0: always), so that the
+ * integration tests, whose worlds hold a few sandboxes, take the path a
+ * host with many takes.
+ *
+ * Return: true if at least SANDBOX_ONE_BATCH_MIN records exist
+ */
+static bool sandbox_many(const struct moat_config *c)
+{
+	unsigned long min = SANDBOX_ONE_BATCH_MIN, n = 0;
+	autofree char *path = NULL;
+	struct dirent *de;
+	DIR *d;
+
+#ifdef MOAT_TEST_HOOKS
+	const char *e = getenv("MOAT_TEST_ONE_BATCH_MIN");
+
+	if (e && *e)
+		min = strtoul(e, NULL, 10);
+#endif
+	if (!min)
+		return true;
+	if (asprintf(&path, "%s/sandboxes", c->run_dir) < 0)
+		die_oom();
+	d = opendir(path);
+	if (!d)
+		return false;
+	while (n < min && (de = readdir(d)))
+		if (de->d_name[0] != '.')
+			n++;
+	closedir(d);
+	return n >= min;
+}
+
 /**
  * sandbox_nft_add() - the sandbox's chains, objects and dispatch entries
  * in one transaction (nftx.c), or, when that cannot be, the base table if
@@ -263,7 +310,8 @@ static int sandbox_nft_write_how(const struct moat_config *c,
 static int sandbox_nft_add(const struct moat_config *c, const struct sb_state *s,
 			   const struct policy *pol)
 {
-	return sandbox_nft_write_how(c, s, pol, true, true) < 0 ? -1 : 0;
+	return sandbox_nft_write_how(c, s, pol, true, sandbox_many(c)) < 0 ?
+	       -1 : 0;
 }
 
 /**

@@ -94,6 +94,10 @@ start() {
 	mkdir -p "$tmp/worlds/$name"
 	# output to a file, not a pipe: a stray background process that keeps
 	# the script's stdout open cannot hang the runner
+	# MOAT_TEST_ONE_BATCH_MIN=0: every create after a world's first takes
+	# the one-transaction path (src/nftx.c) that a host with many
+	# sandboxes takes, though a world holds a few
+	MOAT_TEST_ONE_BATCH_MIN=0 \
 	MOAT_TEST_SUPERVISOR_STDERR=$tmp/$name.supervisor \
 	WORLD_REGISTRY=$tmp/worlds/$name timeout --kill-after=10 "$timeout_s" \
 		bash "$t" </dev/null >"$tmp/$name.log" 2>&1 &
