@@ -1239,9 +1239,10 @@ static void nft_dom_sets_text(FILE *f, const char *ifname,
  * answers within DNS_UP_TIMEOUT per upstream it tries); TCP ones get
  * "<if>_tcp" like any other.
  *
- * The DNS interceptor forwards every query from a fresh socket (a random
- * source port): one flow of the sandbox's can make it open thousands of
- * upstream flows a second, each tracked for 30 s. So DNS messages (UDP
+ * The DNS interceptor forwards queries from sockets of random source
+ * ports, each asking at most 32 queries within a second: one flow of the
+ * sandbox's can still make it open many upstream flows a second, each
+ * tracked for 30 s. So DNS messages (UDP
  * and TCP port 53, all of which the interceptor receives) are paced: 4F
  * at once (a script resolving before each of hundreds of requests), then
  * F every 10 s (named limit "<if>_dns", first thing in the input chain,
