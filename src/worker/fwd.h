@@ -27,6 +27,8 @@
 #define FWD_PIPE_POOL		32	/* empty pipes kept for new connections */
 /* a direction's reads are copied, not spliced, until one fills this */
 #define FWD_COPY_MAX		16384
+/* fwd_copy() puts what send() did not take into an empty pipe */
+_Static_assert(FWD_COPY_MAX <= FWD_PIPE_SIZE, "a copied read must fit the pipe");
 #define FWD_CONNECT_TIMEOUT	10	/* seconds */
 #define FWD_UDP_IDLE		60	/* seconds */
 #define FWD_SNIFF_TIMEOUT	10	/* seconds for a full ClientHello/head */
